@@ -1,0 +1,2 @@
+//! iamprove: exact reasoning about AWS IAM policies.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
