@@ -1,0 +1,424 @@
+//! The typed policy model. Everything here is validated: patterns are tokenised, literals parsed,
+//! condition keys lowercased. Produced by [`crate::parse`], consumed by the evaluator and the encoder.
+
+use crate::literal::{Decimal, IpNet};
+use std::fmt;
+
+/// Which kind of policy a document is; decides which elements are legal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyType {
+    /// Identity, permissions-boundary and session policies.
+    Identity,
+    /// Resource-based policy (bucket, queue, key, ...), also VPC endpoint policies.
+    Resource,
+    /// Role trust policy.
+    Trust,
+    Scp,
+    Rcp,
+}
+
+impl PolicyType {
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyType::Identity => "identity",
+            PolicyType::Resource => "resource",
+            PolicyType::Trust => "trust",
+            PolicyType::Scp => "scp",
+            PolicyType::Rcp => "rcp",
+        }
+    }
+    pub fn parse(s: &str) -> Option<PolicyType> {
+        Some(match s {
+            "identity" => PolicyType::Identity,
+            "resource" => PolicyType::Resource,
+            "trust" => PolicyType::Trust,
+            "scp" => PolicyType::Scp,
+            "rcp" => PolicyType::Rcp,
+            _ => return None,
+        })
+    }
+    pub fn takes_principal(self) -> bool {
+        matches!(self, PolicyType::Resource | PolicyType::Trust | PolicyType::Rcp)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Where the policy came from (file name or scenario path), for reports.
+    pub name: String,
+    pub kind: PolicyType,
+    pub version: Option<String>,
+    pub id: Option<String>,
+    pub statements: Vec<Statement>,
+}
+
+impl Policy {
+    /// Policy variables are substituted only under Version 2012-10-17.
+    pub fn vars_enabled(&self) -> bool {
+        self.version.as_deref() == Some("2012-10-17")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// Position in the policy's statement list.
+    pub index: usize,
+    /// JSON path of the statement (`Statement[2]` or `Statement`).
+    pub path: String,
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub principal: Option<PrincipalElem>,
+    pub action: ActionElem,
+    /// `None` only where the element is absent and allowed to be (trust policies).
+    pub resource: Option<ResourceElem>,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrincipalElem {
+    /// `NotPrincipal`.
+    pub negated: bool,
+    pub entries: Vec<PrincipalEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PrincipalEntry {
+    /// `"*"` or `{"AWS": "*"}`.
+    Any,
+    /// An account ID or `arn:PARTITION:iam::ACCOUNT:root`.
+    Account { partition: String, account: String },
+    /// An exact IAM user, role, assumed-role session or federated-user ARN.
+    Arn(String),
+    /// A unique ID (`AIDA…`, `AROA…`) left behind by a deleted entity: matches nothing.
+    UniqueId(String),
+    Service(String),
+    Federated(String),
+    CanonicalUser(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionElem {
+    pub negated: bool,
+    pub patterns: Vec<ActionPattern>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ActionPattern {
+    pub raw: String,
+    /// Lowercased glob.
+    pub lower: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceElem {
+    pub negated: bool,
+    pub patterns: Vec<Template>,
+}
+
+/// A string pattern that may contain wildcards and policy variables.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Template {
+    pub raw: String,
+    pub pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Piece {
+    /// Literal text (after `${*}`, `${?}`, `${$}` escapes were resolved).
+    Lit(String),
+    /// `*` as a wildcard.
+    Star,
+    /// `?` as a wildcard.
+    Quest,
+    /// `${key}` or `${key, 'default'}`; key lowercased.
+    Var { key: String, default: Option<String> },
+}
+
+impl Template {
+    pub fn has_vars(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Var { .. }))
+    }
+    pub fn vars(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Var { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+    }
+    /// Whether the template is exactly `*`.
+    pub fn is_star(&self) -> bool {
+        self.pieces == [Piece::Star]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub op: Operator,
+    /// Lowercased key name.
+    pub key: String,
+    /// Key as written.
+    pub key_raw: String,
+    pub values: CondValues,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetOp {
+    ForAllValues,
+    ForAnyValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Operator {
+    pub raw: String,
+    pub set: Option<SetOp>,
+    pub base: BaseOp,
+    pub if_exists: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BaseOp {
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+    NumericEquals,
+    NumericNotEquals,
+    NumericLessThan,
+    NumericLessThanEquals,
+    NumericGreaterThan,
+    NumericGreaterThanEquals,
+    DateEquals,
+    DateNotEquals,
+    DateLessThan,
+    DateLessThanEquals,
+    DateGreaterThan,
+    DateGreaterThanEquals,
+    Bool,
+    BinaryEquals,
+    IpAddress,
+    NotIpAddress,
+    ArnEquals,
+    ArnLike,
+    ArnNotEquals,
+    ArnNotLike,
+    Null,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    String,
+    Numeric,
+    Date,
+    Bool,
+    Binary,
+    Ip,
+    Arn,
+    Null,
+}
+
+/// Comparison of a numeric or date request value against a policy literal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cmp {
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl BaseOp {
+    pub const ALL: [BaseOp; 27] = [
+        BaseOp::StringEquals,
+        BaseOp::StringNotEquals,
+        BaseOp::StringEqualsIgnoreCase,
+        BaseOp::StringNotEqualsIgnoreCase,
+        BaseOp::StringLike,
+        BaseOp::StringNotLike,
+        BaseOp::NumericEquals,
+        BaseOp::NumericNotEquals,
+        BaseOp::NumericLessThan,
+        BaseOp::NumericLessThanEquals,
+        BaseOp::NumericGreaterThan,
+        BaseOp::NumericGreaterThanEquals,
+        BaseOp::DateEquals,
+        BaseOp::DateNotEquals,
+        BaseOp::DateLessThan,
+        BaseOp::DateLessThanEquals,
+        BaseOp::DateGreaterThan,
+        BaseOp::DateGreaterThanEquals,
+        BaseOp::Bool,
+        BaseOp::BinaryEquals,
+        BaseOp::IpAddress,
+        BaseOp::NotIpAddress,
+        BaseOp::ArnEquals,
+        BaseOp::ArnLike,
+        BaseOp::ArnNotEquals,
+        BaseOp::ArnNotLike,
+        BaseOp::Null,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BaseOp::StringEquals => "StringEquals",
+            BaseOp::StringNotEquals => "StringNotEquals",
+            BaseOp::StringEqualsIgnoreCase => "StringEqualsIgnoreCase",
+            BaseOp::StringNotEqualsIgnoreCase => "StringNotEqualsIgnoreCase",
+            BaseOp::StringLike => "StringLike",
+            BaseOp::StringNotLike => "StringNotLike",
+            BaseOp::NumericEquals => "NumericEquals",
+            BaseOp::NumericNotEquals => "NumericNotEquals",
+            BaseOp::NumericLessThan => "NumericLessThan",
+            BaseOp::NumericLessThanEquals => "NumericLessThanEquals",
+            BaseOp::NumericGreaterThan => "NumericGreaterThan",
+            BaseOp::NumericGreaterThanEquals => "NumericGreaterThanEquals",
+            BaseOp::DateEquals => "DateEquals",
+            BaseOp::DateNotEquals => "DateNotEquals",
+            BaseOp::DateLessThan => "DateLessThan",
+            BaseOp::DateLessThanEquals => "DateLessThanEquals",
+            BaseOp::DateGreaterThan => "DateGreaterThan",
+            BaseOp::DateGreaterThanEquals => "DateGreaterThanEquals",
+            BaseOp::Bool => "Bool",
+            BaseOp::BinaryEquals => "BinaryEquals",
+            BaseOp::IpAddress => "IpAddress",
+            BaseOp::NotIpAddress => "NotIpAddress",
+            BaseOp::ArnEquals => "ArnEquals",
+            BaseOp::ArnLike => "ArnLike",
+            BaseOp::ArnNotEquals => "ArnNotEquals",
+            BaseOp::ArnNotLike => "ArnNotLike",
+            BaseOp::Null => "Null",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<BaseOp> {
+        BaseOp::ALL.iter().copied().find(|op| op.name() == s)
+    }
+
+    /// Negated operators are true when the key is absent and need every value to mismatch.
+    pub fn negated(self) -> bool {
+        matches!(
+            self,
+            BaseOp::StringNotEquals
+                | BaseOp::StringNotEqualsIgnoreCase
+                | BaseOp::StringNotLike
+                | BaseOp::NumericNotEquals
+                | BaseOp::DateNotEquals
+                | BaseOp::NotIpAddress
+                | BaseOp::ArnNotEquals
+                | BaseOp::ArnNotLike
+        )
+    }
+
+    pub fn family(self) -> Family {
+        use BaseOp::*;
+        match self {
+            StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase | StringLike
+            | StringNotLike => Family::String,
+            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan
+            | NumericGreaterThanEquals => Family::Numeric,
+            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            | DateGreaterThanEquals => Family::Date,
+            Bool => Family::Bool,
+            BinaryEquals => Family::Binary,
+            IpAddress | NotIpAddress => Family::Ip,
+            ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => Family::Arn,
+            Null => Family::Null,
+        }
+    }
+
+    /// For numeric and date operators: the positive comparison (`NotEquals` → `Eq`, negated).
+    pub fn cmp(self) -> Option<Cmp> {
+        use BaseOp::*;
+        Some(match self {
+            NumericEquals | NumericNotEquals | DateEquals | DateNotEquals => Cmp::Eq,
+            NumericLessThan | DateLessThan => Cmp::Lt,
+            NumericLessThanEquals | DateLessThanEquals => Cmp::Le,
+            NumericGreaterThan | DateGreaterThan => Cmp::Gt,
+            NumericGreaterThanEquals | DateGreaterThanEquals => Cmp::Ge,
+            _ => return None,
+        })
+    }
+
+    /// How string-like values compare.
+    pub fn string_match(self) -> Option<StrMatch> {
+        use BaseOp::*;
+        Some(match self {
+            StringEquals | StringNotEquals => StrMatch::Exact,
+            StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => StrMatch::IgnoreCase,
+            StringLike | StringNotLike => StrMatch::Like,
+            ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => StrMatch::Arn,
+            BinaryEquals => StrMatch::Exact,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StrMatch {
+    /// Case-sensitive equality; `*`/`?` literal.
+    Exact,
+    IgnoreCase,
+    /// Case-sensitive glob.
+    Like,
+    /// ARN six-part glob.
+    Arn,
+}
+
+/// Condition values, typed by operator family and parsed once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CondValues {
+    /// String and ARN operators (templates: `*`/`?` are wildcards only for Like and Arn operators).
+    Str(Vec<Template>),
+    Num(Vec<Decimal>),
+    /// Epoch milliseconds.
+    Date(Vec<i64>),
+    Bool(Vec<bool>),
+    /// Base64 text, compared exactly.
+    Binary(Vec<String>),
+    Ip(Vec<IpNet>),
+    /// `true`: key must be absent; `false`: key must be present.
+    Null(Vec<bool>),
+}
+
+impl CondValues {
+    pub fn len(&self) -> usize {
+        match self {
+            CondValues::Str(v) => v.len(),
+            CondValues::Num(v) => v.len(),
+            CondValues::Date(v) => v.len(),
+            CondValues::Bool(v) => v.len(),
+            CondValues::Binary(v) => v.len(),
+            CondValues::Ip(v) => v.len(),
+            CondValues::Null(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Keys whose request value is a set (§3.6). Others are multivalued when a set qualifier or a
+/// list value in the request makes them so.
+pub const MULTIVALUED_KEYS: &[&str] = &[
+    "aws:tagkeys",
+    "aws:calledvia",
+    "aws:principalorgpaths",
+    "aws:principalservicenameslist",
+    "aws:resourceorgpaths",
+    "aws:sourceorgpaths",
+];
