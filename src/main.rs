@@ -1,3 +1,7 @@
+use clap::Parser;
+
 fn main() {
-    std::process::exit(0);
+    let cli = iamprove::cli::Cli::parse();
+    let code = iamprove::cli::run(cli);
+    std::process::exit(code as i32);
 }

@@ -122,6 +122,7 @@ pub struct ActionPattern {
     pub raw: String,
     /// Lowercased glob.
     pub lower: String,
+    pub toks: Vec<crate::matching::Tok>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,6 +136,8 @@ pub struct ResourceElem {
 pub struct Template {
     pub raw: String,
     pub pieces: Vec<Piece>,
+    /// Pre-tokenised form when the template has no variables (empty otherwise).
+    pub toks: Vec<crate::matching::Tok>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -159,6 +162,25 @@ impl Template {
             _ => None,
         })
     }
+    /// Tokens with variables resolved by `lookup` (substituted text is literal). `None` when a
+    /// variable has neither a value nor a default: such a pattern matches nothing.
+    pub fn resolve(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Vec<crate::matching::Tok>> {
+        use crate::matching::Tok;
+        let mut out = Vec::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Lit(s) => out.extend(s.chars().map(Tok::Lit)),
+                Piece::Star => out.push(Tok::Run),
+                Piece::Quest => out.push(Tok::One),
+                Piece::Var { key, default } => {
+                    let v = lookup(key).or_else(|| default.clone())?;
+                    out.extend(v.chars().map(Tok::Lit));
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// Whether the template is exactly `*`.
     pub fn is_star(&self) -> bool {
         self.pieces == [Piece::Star]

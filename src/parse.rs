@@ -371,7 +371,9 @@ impl Parser {
                 self.err(&ip, format!("invalid action `{a}`: expected `service:Action` (wildcards `*` and `?` allowed) or `*`"));
                 ok = false;
             } else {
-                patterns.push(ActionPattern { raw: a.clone(), lower: a.to_lowercase() });
+                let lower = a.to_lowercase();
+                let toks = crate::matching::tokens(&lower, true);
+                patterns.push(ActionPattern { raw: a.clone(), lower, toks });
             }
         }
         if self.kind == PolicyType::Trust && !negated {
@@ -657,7 +659,11 @@ pub fn template(s: &str, wildcards: bool, vars: bool) -> Result<Template, String
         }
     }
     flush(&mut lit, &mut pieces);
-    Ok(Template { raw: s.to_owned(), pieces })
+    let mut t = Template { raw: s.to_owned(), pieces, toks: Vec::new() };
+    if !t.has_vars() {
+        t.toks = t.resolve(&|_| None).unwrap_or_default();
+    }
+    Ok(t)
 }
 
 #[cfg(test)]
@@ -713,6 +719,7 @@ mod tests {
     #[test]
     fn templates_and_variables() {
         let t = template("arn:aws:s3:::home/${aws:username}/*${*}${?}${$}", true, true).unwrap();
+        assert!(t.toks.is_empty());
         assert_eq!(
             t.pieces,
             vec![

@@ -1,0 +1,152 @@
+//! Command-line front end: flags → validated configuration → a command → a printer.
+
+use crate::eval::{explain, Applies, Evaluation};
+use crate::model::PolicyType;
+use crate::scenario::{load_scenario, Errors, InputError};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Exit statuses, for every command (DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Holds / no widening / valid / decided.
+    Ok = 0,
+    /// Violated / widened / invalid policy.
+    Violated = 1,
+    /// Usage or input error.
+    Input = 2,
+    /// Unknown: solver timeout or resource limit.
+    Unknown = 3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TypeArg {
+    Identity,
+    Resource,
+    Trust,
+    Scp,
+    Rcp,
+}
+
+impl TypeArg {
+    pub fn kind(self) -> PolicyType {
+        match self {
+            TypeArg::Identity => PolicyType::Identity,
+            TypeArg::Resource => PolicyType::Resource,
+            TypeArg::Trust => PolicyType::Trust,
+            TypeArg::Scp => PolicyType::Scp,
+            TypeArg::Rcp => PolicyType::Rcp,
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "iamprove", version, about = "Prove properties of AWS IAM policies: exact evaluation, widening diffs and invariants, with replayable counterexamples")]
+#[command(after_help = "Exit status: 0 holds / no widening / valid / decided; 1 violated / widened / invalid; 2 usage or input error; 3 unknown (timeout).")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide one request exactly, like the IAM Policy Simulator.
+    Eval {
+        /// Scenario file: a request plus the policies that decide it.
+        scenario: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check policy grammar and report hazards.
+    Validate {
+        /// Policy files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Policy type (default: `resource` when a statement names a principal, else `identity`).
+        #[arg(long = "type", value_enum)]
+        kind: Option<TypeArg>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Print located input errors and return the input-error status.
+pub fn report_errors(errs: &Errors) -> Exit {
+    let mut stderr = std::io::stderr().lock();
+    for e in errs {
+        let _ = writeln!(stderr, "error: {e}");
+    }
+    Exit::Input
+}
+
+pub fn run(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Eval { scenario, format } => cmd_eval(&scenario, format),
+        Command::Validate { files, kind, format } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
+    }
+}
+
+fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
+    let sc = match load_scenario(path, true) {
+        Ok(s) => s,
+        Err(e) => return report_errors(&e),
+    };
+    let Some(req) = sc.request.as_ref() else {
+        return report_errors(&vec![InputError::new(&path.display().to_string(), Some("request".into()), "missing `request`")]);
+    };
+    let ev = explain(&sc, req);
+    let mut out = std::io::stdout().lock();
+    let res = match format {
+        Format::Json => print_eval_json(&mut out, &ev),
+        Format::Text => print_eval_text(&mut out, &ev),
+    };
+    match res {
+        Ok(()) => Exit::Ok,
+        Err(_) => Exit::Input,
+    }
+}
+
+fn print_eval_json(out: &mut impl Write, ev: &Evaluation) -> std::io::Result<()> {
+    let not_applied: Vec<serde_json::Value> = ev
+        .trace
+        .iter()
+        .filter(|t| !matches!(t.outcome, Applies::Yes(_)))
+        .map(|t| serde_json::json!({"policy": t.stmt.policy, "statement": t.stmt.path, "sid": t.stmt.sid, "why": t.detail}))
+        .collect();
+    let v = serde_json::json!({
+        "decision": ev.decision.name(),
+        "reason": ev.reason,
+        "statements": ev.statements,
+        "not_applied": not_applied,
+    });
+    serde_json::to_writer_pretty(&mut *out, &v)?;
+    writeln!(out)
+}
+
+fn print_eval_text(out: &mut impl Write, ev: &Evaluation) -> std::io::Result<()> {
+    writeln!(out, "decision: {}", ev.decision.name())?;
+    writeln!(out, "because:  {}", ev.reason)?;
+    if !ev.statements.is_empty() {
+        writeln!(out, "deciding statements:")?;
+        for s in &ev.statements {
+            let sid = s.sid.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+            writeln!(out, "  {} {}{} in {} `{}`", s.effect, s.path, sid, s.set.label(), s.policy)?;
+        }
+    }
+    let others: Vec<_> = ev.trace.iter().filter(|t| !matches!(t.outcome, Applies::Yes(_))).collect();
+    if !others.is_empty() {
+        writeln!(out, "statements that did not apply:")?;
+        for t in others {
+            let sid = t.stmt.sid.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+            writeln!(out, "  {} {}{} in {} `{}`: {}", t.stmt.effect, t.stmt.path, sid, t.stmt.set.label(), t.stmt.policy, t.detail)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,670 @@
+//! The concrete evaluator: the executable specification of IAM-SEMANTICS.md §2–§4.
+//!
+//! Pure Rust, no solver. The symbolic encoder mirrors this module rule by rule.
+
+use crate::literal::{parse_date, parse_ip, Decimal};
+use crate::matching::{glob_match, Mode, Tok};
+use crate::model::*;
+use crate::request::{CtxValue, Principal, PrincipalKind, Request};
+use crate::scenario::Scenario;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Decision {
+    Allow,
+    ExplicitDeny,
+    ImplicitDeny,
+}
+
+impl Decision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Allow => "Allow",
+            Decision::ExplicitDeny => "ExplicitDeny",
+            Decision::ImplicitDeny => "ImplicitDeny",
+        }
+    }
+}
+
+/// Which policy set a statement belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "set", content = "level")]
+pub enum SetName {
+    Identity,
+    PermissionsBoundary,
+    Session,
+    Scp(usize),
+    Rcp(usize),
+    Resource,
+    VpcEndpoint,
+}
+
+impl SetName {
+    pub fn label(&self) -> String {
+        match self {
+            SetName::Identity => "identity policy".into(),
+            SetName::PermissionsBoundary => "permissions boundary".into(),
+            SetName::Session => "session policy".into(),
+            SetName::Scp(l) => format!("SCP level {l}"),
+            SetName::Rcp(l) => format!("RCP level {l}"),
+            SetName::Resource => "resource policy".into(),
+            SetName::VpcEndpoint => "VPC endpoint policy".into(),
+        }
+    }
+}
+
+/// A statement that took part in the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StmtRef {
+    pub policy: String,
+    #[serde(flatten)]
+    pub set: SetName,
+    pub statement: usize,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    pub effect: String,
+}
+
+/// How a resource-policy entry matched the principal (§4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Grant {
+    Direct,
+    Role,
+    Account,
+    Service,
+}
+
+/// Why a statement did not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    Principal,
+    Action,
+    Resource,
+    /// Index of the failing condition.
+    Condition(usize),
+}
+
+/// Outcome of matching one statement against the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    Yes(Option<Grant>),
+    No(Miss),
+}
+
+/// A statement and whether it applied, for explanations.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub stmt: StmtRef,
+    pub outcome: Applies,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub decision: Decision,
+    /// The rule that decided, in words.
+    pub reason: String,
+    /// The statements that decided: the denies for an explicit deny, the allows that were needed
+    /// for an allow; empty for an implicit deny.
+    pub statements: Vec<StmtRef>,
+    #[serde(skip)]
+    pub trace: Vec<Trace>,
+}
+
+/// Services whose resources RCPs govern (conservative: RCPs are applied only where AWS documents
+/// support; elsewhere they cannot be relied on to deny).
+pub const RCP_SERVICES: &[&str] =
+    &["s3", "sts", "kms", "sqs", "secretsmanager", "dynamodb", "ecr", "aoss", "cognito-identity", "logs"];
+
+/// Matching primitives shared with explanations.
+pub struct Matcher<'r> {
+    pub req: &'r Request,
+    action_lower: String,
+}
+
+impl<'r> Matcher<'r> {
+    pub fn new(req: &'r Request) -> Self {
+        Matcher { req, action_lower: req.action.to_lowercase() }
+    }
+
+    fn lookup(&self, key: &str) -> Option<String> {
+        match self.req.context.get(key) {
+            Some(CtxValue { values, .. }) if values.len() == 1 => Some(values[0].clone()),
+            _ => None,
+        }
+    }
+
+    /// Match one statement against the request (§4.1 `applies`).
+    pub fn applies(&self, policy: &Policy, s: &Statement) -> Applies {
+        let vars = policy.vars_enabled();
+        let grant = match &s.principal {
+            None => None,
+            Some(pe) => {
+                let g = principal_grant(&pe.entries, &self.req.principal);
+                if pe.negated {
+                    // NotPrincipal: applies to principals not (fully) listed
+                    if not_principal_excludes(&pe.entries, &self.req.principal) {
+                        return Applies::No(Miss::Principal);
+                    }
+                    Some(Grant::Direct)
+                } else {
+                    match g {
+                        Some(g) => Some(g),
+                        None => return Applies::No(Miss::Principal),
+                    }
+                }
+            }
+        };
+        let action_hit = s.action.patterns.iter().any(|p| glob_match(&p.toks, Mode::Plain, &self.action_lower));
+        if action_hit == s.action.negated {
+            return Applies::No(Miss::Action);
+        }
+        if let Some(r) = &s.resource {
+            let hit = r.patterns.iter().any(|t| self.template_match(t, vars, Mode::Resource, &self.req.resource));
+            if hit == r.negated {
+                return Applies::No(Miss::Resource);
+            }
+        }
+        for (i, c) in s.conditions.iter().enumerate() {
+            if !self.condition(c, vars) {
+                return Applies::No(Miss::Condition(i));
+            }
+        }
+        Applies::Yes(grant)
+    }
+
+    fn template_match(&self, t: &Template, vars: bool, mode: Mode, value: &str) -> bool {
+        if t.toks.is_empty() && !t.pieces.is_empty() {
+            // has variables (only reachable with vars enabled)
+            if !vars {
+                return false;
+            }
+            match t.resolve(&|k| self.lookup(k)) {
+                Some(toks) => glob_match(&toks, mode, value),
+                None => false,
+            }
+        } else {
+            glob_match(&t.toks, mode, value)
+        }
+    }
+
+    /// §3: one condition.
+    pub fn condition(&self, c: &Condition, vars: bool) -> bool {
+        let entry = self.req.context.get(&c.key);
+        let values: &[String] = entry.map(|e| e.values.as_slice()).unwrap_or(&[]);
+        if let CondValues::Null(ps) = &c.values {
+            let absent = values.is_empty();
+            return ps.iter().any(|&want_absent| want_absent == absent);
+        }
+        let negated = c.op.base.negated();
+        // m(r): the base operator on one request value against the whole policy list
+        let m = |r: &str| -> bool {
+            let any = self.any_cmp(c, r, vars);
+            if negated {
+                !any
+            } else {
+                any
+            }
+        };
+        match c.op.set {
+            Some(SetOp::ForAllValues) => values.iter().all(|r| m(r)),
+            Some(SetOp::ForAnyValue) => {
+                if values.is_empty() && c.op.if_exists {
+                    return true;
+                }
+                values.iter().any(|r| m(r))
+            }
+            None => {
+                if values.is_empty() {
+                    return c.op.if_exists || negated;
+                }
+                // multivalued under a plain operator [UNV]: ForAnyValue for positive operators,
+                // ForAllValues of mismatch for negated ones
+                if negated {
+                    values.iter().all(|r| m(r))
+                } else {
+                    values.iter().any(|r| m(r))
+                }
+            }
+        }
+    }
+
+    /// ∃p ∈ P: cmp(r, p)
+    fn any_cmp(&self, c: &Condition, r: &str, vars: bool) -> bool {
+        match &c.values {
+            CondValues::Str(ps) => {
+                let how = c.op.base.string_match().unwrap_or(StrMatch::Exact);
+                ps.iter().any(|p| self.str_cmp(p, how, r, vars))
+            }
+            CondValues::Binary(ps) => ps.iter().any(|p| p == r),
+            CondValues::Num(ps) => match Decimal::parse(r) {
+                Some(v) => ps.iter().any(|p| cmp_holds(c.op.base.cmp(), v.cmp(p))),
+                None => false,
+            },
+            CondValues::Date(ps) => match parse_date(r) {
+                Some(v) => ps.iter().any(|p| cmp_holds(c.op.base.cmp(), v.cmp(p))),
+                None => false,
+            },
+            CondValues::Bool(ps) => {
+                let is_true = r.eq_ignore_ascii_case("true");
+                ps.iter().any(|&p| p == is_true)
+            }
+            CondValues::Ip(ps) => match parse_ip(r) {
+                Some(ip) => ps.iter().any(|n| n.contains(ip)),
+                None => false,
+            },
+            CondValues::Null(_) => false,
+        }
+    }
+
+    fn str_cmp(&self, p: &Template, how: StrMatch, r: &str, vars: bool) -> bool {
+        let resolved;
+        let toks: &[Tok] = if p.toks.is_empty() && !p.pieces.is_empty() {
+            if !vars {
+                return false;
+            }
+            match p.resolve(&|k| self.lookup(k)) {
+                Some(t) => {
+                    resolved = t;
+                    &resolved
+                }
+                None => return false,
+            }
+        } else {
+            &p.toks
+        };
+        match how {
+            StrMatch::Exact => toks.len() == r.chars().count() && toks.iter().zip(r.chars()).all(|(t, c)| *t == Tok::Lit(c)),
+            StrMatch::IgnoreCase => {
+                toks.len() == r.chars().count()
+                    && toks.iter().zip(r.chars()).all(|(t, c)| match t {
+                        Tok::Lit(x) => lower_char(*x) == lower_char(c),
+                        _ => false,
+                    })
+            }
+            StrMatch::Like => glob_match(toks, Mode::Plain, r),
+            StrMatch::Arn => glob_match(toks, Mode::Arn, r),
+        }
+    }
+}
+
+/// Simple per-character lowercasing (`ß` stays `ß`).
+pub fn lower_char(c: char) -> char {
+    let mut l = c.to_lowercase();
+    match (l.next(), l.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+fn cmp_holds(cmp: Option<Cmp>, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match cmp {
+        Some(Cmp::Eq) => ord == Equal,
+        Some(Cmp::Lt) => ord == Less,
+        Some(Cmp::Le) => ord != Greater,
+        Some(Cmp::Gt) => ord == Greater,
+        Some(Cmp::Ge) => ord != Less,
+        None => false,
+    }
+}
+
+/// The strongest grant class with which `entries` name the principal (§2.3, §4.3).
+pub fn principal_grant(entries: &[PrincipalEntry], p: &Principal) -> Option<Grant> {
+    entries.iter().filter_map(|e| entry_grant(e, p)).min()
+}
+
+pub fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Option<Grant> {
+    match e {
+        PrincipalEntry::Any => Some(Grant::Direct),
+        PrincipalEntry::Account { partition, account } => {
+            let signed = !matches!(p.kind, PrincipalKind::Anonymous | PrincipalKind::Service(_));
+            (signed && &p.account == account && &p.partition == partition).then_some(Grant::Account)
+        }
+        PrincipalEntry::Arn(arn) => match &p.kind {
+            PrincipalKind::User { .. } => (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct),
+            PrincipalKind::RoleSession { role, path, .. } => {
+                if p.session_arn().as_deref() == Some(arn.as_str()) {
+                    return Some(Grant::Direct);
+                }
+                role_arn_matches(arn, &p.partition, &p.account, role, path.as_deref()).then_some(Grant::Role)
+            }
+            PrincipalKind::FederatedUser { .. } => (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct),
+            _ => None,
+        },
+        PrincipalEntry::Service(s) => match &p.kind {
+            PrincipalKind::Service(name) if name == s => Some(Grant::Service),
+            _ => None,
+        },
+        PrincipalEntry::Federated(f) => (p.raw == *f).then_some(Grant::Direct),
+        PrincipalEntry::UniqueId(_) | PrincipalEntry::CanonicalUser(_) => None,
+    }
+}
+
+/// A role ARN entry names the session's role: same partition, account and name; the path must
+/// agree when the principal's path is known (sessions carry no path: §2.3).
+fn role_arn_matches(arn: &str, partition: &str, account: &str, role: &str, path: Option<&str>) -> bool {
+    let prefix = format!("arn:{partition}:iam::{account}:role");
+    let Some(rest) = arn.strip_prefix(&prefix) else { return false };
+    let Some(i) = rest.rfind('/') else { return false };
+    let (epath, name) = (&rest[..=i], &rest[i + 1..]);
+    name == role && path.is_none_or(|p| p == epath)
+}
+
+/// NotPrincipal excludes the principal only when every form AWS may test is listed (§2.4):
+/// the account, and for users the user ARN, for role sessions the role ARN and the session ARN.
+/// `"*"` excludes everyone; a service is excluded by its own entry.
+pub fn not_principal_excludes(entries: &[PrincipalEntry], p: &Principal) -> bool {
+    if entries.contains(&PrincipalEntry::Any) {
+        return true;
+    }
+    let has = |g: Grant| entries.iter().any(|e| entry_grant(e, p) == Some(g));
+    let direct_exact = |arn: Option<String>| arn.is_some_and(|a| entries.contains(&PrincipalEntry::Arn(a)));
+    match &p.kind {
+        PrincipalKind::Anonymous => false,
+        PrincipalKind::Service(_) => has(Grant::Service),
+        PrincipalKind::Root => has(Grant::Account),
+        PrincipalKind::User { .. } | PrincipalKind::FederatedUser { .. } => has(Grant::Account) && direct_exact(p.principal_arn()),
+        PrincipalKind::RoleSession { .. } => has(Grant::Account) && has(Grant::Role) && direct_exact(p.session_arn()),
+    }
+}
+
+/// Is the resource one whose policy must itself allow (§4.4 STRICT): roles and KMS keys.
+pub fn strict_resource(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return false;
+    }
+    (parts[2] == "iam" && parts[5].starts_with("role/")) || (parts[2] == "kms" && parts[5].starts_with("key/"))
+}
+
+/// Results of matching every policy set against the request.
+struct SetResult {
+    allows: Vec<StmtRef>,
+    denies: Vec<StmtRef>,
+    grants: Vec<Grant>,
+    /// Deny+NotPrincipal statements whose other elements apply (the boundary rule of §2.4).
+    not_principal_denies: Vec<StmtRef>,
+}
+
+fn stmt_ref(policy: &Policy, s: &Statement, set: &SetName) -> StmtRef {
+    StmtRef {
+        policy: policy.name.clone(),
+        set: set.clone(),
+        statement: s.index,
+        path: s.path.clone(),
+        sid: s.sid.clone(),
+        effect: s.effect.to_string(),
+    }
+}
+
+fn run_set(m: &Matcher, policies: &[&Policy], set: SetName, trace: &mut Vec<Trace>, explain: bool) -> SetResult {
+    let mut r = SetResult { allows: Vec::new(), denies: Vec::new(), grants: Vec::new(), not_principal_denies: Vec::new() };
+    for pol in policies {
+        for s in &pol.statements {
+            let outcome = m.applies(pol, s);
+            let is_np = s.principal.as_ref().is_some_and(|p| p.negated);
+            if is_np && s.effect == Effect::Deny && outcome == Applies::No(Miss::Principal) {
+                // the other elements may still apply: needed for the boundary special case
+                let mut probe = s.clone();
+                probe.principal = None;
+                if matches!(m.applies(pol, &probe), Applies::Yes(_)) {
+                    r.not_principal_denies.push(stmt_ref(pol, s, &set));
+                }
+            }
+            if explain {
+                trace.push(Trace { stmt: stmt_ref(pol, s, &set), outcome, detail: describe_miss(s, outcome) });
+            }
+            if let Applies::Yes(g) = outcome {
+                match s.effect {
+                    Effect::Allow => {
+                        r.allows.push(stmt_ref(pol, s, &set));
+                        r.grants.extend(g);
+                    }
+                    Effect::Deny => {
+                        r.denies.push(stmt_ref(pol, s, &set));
+                        if is_np {
+                            r.not_principal_denies.push(stmt_ref(pol, s, &set));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    r
+}
+
+fn describe_miss(s: &Statement, o: Applies) -> String {
+    match o {
+        Applies::Yes(_) => "applies".into(),
+        Applies::No(Miss::Principal) => "principal does not match".into(),
+        Applies::No(Miss::Action) => {
+            if s.action.negated {
+                "action is listed in NotAction".into()
+            } else {
+                "action does not match".into()
+            }
+        }
+        Applies::No(Miss::Resource) => {
+            if s.resource.as_ref().is_some_and(|r| r.negated) {
+                "resource is listed in NotResource".into()
+            } else {
+                "resource does not match".into()
+            }
+        }
+        Applies::No(Miss::Condition(i)) => match s.conditions.get(i) {
+            Some(c) => format!("condition `{}` on `{}` is not met", c.op.raw, c.key_raw),
+            None => "a condition is not met".into(),
+        },
+    }
+}
+
+/// Decide a request against a scenario's policy sets (§4).
+pub fn evaluate(sc: &Scenario, req: &Request) -> Evaluation {
+    evaluate_with(sc, req, false)
+}
+
+/// As [`evaluate`], also recording why each statement did or did not apply.
+pub fn explain(sc: &Scenario, req: &Request) -> Evaluation {
+    evaluate_with(sc, req, true)
+}
+
+fn refs(v: &[Policy]) -> Vec<&Policy> {
+    v.iter().collect()
+}
+
+fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
+    let m = Matcher::new(req);
+    let mut trace = Vec::new();
+    let p = &req.principal;
+
+    let idp = run_set(&m, &refs(&sc.identity_policies), SetName::Identity, &mut trace, explain);
+    let pb = sc.permissions_boundary.as_ref().map(|b| run_set(&m, &[b], SetName::PermissionsBoundary, &mut trace, explain));
+    let sp = run_set(&m, &refs(&sc.session_policies), SetName::Session, &mut trace, explain);
+    let scp: Vec<SetResult> = sc.scps.iter().enumerate().map(|(l, pols)| run_set(&m, &refs(pols), SetName::Scp(l), &mut trace, explain)).collect();
+    let rcp: Vec<SetResult> = sc.rcps.iter().enumerate().map(|(l, pols)| run_set(&m, &refs(pols), SetName::Rcp(l), &mut trace, explain)).collect();
+    let rbp = sc.resource_policy.as_ref().map(|r| run_set(&m, &[r], SetName::Resource, &mut trace, explain));
+    let vpce = sc.vpc_endpoint_policy.as_ref().map(|v| run_set(&m, &[v], SetName::VpcEndpoint, &mut trace, explain));
+
+    let service_principal = matches!(p.kind, PrincipalKind::Service(_));
+    let anonymous = p.kind == PrincipalKind::Anonymous;
+    let mgmt = sc.management_account.as_deref();
+    let slr = p.is_service_linked_role();
+    let scp_exempt = service_principal || anonymous || slr || mgmt == Some(p.account.as_str());
+    let service = req.action.split(':').next().unwrap_or("").to_lowercase();
+    let rcp_exempt = slr
+        || mgmt == Some(req.resource_account.as_str())
+        || !RCP_SERVICES.contains(&service.as_str())
+        || req.action.eq_ignore_ascii_case("kms:RetireGrant");
+    // identity-side sets do not apply to service principals and anonymous callers
+    let identity_side = !(service_principal || anonymous);
+
+    // 1. explicit deny anywhere
+    let mut denies: Vec<StmtRef> = Vec::new();
+    if identity_side {
+        denies.extend(idp.denies.iter().cloned());
+        if let Some(pb) = &pb {
+            denies.extend(pb.denies.iter().cloned());
+        }
+        if p.is_session() {
+            denies.extend(sp.denies.iter().cloned());
+        }
+    }
+    if !scp_exempt {
+        denies.extend(scp.iter().flat_map(|l| l.denies.iter().cloned()));
+    }
+    if !rcp_exempt {
+        denies.extend(rcp.iter().flat_map(|l| l.denies.iter().cloned()));
+    }
+    if let Some(r) = &rbp {
+        denies.extend(r.denies.iter().cloned());
+        if sc.permissions_boundary.is_some() && identity_side {
+            for d in &r.not_principal_denies {
+                if !denies.contains(d) {
+                    denies.push(d.clone());
+                }
+            }
+        }
+    }
+    if let Some(v) = &vpce {
+        denies.extend(v.denies.iter().cloned());
+    }
+    if !denies.is_empty() {
+        return Evaluation {
+            decision: Decision::ExplicitDeny,
+            reason: "an applicable Deny statement (an explicit deny in any policy is final)".into(),
+            statements: denies,
+            trace,
+        };
+    }
+    let implicit = |reason: String, trace: Vec<Trace>| Evaluation { decision: Decision::ImplicitDeny, reason, statements: Vec::new(), trace };
+
+    // 2. organization guardrails and the VPC endpoint: every level must allow
+    let mut used: Vec<StmtRef> = Vec::new();
+    if !scp_exempt {
+        for (l, lvl) in scp.iter().enumerate() {
+            if lvl.allows.is_empty() {
+                return implicit(format!("no SCP statement at level {l} of the principal's account path allows the request"), trace);
+            }
+            used.extend(lvl.allows.iter().cloned());
+        }
+    }
+    if !rcp_exempt {
+        for (l, lvl) in rcp.iter().enumerate() {
+            if lvl.allows.is_empty() {
+                return implicit(format!("no RCP statement at level {l} of the resource account's path allows the request"), trace);
+            }
+            used.extend(lvl.allows.iter().cloned());
+        }
+    }
+    if let Some(v) = &vpce {
+        if v.allows.is_empty() {
+            return implicit("the VPC endpoint policy does not allow the request".into(), trace);
+        }
+        used.extend(v.allows.iter().cloned());
+    }
+
+    let rb_grants: Vec<Grant> = rbp.as_ref().map(|r| r.grants.clone()).unwrap_or_default();
+    let rb_allows: Vec<StmtRef> = rbp.as_ref().map(|r| r.allows.clone()).unwrap_or_default();
+    let has = |g: Grant| rb_grants.contains(&g);
+    let allow = |mut used: Vec<StmtRef>, extra: &[StmtRef], reason: &str, trace: Vec<Trace>| {
+        used.extend(extra.iter().cloned());
+        Evaluation { decision: Decision::Allow, reason: reason.into(), statements: used, trace }
+    };
+
+    // 3. callers that only the resource side can admit (§4.6)
+    if anonymous {
+        let direct_any: Vec<StmtRef> = rbp
+            .as_ref()
+            .map(|r| r.allows.clone())
+            .unwrap_or_default();
+        if has(Grant::Direct) {
+            return allow(used, &direct_any, "the resource policy allows everyone (`Principal: *`); anonymous callers need nothing else", trace);
+        }
+        return implicit("anonymous callers are allowed only by a resource policy with `Principal: *`".into(), trace);
+    }
+    if service_principal {
+        if has(Grant::Service) || has(Grant::Direct) {
+            return allow(used, &rb_allows, "the resource policy allows the service principal", trace);
+        }
+        return implicit("service principals are allowed only by a resource policy naming the service".into(), trace);
+    }
+
+    let pb_ok = pb.as_ref().is_none_or(|b| !b.allows.is_empty());
+    let sp_ok = match &p.kind {
+        PrincipalKind::RoleSession { .. } => sc.session_policies.is_empty() || !sp.allows.is_empty(),
+        PrincipalKind::FederatedUser { .. } => !sp.allows.is_empty(),
+        _ => true,
+    };
+    let mut limits: Vec<StmtRef> = Vec::new();
+    if let Some(b) = &pb {
+        limits.extend(b.allows.iter().cloned());
+    }
+    if p.is_session() {
+        limits.extend(sp.allows.iter().cloned());
+    }
+    let limit_reason = || -> String {
+        if !pb_ok {
+            "the permissions boundary does not allow the request".into()
+        } else if p.is_session() && sc.session_policies.is_empty() {
+            "a federated-user session without session policies has no permissions".into()
+        } else {
+            "the session policies do not allow the request".into()
+        }
+    };
+    let strict = strict_resource(&req.resource);
+    let root = p.kind == PrincipalKind::Root;
+    let idp_allow = !idp.allows.is_empty();
+
+    if req.same_account() {
+        // §4.4
+        if root {
+            if strict {
+                if rb_grants.is_empty() {
+                    return implicit("the root user needs the resource's own policy (trust or key policy) to admit it".into(), trace);
+                }
+                return allow(used, &rb_allows, "the resource policy admits the account root", trace);
+            }
+            return allow(used, &idp.allows, "the root user of the account is allowed unless denied", trace);
+        }
+        if has(Grant::Direct) {
+            return allow(used, &rb_allows, "the resource policy names the principal directly (same account: sufficient alone)", trace);
+        }
+        if has(Grant::Role) && pb_ok && sp_ok {
+            let mut u = used;
+            u.extend(limits.iter().cloned());
+            return allow(u, &rb_allows, "the resource policy names the principal's role (same account; boundary and session policies allow)", trace);
+        }
+        if strict && !(has(Grant::Account) || has(Grant::Role)) {
+            return implicit("the resource's own policy (trust or key policy) does not admit the principal or its account".into(), trace);
+        }
+        if idp_allow && pb_ok && sp_ok {
+            let mut u = used;
+            u.extend(limits.iter().cloned());
+            u.extend(rb_allows.iter().cloned());
+            return allow(u, &idp.allows, "an identity policy allows the request (same account)", trace);
+        }
+        if !idp_allow {
+            return implicit("no identity policy or resource policy statement allows the request".into(), trace);
+        }
+        return implicit(limit_reason(), trace);
+    }
+
+    // §4.5 cross account: both sides must allow
+    let trusted = (idp_allow || root) && pb_ok && sp_ok;
+    let trusting = has(Grant::Direct) || has(Grant::Role) || has(Grant::Account);
+    if trusted && trusting {
+        let mut u = used;
+        u.extend(limits.iter().cloned());
+        u.extend(idp.allows.iter().cloned());
+        return allow(u, &rb_allows, "cross-account: the principal's account and the resource policy both allow", trace);
+    }
+    if !trusting {
+        return implicit("cross-account: the resource policy does not allow the principal".into(), trace);
+    }
+    if !(idp_allow || root) {
+        return implicit("cross-account: no identity policy in the principal's account allows the request".into(), trace);
+    }
+    implicit(limit_reason(), trace)
+}

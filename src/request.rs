@@ -1,0 +1,257 @@
+//! The concrete request: principal, action, resource, context.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Who makes the request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    User { path: String, name: String },
+    /// A session of a role. `path` is known when the principal was given as a role ARN.
+    RoleSession { role: String, path: Option<String>, session: Option<String> },
+    /// An STS federated-user session (GetFederationToken).
+    FederatedUser { name: String },
+    Root,
+    Service(String),
+    Anonymous,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal {
+    /// As written in the request.
+    pub raw: String,
+    pub partition: String,
+    /// Empty for services and anonymous callers.
+    pub account: String,
+    pub kind: PrincipalKind,
+}
+
+impl Principal {
+    /// Parse the request principal. Accepts IAM user, role, root, assumed-role session and
+    /// federated-user ARNs, a 12-digit account ID (its root), a service principal name and
+    /// `anonymous` (or `*`).
+    pub fn parse(s: &str) -> Result<Principal, String> {
+        let raw = s.to_owned();
+        if s == "anonymous" || s == "*" {
+            return Ok(Principal { raw, partition: "aws".into(), account: String::new(), kind: PrincipalKind::Anonymous });
+        }
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Principal { raw, partition: "aws".into(), account: s.into(), kind: PrincipalKind::Root });
+        }
+        if !s.starts_with("arn:") {
+            if s.contains('.') && !s.contains(char::is_whitespace) {
+                return Ok(Principal {
+                    raw,
+                    partition: "aws".into(),
+                    account: String::new(),
+                    kind: PrincipalKind::Service(s.into()),
+                });
+            }
+            return Err(format!("unsupported principal `{s}`: expected an IAM or STS ARN, an account ID, a service principal or `anonymous`"));
+        }
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let bad = || format!("unsupported principal ARN `{s}`: expected arn:PARTITION:iam::ACCOUNT:user/..., role/..., root, or arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION or federated-user/NAME");
+        if parts.len() != 6 || parts[1].is_empty() || parts[4].is_empty() {
+            return Err(bad());
+        }
+        let (partition, svc, account, res) = (parts[1].to_owned(), parts[2], parts[4].to_owned(), parts[5]);
+        let kind = match svc {
+            "iam" if res == "root" => PrincipalKind::Root,
+            "iam" if res.starts_with("user/") => {
+                let (path, name) = split_path(&res[4..]);
+                PrincipalKind::User { path, name }
+            }
+            "iam" if res.starts_with("role/") => {
+                let (path, name) = split_path(&res[4..]);
+                PrincipalKind::RoleSession { role: name, path: Some(path), session: None }
+            }
+            "sts" if res.starts_with("assumed-role/") => {
+                let rest = &res["assumed-role/".len()..];
+                match rest.split_once('/') {
+                    Some((role, session)) if !role.is_empty() && !session.is_empty() => PrincipalKind::RoleSession {
+                        role: role.into(),
+                        path: None,
+                        session: Some(session.into()),
+                    },
+                    _ => return Err(bad()),
+                }
+            }
+            "sts" if res.starts_with("federated-user/") => {
+                PrincipalKind::FederatedUser { name: res["federated-user/".len()..].into() }
+            }
+            _ => return Err(bad()),
+        };
+        if matches!(&kind, PrincipalKind::User { name, .. } | PrincipalKind::RoleSession { role: name, .. } if name.is_empty()) {
+            return Err(bad());
+        }
+        Ok(Principal { raw, partition, account, kind })
+    }
+
+    /// `aws:PrincipalArn`: the role ARN (with path, `/` when unknown) for sessions.
+    pub fn principal_arn(&self) -> Option<String> {
+        let (p, a) = (&self.partition, &self.account);
+        Some(match &self.kind {
+            PrincipalKind::User { path, name } => format!("arn:{p}:iam::{a}:user{path}{name}"),
+            PrincipalKind::RoleSession { role, path, .. } => {
+                format!("arn:{p}:iam::{a}:role{}{role}", path.as_deref().unwrap_or("/"))
+            }
+            PrincipalKind::FederatedUser { name } => format!("arn:{p}:sts::{a}:federated-user/{name}"),
+            PrincipalKind::Root => format!("arn:{p}:iam::{a}:root"),
+            PrincipalKind::Service(_) | PrincipalKind::Anonymous => return None,
+        })
+    }
+
+    /// The exact session ARN of a role session, when the session name is known.
+    pub fn session_arn(&self) -> Option<String> {
+        match &self.kind {
+            PrincipalKind::RoleSession { role, session: Some(s), .. } => {
+                Some(format!("arn:{}:sts::{}:assumed-role/{role}/{s}", self.partition, self.account))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn is_session(&self) -> bool {
+        matches!(self.kind, PrincipalKind::RoleSession { .. } | PrincipalKind::FederatedUser { .. })
+    }
+
+    /// Service-linked roles (name `AWSServiceRoleFor…` or path `/aws-service-role/`).
+    pub fn is_service_linked_role(&self) -> bool {
+        match &self.kind {
+            PrincipalKind::RoleSession { role, path, .. } => {
+                role.starts_with("AWSServiceRoleFor") || path.as_deref().is_some_and(|p| p.starts_with("/aws-service-role/"))
+            }
+            _ => false,
+        }
+    }
+
+    pub fn type_name(&self) -> Option<&'static str> {
+        Some(match self.kind {
+            PrincipalKind::User { .. } => "User",
+            PrincipalKind::RoleSession { .. } => "AssumedRole",
+            PrincipalKind::FederatedUser { .. } => "FederatedUser",
+            PrincipalKind::Root => "Account",
+            PrincipalKind::Anonymous => "Anonymous",
+            PrincipalKind::Service(_) => return None,
+        })
+    }
+
+    /// Context keys that follow from the principal (a value given in the request context wins).
+    pub fn derived_keys(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(arn) = self.principal_arn() {
+            out.push(("aws:principalarn", arn));
+        }
+        match &self.kind {
+            PrincipalKind::Anonymous => {
+                out.push(("aws:principalaccount", "anonymous".into()));
+                out.push(("aws:userid", "anonymous".into()));
+            }
+            PrincipalKind::Service(_) => {}
+            _ => out.push(("aws:principalaccount", self.account.clone())),
+        }
+        if let Some(t) = self.type_name() {
+            out.push(("aws:principaltype", t.into()));
+        }
+        match &self.kind {
+            PrincipalKind::User { name, .. } => out.push(("aws:username", name.clone())),
+            PrincipalKind::Root => out.push(("aws:userid", self.account.clone())),
+            PrincipalKind::FederatedUser { name } => out.push(("aws:userid", format!("{}:{name}", self.account))),
+            _ => {}
+        }
+        out
+    }
+}
+
+fn split_path(res: &str) -> (String, String) {
+    // res starts with '/' (after "user" or "role")
+    match res.rfind('/') {
+        Some(i) => (res[..=i].to_owned(), res[i + 1..].to_owned()),
+        None => ("/".into(), res.to_owned()),
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+/// A context value: one value, or a set (a list in the request makes a key multivalued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtxValue {
+    /// Key as written.
+    pub key: String,
+    pub values: Vec<String>,
+    pub multi: bool,
+}
+
+/// Context keyed by lowercased key name.
+pub type Context = BTreeMap<String, CtxValue>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub principal: Principal,
+    pub action: String,
+    pub resource: String,
+    /// The account that owns the resource.
+    pub resource_account: String,
+    /// Explicit context plus keys derived from the principal.
+    pub context: Context,
+}
+
+impl Request {
+    pub fn new(principal: Principal, action: &str, resource: &str, resource_account: Option<&str>, explicit: Context) -> Request {
+        let resource_account = match resource_account {
+            Some(a) => a.to_owned(),
+            None => resource_account_of(resource).unwrap_or_else(|| principal.account.clone()),
+        };
+        let mut context = explicit;
+        for (k, v) in principal.derived_keys() {
+            context.entry(k.to_owned()).or_insert_with(|| CtxValue { key: k.to_owned(), values: vec![v], multi: false });
+        }
+        Request { principal, action: action.to_owned(), resource: resource.to_owned(), resource_account, context }
+    }
+
+    pub fn same_account(&self) -> bool {
+        !self.principal.account.is_empty() && self.principal.account == self.resource_account
+    }
+}
+
+/// The account segment of an ARN, when it has one.
+pub fn resource_account_of(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    (parts.len() == 6 && parts[0] == "arn" && !parts[4].is_empty()).then(|| parts[4].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_forms() {
+        let p = Principal::parse("arn:aws:iam::111122223333:user/dev/Bob").unwrap();
+        assert_eq!(p.kind, PrincipalKind::User { path: "/dev/".into(), name: "Bob".into() });
+        assert_eq!(p.principal_arn().unwrap(), "arn:aws:iam::111122223333:user/dev/Bob");
+        let s = Principal::parse("arn:aws:sts::111122223333:assumed-role/app/s1").unwrap();
+        assert_eq!(s.principal_arn().unwrap(), "arn:aws:iam::111122223333:role/app");
+        assert_eq!(s.session_arn().unwrap(), "arn:aws:sts::111122223333:assumed-role/app/s1");
+        let r = Principal::parse("arn:aws:iam::111122223333:role/svc/app").unwrap();
+        assert_eq!(r.principal_arn().unwrap(), "arn:aws:iam::111122223333:role/svc/app");
+        assert!(Principal::parse("lambda.amazonaws.com").unwrap().kind == PrincipalKind::Service("lambda.amazonaws.com".into()));
+        assert_eq!(Principal::parse("anonymous").unwrap().kind, PrincipalKind::Anonymous);
+        assert!(Principal::parse("bob").is_err());
+        assert!(Principal::parse("arn:aws:s3:::bucket").is_err());
+    }
+
+    #[test]
+    fn resource_account_defaults() {
+        let p = Principal::parse("arn:aws:iam::111122223333:user/a").unwrap();
+        let r = Request::new(p.clone(), "s3:GetObject", "arn:aws:s3:::b/k", None, Context::new());
+        assert_eq!(r.resource_account, "111122223333");
+        let r = Request::new(p, "sqs:SendMessage", "arn:aws:sqs:us-east-1:444455556666:q", None, Context::new());
+        assert_eq!(r.resource_account, "444455556666");
+        assert!(!r.same_account());
+        assert_eq!(r.context["aws:username"].values, vec!["a".to_string()]);
+    }
+}

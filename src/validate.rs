@@ -1,0 +1,126 @@
+//! `iamprove validate`: grammar errors and hazard warnings.
+
+use crate::cli::{Exit, Format};
+use crate::model::{Effect, Policy, PolicyType};
+use crate::scenario::{locate, read_json};
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    pub file: String,
+    pub path: String,
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Hazards worth a warning in a valid policy.
+pub fn hazards(p: &Policy, file: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut warn = |path: &str, code: &'static str, message: String| {
+        out.push(Finding { file: file.to_owned(), path: path.to_owned(), severity: "warning", code, message });
+    };
+    for s in &p.statements {
+        let all_actions = !s.action.negated && s.action.patterns.iter().any(|a| a.lower == "*");
+        let all_resources = s.resource.as_ref().is_some_and(|r| !r.negated && r.patterns.iter().any(|t| t.is_star()));
+        if s.effect == Effect::Allow && s.action.negated {
+            warn(&format!("{}.NotAction", s.path), "allow-not-action", "Allow with NotAction grants every current and future action not listed".into());
+        }
+        if s.effect == Effect::Allow && all_actions && all_resources && s.conditions.is_empty() {
+            warn(&s.path, "allow-all", "Allow `*` on `*` grants full administrator access".into());
+        }
+        if s.effect == Effect::Allow && all_actions && s.resource.as_ref().is_some_and(|r| r.negated) {
+            warn(&format!("{}.NotResource", s.path), "allow-all-not-resource", "Allow `*` with NotResource lets the principal rewrite its own policies".into());
+        }
+        if let Some(pe) = &s.principal {
+            if pe.negated {
+                warn(&format!("{}.NotPrincipal", s.path), "not-principal", "NotPrincipal is error-prone (principals with a permissions boundary are always denied; sessions need account, role and session ARNs listed); prefer Principal \"*\" with an ArnNotEquals aws:PrincipalArn condition".into());
+            } else if s.effect == Effect::Allow
+                && p.kind == PolicyType::Resource
+                && pe.entries.contains(&crate::model::PrincipalEntry::Any)
+                && s.conditions.is_empty()
+            {
+                warn(&format!("{}.Principal", s.path), "public-principal", "wildcard principal without conditions: anyone, including anonymous callers, is allowed".into());
+            }
+        }
+        if !p.vars_enabled() {
+            let has_var = s.resource.as_ref().is_some_and(|r| r.patterns.iter().any(|t| t.raw.contains("${")))
+                || s.conditions.iter().any(|c| matches!(&c.values, crate::model::CondValues::Str(v) if v.iter().any(|t| t.raw.contains("${"))));
+            if has_var {
+                warn(&s.path, "variables-literal", "policy variables are literal text unless Version is \"2012-10-17\"".into());
+            }
+        }
+        for a in &s.action.patterns {
+            if let Some((svc, _)) = a.lower.split_once(':') {
+                if svc.contains('*') || svc.contains('?') {
+                    warn(&s.path, "service-wildcard", format!("wildcard in the service prefix of `{}` is not documented; it is matched as a glob over the whole action", a.raw));
+                }
+            }
+        }
+        if let Some(sid) = &s.sid {
+            if p.kind == PolicyType::Identity && !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+                warn(&format!("{}.Sid", s.path), "sid-characters", format!("IAM accepts only letters and digits in Sid `{sid}`"));
+            }
+        }
+    }
+    // redundant statements: an identical statement earlier in the policy
+    for (i, s) in p.statements.iter().enumerate() {
+        let same = |t: &crate::model::Statement| {
+            t.effect == s.effect && t.principal == s.principal && t.action == s.action && t.resource == s.resource && t.conditions == s.conditions
+        };
+        if let Some(prev) = p.statements[..i].iter().find(|t| same(t)) {
+            warn(&s.path, "duplicate-statement", format!("repeats {} exactly", prev.path));
+        }
+    }
+    out
+}
+
+pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> Exit {
+    let mut findings = Vec::new();
+    let mut input_error = false;
+    for f in files {
+        let file = f.display().to_string();
+        let doc = match read_json(f) {
+            Ok(d) => d,
+            Err(errs) => {
+                input_error = true;
+                for e in errs {
+                    findings.push(Finding { file: file.clone(), path: e.path.unwrap_or_default(), severity: "error", code: "json", message: e.message });
+                }
+                continue;
+            }
+        };
+        let k = kind.unwrap_or_else(|| crate::parse::detect_type(&doc));
+        match crate::parse::parse_policy(&doc, k, &file) {
+            Ok(p) => findings.extend(hazards(&p, &file)),
+            Err(errs) => {
+                for e in locate(&file, &crate::json::JsonPath::root(), errs) {
+                    findings.push(Finding { file: file.clone(), path: e.path.unwrap_or_default(), severity: "error", code: "grammar", message: e.message });
+                }
+            }
+        }
+    }
+    let errors = findings.iter().filter(|f| f.severity == "error").count();
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &serde_json::json!({"valid": errors == 0, "findings": findings}))
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
+        Format::Text => (|| {
+            for f in &findings {
+                writeln!(out, "{}: {}: {}: {} [{}]", f.file, f.path, f.severity, f.message, f.code)?;
+            }
+            let warnings = findings.len() - errors;
+            writeln!(out, "{} file(s): {errors} error(s), {warnings} warning(s)", files.len())
+        })(),
+    };
+    if input_error {
+        Exit::Input
+    } else if errors > 0 {
+        Exit::Violated
+    } else {
+        Exit::Ok
+    }
+}
