@@ -11,3 +11,5 @@ pub mod request;
 pub mod scenario;
 pub mod cli;
 pub mod validate;
+pub mod solver;
+pub mod symbolic;

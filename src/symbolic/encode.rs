@@ -1,0 +1,964 @@
+//! The encoder: the evaluator's rules (`crate::eval`) compiled to terms over a symbolic request.
+//!
+//! String fields (action, resource, principal, each value of a string condition key) never reach
+//! the solver as strings. Every distinct pattern that tests a field is an *atom*; a statement
+//! element (a union of patterns) is a *predicate*. [`crate::automata::partition`] computes the
+//! exact set of realisable atom vectors of each field, projected onto predicates, and the field
+//! becomes one integer "class" variable. Patterns containing unresolved policy variables are
+//! abstracted by free Booleans and refined lazily (see [`crate::query`]).
+
+use super::term::*;
+use crate::automata::{self, Pattern, PatternSpec};
+use crate::eval::{entry_grant, not_principal_excludes, Grant, RCP_SERVICES};
+use crate::literal::Decimal;
+use crate::matching::{self, Tok};
+use crate::model::*;
+use crate::request::{Context, Principal, PrincipalKind};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+/// One atom: a pattern over one field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AtomKey {
+    pub toks: Vec<Tok>,
+    pub mode: matching::Mode,
+    pub ignore_case: bool,
+}
+
+impl AtomKey {
+    pub fn glob(s: &str, mode: matching::Mode) -> AtomKey {
+        AtomKey { toks: matching::tokens(s, true), mode, ignore_case: false }
+    }
+    pub fn literal(s: &str) -> AtomKey {
+        AtomKey { toks: matching::tokens(s, false), mode: matching::Mode::Plain, ignore_case: false }
+    }
+    pub fn spec(&self) -> PatternSpec {
+        PatternSpec {
+            toks: self
+                .toks
+                .iter()
+                .map(|t| match t {
+                    Tok::Lit(c) => automata::Tok::Char(*c),
+                    Tok::Run => automata::Tok::AnyRun,
+                    Tok::One => automata::Tok::AnyChar,
+                })
+                .collect(),
+            mode: match self.mode {
+                matching::Mode::Plain => automata::Mode::Plain,
+                matching::Mode::Resource => automata::Mode::Resource,
+                matching::Mode::Arn => automata::Mode::Arn,
+            },
+            ignore_case: self.ignore_case,
+        }
+    }
+    pub fn text(&self) -> String {
+        self.toks
+            .iter()
+            .map(|t| match t {
+                Tok::Lit(c) => *c,
+                Tok::Run => '*',
+                Tok::One => '?',
+            })
+            .collect()
+    }
+}
+
+/// A string domain: the atoms and predicates over one kind of field.
+#[derive(Debug, Default)]
+pub struct Domain {
+    pub name: String,
+    pub atoms: Vec<AtomKey>,
+    atom_idx: HashMap<AtomKey, usize>,
+    /// Each predicate is a union of atoms.
+    pub preds: Vec<Vec<usize>>,
+    pred_idx: HashMap<Vec<usize>, usize>,
+    /// After [`Encoder::partition`]: the classes, each with its predicate vector and witness.
+    pub classes: Vec<DomainClass>,
+    pub compiled: Vec<Pattern>,
+    /// Candidate witnesses (e.g. catalog action names).
+    pub prefer: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DomainClass {
+    pub preds: Vec<bool>,
+    pub atoms: automata::Bits,
+    pub witness: String,
+}
+
+impl Domain {
+    fn atom(&mut self, a: AtomKey) -> usize {
+        if let Some(&i) = self.atom_idx.get(&a) {
+            return i;
+        }
+        let i = self.atoms.len();
+        self.atom_idx.insert(a.clone(), i);
+        self.atoms.push(a);
+        i
+    }
+    fn pred(&mut self, mut atoms: Vec<usize>) -> usize {
+        atoms.sort_unstable();
+        atoms.dedup();
+        if let Some(&i) = self.pred_idx.get(&atoms) {
+            return i;
+        }
+        let i = self.preds.len();
+        self.pred_idx.insert(atoms.clone(), i);
+        self.preds.push(atoms);
+        i
+    }
+}
+
+/// A value slot: one value of a request field or context key.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub name: String,
+    /// String domain used by this slot, if any.
+    pub domain: Option<usize>,
+}
+
+/// How a context key is modelled.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub key: String,
+    pub raw: String,
+    pub multi: bool,
+    /// Value slots (1 for single-valued keys, N for multivalued ones).
+    pub slots: Vec<usize>,
+    /// Index into `Vars::counts` for multivalued keys; presence var for single-valued ones.
+    pub presence: usize,
+    /// Numeric scale used for this key's integer encoding (values are int / 10^scale).
+    pub num_scale: u32,
+    pub families: Vec<Family>,
+}
+
+/// A pattern with an unresolved policy variable, abstracted as a free Boolean.
+#[derive(Debug, Clone)]
+pub struct AbstractAtom {
+    pub var: usize,
+    pub slot: usize,
+    pub template: Template,
+    pub mode: matching::Mode,
+    pub ignore_case: bool,
+}
+
+/// The variables a query uses.
+#[derive(Debug, Default)]
+pub struct Vars {
+    pub bools: Vec<String>,
+    pub slots: Vec<Slot>,
+    /// Multivalued keys: (name, max count).
+    pub counts: Vec<(String, u32)>,
+}
+
+impl Vars {
+    pub fn new_bool(&mut self, name: String) -> usize {
+        self.bools.push(name);
+        self.bools.len() - 1
+    }
+}
+
+/// Whether the principal is fixed (scenario mode) or symbolic (single-policy modes).
+#[derive(Debug, Clone)]
+pub enum PrincipalMode {
+    Fixed(Principal),
+    /// Symbolic principal: a string slot over principal ARNs; its derived keys are free.
+    Symbolic { slot: usize },
+}
+
+pub const ACTION_SLOT: usize = 0;
+pub const RESOURCE_SLOT: usize = 1;
+
+pub struct Encoder {
+    pub vars: Vars,
+    pub domains: Vec<Domain>,
+    pub principal: PrincipalMode,
+    pub keys: BTreeMap<String, KeyInfo>,
+    /// Context values fixed by the scenario (and derived from a fixed principal).
+    pub fixed: Context,
+    /// Fixed resource account (scenario `resource_account`).
+    pub resource_account: Option<String>,
+    pub abstract_atoms: Vec<AbstractAtom>,
+    /// Constraints that every request satisfies (domain shapes, linked keys).
+    pub background: Vec<T>,
+    /// Notes for the report (bounds, abstractions).
+    pub notes: Vec<String>,
+    memo: HashMap<(usize, usize), T>,
+}
+
+/// The domain index of a slot's field: action=0, resource=1, principal=2, then keys.
+const ACTION_DOMAIN: usize = 0;
+const RESOURCE_DOMAIN: usize = 1;
+const PRINCIPAL_DOMAIN: usize = 2;
+
+/// Principal-derived keys (free when the principal is symbolic).
+pub const PRINCIPAL_KEYS: &[&str] = &["aws:principalarn", "aws:principalaccount", "aws:principaltype"];
+
+impl Encoder {
+    /// `policies`: everything the query mentions (to size multivalued keys), `fixed`: context
+    /// values fixed by the scenario.
+    pub fn new(principal: Option<Principal>, fixed_ctx: Context, resource_account: Option<String>, statements: &[&Statement]) -> Encoder {
+        let mut vars = Vars::default();
+        vars.slots.push(Slot { name: "action".into(), domain: Some(ACTION_DOMAIN) });
+        vars.slots.push(Slot { name: "resource".into(), domain: Some(RESOURCE_DOMAIN) });
+        let domains = vec![
+            Domain { name: "action".into(), ..Default::default() },
+            Domain { name: "resource".into(), ..Default::default() },
+            Domain { name: "principal".into(), ..Default::default() },
+        ];
+        let mut fixed = fixed_ctx;
+        let principal = match principal {
+            Some(p) => {
+                for (k, v) in p.derived_keys() {
+                    fixed.entry(k.to_owned()).or_insert_with(|| crate::request::CtxValue { key: k.to_owned(), values: vec![v], multi: false });
+                }
+                PrincipalMode::Fixed(p)
+            }
+            None => {
+                vars.slots.push(Slot { name: "principal".into(), domain: Some(PRINCIPAL_DOMAIN) });
+                PrincipalMode::Symbolic { slot: 2 }
+            }
+        };
+        let mut enc = Encoder {
+            vars,
+            domains,
+            principal,
+            keys: BTreeMap::new(),
+            fixed,
+            resource_account,
+            abstract_atoms: Vec::new(),
+            background: Vec::new(),
+            notes: Vec::new(),
+            memo: HashMap::new(),
+        };
+        enc.scan_keys(statements);
+        enc.shape_constraints();
+        enc
+    }
+
+    /// Decide, before encoding, which keys are multivalued and how many slots they need.
+    fn scan_keys(&mut self, statements: &[&Statement]) {
+        let mut uses: BTreeMap<String, (String, u32, bool, Vec<Family>, u32)> = BTreeMap::new();
+        let mut note_var = |key: &str, uses: &mut BTreeMap<String, (String, u32, bool, Vec<Family>, u32)>| {
+            let e = uses.entry(key.to_owned()).or_insert_with(|| (key.to_owned(), 0, false, Vec::new(), 0));
+            if !e.3.contains(&Family::String) {
+                e.3.push(Family::String);
+            }
+        };
+        for s in statements {
+            for c in &s.conditions {
+                let e = uses.entry(c.key.clone()).or_insert_with(|| (c.key_raw.clone(), 0, false, Vec::new(), 0));
+                e.1 += 1;
+                if c.op.set.is_some() || MULTIVALUED_KEYS.contains(&c.key.as_str()) {
+                    e.2 = true;
+                }
+                let fam = match c.op.base.family() {
+                    Family::Arn | Family::Binary => Family::String,
+                    f => f,
+                };
+                if fam != Family::Null && !e.3.contains(&fam) {
+                    e.3.push(fam);
+                }
+                if let CondValues::Num(ns) = &c.values {
+                    e.4 = e.4.max(ns.iter().map(|d| d.scale).max().unwrap_or(0));
+                }
+                if let CondValues::Str(ts) = &c.values {
+                    for t in ts {
+                        for v in t.vars() {
+                            note_var(v, &mut uses);
+                        }
+                    }
+                }
+            }
+            if let Some(r) = &s.resource {
+                for t in &r.patterns {
+                    for v in t.vars() {
+                        note_var(v, &mut uses);
+                    }
+                }
+            }
+        }
+        for (key, (raw, count, multi, families, scale)) in uses {
+            if self.fixed.contains_key(&key) {
+                continue;
+            }
+            let n = if multi { count + 1 } else { 1 };
+            let mut slots = Vec::new();
+            let domain = if families.contains(&Family::String) {
+                self.domains.push(Domain { name: format!("context key {raw}"), ..Default::default() });
+                Some(self.domains.len() - 1)
+            } else {
+                None
+            };
+            for i in 0..n {
+                self.vars.slots.push(Slot { name: if multi { format!("{key}[{i}]") } else { key.clone() }, domain });
+                slots.push(self.vars.slots.len() - 1);
+            }
+            let presence = if multi {
+                self.vars.counts.push((key.clone(), n));
+                self.notes.push(format!(
+                    "multivalued key `{raw}` is modelled with up to {n} values (enough for an exact answer: one more than the conditions that mention it)"
+                ));
+                self.vars.counts.len() - 1
+            } else {
+                self.vars.new_bool(format!("has:{key}"))
+            };
+            self.keys.insert(key.clone(), KeyInfo { key, raw, multi, slots, presence, num_scale: scale + 1, families });
+        }
+    }
+
+    /// Every request has an action of the form `service:name`; a symbolic principal is one of
+    /// the principal forms the evaluator accepts, and carries the principal-derived keys.
+    fn shape_constraints(&mut self) {
+        let p = self.pred_of(ACTION_SLOT, vec![AtomKey::glob("?*:?*", matching::Mode::Plain)]);
+        self.background.push(p);
+        if let PrincipalMode::Symbolic { slot } = self.principal {
+            let shapes = [
+                "arn:?*:iam::?*:user/?*",
+                "arn:?*:iam::?*:role/?*",
+                "arn:?*:iam::?*:root",
+                "arn:?*:sts::?*:assumed-role/?*/?*",
+                "arn:?*:sts::?*:federated-user/?*",
+            ];
+            let mut atoms: Vec<AtomKey> = shapes.iter().map(|s| AtomKey::glob(s, matching::Mode::Arn)).collect();
+            atoms.push(AtomKey::literal("anonymous"));
+            let p = self.pred_of(slot, atoms);
+            self.background.push(p);
+            for k in PRINCIPAL_KEYS {
+                if let Some(info) = self.keys.get(*k) {
+                    if !info.multi {
+                        let v = bvar(info.presence);
+                        self.background.push(v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Is the predicate "slot matches one of `atoms`" (placeholder until partitioned).
+    pub fn pred_of(&mut self, slot: usize, atoms: Vec<AtomKey>) -> T {
+        let Some(d) = self.vars.slots.get(slot).and_then(|s| s.domain) else { return ff() };
+        let dom = &mut self.domains[d];
+        let ids: Vec<usize> = atoms.into_iter().map(|a| dom.atom(a)).collect();
+        let pred = dom.pred(ids);
+        Rc::new(Term::ClassIn { slot, classes: vec![u32::MAX - pred as u32] })
+    }
+
+    fn is_fixed_principal(&self) -> Option<&Principal> {
+        match &self.principal {
+            PrincipalMode::Fixed(p) => Some(p),
+            PrincipalMode::Symbolic { .. } => None,
+        }
+    }
+
+    // ---------------------------------------------------------------- statements (mirrors eval::Matcher)
+
+    /// `applies(stmt)` ignoring the principal element.
+    pub fn applies_no_principal(&mut self, policy: &Policy, s: &Statement) -> T {
+        let vars = policy.vars_enabled();
+        let action = {
+            let atoms: Vec<AtomKey> = s
+                .action
+                .patterns
+                .iter()
+                .map(|p| AtomKey { toks: p.toks.clone(), mode: matching::Mode::Plain, ignore_case: false })
+                .collect();
+            let hit = self.pred_of(ACTION_SLOT, atoms);
+            if s.action.negated {
+                not(hit)
+            } else {
+                hit
+            }
+        };
+        let resource = match &s.resource {
+            None => tt(),
+            Some(r) => {
+                let hit = self.templates_pred(RESOURCE_SLOT, &r.patterns, vars, matching::Mode::Resource, false);
+                if r.negated {
+                    not(hit)
+                } else {
+                    hit
+                }
+            }
+        };
+        let mut parts = vec![action, resource];
+        for c in &s.conditions {
+            parts.push(self.condition(c, vars));
+        }
+        and(parts)
+    }
+
+    /// `applies(stmt)` including the principal; for resource-policy allows, also the grant class
+    /// (fixed principal only).
+    pub fn applies(&mut self, policy: &Policy, s: &Statement) -> (T, Option<Grant>) {
+        let key = (policy as *const Policy as usize, s as *const Statement as usize);
+        let (principal, grant) = match &s.principal {
+            None => (tt(), None),
+            Some(pe) => self.principal_elem(pe),
+        };
+        if is_false(&principal) {
+            return (ff(), None);
+        }
+        let body = match self.memo.get(&key) {
+            Some(t) => t.clone(),
+            None => {
+                let t = self.applies_no_principal(policy, s);
+                self.memo.insert(key, t.clone());
+                t
+            }
+        };
+        (and([principal, body]), grant)
+    }
+
+    fn principal_elem(&mut self, pe: &PrincipalElem) -> (T, Option<Grant>) {
+        match self.is_fixed_principal() {
+            Some(p) => {
+                if pe.negated {
+                    (konst(!not_principal_excludes(&pe.entries, p)), Some(Grant::Direct))
+                } else {
+                    match crate::eval::principal_grant(&pe.entries, p) {
+                        Some(g) => (tt(), Some(g)),
+                        None => (ff(), None),
+                    }
+                }
+            }
+            None => {
+                let PrincipalMode::Symbolic { slot } = self.principal else { return (ff(), None) };
+                if pe.negated {
+                    let ex = self.symbolic_not_principal_excludes(slot, &pe.entries);
+                    (not(ex), Some(Grant::Direct))
+                } else {
+                    let mut atoms = Vec::new();
+                    let mut any = false;
+                    for e in &pe.entries {
+                        match e {
+                            PrincipalEntry::Any => any = true,
+                            _ => atoms.extend(principal_entry_atoms(e)),
+                        }
+                    }
+                    if any {
+                        return (tt(), Some(Grant::Direct));
+                    }
+                    (self.pred_of(slot, atoms), Some(Grant::Direct))
+                }
+            }
+        }
+    }
+
+    /// Mirror of `eval::not_principal_excludes` for a symbolic principal: the principals that
+    /// every listed form covers are finitely many exact strings.
+    fn symbolic_not_principal_excludes(&mut self, slot: usize, entries: &[PrincipalEntry]) -> T {
+        if entries.contains(&PrincipalEntry::Any) {
+            return tt();
+        }
+        let mut exact: Vec<String> = Vec::new();
+        for e in entries {
+            match e {
+                PrincipalEntry::Account { partition, account } => exact.push(format!("arn:{partition}:iam::{account}:root")),
+                PrincipalEntry::Service(s) => exact.push(s.clone()),
+                PrincipalEntry::Arn(a) => exact.push(a.clone()),
+                _ => {}
+            }
+        }
+        // keep the candidates that the concrete rule excludes
+        let excluded: Vec<AtomKey> = exact
+            .into_iter()
+            .filter(|cand| Principal::parse(cand).is_ok_and(|p| not_principal_excludes(entries, &p)))
+            .map(|c| AtomKey::literal(&c))
+            .collect();
+        self.pred_of(slot, excluded)
+    }
+
+    /// A pattern list as a predicate on `slot`; patterns with unresolved variables are
+    /// substituted when the variable's value is fixed, else abstracted.
+    fn templates_pred(&mut self, slot: usize, ts: &[Template], vars: bool, mode: matching::Mode, ignore_case: bool) -> T {
+        let mut atoms = Vec::new();
+        let mut extra = Vec::new();
+        for t in ts {
+            if !t.has_vars() {
+                atoms.push(AtomKey { toks: t.toks.clone(), mode, ignore_case });
+                continue;
+            }
+            if !vars {
+                continue; // unreachable: templates only hold variables under 2012-10-17
+            }
+            // all variables fixed? substitute
+            let fixed = &self.fixed;
+            let all_fixed = t.vars().all(|v| fixed.contains_key(v) || !self.keys.contains_key(v));
+            if all_fixed {
+                let lookup = |k: &str| match fixed.get(k) {
+                    Some(cv) if cv.values.len() == 1 => Some(cv.values[0].clone()),
+                    _ => None,
+                };
+                if let Some(toks) = t.resolve(&lookup) {
+                    atoms.push(AtomKey { toks, mode, ignore_case });
+                }
+                continue;
+            }
+            let var = self.vars.new_bool(format!("abstract:{}", t.raw));
+            self.abstract_atoms.push(AbstractAtom { var, slot, template: t.clone(), mode, ignore_case });
+            // a variable with no value and no default makes the pattern match nothing
+            let mut need = Vec::new();
+            for p in &t.pieces {
+                if let Piece::Var { key, default: None } = p {
+                    need.push(self.present(key));
+                }
+            }
+            self.background.push(implies(bvar(var), and(need)));
+            extra.push(bvar(var));
+        }
+        let mut parts = vec![if atoms.is_empty() { ff() } else { self.pred_of(slot, atoms) }];
+        parts.extend(extra);
+        or(parts)
+    }
+
+    /// Is key `k` present (non-empty)?
+    pub fn present(&self, key: &str) -> T {
+        if let Some(v) = self.fixed.get(key) {
+            return konst(!v.values.is_empty());
+        }
+        match self.keys.get(key) {
+            Some(info) if info.multi => Rc::new(Term::CountGt { key: info.presence, n: 0 }),
+            Some(info) => bvar(info.presence),
+            None => ff(),
+        }
+    }
+
+    /// §3: one condition (mirrors `eval::Matcher::condition`).
+    pub fn condition(&mut self, c: &Condition, vars: bool) -> T {
+        if let Some(cv) = self.fixed.get(&c.key).cloned() {
+            return self.fixed_condition(c, vars, &cv.values);
+        }
+        let Some(info) = self.keys.get(&c.key).cloned() else { return ff() };
+        let present = self.present(&c.key);
+        if let CondValues::Null(ps) = &c.values {
+            return or(ps.iter().map(|&want_absent| if want_absent { not(present.clone()) } else { present.clone() }));
+        }
+        let negated = c.op.base.negated();
+        let m = |enc: &mut Encoder, slot: usize| -> T {
+            let any = enc.any_cmp(c, slot, vars, &info);
+            if negated {
+                not(any)
+            } else {
+                any
+            }
+        };
+        if !info.multi {
+            let s0 = info.slots[0];
+            let mv = m(self, s0);
+            return match c.op.set {
+                Some(SetOp::ForAllValues) => or([not(present), mv]),
+                Some(SetOp::ForAnyValue) => {
+                    if c.op.if_exists {
+                        or([not(present), mv])
+                    } else {
+                        and([present, mv])
+                    }
+                }
+                None => {
+                    if c.op.if_exists || negated {
+                        or([not(present), mv])
+                    } else {
+                        and([present, mv])
+                    }
+                }
+            };
+        }
+        let count = info.presence;
+        let within = |i: usize| Rc::new(Term::CountGt { key: count, n: i as u32 });
+        let all = |enc: &mut Encoder| and(info.slots.iter().enumerate().map(|(i, &s)| implies(within(i), m(enc, s))).collect::<Vec<_>>());
+        let any = |enc: &mut Encoder| or(info.slots.iter().enumerate().map(|(i, &s)| and([within(i), m(enc, s)])).collect::<Vec<_>>());
+        match c.op.set {
+            Some(SetOp::ForAllValues) => all(self),
+            Some(SetOp::ForAnyValue) => {
+                let a = any(self);
+                if c.op.if_exists {
+                    or([not(present), a])
+                } else {
+                    a
+                }
+            }
+            None => {
+                if negated {
+                    // absent: true (the universal over no values)
+                    all(self)
+                } else {
+                    let a = any(self);
+                    if c.op.if_exists {
+                        or([not(present), a])
+                    } else {
+                        a
+                    }
+                }
+            }
+        }
+    }
+
+    /// A condition on a key whose values are fixed: decided concretely by the evaluator's rules.
+    fn fixed_condition(&mut self, c: &Condition, vars: bool, values: &[String]) -> T {
+        // Build a throwaway request carrying only the fixed context; the matcher only reads
+        // the context for conditions. Variables may refer to free keys: abstract those.
+        let needs_free_var = matches!(&c.values, CondValues::Str(ts) if ts.iter().any(|t| t.vars().any(|v| !self.fixed.contains_key(v) && self.keys.contains_key(v))));
+        if needs_free_var {
+            self.notes.push(format!("condition on fixed key `{}` refers to a free policy variable; treated as unknown", c.key_raw));
+            let v = self.vars.new_bool(format!("abstract-cond:{}", c.key));
+            return bvar(v);
+        }
+        let _ = values;
+        let req = crate::request::Request {
+            principal: self.is_fixed_principal().cloned().unwrap_or_else(|| Principal {
+                raw: "anonymous".into(),
+                partition: "aws".into(),
+                account: String::new(),
+                kind: PrincipalKind::Anonymous,
+            }),
+            action: String::new(),
+            resource: String::new(),
+            resource_account: String::new(),
+            context: self.fixed.clone(),
+        };
+        let m = crate::eval::Matcher::new(&req);
+        konst(m.condition(c, vars))
+    }
+
+    /// ∃p ∈ P: cmp(value of `slot`, p)
+    fn any_cmp(&mut self, c: &Condition, slot: usize, vars: bool, info: &KeyInfo) -> T {
+        match &c.values {
+            CondValues::Str(ps) => {
+                let how = c.op.base.string_match().unwrap_or(StrMatch::Exact);
+                let (mode, ic, wild) = match how {
+                    StrMatch::Exact => (matching::Mode::Plain, false, false),
+                    StrMatch::IgnoreCase => (matching::Mode::Plain, true, false),
+                    StrMatch::Like => (matching::Mode::Plain, false, true),
+                    StrMatch::Arn => (matching::Mode::Arn, false, true),
+                };
+                let _ = wild; // templates already tokenised wildcards per operator
+                self.templates_pred(slot, ps, vars, mode, ic)
+            }
+            CondValues::Binary(ps) => {
+                let atoms = ps.iter().map(|p| AtomKey::literal(p)).collect();
+                self.pred_of(slot, atoms)
+            }
+            CondValues::Num(ps) => {
+                let cmp = c.op.base.cmp().unwrap_or(Cmp::Eq);
+                let _ = info;
+                or(ps.iter().map(|lit| Rc::new(Term::Num { slot, cmp, lit: *lit })).collect::<Vec<_>>())
+            }
+            CondValues::Date(ps) => {
+                let cmp = c.op.base.cmp().unwrap_or(Cmp::Eq);
+                or(ps.iter().map(|lit| Rc::new(Term::Date { slot, cmp, lit: *lit })).collect::<Vec<_>>())
+            }
+            CondValues::Bool(ps) => {
+                let v = self.bool_slot(slot);
+                or(ps.iter().map(|&p| if p { v.clone() } else { not(v.clone()) }).collect::<Vec<_>>())
+            }
+            CondValues::Ip(ps) => or(ps.iter().map(|net| Rc::new(Term::Ip { slot, net: *net })).collect::<Vec<_>>()),
+            CondValues::Null(_) => ff(),
+        }
+    }
+
+    /// The Boolean "value is `true`" of a slot (created on first use).
+    pub fn bool_slot(&mut self, slot: usize) -> T {
+        let name = format!("istrue:{slot}");
+        match self.vars.bools.iter().position(|b| *b == name) {
+            Some(i) => bvar(i),
+            None => bvar(self.vars.new_bool(name)),
+        }
+    }
+
+    // ---------------------------------------------------------------- policy sets
+
+    /// (ALLOW, DENY) of a policy set, ignoring grant classes.
+    pub fn allow_deny(&mut self, policies: &[&Policy]) -> (T, T) {
+        let mut allows = Vec::new();
+        let mut denies = Vec::new();
+        for p in policies {
+            for s in &p.statements {
+                let (t, _) = self.applies(p, s);
+                match s.effect {
+                    Effect::Allow => allows.push(t),
+                    Effect::Deny => denies.push(t),
+                }
+            }
+        }
+        (or(allows), or(denies))
+    }
+
+    /// Predicates on the action: does it belong to a service whose resources RCPs govern?
+    fn rcp_service(&mut self) -> T {
+        let atoms = RCP_SERVICES.iter().map(|s| AtomKey::glob(&format!("{s}:*"), matching::Mode::Plain)).collect();
+        self.pred_of(ACTION_SLOT, atoms)
+    }
+
+    /// Is the resource account `acct`? (Fixed when the scenario says; else the ARN's account
+    /// segment, defaulting to the principal's account.)
+    fn resource_account_is(&mut self, acct: &str, principal_account: &str) -> T {
+        if let Some(r) = &self.resource_account {
+            return konst(r == acct);
+        }
+        let has_acct = self.pred_of(RESOURCE_SLOT, vec![AtomKey::glob("arn:*:*:*:?*:*", matching::Mode::Arn)]);
+        let in_acct = if acct.is_empty() {
+            ff()
+        } else {
+            self.pred_of(RESOURCE_SLOT, vec![AtomKey { toks: arn_account_toks(acct), mode: matching::Mode::Arn, ignore_case: false }])
+        };
+        or([in_acct, and([not(has_acct), konst(acct == principal_account && !acct.is_empty())])])
+    }
+
+    fn strict_resource(&mut self) -> T {
+        self.pred_of(
+            RESOURCE_SLOT,
+            vec![AtomKey::glob("arn:*:iam:*:*:role/*", matching::Mode::Arn), AtomKey::glob("arn:*:kms:*:*:key/*", matching::Mode::Arn)],
+        )
+    }
+
+    /// The full decision of §4 for a fixed principal (mirrors `eval::evaluate_with`): Allowed.
+    pub fn allowed_scenario(&mut self, sc: &crate::scenario::Scenario) -> T {
+        let Some(p) = self.is_fixed_principal().cloned() else { return ff() };
+        let idp: Vec<&Policy> = sc.identity_policies.iter().collect();
+        let (idp_allow, idp_deny) = self.allow_deny(&idp);
+        let pb = sc.permissions_boundary.as_ref().map(|b| self.allow_deny(&[b]));
+        let sp: Vec<&Policy> = sc.session_policies.iter().collect();
+        let (sp_allow, sp_deny) = self.allow_deny(&sp);
+        let scp: Vec<(T, T)> = sc.scps.iter().map(|l| self.allow_deny(&l.iter().collect::<Vec<_>>())).collect();
+        let rcp: Vec<(T, T)> = sc.rcps.iter().map(|l| self.allow_deny(&l.iter().collect::<Vec<_>>())).collect();
+        let vpce = sc.vpc_endpoint_policy.as_ref().map(|v| self.allow_deny(&[v]));
+
+        // resource policy: denies, grant classes, Deny+NotPrincipal statements
+        let mut rb_deny = Vec::new();
+        let mut grants: BTreeMap<Grant, Vec<T>> = BTreeMap::new();
+        let mut np_deny = Vec::new();
+        if let Some(r) = &sc.resource_policy {
+            for s in &r.statements {
+                let (t, g) = self.applies(r, s);
+                match s.effect {
+                    Effect::Deny => {
+                        rb_deny.push(t);
+                        if s.principal.as_ref().is_some_and(|pe| pe.negated) {
+                            np_deny.push(self.applies_no_principal(r, s));
+                        }
+                    }
+                    Effect::Allow => {
+                        if let Some(g) = g {
+                            grants.entry(g).or_default().push(t);
+                        }
+                    }
+                }
+            }
+        }
+        let g = |grants: &BTreeMap<Grant, Vec<T>>, k: Grant| or(grants.get(&k).cloned().unwrap_or_default());
+        let (g_direct, g_role, g_acct, g_svc) = (g(&grants, Grant::Direct), g(&grants, Grant::Role), g(&grants, Grant::Account), g(&grants, Grant::Service));
+
+        let service_principal = matches!(p.kind, PrincipalKind::Service(_));
+        let anonymous = p.kind == PrincipalKind::Anonymous;
+        let mgmt = sc.management_account.clone();
+        let slr = p.is_service_linked_role();
+        let scp_exempt = service_principal || anonymous || slr || mgmt.as_deref() == Some(p.account.as_str());
+        let rcp_exempt = {
+            let mgmt_res = match &mgmt {
+                Some(m) => self.resource_account_is(m, &p.account),
+                None => ff(),
+            };
+            let svc = self.rcp_service();
+            let retire = self.pred_of(ACTION_SLOT, vec![AtomKey::literal("kms:retiregrant")]);
+            or([konst(slr), mgmt_res, not(svc), retire])
+        };
+        let identity_side = !(service_principal || anonymous);
+
+        let mut denies = Vec::new();
+        if identity_side {
+            denies.push(idp_deny);
+            if let Some((_, d)) = &pb {
+                denies.push(d.clone());
+            }
+            if p.is_session() {
+                denies.push(sp_deny);
+            }
+        }
+        if !scp_exempt {
+            denies.extend(scp.iter().map(|(_, d)| d.clone()));
+        }
+        denies.push(and([not(rcp_exempt.clone()), or(rcp.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>())]));
+        denies.extend(rb_deny);
+        if sc.permissions_boundary.is_some() && identity_side {
+            denies.extend(np_deny);
+        }
+        if let Some((_, d)) = &vpce {
+            denies.push(d.clone());
+        }
+        let denied = or(denies);
+        let scp_ok = if scp_exempt { tt() } else { and(scp.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>()) };
+        let rcp_ok = or([rcp_exempt, and(rcp.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>())]);
+        let vpce_ok = vpce.as_ref().map(|(a, _)| a.clone()).unwrap_or_else(tt);
+        let guard = and([not(denied), scp_ok, rcp_ok, vpce_ok]);
+        if anonymous {
+            return and([guard, g_direct]);
+        }
+        if service_principal {
+            return and([guard, or([g_svc, g_direct])]);
+        }
+        let pb_ok = pb.as_ref().map(|(a, _)| a.clone()).unwrap_or_else(tt);
+        let sp_ok = match &p.kind {
+            PrincipalKind::RoleSession { .. } => {
+                if sc.session_policies.is_empty() {
+                    tt()
+                } else {
+                    sp_allow
+                }
+            }
+            PrincipalKind::FederatedUser { .. } => sp_allow,
+            _ => tt(),
+        };
+        let strict = self.strict_resource();
+        let root = p.kind == PrincipalKind::Root;
+        let same = self.same_account(&p);
+        let same_branch = if root {
+            or([not(strict.clone()), or([g_direct.clone(), g_role.clone(), g_acct.clone(), g_svc.clone()])])
+        } else {
+            or([
+                g_direct.clone(),
+                and([g_role.clone(), pb_ok.clone(), sp_ok.clone()]),
+                and([
+                    not(and([strict, not(or([g_acct.clone(), g_role.clone()]))])),
+                    idp_allow.clone(),
+                    pb_ok.clone(),
+                    sp_ok.clone(),
+                ]),
+            ])
+        };
+        let cross_branch = and([or([idp_allow, konst(root)]), pb_ok, sp_ok, or([g_direct, g_role, g_acct])]);
+        and([guard, ite(same, same_branch, cross_branch)])
+    }
+
+    fn same_account(&mut self, p: &Principal) -> T {
+        if p.account.is_empty() {
+            return ff();
+        }
+        let acct = p.account.clone();
+        self.resource_account_is(&acct, &acct)
+    }
+
+    // ---------------------------------------------------------------- partition and resolution
+
+    /// Partition every string domain; then placeholders can be resolved.
+    pub fn partition(&mut self, limits: &automata::Limits) -> Result<(), String> {
+        for d in &mut self.domains {
+            if d.preds.is_empty() {
+                continue;
+            }
+            d.compiled = d.atoms.iter().map(|a| Pattern::compile(&a.spec())).collect();
+            let prefer: Vec<&str> = d.prefer.iter().map(String::as_str).collect();
+            let part = automata::partition(&d.compiled, &prefer, limits).map_err(|e| format!("{}: {e}", d.name))?;
+            let mut seen: HashMap<Vec<bool>, usize> = HashMap::new();
+            d.classes.clear();
+            for c in part.classes {
+                let pv: Vec<bool> = d.preds.iter().map(|atoms| atoms.iter().any(|&a| c.bits.get(a))).collect();
+                if seen.contains_key(&pv) {
+                    continue;
+                }
+                seen.insert(pv.clone(), d.classes.len());
+                d.classes.push(DomainClass { preds: pv, atoms: c.bits, witness: c.witness });
+            }
+        }
+        Ok(())
+    }
+
+    /// Replace predicate placeholders by class memberships.
+    pub fn resolve(&self, t: &T, memo: &mut HashMap<usize, T>) -> T {
+        let key = Rc::as_ptr(t) as usize;
+        if let Some(r) = memo.get(&key) {
+            return r.clone();
+        }
+        let r = match &**t {
+            Term::ClassIn { slot, classes } if classes.len() == 1 && classes[0] > u32::MAX / 2 => {
+                let pred = (u32::MAX - classes[0]) as usize;
+                match self.vars.slots.get(*slot).and_then(|s| s.domain) {
+                    Some(d) => {
+                        let dom = &self.domains[d];
+                        let members: Vec<u32> = dom.classes.iter().enumerate().filter(|(_, c)| c.preds.get(pred).copied().unwrap_or(false)).map(|(i, _)| i as u32).collect();
+                        class_in(*slot, members, dom.classes.len() as u32)
+                    }
+                    None => ff(),
+                }
+            }
+            Term::Not(x) => not(self.resolve(x, memo)),
+            Term::And(xs) => and(xs.iter().map(|x| self.resolve(x, memo)).collect::<Vec<_>>()),
+            Term::Or(xs) => or(xs.iter().map(|x| self.resolve(x, memo)).collect::<Vec<_>>()),
+            _ => t.clone(),
+        };
+        memo.insert(key, r.clone());
+        r
+    }
+
+    /// Number of classes of the domain of `slot`.
+    pub fn class_count(&self, slot: usize) -> u32 {
+        self.vars.slots.get(slot).and_then(|s| s.domain).map(|d| self.domains[d].classes.len() as u32).unwrap_or(0)
+    }
+
+    pub fn domain_of(&self, slot: usize) -> Option<&Domain> {
+        self.vars.slots.get(slot).and_then(|s| s.domain).map(|d| &self.domains[d])
+    }
+
+    pub fn domain_mut(&mut self, slot: usize) -> Option<&mut Domain> {
+        let d = self.vars.slots.get(slot).and_then(|s| s.domain)?;
+        self.domains.get_mut(d)
+    }
+
+    /// Integer scale for numeric values of slot `slot`'s key.
+    pub fn num_scale(&self, slot: usize) -> u32 {
+        self.keys.values().find(|k| k.slots.contains(&slot)).map(|k| k.num_scale).unwrap_or(1)
+    }
+}
+
+fn arn_account_toks(acct: &str) -> Vec<Tok> {
+    let mut v = matching::tokens("arn:*:*:*:", true);
+    v.extend(acct.chars().map(Tok::Lit));
+    v.extend(matching::tokens(":*", true));
+    v
+}
+
+/// The principal strings an entry admits (symbolic principal), as atoms.
+fn principal_entry_atoms(e: &PrincipalEntry) -> Vec<AtomKey> {
+    match e {
+        PrincipalEntry::Any => vec![AtomKey::glob("*", matching::Mode::Plain)],
+        PrincipalEntry::Account { partition, account } => {
+            // signed principals of the account: IAM and STS ARNs with that account
+            let mut toks = matching::tokens("arn:", false);
+            toks.extend(partition.chars().map(Tok::Lit));
+            toks.extend(matching::tokens(":*:*:", true));
+            toks.extend(account.chars().map(Tok::Lit));
+            toks.extend(matching::tokens(":*", true));
+            vec![AtomKey { toks, mode: matching::Mode::Arn, ignore_case: false }]
+        }
+        PrincipalEntry::Arn(a) => {
+            let mut out = vec![AtomKey::literal(a)];
+            // a role ARN also names every session of the role (grant class Role)
+            let parts: Vec<&str> = a.splitn(6, ':').collect();
+            if parts.len() == 6 && parts[2] == "iam" && parts[5].starts_with("role/") {
+                if let Some(name) = parts[5].rsplit('/').next() {
+                    let mut toks = matching::tokens(&format!("arn:{}:sts::{}:assumed-role/", parts[1], parts[4]), false);
+                    toks.extend(name.chars().map(Tok::Lit));
+                    toks.extend(matching::tokens("/?*", true));
+                    out.push(AtomKey { toks, mode: matching::Mode::Arn, ignore_case: false });
+                    // and the role given with another path is a different role: no atom
+                }
+            }
+            out
+        }
+        PrincipalEntry::Service(s) | PrincipalEntry::Federated(s) => vec![AtomKey::literal(s)],
+        PrincipalEntry::UniqueId(_) | PrincipalEntry::CanonicalUser(_) => Vec::new(),
+    }
+}
+
+/// Check the abstraction against the concrete matcher (used by tests and the grant map).
+pub fn grant_of(entries: &[PrincipalEntry], p: &Principal) -> Option<Grant> {
+    entries.iter().filter_map(|e| entry_grant(e, p)).min()
+}
+
+/// Decimal helper: the integer `v * 10^scale` if exact.
+pub fn scaled(d: &Decimal, scale: u32) -> Option<i128> {
+    if d.scale > scale {
+        return None;
+    }
+    d.mant.checked_mul(10i128.checked_pow(scale - d.scale)?)
+}

@@ -1,0 +1,3 @@
+//! Symbolic side: the term IR and the encoder that mirrors the evaluator.
+pub mod encode;
+pub mod term;
