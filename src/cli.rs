@@ -75,6 +75,47 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Does NEW allow anything OLD does not? Each finding is a concrete, replayed request.
+    Diff {
+        /// Old policy document or scenario file.
+        old: PathBuf,
+        /// New policy document or scenario file.
+        new: PathBuf,
+        /// Policy type of both documents (default: detected; a principal means `resource`).
+        #[arg(long = "type", value_enum)]
+        kind: Option<TypeArg>,
+        /// Report at most this many findings (each a different kind of action).
+        #[arg(long, default_value_t = 5)]
+        max_findings: usize,
+        /// `widen`: what NEW newly allows; `both`: also what it no longer allows.
+        #[arg(long, value_enum, default_value_t = crate::diff::Direction::Widen)]
+        direction: crate::diff::Direction,
+        #[command(flatten)]
+        solver: SolverArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Options shared by the commands that ask the solver.
+#[derive(Debug, clap::Args)]
+pub struct SolverArgs {
+    /// Give up after this many seconds per query; the verdict is then `unknown` (exit 3), never a pass.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Write the SMT-LIB query to FILE (for bug reports).
+    #[arg(long, value_name = "FILE")]
+    pub dump_smt: Option<PathBuf>,
+}
+
+impl SolverArgs {
+    pub fn options(&self) -> crate::query::QueryOptions {
+        crate::query::QueryOptions {
+            timeout_ms: (self.timeout.max(0.001) * 1000.0).min(f64::from(u32::MAX)) as u32,
+            limits: crate::automata::Limits::default(),
+            dump_smt: self.dump_smt.clone(),
+        }
+    }
 }
 
 /// Print located input errors and return the input-error status.
@@ -90,6 +131,10 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Eval { scenario, format } => cmd_eval(&scenario, format),
         Command::Validate { files, kind, format } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
+        Command::Diff { old, new, kind, max_findings, direction, solver, format } => {
+            let opts = crate::diff::DiffOptions { kind: kind.map(TypeArg::kind), max_findings: max_findings.max(1), direction, query: solver.options() };
+            crate::diff::cmd_diff(&old, &new, &opts, format)
+        }
     }
 }
 

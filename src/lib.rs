@@ -2,6 +2,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod automata;
+pub mod catalog_hint;
 pub mod cli;
 pub mod eval;
 pub mod json;
@@ -14,3 +15,5 @@ pub mod scenario;
 pub mod solver;
 pub mod symbolic;
 pub mod validate;
+pub mod query;
+pub mod diff;

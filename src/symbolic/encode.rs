@@ -232,14 +232,24 @@ impl Encoder {
             memo: HashMap::new(),
         };
         enc.scan_keys(statements);
-        enc.shape_constraints();
+        let services: Vec<String> = statements
+            .iter()
+            .filter_map(|s| s.principal.as_ref())
+            .flat_map(|p| p.entries.iter())
+            .filter_map(|e| match e {
+                PrincipalEntry::Service(s) | PrincipalEntry::Federated(s) => Some(s.clone()),
+                _ => None,
+            })
+            .filter(|s| Principal::parse(s).is_ok())
+            .collect();
+        enc.shape_constraints(&services);
         enc
     }
 
     /// Decide, before encoding, which keys are multivalued and how many slots they need.
     fn scan_keys(&mut self, statements: &[&Statement]) {
         let mut uses: BTreeMap<String, (String, u32, bool, Vec<Family>, u32)> = BTreeMap::new();
-        let mut note_var = |key: &str, uses: &mut BTreeMap<String, (String, u32, bool, Vec<Family>, u32)>| {
+        let note_var = |key: &str, uses: &mut BTreeMap<String, (String, u32, bool, Vec<Family>, u32)>| {
             let e = uses.entry(key.to_owned()).or_insert_with(|| (key.to_owned(), 0, false, Vec::new(), 0));
             if !e.3.contains(&Family::String) {
                 e.3.push(Family::String);
@@ -309,7 +319,7 @@ impl Encoder {
 
     /// Every request has an action of the form `service:name`; a symbolic principal is one of
     /// the principal forms the evaluator accepts, and carries the principal-derived keys.
-    fn shape_constraints(&mut self) {
+    fn shape_constraints(&mut self, services: &[String]) {
         let p = self.pred_of(ACTION_SLOT, vec![AtomKey::glob("?*:?*", matching::Mode::Plain)]);
         self.background.push(p);
         if let PrincipalMode::Symbolic { slot } = self.principal {
@@ -322,6 +332,7 @@ impl Encoder {
             ];
             let mut atoms: Vec<AtomKey> = shapes.iter().map(|s| AtomKey::glob(s, matching::Mode::Arn)).collect();
             atoms.push(AtomKey::literal("anonymous"));
+            atoms.extend(services.iter().map(|s| AtomKey::literal(s)));
             let p = self.pred_of(slot, atoms);
             self.background.push(p);
             for k in PRINCIPAL_KEYS {

@@ -1,0 +1,255 @@
+//! `iamprove diff OLD NEW`: does NEW allow anything OLD does not (and, with `--direction both`,
+//! the reverse)? Findings are concrete, replayed requests with a generalised description.
+
+use crate::cli::{Exit, Format};
+use crate::eval::{Decision, SetName};
+use crate::json::Json;
+use crate::model::PolicyType;
+use crate::query::{allowed, allows, class_patterns, decision, request_json, Frame, Prepared, QueryOptions, Side, Solved};
+use crate::scenario::{locate, looks_like_scenario, read_json, scenario_from_json, Errors, InputError};
+use crate::symbolic::encode::{ACTION_SLOT, RESOURCE_SLOT};
+use crate::symbolic::term::{and, not};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Direction {
+    /// Only what NEW newly allows.
+    Widen,
+    /// Also what NEW no longer allows.
+    Both,
+}
+
+pub struct DiffOptions {
+    pub kind: Option<PolicyType>,
+    pub max_findings: usize,
+    pub direction: Direction,
+    pub query: QueryOptions,
+}
+
+/// Load one side: a scenario file or a single policy document.
+pub fn load_side(path: &Path, kind: Option<PolicyType>, other: Option<&Json>) -> Result<Side, Errors> {
+    let doc = read_json(path)?;
+    side_from_json(&doc, path, kind, other)
+}
+
+pub fn side_from_json(doc: &Json, path: &Path, kind: Option<PolicyType>, other: Option<&Json>) -> Result<Side, Errors> {
+    let file = path.display().to_string();
+    if looks_like_scenario(doc) {
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        return scenario_from_json(doc, &file, &base, false).map(Side::Scenario);
+    }
+    // a policy: its type from --type, else from either document (a principal means resource)
+    let detected = |d: &Json| crate::parse::detect_type(d);
+    let kind = kind.unwrap_or_else(|| match other {
+        Some(o) if detected(o) == PolicyType::Resource => PolicyType::Resource,
+        _ => detected(doc),
+    });
+    let pol = crate::parse::parse_policy(doc, kind, &file).map_err(|e| locate(&file, &crate::json::JsonPath::root(), e))?;
+    Ok(match kind {
+        PolicyType::Identity => Side::Identity(pol),
+        PolicyType::Resource | PolicyType::Trust => Side::Resource(pol),
+        PolicyType::Scp | PolicyType::Rcp => {
+            // what the guardrail still lets an all-powerful principal do
+            let mut sc = crate::scenario::Scenario::empty();
+            if let Ok(all) = crate::parse::parse_policy_text(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, PolicyType::Identity, "allow-all identity policy") {
+                sc.identity_policies = vec![all];
+            }
+            if kind == PolicyType::Scp {
+                sc.scps = vec![vec![pol]];
+            } else {
+                sc.rcps = vec![vec![pol]];
+            }
+            Side::Scenario(sc)
+        }
+    })
+}
+
+/// One direction's findings.
+pub struct Findings {
+    pub findings: Vec<Value>,
+    pub unknown: Option<String>,
+    pub internal: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// Find requests `gain` allows and `base` does not.
+pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
+    let frame = Frame::of(&[base, gain]);
+    let mut stmts = base.statements();
+    stmts.extend(gain.statements());
+    let mut out = Findings { findings: Vec::new(), unknown: None, internal: None, notes: Vec::new() };
+    let prepared = Prepared::new(frame, &stmts, &opts.query, Vec::new(), |enc| {
+        let b = allowed(enc, base);
+        let g = allowed(enc, gain);
+        and([g, not(b)])
+    });
+    let mut p = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            out.unknown = Some(e);
+            return out;
+        }
+    };
+    out.notes = p.enc.notes.clone();
+    let confirm = |r: &crate::request::Request| !allows(base, r) && allows(gain, r);
+    while out.findings.len() < opts.max_findings {
+        match p.solve(&confirm) {
+            Solved::Found { request, model } => {
+                out.findings.push(describe(&p, base, gain, &request, &model, kind));
+                // next finding: another kind of action if the query depends on the action, else stop
+                match model.classes.get(&ACTION_SLOT) {
+                    Some(&c) if p.enc.class_count(ACTION_SLOT) > 1 => p.session.block_class(ACTION_SLOT, c, &p.enc),
+                    _ => break,
+                }
+            }
+            Solved::None => break,
+            Solved::Unknown(r) => {
+                if r.starts_with("internal error") {
+                    out.internal = Some(r);
+                } else {
+                    out.unknown = Some(r);
+                }
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Request, model: &crate::solver::Model, kind: &str) -> Value {
+    let (act_yes, act_no) = class_patterns(&p.enc, ACTION_SLOT, model);
+    let (res_yes, res_no) = class_patterns(&p.enc, RESOURCE_SLOT, model);
+    let ev = gain.evaluate(req);
+    let granted: Vec<Value> = ev
+        .statements
+        .iter()
+        .filter(|s| matches!(s.set, SetName::Identity | SetName::Resource) && s.effect == "Allow")
+        .map(|s| json!({"policy": s.policy, "statement": s.path, "sid": s.sid}))
+        .collect();
+    let old_decision = decision(base, req);
+    let granted_txt: Vec<String> = ev
+        .statements
+        .iter()
+        .filter(|s| matches!(s.set, SetName::Identity | SetName::Resource) && s.effect == "Allow")
+        .map(|s| match &s.sid {
+            Some(sid) => format!("{} ({sid})", s.path),
+            None => s.path.clone(),
+        })
+        .collect();
+    let verb = if kind == "widened" { "newly allows" } else { "no longer allows" };
+    let mut summary = format!("{verb} {} on {}", req.action, req.resource);
+    if !act_yes.is_empty() {
+        summary.push_str(&format!(" (actions matching {}", act_yes.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+        if !act_no.is_empty() && act_no.len() <= 4 {
+            summary.push_str(&format!(" but not {}", act_no.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+        }
+        summary.push(')');
+    }
+    if !granted_txt.is_empty() {
+        summary.push_str(&format!("; granted by {}", granted_txt.join(", ")));
+    }
+    json!({
+        "kind": kind,
+        "summary": summary,
+        "action": {"example": req.action, "matches": act_yes, "does_not_match": act_no},
+        "resource": {"example": req.resource, "matches": res_yes, "does_not_match": res_no},
+        "granted_by": granted,
+        "old_decision": old_decision.name(),
+        "new_decision": Decision::Allow.name(),
+        "request": request_json(req, &p.enc),
+    })
+}
+
+pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Format) -> Exit {
+    let (old_doc, new_doc) = match (read_json(old_path), read_json(new_path)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (o, n) => {
+            let mut errs = Vec::new();
+            errs.extend(o.err().unwrap_or_default());
+            errs.extend(n.err().unwrap_or_default());
+            return crate::cli::report_errors(&errs);
+        }
+    };
+    let old = side_from_json(&old_doc, old_path, opts.kind, Some(&new_doc));
+    let new = side_from_json(&new_doc, new_path, opts.kind, Some(&old_doc));
+    let (old, new) = match (old, new) {
+        (Ok(o), Ok(n)) => (o, n),
+        (o, n) => {
+            let mut errs = Vec::new();
+            errs.extend(o.err().unwrap_or_default());
+            errs.extend(n.err().unwrap_or_default());
+            return crate::cli::report_errors(&errs);
+        }
+    };
+    if matches!(old, Side::Scenario(_)) != matches!(new, Side::Scenario(_)) {
+        return crate::cli::report_errors(&vec![InputError::new(&new_path.display().to_string(), None, "OLD and NEW must both be policy documents or both be scenario files")]);
+    }
+    let widen = compare(&old, &new, opts, "widened");
+    let narrow = if opts.direction == Direction::Both { Some(compare(&new, &old, opts, "narrowed")) } else { None };
+    if let Some(e) = widen.internal.as_ref().or(narrow.as_ref().and_then(|n| n.internal.as_ref())) {
+        let _ = writeln!(std::io::stderr(), "error: {e}\nerror: please report this with the two input files (re-run with --dump-smt FILE to capture the query)");
+        return Exit::Input;
+    }
+    let verdict = if !widen.findings.is_empty() {
+        "widened"
+    } else if widen.unknown.is_some() {
+        "unknown"
+    } else {
+        "no_widening"
+    };
+    let mut findings = widen.findings.clone();
+    if let Some(n) = &narrow {
+        findings.extend(n.findings.iter().cloned());
+    }
+    let mut notes = widen.notes.clone();
+    if let Some(u) = &widen.unknown {
+        notes.push(format!("solver gave up: {u}"));
+    }
+    if let Some(n) = &narrow {
+        if let Some(u) = &n.unknown {
+            notes.push(format!("narrowing check gave up: {u}"));
+        }
+    }
+    let narrowed = narrow.as_ref().map(|n| if !n.findings.is_empty() { "narrowed" } else if n.unknown.is_some() { "unknown" } else { "no_narrowing" });
+    let mut out = std::io::stdout().lock();
+    let res = match format {
+        Format::Json => {
+            let mut v = json!({"verdict": verdict, "findings": findings, "notes": notes});
+            if let Some(n) = narrowed {
+                v["narrowing"] = Value::String(n.into());
+            }
+            serde_json::to_writer_pretty(&mut out, &v).map_err(std::io::Error::other).and_then(|()| writeln!(out))
+        }
+        Format::Text => print_text(&mut out, verdict, narrowed, &findings, &notes),
+    };
+    if res.is_err() {
+        return Exit::Input;
+    }
+    match verdict {
+        "widened" => Exit::Violated,
+        "unknown" => Exit::Unknown,
+        _ => Exit::Ok,
+    }
+}
+
+fn print_text(out: &mut impl Write, verdict: &str, narrowed: Option<&str>, findings: &[Value], notes: &[String]) -> std::io::Result<()> {
+    match verdict {
+        "widened" => writeln!(out, "widened: NEW allows requests that OLD does not")?,
+        "unknown" => writeln!(out, "unknown: no answer within the limits (this is not a pass)")?,
+        _ => writeln!(out, "no_widening: everything NEW allows, OLD allows too (proved)")?,
+    }
+    if let Some(n) = narrowed {
+        writeln!(out, "narrowing: {n}")?;
+    }
+    for (i, f) in findings.iter().enumerate() {
+        writeln!(out, "\n{}. [{}] {}", i + 1, f["kind"].as_str().unwrap_or(""), f["summary"].as_str().unwrap_or(""))?;
+        writeln!(out, "   old decision: {}", f["old_decision"].as_str().unwrap_or(""))?;
+        writeln!(out, "   request: {}", f["request"])?;
+    }
+    for n in notes {
+        writeln!(out, "note: {n}")?;
+    }
+    Ok(())
+}

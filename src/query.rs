@@ -1,0 +1,486 @@
+//! Queries over the encoder: build "allowed" formulas for each side, solve, turn models into
+//! concrete requests, replay them through the evaluator, refine abstractions.
+//!
+//! Every request this module returns has been replayed through [`crate::eval`].
+
+use crate::automata::{self, Limits, Pattern, PatternSpec};
+use crate::eval::{evaluate, Decision, Evaluation};
+use crate::literal::format_date;
+use crate::model::{Policy, PolicyType, Statement};
+use crate::request::{Context, CtxValue, Principal, Request};
+use crate::scenario::Scenario;
+use crate::solver::{Model, Outcome, Session};
+use crate::symbolic::encode::{Encoder, PrincipalMode, ACTION_SLOT, RESOURCE_SLOT};
+use crate::symbolic::term::{self, and, not, Term, T};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// What one side of a comparison (or the target of a check) is.
+#[derive(Debug, Clone)]
+pub enum Side {
+    /// One identity policy, evaluated alone in the principal's account.
+    Identity(Policy),
+    /// One resource policy, evaluated for a caller from another account whose identity side
+    /// allows everything.
+    Resource(Policy),
+    /// A full scenario: a fixed principal and every policy set.
+    Scenario(Scenario),
+}
+
+impl Side {
+    pub fn policies(&self) -> Vec<&Policy> {
+        match self {
+            Side::Identity(p) | Side::Resource(p) => vec![p],
+            Side::Scenario(s) => s.all_policies(),
+        }
+    }
+    pub fn statements(&self) -> Vec<&Statement> {
+        self.policies().into_iter().flat_map(|p| p.statements.iter()).collect()
+    }
+
+    /// The scenario in which this side decides `req` (mirrors conformance's replay).
+    pub fn replay_scenario(&self, req: &Request) -> (Scenario, Request) {
+        match self {
+            Side::Identity(p) => {
+                let mut sc = Scenario::empty();
+                sc.identity_policies = vec![p.clone()];
+                let mut r = req.clone();
+                r.resource_account = r.principal.account.clone();
+                (sc, r)
+            }
+            Side::Resource(p) => {
+                let mut sc = Scenario::empty();
+                sc.resource_policy = Some(p.clone());
+                if let Ok(allow_all) = crate::parse::parse_policy_text(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                    PolicyType::Identity,
+                    "allow-all identity policy",
+                ) {
+                    sc.identity_policies = vec![allow_all];
+                }
+                let mut r = req.clone();
+                r.resource_account = foreign_account(&r.principal.account);
+                (sc, r)
+            }
+            Side::Scenario(s) => (s.clone(), req.clone()),
+        }
+    }
+
+    pub fn evaluate(&self, req: &Request) -> Evaluation {
+        let (sc, r) = self.replay_scenario(req);
+        crate::eval::explain(&sc, &r)
+    }
+}
+
+/// The account a resource-policy replay puts the resource in (never the caller's).
+pub fn foreign_account(principal_account: &str) -> String {
+    if principal_account == "999988887777" {
+        "999988887776".into()
+    } else {
+        "999988887777".into()
+    }
+}
+
+/// The principal, fixed context and resource account shared by both sides of a query.
+pub struct Frame {
+    pub principal: Option<Principal>,
+    pub context: Context,
+    pub resource_account: Option<String>,
+}
+
+impl Frame {
+    pub fn of(sides: &[&Side]) -> Frame {
+        for s in sides {
+            if let Side::Scenario(sc) = s {
+                if let Some(r) = &sc.request {
+                    let explicit: Context = r.context.clone();
+                    return Frame { principal: Some(r.principal.clone()), context: explicit, resource_account: None };
+                }
+                return Frame { principal: Some(default_principal()), context: Context::new(), resource_account: None };
+            }
+        }
+        Frame { principal: None, context: Context::new(), resource_account: None }
+    }
+}
+
+pub fn default_principal() -> Principal {
+    Principal {
+        raw: "arn:aws:iam::111122223333:role/iamprove-principal".into(),
+        partition: "aws".into(),
+        account: "111122223333".into(),
+        kind: crate::request::PrincipalKind::RoleSession { role: "iamprove-principal".into(), path: Some("/".into()), session: None },
+    }
+}
+
+/// Encode "this side allows the request".
+pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
+    match side {
+        Side::Identity(p) | Side::Resource(p) => {
+            let (a, d) = enc.allow_deny(&[p]);
+            and([a, not(d)])
+        }
+        Side::Scenario(sc) => enc.allowed_scenario(sc),
+    }
+}
+
+/// A verdict-independent solving result.
+pub enum Solved {
+    /// A concrete request, replayed: it satisfies the query according to the evaluator.
+    Found { request: Request, model: Model },
+    None,
+    Unknown(String),
+}
+
+pub struct QueryOptions {
+    pub timeout_ms: u32,
+    pub limits: Limits,
+    pub dump_smt: Option<std::path::PathBuf>,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions { timeout_ms: 30_000, limits: Limits::default(), dump_smt: None }
+    }
+}
+
+/// A prepared query: encoder partitioned, formula resolved, solver loaded.
+pub struct Prepared {
+    pub enc: Encoder,
+    pub session: Session,
+    memo: HashMap<usize, T>,
+}
+
+impl Prepared {
+    /// `build` creates the query formula with the encoder; the rest is generic.
+    pub fn new(frame: Frame, statements: &[&Statement], opts: &QueryOptions, prefer_principals: Vec<String>, build: impl FnOnce(&mut Encoder) -> T) -> Result<Prepared, String> {
+        let mut enc = Encoder::new(frame.principal, frame.context, frame.resource_account, statements);
+        let q = build(&mut enc);
+        // candidate witnesses: real actions, readable resources and principals
+        add_preferences(&mut enc, prefer_principals);
+        enc.partition(&opts.limits)?;
+        let mut memo = HashMap::new();
+        let q = enc.resolve(&q, &mut memo);
+        let bg: Vec<T> = enc.background.iter().map(|b| enc.resolve(b, &mut memo)).collect();
+        let mut session = Session::new(opts.timeout_ms);
+        for b in &bg {
+            session.assert(b, &enc);
+        }
+        session.assert(&q, &enc);
+        if let Some(path) = &opts.dump_smt {
+            std::fs::write(path, session.to_smt2()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(Prepared { enc, session, memo })
+    }
+
+    pub fn resolve(&mut self, t: &T) -> T {
+        self.enc.resolve(t, &mut self.memo)
+    }
+
+    /// Solve; turn the model into a request; check it with `confirm` (the evaluator); refine
+    /// abstractions when the model was spurious.
+    pub fn solve(&mut self, confirm: &dyn Fn(&Request) -> bool) -> Solved {
+        for _round in 0..32 {
+            match self.session.check() {
+                Outcome::Unsat => return Solved::None,
+                Outcome::Unknown(r) => return Solved::Unknown(r),
+                Outcome::Sat(model) => match build_request(&self.enc, &model) {
+                    Ok(req) if confirm(&req) => return Solved::Found { request: req, model },
+                    res => {
+                        let exact = self.enc.abstract_atoms.is_empty() && !self.enc.keys.values().any(|k| k.families.len() > 1);
+                        if exact {
+                            let why = match res {
+                                Ok(r) => format!("the evaluator does not confirm the solver's request {}", request_json(&r, &self.enc)),
+                                Err(e) => e,
+                            };
+                            return Solved::Unknown(format!("internal error: encoder and evaluator disagree: {why}"));
+                        }
+                        self.block(&model);
+                    }
+                },
+            }
+        }
+        Solved::Unknown("could not build a concrete request for an abstracted pattern after 32 refinements".into())
+    }
+
+    /// Exclude this model's choices of string classes and abstract Booleans.
+    fn block(&mut self, model: &Model) {
+        let classes: Vec<(usize, u32)> = model.classes.iter().map(|(k, v)| (*k, *v)).collect();
+        let bools: Vec<(usize, bool)> = self.enc.abstract_atoms.iter().map(|a| (a.var, model.bools.get(&a.var).copied().unwrap_or(false))).collect();
+        self.session.block(&classes, &bools, &self.enc);
+    }
+}
+
+fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
+    let _ = crate::symbolic::encode::PRINCIPAL_KEYS;
+    if let Some(d) = enc.domain_mut(ACTION_SLOT) {
+        d.prefer = crate::catalog_hint::action_candidates(&d.atoms.iter().map(|a| a.text()).collect::<Vec<_>>());
+    }
+    if let Some(d) = enc.domain_mut(RESOURCE_SLOT) {
+        let mut v = vec!["*".to_string()];
+        for a in &d.atoms {
+            // a readable instance of each pattern: wildcards become `example`
+            let t = a.text();
+            if t.starts_with("arn:") {
+                v.push(t.replace('*', "example").replace('?', "x"));
+            }
+        }
+        d.prefer = v;
+    }
+    if let PrincipalMode::Symbolic { slot } = enc.principal {
+        if let Some(d) = enc.domain_mut(slot) {
+            let mut v = principals;
+            let mut accounts: Vec<String> = Vec::new();
+            for a in &d.atoms {
+                let t = a.text();
+                if t.starts_with("arn:") && !t.contains('*') && !t.contains('?') {
+                    v.push(t.clone());
+                }
+                let parts: Vec<&str> = t.splitn(6, ':').collect();
+                if parts.len() == 6 && parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()) {
+                    accounts.push(parts[4].to_string());
+                }
+            }
+            for acct in accounts {
+                v.push(format!("arn:aws:iam::{acct}:user/example-user"));
+                v.push(format!("arn:aws:sts::{acct}:assumed-role/example-role/session"));
+            }
+            v.push("arn:aws:iam::444455556666:user/outsider".into());
+            v.push("arn:aws:sts::444455556666:assumed-role/outsider-role/session".into());
+            v.push("anonymous".into());
+            d.prefer = v;
+        }
+    }
+}
+
+/// Turn a model into a concrete request.
+pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
+    let class_witness = |slot: usize| -> Option<String> {
+        let d = enc.domain_of(slot)?;
+        let c = m.classes.get(&slot).copied()?;
+        d.classes.get(c as usize).map(|c| c.witness.clone())
+    };
+    // 1. context values of free keys
+    let mut ctx: Context = enc.fixed.clone();
+    // keys derived from a fixed principal are re-derived by the evaluator; keep only explicit ones
+    if let PrincipalMode::Fixed(p) = &enc.principal {
+        for (k, _) in p.derived_keys() {
+            ctx.remove(k);
+        }
+    }
+    let mut slot_values: BTreeMap<usize, String> = BTreeMap::new();
+    for info in enc.keys.values() {
+        let n = if info.multi { m.counts.get(&info.presence).copied().unwrap_or(0) as usize } else if m.bools.get(&info.presence).copied().unwrap_or(false) { 1 } else { 0 };
+        let mut values = Vec::new();
+        for &slot in info.slots.iter().take(n) {
+            let v = slot_value(enc, m, slot, &class_witness);
+            slot_values.insert(slot, v.clone());
+            values.push(v);
+        }
+        if n > 0 || info.multi && m.counts.contains_key(&info.presence) && n > 0 {
+            ctx.insert(info.key.clone(), CtxValue { key: info.raw.clone(), values, multi: info.multi });
+        }
+    }
+    // 2. string slots refined for abstracted patterns (policy variables)
+    let lookup = |k: &str| -> Option<String> {
+        match ctx.get(k) {
+            Some(cv) if cv.values.len() == 1 && !cv.multi => Some(cv.values[0].clone()),
+            _ => None,
+        }
+    };
+    let mut refined: BTreeMap<usize, String> = BTreeMap::new();
+    let abstract_slots: Vec<usize> = {
+        let mut v: Vec<usize> = enc.abstract_atoms.iter().map(|a| a.slot).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    for slot in abstract_slots {
+        let Some(d) = enc.domain_of(slot) else { continue };
+        let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
+        let Some(class) = d.classes.get(c) else { continue };
+        let mut pos: Vec<Pattern> = Vec::new();
+        let mut neg: Vec<Pattern> = Vec::new();
+        for (i, p) in d.compiled.iter().enumerate() {
+            if class.atoms.get(i) {
+                pos.push(p.clone());
+            } else {
+                neg.push(p.clone());
+            }
+        }
+        for a in enc.abstract_atoms.iter().filter(|a| a.slot == slot) {
+            let want = m.bools.get(&a.var).copied().unwrap_or(false);
+            match a.template.resolve(&lookup) {
+                Some(toks) => {
+                    let key = crate::symbolic::encode::AtomKey { toks, mode: a.mode, ignore_case: a.ignore_case };
+                    let pat = Pattern::compile(&key.spec());
+                    if want {
+                        pos.push(pat);
+                    } else {
+                        neg.push(pat);
+                    }
+                }
+                None => {
+                    if want {
+                        return Err(format!("pattern `{}` needs a variable the request lacks", a.template.raw));
+                    }
+                }
+            }
+        }
+        let pr: Vec<&Pattern> = pos.iter().collect();
+        let nr: Vec<&Pattern> = neg.iter().collect();
+        match automata::find_witness(&pr, &nr, &Limits::default()) {
+            Ok(Some(w)) => {
+                refined.insert(slot, w);
+            }
+            Ok(None) => return Err("no string satisfies the patterns chosen for a variable-dependent field".into()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    for (slot, w) in &refined {
+        for info in enc.keys.values() {
+            if let Some(pos) = info.slots.iter().position(|s| s == slot) {
+                if let Some(cv) = ctx.get_mut(&info.key) {
+                    if pos < cv.values.len() {
+                        cv.values[pos] = w.clone();
+                    }
+                }
+            }
+        }
+    }
+    let _ = PatternSpec::literal("");
+    let action_lower = refined.get(&ACTION_SLOT).cloned().or_else(|| class_witness(ACTION_SLOT)).unwrap_or_else(|| "iamprove:action".into());
+    let action = crate::catalog_hint::display_action(&action_lower);
+    let resource = refined.get(&RESOURCE_SLOT).cloned().or_else(|| class_witness(RESOURCE_SLOT)).unwrap_or_else(|| "*".into());
+    // 3. the principal
+    let principal = match &enc.principal {
+        PrincipalMode::Fixed(p) => p.clone(),
+        PrincipalMode::Symbolic { slot } => {
+            // only the shape constraint mentions the principal: pick one consistent with the keys
+            let constrained = enc.domain_of(*slot).is_some_and(|d| d.preds.len() > 1);
+            let w = if constrained { refined.get(slot).cloned().or_else(|| class_witness(*slot)) } else { None };
+            match w {
+                Some(w) => Principal::parse(&w).map_err(|e| format!("solver chose an unusable principal: {e}"))?,
+                None => identity_principal(&ctx)?,
+            }
+        }
+    };
+    Ok(Request::new(principal, &action, &resource, enc.resource_account.as_deref(), ctx))
+}
+
+/// A principal for identity-policy queries consistent with the chosen principal keys.
+fn identity_principal(ctx: &Context) -> Result<Principal, String> {
+    let account = ctx
+        .get("aws:principalaccount")
+        .and_then(|v| v.values.first())
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .cloned()
+        .unwrap_or_else(|| "111122223333".into());
+    let arn = match ctx.get("aws:username").and_then(|v| v.values.first()) {
+        Some(name) if !name.is_empty() && !name.contains('/') => format!("arn:aws:iam::{account}:user/{name}"),
+        Some(_) => format!("arn:aws:iam::{account}:user/example-user"),
+        None => format!("arn:aws:sts::{account}:assumed-role/example-role/session"),
+    };
+    Principal::parse(&arn)
+}
+
+fn slot_value(enc: &Encoder, m: &Model, slot: usize, class_witness: &dyn Fn(usize) -> Option<String>) -> String {
+    if let Some(Some(v)) = m.nums.get(&slot) {
+        let scale = enc.num_scale(slot);
+        return crate::literal::Decimal { mant: *v, scale }.to_string();
+    }
+    if let Some(Some(d)) = m.dates.get(&slot) {
+        return format_date(*d);
+    }
+    if let Some(Some(ip)) = m.ips.get(&slot) {
+        return ip.to_string();
+    }
+    let bool_name = format!("istrue:{slot}");
+    if let Some(i) = enc.vars.bools.iter().position(|b| *b == bool_name) {
+        if m.classes.get(&slot).is_none() {
+            return if m.bools.get(&i).copied().unwrap_or(false) { "true".into() } else { "false".into() };
+        }
+    }
+    if let Some(w) = class_witness(slot) {
+        return w;
+    }
+    // unconstrained (or must not parse as number / date / IP): any text
+    "example".into()
+}
+
+/// The request in scenario format.
+pub fn request_json(r: &Request, enc: &Encoder) -> Value {
+    let mut ctx = serde_json::Map::new();
+    for (k, v) in &r.context {
+        // keys derived from the principal are implied; free keys are spelled out
+        let derived = r.principal.derived_keys().iter().any(|(dk, dv)| dk == k && !v.multi && v.values.len() == 1 && &v.values[0] == dv);
+        if derived && !enc.keys.contains_key(k) {
+            continue;
+        }
+        let val = if v.multi { Value::Array(v.values.iter().map(|s| Value::String(s.clone())).collect()) } else { Value::String(v.values.first().cloned().unwrap_or_default()) };
+        ctx.insert(v.key.clone(), val);
+    }
+    let mut o = json!({
+        "principal": r.principal.raw,
+        "action": r.action,
+        "resource": r.resource,
+    });
+    if enc.resource_account.is_some() {
+        o["resource_account"] = Value::String(r.resource_account.clone());
+    }
+    if !ctx.is_empty() {
+        o["context"] = Value::Object(ctx);
+    }
+    o
+}
+
+/// Did the evaluator decide Allow?
+pub fn allows(side: &Side, req: &Request) -> bool {
+    side.evaluate(req).decision == Decision::Allow
+}
+
+pub fn decision(side: &Side, req: &Request) -> Decision {
+    let (sc, r) = side.replay_scenario(req);
+    evaluate(&sc, &r).decision
+}
+
+/// Describe a string class by the patterns it matches and avoids (for findings).
+pub fn class_patterns(enc: &Encoder, slot: usize, m: &Model) -> (Vec<String>, Vec<String>) {
+    let mut yes = Vec::new();
+    let mut no = Vec::new();
+    if let (Some(d), Some(c)) = (enc.domain_of(slot), m.classes.get(&slot)) {
+        if let Some(class) = d.classes.get(*c as usize) {
+            for (i, a) in d.atoms.iter().enumerate() {
+                let t = a.text();
+                if t == "?*:?*" || t.starts_with("arn:*:*:*:") || t.starts_with("arn:*:iam:*:*:role/") || t.starts_with("arn:*:kms:*:*:key/") {
+                    continue;
+                }
+                if class.atoms.get(i) {
+                    yes.push(t);
+                } else {
+                    no.push(t);
+                }
+            }
+        }
+    }
+    (yes, no)
+}
+
+/// Whether a term mentions a slot (for deciding what to block for diverse findings).
+pub fn mentions_slot(t: &Term, slot: usize) -> bool {
+    match t {
+        Term::ClassIn { slot: s, .. } => *s == slot,
+        Term::Not(x) => mentions_slot(x, slot),
+        Term::And(xs) | Term::Or(xs) => xs.iter().any(|x| mentions_slot(x, slot)),
+        _ => false,
+    }
+}
+
+pub fn is_trivially(t: &T) -> Option<bool> {
+    if term::is_true(t) {
+        Some(true)
+    } else if term::is_false(t) {
+        Some(false)
+    } else {
+        None
+    }
+}
