@@ -41,12 +41,14 @@ pub fn side_from_json(doc: &Json, path: &Path, kind: Option<PolicyType>, other: 
         return scenario_from_json(doc, &file, &base, false).map(Side::Scenario);
     }
     // a policy: its type from --type, else from either document (a principal means resource)
+    let (doc, prefix) = crate::parse::unwrap_envelope(doc);
+    let other = other.map(|o| crate::parse::unwrap_envelope(o).0);
     let detected = |d: &Json| crate::parse::detect_type(d);
     let kind = kind.unwrap_or_else(|| match other {
         Some(o) if detected(o) == PolicyType::Resource => PolicyType::Resource,
         _ => detected(doc),
     });
-    let pol = crate::parse::parse_policy(doc, kind, &file).map_err(|e| locate(&file, &crate::json::JsonPath::root(), e))?;
+    let pol = crate::parse::parse_policy(doc, kind, &file).map_err(|e| locate(&file, &prefix, e))?;
     Ok(match kind {
         PolicyType::Identity => Side::Identity(pol),
         PolicyType::Resource | PolicyType::Trust => Side::Resource(pol),

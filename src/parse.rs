@@ -47,6 +47,23 @@ pub fn parse_policy_text(text: &str, kind: PolicyType, name: &str) -> Result<Pol
     }
 }
 
+/// The policy document inside a policy-version envelope: `{"Document": {...}, "VersionId": ...}`
+/// (as stored by policy archives) or `{"PolicyVersion": {"Document": ...}}` (as printed by
+/// `aws iam get-policy-version`). Other documents are returned as they are.
+pub fn unwrap_envelope(doc: &Json) -> (&Json, JsonPath) {
+    if doc.get("Statement").is_none() {
+        if let Some(pv) = doc.get("PolicyVersion") {
+            if let Some(d) = pv.get("Document") {
+                return (d, JsonPath::root().key("PolicyVersion").key("Document"));
+            }
+        }
+        if let Some(d @ Json::Obj(_)) = doc.get("Document") {
+            return (d, JsonPath::root().key("Document"));
+        }
+    }
+    (doc, JsonPath::root())
+}
+
 /// Guess the type of a document: `resource` when any statement names a principal, else `identity`.
 pub fn detect_type(doc: &Json) -> PolicyType {
     let has_principal = |s: &Json| s.get("Principal").is_some() || s.get("NotPrincipal").is_some();

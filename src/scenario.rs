@@ -64,10 +64,11 @@ pub fn locate(file: &str, prefix: &JsonPath, errs: Vec<ParseError>) -> Errors {
 
 /// Load one policy file.
 pub fn load_policy_file(path: &Path, kind: Option<PolicyType>) -> Result<Policy, Errors> {
-    let doc = read_json(path)?;
-    let kind = kind.unwrap_or_else(|| crate::parse::detect_type(&doc));
+    let raw = read_json(path)?;
+    let (doc, prefix) = crate::parse::unwrap_envelope(&raw);
+    let kind = kind.unwrap_or_else(|| crate::parse::detect_type(doc));
     let file = path.display().to_string();
-    parse_policy(&doc, kind, &file).map_err(|e| locate(&file, &JsonPath::root(), e))
+    parse_policy(doc, kind, &file).map_err(|e| locate(&file, &prefix, e))
 }
 
 /// A loaded scenario.

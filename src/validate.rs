@@ -92,11 +92,12 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
                 continue;
             }
         };
-        let k = kind.unwrap_or_else(|| crate::parse::detect_type(&doc));
-        match crate::parse::parse_policy(&doc, k, &file) {
+        let (doc, prefix) = crate::parse::unwrap_envelope(&doc);
+        let k = kind.unwrap_or_else(|| crate::parse::detect_type(doc));
+        match crate::parse::parse_policy(doc, k, &file) {
             Ok(p) => findings.extend(hazards(&p, &file)),
             Err(errs) => {
-                for e in locate(&file, &crate::json::JsonPath::root(), errs) {
+                for e in locate(&file, &prefix, errs) {
                     findings.push(Finding { file: file.clone(), path: e.path.unwrap_or_default(), severity: "error", code: "grammar", message: e.message });
                 }
             }
