@@ -75,6 +75,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Prove the invariants of a spec file; a violation comes with a replayed counterexample.
+    Check {
+        /// Spec file (see specs/README.md).
+        spec: PathBuf,
+        #[command(flatten)]
+        solver: SolverArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Does NEW allow anything OLD does not? Each finding is a concrete, replayed request.
     Diff {
         /// Old policy document or scenario file.
@@ -98,6 +107,7 @@ pub enum Command {
 }
 
 /// Options shared by the commands that ask the solver.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, clap::Args)]
 pub struct SolverArgs {
     /// Give up after this many seconds per query; the verdict is then `unknown` (exit 3), never a pass.
@@ -131,6 +141,7 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Eval { scenario, format } => cmd_eval(&scenario, format),
         Command::Validate { files, kind, format } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
+        Command::Check { spec, solver, format } => crate::check::cmd_check(&spec, &solver.options(), format),
         Command::Diff { old, new, kind, max_findings, direction, solver, format } => {
             let opts = crate::diff::DiffOptions { kind: kind.map(TypeArg::kind), max_findings: max_findings.max(1), direction, query: solver.options() };
             crate::diff::cmd_diff(&old, &new, &opts, format)

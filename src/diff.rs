@@ -50,7 +50,7 @@ pub fn side_from_json(doc: &Json, path: &Path, kind: Option<PolicyType>, other: 
     });
     let pol = crate::parse::parse_policy(doc, kind, &file).map_err(|e| locate(&file, &prefix, e))?;
     Ok(match kind {
-        PolicyType::Identity => Side::Identity(pol),
+        PolicyType::Identity => Side::Identity(vec![pol]),
         PolicyType::Resource | PolicyType::Trust => Side::Resource(pol),
         PolicyType::Scp | PolicyType::Rcp => {
             // what the guardrail still lets an all-powerful principal do

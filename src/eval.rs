@@ -370,13 +370,15 @@ pub fn not_principal_excludes(entries: &[PrincipalEntry], p: &Principal) -> bool
     }
 }
 
-/// Is the resource one whose policy must itself allow (§4.4 STRICT): roles and KMS keys.
-pub fn strict_resource(resource: &str) -> bool {
+/// Must the resource's own policy allow (§4.4 STRICT)? A role for the `sts:` actions its trust
+/// policy governs (AssumeRole*, TagSession, SetSourceIdentity, SetContext), and KMS keys.
+pub fn strict_resource(action: &str, resource: &str) -> bool {
     let parts: Vec<&str> = resource.splitn(6, ':').collect();
     if parts.len() != 6 || parts[0] != "arn" {
         return false;
     }
-    (parts[2] == "iam" && parts[5].starts_with("role/")) || (parts[2] == "kms" && parts[5].starts_with("key/"))
+    let sts = action.len() > 4 && action[..4].eq_ignore_ascii_case("sts:");
+    (parts[2] == "iam" && parts[5].starts_with("role/") && sts) || (parts[2] == "kms" && parts[5].starts_with("key/"))
 }
 
 /// Results of matching every policy set against the request.
@@ -613,7 +615,7 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
             "the session policies do not allow the request".into()
         }
     };
-    let strict = strict_resource(&req.resource);
+    let strict = strict_resource(&req.action, &req.resource);
     let root = p.kind == PrincipalKind::Root;
     let idp_allow = !idp.allows.is_empty();
 

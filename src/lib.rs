@@ -17,3 +17,4 @@ pub mod symbolic;
 pub mod validate;
 pub mod query;
 pub mod diff;
+pub mod check;

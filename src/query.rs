@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 /// What one side of a comparison (or the target of a check) is.
 #[derive(Debug, Clone)]
 pub enum Side {
-    /// One identity policy, evaluated alone in the principal's account.
-    Identity(Policy),
+    /// The identity policies of one principal, evaluated alone in the principal's account.
+    Identity(Vec<Policy>),
     /// One resource policy, evaluated for a caller from another account whose identity side
     /// allows everything.
     Resource(Policy),
@@ -30,7 +30,8 @@ pub enum Side {
 impl Side {
     pub fn policies(&self) -> Vec<&Policy> {
         match self {
-            Side::Identity(p) | Side::Resource(p) => vec![p],
+            Side::Identity(ps) => ps.iter().collect(),
+            Side::Resource(p) => vec![p],
             Side::Scenario(s) => s.all_policies(),
         }
     }
@@ -41,9 +42,9 @@ impl Side {
     /// The scenario in which this side decides `req` (mirrors conformance's replay).
     pub fn replay_scenario(&self, req: &Request) -> (Scenario, Request) {
         match self {
-            Side::Identity(p) => {
+            Side::Identity(ps) => {
                 let mut sc = Scenario::empty();
-                sc.identity_policies = vec![p.clone()];
+                sc.identity_policies = ps.clone();
                 let mut r = req.clone();
                 r.resource_account = r.principal.account.clone();
                 (sc, r)
@@ -83,6 +84,8 @@ pub fn foreign_account(principal_account: &str) -> String {
 
 /// The principal, fixed context and resource account shared by both sides of a query.
 pub struct Frame {
+    /// Symbolic principals may only be IAM users and role sessions (identity-policy queries).
+    pub identity_only: bool,
     pub principal: Option<Principal>,
     pub context: Context,
     pub resource_account: Option<String>,
@@ -94,12 +97,13 @@ impl Frame {
             if let Side::Scenario(sc) = s {
                 if let Some(r) = &sc.request {
                     let explicit: Context = r.context.clone();
-                    return Frame { principal: Some(r.principal.clone()), context: explicit, resource_account: None };
+                    return Frame { identity_only: false, principal: Some(r.principal.clone()), context: explicit, resource_account: None };
                 }
-                return Frame { principal: Some(default_principal()), context: Context::new(), resource_account: None };
+                return Frame { identity_only: false, principal: Some(default_principal()), context: Context::new(), resource_account: None };
             }
         }
-        Frame { principal: None, context: Context::new(), resource_account: None }
+        let identity_only = sides.iter().all(|s| matches!(s, Side::Identity(_)));
+        Frame { identity_only, principal: None, context: Context::new(), resource_account: None }
     }
 }
 
@@ -115,7 +119,12 @@ pub fn default_principal() -> Principal {
 /// Encode "this side allows the request".
 pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
     match side {
-        Side::Identity(p) | Side::Resource(p) => {
+        Side::Identity(ps) => {
+            let refs: Vec<&Policy> = ps.iter().collect();
+            let (a, d) = enc.allow_deny(&refs);
+            and([a, not(d)])
+        }
+        Side::Resource(p) => {
             let (a, d) = enc.allow_deny(&[p]);
             and([a, not(d)])
         }
@@ -153,7 +162,7 @@ pub struct Prepared {
 impl Prepared {
     /// `build` creates the query formula with the encoder; the rest is generic.
     pub fn new(frame: Frame, statements: &[&Statement], opts: &QueryOptions, prefer_principals: Vec<String>, build: impl FnOnce(&mut Encoder) -> T) -> Result<Prepared, String> {
-        let mut enc = Encoder::new(frame.principal, frame.context, frame.resource_account, statements);
+        let mut enc = Encoder::new(frame.principal, frame.context, frame.resource_account, statements, frame.identity_only);
         let q = build(&mut enc);
         // candidate witnesses: real actions, readable resources and principals
         add_preferences(&mut enc, prefer_principals);
@@ -226,9 +235,23 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
         }
         d.prefer = v;
     }
+    // context values: the literals the policies mention, then a neutral word
+    let key_slots: Vec<usize> = enc.keys.values().flat_map(|k| k.slots.clone()).collect();
+    for slot in key_slots {
+        if let Some(d) = enc.domain_mut(slot) {
+            if d.prefer.is_empty() {
+                let mut v: Vec<String> = d.atoms.iter().map(|a| a.text()).filter(|t| !t.contains('*') && !t.contains('?')).collect();
+                v.push("example".into());
+                v.push("777788889999".into());
+                d.prefer = v;
+            }
+        }
+    }
     if let PrincipalMode::Symbolic { slot } = enc.principal {
         if let Some(d) = enc.domain_mut(slot) {
             let mut v = principals;
+            v.push("arn:aws:iam::777788889999:user/outsider".into());
+            v.push("arn:aws:sts::777788889999:assumed-role/outsider-role/session".into());
             let mut accounts: Vec<String> = Vec::new();
             for a in &d.atoms {
                 let t = a.text();
@@ -244,8 +267,6 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
                 v.push(format!("arn:aws:iam::{acct}:user/example-user"));
                 v.push(format!("arn:aws:sts::{acct}:assumed-role/example-role/session"));
             }
-            v.push("arn:aws:iam::444455556666:user/outsider".into());
-            v.push("arn:aws:sts::444455556666:assumed-role/outsider-role/session".into());
             v.push("anonymous".into());
             d.prefer = v;
         }

@@ -197,7 +197,7 @@ pub const PRINCIPAL_KEYS: &[&str] = &["aws:principalarn", "aws:principalaccount"
 impl Encoder {
     /// `policies`: everything the query mentions (to size multivalued keys), `fixed`: context
     /// values fixed by the scenario.
-    pub fn new(principal: Option<Principal>, fixed_ctx: Context, resource_account: Option<String>, statements: &[&Statement]) -> Encoder {
+    pub fn new(principal: Option<Principal>, fixed_ctx: Context, resource_account: Option<String>, statements: &[&Statement], identity_only: bool) -> Encoder {
         let mut vars = Vars::default();
         vars.slots.push(Slot { name: "action".into(), domain: Some(ACTION_DOMAIN) });
         vars.slots.push(Slot { name: "resource".into(), domain: Some(RESOURCE_DOMAIN) });
@@ -242,7 +242,7 @@ impl Encoder {
             })
             .filter(|s| Principal::parse(s).is_ok())
             .collect();
-        enc.shape_constraints(&services);
+        enc.shape_constraints(&services, identity_only);
         enc
     }
 
@@ -319,7 +319,7 @@ impl Encoder {
 
     /// Every request has an action of the form `service:name`; a symbolic principal is one of
     /// the principal forms the evaluator accepts, and carries the principal-derived keys.
-    fn shape_constraints(&mut self, services: &[String]) {
+    fn shape_constraints(&mut self, services: &[String], identity_only: bool) {
         let p = self.pred_of(ACTION_SLOT, vec![AtomKey::glob("?*:?*", matching::Mode::Plain)]);
         self.background.push(p);
         if let PrincipalMode::Symbolic { slot } = self.principal {
@@ -331,8 +331,13 @@ impl Encoder {
                 "arn:?*:sts::?*:federated-user/?*",
             ];
             let mut atoms: Vec<AtomKey> = shapes.iter().map(|s| AtomKey::glob(s, matching::Mode::Arn)).collect();
-            atoms.push(AtomKey::literal("anonymous"));
-            atoms.extend(services.iter().map(|s| AtomKey::literal(s)));
+            if identity_only {
+                // identity policies belong to IAM users and roles
+                atoms = vec![atoms[0].clone(), atoms[1].clone(), atoms[3].clone()];
+            } else {
+                atoms.push(AtomKey::literal("anonymous"));
+                atoms.extend(services.iter().map(|s| AtomKey::literal(s)));
+            }
             let p = self.pred_of(slot, atoms);
             self.background.push(p);
             for k in PRINCIPAL_KEYS {
@@ -419,6 +424,12 @@ impl Encoder {
             }
         };
         (and([principal, body]), grant)
+    }
+
+    /// Does the principal match one of `entries` (in any grant class)?
+    pub fn principal_match(&mut self, entries: &[PrincipalEntry]) -> T {
+        let pe = PrincipalElem { negated: false, entries: entries.to_vec() };
+        self.principal_elem(&pe).0
     }
 
     fn principal_elem(&mut self, pe: &PrincipalElem) -> (T, Option<Grant>) {
@@ -716,11 +727,12 @@ impl Encoder {
         or([in_acct, and([not(has_acct), konst(acct == principal_account && !acct.is_empty())])])
     }
 
+    /// Mirrors `eval::strict_resource`.
     fn strict_resource(&mut self) -> T {
-        self.pred_of(
-            RESOURCE_SLOT,
-            vec![AtomKey::glob("arn:*:iam:*:*:role/*", matching::Mode::Arn), AtomKey::glob("arn:*:kms:*:*:key/*", matching::Mode::Arn)],
-        )
+        let role = self.pred_of(RESOURCE_SLOT, vec![AtomKey::glob("arn:*:iam:*:*:role/*", matching::Mode::Arn)]);
+        let sts = self.pred_of(ACTION_SLOT, vec![AtomKey::glob("sts:*", matching::Mode::Plain)]);
+        let key = self.pred_of(RESOURCE_SLOT, vec![AtomKey::glob("arn:*:kms:*:*:key/*", matching::Mode::Arn)]);
+        or([and([role, sts]), key])
     }
 
     /// The full decision of §4 for a fixed principal (mirrors `eval::evaluate_with`): Allowed.

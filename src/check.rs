@@ -1,0 +1,524 @@
+//! `iamprove check SPEC`: prove invariants of a policy, a set of policies or a scenario.
+//!
+//! Spec format: see `specs/README.md`. Each invariant is `forbid` (no allowed request matches a
+//! statement-like pattern), `require` (every request matching it is allowed), `no_public`
+//! (no caller outside the accounts and organisation values the policy itself names, nor an
+//! anonymous one, is allowed) or `no_admin` (no action of a service the policies never name is
+//! allowed on `*`, i.e. nothing grants "everything").
+
+use crate::cli::{Exit, Format};
+use crate::eval::{Applies, Matcher};
+use crate::json::{Json, JsonPath};
+use crate::model::{Policy, PolicyType, PrincipalEntry, Statement};
+use crate::query::{allowed, allows, request_json, Frame, Prepared, QueryOptions, Side, Solved};
+use crate::request::Request;
+use crate::scenario::{locate, read_json, Errors, InputError};
+use crate::symbolic::term::{and, not, T};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Forbid,
+    Require,
+}
+
+/// A compiled invariant: a statement-like pattern and how to read it.
+#[derive(Debug, Clone)]
+pub struct Invariant {
+    pub id: String,
+    pub description: String,
+    pub kind: Kind,
+    /// The pattern as a statement (its principal element is handled by `principal`).
+    pub pattern: Policy,
+    /// `Principal` entries the request must match (None: any principal).
+    pub principal: Option<Vec<PrincipalEntry>>,
+    /// `NotPrincipal` entries the request must not match.
+    pub not_principal: Vec<PrincipalEntry>,
+    /// Where it came from (file), for reports.
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+enum RawInvariant {
+    Match { id: String, description: String, kind: Kind, body: Json, file: String, path: JsonPath },
+    NoPublic { id: String, description: String, trusted_accounts: Vec<String>, file: String },
+    NoAdmin { id: String, description: String, file: String },
+}
+
+pub struct Spec {
+    pub targets: Vec<(String, Side)>,
+    raw: Vec<RawInvariant>,
+}
+
+fn err(file: &str, path: &JsonPath, msg: impl Into<String>) -> InputError {
+    InputError::new(file, Some(path.to_string()), msg)
+}
+
+fn strings(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<String>, Errors> {
+    match v {
+        Json::Str(s) => Ok(vec![s.clone()]),
+        Json::Arr(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x.as_str().map(str::to_owned).ok_or_else(|| vec![err(file, &path.index(i), "expected a string")]))
+            .collect(),
+        _ => Err(vec![err(file, path, "expected a string or an array of strings")]),
+    }
+}
+
+/// Load a spec file (and the invariant files it includes).
+pub fn load_spec(path: &Path) -> Result<Spec, Errors> {
+    let doc = read_json(path)?;
+    let file = path.display().to_string();
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = JsonPath::root();
+    let Json::Obj(entries) = &doc else {
+        return Err(vec![err(&file, &root, "expected a spec object")]);
+    };
+    for (k, _) in entries {
+        if !["target", "include", "invariants", "description"].contains(&k.as_str()) {
+            return Err(vec![err(&file, &root.key(k), format!("unknown key `{k}`; expected target, include, invariants or description"))]);
+        }
+    }
+    let targets = match doc.get("target") {
+        Some(t) => load_target(t, &file, &base, &root.key("target"))?,
+        None => return Err(vec![err(&file, &root.key("target"), "missing `target`: the policies or scenario under test")]),
+    };
+    let mut raw = Vec::new();
+    if let Some(inc) = doc.get("include") {
+        for rel in strings(inc, &file, &root.key("include"))? {
+            let p = base.join(&rel);
+            let idoc = read_json(&p)?;
+            let ifile = p.display().to_string();
+            match idoc.get("invariants") {
+                Some(inv) => raw.extend(parse_invariants(inv, &ifile, &JsonPath::root().key("invariants"))?),
+                None => return Err(vec![err(&ifile, &JsonPath::root(), "an included file needs `invariants`")]),
+            }
+        }
+    }
+    if let Some(inv) = doc.get("invariants") {
+        raw.extend(parse_invariants(inv, &file, &root.key("invariants"))?);
+    }
+    if raw.is_empty() {
+        return Err(vec![err(&file, &root.key("invariants"), "no invariants (give `invariants` or `include`)")]);
+    }
+    Ok(Spec { targets, raw })
+}
+
+fn load_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<Vec<(String, Side)>, Errors> {
+    let kind = match t.get("type") {
+        None => None,
+        Some(Json::Str(s)) => match PolicyType::parse(s) {
+            Some(k) => Some(k),
+            None => return Err(vec![err(file, &path.key("type"), format!("unknown policy type `{s}`: expected identity, resource, trust, scp or rcp"))]),
+        },
+        Some(_) => return Err(vec![err(file, &path.key("type"), "expected a string")]),
+    };
+    if let Some(s) = t.get("scenario") {
+        let rel = s.as_str().ok_or_else(|| vec![err(file, &path.key("scenario"), "expected a file path")])?;
+        let p = base.join(rel);
+        let sc = crate::scenario::load_scenario(&p, false)?;
+        return Ok(vec![(p.display().to_string(), Side::Scenario(sc))]);
+    }
+    let files: Vec<String> = match (t.get("policy"), t.get("policies")) {
+        (Some(p), None) => strings(p, file, &path.key("policy"))?,
+        (None, Some(p)) => strings(p, file, &path.key("policies"))?,
+        _ => return Err(vec![err(file, path, "give exactly one of `policy`, `policies` or `scenario`")]),
+    };
+    let mut loaded: Vec<(String, Json, JsonPath)> = Vec::new();
+    for f in &files {
+        let p: PathBuf = base.join(f);
+        let doc = read_json(&p)?;
+        let (d, prefix) = crate::parse::unwrap_envelope(&doc);
+        loaded.push((p.display().to_string(), d.clone(), prefix));
+    }
+    let kind = kind.unwrap_or_else(|| {
+        if loaded.iter().any(|(_, d, _)| crate::parse::detect_type(d) == PolicyType::Resource) {
+            PolicyType::Resource
+        } else {
+            PolicyType::Identity
+        }
+    });
+    let mut policies = Vec::new();
+    for (name, d, prefix) in &loaded {
+        policies.push(crate::parse::parse_policy(d, kind, name).map_err(|e| locate(name, prefix, e))?);
+    }
+    Ok(match kind {
+        PolicyType::Identity => vec![(files.join(", "), Side::Identity(policies))],
+        PolicyType::Resource | PolicyType::Trust => policies.into_iter().map(|p| (p.name.clone(), Side::Resource(p))).collect(),
+        PolicyType::Scp | PolicyType::Rcp => {
+            let mut sc = crate::scenario::Scenario::empty();
+            if let Ok(all) = crate::parse::parse_policy_text(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, PolicyType::Identity, "allow-all identity policy") {
+                sc.identity_policies = vec![all];
+            }
+            if kind == PolicyType::Scp {
+                sc.scps = vec![policies];
+            } else {
+                sc.rcps = vec![policies];
+            }
+            vec![(files.join(", "), Side::Scenario(sc))]
+        }
+    })
+}
+
+fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInvariant>, Errors> {
+    let Json::Arr(items) = v else {
+        return Err(vec![err(file, path, "expected an array of invariants")]);
+    };
+    let mut out = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let p = path.index(i);
+        let Json::Obj(entries) = it else {
+            return Err(vec![err(file, &p, "expected an invariant object")]);
+        };
+        for (k, _) in entries {
+            if !["id", "description", "forbid", "require", "no_public", "no_admin"].contains(&k.as_str()) {
+                return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin"))]);
+            }
+        }
+        let id = it.get("id").and_then(Json::as_str).map(str::to_owned).ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
+        let description = it.get("description").and_then(Json::as_str).unwrap_or("").to_owned();
+        let kinds: Vec<&str> = ["forbid", "require", "no_public", "no_admin"].into_iter().filter(|k| it.get(k).is_some()).collect();
+        if kinds.len() != 1 {
+            return Err(vec![err(file, &p, "give exactly one of `forbid`, `require`, `no_public`, `no_admin`")]);
+        }
+        out.push(match kinds[0] {
+            "forbid" | "require" => RawInvariant::Match {
+                id,
+                description,
+                kind: if kinds[0] == "forbid" { Kind::Forbid } else { Kind::Require },
+                body: it.get(kinds[0]).cloned().unwrap_or(Json::Null),
+                file: file.to_owned(),
+                path: p.key(kinds[0]),
+            },
+            "no_public" => {
+                let body = it.get("no_public").cloned().unwrap_or(Json::Null);
+                let trusted_accounts = match body.get("trusted_accounts") {
+                    Some(v) => strings(v, file, &p.key("no_public").key("trusted_accounts"))?,
+                    None => Vec::new(),
+                };
+                RawInvariant::NoPublic { id, description, trusted_accounts, file: file.to_owned() }
+            }
+            _ => RawInvariant::NoAdmin { id, description, file: file.to_owned() },
+        });
+    }
+    Ok(out)
+}
+
+/// Compile a statement-like pattern into an invariant.
+fn compile_match(id: &str, description: &str, kind: Kind, body: &Json, file: &str, path: &JsonPath) -> Result<Invariant, Errors> {
+    let Json::Obj(entries) = body else {
+        return Err(vec![err(file, path, "expected a statement-like object (Action, Resource, Principal, Condition, ...)")]);
+    };
+    let mut stmt: Vec<(String, Json)> = vec![("Effect".into(), Json::Str("Allow".into()))];
+    let mut principal = None;
+    let mut not_principal = Vec::new();
+    for (k, v) in entries {
+        match k.as_str() {
+            "Principal" | "NotPrincipal" => {
+                // parse the entries through a throwaway resource policy
+                let probe = Json::Obj(vec![
+                    ("Version".into(), Json::Str("2012-10-17".into())),
+                    ("Statement".into(), Json::Obj(vec![("Effect".into(), Json::Str("Deny".into())), ("Principal".into(), v.clone()), ("Action".into(), Json::Str("*".into())), ("Resource".into(), Json::Str("*".into()))])),
+                ]);
+                let pol = crate::parse::parse_policy(&probe, PolicyType::Resource, file).map_err(|e| {
+                    e.into_iter().map(|x| err(file, &path.key(k), x.message)).collect::<Vec<_>>()
+                })?;
+                let entries = pol.statements.first().and_then(|s| s.principal.as_ref()).map(|p| p.entries.clone()).unwrap_or_default();
+                if k == "Principal" {
+                    principal = Some(entries);
+                } else {
+                    not_principal = entries;
+                }
+            }
+            "Effect" | "Sid" => return Err(vec![err(file, &path.key(k), format!("`{k}` has no meaning in an invariant pattern"))]),
+            _ => stmt.push((k.clone(), v.clone())),
+        }
+    }
+    if !stmt.iter().any(|(k, _)| k == "Action" || k == "NotAction") {
+        stmt.push(("Action".into(), Json::Str("*".into())));
+    }
+    if !stmt.iter().any(|(k, _)| k == "Resource" || k == "NotResource") {
+        stmt.push(("Resource".into(), Json::Str("*".into())));
+    }
+    let doc = Json::Obj(vec![("Version".into(), Json::Str("2012-10-17".into())), ("Statement".into(), Json::Arr(vec![Json::Obj(stmt)]))]);
+    let pattern = crate::parse::parse_policy(&doc, PolicyType::Identity, &format!("invariant {id}")).map_err(|e| {
+        e.into_iter()
+            .map(|x| {
+                // Statement[0].X → the invariant's own path
+                let s = x.path.to_string();
+                let rest = s.strip_prefix("Statement[0]").unwrap_or(&s).trim_start_matches('.');
+                let p = if rest.is_empty() { path.to_string() } else { format!("{path}.{rest}") };
+                InputError::new(file, Some(p), x.message)
+            })
+            .collect::<Vec<_>>()
+    })?;
+    Ok(Invariant { id: id.into(), description: description.into(), kind, pattern, principal, not_principal, source: file.into() })
+}
+
+/// Accounts and identifying condition values a policy names (for `no_public`).
+fn named_accounts(side: &Side) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in side.policies() {
+        for s in &p.statements {
+            if let Some(pe) = &s.principal {
+                for e in &pe.entries {
+                    match e {
+                        PrincipalEntry::Account { account, .. } => out.push(account.clone()),
+                        PrincipalEntry::Arn(a) => {
+                            if let Some(acct) = a.splitn(6, ':').nth(4) {
+                                out.push(acct.to_owned());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Keys whose values identify the caller's account, organisation or network; a policy that pins
+/// them to its own values is not public.
+const TRUST_KEYS: &[&str] = &[
+    "aws:principalaccount",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalarn",
+    "aws:sourceaccount",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+    "aws:sourcearn",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:userid",
+];
+
+fn no_public_invariant(id: &str, description: &str, trusted: &[String], side: &Side, file: &str) -> Result<Invariant, Errors> {
+    let mut accounts = named_accounts(side);
+    accounts.extend(trusted.iter().cloned());
+    accounts.sort();
+    accounts.dedup();
+    // values the policy pins identifying keys to
+    let mut pinned: std::collections::BTreeMap<String, (String, Vec<String>)> = Default::default();
+    for p in side.policies() {
+        for s in &p.statements {
+            for c in &s.conditions {
+                if TRUST_KEYS.contains(&c.key.as_str()) {
+                    if let crate::model::CondValues::Str(ts) = &c.values {
+                        let e = pinned.entry(c.key.clone()).or_insert_with(|| (c.key_raw.clone(), Vec::new()));
+                        e.1.extend(ts.iter().map(|t| t.raw.clone()));
+                    }
+                }
+            }
+        }
+    }
+    let mut conds: Vec<(String, Json)> = Vec::new();
+    let mut single: Vec<(String, Json)> = Vec::new();
+    let mut multi: Vec<(String, Json)> = Vec::new();
+    for (key, (raw, vals)) in pinned {
+        let arr = Json::Arr(vals.into_iter().map(Json::Str).collect());
+        if crate::model::MULTIVALUED_KEYS.contains(&key.as_str()) {
+            multi.push((raw, arr));
+        } else {
+            single.push((raw, arr));
+        }
+    }
+    if !accounts.is_empty() {
+        single.push(("aws:PrincipalAccount".into(), Json::Arr(accounts.iter().cloned().map(Json::Str).collect())));
+    }
+    if !single.is_empty() {
+        // merge duplicate keys (PrincipalAccount may be pinned already)
+        let mut merged: Vec<(String, Json)> = Vec::new();
+        for (k, v) in single {
+            match merged.iter_mut().find(|(mk, _)| mk.eq_ignore_ascii_case(&k)) {
+                Some((_, Json::Arr(items))) => {
+                    if let Json::Arr(more) = v {
+                        items.extend(more);
+                    }
+                }
+                _ => merged.push((k, v)),
+            }
+        }
+        conds.push(("StringNotLikeIfExists".into(), Json::Obj(merged)));
+    }
+    if !multi.is_empty() {
+        conds.push(("ForAllValues:StringNotLike".into(), Json::Obj(multi)));
+    }
+    let mut body = vec![];
+    if !accounts.is_empty() {
+        body.push(("NotPrincipal".into(), Json::Obj(vec![("AWS".into(), Json::Arr(accounts.into_iter().map(Json::Str).collect()))])));
+    }
+    if !conds.is_empty() {
+        body.push(("Condition".into(), Json::Obj(conds)));
+    }
+    compile_match(id, description, Kind::Forbid, &Json::Obj(body), file, &JsonPath::root())
+}
+
+fn no_admin_invariant(id: &str, description: &str, side: &Side, file: &str) -> Result<Invariant, Errors> {
+    let mut services: Vec<String> = side
+        .statements()
+        .iter()
+        .flat_map(|s| s.action.patterns.iter())
+        .filter_map(|p| p.lower.split_once(':').map(|(svc, _)| svc.to_owned()))
+        .filter(|svc| !svc.contains('*') && !svc.contains('?'))
+        .collect();
+    services.sort();
+    services.dedup();
+    let mut body = vec![("Resource".into(), Json::Str("*".into()))];
+    if !services.is_empty() {
+        body.push(("NotAction".into(), Json::Arr(services.into_iter().map(|s| Json::Str(format!("{s}:*"))).collect())));
+    }
+    compile_match(id, description, Kind::Forbid, &Json::Obj(body), file, &JsonPath::root())
+}
+
+/// Does the invariant's pattern apply to a concrete request (mirrors the encoding)?
+pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
+    let m = Matcher::new(req);
+    let Some(s) = inv.pattern.statements.first() else { return false };
+    if !matches!(m.applies(&inv.pattern, s), Applies::Yes(_)) {
+        return false;
+    }
+    if let Some(entries) = &inv.principal {
+        if crate::eval::principal_grant(entries, &req.principal).is_none() {
+            return false;
+        }
+    }
+    crate::eval::principal_grant(&inv.not_principal, &req.principal).is_none()
+}
+
+/// Result of one invariant on one target.
+pub struct Outcome {
+    pub status: &'static str,
+    pub counterexample: Option<Value>,
+    pub detail: String,
+    pub notes: Vec<String>,
+}
+
+pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
+    let frame = Frame::of(&[side]);
+    let mut stmts: Vec<&Statement> = side.statements();
+    stmts.extend(inv.pattern.statements.iter());
+    let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| {
+        let a = allowed(enc, side);
+        let mut parts: Vec<T> = Vec::new();
+        if let Some(s) = inv.pattern.statements.first() {
+            parts.push(enc.applies_no_principal(&inv.pattern, s));
+        }
+        if let Some(entries) = &inv.principal {
+            parts.push(enc.principal_match(entries));
+        }
+        if !inv.not_principal.is_empty() {
+            let m = enc.principal_match(&inv.not_principal);
+            parts.push(not(m));
+        }
+        let pat = and(parts);
+        match inv.kind {
+            Kind::Forbid => and([a, pat]),
+            Kind::Require => and([not(a), pat]),
+        }
+    });
+    let mut p = match prepared {
+        Ok(p) => p,
+        Err(e) => return Outcome { status: "unknown", counterexample: None, detail: e, notes: Vec::new() },
+    };
+    let notes = p.enc.notes.clone();
+    let confirm = |r: &Request| {
+        pattern_applies(inv, r)
+            && match inv.kind {
+                Kind::Forbid => allows(side, r),
+                Kind::Require => !allows(side, r),
+            }
+    };
+    match p.solve(&confirm) {
+        Solved::None => Outcome { status: "holds", counterexample: None, detail: "proved".into(), notes },
+        Solved::Unknown(r) => Outcome { status: if r.starts_with("internal error") { "error" } else { "unknown" }, counterexample: None, detail: r, notes },
+        Solved::Found { request, .. } => {
+            let ev = side.evaluate(&request);
+            let stmts: Vec<String> = ev.statements.iter().filter(|s| s.policy != "allow-all identity policy").map(|s| format!("{} {} in {} `{}`", s.effect, s.path, s.set.label(), s.policy)).collect();
+            let detail = match inv.kind {
+                Kind::Forbid => format!("allowed ({}) by {}", ev.reason, stmts.join("; ")),
+                Kind::Require => format!("{}: {}", ev.decision.name(), ev.reason),
+            };
+            Outcome { status: "violated", counterexample: Some(request_json(&request, &p.enc)), detail, notes }
+        }
+    }
+}
+
+pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit {
+    let spec = match load_spec(spec_path) {
+        Ok(s) => s,
+        Err(e) => return crate::cli::report_errors(&e),
+    };
+    let mut results = Vec::new();
+    let (mut violated, mut unknown, mut internal) = (0, 0, 0);
+    for (tname, side) in &spec.targets {
+        for raw in &spec.raw {
+            let inv = match raw {
+                RawInvariant::Match { id, description, kind, body, file, path } => compile_match(id, description, kind.clone(), body, file, path),
+                RawInvariant::NoPublic { id, description, trusted_accounts, file } => {
+                    if !matches!(side, Side::Resource(_)) {
+                        Err(vec![InputError::new(file, None, format!("invariant `{id}`: no_public applies to resource policies (target type resource)"))])
+                    } else {
+                        no_public_invariant(id, description, trusted_accounts, side, file)
+                    }
+                }
+                RawInvariant::NoAdmin { id, description, file } => no_admin_invariant(id, description, side, file),
+            };
+            let inv = match inv {
+                Ok(i) => i,
+                Err(e) => return crate::cli::report_errors(&e),
+            };
+            let o = check_one(side, &inv, opts);
+            match o.status {
+                "violated" => violated += 1,
+                "unknown" => unknown += 1,
+                "error" => internal += 1,
+                _ => {}
+            }
+            results.push(json!({
+                "invariant": inv.id,
+                "description": inv.description,
+                "source": inv.source,
+                "target": tname,
+                "status": o.status,
+                "detail": o.detail,
+                "counterexample": o.counterexample,
+                "notes": o.notes,
+            }));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &json!({"results": results, "summary": {"violated": violated, "unknown": unknown, "checked": results.len()}}))
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
+        Format::Text => (|| {
+            for r in &results {
+                let status = r["status"].as_str().unwrap_or("");
+                writeln!(out, "{:<9} {}  [{}]", status, r["invariant"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""))?;
+                if status != "holds" {
+                    writeln!(out, "          {}", r["detail"].as_str().unwrap_or(""))?;
+                }
+                if let Some(c) = r.get("counterexample").filter(|c| !c.is_null()) {
+                    writeln!(out, "          counterexample: {c}")?;
+                }
+            }
+            writeln!(out, "{} checked: {} violated, {} unknown", results.len(), violated, unknown)
+        })(),
+    };
+    if internal > 0 {
+        Exit::Input
+    } else if violated > 0 {
+        Exit::Violated
+    } else if unknown > 0 {
+        Exit::Unknown
+    } else {
+        Exit::Ok
+    }
+}
