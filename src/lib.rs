@@ -2,19 +2,20 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod automata;
+pub mod catalog;
 pub mod catalog_hint;
+pub mod check;
 pub mod cli;
+pub mod diff;
 pub mod eval;
 pub mod json;
 pub mod literal;
 pub mod matching;
 pub mod model;
 pub mod parse;
+pub mod query;
 pub mod request;
 pub mod scenario;
 pub mod solver;
 pub mod symbolic;
 pub mod validate;
-pub mod query;
-pub mod diff;
-pub mod check;
