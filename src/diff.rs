@@ -122,6 +122,12 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
 
 fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Request, model: &crate::solver::Model, kind: &str) -> Value {
     let (act_yes, act_no) = class_patterns(&p.enc, ACTION_SLOT, model);
+    let like = p.enc.domain_of(ACTION_SLOT).map(|d| crate::catalog_hint::actions_like(&req.action.to_lowercase(), &d.compiled)).unwrap_or_default();
+    let mut levels: std::collections::BTreeMap<String, usize> = Default::default();
+    for (_, l) in &like {
+        *levels.entry(l.clone()).or_default() += 1;
+    }
+    let level_txt = levels.iter().map(|(l, n)| format!("{n} {l}")).collect::<Vec<_>>().join(", ");
     let (res_yes, res_no) = class_patterns(&p.enc, RESOURCE_SLOT, model);
     let ev = gain.evaluate(req);
     let granted: Vec<Value> = ev
@@ -141,7 +147,13 @@ fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Reques
         })
         .collect();
     let verb = if kind == "widened" { "newly allows" } else { "no longer allows" };
-    let mut summary = format!("{verb} {} on {}", req.action, req.resource);
+    let mut summary = if like.len() > 1 {
+        format!("{verb} {} known actions like {} ({level_txt}) on {}", like.len(), req.action, req.resource)
+    } else if like.len() == 1 {
+        format!("{verb} {} ({level_txt}) on {}", req.action, req.resource)
+    } else {
+        format!("{verb} {} (not in the action catalog) on {}", req.action, req.resource)
+    };
     if !act_yes.is_empty() {
         summary.push_str(&format!(" (actions matching {}", act_yes.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
         if !act_no.is_empty() && act_no.len() <= 4 {
@@ -155,7 +167,9 @@ fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Reques
     json!({
         "kind": kind,
         "summary": summary,
-        "action": {"example": req.action, "matches": act_yes, "does_not_match": act_no},
+        "action": {"example": req.action, "matches": act_yes, "does_not_match": act_no,
+                   "known_actions": like.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>(),
+                   "access_levels": levels},
         "resource": {"example": req.resource, "matches": res_yes, "does_not_match": res_no},
         "granted_by": granted,
         "old_decision": old_decision.name(),
