@@ -120,9 +120,12 @@ pub fn default_principal() -> Principal {
 pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
     match side {
         Side::Identity(ps) => {
+            // alone in the principal's account: a resource whose own policy must allow (a role
+            // for sts:AssumeRole*, a KMS key) is never allowed by identity policies alone (§4.4)
             let refs: Vec<&Policy> = ps.iter().collect();
             let (a, d) = enc.allow_deny(&refs);
-            and([a, not(d)])
+            let strict = enc.strict_resource();
+            and([a, not(d), not(strict)])
         }
         Side::Resource(p) => {
             let (a, d) = enc.allow_deny(&[p]);
@@ -156,7 +159,7 @@ impl Default for QueryOptions {
 pub struct Prepared {
     pub enc: Encoder,
     pub session: Session,
-    memo: HashMap<usize, T>,
+    memo: HashMap<usize, (T, T)>,
 }
 
 impl Prepared {
@@ -504,4 +507,84 @@ pub fn is_trivially(t: &T) -> Option<bool> {
     } else {
         None
     }
+}
+
+/// The assignment a concrete request induces on the encoder's variables (for differential
+/// tests: the encoding evaluated under it must agree with the evaluator). `None` when a value
+/// cannot be represented (e.g. more decimals than the encoding's scale).
+pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
+    use crate::literal::{parse_date, parse_ip, Decimal};
+    let mut m = Model::default();
+    let class_of = |slot: usize, s: &str| -> Option<u32> {
+        let d = enc.domain_of(slot)?;
+        if d.preds.is_empty() {
+            return Some(0);
+        }
+        let bits: Vec<bool> = d.compiled.iter().map(|p| p.is_match(s)).collect();
+        let pv: Vec<bool> = d.preds.iter().map(|atoms| atoms.iter().any(|&a| bits[a])).collect();
+        d.classes.iter().position(|c| c.preds == pv).map(|i| i as u32)
+    };
+    m.classes.insert(ACTION_SLOT, class_of(ACTION_SLOT, &req.action.to_lowercase())?);
+    m.classes.insert(RESOURCE_SLOT, class_of(RESOURCE_SLOT, &req.resource)?);
+    if let PrincipalMode::Symbolic { slot } = enc.principal {
+        m.classes.insert(slot, class_of(slot, &req.principal.raw)?);
+    }
+    for info in enc.keys.values() {
+        let values: Vec<String> = req.context.get(&info.key).map(|c| c.values.clone()).unwrap_or_default();
+        if info.multi {
+            if values.len() > info.slots.len() {
+                return None;
+            }
+            m.counts.insert(info.presence, values.len() as u32);
+        } else {
+            if values.len() > 1 {
+                return None;
+            }
+            m.bools.insert(info.presence, !values.is_empty());
+        }
+        for (i, &slot) in info.slots.iter().enumerate() {
+            let Some(v) = values.get(i) else { continue };
+            if enc.domain_of(slot).is_some() {
+                m.classes.insert(slot, class_of(slot, v)?);
+            }
+            let scale = enc.num_scale(slot);
+            m.scales.insert(slot, scale);
+            m.nums.insert(
+                slot,
+                match Decimal::parse(v) {
+                    Some(d) => Some(crate::symbolic::encode::scaled(&d, scale)?),
+                    None => None,
+                },
+            );
+            m.dates.insert(slot, parse_date(v));
+            m.ips.insert(slot, parse_ip(v));
+            let bool_name = format!("istrue:{slot}");
+            if let Some(b) = enc.vars.bools.iter().position(|n| *n == bool_name) {
+                m.bools.insert(b, v.eq_ignore_ascii_case("true"));
+            }
+        }
+    }
+    // abstracted patterns: their concrete truth
+    let lookup = |k: &str| -> Option<String> {
+        match req.context.get(k) {
+            Some(cv) if cv.values.len() == 1 => Some(cv.values[0].clone()),
+            _ => None,
+        }
+    };
+    for a in &enc.abstract_atoms {
+        let value: Option<String> = match a.slot {
+            ACTION_SLOT => Some(req.action.to_lowercase()),
+            RESOURCE_SLOT => Some(req.resource.clone()),
+            s => enc.keys.values().find_map(|k| k.slots.iter().position(|x| *x == s).and_then(|i| req.context.get(&k.key).and_then(|c| c.values.get(i).cloned()))),
+        };
+        let truth = match (value, a.template.resolve(&lookup)) {
+            (Some(v), Some(toks)) => {
+                let key = crate::symbolic::encode::AtomKey { toks, mode: a.mode, ignore_case: a.ignore_case };
+                Pattern::compile(&key.spec()).is_match(&v)
+            }
+            _ => false,
+        };
+        m.bools.insert(a.var, truth);
+    }
+    Some(m)
 }

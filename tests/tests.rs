@@ -1,1 +1,2 @@
 // One integration-test binary; modules are listed here.
+mod symbolic;

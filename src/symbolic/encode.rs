@@ -728,7 +728,7 @@ impl Encoder {
     }
 
     /// Mirrors `eval::strict_resource`.
-    fn strict_resource(&mut self) -> T {
+    pub fn strict_resource(&mut self) -> T {
         let role = self.pred_of(RESOURCE_SLOT, vec![AtomKey::glob("arn:*:iam:*:*:role/*", matching::Mode::Arn)]);
         let sts = self.pred_of(ACTION_SLOT, vec![AtomKey::glob("sts:*", matching::Mode::Plain)]);
         let key = self.pred_of(RESOURCE_SLOT, vec![AtomKey::glob("arn:*:kms:*:*:key/*", matching::Mode::Arn)]);
@@ -887,9 +887,11 @@ impl Encoder {
     }
 
     /// Replace predicate placeholders by class memberships.
-    pub fn resolve(&self, t: &T, memo: &mut HashMap<usize, T>) -> T {
+    /// `memo` maps a term's address to (the term, kept alive so the address stays unique; its
+    /// resolution).
+    pub fn resolve(&self, t: &T, memo: &mut HashMap<usize, (T, T)>) -> T {
         let key = Rc::as_ptr(t) as usize;
-        if let Some(r) = memo.get(&key) {
+        if let Some((_, r)) = memo.get(&key) {
             return r.clone();
         }
         let r = match &**t {
@@ -909,7 +911,7 @@ impl Encoder {
             Term::Or(xs) => or(xs.iter().map(|x| self.resolve(x, memo)).collect::<Vec<_>>()),
             _ => t.clone(),
         };
-        memo.insert(key, r.clone());
+        memo.insert(key, (t.clone(), r.clone()));
         r
     }
 
