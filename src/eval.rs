@@ -194,8 +194,9 @@ impl<'r> Matcher<'r> {
         let entry = self.req.context.get(&c.key);
         let values: &[String] = entry.map(|e| e.values.as_slice()).unwrap_or(&[]);
         if let CondValues::Null(ps) = &c.values {
-            let absent = values.is_empty();
-            return ps.iter().any(|&want_absent| want_absent == absent);
+            // §3.5: an empty value or an empty set counts as null
+            let absent = values.iter().all(String::is_empty);
+            return ps.contains(&absent);
         }
         let negated = c.op.base.negated();
         // m(r): the base operator on one request value against the whole policy list
@@ -248,7 +249,7 @@ impl<'r> Matcher<'r> {
             },
             CondValues::Bool(ps) => {
                 let is_true = r.eq_ignore_ascii_case("true");
-                ps.iter().any(|&p| p == is_true)
+                ps.contains(&is_true)
             }
             CondValues::Ip(ps) => match parse_ip(r) {
                 Some(ip) => ps.iter().any(|n| n.contains(ip)),
@@ -377,6 +378,13 @@ pub fn strict_resource(resource: &str) -> bool {
         return false;
     }
     (parts[2] == "iam" && parts[5].starts_with("role/")) || (parts[2] == "kms" && parts[5].starts_with("key/"))
+}
+
+/// STRICT for a request (§4.4, §6.1): a role's trust policy governs only the `sts:` actions on the
+/// role (`iam:GetRole` on a role ARN is an ordinary request); a KMS key's policy governs every action.
+pub fn strict_request(action: &str, resource: &str) -> bool {
+    let sts = action.split(':').next().is_some_and(|svc| svc.eq_ignore_ascii_case("sts"));
+    strict_resource(resource) && (sts || !crate::scenario::is_role_arn(resource))
 }
 
 /// Results of matching every policy set against the request.
@@ -613,7 +621,7 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
             "the session policies do not allow the request".into()
         }
     };
-    let strict = strict_resource(&req.resource);
+    let strict = strict_request(&req.action, &req.resource);
     let root = p.kind == PrincipalKind::Root;
     let idp_allow = !idp.allows.is_empty();
 
