@@ -46,12 +46,31 @@ fn load_policies() -> Vec<Policy> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| parse_policy_text(&std::fs::read_to_string(&p).unwrap(), PolicyType::Identity, &p.display().to_string()).ok())
+        .filter_map(|p| {
+            parse_policy_text(
+                &std::fs::read_to_string(&p).unwrap(),
+                PolicyType::Identity,
+                &p.display().to_string(),
+            )
+            .ok()
+        })
         .collect();
-    all.sort_by(|a, b| b.statements.len().cmp(&a.statements.len()).then(a.name.cmp(&b.name)));
+    all.sort_by(|a, b| {
+        b.statements
+            .len()
+            .cmp(&a.statements.len())
+            .then(a.name.cmp(&b.name))
+    });
     let mut chosen: Vec<Policy> = all.iter().take(20).cloned().collect();
-    if !chosen.iter().any(|p| p.name.ends_with("/ReadOnlyAccess.json")) {
-        chosen.extend(all.iter().find(|p| p.name.ends_with("/ReadOnlyAccess.json")).cloned());
+    if !chosen
+        .iter()
+        .any(|p| p.name.ends_with("/ReadOnlyAccess.json"))
+    {
+        chosen.extend(
+            all.iter()
+                .find(|p| p.name.ends_with("/ReadOnlyAccess.json"))
+                .cloned(),
+        );
     }
     chosen
 }
@@ -75,7 +94,13 @@ fn fill_wildcards(pattern: &str, rng: &mut Rng) -> String {
 }
 
 fn requests(policies: &[Policy], n: usize, rng: &mut Rng) -> Vec<Request> {
-    let actions: Vec<&str> = policies.iter().flat_map(|p| &p.statements).flat_map(|s| &s.action.patterns).map(|a| a.raw.as_str()).filter(|a| *a != "*").collect();
+    let actions: Vec<&str> = policies
+        .iter()
+        .flat_map(|p| &p.statements)
+        .flat_map(|s| &s.action.patterns)
+        .map(|a| a.raw.as_str())
+        .filter(|a| *a != "*")
+        .collect();
     let resources: Vec<&str> = policies
         .iter()
         .flat_map(|p| &p.statements)
@@ -84,7 +109,12 @@ fn requests(policies: &[Policy], n: usize, rng: &mut Rng) -> Vec<Request> {
         .map(|t| t.raw.as_str())
         .filter(|r| r.starts_with("arn:") && !r.contains("${"))
         .collect();
-    let keys: Vec<&str> = policies.iter().flat_map(|p| &p.statements).flat_map(|s| &s.conditions).map(|c| c.key_raw.as_str()).collect();
+    let keys: Vec<&str> = policies
+        .iter()
+        .flat_map(|p| &p.statements)
+        .flat_map(|s| &s.conditions)
+        .map(|c| c.key_raw.as_str())
+        .collect();
     let principals = [
         "arn:aws:iam::111122223333:user/dev/alice",
         "arn:aws:sts::111122223333:assumed-role/Deploy/s-1",
@@ -98,15 +128,33 @@ fn requests(policies: &[Policy], n: usize, rng: &mut Rng) -> Vec<Request> {
             let resource = match rng.below(4) {
                 0 => "*".to_owned(),
                 1 if !resources.is_empty() => fill_wildcards(rng.pick(&resources), rng),
-                _ => format!("arn:aws:{svc}:{}:111122223333:thing/{}", rng.pick(&regions), fill_wildcards("res-*", rng)),
+                _ => format!(
+                    "arn:aws:{svc}:{}:111122223333:thing/{}",
+                    rng.pick(&regions),
+                    fill_wildcards("res-*", rng)
+                ),
             };
             let mut ctx = Context::new();
             let mut put = |k: &str, v: String| {
-                ctx.insert(k.to_lowercase(), CtxValue { key: k.to_owned(), values: vec![v], multi: false });
+                ctx.insert(
+                    k.to_lowercase(),
+                    CtxValue {
+                        key: k.to_owned(),
+                        values: vec![v],
+                        multi: false,
+                    },
+                );
             };
             put("aws:SourceIp", format!("203.0.113.{}", rng.below(256)));
             put("aws:RequestedRegion", rng.pick(&regions).to_owned());
-            put("aws:SecureTransport", if rng.below(2) == 0 { "true".into() } else { "false".into() });
+            put(
+                "aws:SecureTransport",
+                if rng.below(2) == 0 {
+                    "true".into()
+                } else {
+                    "false".into()
+                },
+            );
             if !keys.is_empty() {
                 for _ in 0..rng.below(3) {
                     let k = rng.pick(&keys);
@@ -118,7 +166,13 @@ fn requests(policies: &[Policy], n: usize, rng: &mut Rng) -> Vec<Request> {
                     put(k, v);
                 }
             }
-            Request::new(Principal::parse(rng.pick(&principals)).unwrap(), &action, &resource, None, ctx)
+            Request::new(
+                Principal::parse(rng.pick(&principals)).unwrap(),
+                &action,
+                &resource,
+                None,
+                ctx,
+            )
         })
         .collect()
 }
@@ -126,12 +180,19 @@ fn requests(policies: &[Policy], n: usize, rng: &mut Rng) -> Vec<Request> {
 fn main() {
     // `cargo test --benches` runs bench targets with `--test`-like flags; do a tiny run then.
     let quick = std::env::args().any(|a| a == "--test" || a == "--list");
-    let n: usize = std::env::var("IAMPROVE_BENCH_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(if quick { 100 } else { 10_000 });
+    let n: usize = std::env::var("IAMPROVE_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 100 } else { 10_000 });
     let t0 = Instant::now();
     let policies = load_policies();
     let load = t0.elapsed();
     let statements: usize = policies.iter().map(|p| p.statements.len()).sum();
-    let patterns: usize = policies.iter().flat_map(|p| &p.statements).map(|s| s.action.patterns.len()).sum();
+    let patterns: usize = policies
+        .iter()
+        .flat_map(|p| &p.statements)
+        .map(|s| s.action.patterns.len())
+        .sum();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let reqs = requests(&policies, n, &mut rng);
     let mut sc = Scenario::empty();

@@ -10,14 +10,32 @@ use iamprove::scenario::{scenario_from_json, Scenario};
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
-const KINDS: [PolicyType; 5] = [PolicyType::Identity, PolicyType::Resource, PolicyType::Trust, PolicyType::Scp, PolicyType::Rcp];
+const KINDS: [PolicyType; 5] = [
+    PolicyType::Identity,
+    PolicyType::Resource,
+    PolicyType::Trust,
+    PolicyType::Scp,
+    PolicyType::Rcp,
+];
 
 fn requests() -> Vec<Request> {
     let mut out = Vec::new();
     for (p, a, r) in [
-        ("arn:aws:iam::111122223333:user/alice", "s3:GetObject", "arn:aws:s3:::home/alice/k"),
-        ("arn:aws:sts::111122223333:assumed-role/app/s1", "sts:AssumeRole", "arn:aws:iam::111122223333:role/x"),
-        ("anonymous", "sqs:SendMessage", "arn:aws:sqs:us-east-1:444455556666:q"),
+        (
+            "arn:aws:iam::111122223333:user/alice",
+            "s3:GetObject",
+            "arn:aws:s3:::home/alice/k",
+        ),
+        (
+            "arn:aws:sts::111122223333:assumed-role/app/s1",
+            "sts:AssumeRole",
+            "arn:aws:iam::111122223333:role/x",
+        ),
+        (
+            "anonymous",
+            "sqs:SendMessage",
+            "arn:aws:sqs:us-east-1:444455556666:q",
+        ),
         ("ec2.amazonaws.com", "kms:Decrypt", "*"),
     ] {
         if let Ok(pr) = Principal::parse(p) {
@@ -28,7 +46,9 @@ fn requests() -> Vec<Request> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     for kind in KINDS {
         match parse_policy_text(text, kind, "fuzz") {
             Ok(p) => {
@@ -51,7 +71,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(doc) = iamprove::json::parse(text) {
-        if let Err(errs) = scenario_from_json(&doc, "fuzz.json", Path::new("/nonexistent-base"), false) {
+        if let Err(errs) =
+            scenario_from_json(&doc, "fuzz.json", Path::new("/nonexistent-base"), false)
+        {
             assert!(errs.iter().all(|e| !e.message.is_empty()));
         }
     }
