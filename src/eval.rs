@@ -194,8 +194,9 @@ impl<'r> Matcher<'r> {
         let entry = self.req.context.get(&c.key);
         let values: &[String] = entry.map(|e| e.values.as_slice()).unwrap_or(&[]);
         if let CondValues::Null(ps) = &c.values {
-            let absent = values.is_empty();
-            return ps.iter().any(|&want_absent| want_absent == absent);
+            // §3.5: an empty value or an empty set counts as null
+            let absent = values.iter().all(String::is_empty);
+            return ps.contains(&absent);
         }
         let negated = c.op.base.negated();
         // m(r): the base operator on one request value against the whole policy list
@@ -248,7 +249,7 @@ impl<'r> Matcher<'r> {
             },
             CondValues::Bool(ps) => {
                 let is_true = r.eq_ignore_ascii_case("true");
-                ps.iter().any(|&p| p == is_true)
+                ps.contains(&is_true)
             }
             CondValues::Ip(ps) => match parse_ip(r) {
                 Some(ip) => ps.iter().any(|n| n.contains(ip)),

@@ -278,6 +278,10 @@ impl Parser {
                     let Some(items) = self.strings(val, &kp) else { continue };
                     for (i, item) in items.iter().enumerate() {
                         let ip = if matches!(val, Json::Arr(_)) { kp.index(i) } else { kp.clone() };
+                        if item.contains("${") {
+                            self.err(&ip, format!("invalid principal `{item}`: policy variables are not allowed in principals"));
+                            continue;
+                        }
                         let entry = match k.as_str() {
                             "AWS" => self.aws_principal(item, &ip),
                             "Service" => Some(PrincipalEntry::Service(item.clone())),
@@ -393,6 +397,15 @@ impl Parser {
                 patterns.push(ActionPattern { raw: a.clone(), lower, toks });
             }
         }
+        if self.kind == PolicyType::Rcp && negated {
+            self.err(&epath, "`NotAction` is not allowed in RCP statements; use `Action`".into());
+            ok = false;
+        }
+        let full_access_allow = is_full_access(s) && matches!(s.get("Effect"), Some(Json::Str(e)) if e == "Allow");
+        if self.kind == PolicyType::Rcp && !negated && !full_access_allow && patterns.iter().any(|p| p.raw == "*") {
+            self.err(&epath, "a bare `*` action is not allowed in customer RCP statements: list the services' actions (e.g. `s3:*`)".into());
+            ok = false;
+        }
         if self.kind == PolicyType::Trust && !negated {
             for p in &patterns {
                 if !p.lower.starts_with("sts:") && p.lower != "*" {
@@ -429,6 +442,14 @@ impl Parser {
         let mut patterns = Vec::new();
         for (i, r) in items.iter().enumerate() {
             let ip = if matches!(elem, Json::Arr(_)) { epath.index(i) } else { epath.clone() };
+            if self.vars {
+                if let Some(at) = r.find("${") {
+                    if r[..at].matches(':').count() < 5 {
+                        self.err(&ip, format!("invalid resource `{r}`: policy variables are allowed only in the resource part of an ARN (after the fifth colon)"));
+                        continue;
+                    }
+                }
+            }
             if r != "*" && !r.starts_with("arn:") && !r.starts_with("${") {
                 self.err(&ip, format!("invalid resource `{r}`: expected `*` or an ARN (`arn:partition:service:region:account:resource`)"));
                 continue;
@@ -467,11 +488,15 @@ impl Parser {
                 let kpath = opath.key(key);
                 let lower = key.to_lowercase();
                 if !seen_keys.insert(lower) {
-                    self.err(&kpath, format!("condition key `{key}` appears twice under `{op_name}` (key names are case-insensitive)"));
+                    self.err(&kpath, format!("duplicate condition key `{key}` under `{op_name}` (key names are case-insensitive)"));
                     continue;
                 }
                 if key.is_empty() {
                     self.err(&kpath, "empty condition key".into());
+                    continue;
+                }
+                if key.contains("${") {
+                    self.err(&kpath, format!("invalid condition key `{key}`: policy variables are not allowed in condition key names"));
                     continue;
                 }
                 if let Some(values) = self.cond_values(&op, vals, &kpath) {

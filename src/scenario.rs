@@ -150,9 +150,13 @@ pub fn scenario_from_json(doc: &Json, file: &str, base: &Path, require_request: 
     let Json::Obj(entries) = doc else {
         return Err(vec![InputError::new(file, None, format!("expected a scenario object, found {}", doc.type_name()))]);
     };
+    let mut seen = std::collections::HashSet::new();
     for (k, _) in entries {
         if !SCENARIO_KEYS.contains(&k.as_str()) {
             errs.push(InputError::new(file, Some(k.clone()), format!("unknown scenario key `{k}`; expected one of {}", SCENARIO_KEYS.join(", "))));
+        } else if !seen.insert(k.as_str()) {
+            // the raw layer keeps duplicates; a last-wins reading would silently drop policies
+            errs.push(InputError::new(file, Some(k.clone()), format!("duplicate key `{k}`")));
         }
     }
     let mut sc = Scenario::empty();
@@ -272,9 +276,12 @@ pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {
     };
     let mut errs = Vec::new();
     const KEYS: &[&str] = &["principal", "action", "resource", "resource_account", "context"];
+    let mut seen = std::collections::HashSet::new();
     for (k, _) in entries {
         if !KEYS.contains(&k.as_str()) {
             errs.push(InputError::new(file, here(k), format!("unknown request key `{k}`; expected one of {}", KEYS.join(", "))));
+        } else if !seen.insert(k.as_str()) {
+            errs.push(InputError::new(file, here(k), format!("duplicate key `{k}`")));
         }
     }
     let string = |k: &str, required: bool, errs: &mut Errors| -> Option<String> {

@@ -262,11 +262,12 @@ impl Encoder {
                 if c.op.set.is_some() || MULTIVALUED_KEYS.contains(&c.key.as_str()) {
                     e.2 = true;
                 }
+                // Null needs the string domain too: an empty value counts as null (§3.5)
                 let fam = match c.op.base.family() {
-                    Family::Arn | Family::Binary => Family::String,
+                    Family::Arn | Family::Binary | Family::Null => Family::String,
                     f => f,
                 };
-                if fam != Family::Null && !e.3.contains(&fam) {
+                if !e.3.contains(&fam) {
                     e.3.push(fam);
                 }
                 if let CondValues::Num(ns) = &c.values {
@@ -554,7 +555,20 @@ impl Encoder {
         let Some(info) = self.keys.get(&c.key).cloned() else { return ff() };
         let present = self.present(&c.key);
         if let CondValues::Null(ps) = &c.values {
-            return or(ps.iter().map(|&want_absent| if want_absent { not(present.clone()) } else { present.clone() }));
+            // null: absent, or every value empty (mirrors eval: `values.iter().all(String::is_empty)`)
+            let null = if info.multi {
+                let count = info.presence;
+                let mut parts = Vec::new();
+                for (i, &s) in info.slots.iter().enumerate() {
+                    let empty = self.pred_of(s, vec![AtomKey::literal("")]);
+                    parts.push(implies(Rc::new(Term::CountGt { key: count, n: i as u32 }), empty));
+                }
+                and(parts)
+            } else {
+                let empty = self.pred_of(info.slots[0], vec![AtomKey::literal("")]);
+                or([not(present), empty])
+            };
+            return or(ps.iter().map(|&want_absent| if want_absent { null.clone() } else { not(null.clone()) }).collect::<Vec<_>>());
         }
         let negated = c.op.base.negated();
         let m = |enc: &mut Encoder, slot: usize| -> T {
