@@ -121,7 +121,10 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
 }
 
 fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Request, model: &crate::solver::Model, kind: &str) -> Value {
-    let (act_yes, act_no) = class_patterns(&p.enc, ACTION_SLOT, model);
+    let (act_yes, mut act_no) = class_patterns(&p.enc, ACTION_SLOT, model);
+    // only the patterns of the same service tell what is new
+    let svc = format!("{}:", req.action.split(':').next().unwrap_or("").to_lowercase());
+    act_no.retain(|a| a.starts_with(&svc));
     let like = p.enc.domain_of(ACTION_SLOT).map(|d| crate::catalog_hint::actions_like(&req.action.to_lowercase(), &d.compiled)).unwrap_or_default();
     let mut levels: std::collections::BTreeMap<String, usize> = Default::default();
     for (_, l) in &like {

@@ -196,7 +196,7 @@ impl Prepared {
                 Outcome::Unsat => return Solved::None,
                 Outcome::Unknown(r) => return Solved::Unknown(r),
                 Outcome::Sat(model) => match build_request(&self.enc, &model) {
-                    Ok(req) if confirm(&req) => return Solved::Found { request: req, model },
+                    Ok(req) if confirm(&req) => return Solved::Found { request: minimize(req, confirm), model },
                     res => {
                         let exact = self.enc.abstract_atoms.is_empty() && !self.enc.keys.values().any(|k| k.families.len() > 1);
                         if exact {
@@ -220,6 +220,29 @@ impl Prepared {
         let bools: Vec<(usize, bool)> = self.enc.abstract_atoms.iter().map(|a| (a.var, model.bools.get(&a.var).copied().unwrap_or(false))).collect();
         self.session.block(&classes, &bools, &self.enc);
     }
+}
+
+/// Simplify a confirmed request while it stays confirmed: the resource `*` where it works, and
+/// no context key the finding does not need.
+fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
+    let mut best = req;
+    if best.resource != "*" {
+        let mut r = best.clone();
+        r.resource = "*".into();
+        if confirm(&r) {
+            best = r;
+        }
+    }
+    let derived: Vec<&str> = best.principal.derived_keys().iter().map(|(k, _)| *k).collect::<Vec<_>>().into_iter().collect();
+    let keys: Vec<String> = best.context.keys().filter(|k| !derived.contains(&k.as_str())).cloned().collect();
+    for k in keys {
+        let mut r = best.clone();
+        r.context.remove(&k);
+        if confirm(&r) {
+            best = r;
+        }
+    }
+    best
 }
 
 fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
