@@ -732,18 +732,24 @@ impl BitNfa {
 // Partition: public types
 // ============================================================================================
 
-/// Exploration limits.
+/// Exploration limits. Build with `Limits { max_states: …, ..Limits::default() }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Maximum number of automaton states (product states plus lazily built per-atom DFA
-    /// states) one call may create.
+    /// states) one exploration may create: each group of a [`partition`], its all-false
+    /// search, and each [`find_witness`] call has its own allowance.
     pub max_states: usize,
+    /// Maximum number of atom transitions one exploration may follow (expanding a product
+    /// state with `k` live atoms over `s` symbols costs `k·s`). This bounds the time spent
+    /// before giving up on huge groups whose states are few but expensive.
+    pub max_steps: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_states: 200_000,
+            max_steps: 100_000_000,
         }
     }
 }
@@ -852,15 +858,21 @@ pub struct Partition {
 /// Why an exact answer could not be computed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PartitionError {
-    /// An exploration over `atoms` atoms needed more than the allowed number of states.
-    #[error(
-        "string reasoning over {atoms} patterns exceeded the limit of {states} automaton states"
-    )]
+    /// An exploration over `atoms` atoms needed more than [`Limits::max_states`] states.
+    #[error("string reasoning over {atoms} patterns gave up after {states} automaton states")]
     TooManyStates {
         /// Atoms in the exploration that hit the limit.
         atoms: usize,
         /// States created when it gave up.
         states: usize,
+    },
+    /// An exploration over `atoms` atoms needed more than [`Limits::max_steps`] atom steps.
+    #[error("string reasoning over {atoms} patterns gave up after {steps} automaton steps")]
+    TooMuchWork {
+        /// Atoms in the exploration that hit the limit.
+        atoms: usize,
+        /// Atom transitions followed when it gave up.
+        steps: usize,
     },
 }
 
@@ -913,22 +925,57 @@ impl Hasher for FxHasher {
 }
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+type FxSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
 
-/// Marker error: the state budget ran out.
+/// Marker error: a budget ran out (the budget tells which).
 struct Exceeded;
 
 struct Budget {
-    used: usize,
-    max: usize,
+    states: usize,
+    max_states: usize,
+    steps: usize,
+    max_steps: usize,
 }
 
 impl Budget {
+    fn new(limits: &Limits) -> Budget {
+        Budget {
+            states: 0,
+            max_states: limits.max_states,
+            steps: 0,
+            max_steps: limits.max_steps,
+        }
+    }
+
     fn take(&mut self) -> Result<(), Exceeded> {
-        self.used += 1;
-        if self.used > self.max {
+        self.states += 1;
+        if self.states > self.max_states {
             Err(Exceeded)
         } else {
             Ok(())
+        }
+    }
+
+    fn work(&mut self, steps: usize) -> Result<(), Exceeded> {
+        self.steps = self.steps.saturating_add(steps);
+        if self.steps > self.max_steps {
+            Err(Exceeded)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn error(&self, atoms: usize) -> PartitionError {
+        if self.steps > self.max_steps {
+            PartitionError::TooMuchWork {
+                atoms,
+                steps: self.steps,
+            }
+        } else {
+            PartitionError::TooManyStates {
+                atoms,
+                states: self.states,
+            }
         }
     }
 }
@@ -943,8 +990,8 @@ struct Alphabet {
 
 impl Alphabet {
     fn new<'a>(nfas: impl IntoIterator<Item = &'a Nfa>) -> Alphabet {
-        let mut lits: HashSet<char> = HashSet::new();
-        let mut folds: HashSet<char> = HashSet::new();
+        let mut lits: FxSet<char> = FxSet::default();
+        let mut folds: FxSet<char> = FxSet::default();
         for nfa in nfas {
             for s in &nfa.steps {
                 match s.label {
@@ -981,7 +1028,7 @@ impl Alphabet {
                 x == ':',
             )
         };
-        let mut seen = HashSet::new();
+        let mut seen = FxSet::default();
         let mut reps = Vec::new();
         for &x in &distinguished {
             if seen.insert(signature(x)) {
@@ -1055,13 +1102,24 @@ impl<'a> Dfa<'a> {
         }
     }
 
-    fn intern(&mut self, set: Box<[u64]>, budget: &mut Budget) -> Result<u32, Exceeded> {
+    fn intern(&mut self, mut set: Box<[u64]>, budget: &mut Budget) -> Result<u32, Exceeded> {
+        // A set containing a final `Any` star accepts every continuation: it is equivalent to
+        // that star alone, whatever partial progress the other positions record. Collapsing
+        // such sets keeps "already matched" atoms from multiplying product states.
+        let n = self.steps.len();
+        if let Some(u) = n.checked_sub(1) {
+            let last = self.steps[u];
+            if last.star && last.label == Label::Any && set[u / 64] >> (u % 64) & 1 == 1 {
+                set.iter_mut().for_each(|w| *w = 0);
+                set[u / 64] |= 1 << (u % 64);
+                set[n / 64] |= 1 << (n % 64);
+            }
+        }
         if let Some(&id) = self.index.get(&set) {
             return Ok(id);
         }
         budget.take()?;
         let id = self.sets.len() as u32;
-        let n = self.steps.len();
         self.accept.push(set[n / 64] >> (n % 64) & 1 == 1);
         self.index.insert(set.clone(), id);
         self.sets.push(set);
@@ -1188,6 +1246,7 @@ fn bfs(
     let mut next: Vec<(u32, u32)> = Vec::new();
     while let Some(id) = queue.pop_front() {
         let cur = states[id as usize].clone();
+        budget.work(cur.len() * nsym)?;
         for sym in 0..nsym {
             next.clear();
             for &(a, d) in cur.iter() {
@@ -1254,16 +1313,10 @@ pub fn find_witness(
     neg: &[&Pattern],
     limits: &Limits,
 ) -> Result<Option<String>, PartitionError> {
-    let mut budget = Budget {
-        used: 0,
-        max: limits.max_states,
-    };
+    let mut budget = Budget::new(limits);
     let pn: Vec<&Nfa> = pos.iter().map(|p| &p.nfa).collect();
     let nn: Vec<&Nfa> = neg.iter().map(|p| &p.nfa).collect();
-    search(&pn, &nn, &mut budget).map_err(|Exceeded| PartitionError::TooManyStates {
-        atoms: pos.len() + neg.len(),
-        states: budget.used,
-    })
+    search(&pn, &nn, &mut budget).map_err(|Exceeded| budget.error(pos.len() + neg.len()))
 }
 
 // ============================================================================================
@@ -1400,57 +1453,67 @@ fn group(nfas: &[&Nfa]) -> (Vec<Vec<u32>>, bool) {
     (groups, fold_keys)
 }
 
-/// A trie over literal prefixes: the atoms that can possibly match a string are those whose
-/// prefix lies on the string's path.
+/// Finds the atoms whose literal prefix is a prefix of a given string: a sorted table of
+/// (hash of the prefix, atom), probed with the rolling hash of each prefix of the string.
+/// Collisions only add candidates, which the caller checks with `is_match`.
 struct PrefixIndex {
-    kids: Vec<Vec<(char, u32)>>,
-    atoms: Vec<Vec<u32>>,
+    table: Vec<(u64, u32)>,
     fold_keys: bool,
+}
+
+fn roll(h: u64, c: char) -> u64 {
+    (h ^ u64::from(c))
+        .wrapping_mul(0x0000_0100_0000_01b3)
+        .rotate_left(17)
 }
 
 impl PrefixIndex {
     fn new(nfas: &[&Nfa], fold_keys: bool) -> PrefixIndex {
-        let mut t = PrefixIndex {
-            kids: vec![Vec::new()],
-            atoms: vec![Vec::new()],
-            fold_keys,
-        };
-        for (i, n) in nfas.iter().enumerate() {
-            let mut node = 0usize;
-            for c in keys(n, fold_keys).prefix {
-                node = match t.kids[node].iter().find(|(k, _)| *k == c) {
-                    Some(&(_, nx)) => nx as usize,
-                    None => {
-                        let nx = t.kids.len();
-                        t.kids.push(Vec::new());
-                        t.atoms.push(Vec::new());
-                        t.kids[node].push((c, nx as u32));
-                        nx
-                    }
-                };
-            }
-            t.atoms[node].push(i as u32);
-        }
-        t
+        let mut table: Vec<(u64, u32)> = nfas
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let h = n
+                    .steps
+                    .iter()
+                    .map_while(|s| {
+                        if s.star {
+                            None
+                        } else {
+                            s.label.key_char(fold_keys)
+                        }
+                    })
+                    .fold(ROLL_SEED, roll);
+                (h, i as u32)
+            })
+            .collect();
+        table.sort_unstable();
+        PrefixIndex { table, fold_keys }
+    }
+
+    fn probe(&self, h: u64, out: &mut Vec<u32>) {
+        let start = self.table.partition_point(|&(k, _)| k < h);
+        out.extend(
+            self.table[start..]
+                .iter()
+                .take_while(|&&(k, _)| k == h)
+                .map(|&(_, a)| a),
+        );
     }
 
     /// Atoms that may match `s` (a superset of those that do), unordered.
     fn candidates(&self, s: &str, out: &mut Vec<u32>) {
         out.clear();
-        let mut node = 0usize;
-        out.extend(&self.atoms[0]);
+        let mut h = ROLL_SEED;
+        self.probe(h, out);
         for c in s.chars() {
-            let c = if self.fold_keys { fold(c) } else { c };
-            match self.kids[node].iter().find(|(k, _)| *k == c) {
-                Some(&(_, nx)) => {
-                    node = nx as usize;
-                    out.extend(&self.atoms[node]);
-                }
-                None => break,
-            }
+            h = roll(h, if self.fold_keys { fold(c) } else { c });
+            self.probe(h, out);
         }
     }
 }
+
+const ROLL_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// The exact set of realisable atom vectors.
 ///
@@ -1474,17 +1537,14 @@ pub fn partition(
     limits: &Limits,
 ) -> Result<Partition, PartitionError> {
     let n = atoms.len();
-    let mut budget = Budget {
-        used: 0,
-        max: limits.max_states,
-    };
+    let fresh_budget = || Budget::new(limits);
     // Deduplicate; set aside constant atoms.
     let mut const_true: Vec<usize> = Vec::new();
     let mut uniq: Vec<&Nfa> = Vec::new();
     let mut uniq_pat: Vec<&Pattern> = Vec::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
     {
-        let mut seen: HashMap<&Nfa, usize> = HashMap::new();
+        let mut seen: FxMap<&Nfa, usize> = FxMap::default();
         for (i, a) in atoms.iter().enumerate() {
             if a.nfa.never {
                 continue;
@@ -1504,10 +1564,6 @@ pub fn partition(
             }
         }
     }
-    let exceeded = |atoms: usize, budget: &Budget| PartitionError::TooManyStates {
-        atoms,
-        states: budget.used,
-    };
 
     // Classes over unique atoms: sorted lists of the unique atoms that match.
     let mut classes: Vec<(Vec<u32>, String, bool)> = Vec::new(); // (ones, witness, from prefer)
@@ -1524,6 +1580,7 @@ pub fn partition(
         let alpha = Alphabet::new(nfas.iter().copied());
         let mut found: Vec<(Vec<u32>, u32)> = Vec::new();
         let mut seen: FxMap<Vec<u32>, ()> = FxMap::default();
+        let mut budget = fresh_budget();
         let ex = bfs(&nfas, &alpha, &mut budget, |id, live, acc| {
             if !acc.is_empty() && !seen.contains_key(acc) {
                 seen.insert(acc.to_vec(), ());
@@ -1535,7 +1592,7 @@ pub fn partition(
                 Visit::Expand
             }
         })
-        .map_err(|Exceeded| exceeded(g.len(), &budget))?;
+        .map_err(|Exceeded| budget.error(g.len()))?;
         for (local, id) in found {
             let ones: Vec<u32> = local.iter().map(|&l| g[l as usize]).collect();
             class_of.insert(ones.clone(), classes.len());
@@ -1593,8 +1650,8 @@ pub fn partition(
         }
     }
     if all_false.is_none() {
-        all_false =
-            search(&[], &uniq, &mut budget).map_err(|Exceeded| exceeded(uniq.len(), &budget))?;
+        let mut budget = fresh_budget();
+        all_false = search(&[], &uniq, &mut budget).map_err(|Exceeded| budget.error(uniq.len()))?;
     }
 
     // Assemble vectors over the original atoms.
@@ -2129,13 +2186,29 @@ mod tests {
             .iter()
             .map(|p| plain(p))
             .collect();
-        let err = partition(&atoms, &[], &Limits { max_states: 50 }).unwrap_err();
+        let err = partition(
+            &atoms,
+            &[],
+            &Limits {
+                max_states: 50,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
         assert!(
             matches!(err, PartitionError::TooManyStates { atoms: 3, .. }),
             "{err:?}"
         );
         let refs: Vec<&Pattern> = atoms.iter().collect();
-        let err = find_witness(&refs[..1], &refs[1..], &Limits { max_states: 5 }).unwrap_err();
+        let err = find_witness(
+            &refs[..1],
+            &refs[1..],
+            &Limits {
+                max_states: 5,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
         assert!(matches!(err, PartitionError::TooManyStates { .. }));
         // With room, the same query succeeds.
         let w = find_witness(&refs[..2], &refs[2..], &Limits::default()).unwrap();
@@ -2343,6 +2416,154 @@ mod tests {
             let cls = part.classes.iter().find(|c| c.bits == bits).unwrap();
             assert!(classify(&atoms, &cls.witness) == bits);
         }
+    }
+
+    /// Every `Action`/`NotAction` (lowercased, ignore-case) and every `Resource`/`NotResource`
+    /// (Resource mode) of all managed policies in the corpus.
+    fn all_managed_patterns() -> Option<(Vec<String>, Vec<String>)> {
+        let dir = shared_dir()?.join("corpora/aws-managed-policies/current");
+        let mut actions = std::collections::BTreeSet::new();
+        let mut resources = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(dir).ok()? {
+            let path = entry.ok()?.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let sts = match &doc["Statement"] {
+                serde_json::Value::Array(a) => a.clone(),
+                v => vec![v.clone()],
+            };
+            for st in &sts {
+                for key in ["Action", "NotAction", "Resource", "NotResource"] {
+                    let is_action = key.ends_with("Action");
+                    let values: Vec<&str> = match &st[key] {
+                        serde_json::Value::String(s) => vec![s.as_str()],
+                        serde_json::Value::Array(a) => {
+                            a.iter().filter_map(|v| v.as_str()).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    for v in values {
+                        if is_action {
+                            actions.insert(v.to_lowercase());
+                        } else {
+                            resources.insert(v.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        Some((
+            actions.into_iter().collect(),
+            resources.into_iter().collect(),
+        ))
+    }
+
+    #[test]
+    #[ignore]
+    fn all_managed_policies_partition() {
+        let Some((actions, resources)) = all_managed_patterns() else {
+            eprintln!("note: shared corpora not found; skipping");
+            return;
+        };
+        for (what, atoms) in [
+            (
+                "actions",
+                actions.iter().map(|a| plain_ic(a)).collect::<Vec<_>>(),
+            ),
+            (
+                "resources",
+                resources.iter().map(|r| res(r)).collect::<Vec<_>>(),
+            ),
+        ] {
+            let t = std::time::Instant::now();
+            let part = partition(&atoms, &[], &Limits::default());
+            let el = t.elapsed();
+            match &part {
+                Ok(p) => {
+                    eprintln!(
+                        "{what}: {} atoms, {} classes in {el:?}",
+                        atoms.len(),
+                        p.classes.len()
+                    );
+                    assert_exact_on(&atoms, p, &[]);
+                }
+                Err(e) => eprintln!("{what}: {} atoms: {e} after {el:?}", atoms.len()),
+            }
+        }
+    }
+
+    #[test]
+    #[ignore]
+    fn show_big_groups() {
+        let Some((actions, resources)) = all_managed_patterns() else {
+            return;
+        };
+        for (what, atoms) in [
+            (
+                "actions",
+                actions.iter().map(|a| plain_ic(a)).collect::<Vec<_>>(),
+            ),
+            (
+                "resources",
+                resources.iter().map(|r| res(r)).collect::<Vec<_>>(),
+            ),
+        ] {
+            let atoms: Vec<&Pattern> = atoms
+                .iter()
+                .filter(|a| !a.is_universal() && !a.is_empty_language())
+                .collect();
+            let nfas: Vec<&Nfa> = atoms.iter().map(|a| &a.nfa).collect();
+            let (mut groups, _) = group(&nfas);
+            groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
+            eprintln!(
+                "{what}: {} groups; sizes {:?}",
+                groups.len(),
+                groups.iter().take(10).map(Vec::len).collect::<Vec<_>>()
+            );
+            for g in groups.iter().take(2) {
+                let names: Vec<String> = g
+                    .iter()
+                    .map(|&i| atoms[i as usize].spec().to_string())
+                    .collect();
+                let wild: Vec<&String> = names
+                    .iter()
+                    .filter(|n| n.contains('*') || n.contains('?'))
+                    .collect();
+                eprintln!(
+                    "  {} wildcard atoms: {:?}",
+                    wild.len(),
+                    &wild[..wild.len().min(200)]
+                );
+            }
+        }
+    }
+
+    /// For profiling: `perf record <test binary> automata::tests::partition_loop --ignored`.
+    #[test]
+    #[ignore]
+    fn partition_loop() {
+        let Some(actions) = read_only_access_actions() else {
+            return;
+        };
+        let atoms: Vec<Pattern> = actions.iter().map(|a| plain_ic(a)).collect();
+        let literal: Vec<&str> = actions
+            .iter()
+            .filter(|a| !a.contains('*'))
+            .map(String::as_str)
+            .collect();
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            let part = partition(&atoms, &literal, &Limits::default()).unwrap();
+            assert_eq!(part.classes.len(), atoms.len() + 1);
+        }
+        eprintln!("{:?} per partition", t.elapsed() / 100);
     }
 
     /// `cargo test --release --lib automata::tests::timings -- --ignored --nocapture`
