@@ -2499,53 +2499,142 @@ mod tests {
         }
     }
 
+    /// Partition each managed policy's actions and resources on their own (the realistic
+    /// workload): report the slowest ones and any that hit the limits.
     #[test]
     #[ignore]
-    fn show_big_groups() {
-        let Some((actions, resources)) = all_managed_patterns() else {
+    fn per_policy_partitions() {
+        let Some(dir) = shared_dir() else {
             return;
         };
-        for (what, atoms) in [
-            (
-                "actions",
-                actions.iter().map(|a| plain_ic(a)).collect::<Vec<_>>(),
-            ),
-            (
-                "resources",
-                resources.iter().map(|r| res(r)).collect::<Vec<_>>(),
-            ),
-        ] {
-            let atoms: Vec<&Pattern> = atoms
-                .iter()
-                .filter(|a| !a.is_universal() && !a.is_empty_language())
-                .collect();
-            let nfas: Vec<&Nfa> = atoms.iter().map(|a| &a.nfa).collect();
-            let (mut groups, _) = group(&nfas);
-            groups.sort_by_key(|g| std::cmp::Reverse(g.len()));
-            eprintln!(
-                "{what}: {} groups; sizes {:?}",
-                groups.len(),
-                groups.iter().take(10).map(Vec::len).collect::<Vec<_>>()
-            );
-            for g in groups.iter().take(2) {
-                let names: Vec<String> = g
-                    .iter()
-                    .map(|&i| atoms[i as usize].spec().to_string())
-                    .collect();
-                let wild: Vec<&String> = names
-                    .iter()
-                    .filter(|n| n.contains('*') || n.contains('?'))
-                    .collect();
-                eprintln!(
-                    "  {} wildcard atoms: {:?}",
-                    wild.len(),
-                    &wild[..wild.len().min(200)]
-                );
+        let dir = dir.join("corpora/aws-managed-policies/current");
+        let mut times: Vec<(std::time::Duration, String, usize, usize)> = Vec::new();
+        let mut failures = Vec::new();
+        let total = std::time::Instant::now();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Ok(doc) = serde_json::from_str::<serde_json::Value>(
+                &std::fs::read_to_string(&path).unwrap_or_default(),
+            ) else {
+                continue;
+            };
+            let sts = match &doc["Statement"] {
+                serde_json::Value::Array(a) => a.clone(),
+                v => vec![v.clone()],
+            };
+            let mut acts = std::collections::BTreeSet::new();
+            let mut ress = std::collections::BTreeSet::new();
+            for st in &sts {
+                for key in ["Action", "NotAction", "Resource", "NotResource"] {
+                    let values: Vec<&str> = match &st[key] {
+                        serde_json::Value::String(s) => vec![s.as_str()],
+                        serde_json::Value::Array(a) => {
+                            a.iter().filter_map(|v| v.as_str()).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    for v in values {
+                        if key.ends_with("Action") {
+                            acts.insert(v.to_lowercase());
+                        } else {
+                            ress.insert(v.to_string());
+                        }
+                    }
+                }
             }
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            for (what, atoms) in [
+                (
+                    "actions",
+                    acts.iter().map(|a| plain_ic(a)).collect::<Vec<_>>(),
+                ),
+                ("resources", ress.iter().map(|r| res(r)).collect::<Vec<_>>()),
+            ] {
+                let t = std::time::Instant::now();
+                match partition(&atoms, &[], &Limits::default()) {
+                    Ok(p) => times.push((
+                        t.elapsed(),
+                        format!("{name} {what}"),
+                        atoms.len(),
+                        p.classes.len(),
+                    )),
+                    Err(e) => failures.push(format!("{name} {what}: {e} ({:?})", t.elapsed())),
+                }
+            }
+        }
+        times.sort();
+        eprintln!(
+            "{} partitions in {:?}",
+            times.len() + failures.len(),
+            total.elapsed()
+        );
+        for (d, n, a, c) in times.iter().rev().take(8) {
+            eprintln!("  {d:?} {n}: {a} atoms, {c} classes");
+        }
+        eprintln!("{} failures", failures.len());
+        for f in &failures {
+            eprintln!("  {f}");
         }
     }
 
-    /// For profiling: `perf record <test binary> automata::tests::partition_loop --ignored`.
+    /// Resource `*`s followed by `:` run past colons (§2.2 rule 3), so a string can carry
+    /// several resource types at once: `k` same-service patterns realise all `2^k` vectors.
+    /// This is why exact partitions of large resource sets can hit the limits.
+    #[test]
+    fn crossing_stars_make_resource_classes_exponential() {
+        let atoms: Vec<Pattern> = [
+            "arn:aws:ec2:*:*:instance/*",
+            "arn:aws:ec2:*:*:volume/*",
+            "arn:aws:ec2:*:*:subnet/*",
+            "arn:aws:ec2:*:*:key-pair/*",
+            "arn:aws:ec2:*::image/*",
+            "arn:aws:ec2:*::snapshot/*",
+        ]
+        .iter()
+        .map(|p| res(p))
+        .collect();
+        let part = partition(&atoms, &[], &Limits::default()).unwrap();
+        assert_eq!(part.classes.len(), 64);
+        assert_exact_on(&atoms, &part, &[]);
+        let all = part
+            .classes
+            .iter()
+            .find(|c| c.bits.ones().count() == 6)
+            .unwrap();
+        assert!(
+            atoms.iter().all(|a| a.is_match(&all.witness)),
+            "{}",
+            all.witness
+        );
+        // Twelve such patterns (4096 classes) need far more states than classes; with a small
+        // allowance the answer is an error, not a guess.
+        let more: Vec<Pattern> = [
+            "capacity-reservation",
+            "elastic-gpu",
+            "instance",
+            "key-pair",
+            "launch-template",
+            "network-interface",
+            "placement-group",
+            "security-group",
+            "subnet",
+            "volume",
+            "dedicated-host",
+            "fleet",
+        ]
+        .iter()
+        .map(|t| res(&format!("arn:aws:ec2:*:*:{t}/*")))
+        .collect();
+        let small = Limits {
+            max_states: 20_000,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            partition(&more, &[], &small),
+            Err(PartitionError::TooManyStates { atoms: 12, .. })
+        ));
+    }
+
     #[test]
     #[ignore]
     fn partition_loop() {
