@@ -27,12 +27,23 @@
 //! * **Product subset construction.** A breadth-first search over tuples of per-atom DFA
 //!   states (each atom is determinised lazily); atoms whose state set becomes empty are
 //!   dropped from the tuple. The accepting vector of every reachable tuple is a realisable
-//!   class and nothing else is; BFS order yields short witnesses.
+//!   class and nothing else is; BFS order yields short witnesses. Position sets are
+//!   canonicalised before interning: positions below an `Any`-star position are dropped
+//!   (their future language is included in the star's), so finished `*x*` atoms stop
+//!   multiplying states.
 //! * **Grouping.** Atoms are split into groups that are provably pairwise disjoint from a
 //!   syntactic test (see [`partition`]); a string matching an atom of one group matches no
 //!   atom of another group, so the classes with a true bit are exactly the non-zero classes of
 //!   each group, padded with false bits. The all-false class is decided separately and
 //!   exactly. Groups of one atom need no exploration at all.
+//!
+//! # Limits
+//!
+//! The number of classes can be exponential in the number of atoms. The main real-world
+//! source is `Resource` patterns whose `*` is followed by `:` and therefore runs past colons:
+//! `k` patterns `arn:aws:ec2:*:*:<type>/*` realise all `2^k` vectors (one string can carry
+//! several `:<type>/` parts). Such explorations stop at [`Limits`] with a
+//! [`PartitionError`]; callers should partition per service or action where they can.
 //!
 //! # Semantic choices
 //!
@@ -533,9 +544,7 @@ impl GlobMatcher {
                 _ => None,
             })
             .collect::<Box<[(u8, bool)]>>();
-        let exact_head = head
-            .iter()
-            .all(|&(_, f)| !f)
+        let exact_head = (!head.is_empty() && head.iter().all(|&(_, f)| !f))
             .then(|| head.iter().map(|&(b, _)| b).collect());
         GlobMatcher {
             head,
@@ -1067,6 +1076,8 @@ const UNKNOWN: u32 = u32::MAX - 1;
 /// A lazily determinised atom over a reduced alphabet.
 struct Dfa<'a> {
     steps: &'a [Step],
+    /// Positions whose step is an `Any` star, ascending.
+    any_stars: Vec<usize>,
     nsym: usize,
     words: usize,
     sets: Vec<Box<[u64]>>,
@@ -1080,6 +1091,10 @@ impl<'a> Dfa<'a> {
         let words = (nfa.steps.len() + 1).div_ceil(64);
         let mut d = Dfa {
             steps: &nfa.steps,
+            any_stars: (nfa.steps.iter().enumerate())
+                .filter(|(_, s)| s.star && s.label == Label::Any)
+                .map(|(i, _)| i)
+                .collect(),
             nsym,
             words,
             sets: Vec::new(),
@@ -1102,17 +1117,28 @@ impl<'a> Dfa<'a> {
         }
     }
 
+    /// The highest position in `set` whose step is an `Any` star.
+    fn top_any_star(&self, set: &[u64]) -> Option<usize> {
+        self.any_stars
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| set[i / 64] >> (i % 64) & 1 == 1)
+    }
+
     fn intern(&mut self, mut set: Box<[u64]>, budget: &mut Budget) -> Result<u32, Exceeded> {
-        // A set containing a final `Any` star accepts every continuation: it is equivalent to
-        // that star alone, whatever partial progress the other positions record. Collapsing
-        // such sets keeps "already matched" atoms from multiplying product states.
-        let n = self.steps.len();
-        if let Some(u) = n.checked_sub(1) {
-            let last = self.steps[u];
-            if last.star && last.label == Label::Any && set[u / 64] >> (u % 64) & 1 == 1 {
-                set.iter_mut().for_each(|w| *w = 0);
-                set[u / 64] |= 1 << (u % 64);
-                set[n / 64] |= 1 << (n % 64);
+        // If the set contains an `Any`-star position `i`, every position `j < i` is subsumed:
+        // whatever `steps[j..]` accepts, `steps[i..]` accepts too (its `Σ*` absorbs what
+        // `steps[j..i]` would have consumed). Dropping them keeps partial progress that can no
+        // longer matter (e.g. of already matched `*x*` atoms) from multiplying states.
+        if let Some(i) = self.top_any_star(&set) {
+            for (wi, w) in set.iter_mut().enumerate() {
+                let lo = wi * 64;
+                if lo + 64 <= i {
+                    *w = 0;
+                } else if lo < i {
+                    *w &= !0u64 << (i - lo);
+                }
             }
         }
         if let Some(&id) = self.index.get(&set) {
@@ -1120,6 +1146,7 @@ impl<'a> Dfa<'a> {
         }
         budget.take()?;
         let id = self.sets.len() as u32;
+        let n = self.steps.len();
         self.accept.push(set[n / 64] >> (n % 64) & 1 == 1);
         self.index.insert(set.clone(), id);
         self.sets.push(set);
