@@ -160,6 +160,10 @@ pub struct Prepared {
     pub enc: Encoder,
     pub session: Session,
     memo: HashMap<usize, (T, T)>,
+    /// A spurious model was blocked: an UNSAT answer is then not a proof.
+    refined: bool,
+    /// The resolved query (for diagnostics).
+    pub query: T,
 }
 
 impl Prepared {
@@ -181,7 +185,7 @@ impl Prepared {
         if let Some(path) = &opts.dump_smt {
             std::fs::write(path, session.to_smt2()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
-        Ok(Prepared { enc, session, memo })
+        Ok(Prepared { enc, session, memo, refined: false, query: q })
     }
 
     pub fn resolve(&mut self, t: &T) -> T {
@@ -191,8 +195,15 @@ impl Prepared {
     /// Solve; turn the model into a request; check it with `confirm` (the evaluator); refine
     /// abstractions when the model was spurious.
     pub fn solve(&mut self, confirm: &dyn Fn(&Request) -> bool) -> Solved {
+        let mut last = String::new();
         for _round in 0..32 {
             match self.session.check() {
+                // after a refinement the abstraction is no longer an over-approximation
+                Outcome::Unsat if self.refined => {
+                    return Solved::Unknown(format!(
+                        "patterns with policy variables could not be decided exactly (a candidate request could not be built: {last})"
+                    ))
+                }
                 Outcome::Unsat => return Solved::None,
                 Outcome::Unknown(r) => return Solved::Unknown(r),
                 Outcome::Sat(model) => match build_request(&self.enc, &model) {
@@ -200,18 +211,25 @@ impl Prepared {
                     res => {
                         let exact = self.enc.abstract_atoms.is_empty() && !self.enc.keys.values().any(|k| k.families.len() > 1);
                         if exact {
+                            let q = self.query.clone();
+                            let at = self.session.first_disagreement(&q, &model, &self.enc).map(|d| format!(" (first differing term: {d})")).unwrap_or_default();
                             let why = match res {
-                                Ok(r) => format!("the evaluator does not confirm the solver's request {}", request_json(&r, &self.enc)),
-                                Err(e) => e,
+                                Ok(r) => format!("the evaluator does not confirm the solver's request {}{at}", request_json(&r, &self.enc)),
+                                Err(e) => format!("{e}{at}"),
                             };
                             return Solved::Unknown(format!("internal error: encoder and evaluator disagree: {why}"));
                         }
+                        last = match res {
+                            Ok(r) => format!("the evaluator rejected {}", request_json(&r, &self.enc)),
+                            Err(e) => e,
+                        };
                         self.block(&model);
+                        self.refined = true;
                     }
                 },
             }
         }
-        Solved::Unknown("could not build a concrete request for an abstracted pattern after 32 refinements".into())
+        Solved::Unknown(format!("could not build a concrete request for an abstracted pattern after 32 refinements (last: {last})"))
     }
 
     /// Exclude this model's choices of string classes and abstract Booleans.
@@ -240,6 +258,18 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
         r.context.remove(&k);
         if confirm(&r) {
             best = r;
+            continue;
+        }
+        // a multivalued key: drop the values it does not need
+        let n = best.context.get(&k).map(|v| if v.multi { v.values.len() } else { 0 }).unwrap_or(0);
+        for i in (0..n).rev() {
+            let mut r = best.clone();
+            if let Some(v) = r.context.get_mut(&k) {
+                v.values.remove(i);
+            }
+            if confirm(&r) {
+                best = r;
+            }
         }
     }
     best

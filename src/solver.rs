@@ -282,6 +282,29 @@ impl Session {
         self.solver.pop(1);
     }
 
+    /// Diagnostics: the smallest sub-term whose Z3 value under the current model differs from
+    /// its value under `m` by `term::eval`.
+    pub fn first_disagreement(&mut self, t: &T, m: &Model, enc: &Encoder) -> Option<String> {
+        let z = self.solver.get_model()?;
+        let zb = self.tr(t, enc);
+        let zv = z.eval(&zb, true).and_then(|b| b.as_bool())?;
+        let tv = crate::symbolic::term::eval(t, m);
+        if zv == tv {
+            return None;
+        }
+        let children: Vec<T> = match &**t {
+            Term::Not(x) => vec![x.clone()],
+            Term::And(xs) | Term::Or(xs) => xs.clone(),
+            _ => vec![],
+        };
+        for c in children {
+            if let Some(d) = self.first_disagreement(&c, m, enc) {
+                return Some(d);
+            }
+        }
+        Some(format!("{t:?}: z3 {zv} term {tv}"))
+    }
+
     pub fn check(&mut self) -> Outcome {
         match self.solver.check() {
             SatResult::Unsat => Outcome::Unsat,
@@ -318,7 +341,7 @@ impl Session {
             let ip = if !is {
                 None
             } else if six {
-                m.eval(v6, true).and_then(|v| bv_to_u128(&v)).map(IpAddr::V6)
+                bv_to_u128(m, v6).map(IpAddr::V6)
             } else {
                 m.eval(v4, true).and_then(|v| v.as_u64()).map(|x| IpAddr::V4(x as u32))
             };
@@ -365,8 +388,8 @@ fn bv128(v: u128) -> BV {
     hi.concat(&lo)
 }
 
-fn bv_to_u128(v: &BV) -> Option<u128> {
-    let hi = v.extract(127, 64).as_u64()?;
-    let lo = v.extract(63, 0).as_u64()?;
+fn bv_to_u128(m: &z3::Model, v: &BV) -> Option<u128> {
+    let hi = m.eval(&v.extract(127, 64), true)?.as_u64()?;
+    let lo = m.eval(&v.extract(63, 0), true)?.as_u64()?;
     Some((u128::from(hi) << 64) | u128::from(lo))
 }

@@ -518,6 +518,11 @@ impl Encoder {
                 }
                 continue;
             }
+            // one Boolean per (slot, pattern): the same pattern in OLD and NEW must agree
+            if let Some(a) = self.abstract_atoms.iter().find(|a| a.slot == slot && a.template == *t && a.mode == mode && a.ignore_case == ignore_case) {
+                extra.push(bvar(a.var));
+                continue;
+            }
             let var = self.vars.new_bool(format!("abstract:{}", t.raw));
             self.abstract_atoms.push(AbstractAtom { var, slot, template: t.clone(), mode, ignore_case });
             // a variable with no value and no default makes the pattern match nothing
