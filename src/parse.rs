@@ -383,8 +383,12 @@ impl Parser {
         let items = self.strings(elem, &epath)?;
         let mut patterns = Vec::new();
         let mut ok = true;
-        for (i, a) in items.iter().enumerate() {
+        for (i, raw) in items.iter().enumerate() {
             let ip = if matches!(elem, Json::Arr(_)) { epath.index(i) } else { epath.clone() };
+            // IAM has stored actions with stray white space (`amplifybackend: *`, `x:Y `);
+            // matching ignores it [UNV: we read it as absent; `validate` warns]
+            let stripped: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+            let a = &stripped;
             if a.contains("${") {
                 self.err(&ip, format!("invalid action `{a}`: policy variables are not allowed in actions"));
                 ok = false;
@@ -394,7 +398,7 @@ impl Parser {
             } else {
                 let lower = a.to_lowercase();
                 let toks = crate::matching::tokens(&lower, true);
-                patterns.push(ActionPattern { raw: a.clone(), lower, toks });
+                patterns.push(ActionPattern { raw: raw.clone(), lower, toks });
             }
         }
         if self.kind == PolicyType::Rcp && negated {

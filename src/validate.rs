@@ -53,6 +53,9 @@ pub fn hazards(p: &Policy, file: &str) -> Vec<Finding> {
             }
         }
         for a in &s.action.patterns {
+            if a.raw.contains(char::is_whitespace) {
+                warn(&s.path, "action-whitespace", format!("action `{}` contains white space; it is matched as `{}`", a.raw, a.lower));
+            }
             if let Some((svc, _)) = a.lower.split_once(':') {
                 if svc.contains('*') || svc.contains('?') {
                     warn(&s.path, "service-wildcard", format!("wildcard in the service prefix of `{}` is not documented; it is matched as a glob over the whole action", a.raw));
