@@ -379,6 +379,16 @@ pub fn strict_resource(resource: &str) -> bool {
     (parts[2] == "iam" && parts[5].starts_with("role/")) || (parts[2] == "kms" && parts[5].starts_with("key/"))
 }
 
+/// STRICT applies to the request (§4.4): a role is strict only for `sts:AssumeRole*` (its trust
+/// policy governs assumption, not `iam:PassRole` or `iam:PutRolePolicy` on the role); KMS keys always.
+pub fn strict_request(req: &Request) -> bool {
+    if !strict_resource(&req.resource) {
+        return false;
+    }
+    let is_role = req.resource.splitn(6, ':').nth(2) == Some("iam");
+    !is_role || req.action.to_lowercase().starts_with("sts:assumerole")
+}
+
 /// Results of matching every policy set against the request.
 struct SetResult {
     allows: Vec<StmtRef>,
@@ -613,7 +623,7 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
             "the session policies do not allow the request".into()
         }
     };
-    let strict = strict_resource(&req.resource);
+    let strict = strict_request(req);
     let root = p.kind == PrincipalKind::Root;
     let idp_allow = !idp.allows.is_empty();
 
