@@ -69,6 +69,9 @@ pub struct Escalation {
     pub conditions: Vec<CondReq>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assumes: Option<String>,
+    /// The gained probe as (action, resource), for re-checking against other principals.
+    #[serde(skip)]
+    pub probe: (String, String),
 }
 
 fn admin_policy() -> Option<Policy> {
@@ -109,8 +112,16 @@ fn allowed_probes(actor: &mut Actor, probes: &[(String, String)]) -> Vec<(String
 }
 
 /// First probe allowed for the result and not for P.
-fn gained(p: &mut Actor, result_allowed: &[(String, String)]) -> Option<String> {
-    result_allowed.iter().find(|(a, r)| !p.allowed(a, r)).map(|(a, r)| if r == "*" { a.clone() } else { format!("{a} on {r}") })
+fn gained(p: &mut Actor, result_allowed: &[(String, String)]) -> Option<(String, String)> {
+    result_allowed.iter().find(|(a, r)| !p.allowed(a, r)).cloned()
+}
+
+fn show_probe((a, r): &(String, String)) -> String {
+    if r == "*" {
+        a.clone()
+    } else {
+        format!("{a} on {r}")
+    }
 }
 
 struct Ctx<'e> {
@@ -288,19 +299,20 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
     let mut out: Vec<Escalation> = Vec::new();
     let arn = node.arn.clone();
     let admin_arn = "arn:aws:iam::aws:policy/AdministratorAccess".to_owned();
-    let mk = |method: &str, kind: &'static str, target: Option<String>, gains: String, path: Vec<Step>, assumes: Option<String>| Escalation {
+    let mk = |method: &str, kind: &'static str, target: Option<String>, probe: (String, String), path: Vec<Step>, assumes: Option<String>| Escalation {
         principal: arn.clone(),
         method: method.to_owned(),
         kind,
         target,
-        gains,
+        gains: show_probe(&probe),
+        probe,
         conditions: merged(&path),
         path,
         assumes,
     };
     // --- self-modification: P plus an admin policy
     let admin_profile = OnceLock::new();
-    let admin_gain = |me: &mut Actor| -> Option<String> {
+    let admin_gain = |me: &mut Actor| -> Option<(String, String)> {
         let prof = admin_profile.get_or_init(|| cx.modified_profile(p, cx.with_admin(&me.sc)));
         gained(me, prof)
     };
@@ -643,11 +655,16 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
     let mut order: Vec<usize> = (0..n).filter(|&i| env.nodes[i].kind != NodeKind::External).collect();
     order.sort_by_key(|&i| !is_admin[i]);
     let cx = Ctx { env, graph, profiles: (0..n).map(|_| OnceLock::new()).collect(), admin: admin_policy(), services, order };
+    // starting principals: users and roles whose credentials a person can hold (not external
+    // placeholders, not service-linked roles, which only their service can assume)
+    let starts: Vec<bool> = (0..n)
+        .map(|i| env.nodes[i].kind != NodeKind::External && !env.principal_of(i, None).is_service_linked_role())
+        .collect();
     let pb = progress(n, env.quiet, "escalations");
     let first: Vec<Vec<Escalation>> = (0..n)
         .into_par_iter()
         .map(|p| {
-            let r = if env.nodes[p].kind == NodeKind::External { Vec::new() } else { first_order(&cx, p) };
+            let r = if starts[p] { first_order(&cx, p) } else { Vec::new() };
             pb.inc(1);
             r
         })
@@ -656,18 +673,19 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
     // second order: reach a role that can escalate itself
     let mut out: Vec<Escalation> = Vec::new();
     for p in 0..n {
-        if env.nodes[p].kind == NodeKind::External {
+        if !starts[p] {
             continue;
         }
         out.extend(first[p].iter().cloned());
         if first[p].iter().any(|e| e.kind == "self") {
             continue;
         }
+        let mut me = Actor::new(env, p);
         for (t, path, _) in graph.reach(p) {
             if t == p {
                 continue;
             }
-            if let Some(e) = first[t].iter().find(|e| e.kind == "self") {
+            if let Some(e) = first[t].iter().find(|e| e.kind == "self" && !me.allowed(&e.probe.0, &e.probe.1)) {
                 let mut full = path.clone();
                 full.extend(e.path.iter().cloned());
                 out.push(Escalation {
@@ -676,6 +694,7 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
                     kind: "self",
                     target: e.target.clone(),
                     gains: e.gains.clone(),
+                    probe: e.probe.clone(),
                     conditions: merged(&full),
                     path: full,
                     assumes: e.assumes.clone(),

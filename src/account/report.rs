@@ -20,7 +20,7 @@ fn write_step(out: &mut impl Write, i: usize, s: &Step) -> std::io::Result<()> {
     let sess = s.session_name.as_deref().map(|x| format!(" (session name `{x}`)")).unwrap_or_default();
     writeln!(out, "  {}. {} → {} on {}{}", i + 1, s.principal, s.action, s.resource, sess)?;
     for st in &s.statements {
-        let sid = st.sid.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+        let sid = st.sid.as_deref().filter(|x| !x.is_empty()).map(|x| format!(" ({x})")).unwrap_or_default();
         writeln!(out, "       {} {}{} in {} `{}`", st.effect, st.path, sid, st.set.label(), st.policy)?;
     }
     for c in &s.conditions {
