@@ -392,3 +392,62 @@ fn kept_to_reqs(kept: &[(String, String, Witness, String)]) -> Vec<CondReq> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_policy_text;
+    use crate::request::Principal;
+
+    fn sc(identity: &str) -> Scenario {
+        let mut s = Scenario::empty();
+        s.identity_policies.push(parse_policy_text(identity, PolicyType::Identity, "p").unwrap());
+        s
+    }
+    fn req(ctx: Context) -> Request {
+        Request::new(Principal::parse("arn:aws:iam::111122223333:user/u").unwrap(), "iam:CreatePolicyVersion", "*", None, ctx)
+    }
+    const NOW: i64 = 1_750_000_000_000;
+
+    #[test]
+    fn token_issue_time_in_the_past_is_infeasible_but_now_is_found() {
+        let after = sc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{"DateGreaterThan":{"aws:TokenIssueTime":"2020-01-01T00:00:01Z"}}}}"#);
+        match decide(&after, &req(Context::new()), NOW) {
+            Outcome::Conditional(_, c, r) => {
+                assert_eq!(c[0].key, "aws:TokenIssueTime");
+                assert_eq!(evaluate(&after, &r).decision, Decision::Allow);
+            }
+            o => panic!("{o:?}"),
+        }
+        let before = sc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2020-01-01T00:00:01Z"}}}}"#);
+        assert!(matches!(decide(&before, &req(Context::new()), NOW), Outcome::No(_)));
+    }
+
+    #[test]
+    fn deny_unless_mfa_is_avoided_with_mfa_and_principal_facts_are_never_invented() {
+        let s = sc(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Deny","NotAction":"sts:GetSessionToken","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#);
+        match decide(&s, &req(Context::new()), NOW) {
+            Outcome::Conditional(_, c, _) => {
+                assert_eq!(c.len(), 1);
+                assert_eq!(c[0].value.as_deref(), Some(&["true".to_string()][..]));
+            }
+            o => panic!("{o:?}"),
+        }
+        let tag = sc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"admins"}}}}"#);
+        assert!(matches!(decide(&tag, &req(Context::new()), NOW), Outcome::No(_)));
+    }
+
+    #[test]
+    fn source_ip_and_numeric_witnesses_are_confirmed() {
+        let s = sc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"},"NumericLessThan":{"aws:MultiFactorAuthAge":"3600"}}}}"#);
+        match decide(&s, &req(Context::new()), NOW) {
+            Outcome::Conditional(_, c, r) => {
+                assert_eq!(c.len(), 2);
+                assert_eq!(r.context["aws:sourceip"].values, vec!["203.0.113.0".to_string()]);
+                assert_eq!(r.context["aws:multifactorauthage"].values, vec!["3599".to_string()]);
+            }
+            o => panic!("{o:?}"),
+        }
+    }
+}

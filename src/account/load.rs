@@ -511,3 +511,36 @@ pub fn load_org(path: &Path, main_account: &str) -> Result<Org, Errors> {
         Err(r.errs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoded_documents_and_default_versions() {
+        let text = r#"{"UserDetailList":[],"GroupDetailList":[],"Policies":[
+          {"PolicyName":"p","Arn":"arn:aws:iam::111122223333:policy/p","DefaultVersionId":"v2","PolicyVersionList":[
+            {"VersionId":"v1","IsDefaultVersion":false,"Document":"%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22*%22%2C%22Resource%22%3A%22*%22%7D%7D"},
+            {"VersionId":"v2","IsDefaultVersion":true,"Document":{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}}]}],
+          "RoleDetailList":[{"RoleName":"r","Arn":"arn:aws:iam::111122223333:role/r","AttachedManagedPolicies":[{"PolicyName":"p","PolicyArn":"arn:aws:iam::111122223333:policy/p"}],
+            "AssumeRolePolicyDocument":"%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ec2.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D"}]}"#;
+        let a = account_from_json(&crate::json::parse(text).unwrap(), "t.json").unwrap();
+        assert_eq!(a.id, "111122223333");
+        let p = &a.policies["arn:aws:iam::111122223333:policy/p"];
+        assert_eq!(p.versions.len(), 2);
+        assert_eq!(p.versions[p.default].0, "v2");
+        assert_eq!(a.roles[0].trust.kind, PolicyType::Trust);
+    }
+
+    #[test]
+    fn missing_managed_policy_and_disagreeing_default_are_errors() {
+        let text = r#"{"UserDetailList":[{"UserName":"u","Arn":"arn:aws:iam::1:user/u","AttachedManagedPolicies":[{"PolicyName":"x","PolicyArn":"arn:aws:iam::1:policy/x"}]}],
+          "Policies":[{"PolicyName":"p","Arn":"arn:aws:iam::1:policy/p","DefaultVersionId":"v1","PolicyVersionList":[
+            {"VersionId":"v1","IsDefaultVersion":false,"Document":{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}},
+            {"VersionId":"v2","IsDefaultVersion":true,"Document":{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}}]}]}"#;
+        let errs = account_from_json(&crate::json::parse(text).unwrap(), "t.json").unwrap_err();
+        let paths: Vec<String> = errs.iter().filter_map(|e| e.path.clone()).collect();
+        assert!(paths.contains(&"Policies[0].DefaultVersionId".to_string()), "{paths:?}");
+        assert!(paths.contains(&"UserDetailList[0].AttachedManagedPolicies[0].PolicyArn".to_string()), "{paths:?}");
+    }
+}
