@@ -133,6 +133,7 @@ struct Ctx<'e> {
     services: Vec<Vec<&'static str>>,
     /// Nodes ordered by descending privilege (admins first): target search order.
     order: Vec<usize>,
+    is_admin: Vec<bool>,
 }
 
 impl<'e> Ctx<'e> {
@@ -294,6 +295,10 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
     let Some(acct) = env.account_of(p) else { return Vec::new() };
     let a = acct.id.clone();
     let mut me = Actor::new(env, p);
+    if cx.is_admin[p] {
+        // allowed `*` on `*` already: nothing left to gain that a probe could show
+        return Vec::new();
+    }
     let idp = me.sc.identity_policies.clone();
     let may = |x: &str| may_allow(&idp, x);
     let mut out: Vec<Escalation> = Vec::new();
@@ -650,11 +655,18 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
     let services: Vec<Vec<&'static str>> = (0..n).into_par_iter().map(|i| trusted_services(env, i)).collect();
     let is_admin: Vec<bool> = (0..n)
         .into_par_iter()
-        .map(|i| env.nodes[i].kind != NodeKind::External && Actor::new(env, i).allowed("*", "*"))
+        .map(|i| {
+            // `*` taken literally is also matched by NotAction allows: require the concrete
+            // sensitive actions too
+            let mut a = Actor::new(env, i);
+            env.nodes[i].kind != NodeKind::External
+                && a.allowed("*", "*")
+                && super::SENSITIVE_ACTIONS.iter().all(|x| a.allowed(x, "*"))
+        })
         .collect();
     let mut order: Vec<usize> = (0..n).filter(|&i| env.nodes[i].kind != NodeKind::External).collect();
     order.sort_by_key(|&i| !is_admin[i]);
-    let cx = Ctx { env, graph, profiles: (0..n).map(|_| OnceLock::new()).collect(), admin: admin_policy(), services, order };
+    let cx = Ctx { env, graph, profiles: (0..n).map(|_| OnceLock::new()).collect(), admin: admin_policy(), services, order, is_admin };
     // starting principals: users and roles whose credentials a person can hold (not external
     // placeholders, not service-linked roles, which only their service can assume)
     let starts: Vec<bool> = (0..n)

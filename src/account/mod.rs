@@ -385,15 +385,17 @@ pub struct Actor<'e> {
     pub node: usize,
     pub sc: Scenario,
     pub base: Context,
+    /// Memo of [`Actor::allowed`] (the scenario of an actor never changes).
+    cache: HashMap<(String, String), bool>,
 }
 
 impl<'e> Actor<'e> {
     pub fn new(env: &'e Env, node: usize) -> Actor<'e> {
-        Actor { env, node, sc: env.scenario_of(node), base: env.baseline_context(node) }
+        Actor { env, node, sc: env.scenario_of(node), base: env.baseline_context(node), cache: HashMap::new() }
     }
 
     pub fn with_scenario(env: &'e Env, node: usize, sc: Scenario) -> Actor<'e> {
-        Actor { env, node, sc, base: env.baseline_context(node) }
+        Actor { env, node, sc, base: env.baseline_context(node), cache: HashMap::new() }
     }
 
     /// Decide `action` on `resource` with extra context keys and an explicit resource policy
@@ -412,8 +414,15 @@ impl<'e> Actor<'e> {
         out
     }
 
+    /// Allowed unconditionally (baseline context)?
     pub fn allowed(&mut self, action: &str, resource: &str) -> bool {
-        self.decide(action, resource, &[], None, None).is_yes()
+        let key = (action.to_owned(), resource.to_owned());
+        if let Some(&v) = self.cache.get(&key) {
+            return v;
+        }
+        let v = self.decide(action, resource, &[], None, None).is_yes();
+        self.cache.insert(key, v);
+        v
     }
 }
 
