@@ -385,7 +385,7 @@ pub fn strict_request(req: &Request) -> bool {
     if !strict_resource(&req.resource) {
         return false;
     }
-    let is_role = req.resource.splitn(6, ':').nth(2) == Some("iam");
+    let is_role = req.resource.split(':').nth(2) == Some("iam");
     !is_role || req.action.to_lowercase().starts_with("sts:assumerole")
 }
 

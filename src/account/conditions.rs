@@ -39,7 +39,7 @@ pub struct CondReq {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Yes(Evaluation),
-    Conditional(Evaluation, Vec<CondReq>, Request),
+    Conditional(Evaluation, Vec<CondReq>, Box<Request>),
     No(Evaluation),
     Unknown(Evaluation, String),
 }
@@ -53,7 +53,10 @@ impl Outcome {
     }
     pub fn evaluation(&self) -> &Evaluation {
         match self {
-            Outcome::Yes(e) | Outcome::No(e) | Outcome::Conditional(e, ..) | Outcome::Unknown(e, _) => e,
+            Outcome::Yes(e)
+            | Outcome::No(e)
+            | Outcome::Conditional(e, ..)
+            | Outcome::Unknown(e, _) => e,
         }
     }
     pub fn conditions(&self) -> &[CondReq] {
@@ -117,12 +120,17 @@ fn lit_text(t: &Template) -> Option<String> {
 fn step_decimal(d: Decimal, up: bool) -> String {
     let one = 10i128.pow(d.scale);
     let m = if up { d.mant + one } else { d.mant - one };
-    Decimal { mant: m, scale: d.scale }.to_string()
+    Decimal {
+        mant: m,
+        scale: d.scale,
+    }
+    .to_string()
 }
 
 /// A value that makes the base comparison hold for one policy value.
 fn positive_value(c: &Condition) -> Result<String, WitnessErr> {
-    let unsup = || WitnessErr::Unsupported(format!("no witness for `{}` on `{}`", c.op.raw, c.key_raw));
+    let unsup =
+        || WitnessErr::Unsupported(format!("no witness for `{}` on `{}`", c.op.raw, c.key_raw));
     match &c.values {
         CondValues::Str(ts) => ts.iter().find_map(lit_text).ok_or_else(unsup),
         CondValues::Binary(v) => v.first().cloned().ok_or_else(unsup),
@@ -145,7 +153,11 @@ fn positive_value(c: &Condition) -> Result<String, WitnessErr> {
         }
         CondValues::Ip(v) => {
             let n: &IpNet = v.first().ok_or_else(unsup)?;
-            Ok(n.to_string().split('/').next().unwrap_or_default().to_owned())
+            Ok(n.to_string()
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned())
         }
         CondValues::Null(_) => Err(unsup()),
     }
@@ -157,7 +169,10 @@ fn negative_value(c: &Condition) -> Result<String, WitnessErr> {
     match &c.values {
         CondValues::Bool(v) => Ok((!v.first().copied().unwrap_or(true)).to_string()),
         CondValues::Str(_) | CondValues::Binary(_) => Ok("iamprove-unmatched".into()),
-        _ => Err(WitnessErr::Unsupported(format!("no non-matching witness for `{}` on `{}`", c.op.raw, c.key_raw))),
+        _ => Err(WitnessErr::Unsupported(format!(
+            "no non-matching witness for `{}` on `{}`",
+            c.op.raw, c.key_raw
+        ))),
     }
 }
 
@@ -174,18 +189,30 @@ fn witness(c: &Condition, want: bool, now_ms: i64) -> Result<Witness, WitnessErr
     let multi = MULTIVALUED_KEYS.contains(&key) || c.op.set.is_some();
     if let CondValues::Null(v) = &c.values {
         let want_absent = v.first().copied().unwrap_or(true) == want;
-        return Ok(if want_absent { Witness::Absent } else { Witness::Value(vec!["true".into()], multi) });
+        return Ok(if want_absent {
+            Witness::Absent
+        } else {
+            Witness::Value(vec!["true".into()], multi)
+        });
     }
     let negated = c.op.base.negated();
     match (c.op.set, want) {
         (Some(SetOp::ForAllValues), true) => Ok(Witness::Absent),
         (Some(SetOp::ForAnyValue), false) => Ok(Witness::Absent),
         (Some(SetOp::ForAllValues), false) => {
-            let v = if negated { positive_value(c)? } else { negative_value(c)? };
+            let v = if negated {
+                positive_value(c)?
+            } else {
+                negative_value(c)?
+            };
             Ok(Witness::Value(vec![v], true))
         }
         (Some(SetOp::ForAnyValue), true) => {
-            let v = if negated { negative_value(c)? } else { positive_value(c)? };
+            let v = if negated {
+                negative_value(c)?
+            } else {
+                positive_value(c)?
+            };
             Ok(Witness::Value(vec![v], true))
         }
         (None, true) => {
@@ -217,7 +244,10 @@ fn describe(c: &Condition, policy: &Policy, s: &Statement) -> String {
         CondValues::Ip(v) => v.iter().map(|x| x.to_string()).collect(),
         CondValues::Null(v) => v.iter().map(|x| x.to_string()).collect(),
     };
-    format!("{} {} {:?} in `{}` {}", c.op.raw, c.key_raw, vals, policy.name, s.path)
+    format!(
+        "{} {} {:?} in `{}` {}",
+        c.op.raw, c.key_raw, vals, policy.name, s.path
+    )
 }
 
 fn all_sets(sc: &Scenario) -> Vec<&Policy> {
@@ -230,13 +260,23 @@ fn apply_witness(ctx: &mut Context, key: &str, raw_key: &str, w: &Witness) {
             ctx.remove(key);
         }
         Witness::Value(v, multi) => {
-            ctx.insert(key.to_owned(), CtxValue { key: raw_key.to_owned(), values: v.clone(), multi: *multi });
+            ctx.insert(
+                key.to_owned(),
+                CtxValue {
+                    key: raw_key.to_owned(),
+                    values: v.clone(),
+                    multi: *multi,
+                },
+            );
         }
     }
 }
 
 fn with_ctx(req: &Request, ctx: Context) -> Request {
-    Request { context: ctx, ..req.clone() }
+    Request {
+        context: ctx,
+        ..req.clone()
+    }
 }
 
 /// Decide `req` against `sc`, finding (and confirming) a context that allows it when the baseline
@@ -248,7 +288,10 @@ pub fn decide(sc: &Scenario, req: &Request, now_ms: i64) -> Outcome {
     }
     let policies = all_sets(sc);
     // quick exit: nothing in the request's reach has conditions
-    if !policies.iter().any(|p| p.statements.iter().any(|s| !s.conditions.is_empty())) {
+    if !policies
+        .iter()
+        .any(|p| p.statements.iter().any(|s| !s.conditions.is_empty()))
+    {
         return Outcome::No(base);
     }
     let mut ctx = req.context.clone();
@@ -286,12 +329,19 @@ pub fn decide(sc: &Scenario, req: &Request, now_ms: i64) -> Outcome {
                             if m.condition(c, vars) {
                                 continue;
                             }
-                            if chosen.iter().any(|(k, ..)| *k == c.key) || (fixed_here(&c.key) && c.key != "aws:tokenissuetime") {
+                            if chosen.iter().any(|(k, ..)| *k == c.key)
+                                || (fixed_here(&c.key) && c.key != "aws:tokenissuetime")
+                            {
                                 ok = false;
                                 break;
                             }
                             match witness(c, true, now_ms) {
-                                Ok(w) => adds.push((c.key.clone(), c.key_raw.clone(), w, describe(c, pol, s))),
+                                Ok(w) => adds.push((
+                                    c.key.clone(),
+                                    c.key_raw.clone(),
+                                    w,
+                                    describe(c, pol, s),
+                                )),
                                 Err(WitnessErr::Infeasible) => {
                                     ok = false;
                                     break;
@@ -317,7 +367,10 @@ pub fn decide(sc: &Scenario, req: &Request, now_ms: i64) -> Outcome {
                         }
                         // falsify one condition on a key we may choose
                         for c in &s.conditions {
-                            if chosen.iter().any(|(k, ..)| *k == c.key) || fixed_here(&c.key) || c.key == "aws:tokenissuetime" {
+                            if chosen.iter().any(|(k, ..)| *k == c.key)
+                                || fixed_here(&c.key)
+                                || c.key == "aws:tokenissuetime"
+                            {
                                 continue;
                             }
                             if let Ok(w) = witness(c, false, now_ms) {
@@ -370,12 +423,12 @@ pub fn decide(sc: &Scenario, req: &Request, now_ms: i64) -> Outcome {
         // cannot happen unless minimisation interacts; report the unminimised confirmed context
         let reqs = kept_to_reqs(&chosen);
         let ev2 = evaluate(sc, &cur);
-        return Outcome::Conditional(ev2, reqs, cur);
+        return Outcome::Conditional(ev2, reqs, Box::new(cur));
     }
     if kept.is_empty() {
         return Outcome::Yes(ev);
     }
-    Outcome::Conditional(ev, kept_to_reqs(&kept), final_req)
+    Outcome::Conditional(ev, kept_to_reqs(&kept), Box::new(final_req))
 }
 
 fn kept_to_reqs(kept: &[(String, String, Witness, String)]) -> Vec<CondReq> {
@@ -387,7 +440,11 @@ fn kept_to_reqs(kept: &[(String, String, Witness, String)]) -> Vec<CondReq> {
         };
         match out.iter_mut().find(|c| c.key == *raw) {
             Some(c) => c.because.push(why.clone()),
-            None => out.push(CondReq { key: raw.clone(), value, because: vec![why.clone()] }),
+            None => out.push(CondReq {
+                key: raw.clone(),
+                value,
+                because: vec![why.clone()],
+            }),
         }
     }
     out
@@ -401,17 +458,26 @@ mod tests {
 
     fn sc(identity: &str) -> Scenario {
         let mut s = Scenario::empty();
-        s.identity_policies.push(parse_policy_text(identity, PolicyType::Identity, "p").unwrap());
+        s.identity_policies
+            .push(parse_policy_text(identity, PolicyType::Identity, "p").unwrap());
         s
     }
     fn req(ctx: Context) -> Request {
-        Request::new(Principal::parse("arn:aws:iam::111122223333:user/u").unwrap(), "iam:CreatePolicyVersion", "*", None, ctx)
+        Request::new(
+            Principal::parse("arn:aws:iam::111122223333:user/u").unwrap(),
+            "iam:CreatePolicyVersion",
+            "*",
+            None,
+            ctx,
+        )
     }
     const NOW: i64 = 1_750_000_000_000;
 
     #[test]
     fn token_issue_time_in_the_past_is_infeasible_but_now_is_found() {
-        let after = sc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{"DateGreaterThan":{"aws:TokenIssueTime":"2020-01-01T00:00:01Z"}}}}"#);
+        let after = sc(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{"DateGreaterThan":{"aws:TokenIssueTime":"2020-01-01T00:00:01Z"}}}}"#,
+        );
         match decide(&after, &req(Context::new()), NOW) {
             Outcome::Conditional(_, c, r) => {
                 assert_eq!(c[0].key, "aws:TokenIssueTime");
@@ -419,14 +485,21 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
-        let before = sc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2020-01-01T00:00:01Z"}}}}"#);
-        assert!(matches!(decide(&before, &req(Context::new()), NOW), Outcome::No(_)));
+        let before = sc(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2020-01-01T00:00:01Z"}}}}"#,
+        );
+        assert!(matches!(
+            decide(&before, &req(Context::new()), NOW),
+            Outcome::No(_)
+        ));
     }
 
     #[test]
     fn deny_unless_mfa_is_avoided_with_mfa_and_principal_facts_are_never_invented() {
-        let s = sc(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
-            {"Effect":"Deny","NotAction":"sts:GetSessionToken","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#);
+        let s = sc(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Deny","NotAction":"sts:GetSessionToken","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#,
+        );
         match decide(&s, &req(Context::new()), NOW) {
             Outcome::Conditional(_, c, _) => {
                 assert_eq!(c.len(), 1);
@@ -434,18 +507,31 @@ mod tests {
             }
             o => panic!("{o:?}"),
         }
-        let tag = sc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"admins"}}}}"#);
-        assert!(matches!(decide(&tag, &req(Context::new()), NOW), Outcome::No(_)));
+        let tag = sc(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"admins"}}}}"#,
+        );
+        assert!(matches!(
+            decide(&tag, &req(Context::new()), NOW),
+            Outcome::No(_)
+        ));
     }
 
     #[test]
     fn source_ip_and_numeric_witnesses_are_confirmed() {
-        let s = sc(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"},"NumericLessThan":{"aws:MultiFactorAuthAge":"3600"}}}}"#);
+        let s = sc(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"},"NumericLessThan":{"aws:MultiFactorAuthAge":"3600"}}}}"#,
+        );
         match decide(&s, &req(Context::new()), NOW) {
             Outcome::Conditional(_, c, r) => {
                 assert_eq!(c.len(), 2);
-                assert_eq!(r.context["aws:sourceip"].values, vec!["203.0.113.0".to_string()]);
-                assert_eq!(r.context["aws:multifactorauthage"].values, vec!["3599".to_string()]);
+                assert_eq!(
+                    r.context["aws:sourceip"].values,
+                    vec!["203.0.113.0".to_string()]
+                );
+                assert_eq!(
+                    r.context["aws:multifactorauthage"].values,
+                    vec!["3599".to_string()]
+                );
             }
             o => panic!("{o:?}"),
         }

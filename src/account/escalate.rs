@@ -19,6 +19,8 @@
 //! Glue endpoint, EC2 instance, SageMaker notebook running as a role) are checked on a placeholder
 //! resource in the account and carry an `assumes` note naming that resource and role.
 
+#![allow(clippy::type_complexity)]
+
 use super::conditions::CondReq;
 use super::{may_allow, progress, Actor, Env, Graph, NodeKind, Step, REGION};
 use crate::model::{Policy, PolicyType};
@@ -75,12 +77,23 @@ pub struct Escalation {
 }
 
 fn admin_policy() -> Option<Policy> {
-    let doc = crate::json::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).ok()?;
-    crate::parse::parse_policy(&doc, PolicyType::Identity, "policy the attacker writes (Allow * on *)").ok()
+    let doc = crate::json::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .ok()?;
+    crate::parse::parse_policy(
+        &doc,
+        PolicyType::Identity,
+        "policy the attacker writes (Allow * on *)",
+    )
+    .ok()
 }
 
 fn probes_of(pols: &[Policy]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = FIXED_PROBES.iter().map(|a| ((*a).to_owned(), "*".to_owned())).collect();
+    let mut v: Vec<(String, String)> = FIXED_PROBES
+        .iter()
+        .map(|a| ((*a).to_owned(), "*".to_owned()))
+        .collect();
     let mut own = 0;
     'outer: for p in pols {
         for s in &p.statements {
@@ -88,7 +101,12 @@ fn probes_of(pols: &[Policy]) -> Vec<(String, String)> {
                 continue;
             }
             let res = match &s.resource {
-                Some(r) if !r.negated => r.patterns.iter().find(|t| !t.has_vars()).map(|t| t.raw.clone()).unwrap_or_else(|| "*".into()),
+                Some(r) if !r.negated => r
+                    .patterns
+                    .iter()
+                    .find(|t| !t.has_vars())
+                    .map(|t| t.raw.clone())
+                    .unwrap_or_else(|| "*".into()),
                 _ => "*".into(),
             };
             for a in &s.action.patterns {
@@ -108,12 +126,19 @@ fn probes_of(pols: &[Policy]) -> Vec<(String, String)> {
 
 /// The probes an actor is allowed (baseline context, unconditional).
 fn allowed_probes(actor: &mut Actor, probes: &[(String, String)]) -> Vec<(String, String)> {
-    probes.iter().filter(|(a, r)| actor.allowed(a, r)).cloned().collect()
+    probes
+        .iter()
+        .filter(|(a, r)| actor.allowed(a, r))
+        .cloned()
+        .collect()
 }
 
 /// First probe allowed for the result and not for P.
 fn gained(p: &mut Actor, result_allowed: &[(String, String)]) -> Option<(String, String)> {
-    result_allowed.iter().find(|(a, r)| !p.allowed(a, r)).cloned()
+    result_allowed
+        .iter()
+        .find(|(a, r)| !p.allowed(a, r))
+        .cloned()
 }
 
 fn show_probe((a, r): &(String, String)) -> String {
@@ -156,7 +181,15 @@ impl<'e> Ctx<'e> {
     }
 }
 
-const SERVICES: &[&str] = &["ec2", "lambda", "glue", "cloudformation", "datapipeline", "codebuild", "sagemaker"];
+const SERVICES: &[&str] = &[
+    "ec2",
+    "lambda",
+    "glue",
+    "cloudformation",
+    "datapipeline",
+    "codebuild",
+    "sagemaker",
+];
 
 /// PassRole-to-service methods: (method, service, required actions, alternatives (any one)).
 type Req = (&'static str, &'static str);
@@ -249,7 +282,10 @@ fn fill(t: &str, acct: &str) -> String {
 }
 
 /// Check that every request is allowed; the steps and whether all were unconditional.
-fn all_allowed(actor: &mut Actor, reqs: &[(String, String, Vec<(&str, String)>)]) -> Option<Vec<Step>> {
+fn all_allowed(
+    actor: &mut Actor,
+    reqs: &[(String, String, Vec<(&str, String)>)],
+) -> Option<Vec<Step>> {
     let mut steps = Vec::new();
     for (a, r, extra) in reqs {
         let ex: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -285,14 +321,17 @@ fn trust_naming(principal_arn: &str) -> Option<Policy> {
     let text = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal_arn}"}},"Action":"sts:AssumeRole"}}]}}"#
     );
-    crate::parse::parse_policy_text(&text, PolicyType::Trust, "trust policy the attacker writes").ok()
+    crate::parse::parse_policy_text(&text, PolicyType::Trust, "trust policy the attacker writes")
+        .ok()
 }
 
 /// Find the escalations of one principal (first-order: its own permissions).
 fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
     let env = cx.env;
     let node = &env.nodes[p];
-    let Some(acct) = env.account_of(p) else { return Vec::new() };
+    let Some(acct) = env.account_of(p) else {
+        return Vec::new();
+    };
     let a = acct.id.clone();
     let mut me = Actor::new(env, p);
     if cx.is_admin[p] {
@@ -304,7 +343,12 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
     let mut out: Vec<Escalation> = Vec::new();
     let arn = node.arn.clone();
     let admin_arn = "arn:aws:iam::aws:policy/AdministratorAccess".to_owned();
-    let mk = |method: &str, kind: &'static str, target: Option<String>, probe: (String, String), path: Vec<Step>, assumes: Option<String>| Escalation {
+    let mk = |method: &str,
+              kind: &'static str,
+              target: Option<String>,
+              probe: (String, String),
+              path: Vec<Step>,
+              assumes: Option<String>| Escalation {
         principal: arn.clone(),
         method: method.to_owned(),
         kind,
@@ -323,18 +367,48 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
     };
     let mut self_methods: Vec<(String, Vec<(String, String, Vec<(&str, String)>)>)> = Vec::new();
     if let Some(u) = env.user(p) {
-        self_methods.push(("iam:PutUserPolicy".into(), vec![("iam:PutUserPolicy".into(), u.arn.clone(), vec![])]));
-        self_methods.push(("iam:AttachUserPolicy".into(), vec![("iam:AttachUserPolicy".into(), u.arn.clone(), vec![("iam:PolicyARN", admin_arn.clone())])]));
+        self_methods.push((
+            "iam:PutUserPolicy".into(),
+            vec![("iam:PutUserPolicy".into(), u.arn.clone(), vec![])],
+        ));
+        self_methods.push((
+            "iam:AttachUserPolicy".into(),
+            vec![(
+                "iam:AttachUserPolicy".into(),
+                u.arn.clone(),
+                vec![("iam:PolicyARN", admin_arn.clone())],
+            )],
+        ));
         for g in &u.groups {
             if let Some(g) = acct.group(g) {
-                self_methods.push(("iam:PutGroupPolicy".into(), vec![("iam:PutGroupPolicy".into(), g.arn.clone(), vec![])]));
-                self_methods.push(("iam:AttachGroupPolicy".into(), vec![("iam:AttachGroupPolicy".into(), g.arn.clone(), vec![("iam:PolicyARN", admin_arn.clone())])]));
+                self_methods.push((
+                    "iam:PutGroupPolicy".into(),
+                    vec![("iam:PutGroupPolicy".into(), g.arn.clone(), vec![])],
+                ));
+                self_methods.push((
+                    "iam:AttachGroupPolicy".into(),
+                    vec![(
+                        "iam:AttachGroupPolicy".into(),
+                        g.arn.clone(),
+                        vec![("iam:PolicyARN", admin_arn.clone())],
+                    )],
+                ));
             }
         }
     }
     if let Some(r) = env.role(p) {
-        self_methods.push(("iam:PutRolePolicy".into(), vec![("iam:PutRolePolicy".into(), r.arn.clone(), vec![])]));
-        self_methods.push(("iam:AttachRolePolicy".into(), vec![("iam:AttachRolePolicy".into(), r.arn.clone(), vec![("iam:PolicyARN", admin_arn.clone())])]));
+        self_methods.push((
+            "iam:PutRolePolicy".into(),
+            vec![("iam:PutRolePolicy".into(), r.arn.clone(), vec![])],
+        ));
+        self_methods.push((
+            "iam:AttachRolePolicy".into(),
+            vec![(
+                "iam:AttachRolePolicy".into(),
+                r.arn.clone(),
+                vec![("iam:PolicyARN", admin_arn.clone())],
+            )],
+        ));
     }
     // own customer-managed policies (direct and through groups)
     let mut own_policies: Vec<String> = Vec::new();
@@ -362,17 +436,29 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
     }
     if may("iam:CreatePolicyVersion") {
         for pa in &own_policies {
-            let Some(mp) = acct.policies.get(pa) else { continue };
+            let Some(mp) = acct.policies.get(pa) else {
+                continue;
+            };
             if !mp.is_customer() {
                 continue;
             }
-            if let Some(path) = all_allowed(&mut me, &[("iam:CreatePolicyVersion".into(), pa.clone(), vec![])]) {
+            if let Some(path) = all_allowed(
+                &mut me,
+                &[("iam:CreatePolicyVersion".into(), pa.clone(), vec![])],
+            ) {
                 let mut sc = me.sc.clone();
                 sc.identity_policies.retain(|x| x != mp.default_doc());
                 sc.identity_policies.extend(cx.admin.clone());
                 let prof = cx.modified_profile(p, sc);
                 if let Some(g) = gained(&mut me, &prof) {
-                    out.push(mk("iam:CreatePolicyVersion", "self", Some(pa.clone()), g, path, None));
+                    out.push(mk(
+                        "iam:CreatePolicyVersion",
+                        "self",
+                        Some(pa.clone()),
+                        g,
+                        path,
+                        None,
+                    ));
                     break;
                 }
             }
@@ -380,20 +466,32 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
     }
     if may("iam:SetDefaultPolicyVersion") {
         'pol: for pa in &own_policies {
-            let Some(mp) = acct.policies.get(pa) else { continue };
+            let Some(mp) = acct.policies.get(pa) else {
+                continue;
+            };
             for (i, (_vid, doc)) in mp.versions.iter().enumerate() {
                 if i == mp.default {
                     continue;
                 }
-                if let Some(path) = all_allowed(&mut me, &[("iam:SetDefaultPolicyVersion".into(), pa.clone(), vec![])]) {
+                if let Some(path) = all_allowed(
+                    &mut me,
+                    &[("iam:SetDefaultPolicyVersion".into(), pa.clone(), vec![])],
+                ) {
                     let mut sc = me.sc.clone();
                     sc.identity_policies.retain(|x| x != mp.default_doc());
                     sc.identity_policies.push(doc.clone());
-                    let probes = probes_of(&[doc.clone()]);
+                    let probes = probes_of(std::slice::from_ref(doc));
                     let mut alt = Actor::with_scenario(env, p, sc);
                     let prof = allowed_probes(&mut alt, &probes);
                     if let Some(g) = gained(&mut me, &prof) {
-                        out.push(mk("iam:SetDefaultPolicyVersion", "self", Some(format!("{pa} version {_vid}")), g, path, None));
+                        out.push(mk(
+                            "iam:SetDefaultPolicyVersion",
+                            "self",
+                            Some(format!("{pa} version {_vid}")),
+                            g,
+                            path,
+                            None,
+                        ));
                         break 'pol;
                     }
                 }
@@ -403,9 +501,15 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
     // boundary removal / replacement
     if me.sc.permissions_boundary.is_some() {
         let (del, put) = if node.kind == NodeKind::User {
-            ("iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary")
+            (
+                "iam:DeleteUserPermissionsBoundary",
+                "iam:PutUserPermissionsBoundary",
+            )
         } else {
-            ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary")
+            (
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:PutRolePermissionsBoundary",
+            )
         };
         for act in [del, put] {
             if !may(act) {
@@ -431,23 +535,41 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
             if mine.contains(&g.name) {
                 continue;
             }
-            if let Some(path) = all_allowed(&mut me, &[("iam:AddUserToGroup".into(), g.arn.clone(), vec![])]) {
+            if let Some(path) = all_allowed(
+                &mut me,
+                &[("iam:AddUserToGroup".into(), g.arn.clone(), vec![])],
+            ) {
                 let mut sc = me.sc.clone();
                 let mut added: Vec<Policy> = g.inline.clone();
-                added.extend(g.attached.iter().filter_map(|x| acct.policies.get(x).map(|m| m.default_doc().clone())));
+                added.extend(
+                    g.attached
+                        .iter()
+                        .filter_map(|x| acct.policies.get(x).map(|m| m.default_doc().clone())),
+                );
                 sc.identity_policies.extend(added.iter().cloned());
                 let probes = probes_of(&added);
                 let mut alt = Actor::with_scenario(env, p, sc);
                 let prof = allowed_probes(&mut alt, &probes);
                 if let Some(gn) = gained(&mut me, &prof) {
-                    out.push(mk("iam:AddUserToGroup", "self", Some(g.arn.clone()), gn, path, None));
+                    out.push(mk(
+                        "iam:AddUserToGroup",
+                        "self",
+                        Some(g.arn.clone()),
+                        gn,
+                        path,
+                        None,
+                    ));
                     break;
                 }
             }
         }
     }
     // --- acting as other principals
-    for act in ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"] {
+    for act in [
+        "iam:CreateAccessKey",
+        "iam:CreateLoginProfile",
+        "iam:UpdateLoginProfile",
+    ] {
         if !may(act) {
             continue;
         }
@@ -465,14 +587,24 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
         }
     }
     if may("iam:UpdateAssumeRolePolicy") {
-        let my_arn = env.principal_of(p, None).principal_arn().unwrap_or_default();
+        let my_arn = env
+            .principal_of(p, None)
+            .principal_arn()
+            .unwrap_or_default();
         if let Some(trust) = trust_naming(&my_arn) {
             for &t in &cx.order {
                 let Some(role) = env.role(t) else { continue };
                 if t == p || env.nodes[t].account != a {
                     continue;
                 }
-                if let Some(mut path) = all_allowed(&mut me, &[("iam:UpdateAssumeRolePolicy".into(), role.arn.clone(), vec![])]) {
+                if let Some(mut path) = all_allowed(
+                    &mut me,
+                    &[(
+                        "iam:UpdateAssumeRolePolicy".into(),
+                        role.arn.clone(),
+                        vec![],
+                    )],
+                ) {
                     let o = me.decide("sts:AssumeRole", &role.arn, &[], Some(&trust), None);
                     if !o.allowed() {
                         continue;
@@ -486,7 +618,14 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
                         conditions: o.conditions().to_vec(),
                     });
                     if let Some(g) = gained(&mut me, cx.profile(t)) {
-                        out.push(mk("iam:UpdateAssumeRolePolicy+sts:AssumeRole", "self", Some(role.arn.clone()), g, path, None));
+                        out.push(mk(
+                            "iam:UpdateAssumeRolePolicy+sts:AssumeRole",
+                            "self",
+                            Some(role.arn.clone()),
+                            g,
+                            path,
+                            None,
+                        ));
                         break;
                     }
                 }
@@ -499,16 +638,27 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
         if needs_pass && !may("iam:PassRole") {
             continue;
         }
-        if !m.all.iter().all(|(x, _)| may(x)) || (!m.any.is_empty() && !m.any.iter().any(|alt| alt.iter().all(|(x, _)| may(x)))) {
+        if !m.all.iter().all(|(x, _)| may(x))
+            || (!m.any.is_empty() && !m.any.iter().any(|alt| alt.iter().all(|(x, _)| may(x))))
+        {
             continue;
         }
         // the service actions first (they do not depend on the role)
-        let base: Vec<(String, String, Vec<(&str, String)>)> = m.all.iter().map(|(x, r)| ((*x).to_owned(), fill(r, &a), vec![])).collect();
-        let Some(mut svc_steps) = all_allowed(&mut me, &base) else { continue };
+        let base: Vec<(String, String, Vec<(&str, String)>)> = m
+            .all
+            .iter()
+            .map(|(x, r)| ((*x).to_owned(), fill(r, &a), vec![]))
+            .collect();
+        let Some(mut svc_steps) = all_allowed(&mut me, &base) else {
+            continue;
+        };
         if !m.any.is_empty() {
             let mut found = None;
             for alt in m.any {
-                let reqs: Vec<(String, String, Vec<(&str, String)>)> = alt.iter().map(|(x, r)| ((*x).to_owned(), fill(r, &a), vec![])).collect();
+                let reqs: Vec<(String, String, Vec<(&str, String)>)> = alt
+                    .iter()
+                    .map(|(x, r)| ((*x).to_owned(), fill(r, &a), vec![]))
+                    .collect();
                 if let Some(s) = all_allowed(&mut me, &reqs) {
                     found = Some(s);
                     break;
@@ -530,7 +680,14 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
             let mut path = Vec::new();
             if needs_pass {
                 let svc = format!("{}.amazonaws.com", m.service);
-                match all_allowed(&mut me, &[("iam:PassRole".into(), role.arn.clone(), vec![("iam:PassedToService", svc)])]) {
+                match all_allowed(
+                    &mut me,
+                    &[(
+                        "iam:PassRole".into(),
+                        role.arn.clone(),
+                        vec![("iam:PassedToService", svc)],
+                    )],
+                ) {
                     Some(s) => path.extend(s),
                     None => continue,
                 }
@@ -549,7 +706,14 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
             continue;
         }
         if let Some(g) = gained(&mut me, cx.profile(t)) {
-            out.push(mk("sts:AssumeRole chain", "self", Some(env.nodes[t].arn.clone()), g, path, None));
+            out.push(mk(
+                "sts:AssumeRole chain",
+                "self",
+                Some(env.nodes[t].arn.clone()),
+                g,
+                path,
+                None,
+            ));
             break;
         }
     }
@@ -570,7 +734,11 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
                     continue;
                 }
                 let tarn = env.nodes[t].arn.clone();
-                let extra = if act.contains("Attach") { vec![("iam:PolicyARN", admin_arn.clone())] } else { vec![] };
+                let extra = if act.contains("Attach") {
+                    vec![("iam:PolicyARN", admin_arn.clone())]
+                } else {
+                    vec![]
+                };
                 if let Some(path) = all_allowed(&mut me, &[(act.into(), tarn.clone(), extra)]) {
                     let tsc = cx.with_admin(&env.scenario_of(t));
                     let prof = cx.modified_profile(t, tsc);
@@ -582,16 +750,30 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
             }
         }
         if out.is_empty() {
-            for act in ["iam:PutGroupPolicy", "iam:AttachGroupPolicy", "iam:AddUserToGroup"] {
+            for act in [
+                "iam:PutGroupPolicy",
+                "iam:AttachGroupPolicy",
+                "iam:AddUserToGroup",
+            ] {
                 if !may(act) || acct.groups.is_empty() {
                     continue;
                 }
-                let extra = if act.contains("Attach") { vec![("iam:PolicyARN", admin_arn.clone())] } else { vec![] };
+                let extra = if act.contains("Attach") {
+                    vec![("iam:PolicyARN", admin_arn.clone())]
+                } else {
+                    vec![]
+                };
                 for g in &acct.groups {
-                    if let Some(path) = all_allowed(&mut me, &[(act.into(), g.arn.clone(), extra.clone())]) {
+                    if let Some(path) =
+                        all_allowed(&mut me, &[(act.into(), g.arn.clone(), extra.clone())])
+                    {
                         // the group's policies (or an admin policy) on a member
                         let mut added: Vec<Policy> = g.inline.clone();
-                        added.extend(g.attached.iter().filter_map(|x| acct.policies.get(x).map(|m| m.default_doc().clone())));
+                        added.extend(
+                            g.attached.iter().filter_map(|x| {
+                                acct.policies.get(x).map(|m| m.default_doc().clone())
+                            }),
+                        );
                         let mut sc = crate::scenario::Scenario::empty();
                         if act == "iam:AddUserToGroup" {
                             sc.identity_policies = added.clone();
@@ -614,11 +796,26 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
             }
         }
         if out.is_empty() && may("iam:CreatePolicyVersion") {
-            for mp in acct.policies.values().filter(|m| m.is_customer() && !own_policies.contains(&m.arn)) {
-                if let Some(path) = all_allowed(&mut me, &[("iam:CreatePolicyVersion".into(), mp.arn.clone(), vec![])]) {
-                    let prof = cx.modified_profile(p, cx.with_admin(&crate::scenario::Scenario::empty()));
+            for mp in acct
+                .policies
+                .values()
+                .filter(|m| m.is_customer() && !own_policies.contains(&m.arn))
+            {
+                if let Some(path) = all_allowed(
+                    &mut me,
+                    &[("iam:CreatePolicyVersion".into(), mp.arn.clone(), vec![])],
+                ) {
+                    let prof =
+                        cx.modified_profile(p, cx.with_admin(&crate::scenario::Scenario::empty()));
                     if let Some(g) = gained(&mut me, &prof) {
-                        out.push(mk("iam:CreatePolicyVersion", "grant", Some(mp.arn.clone()), g, path, None));
+                        out.push(mk(
+                            "iam:CreatePolicyVersion",
+                            "grant",
+                            Some(mp.arn.clone()),
+                            g,
+                            path,
+                            None,
+                        ));
                         break;
                     }
                 }
@@ -630,7 +827,9 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
 
 /// Services (of [`SERVICES`]) whose principal the role's trust policy admits.
 fn trusted_services(env: &Env, n: usize) -> Vec<&'static str> {
-    let Some(role) = env.role(n) else { return Vec::new() };
+    let Some(role) = env.role(n) else {
+        return Vec::new();
+    };
     let mut sc = crate::scenario::Scenario::empty();
     sc.resource_policy = Some(role.trust.clone());
     SERVICES
@@ -652,7 +851,10 @@ fn trusted_services(env: &Env, n: usize) -> Vec<&'static str> {
 /// Every escalation of every principal of the loaded accounts.
 pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
     let n = env.nodes.len();
-    let services: Vec<Vec<&'static str>> = (0..n).into_par_iter().map(|i| trusted_services(env, i)).collect();
+    let services: Vec<Vec<&'static str>> = (0..n)
+        .into_par_iter()
+        .map(|i| trusted_services(env, i))
+        .collect();
     let is_admin: Vec<bool> = (0..n)
         .into_par_iter()
         .map(|i| {
@@ -664,19 +866,36 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
                 && super::SENSITIVE_ACTIONS.iter().all(|x| a.allowed(x, "*"))
         })
         .collect();
-    let mut order: Vec<usize> = (0..n).filter(|&i| env.nodes[i].kind != NodeKind::External).collect();
+    let mut order: Vec<usize> = (0..n)
+        .filter(|&i| env.nodes[i].kind != NodeKind::External)
+        .collect();
     order.sort_by_key(|&i| !is_admin[i]);
-    let cx = Ctx { env, graph, profiles: (0..n).map(|_| OnceLock::new()).collect(), admin: admin_policy(), services, order, is_admin };
+    let cx = Ctx {
+        env,
+        graph,
+        profiles: (0..n).map(|_| OnceLock::new()).collect(),
+        admin: admin_policy(),
+        services,
+        order,
+        is_admin,
+    };
     // starting principals: users and roles whose credentials a person can hold (not external
     // placeholders, not service-linked roles, which only their service can assume)
     let starts: Vec<bool> = (0..n)
-        .map(|i| env.nodes[i].kind != NodeKind::External && !env.principal_of(i, None).is_service_linked_role())
+        .map(|i| {
+            env.nodes[i].kind != NodeKind::External
+                && !env.principal_of(i, None).is_service_linked_role()
+        })
         .collect();
     let pb = progress(n, env.quiet, "escalations");
     let first: Vec<Vec<Escalation>> = (0..n)
         .into_par_iter()
         .map(|p| {
-            let r = if starts[p] { first_order(&cx, p) } else { Vec::new() };
+            let r = if starts[p] {
+                first_order(&cx, p)
+            } else {
+                Vec::new()
+            };
             pb.inc(1);
             r
         })
@@ -697,7 +916,10 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
             if t == p {
                 continue;
             }
-            if let Some(e) = first[t].iter().find(|e| e.kind == "self" && !me.allowed(&e.probe.0, &e.probe.1)) {
+            if let Some(e) = first[t]
+                .iter()
+                .find(|e| e.kind == "self" && !me.allowed(&e.probe.0, &e.probe.1))
+            {
                 let mut full = path.clone();
                 full.extend(e.path.iter().cloned());
                 out.push(Escalation {

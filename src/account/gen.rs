@@ -33,24 +33,107 @@ impl Rng {
 }
 
 const SERVICES: &[(&str, &[&str])] = &[
-    ("s3", &["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject", "s3:Get*", "s3:List*"]),
-    ("dynamodb", &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:Describe*"]),
-    ("sqs", &["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]),
-    ("logs", &["logs:CreateLogStream", "logs:PutLogEvents", "logs:Describe*", "logs:Get*"]),
-    ("ec2", &["ec2:Describe*", "ec2:StartInstances", "ec2:StopInstances", "ec2:CreateTags"]),
-    ("kms", &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]),
-    ("lambda", &["lambda:InvokeFunction", "lambda:GetFunction", "lambda:ListFunctions"]),
-    ("cloudwatch", &["cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "cloudwatch:Describe*"]),
-    ("secretsmanager", &["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]),
+    (
+        "s3",
+        &[
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:ListBucket",
+            "s3:DeleteObject",
+            "s3:Get*",
+            "s3:List*",
+        ],
+    ),
+    (
+        "dynamodb",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "dynamodb:Describe*",
+        ],
+    ),
+    (
+        "sqs",
+        &[
+            "sqs:SendMessage",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ],
+    ),
+    (
+        "logs",
+        &[
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "logs:Describe*",
+            "logs:Get*",
+        ],
+    ),
+    (
+        "ec2",
+        &[
+            "ec2:Describe*",
+            "ec2:StartInstances",
+            "ec2:StopInstances",
+            "ec2:CreateTags",
+        ],
+    ),
+    (
+        "kms",
+        &[
+            "kms:Decrypt",
+            "kms:Encrypt",
+            "kms:GenerateDataKey*",
+            "kms:DescribeKey",
+        ],
+    ),
+    (
+        "lambda",
+        &[
+            "lambda:InvokeFunction",
+            "lambda:GetFunction",
+            "lambda:ListFunctions",
+        ],
+    ),
+    (
+        "cloudwatch",
+        &[
+            "cloudwatch:PutMetricData",
+            "cloudwatch:GetMetricData",
+            "cloudwatch:Describe*",
+        ],
+    ),
+    (
+        "secretsmanager",
+        &[
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret",
+        ],
+    ),
 ];
 
 fn resource_for(rng: &mut Rng, svc: &str) -> Value {
     match (svc, rng.below(3)) {
         (_, 0) => json!("*"),
-        ("s3", _) => json!([format!("arn:aws:s3:::bucket-{}", rng.below(50)), format!("arn:aws:s3:::bucket-{}/*", rng.below(50))]),
-        ("dynamodb", _) => json!(format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/table-{}", rng.below(40))),
-        ("sqs", _) => json!(format!("arn:aws:sqs:us-east-1:{ACCOUNT}:queue-{}", rng.below(40))),
-        ("lambda", _) => json!(format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:fn-{}*", rng.below(40))),
+        ("s3", _) => json!([
+            format!("arn:aws:s3:::bucket-{}", rng.below(50)),
+            format!("arn:aws:s3:::bucket-{}/*", rng.below(50))
+        ]),
+        ("dynamodb", _) => json!(format!(
+            "arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/table-{}",
+            rng.below(40)
+        )),
+        ("sqs", _) => json!(format!(
+            "arn:aws:sqs:us-east-1:{ACCOUNT}:queue-{}",
+            rng.below(40)
+        )),
+        ("lambda", _) => json!(format!(
+            "arn:aws:lambda:us-east-1:{ACCOUNT}:function:fn-{}*",
+            rng.below(40)
+        )),
         _ => json!(format!("arn:aws:{svc}:us-east-1:{ACCOUNT}:*")),
     }
 }
@@ -61,9 +144,15 @@ fn statement(rng: &mut Rng) -> Value {
     let acts: Vec<&str> = (0..k).map(|_| actions[rng.below(actions.len())]).collect();
     let mut s = json!({"Effect": "Allow", "Action": acts, "Resource": resource_for(rng, svc)});
     match rng.below(10) {
-        0 => s["Condition"] = json!({"IpAddress": {"aws:SourceIp": format!("10.{}.0.0/16", rng.below(255))}}),
+        0 => {
+            s["Condition"] =
+                json!({"IpAddress": {"aws:SourceIp": format!("10.{}.0.0/16", rng.below(255))}})
+        }
         1 => s["Condition"] = json!({"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
-        2 => s["Condition"] = json!({"StringEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}),
+        2 => {
+            s["Condition"] =
+                json!({"StringEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}})
+        }
         _ => {}
     }
     s
@@ -71,13 +160,27 @@ fn statement(rng: &mut Rng) -> Value {
 
 fn risky_statement(rng: &mut Rng) -> Value {
     match rng.below(8) {
-        0 => json!({"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"}),
-        1 => json!({"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": format!("arn:aws:iam::{ACCOUNT}:policy/team-*")}),
-        2 => json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": format!("arn:aws:iam::{ACCOUNT}:role/app-*")}),
-        3 => json!({"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"}),
-        4 => json!({"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": format!("arn:aws:iam::{ACCOUNT}:user/svc-*")}),
-        5 => json!({"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": format!("arn:aws:iam::{ACCOUNT}:role/app-{}", rng.below(100))}),
-        6 => json!({"Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}),
+        0 => {
+            json!({"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"})
+        }
+        1 => {
+            json!({"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": format!("arn:aws:iam::{ACCOUNT}:policy/team-*")})
+        }
+        2 => {
+            json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": format!("arn:aws:iam::{ACCOUNT}:role/app-*")})
+        }
+        3 => {
+            json!({"Effect": "Allow", "Action": ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"})
+        }
+        4 => {
+            json!({"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": format!("arn:aws:iam::{ACCOUNT}:user/svc-*")})
+        }
+        5 => {
+            json!({"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": format!("arn:aws:iam::{ACCOUNT}:role/app-{}", rng.below(100))})
+        }
+        6 => {
+            json!({"Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}})
+        }
         _ => json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}),
     }
 }
@@ -105,7 +208,11 @@ fn managed(arn: &str, doc: Value) -> Value {
 }
 
 fn attached(arns: &[String]) -> Value {
-    Value::Array(arns.iter().map(|a| json!({"PolicyName": a.rsplit('/').next().unwrap_or(""), "PolicyArn": a})).collect())
+    Value::Array(
+        arns.iter()
+            .map(|a| json!({"PolicyName": a.rsplit('/').next().unwrap_or(""), "PolicyArn": a}))
+            .collect(),
+    )
 }
 
 /// A dump with `n` principals (60% users, 40% roles).
@@ -115,9 +222,16 @@ pub fn generate(n: usize, seed: u64) -> Value {
     let mut policies = Vec::new();
     let mut customer: Vec<String> = Vec::new();
     for i in 0..n_policies {
-        let name = if i % 5 == 0 { format!("team-{i}") } else { format!("policy-{i}") };
+        let name = if i % 5 == 0 {
+            format!("team-{i}")
+        } else {
+            format!("policy-{i}")
+        };
         let arn = format!("arn:aws:iam::{ACCOUNT}:policy/{name}");
-        policies.push(managed(&arn, { let k = 1 + rng.below(6); document(&mut rng, k, 15) }));
+        policies.push(managed(&arn, {
+            let k = 1 + rng.below(6);
+            document(&mut rng, k, 15)
+        }));
         customer.push(arn);
     }
     let admin = "arn:aws:iam::aws:policy/AdministratorAccess".to_owned();
@@ -137,8 +251,20 @@ pub fn generate(n: usize, seed: u64) -> Value {
 
     let n_users = n * 6 / 10;
     let n_roles = n - n_users;
-    let user_name = |i: usize| if i % 10 == 0 { format!("svc-{i}") } else { format!("user-{i}") };
-    let role_name = |i: usize| if i % 3 == 0 { format!("app-{i}") } else { format!("role-{i}") };
+    let user_name = |i: usize| {
+        if i % 10 == 0 {
+            format!("svc-{i}")
+        } else {
+            format!("user-{i}")
+        }
+    };
+    let role_name = |i: usize| {
+        if i % 3 == 0 {
+            format!("app-{i}")
+        } else {
+            format!("role-{i}")
+        }
+    };
     let users: Vec<Value> = (0..n_users)
         .map(|i| {
             let mut att: Vec<String> = (0..rng.below(3)).map(|_| customer[rng.below(customer.len())].clone()).collect();

@@ -1,6 +1,8 @@
 //! Loading `aws iam get-account-authorization-details` dumps and the optional inputs
 //! (`--org`, `--resource-policies`, `--other-account`). Every malformed part is a located error.
 
+#![allow(clippy::type_complexity)]
+
 use crate::json::{Json, JsonPath};
 use crate::model::{Policy, PolicyType};
 use crate::parse::parse_policy;
@@ -87,26 +89,82 @@ pub struct Org {
     pub accounts: BTreeMap<String, (Vec<Vec<Policy>>, Vec<Vec<Policy>>)>,
 }
 
-const TOP_KEYS: &[&str] = &["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies", "IsTruncated", "Marker", "ResponseMetadata"];
-const USER_KEYS: &[&str] = &[
-    "Path", "UserName", "UserId", "Arn", "CreateDate", "UserPolicyList", "GroupList", "AttachedManagedPolicies",
-    "PermissionsBoundary", "Tags", "PasswordLastUsed",
+const TOP_KEYS: &[&str] = &[
+    "UserDetailList",
+    "GroupDetailList",
+    "RoleDetailList",
+    "Policies",
+    "IsTruncated",
+    "Marker",
+    "ResponseMetadata",
 ];
-const GROUP_KEYS: &[&str] = &["Path", "GroupName", "GroupId", "Arn", "CreateDate", "GroupPolicyList", "AttachedManagedPolicies"];
+const USER_KEYS: &[&str] = &[
+    "Path",
+    "UserName",
+    "UserId",
+    "Arn",
+    "CreateDate",
+    "UserPolicyList",
+    "GroupList",
+    "AttachedManagedPolicies",
+    "PermissionsBoundary",
+    "Tags",
+    "PasswordLastUsed",
+];
+const GROUP_KEYS: &[&str] = &[
+    "Path",
+    "GroupName",
+    "GroupId",
+    "Arn",
+    "CreateDate",
+    "GroupPolicyList",
+    "AttachedManagedPolicies",
+];
 const ROLE_KEYS: &[&str] = &[
-    "Path", "RoleName", "RoleId", "Arn", "CreateDate", "AssumeRolePolicyDocument", "InstanceProfileList", "RolePolicyList",
-    "AttachedManagedPolicies", "PermissionsBoundary", "Tags", "RoleLastUsed", "Description", "MaxSessionDuration",
+    "Path",
+    "RoleName",
+    "RoleId",
+    "Arn",
+    "CreateDate",
+    "AssumeRolePolicyDocument",
+    "InstanceProfileList",
+    "RolePolicyList",
+    "AttachedManagedPolicies",
+    "PermissionsBoundary",
+    "Tags",
+    "RoleLastUsed",
+    "Description",
+    "MaxSessionDuration",
 ];
 const POLICY_KEYS: &[&str] = &[
-    "PolicyName", "PolicyId", "Arn", "Path", "DefaultVersionId", "AttachmentCount", "PermissionsBoundaryUsageCount",
-    "IsAttachable", "Description", "CreateDate", "UpdateDate", "PolicyVersionList", "Tags",
+    "PolicyName",
+    "PolicyId",
+    "Arn",
+    "Path",
+    "DefaultVersionId",
+    "AttachmentCount",
+    "PermissionsBoundaryUsageCount",
+    "IsAttachable",
+    "Description",
+    "CreateDate",
+    "UpdateDate",
+    "PolicyVersionList",
+    "Tags",
 ];
 const VERSION_KEYS: &[&str] = &["Document", "VersionId", "IsDefaultVersion", "CreateDate"];
 const INLINE_KEYS: &[&str] = &["PolicyName", "PolicyDocument"];
 const ATTACHED_KEYS: &[&str] = &["PolicyName", "PolicyArn"];
 const BOUNDARY_KEYS: &[&str] = &["PermissionsBoundaryType", "PermissionsBoundaryArn"];
 const TAG_KEYS: &[&str] = &["Key", "Value"];
-const PROFILE_KEYS: &[&str] = &["Path", "InstanceProfileName", "InstanceProfileId", "Arn", "CreateDate", "Roles", "Tags"];
+const PROFILE_KEYS: &[&str] = &[
+    "Path",
+    "InstanceProfileName",
+    "InstanceProfileId",
+    "Arn",
+    "CreateDate",
+    "Roles",
+    "Tags",
+];
 const LAST_USED_KEYS: &[&str] = &["LastUsedDate", "Region"];
 
 /// A cursor over the dump that records located errors.
@@ -117,23 +175,41 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(file: &'a str) -> Self {
-        Reader { file, errs: Vec::new() }
+        Reader {
+            file,
+            errs: Vec::new(),
+        }
     }
     pub fn err(&mut self, p: &JsonPath, msg: impl Into<String>) {
-        self.errs.push(InputError::new(self.file, Some(p.to_string()), msg));
+        self.errs
+            .push(InputError::new(self.file, Some(p.to_string()), msg));
     }
-    pub fn obj<'j>(&mut self, v: &'j Json, p: &JsonPath, allowed: &[&str]) -> Option<&'j [(String, Json)]> {
+    pub fn obj<'j>(
+        &mut self,
+        v: &'j Json,
+        p: &JsonPath,
+        allowed: &[&str],
+    ) -> Option<&'j [(String, Json)]> {
         match v {
             Json::Obj(entries) => {
                 for (k, _) in entries {
                     if !allowed.contains(&k.as_str()) {
-                        self.err(&p.key(k), format!("unknown field `{k}`; expected one of {}", allowed.join(", ")));
+                        self.err(
+                            &p.key(k),
+                            format!(
+                                "unknown field `{k}`; expected one of {}",
+                                allowed.join(", ")
+                            ),
+                        );
                     }
                 }
                 Some(entries)
             }
             other => {
-                self.err(p, format!("expected an object, found {}", other.type_name()));
+                self.err(
+                    p,
+                    format!("expected an object, found {}", other.type_name()),
+                );
                 None
             }
         }
@@ -157,13 +233,22 @@ impl<'a> Reader<'a> {
                 None
             }
             Some(other) => {
-                self.err(&p.key(key), format!("expected a string, found {}", other.type_name()));
+                self.err(
+                    &p.key(key),
+                    format!("expected a string, found {}", other.type_name()),
+                );
                 None
             }
         }
     }
     /// A policy document: a JSON object, or a (URL-encoded) JSON string.
-    pub fn document(&mut self, v: Option<&Json>, p: &JsonPath, kind: PolicyType, name: &str) -> Option<Policy> {
+    pub fn document(
+        &mut self,
+        v: Option<&Json>,
+        p: &JsonPath,
+        kind: PolicyType,
+        name: &str,
+    ) -> Option<Policy> {
         let Some(v) = v else {
             self.err(p, "missing policy document");
             return None;
@@ -189,13 +274,25 @@ impl<'a> Reader<'a> {
                         &owned
                     }
                     Err(e) => {
-                        self.err(p, format!("policy document string is not valid JSON (line {}, column {}): {}", e.line, e.column, e.message));
+                        self.err(
+                            p,
+                            format!(
+                                "policy document string is not valid JSON (line {}, column {}): {}",
+                                e.line, e.column, e.message
+                            ),
+                        );
                         return None;
                     }
                 }
             }
             other => {
-                self.err(p, format!("expected a policy document (object or URL-encoded string), found {}", other.type_name()));
+                self.err(
+                    p,
+                    format!(
+                        "expected a policy document (object or URL-encoded string), found {}",
+                        other.type_name()
+                    ),
+                );
                 return None;
             }
         };
@@ -213,7 +310,10 @@ impl<'a> Reader<'a> {
         for (i, t) in self.arr(v.get("Tags"), &tp).iter().enumerate() {
             let ip = tp.index(i);
             if self.obj(t, &ip, TAG_KEYS).is_some() {
-                if let (Some(k), Some(val)) = (self.string(t, "Key", &ip, true), self.string(t, "Value", &ip, true)) {
+                if let (Some(k), Some(val)) = (
+                    self.string(t, "Key", &ip, true),
+                    self.string(t, "Value", &ip, true),
+                ) {
                     out.push((k, val));
                 }
             }
@@ -228,16 +328,27 @@ impl<'a> Reader<'a> {
             if self.obj(item, &ip, INLINE_KEYS).is_none() {
                 continue;
             }
-            let name = self.string(item, "PolicyName", &ip, true).unwrap_or_default();
+            let name = self
+                .string(item, "PolicyName", &ip, true)
+                .unwrap_or_default();
             let label = format!("{owner} inline {name}");
-            out.extend(self.document(item.get("PolicyDocument"), &ip.key("PolicyDocument"), PolicyType::Identity, &label));
+            out.extend(self.document(
+                item.get("PolicyDocument"),
+                &ip.key("PolicyDocument"),
+                PolicyType::Identity,
+                &label,
+            ));
         }
         out
     }
     fn attached(&mut self, v: &Json, p: &JsonPath) -> Vec<(String, JsonPath)> {
         let mut out = Vec::new();
         let lp = p.key("AttachedManagedPolicies");
-        for (i, item) in self.arr(v.get("AttachedManagedPolicies"), &lp).iter().enumerate() {
+        for (i, item) in self
+            .arr(v.get("AttachedManagedPolicies"), &lp)
+            .iter()
+            .enumerate()
+        {
             let ip = lp.index(i);
             if self.obj(item, &ip, ATTACHED_KEYS).is_none() {
                 continue;
@@ -252,7 +363,8 @@ impl<'a> Reader<'a> {
         let b = v.get("PermissionsBoundary")?;
         let bp = p.key("PermissionsBoundary");
         self.obj(b, &bp, BOUNDARY_KEYS)?;
-        self.string(b, "PermissionsBoundaryArn", &bp, true).map(|a| (a, bp.key("PermissionsBoundaryArn")))
+        self.string(b, "PermissionsBoundaryArn", &bp, true)
+            .map(|a| (a, bp.key("PermissionsBoundaryArn")))
     }
 }
 
@@ -282,7 +394,10 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
         if r.obj(item, &ip, POLICY_KEYS).is_none() {
             continue;
         }
-        let (Some(arn), name) = (r.string(item, "Arn", &ip, true), r.string(item, "PolicyName", &ip, true).unwrap_or_default()) else {
+        let (Some(arn), name) = (
+            r.string(item, "Arn", &ip, true),
+            r.string(item, "PolicyName", &ip, true).unwrap_or_default(),
+        ) else {
             continue;
         };
         let default_id = r.string(item, "DefaultVersionId", &ip, false);
@@ -298,29 +413,59 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
             match v.get("IsDefaultVersion") {
                 Some(Json::Bool(true)) => flagged = Some(versions.len()),
                 Some(Json::Bool(false)) | None => {}
-                Some(other) => r.err(&jp.key("IsDefaultVersion"), format!("expected a boolean, found {}", other.type_name())),
+                Some(other) => r.err(
+                    &jp.key("IsDefaultVersion"),
+                    format!("expected a boolean, found {}", other.type_name()),
+                ),
             }
             let label = format!("{name} ({vid})");
-            if let Some(pol) = r.document(v.get("Document"), &jp.key("Document"), PolicyType::Identity, &label) {
+            if let Some(pol) = r.document(
+                v.get("Document"),
+                &jp.key("Document"),
+                PolicyType::Identity,
+                &label,
+            ) {
                 versions.push((vid, pol));
             }
         }
-        let by_id = default_id.as_ref().and_then(|d| versions.iter().position(|(v, _)| v == d));
+        let by_id = default_id
+            .as_ref()
+            .and_then(|d| versions.iter().position(|(v, _)| v == d));
         let default = match (by_id, flagged) {
             (Some(a), Some(b)) if a != b => {
-                r.err(&ip.key("DefaultVersionId"), "DefaultVersionId disagrees with the version marked IsDefaultVersion");
+                r.err(
+                    &ip.key("DefaultVersionId"),
+                    "DefaultVersionId disagrees with the version marked IsDefaultVersion",
+                );
                 continue;
             }
             (Some(a), _) | (None, Some(a)) => a,
             (None, None) => {
-                if versions.is_empty() && r.errs.iter().any(|e| e.path.as_deref().is_some_and(|p| p.starts_with(&ip.to_string()))) {
+                if versions.is_empty()
+                    && r.errs.iter().any(|e| {
+                        e.path
+                            .as_deref()
+                            .is_some_and(|p| p.starts_with(&ip.to_string()))
+                    })
+                {
                     continue; // the version's own error was reported
                 }
-                r.err(&ip, format!("managed policy `{arn}` has no default version in PolicyVersionList"));
+                r.err(
+                    &ip,
+                    format!("managed policy `{arn}` has no default version in PolicyVersionList"),
+                );
                 continue;
             }
         };
-        policies.insert(arn.clone(), ManagedPolicy { arn, name, default, versions });
+        policies.insert(
+            arn.clone(),
+            ManagedPolicy {
+                arn,
+                name,
+                default,
+                versions,
+            },
+        );
     }
 
     let check_attached = |r: &mut Reader, list: Vec<(String, JsonPath)>| -> Vec<String> {
@@ -329,7 +474,10 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
             if policies.contains_key(&a) {
                 out.push(a);
             } else {
-                r.err(&p, format!("managed policy `{a}` is not in the dump's Policies list"));
+                r.err(
+                    &p,
+                    format!("managed policy `{a}` is not in the dump's Policies list"),
+                );
             }
         }
         out
@@ -342,11 +490,21 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
         if r.obj(g, &ip, GROUP_KEYS).is_none() {
             continue;
         }
-        let (Some(arn), Some(name)) = (r.string(g, "Arn", &ip, true), r.string(g, "GroupName", &ip, true)) else { continue };
+        let (Some(arn), Some(name)) = (
+            r.string(g, "Arn", &ip, true),
+            r.string(g, "GroupName", &ip, true),
+        ) else {
+            continue;
+        };
         let inline = r.inline(g, "GroupPolicyList", &ip, &format!("group {name}"));
         let att = r.attached(g, &ip);
         let attached = check_attached(&mut r, att);
-        groups.push(Group { arn, name, inline, attached });
+        groups.push(Group {
+            arn,
+            name,
+            inline,
+            attached,
+        });
     }
 
     let mut users = Vec::new();
@@ -356,8 +514,15 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
         if r.obj(u, &ip, USER_KEYS).is_none() {
             continue;
         }
-        let (Some(arn), Some(name)) = (r.string(u, "Arn", &ip, true), r.string(u, "UserName", &ip, true)) else { continue };
-        let path = r.string(u, "Path", &ip, false).unwrap_or_else(|| "/".into());
+        let (Some(arn), Some(name)) = (
+            r.string(u, "Arn", &ip, true),
+            r.string(u, "UserName", &ip, true),
+        ) else {
+            continue;
+        };
+        let path = r
+            .string(u, "Path", &ip, false)
+            .unwrap_or_else(|| "/".into());
         let mut gl = Vec::new();
         let glp = ip.key("GroupList");
         for (j, g) in r.arr(u.get("GroupList"), &glp).iter().enumerate() {
@@ -366,18 +531,36 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
                     if groups.iter().any(|x: &Group| &x.name == s) {
                         gl.push(s.clone());
                     } else {
-                        r.err(&glp.index(j), format!("group `{s}` is not in GroupDetailList"));
+                        r.err(
+                            &glp.index(j),
+                            format!("group `{s}` is not in GroupDetailList"),
+                        );
                     }
                 }
-                other => r.err(&glp.index(j), format!("expected a group name, found {}", other.type_name())),
+                other => r.err(
+                    &glp.index(j),
+                    format!("expected a group name, found {}", other.type_name()),
+                ),
             }
         }
         let inline = r.inline(u, "UserPolicyList", &ip, &format!("user {name}"));
         let att = r.attached(u, &ip);
         let attached = check_attached(&mut r, att);
-        let boundary = r.boundary(u, &ip).map(|b| check_attached(&mut r, vec![b])).and_then(|v| v.into_iter().next());
+        let boundary = r
+            .boundary(u, &ip)
+            .map(|b| check_attached(&mut r, vec![b]))
+            .and_then(|v| v.into_iter().next());
         let tags = r.tags(u, &ip);
-        users.push(User { arn, name, path, groups: gl, inline, attached, boundary, tags });
+        users.push(User {
+            arn,
+            name,
+            path,
+            groups: gl,
+            inline,
+            attached,
+            boundary,
+            tags,
+        });
     }
 
     let mut roles = Vec::new();
@@ -387,13 +570,28 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
         if r.obj(ro, &ip, ROLE_KEYS).is_none() {
             continue;
         }
-        let (Some(arn), Some(name)) = (r.string(ro, "Arn", &ip, true), r.string(ro, "RoleName", &ip, true)) else { continue };
-        let path = r.string(ro, "Path", &ip, false).unwrap_or_else(|| "/".into());
-        let trust = r.document(ro.get("AssumeRolePolicyDocument"), &ip.key("AssumeRolePolicyDocument"), PolicyType::Trust, &format!("trust policy of role {name}"));
+        let (Some(arn), Some(name)) = (
+            r.string(ro, "Arn", &ip, true),
+            r.string(ro, "RoleName", &ip, true),
+        ) else {
+            continue;
+        };
+        let path = r
+            .string(ro, "Path", &ip, false)
+            .unwrap_or_else(|| "/".into());
+        let trust = r.document(
+            ro.get("AssumeRolePolicyDocument"),
+            &ip.key("AssumeRolePolicyDocument"),
+            PolicyType::Trust,
+            &format!("trust policy of role {name}"),
+        );
         let inline = r.inline(ro, "RolePolicyList", &ip, &format!("role {name}"));
         let att = r.attached(ro, &ip);
         let attached = check_attached(&mut r, att);
-        let boundary = r.boundary(ro, &ip).map(|b| check_attached(&mut r, vec![b])).and_then(|v| v.into_iter().next());
+        let boundary = r
+            .boundary(ro, &ip)
+            .map(|b| check_attached(&mut r, vec![b]))
+            .and_then(|v| v.into_iter().next());
         let tags = r.tags(ro, &ip);
         let mut instance_profiles = Vec::new();
         let pl = ip.key("InstanceProfileList");
@@ -407,7 +605,17 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
             r.obj(lu, &ip.key("RoleLastUsed"), LAST_USED_KEYS);
         }
         if let Some(trust) = trust {
-            roles.push(Role { arn, name, path, trust, inline, attached, boundary, instance_profiles, tags });
+            roles.push(Role {
+                arn,
+                name,
+                path,
+                trust,
+                inline,
+                attached,
+                boundary,
+                instance_profiles,
+                tags,
+            });
         }
     }
     if !r.errs.is_empty() {
@@ -418,13 +626,29 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
         .map(|u| u.arn.as_str())
         .chain(roles.iter().map(|x| x.arn.as_str()))
         .chain(groups.iter().map(|g| g.arn.as_str()))
-        .chain(policies.values().filter(|p| p.is_customer()).map(|p| p.arn.as_str()))
+        .chain(
+            policies
+                .values()
+                .filter(|p| p.is_customer())
+                .map(|p| p.arn.as_str()),
+        )
         .find_map(arn_account)
         .map(str::to_owned);
     let Some(id) = id else {
-        return Err(vec![InputError::new(file, None, "cannot tell the account ID: the dump has no user, group, role or customer policy")]);
+        return Err(vec![InputError::new(
+            file,
+            None,
+            "cannot tell the account ID: the dump has no user, group, role or customer policy",
+        )]);
     };
-    Ok(Account { id, file: file.to_owned(), users, groups, roles, policies })
+    Ok(Account {
+        id,
+        file: file.to_owned(),
+        users,
+        groups,
+        roles,
+        policies,
+    })
 }
 
 /// `--resource-policies FILE`: `{ "ARN": policy document, ... }`.
@@ -434,7 +658,14 @@ pub fn load_resource_policies(path: &Path) -> Result<BTreeMap<String, Policy>, E
     let mut r = Reader::new(&file);
     let mut out = BTreeMap::new();
     let Json::Obj(entries) = &doc else {
-        return Err(vec![InputError::new(&file, None, format!("expected an object mapping resource ARNs to policy documents, found {}", doc.type_name()))]);
+        return Err(vec![InputError::new(
+            &file,
+            None,
+            format!(
+                "expected an object mapping resource ARNs to policy documents, found {}",
+                doc.type_name()
+            ),
+        )]);
     };
     for (arn, v) in entries {
         let p = JsonPath::root().key(arn);
@@ -446,7 +677,11 @@ pub fn load_resource_policies(path: &Path) -> Result<BTreeMap<String, Policy>, E
             r.err(&p, format!("resource `{arn}` listed twice"));
             continue;
         }
-        let kind = if crate::scenario::is_role_arn(arn) { PolicyType::Trust } else { PolicyType::Resource };
+        let kind = if crate::scenario::is_role_arn(arn) {
+            PolicyType::Trust
+        } else {
+            PolicyType::Resource
+        };
         if let Some(pol) = r.document(Some(v), &p, kind, &format!("resource policy of {arn}")) {
             out.insert(arn.clone(), pol);
         }
@@ -465,30 +700,47 @@ pub fn load_org(path: &Path, main_account: &str) -> Result<Org, Errors> {
     let mut r = Reader::new(&file);
     let root = JsonPath::root();
     let mut org = Org::default();
-    if r.obj(&doc, &root, &["management_account", "org_id", "levels", "accounts"]).is_none() {
+    if r.obj(
+        &doc,
+        &root,
+        &["management_account", "org_id", "levels", "accounts"],
+    )
+    .is_none()
+    {
         return Err(r.errs);
     }
     org.management_account = r.string(&doc, "management_account", &root, false);
     org.org_id = r.string(&doc, "org_id", &root, false);
-    let levels = |r: &mut Reader, v: Option<&Json>, p: &JsonPath| -> (Vec<Vec<Policy>>, Vec<Vec<Policy>>) {
-        let (mut scps, mut rcps) = (Vec::new(), Vec::new());
-        for (i, lvl) in r.arr(v, p).iter().enumerate() {
-            let lp = p.index(i);
-            if r.obj(lvl, &lp, &["name", "scps", "rcps"]).is_none() {
-                continue;
-            }
-            let name = r.string(lvl, "name", &lp, false).unwrap_or_else(|| format!("level {i}"));
-            for (key, kind, dst) in [("scps", PolicyType::Scp, &mut scps), ("rcps", PolicyType::Rcp, &mut rcps)] {
-                let kp = lp.key(key);
-                let mut pols = Vec::new();
-                for (j, d) in r.arr(lvl.get(key), &kp).iter().enumerate() {
-                    pols.extend(r.document(Some(d), &kp.index(j), kind, &format!("{} {j} at {name}", key.trim_end_matches('s').to_uppercase())));
+    let levels =
+        |r: &mut Reader, v: Option<&Json>, p: &JsonPath| -> (Vec<Vec<Policy>>, Vec<Vec<Policy>>) {
+            let (mut scps, mut rcps) = (Vec::new(), Vec::new());
+            for (i, lvl) in r.arr(v, p).iter().enumerate() {
+                let lp = p.index(i);
+                if r.obj(lvl, &lp, &["name", "scps", "rcps"]).is_none() {
+                    continue;
                 }
-                dst.push(pols);
+                let name = r
+                    .string(lvl, "name", &lp, false)
+                    .unwrap_or_else(|| format!("level {i}"));
+                for (key, kind, dst) in [
+                    ("scps", PolicyType::Scp, &mut scps),
+                    ("rcps", PolicyType::Rcp, &mut rcps),
+                ] {
+                    let kp = lp.key(key);
+                    let mut pols = Vec::new();
+                    for (j, d) in r.arr(lvl.get(key), &kp).iter().enumerate() {
+                        pols.extend(r.document(
+                            Some(d),
+                            &kp.index(j),
+                            kind,
+                            &format!("{} {j} at {name}", key.trim_end_matches('s').to_uppercase()),
+                        ));
+                    }
+                    dst.push(pols);
+                }
             }
-        }
-        (scps, rcps)
-    };
+            (scps, rcps)
+        };
     if doc.get("levels").is_some() {
         let l = levels(&mut r, doc.get("levels"), &root.key("levels"));
         org.accounts.insert(main_account.to_owned(), l);
@@ -502,7 +754,13 @@ pub fn load_org(path: &Path, main_account: &str) -> Result<Org, Errors> {
                     org.accounts.insert(acct.clone(), l);
                 }
             }
-            other => r.err(&ap, format!("expected an object mapping account IDs to level lists, found {}", other.type_name())),
+            other => r.err(
+                &ap,
+                format!(
+                    "expected an object mapping account IDs to level lists, found {}",
+                    other.type_name()
+                ),
+            ),
         }
     }
     if r.errs.is_empty() {
@@ -540,7 +798,13 @@ mod tests {
             {"VersionId":"v2","IsDefaultVersion":true,"Document":{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}}]}]}"#;
         let errs = account_from_json(&crate::json::parse(text).unwrap(), "t.json").unwrap_err();
         let paths: Vec<String> = errs.iter().filter_map(|e| e.path.clone()).collect();
-        assert!(paths.contains(&"Policies[0].DefaultVersionId".to_string()), "{paths:?}");
-        assert!(paths.contains(&"UserDetailList[0].AttachedManagedPolicies[0].PolicyArn".to_string()), "{paths:?}");
+        assert!(
+            paths.contains(&"Policies[0].DefaultVersionId".to_string()),
+            "{paths:?}"
+        );
+        assert!(
+            paths.contains(&"UserDetailList[0].AttachedManagedPolicies[0].PolicyArn".to_string()),
+            "{paths:?}"
+        );
     }
 }

@@ -36,6 +36,8 @@
 //! # Escalation
 //! See [`escalate`] for the methods and the definition of "gains permissions".
 
+#![allow(clippy::type_complexity)]
+
 pub mod conditions;
 pub mod escalate;
 pub mod gen;
@@ -51,7 +53,7 @@ use conditions::{decide, CondReq, Outcome};
 use load::{arn_account, Account, Org};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 /// Actions of the privilege-escalation methods (§6.3); also the probes for wildcard actions.
@@ -144,7 +146,12 @@ fn now_ms() -> i64 {
 /// accounts allow them.
 fn external_policy() -> Option<Policy> {
     let doc = crate::json::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole*","Resource":"*"}]}"#).ok()?;
-    crate::parse::parse_policy(&doc, PolicyType::Identity, "assumed policy of an external principal (its account is not loaded)").ok()
+    crate::parse::parse_policy(
+        &doc,
+        PolicyType::Identity,
+        "assumed policy of an external principal (its account is not loaded)",
+    )
+    .ok()
 }
 
 impl Env {
@@ -189,17 +196,34 @@ impl Env {
     }
 
     pub fn from_paths(account: &Path) -> Result<Env, Errors> {
-        Env::load(&Inputs { account: account.to_owned(), ..Inputs::default() })
+        Env::load(&Inputs {
+            account: account.to_owned(),
+            ..Inputs::default()
+        })
     }
 
-    pub fn new(accounts: Vec<Account>, org: Option<Org>, resource_policies: BTreeMap<String, Policy>) -> Env {
+    pub fn new(
+        accounts: Vec<Account>,
+        org: Option<Org>,
+        resource_policies: BTreeMap<String, Policy>,
+    ) -> Env {
         let mut nodes = Vec::new();
         for (ai, a) in accounts.iter().enumerate() {
             for (i, u) in a.users.iter().enumerate() {
-                nodes.push(Node { arn: u.arn.clone(), kind: NodeKind::User, account: a.id.clone(), loc: Some((ai, i)) });
+                nodes.push(Node {
+                    arn: u.arn.clone(),
+                    kind: NodeKind::User,
+                    account: a.id.clone(),
+                    loc: Some((ai, i)),
+                });
             }
             for (i, r) in a.roles.iter().enumerate() {
-                nodes.push(Node { arn: r.arn.clone(), kind: NodeKind::Role, account: a.id.clone(), loc: Some((ai, i)) });
+                nodes.push(Node {
+                    arn: r.arn.clone(),
+                    kind: NodeKind::Role,
+                    account: a.id.clone(),
+                    loc: Some((ai, i)),
+                });
             }
         }
         let loaded: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
@@ -214,7 +238,9 @@ impl Env {
                     }
                     for e in &pe.entries {
                         let arn = match e {
-                            PrincipalEntry::Account { partition, account } => format!("arn:{partition}:iam::{account}:root"),
+                            PrincipalEntry::Account { partition, account } => {
+                                format!("arn:{partition}:iam::{account}:root")
+                            }
                             PrincipalEntry::Arn(a) => {
                                 if a.contains(":assumed-role/") {
                                     continue;
@@ -223,7 +249,9 @@ impl Env {
                             }
                             _ => continue,
                         };
-                        let Some(acct) = arn_account(&arn) else { continue };
+                        let Some(acct) = arn_account(&arn) else {
+                            continue;
+                        };
                         if !loaded.iter().any(|l| l == acct) && !ext.contains(&arn) {
                             ext.push(arn);
                         }
@@ -233,10 +261,27 @@ impl Env {
         }
         for arn in ext {
             let account = arn_account(&arn).unwrap_or_default().to_owned();
-            nodes.push(Node { arn, kind: NodeKind::External, account, loc: None });
+            nodes.push(Node {
+                arn,
+                kind: NodeKind::External,
+                account,
+                loc: None,
+            });
         }
-        let by_arn = nodes.iter().enumerate().map(|(i, n)| (n.arn.clone(), i)).collect();
-        Env { accounts, org, resource_policies, nodes, by_arn, now_ms: now_ms(), quiet: true }
+        let by_arn = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.arn.clone(), i))
+            .collect();
+        Env {
+            accounts,
+            org,
+            resource_policies,
+            nodes,
+            by_arn,
+            now_ms: now_ms(),
+            quiet: true,
+        }
     }
 
     pub fn main_account(&self) -> &Account {
@@ -250,7 +295,9 @@ impl Env {
         }
         let main = &self.accounts[0].id;
         self.nodes.iter().position(|n| {
-            &n.account == main && n.kind != NodeKind::External && n.arn.rsplit('/').next() == Some(s)
+            &n.account == main
+                && n.kind != NodeKind::External
+                && n.arn.rsplit('/').next() == Some(s)
         })
     }
 
@@ -275,11 +322,19 @@ impl Env {
     }
 
     fn scps_for(&self, account: &str) -> Vec<Vec<Policy>> {
-        self.org.as_ref().and_then(|o| o.accounts.get(account)).map(|l| l.0.clone()).unwrap_or_default()
+        self.org
+            .as_ref()
+            .and_then(|o| o.accounts.get(account))
+            .map(|l| l.0.clone())
+            .unwrap_or_default()
     }
 
     fn rcps_for(&self, account: &str) -> Vec<Vec<Policy>> {
-        self.org.as_ref().and_then(|o| o.accounts.get(account)).map(|l| l.1.clone()).unwrap_or_default()
+        self.org
+            .as_ref()
+            .and_then(|o| o.accounts.get(account))
+            .map(|l| l.1.clone())
+            .unwrap_or_default()
     }
 
     /// The identity-side policies of a node: (identity policies, boundary).
@@ -326,17 +381,32 @@ impl Env {
         let account = node.account.clone();
         match node.kind {
             NodeKind::User => {
-                let (path, name) = self.user(n).map(|u| (u.path.clone(), u.name.clone())).unwrap_or_default();
-                Principal { raw: node.arn.clone(), partition, account, kind: PrincipalKind::User { path, name } }
+                let (path, name) = self
+                    .user(n)
+                    .map(|u| (u.path.clone(), u.name.clone()))
+                    .unwrap_or_default();
+                Principal {
+                    raw: node.arn.clone(),
+                    partition,
+                    account,
+                    kind: PrincipalKind::User { path, name },
+                }
             }
             NodeKind::Role => {
-                let (path, name) = self.role(n).map(|r| (r.path.clone(), r.name.clone())).unwrap_or_default();
+                let (path, name) = self
+                    .role(n)
+                    .map(|r| (r.path.clone(), r.name.clone()))
+                    .unwrap_or_default();
                 let s = session.unwrap_or("iamprove").to_owned();
                 Principal {
                     raw: format!("arn:{partition}:sts::{account}:assumed-role/{name}/{s}"),
                     partition,
                     account,
-                    kind: PrincipalKind::RoleSession { role: name, path: Some(path), session: Some(s) },
+                    kind: PrincipalKind::RoleSession {
+                        role: name,
+                        path: Some(path),
+                        session: Some(s),
+                    },
                 }
             }
             NodeKind::External => Principal::parse(&node.arn).unwrap_or(Principal {
@@ -352,7 +422,14 @@ impl Env {
     pub fn baseline_context(&self, n: usize) -> Context {
         let mut ctx = Context::new();
         let mut put = |k: &str, v: String| {
-            ctx.insert(k.to_lowercase(), CtxValue { key: k.to_owned(), values: vec![v], multi: false });
+            ctx.insert(
+                k.to_lowercase(),
+                CtxValue {
+                    key: k.to_owned(),
+                    values: vec![v],
+                    multi: false,
+                },
+            );
         };
         let now = self.now_ms;
         put("aws:CurrentTime", crate::literal::format_date(now));
@@ -391,23 +468,51 @@ pub struct Actor<'e> {
 
 impl<'e> Actor<'e> {
     pub fn new(env: &'e Env, node: usize) -> Actor<'e> {
-        Actor { env, node, sc: env.scenario_of(node), base: env.baseline_context(node), cache: HashMap::new() }
+        Actor {
+            env,
+            node,
+            sc: env.scenario_of(node),
+            base: env.baseline_context(node),
+            cache: HashMap::new(),
+        }
     }
 
     pub fn with_scenario(env: &'e Env, node: usize, sc: Scenario) -> Actor<'e> {
-        Actor { env, node, sc, base: env.baseline_context(node), cache: HashMap::new() }
+        Actor {
+            env,
+            node,
+            sc,
+            base: env.baseline_context(node),
+            cache: HashMap::new(),
+        }
     }
 
     /// Decide `action` on `resource` with extra context keys and an explicit resource policy
     /// (`None`: the one from `--resource-policies`, if any).
-    pub fn decide(&mut self, action: &str, resource: &str, extra: &[(&str, &str)], rbp: Option<&Policy>, session: Option<&str>) -> Outcome {
+    pub fn decide(
+        &mut self,
+        action: &str,
+        resource: &str,
+        extra: &[(&str, &str)],
+        rbp: Option<&Policy>,
+        session: Option<&str>,
+    ) -> Outcome {
         let principal = self.env.principal_of(self.node, session);
         let mut ctx = self.base.clone();
         for (k, v) in extra {
-            ctx.insert(k.to_lowercase(), CtxValue { key: (*k).to_owned(), values: vec![(*v).to_owned()], multi: false });
+            ctx.insert(
+                k.to_lowercase(),
+                CtxValue {
+                    key: (*k).to_owned(),
+                    values: vec![(*v).to_owned()],
+                    multi: false,
+                },
+            );
         }
         let req = Request::new(principal, action, resource, None, ctx);
-        self.sc.resource_policy = rbp.cloned().or_else(|| self.env.resource_policies.get(resource).cloned());
+        self.sc.resource_policy = rbp
+            .cloned()
+            .or_else(|| self.env.resource_policies.get(resource).cloned());
         self.sc.rcps = self.env.rcps_for(&req.resource_account);
         let out = decide(&self.sc, &req, self.env.now_ms);
         self.sc.resource_policy = None;
@@ -431,7 +536,14 @@ impl<'e> Actor<'e> {
 pub fn may_allow(pols: &[Policy], action: &str) -> bool {
     let a = action.to_lowercase();
     pols.iter().any(|p| {
-        p.statements.iter().any(|s| s.effect == Effect::Allow && s.action.patterns.iter().any(|x| glob_match(&x.toks, Mode::Plain, &a)) != s.action.negated)
+        p.statements.iter().any(|s| {
+            s.effect == Effect::Allow
+                && s.action
+                    .patterns
+                    .iter()
+                    .any(|x| glob_match(&x.toks, Mode::Plain, &a))
+                    != s.action.negated
+        })
     })
 }
 
@@ -457,7 +569,11 @@ pub struct Edge {
 }
 
 /// Trust-policy entries of a role that may admit `sts:AssumeRole` callers: candidate nodes.
-fn trust_candidates(env: &Env, role: &load::Role, ident: &[Vec<Policy>]) -> Vec<(usize, Option<String>)> {
+fn trust_candidates(
+    env: &Env,
+    role: &load::Role,
+    ident: &[Vec<Policy>],
+) -> Vec<(usize, Option<String>)> {
     let mut out: Vec<(usize, Option<String>)> = Vec::new();
     let push = |n: usize, s: Option<String>, out: &mut Vec<(usize, Option<String>)>| {
         if !out.iter().any(|(m, _)| *m == n) {
@@ -469,22 +585,32 @@ fn trust_candidates(env: &Env, role: &load::Role, ident: &[Vec<Policy>]) -> Vec<
         if s.effect != Effect::Allow || pe.negated {
             continue;
         }
-        let hit = s.action.patterns.iter().any(|x| glob_match(&x.toks, Mode::Plain, "sts:assumerole")) != s.action.negated;
+        let hit = s
+            .action
+            .patterns
+            .iter()
+            .any(|x| glob_match(&x.toks, Mode::Plain, "sts:assumerole"))
+            != s.action.negated;
         if !hit {
             continue;
         }
         for e in &pe.entries {
             match e {
                 PrincipalEntry::Any => {
-                    for n in 0..env.nodes.len() {
-                        if may_allow(&ident[n], "sts:AssumeRole") || env.nodes[n].account == arn_account(&role.arn).unwrap_or_default() {
+                    for (n, (id, node)) in ident.iter().zip(&env.nodes).enumerate() {
+                        if may_allow(id, "sts:AssumeRole")
+                            || node.account == arn_account(&role.arn).unwrap_or_default()
+                        {
                             push(n, None, &mut out);
                         }
                     }
                 }
                 PrincipalEntry::Account { account, .. } => {
                     for (n, node) in env.nodes.iter().enumerate() {
-                        if &node.account == account && (node.kind == NodeKind::External || may_allow(&ident[n], "sts:AssumeRole")) {
+                        if &node.account == account
+                            && (node.kind == NodeKind::External
+                                || may_allow(&ident[n], "sts:AssumeRole"))
+                        {
                             push(n, None, &mut out);
                         }
                     }
@@ -499,7 +625,10 @@ fn trust_candidates(env: &Env, role: &load::Role, ident: &[Vec<Policy>]) -> Vec<
                         if let Some((rname, sess)) = rest.1.split_once('/') {
                             let acct = arn_account(a).unwrap_or_default();
                             for (n, node) in env.nodes.iter().enumerate() {
-                                if node.kind == NodeKind::Role && node.account == acct && node.arn.rsplit('/').next() == Some(rname) {
+                                if node.kind == NodeKind::Role
+                                    && node.account == acct
+                                    && node.arn.rsplit('/').next() == Some(rname)
+                                {
                                     push(n, Some(sess.to_owned()), &mut out);
                                 }
                             }
@@ -512,7 +641,10 @@ fn trust_candidates(env: &Env, role: &load::Role, ident: &[Vec<Policy>]) -> Vec<
                         if let Some(name) = a.strip_prefix(&format!("arn:aws:iam::{acct}:role/")) {
                             let name = name.rsplit('/').next().unwrap_or(name);
                             for (n, node) in env.nodes.iter().enumerate() {
-                                if node.kind == NodeKind::Role && node.account == acct && node.arn.rsplit('/').next() == Some(name) {
+                                if node.kind == NodeKind::Role
+                                    && node.account == acct
+                                    && node.arn.rsplit('/').next() == Some(name)
+                                {
                                     push(n, None, &mut out);
                                 }
                             }
@@ -533,7 +665,9 @@ pub fn progress(len: usize, quiet: bool, msg: &str) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+    {
         pb.set_style(style.progress_chars("=> "));
     }
     pb.set_message(msg.to_owned());
@@ -547,12 +681,20 @@ pub struct Graph {
 
 impl Graph {
     pub fn build(env: &Env) -> Graph {
-        let ident: Vec<Vec<Policy>> = (0..env.nodes.len()).into_par_iter().map(|n| env.identity_of(n).0).collect();
-        let roles: Vec<usize> = (0..env.nodes.len()).filter(|&n| env.nodes[n].kind == NodeKind::Role).collect();
+        let ident: Vec<Vec<Policy>> = (0..env.nodes.len())
+            .into_par_iter()
+            .map(|n| env.identity_of(n).0)
+            .collect();
+        let roles: Vec<usize> = (0..env.nodes.len())
+            .filter(|&n| env.nodes[n].kind == NodeKind::Role)
+            .collect();
         // candidate callers per role
         let cands: Vec<(usize, Vec<(usize, Option<String>)>)> = roles
             .par_iter()
-            .filter_map(|&r| env.role(r).map(|role| (r, trust_candidates(env, role, &ident))))
+            .filter_map(|&r| {
+                env.role(r)
+                    .map(|role| (r, trust_candidates(env, role, &ident)))
+            })
             .collect();
         let mut by_caller: Vec<Vec<(usize, Option<String>)>> = vec![Vec::new(); env.nodes.len()];
         for (r, cs) in cands {
@@ -572,7 +714,13 @@ impl Graph {
                     let mut actor = Actor::new(env, c);
                     for (r, sess) in targets {
                         let Some(role) = env.role(r) else { continue };
-                        let o = actor.decide("sts:AssumeRole", &role.arn, &[], Some(&role.trust), sess.as_deref());
+                        let o = actor.decide(
+                            "sts:AssumeRole",
+                            &role.arn,
+                            &[],
+                            Some(&role.trust),
+                            sess.as_deref(),
+                        );
                         if o.allowed() {
                             out.push(Edge {
                                 to: r,
@@ -601,16 +749,15 @@ impl Graph {
     /// paths first, then the shortest.
     pub fn reach(&self, start: usize) -> Vec<(usize, Vec<Step>, bool)> {
         let mut out: Vec<(usize, Vec<Step>, bool)> = Vec::new();
-        let mut seen: HashMap<usize, ()> = HashMap::new();
+        let mut seen: HashSet<usize> = HashSet::new();
         for pass_yes in [true, false] {
             let mut parent: HashMap<usize, (usize, usize)> = HashMap::new();
             let mut q = VecDeque::new();
-            let mut visited: HashMap<usize, ()> = HashMap::new();
+            let mut visited: HashSet<usize> = HashSet::new();
             q.push_back(start);
-            visited.insert(start, ());
+            visited.insert(start);
             while let Some(n) = q.pop_front() {
-                if !seen.contains_key(&n) {
-                    seen.insert(n, ());
+                if seen.insert(n) {
                     // reconstruct
                     let mut steps = Vec::new();
                     let mut cur = n;
@@ -625,8 +772,7 @@ impl Graph {
                     if pass_yes && !e.yes {
                         continue;
                     }
-                    if !visited.contains_key(&e.to) {
-                        visited.insert(e.to, ());
+                    if visited.insert(e.to) {
                         parent.insert(e.to, (n, ei));
                         q.push_back(e.to);
                     }
@@ -677,7 +823,11 @@ pub fn actions_for(pattern: &str) -> Vec<String> {
 }
 
 /// Decide an action (pattern) on a resource for one actor.
-pub fn decide_action(actor: &mut Actor, action: &str, resource: &str) -> (Verdict, Step, Option<String>) {
+pub fn decide_action(
+    actor: &mut Actor,
+    action: &str,
+    resource: &str,
+) -> (Verdict, Step, Option<String>) {
     let mut verdict = Verdict::Yes;
     let mut step = Step {
         principal: actor.env.nodes[actor.node].arn.clone(),
@@ -693,7 +843,11 @@ pub fn decide_action(actor: &mut Actor, action: &str, resource: &str) -> (Verdic
         match &o {
             Outcome::Yes(_) => {}
             Outcome::Conditional(_, c, _) => {
-                verdict = if verdict == Verdict::Yes { Verdict::OnlyUnderConditions } else { verdict };
+                verdict = if verdict == Verdict::Yes {
+                    Verdict::OnlyUnderConditions
+                } else {
+                    verdict
+                };
                 for x in c {
                     if !step.conditions.contains(x) {
                         step.conditions.push(x.clone());
@@ -812,7 +966,10 @@ pub fn principals_reaching(env: &Env, graph: &Graph, action: &str, resource: &st
                     (Verdict::Yes, false) | (Verdict::OnlyUnderConditions, _) => 1,
                     _ => continue,
                 };
-                if best.as_ref().is_none_or(|(br, bp)| (r, path.len()) < (*br, bp.len() - 1)) {
+                if best
+                    .as_ref()
+                    .is_none_or(|(br, bp)| (r, path.len()) < (*br, bp.len() - 1))
+                {
                     let mut p = path;
                     p.push(step.clone());
                     best = Some((r, p));

@@ -17,11 +17,36 @@ fn load(inputs: &Inputs, quiet: bool) -> Result<Env, Exit> {
 }
 
 fn write_step(out: &mut impl Write, i: usize, s: &Step) -> std::io::Result<()> {
-    let sess = s.session_name.as_deref().map(|x| format!(" (session name `{x}`)")).unwrap_or_default();
-    writeln!(out, "  {}. {} → {} on {}{}", i + 1, s.principal, s.action, s.resource, sess)?;
+    let sess = s
+        .session_name
+        .as_deref()
+        .map(|x| format!(" (session name `{x}`)"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "  {}. {} → {} on {}{}",
+        i + 1,
+        s.principal,
+        s.action,
+        s.resource,
+        sess
+    )?;
     for st in &s.statements {
-        let sid = st.sid.as_deref().filter(|x| !x.is_empty()).map(|x| format!(" ({x})")).unwrap_or_default();
-        writeln!(out, "       {} {}{} in {} `{}`", st.effect, st.path, sid, st.set.label(), st.policy)?;
+        let sid = st
+            .sid
+            .as_deref()
+            .filter(|x| !x.is_empty())
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "       {} {}{} in {} `{}`",
+            st.effect,
+            st.path,
+            sid,
+            st.set.label(),
+            st.policy
+        )?;
     }
     for c in &s.conditions {
         writeln!(out, "       needs {} = {}", c.key, show_value(&c.value))?;
@@ -37,13 +62,24 @@ fn show_value(v: &Option<Vec<String>>) -> String {
     }
 }
 
-pub fn cmd_can(inputs: &Inputs, principal: &str, action: &str, resource: &str, format: Format, quiet: bool) -> Exit {
+pub fn cmd_can(
+    inputs: &Inputs,
+    principal: &str,
+    action: &str,
+    resource: &str,
+    format: Format,
+    quiet: bool,
+) -> Exit {
     let env = match load(inputs, quiet) {
         Ok(e) => e,
         Err(x) => return x,
     };
     if !action.contains(':') && action != "*" {
-        return report_errors(&vec![InputError::new("(command line)", None, format!("invalid action `{action}`: expected `service:Action`"))]);
+        return report_errors(&vec![InputError::new(
+            "(command line)",
+            None,
+            format!("invalid action `{action}`: expected `service:Action`"),
+        )]);
     }
     let Some(start) = env.find(principal) else {
         return report_errors(&vec![InputError::new(
@@ -56,7 +92,9 @@ pub fn cmd_can(inputs: &Inputs, principal: &str, action: &str, resource: &str, f
     let ans = can(&env, &graph, start, action, resource);
     let mut out = std::io::stdout().lock();
     let res = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &ans).map_err(std::io::Error::from).and_then(|()| writeln!(out)),
+        Format::Json => serde_json::to_writer_pretty(&mut out, &ans)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
         Format::Text => print_can(&mut out, &ans),
     };
     if res.is_err() {
@@ -76,7 +114,11 @@ fn print_can(out: &mut impl Write, a: &CanAnswer) -> std::io::Result<()> {
         Verdict::No => "no",
         Verdict::Unknown => "unknown",
     };
-    writeln!(out, "{v}: can {} perform {} on {}", a.principal, a.action, a.resource)?;
+    writeln!(
+        out,
+        "{v}: can {} perform {} on {}",
+        a.principal, a.action, a.resource
+    )?;
     if let Some(w) = &a.unknown_because {
         writeln!(out, "unknown because: {w}")?;
     }
@@ -87,7 +129,10 @@ fn print_can(out: &mut impl Write, a: &CanAnswer) -> std::io::Result<()> {
         }
     }
     if !a.conditions.is_empty() {
-        writeln!(out, "conditions (a context satisfying them was confirmed by the evaluator):")?;
+        writeln!(
+            out,
+            "conditions (a context satisfying them was confirmed by the evaluator):"
+        )?;
         for c in &a.conditions {
             writeln!(out, "  {} = {}", c.key, show_value(&c.value))?;
             for b in &c.because {
@@ -98,22 +143,35 @@ fn print_can(out: &mut impl Write, a: &CanAnswer) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn cmd_who_can(inputs: &Inputs, action: &str, resource: Option<&str>, format: Format, quiet: bool) -> Exit {
+pub fn cmd_who_can(
+    inputs: &Inputs,
+    action: &str,
+    resource: Option<&str>,
+    format: Format,
+    quiet: bool,
+) -> Exit {
     let env = match load(inputs, quiet) {
         Ok(e) => e,
         Err(x) => return x,
     };
     if !action.contains(':') && action != "*" {
-        return report_errors(&vec![InputError::new("(command line)", None, format!("invalid action `{action}`: expected `service:Action`"))]);
+        return report_errors(&vec![InputError::new(
+            "(command line)",
+            None,
+            format!("invalid action `{action}`: expected `service:Action`"),
+        )]);
     }
     let resource = resource.unwrap_or("*");
     let graph = Graph::build(&env);
     let reach = principals_reaching(&env, &graph, action, resource);
     let mut out = std::io::stdout().lock();
     let res = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &serde_json::json!({"action": action, "resource": resource, "principals": reach}))
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out)),
+        Format::Json => serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({"action": action, "resource": resource, "principals": reach}),
+        )
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out)),
         Format::Text => print_who(&mut out, action, resource, &reach),
     };
     if res.is_err() {
@@ -122,10 +180,23 @@ pub fn cmd_who_can(inputs: &Inputs, action: &str, resource: Option<&str>, format
     Exit::Ok
 }
 
-fn print_who(out: &mut impl Write, action: &str, resource: &str, reach: &[Reach]) -> std::io::Result<()> {
-    writeln!(out, "{} principal(s) can perform {action} on {resource}", reach.len())?;
+fn print_who(
+    out: &mut impl Write,
+    action: &str,
+    resource: &str,
+    reach: &[Reach],
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} principal(s) can perform {action} on {resource}",
+        reach.len()
+    )?;
     for r in reach {
-        let c = if r.conditions.is_empty() { String::new() } else { " (only under conditions)".into() };
+        let c = if r.conditions.is_empty() {
+            String::new()
+        } else {
+            " (only under conditions)".into()
+        };
         writeln!(out, "{}{c}", r.arn)?;
         for (i, s) in r.path.iter().enumerate() {
             write_step(out, i, s)?;
@@ -143,7 +214,11 @@ pub fn cmd_escalations(inputs: &Inputs, format: Format, quiet: bool) -> Exit {
     let esc = escalations(&env, &graph);
     let mut out = std::io::stdout().lock();
     let res = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &serde_json::json!({"escalations": esc})).map_err(std::io::Error::from).and_then(|()| writeln!(out)),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({"escalations": esc}))
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
         Format::Text => print_esc(&mut out, &esc),
     };
     if res.is_err() {
@@ -159,10 +234,23 @@ pub fn cmd_escalations(inputs: &Inputs, format: Format, quiet: bool) -> Exit {
 fn print_esc(out: &mut impl Write, esc: &[Escalation]) -> std::io::Result<()> {
     let mut ps: Vec<&str> = esc.iter().map(|e| e.principal.as_str()).collect();
     ps.dedup();
-    writeln!(out, "{} escalation(s) by {} principal(s)", esc.len(), ps.len())?;
+    writeln!(
+        out,
+        "{} escalation(s) by {} principal(s)",
+        esc.len(),
+        ps.len()
+    )?;
     for e in esc {
-        let t = e.target.as_deref().map(|t| format!(" → {t}")).unwrap_or_default();
-        writeln!(out, "{} [{}] {}{t}; gains {}", e.principal, e.kind, e.method, e.gains)?;
+        let t = e
+            .target
+            .as_deref()
+            .map(|t| format!(" → {t}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{} [{}] {}{t}; gains {}",
+            e.principal, e.kind, e.method, e.gains
+        )?;
         if let Some(a) = &e.assumes {
             writeln!(out, "  assumes: {a}")?;
         }
@@ -176,7 +264,10 @@ fn print_esc(out: &mut impl Write, esc: &[Escalation]) -> std::io::Result<()> {
 pub fn cmd_gen_account(principals: usize, seed: u64) -> Exit {
     let v = super::gen::generate(principals, seed);
     let mut out = std::io::stdout().lock();
-    match serde_json::to_writer(&mut out, &v).map_err(std::io::Error::from).and_then(|()| writeln!(out)) {
+    match serde_json::to_writer(&mut out, &v)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+    {
         Ok(()) => Exit::Ok,
         Err(_) => Exit::Input,
     }
