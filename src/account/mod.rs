@@ -986,3 +986,12 @@ pub fn principals_reaching(env: &Env, graph: &Graph, action: &str, resource: &st
     out.sort_by(|a, b| a.arn.cmp(&b.arn));
     out
 }
+
+impl Env {
+    /// [`principals_reaching`] with the role graph built on the fly: the entry point for
+    /// account-wide invariants in `check` ("no principal outside X reaches `iam:*`").
+    pub fn principals_reaching(&self, action: &str, resource: &str) -> Vec<Reach> {
+        let graph = Graph::build(self);
+        principals_reaching(self, &graph, action, resource)
+    }
+}
