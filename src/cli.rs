@@ -104,7 +104,46 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Can a principal perform an action, directly or through role assumption? (exit 0 yes or only
+    /// under conditions, 1 no, 3 unknown)
+    Can {
+        /// User or role: ARN, or name in the analysed account.
+        principal: String,
+        action: String,
+        resource: String,
+        #[command(flatten)]
+        inputs: AccountArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Every principal that can perform an action, directly or through role chains.
+    WhoCan {
+        action: String,
+        /// Resource ARN (default `*`).
+        resource: Option<String>,
+        #[command(flatten)]
+        inputs: AccountArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Every principal that can gain permissions through known privilege-escalation methods
+    /// (exit 1 when any is found).
+    Escalations {
+        #[command(flatten)]
+        inputs: AccountArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print a synthetic account dump (for benchmarks).
+    #[command(hide = true)]
+    GenAccount {
+        #[arg(long)]
+        principals: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
+
 
 /// Options shared by the commands that ask the solver.
 #[allow(clippy::doc_markdown)]
@@ -128,6 +167,38 @@ impl SolverArgs {
     }
 }
 
+
+/// Inputs of the account-wide commands (docs/account-formats.md).
+#[derive(Debug, clap::Args)]
+pub struct AccountArgs {
+    /// Output of `aws iam get-account-authorization-details`.
+    #[arg(long)]
+    pub account: PathBuf,
+    /// The account's organization: SCP and RCP levels, management account.
+    #[arg(long)]
+    pub org: Option<PathBuf>,
+    /// JSON object mapping resource ARNs to resource policies.
+    #[arg(long = "resource-policies")]
+    pub resource_policies: Option<PathBuf>,
+    /// Another account's dump, for cross-account trust (repeatable).
+    #[arg(long = "other-account")]
+    pub other_account: Vec<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl AccountArgs {
+    fn inputs(&self) -> crate::account::Inputs {
+        crate::account::Inputs {
+            account: self.account.clone(),
+            org: self.org.clone(),
+            resource_policies: self.resource_policies.clone(),
+            other_accounts: self.other_account.clone(),
+        }
+    }
+}
+
 /// Print located input errors and return the input-error status.
 pub fn report_errors(errs: &Errors) -> Exit {
     let mut stderr = std::io::stderr().lock();
@@ -146,6 +217,14 @@ pub fn run(cli: Cli) -> Exit {
             let opts = crate::diff::DiffOptions { kind: kind.map(TypeArg::kind), max_findings: max_findings.max(1), direction, query: solver.options() };
             crate::diff::cmd_diff(&old, &new, &opts, format)
         }
+        Command::Can { principal, action, resource, inputs, format } => {
+            crate::account::report::cmd_can(&inputs.inputs(), &principal, &action, &resource, format, inputs.quiet)
+        }
+        Command::WhoCan { action, resource, inputs, format } => {
+            crate::account::report::cmd_who_can(&inputs.inputs(), &action, resource.as_deref(), format, inputs.quiet)
+        }
+        Command::Escalations { inputs, format } => crate::account::report::cmd_escalations(&inputs.inputs(), format, inputs.quiet),
+        Command::GenAccount { principals, seed } => crate::account::report::cmd_gen_account(principals, seed),
     }
 }
 

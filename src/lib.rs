@@ -1,6 +1,7 @@
 //! iamprove: exact reasoning about AWS IAM policies.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod account;
 pub mod automata;
 pub mod catalog;
 pub mod catalog_hint;

@@ -9,3 +9,4 @@ mod eval_cases;
 mod props;
 mod scenario_errors;
 mod symbolic;
+mod account;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Time and peak memory of `escalations` and `who-can iam:*` on synthetic accounts of 100, 1,000
+# and 10,000 principals, and on the IAM-Vulnerable dump. Usage: scripts/bench-account.sh [SIZES...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+BIN=target/release/iamprove
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+SIZES=("${@:-100 1000 10000}")
+run() { # label, args...
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$TMP/t" "$BIN" "$@" -q --format json > "$TMP/out" || true
+  read -r secs kb < <(tail -n 1 "$TMP/t")
+  printf '| %s | %s s | %d MB |\n' "$label" "$secs" $((kb / 1024))
+}
+echo "| run | wall time | peak RSS |"
+echo "|---|---|---|"
+for n in ${SIZES[*]}; do
+  "$BIN" gen-account --principals "$n" --seed 1 > "$TMP/a$n.json"
+  run "escalations, $n principals" escalations --account "$TMP/a$n.json"
+  run "who-can iam:*, $n principals" who-can 'iam:*' --account "$TMP/a$n.json"
+done
+for d in ../shared ../../shared; do
+  F=$d/corpora/account-dumps/iam-vulnerable/examples/files/example.iam-vulnerable-pure.2023-07-01.json
+  if [ -f "$F" ]; then
+    run "escalations, IAM-Vulnerable (116 principals)" escalations --account "$F"
+    run "who-can iam:*, IAM-Vulnerable" who-can 'iam:*' --account "$F"
+    break
+  fi
+done

@@ -1,0 +1,997 @@
+//! Account-wide analysis: `can`, `who-can`, `escalations`.
+//!
+//! # Model
+//! An [`Env`] holds the analysed account (from `aws iam get-account-authorization-details`), other
+//! accounts' dumps (`--other-account`), the organization (`--org`: SCP and RCP levels, management
+//! account) and resource policies (`--resource-policies`). Every user and role becomes a [`Node`];
+//! principals named in trust policies of accounts we were not given become *external* nodes whose
+//! own account is assumed to let them call `sts:AssumeRole*` (we cannot see its policies) and
+//! nothing else.
+//!
+//! For each node we build the evaluator's [`Scenario`]: identity policies (inline, attached managed
+//! policies' default versions, and for users every group's inline and managed policies), the
+//! permissions boundary, the SCP levels of its account and the management account. Each question is
+//! then one concrete request decided by [`crate::eval::evaluate`]; there is no second evaluator.
+//!
+//! # Role assumption
+//! An edge A → R exists when the request `(A, sts:AssumeRole, R's ARN)` is allowed with R's trust
+//! policy as the resource policy, R's account's RCPs, and A's identity policies, boundary and SCPs
+//! (§6.1: same-account trust naming A directly needs nothing more; naming the account needs an
+//! identity allow; cross-account needs both sides). When A is a role and R's trust names a specific
+//! session of A (`assumed-role/A/name`), the session is given that name: whoever assumed A chose it.
+//!
+//! # Conditions
+//! See [`conditions`]: a request allowed in the baseline context (facts only) is **yes**; one that is
+//! allowed only after the caller picks values for other keys (MFA, source IP, external ID, a fresh
+//! session token, …) is **only-under-conditions**, with the keys and values listed; the allow is
+//! always re-confirmed by the evaluator with the concrete context before it is reported. A path's
+//! conditions are the union over its hops.
+//!
+//! # Wildcard actions
+//! `who-can iam:*` asks for principals allowed *every* action the pattern covers. Without an action
+//! catalog we check the pattern itself as the request action (only a covering policy pattern matches
+//! it) and each catalogued privilege-escalation action it covers ([`SENSITIVE_ACTIONS`]), which
+//! catches NotAction allows and denies of single actions among those.
+//!
+//! # Escalation
+//! See [`escalate`] for the methods and the definition of "gains permissions".
+
+#![allow(clippy::type_complexity)]
+
+pub mod conditions;
+pub mod escalate;
+pub mod gen;
+pub mod load;
+pub mod report;
+
+use crate::eval::StmtRef;
+use crate::matching::{glob_match, Mode};
+use crate::model::{Effect, Policy, PolicyType, PrincipalEntry};
+use crate::request::{Context, CtxValue, Principal, PrincipalKind, Request};
+use crate::scenario::{Errors, Scenario};
+use conditions::{decide, CondReq, Outcome};
+use load::{arn_account, Account, Org};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+/// Actions of the privilege-escalation methods (§6.3); also the probes for wildcard actions.
+pub const SENSITIVE_ACTIONS: &[&str] = &[
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:PassRole",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:AttachUserPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:AttachRolePolicy",
+    "iam:PutUserPolicy",
+    "iam:PutGroupPolicy",
+    "iam:PutRolePolicy",
+    "iam:AddUserToGroup",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteUserPermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:PutUserPermissionsBoundary",
+    "iam:PutRolePermissionsBoundary",
+    "iam:CreateUser",
+    "iam:CreateRole",
+    "sts:AssumeRole",
+    "ec2:RunInstances",
+    "lambda:CreateFunction",
+    "lambda:InvokeFunction",
+    "lambda:UpdateFunctionCode",
+    "glue:CreateDevEndpoint",
+    "glue:UpdateDevEndpoint",
+    "cloudformation:CreateStack",
+    "cloudformation:UpdateStack",
+    "datapipeline:CreatePipeline",
+    "codebuild:CreateProject",
+    "sagemaker:CreateNotebookInstance",
+    "ssm:SendCommand",
+    "ssm:StartSession",
+];
+
+pub const REGION: &str = "us-east-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    User,
+    Role,
+    /// A principal of an account whose dump we do not have.
+    External,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub arn: String,
+    pub kind: NodeKind,
+    pub account: String,
+    /// Index into `Env::accounts` and into that account's users/roles.
+    pub loc: Option<(usize, usize)>,
+}
+
+/// Everything the analysis sees.
+pub struct Env {
+    pub accounts: Vec<Account>,
+    pub org: Option<Org>,
+    pub resource_policies: BTreeMap<String, Policy>,
+    pub nodes: Vec<Node>,
+    pub by_arn: HashMap<String, usize>,
+    /// For each role node: its trust policy's AssumeRole edges' candidate callers.
+    pub now_ms: i64,
+    pub quiet: bool,
+}
+
+/// Input files of the account commands.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub account: PathBuf,
+    pub org: Option<PathBuf>,
+    pub resource_policies: Option<PathBuf>,
+    pub other_accounts: Vec<PathBuf>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A policy granting `sts:AssumeRole*` on everything: what we assume external principals' own
+/// accounts allow them.
+fn external_policy() -> Option<Policy> {
+    let doc = crate::json::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole*","Resource":"*"}]}"#).ok()?;
+    crate::parse::parse_policy(
+        &doc,
+        PolicyType::Identity,
+        "assumed policy of an external principal (its account is not loaded)",
+    )
+    .ok()
+}
+
+impl Env {
+    pub fn load(inputs: &Inputs) -> Result<Env, Errors> {
+        let mut errs = Vec::new();
+        let mut accounts = Vec::new();
+        match load::load_account(&inputs.account) {
+            Ok(a) => accounts.push(a),
+            Err(e) => return Err(e),
+        }
+        for p in &inputs.other_accounts {
+            match load::load_account(p) {
+                Ok(a) => accounts.push(a),
+                Err(e) => errs.extend(e),
+            }
+        }
+        let main = accounts[0].id.clone();
+        let org = match &inputs.org {
+            Some(p) => match load::load_org(p, &main) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    errs.extend(e);
+                    None
+                }
+            },
+            None => None,
+        };
+        let rp = match &inputs.resource_policies {
+            Some(p) => match load::load_resource_policies(p) {
+                Ok(r) => r,
+                Err(e) => {
+                    errs.extend(e);
+                    BTreeMap::new()
+                }
+            },
+            None => BTreeMap::new(),
+        };
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        Ok(Env::new(accounts, org, rp))
+    }
+
+    pub fn from_paths(account: &Path) -> Result<Env, Errors> {
+        Env::load(&Inputs {
+            account: account.to_owned(),
+            ..Inputs::default()
+        })
+    }
+
+    pub fn new(
+        accounts: Vec<Account>,
+        org: Option<Org>,
+        resource_policies: BTreeMap<String, Policy>,
+    ) -> Env {
+        let mut nodes = Vec::new();
+        for (ai, a) in accounts.iter().enumerate() {
+            for (i, u) in a.users.iter().enumerate() {
+                nodes.push(Node {
+                    arn: u.arn.clone(),
+                    kind: NodeKind::User,
+                    account: a.id.clone(),
+                    loc: Some((ai, i)),
+                });
+            }
+            for (i, r) in a.roles.iter().enumerate() {
+                nodes.push(Node {
+                    arn: r.arn.clone(),
+                    kind: NodeKind::Role,
+                    account: a.id.clone(),
+                    loc: Some((ai, i)),
+                });
+            }
+        }
+        let loaded: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+        // external principals named in trust policies
+        let mut ext: Vec<String> = Vec::new();
+        for a in &accounts {
+            for r in &a.roles {
+                for s in &r.trust.statements {
+                    let Some(pe) = &s.principal else { continue };
+                    if s.effect != Effect::Allow || pe.negated {
+                        continue;
+                    }
+                    for e in &pe.entries {
+                        let arn = match e {
+                            PrincipalEntry::Account { partition, account } => {
+                                format!("arn:{partition}:iam::{account}:root")
+                            }
+                            PrincipalEntry::Arn(a) => {
+                                if a.contains(":assumed-role/") {
+                                    continue;
+                                }
+                                a.clone()
+                            }
+                            _ => continue,
+                        };
+                        let Some(acct) = arn_account(&arn) else {
+                            continue;
+                        };
+                        if !loaded.iter().any(|l| l == acct) && !ext.contains(&arn) {
+                            ext.push(arn);
+                        }
+                    }
+                }
+            }
+        }
+        for arn in ext {
+            let account = arn_account(&arn).unwrap_or_default().to_owned();
+            nodes.push(Node {
+                arn,
+                kind: NodeKind::External,
+                account,
+                loc: None,
+            });
+        }
+        let by_arn = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.arn.clone(), i))
+            .collect();
+        Env {
+            accounts,
+            org,
+            resource_policies,
+            nodes,
+            by_arn,
+            now_ms: now_ms(),
+            quiet: true,
+        }
+    }
+
+    pub fn main_account(&self) -> &Account {
+        &self.accounts[0]
+    }
+
+    /// Find a node by ARN or by user/role name in the analysed account.
+    pub fn find(&self, s: &str) -> Option<usize> {
+        if let Some(&i) = self.by_arn.get(s) {
+            return Some(i);
+        }
+        let main = &self.accounts[0].id;
+        self.nodes.iter().position(|n| {
+            &n.account == main
+                && n.kind != NodeKind::External
+                && n.arn.rsplit('/').next() == Some(s)
+        })
+    }
+
+    pub fn user(&self, n: usize) -> Option<&load::User> {
+        let node = &self.nodes[n];
+        match (node.kind, node.loc) {
+            (NodeKind::User, Some((a, i))) => self.accounts[a].users.get(i),
+            _ => None,
+        }
+    }
+
+    pub fn role(&self, n: usize) -> Option<&load::Role> {
+        let node = &self.nodes[n];
+        match (node.kind, node.loc) {
+            (NodeKind::Role, Some((a, i))) => self.accounts[a].roles.get(i),
+            _ => None,
+        }
+    }
+
+    pub fn account_of(&self, n: usize) -> Option<&Account> {
+        self.nodes[n].loc.map(|(a, _)| &self.accounts[a])
+    }
+
+    fn scps_for(&self, account: &str) -> Vec<Vec<Policy>> {
+        self.org
+            .as_ref()
+            .and_then(|o| o.accounts.get(account))
+            .map(|l| l.0.clone())
+            .unwrap_or_default()
+    }
+
+    fn rcps_for(&self, account: &str) -> Vec<Vec<Policy>> {
+        self.org
+            .as_ref()
+            .and_then(|o| o.accounts.get(account))
+            .map(|l| l.1.clone())
+            .unwrap_or_default()
+    }
+
+    /// The identity-side policies of a node: (identity policies, boundary).
+    pub fn identity_of(&self, n: usize) -> (Vec<Policy>, Option<Policy>) {
+        let mut pols = Vec::new();
+        let mut boundary = None;
+        let Some(acct) = self.account_of(n) else {
+            return (external_policy().into_iter().collect(), None);
+        };
+        let managed = |arn: &str| acct.policies.get(arn).map(|m| m.default_doc().clone());
+        if let Some(u) = self.user(n) {
+            pols.extend(u.inline.iter().cloned());
+            pols.extend(u.attached.iter().filter_map(|a| managed(a)));
+            for g in &u.groups {
+                if let Some(g) = acct.group(g) {
+                    pols.extend(g.inline.iter().cloned());
+                    pols.extend(g.attached.iter().filter_map(|a| managed(a)));
+                }
+            }
+            boundary = u.boundary.as_deref().and_then(managed);
+        } else if let Some(r) = self.role(n) {
+            pols.extend(r.inline.iter().cloned());
+            pols.extend(r.attached.iter().filter_map(|a| managed(a)));
+            boundary = r.boundary.as_deref().and_then(managed);
+        }
+        (pols, boundary)
+    }
+
+    /// The evaluator scenario of a node (no resource policy yet).
+    pub fn scenario_of(&self, n: usize) -> Scenario {
+        let (identity_policies, permissions_boundary) = self.identity_of(n);
+        let mut sc = Scenario::empty();
+        sc.identity_policies = identity_policies;
+        sc.permissions_boundary = permissions_boundary;
+        sc.scps = self.scps_for(&self.nodes[n].account);
+        sc.management_account = self.org.as_ref().and_then(|o| o.management_account.clone());
+        sc
+    }
+
+    /// The request principal of a node; roles act through a session (named `session`).
+    pub fn principal_of(&self, n: usize, session: Option<&str>) -> Principal {
+        let node = &self.nodes[n];
+        let partition = node.arn.split(':').nth(1).unwrap_or("aws").to_owned();
+        let account = node.account.clone();
+        match node.kind {
+            NodeKind::User => {
+                let (path, name) = self
+                    .user(n)
+                    .map(|u| (u.path.clone(), u.name.clone()))
+                    .unwrap_or_default();
+                Principal {
+                    raw: node.arn.clone(),
+                    partition,
+                    account,
+                    kind: PrincipalKind::User { path, name },
+                }
+            }
+            NodeKind::Role => {
+                let (path, name) = self
+                    .role(n)
+                    .map(|r| (r.path.clone(), r.name.clone()))
+                    .unwrap_or_default();
+                let s = session.unwrap_or("iamprove").to_owned();
+                Principal {
+                    raw: format!("arn:{partition}:sts::{account}:assumed-role/{name}/{s}"),
+                    partition,
+                    account,
+                    kind: PrincipalKind::RoleSession {
+                        role: name,
+                        path: Some(path),
+                        session: Some(s),
+                    },
+                }
+            }
+            NodeKind::External => Principal::parse(&node.arn).unwrap_or(Principal {
+                raw: node.arn.clone(),
+                partition,
+                account: account.clone(),
+                kind: PrincipalKind::Root,
+            }),
+        }
+    }
+
+    /// Facts about the caller and the moment, plus default values for common request keys.
+    pub fn baseline_context(&self, n: usize) -> Context {
+        let mut ctx = Context::new();
+        let mut put = |k: &str, v: String| {
+            ctx.insert(
+                k.to_lowercase(),
+                CtxValue {
+                    key: k.to_owned(),
+                    values: vec![v],
+                    multi: false,
+                },
+            );
+        };
+        let now = self.now_ms;
+        put("aws:CurrentTime", crate::literal::format_date(now));
+        put("aws:EpochTime", (now / 1000).to_string());
+        put("aws:RequestedRegion", REGION.into());
+        put("aws:SecureTransport", "true".into());
+        let tags = match self.nodes[n].kind {
+            NodeKind::User => self.user(n).map(|u| u.tags.clone()).unwrap_or_default(),
+            NodeKind::Role => {
+                put("aws:TokenIssueTime", crate::literal::format_date(now));
+                self.role(n).map(|r| r.tags.clone()).unwrap_or_default()
+            }
+            NodeKind::External => Vec::new(),
+        };
+        for (k, v) in tags {
+            put(&format!("aws:PrincipalTag/{k}"), v);
+        }
+        if let Some(o) = &self.org {
+            if let (Some(id), true) = (&o.org_id, o.accounts.contains_key(&self.nodes[n].account)) {
+                put("aws:PrincipalOrgID", id.clone());
+            }
+        }
+        ctx
+    }
+}
+
+/// One principal acting: its scenario and principal, reused for many requests.
+pub struct Actor<'e> {
+    pub env: &'e Env,
+    pub node: usize,
+    pub sc: Scenario,
+    pub base: Context,
+    /// Memo of [`Actor::allowed`] (the scenario of an actor never changes).
+    cache: HashMap<(String, String), bool>,
+}
+
+impl<'e> Actor<'e> {
+    pub fn new(env: &'e Env, node: usize) -> Actor<'e> {
+        Actor {
+            env,
+            node,
+            sc: env.scenario_of(node),
+            base: env.baseline_context(node),
+            cache: HashMap::new(),
+        }
+    }
+
+    pub fn with_scenario(env: &'e Env, node: usize, sc: Scenario) -> Actor<'e> {
+        Actor {
+            env,
+            node,
+            sc,
+            base: env.baseline_context(node),
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Decide `action` on `resource` with extra context keys and an explicit resource policy
+    /// (`None`: the one from `--resource-policies`, if any).
+    pub fn decide(
+        &mut self,
+        action: &str,
+        resource: &str,
+        extra: &[(&str, &str)],
+        rbp: Option<&Policy>,
+        session: Option<&str>,
+    ) -> Outcome {
+        let principal = self.env.principal_of(self.node, session);
+        let mut ctx = self.base.clone();
+        for (k, v) in extra {
+            ctx.insert(
+                k.to_lowercase(),
+                CtxValue {
+                    key: (*k).to_owned(),
+                    values: vec![(*v).to_owned()],
+                    multi: false,
+                },
+            );
+        }
+        let req = Request::new(principal, action, resource, None, ctx);
+        self.sc.resource_policy = rbp
+            .cloned()
+            .or_else(|| self.env.resource_policies.get(resource).cloned());
+        self.sc.rcps = self.env.rcps_for(&req.resource_account);
+        let out = decide(&self.sc, &req, self.env.now_ms);
+        self.sc.resource_policy = None;
+        out
+    }
+
+    /// Allowed unconditionally (baseline context)?
+    pub fn allowed(&mut self, action: &str, resource: &str) -> bool {
+        let key = (action.to_owned(), resource.to_owned());
+        if let Some(&v) = self.cache.get(&key) {
+            return v;
+        }
+        let v = self.decide(action, resource, &[], None, None).is_yes();
+        self.cache.insert(key, v);
+        v
+    }
+}
+
+/// Does any Allow statement of these policies name an action matching `action` (ignoring resource
+/// and conditions)? A cheap filter before real evaluation.
+pub fn may_allow(pols: &[Policy], action: &str) -> bool {
+    let a = action.to_lowercase();
+    pols.iter().any(|p| {
+        p.statements.iter().any(|s| {
+            s.effect == Effect::Allow
+                && s.action
+                    .patterns
+                    .iter()
+                    .any(|x| glob_match(&x.toks, Mode::Plain, &a))
+                    != s.action.negated
+        })
+    })
+}
+
+/// One hop: acting principal, action, resource; the statements that allowed it and the context keys
+/// it needed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    pub statements: Vec<StmtRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<CondReq>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub to: usize,
+    pub yes: bool,
+    pub step: Step,
+}
+
+/// Trust-policy entries of a role that may admit `sts:AssumeRole` callers: candidate nodes.
+fn trust_candidates(
+    env: &Env,
+    role: &load::Role,
+    ident: &[Vec<Policy>],
+) -> Vec<(usize, Option<String>)> {
+    let mut out: Vec<(usize, Option<String>)> = Vec::new();
+    let push = |n: usize, s: Option<String>, out: &mut Vec<(usize, Option<String>)>| {
+        if !out.iter().any(|(m, _)| *m == n) {
+            out.push((n, s));
+        }
+    };
+    for s in &role.trust.statements {
+        let Some(pe) = &s.principal else { continue };
+        if s.effect != Effect::Allow || pe.negated {
+            continue;
+        }
+        let hit = s
+            .action
+            .patterns
+            .iter()
+            .any(|x| glob_match(&x.toks, Mode::Plain, "sts:assumerole"))
+            != s.action.negated;
+        if !hit {
+            continue;
+        }
+        for e in &pe.entries {
+            match e {
+                PrincipalEntry::Any => {
+                    for (n, (id, node)) in ident.iter().zip(&env.nodes).enumerate() {
+                        if may_allow(id, "sts:AssumeRole")
+                            || node.account == arn_account(&role.arn).unwrap_or_default()
+                        {
+                            push(n, None, &mut out);
+                        }
+                    }
+                }
+                PrincipalEntry::Account { account, .. } => {
+                    for (n, node) in env.nodes.iter().enumerate() {
+                        if &node.account == account
+                            && (node.kind == NodeKind::External
+                                || may_allow(&ident[n], "sts:AssumeRole"))
+                        {
+                            push(n, None, &mut out);
+                        }
+                    }
+                    let root = format!("arn:aws:iam::{account}:root");
+                    if let Some(&n) = env.by_arn.get(&root) {
+                        push(n, None, &mut out);
+                    }
+                }
+                PrincipalEntry::Arn(a) => {
+                    if let Some(rest) = a.split_once(":assumed-role/") {
+                        // a session of a role: whoever assumed that role picked the session name
+                        if let Some((rname, sess)) = rest.1.split_once('/') {
+                            let acct = arn_account(a).unwrap_or_default();
+                            for (n, node) in env.nodes.iter().enumerate() {
+                                if node.kind == NodeKind::Role
+                                    && node.account == acct
+                                    && node.arn.rsplit('/').next() == Some(rname)
+                                {
+                                    push(n, Some(sess.to_owned()), &mut out);
+                                }
+                            }
+                        }
+                    } else if let Some(&n) = env.by_arn.get(a) {
+                        push(n, None, &mut out);
+                    } else if let Some(acct) = arn_account(a) {
+                        // role ARNs in trust policies may differ from the node's in path only by
+                        // the path: match roles by name
+                        if let Some(name) = a.strip_prefix(&format!("arn:aws:iam::{acct}:role/")) {
+                            let name = name.rsplit('/').next().unwrap_or(name);
+                            for (n, node) in env.nodes.iter().enumerate() {
+                                if node.kind == NodeKind::Role
+                                    && node.account == acct
+                                    && node.arn.rsplit('/').next() == Some(name)
+                                {
+                                    push(n, None, &mut out);
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Progress bar on a terminal, hidden when piped or quiet.
+pub fn progress(len: usize, quiet: bool, msg: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(msg.to_owned());
+    pb
+}
+
+/// The role-assumption graph: for each node, the roles it can assume (checked by the evaluator).
+pub struct Graph {
+    pub edges: Vec<Vec<Edge>>,
+}
+
+impl Graph {
+    pub fn build(env: &Env) -> Graph {
+        let ident: Vec<Vec<Policy>> = (0..env.nodes.len())
+            .into_par_iter()
+            .map(|n| env.identity_of(n).0)
+            .collect();
+        let roles: Vec<usize> = (0..env.nodes.len())
+            .filter(|&n| env.nodes[n].kind == NodeKind::Role)
+            .collect();
+        // candidate callers per role
+        let cands: Vec<(usize, Vec<(usize, Option<String>)>)> = roles
+            .par_iter()
+            .filter_map(|&r| {
+                env.role(r)
+                    .map(|role| (r, trust_candidates(env, role, &ident)))
+            })
+            .collect();
+        let mut by_caller: Vec<Vec<(usize, Option<String>)>> = vec![Vec::new(); env.nodes.len()];
+        for (r, cs) in cands {
+            for (c, sess) in cs {
+                if c != r {
+                    by_caller[c].push((r, sess));
+                }
+            }
+        }
+        let pb = progress(env.nodes.len(), env.quiet, "role assumption");
+        let edges: Vec<Vec<Edge>> = by_caller
+            .into_par_iter()
+            .enumerate()
+            .map(|(c, targets)| {
+                let mut out = Vec::new();
+                if !targets.is_empty() {
+                    let mut actor = Actor::new(env, c);
+                    for (r, sess) in targets {
+                        let Some(role) = env.role(r) else { continue };
+                        let o = actor.decide(
+                            "sts:AssumeRole",
+                            &role.arn,
+                            &[],
+                            Some(&role.trust),
+                            sess.as_deref(),
+                        );
+                        if o.allowed() {
+                            out.push(Edge {
+                                to: r,
+                                yes: o.is_yes(),
+                                step: Step {
+                                    principal: env.nodes[c].arn.clone(),
+                                    action: "sts:AssumeRole".into(),
+                                    resource: role.arn.clone(),
+                                    session_name: sess,
+                                    statements: o.evaluation().statements.clone(),
+                                    conditions: o.conditions().to_vec(),
+                                },
+                            });
+                        }
+                    }
+                }
+                pb.inc(1);
+                out
+            })
+            .collect();
+        pb.finish_and_clear();
+        Graph { edges }
+    }
+
+    /// Every node reachable from `start` (itself included), with the best path: all-unconditional
+    /// paths first, then the shortest.
+    pub fn reach(&self, start: usize) -> Vec<(usize, Vec<Step>, bool)> {
+        let mut out: Vec<(usize, Vec<Step>, bool)> = Vec::new();
+        let mut seen: HashSet<usize> = HashSet::new();
+        for pass_yes in [true, false] {
+            let mut parent: HashMap<usize, (usize, usize)> = HashMap::new();
+            let mut q = VecDeque::new();
+            let mut visited: HashSet<usize> = HashSet::new();
+            q.push_back(start);
+            visited.insert(start);
+            while let Some(n) = q.pop_front() {
+                if seen.insert(n) {
+                    // reconstruct
+                    let mut steps = Vec::new();
+                    let mut cur = n;
+                    while let Some(&(p, ei)) = parent.get(&cur) {
+                        steps.push(self.edges[p][ei].step.clone());
+                        cur = p;
+                    }
+                    steps.reverse();
+                    out.push((n, steps, pass_yes));
+                }
+                for (ei, e) in self.edges[n].iter().enumerate() {
+                    if pass_yes && !e.yes {
+                        continue;
+                    }
+                    if visited.insert(e.to) {
+                        parent.insert(e.to, (n, ei));
+                        q.push_back(e.to);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One principal that reaches an action, with its path.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reach {
+    pub arn: String,
+    pub kind: NodeKind,
+    /// Role assumptions, then the final action.
+    pub path: Vec<Step>,
+    /// Context keys needed anywhere on the path (empty: unconditional).
+    pub conditions: Vec<CondReq>,
+}
+
+/// Final verdict of a reachability question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Yes,
+    OnlyUnderConditions,
+    No,
+    Unknown,
+}
+
+fn has_wildcard(a: &str) -> bool {
+    a.contains('*') || a.contains('?')
+}
+
+/// The concrete actions checked for an action (pattern): see the module docs.
+pub fn actions_for(pattern: &str) -> Vec<String> {
+    let mut v = vec![pattern.to_owned()];
+    if has_wildcard(pattern) {
+        let toks = crate::matching::tokens(&pattern.to_lowercase(), true);
+        for a in SENSITIVE_ACTIONS {
+            if glob_match(&toks, Mode::Plain, &a.to_lowercase()) {
+                v.push((*a).to_owned());
+            }
+        }
+    }
+    v
+}
+
+/// Decide an action (pattern) on a resource for one actor.
+pub fn decide_action(
+    actor: &mut Actor,
+    action: &str,
+    resource: &str,
+) -> (Verdict, Step, Option<String>) {
+    let mut verdict = Verdict::Yes;
+    let mut step = Step {
+        principal: actor.env.nodes[actor.node].arn.clone(),
+        action: action.to_owned(),
+        resource: resource.to_owned(),
+        session_name: None,
+        statements: Vec::new(),
+        conditions: Vec::new(),
+    };
+    let mut why = None;
+    for (i, a) in actions_for(action).iter().enumerate() {
+        let o = actor.decide(a, resource, &[], None, None);
+        match &o {
+            Outcome::Yes(_) => {}
+            Outcome::Conditional(_, c, _) => {
+                verdict = if verdict == Verdict::Yes {
+                    Verdict::OnlyUnderConditions
+                } else {
+                    verdict
+                };
+                for x in c {
+                    if !step.conditions.contains(x) {
+                        step.conditions.push(x.clone());
+                    }
+                }
+            }
+            Outcome::No(_) => return (Verdict::No, step, None),
+            Outcome::Unknown(_, m) => {
+                verdict = Verdict::Unknown;
+                why = Some(m.clone());
+            }
+        }
+        if i == 0 {
+            step.statements = o.evaluation().statements.clone();
+        }
+    }
+    (verdict, step, why)
+}
+
+/// Answer of `can`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CanAnswer {
+    pub verdict: Verdict,
+    pub principal: String,
+    pub action: String,
+    pub resource: String,
+    pub path: Vec<Step>,
+    pub conditions: Vec<CondReq>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_because: Option<String>,
+}
+
+fn merge_conditions(path: &[Step]) -> Vec<CondReq> {
+    let mut out: Vec<CondReq> = Vec::new();
+    for s in path {
+        for c in &s.conditions {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
+        }
+    }
+    out
+}
+
+/// `can PRINCIPAL ACTION RESOURCE`.
+pub fn can(env: &Env, graph: &Graph, start: usize, action: &str, resource: &str) -> CanAnswer {
+    let reach = graph.reach(start);
+    let results: Vec<(usize, Vec<Step>, bool, Verdict, Step, Option<String>)> = reach
+        .par_iter()
+        .map(|(n, path, yes_path)| {
+            let mut actor = Actor::new(env, *n);
+            let (v, step, why) = decide_action(&mut actor, action, resource);
+            (*n, path.clone(), *yes_path, v, step, why)
+        })
+        .collect();
+    let rank = |v: Verdict, yes_path: bool, len: usize| -> (u8, usize) {
+        let r = match (v, yes_path) {
+            (Verdict::Yes, true) => 0,
+            (Verdict::Yes, false) | (Verdict::OnlyUnderConditions, _) => 1,
+            (Verdict::Unknown, _) => 2,
+            (Verdict::No, _) => 3,
+        };
+        (r, len)
+    };
+    let best = results.iter().min_by_key(|r| rank(r.3, r.2, r.1.len()));
+    let mut ans = CanAnswer {
+        verdict: Verdict::No,
+        principal: env.nodes[start].arn.clone(),
+        action: action.to_owned(),
+        resource: resource.to_owned(),
+        path: Vec::new(),
+        conditions: Vec::new(),
+        unknown_because: None,
+    };
+    if let Some((_, path, _, v, step, why)) = best {
+        if *v != Verdict::No {
+            let mut p = path.clone();
+            p.push(step.clone());
+            let conds = merge_conditions(&p);
+            ans.verdict = match v {
+                Verdict::Unknown => Verdict::Unknown,
+                _ if conds.is_empty() => Verdict::Yes,
+                _ => Verdict::OnlyUnderConditions,
+            };
+            ans.unknown_because = why.clone();
+            ans.conditions = conds;
+            ans.path = p;
+        }
+    }
+    ans
+}
+
+/// Every principal that can perform `action` on `resource`, directly or through role chains. This
+/// is the hook for account-wide invariants (`check`): "no principal outside X reaches `iam:*`".
+pub fn principals_reaching(env: &Env, graph: &Graph, action: &str, resource: &str) -> Vec<Reach> {
+    let n = env.nodes.len();
+    let pb = progress(n, env.quiet, "direct permissions");
+    let direct: Vec<(Verdict, Step)> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut actor = Actor::new(env, i);
+            let (v, s, _) = decide_action(&mut actor, action, resource);
+            pb.inc(1);
+            (v, s)
+        })
+        .collect();
+    pb.finish_and_clear();
+    let mut out: Vec<Reach> = (0..n)
+        .into_par_iter()
+        .filter_map(|i| {
+            let mut best: Option<(u8, Vec<Step>)> = None;
+            for (m, path, yes_path) in graph.reach(i) {
+                let (v, step) = &direct[m];
+                let r = match (v, yes_path) {
+                    (Verdict::Yes, true) => 0,
+                    (Verdict::Yes, false) | (Verdict::OnlyUnderConditions, _) => 1,
+                    _ => continue,
+                };
+                if best
+                    .as_ref()
+                    .is_none_or(|(br, bp)| (r, path.len()) < (*br, bp.len() - 1))
+                {
+                    let mut p = path;
+                    p.push(step.clone());
+                    best = Some((r, p));
+                }
+            }
+            best.map(|(_, path)| Reach {
+                arn: env.nodes[i].arn.clone(),
+                kind: env.nodes[i].kind,
+                conditions: merge_conditions(&path),
+                path,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.arn.cmp(&b.arn));
+    out
+}
+
+impl Env {
+    /// [`principals_reaching`] with the role graph built on the fly: the entry point for
+    /// account-wide invariants in `check` ("no principal outside X reaches `iam:*`").
+    pub fn principals_reaching(&self, action: &str, resource: &str) -> Vec<Reach> {
+        let graph = Graph::build(self);
+        principals_reaching(self, &graph, action, resource)
+    }
+}

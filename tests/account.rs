@@ -1,0 +1,309 @@
+//! Account-wide analysis: hand-built accounts and the IAM-Vulnerable corpus.
+
+use assert_cmd::Command;
+use iamprove::account::escalate::escalations;
+use iamprove::account::{can, principals_reaching, Env, Graph, Inputs, Verdict};
+use std::path::PathBuf;
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/account")
+        .join(name)
+}
+
+fn env_with(org: Option<&str>, other: &[&str], rp: Option<&str>) -> Env {
+    let inputs = Inputs {
+        account: data("chain.json"),
+        org: org.map(data),
+        resource_policies: rp.map(data),
+        other_accounts: other.iter().map(|o| data(o)).collect(),
+    };
+    match Env::load(&inputs) {
+        Ok(e) => e,
+        Err(errs) => panic!("load failed: {errs:?}"),
+    }
+}
+
+fn ask(env: &Env, who: &str, action: &str, resource: &str) -> iamprove::account::CanAnswer {
+    let g = Graph::build(env);
+    let start = env.find(who).expect("principal");
+    can(env, &g, start, action, resource)
+}
+
+const A: &str = "111111111111";
+
+#[test]
+fn chain_of_four_roles_with_mfa_condition_in_a_trust_policy() {
+    let env = env_with(None, &[], None);
+    let a = ask(&env, "alice", "iam:CreateUser", "*");
+    assert_eq!(a.verdict, Verdict::OnlyUnderConditions);
+    let hops: Vec<&str> = a
+        .path
+        .iter()
+        .map(|s| s.resource.rsplit('/').next().unwrap_or(""))
+        .collect();
+    assert_eq!(hops, ["r1", "r2", "r3", "r4", "*"]);
+    assert_eq!(a.conditions.len(), 1);
+    assert_eq!(a.conditions[0].key, "aws:MultiFactorAuthPresent");
+    assert_eq!(
+        a.conditions[0].value.as_deref(),
+        Some(&["true".to_string()][..])
+    );
+    // the hop into r3 is the conditional one
+    assert!(a.path[2]
+        .conditions
+        .iter()
+        .any(|c| c.key == "aws:MultiFactorAuthPresent"));
+    assert!(a.path[0].conditions.is_empty());
+}
+
+#[test]
+fn unconditional_chain_is_yes_and_stops_where_nothing_allows() {
+    let env = env_with(None, &[], None);
+    let a = ask(&env, "alice", "s3:PutObject", "arn:aws:s3:::b/k");
+    assert_eq!(a.verdict, Verdict::Yes);
+    assert!(a.conditions.is_empty());
+    // bob's own Deny iam:* does not matter for s3, but nothing allows him s3 either
+    assert_eq!(
+        ask(&env, "bob", "s3:PutObject", "arn:aws:s3:::b/k").verdict,
+        Verdict::No
+    );
+}
+
+#[test]
+fn boundary_on_a_role_in_the_chain_cuts_the_role_principal_grant() {
+    let env = env_with(None, &[], None);
+    let g = Graph::build(&env);
+    let rb = env.find("rb").unwrap();
+    let rb2 = env.find("rb2").unwrap();
+    let rc = env.find("rc").unwrap();
+    let rc2 = env.find("rc2").unwrap();
+    // rb's boundary does not allow sts:AssumeRole: the trust policy naming rb is not enough
+    assert!(!g.edges[rb].iter().any(|e| e.to == rc));
+    assert!(g.edges[rb2].iter().any(|e| e.to == rc2));
+    let ans = can(&env, &g, rb, "s3:DeleteBucket", "arn:aws:s3:::x");
+    // rb itself has no identity policy: the boundary alone grants nothing
+    assert_eq!(ans.verdict, Verdict::No);
+}
+
+#[test]
+fn scp_deny_cuts_the_path() {
+    let env = env_with(Some("org-deny-r4.json"), &[], None);
+    let a = ask(&env, "alice", "iam:CreateUser", "*");
+    assert_eq!(a.verdict, Verdict::No);
+    assert!(a.path.is_empty());
+    // without the organization the same question is only-under-conditions
+    let env = env_with(None, &[], None);
+    assert_eq!(
+        ask(&env, "alice", "iam:CreateUser", "*").verdict,
+        Verdict::OnlyUnderConditions
+    );
+}
+
+#[test]
+fn cross_account_trust_needs_both_sides_and_the_external_id() {
+    let env = env_with(None, &["other.json"], None);
+    let a = ask(
+        &env,
+        "arn:aws:iam::222222222222:user/dave",
+        "dynamodb:GetItem",
+        &format!("arn:aws:dynamodb:us-east-1:{A}:table/t"),
+    );
+    assert_eq!(a.verdict, Verdict::OnlyUnderConditions);
+    assert_eq!(a.conditions[0].key, "sts:ExternalId");
+    assert_eq!(
+        a.conditions[0].value.as_deref(),
+        Some(&["s3cr3t".to_string()][..])
+    );
+    // eve's account trusts her nothing: the trust policy alone does not do it
+    let e = ask(
+        &env,
+        "arn:aws:iam::222222222222:user/eve",
+        "dynamodb:GetItem",
+        &format!("arn:aws:dynamodb:us-east-1:{A}:table/t"),
+    );
+    assert_eq!(e.verdict, Verdict::No);
+}
+
+#[test]
+fn resource_policies_admit_cross_account_callers_directly() {
+    let env = env_with(None, &["other.json"], Some("resource-policies.json"));
+    let g = Graph::build(&env);
+    let who = principals_reaching(&env, &g, "s3:GetObject", "arn:aws:s3:::shared-bucket/k");
+    let arns: Vec<&str> = who.iter().map(|r| r.arn.as_str()).collect();
+    // eve has no identity policy: cross-account needs both sides, so she is not listed
+    assert!(
+        !arns.contains(&"arn:aws:iam::222222222222:user/eve"),
+        "{arns:?}"
+    );
+    // rc and rc2 have s3:* and the bucket is in no account (S3 ARNs carry none): same-account rules
+    assert!(arns.iter().any(|a| a.ends_with("role/rc2")));
+}
+
+#[test]
+fn who_can_lists_chains_with_conditions() {
+    let env = env_with(None, &[], None);
+    let g = Graph::build(&env);
+    let who = principals_reaching(&env, &g, "iam:*", "*");
+    let alice = who
+        .iter()
+        .find(|r| r.arn.ends_with("user/alice"))
+        .expect("alice reaches iam:* through r4");
+    assert!(!alice.conditions.is_empty());
+    let r4 = who
+        .iter()
+        .find(|r| r.arn.ends_with("role/r4"))
+        .expect("r4 directly");
+    assert!(r4.conditions.is_empty());
+    assert_eq!(r4.path.len(), 1);
+    assert!(!who.iter().any(|r| r.arn.ends_with("user/bob")));
+}
+
+#[test]
+fn explicit_deny_blocks_escalation() {
+    let env = env_with(None, &[], None);
+    let g = Graph::build(&env);
+    let esc = escalations(&env, &g);
+    let by = |who: &str| {
+        esc.iter()
+            .filter(|e| e.principal.ends_with(who))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        by("user/bob").is_empty(),
+        "bob's Deny iam:* blocks PutUserPolicy: {:?}",
+        by("user/bob")
+    );
+    let carol = by("user/carol");
+    assert_eq!(carol.len(), 1);
+    assert_eq!(carol[0].method, "iam:PutUserPolicy");
+    assert_eq!(carol[0].kind, "self");
+    // rb cannot chain to rc (boundary), so it has no escalation
+    assert!(by("role/rb").is_empty());
+}
+
+#[test]
+fn malformed_dumps_are_located_errors() {
+    for (f, path) in [
+        ("bad-policy.json", "RoleDetailList[0].RolePolicyList[0].PolicyDocument.Statement[0].Condition.StringEqualz"),
+        ("bad-type.json", "UserDetailList[0].GroupList"),
+        ("bad-key.json", "UserDetailList[0].AttachedManagedPolicy"),
+    ] {
+        let out = Command::cargo_bin("iamprove").unwrap().args(["escalations", "--account"]).arg(data(f)).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{f}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(path), "{f}: {err}");
+        assert!(err.contains(f), "{f}: {err}");
+    }
+}
+
+#[test]
+fn can_cli_exit_codes_and_json() {
+    let run = |args: &[&str]| {
+        Command::cargo_bin("iamprove")
+            .unwrap()
+            .args(args)
+            .arg("--account")
+            .arg(data("chain.json"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "can",
+        "alice",
+        "s3:GetObject",
+        "arn:aws:s3:::b/k",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "yes");
+    assert_eq!(v["path"][0]["action"], "sts:AssumeRole");
+    assert_eq!(
+        run(&["can", "bob", "s3:GetObject", "arn:aws:s3:::b/k"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["can", "nobody", "s3:GetObject", "*"]).status.code(),
+        Some(2)
+    );
+    let out = run(&["who-can", "iam:*", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["arn"] == format!("arn:aws:iam::{A}:role/r4")));
+    let out = run(&["escalations", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &v["escalations"][0];
+    assert!(e["principal"].is_string() && e["method"].is_string() && e["path"].is_array());
+}
+
+fn corpus() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [root.join("../shared"), root.join("../../shared")]
+        .into_iter()
+        .find(|p| p.join("corpora/account-dumps").is_dir())
+}
+
+#[test]
+fn iam_vulnerable_recall_and_no_false_positives() {
+    let Some(shared) = corpus() else {
+        eprintln!("skipping: ../shared/corpora not found");
+        return;
+    };
+    let base = shared.join("corpora/account-dumps/iam-vulnerable");
+    let env =
+        Env::from_paths(&base.join("examples/files/example.iam-vulnerable-pure.2023-07-01.json"))
+            .expect("dump loads");
+    let g = Graph::build(&env);
+    let esc = escalations(&env, &g);
+    let labels = std::fs::read_to_string(base.join("INDEX_iam_vulnerable_labels.csv")).unwrap();
+    let (mut exp, mut hit, mut missed, mut fps) = (0, 0, Vec::new(), Vec::new());
+    let reported = |arn: &str| esc.iter().any(|e| e.principal == arn);
+    for line in labels.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() < 5 || f[0] != "pure_2023" {
+            continue;
+        }
+        let (kind, arn, label) = (f[1], f[3], f[4]);
+        let found = if kind == "group" {
+            // a group is not a principal: count it when a member escalates
+            let name = arn.rsplit('/').next().unwrap();
+            env.main_account()
+                .users
+                .iter()
+                .any(|u| u.groups.iter().any(|g| g == name) && reported(&u.arn))
+        } else {
+            reported(arn)
+        };
+        match label {
+            "exploitable" => {
+                exp += 1;
+                if found {
+                    hit += 1;
+                } else {
+                    missed.push(arn.to_owned());
+                }
+            }
+            "not_exploitable" if found => fps.push(arn.to_owned()),
+            _ => {}
+        }
+    }
+    eprintln!("IAM-Vulnerable recall {hit}/{exp}; missed {missed:?}");
+    assert!(fps.is_empty(), "false positives: {fps:?}");
+    assert!(
+        hit * 10 >= exp * 9,
+        "recall {hit}/{exp} below 90%; missed {missed:?}"
+    );
+    // every reported escalation names a principal of the dump and a non-empty checked path
+    assert!(esc
+        .iter()
+        .all(|e| !e.path.is_empty() && env.find(&e.principal).is_some()));
+}
