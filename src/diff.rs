@@ -100,6 +100,8 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
         match p.solve(&confirm) {
             Solved::Found { request, model } => {
                 out.findings.push(describe(&p, base, gain, &request, &model, kind));
+                // the verdict stands; further findings get a short budget each
+                p.session.set_timeout(opts.query.timeout_ms.min(3_000));
                 // next finding: another kind of action if the query depends on the action, else stop
                 match model.classes.get(&ACTION_SLOT) {
                     Some(&c) if p.enc.class_count(ACTION_SLOT) > 1 => p.session.block_class(ACTION_SLOT, c, &p.enc),
@@ -110,8 +112,10 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
             Solved::Unknown(r) => {
                 if r.starts_with("internal error") {
                     out.internal = Some(r);
-                } else {
+                } else if out.findings.is_empty() {
                     out.unknown = Some(r);
+                } else {
+                    out.notes.push(format!("more findings may exist (the search for another gave up: {r})"));
                 }
                 break;
             }
