@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod commands;
 mod corpus;
 mod eval_cases;
 mod metamorphic;
