@@ -223,7 +223,12 @@ impl Prepared {
                                 Ok(r) => format!("the evaluator does not confirm the solver's request {}{at}", request_json(&r, &self.enc)),
                                 Err(e) => format!("{e}{at}"),
                             };
-                            return Solved::Unknown(format!("internal error: encoder and evaluator disagree: {why}"));
+                            let dump = std::env::temp_dir().join(format!("iamprove-internal-{}.smt2", std::process::id()));
+                            let dumped = match std::fs::write(&dump, self.session.to_smt2()) {
+                                Ok(()) => format!("; query written to {}", dump.display()),
+                                Err(_) => String::new(),
+                            };
+                            return Solved::Unknown(format!("internal error: encoder and evaluator disagree: {why}{dumped}"));
                         }
                         last = match res {
                             Ok(r) => format!("the evaluator rejected {}", request_json(&r, &self.enc)),
