@@ -212,7 +212,14 @@ impl Prepared {
                 }
                 Outcome::Unsat => return Solved::None,
                 Outcome::Unknown(r) => return Solved::Unknown(r),
-                Outcome::Sat(mut model) => match { fill_str_preds(&self.enc, &mut model); build_request(&self.enc, &model) } {
+                Outcome::Sat(mut model) => match realize_lazy(&self.enc, &mut model) {
+                    Lazy::Unrealizable(block) => {
+                        // a proved fact about strings: the abstraction stays exact
+                        self.session.block(&[], &block, &self.enc);
+                        continue;
+                    }
+                    Lazy::GaveUp(why) => return Solved::Unknown(why),
+                    Lazy::Done => match build_request(&self.enc, &model) {
                     Ok(req) if confirm(&req) => return Solved::Found { request: minimize(req, confirm), model },
                     res => {
                         let exact = self.enc.abstract_atoms.is_empty() && !self.enc.keys.values().any(|k| k.families.len() > 1);
@@ -237,6 +244,7 @@ impl Prepared {
                         self.block(&model);
                         self.refined = true;
                     }
+                    },
                 },
             }
         }
@@ -340,16 +348,77 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
     }
 }
 
-/// Evaluate the predicates of string slots the solver reasoned about directly.
-pub fn fill_str_preds(enc: &Encoder, m: &mut Model) {
-    for (slot, s) in m.strings.clone() {
-        if let Some(d) = enc.domain_of(slot) {
-            let bits: Vec<bool> = d.compiled.iter().map(|p| p.is_match(&s)).collect();
-            for (i, atoms) in d.preds.iter().enumerate() {
-                m.str_preds.insert((slot, i), atoms.iter().any(|&a| bits.get(a).copied().unwrap_or(false)));
-            }
+enum Lazy {
+    Done,
+    /// These (variable, value) choices are jointly unrealisable: block them.
+    Unrealizable(Vec<(usize, bool)>),
+    GaveUp(String),
+}
+
+/// For slots of unpartitioned domains, find a string with exactly the predicate values the model
+/// chose (exhaustive over the predicates' member patterns, so "none" is a proof).
+fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
+    let mut by_slot: BTreeMap<usize, Vec<(usize, usize, bool)>> = BTreeMap::new();
+    for (&(slot, pred), &var) in &enc.pred_vars {
+        if let Some(&val) = m.bools.get(&var) {
+            by_slot.entry(slot).or_default().push((pred, var, val));
         }
     }
+    let limits = Limits { max_states: 200_000, max_steps: 20_000_000 };
+    for (slot, mut lits) in by_slot {
+        lits.sort_unstable();
+        let Some(d) = enc.domain_of(slot) else { continue };
+        let want = |s: &str| lits.iter().all(|&(p, _, val)| d.preds[p].iter().any(|&a| d.compiled.get(a).is_some_and(|x| x.is_match(s))) == val);
+        if let Some(c) = d.prefer.iter().find(|c| want(c)) {
+            m.strings.insert(slot, c.clone());
+            continue;
+        }
+        let neg: Vec<&Pattern> = lits.iter().filter(|l| !l.2).flat_map(|&(p, _, _)| d.preds[p].iter().filter_map(|&a| d.compiled.get(a))).collect();
+        let mut pos_preds: Vec<Vec<&Pattern>> = lits.iter().filter(|l| l.2).map(|&(p, _, _)| d.preds[p].iter().filter_map(|&a| d.compiled.get(a)).collect()).collect();
+        pos_preds.sort_by_key(Vec::len);
+        let mut calls = 0usize;
+        match choose(&pos_preds, 0, &mut Vec::new(), &neg, &limits, &mut calls) {
+            Ok(Some(w)) => {
+                m.strings.insert(slot, w);
+            }
+            Ok(None) => return Lazy::Unrealizable(lits.iter().map(|&(_, var, val)| (var, val)).collect()),
+            Err(e) => return Lazy::GaveUp(format!("{}: {e}", d.name)),
+        }
+    }
+    Lazy::Done
+}
+
+/// Pick one member pattern of each true predicate so that some string matches all picks and no
+/// pattern of a false predicate. Exhaustive; prunes as soon as a partial pick is unsatisfiable.
+fn choose<'a>(preds: &[Vec<&'a Pattern>], i: usize, picked: &mut Vec<&'a Pattern>, neg: &[&Pattern], limits: &Limits, calls: &mut usize) -> Result<Option<String>, String> {
+    *calls += 1;
+    if *calls > 5_000 {
+        return Err("too many combinations of patterns to check".into());
+    }
+    // cheap first: a shortest string of the picks that happens to avoid every negative pattern
+    let quick = automata::find_witness(picked, &[], limits).map_err(|e| e.to_string())?;
+    let w = match quick {
+        None => return Ok(None),
+        Some(w) if !neg.iter().any(|p| p.is_match(&w)) => Some(w),
+        Some(_) => automata::find_witness(picked, neg, limits).map_err(|e| e.to_string())?,
+    };
+    let Some(w) = w else { return Ok(None) };
+    if i == preds.len() {
+        return Ok(Some(w));
+    }
+    // a witness of the partial pick may already satisfy the remaining predicates
+    if preds[i..].iter().all(|members| members.iter().any(|p| p.is_match(&w))) {
+        return Ok(Some(w));
+    }
+    for member in &preds[i] {
+        picked.push(member);
+        let r = choose(preds, i + 1, picked, neg, limits, calls);
+        picked.pop();
+        if let Some(found) = r? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// Turn a model into a concrete request.
@@ -646,7 +715,7 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
             }
         }
     }
-    // slots the solver reasons about as strings
+    // predicates of unpartitioned domains: their concrete truth
     let mut strings = Vec::new();
     strings.push((ACTION_SLOT, req.action.to_lowercase()));
     strings.push((RESOURCE_SLOT, req.resource.clone()));
@@ -663,11 +732,15 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
         }
     }
     for (slot, s) in strings {
-        if enc.is_string_slot(slot) {
-            m.strings.insert(slot, s);
+        if let Some(d) = enc.domain_of(slot).filter(|d| d.fallback) {
+            for p in 0..d.preds.len() {
+                if let Some(&v) = enc.pred_vars.get(&(slot, p)) {
+                    let truth = d.preds[p].iter().any(|&a| d.compiled.get(a).is_some_and(|x| x.is_match(&s)));
+                    m.bools.insert(v, truth);
+                }
+            }
         }
     }
-    fill_str_preds(enc, &mut m);
     // abstracted patterns: their concrete truth
     let lookup = |k: &str| -> Option<String> {
         match req.context.get(k) {

@@ -77,7 +77,8 @@ pub struct Domain {
     pub compiled: Vec<Pattern>,
     /// Candidate witnesses (e.g. catalog action names).
     pub prefer: Vec<String>,
-    /// The partition exceeded its limits: the solver reasons about this domain's strings itself.
+    /// The partition exceeded its limits: each (slot, predicate) is a free Boolean, constrained by
+    /// the predicates' inclusions and disjointness, and realised lazily (`query::realize_lazy`).
     pub fallback: bool,
 }
 
@@ -186,6 +187,8 @@ pub struct Encoder {
     /// Notes for the report (bounds, abstractions).
     pub notes: Vec<String>,
     memo: HashMap<(usize, usize), T>,
+    /// For slots of unpartitioned domains: (slot, predicate) → Boolean variable.
+    pub pred_vars: HashMap<(usize, usize), usize>,
 }
 
 /// The domain index of a slot's field: action=0, resource=1, principal=2, then keys.
@@ -232,6 +235,7 @@ impl Encoder {
             background: Vec::new(),
             notes: Vec::new(),
             memo: HashMap::new(),
+            pred_vars: HashMap::new(),
         };
         enc.scan_keys(statements);
         let services: Vec<String> = statements
@@ -896,9 +900,9 @@ impl Encoder {
             let part = match automata::partition(&d.compiled, &prefer, limits) {
                 Ok(p) => p,
                 Err(e) => {
-                    // exact but slower: hand this field's patterns to the solver's string theory
+                    // exact, lazier: predicates become Booleans, realised (or refuted) per model
                     d.fallback = true;
-                    notes.push(format!("{}: {e}; the solver reasons about this field's strings directly", d.name));
+                    notes.push(format!("{}: {e}; its patterns are checked lazily instead", d.name));
                     continue;
                 }
             };
@@ -914,7 +918,71 @@ impl Encoder {
             }
         }
         self.notes.extend(notes);
+        self.lazy_domains(limits);
         Ok(())
+    }
+
+    /// Booleans and static relations for the predicates of unpartitioned domains.
+    fn lazy_domains(&mut self, limits: &automata::Limits) {
+        let small = automata::Limits { max_states: limits.max_states.min(20_000), max_steps: 200_000 };
+        for di in 0..self.domains.len() {
+            if !self.domains[di].fallback {
+                continue;
+            }
+            let slots: Vec<usize> = (0..self.vars.slots.len()).filter(|&s| self.vars.slots[s].domain == Some(di)).collect();
+            let npred = self.domains[di].preds.len();
+            // pairwise relations between predicates (sound pruning: only proved facts are used)
+            let mut facts: Vec<(usize, usize, bool)> = Vec::new(); // (p, q, true: p ⊆ q; false: disjoint)
+            let mut empty: Vec<usize> = Vec::new();
+            {
+                let d = &self.domains[di];
+                let pats = |p: usize| -> Vec<&Pattern> { d.preds[p].iter().filter_map(|&a| d.compiled.get(a)).collect() };
+                let mut calls = 0usize;
+                for p in 0..npred {
+                    let mp = pats(p);
+                    if mp.iter().all(|a| matches!(automata::find_witness(&[a], &[], &small), Ok(None))) {
+                        empty.push(p);
+                    }
+                }
+                'outer: for p in 0..npred {
+                    for q in 0..npred {
+                        if p == q || calls > 20_000 {
+                            if calls > 20_000 {
+                                break 'outer;
+                            }
+                            continue;
+                        }
+                        let (mp, mq) = (pats(p), pats(q));
+                        calls += mp.len();
+                        if mp.iter().all(|a| matches!(automata::find_witness(&[a], &mq, &small), Ok(None))) {
+                            facts.push((p, q, true));
+                        }
+                        if p < q {
+                            calls += mp.len() * mq.len();
+                            if mp.iter().all(|a| mq.iter().all(|b| matches!(automata::find_witness(&[a, b], &[], &small), Ok(None)))) {
+                                facts.push((p, q, false));
+                            }
+                        }
+                    }
+                }
+            }
+            for &slot in &slots {
+                for p in 0..npred {
+                    let v = self.vars.new_bool(format!("pred:{slot}:{p}"));
+                    self.pred_vars.insert((slot, p), v);
+                }
+                for &p in &empty {
+                    if let Some(&v) = self.pred_vars.get(&(slot, p)) {
+                        self.background.push(not(bvar(v)));
+                    }
+                }
+                for &(p, q, subset) in &facts {
+                    if let (Some(&a), Some(&b)) = (self.pred_vars.get(&(slot, p)), self.pred_vars.get(&(slot, q))) {
+                        self.background.push(if subset { implies(bvar(a), bvar(b)) } else { not(and([bvar(a), bvar(b)])) });
+                    }
+                }
+            }
+        }
     }
 
     /// Replace predicate placeholders by class memberships.
@@ -929,7 +997,10 @@ impl Encoder {
             Term::ClassIn { slot, classes } if classes.len() == 1 && classes[0] > u32::MAX / 2 => {
                 let pred = (u32::MAX - classes[0]) as usize;
                 match self.vars.slots.get(*slot).and_then(|s| s.domain) {
-                    Some(d) if self.domains[d].fallback => Rc::new(Term::StrPred { slot: *slot, pred }),
+                    Some(d) if self.domains[d].fallback => match self.pred_vars.get(&(*slot, pred)) {
+                        Some(&v) => bvar(v),
+                        None => ff(),
+                    },
                     Some(d) => {
                         let dom = &self.domains[d];
                         let members: Vec<u32> = dom.classes.iter().enumerate().filter(|(_, c)| c.preds.get(pred).copied().unwrap_or(false)).map(|(i, _)| i as u32).collect();
