@@ -12,9 +12,14 @@ fn root() -> &'static Path {
 
 /// Run iamprove from the repository root; returns (exit code, parsed stdout).
 fn sarif(args: &[&str]) -> (i32, Value) {
+    sarif_in(root(), args)
+}
+
+/// Run iamprove in `dir`, check the log against the schema.
+fn sarif_in(dir: &Path, args: &[&str]) -> (i32, Value) {
     let out = Command::cargo_bin("iamprove")
         .unwrap()
-        .current_dir(root())
+        .current_dir(dir)
         .args(args)
         .args(["--format", "sarif"])
         .output()
@@ -419,4 +424,38 @@ fn the_schema_check_is_not_vacuous() {
         .unwrap()
         .remove("message");
     assert!(!validator.is_valid(&no_message));
+}
+
+#[test]
+fn check_without_deciding_statement_points_at_the_target_and_scp_grants_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    w("p.json", "{\"Version\": \"2012-10-17\",\n \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::a/*\"}]}");
+    w("scp.json", "{\"Version\": \"2012-10-17\",\n \"Statement\": [\n   {\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\"}]}");
+    w(
+        "require.json",
+        r#"{"target": {"policy": "p.json"}, "invariants": [{"id": "can-put", "require": {"Action": "s3:PutObject", "Resource": "arn:aws:s3:::a/*"}}]}"#,
+    );
+    w(
+        "scp-spec.json",
+        r#"{"target": {"policy": "scp.json", "type": "scp"}, "invariants": [{"id": "no-iam", "forbid": {"Action": "iam:*"}}]}"#,
+    );
+    // an implicit deny: no statement decided it, so the target's Statement array is the location
+    let (code, v) = sarif_in(dir.path(), &["check", "require.json"]);
+    assert_eq!(code, 1);
+    let r = results(run(&v), "IAMP-CHECK-can-put");
+    assert_eq!(
+        at(&r[0]["locations"][0]),
+        ("p.json".to_owned(), 2, 15, "Statement".to_owned())
+    );
+    // an SCP target: the SCP's Allow is located, the synthetic allow-all identity policy is not
+    let (code, v) = sarif_in(dir.path(), &["check", "scp-spec.json"]);
+    assert_eq!(code, 1);
+    let r = results(run(&v), "IAMP-CHECK-no-iam");
+    let locs = r[0]["locations"].as_array().unwrap();
+    assert_eq!(locs.len(), 1);
+    assert_eq!(
+        at(&locs[0]),
+        ("scp.json".to_owned(), 3, 4, "Statement[0]".to_owned())
+    );
 }
