@@ -544,6 +544,8 @@ pub struct Outcome {
     pub counterexample: Option<Value>,
     pub detail: String,
     pub notes: Vec<String>,
+    /// The statements that decided the counterexample (the synthetic allow-all policy left out).
+    pub statements: Vec<crate::eval::StmtRef>,
 }
 
 pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
@@ -571,7 +573,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
     });
     let mut p = match prepared {
         Ok(p) => p,
-        Err(e) => return Outcome { status: "unknown", counterexample: None, detail: e, notes: Vec::new() },
+        Err(e) => return Outcome { status: "unknown", counterexample: None, detail: e, notes: Vec::new(), statements: Vec::new() },
     };
     let notes = p.enc.notes.clone();
     let confirm = |r: &Request| {
@@ -582,16 +584,17 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             }
     };
     match p.solve(&confirm) {
-        Solved::None => Outcome { status: "holds", counterexample: None, detail: "proved".into(), notes },
-        Solved::Unknown(r) => Outcome { status: if r.starts_with("internal error") { "error" } else { "unknown" }, counterexample: None, detail: r, notes },
+        Solved::None => Outcome { status: "holds", counterexample: None, detail: "proved".into(), notes, statements: Vec::new() },
+        Solved::Unknown(r) => Outcome { status: if r.starts_with("internal error") { "error" } else { "unknown" }, counterexample: None, detail: r, notes, statements: Vec::new() },
         Solved::Found { request, .. } => {
             let ev = side.evaluate(&request);
-            let stmts: Vec<String> = ev.statements.iter().filter(|s| s.policy != "allow-all identity policy").map(|s| format!("{} {} in {} `{}`", s.effect, s.path, s.set.label(), s.policy)).collect();
+            let deciding: Vec<crate::eval::StmtRef> = ev.statements.iter().filter(|s| s.policy != "allow-all identity policy").cloned().collect();
+            let stmts: Vec<String> = deciding.iter().map(|s| format!("{} {} in {} `{}`", s.effect, s.path, s.set.label(), s.policy)).collect();
             let detail = match inv.kind {
                 Kind::Forbid => format!("allowed ({}) by {}", ev.reason, stmts.join("; ")),
                 Kind::Require => format!("{}: {}", ev.decision.name(), ev.reason),
             };
-            Outcome { status: "violated", counterexample: Some(request_json(&request, &p.enc)), detail, notes }
+            Outcome { status: "violated", counterexample: Some(request_json(&request, &p.enc)), detail, notes, statements: deciding }
         }
     }
 }
@@ -644,6 +647,7 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
                 "status": o.status,
                 "detail": o.detail,
                 "counterexample": o.counterexample,
+                "statements": o.statements,
                 "notes": o.notes,
             }));
         }
@@ -653,6 +657,14 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
         Format::Json => serde_json::to_writer_pretty(&mut out, &json!({"results": results, "summary": {"violated": violated, "unknown": unknown, "checked": results.len()}}))
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out)),
+        Format::Sarif => {
+            let targets: Vec<crate::sarif::CheckTarget> = spec
+                .targets
+                .iter()
+                .map(|(name, side)| crate::sarif::CheckTarget { name: name.clone(), policies: side.policies().iter().map(|p| p.name.clone()).collect() })
+                .collect();
+            crate::sarif::print(&mut out, &crate::sarif::check_log(&results, &targets))
+        }
         Format::Text => (|| {
             for r in &results {
                 let status = r["status"].as_str().unwrap_or("");

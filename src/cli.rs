@@ -24,6 +24,14 @@ pub enum Exit {
 pub enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0 (check, diff, validate, escalations; docs/sarif.md).
+    Sarif,
+}
+
+/// `--format sarif` on a command that has no SARIF printer: a usage error.
+pub fn no_sarif(command: &str) -> Exit {
+    let _ = writeln!(std::io::stderr(), "error: --format sarif is available for check, diff, validate and escalations, not for {command}");
+    Exit::Input
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -241,6 +249,7 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
     let res = match format {
         Format::Json => print_eval_json(&mut out, &ev),
         Format::Text => print_eval_text(&mut out, &ev),
+        Format::Sarif => return no_sarif("eval"),
     };
     match res {
         Ok(()) => Exit::Ok,

@@ -259,6 +259,7 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
             serde_json::to_writer_pretty(&mut out, &v).map_err(std::io::Error::other).and_then(|()| writeln!(out))
         }
         Format::Text => print_text(&mut out, verdict, narrowed, &findings, &notes),
+        Format::Sarif => crate::sarif::print(&mut out, &crate::sarif::diff_log(&findings, verdict, narrowed, &notes, &old_path.display().to_string(), &new_path.display().to_string())),
     };
     if res.is_err() {
         return Exit::Input;

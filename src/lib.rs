@@ -16,6 +16,7 @@ pub mod model;
 pub mod parse;
 pub mod query;
 pub mod request;
+pub mod sarif;
 pub mod scenario;
 pub mod solver;
 pub mod symbolic;

@@ -112,6 +112,7 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
         Format::Json => serde_json::to_writer_pretty(&mut out, &serde_json::json!({"valid": errors == 0, "findings": findings}))
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out)),
+        Format::Sarif => crate::sarif::print(&mut out, &crate::sarif::validate_log(&findings)),
         Format::Text => (|| {
             for f in &findings {
                 writeln!(out, "{}: {}: {}: {} [{}]", f.file, f.path, f.severity, f.message, f.code)?;

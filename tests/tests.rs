@@ -12,3 +12,4 @@ mod props;
 mod scenario_errors;
 mod symbolic;
 mod account;
+mod sarif;

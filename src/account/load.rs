@@ -72,6 +72,8 @@ pub struct Account {
     pub groups: Vec<Group>,
     pub roles: Vec<Role>,
     pub policies: BTreeMap<String, ManagedPolicy>,
+    /// Policy label → path of its document in `file` (reports locate statements with it).
+    pub sources: BTreeMap<String, JsonPath>,
 }
 
 impl Account {
@@ -171,6 +173,8 @@ const LAST_USED_KEYS: &[&str] = &["LastUsedDate", "Region"];
 pub(crate) struct Reader<'a> {
     pub file: &'a str,
     pub errs: Errors,
+    /// Where each policy document was read: label → path in the file (for SARIF locations).
+    pub sources: BTreeMap<String, JsonPath>,
 }
 
 impl<'a> Reader<'a> {
@@ -178,6 +182,7 @@ impl<'a> Reader<'a> {
         Reader {
             file,
             errs: Vec::new(),
+            sources: BTreeMap::new(),
         }
     }
     pub fn err(&mut self, p: &JsonPath, msg: impl Into<String>) {
@@ -297,7 +302,10 @@ impl<'a> Reader<'a> {
             }
         };
         match parse_policy(doc, kind, name) {
-            Ok(pol) => Some(pol),
+            Ok(pol) => {
+                self.sources.entry(name.to_owned()).or_insert_with(|| p.clone());
+                Some(pol)
+            }
             Err(es) => {
                 self.errs.extend(locate(self.file, p, es));
                 None
@@ -648,6 +656,7 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
         groups,
         roles,
         policies,
+        sources: r.sources,
     })
 }
 

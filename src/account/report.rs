@@ -96,6 +96,7 @@ pub fn cmd_can(
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out)),
         Format::Text => print_can(&mut out, &ans),
+        Format::Sarif => return crate::cli::no_sarif("can"),
     };
     if res.is_err() {
         return Exit::Input;
@@ -173,6 +174,7 @@ pub fn cmd_who_can(
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(out)),
         Format::Text => print_who(&mut out, action, resource, &reach),
+        Format::Sarif => return crate::cli::no_sarif("who-can"),
     };
     if res.is_err() {
         return Exit::Input;
@@ -220,6 +222,10 @@ pub fn cmd_escalations(inputs: &Inputs, format: Format, quiet: bool) -> Exit {
                 .and_then(|()| writeln!(out))
         }
         Format::Text => print_esc(&mut out, &esc),
+        Format::Sarif => crate::sarif::print(
+            &mut out,
+            &crate::sarif::escalations_log(&esc, &env, inputs.resource_policies.as_deref()),
+        ),
     };
     if res.is_err() {
         return Exit::Input;
