@@ -10,3 +10,4 @@ mod props;
 mod scenario_errors;
 mod symbolic;
 mod account;
+mod iac;
