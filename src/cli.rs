@@ -95,9 +95,17 @@ pub enum Command {
     /// Does NEW allow anything OLD does not? Each finding is a concrete, replayed request.
     Diff {
         /// Old policy document or scenario file.
-        old: PathBuf,
+        #[arg(required_unless_present_any = ["terraform_plan", "cloudformation"])]
+        old: Option<PathBuf>,
         /// New policy document or scenario file.
-        new: PathBuf,
+        #[arg(required_unless_present_any = ["terraform_plan", "cloudformation"])]
+        new: Option<PathBuf>,
+        /// Instead of OLD NEW: every IAM-relevant change in a Terraform plan (`terraform show -json PLANFILE`).
+        #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["old", "new", "kind", "cloudformation"])]
+        terraform_plan: Option<PathBuf>,
+        /// Instead of OLD NEW: the IAM-relevant differences between two CloudFormation templates (JSON or YAML).
+        #[arg(long, num_args = 2, value_names = ["OLD_TEMPLATE", "NEW_TEMPLATE"], conflicts_with_all = ["old", "new", "kind"])]
+        cloudformation: Option<Vec<PathBuf>>,
         /// Policy type of both documents (default: detected; a principal means `resource`).
         #[arg(long = "type", value_enum)]
         kind: Option<TypeArg>,
@@ -221,9 +229,14 @@ pub fn run(cli: Cli) -> Exit {
         Command::Eval { scenario, format } => cmd_eval(&scenario, format),
         Command::Validate { files, kind, format } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
         Command::Check { spec, solver, format } => crate::check::cmd_check(&spec, &solver.options(), format),
-        Command::Diff { old, new, kind, max_findings, direction, solver, format } => {
+        Command::Diff { old, new, terraform_plan, cloudformation, kind, max_findings, direction, solver, format } => {
             let opts = crate::diff::DiffOptions { kind: kind.map(TypeArg::kind), max_findings: max_findings.max(1), direction, query: solver.options() };
-            crate::diff::cmd_diff(&old, &new, &opts, format)
+            match (terraform_plan, cloudformation.as_deref(), old, new) {
+                (Some(plan), _, _, _) => crate::iac::cmd_terraform(&plan, &opts, format),
+                (None, Some([o, n]), _, _) => crate::iac::cmd_cloudformation(o, n, &opts, format),
+                (None, None, Some(old), Some(new)) => crate::diff::cmd_diff(&old, &new, &opts, format),
+                _ => report_errors(&vec![InputError::new("iamprove diff", None, "expects OLD NEW, --terraform-plan PLAN.json or --cloudformation OLD_TEMPLATE NEW_TEMPLATE")]),
+            }
         }
         Command::Can { principal, action, resource, inputs, format } => {
             crate::account::report::cmd_can(&inputs.inputs(), &principal, &action, &resource, format, inputs.quiet)

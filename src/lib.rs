@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod diff;
 pub mod eval;
+pub mod iac;
 pub mod json;
 pub mod literal;
 pub mod matching;

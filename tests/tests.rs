@@ -13,3 +13,4 @@ mod scenario_errors;
 mod symbolic;
 mod account;
 mod sarif;
+mod iac;
