@@ -6,6 +6,7 @@ mod util;
 mod cli;
 mod corpus;
 mod eval_cases;
+mod gitci;
 mod props;
 mod scenario_errors;
 mod symbolic;
