@@ -6,8 +6,9 @@ use crate::catalog::Catalog;
 use crate::model::Policy;
 use crate::validate::Finding;
 
-/// What the catalog says about one action pattern (lower case), if anything is wrong.
-pub fn action_problem(cat: &Catalog, lower: &str) -> Option<(&'static str, String)> {
+/// What the catalog says about one action pattern (`lower`: in lower case; `shown`: as written),
+/// if anything is wrong.
+pub fn action_problem(cat: &Catalog, lower: &str, shown: &str) -> Option<(&'static str, String)> {
     let wildcard = lower.contains(['*', '?']);
     if lower == "*" {
         return None;
@@ -22,7 +23,7 @@ pub fn action_problem(cat: &Catalog, lower: &str) -> Option<(&'static str, Strin
             let hint = suggestion(cat, svc, name)
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            return Some(("unknown-action", format!("unknown action `{lower}`{hint}")));
+            return Some(("unknown-action", format!("unknown action `{shown}`{hint}")));
         }
         return None;
     }
@@ -34,7 +35,7 @@ pub fn action_problem(cat: &Catalog, lower: &str) -> Option<(&'static str, Strin
         };
         return Some((
             "action-matches-nothing",
-            format!("pattern `{lower}` matches no known action of {whose}"),
+            format!("pattern `{shown}` matches no known action of {whose}"),
         ));
     }
     None
@@ -82,8 +83,17 @@ pub fn catalog_warnings(p: &Policy, file: &str) -> Vec<Finding> {
         } else {
             "Action"
         };
+        let mut services_told = Vec::new();
         for a in &s.action.patterns {
-            if let Some((code, msg)) = action_problem(cat, &a.lower) {
+            if let Some((code, msg)) = action_problem(cat, &a.lower, a.raw.trim()) {
+                // one warning per unknown service and statement
+                if code == "unknown-service" {
+                    let svc = a.lower.split(':').next().unwrap_or("");
+                    if services_told.contains(&svc) {
+                        continue;
+                    }
+                    services_told.push(svc);
+                }
                 out.push(Finding {
                     file: file.to_owned(),
                     path: format!("{}.{elem}", s.path),
@@ -115,30 +125,39 @@ mod tests {
     #[test]
     fn catalog_problems_of_action_patterns() {
         let cat = Catalog::get();
-        assert_eq!(action_problem(cat, "s3:getobject"), None);
-        assert_eq!(action_problem(cat, "s3:get*"), None);
-        assert_eq!(action_problem(cat, "*"), None);
-        assert_eq!(action_problem(cat, "s3:*"), None);
-        let (code, msg) = action_problem(cat, "s3:getobjekt").unwrap();
+        assert_eq!(action_problem(cat, "s3:getobject", "s3:getobject"), None);
+        assert_eq!(action_problem(cat, "s3:get*", "s3:get*"), None);
+        assert_eq!(action_problem(cat, "*", "*"), None);
+        assert_eq!(action_problem(cat, "s3:*", "s3:*"), None);
+        let (code, msg) = action_problem(cat, "s3:getobjekt", "s3:getobjekt").unwrap();
         assert_eq!(code, "unknown-action");
-        assert!(msg.contains("did you mean `s3:GetObject`"), "{msg}");
+        assert!(
+            msg.contains("`s3:getobjekt`; did you mean `s3:GetObject`"),
+            "{msg}"
+        );
         assert_eq!(
-            action_problem(cat, "s3:frobnicate*").unwrap().0,
+            action_problem(cat, "s3:frobnicate*", "s3:frobnicate*")
+                .unwrap()
+                .0,
             "action-matches-nothing"
         );
         assert_eq!(
-            action_problem(cat, "nosuchsvc:getthing").unwrap().0,
+            action_problem(cat, "nosuchsvc:getthing", "nosuchsvc:getthing")
+                .unwrap()
+                .0,
             "unknown-service"
         );
         assert_eq!(
-            action_problem(cat, "nosuchsvc:*").unwrap().0,
+            action_problem(cat, "nosuchsvc:*", "nosuchsvc:*").unwrap().0,
             "unknown-service"
         );
         assert_eq!(
-            action_problem(cat, "*:frobnicatezz").unwrap().0,
+            action_problem(cat, "*:frobnicatezz", "*:frobnicatezz")
+                .unwrap()
+                .0,
             "action-matches-nothing"
         );
-        assert_eq!(action_problem(cat, "*:getobject"), None);
+        assert_eq!(action_problem(cat, "*:getobject", "*:getobject"), None);
     }
 
     #[test]

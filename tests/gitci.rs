@@ -315,7 +315,7 @@ fn validate_warns_about_what_the_catalog_does_not_know() {
     let f = write(
         dir.path(),
         "p.json",
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObjekt","s3:Frobnicate*","nosuchsvc:Get*","s3:GetObject","ec2:Describe*"],"Resource":"*","Condition":{"StringEquals":{"aws:SourceVpcc":"vpc-1","s3:prefix":"a","aws:ResourceTag/team":"x"}}}]}"#,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObjekt","s3:Frobnicate*","nosuchsvc:Get*","nosuchsvc:Put*","s3:GetObject","ec2:Describe*"],"Resource":"*","Condition":{"StringEquals":{"aws:SourceVpcc":"vpc-1","s3:prefix":"a","aws:ResourceTag/team":"x"}}}]}"#,
     );
     let out = iamprove()
         .arg("validate")
@@ -335,15 +335,23 @@ fn validate_warns_about_what_the_catalog_does_not_know() {
     assert!(
         has(
             "unknown-action",
-            "`s3:getobjekt`; did you mean `s3:GetObject`?"
+            "`s3:GetObjekt`; did you mean `s3:GetObject`?"
         ),
         "{codes:?}"
     );
     assert!(
-        has("action-matches-nothing", "`s3:frobnicate*`"),
+        has("action-matches-nothing", "`s3:Frobnicate*`"),
         "{codes:?}"
     );
     assert!(has("unknown-service", "`nosuchsvc`"), "{codes:?}");
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|(c, _)| *c == "unknown-service")
+            .count(),
+        1,
+        "once per statement and service: {codes:?}"
+    );
     assert!(
         has("unknown-condition-key", "`aws:SourceVpcc`"),
         "{codes:?}"
