@@ -652,7 +652,7 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             }));
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::style::stdout();
     let _ = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &json!({"results": results, "summary": {"violated": violated, "unknown": unknown, "checked": results.len()}}))
             .map_err(std::io::Error::other)
@@ -668,7 +668,7 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
         Format::Text => (|| {
             for r in &results {
                 let status = r["status"].as_str().unwrap_or("");
-                writeln!(out, "{:<9} {}  [{}]", status, r["invariant"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""))?;
+                writeln!(out, "{} {}  [{}]", crate::style::verdict_padded(status, 9), r["invariant"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""))?;
                 if status != "holds" {
                     writeln!(out, "          {}", r["detail"].as_str().unwrap_or(""))?;
                 }

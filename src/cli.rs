@@ -61,6 +61,9 @@ impl TypeArg {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Print nothing but errors: the exit status tells the verdict (also hides progress bars).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,13 +96,21 @@ pub enum Command {
         format: Format,
     },
     /// Does NEW allow anything OLD does not? Each finding is a concrete, replayed request.
+    /// With `--git-base REF [PATHS...]`: every policy file changed since REF against its version there.
     Diff {
-        /// Old policy document or scenario file.
-        #[arg(required_unless_present_any = ["terraform_plan", "cloudformation"])]
+        /// Old policy document or scenario file (with `--git-base`: a path to look for changes in).
+        #[arg(required_unless_present_any = ["terraform_plan", "cloudformation", "git_base"])]
         old: Option<PathBuf>,
-        /// New policy document or scenario file.
-        #[arg(required_unless_present_any = ["terraform_plan", "cloudformation"])]
+        /// New policy document or scenario file (with `--git-base`: a path to look for changes in).
+        #[arg(required_unless_present_any = ["terraform_plan", "cloudformation", "git_base"])]
         new: Option<PathBuf>,
+        /// With `--git-base`: more paths to look for changed policy files in (default: the whole repository).
+        #[arg(requires = "git_base")]
+        paths: Vec<PathBuf>,
+        /// Compare every policy file changed since this git revision (committed, staged, unstaged
+        /// and untracked changes) with its version at the revision.
+        #[arg(long, value_name = "REF", conflicts_with_all = ["terraform_plan", "cloudformation"])]
+        git_base: Option<String>,
         /// Instead of OLD NEW: every IAM-relevant change in a Terraform plan (`terraform show -json PLANFILE`).
         #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["old", "new", "kind", "cloudformation"])]
         terraform_plan: Option<PathBuf>,
@@ -150,6 +161,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(hide = true)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) generated from the command-line definitions.
+    #[command(hide = true)]
+    Man,
     /// Print a synthetic account dump (for benchmarks).
     #[command(hide = true)]
     GenAccount {
@@ -199,9 +219,6 @@ pub struct AccountArgs {
     /// Another account's dump, for cross-account trust (repeatable).
     #[arg(long = "other-account")]
     pub other_account: Vec<PathBuf>,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 impl AccountArgs {
@@ -225,26 +242,34 @@ pub fn report_errors(errs: &Errors) -> Exit {
 }
 
 pub fn run(cli: Cli) -> Exit {
+    crate::style::set_quiet(cli.quiet);
+    let quiet = cli.quiet;
     match cli.command {
         Command::Eval { scenario, format } => cmd_eval(&scenario, format),
         Command::Validate { files, kind, format } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
         Command::Check { spec, solver, format } => crate::check::cmd_check(&spec, &solver.options(), format),
-        Command::Diff { old, new, terraform_plan, cloudformation, kind, max_findings, direction, solver, format } => {
+        Command::Diff { old, new, paths, git_base, terraform_plan, cloudformation, kind, max_findings, direction, solver, format } => {
             let opts = crate::diff::DiffOptions { kind: kind.map(TypeArg::kind), max_findings: max_findings.max(1), direction, query: solver.options() };
-            match (terraform_plan, cloudformation.as_deref(), old, new) {
-                (Some(plan), _, _, _) => crate::iac::cmd_terraform(&plan, &opts, format),
-                (None, Some([o, n]), _, _) => crate::iac::cmd_cloudformation(o, n, &opts, format),
-                (None, None, Some(old), Some(new)) => crate::diff::cmd_diff(&old, &new, &opts, format),
-                _ => report_errors(&vec![InputError::new("iamprove diff", None, "expects OLD NEW, --terraform-plan PLAN.json or --cloudformation OLD_TEMPLATE NEW_TEMPLATE")]),
+            match (git_base, terraform_plan, cloudformation.as_deref(), old, new) {
+                (Some(base), _, _, old, new) => {
+                    let paths: Vec<PathBuf> = old.into_iter().chain(new).chain(paths).collect();
+                    crate::gitdiff::cmd_diff_git(&base, &paths, &opts, format)
+                }
+                (None, Some(plan), _, _, _) => crate::iac::cmd_terraform(&plan, &opts, format),
+                (None, None, Some([o, n]), _, _) => crate::iac::cmd_cloudformation(o, n, &opts, format),
+                (None, None, None, Some(old), Some(new)) => crate::diff::cmd_diff(&old, &new, &opts, format),
+                _ => report_errors(&vec![InputError::new("iamprove diff", None, "expects OLD NEW, --git-base REF [PATHS...], --terraform-plan PLAN.json or --cloudformation OLD_TEMPLATE NEW_TEMPLATE")]),
             }
         }
         Command::Can { principal, action, resource, inputs, format } => {
-            crate::account::report::cmd_can(&inputs.inputs(), &principal, &action, &resource, format, inputs.quiet)
+            crate::account::report::cmd_can(&inputs.inputs(), &principal, &action, &resource, format, quiet)
         }
         Command::WhoCan { action, resource, inputs, format } => {
-            crate::account::report::cmd_who_can(&inputs.inputs(), &action, resource.as_deref(), format, inputs.quiet)
+            crate::account::report::cmd_who_can(&inputs.inputs(), &action, resource.as_deref(), format, quiet)
         }
-        Command::Escalations { inputs, format } => crate::account::report::cmd_escalations(&inputs.inputs(), format, inputs.quiet),
+        Command::Escalations { inputs, format } => crate::account::report::cmd_escalations(&inputs.inputs(), format, quiet),
+        Command::Completions { shell } => crate::shellgen::cmd_completions(shell),
+        Command::Man => crate::shellgen::cmd_man(),
         Command::GenAccount { principals, seed } => crate::account::report::cmd_gen_account(principals, seed),
     }
 }
@@ -258,7 +283,7 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
         return report_errors(&vec![InputError::new(&path.display().to_string(), Some("request".into()), "missing `request`")]);
     };
     let ev = explain(&sc, req);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::style::stdout();
     let res = match format {
         Format::Json => print_eval_json(&mut out, &ev),
         Format::Text => print_eval_text(&mut out, &ev),

@@ -249,7 +249,7 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
         }
     }
     let narrowed = narrow.as_ref().map(|n| if !n.findings.is_empty() { "narrowed" } else if n.unknown.is_some() { "unknown" } else { "no_narrowing" });
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::style::stdout();
     let res = match format {
         Format::Json => {
             let mut v = json!({"verdict": verdict, "findings": findings, "notes": notes});
@@ -273,9 +273,9 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
 
 fn print_text(out: &mut impl Write, verdict: &str, narrowed: Option<&str>, findings: &[Value], notes: &[String]) -> std::io::Result<()> {
     match verdict {
-        "widened" => writeln!(out, "widened: NEW allows requests that OLD does not")?,
-        "unknown" => writeln!(out, "unknown: no answer within the limits (this is not a pass)")?,
-        _ => writeln!(out, "no_widening: everything NEW allows, OLD allows too (proved)")?,
+        "widened" => writeln!(out, "{}: NEW allows requests that OLD does not", crate::style::verdict("widened"))?,
+        "unknown" => writeln!(out, "{}: no answer within the limits (this is not a pass)", crate::style::verdict("unknown"))?,
+        _ => writeln!(out, "{}: everything NEW allows, OLD allows too (proved)", crate::style::verdict("no_widening"))?,
     }
     if let Some(n) = narrowed {
         writeln!(out, "narrowing: {n}")?;

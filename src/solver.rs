@@ -8,7 +8,7 @@ use crate::symbolic::term::{Assignment, Term, T};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use z3::ast::{Bool, Int, BV};
-use z3::{Params, SatResult, Solver};
+use z3::{SatResult, Solver};
 
 /// Latest date a model may choose (9999-12-31), so witnesses format as ISO dates.
 const MAX_DATE_MS: i64 = 253_402_300_799_000;
@@ -79,6 +79,7 @@ pub enum Outcome {
 
 /// A solver session over one encoder's variables.
 pub struct Session {
+    timeout_ms: u32,
     solver: Solver,
     memo: HashMap<usize, Bool>,
     bools: BTreeMap<usize, Bool>,
@@ -94,11 +95,11 @@ pub struct Session {
 
 impl Session {
     pub fn new(timeout_ms: u32) -> Session {
+        // No Z3 `timeout` parameter: Z3 4.8.12's timer can deadlock with short timeouts. A
+        // watchdog thread interrupts the check instead (see `check`).
         let solver = Solver::new();
-        let mut p = Params::new();
-        p.set_u32("timeout", timeout_ms.max(1));
-        solver.set_params(&p);
         Session {
+            timeout_ms: timeout_ms.max(1),
             solver,
             memo: HashMap::new(),
             bools: BTreeMap::new(),
@@ -113,10 +114,8 @@ impl Session {
     }
 
     /// Change the per-check timeout.
-    pub fn set_timeout(&self, timeout_ms: u32) {
-        let mut p = Params::new();
-        p.set_u32("timeout", timeout_ms.max(1));
-        self.solver.set_params(&p);
+    pub fn set_timeout(&mut self, timeout_ms: u32) {
+        self.timeout_ms = timeout_ms.max(1);
     }
 
     pub fn assert(&mut self, t: &T, enc: &Encoder) {
@@ -315,7 +314,26 @@ impl Session {
     }
 
     pub fn check(&mut self) -> Outcome {
-        match self.solver.check() {
+        let ctx = self.solver.get_context();
+        let handle = ctx.handle();
+        let limit = std::time::Duration::from_millis(u64::from(self.timeout_ms));
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let fired = std::sync::atomic::AtomicBool::new(false);
+        let fired_ref = &fired;
+        let handle_ref = &handle;
+        let result = std::thread::scope(|s| {
+            s.spawn(move || {
+                if wait.recv_timeout(limit).is_err() {
+                    fired_ref.store(true, std::sync::atomic::Ordering::SeqCst);
+                    handle_ref.interrupt();
+                }
+            });
+            let r = self.solver.check();
+            let _ = done.send(());
+            r
+        });
+        match result {
+            SatResult::Unknown if fired.load(std::sync::atomic::Ordering::SeqCst) => Outcome::Unknown("timeout".into()),
             SatResult::Unsat => Outcome::Unsat,
             SatResult::Unknown => Outcome::Unknown(self.solver.get_reason_unknown().unwrap_or_else(|| "unknown".into())),
             SatResult::Sat => match self.solver.get_model() {

@@ -98,7 +98,10 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
         let (doc, prefix) = crate::parse::unwrap_envelope(&doc);
         let k = kind.unwrap_or_else(|| crate::parse::detect_type(doc));
         match crate::parse::parse_policy(doc, k, &file) {
-            Ok(p) => findings.extend(hazards(&p, &file)),
+            Ok(p) => {
+                findings.extend(hazards(&p, &file));
+                findings.extend(crate::catalog_lint::catalog_warnings(&p, &file));
+            }
             Err(errs) => {
                 for e in locate(&file, &prefix, errs) {
                     findings.push(Finding { file: file.clone(), path: e.path.unwrap_or_default(), severity: "error", code: "grammar", message: e.message });
@@ -107,7 +110,7 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
         }
     }
     let errors = findings.iter().filter(|f| f.severity == "error").count();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::style::stdout();
     let _ = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &serde_json::json!({"valid": errors == 0, "findings": findings}))
             .map_err(std::io::Error::other)
@@ -115,7 +118,7 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
         Format::Sarif => crate::sarif::print(&mut out, &crate::sarif::validate_log(&findings)),
         Format::Text => (|| {
             for f in &findings {
-                writeln!(out, "{}: {}: {}: {} [{}]", f.file, f.path, f.severity, f.message, f.code)?;
+                writeln!(out, "{}: {}: {}: {} [{}]", f.file, f.path, crate::style::verdict(f.severity), f.message, f.code)?;
             }
             let warnings = findings.len() - errors;
             writeln!(out, "{} file(s): {errors} error(s), {warnings} warning(s)", files.len())

@@ -340,7 +340,6 @@ fn escalations_point_into_the_account_dump() {
         "escalations",
         "--account",
         "tests/data/account/chain.json",
-        "-q",
     ]);
     assert_eq!(code, 1, "exit status unchanged: escalations found");
     let run = run(&v);

@@ -8,6 +8,7 @@ mod commands;
 mod corpus;
 mod eval_cases;
 mod metamorphic;
+mod gitci;
 mod props;
 mod scenario_errors;
 mod symbolic;

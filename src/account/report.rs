@@ -90,7 +90,7 @@ pub fn cmd_can(
     };
     let graph = Graph::build(&env);
     let ans = can(&env, &graph, start, action, resource);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::style::stdout();
     let res = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &ans)
             .map_err(std::io::Error::from)
@@ -165,7 +165,7 @@ pub fn cmd_who_can(
     let resource = resource.unwrap_or("*");
     let graph = Graph::build(&env);
     let reach = principals_reaching(&env, &graph, action, resource);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::style::stdout();
     let res = match format {
         Format::Json => serde_json::to_writer_pretty(
             &mut out,
@@ -214,7 +214,7 @@ pub fn cmd_escalations(inputs: &Inputs, format: Format, quiet: bool) -> Exit {
     };
     let graph = Graph::build(&env);
     let esc = escalations(&env, &graph);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::style::stdout();
     let res = match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &serde_json::json!({"escalations": esc}))
@@ -269,7 +269,7 @@ fn print_esc(out: &mut impl Write, esc: &[Escalation]) -> std::io::Result<()> {
 
 pub fn cmd_gen_account(principals: usize, seed: u64) -> Exit {
     let v = super::gen::generate(principals, seed);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::style::stdout();
     match serde_json::to_writer(&mut out, &v)
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(out))
