@@ -15,7 +15,11 @@ pub fn service_actions(svc: &str) -> Vec<&'static str> {
     let names = Catalog::get().lowercase_names();
     let prefix = format!("{svc}:");
     let start = names.partition_point(|n| *n < prefix.as_str());
-    names[start..].iter().take_while(|n| n.starts_with(&prefix)).copied().collect()
+    names[start..]
+        .iter()
+        .take_while(|n| n.starts_with(&prefix))
+        .copied()
+        .collect()
 }
 
 /// Catalog actions (lowercase) worth offering as witnesses for these action patterns: every
@@ -29,7 +33,9 @@ pub fn action_candidates(patterns: &[String]) -> Vec<String> {
     for s in &services {
         out.extend(service_actions(s).into_iter().map(str::to_owned));
     }
-    let wildcard_service = patterns.iter().any(|p| literal_service(p).is_none() && p != "?*:?*");
+    let wildcard_service = patterns
+        .iter()
+        .any(|p| literal_service(p).is_none() && p != "?*:?*");
     if wildcard_service {
         for svc in Catalog::get().services() {
             if services.binary_search(&svc.prefix).is_err() {
@@ -44,19 +50,30 @@ pub fn action_candidates(patterns: &[String]) -> Vec<String> {
 
 /// `s3:getobject` → `s3:GetObject` when the catalog knows the action.
 pub fn display_action(lower: &str) -> String {
-    Catalog::get().display_name(lower).unwrap_or_else(|| lower.to_owned())
+    Catalog::get()
+        .display_name(lower)
+        .unwrap_or_else(|| lower.to_owned())
 }
 
 /// The catalog actions of the witness's service whose match vector over `atoms` equals the
 /// witness's: the real actions a finding stands for. Returns display names and access levels.
 pub fn actions_like(witness: &str, atoms: &[Pattern]) -> Vec<(String, String)> {
-    let Some(svc) = literal_service(witness) else { return Vec::new() };
+    let Some(svc) = literal_service(witness) else {
+        return Vec::new();
+    };
     let want: Vec<bool> = atoms.iter().map(|a| a.is_match(witness)).collect();
     let cat = Catalog::get();
     service_actions(svc)
         .into_iter()
         .filter(|name| atoms.iter().zip(&want).all(|(a, w)| a.is_match(name) == *w))
-        .filter_map(|name| cat.action_by_lowercase(name).map(|(s, a)| (format!("{}:{}", s.prefix, a.name), a.access_level.to_string())))
+        .filter_map(|name| {
+            cat.action_by_lowercase(name).map(|(s, a)| {
+                (
+                    format!("{}:{}", s.prefix, a.name),
+                    a.access_level.to_string(),
+                )
+            })
+        })
         .collect()
 }
 
@@ -70,7 +87,10 @@ mod tests {
         assert!(c.iter().any(|a| a == "s3:getobject"));
         assert!(!c.iter().any(|a| a.starts_with("ec2:")));
         let c = action_candidates(&["*".into()]);
-        assert!(c.iter().any(|a| a.starts_with("ec2:")), "one action per service for wildcard services");
+        assert!(
+            c.iter().any(|a| a.starts_with("ec2:")),
+            "one action per service for wildcard services"
+        );
         assert_eq!(display_action("s3:getobject"), "s3:GetObject");
         assert_eq!(display_action("s3:nosuchaction"), "s3:nosuchaction");
     }

@@ -42,9 +42,25 @@ pub struct Invariant {
 
 #[derive(Debug, Clone)]
 enum RawInvariant {
-    Match { id: String, description: String, kind: Kind, body: Json, file: String, path: JsonPath },
-    NoPublic { id: String, description: String, trusted_accounts: Vec<String>, file: String },
-    NoAdmin { id: String, description: String, file: String },
+    Match {
+        id: String,
+        description: String,
+        kind: Kind,
+        body: Json,
+        file: String,
+        path: JsonPath,
+    },
+    NoPublic {
+        id: String,
+        description: String,
+        trusted_accounts: Vec<String>,
+        file: String,
+    },
+    NoAdmin {
+        id: String,
+        description: String,
+        file: String,
+    },
 }
 
 pub struct Spec {
@@ -78,9 +94,17 @@ fn strings(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<String>, Errors>
         Json::Arr(items) => items
             .iter()
             .enumerate()
-            .map(|(i, x)| x.as_str().map(str::to_owned).ok_or_else(|| vec![err(file, &path.index(i), "expected a string")]))
+            .map(|(i, x)| {
+                x.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| vec![err(file, &path.index(i), "expected a string")])
+            })
             .collect(),
-        _ => Err(vec![err(file, path, "expected a string or an array of strings")]),
+        _ => Err(vec![err(
+            file,
+            path,
+            "expected a string or an array of strings",
+        )]),
     }
 }
 
@@ -95,7 +119,11 @@ pub fn load_spec(path: &Path) -> Result<Spec, Errors> {
     };
     for (k, _) in entries {
         if !["target", "include", "invariants", "description"].contains(&k.as_str()) {
-            return Err(vec![err(&file, &root.key(k), format!("unknown key `{k}`; expected target, include, invariants or description"))]);
+            return Err(vec![err(
+                &file,
+                &root.key(k),
+                format!("unknown key `{k}`; expected target, include, invariants or description"),
+            )]);
         }
     }
     let mut account = None;
@@ -105,7 +133,13 @@ pub fn load_spec(path: &Path) -> Result<Spec, Errors> {
             Vec::new()
         }
         Some(t) => load_target(t, &file, &base, &root.key("target"))?,
-        None => return Err(vec![err(&file, &root.key("target"), "missing `target`: the policies or scenario under test")]),
+        None => {
+            return Err(vec![err(
+                &file,
+                &root.key("target"),
+                "missing `target`: the policies or scenario under test",
+            )])
+        }
     };
     let mut raw = Vec::new();
     let mut account_raw = Vec::new();
@@ -115,26 +149,58 @@ pub fn load_spec(path: &Path) -> Result<Spec, Errors> {
             let idoc = read_json(&p)?;
             let ifile = p.display().to_string();
             match idoc.get("invariants") {
-                Some(inv) if account.is_some() => account_raw.extend(parse_account_invariants(inv, &ifile, &JsonPath::root().key("invariants"))?),
-                Some(inv) => raw.extend(parse_invariants(inv, &ifile, &JsonPath::root().key("invariants"))?),
-                None => return Err(vec![err(&ifile, &JsonPath::root(), "an included file needs `invariants`")]),
+                Some(inv) if account.is_some() => account_raw.extend(parse_account_invariants(
+                    inv,
+                    &ifile,
+                    &JsonPath::root().key("invariants"),
+                )?),
+                Some(inv) => raw.extend(parse_invariants(
+                    inv,
+                    &ifile,
+                    &JsonPath::root().key("invariants"),
+                )?),
+                None => {
+                    return Err(vec![err(
+                        &ifile,
+                        &JsonPath::root(),
+                        "an included file needs `invariants`",
+                    )])
+                }
             }
         }
     }
     if let Some(inv) = doc.get("invariants") {
         if account.is_some() {
-            account_raw.extend(parse_account_invariants(inv, &file, &root.key("invariants"))?);
+            account_raw.extend(parse_account_invariants(
+                inv,
+                &file,
+                &root.key("invariants"),
+            )?);
         } else {
             raw.extend(parse_invariants(inv, &file, &root.key("invariants"))?);
         }
     }
     if raw.is_empty() && account_raw.is_empty() {
-        return Err(vec![err(&file, &root.key("invariants"), "no invariants (give `invariants` or `include`)")]);
+        return Err(vec![err(
+            &file,
+            &root.key("invariants"),
+            "no invariants (give `invariants` or `include`)",
+        )]);
     }
-    Ok(Spec { targets, account, raw, account_raw })
+    Ok(Spec {
+        targets,
+        account,
+        raw,
+        account_raw,
+    })
 }
 
-fn account_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<crate::account::Inputs, Errors> {
+fn account_target(
+    t: &Json,
+    file: &str,
+    base: &Path,
+    path: &JsonPath,
+) -> Result<crate::account::Inputs, Errors> {
     let Json::Obj(entries) = t else {
         return Err(vec![err(file, path, "expected an object")]);
     };
@@ -150,25 +216,46 @@ fn account_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<
             Some(_) => Err(vec![err(file, &path.key(k), "expected a file path")]),
         }
     };
-    let account = one("account")?.ok_or_else(|| vec![err(file, &path.key("account"), "expected a file path")])?;
+    let account = one("account")?
+        .ok_or_else(|| vec![err(file, &path.key("account"), "expected a file path")])?;
     let other_accounts = match t.get("other_accounts") {
         None => Vec::new(),
-        Some(v) => strings(v, file, &path.key("other_accounts"))?.into_iter().map(|s| base.join(s)).collect(),
+        Some(v) => strings(v, file, &path.key("other_accounts"))?
+            .into_iter()
+            .map(|s| base.join(s))
+            .collect(),
     };
-    Ok(crate::account::Inputs { account, org: one("org")?, resource_policies: one("resource_policies")?, other_accounts })
+    Ok(crate::account::Inputs {
+        account,
+        org: one("org")?,
+        resource_policies: one("resource_policies")?,
+        other_accounts,
+    })
 }
 
 /// Account-wide invariants: `forbid` with `Action` (and optional `Resource`), and `no_escalation`,
 /// each with an optional `except` list of principal ARN patterns (`*` and `?` wildcards).
-fn parse_account_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<AccountInvariant>, Errors> {
+fn parse_account_invariants(
+    v: &Json,
+    file: &str,
+    path: &JsonPath,
+) -> Result<Vec<AccountInvariant>, Errors> {
     let Json::Arr(items) = v else {
         return Err(vec![err(file, path, "expected an array of invariants")]);
     };
     let mut out = Vec::new();
     for (i, it) in items.iter().enumerate() {
         let p = path.index(i);
-        let id = it.get("id").and_then(Json::as_str).map(str::to_owned).ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
-        let description = it.get("description").and_then(Json::as_str).unwrap_or("").to_owned();
+        let id = it
+            .get("id")
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
+        let description = it
+            .get("description")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_owned();
         let except = match it.get("except") {
             Some(v) => strings(v, file, &p.key("except"))?,
             None => Vec::new(),
@@ -181,15 +268,35 @@ fn parse_account_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec
             }
             let actions = match it.get("forbid").and_then(|b| b.get("Action")) {
                 Some(a) => strings(a, file, &p.key("forbid").key("Action"))?,
-                None => return Err(vec![err(file, &p.key("forbid").key("Action"), "missing `Action`")]),
+                None => {
+                    return Err(vec![err(
+                        file,
+                        &p.key("forbid").key("Action"),
+                        "missing `Action`",
+                    )])
+                }
             };
             let resources = match it.get("forbid").and_then(|b| b.get("Resource")) {
                 Some(r) => strings(r, file, &p.key("forbid").key("Resource"))?,
                 None => vec!["*".to_owned()],
             };
-            out.push(AccountInvariant { id, description, actions, resources, except, no_escalation: false });
+            out.push(AccountInvariant {
+                id,
+                description,
+                actions,
+                resources,
+                except,
+                no_escalation: false,
+            });
         } else if it.get("no_escalation").is_some() {
-            out.push(AccountInvariant { id, description, actions: Vec::new(), resources: Vec::new(), except, no_escalation: true });
+            out.push(AccountInvariant {
+                id,
+                description,
+                actions: Vec::new(),
+                resources: Vec::new(),
+                except,
+                no_escalation: true,
+            });
         } else {
             return Err(vec![err(file, &p, "account-wide invariants are `forbid` (Action, Resource) or `no_escalation`, each with an optional `except` list")]);
         }
@@ -198,11 +305,20 @@ fn parse_account_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec
 }
 
 fn excepted(arn: &str, except: &[String]) -> bool {
-    except.iter().any(|e| crate::matching::glob_match(&crate::matching::tokens(e, true), crate::matching::Mode::Plain, arn))
+    except.iter().any(|e| {
+        crate::matching::glob_match(
+            &crate::matching::tokens(e, true),
+            crate::matching::Mode::Plain,
+            arn,
+        )
+    })
 }
 
 /// Check account-wide invariants: every principal, through role chains and escalation paths.
-pub fn check_account(inputs: &crate::account::Inputs, invs: &[AccountInvariant]) -> Result<Vec<Value>, Errors> {
+pub fn check_account(
+    inputs: &crate::account::Inputs,
+    invs: &[AccountInvariant],
+) -> Result<Vec<Value>, Errors> {
     let mut env = crate::account::Env::load(inputs)?;
     env.quiet = true;
     let graph = crate::account::Graph::build(&env);
@@ -227,18 +343,37 @@ pub fn check_account(inputs: &crate::account::Inputs, invs: &[AccountInvariant])
                 // escalation gives arbitrary permissions: a principal that can escalate to admin
                 // reaches the action too
                 for e in &escalations {
-                    if e.kind == "self" && (e.gains == "*" || e.gains.starts_with("* ")) && !excepted(&e.principal, &inv.except) && !violators.iter().any(|v| v["principal"] == e.principal.as_str()) {
+                    if e.kind == "self"
+                        && (e.gains == "*" || e.gains.starts_with("* "))
+                        && !excepted(&e.principal, &inv.except)
+                        && !violators
+                            .iter()
+                            .any(|v| v["principal"] == e.principal.as_str())
+                    {
                         violators.push(json!({"principal": e.principal, "action": a, "resource": r, "via_escalation": e.method, "path": e.path}));
                     }
                 }
             }
         }
-        let status = if violators.is_empty() { "holds" } else { "violated" };
-        let detail = if violators.is_empty() {
-            "no principal outside the exceptions reaches it (direct, role chains, escalation)".to_owned()
+        let status = if violators.is_empty() {
+            "holds"
         } else {
-            let names: Vec<String> = violators.iter().filter_map(|v| v["principal"].as_str().map(str::to_owned)).take(5).collect();
-            format!("{} principal path(s) reach it, e.g. {}", violators.len(), names.join(", "))
+            "violated"
+        };
+        let detail = if violators.is_empty() {
+            "no principal outside the exceptions reaches it (direct, role chains, escalation)"
+                .to_owned()
+        } else {
+            let names: Vec<String> = violators
+                .iter()
+                .filter_map(|v| v["principal"].as_str().map(str::to_owned))
+                .take(5)
+                .collect();
+            format!(
+                "{} principal path(s) reach it, e.g. {}",
+                violators.len(),
+                names.join(", ")
+            )
         };
         results.push(json!({
             "invariant": inv.id,
@@ -253,17 +388,32 @@ pub fn check_account(inputs: &crate::account::Inputs, invs: &[AccountInvariant])
     Ok(results)
 }
 
-fn load_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<Vec<(String, Side)>, Errors> {
+fn load_target(
+    t: &Json,
+    file: &str,
+    base: &Path,
+    path: &JsonPath,
+) -> Result<Vec<(String, Side)>, Errors> {
     let kind = match t.get("type") {
         None => None,
         Some(Json::Str(s)) => match PolicyType::parse(s) {
             Some(k) => Some(k),
-            None => return Err(vec![err(file, &path.key("type"), format!("unknown policy type `{s}`: expected identity, resource, trust, scp or rcp"))]),
+            None => {
+                return Err(vec![err(
+                    file,
+                    &path.key("type"),
+                    format!(
+                        "unknown policy type `{s}`: expected identity, resource, trust, scp or rcp"
+                    ),
+                )])
+            }
         },
         Some(_) => return Err(vec![err(file, &path.key("type"), "expected a string")]),
     };
     if let Some(s) = t.get("scenario") {
-        let rel = s.as_str().ok_or_else(|| vec![err(file, &path.key("scenario"), "expected a file path")])?;
+        let rel = s
+            .as_str()
+            .ok_or_else(|| vec![err(file, &path.key("scenario"), "expected a file path")])?;
         let p = base.join(rel);
         let sc = crate::scenario::load_scenario(&p, false)?;
         return Ok(vec![(p.display().to_string(), Side::Scenario(sc))]);
@@ -271,7 +421,13 @@ fn load_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<Vec
     let files: Vec<String> = match (t.get("policy"), t.get("policies")) {
         (Some(p), None) => strings(p, file, &path.key("policy"))?,
         (None, Some(p)) => strings(p, file, &path.key("policies"))?,
-        _ => return Err(vec![err(file, path, "give exactly one of `policy`, `policies` or `scenario`")]),
+        _ => {
+            return Err(vec![err(
+                file,
+                path,
+                "give exactly one of `policy`, `policies` or `scenario`",
+            )])
+        }
     };
     let mut loaded: Vec<(String, Json, JsonPath)> = Vec::new();
     for f in &files {
@@ -281,7 +437,10 @@ fn load_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<Vec
         loaded.push((p.display().to_string(), d.clone(), prefix));
     }
     let kind = kind.unwrap_or_else(|| {
-        if loaded.iter().any(|(_, d, _)| crate::parse::detect_type(d) == PolicyType::Resource) {
+        if loaded
+            .iter()
+            .any(|(_, d, _)| crate::parse::detect_type(d) == PolicyType::Resource)
+        {
             PolicyType::Resource
         } else {
             PolicyType::Identity
@@ -289,14 +448,22 @@ fn load_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<Vec
     });
     let mut policies = Vec::new();
     for (name, d, prefix) in &loaded {
-        policies.push(crate::parse::parse_policy(d, kind, name).map_err(|e| locate(name, prefix, e))?);
+        policies
+            .push(crate::parse::parse_policy(d, kind, name).map_err(|e| locate(name, prefix, e))?);
     }
     Ok(match kind {
         PolicyType::Identity => vec![(files.join(", "), Side::Identity(policies))],
-        PolicyType::Resource | PolicyType::Trust => policies.into_iter().map(|p| (p.name.clone(), Side::Resource(p))).collect(),
+        PolicyType::Resource | PolicyType::Trust => policies
+            .into_iter()
+            .map(|p| (p.name.clone(), Side::Resource(p)))
+            .collect(),
         PolicyType::Scp | PolicyType::Rcp => {
             let mut sc = crate::scenario::Scenario::empty();
-            if let Ok(all) = crate::parse::parse_policy_text(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, PolicyType::Identity, "allow-all identity policy") {
+            if let Ok(all) = crate::parse::parse_policy_text(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                PolicyType::Identity,
+                "allow-all identity policy",
+            ) {
                 sc.identity_policies = vec![all];
             }
             if kind == PolicyType::Scp {
@@ -320,21 +487,49 @@ fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInva
             return Err(vec![err(file, &p, "expected an invariant object")]);
         };
         for (k, _) in entries {
-            if !["id", "description", "forbid", "require", "no_public", "no_admin"].contains(&k.as_str()) {
+            if ![
+                "id",
+                "description",
+                "forbid",
+                "require",
+                "no_public",
+                "no_admin",
+            ]
+            .contains(&k.as_str())
+            {
                 return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin"))]);
             }
         }
-        let id = it.get("id").and_then(Json::as_str).map(str::to_owned).ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
-        let description = it.get("description").and_then(Json::as_str).unwrap_or("").to_owned();
-        let kinds: Vec<&str> = ["forbid", "require", "no_public", "no_admin"].into_iter().filter(|k| it.get(k).is_some()).collect();
+        let id = it
+            .get("id")
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
+        let description = it
+            .get("description")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let kinds: Vec<&str> = ["forbid", "require", "no_public", "no_admin"]
+            .into_iter()
+            .filter(|k| it.get(k).is_some())
+            .collect();
         if kinds.len() != 1 {
-            return Err(vec![err(file, &p, "give exactly one of `forbid`, `require`, `no_public`, `no_admin`")]);
+            return Err(vec![err(
+                file,
+                &p,
+                "give exactly one of `forbid`, `require`, `no_public`, `no_admin`",
+            )]);
         }
         out.push(match kinds[0] {
             "forbid" | "require" => RawInvariant::Match {
                 id,
                 description,
-                kind: if kinds[0] == "forbid" { Kind::Forbid } else { Kind::Require },
+                kind: if kinds[0] == "forbid" {
+                    Kind::Forbid
+                } else {
+                    Kind::Require
+                },
                 body: it.get(kinds[0]).cloned().unwrap_or(Json::Null),
                 file: file.to_owned(),
                 path: p.key(kinds[0]),
@@ -345,18 +540,38 @@ fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInva
                     Some(v) => strings(v, file, &p.key("no_public").key("trusted_accounts"))?,
                     None => Vec::new(),
                 };
-                RawInvariant::NoPublic { id, description, trusted_accounts, file: file.to_owned() }
+                RawInvariant::NoPublic {
+                    id,
+                    description,
+                    trusted_accounts,
+                    file: file.to_owned(),
+                }
             }
-            _ => RawInvariant::NoAdmin { id, description, file: file.to_owned() },
+            _ => RawInvariant::NoAdmin {
+                id,
+                description,
+                file: file.to_owned(),
+            },
         });
     }
     Ok(out)
 }
 
 /// Compile a statement-like pattern into an invariant.
-fn compile_match(id: &str, description: &str, kind: Kind, body: &Json, file: &str, path: &JsonPath) -> Result<Invariant, Errors> {
+fn compile_match(
+    id: &str,
+    description: &str,
+    kind: Kind,
+    body: &Json,
+    file: &str,
+    path: &JsonPath,
+) -> Result<Invariant, Errors> {
     let Json::Obj(entries) = body else {
-        return Err(vec![err(file, path, "expected a statement-like object (Action, Resource, Principal, Condition, ...)")]);
+        return Err(vec![err(
+            file,
+            path,
+            "expected a statement-like object (Action, Resource, Principal, Condition, ...)",
+        )]);
     };
     let mut stmt: Vec<(String, Json)> = vec![("Effect".into(), Json::Str("Allow".into()))];
     let mut principal = None;
@@ -367,41 +582,87 @@ fn compile_match(id: &str, description: &str, kind: Kind, body: &Json, file: &st
                 // parse the entries through a throwaway resource policy
                 let probe = Json::Obj(vec![
                     ("Version".into(), Json::Str("2012-10-17".into())),
-                    ("Statement".into(), Json::Obj(vec![("Effect".into(), Json::Str("Deny".into())), ("Principal".into(), v.clone()), ("Action".into(), Json::Str("*".into())), ("Resource".into(), Json::Str("*".into()))])),
+                    (
+                        "Statement".into(),
+                        Json::Obj(vec![
+                            ("Effect".into(), Json::Str("Deny".into())),
+                            ("Principal".into(), v.clone()),
+                            ("Action".into(), Json::Str("*".into())),
+                            ("Resource".into(), Json::Str("*".into())),
+                        ]),
+                    ),
                 ]);
-                let pol = crate::parse::parse_policy(&probe, PolicyType::Resource, file).map_err(|e| {
-                    e.into_iter().map(|x| err(file, &path.key(k), x.message)).collect::<Vec<_>>()
-                })?;
-                let entries = pol.statements.first().and_then(|s| s.principal.as_ref()).map(|p| p.entries.clone()).unwrap_or_default();
+                let pol = crate::parse::parse_policy(&probe, PolicyType::Resource, file).map_err(
+                    |e| {
+                        e.into_iter()
+                            .map(|x| err(file, &path.key(k), x.message))
+                            .collect::<Vec<_>>()
+                    },
+                )?;
+                let entries = pol
+                    .statements
+                    .first()
+                    .and_then(|s| s.principal.as_ref())
+                    .map(|p| p.entries.clone())
+                    .unwrap_or_default();
                 if k == "Principal" {
                     principal = Some(entries);
                 } else {
                     not_principal = entries;
                 }
             }
-            "Effect" | "Sid" => return Err(vec![err(file, &path.key(k), format!("`{k}` has no meaning in an invariant pattern"))]),
+            "Effect" | "Sid" => {
+                return Err(vec![err(
+                    file,
+                    &path.key(k),
+                    format!("`{k}` has no meaning in an invariant pattern"),
+                )])
+            }
             _ => stmt.push((k.clone(), v.clone())),
         }
     }
     if !stmt.iter().any(|(k, _)| k == "Action" || k == "NotAction") {
         stmt.push(("Action".into(), Json::Str("*".into())));
     }
-    if !stmt.iter().any(|(k, _)| k == "Resource" || k == "NotResource") {
+    if !stmt
+        .iter()
+        .any(|(k, _)| k == "Resource" || k == "NotResource")
+    {
         stmt.push(("Resource".into(), Json::Str("*".into())));
     }
-    let doc = Json::Obj(vec![("Version".into(), Json::Str("2012-10-17".into())), ("Statement".into(), Json::Arr(vec![Json::Obj(stmt)]))]);
-    let pattern = crate::parse::parse_policy(&doc, PolicyType::Identity, &format!("invariant {id}")).map_err(|e| {
-        e.into_iter()
-            .map(|x| {
-                // Statement[0].X → the invariant's own path
-                let s = x.path.to_string();
-                let rest = s.strip_prefix("Statement[0]").unwrap_or(&s).trim_start_matches('.');
-                let p = if rest.is_empty() { path.to_string() } else { format!("{path}.{rest}") };
-                InputError::new(file, Some(p), x.message)
-            })
-            .collect::<Vec<_>>()
-    })?;
-    Ok(Invariant { id: id.into(), description: description.into(), kind, pattern, principal, not_principal, source: file.into() })
+    let doc = Json::Obj(vec![
+        ("Version".into(), Json::Str("2012-10-17".into())),
+        ("Statement".into(), Json::Arr(vec![Json::Obj(stmt)])),
+    ]);
+    let pattern =
+        crate::parse::parse_policy(&doc, PolicyType::Identity, &format!("invariant {id}"))
+            .map_err(|e| {
+                e.into_iter()
+                    .map(|x| {
+                        // Statement[0].X → the invariant's own path
+                        let s = x.path.to_string();
+                        let rest = s
+                            .strip_prefix("Statement[0]")
+                            .unwrap_or(&s)
+                            .trim_start_matches('.');
+                        let p = if rest.is_empty() {
+                            path.to_string()
+                        } else {
+                            format!("{path}.{rest}")
+                        };
+                        InputError::new(file, Some(p), x.message)
+                    })
+                    .collect::<Vec<_>>()
+            })?;
+    Ok(Invariant {
+        id: id.into(),
+        description: description.into(),
+        kind,
+        pattern,
+        principal,
+        not_principal,
+        source: file.into(),
+    })
 }
 
 /// Accounts and identifying condition values a policy names (for `no_public`).
@@ -445,7 +706,13 @@ const TRUST_KEYS: &[&str] = &[
     "aws:userid",
 ];
 
-fn no_public_invariant(id: &str, description: &str, trusted: &[String], side: &Side, file: &str) -> Result<Invariant, Errors> {
+fn no_public_invariant(
+    id: &str,
+    description: &str,
+    trusted: &[String],
+    side: &Side,
+    file: &str,
+) -> Result<Invariant, Errors> {
     let mut accounts = named_accounts(side);
     accounts.extend(trusted.iter().cloned());
     accounts.sort();
@@ -457,7 +724,9 @@ fn no_public_invariant(id: &str, description: &str, trusted: &[String], side: &S
             for c in &s.conditions {
                 if TRUST_KEYS.contains(&c.key.as_str()) {
                     if let crate::model::CondValues::Str(ts) = &c.values {
-                        let e = pinned.entry(c.key.clone()).or_insert_with(|| (c.key_raw.clone(), Vec::new()));
+                        let e = pinned
+                            .entry(c.key.clone())
+                            .or_insert_with(|| (c.key_raw.clone(), Vec::new()));
                         e.1.extend(ts.iter().map(|t| t.raw.clone()));
                     }
                 }
@@ -476,13 +745,19 @@ fn no_public_invariant(id: &str, description: &str, trusted: &[String], side: &S
         }
     }
     if !accounts.is_empty() {
-        single.push(("aws:PrincipalAccount".into(), Json::Arr(accounts.iter().cloned().map(Json::Str).collect())));
+        single.push((
+            "aws:PrincipalAccount".into(),
+            Json::Arr(accounts.iter().cloned().map(Json::Str).collect()),
+        ));
     }
     if !single.is_empty() {
         // merge duplicate keys (PrincipalAccount may be pinned already)
         let mut merged: Vec<(String, Json)> = Vec::new();
         for (k, v) in single {
-            match merged.iter_mut().find(|(mk, _)| mk.eq_ignore_ascii_case(&k)) {
+            match merged
+                .iter_mut()
+                .find(|(mk, _)| mk.eq_ignore_ascii_case(&k))
+            {
                 Some((_, Json::Arr(items))) => {
                     if let Json::Arr(more) = v {
                         items.extend(more);
@@ -498,15 +773,33 @@ fn no_public_invariant(id: &str, description: &str, trusted: &[String], side: &S
     }
     let mut body = vec![];
     if !accounts.is_empty() {
-        body.push(("NotPrincipal".into(), Json::Obj(vec![("AWS".into(), Json::Arr(accounts.into_iter().map(Json::Str).collect()))])));
+        body.push((
+            "NotPrincipal".into(),
+            Json::Obj(vec![(
+                "AWS".into(),
+                Json::Arr(accounts.into_iter().map(Json::Str).collect()),
+            )]),
+        ));
     }
     if !conds.is_empty() {
         body.push(("Condition".into(), Json::Obj(conds)));
     }
-    compile_match(id, description, Kind::Forbid, &Json::Obj(body), file, &JsonPath::root())
+    compile_match(
+        id,
+        description,
+        Kind::Forbid,
+        &Json::Obj(body),
+        file,
+        &JsonPath::root(),
+    )
 }
 
-fn no_admin_invariant(id: &str, description: &str, side: &Side, file: &str) -> Result<Invariant, Errors> {
+fn no_admin_invariant(
+    id: &str,
+    description: &str,
+    side: &Side,
+    file: &str,
+) -> Result<Invariant, Errors> {
     let mut services: Vec<String> = side
         .statements()
         .iter()
@@ -518,15 +811,32 @@ fn no_admin_invariant(id: &str, description: &str, side: &Side, file: &str) -> R
     services.dedup();
     let mut body = vec![("Resource".into(), Json::Str("*".into()))];
     if !services.is_empty() {
-        body.push(("NotAction".into(), Json::Arr(services.into_iter().map(|s| Json::Str(format!("{s}:*"))).collect())));
+        body.push((
+            "NotAction".into(),
+            Json::Arr(
+                services
+                    .into_iter()
+                    .map(|s| Json::Str(format!("{s}:*")))
+                    .collect(),
+            ),
+        ));
     }
-    compile_match(id, description, Kind::Forbid, &Json::Obj(body), file, &JsonPath::root())
+    compile_match(
+        id,
+        description,
+        Kind::Forbid,
+        &Json::Obj(body),
+        file,
+        &JsonPath::root(),
+    )
 }
 
 /// Does the invariant's pattern apply to a concrete request (mirrors the encoding)?
 pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
     let m = Matcher::new(req);
-    let Some(s) = inv.pattern.statements.first() else { return false };
+    let Some(s) = inv.pattern.statements.first() else {
+        return false;
+    };
     if !matches!(m.applies(&inv.pattern, s), Applies::Yes(_)) {
         return false;
     }
@@ -573,7 +883,15 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
     });
     let mut p = match prepared {
         Ok(p) => p,
-        Err(e) => return Outcome { status: "unknown", counterexample: None, detail: e, notes: Vec::new(), statements: Vec::new() },
+        Err(e) => {
+            return Outcome {
+                status: "unknown",
+                counterexample: None,
+                detail: e,
+                notes: Vec::new(),
+                statements: Vec::new(),
+            }
+        }
     };
     let notes = p.enc.notes.clone();
     let confirm = |r: &Request| {
@@ -584,17 +902,55 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             }
     };
     match p.solve(&confirm) {
-        Solved::None => Outcome { status: "holds", counterexample: None, detail: "proved".into(), notes, statements: Vec::new() },
-        Solved::Unknown(r) => Outcome { status: if r.starts_with("internal error") { "error" } else { "unknown" }, counterexample: None, detail: r, notes, statements: Vec::new() },
+        Solved::None => Outcome {
+            status: "holds",
+            counterexample: None,
+            detail: "proved".into(),
+            notes,
+            statements: Vec::new(),
+        },
+        Solved::Unknown(r) => Outcome {
+            status: if r.starts_with("internal error") {
+                "error"
+            } else {
+                "unknown"
+            },
+            counterexample: None,
+            detail: r,
+            notes,
+            statements: Vec::new(),
+        },
         Solved::Found { request, .. } => {
             let ev = side.evaluate(&request);
-            let deciding: Vec<crate::eval::StmtRef> = ev.statements.iter().filter(|s| s.policy != "allow-all identity policy").cloned().collect();
-            let stmts: Vec<String> = deciding.iter().map(|s| format!("{} {} in {} `{}`", s.effect, s.path, s.set.label(), s.policy)).collect();
+            let deciding: Vec<crate::eval::StmtRef> = ev
+                .statements
+                .iter()
+                .filter(|s| s.policy != "allow-all identity policy")
+                .cloned()
+                .collect();
+            let stmts: Vec<String> = deciding
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} {} in {} `{}`",
+                        s.effect,
+                        s.path,
+                        s.set.label(),
+                        s.policy
+                    )
+                })
+                .collect();
             let detail = match inv.kind {
                 Kind::Forbid => format!("allowed ({}) by {}", ev.reason, stmts.join("; ")),
                 Kind::Require => format!("{}: {}", ev.decision.name(), ev.reason),
             };
-            Outcome { status: "violated", counterexample: Some(request_json(&request, &p.enc)), detail, notes, statements: deciding }
+            Outcome {
+                status: "violated",
+                counterexample: Some(request_json(&request, &p.enc)),
+                detail,
+                notes,
+                statements: deciding,
+            }
         }
     }
 }
@@ -618,15 +974,31 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
     for (tname, side) in &spec.targets {
         for raw in &spec.raw {
             let inv = match raw {
-                RawInvariant::Match { id, description, kind, body, file, path } => compile_match(id, description, kind.clone(), body, file, path),
-                RawInvariant::NoPublic { id, description, trusted_accounts, file } => {
+                RawInvariant::Match {
+                    id,
+                    description,
+                    kind,
+                    body,
+                    file,
+                    path,
+                } => compile_match(id, description, kind.clone(), body, file, path),
+                RawInvariant::NoPublic {
+                    id,
+                    description,
+                    trusted_accounts,
+                    file,
+                } => {
                     if !matches!(side, Side::Resource(_)) {
                         Err(vec![InputError::new(file, None, format!("invariant `{id}`: no_public applies to resource policies (target type resource)"))])
                     } else {
                         no_public_invariant(id, description, trusted_accounts, side, file)
                     }
                 }
-                RawInvariant::NoAdmin { id, description, file } => no_admin_invariant(id, description, side, file),
+                RawInvariant::NoAdmin {
+                    id,
+                    description,
+                    file,
+                } => no_admin_invariant(id, description, side, file),
             };
             let inv = match inv {
                 Ok(i) => i,

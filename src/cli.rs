@@ -56,8 +56,14 @@ impl TypeArg {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "iamprove", version, about = "Prove properties of AWS IAM policies: exact evaluation, widening diffs and invariants, with replayable counterexamples")]
-#[command(after_help = "Exit status: 0 holds / no widening / valid / decided; 1 violated / widened / invalid; 2 usage or input error; 3 unknown (timeout).")]
+#[command(
+    name = "iamprove",
+    version,
+    about = "Prove properties of AWS IAM policies: exact evaluation, widening diffs and invariants, with replayable counterexamples"
+)]
+#[command(
+    after_help = "Exit status: 0 holds / no widening / valid / decided; 1 violated / widened / invalid; 2 usage or input error; 3 unknown (timeout)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -180,7 +186,6 @@ pub enum Command {
     },
 }
 
-
 /// Options shared by the commands that ask the solver.
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, clap::Args)]
@@ -202,7 +207,6 @@ impl SolverArgs {
         }
     }
 }
-
 
 /// Inputs of the account-wide commands (docs/account-formats.md).
 #[derive(Debug, clap::Args)]
@@ -246,10 +250,35 @@ pub fn run(cli: Cli) -> Exit {
     let quiet = cli.quiet;
     match cli.command {
         Command::Eval { scenario, format } => cmd_eval(&scenario, format),
-        Command::Validate { files, kind, format } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
-        Command::Check { spec, solver, format } => crate::check::cmd_check(&spec, &solver.options(), format),
-        Command::Diff { old, new, paths, git_base, terraform_plan, cloudformation, kind, max_findings, direction, solver, format } => {
-            let opts = crate::diff::DiffOptions { kind: kind.map(TypeArg::kind), max_findings: max_findings.max(1), direction, query: solver.options() };
+        Command::Validate {
+            files,
+            kind,
+            format,
+        } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
+        Command::Check {
+            spec,
+            solver,
+            format,
+        } => crate::check::cmd_check(&spec, &solver.options(), format),
+        Command::Diff {
+            old,
+            new,
+            paths,
+            git_base,
+            terraform_plan,
+            cloudformation,
+            kind,
+            max_findings,
+            direction,
+            solver,
+            format,
+        } => {
+            let opts = crate::diff::DiffOptions {
+                kind: kind.map(TypeArg::kind),
+                max_findings: max_findings.max(1),
+                direction,
+                query: solver.options(),
+            };
             match (git_base, terraform_plan, cloudformation.as_deref(), old, new) {
                 (Some(base), _, _, old, new) => {
                     let paths: Vec<PathBuf> = old.into_iter().chain(new).chain(paths).collect();
@@ -261,16 +290,40 @@ pub fn run(cli: Cli) -> Exit {
                 _ => report_errors(&vec![InputError::new("iamprove diff", None, "expects OLD NEW, --git-base REF [PATHS...], --terraform-plan PLAN.json or --cloudformation OLD_TEMPLATE NEW_TEMPLATE")]),
             }
         }
-        Command::Can { principal, action, resource, inputs, format } => {
-            crate::account::report::cmd_can(&inputs.inputs(), &principal, &action, &resource, format, quiet)
+        Command::Can {
+            principal,
+            action,
+            resource,
+            inputs,
+            format,
+        } => crate::account::report::cmd_can(
+            &inputs.inputs(),
+            &principal,
+            &action,
+            &resource,
+            format,
+            quiet,
+        ),
+        Command::WhoCan {
+            action,
+            resource,
+            inputs,
+            format,
+        } => crate::account::report::cmd_who_can(
+            &inputs.inputs(),
+            &action,
+            resource.as_deref(),
+            format,
+            quiet,
+        ),
+        Command::Escalations { inputs, format } => {
+            crate::account::report::cmd_escalations(&inputs.inputs(), format, quiet)
         }
-        Command::WhoCan { action, resource, inputs, format } => {
-            crate::account::report::cmd_who_can(&inputs.inputs(), &action, resource.as_deref(), format, quiet)
-        }
-        Command::Escalations { inputs, format } => crate::account::report::cmd_escalations(&inputs.inputs(), format, quiet),
         Command::Completions { shell } => crate::shellgen::cmd_completions(shell),
         Command::Man => crate::shellgen::cmd_man(),
-        Command::GenAccount { principals, seed } => crate::account::report::cmd_gen_account(principals, seed),
+        Command::GenAccount { principals, seed } => {
+            crate::account::report::cmd_gen_account(principals, seed)
+        }
     }
 }
 
@@ -280,7 +333,11 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
         Err(e) => return report_errors(&e),
     };
     let Some(req) = sc.request.as_ref() else {
-        return report_errors(&vec![InputError::new(&path.display().to_string(), Some("request".into()), "missing `request`")]);
+        return report_errors(&vec![InputError::new(
+            &path.display().to_string(),
+            Some("request".into()),
+            "missing `request`",
+        )]);
     };
     let ev = explain(&sc, req);
     let mut out = crate::style::stdout();
@@ -318,16 +375,46 @@ fn print_eval_text(out: &mut impl Write, ev: &Evaluation) -> std::io::Result<()>
     if !ev.statements.is_empty() {
         writeln!(out, "deciding statements:")?;
         for s in &ev.statements {
-            let sid = s.sid.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
-            writeln!(out, "  {} {}{} in {} `{}`", s.effect, s.path, sid, s.set.label(), s.policy)?;
+            let sid = s
+                .sid
+                .as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {}{} in {} `{}`",
+                s.effect,
+                s.path,
+                sid,
+                s.set.label(),
+                s.policy
+            )?;
         }
     }
-    let others: Vec<_> = ev.trace.iter().filter(|t| !matches!(t.outcome, Applies::Yes(_))).collect();
+    let others: Vec<_> = ev
+        .trace
+        .iter()
+        .filter(|t| !matches!(t.outcome, Applies::Yes(_)))
+        .collect();
     if !others.is_empty() {
         writeln!(out, "statements that did not apply:")?;
         for t in others {
-            let sid = t.stmt.sid.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
-            writeln!(out, "  {} {}{} in {} `{}`: {}", t.stmt.effect, t.stmt.path, sid, t.stmt.set.label(), t.stmt.policy, t.detail)?;
+            let sid = t
+                .stmt
+                .sid
+                .as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {}{} in {} `{}`: {}",
+                t.stmt.effect,
+                t.stmt.path,
+                sid,
+                t.stmt.set.label(),
+                t.stmt.policy,
+                t.detail
+            )?;
         }
     }
     Ok(())

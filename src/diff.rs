@@ -5,8 +5,13 @@ use crate::cli::{Exit, Format};
 use crate::eval::{Decision, SetName};
 use crate::json::Json;
 use crate::model::PolicyType;
-use crate::query::{allowed, allows, class_patterns, decision, request_json, Frame, Prepared, QueryOptions, Side, Solved};
-use crate::scenario::{locate, looks_like_scenario, read_json, scenario_from_json, Errors, InputError};
+use crate::query::{
+    allowed, allows, class_patterns, decision, request_json, Frame, Prepared, QueryOptions, Side,
+    Solved,
+};
+use crate::scenario::{
+    locate, looks_like_scenario, read_json, scenario_from_json, Errors, InputError,
+};
 use crate::symbolic::encode::{ACTION_SLOT, RESOURCE_SLOT};
 use crate::symbolic::term::{and, not};
 use serde_json::{json, Value};
@@ -29,12 +34,21 @@ pub struct DiffOptions {
 }
 
 /// Load one side: a scenario file or a single policy document.
-pub fn load_side(path: &Path, kind: Option<PolicyType>, other: Option<&Json>) -> Result<Side, Errors> {
+pub fn load_side(
+    path: &Path,
+    kind: Option<PolicyType>,
+    other: Option<&Json>,
+) -> Result<Side, Errors> {
     let doc = read_json(path)?;
     side_from_json(&doc, path, kind, other)
 }
 
-pub fn side_from_json(doc: &Json, path: &Path, kind: Option<PolicyType>, other: Option<&Json>) -> Result<Side, Errors> {
+pub fn side_from_json(
+    doc: &Json,
+    path: &Path,
+    kind: Option<PolicyType>,
+    other: Option<&Json>,
+) -> Result<Side, Errors> {
     let file = path.display().to_string();
     if looks_like_scenario(doc) {
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -48,14 +62,19 @@ pub fn side_from_json(doc: &Json, path: &Path, kind: Option<PolicyType>, other: 
         Some(o) if detected(o) == PolicyType::Resource => PolicyType::Resource,
         _ => detected(doc),
     });
-    let pol = crate::parse::parse_policy(doc, kind, &file).map_err(|e| locate(&file, &prefix, e))?;
+    let pol =
+        crate::parse::parse_policy(doc, kind, &file).map_err(|e| locate(&file, &prefix, e))?;
     Ok(match kind {
         PolicyType::Identity => Side::Identity(vec![pol]),
         PolicyType::Resource | PolicyType::Trust => Side::Resource(pol),
         PolicyType::Scp | PolicyType::Rcp => {
             // what the guardrail still lets an all-powerful principal do
             let mut sc = crate::scenario::Scenario::empty();
-            if let Ok(all) = crate::parse::parse_policy_text(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, PolicyType::Identity, "allow-all identity policy") {
+            if let Ok(all) = crate::parse::parse_policy_text(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                PolicyType::Identity,
+                "allow-all identity policy",
+            ) {
                 sc.identity_policies = vec![all];
             }
             if kind == PolicyType::Scp {
@@ -81,7 +100,12 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
     let frame = Frame::of(&[base, gain]);
     let mut stmts = base.statements();
     stmts.extend(gain.statements());
-    let mut out = Findings { findings: Vec::new(), unknown: None, internal: None, notes: Vec::new() };
+    let mut out = Findings {
+        findings: Vec::new(),
+        unknown: None,
+        internal: None,
+        notes: Vec::new(),
+    };
     let prepared = Prepared::new(frame, &stmts, &opts.query, Vec::new(), |enc| {
         let b = allowed(enc, base);
         let g = allowed(enc, gain);
@@ -99,12 +123,15 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
     while out.findings.len() < opts.max_findings {
         match p.solve(&confirm) {
             Solved::Found { request, model } => {
-                out.findings.push(describe(&p, base, gain, &request, &model, kind));
+                out.findings
+                    .push(describe(&p, base, gain, &request, &model, kind));
                 // the verdict stands; further findings get a short budget each
                 p.session.set_timeout(opts.query.timeout_ms.min(3_000));
                 // next finding: another kind of action if the query depends on the action, else stop
                 match model.classes.get(&ACTION_SLOT) {
-                    Some(&c) if p.enc.class_count(ACTION_SLOT) > 1 => p.session.block_class(ACTION_SLOT, c, &p.enc),
+                    Some(&c) if p.enc.class_count(ACTION_SLOT) > 1 => {
+                        p.session.block_class(ACTION_SLOT, c, &p.enc)
+                    }
                     _ => break,
                 }
             }
@@ -115,7 +142,9 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
                 } else if out.findings.is_empty() {
                     out.unknown = Some(r);
                 } else {
-                    out.notes.push(format!("more findings may exist (the search for another gave up: {r})"));
+                    out.notes.push(format!(
+                        "more findings may exist (the search for another gave up: {r})"
+                    ));
                 }
                 break;
             }
@@ -124,17 +153,35 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
     out
 }
 
-fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Request, model: &crate::solver::Model, kind: &str) -> Value {
+fn describe(
+    p: &Prepared,
+    base: &Side,
+    gain: &Side,
+    req: &crate::request::Request,
+    model: &crate::solver::Model,
+    kind: &str,
+) -> Value {
     let (act_yes, mut act_no) = class_patterns(&p.enc, ACTION_SLOT, model);
     // only the patterns of the same service tell what is new
-    let svc = format!("{}:", req.action.split(':').next().unwrap_or("").to_lowercase());
+    let svc = format!(
+        "{}:",
+        req.action.split(':').next().unwrap_or("").to_lowercase()
+    );
     act_no.retain(|a| a.starts_with(&svc));
-    let like = p.enc.domain_of(ACTION_SLOT).map(|d| crate::catalog_hint::actions_like(&req.action.to_lowercase(), &d.compiled)).unwrap_or_default();
+    let like = p
+        .enc
+        .domain_of(ACTION_SLOT)
+        .map(|d| crate::catalog_hint::actions_like(&req.action.to_lowercase(), &d.compiled))
+        .unwrap_or_default();
     let mut levels: std::collections::BTreeMap<String, usize> = Default::default();
     for (_, l) in &like {
         *levels.entry(l.clone()).or_default() += 1;
     }
-    let level_txt = levels.iter().map(|(l, n)| format!("{n} {l}")).collect::<Vec<_>>().join(", ");
+    let level_txt = levels
+        .iter()
+        .map(|(l, n)| format!("{n} {l}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let (res_yes, res_no) = class_patterns(&p.enc, RESOURCE_SLOT, model);
     let ev = gain.evaluate(req);
     let granted: Vec<Value> = ev
@@ -153,24 +200,57 @@ fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Reques
             None => s.path.clone(),
         })
         .collect();
-    let verb = if kind == "widened" { "newly allows" } else { "no longer allows" };
+    let verb = if kind == "widened" {
+        "newly allows"
+    } else {
+        "no longer allows"
+    };
     let mut summary = if like.len() > 1 {
-        format!("{verb} {} known actions like {} ({level_txt}) on {}", like.len(), req.action, req.resource)
+        format!(
+            "{verb} {} known actions like {} ({level_txt}) on {}",
+            like.len(),
+            req.action,
+            req.resource
+        )
     } else if like.len() == 1 {
         format!("{verb} {} ({level_txt}) on {}", req.action, req.resource)
     } else {
-        format!("{verb} {} (not in the action catalog) on {}", req.action, req.resource)
+        format!(
+            "{verb} {} (not in the action catalog) on {}",
+            req.action, req.resource
+        )
     };
     if !act_yes.is_empty() {
-        summary.push_str(&format!(" (actions matching {}", act_yes.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+        summary.push_str(&format!(
+            " (actions matching {}",
+            act_yes
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         if !act_no.is_empty() && act_no.len() <= 4 {
-            summary.push_str(&format!(" but not {}", act_no.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+            summary.push_str(&format!(
+                " but not {}",
+                act_no
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         summary.push(')');
     }
     let res_shown: Vec<&String> = res_yes.iter().filter(|r| r.as_str() != "*").collect();
     if !res_shown.is_empty() && req.resource != "*" {
-        summary.push_str(&format!(" on resources matching {}", res_shown.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+        summary.push_str(&format!(
+            " on resources matching {}",
+            res_shown
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if !granted_txt.is_empty() {
         summary.push_str(&format!("; granted by {}", granted_txt.join(", ")));
@@ -180,7 +260,12 @@ fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Reques
         .statements
         .iter()
         .filter(|s| matches!(s.set, SetName::Identity | SetName::Resource) && s.effect == "Allow")
-        .filter_map(|s| gain.policies().into_iter().find(|p| p.name == s.policy).and_then(|p| p.statements.iter().find(|st| st.index == s.statement)))
+        .filter_map(|s| {
+            gain.policies()
+                .into_iter()
+                .find(|p| p.name == s.policy)
+                .and_then(|p| p.statements.iter().find(|st| st.index == s.statement))
+        })
         .map(crate::model::statement_json)
         .collect();
     json!({
@@ -220,11 +305,23 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
         }
     };
     if matches!(old, Side::Scenario(_)) != matches!(new, Side::Scenario(_)) {
-        return crate::cli::report_errors(&vec![InputError::new(&new_path.display().to_string(), None, "OLD and NEW must both be policy documents or both be scenario files")]);
+        return crate::cli::report_errors(&vec![InputError::new(
+            &new_path.display().to_string(),
+            None,
+            "OLD and NEW must both be policy documents or both be scenario files",
+        )]);
     }
     let widen = compare(&old, &new, opts, "widened");
-    let narrow = if opts.direction == Direction::Both { Some(compare(&new, &old, opts, "narrowed")) } else { None };
-    if let Some(e) = widen.internal.as_ref().or(narrow.as_ref().and_then(|n| n.internal.as_ref())) {
+    let narrow = if opts.direction == Direction::Both {
+        Some(compare(&new, &old, opts, "narrowed"))
+    } else {
+        None
+    };
+    if let Some(e) = widen
+        .internal
+        .as_ref()
+        .or(narrow.as_ref().and_then(|n| n.internal.as_ref()))
+    {
         let _ = writeln!(std::io::stderr(), "error: {e}\nerror: please report this with the two input files (re-run with --dump-smt FILE to capture the query)");
         return Exit::Input;
     }
@@ -248,7 +345,15 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
             notes.push(format!("narrowing check gave up: {u}"));
         }
     }
-    let narrowed = narrow.as_ref().map(|n| if !n.findings.is_empty() { "narrowed" } else if n.unknown.is_some() { "unknown" } else { "no_narrowing" });
+    let narrowed = narrow.as_ref().map(|n| {
+        if !n.findings.is_empty() {
+            "narrowed"
+        } else if n.unknown.is_some() {
+            "unknown"
+        } else {
+            "no_narrowing"
+        }
+    });
     let mut out = crate::style::stdout();
     let res = match format {
         Format::Json => {
@@ -256,10 +361,22 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
             if let Some(n) = narrowed {
                 v["narrowing"] = Value::String(n.into());
             }
-            serde_json::to_writer_pretty(&mut out, &v).map_err(std::io::Error::other).and_then(|()| writeln!(out))
+            serde_json::to_writer_pretty(&mut out, &v)
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out))
         }
         Format::Text => print_text(&mut out, verdict, narrowed, &findings, &notes),
-        Format::Sarif => crate::sarif::print(&mut out, &crate::sarif::diff_log(&findings, verdict, narrowed, &notes, &old_path.display().to_string(), &new_path.display().to_string())),
+        Format::Sarif => crate::sarif::print(
+            &mut out,
+            &crate::sarif::diff_log(
+                &findings,
+                verdict,
+                narrowed,
+                &notes,
+                &old_path.display().to_string(),
+                &new_path.display().to_string(),
+            ),
+        ),
     };
     if res.is_err() {
         return Exit::Input;
@@ -271,18 +388,46 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
     }
 }
 
-fn print_text(out: &mut impl Write, verdict: &str, narrowed: Option<&str>, findings: &[Value], notes: &[String]) -> std::io::Result<()> {
+fn print_text(
+    out: &mut impl Write,
+    verdict: &str,
+    narrowed: Option<&str>,
+    findings: &[Value],
+    notes: &[String],
+) -> std::io::Result<()> {
     match verdict {
-        "widened" => writeln!(out, "{}: NEW allows requests that OLD does not", crate::style::verdict("widened"))?,
-        "unknown" => writeln!(out, "{}: no answer within the limits (this is not a pass)", crate::style::verdict("unknown"))?,
-        _ => writeln!(out, "{}: everything NEW allows, OLD allows too (proved)", crate::style::verdict("no_widening"))?,
+        "widened" => writeln!(
+            out,
+            "{}: NEW allows requests that OLD does not",
+            crate::style::verdict("widened")
+        )?,
+        "unknown" => writeln!(
+            out,
+            "{}: no answer within the limits (this is not a pass)",
+            crate::style::verdict("unknown")
+        )?,
+        _ => writeln!(
+            out,
+            "{}: everything NEW allows, OLD allows too (proved)",
+            crate::style::verdict("no_widening")
+        )?,
     }
     if let Some(n) = narrowed {
         writeln!(out, "narrowing: {n}")?;
     }
     for (i, f) in findings.iter().enumerate() {
-        writeln!(out, "\n{}. [{}] {}", i + 1, f["kind"].as_str().unwrap_or(""), f["summary"].as_str().unwrap_or(""))?;
-        writeln!(out, "   old decision: {}", f["old_decision"].as_str().unwrap_or(""))?;
+        writeln!(
+            out,
+            "\n{}. [{}] {}",
+            i + 1,
+            f["kind"].as_str().unwrap_or(""),
+            f["summary"].as_str().unwrap_or("")
+        )?;
+        writeln!(
+            out,
+            "   old decision: {}",
+            f["old_decision"].as_str().unwrap_or("")
+        )?;
         writeln!(out, "   request: {}", f["request"])?;
     }
     for n in notes {

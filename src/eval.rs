@@ -114,8 +114,18 @@ pub struct Evaluation {
 
 /// Services whose resources RCPs govern (conservative: RCPs are applied only where AWS documents
 /// support; elsewhere they cannot be relied on to deny).
-pub const RCP_SERVICES: &[&str] =
-    &["s3", "sts", "kms", "sqs", "secretsmanager", "dynamodb", "ecr", "aoss", "cognito-identity", "logs"];
+pub const RCP_SERVICES: &[&str] = &[
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "dynamodb",
+    "ecr",
+    "aoss",
+    "cognito-identity",
+    "logs",
+];
 
 /// Matching primitives shared with explanations.
 pub struct Matcher<'r> {
@@ -125,7 +135,10 @@ pub struct Matcher<'r> {
 
 impl<'r> Matcher<'r> {
     pub fn new(req: &'r Request) -> Self {
-        Matcher { req, action_lower: req.action.to_lowercase() }
+        Matcher {
+            req,
+            action_lower: req.action.to_lowercase(),
+        }
     }
 
     fn lookup(&self, key: &str) -> Option<String> {
@@ -156,12 +169,19 @@ impl<'r> Matcher<'r> {
                 }
             }
         };
-        let action_hit = s.action.patterns.iter().any(|p| glob_match(&p.toks, Mode::Plain, &self.action_lower));
+        let action_hit = s
+            .action
+            .patterns
+            .iter()
+            .any(|p| glob_match(&p.toks, Mode::Plain, &self.action_lower));
         if action_hit == s.action.negated {
             return Applies::No(Miss::Action);
         }
         if let Some(r) = &s.resource {
-            let hit = r.patterns.iter().any(|t| self.template_match(t, vars, Mode::Resource, &self.req.resource));
+            let hit = r
+                .patterns
+                .iter()
+                .any(|t| self.template_match(t, vars, Mode::Resource, &self.req.resource));
             if hit == r.negated {
                 return Applies::No(Miss::Resource);
             }
@@ -276,7 +296,10 @@ impl<'r> Matcher<'r> {
             &p.toks
         };
         match how {
-            StrMatch::Exact => toks.len() == r.chars().count() && toks.iter().zip(r.chars()).all(|(t, c)| *t == Tok::Lit(c)),
+            StrMatch::Exact => {
+                toks.len() == r.chars().count()
+                    && toks.iter().zip(r.chars()).all(|(t, c)| *t == Tok::Lit(c))
+            }
             StrMatch::IgnoreCase => {
                 toks.len() == r.chars().count()
                     && toks.iter().zip(r.chars()).all(|(t, c)| match t {
@@ -324,14 +347,19 @@ pub fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Option<Grant> {
             (signed && &p.account == account && &p.partition == partition).then_some(Grant::Account)
         }
         PrincipalEntry::Arn(arn) => match &p.kind {
-            PrincipalKind::User { .. } => (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct),
+            PrincipalKind::User { .. } => {
+                (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct)
+            }
             PrincipalKind::RoleSession { role, path, .. } => {
                 if p.session_arn().as_deref() == Some(arn.as_str()) {
                     return Some(Grant::Direct);
                 }
-                role_arn_matches(arn, &p.partition, &p.account, role, path.as_deref()).then_some(Grant::Role)
+                role_arn_matches(arn, &p.partition, &p.account, role, path.as_deref())
+                    .then_some(Grant::Role)
             }
-            PrincipalKind::FederatedUser { .. } => (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct),
+            PrincipalKind::FederatedUser { .. } => {
+                (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct)
+            }
             _ => None,
         },
         PrincipalEntry::Service(s) => match &p.kind {
@@ -345,10 +373,20 @@ pub fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Option<Grant> {
 
 /// A role ARN entry names the session's role: same partition, account and name; the path must
 /// agree when the principal's path is known (sessions carry no path: §2.3).
-fn role_arn_matches(arn: &str, partition: &str, account: &str, role: &str, path: Option<&str>) -> bool {
+fn role_arn_matches(
+    arn: &str,
+    partition: &str,
+    account: &str,
+    role: &str,
+    path: Option<&str>,
+) -> bool {
     let prefix = format!("arn:{partition}:iam::{account}:role");
-    let Some(rest) = arn.strip_prefix(&prefix) else { return false };
-    let Some(i) = rest.rfind('/') else { return false };
+    let Some(rest) = arn.strip_prefix(&prefix) else {
+        return false;
+    };
+    let Some(i) = rest.rfind('/') else {
+        return false;
+    };
     let (epath, name) = (&rest[..=i], &rest[i + 1..]);
     name == role && path.is_none_or(|p| p == epath)
 }
@@ -361,13 +399,18 @@ pub fn not_principal_excludes(entries: &[PrincipalEntry], p: &Principal) -> bool
         return true;
     }
     let has = |g: Grant| entries.iter().any(|e| entry_grant(e, p) == Some(g));
-    let direct_exact = |arn: Option<String>| arn.is_some_and(|a| entries.contains(&PrincipalEntry::Arn(a)));
+    let direct_exact =
+        |arn: Option<String>| arn.is_some_and(|a| entries.contains(&PrincipalEntry::Arn(a)));
     match &p.kind {
         PrincipalKind::Anonymous => false,
         PrincipalKind::Service(_) => has(Grant::Service),
         PrincipalKind::Root => has(Grant::Account),
-        PrincipalKind::User { .. } | PrincipalKind::FederatedUser { .. } => has(Grant::Account) && direct_exact(p.principal_arn()),
-        PrincipalKind::RoleSession { .. } => has(Grant::Account) && has(Grant::Role) && direct_exact(p.session_arn()),
+        PrincipalKind::User { .. } | PrincipalKind::FederatedUser { .. } => {
+            has(Grant::Account) && direct_exact(p.principal_arn())
+        }
+        PrincipalKind::RoleSession { .. } => {
+            has(Grant::Account) && has(Grant::Role) && direct_exact(p.session_arn())
+        }
     }
 }
 
@@ -379,7 +422,8 @@ pub fn strict_resource(action: &str, resource: &str) -> bool {
         return false;
     }
     let sts = action.len() > 4 && action[..4].eq_ignore_ascii_case("sts:");
-    (parts[2] == "iam" && parts[5].starts_with("role/") && sts) || (parts[2] == "kms" && parts[5].starts_with("key/"))
+    (parts[2] == "iam" && parts[5].starts_with("role/") && sts)
+        || (parts[2] == "kms" && parts[5].starts_with("key/"))
 }
 
 /// Results of matching every policy set against the request.
@@ -402,8 +446,19 @@ fn stmt_ref(policy: &Policy, s: &Statement, set: &SetName) -> StmtRef {
     }
 }
 
-fn run_set(m: &Matcher, policies: &[&Policy], set: SetName, trace: &mut Vec<Trace>, explain: bool) -> SetResult {
-    let mut r = SetResult { allows: Vec::new(), denies: Vec::new(), grants: Vec::new(), not_principal_denies: Vec::new() };
+fn run_set(
+    m: &Matcher,
+    policies: &[&Policy],
+    set: SetName,
+    trace: &mut Vec<Trace>,
+    explain: bool,
+) -> SetResult {
+    let mut r = SetResult {
+        allows: Vec::new(),
+        denies: Vec::new(),
+        grants: Vec::new(),
+        not_principal_denies: Vec::new(),
+    };
     for pol in policies {
         for s in &pol.statements {
             let outcome = m.applies(pol, s);
@@ -417,7 +472,11 @@ fn run_set(m: &Matcher, policies: &[&Policy], set: SetName, trace: &mut Vec<Trac
                 }
             }
             if explain {
-                trace.push(Trace { stmt: stmt_ref(pol, s, &set), outcome, detail: describe_miss(s, outcome) });
+                trace.push(Trace {
+                    stmt: stmt_ref(pol, s, &set),
+                    outcome,
+                    detail: describe_miss(s, outcome),
+                });
             }
             if let Applies::Yes(g) = outcome {
                 match s.effect {
@@ -482,13 +541,44 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
     let mut trace = Vec::new();
     let p = &req.principal;
 
-    let idp = run_set(&m, &refs(&sc.identity_policies), SetName::Identity, &mut trace, explain);
-    let pb = sc.permissions_boundary.as_ref().map(|b| run_set(&m, &[b], SetName::PermissionsBoundary, &mut trace, explain));
-    let sp = run_set(&m, &refs(&sc.session_policies), SetName::Session, &mut trace, explain);
-    let scp: Vec<SetResult> = sc.scps.iter().enumerate().map(|(l, pols)| run_set(&m, &refs(pols), SetName::Scp(l), &mut trace, explain)).collect();
-    let rcp: Vec<SetResult> = sc.rcps.iter().enumerate().map(|(l, pols)| run_set(&m, &refs(pols), SetName::Rcp(l), &mut trace, explain)).collect();
-    let rbp = sc.resource_policy.as_ref().map(|r| run_set(&m, &[r], SetName::Resource, &mut trace, explain));
-    let vpce = sc.vpc_endpoint_policy.as_ref().map(|v| run_set(&m, &[v], SetName::VpcEndpoint, &mut trace, explain));
+    let idp = run_set(
+        &m,
+        &refs(&sc.identity_policies),
+        SetName::Identity,
+        &mut trace,
+        explain,
+    );
+    let pb = sc
+        .permissions_boundary
+        .as_ref()
+        .map(|b| run_set(&m, &[b], SetName::PermissionsBoundary, &mut trace, explain));
+    let sp = run_set(
+        &m,
+        &refs(&sc.session_policies),
+        SetName::Session,
+        &mut trace,
+        explain,
+    );
+    let scp: Vec<SetResult> = sc
+        .scps
+        .iter()
+        .enumerate()
+        .map(|(l, pols)| run_set(&m, &refs(pols), SetName::Scp(l), &mut trace, explain))
+        .collect();
+    let rcp: Vec<SetResult> = sc
+        .rcps
+        .iter()
+        .enumerate()
+        .map(|(l, pols)| run_set(&m, &refs(pols), SetName::Rcp(l), &mut trace, explain))
+        .collect();
+    let rbp = sc
+        .resource_policy
+        .as_ref()
+        .map(|r| run_set(&m, &[r], SetName::Resource, &mut trace, explain));
+    let vpce = sc
+        .vpc_endpoint_policy
+        .as_ref()
+        .map(|v| run_set(&m, &[v], SetName::VpcEndpoint, &mut trace, explain));
 
     let service_principal = matches!(p.kind, PrincipalKind::Service(_));
     let anonymous = p.kind == PrincipalKind::Anonymous;
@@ -541,7 +631,12 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
             trace,
         };
     }
-    let implicit = |reason: String, trace: Vec<Trace>| Evaluation { decision: Decision::ImplicitDeny, reason, statements: Vec::new(), trace };
+    let implicit = |reason: String, trace: Vec<Trace>| Evaluation {
+        decision: Decision::ImplicitDeny,
+        reason,
+        statements: Vec::new(),
+        trace,
+    };
 
     // 2. organization guardrails and the VPC endpoint: every level must allow
     let mut used: Vec<StmtRef> = Vec::new();
@@ -563,7 +658,10 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
     }
     if let Some(v) = &vpce {
         if v.allows.is_empty() {
-            return implicit("the VPC endpoint policy does not allow the request".into(), trace);
+            return implicit(
+                "the VPC endpoint policy does not allow the request".into(),
+                trace,
+            );
         }
         used.extend(v.allows.iter().cloned());
     }
@@ -573,30 +671,45 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
     let has = |g: Grant| rb_grants.contains(&g);
     let allow = |mut used: Vec<StmtRef>, extra: &[StmtRef], reason: &str, trace: Vec<Trace>| {
         used.extend(extra.iter().cloned());
-        Evaluation { decision: Decision::Allow, reason: reason.into(), statements: used, trace }
+        Evaluation {
+            decision: Decision::Allow,
+            reason: reason.into(),
+            statements: used,
+            trace,
+        }
     };
 
     // 3. callers that only the resource side can admit (§4.6)
     if anonymous {
-        let direct_any: Vec<StmtRef> = rbp
-            .as_ref()
-            .map(|r| r.allows.clone())
-            .unwrap_or_default();
+        let direct_any: Vec<StmtRef> = rbp.as_ref().map(|r| r.allows.clone()).unwrap_or_default();
         if has(Grant::Direct) {
             return allow(used, &direct_any, "the resource policy allows everyone (`Principal: *`); anonymous callers need nothing else", trace);
         }
-        return implicit("anonymous callers are allowed only by a resource policy with `Principal: *`".into(), trace);
+        return implicit(
+            "anonymous callers are allowed only by a resource policy with `Principal: *`".into(),
+            trace,
+        );
     }
     if service_principal {
         if has(Grant::Service) || has(Grant::Direct) {
-            return allow(used, &rb_allows, "the resource policy allows the service principal", trace);
+            return allow(
+                used,
+                &rb_allows,
+                "the resource policy allows the service principal",
+                trace,
+            );
         }
-        return implicit("service principals are allowed only by a resource policy naming the service".into(), trace);
+        return implicit(
+            "service principals are allowed only by a resource policy naming the service".into(),
+            trace,
+        );
     }
 
     let pb_ok = pb.as_ref().is_none_or(|b| !b.allows.is_empty());
     let sp_ok = match &p.kind {
-        PrincipalKind::RoleSession { .. } => sc.session_policies.is_empty() || !sp.allows.is_empty(),
+        PrincipalKind::RoleSession { .. } => {
+            sc.session_policies.is_empty() || !sp.allows.is_empty()
+        }
         PrincipalKind::FederatedUser { .. } => !sp.allows.is_empty(),
         _ => true,
     };
@@ -627,12 +740,27 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
                 if rb_grants.is_empty() {
                     return implicit("the root user needs the resource's own policy (trust or key policy) to admit it".into(), trace);
                 }
-                return allow(used, &rb_allows, "the resource policy admits the account root", trace);
+                return allow(
+                    used,
+                    &rb_allows,
+                    "the resource policy admits the account root",
+                    trace,
+                );
             }
-            return allow(used, &idp.allows, "the root user of the account is allowed unless denied", trace);
+            return allow(
+                used,
+                &idp.allows,
+                "the root user of the account is allowed unless denied",
+                trace,
+            );
         }
         if has(Grant::Direct) {
-            return allow(used, &rb_allows, "the resource policy names the principal directly (same account: sufficient alone)", trace);
+            return allow(
+                used,
+                &rb_allows,
+                "the resource policy names the principal directly (same account: sufficient alone)",
+                trace,
+            );
         }
         if has(Grant::Role) && pb_ok && sp_ok {
             let mut u = used;
@@ -646,10 +774,18 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
             let mut u = used;
             u.extend(limits.iter().cloned());
             u.extend(rb_allows.iter().cloned());
-            return allow(u, &idp.allows, "an identity policy allows the request (same account)", trace);
+            return allow(
+                u,
+                &idp.allows,
+                "an identity policy allows the request (same account)",
+                trace,
+            );
         }
         if !idp_allow {
-            return implicit("no identity policy or resource policy statement allows the request".into(), trace);
+            return implicit(
+                "no identity policy or resource policy statement allows the request".into(),
+                trace,
+            );
         }
         return implicit(limit_reason(), trace);
     }
@@ -661,13 +797,25 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
         let mut u = used;
         u.extend(limits.iter().cloned());
         u.extend(idp.allows.iter().cloned());
-        return allow(u, &rb_allows, "cross-account: the principal's account and the resource policy both allow", trace);
+        return allow(
+            u,
+            &rb_allows,
+            "cross-account: the principal's account and the resource policy both allow",
+            trace,
+        );
     }
     if !trusting {
-        return implicit("cross-account: the resource policy does not allow the principal".into(), trace);
+        return implicit(
+            "cross-account: the resource policy does not allow the principal".into(),
+            trace,
+        );
     }
     if !(idp_allow || root) {
-        return implicit("cross-account: no identity policy in the principal's account allows the request".into(), trace);
+        return implicit(
+            "cross-account: no identity policy in the principal's account allows the request"
+                .into(),
+            trace,
+        );
     }
     implicit(limit_reason(), trace)
 }

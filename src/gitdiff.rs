@@ -734,9 +734,24 @@ pub fn cmd_diff_git(base: &str, paths: &[PathBuf], opts: &DiffOptions, format: F
         Format::Text => print_text(&mut out, &result),
         Format::Sarif => {
             // findings of every changed file in one log; their `granted_by` names the file
-            let findings: Vec<Value> = result.files.iter().flat_map(|f| f.findings.iter().cloned()).collect();
-            let notes: Vec<String> = result.files.iter().flat_map(|f| f.notes.iter().map(move |n| format!("{}: {n}", f.change.path()))).collect();
-            crate::sarif::print(&mut out, &crate::sarif::diff_log(&findings, result.verdict(), None, &notes, "", ""))
+            let findings: Vec<Value> = result
+                .files
+                .iter()
+                .flat_map(|f| f.findings.iter().cloned())
+                .collect();
+            let notes: Vec<String> = result
+                .files
+                .iter()
+                .flat_map(|f| {
+                    f.notes
+                        .iter()
+                        .map(move |n| format!("{}: {n}", f.change.path()))
+                })
+                .collect();
+            crate::sarif::print(
+                &mut out,
+                &crate::sarif::diff_log(&findings, result.verdict(), None, &notes, "", ""),
+            )
         }
     };
     if res.is_err() {

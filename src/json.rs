@@ -55,7 +55,9 @@ impl Json {
                 .unwrap_or_else(|_| Value::String(n.clone())),
             Json::Str(s) => Value::String(s.clone()),
             Json::Arr(a) => Value::Array(a.iter().map(Json::to_value).collect()),
-            Json::Obj(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()),
+            Json::Obj(o) => {
+                Value::Object(o.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
+            }
         }
     }
 
@@ -67,7 +69,11 @@ impl Json {
             Value::Number(n) => Json::Num(n.to_string()),
             Value::String(s) => Json::Str(s.clone()),
             Value::Array(a) => Json::Arr(a.iter().map(Json::from_value).collect()),
-            Value::Object(o) => Json::Obj(o.iter().map(|(k, v)| (k.clone(), Json::from_value(v))).collect()),
+            Value::Object(o) => Json::Obj(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Json::from_value(v)))
+                    .collect(),
+            ),
         }
     }
 }
@@ -265,7 +271,10 @@ mod tests {
         let j = parse(r#"{"a": 1, "a": 10.50}"#).unwrap();
         assert_eq!(
             j,
-            Json::Obj(vec![("a".into(), Json::Num("1".into())), ("a".into(), Json::Num("10.50".into()))])
+            Json::Obj(vec![
+                ("a".into(), Json::Num("1".into())),
+                ("a".into(), Json::Num("10.50".into()))
+            ])
         );
     }
 
@@ -283,7 +292,11 @@ mod tests {
 
     #[test]
     fn path_display() {
-        let p = JsonPath::root().key("Statement").index(2).key("Condition").key("StringEqualz");
+        let p = JsonPath::root()
+            .key("Statement")
+            .index(2)
+            .key("Condition")
+            .key("StringEqualz");
         assert_eq!(p.to_string(), "Statement[2].Condition.StringEqualz");
     }
 }

@@ -4,14 +4,14 @@
 pub mod account;
 pub mod automata;
 pub mod catalog;
-pub mod catalog_lint;
 pub mod catalog_hint;
+pub mod catalog_lint;
 pub mod check;
 pub mod cli;
 pub mod diff;
 pub mod eval;
-pub mod iac;
 pub mod gitdiff;
+pub mod iac;
 pub mod json;
 pub mod literal;
 pub mod matching;

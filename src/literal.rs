@@ -40,7 +40,10 @@ impl Decimal {
         for b in int.bytes().chain(frac.bytes()) {
             mant = mant.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
         }
-        Some(Decimal { mant: if neg { -mant } else { mant }, scale: frac.len() as u32 })
+        Some(Decimal {
+            mant: if neg { -mant } else { mant },
+            scale: frac.len() as u32,
+        })
     }
 
     fn aligned(self, other: Decimal) -> (i128, i128) {
@@ -76,7 +79,13 @@ impl fmt::Display for Decimal {
         let den = 10i128.pow(self.scale);
         let sign = if self.mant < 0 { "-" } else { "" };
         let m = self.mant.abs();
-        write!(f, "{sign}{}.{:0width$}", m / den, m % den, width = self.scale as usize)
+        write!(
+            f,
+            "{sign}{}.{:0width$}",
+            m / den,
+            m % den,
+            width = self.scale as usize
+        )
     }
 }
 
@@ -133,12 +142,20 @@ fn num(s: &str, len: usize) -> Option<u32> {
 /// and epoch seconds (an integer or decimal number). Partial dates mean the start of the period.
 pub fn parse_date(s: &str) -> Option<i64> {
     let s = s.trim();
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') && !s[1..].contains('-') {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        && !s[1..].contains('-')
+    {
         // epoch seconds (possibly negative or fractional) — but a bare 4-digit year is a year
         if !(s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())) {
             let d = Decimal::parse(s)?;
             let (a, _) = d.aligned(Decimal { mant: 0, scale: 3 });
-            let ms = if d.scale >= 3 { d.mant / 10i128.pow(d.scale - 3) } else { a };
+            let ms = if d.scale >= 3 {
+                d.mant / 10i128.pow(d.scale - 3)
+            } else {
+                a
+            };
             return i64::try_from(ms).ok();
         }
     }
@@ -187,7 +204,8 @@ pub fn parse_date(s: &str) -> Option<i64> {
         if hh > 23 || mm > 59 || ss > 60 {
             return None;
         }
-        ms += (i64::from(hh) * 3600 + i64::from(mm) * 60 + i64::from(ss)) * 1000 + frac_ms - offset_ms;
+        ms += (i64::from(hh) * 3600 + i64::from(mm) * 60 + i64::from(ss)) * 1000 + frac_ms
+            - offset_ms;
     }
     Some(ms)
 }
@@ -205,7 +223,10 @@ fn split_tz(t: &str) -> Option<(&str, i64)> {
         if h > 23 || m > 59 {
             return None;
         }
-        return Some((clock, sign * (i64::from(h) * 3600 + i64::from(m) * 60) * 1000));
+        return Some((
+            clock,
+            sign * (i64::from(h) * 3600 + i64::from(m) * 60) * 1000,
+        ));
     }
     Some((t, 0))
 }
@@ -215,7 +236,12 @@ pub fn format_date(ms: i64) -> String {
     let days = ms.div_euclid(86_400_000);
     let rem = ms.rem_euclid(86_400_000);
     let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    let (h, mi, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
     if milli == 0 {
         format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
     } else {
@@ -266,14 +292,20 @@ impl IpNet {
                     Some(p) => num_prefix(p, 32)?,
                     None => 32,
                 };
-                Some(IpNet::V4 { addr: addr & mask4(prefix), prefix })
+                Some(IpNet::V4 {
+                    addr: addr & mask4(prefix),
+                    prefix,
+                })
             }
             IpAddr::V6(addr) => {
                 let prefix = match p {
                     Some(p) => num_prefix(p, 128)?,
                     None => 128,
                 };
-                Some(IpNet::V6 { addr: addr & mask6(prefix), prefix })
+                Some(IpNet::V6 {
+                    addr: addr & mask6(prefix),
+                    prefix,
+                })
             }
         }
     }
@@ -299,7 +331,9 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
     if let Ok(v4) = s.parse::<Ipv4Addr>() {
         return Some(IpAddr::V4(u32::from(v4)));
     }
-    s.parse::<Ipv6Addr>().ok().map(|v6| IpAddr::V6(u128::from(v6)))
+    s.parse::<Ipv6Addr>()
+        .ok()
+        .map(|v6| IpAddr::V6(u128::from(v6)))
 }
 
 impl fmt::Display for IpAddr {
@@ -362,12 +396,22 @@ mod tests {
         let n = IpNet::parse("203.0.113.0/24").unwrap();
         assert!(n.contains(parse_ip("203.0.113.7").unwrap()));
         assert!(!n.contains(parse_ip("203.0.114.7").unwrap()));
-        assert_eq!(IpNet::parse("203.0.113.9/24").unwrap(), n, "host bits are masked");
+        assert_eq!(
+            IpNet::parse("203.0.113.9/24").unwrap(),
+            n,
+            "host bits are masked"
+        );
         let six = IpNet::parse("2001:db8::/32").unwrap();
         assert!(six.contains(parse_ip("2001:db8::1").unwrap()));
         assert!(!six.contains(parse_ip("203.0.113.7").unwrap()));
         assert!(IpNet::parse("1.2.3.4/33").is_none());
         assert!(IpNet::parse("300.1.1.1").is_none());
-        assert_eq!(IpNet::parse("10.0.0.1").unwrap(), IpNet::V4 { addr: 0x0a00_0001, prefix: 32 });
+        assert_eq!(
+            IpNet::parse("10.0.0.1").unwrap(),
+            IpNet::V4 {
+                addr: 0x0a00_0001,
+                prefix: 32
+            }
+        );
     }
 }

@@ -84,7 +84,11 @@ pub fn glob_match(toks: &[Tok], mode: Mode, s: &str) -> bool {
     // Offsets of colon flags must be computed on the whole pattern; recompute on the suffix
     // by counting the colons of the consumed prefix.
     let full_flags = if mode == Mode::Resource {
-        let consumed_colons = s.chars().take(s.chars().count() - rest.chars().count()).filter(|&c| c == ':').count();
+        let consumed_colons = s
+            .chars()
+            .take(s.chars().count() - rest.chars().count())
+            .filter(|&c| c == ':')
+            .count();
         colon_ok_offset(toks, consumed_colons)
     } else {
         vec![true; toks.len()]
@@ -182,7 +186,10 @@ fn arn_match(toks: &[Tok], s: &str) -> bool {
         return false;
     }
     pparts.push(&toks[start..]);
-    pparts.iter().zip(sparts.iter()).all(|(p, v)| glob_match(p, Mode::Plain, v))
+    pparts
+        .iter()
+        .zip(sparts.iter())
+        .all(|(p, v)| glob_match(p, Mode::Plain, v))
 }
 
 /// Compile `colon_ok` for reuse by the symbolic side.
@@ -208,13 +215,22 @@ mod tests {
         assert!(!res(p, "arn:aws:s3:::B/test/x.jpg"));
         assert!(!res(p, "arn:aws:s3:::B/1/2/test.jpg"));
         assert!(res("arn:aws:s3:*", "arn:aws:s3:::bucket/key"));
-        assert!(res("arn:aws:dynamodb:*:table/prod-*", "arn:aws:dynamodb:us-east-1:123456789012:table/prod-x"));
+        assert!(res(
+            "arn:aws:dynamodb:*:table/prod-*",
+            "arn:aws:dynamodb:us-east-1:123456789012:table/prod-x"
+        ));
         assert!(res("*", "*"));
         assert!(res("arn:aws:iam::*:role/x", "arn:aws:iam::123:role/x"));
         assert!(!res("arn:aws:iam::1*3:role/x", "arn:aws:iam::1:2:3:role/x"));
         assert!(!res("arn:aws:s3:::*", "*"));
-        assert!(res("arn:aws:logs:*:*:log-group:app:*", "arn:aws:logs:us-east-1:1:log-group:app:log-stream:x"));
-        assert!(!res("arn:aws:iam::123:user/Bob", "arn:aws:iam::123:user/bob"), "case-sensitive");
+        assert!(res(
+            "arn:aws:logs:*:*:log-group:app:*",
+            "arn:aws:logs:us-east-1:1:log-group:app:log-stream:x"
+        ));
+        assert!(
+            !res("arn:aws:iam::123:user/Bob", "arn:aws:iam::123:user/bob"),
+            "case-sensitive"
+        );
     }
 
     #[test]
@@ -223,7 +239,11 @@ mod tests {
         let v = "arn:aws:svc:us-east-2:999999999999:store/abc:111122223333:finance/doc.txt";
         assert!(glob_match(&p, Mode::Plain, v));
         assert!(!glob_match(&p, Mode::Arn, v));
-        assert!(glob_match(&p, Mode::Arn, "arn:aws:svc:us-east-2:111122223333:finance/a:b"));
+        assert!(glob_match(
+            &p,
+            Mode::Arn,
+            "arn:aws:svc:us-east-2:111122223333:finance/a:b"
+        ));
         assert!(!glob_match(&tokens("*", true), Mode::Arn, "not-an-arn"));
         assert!(glob_match(&tokens("*", true), Mode::Arn, "arn:aws:s3:::b"));
     }

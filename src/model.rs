@@ -38,7 +38,10 @@ impl PolicyType {
         })
     }
     pub fn takes_principal(self) -> bool {
-        matches!(self, PolicyType::Resource | PolicyType::Trust | PolicyType::Rcp)
+        matches!(
+            self,
+            PolicyType::Resource | PolicyType::Trust | PolicyType::Rcp
+        )
     }
 }
 
@@ -101,7 +104,10 @@ pub enum PrincipalEntry {
     /// `"*"` or `{"AWS": "*"}`.
     Any,
     /// An account ID or `arn:PARTITION:iam::ACCOUNT:root`.
-    Account { partition: String, account: String },
+    Account {
+        partition: String,
+        account: String,
+    },
     /// An exact IAM user, role, assumed-role session or federated-user ARN.
     Arn(String),
     /// A unique ID (`AIDA…`, `AROA…`) left behind by a deleted entity: matches nothing.
@@ -149,7 +155,10 @@ pub enum Piece {
     /// `?` as a wildcard.
     Quest,
     /// `${key}` or `${key, 'default'}`; key lowercased.
-    Var { key: String, default: Option<String> },
+    Var {
+        key: String,
+        default: Option<String>,
+    },
 }
 
 impl Template {
@@ -164,7 +173,10 @@ impl Template {
     }
     /// Tokens with variables resolved by `lookup` (substituted text is literal). `None` when a
     /// variable has neither a value nor a default: such a pattern matches nothing.
-    pub fn resolve(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Vec<crate::matching::Tok>> {
+    pub fn resolve(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Vec<crate::matching::Tok>> {
         use crate::matching::Tok;
         let mut out = Vec::new();
         for p in &self.pieces {
@@ -349,11 +361,23 @@ impl BaseOp {
     pub fn family(self) -> Family {
         use BaseOp::*;
         match self {
-            StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase | StringLike
+            StringEquals
+            | StringNotEquals
+            | StringEqualsIgnoreCase
+            | StringNotEqualsIgnoreCase
+            | StringLike
             | StringNotLike => Family::String,
-            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
             | NumericGreaterThanEquals => Family::Numeric,
-            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => Family::Date,
             Bool => Family::Bool,
             BinaryEquals => Family::Binary,
@@ -460,16 +484,39 @@ pub fn statement_json(s: &Statement) -> serde_json::Value {
             .map(|e| match e {
                 PrincipalEntry::Any => "*".to_owned(),
                 PrincipalEntry::Account { account, .. } => account.clone(),
-                PrincipalEntry::Arn(a) | PrincipalEntry::UniqueId(a) | PrincipalEntry::Service(a) | PrincipalEntry::Federated(a) | PrincipalEntry::CanonicalUser(a) => a.clone(),
+                PrincipalEntry::Arn(a)
+                | PrincipalEntry::UniqueId(a)
+                | PrincipalEntry::Service(a)
+                | PrincipalEntry::Federated(a)
+                | PrincipalEntry::CanonicalUser(a) => a.clone(),
             })
             .collect();
-        o.insert(if p.negated { "NotPrincipal" } else { "Principal" }.into(), json!(entries));
+        o.insert(
+            if p.negated {
+                "NotPrincipal"
+            } else {
+                "Principal"
+            }
+            .into(),
+            json!(entries),
+        );
     }
     let acts: Vec<&str> = s.action.patterns.iter().map(|a| a.raw.as_str()).collect();
-    o.insert(if s.action.negated { "NotAction" } else { "Action" }.into(), json!(acts));
+    o.insert(
+        if s.action.negated {
+            "NotAction"
+        } else {
+            "Action"
+        }
+        .into(),
+        json!(acts),
+    );
     if let Some(r) = &s.resource {
         let rs: Vec<&str> = r.patterns.iter().map(|t| t.raw.as_str()).collect();
-        o.insert(if r.negated { "NotResource" } else { "Resource" }.into(), json!(rs));
+        o.insert(
+            if r.negated { "NotResource" } else { "Resource" }.into(),
+            json!(rs),
+        );
     }
     if !s.conditions.is_empty() {
         let mut c: Map<String, Value> = Map::new();
@@ -478,11 +525,15 @@ pub fn statement_json(s: &Statement) -> serde_json::Value {
                 CondValues::Str(v) => v.iter().map(|t| t.raw.clone()).collect(),
                 CondValues::Num(v) => v.iter().map(ToString::to_string).collect(),
                 CondValues::Date(v) => v.iter().map(|d| crate::literal::format_date(*d)).collect(),
-                CondValues::Bool(v) | CondValues::Null(v) => v.iter().map(ToString::to_string).collect(),
+                CondValues::Bool(v) | CondValues::Null(v) => {
+                    v.iter().map(ToString::to_string).collect()
+                }
                 CondValues::Binary(v) => v.clone(),
                 CondValues::Ip(v) => v.iter().map(ToString::to_string).collect(),
             };
-            let entry = c.entry(cond.op.raw.clone()).or_insert_with(|| Value::Object(Map::new()));
+            let entry = c
+                .entry(cond.op.raw.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(m) = entry {
                 m.insert(cond.key_raw.clone(), json!(vals));
             }

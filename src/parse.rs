@@ -23,7 +23,11 @@ impl fmt::Display for ParseError {
 
 /// Parse a policy document of the given type. `name` labels the policy in reports.
 pub fn parse_policy(doc: &Json, kind: PolicyType, name: &str) -> Result<Policy, Vec<ParseError>> {
-    let mut p = Parser { errors: Vec::new(), kind, vars: false };
+    let mut p = Parser {
+        errors: Vec::new(),
+        kind,
+        vars: false,
+    };
     let policy = p.policy(doc, name);
     match policy {
         Some(pol) if p.errors.is_empty() => Ok(pol),
@@ -37,12 +41,19 @@ pub fn parse_policy(doc: &Json, kind: PolicyType, name: &str) -> Result<Policy, 
 }
 
 /// Parse policy text (JSON syntax errors become a single error at the document root with position).
-pub fn parse_policy_text(text: &str, kind: PolicyType, name: &str) -> Result<Policy, Vec<ParseError>> {
+pub fn parse_policy_text(
+    text: &str,
+    kind: PolicyType,
+    name: &str,
+) -> Result<Policy, Vec<ParseError>> {
     match crate::json::parse(text) {
         Ok(doc) => parse_policy(&doc, kind, name),
         Err(e) => Err(vec![ParseError {
             path: JsonPath::root(),
-            message: format!("invalid JSON at line {}, column {}: {}", e.line, e.column, e.message),
+            message: format!(
+                "invalid JSON at line {}, column {}: {}",
+                e.line, e.column, e.message
+            ),
         }]),
     }
 }
@@ -84,7 +95,10 @@ type Entries<'a> = &'a [(String, Json)];
 
 impl Parser {
     fn err(&mut self, path: &JsonPath, message: String) {
-        self.errors.push(ParseError { path: path.clone(), message });
+        self.errors.push(ParseError {
+            path: path.clone(),
+            message,
+        });
     }
 
     /// Check an object's keys: each known at most once, none unknown.
@@ -107,20 +121,43 @@ impl Parser {
     fn policy(&mut self, doc: &Json, name: &str) -> Option<Policy> {
         let root = JsonPath::root();
         let Json::Obj(entries) = doc else {
-            self.err(&root, format!("expected a policy document (a JSON object), found {}", doc.type_name()));
+            self.err(
+                &root,
+                format!(
+                    "expected a policy document (a JSON object), found {}",
+                    doc.type_name()
+                ),
+            );
             return None;
         };
-        self.keys(entries, &root, &["Version", "Id", "Statement"], "policy document");
+        self.keys(
+            entries,
+            &root,
+            &["Version", "Id", "Statement"],
+            "policy document",
+        );
         let version = match doc.get("Version") {
             None => {
                 if matches!(self.kind, PolicyType::Scp | PolicyType::Rcp) {
-                    self.err(&root.key("Version"), format!("missing `Version`: required in {} policies", self.kind.name().to_uppercase()));
+                    self.err(
+                        &root.key("Version"),
+                        format!(
+                            "missing `Version`: required in {} policies",
+                            self.kind.name().to_uppercase()
+                        ),
+                    );
                 }
                 None
             }
             Some(Json::Str(v)) if v == "2012-10-17" || v == "2008-10-17" => Some(v.clone()),
             Some(other) => {
-                self.err(&root.key("Version"), format!("invalid Version {}: expected \"2012-10-17\" or \"2008-10-17\"", show(other)));
+                self.err(
+                    &root.key("Version"),
+                    format!(
+                        "invalid Version {}: expected \"2012-10-17\" or \"2008-10-17\"",
+                        show(other)
+                    ),
+                );
                 None
             }
         };
@@ -129,7 +166,10 @@ impl Parser {
             None => None,
             Some(Json::Str(s)) => Some(s.clone()),
             Some(other) => {
-                self.err(&root.key("Id"), format!("expected a string, found {}", other.type_name()));
+                self.err(
+                    &root.key("Id"),
+                    format!("expected a string, found {}", other.type_name()),
+                );
                 None
             }
         };
@@ -153,7 +193,13 @@ impl Parser {
                 out
             }
             Some(other) => {
-                self.err(&spath, format!("expected a statement object or an array of them, found {}", other.type_name()));
+                self.err(
+                    &spath,
+                    format!(
+                        "expected a statement object or an array of them, found {}",
+                        other.type_name()
+                    ),
+                );
                 Vec::new()
             }
         };
@@ -161,20 +207,40 @@ impl Parser {
         for s in &statements {
             if let Some(sid) = &s.sid {
                 if !sids.insert(sid.clone()) {
-                    self.err(&JsonPath::root().key("Statement").index(s.index).key("Sid"), format!("duplicate Sid `{sid}`"));
+                    self.err(
+                        &JsonPath::root().key("Statement").index(s.index).key("Sid"),
+                        format!("duplicate Sid `{sid}`"),
+                    );
                 }
             }
         }
-        Some(Policy { name: name.to_owned(), kind: self.kind, version, id, statements })
+        Some(Policy {
+            name: name.to_owned(),
+            kind: self.kind,
+            version,
+            id,
+            statements,
+        })
     }
 
     fn statement(&mut self, s: &Json, index: usize, path: &JsonPath) -> Option<Statement> {
         let Json::Obj(entries) = s else {
-            self.err(path, format!("expected a statement object, found {}", s.type_name()));
+            self.err(
+                path,
+                format!("expected a statement object, found {}", s.type_name()),
+            );
             return None;
         };
         const KEYS: &[&str] = &[
-            "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition",
+            "Sid",
+            "Effect",
+            "Principal",
+            "NotPrincipal",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Condition",
         ];
         let before = self.errors.len();
         self.keys(entries, path, KEYS, "statement");
@@ -182,7 +248,10 @@ impl Parser {
             None => None,
             Some(Json::Str(v)) => Some(v.clone()),
             Some(other) => {
-                self.err(&path.key("Sid"), format!("expected a string, found {}", other.type_name()));
+                self.err(
+                    &path.key("Sid"),
+                    format!("expected a string, found {}", other.type_name()),
+                );
                 None
             }
         };
@@ -190,7 +259,13 @@ impl Parser {
             Some(Json::Str(e)) if e == "Allow" => Some(Effect::Allow),
             Some(Json::Str(e)) if e == "Deny" => Some(Effect::Deny),
             Some(other) => {
-                self.err(&path.key("Effect"), format!("invalid Effect {}: expected \"Allow\" or \"Deny\" (case-sensitive)", show(other)));
+                self.err(
+                    &path.key("Effect"),
+                    format!(
+                        "invalid Effect {}: expected \"Allow\" or \"Deny\" (case-sensitive)",
+                        show(other)
+                    ),
+                );
                 None
             }
             None => {
@@ -223,42 +298,71 @@ impl Parser {
         })
     }
 
-    fn principal_elem(&mut self, s: &Json, path: &JsonPath, effect: Option<Effect>) -> Option<PrincipalElem> {
+    fn principal_elem(
+        &mut self,
+        s: &Json,
+        path: &JsonPath,
+        effect: Option<Effect>,
+    ) -> Option<PrincipalElem> {
         let (p, np) = (s.get("Principal"), s.get("NotPrincipal"));
         let kind = self.kind;
         if !kind.takes_principal() {
             for (name, v) in [("Principal", p), ("NotPrincipal", np)] {
                 if v.is_some() {
-                    self.err(&path.key(name), format!("`{name}` is not allowed in {} policies", kind.name()));
+                    self.err(
+                        &path.key(name),
+                        format!("`{name}` is not allowed in {} policies", kind.name()),
+                    );
                 }
             }
             return None;
         }
         match (p, np) {
             (Some(_), Some(_)) => {
-                self.err(&path.key("NotPrincipal"), "a statement cannot have both `Principal` and `NotPrincipal`".into());
+                self.err(
+                    &path.key("NotPrincipal"),
+                    "a statement cannot have both `Principal` and `NotPrincipal`".into(),
+                );
                 None
             }
             (None, None) => {
-                self.err(&path.key("Principal"), format!("missing `Principal`: required in {} policies", kind.name()));
+                self.err(
+                    &path.key("Principal"),
+                    format!("missing `Principal`: required in {} policies", kind.name()),
+                );
                 None
             }
             (Some(v), None) => {
                 let entries = self.principal_value(v, &path.key("Principal"))?;
                 if kind == PolicyType::Rcp && entries != [PrincipalEntry::Any] {
-                    self.err(&path.key("Principal"), "RCP statements must use `\"Principal\": \"*\"`".into());
+                    self.err(
+                        &path.key("Principal"),
+                        "RCP statements must use `\"Principal\": \"*\"`".into(),
+                    );
                 }
-                Some(PrincipalElem { negated: false, entries })
+                Some(PrincipalElem {
+                    negated: false,
+                    entries,
+                })
             }
             (None, Some(v)) => {
                 let npath = path.key("NotPrincipal");
                 if kind != PolicyType::Resource {
-                    self.err(&npath, format!("`NotPrincipal` is not allowed in {} policies", kind.name()));
+                    self.err(
+                        &npath,
+                        format!("`NotPrincipal` is not allowed in {} policies", kind.name()),
+                    );
                 } else if effect == Some(Effect::Allow) {
-                    self.err(&npath, "`NotPrincipal` is only supported with `\"Effect\": \"Deny\"`".into());
+                    self.err(
+                        &npath,
+                        "`NotPrincipal` is only supported with `\"Effect\": \"Deny\"`".into(),
+                    );
                 }
                 let entries = self.principal_value(v, &npath)?;
-                Some(PrincipalElem { negated: true, entries })
+                Some(PrincipalElem {
+                    negated: true,
+                    entries,
+                })
             }
         }
     }
@@ -271,13 +375,24 @@ impl Parser {
                 None
             }
             Json::Obj(entries) => {
-                self.keys(entries, path, &["AWS", "Service", "Federated", "CanonicalUser"], "principal");
+                self.keys(
+                    entries,
+                    path,
+                    &["AWS", "Service", "Federated", "CanonicalUser"],
+                    "principal",
+                );
                 let mut out = Vec::new();
                 for (k, val) in entries {
                     let kp = path.key(k);
-                    let Some(items) = self.strings(val, &kp) else { continue };
+                    let Some(items) = self.strings(val, &kp) else {
+                        continue;
+                    };
                     for (i, item) in items.iter().enumerate() {
-                        let ip = if matches!(val, Json::Arr(_)) { kp.index(i) } else { kp.clone() };
+                        let ip = if matches!(val, Json::Arr(_)) {
+                            kp.index(i)
+                        } else {
+                            kp.clone()
+                        };
                         if item.contains("${") {
                             self.err(&ip, format!("invalid principal `{item}`: policy variables are not allowed in principals"));
                             continue;
@@ -302,7 +417,13 @@ impl Parser {
                 Some(out)
             }
             other => {
-                self.err(path, format!("expected \"*\" or a principal object, found {}", other.type_name()));
+                self.err(
+                    path,
+                    format!(
+                        "expected \"*\" or a principal object, found {}",
+                        other.type_name()
+                    ),
+                );
                 None
             }
         }
@@ -313,7 +434,10 @@ impl Parser {
             return Some(PrincipalEntry::Any);
         }
         if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(PrincipalEntry::Account { partition: "aws".into(), account: s.to_owned() });
+            return Some(PrincipalEntry::Account {
+                partition: "aws".into(),
+                account: s.to_owned(),
+            });
         }
         if s.starts_with("arn:") {
             if s.contains('*') || s.contains('?') {
@@ -321,16 +445,27 @@ impl Parser {
                 return None;
             }
             let parts: Vec<&str> = s.splitn(6, ':').collect();
-            if parts.len() != 6 || parts[1].is_empty() || !(parts[2] == "iam" || parts[2] == "sts") {
-                self.err(path, format!("invalid principal ARN `{s}`: expected an IAM or STS ARN"));
+            if parts.len() != 6 || parts[1].is_empty() || !(parts[2] == "iam" || parts[2] == "sts")
+            {
+                self.err(
+                    path,
+                    format!("invalid principal ARN `{s}`: expected an IAM or STS ARN"),
+                );
                 return None;
             }
             if parts[2] == "iam" && parts[5] == "root" {
-                return Some(PrincipalEntry::Account { partition: parts[1].to_owned(), account: parts[4].to_owned() });
+                return Some(PrincipalEntry::Account {
+                    partition: parts[1].to_owned(),
+                    account: parts[4].to_owned(),
+                });
             }
             return Some(PrincipalEntry::Arn(s.to_owned()));
         }
-        if s.len() >= 16 && s.starts_with('A') && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+        if s.len() >= 16
+            && s.starts_with('A')
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
             return Some(PrincipalEntry::UniqueId(s.to_owned()));
         }
         self.err(path, format!("invalid AWS principal `{s}`: expected \"*\", a 12-digit account ID or an IAM/STS ARN"));
@@ -352,7 +487,10 @@ impl Parser {
                     match it {
                         Json::Str(s) => out.push(s.clone()),
                         other => {
-                            self.err(&path.index(i), format!("expected a string, found {}", other.type_name()));
+                            self.err(
+                                &path.index(i),
+                                format!("expected a string, found {}", other.type_name()),
+                            );
                             ok = false;
                         }
                     }
@@ -360,7 +498,13 @@ impl Parser {
                 ok.then_some(out)
             }
             other => {
-                self.err(path, format!("expected a string or an array of strings, found {}", other.type_name()));
+                self.err(
+                    path,
+                    format!(
+                        "expected a string or an array of strings, found {}",
+                        other.type_name()
+                    ),
+                );
                 None
             }
         }
@@ -369,11 +513,17 @@ impl Parser {
     fn action_elem(&mut self, s: &Json, path: &JsonPath) -> Option<ActionElem> {
         let (elem, negated) = match (s.get("Action"), s.get("NotAction")) {
             (Some(_), Some(_)) => {
-                self.err(&path.key("NotAction"), "a statement cannot have both `Action` and `NotAction`".into());
+                self.err(
+                    &path.key("NotAction"),
+                    "a statement cannot have both `Action` and `NotAction`".into(),
+                );
                 return None;
             }
             (None, None) => {
-                self.err(&path.key("Action"), "missing `Action` (or `NotAction`)".into());
+                self.err(
+                    &path.key("Action"),
+                    "missing `Action` (or `NotAction`)".into(),
+                );
                 return None;
             }
             (Some(a), None) => (a, false),
@@ -384,13 +534,20 @@ impl Parser {
         let mut patterns = Vec::new();
         let mut ok = true;
         for (i, raw) in items.iter().enumerate() {
-            let ip = if matches!(elem, Json::Arr(_)) { epath.index(i) } else { epath.clone() };
+            let ip = if matches!(elem, Json::Arr(_)) {
+                epath.index(i)
+            } else {
+                epath.clone()
+            };
             // IAM has stored actions with stray white space (`amplifybackend: *`, `x:Y `);
             // matching ignores it [UNV: we read it as absent; `validate` warns]
             let stripped: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
             let a = &stripped;
             if a.contains("${") {
-                self.err(&ip, format!("invalid action `{a}`: policy variables are not allowed in actions"));
+                self.err(
+                    &ip,
+                    format!("invalid action `{a}`: policy variables are not allowed in actions"),
+                );
                 ok = false;
             } else if a != "*" && !valid_action(a) {
                 self.err(&ip, format!("invalid action `{a}`: expected `service:Action` (wildcards `*` and `?` allowed) or `*`"));
@@ -398,15 +555,27 @@ impl Parser {
             } else {
                 let lower = a.to_lowercase();
                 let toks = crate::matching::tokens(&lower, true);
-                patterns.push(ActionPattern { raw: raw.clone(), lower, toks });
+                patterns.push(ActionPattern {
+                    raw: raw.clone(),
+                    lower,
+                    toks,
+                });
             }
         }
         if self.kind == PolicyType::Rcp && negated {
-            self.err(&epath, "`NotAction` is not allowed in RCP statements; use `Action`".into());
+            self.err(
+                &epath,
+                "`NotAction` is not allowed in RCP statements; use `Action`".into(),
+            );
             ok = false;
         }
-        let full_access_allow = is_full_access(s) && matches!(s.get("Effect"), Some(Json::Str(e)) if e == "Allow");
-        if self.kind == PolicyType::Rcp && !negated && !full_access_allow && patterns.iter().any(|p| p.raw == "*") {
+        let full_access_allow =
+            is_full_access(s) && matches!(s.get("Effect"), Some(Json::Str(e)) if e == "Allow");
+        if self.kind == PolicyType::Rcp
+            && !negated
+            && !full_access_allow
+            && patterns.iter().any(|p| p.raw == "*")
+        {
             self.err(&epath, "a bare `*` action is not allowed in customer RCP statements: list the services' actions (e.g. `s3:*`)".into());
             ok = false;
         }
@@ -424,12 +593,24 @@ impl Parser {
     fn resource_elem(&mut self, s: &Json, path: &JsonPath) -> Option<ResourceElem> {
         let (elem, negated) = match (s.get("Resource"), s.get("NotResource")) {
             (Some(_), Some(_)) => {
-                self.err(&path.key("NotResource"), "a statement cannot have both `Resource` and `NotResource`".into());
+                self.err(
+                    &path.key("NotResource"),
+                    "a statement cannot have both `Resource` and `NotResource`".into(),
+                );
                 return None;
             }
             (None, None) => {
-                if matches!(self.kind, PolicyType::Identity | PolicyType::Scp | PolicyType::Rcp) {
-                    self.err(&path.key("Resource"), format!("missing `Resource` (or `NotResource`): required in {} policies", self.kind.name()));
+                if matches!(
+                    self.kind,
+                    PolicyType::Identity | PolicyType::Scp | PolicyType::Rcp
+                ) {
+                    self.err(
+                        &path.key("Resource"),
+                        format!(
+                            "missing `Resource` (or `NotResource`): required in {} policies",
+                            self.kind.name()
+                        ),
+                    );
                 }
                 return None;
             }
@@ -439,13 +620,22 @@ impl Parser {
         let name = if negated { "NotResource" } else { "Resource" };
         let epath = path.key(name);
         if self.kind == PolicyType::Trust {
-            self.err(&epath, format!("`{name}` is not allowed in trust policies (\"Has prohibited field {name}\")"));
+            self.err(
+                &epath,
+                format!(
+                    "`{name}` is not allowed in trust policies (\"Has prohibited field {name}\")"
+                ),
+            );
             return None;
         }
         let items = self.strings(elem, &epath)?;
         let mut patterns = Vec::new();
         for (i, r) in items.iter().enumerate() {
-            let ip = if matches!(elem, Json::Arr(_)) { epath.index(i) } else { epath.clone() };
+            let ip = if matches!(elem, Json::Arr(_)) {
+                epath.index(i)
+            } else {
+                epath.clone()
+            };
             if self.vars {
                 if let Some(at) = r.find("${") {
                     if r[..at].matches(':').count() < 5 {
@@ -468,7 +658,13 @@ impl Parser {
 
     fn conditions(&mut self, c: &Json, path: &JsonPath) -> Vec<Condition> {
         let Json::Obj(ops) = c else {
-            self.err(path, format!("expected an object of condition operators, found {}", c.type_name()));
+            self.err(
+                path,
+                format!(
+                    "expected an object of condition operators, found {}",
+                    c.type_name()
+                ),
+            );
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -479,9 +675,17 @@ impl Parser {
                 self.err(&opath, format!("duplicate condition operator `{op_name}`"));
                 continue;
             }
-            let Some(op) = self.operator(op_name, &opath) else { continue };
+            let Some(op) = self.operator(op_name, &opath) else {
+                continue;
+            };
             let Json::Obj(keys) = body else {
-                self.err(&opath, format!("expected an object of condition keys, found {}", body.type_name()));
+                self.err(
+                    &opath,
+                    format!(
+                        "expected an object of condition keys, found {}",
+                        body.type_name()
+                    ),
+                );
                 continue;
             };
             if keys.is_empty() {
@@ -504,7 +708,12 @@ impl Parser {
                     continue;
                 }
                 if let Some(values) = self.cond_values(&op, vals, &kpath) {
-                    out.push(Condition { op: op.clone(), key: key.to_lowercase(), key_raw: key.clone(), values });
+                    out.push(Condition {
+                        op: op.clone(),
+                        key: key.to_lowercase(),
+                        key_raw: key.clone(),
+                        values,
+                    });
                 }
             }
         }
@@ -524,7 +733,9 @@ impl Parser {
             None => (false, rest),
         };
         let Some(base) = BaseOp::from_name(base_name) else {
-            let hint = BaseOp::ALL.iter().find(|o| o.name().eq_ignore_ascii_case(base_name));
+            let hint = BaseOp::ALL
+                .iter()
+                .find(|o| o.name().eq_ignore_ascii_case(base_name));
             let msg = match hint {
                 Some(h) => format!("unknown condition operator `{raw}` (operator names are case-sensitive: did you mean `{}`?)", h.name()),
                 None => format!("unknown condition operator `{raw}`"),
@@ -536,7 +747,12 @@ impl Parser {
             self.err(path, format!("invalid condition operator `{raw}`: `Null` takes neither `IfExists` nor a set qualifier"));
             return None;
         }
-        Some(Operator { raw: raw.to_owned(), set, base, if_exists })
+        Some(Operator {
+            raw: raw.to_owned(),
+            set,
+            base,
+            if_exists,
+        })
     }
 
     fn cond_values(&mut self, op: &Operator, v: &Json, path: &JsonPath) -> Option<CondValues> {
@@ -589,8 +805,14 @@ impl Parser {
             }
             Family::Numeric => CondValues::Num(each!(Decimal::parse, "number")),
             Family::Date => CondValues::Date(each!(parse_date, "date")),
-            Family::Bool => CondValues::Bool(each!(parse_bool, "boolean (expected \"true\" or \"false\")")),
-            Family::Null => CondValues::Null(each!(parse_bool, "Null value (expected \"true\" or \"false\")")),
+            Family::Bool => CondValues::Bool(each!(
+                parse_bool,
+                "boolean (expected \"true\" or \"false\")"
+            )),
+            Family::Null => CondValues::Null(each!(
+                parse_bool,
+                "Null value (expected \"true\" or \"false\")"
+            )),
             Family::Ip => CondValues::Ip(each!(IpNet::parse, "IP address or CIDR")),
             Family::Binary => CondValues::Binary(each!(
                 |s: &str| is_base64(s).then(|| s.to_owned()),
@@ -606,7 +828,13 @@ impl Parser {
             Json::Num(n) => Some(n.clone()),
             Json::Bool(b) => Some(b.to_string()),
             other => {
-                self.err(path, format!("expected a string, number or boolean, found {}", other.type_name()));
+                self.err(
+                    path,
+                    format!(
+                        "expected a string, number or boolean, found {}",
+                        other.type_name()
+                    ),
+                );
                 None
             }
         }
@@ -623,7 +851,9 @@ fn valid_action(a: &str) -> bool {
         Some((svc, name)) => {
             !svc.is_empty()
                 && !name.is_empty()
-                && svc.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*' || c == '?')
+                && svc
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*' || c == '?')
                 && !name.contains(char::is_whitespace)
         }
         None => false,
@@ -642,7 +872,9 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 fn is_base64(s: &str) -> bool {
     let t = s.trim_end_matches('=');
-    s.len() - t.len() <= 2 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    s.len() - t.len() <= 2
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 fn show(v: &Json) -> String {
@@ -674,7 +906,9 @@ pub fn template(s: &str, wildcards: bool, vars: bool) -> Result<Template, String
                         let (key, default) = match inner.split_once(',') {
                             Some((k, d)) => {
                                 let d = d.trim();
-                                let Some(d) = d.strip_prefix('\'').and_then(|d| d.strip_suffix('\'')) else {
+                                let Some(d) =
+                                    d.strip_prefix('\'').and_then(|d| d.strip_suffix('\''))
+                                else {
                                     return Err(format!("invalid policy variable `${{{inner}}}`: a default value is written `${{key, 'default'}}`"));
                                 };
                                 (k.trim(), Some(d.to_owned()))
@@ -685,7 +919,10 @@ pub fn template(s: &str, wildcards: bool, vars: bool) -> Result<Template, String
                             return Err(format!("invalid policy variable `${{{inner}}}`"));
                         }
                         flush(&mut lit, &mut pieces);
-                        pieces.push(Piece::Var { key: key.to_lowercase(), default });
+                        pieces.push(Piece::Var {
+                            key: key.to_lowercase(),
+                            default,
+                        });
                     }
                 }
                 continue;
@@ -705,7 +942,11 @@ pub fn template(s: &str, wildcards: bool, vars: bool) -> Result<Template, String
         }
     }
     flush(&mut lit, &mut pieces);
-    let mut t = Template { raw: s.to_owned(), pieces, toks: Vec::new() };
+    let mut t = Template {
+        raw: s.to_owned(),
+        pieces,
+        toks: Vec::new(),
+    };
     if !t.has_vars() {
         t.toks = t.resolve(&|_| None).unwrap_or_default();
     }
@@ -733,19 +974,46 @@ mod tests {
 
     #[test]
     fn located_errors() {
-        let e = first_err(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}]}"#, PolicyType::Identity);
-        assert!(e.starts_with("Statement[1].Condition.StringEqualz: unknown condition operator"), "{e}");
-        let e = first_err(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}"#, PolicyType::Identity);
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}]}"#,
+            PolicyType::Identity,
+        );
+        assert!(
+            e.starts_with("Statement[1].Condition.StringEqualz: unknown condition operator"),
+            "{e}"
+        );
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}"#,
+            PolicyType::Identity,
+        );
         assert!(e.starts_with("Statement[0].Effect: invalid Effect"), "{e}");
-        let e = first_err(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","10.0.0.0/99"]}}}]}"#, PolicyType::Identity);
-        assert!(e.starts_with("Statement[0].Condition.IpAddress.aws:SourceIp[1]: invalid IP"), "{e}");
-        let e = first_err(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}]}"#, PolicyType::Identity);
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","10.0.0.0/99"]}}}]}"#,
+            PolicyType::Identity,
+        );
+        assert!(
+            e.starts_with("Statement[0].Condition.IpAddress.aws:SourceIp[1]: invalid IP"),
+            "{e}"
+        );
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}]}"#,
+            PolicyType::Identity,
+        );
         assert!(e.contains("both `Action` and `NotAction`"), "{e}");
-        let e = first_err(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Effect":"Deny"}]}"#, PolicyType::Identity);
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Effect":"Deny"}]}"#,
+            PolicyType::Identity,
+        );
         assert!(e.contains("duplicate key `Effect`"), "{e}");
-        let e = first_err(r#"{"Version":"2012-10-17","statement":[]}"#, PolicyType::Identity);
+        let e = first_err(
+            r#"{"Version":"2012-10-17","statement":[]}"#,
+            PolicyType::Identity,
+        );
         assert!(e.contains("did you mean `Statement`"), "{e}");
-        let e = first_err("{\n\"Version\": \"2012-10-17\",\n\"Statement\": [\n}", PolicyType::Identity);
+        let e = first_err(
+            "{\n\"Version\": \"2012-10-17\",\n\"Statement\": [\n}",
+            PolicyType::Identity,
+        );
         assert!(e.contains("line 4"), "{e}");
     }
 
@@ -754,30 +1022,52 @@ mod tests {
         let p = parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":["123456789012","arn:aws:iam::210987654321:root","arn:aws:iam::123456789012:role/x","AROAEXAMPLEEXAMPLE12"],"Service":"ecs.amazonaws.com"},"Action":"s3:*","Resource":"*"}}"#, PolicyType::Resource).unwrap();
         let e = &p.statements[0].principal.as_ref().unwrap().entries;
         assert_eq!(e.len(), 5);
-        assert!(matches!(&e[1], PrincipalEntry::Account { account, .. } if account == "210987654321"));
+        assert!(
+            matches!(&e[1], PrincipalEntry::Account { account, .. } if account == "210987654321")
+        );
         assert!(matches!(&e[3], PrincipalEntry::UniqueId(_)));
-        let e = first_err(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::*:role/x"},"Action":"s3:*","Resource":"*"}}"#, PolicyType::Resource);
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::*:role/x"},"Action":"s3:*","Resource":"*"}}"#,
+            PolicyType::Resource,
+        );
         assert!(e.contains("partial wildcards"), "{e}");
-        let e = first_err(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#, PolicyType::Identity);
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#,
+            PolicyType::Identity,
+        );
         assert!(e.contains("not allowed in identity"), "{e}");
     }
 
     #[test]
     fn templates_and_variables() {
-        let t = template("arn:aws:s3:::home/${aws:username}/*${*}${?}${$}", true, true).unwrap();
+        let t = template(
+            "arn:aws:s3:::home/${aws:username}/*${*}${?}${$}",
+            true,
+            true,
+        )
+        .unwrap();
         assert!(t.toks.is_empty());
         assert_eq!(
             t.pieces,
             vec![
                 Piece::Lit("arn:aws:s3:::home/".into()),
-                Piece::Var { key: "aws:username".into(), default: None },
+                Piece::Var {
+                    key: "aws:username".into(),
+                    default: None
+                },
                 Piece::Lit("/".into()),
                 Piece::Star,
                 Piece::Lit("*?$".into()),
             ]
         );
         let t = template("team-${aws:PrincipalTag/team, 'company-wide'}", false, true).unwrap();
-        assert_eq!(t.pieces[1], Piece::Var { key: "aws:principaltag/team".into(), default: Some("company-wide".into()) });
+        assert_eq!(
+            t.pieces[1],
+            Piece::Var {
+                key: "aws:principaltag/team".into(),
+                default: Some("company-wide".into())
+            }
+        );
         let t = template("${aws:username}", true, false).unwrap();
         assert_eq!(t.pieces, vec![Piece::Lit("${aws:username}".into())]);
     }

@@ -36,7 +36,10 @@ impl Side {
         }
     }
     pub fn statements(&self) -> Vec<&Statement> {
-        self.policies().into_iter().flat_map(|p| p.statements.iter()).collect()
+        self.policies()
+            .into_iter()
+            .flat_map(|p| p.statements.iter())
+            .collect()
     }
 
     /// The scenario in which this side decides `req` (mirrors conformance's replay).
@@ -97,13 +100,28 @@ impl Frame {
             if let Side::Scenario(sc) = s {
                 if let Some(r) = &sc.request {
                     let explicit: Context = r.context.clone();
-                    return Frame { identity_only: false, principal: Some(r.principal.clone()), context: explicit, resource_account: None };
+                    return Frame {
+                        identity_only: false,
+                        principal: Some(r.principal.clone()),
+                        context: explicit,
+                        resource_account: None,
+                    };
                 }
-                return Frame { identity_only: false, principal: Some(default_principal()), context: Context::new(), resource_account: None };
+                return Frame {
+                    identity_only: false,
+                    principal: Some(default_principal()),
+                    context: Context::new(),
+                    resource_account: None,
+                };
             }
         }
         let identity_only = sides.iter().all(|s| matches!(s, Side::Identity(_)));
-        Frame { identity_only, principal: None, context: Context::new(), resource_account: None }
+        Frame {
+            identity_only,
+            principal: None,
+            context: Context::new(),
+            resource_account: None,
+        }
     }
 }
 
@@ -112,7 +130,11 @@ pub fn default_principal() -> Principal {
         raw: "arn:aws:iam::111122223333:role/iamprove-principal".into(),
         partition: "aws".into(),
         account: "111122223333".into(),
-        kind: crate::request::PrincipalKind::RoleSession { role: "iamprove-principal".into(), path: Some("/".into()), session: None },
+        kind: crate::request::PrincipalKind::RoleSession {
+            role: "iamprove-principal".into(),
+            path: Some("/".into()),
+            session: None,
+        },
     }
 }
 
@@ -138,7 +160,10 @@ pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
 /// A verdict-independent solving result.
 pub enum Solved {
     /// A concrete request, replayed: it satisfies the query according to the evaluator.
-    Found { request: Request, model: Model },
+    Found {
+        request: Request,
+        model: Model,
+    },
     None,
     Unknown(String),
 }
@@ -146,7 +171,10 @@ pub enum Solved {
 /// Exploration budget for one field's partition: past it the field goes to the solver's string
 /// theory (exact, slower) rather than spending seconds in the automata.
 pub fn query_limits() -> Limits {
-    Limits { max_states: 200_000, max_steps: 10_000_000 }
+    Limits {
+        max_states: 200_000,
+        max_steps: 10_000_000,
+    }
 }
 
 pub struct QueryOptions {
@@ -157,7 +185,11 @@ pub struct QueryOptions {
 
 impl Default for QueryOptions {
     fn default() -> Self {
-        QueryOptions { timeout_ms: 30_000, limits: query_limits(), dump_smt: None }
+        QueryOptions {
+            timeout_ms: 30_000,
+            limits: query_limits(),
+            dump_smt: None,
+        }
     }
 }
 
@@ -174,24 +206,47 @@ pub struct Prepared {
 
 impl Prepared {
     /// `build` creates the query formula with the encoder; the rest is generic.
-    pub fn new(frame: Frame, statements: &[&Statement], opts: &QueryOptions, prefer_principals: Vec<String>, build: impl FnOnce(&mut Encoder) -> T) -> Result<Prepared, String> {
-        let mut enc = Encoder::new(frame.principal, frame.context, frame.resource_account, statements, frame.identity_only);
+    pub fn new(
+        frame: Frame,
+        statements: &[&Statement],
+        opts: &QueryOptions,
+        prefer_principals: Vec<String>,
+        build: impl FnOnce(&mut Encoder) -> T,
+    ) -> Result<Prepared, String> {
+        let mut enc = Encoder::new(
+            frame.principal,
+            frame.context,
+            frame.resource_account,
+            statements,
+            frame.identity_only,
+        );
         let q = build(&mut enc);
         // candidate witnesses: real actions, readable resources and principals
         add_preferences(&mut enc, prefer_principals);
         enc.partition(&opts.limits)?;
         let mut memo = HashMap::new();
         let q = enc.resolve(&q, &mut memo);
-        let bg: Vec<T> = enc.background.iter().map(|b| enc.resolve(b, &mut memo)).collect();
+        let bg: Vec<T> = enc
+            .background
+            .iter()
+            .map(|b| enc.resolve(b, &mut memo))
+            .collect();
         let mut session = Session::new(opts.timeout_ms);
         for b in &bg {
             session.assert(b, &enc);
         }
         session.assert(&q, &enc);
         if let Some(path) = &opts.dump_smt {
-            std::fs::write(path, session.to_smt2()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(path, session.to_smt2())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
-        Ok(Prepared { enc, session, memo, refined: false, query: q })
+        Ok(Prepared {
+            enc,
+            session,
+            memo,
+            refined: false,
+            query: q,
+        })
     }
 
     pub fn resolve(&mut self, t: &T) -> T {
@@ -254,7 +309,12 @@ impl Prepared {
     /// Exclude this model's choices of string classes and abstract Booleans.
     fn block(&mut self, model: &Model) {
         let classes: Vec<(usize, u32)> = model.classes.iter().map(|(k, v)| (*k, *v)).collect();
-        let bools: Vec<(usize, bool)> = self.enc.abstract_atoms.iter().map(|a| (a.var, model.bools.get(&a.var).copied().unwrap_or(false))).collect();
+        let bools: Vec<(usize, bool)> = self
+            .enc
+            .abstract_atoms
+            .iter()
+            .map(|a| (a.var, model.bools.get(&a.var).copied().unwrap_or(false)))
+            .collect();
         self.session.block(&classes, &bools, &self.enc);
     }
 }
@@ -270,8 +330,20 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
             best = r;
         }
     }
-    let derived: Vec<&str> = best.principal.derived_keys().iter().map(|(k, _)| *k).collect::<Vec<_>>().into_iter().collect();
-    let keys: Vec<String> = best.context.keys().filter(|k| !derived.contains(&k.as_str())).cloned().collect();
+    let derived: Vec<&str> = best
+        .principal
+        .derived_keys()
+        .iter()
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    let keys: Vec<String> = best
+        .context
+        .keys()
+        .filter(|k| !derived.contains(&k.as_str()))
+        .cloned()
+        .collect();
     for k in keys {
         let mut r = best.clone();
         r.context.remove(&k);
@@ -280,7 +352,11 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
             continue;
         }
         // a multivalued key: drop the values it does not need
-        let n = best.context.get(&k).map(|v| if v.multi { v.values.len() } else { 0 }).unwrap_or(0);
+        let n = best
+            .context
+            .get(&k)
+            .map(|v| if v.multi { v.values.len() } else { 0 })
+            .unwrap_or(0);
         for i in (0..n).rev() {
             let mut r = best.clone();
             if let Some(v) = r.context.get_mut(&k) {
@@ -297,7 +373,9 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
 fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
     let _ = crate::symbolic::encode::PRINCIPAL_KEYS;
     if let Some(d) = enc.domain_mut(ACTION_SLOT) {
-        d.prefer = crate::catalog_hint::action_candidates(&d.atoms.iter().map(|a| a.text()).collect::<Vec<_>>());
+        d.prefer = crate::catalog_hint::action_candidates(
+            &d.atoms.iter().map(|a| a.text()).collect::<Vec<_>>(),
+        );
     }
     if let Some(d) = enc.domain_mut(RESOURCE_SLOT) {
         let mut v = vec!["*".to_string()];
@@ -315,7 +393,12 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
     for slot in key_slots {
         if let Some(d) = enc.domain_mut(slot) {
             if d.prefer.is_empty() {
-                let mut v: Vec<String> = d.atoms.iter().map(|a| a.text()).filter(|t| !t.contains('*') && !t.contains('?')).collect();
+                let mut v: Vec<String> = d
+                    .atoms
+                    .iter()
+                    .map(|a| a.text())
+                    .filter(|t| !t.contains('*') && !t.contains('?'))
+                    .collect();
                 v.push("example".into());
                 v.push("777788889999".into());
                 d.prefer = v;
@@ -334,13 +417,18 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
                     v.push(t.clone());
                 }
                 let parts: Vec<&str> = t.splitn(6, ':').collect();
-                if parts.len() == 6 && parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()) {
+                if parts.len() == 6
+                    && parts[4].len() == 12
+                    && parts[4].bytes().all(|b| b.is_ascii_digit())
+                {
                     accounts.push(parts[4].to_string());
                 }
             }
             for acct in accounts {
                 v.push(format!("arn:aws:iam::{acct}:user/example-user"));
-                v.push(format!("arn:aws:sts::{acct}:assumed-role/example-role/session"));
+                v.push(format!(
+                    "arn:aws:sts::{acct}:assumed-role/example-role/session"
+                ));
             }
             v.push("anonymous".into());
             d.prefer = v;
@@ -364,24 +452,51 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
             by_slot.entry(slot).or_default().push((pred, var, val));
         }
     }
-    let limits = Limits { max_states: 200_000, max_steps: 20_000_000 };
+    let limits = Limits {
+        max_states: 200_000,
+        max_steps: 20_000_000,
+    };
     for (slot, mut lits) in by_slot {
         lits.sort_unstable();
-        let Some(d) = enc.domain_of(slot) else { continue };
-        let want = |s: &str| lits.iter().all(|&(p, _, val)| d.preds[p].iter().any(|&a| d.compiled.get(a).is_some_and(|x| x.is_match(s))) == val);
+        let Some(d) = enc.domain_of(slot) else {
+            continue;
+        };
+        let want = |s: &str| {
+            lits.iter().all(|&(p, _, val)| {
+                d.preds[p]
+                    .iter()
+                    .any(|&a| d.compiled.get(a).is_some_and(|x| x.is_match(s)))
+                    == val
+            })
+        };
         if let Some(c) = d.prefer.iter().find(|c| want(c)) {
             m.strings.insert(slot, c.clone());
             continue;
         }
-        let neg: Vec<&Pattern> = lits.iter().filter(|l| !l.2).flat_map(|&(p, _, _)| d.preds[p].iter().filter_map(|&a| d.compiled.get(a))).collect();
-        let mut pos_preds: Vec<Vec<&Pattern>> = lits.iter().filter(|l| l.2).map(|&(p, _, _)| d.preds[p].iter().filter_map(|&a| d.compiled.get(a)).collect()).collect();
+        let neg: Vec<&Pattern> = lits
+            .iter()
+            .filter(|l| !l.2)
+            .flat_map(|&(p, _, _)| d.preds[p].iter().filter_map(|&a| d.compiled.get(a)))
+            .collect();
+        let mut pos_preds: Vec<Vec<&Pattern>> = lits
+            .iter()
+            .filter(|l| l.2)
+            .map(|&(p, _, _)| {
+                d.preds[p]
+                    .iter()
+                    .filter_map(|&a| d.compiled.get(a))
+                    .collect()
+            })
+            .collect();
         pos_preds.sort_by_key(Vec::len);
         let mut calls = 0usize;
         match choose(&pos_preds, 0, &mut Vec::new(), &neg, &limits, &mut calls) {
             Ok(Some(w)) => {
                 m.strings.insert(slot, w);
             }
-            Ok(None) => return Lazy::Unrealizable(lits.iter().map(|&(_, var, val)| (var, val)).collect()),
+            Ok(None) => {
+                return Lazy::Unrealizable(lits.iter().map(|&(_, var, val)| (var, val)).collect())
+            }
             Err(e) => return Lazy::GaveUp(format!("{}: {e}", d.name)),
         }
     }
@@ -390,7 +505,14 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
 
 /// Pick one member pattern of each true predicate so that some string matches all picks and no
 /// pattern of a false predicate. Exhaustive; prunes as soon as a partial pick is unsatisfiable.
-fn choose<'a>(preds: &[Vec<&'a Pattern>], i: usize, picked: &mut Vec<&'a Pattern>, neg: &[&Pattern], limits: &Limits, calls: &mut usize) -> Result<Option<String>, String> {
+fn choose<'a>(
+    preds: &[Vec<&'a Pattern>],
+    i: usize,
+    picked: &mut Vec<&'a Pattern>,
+    neg: &[&Pattern],
+    limits: &Limits,
+    calls: &mut usize,
+) -> Result<Option<String>, String> {
     *calls += 1;
     if *calls > 5_000 {
         return Err("too many combinations of patterns to check".into());
@@ -407,7 +529,10 @@ fn choose<'a>(preds: &[Vec<&'a Pattern>], i: usize, picked: &mut Vec<&'a Pattern
         return Ok(Some(w));
     }
     // a witness of the partial pick may already satisfy the remaining predicates
-    if preds[i..].iter().all(|members| members.iter().any(|p| p.is_match(&w))) {
+    if preds[i..]
+        .iter()
+        .all(|members| members.iter().any(|p| p.is_match(&w)))
+    {
         return Ok(Some(w));
     }
     for member in &preds[i] {
@@ -441,7 +566,13 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
     }
     let mut slot_values: BTreeMap<usize, String> = BTreeMap::new();
     for info in enc.keys.values() {
-        let n = if info.multi { m.counts.get(&info.presence).copied().unwrap_or(0) as usize } else if m.bools.get(&info.presence).copied().unwrap_or(false) { 1 } else { 0 };
+        let n = if info.multi {
+            m.counts.get(&info.presence).copied().unwrap_or(0) as usize
+        } else if m.bools.get(&info.presence).copied().unwrap_or(false) {
+            1
+        } else {
+            0
+        };
         let mut values = Vec::new();
         for &slot in info.slots.iter().take(n) {
             let v = slot_value(enc, m, slot, &class_witness);
@@ -449,7 +580,14 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
             values.push(v);
         }
         if n > 0 {
-            ctx.insert(info.key.clone(), CtxValue { key: info.raw.clone(), values, multi: info.multi });
+            ctx.insert(
+                info.key.clone(),
+                CtxValue {
+                    key: info.raw.clone(),
+                    values,
+                    multi: info.multi,
+                },
+            );
         }
     }
     // 2. string slots refined for abstracted patterns (policy variables)
@@ -467,12 +605,16 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
         v
     };
     for slot in abstract_slots {
-        let Some(d) = enc.domain_of(slot) else { continue };
+        let Some(d) = enc.domain_of(slot) else {
+            continue;
+        };
         if d.fallback {
             continue;
         }
         let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
-        let Some(class) = d.classes.get(c) else { continue };
+        let Some(class) = d.classes.get(c) else {
+            continue;
+        };
         let mut pos: Vec<Pattern> = Vec::new();
         let mut neg: Vec<Pattern> = Vec::new();
         for (i, p) in d.compiled.iter().enumerate() {
@@ -486,7 +628,11 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
             let want = m.bools.get(&a.var).copied().unwrap_or(false);
             match a.template.resolve(&lookup) {
                 Some(toks) => {
-                    let key = crate::symbolic::encode::AtomKey { toks, mode: a.mode, ignore_case: a.ignore_case };
+                    let key = crate::symbolic::encode::AtomKey {
+                        toks,
+                        mode: a.mode,
+                        ignore_case: a.ignore_case,
+                    };
                     let pat = Pattern::compile(&key.spec());
                     if want {
                         pos.push(pat);
@@ -496,7 +642,10 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
                 }
                 None => {
                     if want {
-                        return Err(format!("pattern `{}` needs a variable the request lacks", a.template.raw));
+                        return Err(format!(
+                            "pattern `{}` needs a variable the request lacks",
+                            a.template.raw
+                        ));
                     }
                 }
             }
@@ -507,7 +656,11 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
             Ok(Some(w)) => {
                 refined.insert(slot, w);
             }
-            Ok(None) => return Err("no string satisfies the patterns chosen for a variable-dependent field".into()),
+            Ok(None) => {
+                return Err(
+                    "no string satisfies the patterns chosen for a variable-dependent field".into(),
+                )
+            }
             Err(e) => return Err(e.to_string()),
         }
     }
@@ -523,23 +676,42 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
         }
     }
     let _ = PatternSpec::literal("");
-    let action_lower = refined.get(&ACTION_SLOT).cloned().or_else(|| class_witness(ACTION_SLOT)).unwrap_or_else(|| "iamprove:action".into());
+    let action_lower = refined
+        .get(&ACTION_SLOT)
+        .cloned()
+        .or_else(|| class_witness(ACTION_SLOT))
+        .unwrap_or_else(|| "iamprove:action".into());
     let action = crate::catalog_hint::display_action(&action_lower);
-    let resource = refined.get(&RESOURCE_SLOT).cloned().or_else(|| class_witness(RESOURCE_SLOT)).unwrap_or_else(|| "*".into());
+    let resource = refined
+        .get(&RESOURCE_SLOT)
+        .cloned()
+        .or_else(|| class_witness(RESOURCE_SLOT))
+        .unwrap_or_else(|| "*".into());
     // 3. the principal
     let principal = match &enc.principal {
         PrincipalMode::Fixed(p) => p.clone(),
         PrincipalMode::Symbolic { slot } => {
             // only the shape constraint mentions the principal: pick one consistent with the keys
             let constrained = enc.domain_of(*slot).is_some_and(|d| d.preds.len() > 1);
-            let w = if constrained { refined.get(slot).cloned().or_else(|| class_witness(*slot)) } else { None };
+            let w = if constrained {
+                refined.get(slot).cloned().or_else(|| class_witness(*slot))
+            } else {
+                None
+            };
             match w {
-                Some(w) => Principal::parse(&w).map_err(|e| format!("solver chose an unusable principal: {e}"))?,
+                Some(w) => Principal::parse(&w)
+                    .map_err(|e| format!("solver chose an unusable principal: {e}"))?,
                 None => identity_principal(&ctx)?,
             }
         }
     };
-    Ok(Request::new(principal, &action, &resource, enc.resource_account.as_deref(), ctx))
+    Ok(Request::new(
+        principal,
+        &action,
+        &resource,
+        enc.resource_account.as_deref(),
+        ctx,
+    ))
 }
 
 /// A principal for identity-policy queries consistent with the chosen principal keys.
@@ -551,14 +723,21 @@ fn identity_principal(ctx: &Context) -> Result<Principal, String> {
         .cloned()
         .unwrap_or_else(|| "111122223333".into());
     let arn = match ctx.get("aws:username").and_then(|v| v.values.first()) {
-        Some(name) if !name.is_empty() && !name.contains('/') => format!("arn:aws:iam::{account}:user/{name}"),
+        Some(name) if !name.is_empty() && !name.contains('/') => {
+            format!("arn:aws:iam::{account}:user/{name}")
+        }
         Some(_) => format!("arn:aws:iam::{account}:user/example-user"),
         None => format!("arn:aws:sts::{account}:assumed-role/example-role/session"),
     };
     Principal::parse(&arn)
 }
 
-fn slot_value(enc: &Encoder, m: &Model, slot: usize, class_witness: &dyn Fn(usize) -> Option<String>) -> String {
+fn slot_value(
+    enc: &Encoder,
+    m: &Model,
+    slot: usize,
+    class_witness: &dyn Fn(usize) -> Option<String>,
+) -> String {
     if let Some(Some(v)) = m.nums.get(&slot) {
         let scale = enc.num_scale(slot);
         return crate::literal::Decimal { mant: *v, scale }.to_string();
@@ -572,7 +751,11 @@ fn slot_value(enc: &Encoder, m: &Model, slot: usize, class_witness: &dyn Fn(usiz
     let bool_name = format!("istrue:{slot}");
     if let Some(i) = enc.vars.bools.iter().position(|b| *b == bool_name) {
         if m.classes.get(&slot).is_none() {
-            return if m.bools.get(&i).copied().unwrap_or(false) { "true".into() } else { "false".into() };
+            return if m.bools.get(&i).copied().unwrap_or(false) {
+                "true".into()
+            } else {
+                "false".into()
+            };
         }
     }
     if let Some(w) = class_witness(slot) {
@@ -587,11 +770,19 @@ pub fn request_json(r: &Request, enc: &Encoder) -> Value {
     let mut ctx = serde_json::Map::new();
     for (k, v) in &r.context {
         // keys derived from the principal are implied; free keys are spelled out
-        let derived = r.principal.derived_keys().iter().any(|(dk, dv)| dk == k && !v.multi && v.values.len() == 1 && &v.values[0] == dv);
+        let derived = r
+            .principal
+            .derived_keys()
+            .iter()
+            .any(|(dk, dv)| dk == k && !v.multi && v.values.len() == 1 && &v.values[0] == dv);
         if derived && !enc.keys.contains_key(k) {
             continue;
         }
-        let val = if v.multi { Value::Array(v.values.iter().map(|s| Value::String(s.clone())).collect()) } else { Value::String(v.values.first().cloned().unwrap_or_default()) };
+        let val = if v.multi {
+            Value::Array(v.values.iter().map(|s| Value::String(s.clone())).collect())
+        } else {
+            Value::String(v.values.first().cloned().unwrap_or_default())
+        };
         ctx.insert(v.key.clone(), val);
     }
     let mut o = json!({
@@ -626,7 +817,11 @@ pub fn class_patterns(enc: &Encoder, slot: usize, m: &Model) -> (Vec<String>, Ve
         if let Some(class) = d.classes.get(*c as usize) {
             for (i, a) in d.atoms.iter().enumerate() {
                 let t = a.text();
-                if t == "?*:?*" || t.starts_with("arn:*:*:*:") || t.starts_with("arn:*:iam:*:*:role/") || t.starts_with("arn:*:kms:*:*:key/") {
+                if t == "?*:?*"
+                    || t.starts_with("arn:*:*:*:")
+                    || t.starts_with("arn:*:iam:*:*:role/")
+                    || t.starts_with("arn:*:kms:*:*:key/")
+                {
                     continue;
                 }
                 if class.atoms.get(i) {
@@ -672,16 +867,31 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
             return Some(0);
         }
         let bits: Vec<bool> = d.compiled.iter().map(|p| p.is_match(s)).collect();
-        let pv: Vec<bool> = d.preds.iter().map(|atoms| atoms.iter().any(|&a| bits[a])).collect();
-        d.classes.iter().position(|c| c.preds == pv).map(|i| i as u32)
+        let pv: Vec<bool> = d
+            .preds
+            .iter()
+            .map(|atoms| atoms.iter().any(|&a| bits[a]))
+            .collect();
+        d.classes
+            .iter()
+            .position(|c| c.preds == pv)
+            .map(|i| i as u32)
     };
-    m.classes.insert(ACTION_SLOT, class_of(ACTION_SLOT, &req.action.to_lowercase())?);
-    m.classes.insert(RESOURCE_SLOT, class_of(RESOURCE_SLOT, &req.resource)?);
+    m.classes.insert(
+        ACTION_SLOT,
+        class_of(ACTION_SLOT, &req.action.to_lowercase())?,
+    );
+    m.classes
+        .insert(RESOURCE_SLOT, class_of(RESOURCE_SLOT, &req.resource)?);
     if let PrincipalMode::Symbolic { slot } = enc.principal {
         m.classes.insert(slot, class_of(slot, &req.principal.raw)?);
     }
     for info in enc.keys.values() {
-        let values: Vec<String> = req.context.get(&info.key).map(|c| c.values.clone()).unwrap_or_default();
+        let values: Vec<String> = req
+            .context
+            .get(&info.key)
+            .map(|c| c.values.clone())
+            .unwrap_or_default();
         if info.multi {
             if values.len() > info.slots.len() {
                 return None;
@@ -735,7 +945,9 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
         if let Some(d) = enc.domain_of(slot).filter(|d| d.fallback) {
             for p in 0..d.preds.len() {
                 if let Some(&v) = enc.pred_vars.get(&(slot, p)) {
-                    let truth = d.preds[p].iter().any(|&a| d.compiled.get(a).is_some_and(|x| x.is_match(&s)));
+                    let truth = d.preds[p]
+                        .iter()
+                        .any(|&a| d.compiled.get(a).is_some_and(|x| x.is_match(&s)));
                     m.bools.insert(v, truth);
                 }
             }
@@ -752,11 +964,21 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
         let value: Option<String> = match a.slot {
             ACTION_SLOT => Some(req.action.to_lowercase()),
             RESOURCE_SLOT => Some(req.resource.clone()),
-            s => enc.keys.values().find_map(|k| k.slots.iter().position(|x| *x == s).and_then(|i| req.context.get(&k.key).and_then(|c| c.values.get(i).cloned()))),
+            s => enc.keys.values().find_map(|k| {
+                k.slots.iter().position(|x| *x == s).and_then(|i| {
+                    req.context
+                        .get(&k.key)
+                        .and_then(|c| c.values.get(i).cloned())
+                })
+            }),
         };
         let truth = match (value, a.template.resolve(&lookup)) {
             (Some(v), Some(toks)) => {
-                let key = crate::symbolic::encode::AtomKey { toks, mode: a.mode, ignore_case: a.ignore_case };
+                let key = crate::symbolic::encode::AtomKey {
+                    toks,
+                    mode: a.mode,
+                    ignore_case: a.ignore_case,
+                };
                 Pattern::compile(&key.spec()).is_match(&v)
             }
             _ => false,

@@ -6,11 +6,20 @@ use std::fmt;
 /// Who makes the request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
-    User { path: String, name: String },
+    User {
+        path: String,
+        name: String,
+    },
     /// A session of a role. `path` is known when the principal was given as a role ARN.
-    RoleSession { role: String, path: Option<String>, session: Option<String> },
+    RoleSession {
+        role: String,
+        path: Option<String>,
+        session: Option<String>,
+    },
     /// An STS federated-user session (GetFederationToken).
-    FederatedUser { name: String },
+    FederatedUser {
+        name: String,
+    },
     Root,
     Service(String),
     Anonymous,
@@ -33,10 +42,20 @@ impl Principal {
     pub fn parse(s: &str) -> Result<Principal, String> {
         let raw = s.to_owned();
         if s == "anonymous" || s == "*" {
-            return Ok(Principal { raw, partition: "aws".into(), account: String::new(), kind: PrincipalKind::Anonymous });
+            return Ok(Principal {
+                raw,
+                partition: "aws".into(),
+                account: String::new(),
+                kind: PrincipalKind::Anonymous,
+            });
         }
         if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(Principal { raw, partition: "aws".into(), account: s.into(), kind: PrincipalKind::Root });
+            return Ok(Principal {
+                raw,
+                partition: "aws".into(),
+                account: s.into(),
+                kind: PrincipalKind::Root,
+            });
         }
         if !s.starts_with("arn:") {
             if s.contains('.') && !s.contains(char::is_whitespace) {
@@ -50,11 +69,14 @@ impl Principal {
             return Err(format!("unsupported principal `{s}`: expected an IAM or STS ARN, an account ID, a service principal or `anonymous`"));
         }
         let parts: Vec<&str> = s.splitn(6, ':').collect();
-        let bad = || format!("unsupported principal ARN `{s}`: expected arn:PARTITION:iam::ACCOUNT:user/..., role/..., root, or arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION or federated-user/NAME");
+        let bad = || {
+            format!("unsupported principal ARN `{s}`: expected arn:PARTITION:iam::ACCOUNT:user/..., role/..., root, or arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION or federated-user/NAME")
+        };
         if parts.len() != 6 || parts[1].is_empty() || parts[4].is_empty() {
             return Err(bad());
         }
-        let (partition, svc, account, res) = (parts[1].to_owned(), parts[2], parts[4].to_owned(), parts[5]);
+        let (partition, svc, account, res) =
+            (parts[1].to_owned(), parts[2], parts[4].to_owned(), parts[5]);
         let kind = match svc {
             "iam" if res == "root" => PrincipalKind::Root,
             "iam" if res.starts_with("user/") => {
@@ -63,28 +85,40 @@ impl Principal {
             }
             "iam" if res.starts_with("role/") => {
                 let (path, name) = split_path(&res[4..]);
-                PrincipalKind::RoleSession { role: name, path: Some(path), session: None }
+                PrincipalKind::RoleSession {
+                    role: name,
+                    path: Some(path),
+                    session: None,
+                }
             }
             "sts" if res.starts_with("assumed-role/") => {
                 let rest = &res["assumed-role/".len()..];
                 match rest.split_once('/') {
-                    Some((role, session)) if !role.is_empty() && !session.is_empty() => PrincipalKind::RoleSession {
-                        role: role.into(),
-                        path: None,
-                        session: Some(session.into()),
-                    },
+                    Some((role, session)) if !role.is_empty() && !session.is_empty() => {
+                        PrincipalKind::RoleSession {
+                            role: role.into(),
+                            path: None,
+                            session: Some(session.into()),
+                        }
+                    }
                     _ => return Err(bad()),
                 }
             }
-            "sts" if res.starts_with("federated-user/") => {
-                PrincipalKind::FederatedUser { name: res["federated-user/".len()..].into() }
-            }
+            "sts" if res.starts_with("federated-user/") => PrincipalKind::FederatedUser {
+                name: res["federated-user/".len()..].into(),
+            },
             _ => return Err(bad()),
         };
-        if matches!(&kind, PrincipalKind::User { name, .. } | PrincipalKind::RoleSession { role: name, .. } if name.is_empty()) {
+        if matches!(&kind, PrincipalKind::User { name, .. } | PrincipalKind::RoleSession { role: name, .. } if name.is_empty())
+        {
             return Err(bad());
         }
-        Ok(Principal { raw, partition, account, kind })
+        Ok(Principal {
+            raw,
+            partition,
+            account,
+            kind,
+        })
     }
 
     /// `aws:PrincipalArn`: the role ARN (with path, `/` when unknown) for sessions.
@@ -93,9 +127,14 @@ impl Principal {
         Some(match &self.kind {
             PrincipalKind::User { path, name } => format!("arn:{p}:iam::{a}:user{path}{name}"),
             PrincipalKind::RoleSession { role, path, .. } => {
-                format!("arn:{p}:iam::{a}:role{}{role}", path.as_deref().unwrap_or("/"))
+                format!(
+                    "arn:{p}:iam::{a}:role{}{role}",
+                    path.as_deref().unwrap_or("/")
+                )
             }
-            PrincipalKind::FederatedUser { name } => format!("arn:{p}:sts::{a}:federated-user/{name}"),
+            PrincipalKind::FederatedUser { name } => {
+                format!("arn:{p}:sts::{a}:federated-user/{name}")
+            }
             PrincipalKind::Root => format!("arn:{p}:iam::{a}:root"),
             PrincipalKind::Service(_) | PrincipalKind::Anonymous => return None,
         })
@@ -104,22 +143,33 @@ impl Principal {
     /// The exact session ARN of a role session, when the session name is known.
     pub fn session_arn(&self) -> Option<String> {
         match &self.kind {
-            PrincipalKind::RoleSession { role, session: Some(s), .. } => {
-                Some(format!("arn:{}:sts::{}:assumed-role/{role}/{s}", self.partition, self.account))
-            }
+            PrincipalKind::RoleSession {
+                role,
+                session: Some(s),
+                ..
+            } => Some(format!(
+                "arn:{}:sts::{}:assumed-role/{role}/{s}",
+                self.partition, self.account
+            )),
             _ => None,
         }
     }
 
     pub fn is_session(&self) -> bool {
-        matches!(self.kind, PrincipalKind::RoleSession { .. } | PrincipalKind::FederatedUser { .. })
+        matches!(
+            self.kind,
+            PrincipalKind::RoleSession { .. } | PrincipalKind::FederatedUser { .. }
+        )
     }
 
     /// Service-linked roles (name `AWSServiceRoleFor…` or path `/aws-service-role/`).
     pub fn is_service_linked_role(&self) -> bool {
         match &self.kind {
             PrincipalKind::RoleSession { role, path, .. } => {
-                role.starts_with("AWSServiceRoleFor") || path.as_deref().is_some_and(|p| p.starts_with("/aws-service-role/"))
+                role.starts_with("AWSServiceRoleFor")
+                    || path
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("/aws-service-role/"))
             }
             _ => false,
         }
@@ -156,7 +206,9 @@ impl Principal {
         match &self.kind {
             PrincipalKind::User { name, .. } => out.push(("aws:username", name.clone())),
             PrincipalKind::Root => out.push(("aws:userid", self.account.clone())),
-            PrincipalKind::FederatedUser { name } => out.push(("aws:userid", format!("{}:{name}", self.account))),
+            PrincipalKind::FederatedUser { name } => {
+                out.push(("aws:userid", format!("{}:{name}", self.account)))
+            }
             _ => {}
         }
         out
@@ -201,16 +253,32 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn new(principal: Principal, action: &str, resource: &str, resource_account: Option<&str>, explicit: Context) -> Request {
+    pub fn new(
+        principal: Principal,
+        action: &str,
+        resource: &str,
+        resource_account: Option<&str>,
+        explicit: Context,
+    ) -> Request {
         let resource_account = match resource_account {
             Some(a) => a.to_owned(),
             None => resource_account_of(resource).unwrap_or_else(|| principal.account.clone()),
         };
         let mut context = explicit;
         for (k, v) in principal.derived_keys() {
-            context.entry(k.to_owned()).or_insert_with(|| CtxValue { key: k.to_owned(), values: vec![v], multi: false });
+            context.entry(k.to_owned()).or_insert_with(|| CtxValue {
+                key: k.to_owned(),
+                values: vec![v],
+                multi: false,
+            });
         }
-        Request { principal, action: action.to_owned(), resource: resource.to_owned(), resource_account, context }
+        Request {
+            principal,
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            resource_account,
+            context,
+        }
     }
 
     pub fn same_account(&self) -> bool {
@@ -231,15 +299,39 @@ mod tests {
     #[test]
     fn principal_forms() {
         let p = Principal::parse("arn:aws:iam::111122223333:user/dev/Bob").unwrap();
-        assert_eq!(p.kind, PrincipalKind::User { path: "/dev/".into(), name: "Bob".into() });
-        assert_eq!(p.principal_arn().unwrap(), "arn:aws:iam::111122223333:user/dev/Bob");
+        assert_eq!(
+            p.kind,
+            PrincipalKind::User {
+                path: "/dev/".into(),
+                name: "Bob".into()
+            }
+        );
+        assert_eq!(
+            p.principal_arn().unwrap(),
+            "arn:aws:iam::111122223333:user/dev/Bob"
+        );
         let s = Principal::parse("arn:aws:sts::111122223333:assumed-role/app/s1").unwrap();
-        assert_eq!(s.principal_arn().unwrap(), "arn:aws:iam::111122223333:role/app");
-        assert_eq!(s.session_arn().unwrap(), "arn:aws:sts::111122223333:assumed-role/app/s1");
+        assert_eq!(
+            s.principal_arn().unwrap(),
+            "arn:aws:iam::111122223333:role/app"
+        );
+        assert_eq!(
+            s.session_arn().unwrap(),
+            "arn:aws:sts::111122223333:assumed-role/app/s1"
+        );
         let r = Principal::parse("arn:aws:iam::111122223333:role/svc/app").unwrap();
-        assert_eq!(r.principal_arn().unwrap(), "arn:aws:iam::111122223333:role/svc/app");
-        assert!(Principal::parse("lambda.amazonaws.com").unwrap().kind == PrincipalKind::Service("lambda.amazonaws.com".into()));
-        assert_eq!(Principal::parse("anonymous").unwrap().kind, PrincipalKind::Anonymous);
+        assert_eq!(
+            r.principal_arn().unwrap(),
+            "arn:aws:iam::111122223333:role/svc/app"
+        );
+        assert!(
+            Principal::parse("lambda.amazonaws.com").unwrap().kind
+                == PrincipalKind::Service("lambda.amazonaws.com".into())
+        );
+        assert_eq!(
+            Principal::parse("anonymous").unwrap().kind,
+            PrincipalKind::Anonymous
+        );
         assert!(Principal::parse("bob").is_err());
         assert!(Principal::parse("arn:aws:s3:::bucket").is_err());
     }
@@ -247,9 +339,21 @@ mod tests {
     #[test]
     fn resource_account_defaults() {
         let p = Principal::parse("arn:aws:iam::111122223333:user/a").unwrap();
-        let r = Request::new(p.clone(), "s3:GetObject", "arn:aws:s3:::b/k", None, Context::new());
+        let r = Request::new(
+            p.clone(),
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+            None,
+            Context::new(),
+        );
         assert_eq!(r.resource_account, "111122223333");
-        let r = Request::new(p, "sqs:SendMessage", "arn:aws:sqs:us-east-1:444455556666:q", None, Context::new());
+        let r = Request::new(
+            p,
+            "sqs:SendMessage",
+            "arn:aws:sqs:us-east-1:444455556666:q",
+            None,
+            Context::new(),
+        );
         assert_eq!(r.resource_account, "444455556666");
         assert!(!r.same_account());
         assert_eq!(r.context["aws:username"].values, vec!["a".to_string()]);

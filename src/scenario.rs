@@ -27,7 +27,11 @@ impl fmt::Display for InputError {
 
 impl InputError {
     pub fn new(file: &str, path: Option<String>, message: impl Into<String>) -> Self {
-        InputError { file: file.to_owned(), path, message: message.into() }
+        InputError {
+            file: file.to_owned(),
+            path,
+            message: message.into(),
+        }
     }
 }
 
@@ -36,12 +40,21 @@ pub type Errors = Vec<InputError>;
 /// Read and parse a JSON file, with a located syntax error.
 pub fn read_json(path: &Path) -> Result<Json, Errors> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| vec![InputError::new(&file, None, format!("cannot read file: {e}"))])?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![InputError::new(
+            &file,
+            None,
+            format!("cannot read file: {e}"),
+        )]
+    })?;
     crate::json::parse(&text).map_err(|e| {
         vec![InputError::new(
             &file,
             None,
-            format!("invalid JSON at line {}, column {}: {}", e.line, e.column, e.message),
+            format!(
+                "invalid JSON at line {}, column {}: {}",
+                e.line, e.column, e.message
+            ),
         )]
     })
 }
@@ -138,25 +151,49 @@ pub fn load_scenario(path: &Path, require_request: bool) -> Result<Scenario, Err
 pub fn looks_like_scenario(doc: &Json) -> bool {
     match doc {
         Json::Obj(entries) => {
-            !entries.is_empty() && entries.iter().all(|(k, _)| SCENARIO_KEYS.contains(&k.as_str())) && doc.get("Statement").is_none()
+            !entries.is_empty()
+                && entries
+                    .iter()
+                    .all(|(k, _)| SCENARIO_KEYS.contains(&k.as_str()))
+                && doc.get("Statement").is_none()
         }
         _ => false,
     }
 }
 
-pub fn scenario_from_json(doc: &Json, file: &str, base: &Path, require_request: bool) -> Result<Scenario, Errors> {
+pub fn scenario_from_json(
+    doc: &Json,
+    file: &str,
+    base: &Path,
+    require_request: bool,
+) -> Result<Scenario, Errors> {
     let mut errs: Errors = Vec::new();
     let root = JsonPath::root();
     let Json::Obj(entries) = doc else {
-        return Err(vec![InputError::new(file, None, format!("expected a scenario object, found {}", doc.type_name()))]);
+        return Err(vec![InputError::new(
+            file,
+            None,
+            format!("expected a scenario object, found {}", doc.type_name()),
+        )]);
     };
     let mut seen = std::collections::HashSet::new();
     for (k, _) in entries {
         if !SCENARIO_KEYS.contains(&k.as_str()) {
-            errs.push(InputError::new(file, Some(k.clone()), format!("unknown scenario key `{k}`; expected one of {}", SCENARIO_KEYS.join(", "))));
+            errs.push(InputError::new(
+                file,
+                Some(k.clone()),
+                format!(
+                    "unknown scenario key `{k}`; expected one of {}",
+                    SCENARIO_KEYS.join(", ")
+                ),
+            ));
         } else if !seen.insert(k.as_str()) {
             // the raw layer keeps duplicates; a last-wins reading would silently drop policies
-            errs.push(InputError::new(file, Some(k.clone()), format!("duplicate key `{k}`")));
+            errs.push(InputError::new(
+                file,
+                Some(k.clone()),
+                format!("duplicate key `{k}`"),
+            ));
         }
     }
     let mut sc = Scenario::empty();
@@ -180,7 +217,14 @@ pub fn scenario_from_json(doc: &Json, file: &str, base: &Path, require_request: 
                 }
             },
             other => {
-                errs.push(InputError::new(file, Some(p.to_string()), format!("expected a policy document or a file path, found {}", other.type_name())));
+                errs.push(InputError::new(
+                    file,
+                    Some(p.to_string()),
+                    format!(
+                        "expected a policy document or a file path, found {}",
+                        other.type_name()
+                    ),
+                ));
                 None
             }
         }
@@ -188,21 +232,36 @@ pub fn scenario_from_json(doc: &Json, file: &str, base: &Path, require_request: 
     let list = |key: &str, errs: &mut Errors| -> Vec<(JsonPath, Json)> {
         match doc.get(key) {
             None => Vec::new(),
-            Some(Json::Arr(items)) => items.iter().enumerate().map(|(i, v)| (root.key(key).index(i), v.clone())).collect(),
+            Some(Json::Arr(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (root.key(key).index(i), v.clone()))
+                .collect(),
             Some(other) => {
-                errs.push(InputError::new(file, Some(key.into()), format!("expected an array, found {}", other.type_name())));
+                errs.push(InputError::new(
+                    file,
+                    Some(key.into()),
+                    format!("expected an array, found {}", other.type_name()),
+                ));
                 Vec::new()
             }
         }
     };
     for (p, v) in list("identity_policies", &mut errs) {
-        sc.identity_policies.extend(load(&v, p, PolicyType::Identity, &mut errs));
+        sc.identity_policies
+            .extend(load(&v, p, PolicyType::Identity, &mut errs));
     }
     for (p, v) in list("session_policies", &mut errs) {
-        sc.session_policies.extend(load(&v, p, PolicyType::Identity, &mut errs));
+        sc.session_policies
+            .extend(load(&v, p, PolicyType::Identity, &mut errs));
     }
     if let Some(v) = doc.get("permissions_boundary") {
-        sc.permissions_boundary = load(v, root.key("permissions_boundary"), PolicyType::Identity, &mut errs);
+        sc.permissions_boundary = load(
+            v,
+            root.key("permissions_boundary"),
+            PolicyType::Identity,
+            &mut errs,
+        );
     }
     for (key, kind) in [("scps", PolicyType::Scp), ("rcps", PolicyType::Rcp)] {
         let mut levels = Vec::new();
@@ -228,7 +287,11 @@ pub fn scenario_from_json(doc: &Json, file: &str, base: &Path, require_request: 
     if let Some(v) = doc.get("management_account") {
         match v {
             Json::Str(s) => sc.management_account = Some(s.clone()),
-            other => errs.push(InputError::new(file, Some("management_account".into()), format!("expected an account ID string, found {}", other.type_name()))),
+            other => errs.push(InputError::new(
+                file,
+                Some("management_account".into()),
+                format!("expected an account ID string, found {}", other.type_name()),
+            )),
         }
     }
     // The request decides whether the resource policy is a trust policy (resource is a role).
@@ -242,18 +305,31 @@ pub fn scenario_from_json(doc: &Json, file: &str, base: &Path, require_request: 
         },
         None => {
             if require_request {
-                errs.push(InputError::new(file, Some("request".into()), "missing `request`"));
+                errs.push(InputError::new(
+                    file,
+                    Some("request".into()),
+                    "missing `request`",
+                ));
             }
             None
         }
     };
     if let Some(v) = doc.get("resource_policy") {
         let is_role = request.as_ref().is_some_and(|r| is_role_arn(&r.resource));
-        let kind = if is_role { PolicyType::Trust } else { PolicyType::Resource };
+        let kind = if is_role {
+            PolicyType::Trust
+        } else {
+            PolicyType::Resource
+        };
         sc.resource_policy = load(v, root.key("resource_policy"), kind, &mut errs);
     }
     if let Some(v) = doc.get("vpc_endpoint_policy") {
-        sc.vpc_endpoint_policy = load(v, root.key("vpc_endpoint_policy"), PolicyType::Resource, &mut errs);
+        sc.vpc_endpoint_policy = load(
+            v,
+            root.key("vpc_endpoint_policy"),
+            PolicyType::Resource,
+            &mut errs,
+        );
     }
     sc.request = request;
     if errs.is_empty() {
@@ -272,23 +348,48 @@ pub fn is_role_arn(arn: &str) -> bool {
 pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {
     let here = |k: &str| Some(format!("request.{k}"));
     let Json::Obj(entries) = r else {
-        return Err(vec![InputError::new(file, Some("request".into()), format!("expected an object, found {}", r.type_name()))]);
+        return Err(vec![InputError::new(
+            file,
+            Some("request".into()),
+            format!("expected an object, found {}", r.type_name()),
+        )]);
     };
     let mut errs = Vec::new();
-    const KEYS: &[&str] = &["principal", "action", "resource", "resource_account", "context"];
+    const KEYS: &[&str] = &[
+        "principal",
+        "action",
+        "resource",
+        "resource_account",
+        "context",
+    ];
     let mut seen = std::collections::HashSet::new();
     for (k, _) in entries {
         if !KEYS.contains(&k.as_str()) {
-            errs.push(InputError::new(file, here(k), format!("unknown request key `{k}`; expected one of {}", KEYS.join(", "))));
+            errs.push(InputError::new(
+                file,
+                here(k),
+                format!(
+                    "unknown request key `{k}`; expected one of {}",
+                    KEYS.join(", ")
+                ),
+            ));
         } else if !seen.insert(k.as_str()) {
-            errs.push(InputError::new(file, here(k), format!("duplicate key `{k}`")));
+            errs.push(InputError::new(
+                file,
+                here(k),
+                format!("duplicate key `{k}`"),
+            ));
         }
     }
     let string = |k: &str, required: bool, errs: &mut Errors| -> Option<String> {
         match r.get(k) {
             Some(Json::Str(s)) => Some(s.clone()),
             Some(other) => {
-                errs.push(InputError::new(file, here(k), format!("expected a string, found {}", other.type_name())));
+                errs.push(InputError::new(
+                    file,
+                    here(k),
+                    format!("expected a string, found {}", other.type_name()),
+                ));
                 None
             }
             None => {
@@ -305,7 +406,11 @@ pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {
     let resource_account = string("resource_account", false, &mut errs);
     if let Some(a) = &action {
         if a != "*" && !a.contains(':') {
-            errs.push(InputError::new(file, here("action"), format!("invalid action `{a}`: expected `service:Action`")));
+            errs.push(InputError::new(
+                file,
+                here("action"),
+                format!("invalid action `{a}`: expected `service:Action`"),
+            ));
         }
     }
     let principal = match principal_s.as_deref().map(Principal::parse) {
@@ -323,7 +428,11 @@ pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {
             for (k, v) in keys {
                 let lower = k.to_lowercase();
                 if context.contains_key(&lower) {
-                    errs.push(InputError::new(file, Some(format!("request.context.{k}")), format!("context key `{k}` given twice (key names are case-insensitive)")));
+                    errs.push(InputError::new(
+                        file,
+                        Some(format!("request.context.{k}")),
+                        format!("context key `{k}` given twice (key names are case-insensitive)"),
+                    ));
                     continue;
                 }
                 let scalar = |v: &Json| -> Option<String> {
@@ -334,22 +443,49 @@ pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {
                         _ => None,
                     }
                 };
-                let value = match v {
-                    Json::Arr(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>().map(|vals| CtxValue { key: k.clone(), values: vals, multi: true }),
-                    other => scalar(other).map(|s| CtxValue { key: k.clone(), values: vec![s], multi: false }),
-                };
+                let value =
+                    match v {
+                        Json::Arr(items) => items
+                            .iter()
+                            .map(scalar)
+                            .collect::<Option<Vec<_>>>()
+                            .map(|vals| CtxValue {
+                                key: k.clone(),
+                                values: vals,
+                                multi: true,
+                            }),
+                        other => scalar(other).map(|s| CtxValue {
+                            key: k.clone(),
+                            values: vec![s],
+                            multi: false,
+                        }),
+                    };
                 match value {
                     Some(cv) => {
                         context.insert(lower, cv);
                     }
-                    None => errs.push(InputError::new(file, Some(format!("request.context.{k}")), "expected a string, number, boolean or a list of them")),
+                    None => errs.push(InputError::new(
+                        file,
+                        Some(format!("request.context.{k}")),
+                        "expected a string, number, boolean or a list of them",
+                    )),
                 }
             }
         }
-        Some(other) => errs.push(InputError::new(file, here("context"), format!("expected an object, found {}", other.type_name()))),
+        Some(other) => errs.push(InputError::new(
+            file,
+            here("context"),
+            format!("expected an object, found {}", other.type_name()),
+        )),
     }
     match (principal, action, resource) {
-        (Some(p), Some(a), Some(res)) if errs.is_empty() => Ok(Request::new(p, &a, &res, resource_account.as_deref(), context)),
+        (Some(p), Some(a), Some(res)) if errs.is_empty() => Ok(Request::new(
+            p,
+            &a,
+            &res,
+            resource_account.as_deref(),
+            context,
+        )),
         _ => Err(errs),
     }
 }

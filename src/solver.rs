@@ -128,7 +128,10 @@ impl Session {
     }
 
     fn bool_var(&mut self, i: usize) -> Bool {
-        self.bools.entry(i).or_insert_with(|| Bool::new_const(format!("b{i}"))).clone()
+        self.bools
+            .entry(i)
+            .or_insert_with(|| Bool::new_const(format!("b{i}")))
+            .clone()
     }
 
     fn class_var(&mut self, slot: usize, enc: &Encoder) -> Int {
@@ -148,7 +151,10 @@ impl Session {
             return v.clone();
         }
         self.scales.insert(slot, enc.num_scale(slot));
-        let v = (Bool::new_const(format!("isnum{slot}")), Int::new_const(format!("num{slot}")));
+        let v = (
+            Bool::new_const(format!("isnum{slot}")),
+            Int::new_const(format!("num{slot}")),
+        );
         self.nums.insert(slot, v.clone());
         v
     }
@@ -157,7 +163,10 @@ impl Session {
         if let Some(v) = self.dates.get(&slot) {
             return v.clone();
         }
-        let v = (Bool::new_const(format!("isdate{slot}")), Int::new_const(format!("date{slot}")));
+        let v = (
+            Bool::new_const(format!("isdate{slot}")),
+            Int::new_const(format!("date{slot}")),
+        );
         self.solver.assert(&v.1.ge(&Int::from_i64(0)));
         self.solver.assert(&v.1.le(&Int::from_i64(MAX_DATE_MS)));
         self.dates.insert(slot, v.clone());
@@ -222,7 +231,10 @@ impl Session {
                     if lo == hi {
                         parts.push(v.eq(Int::from_i64(i64::from(lo))));
                     } else {
-                        parts.push(Bool::and(&[v.ge(Int::from_i64(i64::from(lo))), v.le(Int::from_i64(i64::from(hi)))]));
+                        parts.push(Bool::and(&[
+                            v.ge(Int::from_i64(i64::from(lo))),
+                            v.le(Int::from_i64(i64::from(hi))),
+                        ]));
                     }
                     i += 1;
                 }
@@ -333,9 +345,15 @@ impl Session {
             r
         });
         match result {
-            SatResult::Unknown if fired.load(std::sync::atomic::Ordering::SeqCst) => Outcome::Unknown("timeout".into()),
+            SatResult::Unknown if fired.load(std::sync::atomic::Ordering::SeqCst) => {
+                Outcome::Unknown("timeout".into())
+            }
             SatResult::Unsat => Outcome::Unsat,
-            SatResult::Unknown => Outcome::Unknown(self.solver.get_reason_unknown().unwrap_or_else(|| "unknown".into())),
+            SatResult::Unknown => Outcome::Unknown(
+                self.solver
+                    .get_reason_unknown()
+                    .unwrap_or_else(|| "unknown".into()),
+            ),
             SatResult::Sat => match self.solver.get_model() {
                 Some(m) => Outcome::Sat(self.read_model(&m)),
                 None => Outcome::Unknown("the solver returned no model".into()),
@@ -344,33 +362,50 @@ impl Session {
     }
 
     fn read_model(&self, m: &z3::Model) -> Model {
-        let mut out = Model { scales: self.scales.clone(), ..Default::default() };
+        let mut out = Model {
+            scales: self.scales.clone(),
+            ..Default::default()
+        };
         for (i, b) in &self.bools {
-            out.bools.insert(*i, m.eval(b, true).and_then(|v| v.as_bool()).unwrap_or(false));
+            out.bools.insert(
+                *i,
+                m.eval(b, true).and_then(|v| v.as_bool()).unwrap_or(false),
+            );
         }
         for (slot, (v, _)) in &self.classes {
             let c = m.eval(v, true).and_then(|v| v.as_i64()).unwrap_or(0);
             out.classes.insert(*slot, u32::try_from(c).unwrap_or(0));
         }
         for (slot, (isnum, v)) in &self.nums {
-            let is = m.eval(isnum, true).and_then(|b| b.as_bool()).unwrap_or(false);
+            let is = m
+                .eval(isnum, true)
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false);
             let val = m.eval(v, true).and_then(|v| v.as_i128());
             out.nums.insert(*slot, if is { val } else { None });
         }
         for (slot, (isdate, v)) in &self.dates {
-            let is = m.eval(isdate, true).and_then(|b| b.as_bool()).unwrap_or(false);
+            let is = m
+                .eval(isdate, true)
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false);
             let val = m.eval(v, true).and_then(|v| v.as_i64());
             out.dates.insert(*slot, if is { val } else { None });
         }
         for (slot, (isip, is6, v4, v6)) in &self.ips {
-            let is = m.eval(isip, true).and_then(|b| b.as_bool()).unwrap_or(false);
+            let is = m
+                .eval(isip, true)
+                .and_then(|b| b.as_bool())
+                .unwrap_or(false);
             let six = m.eval(is6, true).and_then(|b| b.as_bool()).unwrap_or(false);
             let ip = if !is {
                 None
             } else if six {
                 bv_to_u128(m, v6).map(IpAddr::V6)
             } else {
-                m.eval(v4, true).and_then(|v| v.as_u64()).map(|x| IpAddr::V4(x as u32))
+                m.eval(v4, true)
+                    .and_then(|v| v.as_u64())
+                    .map(|x| IpAddr::V4(x as u32))
             };
             out.ips.insert(*slot, ip);
         }
@@ -384,7 +419,8 @@ impl Session {
     /// Forbid the class assignment of `slot` seen in `model`.
     pub fn block_class(&mut self, slot: usize, class: u32, enc: &Encoder) {
         let v = self.class_var(slot, enc);
-        self.solver.assert(&v.eq(Int::from_i64(i64::from(class))).not());
+        self.solver
+            .assert(&v.eq(Int::from_i64(i64::from(class))).not());
     }
 
     /// Forbid the conjunction of the given literals (class choices and Booleans).
@@ -420,4 +456,3 @@ fn bv_to_u128(m: &z3::Model, v: &BV) -> Option<u128> {
     let lo = m.eval(&v.extract(63, 0), true)?.as_u64()?;
     Some((u128::from(hi) << 64) | u128::from(lo))
 }
-

@@ -20,19 +20,43 @@ pub struct Finding {
 pub fn hazards(p: &Policy, file: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut warn = |path: &str, code: &'static str, message: String| {
-        out.push(Finding { file: file.to_owned(), path: path.to_owned(), severity: "warning", code, message });
+        out.push(Finding {
+            file: file.to_owned(),
+            path: path.to_owned(),
+            severity: "warning",
+            code,
+            message,
+        });
     };
     for s in &p.statements {
         let all_actions = !s.action.negated && s.action.patterns.iter().any(|a| a.lower == "*");
-        let all_resources = s.resource.as_ref().is_some_and(|r| !r.negated && r.patterns.iter().any(|t| t.is_star()));
+        let all_resources = s
+            .resource
+            .as_ref()
+            .is_some_and(|r| !r.negated && r.patterns.iter().any(|t| t.is_star()));
         if s.effect == Effect::Allow && s.action.negated {
-            warn(&format!("{}.NotAction", s.path), "allow-not-action", "Allow with NotAction grants every current and future action not listed".into());
+            warn(
+                &format!("{}.NotAction", s.path),
+                "allow-not-action",
+                "Allow with NotAction grants every current and future action not listed".into(),
+            );
         }
         if s.effect == Effect::Allow && all_actions && all_resources && s.conditions.is_empty() {
-            warn(&s.path, "allow-all", "Allow `*` on `*` grants full administrator access".into());
+            warn(
+                &s.path,
+                "allow-all",
+                "Allow `*` on `*` grants full administrator access".into(),
+            );
         }
-        if s.effect == Effect::Allow && all_actions && s.resource.as_ref().is_some_and(|r| r.negated) {
-            warn(&format!("{}.NotResource", s.path), "allow-all-not-resource", "Allow `*` with NotResource lets the principal rewrite its own policies".into());
+        if s.effect == Effect::Allow
+            && all_actions
+            && s.resource.as_ref().is_some_and(|r| r.negated)
+        {
+            warn(
+                &format!("{}.NotResource", s.path),
+                "allow-all-not-resource",
+                "Allow `*` with NotResource lets the principal rewrite its own policies".into(),
+            );
         }
         if let Some(pe) = &s.principal {
             if pe.negated {
@@ -49,12 +73,23 @@ pub fn hazards(p: &Policy, file: &str) -> Vec<Finding> {
             let has_var = s.resource.as_ref().is_some_and(|r| r.patterns.iter().any(|t| t.raw.contains("${")))
                 || s.conditions.iter().any(|c| matches!(&c.values, crate::model::CondValues::Str(v) if v.iter().any(|t| t.raw.contains("${"))));
             if has_var {
-                warn(&s.path, "variables-literal", "policy variables are literal text unless Version is \"2012-10-17\"".into());
+                warn(
+                    &s.path,
+                    "variables-literal",
+                    "policy variables are literal text unless Version is \"2012-10-17\"".into(),
+                );
             }
         }
         for a in &s.action.patterns {
             if a.raw.contains(char::is_whitespace) {
-                warn(&s.path, "action-whitespace", format!("action `{}` contains white space; it is matched as `{}`", a.raw, a.lower));
+                warn(
+                    &s.path,
+                    "action-whitespace",
+                    format!(
+                        "action `{}` contains white space; it is matched as `{}`",
+                        a.raw, a.lower
+                    ),
+                );
             }
             if let Some((svc, _)) = a.lower.split_once(':') {
                 if svc.contains('*') || svc.contains('?') {
@@ -64,17 +99,29 @@ pub fn hazards(p: &Policy, file: &str) -> Vec<Finding> {
         }
         if let Some(sid) = &s.sid {
             if p.kind == PolicyType::Identity && !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
-                warn(&format!("{}.Sid", s.path), "sid-characters", format!("IAM accepts only letters and digits in Sid `{sid}`"));
+                warn(
+                    &format!("{}.Sid", s.path),
+                    "sid-characters",
+                    format!("IAM accepts only letters and digits in Sid `{sid}`"),
+                );
             }
         }
     }
     // redundant statements: an identical statement earlier in the policy
     for (i, s) in p.statements.iter().enumerate() {
         let same = |t: &crate::model::Statement| {
-            t.effect == s.effect && t.principal == s.principal && t.action == s.action && t.resource == s.resource && t.conditions == s.conditions
+            t.effect == s.effect
+                && t.principal == s.principal
+                && t.action == s.action
+                && t.resource == s.resource
+                && t.conditions == s.conditions
         };
         if let Some(prev) = p.statements[..i].iter().find(|t| same(t)) {
-            warn(&s.path, "duplicate-statement", format!("repeats {} exactly", prev.path));
+            warn(
+                &s.path,
+                "duplicate-statement",
+                format!("repeats {} exactly", prev.path),
+            );
         }
     }
     out
@@ -90,7 +137,13 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
             Err(errs) => {
                 input_error = true;
                 for e in errs {
-                    findings.push(Finding { file: file.clone(), path: e.path.unwrap_or_default(), severity: "error", code: "json", message: e.message });
+                    findings.push(Finding {
+                        file: file.clone(),
+                        path: e.path.unwrap_or_default(),
+                        severity: "error",
+                        code: "json",
+                        message: e.message,
+                    });
                 }
                 continue;
             }
@@ -104,7 +157,13 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
             }
             Err(errs) => {
                 for e in locate(&file, &prefix, errs) {
-                    findings.push(Finding { file: file.clone(), path: e.path.unwrap_or_default(), severity: "error", code: "grammar", message: e.message });
+                    findings.push(Finding {
+                        file: file.clone(),
+                        path: e.path.unwrap_or_default(),
+                        severity: "error",
+                        code: "grammar",
+                        message: e.message,
+                    });
                 }
             }
         }
@@ -112,16 +171,31 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
     let errors = findings.iter().filter(|f| f.severity == "error").count();
     let mut out = crate::style::stdout();
     let _ = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &serde_json::json!({"valid": errors == 0, "findings": findings}))
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(out)),
+        Format::Json => serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({"valid": errors == 0, "findings": findings}),
+        )
+        .map_err(std::io::Error::other)
+        .and_then(|()| writeln!(out)),
         Format::Sarif => crate::sarif::print(&mut out, &crate::sarif::validate_log(&findings)),
         Format::Text => (|| {
             for f in &findings {
-                writeln!(out, "{}: {}: {}: {} [{}]", f.file, f.path, crate::style::verdict(f.severity), f.message, f.code)?;
+                writeln!(
+                    out,
+                    "{}: {}: {}: {} [{}]",
+                    f.file,
+                    f.path,
+                    crate::style::verdict(f.severity),
+                    f.message,
+                    f.code
+                )?;
             }
             let warnings = findings.len() - errors;
-            writeln!(out, "{} file(s): {errors} error(s), {warnings} warning(s)", files.len())
+            writeln!(
+                out,
+                "{} file(s): {errors} error(s), {warnings} warning(s)",
+                files.len()
+            )
         })(),
     };
     if input_error {

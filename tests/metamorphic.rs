@@ -12,11 +12,17 @@ use iamprove::request::{Context, Principal, Request};
 use serde_json::{json, Value};
 
 fn opts() -> DiffOptions {
-    DiffOptions { kind: Some(PolicyType::Identity), max_findings: 3, direction: Direction::Widen, query: QueryOptions::default() }
+    DiffOptions {
+        kind: Some(PolicyType::Identity),
+        max_findings: 3,
+        direction: Direction::Widen,
+        query: QueryOptions::default(),
+    }
 }
 
 fn side(doc: &Value, name: &str) -> Side {
-    let p = iamprove::parse::parse_policy(&Json::from_value(doc), PolicyType::Identity, name).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let p = iamprove::parse::parse_policy(&Json::from_value(doc), PolicyType::Identity, name)
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"));
     Side::Identity(vec![p])
 }
 
@@ -55,7 +61,13 @@ fn with_statement(doc: &Value, stmt: Value) -> Value {
 fn foreign_action(doc: &Value, old: &Side) -> Option<String> {
     let text = doc.to_string().to_lowercase();
     let principal = Principal::parse("arn:aws:iam::111122223333:role/probe").ok()?;
-    for cand in ["gamelift:DescribeFleetAttributes", "braket:GetDevice", "iotwireless:ListDevices", "sumerian:GetProject", "wellarchitected:GetLens"] {
+    for cand in [
+        "gamelift:DescribeFleetAttributes",
+        "braket:GetDevice",
+        "iotwireless:ListDevices",
+        "sumerian:GetProject",
+        "wellarchitected:GetLens",
+    ] {
         let svc = cand.split(':').next()?.to_lowercase();
         if text.contains(&format!("\"{svc}:")) {
             continue;
@@ -76,22 +88,53 @@ fn metamorphic_diffs_on_real_policies() {
         let old = side(&doc, &name);
         // 1. identical: no widening, proved
         let r = compare(&old, &side(&doc, &name), &opts(), "widened");
-        assert!(r.findings.is_empty() && r.unknown.is_none() && r.internal.is_none(), "{name}: self-diff not proved: {:?} {:?}", r.unknown, r.internal);
+        assert!(
+            r.findings.is_empty() && r.unknown.is_none() && r.internal.is_none(),
+            "{name}: self-diff not proved: {:?} {:?}",
+            r.unknown,
+            r.internal
+        );
         // 2. plus a Deny: no widening
-        let deny = with_statement(&doc, json!({"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}));
+        let deny = with_statement(
+            &doc,
+            json!({"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+        );
         let r = compare(&old, &side(&deny, &name), &opts(), "widened");
-        assert!(r.findings.is_empty() && r.unknown.is_none() && r.internal.is_none(), "{name}: adding a Deny widened or was not proved: {:?} {:?} {:?}", r.findings.first(), r.unknown, r.internal);
+        assert!(
+            r.findings.is_empty() && r.unknown.is_none() && r.internal.is_none(),
+            "{name}: adding a Deny widened or was not proved: {:?} {:?} {:?}",
+            r.findings.first(),
+            r.unknown,
+            r.internal
+        );
         // 3. plus an Allow of an action the policy lacks: widened, and a finding names it
         if let Some(action) = foreign_action(&doc, &old) {
-            let more = with_statement(&doc, json!({"Effect": "Allow", "Action": action, "Resource": "*"}));
+            let more = with_statement(
+                &doc,
+                json!({"Effect": "Allow", "Action": action, "Resource": "*"}),
+            );
             let r = compare(&old, &side(&more, &name), &opts(), "widened");
             assert!(r.internal.is_none(), "{name}: {:?}", r.internal);
-            let named = r.findings.iter().any(|f| f["request"]["action"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(&action)));
-            assert!(named, "{name}: adding {action} gave findings {:?}", r.findings.iter().map(|f| f["summary"].clone()).collect::<Vec<_>>());
+            let named = r.findings.iter().any(|f| {
+                f["request"]["action"]
+                    .as_str()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&action))
+            });
+            assert!(
+                named,
+                "{name}: adding {action} gave findings {:?}",
+                r.findings
+                    .iter()
+                    .map(|f| f["summary"].clone())
+                    .collect::<Vec<_>>()
+            );
             widen_checked += 1;
         }
         checked += 1;
     }
     assert!(checked >= 50, "sample too small: {checked}");
-    assert!(widen_checked >= 40, "too few policies to add a foreign action to: {widen_checked}");
+    assert!(
+        widen_checked >= 40,
+        "too few policies to add a foreign action to: {widen_checked}"
+    );
 }

@@ -336,11 +336,7 @@ fn validate_syntax_error_keeps_its_position() {
 
 #[test]
 fn escalations_point_into_the_account_dump() {
-    let (code, v) = sarif(&[
-        "escalations",
-        "--account",
-        "tests/data/account/chain.json",
-    ]);
+    let (code, v) = sarif(&["escalations", "--account", "tests/data/account/chain.json"]);
     assert_eq!(code, 1, "exit status unchanged: escalations found");
     let run = run(&v);
     let ids = rule_ids(run);

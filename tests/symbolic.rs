@@ -8,7 +8,18 @@ use iamprove::symbolic::term;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const ACTIONS: &[&str] = &["s3:GetObject", "s3:Get*", "s3:*", "sqs:SendMessage", "sqs:*", "*", "iam:PassRole", "s3:?etObject", "S3:getobject", "sts:AssumeRole"];
+const ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:Get*",
+    "s3:*",
+    "sqs:SendMessage",
+    "sqs:*",
+    "*",
+    "iam:PassRole",
+    "s3:?etObject",
+    "S3:getobject",
+    "sts:AssumeRole",
+];
 const RESOURCES: &[&str] = &[
     "*",
     "arn:aws:s3:::b/*",
@@ -20,7 +31,15 @@ const RESOURCES: &[&str] = &[
     "arn:aws:s3:*",
     "arn:aws:iam::111122223333:role/*",
 ];
-const REQ_ACTIONS: &[&str] = &["s3:GetObject", "s3:PutObject", "sqs:SendMessage", "iam:PassRole", "ec2:RunInstances", "s3:getobject", "sts:AssumeRole"];
+const REQ_ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:PutObject",
+    "sqs:SendMessage",
+    "iam:PassRole",
+    "ec2:RunInstances",
+    "s3:getobject",
+    "sts:AssumeRole",
+];
 const REQ_RESOURCES: &[&str] = &[
     "*",
     "arn:aws:s3:::b/k",
@@ -56,12 +75,26 @@ fn conditions() -> Vec<Value> {
     ]
 }
 
-fn statement(effect: bool, na: bool, nr: bool, acts: Vec<usize>, ress: Vec<usize>, conds: Vec<usize>, principal: Option<usize>) -> Value {
+fn statement(
+    effect: bool,
+    na: bool,
+    nr: bool,
+    acts: Vec<usize>,
+    ress: Vec<usize>,
+    conds: Vec<usize>,
+    principal: Option<usize>,
+) -> Value {
     let mut s = serde_json::Map::new();
-    s.insert("Effect".into(), json!(if effect { "Allow" } else { "Deny" }));
+    s.insert(
+        "Effect".into(),
+        json!(if effect { "Allow" } else { "Deny" }),
+    );
     let a: Vec<&str> = acts.iter().map(|i| ACTIONS[i % ACTIONS.len()]).collect();
     s.insert(if na { "NotAction" } else { "Action" }.into(), json!(a));
-    let r: Vec<&str> = ress.iter().map(|i| RESOURCES[i % RESOURCES.len()]).collect();
+    let r: Vec<&str> = ress
+        .iter()
+        .map(|i| RESOURCES[i % RESOURCES.len()])
+        .collect();
     s.insert(if nr { "NotResource" } else { "Resource" }.into(), json!(r));
     if !conds.is_empty() {
         let all = conditions();
@@ -98,7 +131,8 @@ prop_compose! {
 }
 
 fn arb_policy(resource: bool) -> impl Strategy<Value = Value> {
-    prop::collection::vec(arb_statement(resource), 1..4).prop_map(|stmts| json!({"Version": "2012-10-17", "Statement": stmts}))
+    prop::collection::vec(arb_statement(resource), 1..4)
+        .prop_map(|stmts| json!({"Version": "2012-10-17", "Statement": stmts}))
 }
 
 prop_compose! {
@@ -119,48 +153,108 @@ fn make_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
     let keys = [
         ("aws:SourceVpce", vec!["vpce-1a", "vpce-2", "vpce-3", "x"]),
         ("s3:max-keys", vec!["1", "10", "2.5", "abc", "3"]),
-        ("aws:CurrentTime", vec!["2019-05-01T00:00:00Z", "2021-01-01T00:00:00Z", "1600000000", "bad"]),
+        (
+            "aws:CurrentTime",
+            vec![
+                "2019-05-01T00:00:00Z",
+                "2021-01-01T00:00:00Z",
+                "1600000000",
+                "bad",
+            ],
+        ),
         ("aws:SecureTransport", vec!["true", "false", "TRUE"]),
         ("aws:MultiFactorAuthPresent", vec!["true", "false"]),
-        ("aws:SourceIp", vec!["10.1.2.3", "192.0.2.1", "2001:db8::7", "nope"]),
+        (
+            "aws:SourceIp",
+            vec!["10.1.2.3", "192.0.2.1", "2001:db8::7", "nope"],
+        ),
         ("aws:TokenIssueTime", vec!["2020-01-01T00:00:00Z"]),
         ("aws:PrincipalTag/team", vec!["dev", "Dev", "ops", "eng-1"]),
         ("aws:PrincipalTag/dept", vec!["eng", "de"]),
         ("s3:prefix", vec!["alice/", "bob/", "x"]),
-        ("aws:PrincipalArn", vec!["arn:aws:iam::1:role/app", "arn:aws:iam::1:user/a"]),
+        (
+            "aws:PrincipalArn",
+            vec!["arn:aws:iam::1:role/app", "arn:aws:iam::1:user/a"],
+        ),
         ("aws:username", vec!["alice", "carol"]),
     ];
     let mut context = Context::new();
     for (k, v) in ctx {
         let (key, vals) = &keys[k % keys.len()];
-        context.insert(key.to_lowercase(), CtxValue { key: key.to_string(), values: vec![vals[v % vals.len()].to_string()], multi: false });
+        context.insert(
+            key.to_lowercase(),
+            CtxValue {
+                key: key.to_string(),
+                values: vec![vals[v % vals.len()].to_string()],
+                multi: false,
+            },
+        );
     }
     if ctx.len() % 2 == 1 {
-        let tags = [vec![], vec!["a"], vec!["a", "b"], vec!["ab", "c"], vec!["b"]];
+        let tags = [
+            vec![],
+            vec!["a"],
+            vec!["a", "b"],
+            vec!["ab", "c"],
+            vec!["b"],
+        ];
         let t = &tags[ctx[0].1 % tags.len()];
-        context.insert("aws:tagkeys".into(), CtxValue { key: "aws:TagKeys".into(), values: t.iter().map(|s| s.to_string()).collect(), multi: true });
+        context.insert(
+            "aws:tagkeys".into(),
+            CtxValue {
+                key: "aws:TagKeys".into(),
+                values: t.iter().map(|s| s.to_string()).collect(),
+                multi: true,
+            },
+        );
     }
     let principal = Principal::parse(principals[p % principals.len()]).unwrap();
-    Request::new(principal, REQ_ACTIONS[a % REQ_ACTIONS.len()], REQ_RESOURCES[r % REQ_RESOURCES.len()], None, context)
+    Request::new(
+        principal,
+        REQ_ACTIONS[a % REQ_ACTIONS.len()],
+        REQ_RESOURCES[r % REQ_RESOURCES.len()],
+        None,
+        context,
+    )
 }
 
-fn agree(side: &Side, reqs: &[(usize, usize, usize, Vec<(usize, usize)>)]) -> Result<(), TestCaseError> {
+fn agree(
+    side: &Side,
+    reqs: &[(usize, usize, usize, Vec<(usize, usize)>)],
+) -> Result<(), TestCaseError> {
     let frame = Frame::of(&[side]);
     let stmts = side.statements();
-    let prepared = Prepared::new(frame, &stmts, &QueryOptions::default(), Vec::new(), |enc| allowed(enc, side));
+    let prepared = Prepared::new(frame, &stmts, &QueryOptions::default(), Vec::new(), |enc| {
+        allowed(enc, side)
+    });
     let mut p = prepared.map_err(TestCaseError::fail)?;
     // rebuild the formula in the prepared (partitioned) encoder to evaluate it
     let q = allowed(&mut p.enc, side);
     let t = p.resolve(&q);
     for (a, r, pi, ctx) in reqs {
         let req = make_request(*a, *r, *pi, ctx);
-        if matches!(side, Side::Identity(_)) && matches!(req.principal.kind, iamprove::request::PrincipalKind::Anonymous) {
+        if matches!(side, Side::Identity(_))
+            && matches!(
+                req.principal.kind,
+                iamprove::request::PrincipalKind::Anonymous
+            )
+        {
             continue; // identity policies belong to signed principals
         }
-        let Some(model) = concretize(&p.enc, &req) else { continue };
+        let Some(model) = concretize(&p.enc, &req) else {
+            continue;
+        };
         let sym = term::eval(&t, &model);
         let conc = allows(side, &req);
-        prop_assert_eq!(sym, conc, "request {:?} {:?} {:?} ctx {:?}", req.principal.raw, req.action, req.resource, req.context);
+        prop_assert_eq!(
+            sym,
+            conc,
+            "request {:?} {:?} {:?} ctx {:?}",
+            req.principal.raw,
+            req.action,
+            req.resource,
+            req.context
+        );
     }
     Ok(())
 }
@@ -183,22 +277,37 @@ proptest! {
 
 /// Let the solver pick requests the encoding allows (or denies), across different action and
 /// resource classes; each must replay through the evaluator (else `solve` reports an internal error).
-fn solver_replays(side: &Side, stmts: &[&iamprove::model::Statement], want: bool) -> Result<(), TestCaseError> {
+fn solver_replays(
+    side: &Side,
+    stmts: &[&iamprove::model::Statement],
+    want: bool,
+) -> Result<(), TestCaseError> {
     let frame = Frame::of(&[side]);
     let mut prep = Prepared::new(frame, stmts, &QueryOptions::default(), Vec::new(), |enc| {
         let a = allowed(enc, side);
-        if want { a } else { term::not(a) }
+        if want {
+            a
+        } else {
+            term::not(a)
+        }
     })
     .map_err(TestCaseError::fail)?;
     for _ in 0..12 {
         match prep.solve(&|r: &Request| allows(side, r) == want) {
             iamprove::query::Solved::Found { model, .. } => {
-                let classes: Vec<(usize, u32)> = model.classes.iter().filter(|(s, _)| **s <= 1).map(|(k, v)| (*k, *v)).collect();
+                let classes: Vec<(usize, u32)> = model
+                    .classes
+                    .iter()
+                    .filter(|(s, _)| **s <= 1)
+                    .map(|(k, v)| (*k, *v))
+                    .collect();
                 let enc = &prep.enc;
                 prep.session.block(&classes, &[], enc);
             }
             iamprove::query::Solved::None => break,
-            iamprove::query::Solved::Unknown(r) if r.starts_with("internal error") => return Err(TestCaseError::fail(r)),
+            iamprove::query::Solved::Unknown(r) if r.starts_with("internal error") => {
+                return Err(TestCaseError::fail(r))
+            }
             // policy variables may leave an honest `unknown`
             iamprove::query::Solved::Unknown(_) => break,
         }
@@ -207,7 +316,8 @@ fn solver_replays(side: &Side, stmts: &[&iamprove::model::Statement], want: bool
 }
 
 fn parse(v: &Value, kind: PolicyType) -> Result<iamprove::model::Policy, TestCaseError> {
-    iamprove::parse::parse_policy(&iamprove::json::Json::from_value(v), kind, "random").map_err(|e| TestCaseError::fail(format!("{e:?}")))
+    iamprove::parse::parse_policy(&iamprove::json::Json::from_value(v), kind, "random")
+        .map_err(|e| TestCaseError::fail(format!("{e:?}")))
 }
 
 prop_compose! {

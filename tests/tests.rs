@@ -3,15 +3,15 @@
 
 mod util;
 
+mod account;
 mod cli;
 mod commands;
 mod corpus;
 mod eval_cases;
-mod metamorphic;
 mod gitci;
+mod iac;
+mod metamorphic;
 mod props;
+mod sarif;
 mod scenario_errors;
 mod symbolic;
-mod account;
-mod sarif;
-mod iac;

@@ -303,7 +303,9 @@ impl<'a> Reader<'a> {
         };
         match parse_policy(doc, kind, name) {
             Ok(pol) => {
-                self.sources.entry(name.to_owned()).or_insert_with(|| p.clone());
+                self.sources
+                    .entry(name.to_owned())
+                    .or_insert_with(|| p.clone());
                 Some(pol)
             }
             Err(es) => {

@@ -321,14 +321,26 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
                 let address = &input.parts[r.part_index].address;
                 for f in &r.findings {
                     let mut f = f.clone();
-                    if let Some(s) = f.get("summary").and_then(Value::as_str).map(|s| format!("{address}: {s}")) {
+                    if let Some(s) = f
+                        .get("summary")
+                        .and_then(Value::as_str)
+                        .map(|s| format!("{address}: {s}"))
+                    {
                         f["summary"] = Value::String(s);
                     }
                     all.push(f);
                 }
-                all_notes.extend(r.messages.iter().filter(|_| r.verdict == "unknown").map(|m| format!("{address}: {m}")));
+                all_notes.extend(
+                    r.messages
+                        .iter()
+                        .filter(|_| r.verdict == "unknown")
+                        .map(|m| format!("{address}: {m}")),
+                );
             }
-            crate::sarif::print(&mut out, &crate::sarif::diff_log(&all, verdict, None, &all_notes, "", ""))
+            crate::sarif::print(
+                &mut out,
+                &crate::sarif::diff_log(&all, verdict, None, &all_notes, "", ""),
+            )
         }
     };
     if res.is_err() {

@@ -27,10 +27,18 @@ pub struct AtomKey {
 
 impl AtomKey {
     pub fn glob(s: &str, mode: matching::Mode) -> AtomKey {
-        AtomKey { toks: matching::tokens(s, true), mode, ignore_case: false }
+        AtomKey {
+            toks: matching::tokens(s, true),
+            mode,
+            ignore_case: false,
+        }
     }
     pub fn literal(s: &str) -> AtomKey {
-        AtomKey { toks: matching::tokens(s, false), mode: matching::Mode::Plain, ignore_case: false }
+        AtomKey {
+            toks: matching::tokens(s, false),
+            mode: matching::Mode::Plain,
+            ignore_case: false,
+        }
     }
     pub fn spec(&self) -> PatternSpec {
         PatternSpec {
@@ -166,7 +174,9 @@ impl Vars {
 pub enum PrincipalMode {
     Fixed(Principal),
     /// Symbolic principal: a string slot over principal ARNs; its derived keys are free.
-    Symbolic { slot: usize },
+    Symbolic {
+        slot: usize,
+    },
 }
 
 pub const ACTION_SLOT: usize = 0;
@@ -197,30 +207,64 @@ const RESOURCE_DOMAIN: usize = 1;
 const PRINCIPAL_DOMAIN: usize = 2;
 
 /// Principal-derived keys (free when the principal is symbolic).
-pub const PRINCIPAL_KEYS: &[&str] = &["aws:principalarn", "aws:principalaccount", "aws:principaltype"];
+pub const PRINCIPAL_KEYS: &[&str] = &[
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+];
 
 impl Encoder {
     /// `policies`: everything the query mentions (to size multivalued keys), `fixed`: context
     /// values fixed by the scenario.
-    pub fn new(principal: Option<Principal>, fixed_ctx: Context, resource_account: Option<String>, statements: &[&Statement], identity_only: bool) -> Encoder {
+    pub fn new(
+        principal: Option<Principal>,
+        fixed_ctx: Context,
+        resource_account: Option<String>,
+        statements: &[&Statement],
+        identity_only: bool,
+    ) -> Encoder {
         let mut vars = Vars::default();
-        vars.slots.push(Slot { name: "action".into(), domain: Some(ACTION_DOMAIN) });
-        vars.slots.push(Slot { name: "resource".into(), domain: Some(RESOURCE_DOMAIN) });
+        vars.slots.push(Slot {
+            name: "action".into(),
+            domain: Some(ACTION_DOMAIN),
+        });
+        vars.slots.push(Slot {
+            name: "resource".into(),
+            domain: Some(RESOURCE_DOMAIN),
+        });
         let domains = vec![
-            Domain { name: "action".into(), ..Default::default() },
-            Domain { name: "resource".into(), ..Default::default() },
-            Domain { name: "principal".into(), ..Default::default() },
+            Domain {
+                name: "action".into(),
+                ..Default::default()
+            },
+            Domain {
+                name: "resource".into(),
+                ..Default::default()
+            },
+            Domain {
+                name: "principal".into(),
+                ..Default::default()
+            },
         ];
         let mut fixed = fixed_ctx;
         let principal = match principal {
             Some(p) => {
                 for (k, v) in p.derived_keys() {
-                    fixed.entry(k.to_owned()).or_insert_with(|| crate::request::CtxValue { key: k.to_owned(), values: vec![v], multi: false });
+                    fixed
+                        .entry(k.to_owned())
+                        .or_insert_with(|| crate::request::CtxValue {
+                            key: k.to_owned(),
+                            values: vec![v],
+                            multi: false,
+                        });
                 }
                 PrincipalMode::Fixed(p)
             }
             None => {
-                vars.slots.push(Slot { name: "principal".into(), domain: Some(PRINCIPAL_DOMAIN) });
+                vars.slots.push(Slot {
+                    name: "principal".into(),
+                    domain: Some(PRINCIPAL_DOMAIN),
+                });
                 PrincipalMode::Symbolic { slot: 2 }
             }
         };
@@ -255,15 +299,20 @@ impl Encoder {
     /// Decide, before encoding, which keys are multivalued and how many slots they need.
     fn scan_keys(&mut self, statements: &[&Statement]) {
         let mut uses: BTreeMap<String, (String, u32, bool, Vec<Family>, u32)> = BTreeMap::new();
-        let note_var = |key: &str, uses: &mut BTreeMap<String, (String, u32, bool, Vec<Family>, u32)>| {
-            let e = uses.entry(key.to_owned()).or_insert_with(|| (key.to_owned(), 0, false, Vec::new(), 0));
-            if !e.3.contains(&Family::String) {
-                e.3.push(Family::String);
-            }
-        };
+        let note_var =
+            |key: &str, uses: &mut BTreeMap<String, (String, u32, bool, Vec<Family>, u32)>| {
+                let e = uses
+                    .entry(key.to_owned())
+                    .or_insert_with(|| (key.to_owned(), 0, false, Vec::new(), 0));
+                if !e.3.contains(&Family::String) {
+                    e.3.push(Family::String);
+                }
+            };
         for s in statements {
             for c in &s.conditions {
-                let e = uses.entry(c.key.clone()).or_insert_with(|| (c.key_raw.clone(), 0, false, Vec::new(), 0));
+                let e = uses
+                    .entry(c.key.clone())
+                    .or_insert_with(|| (c.key_raw.clone(), 0, false, Vec::new(), 0));
                 e.1 += 1;
                 if c.op.set.is_some() || MULTIVALUED_KEYS.contains(&c.key.as_str()) {
                     e.2 = true;
@@ -302,13 +351,23 @@ impl Encoder {
             let n = if multi { count + 1 } else { 1 };
             let mut slots = Vec::new();
             let domain = if families.contains(&Family::String) {
-                self.domains.push(Domain { name: format!("context key {raw}"), ..Default::default() });
+                self.domains.push(Domain {
+                    name: format!("context key {raw}"),
+                    ..Default::default()
+                });
                 Some(self.domains.len() - 1)
             } else {
                 None
             };
             for i in 0..n {
-                self.vars.slots.push(Slot { name: if multi { format!("{key}[{i}]") } else { key.clone() }, domain });
+                self.vars.slots.push(Slot {
+                    name: if multi {
+                        format!("{key}[{i}]")
+                    } else {
+                        key.clone()
+                    },
+                    domain,
+                });
                 slots.push(self.vars.slots.len() - 1);
             }
             let presence = if multi {
@@ -320,14 +379,28 @@ impl Encoder {
             } else {
                 self.vars.new_bool(format!("has:{key}"))
             };
-            self.keys.insert(key.clone(), KeyInfo { key, raw, multi, slots, presence, num_scale: scale + 1, families });
+            self.keys.insert(
+                key.clone(),
+                KeyInfo {
+                    key,
+                    raw,
+                    multi,
+                    slots,
+                    presence,
+                    num_scale: scale + 1,
+                    families,
+                },
+            );
         }
     }
 
     /// Every request has an action of the form `service:name`; a symbolic principal is one of
     /// the principal forms the evaluator accepts, and carries the principal-derived keys.
     fn shape_constraints(&mut self, services: &[String], identity_only: bool) {
-        let p = self.pred_of(ACTION_SLOT, vec![AtomKey::glob("?*:?*", matching::Mode::Plain)]);
+        let p = self.pred_of(
+            ACTION_SLOT,
+            vec![AtomKey::glob("?*:?*", matching::Mode::Plain)],
+        );
         self.background.push(p);
         if let PrincipalMode::Symbolic { slot } = self.principal {
             let shapes = [
@@ -337,7 +410,10 @@ impl Encoder {
                 "arn:?*:sts::?*:assumed-role/?*/?*",
                 "arn:?*:sts::?*:federated-user/?*",
             ];
-            let mut atoms: Vec<AtomKey> = shapes.iter().map(|s| AtomKey::glob(s, matching::Mode::Arn)).collect();
+            let mut atoms: Vec<AtomKey> = shapes
+                .iter()
+                .map(|s| AtomKey::glob(s, matching::Mode::Arn))
+                .collect();
             if identity_only {
                 // identity policies belong to IAM users and roles
                 atoms = vec![atoms[0].clone(), atoms[1].clone(), atoms[3].clone()];
@@ -360,11 +436,16 @@ impl Encoder {
 
     /// Is the predicate "slot matches one of `atoms`" (placeholder until partitioned).
     pub fn pred_of(&mut self, slot: usize, atoms: Vec<AtomKey>) -> T {
-        let Some(d) = self.vars.slots.get(slot).and_then(|s| s.domain) else { return ff() };
+        let Some(d) = self.vars.slots.get(slot).and_then(|s| s.domain) else {
+            return ff();
+        };
         let dom = &mut self.domains[d];
         let ids: Vec<usize> = atoms.into_iter().map(|a| dom.atom(a)).collect();
         let pred = dom.pred(ids);
-        Rc::new(Term::ClassIn { slot, classes: vec![u32::MAX - pred as u32] })
+        Rc::new(Term::ClassIn {
+            slot,
+            classes: vec![u32::MAX - pred as u32],
+        })
     }
 
     fn is_fixed_principal(&self) -> Option<&Principal> {
@@ -384,7 +465,11 @@ impl Encoder {
                 .action
                 .patterns
                 .iter()
-                .map(|p| AtomKey { toks: p.toks.clone(), mode: matching::Mode::Plain, ignore_case: false })
+                .map(|p| AtomKey {
+                    toks: p.toks.clone(),
+                    mode: matching::Mode::Plain,
+                    ignore_case: false,
+                })
                 .collect();
             let hit = self.pred_of(ACTION_SLOT, atoms);
             if s.action.negated {
@@ -396,7 +481,13 @@ impl Encoder {
         let resource = match &s.resource {
             None => tt(),
             Some(r) => {
-                let hit = self.templates_pred(RESOURCE_SLOT, &r.patterns, vars, matching::Mode::Resource, false);
+                let hit = self.templates_pred(
+                    RESOURCE_SLOT,
+                    &r.patterns,
+                    vars,
+                    matching::Mode::Resource,
+                    false,
+                );
                 if r.negated {
                     not(hit)
                 } else {
@@ -414,7 +505,10 @@ impl Encoder {
     /// `applies(stmt)` including the principal; for resource-policy allows, also the grant class
     /// (fixed principal only).
     pub fn applies(&mut self, policy: &Policy, s: &Statement) -> (T, Option<Grant>) {
-        let key = (policy as *const Policy as usize, s as *const Statement as usize);
+        let key = (
+            policy as *const Policy as usize,
+            s as *const Statement as usize,
+        );
         let (principal, grant) = match &s.principal {
             None => (tt(), None),
             Some(pe) => self.principal_elem(pe),
@@ -435,7 +529,10 @@ impl Encoder {
 
     /// Does the principal match one of `entries` (in any grant class)?
     pub fn principal_match(&mut self, entries: &[PrincipalEntry]) -> T {
-        let pe = PrincipalElem { negated: false, entries: entries.to_vec() };
+        let pe = PrincipalElem {
+            negated: false,
+            entries: entries.to_vec(),
+        };
         self.principal_elem(&pe).0
     }
 
@@ -443,7 +540,10 @@ impl Encoder {
         match self.is_fixed_principal() {
             Some(p) => {
                 if pe.negated {
-                    (konst(!not_principal_excludes(&pe.entries, p)), Some(Grant::Direct))
+                    (
+                        konst(!not_principal_excludes(&pe.entries, p)),
+                        Some(Grant::Direct),
+                    )
                 } else {
                     match crate::eval::principal_grant(&pe.entries, p) {
                         Some(g) => (tt(), Some(g)),
@@ -452,7 +552,9 @@ impl Encoder {
                 }
             }
             None => {
-                let PrincipalMode::Symbolic { slot } = self.principal else { return (ff(), None) };
+                let PrincipalMode::Symbolic { slot } = self.principal else {
+                    return (ff(), None);
+                };
                 if pe.negated {
                     let ex = self.symbolic_not_principal_excludes(slot, &pe.entries);
                     (not(ex), Some(Grant::Direct))
@@ -483,7 +585,9 @@ impl Encoder {
         let mut exact: Vec<String> = Vec::new();
         for e in entries {
             match e {
-                PrincipalEntry::Account { partition, account } => exact.push(format!("arn:{partition}:iam::{account}:root")),
+                PrincipalEntry::Account { partition, account } => {
+                    exact.push(format!("arn:{partition}:iam::{account}:root"))
+                }
                 PrincipalEntry::Service(s) => exact.push(s.clone()),
                 PrincipalEntry::Arn(a) => exact.push(a.clone()),
                 _ => {}
@@ -492,7 +596,9 @@ impl Encoder {
         // keep the candidates that the concrete rule excludes
         let excluded: Vec<AtomKey> = exact
             .into_iter()
-            .filter(|cand| Principal::parse(cand).is_ok_and(|p| not_principal_excludes(entries, &p)))
+            .filter(|cand| {
+                Principal::parse(cand).is_ok_and(|p| not_principal_excludes(entries, &p))
+            })
             .map(|c| AtomKey::literal(&c))
             .collect();
         self.pred_of(slot, excluded)
@@ -500,12 +606,23 @@ impl Encoder {
 
     /// A pattern list as a predicate on `slot`; patterns with unresolved variables are
     /// substituted when the variable's value is fixed, else abstracted.
-    fn templates_pred(&mut self, slot: usize, ts: &[Template], vars: bool, mode: matching::Mode, ignore_case: bool) -> T {
+    fn templates_pred(
+        &mut self,
+        slot: usize,
+        ts: &[Template],
+        vars: bool,
+        mode: matching::Mode,
+        ignore_case: bool,
+    ) -> T {
         let mut atoms = Vec::new();
         let mut extra = Vec::new();
         for t in ts {
             if !t.has_vars() {
-                atoms.push(AtomKey { toks: t.toks.clone(), mode, ignore_case });
+                atoms.push(AtomKey {
+                    toks: t.toks.clone(),
+                    mode,
+                    ignore_case,
+                });
                 continue;
             }
             if !vars {
@@ -513,24 +630,38 @@ impl Encoder {
             }
             // all variables fixed? substitute
             let fixed = &self.fixed;
-            let all_fixed = t.vars().all(|v| fixed.contains_key(v) || !self.keys.contains_key(v));
+            let all_fixed = t
+                .vars()
+                .all(|v| fixed.contains_key(v) || !self.keys.contains_key(v));
             if all_fixed {
                 let lookup = |k: &str| match fixed.get(k) {
                     Some(cv) if cv.values.len() == 1 => Some(cv.values[0].clone()),
                     _ => None,
                 };
                 if let Some(toks) = t.resolve(&lookup) {
-                    atoms.push(AtomKey { toks, mode, ignore_case });
+                    atoms.push(AtomKey {
+                        toks,
+                        mode,
+                        ignore_case,
+                    });
                 }
                 continue;
             }
             // one Boolean per (slot, pattern): the same pattern in OLD and NEW must agree
-            if let Some(a) = self.abstract_atoms.iter().find(|a| a.slot == slot && a.template == *t && a.mode == mode && a.ignore_case == ignore_case) {
+            if let Some(a) = self.abstract_atoms.iter().find(|a| {
+                a.slot == slot && a.template == *t && a.mode == mode && a.ignore_case == ignore_case
+            }) {
                 extra.push(bvar(a.var));
                 continue;
             }
             let var = self.vars.new_bool(format!("abstract:{}", t.raw));
-            self.abstract_atoms.push(AbstractAtom { var, slot, template: t.clone(), mode, ignore_case });
+            self.abstract_atoms.push(AbstractAtom {
+                var,
+                slot,
+                template: t.clone(),
+                mode,
+                ignore_case,
+            });
             // a variable with no value and no default makes the pattern match nothing
             let mut need = Vec::new();
             for p in &t.pieces {
@@ -541,7 +672,11 @@ impl Encoder {
             self.background.push(implies(bvar(var), and(need)));
             extra.push(bvar(var));
         }
-        let mut parts = vec![if atoms.is_empty() { ff() } else { self.pred_of(slot, atoms) }];
+        let mut parts = vec![if atoms.is_empty() {
+            ff()
+        } else {
+            self.pred_of(slot, atoms)
+        }];
         parts.extend(extra);
         or(parts)
     }
@@ -552,7 +687,10 @@ impl Encoder {
             return konst(!v.values.is_empty());
         }
         match self.keys.get(key) {
-            Some(info) if info.multi => Rc::new(Term::CountGt { key: info.presence, n: 0 }),
+            Some(info) if info.multi => Rc::new(Term::CountGt {
+                key: info.presence,
+                n: 0,
+            }),
             Some(info) => bvar(info.presence),
             None => ff(),
         }
@@ -563,7 +701,9 @@ impl Encoder {
         if let Some(cv) = self.fixed.get(&c.key).cloned() {
             return self.fixed_condition(c, vars, &cv.values);
         }
-        let Some(info) = self.keys.get(&c.key).cloned() else { return ff() };
+        let Some(info) = self.keys.get(&c.key).cloned() else {
+            return ff();
+        };
         let present = self.present(&c.key);
         if let CondValues::Null(ps) = &c.values {
             // null: absent, or every value empty (mirrors eval: `values.iter().all(String::is_empty)`)
@@ -572,14 +712,29 @@ impl Encoder {
                 let mut parts = Vec::new();
                 for (i, &s) in info.slots.iter().enumerate() {
                     let empty = self.pred_of(s, vec![AtomKey::literal("")]);
-                    parts.push(implies(Rc::new(Term::CountGt { key: count, n: i as u32 }), empty));
+                    parts.push(implies(
+                        Rc::new(Term::CountGt {
+                            key: count,
+                            n: i as u32,
+                        }),
+                        empty,
+                    ));
                 }
                 and(parts)
             } else {
                 let empty = self.pred_of(info.slots[0], vec![AtomKey::literal("")]);
                 or([not(present), empty])
             };
-            return or(ps.iter().map(|&want_absent| if want_absent { null.clone() } else { not(null.clone()) }).collect::<Vec<_>>());
+            return or(ps
+                .iter()
+                .map(|&want_absent| {
+                    if want_absent {
+                        null.clone()
+                    } else {
+                        not(null.clone())
+                    }
+                })
+                .collect::<Vec<_>>());
         }
         let negated = c.op.base.negated();
         let m = |enc: &mut Encoder, slot: usize| -> T {
@@ -612,9 +767,28 @@ impl Encoder {
             };
         }
         let count = info.presence;
-        let within = |i: usize| Rc::new(Term::CountGt { key: count, n: i as u32 });
-        let all = |enc: &mut Encoder| and(info.slots.iter().enumerate().map(|(i, &s)| implies(within(i), m(enc, s))).collect::<Vec<_>>());
-        let any = |enc: &mut Encoder| or(info.slots.iter().enumerate().map(|(i, &s)| and([within(i), m(enc, s)])).collect::<Vec<_>>());
+        let within = |i: usize| {
+            Rc::new(Term::CountGt {
+                key: count,
+                n: i as u32,
+            })
+        };
+        let all = |enc: &mut Encoder| {
+            and(info
+                .slots
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| implies(within(i), m(enc, s)))
+                .collect::<Vec<_>>())
+        };
+        let any = |enc: &mut Encoder| {
+            or(info
+                .slots
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| and([within(i), m(enc, s)]))
+                .collect::<Vec<_>>())
+        };
         match c.op.set {
             Some(SetOp::ForAllValues) => all(self),
             Some(SetOp::ForAnyValue) => {
@@ -647,18 +821,24 @@ impl Encoder {
         // the context for conditions. Variables may refer to free keys: abstract those.
         let needs_free_var = matches!(&c.values, CondValues::Str(ts) if ts.iter().any(|t| t.vars().any(|v| !self.fixed.contains_key(v) && self.keys.contains_key(v))));
         if needs_free_var {
-            self.notes.push(format!("condition on fixed key `{}` refers to a free policy variable; treated as unknown", c.key_raw));
+            self.notes.push(format!(
+                "condition on fixed key `{}` refers to a free policy variable; treated as unknown",
+                c.key_raw
+            ));
             let v = self.vars.new_bool(format!("abstract-cond:{}", c.key));
             return bvar(v);
         }
         let _ = values;
         let req = crate::request::Request {
-            principal: self.is_fixed_principal().cloned().unwrap_or_else(|| Principal {
-                raw: "anonymous".into(),
-                partition: "aws".into(),
-                account: String::new(),
-                kind: PrincipalKind::Anonymous,
-            }),
+            principal: self
+                .is_fixed_principal()
+                .cloned()
+                .unwrap_or_else(|| Principal {
+                    raw: "anonymous".into(),
+                    partition: "aws".into(),
+                    account: String::new(),
+                    kind: PrincipalKind::Anonymous,
+                }),
             action: String::new(),
             resource: String::new(),
             resource_account: String::new(),
@@ -689,17 +869,41 @@ impl Encoder {
             CondValues::Num(ps) => {
                 let cmp = c.op.base.cmp().unwrap_or(Cmp::Eq);
                 let _ = info;
-                or(ps.iter().map(|lit| Rc::new(Term::Num { slot, cmp, lit: *lit })).collect::<Vec<_>>())
+                or(ps
+                    .iter()
+                    .map(|lit| {
+                        Rc::new(Term::Num {
+                            slot,
+                            cmp,
+                            lit: *lit,
+                        })
+                    })
+                    .collect::<Vec<_>>())
             }
             CondValues::Date(ps) => {
                 let cmp = c.op.base.cmp().unwrap_or(Cmp::Eq);
-                or(ps.iter().map(|lit| Rc::new(Term::Date { slot, cmp, lit: *lit })).collect::<Vec<_>>())
+                or(ps
+                    .iter()
+                    .map(|lit| {
+                        Rc::new(Term::Date {
+                            slot,
+                            cmp,
+                            lit: *lit,
+                        })
+                    })
+                    .collect::<Vec<_>>())
             }
             CondValues::Bool(ps) => {
                 let v = self.bool_slot(slot);
-                or(ps.iter().map(|&p| if p { v.clone() } else { not(v.clone()) }).collect::<Vec<_>>())
+                or(ps
+                    .iter()
+                    .map(|&p| if p { v.clone() } else { not(v.clone()) })
+                    .collect::<Vec<_>>())
             }
-            CondValues::Ip(ps) => or(ps.iter().map(|net| Rc::new(Term::Ip { slot, net: *net })).collect::<Vec<_>>()),
+            CondValues::Ip(ps) => or(ps
+                .iter()
+                .map(|net| Rc::new(Term::Ip { slot, net: *net }))
+                .collect::<Vec<_>>()),
             CondValues::Null(_) => ff(),
         }
     }
@@ -733,7 +937,10 @@ impl Encoder {
 
     /// Predicates on the action: does it belong to a service whose resources RCPs govern?
     fn rcp_service(&mut self) -> T {
-        let atoms = RCP_SERVICES.iter().map(|s| AtomKey::glob(&format!("{s}:*"), matching::Mode::Plain)).collect();
+        let atoms = RCP_SERVICES
+            .iter()
+            .map(|s| AtomKey::glob(&format!("{s}:*"), matching::Mode::Plain))
+            .collect();
         self.pred_of(ACTION_SLOT, atoms)
     }
 
@@ -743,34 +950,75 @@ impl Encoder {
         if let Some(r) = &self.resource_account {
             return konst(r == acct);
         }
-        let has_acct = self.pred_of(RESOURCE_SLOT, vec![AtomKey::glob("arn:*:*:*:?*:*", matching::Mode::Arn)]);
+        let has_acct = self.pred_of(
+            RESOURCE_SLOT,
+            vec![AtomKey::glob("arn:*:*:*:?*:*", matching::Mode::Arn)],
+        );
         let in_acct = if acct.is_empty() {
             ff()
         } else {
-            self.pred_of(RESOURCE_SLOT, vec![AtomKey { toks: arn_account_toks(acct), mode: matching::Mode::Arn, ignore_case: false }])
+            self.pred_of(
+                RESOURCE_SLOT,
+                vec![AtomKey {
+                    toks: arn_account_toks(acct),
+                    mode: matching::Mode::Arn,
+                    ignore_case: false,
+                }],
+            )
         };
-        or([in_acct, and([not(has_acct), konst(acct == principal_account && !acct.is_empty())])])
+        or([
+            in_acct,
+            and([
+                not(has_acct),
+                konst(acct == principal_account && !acct.is_empty()),
+            ]),
+        ])
     }
 
     /// Mirrors `eval::strict_resource`.
     pub fn strict_resource(&mut self) -> T {
-        let role = self.pred_of(RESOURCE_SLOT, vec![AtomKey::glob("arn:*:iam:*:*:role/*", matching::Mode::Arn)]);
-        let sts = self.pred_of(ACTION_SLOT, vec![AtomKey::glob("sts:*", matching::Mode::Plain)]);
-        let key = self.pred_of(RESOURCE_SLOT, vec![AtomKey::glob("arn:*:kms:*:*:key/*", matching::Mode::Arn)]);
+        let role = self.pred_of(
+            RESOURCE_SLOT,
+            vec![AtomKey::glob("arn:*:iam:*:*:role/*", matching::Mode::Arn)],
+        );
+        let sts = self.pred_of(
+            ACTION_SLOT,
+            vec![AtomKey::glob("sts:*", matching::Mode::Plain)],
+        );
+        let key = self.pred_of(
+            RESOURCE_SLOT,
+            vec![AtomKey::glob("arn:*:kms:*:*:key/*", matching::Mode::Arn)],
+        );
         or([and([role, sts]), key])
     }
 
     /// The full decision of §4 for a fixed principal (mirrors `eval::evaluate_with`): Allowed.
     pub fn allowed_scenario(&mut self, sc: &crate::scenario::Scenario) -> T {
-        let Some(p) = self.is_fixed_principal().cloned() else { return ff() };
+        let Some(p) = self.is_fixed_principal().cloned() else {
+            return ff();
+        };
         let idp: Vec<&Policy> = sc.identity_policies.iter().collect();
         let (idp_allow, idp_deny) = self.allow_deny(&idp);
-        let pb = sc.permissions_boundary.as_ref().map(|b| self.allow_deny(&[b]));
+        let pb = sc
+            .permissions_boundary
+            .as_ref()
+            .map(|b| self.allow_deny(&[b]));
         let sp: Vec<&Policy> = sc.session_policies.iter().collect();
         let (sp_allow, sp_deny) = self.allow_deny(&sp);
-        let scp: Vec<(T, T)> = sc.scps.iter().map(|l| self.allow_deny(&l.iter().collect::<Vec<_>>())).collect();
-        let rcp: Vec<(T, T)> = sc.rcps.iter().map(|l| self.allow_deny(&l.iter().collect::<Vec<_>>())).collect();
-        let vpce = sc.vpc_endpoint_policy.as_ref().map(|v| self.allow_deny(&[v]));
+        let scp: Vec<(T, T)> = sc
+            .scps
+            .iter()
+            .map(|l| self.allow_deny(&l.iter().collect::<Vec<_>>()))
+            .collect();
+        let rcp: Vec<(T, T)> = sc
+            .rcps
+            .iter()
+            .map(|l| self.allow_deny(&l.iter().collect::<Vec<_>>()))
+            .collect();
+        let vpce = sc
+            .vpc_endpoint_policy
+            .as_ref()
+            .map(|v| self.allow_deny(&[v]));
 
         // resource policy: denies, grant classes, Deny+NotPrincipal statements
         let mut rb_deny = Vec::new();
@@ -794,14 +1042,22 @@ impl Encoder {
                 }
             }
         }
-        let g = |grants: &BTreeMap<Grant, Vec<T>>, k: Grant| or(grants.get(&k).cloned().unwrap_or_default());
-        let (g_direct, g_role, g_acct, g_svc) = (g(&grants, Grant::Direct), g(&grants, Grant::Role), g(&grants, Grant::Account), g(&grants, Grant::Service));
+        let g = |grants: &BTreeMap<Grant, Vec<T>>, k: Grant| {
+            or(grants.get(&k).cloned().unwrap_or_default())
+        };
+        let (g_direct, g_role, g_acct, g_svc) = (
+            g(&grants, Grant::Direct),
+            g(&grants, Grant::Role),
+            g(&grants, Grant::Account),
+            g(&grants, Grant::Service),
+        );
 
         let service_principal = matches!(p.kind, PrincipalKind::Service(_));
         let anonymous = p.kind == PrincipalKind::Anonymous;
         let mgmt = sc.management_account.clone();
         let slr = p.is_service_linked_role();
-        let scp_exempt = service_principal || anonymous || slr || mgmt.as_deref() == Some(p.account.as_str());
+        let scp_exempt =
+            service_principal || anonymous || slr || mgmt.as_deref() == Some(p.account.as_str());
         let rcp_exempt = {
             let mgmt_res = match &mgmt {
                 Some(m) => self.resource_account_is(m, &p.account),
@@ -826,7 +1082,10 @@ impl Encoder {
         if !scp_exempt {
             denies.extend(scp.iter().map(|(_, d)| d.clone()));
         }
-        denies.push(and([not(rcp_exempt.clone()), or(rcp.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>())]));
+        denies.push(and([
+            not(rcp_exempt.clone()),
+            or(rcp.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>()),
+        ]));
         denies.extend(rb_deny);
         if sc.permissions_boundary.is_some() && identity_side {
             denies.extend(np_deny);
@@ -835,8 +1094,15 @@ impl Encoder {
             denies.push(d.clone());
         }
         let denied = or(denies);
-        let scp_ok = if scp_exempt { tt() } else { and(scp.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>()) };
-        let rcp_ok = or([rcp_exempt, and(rcp.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>())]);
+        let scp_ok = if scp_exempt {
+            tt()
+        } else {
+            and(scp.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>())
+        };
+        let rcp_ok = or([
+            rcp_exempt,
+            and(rcp.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>()),
+        ]);
         let vpce_ok = vpce.as_ref().map(|(a, _)| a.clone()).unwrap_or_else(tt);
         let guard = and([not(denied), scp_ok, rcp_ok, vpce_ok]);
         if anonymous {
@@ -861,7 +1127,15 @@ impl Encoder {
         let root = p.kind == PrincipalKind::Root;
         let same = self.same_account(&p);
         let same_branch = if root {
-            or([not(strict.clone()), or([g_direct.clone(), g_role.clone(), g_acct.clone(), g_svc.clone()])])
+            or([
+                not(strict.clone()),
+                or([
+                    g_direct.clone(),
+                    g_role.clone(),
+                    g_acct.clone(),
+                    g_svc.clone(),
+                ]),
+            ])
         } else {
             or([
                 g_direct.clone(),
@@ -874,7 +1148,12 @@ impl Encoder {
                 ]),
             ])
         };
-        let cross_branch = and([or([idp_allow, konst(root)]), pb_ok, sp_ok, or([g_direct, g_role, g_acct])]);
+        let cross_branch = and([
+            or([idp_allow, konst(root)]),
+            pb_ok,
+            sp_ok,
+            or([g_direct, g_role, g_acct]),
+        ]);
         and([guard, ite(same, same_branch, cross_branch)])
     }
 
@@ -895,26 +1174,41 @@ impl Encoder {
             if d.preds.is_empty() {
                 continue;
             }
-            d.compiled = d.atoms.iter().map(|a| Pattern::compile(&a.spec())).collect();
+            d.compiled = d
+                .atoms
+                .iter()
+                .map(|a| Pattern::compile(&a.spec()))
+                .collect();
             let prefer: Vec<&str> = d.prefer.iter().map(String::as_str).collect();
             let part = match automata::partition(&d.compiled, &prefer, limits) {
                 Ok(p) => p,
                 Err(e) => {
                     // exact, lazier: predicates become Booleans, realised (or refuted) per model
                     d.fallback = true;
-                    notes.push(format!("{}: {e}; its patterns are checked lazily instead", d.name));
+                    notes.push(format!(
+                        "{}: {e}; its patterns are checked lazily instead",
+                        d.name
+                    ));
                     continue;
                 }
             };
             let mut seen: HashMap<Vec<bool>, usize> = HashMap::new();
             d.classes.clear();
             for c in part.classes {
-                let pv: Vec<bool> = d.preds.iter().map(|atoms| atoms.iter().any(|&a| c.bits.get(a))).collect();
+                let pv: Vec<bool> = d
+                    .preds
+                    .iter()
+                    .map(|atoms| atoms.iter().any(|&a| c.bits.get(a)))
+                    .collect();
                 if seen.contains_key(&pv) {
                     continue;
                 }
                 seen.insert(pv.clone(), d.classes.len());
-                d.classes.push(DomainClass { preds: pv, atoms: c.bits, witness: c.witness });
+                d.classes.push(DomainClass {
+                    preds: pv,
+                    atoms: c.bits,
+                    witness: c.witness,
+                });
             }
         }
         self.notes.extend(notes);
@@ -924,23 +1218,36 @@ impl Encoder {
 
     /// Booleans and static relations for the predicates of unpartitioned domains.
     fn lazy_domains(&mut self, limits: &automata::Limits) {
-        let small = automata::Limits { max_states: limits.max_states.min(20_000), max_steps: 200_000 };
+        let small = automata::Limits {
+            max_states: limits.max_states.min(20_000),
+            max_steps: 200_000,
+        };
         for di in 0..self.domains.len() {
             if !self.domains[di].fallback {
                 continue;
             }
-            let slots: Vec<usize> = (0..self.vars.slots.len()).filter(|&s| self.vars.slots[s].domain == Some(di)).collect();
+            let slots: Vec<usize> = (0..self.vars.slots.len())
+                .filter(|&s| self.vars.slots[s].domain == Some(di))
+                .collect();
             let npred = self.domains[di].preds.len();
             // pairwise relations between predicates (sound pruning: only proved facts are used)
             let mut facts: Vec<(usize, usize, bool)> = Vec::new(); // (p, q, true: p ⊆ q; false: disjoint)
             let mut empty: Vec<usize> = Vec::new();
             {
                 let d = &self.domains[di];
-                let pats = |p: usize| -> Vec<&Pattern> { d.preds[p].iter().filter_map(|&a| d.compiled.get(a)).collect() };
+                let pats = |p: usize| -> Vec<&Pattern> {
+                    d.preds[p]
+                        .iter()
+                        .filter_map(|&a| d.compiled.get(a))
+                        .collect()
+                };
                 let mut calls = 0usize;
                 for p in 0..npred {
                     let mp = pats(p);
-                    if mp.iter().all(|a| matches!(automata::find_witness(&[a], &[], &small), Ok(None))) {
+                    if mp
+                        .iter()
+                        .all(|a| matches!(automata::find_witness(&[a], &[], &small), Ok(None)))
+                    {
                         empty.push(p);
                     }
                 }
@@ -954,12 +1261,19 @@ impl Encoder {
                         }
                         let (mp, mq) = (pats(p), pats(q));
                         calls += mp.len();
-                        if mp.iter().all(|a| matches!(automata::find_witness(&[a], &mq, &small), Ok(None))) {
+                        if mp
+                            .iter()
+                            .all(|a| matches!(automata::find_witness(&[a], &mq, &small), Ok(None)))
+                        {
                             facts.push((p, q, true));
                         }
                         if p < q {
                             calls += mp.len() * mq.len();
-                            if mp.iter().all(|a| mq.iter().all(|b| matches!(automata::find_witness(&[a, b], &[], &small), Ok(None)))) {
+                            if mp.iter().all(|a| {
+                                mq.iter().all(|b| {
+                                    matches!(automata::find_witness(&[a, b], &[], &small), Ok(None))
+                                })
+                            }) {
                                 facts.push((p, q, false));
                             }
                         }
@@ -977,8 +1291,15 @@ impl Encoder {
                     }
                 }
                 for &(p, q, subset) in &facts {
-                    if let (Some(&a), Some(&b)) = (self.pred_vars.get(&(slot, p)), self.pred_vars.get(&(slot, q))) {
-                        self.background.push(if subset { implies(bvar(a), bvar(b)) } else { not(and([bvar(a), bvar(b)])) });
+                    if let (Some(&a), Some(&b)) = (
+                        self.pred_vars.get(&(slot, p)),
+                        self.pred_vars.get(&(slot, q)),
+                    ) {
+                        self.background.push(if subset {
+                            implies(bvar(a), bvar(b))
+                        } else {
+                            not(and([bvar(a), bvar(b)]))
+                        });
                     }
                 }
             }
@@ -997,13 +1318,20 @@ impl Encoder {
             Term::ClassIn { slot, classes } if classes.len() == 1 && classes[0] > u32::MAX / 2 => {
                 let pred = (u32::MAX - classes[0]) as usize;
                 match self.vars.slots.get(*slot).and_then(|s| s.domain) {
-                    Some(d) if self.domains[d].fallback => match self.pred_vars.get(&(*slot, pred)) {
+                    Some(d) if self.domains[d].fallback => match self.pred_vars.get(&(*slot, pred))
+                    {
                         Some(&v) => bvar(v),
                         None => ff(),
                     },
                     Some(d) => {
                         let dom = &self.domains[d];
-                        let members: Vec<u32> = dom.classes.iter().enumerate().filter(|(_, c)| c.preds.get(pred).copied().unwrap_or(false)).map(|(i, _)| i as u32).collect();
+                        let members: Vec<u32> = dom
+                            .classes
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| c.preds.get(pred).copied().unwrap_or(false))
+                            .map(|(i, _)| i as u32)
+                            .collect();
                         class_in(*slot, members, dom.classes.len() as u32)
                     }
                     None => ff(),
@@ -1025,11 +1353,20 @@ impl Encoder {
 
     /// Number of classes of the domain of `slot`.
     pub fn class_count(&self, slot: usize) -> u32 {
-        self.vars.slots.get(slot).and_then(|s| s.domain).map(|d| self.domains[d].classes.len() as u32).unwrap_or(0)
+        self.vars
+            .slots
+            .get(slot)
+            .and_then(|s| s.domain)
+            .map(|d| self.domains[d].classes.len() as u32)
+            .unwrap_or(0)
     }
 
     pub fn domain_of(&self, slot: usize) -> Option<&Domain> {
-        self.vars.slots.get(slot).and_then(|s| s.domain).map(|d| &self.domains[d])
+        self.vars
+            .slots
+            .get(slot)
+            .and_then(|s| s.domain)
+            .map(|d| &self.domains[d])
     }
 
     pub fn domain_mut(&mut self, slot: usize) -> Option<&mut Domain> {
@@ -1039,7 +1376,11 @@ impl Encoder {
 
     /// Integer scale for numeric values of slot `slot`'s key.
     pub fn num_scale(&self, slot: usize) -> u32 {
-        self.keys.values().find(|k| k.slots.contains(&slot)).map(|k| k.num_scale).unwrap_or(1)
+        self.keys
+            .values()
+            .find(|k| k.slots.contains(&slot))
+            .map(|k| k.num_scale)
+            .unwrap_or(1)
     }
 }
 
@@ -1061,7 +1402,11 @@ fn principal_entry_atoms(e: &PrincipalEntry) -> Vec<AtomKey> {
             toks.extend(matching::tokens(":*:*:", true));
             toks.extend(account.chars().map(Tok::Lit));
             toks.extend(matching::tokens(":*", true));
-            vec![AtomKey { toks, mode: matching::Mode::Arn, ignore_case: false }]
+            vec![AtomKey {
+                toks,
+                mode: matching::Mode::Arn,
+                ignore_case: false,
+            }]
         }
         PrincipalEntry::Arn(a) => {
             let mut out = vec![AtomKey::literal(a)];
@@ -1069,10 +1414,17 @@ fn principal_entry_atoms(e: &PrincipalEntry) -> Vec<AtomKey> {
             let parts: Vec<&str> = a.splitn(6, ':').collect();
             if parts.len() == 6 && parts[2] == "iam" && parts[5].starts_with("role/") {
                 if let Some(name) = parts[5].rsplit('/').next() {
-                    let mut toks = matching::tokens(&format!("arn:{}:sts::{}:assumed-role/", parts[1], parts[4]), false);
+                    let mut toks = matching::tokens(
+                        &format!("arn:{}:sts::{}:assumed-role/", parts[1], parts[4]),
+                        false,
+                    );
                     toks.extend(name.chars().map(Tok::Lit));
                     toks.extend(matching::tokens("/?*", true));
-                    out.push(AtomKey { toks, mode: matching::Mode::Arn, ignore_case: false });
+                    out.push(AtomKey {
+                        toks,
+                        mode: matching::Mode::Arn,
+                        ignore_case: false,
+                    });
                     // and the role given with another path is a different role: no atom
                 }
             }

@@ -17,15 +17,32 @@ pub enum Term {
     And(Vec<T>),
     Or(Vec<T>),
     /// The class variable of string slot `slot` takes one of `classes`.
-    ClassIn { slot: usize, classes: Vec<u32> },
+    ClassIn {
+        slot: usize,
+        classes: Vec<u32>,
+    },
     /// Numeric value of a key slot compared with a literal (value OP literal).
-    Num { slot: usize, cmp: Cmp, lit: Decimal },
+    Num {
+        slot: usize,
+        cmp: Cmp,
+        lit: Decimal,
+    },
     /// Date value (epoch ms) compared with a literal.
-    Date { slot: usize, cmp: Cmp, lit: i64 },
+    Date {
+        slot: usize,
+        cmp: Cmp,
+        lit: i64,
+    },
     /// IP value in a network.
-    Ip { slot: usize, net: IpNet },
+    Ip {
+        slot: usize,
+        net: IpNet,
+    },
     /// The number of values of multivalued key `key` is greater than `n`.
-    CountGt { key: usize, n: u32 },
+    CountGt {
+        key: usize,
+        n: u32,
+    },
 }
 
 pub fn tt() -> T {
