@@ -21,6 +21,7 @@ def main():
     if a.limit:
         rows = rows[: a.limit]
     times, verdicts, problems = [], {}, []
+    findings_total = findings_known = 0
     for r in rows:
         old, new = os.path.join(a.corpus, r["old_file"]), os.path.join(a.corpus, r["new_file"])
         t0 = time.perf_counter()
@@ -28,7 +29,12 @@ def main():
         dt = time.perf_counter() - t0
         times.append(dt)
         try:
-            v = json.loads(p.stdout)["verdict"]
+            out = json.loads(p.stdout)
+            v = out["verdict"]
+            for f in out.get("findings", []):
+                findings_total += 1
+                if f.get("action", {}).get("known_actions"):
+                    findings_known += 1
         except Exception:
             v = f"error(exit {p.returncode})"
         verdicts[v] = verdicts.get(v, 0) + 1
@@ -42,7 +48,9 @@ def main():
         "verdicts": verdicts,
         "median_ms": round(1000 * statistics.median(times), 1), "p90_ms": round(1000 * q(0.90), 1),
         "p99_ms": round(1000 * q(0.99), 1), "max_ms": round(1000 * times[-1], 1),
-        "total_s": round(sum(times), 1), "problems": problems,
+        "total_s": round(sum(times), 1),
+        "findings": findings_total, "findings_naming_catalog_actions": findings_known,
+        "problems": problems,
     }
     print(json.dumps(report, indent=1))
     if a.out:

@@ -49,7 +49,23 @@ enum RawInvariant {
 
 pub struct Spec {
     pub targets: Vec<(String, Side)>,
+    /// An account-wide target (`{"account": ...}`), checked over every principal.
+    pub account: Option<crate::account::Inputs>,
     raw: Vec<RawInvariant>,
+    /// Raw invariant bodies with their `except` lists, for account targets.
+    account_raw: Vec<AccountInvariant>,
+}
+
+/// An invariant over an account: no principal outside `except` reaches any of `actions` on any of
+/// `resources`, directly, through role chains, or by escalating.
+#[derive(Debug, Clone)]
+pub struct AccountInvariant {
+    pub id: String,
+    pub description: String,
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    pub except: Vec<String>,
+    pub no_escalation: bool,
 }
 
 fn err(file: &str, path: &JsonPath, msg: impl Into<String>) -> InputError {
@@ -82,29 +98,159 @@ pub fn load_spec(path: &Path) -> Result<Spec, Errors> {
             return Err(vec![err(&file, &root.key(k), format!("unknown key `{k}`; expected target, include, invariants or description"))]);
         }
     }
+    let mut account = None;
     let targets = match doc.get("target") {
+        Some(t) if t.get("account").is_some() => {
+            account = Some(account_target(t, &file, &base, &root.key("target"))?);
+            Vec::new()
+        }
         Some(t) => load_target(t, &file, &base, &root.key("target"))?,
         None => return Err(vec![err(&file, &root.key("target"), "missing `target`: the policies or scenario under test")]),
     };
     let mut raw = Vec::new();
+    let mut account_raw = Vec::new();
     if let Some(inc) = doc.get("include") {
         for rel in strings(inc, &file, &root.key("include"))? {
             let p = base.join(&rel);
             let idoc = read_json(&p)?;
             let ifile = p.display().to_string();
             match idoc.get("invariants") {
+                Some(inv) if account.is_some() => account_raw.extend(parse_account_invariants(inv, &ifile, &JsonPath::root().key("invariants"))?),
                 Some(inv) => raw.extend(parse_invariants(inv, &ifile, &JsonPath::root().key("invariants"))?),
                 None => return Err(vec![err(&ifile, &JsonPath::root(), "an included file needs `invariants`")]),
             }
         }
     }
     if let Some(inv) = doc.get("invariants") {
-        raw.extend(parse_invariants(inv, &file, &root.key("invariants"))?);
+        if account.is_some() {
+            account_raw.extend(parse_account_invariants(inv, &file, &root.key("invariants"))?);
+        } else {
+            raw.extend(parse_invariants(inv, &file, &root.key("invariants"))?);
+        }
     }
-    if raw.is_empty() {
+    if raw.is_empty() && account_raw.is_empty() {
         return Err(vec![err(&file, &root.key("invariants"), "no invariants (give `invariants` or `include`)")]);
     }
-    Ok(Spec { targets, raw })
+    Ok(Spec { targets, account, raw, account_raw })
+}
+
+fn account_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<crate::account::Inputs, Errors> {
+    let Json::Obj(entries) = t else {
+        return Err(vec![err(file, path, "expected an object")]);
+    };
+    for (k, _) in entries {
+        if !["account", "org", "resource_policies", "other_accounts"].contains(&k.as_str()) {
+            return Err(vec![err(file, &path.key(k), format!("unknown key `{k}` in an account target; expected account, org, resource_policies, other_accounts"))]);
+        }
+    }
+    let one = |k: &str| -> Result<Option<PathBuf>, Errors> {
+        match t.get(k) {
+            None => Ok(None),
+            Some(Json::Str(s)) => Ok(Some(base.join(s))),
+            Some(_) => Err(vec![err(file, &path.key(k), "expected a file path")]),
+        }
+    };
+    let account = one("account")?.ok_or_else(|| vec![err(file, &path.key("account"), "expected a file path")])?;
+    let other_accounts = match t.get("other_accounts") {
+        None => Vec::new(),
+        Some(v) => strings(v, file, &path.key("other_accounts"))?.into_iter().map(|s| base.join(s)).collect(),
+    };
+    Ok(crate::account::Inputs { account, org: one("org")?, resource_policies: one("resource_policies")?, other_accounts })
+}
+
+/// Account-wide invariants: `forbid` with `Action` (and optional `Resource`), and `no_escalation`,
+/// each with an optional `except` list of principal ARN patterns (`*` and `?` wildcards).
+fn parse_account_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<AccountInvariant>, Errors> {
+    let Json::Arr(items) = v else {
+        return Err(vec![err(file, path, "expected an array of invariants")]);
+    };
+    let mut out = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let p = path.index(i);
+        let id = it.get("id").and_then(Json::as_str).map(str::to_owned).ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
+        let description = it.get("description").and_then(Json::as_str).unwrap_or("").to_owned();
+        let except = match it.get("except") {
+            Some(v) => strings(v, file, &p.key("except"))?,
+            None => Vec::new(),
+        };
+        if let Some(Json::Obj(body)) = it.get("forbid") {
+            for (k, _) in body {
+                if k != "Action" && k != "Resource" {
+                    return Err(vec![err(file, &p.key("forbid").key(k), format!("account-wide invariants take `Action` and `Resource` only (found `{k}`)"))]);
+                }
+            }
+            let actions = match it.get("forbid").and_then(|b| b.get("Action")) {
+                Some(a) => strings(a, file, &p.key("forbid").key("Action"))?,
+                None => return Err(vec![err(file, &p.key("forbid").key("Action"), "missing `Action`")]),
+            };
+            let resources = match it.get("forbid").and_then(|b| b.get("Resource")) {
+                Some(r) => strings(r, file, &p.key("forbid").key("Resource"))?,
+                None => vec!["*".to_owned()],
+            };
+            out.push(AccountInvariant { id, description, actions, resources, except, no_escalation: false });
+        } else if it.get("no_escalation").is_some() {
+            out.push(AccountInvariant { id, description, actions: Vec::new(), resources: Vec::new(), except, no_escalation: true });
+        } else {
+            return Err(vec![err(file, &p, "account-wide invariants are `forbid` (Action, Resource) or `no_escalation`, each with an optional `except` list")]);
+        }
+    }
+    Ok(out)
+}
+
+fn excepted(arn: &str, except: &[String]) -> bool {
+    except.iter().any(|e| crate::matching::glob_match(&crate::matching::tokens(e, true), crate::matching::Mode::Plain, arn))
+}
+
+/// Check account-wide invariants: every principal, through role chains and escalation paths.
+pub fn check_account(inputs: &crate::account::Inputs, invs: &[AccountInvariant]) -> Result<Vec<Value>, Errors> {
+    let mut env = crate::account::Env::load(inputs)?;
+    env.quiet = true;
+    let graph = crate::account::Graph::build(&env);
+    let escalations = crate::account::escalate::escalations(&env, &graph);
+    let mut results = Vec::new();
+    for inv in invs {
+        let mut violators: Vec<Value> = Vec::new();
+        if inv.no_escalation {
+            for e in &escalations {
+                if !excepted(&e.principal, &inv.except) {
+                    violators.push(serde_json::to_value(e).unwrap_or(Value::Null));
+                }
+            }
+        }
+        for a in &inv.actions {
+            for r in &inv.resources {
+                for reach in crate::account::principals_reaching(&env, &graph, a, r) {
+                    if !excepted(&reach.arn, &inv.except) {
+                        violators.push(json!({"principal": reach.arn, "action": a, "resource": r, "path": reach.path, "conditions": reach.conditions}));
+                    }
+                }
+                // escalation gives arbitrary permissions: a principal that can escalate to admin
+                // reaches the action too
+                for e in &escalations {
+                    if e.kind == "self" && (e.gains == "*" || e.gains.starts_with("* ")) && !excepted(&e.principal, &inv.except) && !violators.iter().any(|v| v["principal"] == e.principal.as_str()) {
+                        violators.push(json!({"principal": e.principal, "action": a, "resource": r, "via_escalation": e.method, "path": e.path}));
+                    }
+                }
+            }
+        }
+        let status = if violators.is_empty() { "holds" } else { "violated" };
+        let detail = if violators.is_empty() {
+            "no principal outside the exceptions reaches it (direct, role chains, escalation)".to_owned()
+        } else {
+            let names: Vec<String> = violators.iter().filter_map(|v| v["principal"].as_str().map(str::to_owned)).take(5).collect();
+            format!("{} principal path(s) reach it, e.g. {}", violators.len(), names.join(", "))
+        };
+        results.push(json!({
+            "invariant": inv.id,
+            "description": inv.description,
+            "target": inputs.account.display().to_string(),
+            "status": status,
+            "detail": detail,
+            "counterexample": violators.first().cloned(),
+            "violators": violators,
+        }));
+    }
+    Ok(results)
 }
 
 fn load_target(t: &Json, file: &str, base: &Path, path: &JsonPath) -> Result<Vec<(String, Side)>, Errors> {
@@ -457,6 +603,15 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
     };
     let mut results = Vec::new();
     let (mut violated, mut unknown, mut internal) = (0, 0, 0);
+    if let Some(inputs) = &spec.account {
+        match check_account(inputs, &spec.account_raw) {
+            Ok(r) => {
+                violated += r.iter().filter(|x| x["status"] == "violated").count();
+                results.extend(r);
+            }
+            Err(e) => return crate::cli::report_errors(&e),
+        }
+    }
     for (tname, side) in &spec.targets {
         for raw in &spec.raw {
             let inv = match raw {

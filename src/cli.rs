@@ -161,7 +161,7 @@ impl SolverArgs {
     pub fn options(&self) -> crate::query::QueryOptions {
         crate::query::QueryOptions {
             timeout_ms: (self.timeout.max(0.001) * 1000.0).min(f64::from(u32::MAX)) as u32,
-            limits: crate::automata::Limits::default(),
+            limits: crate::query::query_limits(),
             dump_smt: self.dump_smt.clone(),
         }
     }

@@ -100,6 +100,8 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
         match p.solve(&confirm) {
             Solved::Found { request, model } => {
                 out.findings.push(describe(&p, base, gain, &request, &model, kind));
+                // the verdict stands; further findings get a short budget each
+                p.session.set_timeout(opts.query.timeout_ms.min(3_000));
                 // next finding: another kind of action if the query depends on the action, else stop
                 match model.classes.get(&ACTION_SLOT) {
                     Some(&c) if p.enc.class_count(ACTION_SLOT) > 1 => p.session.block_class(ACTION_SLOT, c, &p.enc),
@@ -110,8 +112,10 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
             Solved::Unknown(r) => {
                 if r.starts_with("internal error") {
                     out.internal = Some(r);
-                } else {
+                } else if out.findings.is_empty() {
                     out.unknown = Some(r);
+                } else {
+                    out.notes.push(format!("more findings may exist (the search for another gave up: {r})"));
                 }
                 break;
             }
@@ -164,10 +168,23 @@ fn describe(p: &Prepared, base: &Side, gain: &Side, req: &crate::request::Reques
         }
         summary.push(')');
     }
+    let res_shown: Vec<&String> = res_yes.iter().filter(|r| r.as_str() != "*").collect();
+    if !res_shown.is_empty() && req.resource != "*" {
+        summary.push_str(&format!(" on resources matching {}", res_shown.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")));
+    }
     if !granted_txt.is_empty() {
         summary.push_str(&format!("; granted by {}", granted_txt.join(", ")));
     }
+    // the granting statements, as written: principals and conditions included
+    let statements: Vec<Value> = ev
+        .statements
+        .iter()
+        .filter(|s| matches!(s.set, SetName::Identity | SetName::Resource) && s.effect == "Allow")
+        .filter_map(|s| gain.policies().into_iter().find(|p| p.name == s.policy).and_then(|p| p.statements.iter().find(|st| st.index == s.statement)))
+        .map(crate::model::statement_json)
+        .collect();
     json!({
+        "newly_allowed_by": statements,
         "kind": kind,
         "summary": summary,
         "action": {"example": req.action, "matches": act_yes, "does_not_match": act_no,

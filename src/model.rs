@@ -444,3 +444,50 @@ pub const MULTIVALUED_KEYS: &[&str] = &[
     "aws:resourceorgpaths",
     "aws:sourceorgpaths",
 ];
+
+/// A statement as JSON, close to how it was written (for reports).
+pub fn statement_json(s: &Statement) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut o = Map::new();
+    if let Some(sid) = &s.sid {
+        o.insert("Sid".into(), json!(sid));
+    }
+    o.insert("Effect".into(), json!(s.effect.to_string()));
+    if let Some(p) = &s.principal {
+        let entries: Vec<String> = p
+            .entries
+            .iter()
+            .map(|e| match e {
+                PrincipalEntry::Any => "*".to_owned(),
+                PrincipalEntry::Account { account, .. } => account.clone(),
+                PrincipalEntry::Arn(a) | PrincipalEntry::UniqueId(a) | PrincipalEntry::Service(a) | PrincipalEntry::Federated(a) | PrincipalEntry::CanonicalUser(a) => a.clone(),
+            })
+            .collect();
+        o.insert(if p.negated { "NotPrincipal" } else { "Principal" }.into(), json!(entries));
+    }
+    let acts: Vec<&str> = s.action.patterns.iter().map(|a| a.raw.as_str()).collect();
+    o.insert(if s.action.negated { "NotAction" } else { "Action" }.into(), json!(acts));
+    if let Some(r) = &s.resource {
+        let rs: Vec<&str> = r.patterns.iter().map(|t| t.raw.as_str()).collect();
+        o.insert(if r.negated { "NotResource" } else { "Resource" }.into(), json!(rs));
+    }
+    if !s.conditions.is_empty() {
+        let mut c: Map<String, Value> = Map::new();
+        for cond in &s.conditions {
+            let vals: Vec<String> = match &cond.values {
+                CondValues::Str(v) => v.iter().map(|t| t.raw.clone()).collect(),
+                CondValues::Num(v) => v.iter().map(ToString::to_string).collect(),
+                CondValues::Date(v) => v.iter().map(|d| crate::literal::format_date(*d)).collect(),
+                CondValues::Bool(v) | CondValues::Null(v) => v.iter().map(ToString::to_string).collect(),
+                CondValues::Binary(v) => v.clone(),
+                CondValues::Ip(v) => v.iter().map(ToString::to_string).collect(),
+            };
+            let entry = c.entry(cond.op.raw.clone()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = entry {
+                m.insert(cond.key_raw.clone(), json!(vals));
+            }
+        }
+        o.insert("Condition".into(), Value::Object(c));
+    }
+    Value::Object(o)
+}

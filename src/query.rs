@@ -143,6 +143,12 @@ pub enum Solved {
     Unknown(String),
 }
 
+/// Exploration budget for one field's partition: past it the field goes to the solver's string
+/// theory (exact, slower) rather than spending seconds in the automata.
+pub fn query_limits() -> Limits {
+    Limits { max_states: 200_000, max_steps: 10_000_000 }
+}
+
 pub struct QueryOptions {
     pub timeout_ms: u32,
     pub limits: Limits,
@@ -151,7 +157,7 @@ pub struct QueryOptions {
 
 impl Default for QueryOptions {
     fn default() -> Self {
-        QueryOptions { timeout_ms: 30_000, limits: Limits::default(), dump_smt: None }
+        QueryOptions { timeout_ms: 30_000, limits: query_limits(), dump_smt: None }
     }
 }
 
@@ -206,7 +212,7 @@ impl Prepared {
                 }
                 Outcome::Unsat => return Solved::None,
                 Outcome::Unknown(r) => return Solved::Unknown(r),
-                Outcome::Sat(model) => match build_request(&self.enc, &model) {
+                Outcome::Sat(mut model) => match { fill_str_preds(&self.enc, &mut model); build_request(&self.enc, &model) } {
                     Ok(req) if confirm(&req) => return Solved::Found { request: minimize(req, confirm), model },
                     res => {
                         let exact = self.enc.abstract_atoms.is_empty() && !self.enc.keys.values().any(|k| k.families.len() > 1);
@@ -217,7 +223,12 @@ impl Prepared {
                                 Ok(r) => format!("the evaluator does not confirm the solver's request {}{at}", request_json(&r, &self.enc)),
                                 Err(e) => format!("{e}{at}"),
                             };
-                            return Solved::Unknown(format!("internal error: encoder and evaluator disagree: {why}"));
+                            let dump = std::env::temp_dir().join(format!("iamprove-internal-{}.smt2", std::process::id()));
+                            let dumped = match std::fs::write(&dump, self.session.to_smt2()) {
+                                Ok(()) => format!("; query written to {}", dump.display()),
+                                Err(_) => String::new(),
+                            };
+                            return Solved::Unknown(format!("internal error: encoder and evaluator disagree: {why}{dumped}"));
                         }
                         last = match res {
                             Ok(r) => format!("the evaluator rejected {}", request_json(&r, &self.enc)),
@@ -329,9 +340,24 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
     }
 }
 
+/// Evaluate the predicates of string slots the solver reasoned about directly.
+pub fn fill_str_preds(enc: &Encoder, m: &mut Model) {
+    for (slot, s) in m.strings.clone() {
+        if let Some(d) = enc.domain_of(slot) {
+            let bits: Vec<bool> = d.compiled.iter().map(|p| p.is_match(&s)).collect();
+            for (i, atoms) in d.preds.iter().enumerate() {
+                m.str_preds.insert((slot, i), atoms.iter().any(|&a| bits.get(a).copied().unwrap_or(false)));
+            }
+        }
+    }
+}
+
 /// Turn a model into a concrete request.
 pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
     let class_witness = |slot: usize| -> Option<String> {
+        if let Some(s) = m.strings.get(&slot) {
+            return Some(s.clone());
+        }
         let d = enc.domain_of(slot)?;
         let c = m.classes.get(&slot).copied()?;
         d.classes.get(c as usize).map(|c| c.witness.clone())
@@ -373,6 +399,9 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
     };
     for slot in abstract_slots {
         let Some(d) = enc.domain_of(slot) else { continue };
+        if d.fallback {
+            continue;
+        }
         let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
         let Some(class) = d.classes.get(c) else { continue };
         let mut pos: Vec<Pattern> = Vec::new();
@@ -570,7 +599,7 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
     let mut m = Model::default();
     let class_of = |slot: usize, s: &str| -> Option<u32> {
         let d = enc.domain_of(slot)?;
-        if d.preds.is_empty() {
+        if d.preds.is_empty() || d.fallback {
             return Some(0);
         }
         let bits: Vec<bool> = d.compiled.iter().map(|p| p.is_match(s)).collect();
@@ -617,6 +646,28 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
             }
         }
     }
+    // slots the solver reasons about as strings
+    let mut strings = Vec::new();
+    strings.push((ACTION_SLOT, req.action.to_lowercase()));
+    strings.push((RESOURCE_SLOT, req.resource.clone()));
+    if let PrincipalMode::Symbolic { slot } = enc.principal {
+        strings.push((slot, req.principal.raw.clone()));
+    }
+    for info in enc.keys.values() {
+        if let Some(cv) = req.context.get(&info.key) {
+            for (i, &slot) in info.slots.iter().enumerate() {
+                if let Some(v) = cv.values.get(i) {
+                    strings.push((slot, v.clone()));
+                }
+            }
+        }
+    }
+    for (slot, s) in strings {
+        if enc.is_string_slot(slot) {
+            m.strings.insert(slot, s);
+        }
+    }
+    fill_str_preds(enc, &mut m);
     // abstracted patterns: their concrete truth
     let lookup = |k: &str| -> Option<String> {
         match req.context.get(k) {

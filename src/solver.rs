@@ -7,7 +7,7 @@ use crate::symbolic::encode::{scaled, Encoder};
 use crate::symbolic::term::{Assignment, Term, T};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
-use z3::ast::{Bool, Int, BV};
+use z3::ast::{Bool, Int, Regexp, BV};
 use z3::{Params, SatResult, Solver};
 
 /// Latest date a model may choose (9999-12-31), so witnesses format as ISO dates.
@@ -25,6 +25,10 @@ pub struct Model {
     pub counts: BTreeMap<usize, u32>,
     /// Numeric scale per slot.
     pub scales: BTreeMap<usize, u32>,
+    /// Values of string slots the solver reasons about directly (partition fallback).
+    pub strings: BTreeMap<usize, String>,
+    /// Truth of (slot, predicate) for those slots (filled by `query::fill_str_preds`).
+    pub str_preds: BTreeMap<(usize, usize), bool>,
 }
 
 impl Assignment for Model {
@@ -56,6 +60,9 @@ impl Assignment for Model {
     fn count(&self, key: usize) -> u32 {
         self.counts.get(&key).copied().unwrap_or(0)
     }
+    fn str_pred(&self, slot: usize, pred: usize) -> bool {
+        self.str_preds.get(&(slot, pred)).copied().unwrap_or(false)
+    }
 }
 
 fn holds(cmp: Cmp, o: std::cmp::Ordering) -> bool {
@@ -85,6 +92,7 @@ pub struct Session {
     dates: BTreeMap<usize, (Bool, Int)>,
     ips: BTreeMap<usize, (Bool, Bool, BV, BV)>,
     counts: BTreeMap<usize, Int>,
+    strings: BTreeMap<usize, z3::ast::String>,
     scales: BTreeMap<usize, u32>,
     /// Keep terms alive so pointer keys stay unique.
     keep: Vec<T>,
@@ -105,9 +113,17 @@ impl Session {
             dates: BTreeMap::new(),
             ips: BTreeMap::new(),
             counts: BTreeMap::new(),
+            strings: BTreeMap::new(),
             scales: BTreeMap::new(),
             keep: Vec::new(),
         }
+    }
+
+    /// Change the per-check timeout.
+    pub fn set_timeout(&self, timeout_ms: u32) {
+        let mut p = Params::new();
+        p.set_u32("timeout", timeout_ms.max(1));
+        self.solver.set_params(&p);
     }
 
     pub fn assert(&mut self, t: &T, enc: &Encoder) {
@@ -179,6 +195,20 @@ impl Session {
         self.solver.assert(&v.ge(&Int::from_i64(0)));
         self.solver.assert(&v.le(&Int::from_i64(i64::from(max))));
         self.counts.insert(key, v.clone());
+        v
+    }
+
+    fn string_var(&mut self, slot: usize, enc: &Encoder) -> z3::ast::String {
+        if let Some(v) = self.strings.get(&slot) {
+            return v.clone();
+        }
+        let v = z3::ast::String::new_const(format!("str{slot}"));
+        // Strings over printable ASCII. Exact: characters no pattern mentions behave alike, and
+        // policy patterns are Latin-1 and never mention all 95 printable characters.
+        let _ = enc;
+        let printable = Regexp::range(&' ', &'~').star();
+        self.solver.assert(&v.regex_matches(&printable));
+        self.strings.insert(slot, v.clone());
         v
     }
 
@@ -269,6 +299,16 @@ impl Session {
                 let v = self.count_var(*key, enc);
                 v.gt(Int::from_i64(i64::from(*n)))
             }
+            Term::StrPred { slot, pred } => {
+                let v = self.string_var(*slot, enc);
+                match enc.domain_of(*slot) {
+                    Some(d) => {
+                        let members: Vec<Bool> = d.preds.get(*pred).map(|atoms| atoms.iter().filter_map(|&a| d.atoms.get(a)).map(|a| v.regex_matches(&atom_regex(a))).collect()).unwrap_or_default();
+                        Bool::or(&members)
+                    }
+                    None => Bool::from_bool(false),
+                }
+            }
         };
         self.keep.push(t.clone());
         self.memo.insert(key, b.clone());
@@ -347,6 +387,11 @@ impl Session {
             };
             out.ips.insert(*slot, ip);
         }
+        for (slot, v) in &self.strings {
+            if let Some(s) = m.eval(v, true).and_then(|x| x.as_string()) {
+                out.strings.insert(*slot, s);
+            }
+        }
         for (k, v) in &self.counts {
             let c = m.eval(v, true).and_then(|v| v.as_i64()).unwrap_or(0);
             out.counts.insert(*k, u32::try_from(c).unwrap_or(0));
@@ -392,4 +437,100 @@ fn bv_to_u128(m: &z3::Model, v: &BV) -> Option<u128> {
     let hi = m.eval(&v.extract(127, 64), true)?.as_u64()?;
     let lo = m.eval(&v.extract(63, 0), true)?.as_u64()?;
     Some((u128::from(hi) << 64) | u128::from(lo))
+}
+
+/// Concatenation and union that accept any number of parts (Z3 wants at least two).
+fn cat(mut v: Vec<Regexp>) -> Regexp {
+    match v.len() {
+        0 => Regexp::literal(""),
+        1 => v.remove(0),
+        _ => Regexp::concat(&v),
+    }
+}
+fn alt(mut v: Vec<Regexp>) -> Regexp {
+    match v.len() {
+        0 => Regexp::empty(),
+        1 => v.remove(0),
+        _ => Regexp::union(&v),
+    }
+}
+
+/// A pattern as a Z3 regular expression (same semantics as `matching::glob_match`).
+fn atom_regex(a: &crate::symbolic::encode::AtomKey) -> Regexp {
+    use crate::matching::{Mode, Tok};
+    // one printable character (string slots are restricted to printable ASCII)
+    let any = Regexp::range(&' ', &'~');
+    let not_colon = alt(vec![Regexp::range(&' ', &'9'), Regexp::range(&';', &'~')]);
+    let lit = |c: char| -> Regexp {
+        if a.ignore_case {
+            let lower = crate::eval::lower_char(c);
+            let mut forms: Vec<Regexp> = vec![Regexp::literal(&c.to_string())];
+            for u in c.to_uppercase().chain(lower.to_uppercase()).chain(std::iter::once(lower)) {
+                if u != c && crate::eval::lower_char(u) == lower {
+                    forms.push(Regexp::literal(&u.to_string()));
+                }
+            }
+            alt(forms)
+        } else {
+            Regexp::literal(&c.to_string())
+        }
+    };
+    let seq = |toks: &[Tok], flags: &[bool]| -> Regexp {
+        let mut parts: Vec<Regexp> = Vec::new();
+        for (i, t) in toks.iter().enumerate() {
+            let colon_ok = flags.get(i).copied().unwrap_or(true);
+            parts.push(match t {
+                Tok::Lit(c) if c.is_ascii_graphic() || *c == ' ' => lit(*c),
+                Tok::Lit(_) => Regexp::empty(), // never matches a printable-ASCII string
+                Tok::One => if colon_ok { any.clone() } else { not_colon.clone() },
+                Tok::Run => if colon_ok { any.clone().star() } else { not_colon.clone().star() },
+            });
+        }
+        cat(parts)
+    };
+    match a.mode {
+        Mode::Plain => seq(&a.toks, &vec![true; a.toks.len()]),
+        Mode::Resource => seq(&a.toks, &crate::matching::wildcard_colon_flags(&a.toks, Mode::Resource)),
+        Mode::Arn => {
+            // six parts; parts 1-5 contain no colon; a lone `*` needs only five colons
+            let colon = Regexp::literal(":");
+            let free = |n: usize| -> Regexp {
+                let mut v = Vec::new();
+                for _ in 0..n {
+                    v.push(not_colon.clone().star());
+                    v.push(colon.clone());
+                }
+                cat(v)
+            };
+            if a.toks == [Tok::Run] {
+                return cat(vec![free(5), any.clone().star()]);
+            }
+            let mut parts: Vec<&[Tok]> = Vec::new();
+            let mut start = 0;
+            for (i, t) in a.toks.iter().enumerate() {
+                if parts.len() == 5 {
+                    break;
+                }
+                if *t == Tok::Lit(':') {
+                    parts.push(&a.toks[start..i]);
+                    start = i + 1;
+                }
+            }
+            if parts.len() < 5 {
+                return Regexp::empty();
+            }
+            parts.push(&a.toks[start..]);
+            let mut v = Vec::new();
+            for (i, p) in parts.iter().enumerate() {
+                if i < 5 {
+                    // within a part, wildcards cannot match ':'
+                    v.push(seq(p, &vec![false; p.len()]));
+                    v.push(colon.clone());
+                } else {
+                    v.push(seq(p, &vec![true; p.len()]));
+                }
+            }
+            cat(v)
+        }
+    }
 }

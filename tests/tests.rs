@@ -4,8 +4,10 @@
 mod util;
 
 mod cli;
+mod commands;
 mod corpus;
 mod eval_cases;
+mod metamorphic;
 mod props;
 mod scenario_errors;
 mod symbolic;

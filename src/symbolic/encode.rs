@@ -77,6 +77,8 @@ pub struct Domain {
     pub compiled: Vec<Pattern>,
     /// Candidate witnesses (e.g. catalog action names).
     pub prefer: Vec<String>,
+    /// The partition exceeded its limits: the solver reasons about this domain's strings itself.
+    pub fallback: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -884,13 +886,22 @@ impl Encoder {
 
     /// Partition every string domain; then placeholders can be resolved.
     pub fn partition(&mut self, limits: &automata::Limits) -> Result<(), String> {
+        let mut notes = Vec::new();
         for d in &mut self.domains {
             if d.preds.is_empty() {
                 continue;
             }
             d.compiled = d.atoms.iter().map(|a| Pattern::compile(&a.spec())).collect();
             let prefer: Vec<&str> = d.prefer.iter().map(String::as_str).collect();
-            let part = automata::partition(&d.compiled, &prefer, limits).map_err(|e| format!("{}: {e}", d.name))?;
+            let part = match automata::partition(&d.compiled, &prefer, limits) {
+                Ok(p) => p,
+                Err(e) => {
+                    // exact but slower: hand this field's patterns to the solver's string theory
+                    d.fallback = true;
+                    notes.push(format!("{}: {e}; the solver reasons about this field's strings directly", d.name));
+                    continue;
+                }
+            };
             let mut seen: HashMap<Vec<bool>, usize> = HashMap::new();
             d.classes.clear();
             for c in part.classes {
@@ -902,6 +913,7 @@ impl Encoder {
                 d.classes.push(DomainClass { preds: pv, atoms: c.bits, witness: c.witness });
             }
         }
+        self.notes.extend(notes);
         Ok(())
     }
 
@@ -917,6 +929,7 @@ impl Encoder {
             Term::ClassIn { slot, classes } if classes.len() == 1 && classes[0] > u32::MAX / 2 => {
                 let pred = (u32::MAX - classes[0]) as usize;
                 match self.vars.slots.get(*slot).and_then(|s| s.domain) {
+                    Some(d) if self.domains[d].fallback => Rc::new(Term::StrPred { slot: *slot, pred }),
                     Some(d) => {
                         let dom = &self.domains[d];
                         let members: Vec<u32> = dom.classes.iter().enumerate().filter(|(_, c)| c.preds.get(pred).copied().unwrap_or(false)).map(|(i, _)| i as u32).collect();
@@ -932,6 +945,11 @@ impl Encoder {
         };
         memo.insert(key, (t.clone(), r.clone()));
         r
+    }
+
+    /// Is `slot` reasoned about as a string by the solver?
+    pub fn is_string_slot(&self, slot: usize) -> bool {
+        self.domain_of(slot).is_some_and(|d| d.fallback)
     }
 
     /// Number of classes of the domain of `slot`.

@@ -26,6 +26,9 @@ pub enum Term {
     Ip { slot: usize, net: IpNet },
     /// The number of values of multivalued key `key` is greater than `n`.
     CountGt { key: usize, n: u32 },
+    /// Predicate `pred` of the domain of string slot `slot`, for a domain too large to partition:
+    /// the solver reasons about that slot with its string theory.
+    StrPred { slot: usize, pred: usize },
 }
 
 pub fn tt() -> T {
@@ -134,6 +137,7 @@ pub trait Assignment {
     fn date(&self, slot: usize, cmp: Cmp, lit: i64) -> bool;
     fn ip(&self, slot: usize, net: &IpNet) -> bool;
     fn count(&self, key: usize) -> u32;
+    fn str_pred(&self, slot: usize, pred: usize) -> bool;
 }
 
 pub fn eval(t: &Term, a: &dyn Assignment) -> bool {
@@ -148,6 +152,7 @@ pub fn eval(t: &Term, a: &dyn Assignment) -> bool {
         Term::Date { slot, cmp, lit } => a.date(*slot, *cmp, *lit),
         Term::Ip { slot, net } => a.ip(*slot, net),
         Term::CountGt { key, n } => a.count(*key) > *n,
+        Term::StrPred { slot, pred } => a.str_pred(*slot, *pred),
     }
 }
 
