@@ -379,7 +379,7 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
             slot_values.insert(slot, v.clone());
             values.push(v);
         }
-        if n > 0 || info.multi && m.counts.contains_key(&info.presence) && n > 0 {
+        if n > 0 {
             ctx.insert(info.key.clone(), CtxValue { key: info.raw.clone(), values, multi: info.multi });
         }
     }
