@@ -72,7 +72,11 @@ fn stmts(doc: &Value) -> Vec<Stmt> {
         .map(|s| {
             let not_action = s.get("NotAction").is_some();
             let not_resource = s.get("NotResource").is_some();
-            let mut resources = strings(s.get(if not_resource { "NotResource" } else { "Resource" }));
+            let mut resources = strings(s.get(if not_resource {
+                "NotResource"
+            } else {
+                "Resource"
+            }));
             if resources.is_empty() && !not_resource {
                 resources.push("*".into());
             }
@@ -281,7 +285,10 @@ fn row(label: &str, old: &Value, new: &Value, reps: usize, timeout_ms: u32, out:
     let ours = measure(reps, || ours(old, new, timeout_ms));
     let split = measure(reps, || naive(Enc::Split, &o, &n, timeout_ms));
     let whole = measure(reps, || naive(Enc::Whole, &o, &n, timeout_ms));
-    let r = format!("| {label} | {} | {patterns} | {ours} | {split} | {whole} |", o.len());
+    let r = format!(
+        "| {label} | {} | {patterns} | {ours} | {split} | {whole} |",
+        o.len()
+    );
     println!("{r}");
     out.push(r);
 }
@@ -296,7 +303,10 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     println!("machine: {}", common::machine());
-    println!("timeout {} s; median of up to {reps} runs", timeout_ms / 1000);
+    println!(
+        "timeout {} s; median of up to {reps} runs",
+        timeout_ms / 1000
+    );
     println!("| input | statements (OLD) | action patterns (OLD) | ours | split (service = , name regex) | whole strings, regexes |");
     println!("|---|---|---|---|---|---|");
     let mut rows = Vec::new();
@@ -309,8 +319,22 @@ fn main() {
                 let old = gen.policy(n);
                 let (new, _) = gen.widen(&old);
                 let p = if star { "A" } else { "B" };
-                row(&format!("random {n} {p}#{seed} OLD→NEW"), &old, &new, reps, timeout_ms, &mut rows);
-                row(&format!("random {n} {p}#{seed} NEW→OLD"), &new, &old, reps, timeout_ms, &mut rows);
+                row(
+                    &format!("random {n} {p}#{seed} OLD→NEW"),
+                    &old,
+                    &new,
+                    reps,
+                    timeout_ms,
+                    &mut rows,
+                );
+                row(
+                    &format!("random {n} {p}#{seed} NEW→OLD"),
+                    &new,
+                    &old,
+                    reps,
+                    timeout_ms,
+                    &mut rows,
+                );
             }
         }
     }
@@ -330,8 +354,22 @@ fn main() {
                     continue;
                 };
                 let (old, new) = (strip_conditions(&old), strip_conditions(&new));
-                row(&format!("{p} {a}→{b}"), &old, &new, reps, timeout_ms, &mut rows);
-                row(&format!("{p} {b}→{a}"), &new, &old, reps, timeout_ms, &mut rows);
+                row(
+                    &format!("{p} {a}→{b}"),
+                    &old,
+                    &new,
+                    reps,
+                    timeout_ms,
+                    &mut rows,
+                );
+                row(
+                    &format!("{p} {b}→{a}"),
+                    &new,
+                    &old,
+                    reps,
+                    timeout_ms,
+                    &mut rows,
+                );
             }
         }
     }

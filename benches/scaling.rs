@@ -13,13 +13,15 @@
 //! - then the resource partition of one service's patterns alone, as their number grows.
 //!
 //! Environment: `IAMPROVE_BENCH_SIZES` (default `10,100,1000,5000`), `IAMPROVE_BENCH_REPS`
-//! (default 5), `IAMPROVE_BENCH_SEED` (default 1).
+//! (default 5; fewer once a measurement has taken 10 s), `IAMPROVE_BENCH_TIMEOUT_S` (default 30,
+//! the CLI default),
+//! `IAMPROVE_BENCH_SEED` (default 1).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use common::{fmt, median, side, Gen};
-use iamprove::automata::{partition, Limits, Mode, Pattern};
+use iamprove::automata::{partition, Mode, Pattern};
 use iamprove::diff::{compare, DiffOptions, Direction};
 use iamprove::query::{allowed, Frame, QueryOptions, Side};
 use iamprove::solver::{Outcome, Session};
@@ -29,7 +31,13 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const TIMEOUT_MS: u32 = 60_000;
+/// Per-query solver timeout (the CLI's default); `IAMPROVE_BENCH_TIMEOUT_S` overrides it.
+fn timeout_ms() -> u32 {
+    env_or::<u32>("IAMPROVE_BENCH_TIMEOUT_S", 30) * 1000
+}
+
+/// Repetitions stop early once they have taken this long in total.
+const ENOUGH: Duration = Duration::from_secs(10);
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -44,7 +52,7 @@ fn opts() -> DiffOptions {
         max_findings: 5,
         direction: Direction::Widen,
         query: QueryOptions {
-            timeout_ms: TIMEOUT_MS,
+            timeout_ms: timeout_ms(),
             ..Default::default()
         },
     }
@@ -56,8 +64,8 @@ struct Phases {
     load: Duration,
     z3: Duration,
     outcome: &'static str,
-    /// (field, atoms, classes)
-    classes: Vec<(String, usize, usize)>,
+    /// (field, atoms, classes, handed to the string theory)
+    classes: Vec<(String, usize, usize, bool)>,
 }
 
 /// The first query of `compare`, step by step (the same steps as `query::Prepared::new`, with
@@ -84,7 +92,7 @@ fn phases(base: &Side, gain: &Side) -> Phases {
     }
     let encode = t0.elapsed();
     let t1 = Instant::now();
-    let parted = enc.partition(&Limits::default());
+    let parted = enc.partition(&iamprove::query::query_limits());
     let partition = t1.elapsed();
     if let Err(e) = parted {
         eprintln!("partition gave up: {e}");
@@ -105,7 +113,7 @@ fn phases(base: &Side, gain: &Side) -> Phases {
         .iter()
         .map(|b| enc.resolve(b, &mut memo))
         .collect();
-    let mut session = Session::new(TIMEOUT_MS);
+    let mut session = Session::new(timeout_ms());
     for b in &bg {
         session.assert(b, &enc);
     }
@@ -122,7 +130,14 @@ fn phases(base: &Side, gain: &Side) -> Phases {
         .domains
         .iter()
         .filter(|d| !d.preds.is_empty())
-        .map(|d| (d.name.clone(), d.atoms.len(), d.classes.len()))
+        .map(|d| {
+            (
+                d.name.clone(),
+                d.atoms.len(),
+                if d.fallback { 0 } else { d.classes.len() },
+                d.fallback,
+            )
+        })
         .collect();
     Phases {
         encode,
@@ -160,10 +175,12 @@ fn resource_series(seed: u64) {
                 let mut pats: Vec<String> = (0..k).map(|_| gen.arn_for(svc)).collect();
                 pats.sort();
                 pats.dedup();
-                let atoms: Vec<Pattern> =
-                    pats.iter().map(|p| Pattern::glob(p, Mode::Resource)).collect();
+                let atoms: Vec<Pattern> = pats
+                    .iter()
+                    .map(|p| Pattern::glob(p, Mode::Resource))
+                    .collect();
                 let t = Instant::now();
-                let r = partition(&atoms, &[], &Limits::default());
+                let r = partition(&atoms, &[], &iamprove::query::query_limits());
                 let d = t.elapsed();
                 cells.push(match r {
                     Ok(p) => format!("{} classes, {}", p.classes.len(), fmt(d)),
@@ -186,7 +203,10 @@ fn main() {
     let bin = env!("CARGO_BIN_EXE_iamprove");
     let dir = tempfile::tempdir().unwrap();
     println!("machine: {}", common::machine());
-    println!("repetitions: {reps} (median reported), seed {seed}, timeout {} s", TIMEOUT_MS / 1000);
+    println!(
+        "repetitions: {reps} (median reported), seed {seed}, timeout {} s",
+        timeout_ms() / 1000
+    );
     let mut rows = Vec::new();
     for (&n, star) in sizes.iter().flat_map(|n| [(n, true), (n, false)]) {
         let profile = if star { "A" } else { "B" };
@@ -207,7 +227,11 @@ fn main() {
             .iter()
             .map(|s| s.action.patterns.len() + s.resource.as_ref().map_or(0, |r| r.patterns.len()))
             .sum();
-        let conds = old.statements().iter().filter(|s| !s.conditions.is_empty()).count();
+        let conds = old
+            .statements()
+            .iter()
+            .filter(|s| !s.conditions.is_empty())
+            .count();
         println!(
             "\n== profile {profile}, {n} statements ({patterns} action+resource patterns, {conds} statements with conditions; \
              parse {} per side); edits: {}",
@@ -225,10 +249,21 @@ fn main() {
                 let f = compare(base, gain, &opts(), "widened");
                 lib.push(t.elapsed());
                 v = verdict(&f);
+                if lib.iter().sum::<Duration>() > ENOUGH {
+                    break;
+                }
             }
-            let mut ph = Vec::new();
+            let mut ph: Vec<Phases> = Vec::new();
             for _ in 0..reps.min(3) {
                 ph.push(phases(base, gain));
+                if ph
+                    .iter()
+                    .map(|p| p.encode + p.partition + p.load + p.z3)
+                    .sum::<Duration>()
+                    > ENOUGH
+                {
+                    break;
+                }
             }
             let pm = |f: &dyn Fn(&Phases) -> Duration| {
                 let mut v: Vec<Duration> = ph.iter().map(f).collect();
@@ -239,7 +274,15 @@ fn main() {
             for _ in 0..reps {
                 let t = Instant::now();
                 let out = Command::new(bin)
-                    .args(["diff", "--format", "json", "--type", "identity", "--timeout", "60"])
+                    .args([
+                        "diff",
+                        "--format",
+                        "json",
+                        "--type",
+                        "identity",
+                        "--timeout",
+                        "60",
+                    ])
                     .arg(a)
                     .arg(b)
                     .output()
@@ -248,16 +291,26 @@ fn main() {
                 let j: serde_json::Value =
                     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
                 cli_v = j["verdict"].as_str().unwrap_or("error").to_string();
+                if cli.iter().sum::<Duration>() > ENOUGH {
+                    break;
+                }
             }
             let classes = ph[0]
                 .classes
                 .iter()
-                .map(|(d, a, c)| format!("{d} {a}→{c}"))
+                .map(|(d, a, c, fb)| {
+                    if *fb {
+                        format!("**{d} {a}→string theory**")
+                    } else {
+                        format!("{d} {a}→{c}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             let row = format!(
-                "| {n} {profile} | {label} | {v} | {} | {} | {} | {} | {} | {} ({}) | {} ({cli_v}) | {classes} |",
+                "| {n} {profile} | {label} | {v} | {} (n={}) | {} | {} | {} | {} | {} ({}) | {} ({cli_v}) | {classes} |",
                 fmt(median(&mut lib)),
+                lib.len(),
                 fmt(pm(&|p| p.encode)),
                 fmt(pm(&|p| p.partition)),
                 fmt(pm(&|p| p.load)),

@@ -80,7 +80,8 @@ pub struct Gen {
 }
 
 const WORDS: &[&str] = &[
-    "prod", "staging", "dev", "data", "logs", "backup", "app", "web", "etl", "ml", "billing", "audit",
+    "prod", "staging", "dev", "data", "logs", "backup", "app", "web", "etl", "ml", "billing",
+    "audit",
 ];
 const ACCOUNTS: &[&str] = &["111122223333", "444455556666"];
 const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "*"];
@@ -245,8 +246,12 @@ impl Gen {
         if deny {
             return match self.rng.below(3) {
                 0 => json!({"Bool": {"aws:SecureTransport": "false"}}),
-                1 => json!({"NotIpAddress": {"aws:SourceIp": ["203.0.113.0/24", "198.51.100.0/24"]}}),
-                _ => json!({"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}),
+                1 => {
+                    json!({"NotIpAddress": {"aws:SourceIp": ["203.0.113.0/24", "198.51.100.0/24"]}})
+                }
+                _ => {
+                    json!({"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}})
+                }
             };
         }
         let mut c = serde_json::Map::new();
@@ -300,10 +305,7 @@ impl Gen {
         let deny = self.rng.pct(7);
         let mut st = serde_json::Map::new();
         st.insert("Sid".into(), json!(format!("S{k}")));
-        st.insert(
-            "Effect".into(),
-            json!(if deny { "Deny" } else { "Allow" }),
-        );
+        st.insert("Effect".into(), json!(if deny { "Deny" } else { "Allow" }));
         let main = self.svc();
         if !deny && self.rng.pct(3) {
             // "everything but writes, on these resources of one service"
@@ -385,7 +387,9 @@ impl Gen {
                     let old_r = r.as_str().unwrap_or("").to_string();
                     let wide: Vec<&str> = old_r.splitn(4, ':').take(3).collect();
                     let wide = format!("{}:*", wide.join(":"));
-                    done.push(format!("widened resource {old_r} to {wide} in statement {i}"));
+                    done.push(format!(
+                        "widened resource {old_r} to {wide} in statement {i}"
+                    ));
                     *r = json!(wide);
                 }
             }
