@@ -257,7 +257,10 @@ impl Prepared {
     /// abstractions when the model was spurious.
     pub fn solve(&mut self, confirm: &dyn Fn(&Request) -> bool) -> Solved {
         let mut last = String::new();
-        for _round in 0..32 {
+        // refinements of abstracted variable patterns (not proofs) and lazy-string blocks (proofs)
+        // have separate budgets
+        let (mut rounds, mut lazy_blocks) = (0u32, 0u32);
+        while rounds < 32 {
             match self.session.check() {
                 // after a refinement the abstraction is no longer an over-approximation
                 Outcome::Unsat if self.refined => {
@@ -269,6 +272,10 @@ impl Prepared {
                 Outcome::Unknown(r) => return Solved::Unknown(r),
                 Outcome::Sat(mut model) => match realize_lazy(&self.enc, &mut model) {
                     Lazy::Unrealizable(block) => {
+                        lazy_blocks += 1;
+                        if lazy_blocks > 200 {
+                            return Solved::Unknown("more than 200 combinations of string patterns were refuted without an answer".into());
+                        }
                         // a proved fact about strings: the abstraction stays exact
                         self.session.block(&[], &block, &self.enc);
                         continue;
@@ -298,6 +305,7 @@ impl Prepared {
                         };
                         self.block(&model);
                         self.refined = true;
+                        rounds += 1;
                     }
                     },
                 },
