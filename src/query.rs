@@ -338,13 +338,29 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
             best = r;
         }
     }
+    // principal keys spelled out with another value than the principal implies: use the implied
+    // value where the finding does not depend on it (a consistent, more realistic request)
+    for (k, v) in best.principal.derived_keys() {
+        let differs = best
+            .context
+            .get(k)
+            .is_some_and(|cv| cv.multi || cv.values != [v.clone()]);
+        if differs {
+            let mut r = best.clone();
+            if let Some(cv) = r.context.get_mut(k) {
+                cv.values = vec![v];
+                cv.multi = false;
+            }
+            if confirm(&r) {
+                best = r;
+            }
+        }
+    }
     let derived: Vec<&str> = best
         .principal
         .derived_keys()
         .iter()
         .map(|(k, _)| *k)
-        .collect::<Vec<_>>()
-        .into_iter()
         .collect();
     let keys: Vec<String> = best
         .context

@@ -1200,7 +1200,19 @@ impl Encoder {
                     .iter()
                     .map(|atoms| atoms.iter().any(|&a| c.bits.get(a)))
                     .collect();
-                if seen.contains_key(&pv) {
+                if let Some(&k) = seen.get(&pv) {
+                    // same behaviour for the query: keep the most readable witness, i.e. a
+                    // preferred candidate (a real action, an outsider principal) over a synthetic one
+                    let preferred = |w: &str| d.prefer.iter().position(|p| p == w);
+                    let better = match (preferred(&c.witness), preferred(&d.classes[k].witness)) {
+                        (Some(a), Some(b)) => a < b,
+                        (Some(_), None) => true,
+                        _ => false,
+                    };
+                    if better {
+                        d.classes[k].witness = c.witness.clone();
+                        d.classes[k].atoms = c.bits.clone();
+                    }
                     continue;
                 }
                 seen.insert(pv.clone(), d.classes.len());
