@@ -33,6 +33,15 @@ pub struct DiffOptions {
     pub query: QueryOptions,
 }
 
+/// `a`, `b` → "`a`, `b`" for summaries.
+fn backticked<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    items
+        .into_iter()
+        .map(|a| format!("`{}`", a.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Load one side: a scenario file or a single policy document.
 pub fn load_side(
     path: &Path,
@@ -187,19 +196,32 @@ fn describe(
     let granted: Vec<Value> = ev
         .statements
         .iter()
-        .filter(|s| matches!(s.set, SetName::Identity | SetName::Resource) && s.effect == "Allow")
+        .filter(|s| {
+            matches!(s.set, SetName::Identity | SetName::Resource)
+                && s.effect == "Allow"
+                && s.policy != "allow-all identity policy"
+        })
         .map(|s| json!({"policy": s.policy, "statement": s.path, "sid": s.sid}))
         .collect();
     let old_decision = decision(base, req);
     let granted_txt: Vec<String> = ev
         .statements
         .iter()
-        .filter(|s| matches!(s.set, SetName::Identity | SetName::Resource) && s.effect == "Allow")
+        .filter(|s| {
+            matches!(s.set, SetName::Identity | SetName::Resource)
+                && s.effect == "Allow"
+                && s.policy != "allow-all identity policy"
+        })
         .map(|s| match &s.sid {
             Some(sid) => format!("{} ({sid})", s.path),
             None => s.path.clone(),
         })
-        .collect();
+        .fold(Vec::new(), |mut acc: Vec<String>, s| {
+            if !acc.contains(&s) {
+                acc.push(s);
+            }
+            acc
+        });
     let verb = if kind == "widened" {
         "newly allows"
     } else {
@@ -221,23 +243,9 @@ fn describe(
         )
     };
     if !act_yes.is_empty() {
-        summary.push_str(&format!(
-            " (actions matching {}",
-            act_yes
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        summary.push_str(&format!(" (actions matching {}", backticked(&act_yes)));
         if !act_no.is_empty() && act_no.len() <= 4 {
-            summary.push_str(&format!(
-                " but not {}",
-                act_no
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            summary.push_str(&format!(" and not {}", backticked(&act_no)));
         }
         summary.push(')');
     }
@@ -245,11 +253,7 @@ fn describe(
     if !res_shown.is_empty() && req.resource != "*" {
         summary.push_str(&format!(
             " on resources matching {}",
-            res_shown
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            backticked(&res_shown)
         ));
     }
     if !granted_txt.is_empty() {
@@ -259,7 +263,11 @@ fn describe(
     let statements: Vec<Value> = ev
         .statements
         .iter()
-        .filter(|s| matches!(s.set, SetName::Identity | SetName::Resource) && s.effect == "Allow")
+        .filter(|s| {
+            matches!(s.set, SetName::Identity | SetName::Resource)
+                && s.effect == "Allow"
+                && s.policy != "allow-all identity policy"
+        })
         .filter_map(|s| {
             gain.policies()
                 .into_iter()
