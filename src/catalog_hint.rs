@@ -55,17 +55,29 @@ pub fn display_action(lower: &str) -> String {
         .unwrap_or_else(|| lower.to_owned())
 }
 
-/// The catalog actions of the witness's service whose match vector over `atoms` equals the
-/// witness's: the real actions a finding stands for. Returns display names and access levels.
-pub fn actions_like(witness: &str, atoms: &[Pattern]) -> Vec<(String, String)> {
+/// The catalog actions of the witness's service that behave like the witness for the query: the
+/// same truth for every predicate (a union of `atoms`, one per statement element). These are the
+/// real actions a finding stands for. Returns display names and access levels.
+pub fn actions_like(
+    witness: &str,
+    atoms: &[Pattern],
+    preds: &[Vec<usize>],
+) -> Vec<(String, String)> {
     let Some(svc) = literal_service(witness) else {
         return Vec::new();
     };
-    let want: Vec<bool> = atoms.iter().map(|a| a.is_match(witness)).collect();
+    let vector = |s: &str| -> Vec<bool> {
+        let bits: Vec<bool> = atoms.iter().map(|a| a.is_match(s)).collect();
+        preds
+            .iter()
+            .map(|p| p.iter().any(|&i| bits.get(i).copied().unwrap_or(false)))
+            .collect()
+    };
+    let want = vector(witness);
     let cat = Catalog::get();
     service_actions(svc)
         .into_iter()
-        .filter(|name| atoms.iter().zip(&want).all(|(a, w)| a.is_match(name) == *w))
+        .filter(|name| vector(name) == want)
         .filter_map(|name| {
             cat.action_by_lowercase(name).map(|(s, a)| {
                 (

@@ -180,12 +180,28 @@ fn describe(
     let like = p
         .enc
         .domain_of(ACTION_SLOT)
-        .map(|d| crate::catalog_hint::actions_like(&req.action.to_lowercase(), &d.compiled))
+        .map(|d| {
+            crate::catalog_hint::actions_like(&req.action.to_lowercase(), &d.compiled, &d.preds)
+        })
         .unwrap_or_default();
     let mut levels: std::collections::BTreeMap<String, usize> = Default::default();
     for (_, l) in &like {
         *levels.entry(l.clone()).or_default() += 1;
     }
+    // "and not P" must hold for the whole class, not just the example: drop the patterns some
+    // action of the class matches
+    let mut moved: Vec<String> = Vec::new();
+    act_no.retain(|pat| {
+        let p = crate::automata::Pattern::glob(pat, crate::automata::Mode::Plain);
+        let hit = like.iter().any(|(a, _)| p.is_match(&a.to_lowercase()));
+        if hit {
+            moved.push(pat.clone());
+        }
+        !hit
+    });
+    // and "matching" lists every pattern some action of the class matches
+    let mut act_yes = act_yes;
+    act_yes.extend(moved);
     let level_txt = levels
         .iter()
         .map(|(l, n)| format!("{n} {l}"))
