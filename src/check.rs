@@ -246,16 +246,7 @@ fn parse_account_invariants(
     let mut out = Vec::new();
     for (i, it) in items.iter().enumerate() {
         let p = path.index(i);
-        let id = it
-            .get("id")
-            .and_then(Json::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
-        let description = it
-            .get("description")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_owned();
+        let (id, description) = id_and_description(it, file, &p)?;
         let except = match it.get("except") {
             Some(v) => strings(v, file, &p.key("except"))?,
             None => Vec::new(),
@@ -302,6 +293,21 @@ fn parse_account_invariants(
         }
     }
     Ok(out)
+}
+
+/// The `id` (required) and `description` of an invariant.
+fn id_and_description(it: &Json, file: &str, p: &JsonPath) -> Result<(String, String), Errors> {
+    let id = it
+        .get("id")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
+    let description = it
+        .get("description")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_owned();
+    Ok((id, description))
 }
 
 fn excepted(arn: &str, except: &[String]) -> bool {
@@ -457,22 +463,10 @@ fn load_target(
             .into_iter()
             .map(|p| (p.name.clone(), Side::Resource(p)))
             .collect(),
-        PolicyType::Scp | PolicyType::Rcp => {
-            let mut sc = crate::scenario::Scenario::empty();
-            if let Ok(all) = crate::parse::parse_policy_text(
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-                PolicyType::Identity,
-                "allow-all identity policy",
-            ) {
-                sc.identity_policies = vec![all];
-            }
-            if kind == PolicyType::Scp {
-                sc.scps = vec![policies];
-            } else {
-                sc.rcps = vec![policies];
-            }
-            vec![(files.join(", "), Side::Scenario(sc))]
-        }
+        PolicyType::Scp | PolicyType::Rcp => vec![(
+            files.join(", "),
+            crate::query::guardrail_side(kind, policies),
+        )],
     })
 }
 
@@ -500,16 +494,7 @@ fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInva
                 return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin"))]);
             }
         }
-        let id = it
-            .get("id")
-            .and_then(Json::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| vec![err(file, &p.key("id"), "missing `id` (a string)")])?;
-        let description = it
-            .get("description")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_owned();
+        let (id, description) = id_and_description(it, file, &p)?;
         let kinds: Vec<&str> = ["forbid", "require", "no_public", "no_admin"]
             .into_iter()
             .filter(|k| it.get(k).is_some())
@@ -925,7 +910,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             let deciding: Vec<crate::eval::StmtRef> = ev
                 .statements
                 .iter()
-                .filter(|s| s.policy != "allow-all identity policy")
+                .filter(|s| s.policy != crate::query::ALLOW_ALL_NAME)
                 .cloned()
                 .collect();
             let stmts: Vec<String> = deciding

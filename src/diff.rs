@@ -76,23 +76,8 @@ pub fn side_from_json(
     Ok(match kind {
         PolicyType::Identity => Side::Identity(vec![pol]),
         PolicyType::Resource | PolicyType::Trust => Side::Resource(pol),
-        PolicyType::Scp | PolicyType::Rcp => {
-            // what the guardrail still lets an all-powerful principal do
-            let mut sc = crate::scenario::Scenario::empty();
-            if let Ok(all) = crate::parse::parse_policy_text(
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-                PolicyType::Identity,
-                "allow-all identity policy",
-            ) {
-                sc.identity_policies = vec![all];
-            }
-            if kind == PolicyType::Scp {
-                sc.scps = vec![vec![pol]];
-            } else {
-                sc.rcps = vec![vec![pol]];
-            }
-            Side::Scenario(sc)
-        }
+        // what the guardrail still lets an all-powerful principal do
+        PolicyType::Scp | PolicyType::Rcp => crate::query::guardrail_side(kind, vec![pol]),
     })
 }
 
@@ -209,25 +194,23 @@ fn describe(
         .join(", ");
     let (res_yes, res_no) = class_patterns(&p.enc, RESOURCE_SLOT, model);
     let ev = gain.evaluate(req);
-    let granted: Vec<Value> = ev
+    // the statements of NEW's own policies that grant the request
+    let granting: Vec<&crate::eval::StmtRef> = ev
         .statements
         .iter()
         .filter(|s| {
             matches!(s.set, SetName::Identity | SetName::Resource)
                 && s.effect == "Allow"
-                && s.policy != "allow-all identity policy"
+                && s.policy != crate::query::ALLOW_ALL_NAME
         })
+        .collect();
+    let granted: Vec<Value> = granting
+        .iter()
         .map(|s| json!({"policy": s.policy, "statement": s.path, "sid": s.sid}))
         .collect();
     let old_decision = decision(base, req);
-    let granted_txt: Vec<String> = ev
-        .statements
+    let granted_txt: Vec<String> = granting
         .iter()
-        .filter(|s| {
-            matches!(s.set, SetName::Identity | SetName::Resource)
-                && s.effect == "Allow"
-                && s.policy != "allow-all identity policy"
-        })
         .map(|s| match &s.sid {
             Some(sid) => format!("{} ({sid})", s.path),
             None => s.path.clone(),
@@ -276,14 +259,8 @@ fn describe(
         summary.push_str(&format!("; granted by {}", granted_txt.join(", ")));
     }
     // the granting statements, as written: principals and conditions included
-    let statements: Vec<Value> = ev
-        .statements
+    let statements: Vec<Value> = granting
         .iter()
-        .filter(|s| {
-            matches!(s.set, SetName::Identity | SetName::Resource)
-                && s.effect == "Allow"
-                && s.policy != "allow-all identity policy"
-        })
         .filter_map(|s| {
             gain.policies()
                 .into_iter()
@@ -412,6 +389,20 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
     }
 }
 
+/// One finding in text: `N. [kind] summary`, the old decision and the replayable request, each
+/// line prefixed by `indent`.
+pub fn print_finding(
+    out: &mut impl Write,
+    i: usize,
+    f: &Value,
+    indent: &str,
+) -> std::io::Result<()> {
+    let s = |k: &str| f[k].as_str().unwrap_or("").to_owned();
+    writeln!(out, "{indent}{}. [{}] {}", i + 1, s("kind"), s("summary"))?;
+    writeln!(out, "{indent}   old decision: {}", s("old_decision"))?;
+    writeln!(out, "{indent}   request: {}", f["request"])
+}
+
 fn print_text(
     out: &mut impl Write,
     verdict: &str,
@@ -440,19 +431,8 @@ fn print_text(
         writeln!(out, "narrowing: {n}")?;
     }
     for (i, f) in findings.iter().enumerate() {
-        writeln!(
-            out,
-            "\n{}. [{}] {}",
-            i + 1,
-            f["kind"].as_str().unwrap_or(""),
-            f["summary"].as_str().unwrap_or("")
-        )?;
-        writeln!(
-            out,
-            "   old decision: {}",
-            f["old_decision"].as_str().unwrap_or("")
-        )?;
-        writeln!(out, "   request: {}", f["request"])?;
+        writeln!(out)?;
+        print_finding(out, i, f, "")?;
     }
     for n in notes {
         writeln!(out, "note: {n}")?;

@@ -55,13 +55,7 @@ impl Side {
             Side::Resource(p) => {
                 let mut sc = Scenario::empty();
                 sc.resource_policy = Some(p.clone());
-                if let Ok(allow_all) = crate::parse::parse_policy_text(
-                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-                    PolicyType::Identity,
-                    "allow-all identity policy",
-                ) {
-                    sc.identity_policies = vec![allow_all];
-                }
+                sc.identity_policies = allow_all_policy().into_iter().collect();
                 let mut r = req.clone();
                 r.resource_account = foreign_account(&r.principal.account);
                 (sc, r)
@@ -74,6 +68,35 @@ impl Side {
         let (sc, r) = self.replay_scenario(req);
         crate::eval::explain(&sc, &r)
     }
+}
+
+/// Name of the synthetic identity policy that allows everything (resource-policy replays and
+/// guardrail targets); reports leave it out.
+pub const ALLOW_ALL_NAME: &str = "allow-all identity policy";
+
+/// `Allow * on *` as an identity policy.
+pub fn allow_all_policy() -> Option<Policy> {
+    crate::parse::parse_policy_text(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        PolicyType::Identity,
+        ALLOW_ALL_NAME,
+    )
+    .ok()
+}
+
+/// What SCPs (or RCPs) still let a principal whose identity policies allow everything do: one
+/// level holding `policies` (no level at all when there are none: no guardrail).
+pub fn guardrail_side(kind: PolicyType, policies: Vec<Policy>) -> Side {
+    let mut sc = Scenario::empty();
+    sc.identity_policies = allow_all_policy().into_iter().collect();
+    if !policies.is_empty() {
+        if kind == PolicyType::Scp {
+            sc.scps = vec![policies];
+        } else {
+            sc.rcps = vec![policies];
+        }
+    }
+    Side::Scenario(sc)
 }
 
 /// The account a resource-policy replay puts the resource in (never the caller's).

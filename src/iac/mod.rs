@@ -93,9 +93,6 @@ fn empty_policy(kind: PolicyType, name: &str) -> Policy {
     }
 }
 
-const ALLOW_ALL: &str =
-    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-
 /// The side a set of policies of one type stands for, as `diff` reads single documents
 /// (`diff::side_from_json`). `None` is the absent policy: an identity or resource policy that
 /// grants nothing, or, for SCPs and RCPs, no guardrail at all (everything passes).
@@ -113,22 +110,7 @@ fn side_of(kind: PolicyType, pols: Option<Vec<Policy>>, label: &str) -> Side {
             Side::Resource(merged)
         }
         PolicyType::Scp | PolicyType::Rcp => {
-            let mut sc = crate::scenario::Scenario::empty();
-            if let Ok(all) = crate::parse::parse_policy_text(
-                ALLOW_ALL,
-                PolicyType::Identity,
-                "allow-all identity policy",
-            ) {
-                sc.identity_policies = vec![all];
-            }
-            if let Some(p) = pols {
-                if kind == PolicyType::Scp {
-                    sc.scps = vec![p];
-                } else {
-                    sc.rcps = vec![p];
-                }
-            }
-            Side::Scenario(sc)
+            crate::query::guardrail_side(kind, pols.unwrap_or_default())
         }
     }
 }
@@ -429,19 +411,7 @@ fn print_text(
             writeln!(out, "   narrowing: {n}")?;
         }
         for (i, f) in r.findings.iter().enumerate() {
-            writeln!(
-                out,
-                "   {}. [{}] {}",
-                i + 1,
-                f["kind"].as_str().unwrap_or(""),
-                f["summary"].as_str().unwrap_or("")
-            )?;
-            writeln!(
-                out,
-                "      old decision: {}",
-                f["old_decision"].as_str().unwrap_or("")
-            )?;
-            writeln!(out, "      request: {}", f["request"])?;
+            crate::diff::print_finding(out, i, f, "   ")?;
         }
         for n in &r.notes {
             writeln!(out, "   note: {n}")?;
