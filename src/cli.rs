@@ -68,6 +68,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Print nothing but errors: the exit status tells the verdict (also hides progress bars).
+    /// Under `-q`, `eval` exits 1 when the request is denied and `who-can` when nobody can.
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }
@@ -173,9 +174,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) generated from the command-line definitions.
+    /// Print the man page (roff) generated from the command-line definitions; with `--dir`, write
+    /// `iamprove.1` and one `iamprove-COMMAND.1` page per command into that directory.
     #[command(hide = true)]
-    Man,
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Print a synthetic account dump (for benchmarks).
     #[command(hide = true)]
     GenAccount {
@@ -320,7 +325,7 @@ pub fn run(cli: Cli) -> Exit {
             crate::account::report::cmd_escalations(&inputs.inputs(), format, quiet)
         }
         Command::Completions { shell } => crate::shellgen::cmd_completions(shell),
-        Command::Man => crate::shellgen::cmd_man(),
+        Command::Man { dir } => crate::shellgen::cmd_man(dir.as_deref()),
         Command::GenAccount { principals, seed } => {
             crate::account::report::cmd_gen_account(principals, seed)
         }
@@ -347,6 +352,10 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
         Format::Sarif => return no_sarif("eval"),
     };
     match res {
+        // Under `--quiet` the decision is the exit status, as with `grep -q`: 0 Allow, 1 denied.
+        Ok(()) if crate::style::quiet() && ev.decision != crate::eval::Decision::Allow => {
+            Exit::Violated
+        }
         Ok(()) => Exit::Ok,
         Err(_) => Exit::Input,
     }

@@ -15,12 +15,66 @@ pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 
-/// Where commands print their reports: stdout, or nothing under `--quiet`.
+/// Where commands print their reports: stdout, or nothing under `--quiet`. A reader that closes
+/// the pipe early (`iamprove diff … | head`) is not an error: the rest of the report is dropped
+/// and the command keeps its exit status.
 pub fn stdout() -> Box<dyn Write> {
     if quiet() {
         Box::new(std::io::sink())
     } else {
-        Box::new(std::io::stdout().lock())
+        unquiet_stdout()
+    }
+}
+
+/// Stdout even under `--quiet`, for commands whose output is the product (`completions`, `man`).
+pub fn unquiet_stdout() -> Box<dyn Write> {
+    Box::new(PipeTolerant {
+        inner: std::io::stdout().lock(),
+        closed: false,
+    })
+}
+
+/// A writer that turns a closed pipe into a silent sink.
+pub struct PipeTolerant<W: Write> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> PipeTolerant<W> {
+    /// Wrap `inner`.
+    pub fn new(inner: W) -> Self {
+        PipeTolerant {
+            inner,
+            closed: false,
+        }
+    }
+}
+
+impl<W: Write> Write for PipeTolerant<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            r => r,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r,
+        }
     }
 }
 
@@ -85,5 +139,60 @@ mod tests {
         assert_eq!(paint("unknown", true), "\x1b[33munknown\x1b[0m");
         assert_eq!(paint("holds", false), "holds");
         assert_eq!(paint("narrowed", true), "narrowed");
+    }
+}
+
+#[cfg(test)]
+mod pipe_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::PipeTolerant;
+    use std::io::Write;
+
+    /// Accepts `room` bytes, then reports a closed pipe.
+    struct Closing {
+        room: usize,
+        got: Vec<u8>,
+    }
+
+    impl Write for Closing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.got.len() >= self.room {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.room - self.got.len());
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_becomes_a_sink() {
+        let mut w = PipeTolerant::new(Closing {
+            room: 4,
+            got: vec![],
+        });
+        writeln!(w, "hello world").unwrap();
+        writeln!(w, "more").unwrap();
+        w.flush().unwrap();
+        assert_eq!(w.inner.got, b"hell");
+        assert!(w.closed);
+    }
+
+    #[test]
+    fn other_errors_still_fail() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::StorageFull.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut w = PipeTolerant::new(Full);
+        assert!(writeln!(w, "x").is_err());
     }
 }

@@ -323,3 +323,90 @@ fn usage_errors_exit_two() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn quiet_eval_exit_status_is_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = |allow: bool| {
+        serde_json::json!({
+            "request": {"principal": "arn:aws:iam::111122223333:user/dev", "action": "s3:GetObject", "resource": "arn:aws:s3:::b/k"},
+            "identity_policies": [{"Version": "2012-10-17", "Statement": [{"Effect": if allow {"Allow"} else {"Deny"}, "Action": "s3:GetObject", "Resource": "*"}]}]
+        })
+    };
+    for (allow, code) in [(true, 0), (false, 1)] {
+        let p = dir.path().join(format!("s{allow}.json"));
+        std::fs::write(&p, sc(allow).to_string()).unwrap();
+        let out = assert_cmd::Command::cargo_bin("iamprove")
+            .unwrap()
+            .args(["-q", "eval", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "allow={allow}");
+        assert!(out.stdout.is_empty());
+        // without -q, eval exits 0 whenever it decided
+        let out = assert_cmd::Command::cargo_bin("iamprove")
+            .unwrap()
+            .args(["eval", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+    }
+}
+
+#[test]
+fn quiet_does_not_blank_completions_or_man() {
+    for args in [&["-q", "completions", "bash"][..], &["-q", "man"][..]] {
+        let out = assert_cmd::Command::cargo_bin("iamprove")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(out.stdout.len() > 1000, "{args:?} printed nothing");
+    }
+}
+
+#[test]
+fn man_dir_writes_the_pages_it_refers_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("iamprove")
+        .unwrap()
+        .args(["man", "--dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    for page in [
+        "iamprove.1",
+        "iamprove-diff.1",
+        "iamprove-check.1",
+        "iamprove-eval.1",
+    ] {
+        assert!(dir.path().join(page).exists(), "{page} missing");
+    }
+}
+
+#[test]
+fn closed_pipe_is_not_an_input_error() {
+    use std::process::{Command, Stdio};
+    // `iamprove man | head -c 0`: the reader is gone before the first write (the unit tests of
+    // style::PipeTolerant cover the writer itself); no input error (exit 2), no panic.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("iamprove"))
+        .args(["man"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
