@@ -11,7 +11,7 @@ use crate::request::{Context, CtxValue, Principal, Request};
 use crate::scenario::Scenario;
 use crate::solver::{Model, Outcome, Session};
 use crate::symbolic::encode::{Encoder, PrincipalMode, ACTION_SLOT, RESOURCE_SLOT};
-use crate::symbolic::term::{self, and, not, Term, T};
+use crate::symbolic::term::{self, and, not, or, Term, T};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -50,6 +50,8 @@ impl Side {
                 sc.identity_policies = ps.clone();
                 let mut r = req.clone();
                 r.resource_account = r.principal.account.clone();
+                // STRICT resources: the assumed key or trust policy (see `STRICT_ASSUMPTION`)
+                sc.resource_policy = strict_grant_policy(&r);
                 (sc, r)
             }
             Side::Resource(p) => {
@@ -165,20 +167,73 @@ pub fn default_principal() -> Principal {
 pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
     match side {
         Side::Identity(ps) => {
-            // alone in the principal's account: a resource whose own policy must allow (a role
-            // for sts:AssumeRole*, a KMS key) is never allowed by identity policies alone (§4.4)
+            // alone in the principal's account. A resource whose own policy must allow (a role
+            // for sts:AssumeRole*, a KMS key: §4.4) is assumed to have a policy that delegates to
+            // the principal's account (the default key policy; the usual trust policy), so the
+            // identity policy decides; the report lists that assumption (`strict_assumption`)
             let refs: Vec<&Policy> = ps.iter().collect();
             let (a, d) = enc.allow_deny(&refs);
-            let strict = enc.strict_resource();
-            and([a, not(d), not(strict)])
+            if may_allow_strict(ps) {
+                enc.assume(STRICT_ASSUMPTION);
+            }
+            let free = enc.always_allowed();
+            or([free, and([a, not(d)])])
         }
         Side::Resource(p) => {
             let (a, d) = enc.allow_deny(&[p]);
-            and([a, not(d)])
+            let free = enc.always_allowed();
+            or([free, and([a, not(d)])])
         }
         Side::Scenario(sc) => enc.allowed_scenario(sc),
     }
 }
+
+/// The assumption under which identity-policy-only answers about roles and KMS keys hold.
+pub const STRICT_ASSUMPTION: &str = "identity policy alone: a KMS key's key policy, or a role's trust policy for sts: actions, is assumed to delegate to the principal's account (the default key policy; the usual trust policy), so the identity policy decides; give a scenario with the real key or trust policy for an exact answer";
+
+/// Could an Allow statement of these identity policies apply to a STRICT resource (an sts:
+/// action on a role, any action on a KMS key)? Decided over the catalog's sts and kms actions
+/// and any action outside the catalog (a wildcard or `NotAction` may name one): conservative.
+fn may_allow_strict(ps: &[Policy]) -> bool {
+    let cat = crate::catalog::Catalog::get();
+    let strict_actions: Vec<String> = cat
+        .actions_by_lowercase()
+        .map(|(l, _, _)| l)
+        .filter(|l| l.starts_with("sts:") || l.starts_with("kms:"))
+        .map(str::to_owned)
+        .chain(["sts:x-unknown".to_owned(), "kms:x-unknown".to_owned()])
+        .collect();
+    ps.iter().flat_map(|p| p.statements.iter()).any(|s| {
+        s.effect == crate::model::Effect::Allow
+            && strict_actions.iter().any(|a| {
+                let hit =
+                    s.action.patterns.iter().any(|p| {
+                        crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, a)
+                    });
+                hit != s.action.negated
+            })
+    })
+}
+
+/// The resource's own policy under [`STRICT_ASSUMPTION`]: it delegates to the principal's account
+/// root (as conformance's `strict_grant`).
+pub fn strict_grant_policy(req: &Request) -> Option<Policy> {
+    if !crate::eval::strict_resource(&req.action, &req.resource) || req.principal.account.is_empty()
+    {
+        return None;
+    }
+    let root = format!(
+        "arn:{}:iam::{}:root",
+        req.principal.partition, req.principal.account
+    );
+    let text = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": root}, "Action": "*", "Resource": "*"}]})
+    .to_string();
+    crate::parse::parse_policy_text(&text, PolicyType::Resource, STRICT_GRANT_NAME).ok()
+}
+
+/// Name of the assumed key or trust policy of [`strict_grant_policy`].
+pub const STRICT_GRANT_NAME: &str = "assumed key or trust policy (delegates to the account)";
 
 /// A verdict-independent solving result.
 pub enum Solved {

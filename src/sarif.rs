@@ -40,6 +40,9 @@ pub struct Run {
     pub tool: Tool,
     pub results: Vec<SarifResult>,
     pub column_kind: &'static str,
+    /// Run-level facts: `assumptions` a diff's verdict relies on.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub properties: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -227,6 +230,7 @@ impl Builder {
                 },
                 results: self.results,
                 column_kind: "utf16CodeUnits",
+                properties: serde_json::Map::new(),
             }],
         }
     }
@@ -570,6 +574,38 @@ pub fn diff_log(
     old: &str,
     new: &str,
 ) -> Log {
+    diff_log_assuming(findings, verdict, narrowed, notes, &[], old, new)
+}
+
+/// [`diff_log`] for a verdict that holds under `assumptions` (no silent narrowing): they are
+/// listed in the run's `properties.assumptions` and in the text of each finding that relies on one.
+pub fn diff_log_assuming(
+    findings: &[Value],
+    verdict: &str,
+    narrowed: Option<&str>,
+    notes: &[String],
+    assumptions: &[String],
+    old: &str,
+    new: &str,
+) -> Log {
+    let mut log = diff_log_inner(findings, verdict, narrowed, notes, old, new);
+    if !assumptions.is_empty() {
+        for run in &mut log.runs {
+            run.properties
+                .insert("assumptions".into(), serde_json::json!(assumptions));
+        }
+    }
+    log
+}
+
+fn diff_log_inner(
+    findings: &[Value],
+    verdict: &str,
+    narrowed: Option<&str>,
+    notes: &[String],
+    old: &str,
+    new: &str,
+) -> Log {
     let mut b = Builder::new();
     let help = "Each finding carries a request (scenario format) that the old policy denies and the new one allows (or the reverse), replayed through iamprove's evaluator: paste it into a scenario and run `iamprove eval` to confirm. Narrow the statement the result points at if the access is not intended.";
     let widened = b.rule(
@@ -609,12 +645,15 @@ pub fn diff_log(
         if locations.is_empty() {
             locations.push(loc.in_policy(file, "Statement", None));
         }
-        let text = format!(
+        let mut text = format!(
             "{}. Old decision: {}. Replayable request: {}",
             f["summary"].as_str().unwrap_or(""),
             f["old_decision"].as_str().unwrap_or(""),
             f["request"]
         );
+        for a in f["assumptions"].as_array().into_iter().flatten() {
+            text.push_str(&format!(". Assumes: {}", a.as_str().unwrap_or("")));
+        }
         b.result(
             rule,
             level,

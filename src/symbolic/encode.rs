@@ -196,6 +196,9 @@ pub struct Encoder {
     pub background: Vec<T>,
     /// Notes for the report (bounds, abstractions).
     pub notes: Vec<String>,
+    /// What a proof relies on beyond the inputs (no silent narrowing: a verdict lists every
+    /// modelling assumption it depends on).
+    pub assumptions: Vec<String>,
     memo: HashMap<(usize, usize), T>,
     /// For slots of unpartitioned domains: (slot, predicate) → Boolean variable.
     pub pred_vars: HashMap<(usize, usize), usize>,
@@ -278,6 +281,7 @@ impl Encoder {
             abstract_atoms: Vec::new(),
             background: Vec::new(),
             notes: Vec::new(),
+            assumptions: Vec::new(),
             memo: HashMap::new(),
             pred_vars: HashMap::new(),
         };
@@ -314,7 +318,7 @@ impl Encoder {
                     .entry(c.key.clone())
                     .or_insert_with(|| (c.key_raw.clone(), 0, false, Vec::new(), 0));
                 e.1 += 1;
-                if c.op.set.is_some() || MULTIVALUED_KEYS.contains(&c.key.as_str()) {
+                if c.op.set.is_some() || is_multivalued_key(&c.key) {
                     e.2 = true;
                 }
                 // Null needs the string domain too: an empty value counts as null (§3.5)
@@ -431,6 +435,13 @@ impl Encoder {
                     }
                 }
             }
+        }
+    }
+
+    /// Record an assumption the answer depends on (once).
+    pub fn assume(&mut self, text: &str) {
+        if !self.assumptions.iter().any(|a| a == text) {
+            self.assumptions.push(text.to_owned());
         }
     }
 
@@ -975,6 +986,25 @@ impl Encoder {
         ])
     }
 
+    /// Mirrors `eval::needs_no_permission`: `sts:GetCallerIdentity` by any signed caller is
+    /// always allowed.
+    pub fn always_allowed(&mut self) -> T {
+        let gci = self.pred_of(
+            ACTION_SLOT,
+            vec![AtomKey::literal(
+                &crate::eval::GET_CALLER_IDENTITY.to_lowercase(),
+            )],
+        );
+        let signed = match &self.principal {
+            PrincipalMode::Fixed(p) => konst(p.kind != PrincipalKind::Anonymous),
+            PrincipalMode::Symbolic { slot } => {
+                let slot = *slot;
+                not(self.pred_of(slot, vec![AtomKey::literal("anonymous")]))
+            }
+        };
+        and([gci, signed])
+    }
+
     /// Mirrors `eval::strict_resource`.
     pub fn strict_resource(&mut self) -> T {
         let role = self.pred_of(
@@ -1154,7 +1184,9 @@ impl Encoder {
             sp_ok,
             or([g_direct, g_role, g_acct]),
         ]);
-        and([guard, ite(same, same_branch, cross_branch)])
+        let decided = and([guard, ite(same, same_branch, cross_branch)]);
+        let free = self.always_allowed();
+        or([free, decided])
     }
 
     fn same_account(&mut self, p: &Principal) -> T {
