@@ -173,7 +173,7 @@ pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
             // identity policy decides; the report lists that assumption (`strict_assumption`)
             let refs: Vec<&Policy> = ps.iter().collect();
             let (a, d) = enc.allow_deny(&refs);
-            if may_allow_strict(ps) {
+            if may_touch_strict(ps) {
                 enc.assume(STRICT_ASSUMPTION);
             }
             let free = enc.always_allowed();
@@ -191,10 +191,12 @@ pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
 /// The assumption under which identity-policy-only answers about roles and KMS keys hold.
 pub const STRICT_ASSUMPTION: &str = "identity policy alone: a KMS key's key policy, or a role's trust policy for sts: actions, is assumed to delegate to the principal's account (the default key policy; the usual trust policy), so the identity policy decides; give a scenario with the real key or trust policy for an exact answer";
 
-/// Could an Allow statement of these identity policies apply to a STRICT resource (an sts:
-/// action on a role, any action on a KMS key)? Decided over the catalog's sts and kms actions
-/// and any action outside the catalog (a wildcard or `NotAction` may name one): conservative.
-fn may_allow_strict(ps: &[Policy]) -> bool {
+/// Could a statement of these identity policies apply to a STRICT resource (an sts: action on a
+/// role, any action on a KMS key)? Then the answer depends on the key or trust policy, and the
+/// report lists [`STRICT_ASSUMPTION`]. Decided over the catalog's sts and kms actions and one
+/// action outside the catalog per service (a wildcard or `NotAction` may name one):
+/// conservative, never missing a policy that touches them.
+fn may_touch_strict(ps: &[Policy]) -> bool {
     let cat = crate::catalog::Catalog::get();
     let strict_actions: Vec<String> = cat
         .actions_by_lowercase()
@@ -204,14 +206,14 @@ fn may_allow_strict(ps: &[Policy]) -> bool {
         .chain(["sts:x-unknown".to_owned(), "kms:x-unknown".to_owned()])
         .collect();
     ps.iter().flat_map(|p| p.statements.iter()).any(|s| {
-        s.effect == crate::model::Effect::Allow
-            && strict_actions.iter().any(|a| {
-                let hit =
-                    s.action.patterns.iter().any(|p| {
-                        crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, a)
-                    });
-                hit != s.action.negated
-            })
+        strict_actions.iter().any(|a| {
+            let hit = s
+                .action
+                .patterns
+                .iter()
+                .any(|p| crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, a));
+            hit != s.action.negated
+        })
     })
 }
 
@@ -299,6 +301,8 @@ impl Prepared {
             frame.identity_only,
         );
         let q = build(&mut enc);
+        // only requests AWS can send: resources of the formats of the actions named
+        enc.well_formed_resources();
         // candidate witnesses: real actions, readable resources and principals
         add_preferences(&mut enc, prefer_principals);
         enc.partition(&opts.limits)?;
@@ -479,13 +483,24 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
             &d.atoms.iter().map(|a| a.text()).collect::<Vec<_>>(),
         );
     }
+    let account = match &enc.principal {
+        PrincipalMode::Fixed(p) if p.account.len() == 12 => p.account.clone(),
+        _ => "111122223333".to_string(),
+    };
     if let Some(d) = enc.domain_mut(RESOURCE_SLOT) {
         let mut v = vec!["*".to_string()];
+        // real-looking ARNs of the formats of the actions named (region us-east-1, 12-digit account)
         for a in &d.atoms {
-            // a readable instance of each pattern: wildcards become `example`
+            if a.mode == crate::matching::Mode::Format {
+                v.push(crate::wellformed::format_example(&a.toks, &account));
+            }
+        }
+        for a in &d.atoms {
+            // a readable instance of each pattern: a wildcard region or account becomes a real
+            // one, other wildcards `example`
             let t = a.text();
-            if t.starts_with("arn:") {
-                v.push(t.replace('*', "example").replace('?', "x"));
+            if t.starts_with("arn:") && a.mode != crate::matching::Mode::Format {
+                v.push(readable_arn(&t, &account));
             }
         }
         d.prefer = v;
@@ -536,6 +551,30 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
             d.prefer = v;
         }
     }
+}
+
+/// `arn:aws:ec2:*:*:instance/*` → `arn:aws:ec2:us-east-1:ACCOUNT:instance/example`.
+fn readable_arn(pattern: &str, account: &str) -> String {
+    let parts: Vec<&str> = pattern.splitn(6, ':').collect();
+    if parts.len() < 6 {
+        return pattern.replace('*', "example").replace('?', "x");
+    }
+    let seg = |i: usize, real: &str| -> String {
+        if parts[i] == "*" {
+            real.to_string()
+        } else {
+            parts[i].replace('*', "example").replace('?', "x")
+        }
+    };
+    [
+        parts[0].to_string(),
+        seg(1, "aws"),
+        parts[2].replace('*', "example").replace('?', "x"),
+        seg(3, "us-east-1"),
+        seg(4, account),
+        parts[5].replace('*', "example").replace('?', "x"),
+    ]
+    .join(":")
 }
 
 enum Lazy {
@@ -919,7 +958,10 @@ pub fn class_patterns(enc: &Encoder, slot: usize, m: &Model) -> (Vec<String>, Ve
         if let Some(class) = d.classes.get(*c as usize) {
             for (i, a) in d.atoms.iter().enumerate() {
                 let t = a.text();
+                // internal atoms: request shapes, STRICT and account tests, ARN formats
                 if t == "?*:?*"
+                    || a.mode == crate::matching::Mode::Format
+                    || t == "*" && a.toks == [crate::matching::Tok::Lit('*')]
                     || t.starts_with("arn:*:*:*:")
                     || t.starts_with("arn:*:iam:*:*:role/")
                     || t.starts_with("arn:*:kms:*:*:key/")

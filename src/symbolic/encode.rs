@@ -55,6 +55,7 @@ impl AtomKey {
                 matching::Mode::Plain => automata::Mode::Plain,
                 matching::Mode::Resource => automata::Mode::Resource,
                 matching::Mode::Arn => automata::Mode::Arn,
+                matching::Mode::Format => automata::Mode::Format,
             },
             ignore_case: self.ignore_case,
         }
@@ -984,6 +985,36 @@ impl Encoder {
                 konst(acct == principal_account && !acct.is_empty()),
             ]),
         ])
+    }
+
+    /// Well-formed requests (`crate::wellformed`): for every action the query names literally
+    /// and the catalog knows, the resource is `*` or an ARN of one of the action's formats.
+    /// Actions matched only through wildcards keep the general resource (conservative).
+    pub fn well_formed_resources(&mut self) {
+        let literals: Vec<String> = self.domains[ACTION_DOMAIN]
+            .atoms
+            .iter()
+            .filter(|a| {
+                a.mode == matching::Mode::Plain
+                    && !a.ignore_case
+                    && a.toks.iter().all(|t| matches!(t, Tok::Lit(_)))
+            })
+            .map(AtomKey::text)
+            .collect();
+        for a in literals {
+            let Some(formats) = crate::wellformed::action_formats(&a) else {
+                continue;
+            };
+            let is_a = self.pred_of(ACTION_SLOT, vec![AtomKey::literal(&a)]);
+            let mut atoms = vec![AtomKey::literal("*")];
+            atoms.extend(formats.into_iter().map(|toks| AtomKey {
+                toks,
+                mode: matching::Mode::Format,
+                ignore_case: false,
+            }));
+            let wf = self.pred_of(RESOURCE_SLOT, atoms);
+            self.background.push(implies(is_a, wf));
+        }
     }
 
     /// Mirrors `eval::needs_no_permission`: `sts:GetCallerIdentity` by any signed caller is
