@@ -559,7 +559,24 @@ pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
             ]),
         );
     }
-    b.log()
+    // what holding invariants rely on (no silent narrowing)
+    let mut assumptions: Vec<Value> = Vec::new();
+    for a in results
+        .iter()
+        .flat_map(|r| r["assumptions"].as_array().cloned().unwrap_or_default())
+    {
+        if !assumptions.contains(&a) {
+            assumptions.push(a);
+        }
+    }
+    let mut log = b.log();
+    if !assumptions.is_empty() {
+        for run in &mut log.runs {
+            run.properties
+                .insert("assumptions".into(), Value::Array(assumptions.clone()));
+        }
+    }
+    log
 }
 
 // ---------------------------------------------------------------------------------------------
