@@ -201,7 +201,8 @@ fn get_caller_identity_is_always_allowed() {
     let deny_all = doc(json!([{"Effect": "Deny", "Action": "sts:*", "Resource": "*"}]));
     let req = request("sts:GetCallerIdentity", "*", &[]);
     assert!(oracle_allows(&deny_all, &req));
-    assert!(oracle_allows(&doc(json!([])), &req));
+    let unrelated = doc(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]));
+    assert!(oracle_allows(&unrelated, &req));
     // and the encoder agrees: denying sts:* never narrows GetCallerIdentity
     let allow =
         doc(json!([{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]));
@@ -263,10 +264,8 @@ fn resource_policy_finding_on_a_role_arn_replays() {
 #[test]
 fn trust_policies_are_still_checked_as_trust_policies() {
     // a document that can only be a trust policy keeps the trust grammar
-    let trust = doc(
-        json!([{"Effect": "Allow", "Principal": {"AWS": "111122223333"},
-        "Action": "sts:AssumeRole"}]),
-    );
+    let trust = doc(json!([{"Effect": "Allow", "Principal": {"AWS": ALICE},
+        "Action": "sts:AssumeRole"}]));
     let sc = json!({"request": {"principal": ALICE, "action": "sts:AssumeRole",
         "resource": "arn:aws:iam::111122223333:role/r"}, "resource_policy": trust});
     let (code, v) = eval_json(&sc);
@@ -438,7 +437,7 @@ fn arb_policy() -> impl Strategy<Value = Value> {
             .prop_map(|(e, a, r, c)| gen_statement(e, a, r, c)),
         1..4,
     )
-    .prop_map(doc)
+    .prop_map(|stmts| doc(Value::Array(stmts)))
 }
 
 proptest! {
@@ -454,7 +453,11 @@ proptest! {
             let req = &finding["request"];
             let action = req["action"].as_str().unwrap_or("").to_lowercase();
             let resource = req["resource"].as_str().unwrap_or("");
-            prop_assert!(iamprove::wellformed::well_formed(&action, resource),
+            // an action the policies name literally ranges over its own ARN formats (actions
+            // reached only through wildcards keep the general resource: see ARCHITECTURE.md)
+            let literal = finding["action"]["matches"].as_array().into_iter().flatten()
+                .any(|m| m.as_str().is_some_and(|m| !m.contains('*') && !m.contains('?')));
+            prop_assert!(!literal || iamprove::wellformed::well_formed(&action, resource),
                 "impossible request {req} for OLD {old} NEW {new}");
         }
         if f.findings.is_empty() && f.unknown.is_none() {
