@@ -864,7 +864,17 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
         }
         let pat = and(parts);
         match inv.kind {
-            Kind::Forbid => and([a, pat]),
+            // sts:GetCallerIdentity needs no permission and no policy can deny it: it is not
+            // something a policy grants, so it never violates a forbid invariant (said in a note)
+            Kind::Forbid => {
+                let gci = enc.pred_of(
+                    crate::symbolic::encode::ACTION_SLOT,
+                    vec![crate::symbolic::encode::AtomKey::literal(
+                        &crate::eval::GET_CALLER_IDENTITY.to_lowercase(),
+                    )],
+                );
+                and([a, pat, not(gci)])
+            }
             Kind::Require => and([not(a), pat]),
         }
     });
@@ -881,10 +891,23 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             }
         }
     };
-    let notes = p.enc.notes.clone();
+    let mut notes = p.enc.notes.clone();
+    let gci = crate::eval::GET_CALLER_IDENTITY.to_lowercase();
+    if matches!(inv.kind, Kind::Forbid)
+        && inv.pattern.statements.first().is_some_and(|s| {
+            let hit =
+                s.action.patterns.iter().any(|p| {
+                    crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, &gci)
+                });
+            hit != s.action.negated
+        })
+    {
+        notes.push("sts:GetCallerIdentity needs no permission and no policy can deny it; it is not counted against this forbid invariant".into());
+    }
     let assumptions = p.enc.assumptions.clone();
     let confirm = |r: &Request| {
-        pattern_applies(inv, r)
+        !(matches!(inv.kind, Kind::Forbid) && crate::eval::needs_no_permission(&r.action))
+            && pattern_applies(inv, r)
             && match inv.kind {
                 Kind::Forbid => allows(side, r),
                 Kind::Require => !allows(side, r),

@@ -315,11 +315,15 @@ pub fn scenario_from_json(
         }
     };
     if let Some(v) = doc.get("resource_policy") {
-        // a role's resource policy is its trust policy, unless the document cannot be one (it
-        // has a `Resource` element or a non-sts action): then it is an ordinary resource policy
-        // (a finding from `diff` of resource policies may name a role ARN as its resource)
-        let is_role =
-            request.as_ref().is_some_and(|r| is_role_arn(&r.resource)) && could_be_trust_policy(v);
+        // a role's resource policy is its trust policy for the sts: actions it governs; for
+        // other actions on a role ARN (a finding of a resource-policy diff, say `iam:GetRole`)
+        // it is an ordinary resource policy, so such findings replay
+        let is_role = request.as_ref().is_some_and(|r| {
+            is_role_arn(&r.resource)
+                && r.action
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("sts:"))
+        });
         let kind = if is_role {
             PolicyType::Trust
         } else {
@@ -341,31 +345,6 @@ pub fn scenario_from_json(
     } else {
         Err(errs)
     }
-}
-
-/// Could `doc` be a role trust policy? Trust policies have no `Resource`/`NotResource` and only
-/// `sts:` actions (or `*`).
-fn could_be_trust_policy(doc: &Json) -> bool {
-    let (doc, _) = crate::parse::unwrap_envelope(doc);
-    let stmts: Vec<&Json> = match doc.get("Statement") {
-        Some(Json::Arr(items)) => items.iter().collect(),
-        Some(one) => vec![one],
-        None => Vec::new(),
-    };
-    stmts.iter().all(|s| {
-        let actions_ok = match s.get("Action") {
-            Some(Json::Str(a)) => trust_action(a),
-            Some(Json::Arr(items)) => items
-                .iter()
-                .all(|a| matches!(a, Json::Str(a) if trust_action(a))),
-            _ => true,
-        };
-        s.get("Resource").is_none() && s.get("NotResource").is_none() && actions_ok
-    })
-}
-
-fn trust_action(a: &str) -> bool {
-    a == "*" || a.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("sts:"))
 }
 
 pub fn is_role_arn(arn: &str) -> bool {

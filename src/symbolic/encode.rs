@@ -197,6 +197,8 @@ pub struct Encoder {
     pub background: Vec<T>,
     /// Notes for the report (bounds, abstractions).
     pub notes: Vec<String>,
+    /// The symbolic principal is an IAM user or role session (never anonymous).
+    pub identity_only: bool,
     /// What a proof relies on beyond the inputs (no silent narrowing: a verdict lists every
     /// modelling assumption it depends on).
     pub assumptions: Vec<String>,
@@ -209,6 +211,10 @@ pub struct Encoder {
 const ACTION_DOMAIN: usize = 0;
 const RESOURCE_DOMAIN: usize = 1;
 const PRINCIPAL_DOMAIN: usize = 2;
+
+/// At most this many distinct ARN formats constrain the resource field of one query
+/// ([`Encoder::well_formed_resources`]).
+pub const WELL_FORMED_BUDGET: usize = 48;
 
 /// Principal-derived keys (free when the principal is symbolic).
 pub const PRINCIPAL_KEYS: &[&str] = &[
@@ -283,6 +289,7 @@ impl Encoder {
             background: Vec::new(),
             notes: Vec::new(),
             assumptions: Vec::new(),
+            identity_only,
             memo: HashMap::new(),
             pred_vars: HashMap::new(),
         };
@@ -990,6 +997,12 @@ impl Encoder {
     /// Well-formed requests (`crate::wellformed`): for every action the query names literally
     /// and the catalog knows, the resource is `*` or an ARN of one of the action's formats.
     /// Actions matched only through wildcards keep the general resource (conservative).
+    ///
+    /// The constraint only removes requests (it never adds any), so leaving it out is sound: when
+    /// the actions named have more than [`WELL_FORMED_BUDGET`] formats in all, only those of the
+    /// services the resource patterns name are constrained (while they fit), so that a policy
+    /// listing thousands of actions keeps an exactly partitioned resource field; findings on the
+    /// others may then name a resource no service forms (a false positive, never a false proof).
     pub fn well_formed_resources(&mut self) {
         let literals: Vec<String> = self.domains[ACTION_DOMAIN]
             .atoms
@@ -1001,10 +1014,36 @@ impl Encoder {
             })
             .map(AtomKey::text)
             .collect();
-        for a in literals {
-            let Some(formats) = crate::wellformed::action_formats(&a) else {
-                continue;
-            };
+        let mut chosen: Vec<(String, Vec<Vec<Tok>>)> = literals
+            .into_iter()
+            .filter_map(|a| crate::wellformed::action_formats(&a).map(|f| (a, f)))
+            .collect();
+        let count = |c: &[(String, Vec<Vec<Tok>>)]| {
+            let all: std::collections::HashSet<&Vec<Tok>> =
+                c.iter().flat_map(|(_, f)| f.iter()).collect();
+            all.len()
+        };
+        if count(&chosen) > WELL_FORMED_BUDGET {
+            // the services the resource patterns name (`arn:PART:SERVICE:…`)
+            let services: Vec<String> = self.domains[RESOURCE_DOMAIN]
+                .atoms
+                .iter()
+                .filter_map(|a| {
+                    let t = a.text();
+                    let svc = t.split(':').nth(2)?.to_string();
+                    (!svc.contains('*') && !svc.contains('?')).then_some(svc)
+                })
+                .collect();
+            chosen.retain(|(a, _)| {
+                services
+                    .iter()
+                    .any(|s| a.split(':').next() == Some(s.as_str()))
+            });
+            while count(&chosen) > WELL_FORMED_BUDGET {
+                chosen.pop();
+            }
+        }
+        for (a, formats) in chosen {
             let is_a = self.pred_of(ACTION_SLOT, vec![AtomKey::literal(&a)]);
             let mut atoms = vec![AtomKey::literal("*")];
             atoms.extend(formats.into_iter().map(|toks| AtomKey {
@@ -1028,6 +1067,8 @@ impl Encoder {
         );
         let signed = match &self.principal {
             PrincipalMode::Fixed(p) => konst(p.kind != PrincipalKind::Anonymous),
+            // identity-policy queries: every principal is signed (shape constraints)
+            PrincipalMode::Symbolic { .. } if self.identity_only => tt(),
             PrincipalMode::Symbolic { slot } => {
                 let slot = *slot;
                 not(self.pred_of(slot, vec![AtomKey::literal("anonymous")]))
@@ -1166,11 +1207,12 @@ impl Encoder {
         ]);
         let vpce_ok = vpce.as_ref().map(|(a, _)| a.clone()).unwrap_or_else(tt);
         let guard = and([not(denied), scp_ok, rcp_ok, vpce_ok]);
+        let free = self.always_allowed();
         if anonymous {
-            return and([guard, g_direct]);
+            return or([free, and([guard, g_direct])]);
         }
         if service_principal {
-            return and([guard, or([g_svc, g_direct])]);
+            return or([free, and([guard, or([g_svc, g_direct])])]);
         }
         let pb_ok = pb.as_ref().map(|(a, _)| a.clone()).unwrap_or_else(tt);
         let sp_ok = match &p.kind {
@@ -1216,7 +1258,6 @@ impl Encoder {
             or([g_direct, g_role, g_acct]),
         ]);
         let decided = and([guard, ite(same, same_branch, cross_branch)]);
-        let free = self.always_allowed();
         or([free, decided])
     }
 
