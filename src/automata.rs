@@ -90,6 +90,10 @@ pub enum Mode {
     /// matches every value with at least five colons; any other pattern with fewer than five
     /// colons matches nothing.
     Arn,
+    /// ARN formats of the action catalog (well-formed requests, never written in policies):
+    /// `*` is a run without `:` (a placeholder such as a region or a name), `?` any run (a
+    /// trailing placeholder that may hold colons, such as an S3 object key).
+    Format,
 }
 
 /// A pattern before compilation.
@@ -315,6 +319,15 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                     Tok::Char(c) => single(lit(c)),
                     Tok::AnyRun => star(Label::Any),
                     Tok::AnyChar => single(Label::Any),
+                });
+            }
+        }
+        Mode::Format => {
+            for t in toks {
+                raw.push(match *t {
+                    Tok::Char(c) => single(lit(c)),
+                    Tok::AnyRun => star(Label::NoColon),
+                    Tok::AnyChar => star(Label::Any),
                 });
             }
         }
@@ -1795,6 +1808,15 @@ mod tests {
         let yes = |_: usize, _: char| true;
         match spec.mode {
             Mode::Plain => bt(toks, &chars, ic, &yes, &yes, 0, 0),
+            Mode::Format => {
+                // `?` is a run that may hold colons, `*` a run that may not
+                let runs: Vec<Tok> = toks
+                    .iter()
+                    .map(|t| if *t == Tok::AnyChar { Tok::AnyRun } else { *t })
+                    .collect();
+                let run_ok = |i: usize, c: char| toks[i] == Tok::AnyChar || c != ':';
+                bt(&runs, &chars, ic, &run_ok, &yes, 0, 0)
+            }
             Mode::Resource => {
                 let colons_before =
                     |i: usize| toks[..i].iter().filter(|t| **t == Tok::Char(':')).count();

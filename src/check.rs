@@ -723,7 +723,7 @@ fn no_public_invariant(
     let mut multi: Vec<(String, Json)> = Vec::new();
     for (key, (raw, vals)) in pinned {
         let arr = Json::Arr(vals.into_iter().map(Json::Str).collect());
-        if crate::model::MULTIVALUED_KEYS.contains(&key.as_str()) {
+        if crate::model::is_multivalued_key(&key) {
             multi.push((raw, arr));
         } else {
             single.push((raw, arr));
@@ -839,6 +839,8 @@ pub struct Outcome {
     pub counterexample: Option<Value>,
     pub detail: String,
     pub notes: Vec<String>,
+    /// What a `holds` relies on beyond the inputs (no silent narrowing).
+    pub assumptions: Vec<String>,
     /// The statements that decided the counterexample (the synthetic allow-all policy left out).
     pub statements: Vec<crate::eval::StmtRef>,
 }
@@ -862,7 +864,17 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
         }
         let pat = and(parts);
         match inv.kind {
-            Kind::Forbid => and([a, pat]),
+            // sts:GetCallerIdentity needs no permission and no policy can deny it: it is not
+            // something a policy grants, so it never violates a forbid invariant (said in a note)
+            Kind::Forbid => {
+                let gci = enc.pred_of(
+                    crate::symbolic::encode::ACTION_SLOT,
+                    vec![crate::symbolic::encode::AtomKey::literal(
+                        &crate::eval::GET_CALLER_IDENTITY.to_lowercase(),
+                    )],
+                );
+                and([a, pat, not(gci)])
+            }
             Kind::Require => and([not(a), pat]),
         }
     });
@@ -874,13 +886,28 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
                 counterexample: None,
                 detail: e,
                 notes: Vec::new(),
+                assumptions: Vec::new(),
                 statements: Vec::new(),
             }
         }
     };
-    let notes = p.enc.notes.clone();
+    let mut notes = p.enc.notes.clone();
+    let gci = crate::eval::GET_CALLER_IDENTITY.to_lowercase();
+    if matches!(inv.kind, Kind::Forbid)
+        && inv.pattern.statements.first().is_some_and(|s| {
+            let hit =
+                s.action.patterns.iter().any(|p| {
+                    crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, &gci)
+                });
+            hit != s.action.negated
+        })
+    {
+        notes.push("sts:GetCallerIdentity needs no permission and no policy can deny it; it is not counted against this forbid invariant".into());
+    }
+    let assumptions = p.enc.assumptions.clone();
     let confirm = |r: &Request| {
-        pattern_applies(inv, r)
+        !(matches!(inv.kind, Kind::Forbid) && crate::eval::needs_no_permission(&r.action))
+            && pattern_applies(inv, r)
             && match inv.kind {
                 Kind::Forbid => allows(side, r),
                 Kind::Require => !allows(side, r),
@@ -890,8 +917,13 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
         Solved::None => Outcome {
             status: "holds",
             counterexample: None,
-            detail: "proved".into(),
+            detail: if assumptions.is_empty() {
+                "proved".into()
+            } else {
+                "proved under the listed assumptions".into()
+            },
             notes,
+            assumptions,
             statements: Vec::new(),
         },
         Solved::Unknown(r) => Outcome {
@@ -903,6 +935,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             counterexample: None,
             detail: r,
             notes,
+            assumptions,
             statements: Vec::new(),
         },
         Solved::Found { request, .. } => {
@@ -910,7 +943,10 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             let deciding: Vec<crate::eval::StmtRef> = ev
                 .statements
                 .iter()
-                .filter(|s| s.policy != crate::query::ALLOW_ALL_NAME)
+                .filter(|s| {
+                    s.policy != crate::query::ALLOW_ALL_NAME
+                        && s.policy != crate::query::STRICT_GRANT_NAME
+                })
                 .cloned()
                 .collect();
             let stmts: Vec<String> = deciding
@@ -934,6 +970,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
                 counterexample: Some(request_json(&request, &p.enc)),
                 detail,
                 notes,
+                assumptions,
                 statements: deciding,
             }
         }
@@ -1006,6 +1043,7 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
                 "counterexample": o.counterexample,
                 "statements": o.statements,
                 "notes": o.notes,
+                "assumptions": o.assumptions,
             }));
         }
     }
@@ -1031,6 +1069,9 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
                 }
                 if let Some(c) = r.get("counterexample").filter(|c| !c.is_null()) {
                     writeln!(out, "          counterexample: {c}")?;
+                }
+                for a in r["assumptions"].as_array().into_iter().flatten() {
+                    writeln!(out, "          assumption: {}", a.as_str().unwrap_or(""))?;
                 }
             }
             writeln!(out, "{} checked: {} violated, {} unknown", results.len(), violated, unknown)

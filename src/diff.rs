@@ -87,6 +87,8 @@ pub struct Findings {
     pub unknown: Option<String>,
     pub internal: Option<String>,
     pub notes: Vec<String>,
+    /// What the answer relies on beyond the inputs (a proof holds under these).
+    pub assumptions: Vec<String>,
 }
 
 /// Find requests `gain` allows and `base` does not.
@@ -99,6 +101,7 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
         unknown: None,
         internal: None,
         notes: Vec::new(),
+        assumptions: Vec::new(),
     };
     let prepared = Prepared::new(frame, &stmts, &opts.query, Vec::new(), |enc| {
         let b = allowed(enc, base);
@@ -113,6 +116,7 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
         }
     };
     out.notes = p.enc.notes.clone();
+    out.assumptions = p.enc.assumptions.clone();
     let confirm = |r: &crate::request::Request| !allows(base, r) && allows(gain, r);
     while out.findings.len() < opts.max_findings {
         match p.solve(&confirm) {
@@ -202,6 +206,7 @@ fn describe(
             matches!(s.set, SetName::Identity | SetName::Resource)
                 && s.effect == "Allow"
                 && s.policy != crate::query::ALLOW_ALL_NAME
+                && s.policy != crate::query::STRICT_GRANT_NAME
         })
         .collect();
     let granted: Vec<Value> = granting
@@ -269,7 +274,17 @@ fn describe(
         })
         .map(crate::model::statement_json)
         .collect();
+    // the finding holds under the assumed key or trust policy (identity policy alone)
+    let assumptions: Vec<&str> = [base, gain]
+        .iter()
+        .any(|s| matches!(s, Side::Identity(_)))
+        .then(|| crate::query::strict_grant_policy(req))
+        .flatten()
+        .map(|_| crate::query::STRICT_ASSUMPTION)
+        .into_iter()
+        .collect();
     json!({
+        "assumptions": assumptions,
         "newly_allowed_by": statements,
         "kind": kind,
         "summary": summary,
@@ -338,6 +353,14 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
         findings.extend(n.findings.iter().cloned());
     }
     let mut notes = widen.notes.clone();
+    let mut assumptions = widen.assumptions.clone();
+    if let Some(n) = &narrow {
+        for a in &n.assumptions {
+            if !assumptions.contains(a) {
+                assumptions.push(a.clone());
+            }
+        }
+    }
     if let Some(u) = &widen.unknown {
         notes.push(format!("solver gave up: {u}"));
     }
@@ -358,7 +381,7 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
     let mut out = crate::style::stdout();
     let res = match format {
         Format::Json => {
-            let mut v = json!({"verdict": verdict, "findings": findings, "notes": notes});
+            let mut v = json!({"verdict": verdict, "findings": findings, "notes": notes, "assumptions": assumptions});
             if let Some(n) = narrowed {
                 v["narrowing"] = Value::String(n.into());
             }
@@ -366,14 +389,15 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
                 .map_err(std::io::Error::other)
                 .and_then(|()| writeln!(out))
         }
-        Format::Text => print_text(&mut out, verdict, narrowed, &findings, &notes),
+        Format::Text => print_text(&mut out, verdict, narrowed, &findings, &notes, &assumptions),
         Format::Sarif => crate::sarif::print(
             &mut out,
-            &crate::sarif::diff_log(
+            &crate::sarif::diff_log_assuming(
                 &findings,
                 verdict,
                 narrowed,
                 &notes,
+                &assumptions,
                 &old_path.display().to_string(),
                 &new_path.display().to_string(),
             ),
@@ -400,6 +424,9 @@ pub fn print_finding(
     let s = |k: &str| f[k].as_str().unwrap_or("").to_owned();
     writeln!(out, "{indent}{}. [{}] {}", i + 1, s("kind"), s("summary"))?;
     writeln!(out, "{indent}   old decision: {}", s("old_decision"))?;
+    for a in f["assumptions"].as_array().into_iter().flatten() {
+        writeln!(out, "{indent}   assumes: {}", a.as_str().unwrap_or(""))?;
+    }
     writeln!(out, "{indent}   request: {}", f["request"])
 }
 
@@ -409,6 +436,7 @@ fn print_text(
     narrowed: Option<&str>,
     findings: &[Value],
     notes: &[String],
+    assumptions: &[String],
 ) -> std::io::Result<()> {
     match verdict {
         "widened" => writeln!(
@@ -420,6 +448,11 @@ fn print_text(
             out,
             "{}: no answer within the limits (this is not a pass)",
             crate::style::verdict("unknown")
+        )?,
+        _ if !assumptions.is_empty() => writeln!(
+            out,
+            "{}: everything NEW allows, OLD allows too (proved under the assumptions below)",
+            crate::style::verdict("no_widening")
         )?,
         _ => writeln!(
             out,
@@ -433,6 +466,9 @@ fn print_text(
     for (i, f) in findings.iter().enumerate() {
         writeln!(out)?;
         print_finding(out, i, f, "")?;
+    }
+    for a in assumptions {
+        writeln!(out, "assumption: {a}")?;
     }
     for n in notes {
         writeln!(out, "note: {n}")?;

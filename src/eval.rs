@@ -536,10 +536,28 @@ fn refs(v: &[Policy]) -> Vec<&Policy> {
     v.iter().collect()
 }
 
+/// `sts:GetCallerIdentity` needs no permission, and no policy can deny it (STS API reference):
+/// every signed caller is allowed, whatever the policies say.
+pub fn needs_no_permission(action: &str) -> bool {
+    action.eq_ignore_ascii_case(GET_CALLER_IDENTITY)
+}
+
+/// The one action every signed or unsigned caller may always make.
+pub const GET_CALLER_IDENTITY: &str = "sts:GetCallerIdentity";
+
 fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
     let m = Matcher::new(req);
     let mut trace = Vec::new();
     let p = &req.principal;
+    // every signed caller; an unsigned (anonymous) request is not authenticated at all
+    if needs_no_permission(&req.action) && p.kind != PrincipalKind::Anonymous {
+        return Evaluation {
+            decision: Decision::Allow,
+            reason: "sts:GetCallerIdentity needs no permission and no policy can deny it".into(),
+            statements: Vec::new(),
+            trace,
+        };
+    }
 
     let idp = run_set(
         &m,

@@ -26,3 +26,4 @@ pub mod solver;
 pub mod style;
 pub mod symbolic;
 pub mod validate;
+pub mod wellformed;

@@ -23,6 +23,9 @@ pub enum Mode {
     Resource,
     /// `ArnLike`: six colon-separated parts globbed separately; non-ARN values never match.
     Arn,
+    /// ARN formats of the action catalog (`crate::wellformed`), never policy text: `*` is a run
+    /// without `:`, `?` any run.
+    Format,
 }
 
 pub fn tokens(s: &str, wildcards: bool) -> Vec<Tok> {
@@ -60,6 +63,14 @@ fn colon_ok(toks: &[Tok], mode: Mode) -> Vec<bool> {
 pub fn glob_match(toks: &[Tok], mode: Mode, s: &str) -> bool {
     if mode == Mode::Arn {
         return arn_match(toks, s);
+    }
+    if mode == Mode::Format {
+        let flags: Vec<bool> = toks.iter().map(|t| *t == Tok::One).collect();
+        let runs: Vec<Tok> = toks
+            .iter()
+            .map(|t| if *t == Tok::One { Tok::Run } else { *t })
+            .collect();
+        return nfa_match(&runs, &flags, s);
     }
     // fast path: literal prefix
     let mut chars = s.chars();

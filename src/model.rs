@@ -469,6 +469,17 @@ pub const MULTIVALUED_KEYS: &[&str] = &[
     "aws:sourceorgpaths",
 ];
 
+/// Can a request carry several values for `key` (lower case)? The keys above, and every key the
+/// action catalog types `ArrayOf…` (`dynamodb:Attributes`, `ec2:ResourceTag`-style arrays, ...).
+/// Used by the encoder (value slots) and by witness builders; the evaluator needs no list: it
+/// decides every operator value by value, whatever the request carries (§3.6).
+pub fn is_multivalued_key(key: &str) -> bool {
+    MULTIVALUED_KEYS.contains(&key)
+        || crate::catalog::Catalog::get()
+            .condition_key(key)
+            .is_some_and(|k| k.is_multivalued())
+}
+
 /// A statement as JSON, close to how it was written (for reports).
 pub fn statement_json(s: &Statement) -> serde_json::Value {
     use serde_json::{json, Map, Value};

@@ -11,7 +11,7 @@ use crate::request::{Context, CtxValue, Principal, Request};
 use crate::scenario::Scenario;
 use crate::solver::{Model, Outcome, Session};
 use crate::symbolic::encode::{Encoder, PrincipalMode, ACTION_SLOT, RESOURCE_SLOT};
-use crate::symbolic::term::{self, and, not, Term, T};
+use crate::symbolic::term::{self, and, not, or, Term, T};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -50,6 +50,8 @@ impl Side {
                 sc.identity_policies = ps.clone();
                 let mut r = req.clone();
                 r.resource_account = r.principal.account.clone();
+                // STRICT resources: the assumed key or trust policy (see `STRICT_ASSUMPTION`)
+                sc.resource_policy = strict_grant_policy(&r);
                 (sc, r)
             }
             Side::Resource(p) => {
@@ -165,20 +167,75 @@ pub fn default_principal() -> Principal {
 pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
     match side {
         Side::Identity(ps) => {
-            // alone in the principal's account: a resource whose own policy must allow (a role
-            // for sts:AssumeRole*, a KMS key) is never allowed by identity policies alone (§4.4)
+            // alone in the principal's account. A resource whose own policy must allow (a role
+            // for sts:AssumeRole*, a KMS key: §4.4) is assumed to have a policy that delegates to
+            // the principal's account (the default key policy; the usual trust policy), so the
+            // identity policy decides; the report lists that assumption (`strict_assumption`)
             let refs: Vec<&Policy> = ps.iter().collect();
             let (a, d) = enc.allow_deny(&refs);
-            let strict = enc.strict_resource();
-            and([a, not(d), not(strict)])
+            if may_touch_strict(ps) {
+                enc.assume(STRICT_ASSUMPTION);
+            }
+            let free = enc.always_allowed();
+            or([free, and([a, not(d)])])
         }
         Side::Resource(p) => {
             let (a, d) = enc.allow_deny(&[p]);
-            and([a, not(d)])
+            let free = enc.always_allowed();
+            or([free, and([a, not(d)])])
         }
         Side::Scenario(sc) => enc.allowed_scenario(sc),
     }
 }
+
+/// The assumption under which identity-policy-only answers about roles and KMS keys hold.
+pub const STRICT_ASSUMPTION: &str = "identity policy alone: a KMS key's key policy, or a role's trust policy for sts: actions, is assumed to delegate to the principal's account (the default key policy; the usual trust policy), so the identity policy decides; give a scenario with the real key or trust policy for an exact answer";
+
+/// Could a statement of these identity policies apply to a STRICT resource (an sts: action on a
+/// role, any action on a KMS key)? Then the answer depends on the key or trust policy, and the
+/// report lists [`STRICT_ASSUMPTION`]. Decided over the catalog's sts and kms actions and one
+/// action outside the catalog per service (a wildcard or `NotAction` may name one):
+/// conservative, never missing a policy that touches them.
+fn may_touch_strict(ps: &[Policy]) -> bool {
+    let cat = crate::catalog::Catalog::get();
+    let strict_actions: Vec<String> = cat
+        .actions_by_lowercase()
+        .map(|(l, _, _)| l)
+        .filter(|l| l.starts_with("sts:") || l.starts_with("kms:"))
+        .map(str::to_owned)
+        .chain(["sts:x-unknown".to_owned(), "kms:x-unknown".to_owned()])
+        .collect();
+    ps.iter().flat_map(|p| p.statements.iter()).any(|s| {
+        strict_actions.iter().any(|a| {
+            let hit = s
+                .action
+                .patterns
+                .iter()
+                .any(|p| crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, a));
+            hit != s.action.negated
+        })
+    })
+}
+
+/// The resource's own policy under [`STRICT_ASSUMPTION`]: it delegates to the principal's account
+/// root (as conformance's `strict_grant`).
+pub fn strict_grant_policy(req: &Request) -> Option<Policy> {
+    if !crate::eval::strict_resource(&req.action, &req.resource) || req.principal.account.is_empty()
+    {
+        return None;
+    }
+    let root = format!(
+        "arn:{}:iam::{}:root",
+        req.principal.partition, req.principal.account
+    );
+    let text = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": root}, "Action": "*", "Resource": "*"}]})
+    .to_string();
+    crate::parse::parse_policy_text(&text, PolicyType::Resource, STRICT_GRANT_NAME).ok()
+}
+
+/// Name of the assumed key or trust policy of [`strict_grant_policy`].
+pub const STRICT_GRANT_NAME: &str = "assumed key or trust policy (delegates to the account)";
 
 /// A verdict-independent solving result.
 pub enum Solved {
@@ -244,6 +301,8 @@ impl Prepared {
             frame.identity_only,
         );
         let q = build(&mut enc);
+        // only requests AWS can send: resources of the formats of the actions named
+        enc.well_formed_resources();
         // candidate witnesses: real actions, readable resources and principals
         add_preferences(&mut enc, prefer_principals);
         enc.partition(&opts.limits)?;
@@ -424,13 +483,24 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
             &d.atoms.iter().map(|a| a.text()).collect::<Vec<_>>(),
         );
     }
+    let account = match &enc.principal {
+        PrincipalMode::Fixed(p) if p.account.len() == 12 => p.account.clone(),
+        _ => "111122223333".to_string(),
+    };
     if let Some(d) = enc.domain_mut(RESOURCE_SLOT) {
         let mut v = vec!["*".to_string()];
+        // real-looking ARNs of the formats of the actions named (region us-east-1, 12-digit account)
         for a in &d.atoms {
-            // a readable instance of each pattern: wildcards become `example`
+            if a.mode == crate::matching::Mode::Format {
+                v.push(crate::wellformed::format_example(&a.toks, &account));
+            }
+        }
+        for a in &d.atoms {
+            // a readable instance of each pattern: a wildcard region or account becomes a real
+            // one, other wildcards `example`
             let t = a.text();
-            if t.starts_with("arn:") {
-                v.push(t.replace('*', "example").replace('?', "x"));
+            if t.starts_with("arn:") && a.mode != crate::matching::Mode::Format {
+                v.push(readable_arn(&t, &account));
             }
         }
         d.prefer = v;
@@ -481,6 +551,30 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
             d.prefer = v;
         }
     }
+}
+
+/// `arn:aws:ec2:*:*:instance/*` → `arn:aws:ec2:us-east-1:ACCOUNT:instance/example`.
+fn readable_arn(pattern: &str, account: &str) -> String {
+    let parts: Vec<&str> = pattern.splitn(6, ':').collect();
+    if parts.len() < 6 {
+        return pattern.replace('*', "example").replace('?', "x");
+    }
+    let seg = |i: usize, real: &str| -> String {
+        if parts[i] == "*" {
+            real.to_string()
+        } else {
+            parts[i].replace('*', "example").replace('?', "x")
+        }
+    };
+    [
+        parts[0].to_string(),
+        seg(1, "aws"),
+        parts[2].replace('*', "example").replace('?', "x"),
+        seg(3, "us-east-1"),
+        seg(4, account),
+        parts[5].replace('*', "example").replace('?', "x"),
+    ]
+    .join(":")
 }
 
 enum Lazy {
@@ -864,7 +958,10 @@ pub fn class_patterns(enc: &Encoder, slot: usize, m: &Model) -> (Vec<String>, Ve
         if let Some(class) = d.classes.get(*c as usize) {
             for (i, a) in d.atoms.iter().enumerate() {
                 let t = a.text();
+                // internal atoms: request shapes, STRICT and account tests, ARN formats
                 if t == "?*:?*"
+                    || a.mode == crate::matching::Mode::Format
+                    || t == "*" && a.toks == [crate::matching::Tok::Lit('*')]
                     || t.starts_with("arn:*:*:*:")
                     || t.starts_with("arn:*:iam:*:*:role/")
                     || t.starts_with("arn:*:kms:*:*:key/")

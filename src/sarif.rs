@@ -40,6 +40,9 @@ pub struct Run {
     pub tool: Tool,
     pub results: Vec<SarifResult>,
     pub column_kind: &'static str,
+    /// Run-level facts: `assumptions` a diff's verdict relies on.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub properties: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -227,6 +230,7 @@ impl Builder {
                 },
                 results: self.results,
                 column_kind: "utf16CodeUnits",
+                properties: serde_json::Map::new(),
             }],
         }
     }
@@ -555,7 +559,24 @@ pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
             ]),
         );
     }
-    b.log()
+    // what holding invariants rely on (no silent narrowing)
+    let mut assumptions: Vec<Value> = Vec::new();
+    for a in results
+        .iter()
+        .flat_map(|r| r["assumptions"].as_array().cloned().unwrap_or_default())
+    {
+        if !assumptions.contains(&a) {
+            assumptions.push(a);
+        }
+    }
+    let mut log = b.log();
+    if !assumptions.is_empty() {
+        for run in &mut log.runs {
+            run.properties
+                .insert("assumptions".into(), Value::Array(assumptions.clone()));
+        }
+    }
+    log
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,6 +584,38 @@ pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
 
 /// `diff --format sarif`: rules `IAMP-DIFF-WIDENED`, `IAMP-DIFF-NARROWED`, `IAMP-DIFF-UNKNOWN`.
 pub fn diff_log(
+    findings: &[Value],
+    verdict: &str,
+    narrowed: Option<&str>,
+    notes: &[String],
+    old: &str,
+    new: &str,
+) -> Log {
+    diff_log_assuming(findings, verdict, narrowed, notes, &[], old, new)
+}
+
+/// [`diff_log`] for a verdict that holds under `assumptions` (no silent narrowing): they are
+/// listed in the run's `properties.assumptions` and in the text of each finding that relies on one.
+pub fn diff_log_assuming(
+    findings: &[Value],
+    verdict: &str,
+    narrowed: Option<&str>,
+    notes: &[String],
+    assumptions: &[String],
+    old: &str,
+    new: &str,
+) -> Log {
+    let mut log = diff_log_inner(findings, verdict, narrowed, notes, old, new);
+    if !assumptions.is_empty() {
+        for run in &mut log.runs {
+            run.properties
+                .insert("assumptions".into(), serde_json::json!(assumptions));
+        }
+    }
+    log
+}
+
+fn diff_log_inner(
     findings: &[Value],
     verdict: &str,
     narrowed: Option<&str>,
@@ -609,12 +662,15 @@ pub fn diff_log(
         if locations.is_empty() {
             locations.push(loc.in_policy(file, "Statement", None));
         }
-        let text = format!(
+        let mut text = format!(
             "{}. Old decision: {}. Replayable request: {}",
             f["summary"].as_str().unwrap_or(""),
             f["old_decision"].as_str().unwrap_or(""),
             f["request"]
         );
+        for a in f["assumptions"].as_array().into_iter().flatten() {
+            text.push_str(&format!(". Assumes: {}", a.as_str().unwrap_or("")));
+        }
         b.result(
             rule,
             level,

@@ -315,7 +315,15 @@ pub fn scenario_from_json(
         }
     };
     if let Some(v) = doc.get("resource_policy") {
-        let is_role = request.as_ref().is_some_and(|r| is_role_arn(&r.resource));
+        // a role's resource policy is its trust policy for the sts: actions it governs; for
+        // other actions on a role ARN (a finding of a resource-policy diff, say `iam:GetRole`)
+        // it is an ordinary resource policy, so such findings replay
+        let is_role = request.as_ref().is_some_and(|r| {
+            is_role_arn(&r.resource)
+                && r.action
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("sts:"))
+        });
         let kind = if is_role {
             PolicyType::Trust
         } else {

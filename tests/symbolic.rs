@@ -19,6 +19,10 @@ const ACTIONS: &[&str] = &[
     "s3:?etObject",
     "S3:getobject",
     "sts:AssumeRole",
+    // issue 9: catalog multivalued keys, STRICT resources, GetCallerIdentity
+    "kms:Decrypt",
+    "dynamodb:GetItem",
+    "sts:GetCallerIdentity",
 ];
 const RESOURCES: &[&str] = &[
     "*",
@@ -30,6 +34,8 @@ const RESOURCES: &[&str] = &[
     "arn:aws:s3:::home/${aws:username}/*",
     "arn:aws:s3:*",
     "arn:aws:iam::111122223333:role/*",
+    "arn:aws:kms:*:*:key/*",
+    "arn:aws:cloudformation:*:*:stack/A/*",
 ];
 const REQ_ACTIONS: &[&str] = &[
     "s3:GetObject",
@@ -39,6 +45,10 @@ const REQ_ACTIONS: &[&str] = &[
     "ec2:RunInstances",
     "s3:getobject",
     "sts:AssumeRole",
+    "kms:Decrypt",
+    "dynamodb:GetItem",
+    "sts:GetCallerIdentity",
+    "cloudformation:DeleteStack",
 ];
 const REQ_RESOURCES: &[&str] = &[
     "*",
@@ -49,6 +59,8 @@ const REQ_RESOURCES: &[&str] = &[
     "arn:aws:sqs:us-east-1:111122223333:q",
     "arn:aws:sqs:eu-west-1:444455556666:q",
     "arn:aws:iam::111122223333:role/app",
+    "arn:aws:kms:us-east-1:111122223333:key/k1",
+    "arn:aws:cloudformation:us-east-1:111122223333:stack/A/1",
 ];
 
 fn conditions() -> Vec<Value> {
@@ -72,6 +84,10 @@ fn conditions() -> Vec<Value> {
         json!({"StringEqualsIgnoreCase": {"aws:PrincipalTag/team": ["Dev"]}}),
         json!({"StringEquals": {"s3:prefix": "${aws:username}/"}}),
         json!({"StringLike": {"aws:PrincipalTag/team": "${aws:PrincipalTag/dept}*"}}),
+        // a key the catalog types ArrayOfString, under plain and set operators
+        json!({"StringEquals": {"dynamodb:Attributes": "secret"}}),
+        json!({"StringNotEquals": {"dynamodb:Attributes": ["id"]}}),
+        json!({"ForAllValues:StringLike": {"dynamodb:Attributes": ["s*", "id"]}}),
     ]
 }
 
@@ -208,6 +224,24 @@ fn make_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
             },
         );
     }
+    if ctx.len() >= 2 {
+        let attrs = [
+            vec!["secret", "id"],
+            vec!["secret"],
+            vec!["id"],
+            vec![],
+            vec!["name", "secret"],
+        ];
+        let t = &attrs[ctx[1].1 % attrs.len()];
+        context.insert(
+            "dynamodb:attributes".into(),
+            CtxValue {
+                key: "dynamodb:Attributes".into(),
+                values: t.iter().map(|s| s.to_string()).collect(),
+                multi: true,
+            },
+        );
+    }
     let principal = Principal::parse(principals[p % principals.len()]).unwrap();
     Request::new(
         principal,
@@ -240,6 +274,15 @@ fn agree(
             )
         {
             continue; // identity policies belong to signed principals
+        }
+        // a key the catalog says is multivalued must be modelled with several values
+        for (k, v) in &req.context {
+            let single = p.enc.keys.get(k).is_some_and(|i| !i.multi);
+            prop_assert!(
+                !(single && v.values.len() > 1 && iamprove::model::is_multivalued_key(k)),
+                "multivalued key {} is modelled single-valued",
+                k
+            );
         }
         let Some(model) = concretize(&p.enc, &req) else {
             continue;

@@ -14,4 +14,5 @@ mod metamorphic;
 mod props;
 mod sarif;
 mod scenario_errors;
+mod soundness;
 mod symbolic;

@@ -186,7 +186,7 @@ fn witness(c: &Condition, want: bool, now_ms: i64) -> Result<Witness, WitnessErr
     if is_fixed_key(key) {
         return Err(WitnessErr::Infeasible);
     }
-    let multi = MULTIVALUED_KEYS.contains(&key) || c.op.set.is_some();
+    let multi = crate::model::is_multivalued_key(key) || c.op.set.is_some();
     if let CondValues::Null(v) = &c.values {
         let want_absent = v.first().copied().unwrap_or(true) == want;
         return Ok(if want_absent {

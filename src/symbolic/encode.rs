@@ -55,6 +55,7 @@ impl AtomKey {
                 matching::Mode::Plain => automata::Mode::Plain,
                 matching::Mode::Resource => automata::Mode::Resource,
                 matching::Mode::Arn => automata::Mode::Arn,
+                matching::Mode::Format => automata::Mode::Format,
             },
             ignore_case: self.ignore_case,
         }
@@ -196,6 +197,11 @@ pub struct Encoder {
     pub background: Vec<T>,
     /// Notes for the report (bounds, abstractions).
     pub notes: Vec<String>,
+    /// The symbolic principal is an IAM user or role session (never anonymous).
+    pub identity_only: bool,
+    /// What a proof relies on beyond the inputs (no silent narrowing: a verdict lists every
+    /// modelling assumption it depends on).
+    pub assumptions: Vec<String>,
     memo: HashMap<(usize, usize), T>,
     /// For slots of unpartitioned domains: (slot, predicate) → Boolean variable.
     pub pred_vars: HashMap<(usize, usize), usize>,
@@ -205,6 +211,10 @@ pub struct Encoder {
 const ACTION_DOMAIN: usize = 0;
 const RESOURCE_DOMAIN: usize = 1;
 const PRINCIPAL_DOMAIN: usize = 2;
+
+/// At most this many distinct ARN formats constrain the resource field of one query
+/// ([`Encoder::well_formed_resources`]).
+pub const WELL_FORMED_BUDGET: usize = 48;
 
 /// Principal-derived keys (free when the principal is symbolic).
 pub const PRINCIPAL_KEYS: &[&str] = &[
@@ -278,6 +288,8 @@ impl Encoder {
             abstract_atoms: Vec::new(),
             background: Vec::new(),
             notes: Vec::new(),
+            assumptions: Vec::new(),
+            identity_only,
             memo: HashMap::new(),
             pred_vars: HashMap::new(),
         };
@@ -314,7 +326,7 @@ impl Encoder {
                     .entry(c.key.clone())
                     .or_insert_with(|| (c.key_raw.clone(), 0, false, Vec::new(), 0));
                 e.1 += 1;
-                if c.op.set.is_some() || MULTIVALUED_KEYS.contains(&c.key.as_str()) {
+                if c.op.set.is_some() || is_multivalued_key(&c.key) {
                     e.2 = true;
                 }
                 // Null needs the string domain too: an empty value counts as null (§3.5)
@@ -431,6 +443,13 @@ impl Encoder {
                     }
                 }
             }
+        }
+    }
+
+    /// Record an assumption the answer depends on (once).
+    pub fn assume(&mut self, text: &str) {
+        if !self.assumptions.iter().any(|a| a == text) {
+            self.assumptions.push(text.to_owned());
         }
     }
 
@@ -975,6 +994,89 @@ impl Encoder {
         ])
     }
 
+    /// Well-formed requests (`crate::wellformed`): for every action the query names literally
+    /// and the catalog knows, the resource is `*` or an ARN of one of the action's formats.
+    /// Actions matched only through wildcards keep the general resource (conservative).
+    ///
+    /// The constraint only removes requests (it never adds any), so leaving it out is sound: when
+    /// the actions named have more than [`WELL_FORMED_BUDGET`] formats in all, only those of the
+    /// services the resource patterns name are constrained (while they fit), so that a policy
+    /// listing thousands of actions keeps an exactly partitioned resource field; findings on the
+    /// others may then name a resource no service forms (a false positive, never a false proof).
+    pub fn well_formed_resources(&mut self) {
+        let literals: Vec<String> = self.domains[ACTION_DOMAIN]
+            .atoms
+            .iter()
+            .filter(|a| {
+                a.mode == matching::Mode::Plain
+                    && !a.ignore_case
+                    && a.toks.iter().all(|t| matches!(t, Tok::Lit(_)))
+            })
+            .map(AtomKey::text)
+            .collect();
+        let mut chosen: Vec<(String, Vec<Vec<Tok>>)> = literals
+            .into_iter()
+            .filter_map(|a| crate::wellformed::action_formats(&a).map(|f| (a, f)))
+            .collect();
+        let count = |c: &[(String, Vec<Vec<Tok>>)]| {
+            let all: std::collections::HashSet<&Vec<Tok>> =
+                c.iter().flat_map(|(_, f)| f.iter()).collect();
+            all.len()
+        };
+        if count(&chosen) > WELL_FORMED_BUDGET {
+            // the services the resource patterns name (`arn:PART:SERVICE:…`)
+            let services: Vec<String> = self.domains[RESOURCE_DOMAIN]
+                .atoms
+                .iter()
+                .filter_map(|a| {
+                    let t = a.text();
+                    let svc = t.split(':').nth(2)?.to_string();
+                    (!svc.contains('*') && !svc.contains('?')).then_some(svc)
+                })
+                .collect();
+            chosen.retain(|(a, _)| {
+                services
+                    .iter()
+                    .any(|s| a.split(':').next() == Some(s.as_str()))
+            });
+            while count(&chosen) > WELL_FORMED_BUDGET {
+                chosen.pop();
+            }
+        }
+        for (a, formats) in chosen {
+            let is_a = self.pred_of(ACTION_SLOT, vec![AtomKey::literal(&a)]);
+            let mut atoms = vec![AtomKey::literal("*")];
+            atoms.extend(formats.into_iter().map(|toks| AtomKey {
+                toks,
+                mode: matching::Mode::Format,
+                ignore_case: false,
+            }));
+            let wf = self.pred_of(RESOURCE_SLOT, atoms);
+            self.background.push(implies(is_a, wf));
+        }
+    }
+
+    /// Mirrors `eval::needs_no_permission`: `sts:GetCallerIdentity` by any signed caller is
+    /// always allowed.
+    pub fn always_allowed(&mut self) -> T {
+        let gci = self.pred_of(
+            ACTION_SLOT,
+            vec![AtomKey::literal(
+                &crate::eval::GET_CALLER_IDENTITY.to_lowercase(),
+            )],
+        );
+        let signed = match &self.principal {
+            PrincipalMode::Fixed(p) => konst(p.kind != PrincipalKind::Anonymous),
+            // identity-policy queries: every principal is signed (shape constraints)
+            PrincipalMode::Symbolic { .. } if self.identity_only => tt(),
+            PrincipalMode::Symbolic { slot } => {
+                let slot = *slot;
+                not(self.pred_of(slot, vec![AtomKey::literal("anonymous")]))
+            }
+        };
+        and([gci, signed])
+    }
+
     /// Mirrors `eval::strict_resource`.
     pub fn strict_resource(&mut self) -> T {
         let role = self.pred_of(
@@ -1105,11 +1207,12 @@ impl Encoder {
         ]);
         let vpce_ok = vpce.as_ref().map(|(a, _)| a.clone()).unwrap_or_else(tt);
         let guard = and([not(denied), scp_ok, rcp_ok, vpce_ok]);
+        let free = self.always_allowed();
         if anonymous {
-            return and([guard, g_direct]);
+            return or([free, and([guard, g_direct])]);
         }
         if service_principal {
-            return and([guard, or([g_svc, g_direct])]);
+            return or([free, and([guard, or([g_svc, g_direct])])]);
         }
         let pb_ok = pb.as_ref().map(|(a, _)| a.clone()).unwrap_or_else(tt);
         let sp_ok = match &p.kind {
@@ -1154,7 +1257,8 @@ impl Encoder {
             sp_ok,
             or([g_direct, g_role, g_acct]),
         ]);
-        and([guard, ite(same, same_branch, cross_branch)])
+        let decided = and([guard, ite(same, same_branch, cross_branch)]);
+        or([free, decided])
     }
 
     fn same_account(&mut self, p: &Principal) -> T {

@@ -1,0 +1,471 @@
+//! Issue 9, part R: no false proofs over the request space. Regression tests for each reproduced
+//! bug, and a solver-driven differential test whose generators cover catalog multivalued keys,
+//! STRICT resources (KMS keys, roles for sts: actions), ARN wildcards in the region and account
+//! segments and `sts:GetCallerIdentity`: every proof is checked against concrete requests, every
+//! finding must be a request AWS can send.
+
+use assert_cmd::Command;
+use iamprove::diff::{compare, DiffOptions, Direction};
+use iamprove::json::Json;
+use iamprove::model::PolicyType;
+use iamprove::query::{QueryOptions, Side};
+use iamprove::request::{Context, CtxValue, Principal, Request};
+use iamprove::scenario::Scenario;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+fn policy(doc: &Value, kind: PolicyType) -> iamprove::model::Policy {
+    iamprove::parse::parse_policy(&Json::from_value(doc), kind, "test")
+        .unwrap_or_else(|e| panic!("{doc}: {e:?}"))
+}
+
+fn identity(doc: &Value) -> Side {
+    Side::Identity(vec![policy(doc, PolicyType::Identity)])
+}
+
+fn opts() -> DiffOptions {
+    DiffOptions {
+        kind: Some(PolicyType::Identity),
+        max_findings: 3,
+        direction: Direction::Widen,
+        query: QueryOptions::default(),
+    }
+}
+
+fn doc(stmts: Value) -> Value {
+    json!({"Version": "2012-10-17", "Statement": stmts})
+}
+
+const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
+
+/// The oracle for identity-policy answers, written independently of `query::Side`: the policy
+/// alone in the principal's account; a KMS key or a role (for sts: actions) with its own policy
+/// delegating to the principal's account root (conformance.py's `strict_grant`).
+fn oracle_allows(pol: &Value, req: &Request) -> bool {
+    let mut sc = Scenario::empty();
+    sc.identity_policies = vec![policy(pol, PolicyType::Identity)];
+    let mut r = req.clone();
+    r.resource_account = r.principal.account.clone();
+    let strict_key = r.resource.contains(":kms:") && r.resource.contains(":key/");
+    let strict_role = r.resource.starts_with("arn:aws:iam::")
+        && r.resource.contains(":role/")
+        && r.action.to_lowercase().starts_with("sts:");
+    if strict_key || strict_role {
+        let grant = doc(json!([{"Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{}:root", r.principal.account)},
+            "Action": "*", "Resource": "*"}]));
+        sc.resource_policy = Some(policy(&grant, PolicyType::Resource));
+    }
+    iamprove::eval::evaluate(&sc, &r).decision == iamprove::eval::Decision::Allow
+}
+
+fn request(action: &str, resource: &str, ctx: &[(&str, &[&str])]) -> Request {
+    let mut context = Context::new();
+    for (k, vs) in ctx {
+        context.insert(
+            k.to_lowercase(),
+            CtxValue {
+                key: k.to_string(),
+                values: vs.iter().map(|v| v.to_string()).collect(),
+                multi: vs.len() != 1,
+            },
+        );
+    }
+    Request::new(
+        Principal::parse(ALICE).unwrap(),
+        action,
+        resource,
+        None,
+        context,
+    )
+}
+
+fn assert_widened(old: &Value, new: &Value) -> Vec<Value> {
+    let f = compare(&identity(old), &identity(new), &opts(), "widened");
+    assert!(f.internal.is_none(), "{:?}", f.internal);
+    assert!(f.unknown.is_none(), "{:?}", f.unknown);
+    assert!(!f.findings.is_empty(), "expected a widening");
+    f.findings
+}
+
+fn assert_proved(old: &Value, new: &Value) -> Vec<String> {
+    let f = compare(&identity(old), &identity(new), &opts(), "widened");
+    assert!(f.internal.is_none(), "{:?}", f.internal);
+    assert!(f.unknown.is_none(), "{:?}", f.unknown);
+    assert!(
+        f.findings.is_empty(),
+        "expected no widening: {:?}",
+        f.findings
+    );
+    f.assumptions
+}
+
+// ------------------------------------------------------------------------------ regressions
+
+#[test]
+fn catalog_multivalued_key_in_a_deny_exception_widens() {
+    let table = "arn:aws:dynamodb:us-east-1:111122223333:table/people";
+    let allow = json!({"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table});
+    let old = doc(
+        json!([allow, {"Effect": "Deny", "Action": "dynamodb:GetItem", "Resource": table,
+        "Condition": {"StringEquals": {"dynamodb:Attributes": "secret"}}}]),
+    );
+    let new = doc(
+        json!([allow, {"Effect": "Deny", "Action": "dynamodb:GetItem", "Resource": table,
+        "Condition": {"StringEquals": {"dynamodb:Attributes": "secret"},
+                      "StringNotEquals": {"dynamodb:Attributes": "id"}}}]),
+    );
+    let findings = assert_widened(&old, &new);
+    let attrs = &findings[0]["request"]["context"]["dynamodb:Attributes"];
+    assert!(
+        attrs.as_array().is_some_and(|a| a.len() == 2),
+        "{}",
+        findings[0]["request"]
+    );
+    // the evaluator agrees on the reproduction's request
+    let req = request(
+        "dynamodb:GetItem",
+        table,
+        &[("dynamodb:Attributes", &["secret", "id"])],
+    );
+    assert!(oracle_allows(&new, &req) && !oracle_allows(&old, &req));
+}
+
+#[test]
+fn identity_grant_on_kms_key_or_role_widens_under_a_listed_assumption() {
+    let old = doc(
+        json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"}]),
+    );
+    for (action, resource) in [
+        ("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/*"),
+        ("sts:AssumeRole", "arn:aws:iam::111122223333:role/deploy"),
+    ] {
+        let new = doc(json!([
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"},
+            {"Effect": "Allow", "Action": action, "Resource": resource}
+        ]));
+        let findings = assert_widened(&old, &new);
+        assert_eq!(findings[0]["request"]["action"], action);
+        assert_eq!(
+            findings[0]["assumptions"].as_array().map(Vec::len),
+            Some(1),
+            "{}",
+            findings[0]
+        );
+        // and a proof that depends on the key or trust policy says so
+        let assumptions = assert_proved(&new, &new);
+        assert!(
+            assumptions.iter().any(|a| a.contains("delegate")),
+            "{assumptions:?}"
+        );
+    }
+    // a policy that cannot touch keys or roles needs no assumption
+    assert!(assert_proved(&old, &old).is_empty());
+}
+
+#[test]
+fn wildcard_region_and_account_build_no_impossible_arn() {
+    let old = doc(json!([
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "cloudformation:DeleteStack", "Resource": "arn:aws:cloudformation:*:*:stack/A/*"}
+    ]));
+    let new = doc(
+        json!([{"Effect": "Allow", "Action": "cloudformation:DeleteStack",
+        "Resource": "arn:aws:cloudformation:*:*:stack/B/*"}]),
+    );
+    assert_proved(&old, &new);
+    // a real widening still shows, with a resource AWS can form (real region, 12-digit account)
+    let narrow = doc(
+        json!([{"Effect": "Allow", "Action": "cloudformation:DeleteStack",
+        "Resource": "arn:aws:cloudformation:*:*:stack/A/*"}]),
+    );
+    let findings = assert_widened(&narrow, &new);
+    let res = findings[0]["request"]["resource"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        iamprove::wellformed::well_formed("cloudformation:deletestack", &res),
+        "{res}"
+    );
+    let parts: Vec<&str> = res.split(':').collect();
+    assert_eq!(parts[3], "us-east-1", "{res}");
+    assert!(
+        parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()),
+        "{res}"
+    );
+}
+
+#[test]
+fn get_caller_identity_is_always_allowed() {
+    let deny_all = doc(json!([{"Effect": "Deny", "Action": "sts:*", "Resource": "*"}]));
+    let req = request("sts:GetCallerIdentity", "*", &[]);
+    assert!(oracle_allows(&deny_all, &req));
+    let unrelated = doc(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]));
+    assert!(oracle_allows(&unrelated, &req));
+    // and the encoder agrees: denying sts:* never narrows GetCallerIdentity
+    let allow =
+        doc(json!([{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]));
+    assert_proved(&deny_all, &allow);
+    let f = compare(&identity(&allow), &identity(&deny_all), &opts(), "narrowed");
+    assert!(f.internal.is_none(), "{:?}", f.internal);
+    assert!(f.findings.is_empty(), "{:?}", f.findings);
+}
+
+fn bin() -> Command {
+    Command::cargo_bin("iamprove").unwrap()
+}
+
+fn eval_json(scenario: &Value) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.json");
+    std::fs::write(&p, scenario.to_string()).unwrap();
+    let out = bin()
+        .args(["eval", p.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), v)
+}
+
+#[test]
+fn resource_policy_finding_on_a_role_arn_replays() {
+    let old = doc(
+        json!([{"Effect": "Allow", "Principal": {"AWS": "444455556666"},
+        "Action": "iam:GetRole", "Resource": "arn:aws:iam::111122223333:role/a"}]),
+    );
+    let new = doc(
+        json!([{"Effect": "Allow", "Principal": {"AWS": "444455556666"},
+        "Action": "iam:GetRole", "Resource": "arn:aws:iam::111122223333:role/*"}]),
+    );
+    let f = compare(
+        &Side::Resource(policy(&old, PolicyType::Resource)),
+        &Side::Resource(policy(&new, PolicyType::Resource)),
+        &opts(),
+        "widened",
+    );
+    assert!(!f.findings.is_empty(), "{:?} {:?}", f.unknown, f.internal);
+    let mut req = f.findings[0]["request"].clone();
+    assert!(req["resource"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:iam::111122223333:role/"));
+    // the documented scenario format, as conformance.py replays a resource-policy finding
+    req["resource_account"] = json!("999988887777");
+    let allow_all = doc(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}]));
+    for (pol, want) in [(&new, "Allow"), (&old, "ImplicitDeny")] {
+        let sc = json!({"request": req, "resource_policy": pol, "identity_policies": [allow_all]});
+        let (code, v) = eval_json(&sc);
+        assert_eq!(code, 0, "{sc}");
+        assert_eq!(v["decision"], want, "{sc}");
+    }
+}
+
+#[test]
+fn trust_policies_are_still_checked_as_trust_policies() {
+    // a document that can only be a trust policy keeps the trust grammar
+    let trust = doc(json!([{"Effect": "Allow", "Principal": {"AWS": ALICE},
+        "Action": "sts:AssumeRole"}]));
+    let sc = json!({"request": {"principal": ALICE, "action": "sts:AssumeRole",
+        "resource": "arn:aws:iam::111122223333:role/r"}, "resource_policy": trust});
+    let (code, v) = eval_json(&sc);
+    assert_eq!(code, 0);
+    assert_eq!(v["decision"], "Allow");
+}
+
+#[test]
+fn assumptions_are_printed_in_json_text_and_sarif() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    let pol = doc(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]));
+    std::fs::write(&old, pol.to_string()).unwrap();
+    std::fs::write(&new, pol.to_string()).unwrap();
+    let run = |fmt: &str| {
+        let out = bin()
+            .args([
+                "diff",
+                old.to_str().unwrap(),
+                new.to_str().unwrap(),
+                "--format",
+                fmt,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let v: Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(v["verdict"], "no_widening");
+    assert_eq!(v["assumptions"].as_array().map(Vec::len), Some(1), "{v}");
+    let text = run("text");
+    assert!(
+        text.contains("proved under the assumptions below"),
+        "{text}"
+    );
+    assert!(text.contains("assumption: "), "{text}");
+    let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["properties"]["assumptions"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn check_invariant_on_a_catalog_multivalued_key_is_refuted() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = "arn:aws:dynamodb:us-east-1:111122223333:table/people";
+    let pol = doc(json!([
+        {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table},
+        {"Effect": "Deny", "Action": "dynamodb:GetItem", "Resource": table,
+         "Condition": {"StringEquals": {"dynamodb:Attributes": "secret"},
+                       "StringNotEquals": {"dynamodb:Attributes": "id"}}}
+    ]));
+    std::fs::write(dir.path().join("p.json"), pol.to_string()).unwrap();
+    let spec = json!({"target": {"policy": "p.json"}, "invariants": [{"id": "no-secret",
+        "forbid": {"Action": "dynamodb:GetItem", "Resource": table,
+                   "Condition": {"ForAnyValue:StringEquals": {"dynamodb:Attributes": "secret"}}}}]});
+    std::fs::write(dir.path().join("spec.json"), spec.to_string()).unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["check", "spec.json", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["results"][0]["status"], "violated", "{v}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+// ------------------------------------------------------------------ solver-driven differential
+
+const ACTIONS: &[&str] = &[
+    "*",
+    "kms:*",
+    "kms:Decrypt",
+    "sts:*",
+    "sts:AssumeRole",
+    "sts:GetCallerIdentity",
+    "cloudformation:DeleteStack",
+    "dynamodb:GetItem",
+    "dynamodb:*",
+];
+const RESOURCES: &[&str] = &[
+    "*",
+    "arn:aws:kms:*:*:key/*",
+    "arn:aws:kms:us-east-1:111122223333:key/k1",
+    "arn:aws:iam::*:role/*",
+    "arn:aws:iam::111122223333:role/deploy",
+    "arn:aws:cloudformation:*:*:stack/A/*",
+    "arn:aws:cloudformation:*:*:stack/B/*",
+    "arn:aws:cloudformation:us-east-1:*:stack/*",
+    "arn:aws:dynamodb:*:*:table/people",
+];
+const CONDITIONS: &[&str] = &[
+    r#"{"StringEquals": {"dynamodb:Attributes": "secret"}}"#,
+    r#"{"StringNotEquals": {"dynamodb:Attributes": "id"}}"#,
+    r#"{"ForAnyValue:StringEquals": {"dynamodb:Attributes": ["id", "name"]}}"#,
+    r#"{"ForAllValues:StringEquals": {"dynamodb:Attributes": ["id", "secret"]}}"#,
+    r#"{"StringLike": {"dynamodb:Attributes": "s*"}}"#,
+];
+
+/// Requests AWS can send: catalog actions on resources of their formats.
+fn requests() -> Vec<Request> {
+    let ctxs: &[&[(&str, &[&str])]] = &[
+        &[],
+        &[("dynamodb:Attributes", &["secret"])],
+        &[("dynamodb:Attributes", &["secret", "id"])],
+        &[("dynamodb:Attributes", &["id"])],
+        &[("dynamodb:Attributes", &["name", "secret"])],
+    ];
+    let pairs = [
+        ("kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k1"),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:111122223333:key/k2"),
+        ("sts:AssumeRole", "arn:aws:iam::111122223333:role/deploy"),
+        ("sts:AssumeRole", "arn:aws:iam::444455556666:role/other"),
+        ("sts:GetCallerIdentity", "*"),
+        (
+            "cloudformation:DeleteStack",
+            "arn:aws:cloudformation:us-east-1:111122223333:stack/A/1",
+        ),
+        (
+            "cloudformation:DeleteStack",
+            "arn:aws:cloudformation:eu-west-1:444455556666:stack/B/2",
+        ),
+        (
+            "dynamodb:GetItem",
+            "arn:aws:dynamodb:us-east-1:111122223333:table/people",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (a, r) in pairs {
+        for c in ctxs {
+            if !c.is_empty() && !a.starts_with("dynamodb") {
+                continue;
+            }
+            out.push(request(a, r, c));
+        }
+    }
+    out
+}
+
+fn gen_statement(effect: bool, a: usize, r: usize, conds: Vec<usize>) -> Value {
+    let mut s = json!({"Effect": if effect { "Allow" } else { "Deny" },
+        "Action": ACTIONS[a % ACTIONS.len()], "Resource": RESOURCES[r % RESOURCES.len()]});
+    if !conds.is_empty() {
+        let mut c = serde_json::Map::new();
+        for i in conds {
+            let v: Value = serde_json::from_str(CONDITIONS[i % CONDITIONS.len()]).unwrap();
+            for (op, kv) in v.as_object().unwrap() {
+                c.entry(op.clone()).or_insert(kv.clone());
+            }
+        }
+        s["Condition"] = Value::Object(c);
+    }
+    s
+}
+
+fn arb_policy() -> impl Strategy<Value = Value> {
+    prop::collection::vec(
+        (
+            prop::bool::weighted(0.6),
+            0usize..100,
+            0usize..100,
+            prop::collection::vec(0usize..100, 0..3),
+        )
+            .prop_map(|(e, a, r, c)| gen_statement(e, a, r, c)),
+        1..4,
+    )
+    .prop_map(|stmts| doc(Value::Array(stmts)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// `diff` of random identity policies: a proof admits no concrete widening among requests
+    /// AWS can send; every finding names a resource the action can have and replays.
+    #[test]
+    fn diff_proofs_hold_and_findings_are_well_formed(old in arb_policy(), new in arb_policy()) {
+        let f = compare(&identity(&old), &identity(&new), &opts(), "widened");
+        prop_assert!(f.internal.is_none(), "{:?}", f.internal);
+        for finding in &f.findings {
+            let req = &finding["request"];
+            let action = req["action"].as_str().unwrap_or("").to_lowercase();
+            let resource = req["resource"].as_str().unwrap_or("");
+            // an action the policies name literally ranges over its own ARN formats (actions
+            // reached only through wildcards keep the general resource: see ARCHITECTURE.md)
+            let literal = finding["action"]["matches"].as_array().into_iter().flatten()
+                .any(|m| m.as_str().is_some_and(|m| !m.contains('*') && !m.contains('?')));
+            prop_assert!(!literal || iamprove::wellformed::well_formed(&action, resource),
+                "impossible request {req} for OLD {old} NEW {new}");
+        }
+        if f.findings.is_empty() && f.unknown.is_none() {
+            for req in requests() {
+                prop_assert!(!(oracle_allows(&new, &req) && !oracle_allows(&old, &req)),
+                    "false proof: {} on {} ctx {:?} widens; OLD {old} NEW {new}",
+                    req.action, req.resource, req.context);
+            }
+        }
+    }
+}
