@@ -398,7 +398,19 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
         .filter(|k| !derived.contains(&k.as_str()))
         .cloned()
         .collect();
+    // a web-identity caller named by its provider ARN always carries `sub` and `aud` (OIDC
+    // ID-token claims): keep them, they show who the caller is
+    let identity_claims: Vec<String> = match &best.principal.kind {
+        crate::request::PrincipalKind::WebIdentity { provider } if best.principal.raw.starts_with("arn:") => {
+            let p = provider.to_lowercase();
+            vec![format!("{p}:sub"), format!("{p}:aud")]
+        }
+        _ => Vec::new(),
+    };
     for k in keys {
+        if identity_claims.contains(&k) {
+            continue;
+        }
         let mut r = best.clone();
         r.context.remove(&k);
         if confirm(&r) {
@@ -453,7 +465,7 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
         for a in &d.atoms {
             // a readable instance of each pattern: wildcards become `example`
             let t = a.text();
-            if t.starts_with("arn:") {
+            if t.starts_with("arn:") && t != "arn:*:iam:*:*:role/*" {
                 v.push(t.replace('*', "example").replace('?', "x"));
             }
         }
@@ -924,7 +936,10 @@ pub fn class_patterns(enc: &Encoder, slot: usize, m: &Model) -> (Vec<String>, Ve
                 }
                 if class.atoms.get(i) {
                     yes.push(t);
-                } else {
+                } else if !crate::request::WEB_IDENTITY_ACTIONS.contains(&t.as_str())
+                    && !crate::request::SAML_ACTIONS.contains(&t.as_str())
+                {
+                    // (the federated callers' actions are atoms of every resource-policy query)
                     no.push(t);
                 }
             }

@@ -833,7 +833,24 @@ impl Encoder {
                 continue;
             };
             let p = self.present(&k);
-            bg.push(implies(p, or([provider, sessions.clone()])));
+            bg.push(implies(p.clone(), or([provider, sessions.clone()])));
+            // an OIDC provider (named by its ARN) always sends `sub` and `aud` (required claims
+            // of an OIDC ID token); the providers without an ARN use their own claim names
+            if let Some(host) = claim_key_provider(&k) {
+                if k.ends_with(":sub") || k.ends_with(":aud") {
+                    let mut toks = matching::tokens("arn:?*:iam::?*:oidc-provider/", true);
+                    toks.extend(matching::tokens(&host, false));
+                    let this = self.pred_of(
+                        slot,
+                        vec![AtomKey {
+                            toks,
+                            mode: matching::Mode::Arn,
+                            ignore_case: true,
+                        }],
+                    );
+                    bg.push(implies(this, p));
+                }
+            }
         }
         self.background.extend(bg);
     }
