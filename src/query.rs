@@ -401,7 +401,9 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
     // a web-identity caller named by its provider ARN always carries `sub` and `aud` (OIDC
     // ID-token claims): keep them, they show who the caller is
     let identity_claims: Vec<String> = match &best.principal.kind {
-        crate::request::PrincipalKind::WebIdentity { provider } if best.principal.raw.starts_with("arn:") => {
+        crate::request::PrincipalKind::WebIdentity { provider }
+            if best.principal.raw.starts_with("arn:") =>
+        {
             let p = provider.to_lowercase();
             vec![format!("{p}:sub"), format!("{p}:aud")]
         }

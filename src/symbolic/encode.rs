@@ -313,7 +313,28 @@ impl Encoder {
                 Principal::parse(s).is_ok_and(|p| matches!(p.kind, PrincipalKind::Service(_)))
             })
             .collect();
-        enc.shape_constraints(&services, identity_only);
+        // partitions are isolated: callers come from the partition the policies name (`aws`, the
+        // partition a bare account ID stands for, and any other that a principal entry names)
+        let mut partitions: Vec<String> = vec!["aws".into()];
+        for e in statements
+            .iter()
+            .filter_map(|s| s.principal.as_ref())
+            .flat_map(|p| p.entries.iter())
+        {
+            let part = match e {
+                PrincipalEntry::Account { partition, .. } => Some(partition.clone()),
+                PrincipalEntry::Arn(a) | PrincipalEntry::Federated(a) => {
+                    a.split(':').nth(1).map(str::to_owned)
+                }
+                _ => None,
+            };
+            if let Some(p) = part.filter(|p| !p.is_empty() && !p.contains(['*', '?'])) {
+                if !partitions.contains(&p) {
+                    partitions.push(p);
+                }
+            }
+        }
+        enc.shape_constraints(&services, &partitions, identity_only);
         enc
     }
 
@@ -417,7 +438,12 @@ impl Encoder {
 
     /// Every request has an action of the form `service:name`; a symbolic principal is one of
     /// the principal forms the evaluator accepts, and carries the principal-derived keys.
-    fn shape_constraints(&mut self, services: &[String], identity_only: bool) {
+    fn shape_constraints(
+        &mut self,
+        services: &[String],
+        partitions: &[String],
+        identity_only: bool,
+    ) {
         let p = self.pred_of(
             ACTION_SLOT,
             vec![AtomKey::glob("?*:?*", matching::Mode::Plain)],
@@ -431,20 +457,35 @@ impl Encoder {
                 SHAPE_SESSION,
                 SHAPE_FED_USER,
             ];
-            let mut atoms: Vec<AtomKey> = shapes
-                .iter()
-                .map(|s| AtomKey::glob(s, matching::Mode::Arn))
-                .collect();
-            if identity_only {
+            let in_partition = |shape: &str, part: &str| {
+                let mut toks = matching::tokens("arn:", false);
+                toks.extend(matching::tokens(part, false));
+                toks.extend(matching::tokens(&shape["arn:?*".len()..], true));
+                AtomKey {
+                    toks,
+                    mode: matching::Mode::Arn,
+                    ignore_case: false,
+                }
+            };
+            let mut arn_shapes: Vec<&str> = if identity_only {
                 // identity policies belong to IAM users and roles
-                atoms = vec![atoms[0].clone(), atoms[1].clone(), atoms[3].clone()];
+                vec![shapes[0], shapes[1], shapes[3]]
             } else {
+                shapes.to_vec()
+            };
+            let mut atoms: Vec<AtomKey> = Vec::new();
+            if !identity_only {
                 atoms.push(AtomKey::literal("anonymous"));
                 atoms.extend(services.iter().map(|s| AtomKey::literal(s)));
                 // federated callers: any OIDC or SAML provider, and the providers without an ARN
-                atoms.push(AtomKey::glob(SHAPE_OIDC, matching::Mode::Arn));
-                atoms.push(AtomKey::glob(SHAPE_SAML, matching::Mode::Arn));
+                arn_shapes.push(SHAPE_OIDC);
+                arn_shapes.push(SHAPE_SAML);
                 atoms.extend(WEB_IDENTITY_HOSTS.iter().map(|h| AtomKey::literal(h)));
+            }
+            for shape in arn_shapes {
+                for part in partitions {
+                    atoms.push(in_partition(shape, part));
+                }
             }
             let p = self.pred_of(slot, atoms);
             self.background.push(p);
@@ -680,6 +721,7 @@ impl Encoder {
             for (part, acct, name) in roles {
                 let lit = |s: String| matching::tokens(&s, false);
                 let mut any_path = lit(format!("arn:{part}:iam::{acct}:role/"));
+                any_path.push(Tok::One);
                 any_path.push(Tok::Run);
                 any_path.extend(lit(format!("/{name}")));
                 let kv = self.pred_of(
