@@ -154,7 +154,7 @@ fn arb_policy(resource: bool) -> impl Strategy<Value = Value> {
 }
 
 prop_compose! {
-    fn arb_request()(a in 0usize..100, r in 0usize..100, p in 0usize..10, ctx in prop::collection::vec((0usize..12, 0usize..8), 0..5)) -> (usize, usize, usize, Vec<(usize, usize)>) {
+    fn arb_request()(a in 0usize..100, r in 0usize..100, p in 0usize..10, ctx in prop::collection::vec((0usize..14, 0usize..8), 0..5)) -> (usize, usize, usize, Vec<(usize, usize)>) {
         (a, r, p, ctx)
     }
 }
