@@ -734,7 +734,7 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
             );
         }
         return implicit(
-            "federated callers are allowed only by a trust policy naming their provider".into(),
+            "federated callers are allowed only by a trust-policy statement that names their provider (`Federated`) and whose conditions hold".into(),
             trace,
         );
     }
