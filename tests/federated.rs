@@ -363,3 +363,59 @@ fn principal_keys_follow_the_principal() {
         assert_ne!(t, "User", "{r}");
     }
 }
+
+/// The same trust-policy change through a Terraform plan and through `--git-base`.
+#[test]
+fn dropping_the_sub_condition_widens_through_terraform_and_git() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = github_trust(Some("repo:my-org/app:ref:refs/heads/main"));
+    let new = github_trust(None);
+    let plan = json!({"format_version": "1.2", "resource_changes": [{
+        "address": "aws_iam_role.gh", "mode": "managed", "type": "aws_iam_role", "name": "gh",
+        "change": {"actions": ["update"],
+                   "before": {"name": "gh", "assume_role_policy": old.to_string(), "inline_policy": []},
+                   "after": {"name": "gh", "assume_role_policy": new.to_string(), "inline_policy": []},
+                   "after_unknown": {}}}]});
+    let p = write(dir.path(), "plan.json", &plan.to_string());
+    let out = iamprove()
+        .args(["diff", "--terraform-plan", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("widened") && l.contains("assume_role_policy")),
+        "{text}"
+    );
+
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    write(&repo, "trust.json", &old.to_string());
+    git(&["add", "."]);
+    git(&["commit", "-qm", "base"]);
+    write(&repo, "trust.json", &new.to_string());
+    let out = iamprove()
+        .args(["diff", "--git-base", "HEAD"])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("verdict: widened"), "{text}");
+    assert!(
+        text.contains("oidc-provider/token.actions.githubusercontent.com"),
+        "{text}"
+    );
+}
