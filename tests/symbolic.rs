@@ -496,10 +496,10 @@ fn real_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
 /// Every constraint the encoder assumes of all requests (principal shapes, principal-derived keys
 /// as functions of the principal, claim keys tied to their provider) holds for real requests: a
 /// constraint that excluded one could turn a real widening into a false proof.
-fn background_holds(
-    side: &Side,
-    reqs: &[(usize, usize, usize, Vec<(usize, usize)>)],
-) -> Result<(), TestCaseError> {
+/// Generated requests: (action, resource, principal, context) indices.
+type ReqIndices = [(usize, usize, usize, Vec<(usize, usize)>)];
+
+fn background_holds(side: &Side, reqs: &ReqIndices) -> Result<(), TestCaseError> {
     let frame = Frame::of(&[side]);
     let stmts = side.statements();
     let mut p = Prepared::new(frame, &stmts, &QueryOptions::default(), Vec::new(), |enc| {
