@@ -253,6 +253,11 @@ impl Session {
     }
 
     pub fn check(&mut self) -> Outcome {
+        if crate::deadline::passed() {
+            return Outcome::Unknown(
+                "timeout (the --timeout for the whole command was reached)".into(),
+            );
+        }
         if self.z3.is_none() && !self.native_off && !self.dims.infinite {
             match native_check(&self.asserted, &self.dims) {
                 Some(Some(m)) => return Outcome::Sat(m),
@@ -260,7 +265,20 @@ impl Session {
                 None => self.native_off = true,
             }
         }
-        self.z3_session().check()
+        let left = crate::deadline::remaining().map_or(u32::MAX, |d| {
+            u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+        });
+        let z = self.z3_session();
+        let per_check = z.timeout_ms;
+        z.timeout_ms = per_check.min(left).max(1);
+        let out = z.check();
+        z.timeout_ms = per_check;
+        match out {
+            Outcome::Unknown(r) if r == "timeout" && crate::deadline::passed() => {
+                Outcome::Unknown("timeout (the --timeout for the whole command was reached)".into())
+            }
+            out => out,
+        }
     }
 
     /// Forbid the class assignment of `slot` seen in `model`.
@@ -799,4 +817,110 @@ fn bv_to_u128(m: &z3::Model, v: &BV) -> Option<u128> {
     let hi = m.eval(&v.extract(127, 64), true)?.as_u64()?;
     let lo = m.eval(&v.extract(63, 0), true)?.as_u64()?;
     Some((u128::from(hi) << 64) | u128::from(lo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbolic::term::eval;
+
+    /// A deterministic pseudo-random term over 4 Booleans, two class slots of 3 classes and one
+    /// count bounded by 2.
+    fn random_term(seed: &mut u64, depth: u32) -> T {
+        *seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let r = (*seed >> 33) as u32;
+        let leaf = depth == 0 || r % 7 < 2;
+        Rc::new(if leaf {
+            match r % 4 {
+                0 | 1 => Term::Bool((r / 4 % 4) as usize),
+                2 => Term::ClassIn {
+                    slot: (r / 4 % 2) as usize,
+                    classes: (0..3).filter(|c| r >> (8 + c) & 1 == 1).collect(),
+                },
+                _ => Term::CountGt {
+                    key: 0,
+                    n: r / 4 % 3,
+                },
+            }
+        } else {
+            let kids = (0..(2 + r / 8 % 3))
+                .map(|_| random_term(seed, depth - 1))
+                .collect();
+            match r % 3 {
+                0 => Term::And(kids),
+                1 => Term::Or(kids),
+                _ => Term::Not(random_term(seed, depth - 1)),
+            }
+        })
+    }
+
+    fn session(terms: &[T]) -> Session {
+        let mut s = Session::new(10_000);
+        for t in terms {
+            s.note_known(t);
+            s.asserted.push(t.clone());
+        }
+        for slot in [0, 1] {
+            if let Some(n) = s.dims.classes.get_mut(&slot) {
+                *n = 3;
+            }
+        }
+        if let Some(m) = s.dims.counts.get_mut(&0) {
+            *m = 2;
+        }
+        s
+    }
+
+    /// The built-in search agrees with Z3 on satisfiability, and its models satisfy every
+    /// assertion.
+    #[test]
+    fn native_search_agrees_with_z3() {
+        let mut seed = 7u64;
+        let (mut sat, mut unsat) = (0, 0);
+        for _ in 0..400 {
+            let terms: Vec<T> = (0..3).map(|_| random_term(&mut seed, 3)).collect();
+            let mut native = session(&terms);
+            let n = native.check();
+            assert!(native.z3.is_none(), "small queries never need Z3");
+            let mut z3 = session(&terms);
+            let z = z3.z3_session().check();
+            match (&n, &z) {
+                (Outcome::Sat(m), Outcome::Sat(_)) => {
+                    assert!(terms.iter().all(|t| eval(t, m)), "{terms:?} {m:?}");
+                    for (slot, c) in &m.classes {
+                        assert!(*c < native.dims.classes[slot]);
+                    }
+                    sat += 1;
+                }
+                (Outcome::Unsat, Outcome::Unsat) => unsat += 1,
+                _ => panic!("native and Z3 disagree on {terms:?}"),
+            }
+        }
+        assert!(
+            sat > 20 && unsat > 20,
+            "both outcomes exercised: {sat} sat, {unsat} unsat"
+        );
+    }
+
+    #[test]
+    fn blocking_clauses_are_honoured() {
+        let mut s = session(&[Rc::new(Term::ClassIn {
+            slot: 0,
+            classes: vec![0, 1, 2],
+        })]);
+        let mut seen = Vec::new();
+        while let Outcome::Sat(m) = s.check() {
+            let c = m.classes[&0];
+            assert!(!seen.contains(&c));
+            seen.push(c);
+            s.assert_own(Rc::new(Term::Not(Rc::new(Term::ClassIn {
+                slot: 0,
+                classes: vec![c],
+            }))));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 1, 2]);
+    }
 }

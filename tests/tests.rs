@@ -10,6 +10,7 @@ mod corpus;
 mod eval_cases;
 mod gitci;
 mod iac;
+mod limits;
 mod metamorphic;
 mod props;
 mod sarif;
