@@ -23,10 +23,12 @@ impl fmt::Display for ParseError {
 
 /// Parse a policy document of the given type. `name` labels the policy in reports.
 /// The largest policy document iamprove reads, in characters without white space
-/// ([`Json::char_count`]): 128 Ki, four times the largest policy AWS accepts (32 KB, a KMS key
-/// policy) and twenty times a managed policy's 6,144. Beyond it no AWS service would accept the
-/// policy, and a clear error is better than minutes of work on an input that cannot be real.
-pub const MAX_POLICY_CHARS: usize = 131_072;
+/// ([`Json::char_count`]): 512 Ki. AWS accepts 6,144 for a customer managed policy and at most
+/// 32 KB for any resource policy (a KMS key policy), but its own service-role managed policies
+/// are exempt and reach 135,200 (`AWSSupportServiceRolePolicy`, 2026): the limit leaves a margin
+/// of nearly four over that. Beyond it no policy can be real, and a clear error is better than
+/// minutes of work.
+pub const MAX_POLICY_CHARS: usize = 524_288;
 
 /// The error for a document over [`MAX_POLICY_CHARS`], if it is.
 pub fn size_error(doc: &Json) -> Option<String> {
