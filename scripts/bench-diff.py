@@ -1,18 +1,79 @@
 #!/usr/bin/env python3
 """Benchmark `iamprove diff` over the real managed-policy version pairs.
 
-  scripts/bench-diff.py [--bin target/release/iamprove] [--corpus ../shared/corpora/aws-managed-policies]
-                        [--limit N] [--jobs 1] [--out bench-diff.json]
+  scripts/bench-diff.py [--bin target/release/iamprove] [--compare OTHER_BIN]
+                        [--corpus ../shared/corpora/aws-managed-policies]
+                        [--limit N] [--timeout 30] [--out bench-diff.json]
 
-Runs `iamprove diff OLD NEW --format json` once per pair in INDEX_version_pairs.csv (old vs new as
-identity policies), process start included, and reports: how many were decided, median / p90 / p99 /
-max wall time per pair, how many widened, and every pair that was unknown or failed."""
-import argparse, csv, json, os, statistics, subprocess, sys, time
+Runs `iamprove diff OLD NEW --format json --type identity` once per pair in
+INDEX_version_pairs.csv (old vs new as identity policies), process start included, and reports:
+how many were decided, median / p90 / p99 / max wall-clock and CPU (user + system) time per pair,
+a histogram of wall times, how many widened, and every pair that was unknown or failed.
+
+With --compare, OTHER_BIN runs on each pair right after --bin, so both see the same load on a
+shared machine; both are reported, plus how many verdicts differ."""
+import argparse, csv, json, os, resource, statistics, subprocess, sys, time
+
+BUCKETS_MS = [3, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000]
+
+
+def run(binary, old, new, timeout):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    p = subprocess.run([binary, "diff", old, new, "--format", "json", "--type", "identity", "--timeout", str(timeout)], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    findings = known = 0
+    try:
+        out = json.loads(p.stdout)
+        v = out["verdict"]
+        for f in out.get("findings", []):
+            findings += 1
+            if f.get("action", {}).get("known_actions"):
+                known += 1
+    except Exception:
+        v = f"error(exit {p.returncode})"
+    return v, wall, cpu, findings, known, p.stderr.strip()[:300]
+
+
+def summary(rows, results):
+    walls = sorted(r[1] for r in results)
+    cpus = sorted(r[2] for r in results)
+    q = lambda xs, f: xs[min(len(xs) - 1, int(f * len(xs)))]
+    verdicts, problems = {}, []
+    for r, (v, wall, cpu, _, _, err) in zip(rows, results):
+        verdicts[v] = verdicts.get(v, 0) + 1
+        if v not in ("widened", "no_widening"):
+            problems.append({"pair": f'{r["policy"]} {r["old_version"]}->{r["new_version"]}', "verdict": v, "stderr": err, "seconds": round(wall, 3)})
+    decided = verdicts.get("widened", 0) + verdicts.get("no_widening", 0)
+    hist, lo = {}, 0
+    for b in BUCKETS_MS:
+        hist[f"{lo}-{b} ms"] = sum(1 for w in walls if lo <= w * 1000 < b)
+        lo = b
+    hist[f">= {lo} ms"] = sum(1 for w in walls if w * 1000 >= lo)
+    ms = lambda x: round(1000 * x, 1)
+    return {
+        "pairs": len(results), "decided": decided, "decided_pct": round(100.0 * decided / max(1, len(results)), 2),
+        "verdicts": verdicts,
+        "median_ms": ms(statistics.median(walls)), "p90_ms": ms(q(walls, 0.90)), "p99_ms": ms(q(walls, 0.99)), "max_ms": ms(walls[-1]),
+        "cpu_median_ms": ms(statistics.median(cpus)), "cpu_p90_ms": ms(q(cpus, 0.90)), "cpu_p99_ms": ms(q(cpus, 0.99)), "cpu_max_ms": ms(cpus[-1]),
+        "total_s": round(sum(walls), 1), "cpu_total_s": round(sum(cpus), 1),
+        "histogram_wall": hist,
+        "findings": sum(r[3] for r in results), "findings_naming_catalog_actions": sum(r[4] for r in results),
+        "problems": problems,
+    }
+
 
 def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    default_corpus = next((p for p in (os.path.join(here, "..", "..", "shared", "corpora", "aws-managed-policies"),
+                                       os.path.join(here, "..", "..", "..", "shared", "corpora", "aws-managed-policies"))
+                           if os.path.exists(os.path.join(p, "INDEX_version_pairs.csv"))), "")
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="target/release/iamprove")
-    ap.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpora", "aws-managed-policies"))
+    ap.add_argument("--compare", default="")
+    ap.add_argument("--corpus", default=default_corpus)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--out", default="")
@@ -20,42 +81,23 @@ def main():
     rows = list(csv.DictReader(open(os.path.join(a.corpus, "INDEX_version_pairs.csv"))))
     if a.limit:
         rows = rows[: a.limit]
-    times, verdicts, problems = [], {}, []
-    findings_total = findings_known = 0
+    res, res2 = [], []
     for r in rows:
         old, new = os.path.join(a.corpus, r["old_file"]), os.path.join(a.corpus, r["new_file"])
-        t0 = time.perf_counter()
-        p = subprocess.run([a.bin, "diff", old, new, "--format", "json", "--type", "identity", "--timeout", str(a.timeout)], capture_output=True, text=True)
-        dt = time.perf_counter() - t0
-        times.append(dt)
-        try:
-            out = json.loads(p.stdout)
-            v = out["verdict"]
-            for f in out.get("findings", []):
-                findings_total += 1
-                if f.get("action", {}).get("known_actions"):
-                    findings_known += 1
-        except Exception:
-            v = f"error(exit {p.returncode})"
-        verdicts[v] = verdicts.get(v, 0) + 1
-        if v not in ("widened", "no_widening"):
-            problems.append({"pair": f'{r["policy"]} {r["old_version"]}->{r["new_version"]}', "verdict": v, "stderr": p.stderr.strip()[:300], "seconds": round(dt, 3)})
-    times.sort()
-    q = lambda f: times[min(len(times) - 1, int(f * len(times)))]
-    decided = verdicts.get("widened", 0) + verdicts.get("no_widening", 0)
-    report = {
-        "pairs": len(rows), "decided": decided, "decided_pct": round(100.0 * decided / max(1, len(rows)), 2),
-        "verdicts": verdicts,
-        "median_ms": round(1000 * statistics.median(times), 1), "p90_ms": round(1000 * q(0.90), 1),
-        "p99_ms": round(1000 * q(0.99), 1), "max_ms": round(1000 * times[-1], 1),
-        "total_s": round(sum(times), 1),
-        "findings": findings_total, "findings_naming_catalog_actions": findings_known,
-        "problems": problems,
-    }
+        res.append(run(a.bin, old, new, a.timeout))
+        if a.compare:
+            res2.append(run(a.compare, old, new, a.timeout))
+    report = summary(rows, res)
+    if a.compare:
+        report = {"bin": a.bin, "result": report, "compare": a.compare, "compare_result": summary(rows, res2),
+                  "verdicts_differ": [f'{r["policy"]} {r["old_version"]}->{r["new_version"]}: {x[0]} vs {y[0]}'
+                                      for r, x, y in zip(rows, res, res2) if x[0] != y[0]]}
     print(json.dumps(report, indent=1))
     if a.out:
         json.dump(report, open(a.out, "w"), indent=1)
+    problems = report["problems"] if not a.compare else report["result"]["problems"]
     return 0 if not problems else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

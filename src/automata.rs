@@ -925,8 +925,14 @@ impl FxHasher {
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
+        // Little-endian, so that a small integer written as bytes (`[u32]` keys hash their
+        // elements as one byte slice) lands in the low bits, which choose the bucket: folding
+        // big-endian left the low 16 bits of a state set's hash zero, every DFA state in one
+        // probe chain, and long patterns quadratic.
         for chunk in bytes.chunks(8) {
-            self.add(chunk.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b)));
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
     }
     fn write_u8(&mut self, i: u8) {
@@ -969,9 +975,19 @@ impl Budget {
         }
     }
 
+    /// `limits`, plus an allowance linear in the patterns' total length (`steps`: NFA steps),
+    /// so that one long pattern (a literal of 100,000 characters needs as many states) is
+    /// explored rather than given up on: the budgets bound entanglement, not length.
+    fn scaled(limits: &Limits, steps: usize) -> Budget {
+        let mut b = Budget::new(limits);
+        b.max_states = b.max_states.saturating_add(steps.saturating_mul(4));
+        b.max_steps = b.max_steps.saturating_add(steps.saturating_mul(256));
+        b
+    }
+
     fn take(&mut self) -> Result<(), Exceeded> {
         self.states += 1;
-        if self.states > self.max_states {
+        if self.states > self.max_states || (self.states % 1024 == 0 && crate::deadline::passed()) {
             Err(Exceeded)
         } else {
             Ok(())
@@ -979,8 +995,12 @@ impl Budget {
     }
 
     fn work(&mut self, steps: usize) -> Result<(), Exceeded> {
+        let before = self.steps;
         self.steps = self.steps.saturating_add(steps);
-        if self.steps > self.max_steps {
+        // the command's deadline, looked at every 2^16 steps
+        if self.steps > self.max_steps
+            || (before >> 16 != self.steps >> 16 && crate::deadline::passed())
+        {
             Err(Exceeded)
         } else {
             Ok(())
@@ -1087,80 +1107,84 @@ const DEAD: u32 = u32::MAX;
 const UNKNOWN: u32 = u32::MAX - 1;
 
 /// A lazily determinised atom over a reduced alphabet.
+///
+/// A DFA state is a sorted set of NFA positions, stored sparsely: after the pruning in
+/// [`Dfa::intern`] a glob's state holds the last `Any` star passed and the positions after it
+/// (a handful), so memory and time stay linear in the pattern's length (a dense bit set per
+/// state made both quadratic: 2.5 GB for a 100 KB resource string).
 struct Dfa<'a> {
     steps: &'a [Step],
-    /// Positions whose step is an `Any` star, ascending.
-    any_stars: Vec<usize>,
     nsym: usize,
-    words: usize,
-    sets: Vec<Box<[u64]>>,
+    sets: Vec<Box<[u32]>>,
     accept: Vec<bool>,
-    index: FxMap<Box<[u64]>, u32>,
+    index: FxMap<Box<[u32]>, u32>,
     trans: Vec<u32>,
 }
 
 impl<'a> Dfa<'a> {
     fn new(nfa: &'a Nfa, nsym: usize, budget: &mut Budget) -> Result<Dfa<'a>, Exceeded> {
-        let words = (nfa.steps.len() + 1).div_ceil(64);
         let mut d = Dfa {
             steps: &nfa.steps,
-            any_stars: (nfa.steps.iter().enumerate())
-                .filter(|(_, s)| s.star && s.label == Label::Any)
-                .map(|(i, _)| i)
-                .collect(),
             nsym,
-            words,
             sets: Vec::new(),
             accept: Vec::new(),
             index: FxMap::default(),
             trans: Vec::new(),
         };
-        let mut init = vec![0u64; words];
-        init[0] = 1;
-        d.close(&mut init);
-        d.intern(init.into_boxed_slice(), budget)?;
+        let init = d.close(&[0]);
+        d.intern(init, budget)?;
         Ok(d)
     }
 
-    fn close(&self, set: &mut [u64]) {
-        for (i, s) in self.steps.iter().enumerate() {
-            if s.star && set[i / 64] >> (i % 64) & 1 == 1 {
-                set[(i + 1) / 64] |= 1 << ((i + 1) % 64);
+    /// `set` (sorted) with every position reachable by skipping stars (a star may match
+    /// nothing), sorted.
+    fn close(&self, set: &[u32]) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::with_capacity(set.len() + 1);
+        let (mut i, mut forced): (usize, Option<u32>) = (0, None);
+        loop {
+            let p = match (set.get(i), forced) {
+                (Some(&a), Some(b)) => a.min(b),
+                (Some(&a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => break,
+            };
+            if set.get(i) == Some(&p) {
+                i += 1;
+            }
+            if forced == Some(p) {
+                forced = None;
+            }
+            if out.last() != Some(&p) {
+                out.push(p);
+            }
+            if self.steps.get(p as usize).is_some_and(|s| s.star) {
+                forced = Some(p + 1);
             }
         }
+        out
     }
 
-    /// The highest position in `set` whose step is an `Any` star.
-    fn top_any_star(&self, set: &[u64]) -> Option<usize> {
-        self.any_stars
-            .iter()
-            .rev()
-            .copied()
-            .find(|&i| set[i / 64] >> (i % 64) & 1 == 1)
-    }
-
-    fn intern(&mut self, mut set: Box<[u64]>, budget: &mut Budget) -> Result<u32, Exceeded> {
+    fn intern(&mut self, mut set: Vec<u32>, budget: &mut Budget) -> Result<u32, Exceeded> {
         // If the set contains an `Any`-star position `i`, every position `j < i` is subsumed:
         // whatever `steps[j..]` accepts, `steps[i..]` accepts too (its `Σ*` absorbs what
         // `steps[j..i]` would have consumed). Dropping them keeps partial progress that can no
         // longer matter (e.g. of already matched `*x*` atoms) from multiplying states.
-        if let Some(i) = self.top_any_star(&set) {
-            for (wi, w) in set.iter_mut().enumerate() {
-                let lo = wi * 64;
-                if lo + 64 <= i {
-                    *w = 0;
-                } else if lo < i {
-                    *w &= !0u64 << (i - lo);
-                }
-            }
+        let top = set.iter().rposition(|&p| {
+            self.steps
+                .get(p as usize)
+                .is_some_and(|s| s.star && s.label == Label::Any)
+        });
+        if let Some(k) = top {
+            set.drain(..k);
         }
-        if let Some(&id) = self.index.get(&set) {
+        if let Some(&id) = self.index.get(set.as_slice()) {
             return Ok(id);
         }
         budget.take()?;
         let id = self.sets.len() as u32;
-        let n = self.steps.len();
-        self.accept.push(set[n / 64] >> (n % 64) & 1 == 1);
+        let n = self.steps.len() as u32;
+        self.accept.push(set.last() == Some(&n));
+        let set: Box<[u32]> = set.into_boxed_slice();
         self.index.insert(set.clone(), id);
         self.sets.push(set);
         self.trans.extend(std::iter::repeat_n(UNKNOWN, self.nsym));
@@ -1180,30 +1204,22 @@ impl<'a> Dfa<'a> {
         if t != UNKNOWN {
             return Ok(t);
         }
-        let mut next = vec![0u64; self.words];
-        let mut any = false;
-        {
-            let cur = &self.sets[d as usize];
-            for (wi, &w) in cur.iter().enumerate() {
-                let mut w = w;
-                while w != 0 {
-                    let i = wi * 64 + w.trailing_zeros() as usize;
-                    w &= w - 1;
-                    if let Some(s) = self.steps.get(i) {
-                        if alpha.matches(s.label, sym) {
-                            let j = if s.star { i } else { i + 1 };
-                            next[j / 64] |= 1 << (j % 64);
-                            any = true;
-                        }
+        let mut next: Vec<u32> = Vec::new();
+        for &p in self.sets[d as usize].iter() {
+            if let Some(s) = self.steps.get(p as usize) {
+                if alpha.matches(s.label, sym) {
+                    let j = if s.star { p } else { p + 1 };
+                    if next.last() != Some(&j) {
+                        next.push(j);
                     }
                 }
             }
         }
-        let t = if any {
-            self.close(&mut next);
-            self.intern(next.into_boxed_slice(), budget)?
-        } else {
+        let t = if next.is_empty() {
             DEAD
+        } else {
+            let next = self.close(&next);
+            self.intern(next, budget)?
         };
         self.trans[slot] = t;
         Ok(t)
@@ -1353,9 +1369,10 @@ pub fn find_witness(
     neg: &[&Pattern],
     limits: &Limits,
 ) -> Result<Option<String>, PartitionError> {
-    let mut budget = Budget::new(limits);
     let pn: Vec<&Nfa> = pos.iter().map(|p| &p.nfa).collect();
     let nn: Vec<&Nfa> = neg.iter().map(|p| &p.nfa).collect();
+    let len = pn.iter().chain(&nn).map(|n| n.steps.len()).sum();
+    let mut budget = Budget::scaled(limits, len);
     search(&pn, &nn, &mut budget).map_err(|Exceeded| budget.error(pos.len() + neg.len()))
 }
 
@@ -1577,7 +1594,8 @@ pub fn partition(
     limits: &Limits,
 ) -> Result<Partition, PartitionError> {
     let n = atoms.len();
-    let fresh_budget = || Budget::new(limits);
+    let len = atoms.iter().map(|a| a.nfa.steps.len()).sum();
+    let fresh_budget = || Budget::scaled(limits, len);
     // Deduplicate; set aside constant atoms.
     let mut const_true: Vec<usize> = Vec::new();
     let mut uniq: Vec<&Nfa> = Vec::new();

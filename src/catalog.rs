@@ -1039,6 +1039,96 @@ impl KeyIndex {
     }
 }
 
+/// A build-time index of the embedded catalog (`build.rs`): the position of every action line
+/// in the embedded text and the first action of every service. Lookups of action names, display
+/// names and access levels read the text at those positions, so a command that only needs a few
+/// services' actions (a small diff) does no work proportional to the catalog; [`Catalog::get`]
+/// parses everything and is for the commands that need it (`validate`'s catalog warnings).
+/// The tests check the index against the parser.
+pub mod index {
+    use super::{cmp_service_order, AccessLevel, EMBEDDED};
+    use std::ops::Range;
+
+    include!(concat!(env!("OUT_DIR"), "/catalog_index.rs"));
+
+    /// The fields of action line `i` (`A`, lower-case full name, name, level, ...).
+    fn field(i: usize, n: usize) -> Option<&'static str> {
+        let start = usize::try_from(*ACTION_LINES.get(i)?).ok()?;
+        let line = EMBEDDED.get(start..)?.split('\n').next()?;
+        line.split('\t').nth(n)
+    }
+
+    /// The number of actions.
+    pub fn len() -> usize {
+        ACTION_LINES.len()
+    }
+
+    /// The lower-case full name (`s3:getobject`) of action `i` (the order of
+    /// [`super::Catalog::lowercase_names`]).
+    pub fn lowercase_name(i: usize) -> Option<&'static str> {
+        field(i, 1)
+    }
+
+    /// `s3:GetObject` for action `i`.
+    pub fn display_name(i: usize) -> Option<String> {
+        let lower = lowercase_name(i)?;
+        let prefix = lower.split(':').next()?;
+        Some(format!("{prefix}:{}", field(i, 2)?))
+    }
+
+    /// The access level of action `i`.
+    pub fn access_level(i: usize) -> Option<AccessLevel> {
+        AccessLevel::from_code(field(i, 3)?)
+    }
+
+    /// The action whose lower-case full name is `lowercase_full`.
+    pub fn find(lowercase_full: &str) -> Option<usize> {
+        let i = partition(|n| n < lowercase_full);
+        (lowercase_name(i)? == lowercase_full).then_some(i)
+    }
+
+    /// The first index whose name does not satisfy `before` (names are sorted).
+    fn partition(before: impl Fn(&str) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if lowercase_name(mid).is_some_and(&before) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Lower-case full names starting with `prefix` (byte comparison), in sorted order.
+    pub fn names_with_prefix(prefix: &str) -> Vec<&'static str> {
+        let start = partition(|n| n < prefix);
+        (start..len())
+            .map_while(|i| lowercase_name(i).filter(|n| n.starts_with(prefix)))
+            .collect()
+    }
+
+    /// The service with action prefix `prefix` (ignoring case): the range of its actions.
+    pub fn service(prefix: &str) -> Option<Range<usize>> {
+        let s = SERVICES
+            .binary_search_by(|(p, _)| cmp_service_order(p, prefix))
+            .ok()?;
+        Some(service_range(s))
+    }
+
+    fn service_range(s: usize) -> Range<usize> {
+        let first = SERVICES.get(s).map_or(0, |x| x.1 as usize);
+        let end = SERVICES.get(s + 1).map_or(len(), |x| x.1 as usize);
+        first..end
+    }
+
+    /// Every service: its prefix and the range of its actions.
+    pub fn services() -> impl Iterator<Item = (&'static str, Range<usize>)> {
+        (0..SERVICES.len()).filter_map(|s| Some((SERVICES.get(s)?.0, service_range(s))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1456,5 +1546,33 @@ mod tests {
         assert!(Catalog::parse("@format\t2\n").is_err());
         assert!(Catalog::parse("G\taws:x\tString\n").is_err());
         assert!(Catalog::parse("").is_err());
+    }
+
+    #[test]
+    fn build_time_index_agrees_with_the_parser() {
+        let cat = Catalog::try_get().expect("embedded catalog parses");
+        assert_eq!(index::len(), cat.action_count());
+        for (i, (lower, service, action)) in cat.actions_by_lowercase().enumerate() {
+            assert_eq!(index::lowercase_name(i), Some(lower));
+            assert_eq!(
+                index::display_name(i),
+                Some(format!("{}:{}", service.prefix, action.name))
+            );
+            assert_eq!(index::access_level(i), Some(action.access_level));
+            assert_eq!(index::find(lower), Some(i));
+        }
+        let services: Vec<_> = index::services().collect();
+        assert_eq!(services.len(), cat.services().count());
+        for ((prefix, range), service) in services.iter().zip(cat.services()) {
+            assert_eq!(*prefix, service.prefix);
+            assert_eq!(range.len(), service.actions.len());
+            assert_eq!(index::service(&prefix.to_uppercase()), Some(range.clone()));
+        }
+        assert_eq!(index::find("s3:nosuchaction"), None);
+        assert_eq!(index::service("nosuchservice"), None);
+        assert_eq!(
+            index::names_with_prefix("s3:getobjecta"),
+            cat.matching_actions("s3:getobjecta*")
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! names, so counterexamples name real actions.
 
 use crate::automata::Pattern;
-use crate::catalog::Catalog;
+use crate::catalog::index;
 
 /// Literal service prefix of an action pattern (`s3` for `s3:Get*`), if it has one.
 fn literal_service(pattern: &str) -> Option<&str> {
@@ -10,16 +10,9 @@ fn literal_service(pattern: &str) -> Option<&str> {
     (!svc.contains('*') && !svc.contains('?')).then_some(svc)
 }
 
-/// Catalog actions (lowercase) of one service.
+/// Catalog actions (lowercase) of one service (from the build-time index: no catalog parse).
 pub fn service_actions(svc: &str) -> Vec<&'static str> {
-    let names = Catalog::get().lowercase_names();
-    let prefix = format!("{svc}:");
-    let start = names.partition_point(|n| *n < prefix.as_str());
-    names[start..]
-        .iter()
-        .take_while(|n| n.starts_with(&prefix))
-        .copied()
-        .collect()
+    crate::catalog::index::names_with_prefix(&format!("{svc}:"))
 }
 
 /// Catalog actions (lowercase) worth offering as witnesses for these action patterns: every
@@ -37,10 +30,12 @@ pub fn action_candidates(patterns: &[String]) -> Vec<String> {
         .iter()
         .any(|p| literal_service(p).is_none() && p != "?*:?*");
     if wildcard_service {
-        for svc in Catalog::get().services() {
-            if services.binary_search(&svc.prefix).is_err() {
-                if let Some(a) = svc.actions.first() {
-                    out.push(format!("{}:{}", svc.prefix, a.name.to_lowercase()));
+        for (prefix, actions) in index::services() {
+            if services.binary_search(&prefix).is_err() {
+                if let Some(first) =
+                    index::lowercase_name(actions.start).filter(|_| !actions.is_empty())
+                {
+                    out.push(first.to_owned());
                 }
             }
         }
@@ -50,8 +45,8 @@ pub fn action_candidates(patterns: &[String]) -> Vec<String> {
 
 /// `s3:getobject` → `s3:GetObject` when the catalog knows the action.
 pub fn display_action(lower: &str) -> String {
-    Catalog::get()
-        .display_name(lower)
+    index::find(&lower.to_ascii_lowercase())
+        .and_then(index::display_name)
         .unwrap_or_else(|| lower.to_owned())
 }
 
@@ -74,17 +69,12 @@ pub fn actions_like(
             .collect()
     };
     let want = vector(witness);
-    let cat = Catalog::get();
     service_actions(svc)
         .into_iter()
         .filter(|name| vector(name) == want)
         .filter_map(|name| {
-            cat.action_by_lowercase(name).map(|(s, a)| {
-                (
-                    format!("{}:{}", s.prefix, a.name),
-                    a.access_level.to_string(),
-                )
-            })
+            let i = index::find(name)?;
+            Some((index::display_name(i)?, index::access_level(i)?.to_string()))
         })
         .collect()
 }

@@ -47,10 +47,44 @@ fn suggestion(cat: &Catalog, svc: &str, name: &str) -> Option<String> {
     service
         .actions
         .iter()
-        .map(|a| (edit_distance(&a.name.to_ascii_lowercase(), name), a))
-        .filter(|(d, _)| *d <= 2)
+        .filter_map(|a| {
+            let d = if a.name.is_ascii() && name.is_ascii() {
+                edit_distance_within(a.name.as_bytes(), name.as_bytes(), 2)?
+            } else {
+                edit_distance(&a.name.to_ascii_lowercase(), name)
+            };
+            (d <= 2).then_some((d, a))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, a)| format!("{}:{}", service.prefix, a.name))
+}
+
+/// [`edit_distance`] of two ASCII strings ignoring case when it is at most `max`, else `None`;
+/// cheap when it is not (lengths further apart than `max`, or a row whose minimum passes `max`).
+/// `validate` asks it for every unknown action against every action of its service, so a list
+/// of thousands of unknown actions stays a matter of milliseconds.
+fn edit_distance_within(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        let mut row_min = cur[0];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(!ca.eq_ignore_ascii_case(cb));
+            let v = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -158,6 +192,33 @@ mod tests {
             "action-matches-nothing"
         );
         assert_eq!(action_problem(cat, "*:getobject", "*:getobject"), None);
+    }
+
+    #[test]
+    fn bounded_edit_distance_agrees() {
+        let words = [
+            "getobject",
+            "GetObjects",
+            "putobject",
+            "getobj",
+            "",
+            "g",
+            "getbucketacl",
+            "GETOBJECT",
+        ];
+        for a in words {
+            for b in words {
+                let d = edit_distance(&a.to_ascii_lowercase(), &b.to_ascii_lowercase());
+                for max in 0..4 {
+                    let want = (d <= max).then_some(d);
+                    assert_eq!(
+                        edit_distance_within(a.as_bytes(), b.as_bytes(), max),
+                        want,
+                        "{a} {b} {max}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

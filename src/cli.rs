@@ -195,7 +195,7 @@ pub enum Command {
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, clap::Args)]
 pub struct SolverArgs {
-    /// Give up after this many seconds per query; the verdict is then `unknown` (exit 3), never a pass.
+    /// Give up after this many seconds (the whole command, not each query); the verdict is then `unknown` (exit 3), never a pass.
     #[arg(long, default_value_t = 30.0)]
     pub timeout: f64,
     /// Write the SMT-LIB query to FILE (for bug reports).
@@ -205,6 +205,10 @@ pub struct SolverArgs {
 
 impl SolverArgs {
     pub fn options(&self) -> crate::query::QueryOptions {
+        // the whole command, from the start of `run`, not each query
+        crate::deadline::set_limit(std::time::Duration::from_secs_f64(
+            self.timeout.clamp(0.001, 1e9),
+        ));
         crate::query::QueryOptions {
             timeout_ms: (self.timeout.max(0.001) * 1000.0).min(f64::from(u32::MAX)) as u32,
             limits: crate::query::query_limits(),
@@ -251,6 +255,7 @@ pub fn report_errors(errs: &Errors) -> Exit {
 }
 
 pub fn run(cli: Cli) -> Exit {
+    crate::deadline::start_clock();
     crate::style::set_quiet(cli.quiet);
     let quiet = cli.quiet;
     match cli.command {

@@ -43,6 +43,35 @@ impl Json {
         }
     }
 
+    /// The number of characters of the value written as compact JSON, white space outside
+    /// strings not counted (how AWS measures policy sizes; escapes count as the characters
+    /// they stand for, so this can be slightly below AWS's count).
+    pub fn char_count(&self) -> usize {
+        match self {
+            Json::Null => 4,
+            Json::Bool(b) => {
+                if *b {
+                    4
+                } else {
+                    5
+                }
+            }
+            Json::Num(n) => n.chars().count(),
+            Json::Str(s) => s.chars().count() + 2,
+            // brackets and the commas between items
+            Json::Arr(v) => {
+                2 + v.len().saturating_sub(1) + v.iter().map(Json::char_count).sum::<usize>()
+            }
+            // braces, commas, and `"key":` per entry
+            Json::Obj(v) => {
+                2 + v.len().saturating_sub(1)
+                    + v.iter()
+                        .map(|(k, x)| k.chars().count() + 3 + x.char_count())
+                        .sum::<usize>()
+            }
+        }
+    }
+
     /// Convert to a serde_json value (last duplicate wins); for printing only.
     pub fn to_value(&self) -> serde_json::Value {
         use serde_json::Value;

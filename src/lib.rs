@@ -8,6 +8,7 @@ pub mod catalog_hint;
 pub mod catalog_lint;
 pub mod check;
 pub mod cli;
+pub mod deadline;
 pub mod diff;
 pub mod eval;
 pub mod gitdiff;

@@ -22,7 +22,31 @@ impl fmt::Display for ParseError {
 }
 
 /// Parse a policy document of the given type. `name` labels the policy in reports.
+/// The largest policy document iamprove reads, in characters without white space
+/// ([`Json::char_count`]): 512 Ki. AWS accepts 6,144 for a customer managed policy and at most
+/// 32 KB for any resource policy (a KMS key policy), but its own service-role managed policies
+/// are exempt and reach 135,200 (`AWSSupportServiceRolePolicy`, 2026): the limit leaves a margin
+/// of nearly four over that. Beyond it no policy can be real, and a clear error is better than
+/// minutes of work.
+pub const MAX_POLICY_CHARS: usize = 524_288;
+
+/// The error for a document over [`MAX_POLICY_CHARS`], if it is.
+pub fn size_error(doc: &Json) -> Option<String> {
+    let n = doc.char_count();
+    (n > MAX_POLICY_CHARS).then(|| {
+        format!(
+            "policy document of {n} characters (white space not counted) is over iamprove's limit of {MAX_POLICY_CHARS}; AWS accepts far less: 6,144 for a managed policy, 10,240 for a role's inline policies, 20 KB for a bucket policy, 5,120 for an SCP"
+        )
+    })
+}
+
 pub fn parse_policy(doc: &Json, kind: PolicyType, name: &str) -> Result<Policy, Vec<ParseError>> {
+    if let Some(message) = size_error(doc) {
+        return Err(vec![ParseError {
+            path: JsonPath::root(),
+            message,
+        }]);
+    }
     let mut p = Parser {
         errors: Vec::new(),
         kind,

@@ -5,7 +5,7 @@ use crate::literal::{mask4, mask6, IpAddr, IpNet};
 use crate::model::Cmp;
 use crate::symbolic::encode::{scaled, Encoder};
 use crate::symbolic::term::{Assignment, Term, T};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 use z3::ast::{Bool, Int, BV};
 use z3::{SatResult, Solver};
@@ -77,8 +77,409 @@ pub enum Outcome {
     Unknown(String),
 }
 
+/// What the asserted terms need to know about their variables, read from the encoder when they
+/// are asserted, so that a Z3 solver can be built later (at `check`) without the encoder.
+#[derive(Debug, Default, Clone)]
+struct Dims {
+    bools: BTreeSet<usize>,
+    /// Class slots and their number of classes (at least 1).
+    classes: BTreeMap<usize, u32>,
+    /// Multivalued keys and their largest value count.
+    counts: BTreeMap<usize, u32>,
+    /// Numeric scale per numeric slot.
+    scales: BTreeMap<usize, u32>,
+    /// Some term compares numbers, dates or IP addresses: only Z3 decides those.
+    infinite: bool,
+}
+
+/// Largest number of term nodes the built-in search may evaluate in one check before it hands
+/// the query to Z3 (a few milliseconds).
+const NATIVE_STEPS: u64 = 400_000;
+/// Queries with more finite variables than this go to Z3 directly.
+const NATIVE_VARS: usize = 256;
+
 /// A solver session over one encoder's variables.
+///
+/// Queries over Booleans, string classes and value counts only (most policy diffs) are decided
+/// by a small built-in search ([`native_check`]): exhaustive, so "no model" is a proof, and
+/// bounded, so a query too large for it goes to Z3. Z3 (context, solver, translation of every
+/// term asserted so far) is created only when a check needs it: numbers, dates and IP
+/// addresses, a search over budget, or an SMT-LIB dump. Start-up of a small diff then does no
+/// Z3 work at all.
 pub struct Session {
+    timeout_ms: u32,
+    /// Every assertion, in order (blocking clauses included), kept alive so pointer keys in
+    /// `seen` stay unique.
+    asserted: Vec<T>,
+    dims: Dims,
+    /// Terms already walked by `note`.
+    seen: HashSet<usize>,
+    z3: Option<Z3Session>,
+    /// The built-in search ran over budget once: use Z3 for the rest of the session.
+    native_off: bool,
+}
+
+impl Session {
+    pub fn new(timeout_ms: u32) -> Session {
+        Session {
+            timeout_ms: timeout_ms.max(1),
+            asserted: Vec::new(),
+            dims: Dims::default(),
+            seen: HashSet::new(),
+            z3: None,
+            native_off: false,
+        }
+    }
+
+    /// Change the per-check timeout.
+    pub fn set_timeout(&mut self, timeout_ms: u32) {
+        self.timeout_ms = timeout_ms.max(1);
+        if let Some(z) = &mut self.z3 {
+            z.timeout_ms = self.timeout_ms;
+        }
+    }
+
+    pub fn assert(&mut self, t: &T, enc: &Encoder) {
+        self.note(t, enc);
+        self.asserted.push(t.clone());
+        if let Some(z) = &mut self.z3 {
+            z.assert(t, &self.dims);
+        }
+    }
+
+    /// Assert a term built here (blocking clauses); its variables are already known.
+    fn assert_own(&mut self, t: T) {
+        self.note_known(&t);
+        self.asserted.push(t.clone());
+        if let Some(z) = &mut self.z3 {
+            z.assert(&t, &self.dims);
+        }
+    }
+
+    /// The assertions in SMT-LIB 2 (creates the Z3 solver if there is none yet).
+    pub fn to_smt2(&mut self) -> String {
+        self.z3_session().to_smt2()
+    }
+
+    /// Whether a Z3 context has been created (for tests and benchmarks of the start-up path).
+    pub fn uses_z3(&self) -> bool {
+        self.z3.is_some()
+    }
+
+    fn z3_session(&mut self) -> &mut Z3Session {
+        let dims = &self.dims;
+        let asserted = &self.asserted;
+        let timeout_ms = self.timeout_ms;
+        self.z3.get_or_insert_with(|| {
+            let mut z = Z3Session::new(timeout_ms);
+            for t in asserted {
+                z.assert(t, dims);
+            }
+            z
+        })
+    }
+
+    /// Record the variables of `t` (and their domains from the encoder).
+    fn note(&mut self, t: &T, enc: &Encoder) {
+        let mut stack = vec![t.clone()];
+        while let Some(t) = stack.pop() {
+            if !self.seen.insert(Rc::as_ptr(&t) as usize) {
+                continue;
+            }
+            match &*t {
+                Term::Const(_) => {}
+                Term::Bool(i) => {
+                    self.dims.bools.insert(*i);
+                }
+                Term::Not(x) => stack.push(x.clone()),
+                Term::And(xs) | Term::Or(xs) => stack.extend(xs.iter().cloned()),
+                Term::ClassIn { slot, .. } => {
+                    self.dims
+                        .classes
+                        .entry(*slot)
+                        .or_insert_with(|| enc.class_count(*slot).max(1));
+                }
+                Term::Num { slot, .. } => {
+                    self.dims.infinite = true;
+                    self.dims
+                        .scales
+                        .entry(*slot)
+                        .or_insert_with(|| enc.num_scale(*slot));
+                }
+                Term::Date { .. } | Term::Ip { .. } => self.dims.infinite = true,
+                Term::CountGt { key, .. } => {
+                    self.dims
+                        .counts
+                        .entry(*key)
+                        .or_insert_with(|| enc.vars.counts.get(*key).map(|c| c.1).unwrap_or(1));
+                }
+            }
+        }
+    }
+
+    /// `note` for terms over variables already declared.
+    fn note_known(&mut self, t: &T) {
+        let mut stack = vec![t.clone()];
+        while let Some(t) = stack.pop() {
+            if !self.seen.insert(Rc::as_ptr(&t) as usize) {
+                continue;
+            }
+            match &*t {
+                Term::Bool(i) => {
+                    self.dims.bools.insert(*i);
+                }
+                Term::Not(x) => stack.push(x.clone()),
+                Term::And(xs) | Term::Or(xs) => stack.extend(xs.iter().cloned()),
+                Term::ClassIn { slot, .. } => {
+                    self.dims.classes.entry(*slot).or_insert(1);
+                }
+                Term::Num { .. } | Term::Date { .. } | Term::Ip { .. } => self.dims.infinite = true,
+                Term::CountGt { key, .. } => {
+                    self.dims.counts.entry(*key).or_insert(1);
+                }
+                Term::Const(_) => {}
+            }
+        }
+    }
+
+    /// Diagnostics: the smallest sub-term whose Z3 value under the current model differs from
+    /// its value under `m` by `term::eval`. `None` when the last model came from the built-in
+    /// search (which evaluates terms with `term::eval` itself).
+    pub fn first_disagreement(&mut self, t: &T, m: &Model, enc: &Encoder) -> Option<String> {
+        self.note(t, enc);
+        let dims = self.dims.clone();
+        let z = self.z3.as_mut()?;
+        z.first_disagreement(t, m, &dims)
+    }
+
+    pub fn check(&mut self) -> Outcome {
+        if crate::deadline::passed() {
+            return Outcome::Unknown(
+                "timeout (the --timeout for the whole command was reached)".into(),
+            );
+        }
+        if self.z3.is_none() && !self.native_off && !self.dims.infinite {
+            match native_check(&self.asserted, &self.dims) {
+                Some(Some(m)) => return Outcome::Sat(m),
+                Some(None) => return Outcome::Unsat,
+                None => self.native_off = true,
+            }
+        }
+        let left = crate::deadline::remaining().map_or(u32::MAX, |d| {
+            u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+        });
+        let z = self.z3_session();
+        let per_check = z.timeout_ms;
+        z.timeout_ms = per_check.min(left).max(1);
+        let out = z.check();
+        z.timeout_ms = per_check;
+        match out {
+            Outcome::Unknown(r) if r == "timeout" && crate::deadline::passed() => {
+                Outcome::Unknown("timeout (the --timeout for the whole command was reached)".into())
+            }
+            out => out,
+        }
+    }
+
+    /// Forbid the class assignment of `slot` seen in `model`.
+    pub fn block_class(&mut self, slot: usize, class: u32, enc: &Encoder) {
+        self.block(&[(slot, class)], &[], enc);
+    }
+
+    /// Forbid the conjunction of the given literals (class choices and Booleans).
+    pub fn block(&mut self, classes: &[(usize, u32)], bools: &[(usize, bool)], enc: &Encoder) {
+        let mut lits: Vec<T> = Vec::new();
+        for (slot, c) in classes {
+            self.dims
+                .classes
+                .entry(*slot)
+                .or_insert_with(|| enc.class_count(*slot).max(1));
+            lits.push(Rc::new(Term::ClassIn {
+                slot: *slot,
+                classes: vec![*c],
+            }));
+        }
+        for (i, val) in bools {
+            self.dims.bools.insert(*i);
+            let b = Rc::new(Term::Bool(*i));
+            lits.push(if *val { b } else { Rc::new(Term::Not(b)) });
+        }
+        if !lits.is_empty() {
+            self.assert_own(Rc::new(Term::Not(Rc::new(Term::And(lits)))));
+        }
+    }
+
+    /// Does the model choose a class for this slot (i.e. does the query depend on it)?
+    pub fn uses_slot(&self, slot: usize) -> bool {
+        self.dims.classes.contains_key(&slot)
+    }
+}
+
+/// A variable of the built-in search.
+#[derive(Clone, Copy)]
+enum Var {
+    Bool(usize),
+    /// slot, number of classes
+    Class(usize, u32),
+    /// key, largest count
+    Count(usize, u32),
+}
+
+/// Exhaustive depth-first search for an assignment of Booleans, classes and counts that makes
+/// every term true, pruned by three-valued evaluation of the terms under the partial
+/// assignment (sound: a term that is false under a partial assignment is false under every
+/// completion). `Some(Some(model))`: a model (every term true under it); `Some(None)`: none
+/// exists; `None`: over budget (ask Z3).
+fn native_check(terms: &[T], dims: &Dims) -> Option<Option<Model>> {
+    let mut vars: Vec<Var> = Vec::new();
+    vars.extend(dims.bools.iter().map(|&i| Var::Bool(i)));
+    vars.extend(dims.classes.iter().map(|(&s, &n)| Var::Class(s, n.max(1))));
+    vars.extend(dims.counts.iter().map(|(&k, &m)| Var::Count(k, m)));
+    if vars.len() > NATIVE_VARS {
+        return None;
+    }
+    let mut search = Search {
+        terms,
+        partial: Partial::default(),
+        steps: 0,
+    };
+    let found = search.dfs(&vars)?;
+    if !found {
+        return Some(None);
+    }
+    let p = &search.partial;
+    let mut m = Model {
+        scales: dims.scales.clone(),
+        ..Default::default()
+    };
+    for &i in &dims.bools {
+        m.bools.insert(i, p.bools.get(&i).copied().unwrap_or(false));
+    }
+    for &s in dims.classes.keys() {
+        m.classes.insert(s, p.classes.get(&s).copied().unwrap_or(0));
+    }
+    for &k in dims.counts.keys() {
+        m.counts.insert(k, p.counts.get(&k).copied().unwrap_or(0));
+    }
+    // the search's own check, by the same evaluator the rest of the crate uses
+    if terms.iter().all(|t| crate::symbolic::term::eval(t, &m)) {
+        Some(Some(m))
+    } else {
+        None
+    }
+}
+
+#[derive(Default)]
+struct Partial {
+    bools: HashMap<usize, bool>,
+    classes: HashMap<usize, u32>,
+    counts: HashMap<usize, u32>,
+}
+
+struct Search<'a> {
+    terms: &'a [T],
+    partial: Partial,
+    steps: u64,
+}
+
+impl Search<'_> {
+    /// `Some(true)`: the partial assignment extends to a model (kept in `partial`);
+    /// `Some(false)`: it does not; `None`: over budget.
+    fn dfs(&mut self, vars: &[Var]) -> Option<bool> {
+        let mut all_true = true;
+        for t in self.terms {
+            match self.eval3(t)? {
+                Some(false) => return Some(false),
+                Some(true) => {}
+                None => all_true = false,
+            }
+        }
+        if all_true {
+            return Some(true);
+        }
+        let Some((&v, rest)) = vars.split_first() else {
+            // every variable assigned, yet a term undecided: cannot happen; let Z3 decide
+            return None;
+        };
+        match v {
+            Var::Bool(i) => {
+                for val in [false, true] {
+                    self.partial.bools.insert(i, val);
+                    if self.dfs(rest)? {
+                        return Some(true);
+                    }
+                }
+                self.partial.bools.remove(&i);
+            }
+            Var::Class(s, n) => {
+                for c in 0..n {
+                    self.partial.classes.insert(s, c);
+                    if self.dfs(rest)? {
+                        return Some(true);
+                    }
+                }
+                self.partial.classes.remove(&s);
+            }
+            Var::Count(k, max) => {
+                for c in 0..=max {
+                    self.partial.counts.insert(k, c);
+                    if self.dfs(rest)? {
+                        return Some(true);
+                    }
+                }
+                self.partial.counts.remove(&k);
+            }
+        }
+        Some(false)
+    }
+
+    /// Kleene three-valued value of `t` under the partial assignment (`None` inside: not yet
+    /// determined); outer `None`: over budget.
+    fn eval3(&mut self, t: &Term) -> Option<Option<bool>> {
+        self.steps += 1;
+        if self.steps > NATIVE_STEPS {
+            return None;
+        }
+        Some(match t {
+            Term::Const(b) => Some(*b),
+            Term::Bool(i) => self.partial.bools.get(i).copied(),
+            Term::Not(x) => self.eval3(x)?.map(|b| !b),
+            Term::And(xs) => {
+                let mut known = true;
+                for x in xs {
+                    match self.eval3(x)? {
+                        Some(false) => return Some(Some(false)),
+                        Some(true) => {}
+                        None => known = false,
+                    }
+                }
+                known.then_some(true)
+            }
+            Term::Or(xs) => {
+                let mut known = true;
+                for x in xs {
+                    match self.eval3(x)? {
+                        Some(true) => return Some(Some(true)),
+                        Some(false) => {}
+                        None => known = false,
+                    }
+                }
+                known.then_some(false)
+            }
+            Term::ClassIn { slot, classes } => self
+                .partial
+                .classes
+                .get(slot)
+                .map(|c| classes.binary_search(c).is_ok()),
+            Term::CountGt { key, n } => self.partial.counts.get(key).map(|c| c > n),
+            // not in the finite fragment (`Dims::infinite` keeps such queries away)
+            Term::Num { .. } | Term::Date { .. } | Term::Ip { .. } => return None,
+        })
+    }
+}
+
+/// A Z3 solver over the terms asserted so far (created only when a check needs it).
+struct Z3Session {
     timeout_ms: u32,
     solver: Solver,
     memo: HashMap<usize, Bool>,
@@ -93,12 +494,12 @@ pub struct Session {
     keep: Vec<T>,
 }
 
-impl Session {
-    pub fn new(timeout_ms: u32) -> Session {
+impl Z3Session {
+    fn new(timeout_ms: u32) -> Z3Session {
         // No Z3 `timeout` parameter: Z3 4.8.12's timer can deadlock with short timeouts. A
         // watchdog thread interrupts the check instead (see `check`).
         let solver = Solver::new();
-        Session {
+        Z3Session {
             timeout_ms: timeout_ms.max(1),
             solver,
             memo: HashMap::new(),
@@ -113,17 +514,12 @@ impl Session {
         }
     }
 
-    /// Change the per-check timeout.
-    pub fn set_timeout(&mut self, timeout_ms: u32) {
-        self.timeout_ms = timeout_ms.max(1);
-    }
-
-    pub fn assert(&mut self, t: &T, enc: &Encoder) {
-        let b = self.tr(t, enc);
+    fn assert(&mut self, t: &T, dims: &Dims) {
+        let b = self.tr(t, dims);
         self.solver.assert(&b);
     }
 
-    pub fn to_smt2(&self) -> String {
+    fn to_smt2(&self) -> String {
         self.solver.to_smt2()
     }
 
@@ -134,11 +530,11 @@ impl Session {
             .clone()
     }
 
-    fn class_var(&mut self, slot: usize, enc: &Encoder) -> Int {
+    fn class_var(&mut self, slot: usize, dims: &Dims) -> Int {
         if let Some((v, _)) = self.classes.get(&slot) {
             return v.clone();
         }
-        let n = enc.class_count(slot).max(1);
+        let n = dims.classes.get(&slot).copied().unwrap_or(1).max(1);
         let v = Int::new_const(format!("class{slot}"));
         self.solver.assert(&v.ge(&Int::from_i64(0)));
         self.solver.assert(&v.lt(&Int::from_i64(i64::from(n))));
@@ -146,11 +542,12 @@ impl Session {
         v
     }
 
-    fn num_var(&mut self, slot: usize, enc: &Encoder) -> (Bool, Int) {
+    fn num_var(&mut self, slot: usize, dims: &Dims) -> (Bool, Int) {
         if let Some(v) = self.nums.get(&slot) {
             return v.clone();
         }
-        self.scales.insert(slot, enc.num_scale(slot));
+        self.scales
+            .insert(slot, dims.scales.get(&slot).copied().unwrap_or(1));
         let v = (
             Bool::new_const(format!("isnum{slot}")),
             Int::new_const(format!("num{slot}")),
@@ -187,11 +584,11 @@ impl Session {
         v
     }
 
-    fn count_var(&mut self, key: usize, enc: &Encoder) -> Int {
+    fn count_var(&mut self, key: usize, dims: &Dims) -> Int {
         if let Some(v) = self.counts.get(&key) {
             return v.clone();
         }
-        let max = enc.vars.counts.get(key).map(|c| c.1).unwrap_or(1);
+        let max = dims.counts.get(&key).copied().unwrap_or(1);
         let v = Int::new_const(format!("count{key}"));
         self.solver.assert(&v.ge(&Int::from_i64(0)));
         self.solver.assert(&v.le(&Int::from_i64(i64::from(max))));
@@ -199,7 +596,7 @@ impl Session {
         v
     }
 
-    fn tr(&mut self, t: &T, enc: &Encoder) -> Bool {
+    fn tr(&mut self, t: &T, dims: &Dims) -> Bool {
         let key = Rc::as_ptr(t) as usize;
         if let Some(b) = self.memo.get(&key) {
             return b.clone();
@@ -207,17 +604,17 @@ impl Session {
         let b = match &**t {
             Term::Const(b) => Bool::from_bool(*b),
             Term::Bool(i) => self.bool_var(*i),
-            Term::Not(x) => self.tr(x, enc).not(),
+            Term::Not(x) => self.tr(x, dims).not(),
             Term::And(xs) => {
-                let v: Vec<Bool> = xs.iter().map(|x| self.tr(x, enc)).collect();
+                let v: Vec<Bool> = xs.iter().map(|x| self.tr(x, dims)).collect();
                 Bool::and(&v)
             }
             Term::Or(xs) => {
-                let v: Vec<Bool> = xs.iter().map(|x| self.tr(x, enc)).collect();
+                let v: Vec<Bool> = xs.iter().map(|x| self.tr(x, dims)).collect();
                 Bool::or(&v)
             }
             Term::ClassIn { slot, classes } => {
-                let v = self.class_var(*slot, enc);
+                let v = self.class_var(*slot, dims);
                 // compress runs into ranges
                 let mut parts = Vec::new();
                 let mut i = 0;
@@ -241,7 +638,7 @@ impl Session {
                 Bool::or(&parts)
             }
             Term::Num { slot, cmp, lit } => {
-                let (isnum, v) = self.num_var(*slot, enc);
+                let (isnum, v) = self.num_var(*slot, dims);
                 let scale = self.scales.get(slot).copied().unwrap_or(1);
                 match scaled(lit, scale) {
                     Some(l) => {
@@ -286,7 +683,7 @@ impl Session {
                 }
             }
             Term::CountGt { key, n } => {
-                let v = self.count_var(*key, enc);
+                let v = self.count_var(*key, dims);
                 v.gt(Int::from_i64(i64::from(*n)))
             }
         };
@@ -295,18 +692,11 @@ impl Session {
         b
     }
 
-    pub fn push(&self) {
-        self.solver.push();
-    }
-    pub fn pop(&self) {
-        self.solver.pop(1);
-    }
-
     /// Diagnostics: the smallest sub-term whose Z3 value under the current model differs from
     /// its value under `m` by `term::eval`.
-    pub fn first_disagreement(&mut self, t: &T, m: &Model, enc: &Encoder) -> Option<String> {
+    fn first_disagreement(&mut self, t: &T, m: &Model, dims: &Dims) -> Option<String> {
         let z = self.solver.get_model()?;
-        let zb = self.tr(t, enc);
+        let zb = self.tr(t, dims);
         let zv = z.eval(&zb, true).and_then(|b| b.as_bool())?;
         let tv = crate::symbolic::term::eval(t, m);
         if zv == tv {
@@ -318,14 +708,14 @@ impl Session {
             _ => vec![],
         };
         for c in children {
-            if let Some(d) = self.first_disagreement(&c, m, enc) {
+            if let Some(d) = self.first_disagreement(&c, m, dims) {
                 return Some(d);
             }
         }
         Some(format!("{t:?}: z3 {zv} term {tv}"))
     }
 
-    pub fn check(&mut self) -> Outcome {
+    fn check(&mut self) -> Outcome {
         let ctx = self.solver.get_context();
         let handle = ctx.handle();
         let limit = std::time::Duration::from_millis(u64::from(self.timeout_ms));
@@ -415,34 +805,6 @@ impl Session {
         }
         out
     }
-
-    /// Forbid the class assignment of `slot` seen in `model`.
-    pub fn block_class(&mut self, slot: usize, class: u32, enc: &Encoder) {
-        let v = self.class_var(slot, enc);
-        self.solver
-            .assert(&v.eq(Int::from_i64(i64::from(class))).not());
-    }
-
-    /// Forbid the conjunction of the given literals (class choices and Booleans).
-    pub fn block(&mut self, classes: &[(usize, u32)], bools: &[(usize, bool)], enc: &Encoder) {
-        let mut lits = Vec::new();
-        for (slot, c) in classes {
-            let v = self.class_var(*slot, enc);
-            lits.push(v.eq(Int::from_i64(i64::from(*c))));
-        }
-        for (i, val) in bools {
-            let b = self.bool_var(*i);
-            lits.push(if *val { b } else { b.not() });
-        }
-        if !lits.is_empty() {
-            self.solver.assert(&Bool::and(&lits).not());
-        }
-    }
-
-    /// Does the model choose a class for this slot (i.e. does the query depend on it)?
-    pub fn uses_slot(&self, slot: usize) -> bool {
-        self.classes.contains_key(&slot)
-    }
 }
 
 fn bv128(v: u128) -> BV {
@@ -455,4 +817,110 @@ fn bv_to_u128(m: &z3::Model, v: &BV) -> Option<u128> {
     let hi = m.eval(&v.extract(127, 64), true)?.as_u64()?;
     let lo = m.eval(&v.extract(63, 0), true)?.as_u64()?;
     Some((u128::from(hi) << 64) | u128::from(lo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbolic::term::eval;
+
+    /// A deterministic pseudo-random term over 4 Booleans, two class slots of 3 classes and one
+    /// count bounded by 2.
+    fn random_term(seed: &mut u64, depth: u32) -> T {
+        *seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let r = (*seed >> 33) as u32;
+        let leaf = depth == 0 || r % 7 < 2;
+        Rc::new(if leaf {
+            match r % 4 {
+                0 | 1 => Term::Bool((r / 4 % 4) as usize),
+                2 => Term::ClassIn {
+                    slot: (r / 4 % 2) as usize,
+                    classes: (0..3).filter(|c| r >> (8 + c) & 1 == 1).collect(),
+                },
+                _ => Term::CountGt {
+                    key: 0,
+                    n: r / 4 % 3,
+                },
+            }
+        } else {
+            let kids = (0..(2 + r / 8 % 3))
+                .map(|_| random_term(seed, depth - 1))
+                .collect();
+            match r % 3 {
+                0 => Term::And(kids),
+                1 => Term::Or(kids),
+                _ => Term::Not(random_term(seed, depth - 1)),
+            }
+        })
+    }
+
+    fn session(terms: &[T]) -> Session {
+        let mut s = Session::new(10_000);
+        for t in terms {
+            s.note_known(t);
+            s.asserted.push(t.clone());
+        }
+        for slot in [0, 1] {
+            if let Some(n) = s.dims.classes.get_mut(&slot) {
+                *n = 3;
+            }
+        }
+        if let Some(m) = s.dims.counts.get_mut(&0) {
+            *m = 2;
+        }
+        s
+    }
+
+    /// The built-in search agrees with Z3 on satisfiability, and its models satisfy every
+    /// assertion.
+    #[test]
+    fn native_search_agrees_with_z3() {
+        let mut seed = 7u64;
+        let (mut sat, mut unsat) = (0, 0);
+        for _ in 0..400 {
+            let terms: Vec<T> = (0..3).map(|_| random_term(&mut seed, 3)).collect();
+            let mut native = session(&terms);
+            let n = native.check();
+            assert!(native.z3.is_none(), "small queries never need Z3");
+            let mut z3 = session(&terms);
+            let z = z3.z3_session().check();
+            match (&n, &z) {
+                (Outcome::Sat(m), Outcome::Sat(_)) => {
+                    assert!(terms.iter().all(|t| eval(t, m)), "{terms:?} {m:?}");
+                    for (slot, c) in &m.classes {
+                        assert!(*c < native.dims.classes[slot]);
+                    }
+                    sat += 1;
+                }
+                (Outcome::Unsat, Outcome::Unsat) => unsat += 1,
+                _ => panic!("native and Z3 disagree on {terms:?}"),
+            }
+        }
+        assert!(
+            sat > 20 && unsat > 20,
+            "both outcomes exercised: {sat} sat, {unsat} unsat"
+        );
+    }
+
+    #[test]
+    fn blocking_clauses_are_honoured() {
+        let mut s = session(&[Rc::new(Term::ClassIn {
+            slot: 0,
+            classes: vec![0, 1, 2],
+        })]);
+        let mut seen = Vec::new();
+        while let Outcome::Sat(m) = s.check() {
+            let c = m.classes[&0];
+            assert!(!seen.contains(&c));
+            seen.push(c);
+            s.assert_own(Rc::new(Term::Not(Rc::new(Term::ClassIn {
+                slot: 0,
+                classes: vec![c],
+            }))));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 1, 2]);
+    }
 }

@@ -127,6 +127,41 @@ pub fn hazards(p: &Policy, file: &str) -> Vec<Finding> {
     out
 }
 
+/// A warning when a document is larger than AWS accepts for its type (characters without
+/// white space, as AWS counts them). Identity policies: 6,144 for a managed policy (a role's
+/// inline policies may total 10,240, a group's 5,120, a user's 2,048: the file does not say
+/// which kind it is, so the managed limit is named); SCPs and RCPs 5,120; resource policies
+/// 20 KB (a bucket policy; other services accept less, a KMS key policy 32 KB).
+pub fn aws_size_warning(
+    doc: &crate::json::Json,
+    kind: PolicyType,
+    file: &str,
+    path: &str,
+) -> Option<Finding> {
+    let n = doc.char_count();
+    let (limit, what) = match kind {
+        PolicyType::Identity => (
+            6_144,
+            "a managed policy (a role's inline policies may total 10,240)",
+        ),
+        PolicyType::Scp => (5_120, "a service control policy"),
+        PolicyType::Rcp => (5_120, "a resource control policy"),
+        PolicyType::Resource | PolicyType::Trust => (
+            20_480,
+            "a bucket policy (20 KB; a KMS key policy 32 KB, most others less)",
+        ),
+    };
+    (n > limit).then(|| Finding {
+        file: file.to_owned(),
+        path: path.to_owned(),
+        severity: "warning",
+        code: "aws-size-limit",
+        message: format!(
+            "{n} characters (white space not counted): more than AWS accepts for {what}: {limit}"
+        ),
+    })
+}
+
 pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> Exit {
     let mut findings = Vec::new();
     let mut input_error = false;
@@ -150,6 +185,19 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
         };
         let (doc, prefix) = crate::parse::unwrap_envelope(&doc);
         let k = kind.unwrap_or_else(|| crate::parse::detect_type(doc));
+        if let Some(message) = crate::parse::size_error(doc) {
+            findings.push(Finding {
+                file: file.clone(),
+                path: prefix.to_string(),
+                severity: "error",
+                code: "size-limit",
+                message,
+            });
+            continue;
+        }
+        if let Some(f) = aws_size_warning(doc, k, &file, &prefix.to_string()) {
+            findings.push(f);
+        }
         match crate::parse::parse_policy(doc, k, &file) {
             Ok(p) => {
                 findings.extend(hazards(&p, &file));

@@ -11,6 +11,7 @@ mod eval_cases;
 mod federated;
 mod gitci;
 mod iac;
+mod limits;
 mod metamorphic;
 mod props;
 mod sarif;
