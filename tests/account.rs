@@ -375,15 +375,25 @@ fn can_and_who_can_take_patterns() {
     assert_eq!(a.verdict, Verdict::Yes);
     let last = a.path.last().unwrap();
     assert_eq!(last.action, "iam:DeleteUser");
-    assert!(last
-        .resource
-        .starts_with("arn:aws:iam::111111111111:user/"));
+    assert!(last.resource.starts_with("arn:aws:iam::111111111111:user/"));
     assert_eq!(
-        can(&env, &g, alice, "iam:CreateUser", "arn:aws:sqs:us-east-1:111111111111:q").verdict,
+        can(
+            &env,
+            &g,
+            alice,
+            "iam:CreateUser",
+            "arn:aws:sqs:us-east-1:111111111111:q"
+        )
+        .verdict,
         Verdict::No
     );
     // s3 on an SQS ARN: nobody
-    let who = principals_reaching(&env, &g, "s3:PutObject", "arn:aws:sqs:us-east-1:111111111111:q");
+    let who = principals_reaching(
+        &env,
+        &g,
+        "s3:PutObject",
+        "arn:aws:sqs:us-east-1:111111111111:q",
+    );
     assert!(who.is_empty(), "{who:?}");
     let who = principals_reaching(&env, &g, "s3:PutObject", "*");
     assert_eq!(who.len(), 1);
