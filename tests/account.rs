@@ -92,6 +92,19 @@ fn scp_deny_cuts_the_path() {
     let a = ask(&env, "alice", "iam:CreateUser", "*");
     assert_eq!(a.verdict, Verdict::No);
     assert!(a.path.is_empty());
+    // "no" explains itself: the refused hop r3 → r4 names the SCP statement of ou-prod
+    let hop = a
+        .blocked
+        .iter()
+        .find(|b| b.via.last().is_some_and(|v| v.ends_with("role/r4")))
+        .unwrap_or_else(|| panic!("{:?}", a.blocked));
+    assert!(hop.layer.contains("explicit deny (SCP)"), "{hop:?}");
+    assert!(hop.detail.contains("ou-prod"), "{hop:?}");
+    // and alice's own candidate: nothing allows her iam:CreateUser
+    assert!(a
+        .blocked
+        .iter()
+        .any(|b| b.principal.ends_with("user/alice") && b.layer == "missing allow"));
     // without the organization the same question is only-under-conditions
     let env = env_with(None, &[], None);
     assert_eq!(
@@ -423,4 +436,39 @@ fn can_and_who_can_agree_on_role_assumption() {
         let v = can(&env, &g, n, &s.action, &s.resource).verdict;
         assert_ne!(v, Verdict::No, "{s:?}");
     }
+}
+
+#[test]
+fn a_level_of_scps_without_allow_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = dir.path().join("org.json");
+    std::fs::write(
+        &org,
+        r#"{"levels": [{"name": "Root", "scps": [{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}]}]}"#,
+    )
+    .unwrap();
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        format!(
+            r#"{{"target": {{"account": {:?}, "org": "org.json"}}, "invariants": [{{"id": "x", "forbid": {{"Action": "iam:*"}}}}]}}"#,
+            pat("users.json").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("iamprove")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("contain no Allow statement"), "{err}");
+    assert!(
+        err.contains("levels[0].scps") || err.contains("Root"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["results"][0]["status"], "holds");
+    assert!(!v["results"][0]["warnings"].as_array().unwrap().is_empty());
 }

@@ -42,6 +42,55 @@ fn layer_of(set: &SetName) -> String {
     }
 }
 
+/// The blocking layer of a denied evaluation, in words.
+fn classify(ev: &crate::eval::Evaluation) -> (String, String) {
+    match ev.decision {
+        Decision::ExplicitDeny => {
+            let layers: Vec<String> = ev.statements.iter().map(|s| layer_of(&s.set)).collect();
+            let what: Vec<String> = ev
+                .statements
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} {} in {} `{}`",
+                        s.effect,
+                        s.path,
+                        s.set.label(),
+                        s.policy
+                    )
+                })
+                .collect();
+            (
+                format!(
+                    "explicit deny ({})",
+                    layers.first().cloned().unwrap_or_default()
+                ),
+                format!("denied by {}", what.join("; ")),
+            )
+        }
+        Decision::ImplicitDeny => {
+            let r = ev.reason.to_lowercase();
+            let layer = if r.contains("scp") {
+                "SCP"
+            } else if r.contains("rcp") {
+                "RCP"
+            } else if r.contains("boundary") {
+                "permissions boundary"
+            } else if r.contains("trust") || r.contains("key policy") {
+                "missing trust or resource-policy grant"
+            } else {
+                "missing allow"
+            };
+            (layer.to_owned(), ev.reason.clone())
+        }
+        // allowed in the baseline context with other keys than the question allows
+        Decision::Allow => (
+            "conditions".into(),
+            "allowed only with context values the question or the principal's facts exclude".into(),
+        ),
+    }
+}
+
 /// At most this many candidates are explained (the start first, then by path length).
 const MAX_CANDIDATES: usize = 20;
 
@@ -75,38 +124,7 @@ pub fn why_not(
                 statements: Vec::new(),
             }),
             Ok(Some((req, ev))) => {
-                let (layer, detail) = match ev.decision {
-                    Decision::ExplicitDeny => {
-                        let layers: Vec<String> = ev.statements.iter().map(|s| layer_of(&s.set)).collect();
-                        let what: Vec<String> = ev
-                            .statements
-                            .iter()
-                            .map(|s| format!("{} {} in {} `{}`", s.effect, s.path, s.set.label(), s.policy))
-                            .collect();
-                        (
-                            format!("explicit deny ({})", layers.first().cloned().unwrap_or_default()),
-                            format!("denied by {}", what.join("; ")),
-                        )
-                    }
-                    Decision::ImplicitDeny => {
-                        let r = ev.reason.to_lowercase();
-                        let layer = if r.contains("scp") {
-                            "SCP"
-                        } else if r.contains("rcp") {
-                            "RCP"
-                        } else if r.contains("boundary") {
-                            "permissions boundary"
-                        } else if r.contains("trust") || r.contains("resource") {
-                            "missing trust or resource-policy grant"
-                        } else {
-                            "missing allow"
-                        };
-                        (layer.to_owned(), ev.reason.clone())
-                    }
-                    // the identity policies alone allow it and so does the full scenario: the
-                    // question failed elsewhere (e.g. a context the caller cannot choose)
-                    Decision::Allow => ("conditions".into(), "allowed only with context values the question or the principal's facts exclude".into()),
-                };
+                let (layer, detail) = classify(&ev);
                 out.push(Blocked {
                     principal,
                     via,
@@ -116,6 +134,45 @@ pub fn why_not(
                     statements: ev.statements.clone(),
                 })
             }
+        }
+    }
+    // role assumptions that were tried and refused: roles outside the reach whose trust policy
+    // names a reachable principal
+    let reached: Vec<usize> = reach.iter().map(|(m, _, _)| *m).collect();
+    let mut edges = 0;
+    for (m, path, _) in reach {
+        let p = env.principal_of(*m, None);
+        for (r, node) in env.nodes.iter().enumerate() {
+            if edges >= MAX_CANDIDATES || reached.contains(&r) {
+                continue;
+            }
+            let Some(role) = env.role(r) else { continue };
+            let names = role.trust.statements.iter().any(|s| {
+                s.effect == crate::model::Effect::Allow
+                    && s.principal.as_ref().is_some_and(|pe| {
+                        !pe.negated && crate::eval::principal_grant(&pe.entries, &p).is_some()
+                    })
+            });
+            if !names {
+                continue;
+            }
+            edges += 1;
+            let mut actor = super::Actor::new(env, *m);
+            let o = actor.decide("sts:AssumeRole", &node.arn, &[], Some(&role.trust), None);
+            let ev = o.evaluation();
+            let (layer, detail) = classify(ev);
+            let mut via: Vec<String> = path.iter().map(|s| s.resource.clone()).collect();
+            via.push(node.arn.clone());
+            out.push(Blocked {
+                principal: env.nodes[*m].arn.clone(),
+                via,
+                layer: format!("role assumption refused: {layer}"),
+                detail,
+                request: Some(
+                    serde_json::json!({"action": "sts:AssumeRole", "resource": node.arn}),
+                ),
+                statements: ev.statements.clone(),
+            });
         }
     }
     out

@@ -743,6 +743,11 @@ pub fn load_org(path: &Path, main_account: &str) -> Result<Org, Errors> {
                 ("rcps", PolicyType::Rcp, &mut rcps),
             ] {
                 let kp = lp.key(key);
+                // no list at a level: the default FullAWSAccess / RCPFullAWSAccess, i.e. no
+                // restriction (an explicit empty list is a level that allows nothing)
+                if lvl.get(key).is_none() {
+                    continue;
+                }
                 let mut pols = Vec::new();
                 for (j, d) in r.arr(lvl.get(key), &kp).iter().enumerate() {
                     pols.extend(r.document(
@@ -759,7 +764,7 @@ pub fn load_org(path: &Path, main_account: &str) -> Result<Org, Errors> {
                         .iter()
                         .any(|s| s.effect == crate::model::Effect::Allow)
                 });
-                if !pols.is_empty() && !allows {
+                if !allows {
                     warns.push(format!(
                             "{}: the {} of level `{name}` contain no Allow statement, so they allow nothing (add FullAWSAccess or an allow list); every request below this level is denied",
                             lp,

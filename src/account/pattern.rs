@@ -276,7 +276,7 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
         .map(|o| {
             o.accounts
                 .iter()
-                .filter(|(_, l)| l.1.iter().any(|lv| !lv.is_empty()))
+                .filter(|(_, l)| !l.1.is_empty())
                 .map(|(a, _)| a.clone())
                 .collect()
         })
