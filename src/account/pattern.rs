@@ -452,6 +452,105 @@ fn run_world(
     p.solve(&confirm)
 }
 
+/// Cheap first try for pass 1: concrete requests built from the world's own Allow statements
+/// (their literal actions or catalog actions matching their patterns, their resources with
+/// wildcards filled in), each checked by the evaluator exactly like a solver witness. Finding
+/// one is a witness; finding none proves nothing (the solver is asked next).
+fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Option<Request> {
+    const PER_PATTERN: usize = 3;
+    const BUDGET: usize = 400;
+    let fill = |t: &str| -> String { t.replace('*', "x").replace('?', "x") };
+    let mut actions: Vec<String> = Vec::new();
+    let mut resources: Vec<String> = Vec::new();
+    match &w.restrict {
+        Restrict::Literal(r) | Restrict::Role(r) => resources.push(r.clone()),
+        Restrict::Generic { .. } => {}
+    }
+    let mut stmts: Vec<&crate::model::Statement> =
+        w.sc.identity_policies
+            .iter()
+            .chain(w.sc.resource_policy.iter())
+            .flat_map(|p| p.statements.iter())
+            .filter(|s| s.effect == Effect::Allow)
+            .collect();
+    stmts.extend(q.pattern.statements.iter());
+    for s in &stmts {
+        if !s.action.negated {
+            for p in &s.action.patterns {
+                if !p.lower.contains('*') && !p.lower.contains('?') {
+                    actions.push(p.lower.clone());
+                } else if let Some((svc, _)) = p.lower.split_once(':') {
+                    if !svc.contains('*') && !svc.contains('?') {
+                        actions.extend(
+                            crate::catalog_hint::service_actions(svc)
+                                .into_iter()
+                                .filter(|a| crate::matching::glob_match(&p.toks, Mode::Plain, a))
+                                .take(PER_PATTERN)
+                                .map(str::to_owned),
+                        );
+                    }
+                }
+            }
+        }
+        if matches!(w.restrict, Restrict::Generic { .. }) {
+            if let Some(r) = s.resource.as_ref().filter(|r| !r.negated) {
+                for t in &r.patterns {
+                    if !t.has_vars() {
+                        resources.push(fill(&t.raw));
+                    }
+                }
+            }
+        }
+    }
+    if matches!(w.restrict, Restrict::Generic { .. }) {
+        resources.push("*".into());
+    }
+    actions.sort();
+    actions.dedup();
+    resources.sort();
+    resources.dedup();
+    let principal = env.principal_of(n, None);
+    let mut tries = 0;
+    for a in &actions {
+        for r in &resources {
+            tries += 1;
+            if tries > BUDGET {
+                return None;
+            }
+            let req = Request::new(
+                principal.clone(),
+                &crate::catalog_hint::display_action(a),
+                r,
+                w.resource_account.as_deref(),
+                ctx.clone(),
+            );
+            if w.restrict_ok(&req)
+                && q.covers(&req)
+                && evaluate(&w.sc, &req).decision == Decision::Allow
+            {
+                return Some(req);
+            }
+        }
+    }
+    None
+}
+
+/// Does any policy of the world (or the question) have a condition or a policy variable (whose
+/// value may come from a free context key)?
+fn has_conditions(w: &World, q: &Question) -> bool {
+    w.sc.all_policies()
+        .into_iter()
+        .chain(std::iter::once(&q.pattern))
+        .any(|p| {
+            p.statements.iter().any(|s| {
+                !s.conditions.is_empty()
+                    || s.resource
+                        .as_ref()
+                        .is_some_and(|r| r.patterns.iter().any(|t| t.has_vars()))
+            })
+        })
+}
+
 /// Conditions a pass-2 witness needed: keys it sets differently from the baseline, with the
 /// policy conditions (of statements that apply to it, conditions aside) that test them.
 fn needed_conditions(sc: &Scenario, req: &Request, baseline: &Context) -> Vec<CondReq> {
@@ -520,8 +619,30 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
     let baseline = env.baseline_context(n);
     let fact = facts(env, n);
     let mut unknown: Option<String> = None;
+    // a witness built from the policies' own patterns, before any solver call
+    for w in &ws {
+        if let Some(request) = quick_yes(env, n, q, w, &baseline) {
+            let ev = crate::eval::explain(&w.sc, &request);
+            return Direct {
+                verdict: Verdict::Yes,
+                step: Some(Step {
+                    principal: env.nodes[n].arn.clone(),
+                    action: request.action.clone(),
+                    resource: request.resource.clone(),
+                    session_name: None,
+                    statements: ev.statements,
+                    conditions: Vec::new(),
+                }),
+                why: None,
+            };
+        }
+    }
     for (pass, ctx) in [(1, &baseline), (2, &fact)] {
         for w in &ws {
+            // without any condition, the context cannot change the answer of pass 1
+            if pass == 2 && !has_conditions(w, q) {
+                continue;
+            }
             match run_world(env, n, q, w, ctx, pass == 1, opts) {
                 Solved::Found { request, .. } => {
                     let ev = crate::eval::explain(&w.sc, &request);
