@@ -72,14 +72,17 @@ pub struct Spec {
     account_raw: Vec<AccountInvariant>,
 }
 
-/// An invariant over an account: no principal outside `except` reaches any of `actions` on any of
-/// `resources`, directly, through role chains, or by escalating.
+/// An invariant over an account: no principal outside `except` is allowed any request matching
+/// `question` (a statement-like pattern: `Action`/`NotAction`, `Resource`/`NotResource`,
+/// `Condition`), directly, through role chains, or by escalating; or (`no_escalation`) no
+/// principal outside `except` can escalate.
 #[derive(Debug, Clone)]
 pub struct AccountInvariant {
     pub id: String,
     pub description: String,
-    pub actions: Vec<String>,
-    pub resources: Vec<String>,
+    pub question: Option<crate::account::pattern::Question>,
+    /// The pattern as written (for reports).
+    pub pattern_json: Value,
     pub except: Vec<String>,
     pub no_escalation: bool,
 }
@@ -251,31 +254,42 @@ fn parse_account_invariants(
             Some(v) => strings(v, file, &p.key("except"))?,
             None => Vec::new(),
         };
-        if let Some(Json::Obj(body)) = it.get("forbid") {
-            for (k, _) in body {
-                if k != "Action" && k != "Resource" {
-                    return Err(vec![err(file, &p.key("forbid").key(k), format!("account-wide invariants take `Action` and `Resource` only (found `{k}`)"))]);
+        if let Some(body @ Json::Obj(entries)) = it.get("forbid") {
+            const KEYS: &[&str] = &[
+                "Action",
+                "NotAction",
+                "Resource",
+                "NotResource",
+                "Condition",
+            ];
+            for (k, _) in entries {
+                if !KEYS.contains(&k.as_str()) {
+                    return Err(vec![err(file, &p.key("forbid").key(k), format!("account-wide invariants take Action/NotAction, Resource/NotResource and Condition (found `{k}`; principals are chosen with `except`)"))]);
                 }
             }
-            let actions = match it.get("forbid").and_then(|b| b.get("Action")) {
-                Some(a) => strings(a, file, &p.key("forbid").key("Action"))?,
-                None => {
-                    return Err(vec![err(
-                        file,
-                        &p.key("forbid").key("Action"),
-                        "missing `Action`",
-                    )])
-                }
-            };
-            let resources = match it.get("forbid").and_then(|b| b.get("Resource")) {
-                Some(r) => strings(r, file, &p.key("forbid").key("Resource"))?,
-                None => vec!["*".to_owned()],
-            };
+            if !entries
+                .iter()
+                .any(|(k, _)| k == "Action" || k == "NotAction")
+            {
+                return Err(vec![err(
+                    file,
+                    &p.key("forbid").key("Action"),
+                    "missing `Action` (or `NotAction`)",
+                )]);
+            }
+            let inv = compile_match(
+                &id,
+                &description,
+                Kind::Forbid,
+                body,
+                file,
+                &p.key("forbid"),
+            )?;
             out.push(AccountInvariant {
                 id,
                 description,
-                actions,
-                resources,
+                question: Some(crate::account::pattern::Question::from_policy(inv.pattern)),
+                pattern_json: body.to_value(),
                 except,
                 no_escalation: false,
             });
@@ -283,8 +297,8 @@ fn parse_account_invariants(
             out.push(AccountInvariant {
                 id,
                 description,
-                actions: Vec::new(),
-                resources: Vec::new(),
+                question: None,
+                pattern_json: Value::Null,
                 except,
                 no_escalation: true,
             });
@@ -321,6 +335,8 @@ fn excepted(arn: &str, except: &[String]) -> bool {
 }
 
 /// Check account-wide invariants: every principal, through role chains and escalation paths.
+/// Each principal's question is answered by the solver ([`crate::account::pattern`]); a
+/// principal whose answer is unknown makes a violation-free invariant `unknown`, never `holds`.
 pub fn check_account(
     inputs: &crate::account::Inputs,
     invs: &[AccountInvariant],
@@ -329,9 +345,15 @@ pub fn check_account(
     env.quiet = true;
     let graph = crate::account::Graph::build(&env);
     let escalations = crate::account::escalate::escalations(&env, &graph);
+    let warnings: Vec<String> = env
+        .org
+        .as_ref()
+        .map(|o| o.warnings.clone())
+        .unwrap_or_default();
     let mut results = Vec::new();
     for inv in invs {
         let mut violators: Vec<Value> = Vec::new();
+        let mut unknown: Vec<Value> = Vec::new();
         if inv.no_escalation {
             for e in &escalations {
                 if !excepted(&e.principal, &inv.except) {
@@ -339,37 +361,51 @@ pub fn check_account(
                 }
             }
         }
-        for a in &inv.actions {
-            for r in &inv.resources {
-                for reach in crate::account::principals_reaching(&env, &graph, a, r) {
-                    if !excepted(&reach.arn, &inv.except) {
-                        violators.push(json!({"principal": reach.arn, "action": a, "resource": r, "path": reach.path, "conditions": reach.conditions}));
-                    }
+        if let Some(q) = &inv.question {
+            let (reach, unk) = crate::account::principals_reaching_q(&env, &graph, q);
+            for r in reach {
+                if excepted(&r.arn, &inv.except) {
+                    continue;
                 }
-                // escalation gives arbitrary permissions: a principal that can escalate to admin
-                // reaches the action too
-                for e in &escalations {
-                    if e.kind == "self"
-                        && (e.gains == "*" || e.gains.starts_with("* "))
-                        && !excepted(&e.principal, &inv.except)
-                        && !violators
-                            .iter()
-                            .any(|v| v["principal"] == e.principal.as_str())
-                    {
-                        violators.push(json!({"principal": e.principal, "action": a, "resource": r, "via_escalation": e.method, "path": e.path}));
-                    }
+                let last = r.path.last();
+                violators.push(json!({
+                    "principal": r.arn,
+                    "request": {
+                        "principal": last.map(|s| s.principal.clone()),
+                        "action": last.map(|s| s.action.clone()),
+                        "resource": last.map(|s| s.resource.clone()),
+                    },
+                    "path": r.path,
+                    "conditions": r.conditions,
+                }));
+            }
+            for (arn, why) in unk {
+                if !excepted(&arn, &inv.except) {
+                    unknown.push(json!({"principal": arn, "reason": why}));
+                }
+            }
+            // escalation gives arbitrary permissions: a principal that can escalate to admin
+            // reaches the pattern too
+            for e in &escalations {
+                if e.kind == "self"
+                    && (e.gains == "*" || e.gains.starts_with("* "))
+                    && !excepted(&e.principal, &inv.except)
+                    && !violators
+                        .iter()
+                        .any(|v| v["principal"] == e.principal.as_str())
+                {
+                    violators.push(json!({"principal": e.principal, "pattern": inv.pattern_json, "via_escalation": e.method, "path": e.path}));
                 }
             }
         }
-        let status = if violators.is_empty() {
-            "holds"
-        } else {
+        let status = if !violators.is_empty() {
             "violated"
-        };
-        let detail = if violators.is_empty() {
-            "no principal outside the exceptions reaches it (direct, role chains, escalation)"
-                .to_owned()
+        } else if !unknown.is_empty() {
+            "unknown"
         } else {
+            "holds"
+        };
+        let detail = if !violators.is_empty() {
             let names: Vec<String> = violators
                 .iter()
                 .filter_map(|v| v["principal"].as_str().map(str::to_owned))
@@ -380,6 +416,15 @@ pub fn check_account(
                 violators.len(),
                 names.join(", ")
             )
+        } else if !unknown.is_empty() {
+            format!(
+                "{} principal(s) could not be decided, e.g. {}",
+                unknown.len(),
+                unknown[0]["principal"].as_str().unwrap_or("")
+            )
+        } else {
+            "proved: no principal outside the exceptions is allowed any matching request (direct, role chains, escalation)"
+                .to_owned()
         };
         results.push(json!({
             "invariant": inv.id,
@@ -389,6 +434,8 @@ pub fn check_account(
             "detail": detail,
             "counterexample": violators.first().cloned(),
             "violators": violators,
+            "unknown": unknown,
+            "warnings": warnings,
         }));
     }
     Ok(results)
@@ -988,6 +1035,14 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
         match check_account(inputs, &spec.account_raw) {
             Ok(r) => {
                 violated += r.iter().filter(|x| x["status"] == "violated").count();
+                unknown += r.iter().filter(|x| x["status"] == "unknown").count();
+                let mut shown: Vec<&str> = Vec::new();
+                for w in r.iter().filter_map(|x| x["warnings"].as_array()).flatten() {
+                    if let Some(w) = w.as_str().filter(|w| !shown.contains(w)) {
+                        shown.push(w);
+                        eprintln!("warning: {w}");
+                    }
+                }
                 results.extend(r);
             }
             Err(e) => return crate::cli::report_errors(&e),

@@ -92,6 +92,19 @@ fn scp_deny_cuts_the_path() {
     let a = ask(&env, "alice", "iam:CreateUser", "*");
     assert_eq!(a.verdict, Verdict::No);
     assert!(a.path.is_empty());
+    // "no" explains itself: the refused hop r3 → r4 names the SCP statement of ou-prod
+    let hop = a
+        .blocked
+        .iter()
+        .find(|b| b.via.last().is_some_and(|v| v.ends_with("role/r4")))
+        .unwrap_or_else(|| panic!("{:?}", a.blocked));
+    assert!(hop.layer.contains("explicit deny (SCP)"), "{hop:?}");
+    assert!(hop.detail.contains("ou-prod"), "{hop:?}");
+    // and alice's own candidate: nothing allows her iam:CreateUser
+    assert!(a
+        .blocked
+        .iter()
+        .any(|b| b.principal.ends_with("user/alice") && b.layer == "missing allow"));
     // without the organization the same question is only-under-conditions
     let env = env_with(None, &[], None);
     assert_eq!(
@@ -306,4 +319,156 @@ fn iam_vulnerable_recall_and_no_false_positives() {
     assert!(esc
         .iter()
         .all(|e| !e.path.is_empty() && env.find(&e.principal).is_some()));
+}
+
+// ---------------------------------------------------------------- questions over patterns (issue 10)
+
+fn pat(name: &str) -> PathBuf {
+    data("patterns").join(name)
+}
+
+fn check_status(spec: &str) -> (Option<i32>, serde_json::Value) {
+    let out = Command::cargo_bin("iamprove")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(pat(spec))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{spec}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
+#[test]
+fn account_forbid_quantifies_over_action_and_resource_patterns() {
+    // alice may iam:CreateUser / iam:DeleteUser on user/*: every pattern covering one of those
+    // requests is violated, whatever the invariant's resource
+    for spec in [
+        "spec-iam-star.json",
+        "spec-create-user.json",
+        "spec-delete-list.json",
+        "spec-literal.json",
+    ] {
+        let (code, v) = check_status(spec);
+        assert_eq!(code, Some(1), "{spec}: {v}");
+        let r = &v["results"][0];
+        assert_eq!(r["status"], "violated", "{spec}: {v}");
+        assert!(r["violators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["principal"] == "arn:aws:iam::111111111111:user/alice"));
+        // the witness request is concrete and inside the invariant's patterns
+        let c = &r["counterexample"]["request"];
+        let act = c["action"].as_str().unwrap_or("");
+        assert!(act.starts_with("iam:"), "{spec}: {c}");
+        assert!(!act.contains('*'), "{spec}: {c}");
+    }
+    // iam actions on SQS ARNs: nothing allows them
+    let (code, v) = check_status("spec-sqs.json");
+    assert_eq!(code, Some(0), "{v}");
+}
+
+fn pattern_env() -> Env {
+    Env::from_paths(&pat("users.json")).expect("loads")
+}
+
+#[test]
+fn can_and_who_can_take_patterns() {
+    let env = pattern_env();
+    let g = Graph::build(&env);
+    let alice = env.find("alice").unwrap();
+    assert_eq!(can(&env, &g, alice, "iam:*", "*").verdict, Verdict::Yes);
+    let a = can(&env, &g, alice, "iam:Delete*", "*");
+    assert_eq!(a.verdict, Verdict::Yes);
+    let last = a.path.last().unwrap();
+    assert_eq!(last.action, "iam:DeleteUser");
+    assert!(last.resource.starts_with("arn:aws:iam::111111111111:user/"));
+    assert_eq!(
+        can(
+            &env,
+            &g,
+            alice,
+            "iam:CreateUser",
+            "arn:aws:sqs:us-east-1:111111111111:q"
+        )
+        .verdict,
+        Verdict::No
+    );
+    // s3 on an SQS ARN: nobody
+    let who = principals_reaching(
+        &env,
+        &g,
+        "s3:PutObject",
+        "arn:aws:sqs:us-east-1:111111111111:q",
+    );
+    assert!(who.is_empty(), "{who:?}");
+    let who = principals_reaching(&env, &g, "s3:PutObject", "*");
+    assert_eq!(who.len(), 1);
+    assert!(who[0].arn.ends_with("user/sam"));
+    // kms:Decrypt needs MFA: only under conditions, the condition printed as a condition
+    let sam = env.find("sam").unwrap();
+    let k = can(&env, &g, sam, "kms:Decrypt", "*");
+    assert_eq!(k.verdict, Verdict::OnlyUnderConditions, "{k:?}");
+    assert_eq!(k.conditions[0].key, "aws:MultiFactorAuthPresent");
+    assert!(k.conditions[0].because[0].contains("aws:MultiFactorAuthPresent"));
+}
+
+#[test]
+fn can_and_who_can_agree_on_role_assumption() {
+    let env = env_with(None, &[], None);
+    let g = Graph::build(&env);
+    let alice = env.find("alice").unwrap();
+    let r1 = format!("arn:aws:iam::{A}:role/r1");
+    let a = can(&env, &g, alice, "sts:AssumeRole", &r1);
+    assert_eq!(a.verdict, Verdict::Yes, "{a:?}");
+    let who = principals_reaching(&env, &g, "sts:AssumeRole", &r1);
+    assert!(who.iter().any(|r| r.arn.ends_with("user/alice")), "{who:?}");
+    // every step of a printed path answers yes (or under conditions) with `can`
+    let p = can(&env, &g, alice, "iam:CreateUser", "*");
+    for s in &p.path {
+        let n = env.find(&s.principal).unwrap();
+        let v = can(&env, &g, n, &s.action, &s.resource).verdict;
+        assert_ne!(v, Verdict::No, "{s:?}");
+    }
+}
+
+#[test]
+fn a_level_of_scps_without_allow_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = dir.path().join("org.json");
+    std::fs::write(
+        &org,
+        r#"{"levels": [{"name": "Root", "scps": [{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}]}]}"#,
+    )
+    .unwrap();
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        format!(
+            r#"{{"target": {{"account": {:?}, "org": "org.json"}}, "invariants": [{{"id": "x", "forbid": {{"Action": "iam:*"}}}}]}}"#,
+            pat("users.json").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("iamprove")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("contain no Allow statement"), "{err}");
+    assert!(
+        err.contains("levels[0].scps") || err.contains("Root"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["results"][0]["status"], "holds");
+    assert!(!v["results"][0]["warnings"].as_array().unwrap().is_empty());
 }

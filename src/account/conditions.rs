@@ -234,7 +234,7 @@ fn witness(c: &Condition, want: bool, now_ms: i64) -> Result<Witness, WitnessErr
     }
 }
 
-fn describe(c: &Condition, policy: &Policy, s: &Statement) -> String {
+pub fn describe(c: &Condition, policy: &Policy, s: &Statement) -> String {
     let vals: Vec<String> = match &c.values {
         CondValues::Str(t) => t.iter().map(|x| x.raw.clone()).collect(),
         CondValues::Num(v) => v.iter().map(|x| x.to_string()).collect(),

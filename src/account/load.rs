@@ -89,6 +89,8 @@ pub struct Org {
     pub org_id: Option<String>,
     /// Per account: SCP levels and RCP levels, root first.
     pub accounts: BTreeMap<String, (Vec<Vec<Policy>>, Vec<Vec<Policy>>)>,
+    /// Things the user should know (a level of SCPs that allows nothing, ...).
+    pub warnings: Vec<String>,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -722,36 +724,58 @@ pub fn load_org(path: &Path, main_account: &str) -> Result<Org, Errors> {
     }
     org.management_account = r.string(&doc, "management_account", &root, false);
     org.org_id = r.string(&doc, "org_id", &root, false);
-    let levels =
-        |r: &mut Reader, v: Option<&Json>, p: &JsonPath| -> (Vec<Vec<Policy>>, Vec<Vec<Policy>>) {
-            let (mut scps, mut rcps) = (Vec::new(), Vec::new());
-            for (i, lvl) in r.arr(v, p).iter().enumerate() {
-                let lp = p.index(i);
-                if r.obj(lvl, &lp, &["name", "scps", "rcps"]).is_none() {
+    let mut warns: Vec<String> = Vec::new();
+    let mut levels = |r: &mut Reader,
+                      v: Option<&Json>,
+                      p: &JsonPath|
+     -> (Vec<Vec<Policy>>, Vec<Vec<Policy>>) {
+        let (mut scps, mut rcps) = (Vec::new(), Vec::new());
+        for (i, lvl) in r.arr(v, p).iter().enumerate() {
+            let lp = p.index(i);
+            if r.obj(lvl, &lp, &["name", "scps", "rcps"]).is_none() {
+                continue;
+            }
+            let name = r
+                .string(lvl, "name", &lp, false)
+                .unwrap_or_else(|| format!("level {i}"));
+            for (key, kind, dst) in [
+                ("scps", PolicyType::Scp, &mut scps),
+                ("rcps", PolicyType::Rcp, &mut rcps),
+            ] {
+                let kp = lp.key(key);
+                // no list at a level: the default FullAWSAccess / RCPFullAWSAccess, i.e. no
+                // restriction (an explicit empty list is a level that allows nothing)
+                if lvl.get(key).is_none() {
                     continue;
                 }
-                let name = r
-                    .string(lvl, "name", &lp, false)
-                    .unwrap_or_else(|| format!("level {i}"));
-                for (key, kind, dst) in [
-                    ("scps", PolicyType::Scp, &mut scps),
-                    ("rcps", PolicyType::Rcp, &mut rcps),
-                ] {
-                    let kp = lp.key(key);
-                    let mut pols = Vec::new();
-                    for (j, d) in r.arr(lvl.get(key), &kp).iter().enumerate() {
-                        pols.extend(r.document(
-                            Some(d),
-                            &kp.index(j),
-                            kind,
-                            &format!("{} {j} at {name}", key.trim_end_matches('s').to_uppercase()),
-                        ));
-                    }
-                    dst.push(pols);
+                let mut pols = Vec::new();
+                for (j, d) in r.arr(lvl.get(key), &kp).iter().enumerate() {
+                    pols.extend(r.document(
+                        Some(d),
+                        &kp.index(j),
+                        kind,
+                        &format!("{} {j} at {name}", key.trim_end_matches('s').to_uppercase()),
+                    ));
                 }
+                // a level of SCPs (or RCPs) with no Allow statement allows nothing: every
+                // request of the accounts below is denied, and every `forbid` holds
+                let allows = pols.iter().any(|p: &Policy| {
+                    p.statements
+                        .iter()
+                        .any(|s| s.effect == crate::model::Effect::Allow)
+                });
+                if !allows {
+                    warns.push(format!(
+                            "{}: the {} of level `{name}` contain no Allow statement, so they allow nothing (add FullAWSAccess or an allow list); every request below this level is denied",
+                            lp,
+                            key.to_uppercase(),
+                        ));
+                }
+                dst.push(pols);
             }
-            (scps, rcps)
-        };
+        }
+        (scps, rcps)
+    };
     if doc.get("levels").is_some() {
         let l = levels(&mut r, doc.get("levels"), &root.key("levels"));
         org.accounts.insert(main_account.to_owned(), l);
@@ -774,6 +798,7 @@ pub fn load_org(path: &Path, main_account: &str) -> Result<Org, Errors> {
             ),
         }
     }
+    org.warnings = warns;
     if r.errs.is_empty() {
         Ok(org)
     } else {

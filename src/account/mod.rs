@@ -40,8 +40,10 @@
 
 pub mod conditions;
 pub mod escalate;
+pub mod explain;
 pub mod gen;
 pub mod load;
+pub mod pattern;
 pub mod report;
 
 use crate::eval::StmtRef;
@@ -878,6 +880,9 @@ pub struct CanAnswer {
     pub conditions: Vec<CondReq>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unknown_because: Option<String>,
+    /// For `no`: why each candidate path is blocked (layer, policy, statement).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<explain::Blocked>,
 }
 
 fn merge_conditions(path: &[Step]) -> Vec<CondReq> {
@@ -892,27 +897,53 @@ fn merge_conditions(path: &[Step]) -> Vec<CondReq> {
     out
 }
 
-/// `can PRINCIPAL ACTION RESOURCE`.
+/// `can PRINCIPAL ACTION RESOURCE`: ACTION and RESOURCE are patterns (see [`pattern`]).
 pub fn can(env: &Env, graph: &Graph, start: usize, action: &str, resource: &str) -> CanAnswer {
+    match pattern::Question::new(&[action.to_owned()], &[resource.to_owned()]) {
+        Ok(q) => can_q(env, graph, start, &q, action, resource),
+        Err(e) => CanAnswer {
+            verdict: Verdict::Unknown,
+            principal: env.nodes[start].arn.clone(),
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            path: Vec::new(),
+            conditions: Vec::new(),
+            unknown_because: Some(format!("invalid question: {e}")),
+            blocked: Vec::new(),
+        },
+    }
+}
+
+fn rank(v: Verdict, yes_path: bool) -> u8 {
+    match (v, yes_path) {
+        (Verdict::Yes, true) => 0,
+        (Verdict::Yes, false) | (Verdict::OnlyUnderConditions, _) => 1,
+        (Verdict::Unknown, _) => 2,
+        (Verdict::No, _) => 3,
+    }
+}
+
+/// [`can`] for a compiled question; `action`/`resource` are only echoed.
+pub fn can_q(
+    env: &Env,
+    graph: &Graph,
+    start: usize,
+    q: &pattern::Question,
+    action: &str,
+    resource: &str,
+) -> CanAnswer {
+    let opts = crate::query::QueryOptions::default();
     let reach = graph.reach(start);
-    let results: Vec<(usize, Vec<Step>, bool, Verdict, Step, Option<String>)> = reach
+    let results: Vec<(usize, Vec<Step>, bool, pattern::Direct)> = reach
         .par_iter()
         .map(|(n, path, yes_path)| {
-            let mut actor = Actor::new(env, *n);
-            let (v, step, why) = decide_action(&mut actor, action, resource);
-            (*n, path.clone(), *yes_path, v, step, why)
+            let d = pattern::direct(env, *n, q, &opts);
+            (*n, path.clone(), *yes_path, d)
         })
         .collect();
-    let rank = |v: Verdict, yes_path: bool, len: usize| -> (u8, usize) {
-        let r = match (v, yes_path) {
-            (Verdict::Yes, true) => 0,
-            (Verdict::Yes, false) | (Verdict::OnlyUnderConditions, _) => 1,
-            (Verdict::Unknown, _) => 2,
-            (Verdict::No, _) => 3,
-        };
-        (r, len)
-    };
-    let best = results.iter().min_by_key(|r| rank(r.3, r.2, r.1.len()));
+    let best = results
+        .iter()
+        .min_by_key(|r| (rank(r.3.verdict, r.2), r.1.len()));
     let mut ans = CanAnswer {
         verdict: Verdict::No,
         principal: env.nodes[start].arn.clone(),
@@ -921,51 +952,85 @@ pub fn can(env: &Env, graph: &Graph, start: usize, action: &str, resource: &str)
         path: Vec::new(),
         conditions: Vec::new(),
         unknown_because: None,
+        blocked: Vec::new(),
     };
-    if let Some((_, path, _, v, step, why)) = best {
-        if *v != Verdict::No {
-            let mut p = path.clone();
-            p.push(step.clone());
-            let conds = merge_conditions(&p);
-            ans.verdict = match v {
-                Verdict::Unknown => Verdict::Unknown,
-                _ if conds.is_empty() => Verdict::Yes,
-                _ => Verdict::OnlyUnderConditions,
-            };
-            ans.unknown_because = why.clone();
-            ans.conditions = conds;
-            ans.path = p;
+    if let Some((_, path, _, d)) = best {
+        match (d.verdict, &d.step) {
+            (Verdict::Yes | Verdict::OnlyUnderConditions, Some(step)) => {
+                let mut p = path.clone();
+                p.push(step.clone());
+                let conds = merge_conditions(&p);
+                ans.verdict = if conds.is_empty() && d.verdict == Verdict::Yes {
+                    Verdict::Yes
+                } else {
+                    Verdict::OnlyUnderConditions
+                };
+                ans.conditions = conds;
+                ans.path = p;
+            }
+            (Verdict::Unknown, _) => {
+                ans.verdict = Verdict::Unknown;
+                ans.unknown_because = d.why.clone();
+            }
+            _ => {}
         }
+    }
+    if ans.verdict == Verdict::No {
+        ans.blocked = explain::why_not(env, graph, start, q, &reach);
     }
     ans
 }
 
-/// Every principal that can perform `action` on `resource`, directly or through role chains. This
-/// is the hook for account-wide invariants (`check`): "no principal outside X reaches `iam:*`".
+/// Every principal that can perform some request matching `action` on `resource` (patterns),
+/// directly or through role chains.
 pub fn principals_reaching(env: &Env, graph: &Graph, action: &str, resource: &str) -> Vec<Reach> {
+    match pattern::Question::new(&[action.to_owned()], &[resource.to_owned()]) {
+        Ok(q) => principals_reaching_q(env, graph, &q).0,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// [`principals_reaching`] for a compiled question; also the principals whose answer is unknown
+/// (with the reason). This is the hook for account-wide invariants (`check`).
+pub fn principals_reaching_q(
+    env: &Env,
+    graph: &Graph,
+    q: &pattern::Question,
+) -> (Vec<Reach>, Vec<(String, String)>) {
     let n = env.nodes.len();
+    let opts = crate::query::QueryOptions::default();
     let pb = progress(n, env.quiet, "direct permissions");
-    let direct: Vec<(Verdict, Step)> = (0..n)
+    let direct: Vec<pattern::Direct> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let mut actor = Actor::new(env, i);
-            let (v, s, _) = decide_action(&mut actor, action, resource);
+            let d = pattern::direct(env, i, q, &opts);
             pb.inc(1);
-            (v, s)
+            d
         })
         .collect();
     pb.finish_and_clear();
-    let mut out: Vec<Reach> = (0..n)
+    let per: Vec<(Option<Reach>, Option<(String, String)>)> = (0..n)
         .into_par_iter()
-        .filter_map(|i| {
+        .map(|i| {
             let mut best: Option<(u8, Vec<Step>)> = None;
+            let mut unknown: Option<String> = None;
             for (m, path, yes_path) in graph.reach(i) {
-                let (v, step) = &direct[m];
-                let r = match (v, yes_path) {
-                    (Verdict::Yes, true) => 0,
-                    (Verdict::Yes, false) | (Verdict::OnlyUnderConditions, _) => 1,
-                    _ => continue,
-                };
+                let d = &direct[m];
+                if d.verdict == Verdict::Unknown {
+                    unknown.get_or_insert_with(|| {
+                        format!(
+                            "{}: {}",
+                            env.nodes[m].arn,
+                            d.why.clone().unwrap_or_default()
+                        )
+                    });
+                    continue;
+                }
+                let Some(step) = &d.step else { continue };
+                let r = rank(d.verdict, yes_path);
+                if r > 1 {
+                    continue;
+                }
                 if best
                     .as_ref()
                     .is_none_or(|(br, bp)| (r, path.len()) < (*br, bp.len() - 1))
@@ -975,16 +1040,28 @@ pub fn principals_reaching(env: &Env, graph: &Graph, action: &str, resource: &st
                     best = Some((r, p));
                 }
             }
-            best.map(|(_, path)| Reach {
+            let reach = best.map(|(_, path)| Reach {
                 arn: env.nodes[i].arn.clone(),
                 kind: env.nodes[i].kind,
                 conditions: merge_conditions(&path),
                 path,
-            })
+            });
+            let unk = if reach.is_none() {
+                unknown.map(|u| (env.nodes[i].arn.clone(), u))
+            } else {
+                None
+            };
+            (reach, unk)
         })
         .collect();
+    let mut out = Vec::new();
+    let mut unknown = Vec::new();
+    for (r, u) in per {
+        out.extend(r);
+        unknown.extend(u);
+    }
     out.sort_by(|a, b| a.arn.cmp(&b.arn));
-    out
+    (out, unknown)
 }
 
 impl Env {

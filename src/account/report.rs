@@ -49,7 +49,40 @@ fn write_step(out: &mut impl Write, i: usize, s: &Step) -> std::io::Result<()> {
         )?;
     }
     for c in &s.conditions {
-        writeln!(out, "       needs {} = {}", c.key, show_value(&c.value))?;
+        write_condition(out, "       needs ", c)?;
+    }
+    Ok(())
+}
+
+/// Keys whose witness value is the moment of the run: the condition is printed, not the value.
+fn time_key(k: &str) -> bool {
+    matches!(
+        k.to_lowercase().as_str(),
+        "aws:tokenissuetime" | "aws:currenttime" | "aws:epochtime"
+    )
+}
+
+/// A needed context key, printed as the policy condition(s) that ask for it; the example value
+/// follows unless it is the time of the run.
+fn write_condition(
+    out: &mut impl Write,
+    prefix: &str,
+    c: &super::conditions::CondReq,
+) -> std::io::Result<()> {
+    if c.because.is_empty() {
+        return writeln!(out, "{prefix}{} = {}", c.key, show_value(&c.value));
+    }
+    for b in &c.because {
+        if time_key(&c.key) {
+            writeln!(out, "{prefix}{b}")?;
+        } else {
+            writeln!(
+                out,
+                "{prefix}{b} (e.g. {} = {})",
+                c.key,
+                show_value(&c.value)
+            )?;
+        }
     }
     Ok(())
 }
@@ -135,9 +168,21 @@ fn print_can(out: &mut impl Write, a: &CanAnswer) -> std::io::Result<()> {
             "conditions (a context satisfying them was confirmed by the evaluator):"
         )?;
         for c in &a.conditions {
-            writeln!(out, "  {} = {}", c.key, show_value(&c.value))?;
-            for b in &c.because {
-                writeln!(out, "      {b}")?;
+            write_condition(out, "  ", c)?;
+        }
+    }
+    if !a.blocked.is_empty() {
+        writeln!(out, "why not (each candidate path):")?;
+        for b in &a.blocked {
+            let via = if b.via.is_empty() {
+                String::new()
+            } else {
+                format!(" (via {})", b.via.join(" → "))
+            };
+            writeln!(out, "  {}{via}: {}", b.principal, b.layer)?;
+            writeln!(out, "      {}", b.detail)?;
+            if let Some(r) = &b.request {
+                writeln!(out, "      checked on {r}")?;
             }
         }
     }

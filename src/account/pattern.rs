@@ -1,0 +1,732 @@
+//! Questions over patterns, answered by the solver (issue 10).
+//!
+//! A [`Question`] is a statement-like pattern (`Action`/`NotAction`, `Resource`/`NotResource`,
+//! `Condition`): "is *any* request matching it allowed?". For one principal the question is split
+//! into *worlds*, one per set of policies that can decide a request:
+//!
+//! * the **generic** world: the principal's identity policies, boundary, SCP path, and the RCPs of
+//!   the resource's account, for any resource that has no resource policy we know of (split once
+//!   more per account whose RCPs differ);
+//! * one world per **resource policy** from `--resource-policies` (the resource pinned to its ARN;
+//!   an ARN without an account, such as an S3 bucket's, belongs to the analysed account);
+//! * one world per **loaded role** whose trust policy names the principal, for `sts:` actions on
+//!   that role's ARN (the trust policy is the role's resource policy).
+//!
+//! Each world is one query through [`crate::query::Prepared`] with the principal fixed. Pass 1
+//! pins the baseline context ([`super::Env::baseline_context`]: the principal's facts and defaults
+//! for the moment, region and transport); a witness there is **yes**. Pass 2 pins only what we know
+//! about the principal (its tags, its organisation when `--org` says) and leaves every other
+//! context key free, the moment included; a witness there is **only under conditions**, listed
+//! with the policy conditions that asked for them. No witness in any world, with every query
+//! answered, is a proof of **no**. Every witness is replayed through the evaluator with the
+//! world's scenario before it is reported.
+//!
+//! Principals of accounts we do not have (external nodes) act only on resources of the loaded
+//! accounts: whatever their own account allows them, they reach this account only through what
+//! its policies grant.
+
+use super::conditions::{describe, CondReq};
+use super::{Env, NodeKind, Step, Verdict};
+use crate::eval::{evaluate, Applies, Decision, Matcher};
+use crate::matching::{Mode, Tok};
+use crate::model::{ActionElem, Effect, Policy, PolicyType};
+use crate::query::{Frame, Prepared, QueryOptions, Solved};
+use crate::request::{Context, Request};
+use crate::scenario::Scenario;
+use crate::symbolic::encode::{AtomKey, Encoder, ACTION_SLOT, RESOURCE_SLOT};
+use crate::symbolic::term::{and, konst, not, or, T};
+
+/// A pattern question: one Allow statement whose elements are the patterns.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub pattern: Policy,
+}
+
+impl Question {
+    /// `ACTION` and `RESOURCE` as given on the command line (policy pattern language).
+    pub fn new(actions: &[String], resources: &[String]) -> Result<Question, String> {
+        let doc = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resources}],
+        });
+        let pattern =
+            crate::parse::parse_policy_text(&doc.to_string(), PolicyType::Identity, "question")
+                .map_err(|e| {
+                    e.iter()
+                        .map(|x| format!("{}: {}", x.path, x.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })?;
+        Ok(Question { pattern })
+    }
+
+    pub fn from_policy(pattern: Policy) -> Question {
+        Question { pattern }
+    }
+
+    fn action(&self) -> Option<&ActionElem> {
+        self.pattern.statements.first().map(|s| &s.action)
+    }
+
+    /// Does the question cover this concrete request (action, resource, conditions)?
+    pub fn covers(&self, req: &Request) -> bool {
+        let m = Matcher::new(req);
+        self.pattern
+            .statements
+            .first()
+            .is_some_and(|s| matches!(m.applies(&self.pattern, s), Applies::Yes(_)))
+    }
+}
+
+/// Two `*`/`?` glob token lists: does some string match both? (Exact: breadth-first search over
+/// pairs of positions.)
+pub fn globs_intersect(a: &[Tok], b: &[Tok]) -> bool {
+    let (n, m) = (a.len(), b.len());
+    let mut seen = vec![false; (n + 1) * (m + 1)];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, j)) = stack.pop() {
+        let k = i * (m + 1) + j;
+        if seen[k] {
+            continue;
+        }
+        seen[k] = true;
+        if i == n && j == m {
+            return true;
+        }
+        // a run may match the empty string
+        if i < n && a[i] == Tok::Run {
+            stack.push((i + 1, j));
+        }
+        if j < m && b[j] == Tok::Run {
+            stack.push((i, j + 1));
+        }
+        if i < n && j < m {
+            let ok = match (a[i], b[j]) {
+                (Tok::Lit(x), Tok::Lit(y)) => x == y,
+                _ => true,
+            };
+            if ok {
+                let ni = if a[i] == Tok::Run { i } else { i + 1 };
+                let nj = if b[j] == Tok::Run { j } else { j + 1 };
+                stack.push((ni, nj));
+            }
+        }
+    }
+    false
+}
+
+/// May two action elements share an action? (Negated elements: assume yes.)
+pub fn actions_overlap(x: &ActionElem, y: &ActionElem) -> bool {
+    if x.negated || y.negated {
+        return true;
+    }
+    let lower = |t: &[Tok]| -> Vec<Tok> {
+        t.iter()
+            .map(|t| match t {
+                Tok::Lit(c) => Tok::Lit(c.to_ascii_lowercase()),
+                o => *o,
+            })
+            .collect()
+    };
+    x.patterns.iter().any(|p| {
+        let pl = lower(&p.toks);
+        y.patterns
+            .iter()
+            .any(|q| globs_intersect(&pl, &lower(&q.toks)))
+    })
+}
+
+/// Could the question's actions be `sts:` actions?
+fn may_be_sts(q: &Question) -> bool {
+    let sts = crate::matching::tokens("sts:*", true);
+    q.action().is_none_or(|a| {
+        a.negated
+            || a.patterns.iter().any(|p| {
+                let l = crate::matching::tokens(&p.lower, true);
+                globs_intersect(&l, &sts)
+            })
+    })
+}
+
+/// Where a world's requests live.
+#[derive(Debug, Clone)]
+enum Restrict {
+    /// Any resource without a known resource policy, in the given account (`None`: in none of
+    /// `rcp_accounts`).
+    Generic {
+        account: Option<String>,
+        rcp_accounts: Vec<String>,
+        excluded: Vec<String>,
+    },
+    /// Exactly this resource (with its resource policy).
+    Literal(String),
+    /// `sts:` actions on this role.
+    Role(String),
+}
+
+struct World {
+    sc: Scenario,
+    resource_account: Option<String>,
+    restrict: Restrict,
+    /// Resource accounts allowed (external principals: the loaded accounts only).
+    loaded_only: Option<Vec<String>>,
+    label: String,
+}
+
+fn acct_pred(enc: &mut Encoder, acct: &str) -> T {
+    enc.pred_of(
+        RESOURCE_SLOT,
+        vec![AtomKey::glob(&format!("arn:*:*:*:{acct}:*"), Mode::Arn)],
+    )
+}
+
+/// The encoder's reading of "the resource's account is `acct`" (mirrors `Request::new`).
+fn in_account(enc: &mut Encoder, acct: &str, principal_account: &str) -> T {
+    let has = enc.pred_of(
+        RESOURCE_SLOT,
+        vec![AtomKey::glob("arn:*:*:*:?*:*", Mode::Arn)],
+    );
+    let a = acct_pred(enc, acct);
+    or([a, and([not(has), konst(acct == principal_account)])])
+}
+
+impl World {
+    fn restrict_term(&self, enc: &mut Encoder, principal_account: &str) -> T {
+        let mut parts = Vec::new();
+        match &self.restrict {
+            Restrict::Generic {
+                account,
+                rcp_accounts,
+                excluded,
+            } => {
+                match account {
+                    Some(a) => parts.push(in_account(enc, a, principal_account)),
+                    None => {
+                        for a in rcp_accounts {
+                            let t = in_account(enc, a, principal_account);
+                            parts.push(not(t));
+                        }
+                    }
+                }
+                for r in excluded {
+                    let t = enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(r)]);
+                    parts.push(not(t));
+                }
+            }
+            Restrict::Literal(r) => {
+                parts.push(enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(r)]));
+            }
+            Restrict::Role(r) => {
+                parts.push(enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(r)]));
+                parts.push(enc.pred_of(ACTION_SLOT, vec![AtomKey::glob("sts:*", Mode::Plain)]));
+            }
+        }
+        if let Some(loaded) = &self.loaded_only {
+            let ts: Vec<T> = loaded.iter().map(|a| acct_pred(enc, a)).collect();
+            parts.push(or(ts));
+        }
+        and(parts)
+    }
+
+    fn restrict_ok(&self, req: &Request) -> bool {
+        let ok = match &self.restrict {
+            Restrict::Generic {
+                account,
+                rcp_accounts,
+                excluded,
+            } => {
+                (match account {
+                    Some(a) => &req.resource_account == a,
+                    None => !rcp_accounts.contains(&req.resource_account),
+                }) && !excluded.contains(&req.resource)
+            }
+            Restrict::Literal(r) => &req.resource == r,
+            Restrict::Role(r) => {
+                &req.resource == r && req.action.to_lowercase().starts_with("sts:")
+            }
+        };
+        ok && self
+            .loaded_only
+            .as_ref()
+            .is_none_or(|l| l.contains(&req.resource_account))
+    }
+}
+
+/// The answer for one principal acting directly (no role chain).
+#[derive(Debug, Clone)]
+pub struct Direct {
+    pub verdict: Verdict,
+    /// The witness step (for yes / only-under-conditions).
+    pub step: Option<Step>,
+    pub why: Option<String>,
+}
+
+fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
+    let node = &env.nodes[n];
+    let base = env.scenario_of(n);
+    let principal = env.principal_of(n, None);
+    let loaded: Vec<String> = env.accounts.iter().map(|a| a.id.clone()).collect();
+    let main = env.main_account().id.clone();
+    let loaded_only = (node.kind == NodeKind::External).then(|| loaded.clone());
+    let mut out = Vec::new();
+    // accounts whose RCPs differ from "none"
+    let rcp_accounts: Vec<String> = env
+        .org
+        .as_ref()
+        .map(|o| {
+            o.accounts
+                .iter()
+                .filter(|(_, l)| !l.1.is_empty())
+                .map(|(a, _)| a.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let excluded: Vec<String> = env.resource_policies.keys().cloned().collect();
+    // generic worlds: an external principal's generic world grants it nothing in our accounts
+    // (cross-account needs a resource policy), so it is skipped
+    if node.kind != NodeKind::External {
+        let q_action = q.action();
+        let identity = &base.identity_policies;
+        let may = identity.iter().any(|p| {
+            p.statements.iter().any(|s| {
+                s.effect == Effect::Allow
+                    && q_action.is_none_or(|qa| actions_overlap(&s.action, qa))
+            })
+        });
+        if may {
+            let mut accts: Vec<Option<String>> = rcp_accounts.iter().cloned().map(Some).collect();
+            accts.push(None);
+            for a in accts {
+                let mut sc = base.clone();
+                sc.rcps = match &a {
+                    Some(a) => env.rcps_for(a),
+                    None => Vec::new(),
+                };
+                out.push(World {
+                    sc,
+                    resource_account: None,
+                    restrict: Restrict::Generic {
+                        account: a.clone(),
+                        rcp_accounts: rcp_accounts.clone(),
+                        excluded: excluded.clone(),
+                    },
+                    loaded_only: loaded_only.clone(),
+                    label: match a {
+                        Some(a) => format!("resources of account {a}"),
+                        None => "resources without a resource policy".into(),
+                    },
+                });
+            }
+        }
+    }
+    // resource policies
+    for (r, pol) in &env.resource_policies {
+        let acct = crate::request::resource_account_of(r).unwrap_or_else(|| main.clone());
+        let mut sc = base.clone();
+        sc.resource_policy = Some(pol.clone());
+        sc.rcps = env.rcps_for(&acct);
+        out.push(World {
+            sc,
+            resource_account: Some(acct),
+            restrict: Restrict::Literal(r.clone()),
+            loaded_only: loaded_only.clone(),
+            label: format!("resource policy of {r}"),
+        });
+    }
+    // roles whose trust policy names the principal
+    if may_be_sts(q) {
+        for (m, other) in env.nodes.iter().enumerate() {
+            let Some(role) = env.role(m) else { continue };
+            let names = role.trust.statements.iter().any(|s| {
+                s.effect == Effect::Allow
+                    && s.principal.as_ref().is_some_and(|pe| {
+                        if pe.negated {
+                            !crate::eval::not_principal_excludes(&pe.entries, &principal)
+                        } else {
+                            crate::eval::principal_grant(&pe.entries, &principal).is_some()
+                        }
+                    })
+            });
+            if !names {
+                continue;
+            }
+            let mut sc = base.clone();
+            sc.resource_policy = Some(role.trust.clone());
+            sc.rcps = env.rcps_for(&other.account);
+            out.push(World {
+                sc,
+                resource_account: Some(other.account.clone()),
+                restrict: Restrict::Role(role.arn.clone()),
+                loaded_only: loaded_only.clone(),
+                label: format!("trust policy of {}", role.arn),
+            });
+        }
+    }
+    out
+}
+
+/// Principal facts pinned in pass 2: tags, organisation.
+fn facts(env: &Env, n: usize) -> Context {
+    env.baseline_context(n)
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("aws:principaltag/") || k == "aws:principalorgid")
+        .collect()
+}
+
+fn run_world(
+    env: &Env,
+    n: usize,
+    q: &Question,
+    w: &World,
+    ctx: &Context,
+    closed: bool,
+    opts: &QueryOptions,
+) -> Solved {
+    let principal = env.principal_of(n, None);
+    let pacct = principal.account.clone();
+    let frame = Frame {
+        identity_only: false,
+        principal: Some(principal.clone()),
+        context: ctx.clone(),
+        resource_account: w.resource_account.clone(),
+    };
+    let mut sc = w.sc.clone();
+    sc.request = Some(Request::new(
+        principal,
+        "iamprove:probe",
+        "*",
+        None,
+        ctx.clone(),
+    ));
+    let mut stmts: Vec<&crate::model::Statement> = sc
+        .all_policies()
+        .into_iter()
+        .flat_map(|p| p.statements.iter())
+        .collect();
+    stmts.extend(q.pattern.statements.iter());
+    // keys we know to be absent for this principal: tags it does not have; its organisation
+    // when the organisation is loaded
+    // closed (pass 1): no key beyond the pinned ones
+    let derived: Vec<&str> = sc
+        .request
+        .as_ref()
+        .map(|r| r.principal.derived_keys().iter().map(|(k, _)| *k).collect())
+        .unwrap_or_default();
+    let known_absent = |k: &str| {
+        !ctx.contains_key(k)
+            && !derived.contains(&k)
+            && (closed
+                || k.starts_with("aws:principaltag/")
+                || (k == "aws:principalorgid" && env.org.is_some()))
+    };
+    let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| {
+        let a = enc.allowed_scenario(&sc);
+        let mut parts = vec![a];
+        if let Some(s) = q.pattern.statements.first() {
+            parts.push(enc.applies_no_principal(&q.pattern, s));
+        }
+        parts.push(w.restrict_term(enc, &pacct));
+        let absent: Vec<String> = enc
+            .keys
+            .keys()
+            .filter(|k| known_absent(k))
+            .cloned()
+            .collect();
+        for k in absent {
+            let t = enc.present(&k);
+            parts.push(not(t));
+        }
+        and(parts)
+    });
+    let mut p = match prepared {
+        Ok(p) => p,
+        Err(e) => return Solved::Unknown(e),
+    };
+    let confirm = |r: &Request| {
+        w.restrict_ok(r)
+            && q.covers(r)
+            && !r.context.keys().any(|k| known_absent(k))
+            && ctx.iter().all(|(k, v)| r.context.get(k) == Some(v))
+            && evaluate(&sc, r).decision == Decision::Allow
+    };
+    p.solve(&confirm)
+}
+
+/// Cheap first try for pass 1: concrete requests built from the world's own Allow statements
+/// (their literal actions or catalog actions matching their patterns, their resources with
+/// wildcards filled in), each checked by the evaluator exactly like a solver witness. Finding
+/// one is a witness; finding none proves nothing (the solver is asked next).
+fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Option<Request> {
+    const PER_PATTERN: usize = 3;
+    const BUDGET: usize = 400;
+    let fill = |t: &str| -> String { t.replace('*', "x").replace('?', "x") };
+    let mut actions: Vec<String> = Vec::new();
+    let mut resources: Vec<String> = Vec::new();
+    match &w.restrict {
+        Restrict::Literal(r) | Restrict::Role(r) => resources.push(r.clone()),
+        Restrict::Generic { .. } => {}
+    }
+    let mut stmts: Vec<&crate::model::Statement> =
+        w.sc.identity_policies
+            .iter()
+            .chain(w.sc.resource_policy.iter())
+            .flat_map(|p| p.statements.iter())
+            .filter(|s| s.effect == Effect::Allow)
+            .collect();
+    stmts.extend(q.pattern.statements.iter());
+    for s in &stmts {
+        if !s.action.negated {
+            for p in &s.action.patterns {
+                if !p.lower.contains('*') && !p.lower.contains('?') {
+                    actions.push(p.lower.clone());
+                } else if let Some((svc, _)) = p.lower.split_once(':') {
+                    if !svc.contains('*') && !svc.contains('?') {
+                        actions.extend(
+                            crate::catalog_hint::service_actions(svc)
+                                .into_iter()
+                                .filter(|a| crate::matching::glob_match(&p.toks, Mode::Plain, a))
+                                .take(PER_PATTERN)
+                                .map(str::to_owned),
+                        );
+                    }
+                }
+            }
+        }
+        if matches!(w.restrict, Restrict::Generic { .. }) {
+            if let Some(r) = s.resource.as_ref().filter(|r| !r.negated) {
+                for t in &r.patterns {
+                    if !t.has_vars() {
+                        resources.push(fill(&t.raw));
+                    }
+                }
+            }
+        }
+    }
+    if matches!(w.restrict, Restrict::Generic { .. }) {
+        resources.push("*".into());
+    }
+    actions.sort();
+    actions.dedup();
+    resources.sort();
+    resources.dedup();
+    let principal = env.principal_of(n, None);
+    let mut tries = 0;
+    for a in &actions {
+        for r in &resources {
+            tries += 1;
+            if tries > BUDGET {
+                return None;
+            }
+            let req = Request::new(
+                principal.clone(),
+                &crate::catalog_hint::display_action(a),
+                r,
+                w.resource_account.as_deref(),
+                ctx.clone(),
+            );
+            if w.restrict_ok(&req)
+                && q.covers(&req)
+                && evaluate(&w.sc, &req).decision == Decision::Allow
+            {
+                return Some(req);
+            }
+        }
+    }
+    None
+}
+
+/// Does any policy of the world (or the question) have a condition or a policy variable (whose
+/// value may come from a free context key)?
+fn has_conditions(w: &World, q: &Question) -> bool {
+    w.sc.all_policies()
+        .into_iter()
+        .chain(std::iter::once(&q.pattern))
+        .any(|p| {
+            p.statements.iter().any(|s| {
+                !s.conditions.is_empty()
+                    || s.resource
+                        .as_ref()
+                        .is_some_and(|r| r.patterns.iter().any(|t| t.has_vars()))
+            })
+        })
+}
+
+/// Conditions a pass-2 witness needed: keys it sets differently from the baseline, with the
+/// policy conditions (of statements that apply to it, conditions aside) that test them.
+fn needed_conditions(sc: &Scenario, req: &Request, baseline: &Context) -> Vec<CondReq> {
+    let mut keys: Vec<String> = Vec::new();
+    for (k, v) in &req.context {
+        if baseline.get(k) != Some(v) {
+            keys.push(k.clone());
+        }
+    }
+    for k in baseline.keys() {
+        if !req.context.contains_key(k) {
+            keys.push(k.clone());
+        }
+    }
+    let m = Matcher::new(req);
+    let mut out = Vec::new();
+    for k in keys {
+        let mut because = Vec::new();
+        for pol in sc.all_policies() {
+            for s in &pol.statements {
+                if !s.conditions.iter().any(|c| c.key == k) {
+                    continue;
+                }
+                let mut bare = s.clone();
+                bare.conditions.clear();
+                if !matches!(m.applies(pol, &bare), Applies::Yes(_)) {
+                    continue;
+                }
+                for c in s.conditions.iter().filter(|c| c.key == k) {
+                    let d = describe(c, pol, s);
+                    if !because.contains(&d) {
+                        because.push(d);
+                    }
+                }
+            }
+        }
+        if because.is_empty() {
+            continue;
+        }
+        let (raw, value) = match req.context.get(&k) {
+            Some(cv) => (cv.key.clone(), Some(cv.values.clone())),
+            None => (
+                baseline.get(&k).map(|c| c.key.clone()).unwrap_or(k.clone()),
+                None,
+            ),
+        };
+        out.push(CondReq {
+            key: raw,
+            value,
+            because,
+        });
+    }
+    out
+}
+
+/// Does principal `n` (acting directly) have any request matching `q` allowed?
+pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct {
+    let ws = worlds(env, n, q);
+    if ws.is_empty() {
+        return Direct {
+            verdict: Verdict::No,
+            step: None,
+            why: None,
+        };
+    }
+    let baseline = env.baseline_context(n);
+    let fact = facts(env, n);
+    let mut unknown: Option<String> = None;
+    // a witness built from the policies' own patterns, before any solver call
+    for w in &ws {
+        if let Some(request) = quick_yes(env, n, q, w, &baseline) {
+            let ev = crate::eval::explain(&w.sc, &request);
+            return Direct {
+                verdict: Verdict::Yes,
+                step: Some(Step {
+                    principal: env.nodes[n].arn.clone(),
+                    action: request.action.clone(),
+                    resource: request.resource.clone(),
+                    session_name: None,
+                    statements: ev.statements,
+                    conditions: Vec::new(),
+                }),
+                why: None,
+            };
+        }
+    }
+    for (pass, ctx) in [(1, &baseline), (2, &fact)] {
+        for w in &ws {
+            // without any condition, the context cannot change the answer of pass 1
+            if pass == 2 && !has_conditions(w, q) {
+                continue;
+            }
+            match run_world(env, n, q, w, ctx, pass == 1, opts) {
+                Solved::Found { request, .. } => {
+                    let ev = crate::eval::explain(&w.sc, &request);
+                    let conditions = if pass == 1 {
+                        Vec::new()
+                    } else {
+                        needed_conditions(&w.sc, &request, &baseline)
+                    };
+                    let step = Step {
+                        principal: env.nodes[n].arn.clone(),
+                        action: request.action.clone(),
+                        resource: request.resource.clone(),
+                        session_name: None,
+                        statements: ev.statements,
+                        conditions,
+                    };
+                    return Direct {
+                        verdict: if pass == 1 {
+                            Verdict::Yes
+                        } else {
+                            Verdict::OnlyUnderConditions
+                        },
+                        step: Some(step),
+                        why: None,
+                    };
+                }
+                Solved::None => {}
+                Solved::Unknown(r) => {
+                    if unknown.is_none() {
+                        unknown = Some(format!("{}: {r}", w.label));
+                    }
+                }
+            }
+        }
+    }
+    Direct {
+        verdict: if unknown.is_some() {
+            Verdict::Unknown
+        } else {
+            Verdict::No
+        },
+        step: None,
+        why: unknown,
+    }
+}
+
+/// A request matching `q` that principal `n`'s identity policies alone allow (context free but
+/// for the principal's facts), with the evaluation of that request in the principal's full
+/// generic scenario (for "no" explanations).
+pub fn identity_witness(
+    env: &Env,
+    n: usize,
+    q: &Question,
+) -> Result<Option<(Request, crate::eval::Evaluation)>, String> {
+    let mut only = Scenario::empty();
+    only.identity_policies = env.scenario_of(n).identity_policies;
+    let w = World {
+        sc: only,
+        resource_account: None,
+        restrict: Restrict::Generic {
+            account: None,
+            rcp_accounts: Vec::new(),
+            excluded: Vec::new(),
+        },
+        loaded_only: None,
+        label: "identity policies alone".into(),
+    };
+    match run_world(
+        env,
+        n,
+        q,
+        &w,
+        &facts(env, n),
+        false,
+        &QueryOptions::default(),
+    ) {
+        Solved::Found { request, .. } => {
+            let mut full = env.scenario_of(n);
+            full.rcps = env.rcps_for(&request.resource_account);
+            full.resource_policy = env.resource_policies.get(&request.resource).cloned();
+            let ev = crate::eval::explain(&full, &request);
+            Ok(Some((request, ev)))
+        }
+        Solved::None => Ok(None),
+        Solved::Unknown(r) => Err(r),
+    }
+}
