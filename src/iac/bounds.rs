@@ -58,6 +58,62 @@ pub fn marks(j: &Json, out: &mut BTreeSet<String>) {
     }
 }
 
+/// A generic value for a marker: unlike every other value in the policies, and valid where
+/// the marker stands (an account ID, a partition, a region, or a plain name).
+fn token(name: &str) -> String {
+    let mut h: u64 = 1469598103934665603;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
+    }
+    if name.contains("AccountId") {
+        format!("9{:011}", h % 100_000_000_000)
+    } else if name == "AWS::Partition" {
+        "aws".into()
+    } else if name == "AWS::Region" {
+        "xx-unresolved-1".into()
+    } else if name == "AWS::URLSuffix" {
+        "amazonaws.com".into()
+    } else {
+        format!("unresolved-{:08x}", h & 0xffff_ffff)
+    }
+}
+
+/// `doc` with every marker replaced by its generic value ([`token`]): the policy for one value
+/// of each unresolved expression, the same in OLD and NEW.
+pub fn instantiate(j: &Json) -> Json {
+    fn s(x: &str) -> String {
+        let mut out = String::with_capacity(x.len());
+        for (i, piece) in x.split(MARK).enumerate() {
+            if i % 2 == 0 {
+                out.push_str(piece);
+            } else {
+                out.push_str(&token(piece));
+            }
+        }
+        out
+    }
+    match j {
+        // a whole value (`!GetAtt Queue.Arn`, `!Ref Param`): an ARN-shaped generic value
+        Json::Str(x)
+            if x.starts_with(MARK) && x.ends_with(MARK) && x.matches(MARK).count() == 2 && !x[1..].starts_with("AWS::") =>
+        {
+            Json::Str(format!("arn:aws:iamprove:::{}", s(x)))
+        }
+        Json::Str(x) if x.contains(MARK) => Json::Str(s(x)),
+        Json::Arr(a) => Json::Arr(a.iter().map(instantiate).collect()),
+        Json::Obj(o) => Json::Obj(o.iter().map(|(k, v)| (s(k), instantiate(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The generic values used for the markers of `j`, for messages (`name = value`).
+pub fn tokens(j: &BTreeSet<String>) -> String {
+    j.iter()
+        .map(|n| format!("`{n}` = `{}`", token(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Every marker replaced by `*`.
 fn starred(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

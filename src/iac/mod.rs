@@ -310,8 +310,8 @@ struct Outcome {
 fn check_pair(
     part: &Part,
     kind: PolicyType,
-    base: (&Option<Vec<Json>>, &Option<Vec<Json>>),
-    gain: (&Option<Vec<Json>>, &Option<Vec<Json>>),
+    base: (&Option<Vec<Json>>, &Option<Vec<Json>>, &Option<Vec<Json>>),
+    gain: (&Option<Vec<Json>>, &Option<Vec<Json>>, &Option<Vec<Json>>),
     marked: bool,
     opts: &DiffOptions,
     label: &str,
@@ -352,6 +352,31 @@ fn check_pair(
     if !second.findings.is_empty() {
         out.findings.extend(second.findings);
         return Ok(Ok(true));
+    }
+    // the same generic value on both sides (one that equals nothing else in the policies)
+    let b_t = side_for(part, kind, base.2, &part.before, &format!("{label} (before: none)"), &mut errs);
+    let g_t = side_for(part, kind, gain.2, &part.after, &format!("{label} (after: none)"), &mut errs);
+    if errs.is_empty() {
+        let third = compare(&b_t, &g_t, opts, "widened");
+        if let Some(e) = third.internal {
+            return Err(format!("internal: {e}"));
+        }
+        // nothing before and no Deny after: substituting any value for the generic one keeps
+        // every Allow match (the marked patterns match the same request parts), so the
+        // widening holds for every value
+        let empty_base = base.2.as_ref().is_none_or(|ds| ds.iter().all(|d| bounds::statement_count(d) == 0));
+        let no_deny = gain.2.iter().flatten().all(|d| bounds::denies_as_allows(d).is_none());
+        if !third.findings.is_empty() && empty_base && no_deny && kind != PolicyType::Scp && kind != PolicyType::Rcp && part.kind != Kind::Boundary {
+            out.findings.extend(third.findings);
+            return Ok(Ok(true));
+        }
+        if let Some(f) = third.findings.first() {
+            return Ok(Err(format!(
+                "generic:{} (request {})",
+                f["summary"].as_str().unwrap_or(""),
+                f["request"]
+            )));
+        }
     }
     Ok(Err(match second.unknown {
         Some(u) => format!("solver gave up: {u}"),
@@ -413,7 +438,9 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
     };
     let mut undecided: Vec<String> = Vec::new();
     let mut widened = false;
-    match check_pair(part, kind, (&old_lo, &old_up), (&new_lo, &new_up), marked, opts, &label, &mut out)? {
+    let inst = |docs: &Option<Vec<Json>>| map_docs(docs, |d| Ok(bounds::instantiate(d))).ok().flatten();
+    let (old_t, new_t) = (inst(&old), inst(&new));
+    match check_pair(part, kind, (&old_lo, &old_up, &old_t), (&new_lo, &new_up, &new_t), marked, opts, &label, &mut out)? {
         Ok(w) => widened |= w,
         Err(m) => undecided.push(m),
     }
@@ -444,11 +471,12 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
                 narrowing: None,
                 notes: Vec::new(),
             };
+            let (nd_t, od_t) = (inst(&nd), inst(&od));
             match check_pair(
                 &deny_part,
                 PolicyType::Resource,
-                (&nd_lo, &nd_up),
-                (&od_lo, &od_up),
+                (&nd_lo, &nd_up, &nd_t),
+                (&od_lo, &od_up, &od_t),
                 marked,
                 opts,
                 &format!("{label} (Deny statements)"),
@@ -465,7 +493,7 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
                     }
                 }
                 Ok(Ok(false)) => {}
-                Ok(Err(m)) => undecided.push(m),
+                Ok(Err(m)) => undecided.push(m.replacen("generic:", "generic:no longer denied: ", 1)),
                 Err(e) if e.starts_with("internal: ") => return Err(e),
                 Err(e) => undecided.push(format!("Deny statements not compared: {e}")),
             }
@@ -480,7 +508,12 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         "unknown"
     };
     for m in &undecided {
-        if m == "depends" {
+        if let Some(example) = m.strip_prefix("generic:") {
+            out.messages.push(format!(
+                "the verdict depends on values not known from the input: {named} (supply them with --parameter, --account-id, --region or --partition); with values equal to nothing else in the policies ({}) the change widens: {example}",
+                bounds::tokens(&names)
+            ));
+        } else if m == "depends" {
             out.messages.push(format!(
                 "the verdict depends on values not known from the input: {named} (supply them with --parameter, --account-id, --region or --partition)"
             ));
@@ -488,9 +521,13 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
             out.messages.push(m.clone());
         }
     }
-    if marked && out.verdict != "unknown" {
+    if marked && out.verdict == "no_widening" {
         out.messages.push(format!(
             "holds for every value of {named} (not known from the input; compared symbolically)"
+        ));
+    } else if marked && out.verdict == "widened" {
+        out.messages.push(format!(
+            "widens for every value of {named} (not known from the input; the findings were replayed with them as wildcards or left out)"
         ));
     }
     if opts.direction == Direction::Both {
@@ -628,33 +665,64 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
         }
         Format::Text => print_text(&mut out, verdict, &input.parts, &reports, &notes),
         Format::Sarif => {
-            // one log over every change: findings tagged with their resource address
-            let mut all: Vec<Value> = Vec::new();
-            let mut all_notes = notes.clone();
+            // one log over every change: findings and unknown changes, each at its resource
+            let mut items = Vec::new();
             for r in &reports {
-                let address = &input.parts[r.part_index].address;
+                let p = &input.parts[r.part_index];
+                let (file, path) = match &p.location {
+                    Some((f, at)) => (Some(f.clone()), Some(at.to_string())),
+                    None => (None, None),
+                };
                 for f in &r.findings {
-                    let mut f = f.clone();
-                    if let Some(s) = f
-                        .get("summary")
-                        .and_then(Value::as_str)
-                        .map(|s| format!("{address}: {s}"))
-                    {
-                        f["summary"] = Value::String(s);
+                    let kind = if f["kind"].as_str() == Some("narrowed") {
+                        "narrowed"
+                    } else {
+                        "widened"
+                    };
+                    let mut props = serde_json::Map::new();
+                    for k in ["request", "old_decision", "new_decision", "granted_by"] {
+                        if let Some(v) = f.get(k) {
+                            props.insert(k.into(), v.clone());
+                        }
                     }
-                    all.push(f);
+                    props.insert("attribute".into(), Value::String(p.attribute.clone()));
+                    items.push(crate::sarif::IacResult {
+                        kind,
+                        file: file.clone(),
+                        path: path.clone(),
+                        address: p.address.clone(),
+                        text: format!(
+                            "{} {} ({}): {}. Replayable request: {}",
+                            p.address,
+                            p.attribute,
+                            p.rtype,
+                            f["summary"].as_str().unwrap_or(""),
+                            f["request"]
+                        ),
+                        properties: props,
+                    });
                 }
-                all_notes.extend(
-                    r.messages
-                        .iter()
-                        .filter(|_| r.verdict == "unknown")
-                        .map(|m| format!("{address}: {m}")),
-                );
+                if r.verdict == "unknown" {
+                    let mut props = serde_json::Map::new();
+                    props.insert("attribute".into(), Value::String(p.attribute.clone()));
+                    props.insert("type".into(), Value::String(p.rtype.clone()));
+                    items.push(crate::sarif::IacResult {
+                        kind: "unknown",
+                        file,
+                        path,
+                        address: p.address.clone(),
+                        text: format!(
+                            "{} {} ({}) not decided (this is not a pass): {}",
+                            p.address,
+                            p.attribute,
+                            p.rtype,
+                            r.messages.join("; ")
+                        ),
+                        properties: props,
+                    });
+                }
             }
-            crate::sarif::print(
-                &mut out,
-                &crate::sarif::diff_log(&all, verdict, None, &all_notes, "", ""),
-            )
+            crate::sarif::print(&mut out, &crate::sarif::iac_log(&items))
         }
     };
     if res.is_err() {

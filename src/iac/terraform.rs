@@ -254,7 +254,10 @@ pub fn from_json(doc: &Json, file: &str) -> Result<Input, Errors> {
     for (i, rc) in changes.iter().enumerate() {
         let at = root.index(i);
         match resource_change(rc, &at, file, &plan) {
-            Ok((parts, note)) => {
+            Ok((mut parts, note)) => {
+                for p in &mut parts {
+                    p.location = Some((file.to_owned(), at.clone()));
+                }
                 input.parts.extend(parts);
                 input.notes.extend(note);
             }
@@ -437,8 +440,12 @@ fn resource_change(
         if no_change && !matches!(attr, Attr::Policy(..) | Attr::Inline(_) | Attr::OrgContent) {
             continue;
         }
-        if let Attr::Policy(name, _) | Attr::Inline(name) = attr {
-            if !plan.configured(rc, name) {
+        if let Attr::Policy(name, _)
+        | Attr::Inline(name)
+        | Attr::ManagedArns(name)
+        | Attr::PolicyArn(name, _) = attr
+        {
+            if !plan.configured(rc, name) || sides.nowhere(name) {
                 continue;
             }
         }
@@ -554,6 +561,16 @@ impl Sides<'_> {
             return Some(format!("{}: `{attr}` is missing from the planned values (known only after apply); not compared", self.address));
         }
         None
+    }
+
+    /// The attribute is in neither side's values and not marked unknown: this provider version
+    /// has no such attribute (or the resource does not set it).
+    fn nowhere(&self, attr: &str) -> bool {
+        let marked = match self.after_unknown {
+            Json::Bool(b) => *b,
+            u => u.get(attr).is_some_and(any_true),
+        };
+        !marked && self.before.get(attr).is_none() && self.after.get(attr).is_none()
     }
 
     /// Does `attr` differ between the sides (or is it known only after apply)?
@@ -922,7 +939,10 @@ impl Ctx<'_, '_> {
                 if kind == Kind::Boundary && !self.plan.configured(self.rc, a) {
                     return Ok(parts);
                 }
-                parts.push(self.arn_part(a, a, kind)?);
+                let set = |w: &str| self.values(w).get(a).and_then(Json::as_str).is_some_and(|x| !x.is_empty());
+                if set("before") || set("after") || sides.unknown_if_set("after", a).is_some() {
+                    parts.push(self.arn_part(a, a, kind)?);
+                }
             }
             Attr::PolicyArnTargets => {
                 let ba = self.values("before").get("policy_arn").and_then(Json::as_str).map(str::to_owned);
