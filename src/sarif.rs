@@ -670,7 +670,6 @@ pub const VALIDATE_RULES: &[(&str, Level, &str, &str)] = &[
     ("duplicate-statement", Level::Warning, "Duplicate statement", "A statement repeats an earlier statement of the same policy exactly."),
 ];
 
-
 /// One result of `diff --terraform-plan` / `--cloudformation`: a finding or an undecided change
 /// of one resource.
 pub struct IacResult {
@@ -694,9 +693,24 @@ pub fn iac_log(items: &[IacResult]) -> Log {
     let mut loc = Locator::new();
     for it in items {
         let (id, name, short, level) = match it.kind {
-            "widened" => ("IAMP-DIFF-WIDENED", "Widened", "The change allows requests that were denied before", Level::Error),
-            "narrowed" => ("IAMP-DIFF-NARROWED", "Narrowed", "The change denies requests that were allowed before", Level::Note),
-            _ => ("IAMP-IAC-UNKNOWN", "Unknown", "A change that was not decided or not analysed (not a pass)", Level::Warning),
+            "widened" => (
+                "IAMP-DIFF-WIDENED",
+                "Widened",
+                "The change allows requests that were denied before",
+                Level::Error,
+            ),
+            "narrowed" => (
+                "IAMP-DIFF-NARROWED",
+                "Narrowed",
+                "The change denies requests that were allowed before",
+                Level::Note,
+            ),
+            _ => (
+                "IAMP-IAC-UNKNOWN",
+                "Unknown",
+                "A change that was not decided or not analysed (not a pass)",
+                Level::Warning,
+            ),
         };
         let rule = b.rule(id, name, short, short, help, level);
         let mut l = match (&it.file, &it.path) {
@@ -734,7 +748,14 @@ pub fn iac_log(items: &[IacResult]) -> Log {
         l.logical_locations = vec![LogicalLocation {
             fully_qualified_name: it.address.clone(),
         }];
-        b.result(rule, level, it.text.clone(), numbered(vec![l]), Vec::new(), it.properties.clone());
+        b.result(
+            rule,
+            level,
+            it.text.clone(),
+            numbered(vec![l]),
+            Vec::new(),
+            it.properties.clone(),
+        );
     }
     b.log()
 }

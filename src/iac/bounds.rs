@@ -95,7 +95,10 @@ pub fn instantiate(j: &Json) -> Json {
     match j {
         // a whole value (`!GetAtt Queue.Arn`, `!Ref Param`): an ARN-shaped generic value
         Json::Str(x)
-            if x.starts_with(MARK) && x.ends_with(MARK) && x.matches(MARK).count() == 2 && !x[1..].starts_with("AWS::") =>
+            if x.starts_with(MARK)
+                && x.ends_with(MARK)
+                && x.matches(MARK).count() == 2
+                && !x[1..].starts_with("AWS::") =>
         {
             Json::Str(format!("arn:aws:iamprove:::{}", s(x)))
         }
@@ -196,7 +199,10 @@ pub fn denies_as_allows(doc: &Json) -> Option<Json> {
                 }
             })
             .collect();
-        if !o.iter().any(|(k, _)| k == "Principal" || k == "NotPrincipal") {
+        if !o
+            .iter()
+            .any(|(k, _)| k == "Principal" || k == "NotPrincipal")
+        {
             o.push(("Principal".into(), Json::Str("*".into())));
         }
         out.push(Json::Obj(o));
@@ -288,9 +294,7 @@ fn bound_statement(s: &Json, upper: bool) -> Result<Option<Json>, String> {
                     };
                     let kept: Vec<(String, Json)> = keys
                         .iter()
-                        .filter(|(key, vals)| {
-                            !key.contains(MARK) && !has_mark(vals)
-                        })
+                        .filter(|(key, vals)| !key.contains(MARK) && !has_mark(vals))
                         .cloned()
                         .collect();
                     if !kept.is_empty() {
@@ -380,12 +384,17 @@ mod tests {
         assert_eq!(statement_count(&lo), 2);
         let mut names = BTreeSet::new();
         marks(&doc, &mut names);
-        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["Ref AWS::AccountId"]);
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["Ref AWS::AccountId"]
+        );
     }
 
     #[test]
     fn denies_become_allows_with_a_principal() {
-        let doc = j(r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*"}]}"#);
+        let doc = j(
+            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        );
         let d = denies_as_allows(&doc).unwrap();
         assert_eq!(statement_count(&d), 1);
         assert_eq!(

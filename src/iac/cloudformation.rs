@@ -303,7 +303,11 @@ pub fn from_json<'a>(
             Err(e) => errs.extend(e),
         }
         let file = if rn.is_some() { new_file } else { old_file };
-        for p in input.parts.iter_mut().filter(|p| p.address == id && p.location.is_none()) {
+        for p in input
+            .parts
+            .iter_mut()
+            .filter(|p| p.address == id && p.location.is_none())
+        {
             p.location = Some((file.to_owned(), JsonPath::root().key("Resources").key(id)));
         }
     }
@@ -505,22 +509,74 @@ enum More {
 fn more(rtype: &str) -> &'static [More] {
     use More::*;
     match rtype {
-        "AWS::IAM::Role" => &[ArnList("ManagedPolicyArns"), Boundary("PermissionsBoundary")],
-        "AWS::IAM::User" => &[ArnList("ManagedPolicyArns"), Boundary("PermissionsBoundary"), Guard(&["Groups"], "group membership grants the groups' policies (not analysed)")],
+        "AWS::IAM::Role" => &[
+            ArnList("ManagedPolicyArns"),
+            Boundary("PermissionsBoundary"),
+        ],
+        "AWS::IAM::User" => &[
+            ArnList("ManagedPolicyArns"),
+            Boundary("PermissionsBoundary"),
+            Guard(
+                &["Groups"],
+                "group membership grants the groups' policies (not analysed)",
+            ),
+        ],
         "AWS::IAM::Group" => &[ArnList("ManagedPolicyArns")],
         "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => &[Holders],
         "AWS::IAM::OIDCProvider" => &[Provider(true)],
         "AWS::IAM::SAMLProvider" => &[Provider(false)],
-        "AWS::IAM::InstanceProfile" => &[Guard(&["Roles"], "the role is handed to EC2 instances (not analysed)")],
-        "AWS::IAM::UserToGroupAddition" => &[Guard(&["Users", "GroupName"], "group membership grants the group's policies (not analysed)")],
-        "AWS::SSO::PermissionSet" => &[ArnList("ManagedPolicies"), Boundary("PermissionsBoundary"), Guard(&["CustomerManagedPolicyReferences"], "customer managed policies live in each provisioned account (not in the template)")],
-        "AWS::SSO::Assignment" => &[Guard(&["PrincipalId", "PrincipalType", "PermissionSetArn", "TargetId"], "an assignment grants a permission set in an account (not analysed)")],
+        "AWS::IAM::InstanceProfile" => &[Guard(
+            &["Roles"],
+            "the role is handed to EC2 instances (not analysed)",
+        )],
+        "AWS::IAM::UserToGroupAddition" => &[Guard(
+            &["Users", "GroupName"],
+            "group membership grants the group's policies (not analysed)",
+        )],
+        "AWS::SSO::PermissionSet" => &[
+            ArnList("ManagedPolicies"),
+            Boundary("PermissionsBoundary"),
+            Guard(
+                &["CustomerManagedPolicyReferences"],
+                "customer managed policies live in each provisioned account (not in the template)",
+            ),
+        ],
+        "AWS::SSO::Assignment" => &[Guard(
+            &[
+                "PrincipalId",
+                "PrincipalType",
+                "PermissionSetArn",
+                "TargetId",
+            ],
+            "an assignment grants a permission set in an account (not analysed)",
+        )],
         "AWS::Lambda::Permission" => &[LambdaPermission],
         "AWS::Lambda::Url" => &[LambdaUrl],
-        "AWS::Lambda::LayerVersionPermission" => &[Guard(&["Action", "Principal", "OrganizationId", "LayerVersionArn"], "layer permissions are not modelled")],
-        "AWS::Events::EventBusPolicy" => &[Guard(&["Statement", "Action", "Principal", "Condition", "EventBusName"], "EventBridge bus permissions are compared only as `AWS::Events::EventBus` `Policy`")],
-        "AWS::DynamoDB::Table" | "AWS::DynamoDB::GlobalTable" => &[Guard(&["ResourcePolicy", "Replicas"], "DynamoDB resource policies are not compared in CloudFormation")],
-        "AWS::S3::Bucket" => &[PublicAccessBlock, Guard(&["AccessControl", "OwnershipControls"], "S3 ACLs are not modelled")],
+        "AWS::Lambda::LayerVersionPermission" => &[Guard(
+            &["Action", "Principal", "OrganizationId", "LayerVersionArn"],
+            "layer permissions are not modelled",
+        )],
+        "AWS::Events::EventBusPolicy" => &[Guard(
+            &[
+                "Statement",
+                "Action",
+                "Principal",
+                "Condition",
+                "EventBusName",
+            ],
+            "EventBridge bus permissions are compared only as `AWS::Events::EventBus` `Policy`",
+        )],
+        "AWS::DynamoDB::Table" | "AWS::DynamoDB::GlobalTable" => &[Guard(
+            &["ResourcePolicy", "Replicas"],
+            "DynamoDB resource policies are not compared in CloudFormation",
+        )],
+        "AWS::S3::Bucket" => &[
+            PublicAccessBlock,
+            Guard(
+                &["AccessControl", "OwnershipControls"],
+                "S3 ACLs are not modelled",
+            ),
+        ],
         "AWS::Organizations::Policy" => &[OrgTargets],
         _ => &[],
     }
@@ -547,16 +603,48 @@ impl More {
 /// Every CloudFormation type read (the coverage table).
 pub fn coverage() -> Vec<super::coverage::Covered> {
     const TYPES: &[&str] = &[
-        "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy", "AWS::IAM::UserPolicy", "AWS::IAM::GroupPolicy",
-        "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group", "AWS::IAM::OIDCProvider", "AWS::IAM::SAMLProvider",
-        "AWS::IAM::InstanceProfile", "AWS::IAM::UserToGroupAddition", "AWS::SSO::PermissionSet", "AWS::SSO::Assignment",
-        "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::S3::AccessPoint", "AWS::S3::AccessPointPolicy", "AWS::SQS::QueuePolicy",
-        "AWS::SNS::TopicPolicy", "AWS::SNS::TopicInlinePolicy", "AWS::KMS::Key", "AWS::KMS::ReplicaKey",
-        "AWS::SecretsManager::ResourcePolicy", "AWS::ECR::Repository", "AWS::ECR::RegistryPolicy", "AWS::ECR::PublicRepository",
-        "AWS::Lambda::Permission", "AWS::Lambda::Url", "AWS::Lambda::LayerVersionPermission", "AWS::ApiGateway::RestApi",
-        "AWS::OpenSearchService::Domain", "AWS::Elasticsearch::Domain", "AWS::EFS::FileSystem", "AWS::Backup::BackupVault",
-        "AWS::Logs::ResourcePolicy", "AWS::Logs::Destination", "AWS::Events::EventBus", "AWS::Events::EventBusPolicy",
-        "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable", "AWS::Organizations::Policy",
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::IAM::RolePolicy",
+        "AWS::IAM::UserPolicy",
+        "AWS::IAM::GroupPolicy",
+        "AWS::IAM::Role",
+        "AWS::IAM::User",
+        "AWS::IAM::Group",
+        "AWS::IAM::OIDCProvider",
+        "AWS::IAM::SAMLProvider",
+        "AWS::IAM::InstanceProfile",
+        "AWS::IAM::UserToGroupAddition",
+        "AWS::SSO::PermissionSet",
+        "AWS::SSO::Assignment",
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+        "AWS::S3::AccessPoint",
+        "AWS::S3::AccessPointPolicy",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::TopicPolicy",
+        "AWS::SNS::TopicInlinePolicy",
+        "AWS::KMS::Key",
+        "AWS::KMS::ReplicaKey",
+        "AWS::SecretsManager::ResourcePolicy",
+        "AWS::ECR::Repository",
+        "AWS::ECR::RegistryPolicy",
+        "AWS::ECR::PublicRepository",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::Url",
+        "AWS::Lambda::LayerVersionPermission",
+        "AWS::ApiGateway::RestApi",
+        "AWS::OpenSearchService::Domain",
+        "AWS::Elasticsearch::Domain",
+        "AWS::EFS::FileSystem",
+        "AWS::Backup::BackupVault",
+        "AWS::Logs::ResourcePolicy",
+        "AWS::Logs::Destination",
+        "AWS::Events::EventBus",
+        "AWS::Events::EventBusPolicy",
+        "AWS::DynamoDB::Table",
+        "AWS::DynamoDB::GlobalTable",
+        "AWS::Organizations::Policy",
     ];
     TYPES
         .iter()
@@ -576,7 +664,11 @@ pub fn coverage() -> Vec<super::coverage::Covered> {
                 how.push(format!("{r}: {h}"));
                 reads.push(r);
             }
-            super::coverage::Covered { rtype: t, reads: reads.join(", "), how: how.join("; ") }
+            super::coverage::Covered {
+                rtype: t,
+                reads: reads.join(", "),
+                how: how.join("; "),
+            }
         })
         .collect()
 }
@@ -602,8 +694,14 @@ impl Extra<'_> {
     fn prop(&self, new: bool, p: &str) -> Option<Json> {
         let (r, _) = if new { self.rn? } else { self.ro? };
         let v = r.get("Properties")?.get(p)?;
-        let at = JsonPath::root().key("Resources").key(self.id).key("Properties").key(p);
-        resolve(v, &at, self.params).ok().filter(|v| !matches!(v, Json::Null))
+        let at = JsonPath::root()
+            .key("Resources")
+            .key(self.id)
+            .key("Properties")
+            .key(p);
+        resolve(v, &at, self.params)
+            .ok()
+            .filter(|v| !matches!(v, Json::Null))
     }
 
     fn raw(&self, new: bool, p: &str) -> Option<&Json> {
@@ -612,15 +710,31 @@ impl Extra<'_> {
     }
 
     fn file(&self, new: bool) -> &str {
-        if new { self.new_file } else { self.old_file }
+        if new {
+            self.new_file
+        } else {
+            self.old_file
+        }
     }
 
     fn at(&self, p: &str) -> JsonPath {
-        JsonPath::root().key("Resources").key(self.id).key("Properties").key(p)
+        JsonPath::root()
+            .key("Resources")
+            .key(self.id)
+            .key("Properties")
+            .key(p)
     }
 
     fn part(&self, attribute: &str, kind: Kind, before: State, after: State) -> Part {
-        Part::new(self.id, self.rtype(), attribute, self.action, kind, before, after)
+        Part::new(
+            self.id,
+            self.rtype(),
+            attribute,
+            self.action,
+            kind,
+            before,
+            after,
+        )
     }
 
     fn decided(&self, attribute: &str, v: &'static str, m: String) -> Part {
@@ -628,43 +742,95 @@ impl Extra<'_> {
     }
 
     fn exists(&self, new: bool) -> bool {
-        if new { self.rn.is_some() } else { self.ro.is_some() }
+        if new {
+            self.rn.is_some()
+        } else {
+            self.ro.is_some()
+        }
     }
 
-    fn doc_state(&self, new: bool, json: Json, at: JsonPath, name: String) -> Result<State, Errors> {
+    fn doc_state(
+        &self,
+        new: bool,
+        json: Json,
+        at: JsonPath,
+        name: String,
+    ) -> Result<State, Errors> {
         let json = match json {
             Json::Str(s) if s.contains(super::bounds::MARK) => {
-                return Ok(State::Unknown(format!("{} in {}: {at} is not known from the template; not compared", self.id, self.file(new))))
+                return Ok(State::Unknown(format!(
+                    "{} in {}: {at} is not known from the template; not compared",
+                    self.id,
+                    self.file(new)
+                )))
             }
             Json::Str(s) => parse_embedded(&s, self.file(new), &at).map_err(|e| vec![e])?,
             other => other,
         };
-        Ok(State::Known(vec![Doc { json, file: self.file(new).to_owned(), at, name }]))
+        Ok(State::Known(vec![Doc {
+            json,
+            file: self.file(new).to_owned(),
+            at,
+            name,
+        }]))
     }
 
     /// The document of one ARN entry of a list (raw entry, for `!Ref` to a template policy).
-    fn arn_state(&self, new: bool, raw: &Json, resolved: &Json, at: JsonPath) -> Result<State, Errors> {
+    fn arn_state(
+        &self,
+        new: bool,
+        raw: &Json,
+        resolved: &Json,
+        at: JsonPath,
+    ) -> Result<State, Errors> {
         let tpl = if new { self.new } else { self.old };
         if let Some(Json::Str(target)) = raw.get("Ref") {
             if let Some(r) = tpl.get("Resources").and_then(|rs| rs.get(target)) {
                 if r.get("Type").and_then(Json::as_str) == Some("AWS::IAM::ManagedPolicy") {
-                    let pat = JsonPath::root().key("Resources").key(target).key("Properties").key("PolicyDocument");
+                    let pat = JsonPath::root()
+                        .key("Resources")
+                        .key(target)
+                        .key("Properties")
+                        .key("PolicyDocument");
                     let Some(d) = r.get("Properties").and_then(|p| p.get("PolicyDocument")) else {
                         return Ok(State::Absent);
                     };
-                    let d = resolve(d, &pat, self.params).map_err(|(p, f)| vec![InputError::new(self.file(new), Some(p), format!("cannot read `{f}`"))])?;
+                    let d = resolve(d, &pat, self.params).map_err(|(p, f)| {
+                        vec![InputError::new(
+                            self.file(new),
+                            Some(p),
+                            format!("cannot read `{f}`"),
+                        )]
+                    })?;
                     return self.doc_state(new, d, pat, format!("{target} ({})", self.file(new)));
                 }
             }
         }
         let Some(arn) = resolved.as_str() else {
-            return Ok(State::Unknown(format!("{} in {}: {at}: not an ARN; not compared", self.id, self.file(new))));
+            return Ok(State::Unknown(format!(
+                "{} in {}: {at}: not an ARN; not compared",
+                self.id,
+                self.file(new)
+            )));
         };
         // a managed policy ARN whose partition is a parameter: every partition has the same policies
-        let key = arn.find(":iam::aws:policy/").map(|i| format!("arn:aws{}", &arn[i..]));
+        let key = arn
+            .find(":iam::aws:policy/")
+            .map(|i| format!("arn:aws{}", &arn[i..]));
         if let Some(m) = key.as_deref().and_then(super::managed::lookup) {
-            let json = crate::json::parse(m.document).map_err(|e| vec![InputError::new(self.file(new), Some(at.to_string()), e.message)])?;
-            return Ok(State::Known(vec![Doc { json, file: self.file(new).to_owned(), at, name: format!("{arn} (AWS managed, {})", m.version_id) }]));
+            let json = crate::json::parse(m.document).map_err(|e| {
+                vec![InputError::new(
+                    self.file(new),
+                    Some(at.to_string()),
+                    e.message,
+                )]
+            })?;
+            return Ok(State::Known(vec![Doc {
+                json,
+                file: self.file(new).to_owned(),
+                at,
+                name: format!("{arn} (AWS managed, {})", m.version_id),
+            }]));
         }
         if key.is_some() {
             return Ok(State::Unknown(format!("{} in {}: {} is not in the embedded snapshot of AWS managed policies ({}); not compared", self.id, self.file(new), arn.replace(super::bounds::MARK, ""), super::managed::MANAGED_POLICIES_SOURCE)));
@@ -699,11 +865,22 @@ impl Extra<'_> {
         let read = !props(&rtype).is_empty() || !more(&rtype).is_empty();
         let old_type = self.ro.map(|r| r.1);
         if !read {
-            if super::coverage::CLOUDFORMATION_IRRELEVANT.contains(&rtype.as_str()) && old_type.is_none_or(|t| t == rtype || super::coverage::CLOUDFORMATION_IRRELEVANT.contains(&t)) {
+            if super::coverage::CLOUDFORMATION_IRRELEVANT.contains(&rtype.as_str())
+                && old_type.is_none_or(|t| {
+                    t == rtype || super::coverage::CLOUDFORMATION_IRRELEVANT.contains(&t)
+                })
+            {
                 return Ok(parts);
             }
-            if let Some((_, guarded)) = super::coverage::CLOUDFORMATION_GUARDED.iter().find(|(t, _)| *t == rtype) {
-                let changed: Vec<&str> = guarded.iter().copied().filter(|p| self.changed(p) && (self.rn.is_some())).collect();
+            if let Some((_, guarded)) = super::coverage::CLOUDFORMATION_GUARDED
+                .iter()
+                .find(|(t, _)| *t == rtype)
+            {
+                let changed: Vec<&str> = guarded
+                    .iter()
+                    .copied()
+                    .filter(|p| self.changed(p) && (self.rn.is_some()))
+                    .collect();
                 if changed.is_empty() {
                     return Ok(parts);
                 }
@@ -717,14 +894,25 @@ impl Extra<'_> {
             match *m {
                 More::ArnList(p) => {
                     let (b, n) = (self.list(false, p), self.list(true, p));
-                    let same = |x: &(Json, Json), ys: &[(Json, Json)]| ys.iter().any(|y| y.0 == x.0);
+                    let same =
+                        |x: &(Json, Json), ys: &[(Json, Json)]| ys.iter().any(|y| y.0 == x.0);
                     for x in n.iter().filter(|x| !same(x, &b)) {
                         let st = self.arn_state(true, &x.0, &x.1, self.at(p))?;
-                        parts.push(self.part(&format!("{p} {}", label(&x.1)), Kind::Fixed(PolicyType::Identity), State::Absent, st));
+                        parts.push(self.part(
+                            &format!("{p} {}", label(&x.1)),
+                            Kind::Fixed(PolicyType::Identity),
+                            State::Absent,
+                            st,
+                        ));
                     }
                     for x in b.iter().filter(|x| !same(x, &n)) {
                         let st = self.arn_state(false, &x.0, &x.1, self.at(p))?;
-                        parts.push(self.part(&format!("{p} {}", label(&x.1)), Kind::Fixed(PolicyType::Identity), st, State::Absent));
+                        parts.push(self.part(
+                            &format!("{p} {}", label(&x.1)),
+                            Kind::Fixed(PolicyType::Identity),
+                            st,
+                            State::Absent,
+                        ));
                     }
                 }
                 More::Boundary(p) => {
@@ -759,9 +947,14 @@ impl Extra<'_> {
                 }
                 More::Holders => {
                     let holders = |new: bool| -> Vec<String> {
-                        ["Roles", "Users", "Groups"].iter().flat_map(|k| {
-                            self.list(new, k).into_iter().map(move |(r, _)| format!("{} {}", k.trim_end_matches('s'), label(&r)))
-                        }).collect()
+                        ["Roles", "Users", "Groups"]
+                            .iter()
+                            .flat_map(|k| {
+                                self.list(new, k).into_iter().map(move |(r, _)| {
+                                    format!("{} {}", k.trim_end_matches('s'), label(&r))
+                                })
+                            })
+                            .collect()
                     };
                     let (b, n) = (holders(false), holders(true));
                     let added: Vec<&String> = n.iter().filter(|h| !b.contains(h)).collect();
@@ -772,17 +965,33 @@ impl Extra<'_> {
                     for h in added {
                         let st = match &doc {
                             Some(d) => {
-                                let d = if super::bounds::has_mark(d) && !matches!(d, Json::Obj(_)) { Json::Str(d.as_str().unwrap_or("").to_owned()) } else { d.clone() };
-                                self.doc_state(true, d, self.at("PolicyDocument"), format!("{}.PolicyDocument ({})", self.id, self.new_file))?
+                                let d = if super::bounds::has_mark(d) && !matches!(d, Json::Obj(_))
+                                {
+                                    Json::Str(d.as_str().unwrap_or("").to_owned())
+                                } else {
+                                    d.clone()
+                                };
+                                self.doc_state(
+                                    true,
+                                    d,
+                                    self.at("PolicyDocument"),
+                                    format!("{}.PolicyDocument ({})", self.id, self.new_file),
+                                )?
                             }
                             None => State::Absent,
                         };
-                        parts.push(self.part(&format!("PolicyDocument → {h}"), Kind::Fixed(PolicyType::Identity), State::Absent, st));
+                        parts.push(self.part(
+                            &format!("PolicyDocument → {h}"),
+                            Kind::Fixed(PolicyType::Identity),
+                            State::Absent,
+                            st,
+                        ));
                     }
                 }
                 More::OrgTargets => {
                     let (b, n) = (self.list(false, "TargetIds"), self.list(true, "TargetIds"));
-                    let removed: Vec<&(Json, Json)> = b.iter().filter(|x| !n.iter().any(|y| y.0 == x.0)).collect();
+                    let removed: Vec<&(Json, Json)> =
+                        b.iter().filter(|x| !n.iter().any(|y| y.0 == x.0)).collect();
                     if removed.is_empty() || !self.exists(true) {
                         continue;
                     }
@@ -792,31 +1001,81 @@ impl Extra<'_> {
                         _ => continue,
                     };
                     let st = match self.prop(false, "Content") {
-                        Some(c) => self.doc_state(false, c, self.at("Content"), format!("{}.Content ({})", self.id, self.old_file))?,
+                        Some(c) => self.doc_state(
+                            false,
+                            c,
+                            self.at("Content"),
+                            format!("{}.Content ({})", self.id, self.old_file),
+                        )?,
                         None => State::Absent,
                     };
                     for (r, _) in removed {
-                        parts.push(self.part(&format!("TargetIds − {}", label(r)), Kind::Fixed(kind), st.clone(), State::Absent));
+                        parts.push(self.part(
+                            &format!("TargetIds − {}", label(r)),
+                            Kind::Fixed(kind),
+                            st.clone(),
+                            State::Absent,
+                        ));
                     }
                 }
                 More::LambdaPermission | More::LambdaUrl => {
                     let b = self.synth(false, *m)?;
                     let a = self.synth(true, *m)?;
-                    parts.push(self.part(if matches!(m, More::LambdaUrl) { "AuthType" } else { "statement" }, Kind::Fixed(PolicyType::Resource), b, a));
+                    parts.push(self.part(
+                        if matches!(m, More::LambdaUrl) {
+                            "AuthType"
+                        } else {
+                            "statement"
+                        },
+                        Kind::Fixed(PolicyType::Resource),
+                        b,
+                        a,
+                    ));
                 }
                 More::PublicAccessBlock => {
                     let p = "PublicAccessBlockConfiguration";
                     if !self.changed(p) {
                         continue;
                     }
-                    let on = |new: bool, k: &str| self.prop(new, p).and_then(|c| c.get(k).cloned()).is_some_and(|v| matches!(v, Json::Bool(true)) || v.as_str() == Some("true"));
-                    let keys = ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"];
-                    let loosened: Vec<&str> = keys.iter().copied().filter(|k| on(false, k) && !on(true, k)).collect();
-                    let marked = self.prop(true, p).is_some_and(|v| super::bounds::has_mark(&v));
+                    let on = |new: bool, k: &str| {
+                        self.prop(new, p)
+                            .and_then(|c| c.get(k).cloned())
+                            .is_some_and(|v| {
+                                matches!(v, Json::Bool(true)) || v.as_str() == Some("true")
+                            })
+                    };
+                    let keys = [
+                        "BlockPublicAcls",
+                        "BlockPublicPolicy",
+                        "IgnorePublicAcls",
+                        "RestrictPublicBuckets",
+                    ];
+                    let loosened: Vec<&str> = keys
+                        .iter()
+                        .copied()
+                        .filter(|k| on(false, k) && !on(true, k))
+                        .collect();
+                    let marked = self
+                        .prop(true, p)
+                        .is_some_and(|v| super::bounds::has_mark(&v));
                     if marked {
-                        parts.push(self.decided(p, "unknown", format!("{}: {p} depends on values not known from the template", self.id)));
+                        parts.push(self.decided(
+                            p,
+                            "unknown",
+                            format!(
+                                "{}: {p} depends on values not known from the template",
+                                self.id
+                            ),
+                        ));
                     } else if loosened.is_empty() || !self.exists(true) && false {
-                        parts.push(self.decided(p, "no_widening", "public access block tightened or unchanged: it can only restrict".into()));
+                        parts.push(
+                            self.decided(
+                                p,
+                                "no_widening",
+                                "public access block tightened or unchanged: it can only restrict"
+                                    .into(),
+                            ),
+                        );
                     } else {
                         parts.push(self.decided(p, "unknown", format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `"))));
                     }
@@ -826,21 +1085,40 @@ impl Extra<'_> {
                         parts.push(self.decided("(provider)", "no_widening", "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
                         continue;
                     }
-                    let keys: &[&str] = if oidc { &["Url", "ClientIdList", "ThumbprintList"] } else { &["SamlMetadataDocument"] };
-                    let grown = !self.exists(false) || keys.iter().any(|k| {
-                        let b: Vec<Json> = self.list(false, k).into_iter().map(|x| x.0).collect();
-                        self.list(true, k).into_iter().any(|x| !b.contains(&x.0))
-                    });
+                    let keys: &[&str] = if oidc {
+                        &["Url", "ClientIdList", "ThumbprintList"]
+                    } else {
+                        &["SamlMetadataDocument"]
+                    };
+                    let grown = !self.exists(false)
+                        || keys.iter().any(|k| {
+                            let b: Vec<Json> =
+                                self.list(false, k).into_iter().map(|x| x.0).collect();
+                            self.list(true, k).into_iter().any(|x| !b.contains(&x.0))
+                        });
                     if grown {
                         parts.push(self.decided("(provider)", "unknown", format!("{}: identity provider created or extended: roles whose trust policy names it may be assumed through it (roles outside this template are not known)", self.id)));
                     } else if keys.iter().any(|k| self.changed(k)) {
-                        parts.push(self.decided("(provider)", "no_widening", "only audiences or thumbprints removed: it can only restrict".into()));
+                        parts.push(self.decided(
+                            "(provider)",
+                            "no_widening",
+                            "only audiences or thumbprints removed: it can only restrict".into(),
+                        ));
                     }
                 }
                 More::Guard(ps, why) => {
-                    let changed: Vec<&str> = ps.iter().copied().filter(|p| self.changed(p)).collect();
+                    let changed: Vec<&str> =
+                        ps.iter().copied().filter(|p| self.changed(p)).collect();
                     if !changed.is_empty() && self.exists(true) {
-                        parts.push(self.decided(&changed.join(", "), "unknown", format!("not analysed: {rtype} {} (`{}` changed: {why})", self.id, changed.join("`, `"))));
+                        parts.push(self.decided(
+                            &changed.join(", "),
+                            "unknown",
+                            format!(
+                                "not analysed: {rtype} {} (`{}` changed: {why})",
+                                self.id,
+                                changed.join("`, `")
+                            ),
+                        ));
                     }
                 }
             }
@@ -853,11 +1131,17 @@ impl Extra<'_> {
             return Ok(State::Absent);
         }
         let s = |k: &str| -> Option<String> {
-            self.prop(new, k).and_then(|v| v.as_str().map(str::to_owned))
+            self.prop(new, k)
+                .and_then(|v| v.as_str().map(str::to_owned))
         };
         let function = |f: Option<String>, q: Option<String>| -> String {
             let f = f.unwrap_or_else(|| "*".into());
-            let base = if f.starts_with("arn:") || f.contains(super::bounds::MARK) && f.contains(':') { f } else { format!("arn:aws:lambda:*:*:function:{f}") };
+            let base =
+                if f.starts_with("arn:") || f.contains(super::bounds::MARK) && f.contains(':') {
+                    f
+                } else {
+                    format!("arn:aws:lambda:*:*:function:{f}")
+                };
             match q {
                 Some(q) => format!("{base}:{q}"),
                 None => base,
@@ -882,9 +1166,25 @@ impl Extra<'_> {
                 serde_json::json!({"Service": principal})
             };
             let mut cond = serde_json::Map::new();
-            for (op, key, prop) in [("ArnLike", "aws:SourceArn", "SourceArn"), ("StringEquals", "aws:SourceAccount", "SourceAccount"), ("StringEquals", "aws:PrincipalOrgID", "PrincipalOrgID"), ("StringEquals", "lambda:EventSourceToken", "EventSourceToken"), ("StringEquals", "lambda:FunctionUrlAuthType", "FunctionUrlAuthType")] {
+            for (op, key, prop) in [
+                ("ArnLike", "aws:SourceArn", "SourceArn"),
+                ("StringEquals", "aws:SourceAccount", "SourceAccount"),
+                ("StringEquals", "aws:PrincipalOrgID", "PrincipalOrgID"),
+                (
+                    "StringEquals",
+                    "lambda:EventSourceToken",
+                    "EventSourceToken",
+                ),
+                (
+                    "StringEquals",
+                    "lambda:FunctionUrlAuthType",
+                    "FunctionUrlAuthType",
+                ),
+            ] {
                 if let Some(v) = s(prop) {
-                    let e = cond.entry(op.to_owned()).or_insert_with(|| serde_json::json!({}));
+                    let e = cond
+                        .entry(op.to_owned())
+                        .or_insert_with(|| serde_json::json!({}));
                     e[key] = serde_json::Value::String(v);
                 }
             }
@@ -900,7 +1200,10 @@ impl Extra<'_> {
         Ok(State::Known(vec![Doc {
             json: Json::from_value(&doc),
             file: self.file(new).to_owned(),
-            at: JsonPath::root().key("Resources").key(self.id).key("Properties"),
+            at: JsonPath::root()
+                .key("Resources")
+                .key(self.id)
+                .key("Properties"),
             name: format!("{} ({})", self.id, self.file(new)),
         }]))
     }
@@ -912,8 +1215,15 @@ fn label(j: &Json) -> String {
         Json::Str(s) => s.replace(super::bounds::MARK, "`"),
         Json::Obj(o) if o.len() == 1 => {
             let (k, v) = &o[0];
-            let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_value().to_string());
-            if k == "Ref" { format!("!Ref {v}") } else { format!("{k} {v}") }
+            let v = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_value().to_string());
+            if k == "Ref" {
+                format!("!Ref {v}")
+            } else {
+                format!("{k} {v}")
+            }
         }
         other => other.to_value().to_string(),
     }
@@ -976,7 +1286,10 @@ fn resolve(j: &Json, at: &JsonPath, params: &Params) -> Result<Json, (String, St
             let short = |x: &Json| -> String {
                 let t = x.to_value().to_string();
                 if t.len() > 60 {
-                    format!("{}…", &t[..t.char_indices().nth(57).map(|c| c.0).unwrap_or(t.len())])
+                    format!(
+                        "{}…",
+                        &t[..t.char_indices().nth(57).map(|c| c.0).unwrap_or(t.len())]
+                    )
                 } else {
                     t
                 }
@@ -1042,7 +1355,10 @@ fn resolve(j: &Json, at: &JsonPath, params: &Params) -> Result<Json, (String, St
                             .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| short(x)))
                             .collect::<Vec<_>>()
                             .join("."),
-                        other => other.as_str().map(str::to_owned).unwrap_or_else(|| short(other)),
+                        other => other
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| short(other)),
                     };
                     Ok(Json::Str(marker(&format!("Fn::GetAtt {name}"))))
                 }
@@ -1140,11 +1456,21 @@ mod tests {
         let res = r.get("Resource").unwrap().to_value();
         assert_eq!(res[0], "arn:aws:s3:::b");
         assert_eq!(res[1], format!("x{}", crate::iac::bounds::marker("Bucket")));
-        let p = Params::new(&[("Bucket".into(), "logs".into())], Some("111122223333"), None, Some("aws"));
+        let p = Params::new(
+            &[("Bucket".into(), "logs".into())],
+            Some("111122223333"),
+            None,
+            Some("aws"),
+        );
         let r = resolve(&j, &JsonPath::root(), &p).unwrap().to_value();
         assert_eq!(r["Resource"][1], "xlogs");
         assert_eq!(r["Resource"][2], "arn:aws:iam::111122223333:role/r");
-        let j = crate::json::parse(r#"{"A":{"Ref":"AWS::NoValue"},"B":[1,{"Ref":"AWS::NoValue"}]}"#).unwrap();
-        assert_eq!(resolve(&j, &JsonPath::root(), &none).unwrap().to_value(), serde_json::json!({"B":[1]}));
+        let j =
+            crate::json::parse(r#"{"A":{"Ref":"AWS::NoValue"},"B":[1,{"Ref":"AWS::NoValue"}]}"#)
+                .unwrap();
+        assert_eq!(
+            resolve(&j, &JsonPath::root(), &none).unwrap().to_value(),
+            serde_json::json!({"B":[1]})
+        );
     }
 }

@@ -109,7 +109,9 @@ mod tests {
         let a = lookup("arn:aws:iam::aws:policy/AdministratorAccess").unwrap();
         assert!(a.document.contains("\"Action\":\"*\""));
         assert!(lookup("arn:aws-us-gov:iam::aws:policy/AdministratorAccess").is_some());
-        assert!(lookup("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole").is_some());
+        assert!(
+            lookup("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole").is_some()
+        );
         assert!(lookup("arn:aws:iam::aws:policy/NoSuchPolicyXyz").is_none());
         assert!(lookup("arn:aws:iam::123456789012:policy/AdministratorAccess").is_none());
         assert!(is_aws_managed("arn:aws:iam::aws:policy/NoSuchPolicyXyz"));

@@ -319,10 +319,28 @@ fn check_pair(
 ) -> Result<Result<bool, String>, String> {
     // base: (lower, upper); gain: (lower, upper)
     let mut errs = Vec::new();
-    let b_lo = side_for(part, kind, base.0, &part.before, &format!("{label} (before: none)"), &mut errs);
-    let g_up = side_for(part, kind, gain.1, &part.after, &format!("{label} (after: none)"), &mut errs);
+    let b_lo = side_for(
+        part,
+        kind,
+        base.0,
+        &part.before,
+        &format!("{label} (before: none)"),
+        &mut errs,
+    );
+    let g_up = side_for(
+        part,
+        kind,
+        gain.1,
+        &part.after,
+        &format!("{label} (after: none)"),
+        &mut errs,
+    );
     if !errs.is_empty() {
-        return Err(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+        return Err(errs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "));
     }
     let first = compare(&b_lo, &g_up, opts, "widened");
     if let Some(e) = first.internal {
@@ -340,10 +358,28 @@ fn check_pair(
         return Ok(Ok(true));
     }
     // a widening for some value: is there one for every value?
-    let b_up = side_for(part, kind, base.1, &part.before, &format!("{label} (before: none)"), &mut errs);
-    let g_lo = side_for(part, kind, gain.0, &part.after, &format!("{label} (after: none)"), &mut errs);
+    let b_up = side_for(
+        part,
+        kind,
+        base.1,
+        &part.before,
+        &format!("{label} (before: none)"),
+        &mut errs,
+    );
+    let g_lo = side_for(
+        part,
+        kind,
+        gain.0,
+        &part.after,
+        &format!("{label} (after: none)"),
+        &mut errs,
+    );
     if !errs.is_empty() {
-        return Err(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+        return Err(errs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "));
     }
     let second = compare(&b_up, &g_lo, opts, "widened");
     if let Some(e) = second.internal {
@@ -354,8 +390,22 @@ fn check_pair(
         return Ok(Ok(true));
     }
     // the same generic value on both sides (one that equals nothing else in the policies)
-    let b_t = side_for(part, kind, base.2, &part.before, &format!("{label} (before: none)"), &mut errs);
-    let g_t = side_for(part, kind, gain.2, &part.after, &format!("{label} (after: none)"), &mut errs);
+    let b_t = side_for(
+        part,
+        kind,
+        base.2,
+        &part.before,
+        &format!("{label} (before: none)"),
+        &mut errs,
+    );
+    let g_t = side_for(
+        part,
+        kind,
+        gain.2,
+        &part.after,
+        &format!("{label} (after: none)"),
+        &mut errs,
+    );
     if errs.is_empty() {
         let third = compare(&b_t, &g_t, opts, "widened");
         if let Some(e) = third.internal {
@@ -364,9 +414,22 @@ fn check_pair(
         // nothing before and no Deny after: substituting any value for the generic one keeps
         // every Allow match (the marked patterns match the same request parts), so the
         // widening holds for every value
-        let empty_base = base.2.as_ref().is_none_or(|ds| ds.iter().all(|d| bounds::statement_count(d) == 0));
-        let no_deny = gain.2.iter().flatten().all(|d| bounds::denies_as_allows(d).is_none());
-        if !third.findings.is_empty() && empty_base && no_deny && kind != PolicyType::Scp && kind != PolicyType::Rcp && part.kind != Kind::Boundary {
+        let empty_base = base
+            .2
+            .as_ref()
+            .is_none_or(|ds| ds.iter().all(|d| bounds::statement_count(d) == 0));
+        let no_deny = gain
+            .2
+            .iter()
+            .flatten()
+            .all(|d| bounds::denies_as_allows(d).is_none());
+        if !third.findings.is_empty()
+            && empty_base
+            && no_deny
+            && kind != PolicyType::Scp
+            && kind != PolicyType::Rcp
+            && part.kind != Kind::Boundary
+        {
             out.findings.extend(third.findings);
             return Ok(Ok(true));
         }
@@ -409,11 +472,21 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
     let bounded = (|| -> Result<_, String> {
         // statements that hold the same unresolved value on both sides are the same on both
         // sides: left out of the allow check (sound with the deny check below)
-        let pairwise = matches!(kind, PolicyType::Identity | PolicyType::Resource | PolicyType::Trust)
-            && part.kind != Kind::Boundary;
+        let pairwise = matches!(
+            kind,
+            PolicyType::Identity | PolicyType::Resource | PolicyType::Trust
+        ) && part.kind != Kind::Boundary;
         let shared: Vec<Json> = if marked && pairwise {
-            let o: Vec<Json> = old.iter().flatten().flat_map(bounds::marked_allows).collect();
-            let n: Vec<Json> = new.iter().flatten().flat_map(bounds::marked_allows).collect();
+            let o: Vec<Json> = old
+                .iter()
+                .flatten()
+                .flat_map(bounds::marked_allows)
+                .collect();
+            let n: Vec<Json> = new
+                .iter()
+                .flatten()
+                .flat_map(bounds::marked_allows)
+                .collect();
             o.into_iter().filter(|s| n.contains(s)).collect()
         } else {
             Vec::new()
@@ -438,21 +511,43 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
     };
     let mut undecided: Vec<String> = Vec::new();
     let mut widened = false;
-    let inst = |docs: &Option<Vec<Json>>| map_docs(docs, |d| Ok(bounds::instantiate(d))).ok().flatten();
+    let inst = |docs: &Option<Vec<Json>>| {
+        map_docs(docs, |d| Ok(bounds::instantiate(d)))
+            .ok()
+            .flatten()
+    };
     let (old_t, new_t) = (inst(&old), inst(&new));
-    match check_pair(part, kind, (&old_lo, &old_up, &old_t), (&new_lo, &new_up, &new_t), marked, opts, &label, &mut out)? {
+    match check_pair(
+        part,
+        kind,
+        (&old_lo, &old_up, &old_t),
+        (&new_lo, &new_up, &new_t),
+        marked,
+        opts,
+        &label,
+        &mut out,
+    )? {
         Ok(w) => widened |= w,
         Err(m) => undecided.push(m),
     }
     // a Deny that no longer applies widens whenever something else allows the request
     if pairwise {
         let da = |docs: &Option<Vec<Json>>| -> Option<Vec<Json>> {
-            let v: Vec<Json> = docs.iter().flatten().filter_map(bounds::denies_as_allows).collect();
+            let v: Vec<Json> = docs
+                .iter()
+                .flatten()
+                .filter_map(bounds::denies_as_allows)
+                .collect();
             (!v.is_empty()).then_some(v)
         };
         let (od, nd) = (da(&old), da(&new));
         if od.is_some() && od != nd {
-            let (nd_lo, nd_up, od_lo, od_up) = match (bnd(&nd, false), bnd(&nd, true), bnd(&od, false), bnd(&od, true)) {
+            let (nd_lo, nd_up, od_lo, od_up) = match (
+                bnd(&nd, false),
+                bnd(&nd, true),
+                bnd(&od, false),
+                bnd(&od, true),
+            ) {
                 (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
                 _ => {
                     out.verdict = "unknown";
@@ -493,7 +588,9 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
                     }
                 }
                 Ok(Ok(false)) => {}
-                Ok(Err(m)) => undecided.push(m.replacen("generic:", "generic:no longer denied: ", 1)),
+                Ok(Err(m)) => {
+                    undecided.push(m.replacen("generic:", "generic:no longer denied: ", 1))
+                }
                 Err(e) if e.starts_with("internal: ") => return Err(e),
                 Err(e) => undecided.push(format!("Deny statements not compared: {e}")),
             }
@@ -527,13 +624,27 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         ));
     } else if marked && out.verdict == "widened" {
         out.messages.push(format!(
-            "widens for every value of {named} (not known from the input; the findings were replayed with them as wildcards or left out)"
+            "widens for every value of {named} (not known from the input; each finding was replayed with them as wildcards, left out, or a generic value)"
         ));
     }
     if opts.direction == Direction::Both {
         let mut errs = Vec::new();
-        let n_lo = side_for(part, kind, &new_lo, &part.after, &format!("{label} (after: none)"), &mut errs);
-        let o_up = side_for(part, kind, &old_up, &part.before, &format!("{label} (before: none)"), &mut errs);
+        let n_lo = side_for(
+            part,
+            kind,
+            &new_lo,
+            &part.after,
+            &format!("{label} (after: none)"),
+            &mut errs,
+        );
+        let o_up = side_for(
+            part,
+            kind,
+            &old_up,
+            &part.before,
+            &format!("{label} (before: none)"),
+            &mut errs,
+        );
         out.narrowing = Some(if !errs.is_empty() {
             "unknown"
         } else {

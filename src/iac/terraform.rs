@@ -53,7 +53,9 @@ impl Attr {
         use Attr::*;
         let kind = |k: Kind| match k {
             Kind::Fixed(t) => format!("{} policy", t.name()),
-            Kind::Detect => "policy (resource when a statement names a principal, else identity)".into(),
+            Kind::Detect => {
+                "policy (resource when a statement names a principal, else identity)".into()
+            }
             Kind::Boundary => "permissions boundary (absent: no boundary)".into(),
         };
         match self {
@@ -90,11 +92,31 @@ const TABLE: &[(&str, &[Attr])] = {
         ("aws_iam_role_policy", &[Policy("policy", ID)]),
         ("aws_iam_user_policy", &[Policy("policy", ID)]),
         ("aws_iam_group_policy", &[Policy("policy", ID)]),
-        ("aws_iam_role", &[Policy("assume_role_policy", Fixed(Trust)), Inline("inline_policy"), ManagedArns("managed_policy_arns"), PolicyArn("permissions_boundary", Boundary)]),
-        ("aws_iam_user", &[PolicyArn("permissions_boundary", Boundary)]),
-        ("aws_iam_role_policy_attachment", &[PolicyArn("policy_arn", ID)]),
-        ("aws_iam_user_policy_attachment", &[PolicyArn("policy_arn", ID)]),
-        ("aws_iam_group_policy_attachment", &[PolicyArn("policy_arn", ID)]),
+        (
+            "aws_iam_role",
+            &[
+                Policy("assume_role_policy", Fixed(Trust)),
+                Inline("inline_policy"),
+                ManagedArns("managed_policy_arns"),
+                PolicyArn("permissions_boundary", Boundary),
+            ],
+        ),
+        (
+            "aws_iam_user",
+            &[PolicyArn("permissions_boundary", Boundary)],
+        ),
+        (
+            "aws_iam_role_policy_attachment",
+            &[PolicyArn("policy_arn", ID)],
+        ),
+        (
+            "aws_iam_user_policy_attachment",
+            &[PolicyArn("policy_arn", ID)],
+        ),
+        (
+            "aws_iam_group_policy_attachment",
+            &[PolicyArn("policy_arn", ID)],
+        ),
         ("aws_iam_policy_attachment", &[PolicyArnTargets]),
         ("aws_iam_role_policy_attachments_exclusive", &[OnlyNarrows]),
         ("aws_iam_user_policy_attachments_exclusive", &[OnlyNarrows]),
@@ -104,20 +126,82 @@ const TABLE: &[(&str, &[Attr])] = {
         ("aws_iam_group_policies_exclusive", &[OnlyNarrows]),
         ("aws_iam_openid_connect_provider", &[Provider(true)]),
         ("aws_iam_saml_provider", &[Provider(false)]),
-        ("aws_iam_user_group_membership", &[Guard(&["groups"], "group membership grants the groups' policies (not analysed)")]),
-        ("aws_iam_group_membership", &[Guard(&["users"], "group membership grants the group's policies (not analysed)")]),
-        ("aws_iam_instance_profile", &[Guard(&["role"], "the role is handed to EC2 instances (not analysed)")]),
-        ("aws_ssoadmin_permission_set_inline_policy", &[Policy("inline_policy", ID)]),
-        ("aws_ssoadmin_managed_policy_attachment", &[PolicyArn("managed_policy_arn", ID)]),
-        ("aws_ssoadmin_customer_managed_policy_attachment", &[SsoCustomerRef]),
-        ("aws_ssoadmin_permissions_boundary_attachment", &[SsoBoundary]),
-        ("aws_ssoadmin_account_assignment", &[Guard(&["principal_id", "principal_type", "permission_set_arn", "target_id"], "an assignment grants a permission set in an account (not analysed)")]),
+        (
+            "aws_iam_user_group_membership",
+            &[Guard(
+                &["groups"],
+                "group membership grants the groups' policies (not analysed)",
+            )],
+        ),
+        (
+            "aws_iam_group_membership",
+            &[Guard(
+                &["users"],
+                "group membership grants the group's policies (not analysed)",
+            )],
+        ),
+        (
+            "aws_iam_instance_profile",
+            &[Guard(
+                &["role"],
+                "the role is handed to EC2 instances (not analysed)",
+            )],
+        ),
+        (
+            "aws_ssoadmin_permission_set_inline_policy",
+            &[Policy("inline_policy", ID)],
+        ),
+        (
+            "aws_ssoadmin_managed_policy_attachment",
+            &[PolicyArn("managed_policy_arn", ID)],
+        ),
+        (
+            "aws_ssoadmin_customer_managed_policy_attachment",
+            &[SsoCustomerRef],
+        ),
+        (
+            "aws_ssoadmin_permissions_boundary_attachment",
+            &[SsoBoundary],
+        ),
+        (
+            "aws_ssoadmin_account_assignment",
+            &[Guard(
+                &[
+                    "principal_id",
+                    "principal_type",
+                    "permission_set_arn",
+                    "target_id",
+                ],
+                "an assignment grants a permission set in an account (not analysed)",
+            )],
+        ),
         ("aws_s3_bucket_policy", &[Policy("policy", RES)]),
-        ("aws_s3_bucket", &[Policy("policy", RES), Guard(&["acl", "grant"], "S3 ACLs are not modelled")]),
-        ("aws_s3_bucket_acl", &[Guard(&["acl", "access_control_policy"], "S3 ACLs are not modelled")]),
-        ("aws_s3_bucket_ownership_controls", &[Guard(&["rule"], "object ownership decides whether ACLs apply (not modelled)")]),
+        (
+            "aws_s3_bucket",
+            &[
+                Policy("policy", RES),
+                Guard(&["acl", "grant"], "S3 ACLs are not modelled"),
+            ],
+        ),
+        (
+            "aws_s3_bucket_acl",
+            &[Guard(
+                &["acl", "access_control_policy"],
+                "S3 ACLs are not modelled",
+            )],
+        ),
+        (
+            "aws_s3_bucket_ownership_controls",
+            &[Guard(
+                &["rule"],
+                "object ownership decides whether ACLs apply (not modelled)",
+            )],
+        ),
         ("aws_s3_access_point", &[Policy("policy", RES)]),
-        ("aws_s3control_access_point_policy", &[Policy("policy", RES)]),
+        (
+            "aws_s3control_access_point_policy",
+            &[Policy("policy", RES)],
+        ),
         ("aws_s3control_bucket_policy", &[Policy("policy", RES)]),
         ("aws_s3_bucket_public_access_block", &[PublicAccessBlock]),
         ("aws_s3_account_public_access_block", &[PublicAccessBlock]),
@@ -138,18 +222,39 @@ const TABLE: &[(&str, &[Attr])] = {
         ("aws_lambda_function_url", &[FunctionUrl]),
         ("aws_api_gateway_rest_api_policy", &[Policy("policy", RES)]),
         ("aws_api_gateway_rest_api", &[Policy("policy", RES)]),
-        ("aws_opensearch_domain_policy", &[Policy("access_policies", RES)]),
+        (
+            "aws_opensearch_domain_policy",
+            &[Policy("access_policies", RES)],
+        ),
         ("aws_opensearch_domain", &[Policy("access_policies", RES)]),
-        ("aws_elasticsearch_domain_policy", &[Policy("access_policies", RES)]),
-        ("aws_elasticsearch_domain", &[Policy("access_policies", RES)]),
+        (
+            "aws_elasticsearch_domain_policy",
+            &[Policy("access_policies", RES)],
+        ),
+        (
+            "aws_elasticsearch_domain",
+            &[Policy("access_policies", RES)],
+        ),
         ("aws_efs_file_system_policy", &[Policy("policy", RES)]),
         ("aws_glacier_vault", &[Policy("access_policy", RES)]),
         ("aws_glacier_vault_lock", &[Policy("policy", RES)]),
         ("aws_backup_vault_policy", &[Policy("policy", RES)]),
-        ("aws_cloudwatch_log_resource_policy", &[Policy("policy_document", RES)]),
-        ("aws_cloudwatch_log_destination_policy", &[Policy("access_policy", RES)]),
+        (
+            "aws_cloudwatch_log_resource_policy",
+            &[Policy("policy_document", RES)],
+        ),
+        (
+            "aws_cloudwatch_log_destination_policy",
+            &[Policy("access_policy", RES)],
+        ),
         ("aws_cloudwatch_event_bus_policy", &[Policy("policy", RES)]),
-        ("aws_cloudwatch_event_permission", &[Guard(&["principal", "action", "condition", "event_bus_name"], "EventBridge permissions are not modelled; use aws_cloudwatch_event_bus_policy")]),
+        (
+            "aws_cloudwatch_event_permission",
+            &[Guard(
+                &["principal", "action", "condition", "event_bus_name"],
+                "EventBridge permissions are not modelled; use aws_cloudwatch_event_bus_policy",
+            )],
+        ),
         ("aws_dynamodb_resource_policy", &[Policy("policy", RES)]),
         ("aws_organizations_policy", &[OrgContent]),
         ("aws_organizations_policy_attachment", &[OrgAttachment]),
@@ -583,7 +688,11 @@ impl Sides<'_> {
                 Json::Bool(x) => *x,
                 u => u.get(attr).is_some_and(any_true),
             };
-        let empty = |j: &Json| matches!(j, Json::Null) || matches!(j, Json::Arr(x) if x.is_empty()) || matches!(j, Json::Str(x) if x.is_empty());
+        let empty = |j: &Json| {
+            matches!(j, Json::Null)
+                || matches!(j, Json::Arr(x) if x.is_empty())
+                || matches!(j, Json::Str(x) if x.is_empty())
+        };
         unknown || (b != a && !(empty(b) && empty(a)))
     }
 
@@ -596,7 +705,12 @@ impl Sides<'_> {
             Json::Bool(b) => *b,
             u => u.get(attr).is_some_and(any_true),
         };
-        marked.then(|| format!("{}: `{attr}` is known only after apply (after_unknown marks it); not compared", self.address))
+        marked.then(|| {
+            format!(
+                "{}: `{attr}` is known only after apply (after_unknown marks it); not compared",
+                self.address
+            )
+        })
     }
 
     fn org_kind(&self, which: &str) -> OrgKind {
@@ -725,11 +839,17 @@ impl<'a> Plan<'a> {
         };
         let s = |j: Option<&Json>| j.and_then(Json::as_str).map(str::to_owned);
         let mut prior = Vec::new();
-        if let Some(root) = doc.get("prior_state").and_then(|p| p.get("values")).and_then(|v| v.get("root_module")) {
+        if let Some(root) = doc
+            .get("prior_state")
+            .and_then(|p| p.get("values"))
+            .and_then(|v| v.get("root_module"))
+        {
             state_resources(root, &mut prior);
         }
         for r in prior {
-            let (Some(t), Some(v)) = (s(r.get("type")), r.get("values")) else { continue };
+            let (Some(t), Some(v)) = (s(r.get("type")), r.get("values")) else {
+                continue;
+            };
             let addr = s(r.get("address")).unwrap_or_default();
             if t == "aws_iam_policy" {
                 if let (Some(arn), Some(pol)) = (s(v.get("arn")), s(v.get("policy"))) {
@@ -737,12 +857,18 @@ impl<'a> Plan<'a> {
                 }
             } else if t == "aws_organizations_policy" {
                 if let (Some(id), Some(c)) = (s(v.get("id")), s(v.get("content"))) {
-                    plan.org.push((id, s(v.get("type")).unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()), c));
+                    plan.org.push((
+                        id,
+                        s(v.get("type")).unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()),
+                        c,
+                    ));
                 }
             }
         }
         for rc in changes {
-            let (Some(t), Some(ch)) = (s(rc.get("type")), rc.get("change")) else { continue };
+            let (Some(t), Some(ch)) = (s(rc.get("type")), rc.get("change")) else {
+                continue;
+            };
             let addr = s(rc.get("address")).unwrap_or_default();
             if t == "aws_iam_policy" {
                 for side in ["before", "after"] {
@@ -751,13 +877,21 @@ impl<'a> Plan<'a> {
                         plan.policies.push((side, arn, pol, addr.clone()));
                     }
                 }
-                let unknown = ch.get("after_unknown").and_then(|u| u.get("policy")).is_some_and(any_true);
+                let unknown = ch
+                    .get("after_unknown")
+                    .and_then(|u| u.get("policy"))
+                    .is_some_and(any_true);
                 let after = ch.get("after").and_then(|a| s(a.get("policy")));
-                plan.policy_by_address.push((addr, if unknown { None } else { after }));
+                plan.policy_by_address
+                    .push((addr, if unknown { None } else { after }));
             } else if t == "aws_organizations_policy" {
                 if let Some(v) = ch.get("before") {
                     if let (Some(id), Some(c)) = (s(v.get("id")), s(v.get("content"))) {
-                        plan.org.push((id, s(v.get("type")).unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()), c));
+                        plan.org.push((
+                            id,
+                            s(v.get("type")).unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()),
+                            c,
+                        ));
                     }
                 }
             }
@@ -779,7 +913,11 @@ impl<'a> Plan<'a> {
             _ => find("after").or_else(|| {
                 let p = find("prior")?;
                 // changed or deleted in this plan: the prior document is not the after one
-                (!self.policies.iter().any(|(s, _, _, addr)| *s == "before" && *addr == p.1)).then_some(p)
+                (!self
+                    .policies
+                    .iter()
+                    .any(|(s, _, _, addr)| *s == "before" && *addr == p.1))
+                .then_some(p)
             }),
         }
     }
@@ -798,9 +936,15 @@ impl<'a> Plan<'a> {
         let rtype = rc.get("type")?.as_str()?;
         let name = rc.get("name")?.as_str()?;
         let mode = rc.get("mode").and_then(Json::as_str).unwrap_or("managed");
-        let want = if mode == "data" { format!("data.{rtype}.{name}") } else { format!("{rtype}.{name}") };
+        let want = if mode == "data" {
+            format!("data.{rtype}.{name}")
+        } else {
+            format!("{rtype}.{name}")
+        };
         match module.get("resources")? {
-            Json::Arr(rs) => rs.iter().find(|r| r.get("address").and_then(Json::as_str) == Some(want.as_str())),
+            Json::Arr(rs) => rs
+                .iter()
+                .find(|r| r.get("address").and_then(Json::as_str) == Some(want.as_str())),
             _ => None,
         }
     }
@@ -815,20 +959,28 @@ impl<'a> Plan<'a> {
 
     /// The `aws_iam_policy` an attribute refers to, by the configuration's references.
     fn referenced_policy(&self, rc: &Json, attr: &str) -> Option<(String, Option<String>)> {
-        let refs = self.config(rc)?.get("expressions")?.get(attr)?.get("references")?;
+        let refs = self
+            .config(rc)?
+            .get("expressions")?
+            .get(attr)?
+            .get("references")?;
         let Json::Arr(refs) = refs else { return None };
         let prefix = match rc.get("module_address") {
             Some(Json::Str(m)) => format!("{m}."),
             _ => String::new(),
         };
         for r in refs.iter().filter_map(Json::as_str) {
-            let Some(rest) = r.strip_prefix("aws_iam_policy.") else { continue };
+            let Some(rest) = r.strip_prefix("aws_iam_policy.") else {
+                continue;
+            };
             let name = rest.split(['.', '[']).next().unwrap_or(rest);
             let base = format!("{prefix}aws_iam_policy.{name}");
             let hits: Vec<&(String, Option<String>)> = self
                 .policy_by_address
                 .iter()
-                .filter(|(a, _)| *a == base || a.strip_prefix(&base).is_some_and(|x| x.starts_with('[')))
+                .filter(|(a, _)| {
+                    *a == base || a.strip_prefix(&base).is_some_and(|x| x.starts_with('['))
+                })
                 .collect();
             if let [one] = hits.as_slice() {
                 return Some((one.0.clone(), one.1.clone()));
@@ -850,7 +1002,11 @@ struct Ctx<'a, 'b> {
 
 fn strs(j: Option<&Json>) -> Vec<String> {
     match j {
-        Some(Json::Arr(a)) => a.iter().filter_map(Json::as_str).map(str::to_owned).collect(),
+        Some(Json::Arr(a)) => a
+            .iter()
+            .filter_map(Json::as_str)
+            .map(str::to_owned)
+            .collect(),
         Some(Json::Str(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -858,11 +1014,26 @@ fn strs(j: Option<&Json>) -> Vec<String> {
 
 impl Ctx<'_, '_> {
     fn part(&self, attribute: &str, kind: Kind, before: State, after: State) -> Part {
-        Part::new(self.address, self.rtype, attribute, self.action, kind, before, after)
+        Part::new(
+            self.address,
+            self.rtype,
+            attribute,
+            self.action,
+            kind,
+            before,
+            after,
+        )
     }
 
     fn decided(&self, attribute: &str, verdict: &'static str, message: String) -> Part {
-        Part::decided(self.address, self.rtype, attribute, self.action, verdict, message)
+        Part::decided(
+            self.address,
+            self.rtype,
+            attribute,
+            self.action,
+            verdict,
+            message,
+        )
     }
 
     fn doc(&self, text: &str, at: JsonPath, name: String) -> Result<State, Errors> {
@@ -879,7 +1050,11 @@ impl Ctx<'_, '_> {
     fn managed(&self, arn: &str, which: &str, at: JsonPath) -> Result<State, Errors> {
         if let Some(m) = super::managed::lookup(arn) {
             let json = crate::json::parse(m.document).map_err(|e| {
-                vec![InputError::new(self.sides.file, Some(at.to_string()), format!("embedded managed policy {arn}: {}", e.message))]
+                vec![InputError::new(
+                    self.sides.file,
+                    Some(at.to_string()),
+                    format!("embedded managed policy {arn}: {}", e.message),
+                )]
             })?;
             return Ok(State::Known(vec![Doc {
                 json,
@@ -921,43 +1096,82 @@ impl Ctx<'_, '_> {
                     return Ok(parts);
                 }
                 if let Some(m) = sides.unknown("after", a) {
-                    parts.push(self.part(a, Kind::Fixed(PolicyType::Identity), State::Absent, State::Unknown(m)));
+                    parts.push(self.part(
+                        a,
+                        Kind::Fixed(PolicyType::Identity),
+                        State::Absent,
+                        State::Unknown(m),
+                    ));
                     return Ok(parts);
                 }
                 let b = strs(self.values("before").get(a));
                 let n = strs(self.values("after").get(a));
                 for arn in n.iter().filter(|x| !b.contains(x)) {
                     let st = self.managed(arn, "after", self.at("after", a))?;
-                    parts.push(self.part(&format!("{a} {arn}"), Kind::Fixed(PolicyType::Identity), State::Absent, st));
+                    parts.push(self.part(
+                        &format!("{a} {arn}"),
+                        Kind::Fixed(PolicyType::Identity),
+                        State::Absent,
+                        st,
+                    ));
                 }
                 for arn in b.iter().filter(|x| !n.contains(x)) {
                     let st = self.managed(arn, "before", self.at("before", a))?;
-                    parts.push(self.part(&format!("{a} {arn}"), Kind::Fixed(PolicyType::Identity), st, State::Absent));
+                    parts.push(self.part(
+                        &format!("{a} {arn}"),
+                        Kind::Fixed(PolicyType::Identity),
+                        st,
+                        State::Absent,
+                    ));
                 }
             }
             Attr::PolicyArn(a, kind) => {
                 if kind == Kind::Boundary && !self.plan.configured(self.rc, a) {
                     return Ok(parts);
                 }
-                let set = |w: &str| self.values(w).get(a).and_then(Json::as_str).is_some_and(|x| !x.is_empty());
+                let set = |w: &str| {
+                    self.values(w)
+                        .get(a)
+                        .and_then(Json::as_str)
+                        .is_some_and(|x| !x.is_empty())
+                };
                 if set("before") || set("after") || sides.unknown_if_set("after", a).is_some() {
                     parts.push(self.arn_part(a, a, kind)?);
                 }
             }
             Attr::PolicyArnTargets => {
-                let ba = self.values("before").get("policy_arn").and_then(Json::as_str).map(str::to_owned);
-                let na = self.values("after").get("policy_arn").and_then(Json::as_str).map(str::to_owned);
+                let ba = self
+                    .values("before")
+                    .get("policy_arn")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned);
+                let na = self
+                    .values("after")
+                    .get("policy_arn")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned);
                 let targets = |which: &str| -> Vec<String> {
                     let v = self.values(which);
                     ["users", "roles", "groups"]
                         .iter()
-                        .flat_map(|k| strs(v.get(k)).into_iter().map(move |x| format!("{} {x}", k.trim_end_matches('s'))))
+                        .flat_map(|k| {
+                            strs(v.get(k))
+                                .into_iter()
+                                .map(move |x| format!("{} {x}", k.trim_end_matches('s')))
+                        })
                         .collect()
                 };
-                let unknown = ["policy_arn", "users", "roles", "groups"].iter().find_map(|k| sides.unknown("after", k));
+                let unknown = ["policy_arn", "users", "roles", "groups"]
+                    .iter()
+                    .find_map(|k| sides.unknown("after", k));
                 if let Some(m) = unknown {
                     if !matches!(self.values("after"), Json::Null) {
-                        parts.push(self.part("policy_arn", Kind::Fixed(PolicyType::Identity), State::Absent, State::Unknown(m)));
+                        parts.push(self.part(
+                            "policy_arn",
+                            Kind::Fixed(PolicyType::Identity),
+                            State::Absent,
+                            State::Unknown(m),
+                        ));
                         return Ok(parts);
                     }
                 }
@@ -968,7 +1182,12 @@ impl Ctx<'_, '_> {
                     }
                     let Some(arn) = &na else { continue };
                     let st = self.managed(arn, "after", self.at("after", "policy_arn"))?;
-                    parts.push(self.part(&format!("policy_arn {arn} → {t}"), Kind::Fixed(PolicyType::Identity), State::Absent, st));
+                    parts.push(self.part(
+                        &format!("policy_arn {arn} → {t}"),
+                        Kind::Fixed(PolicyType::Identity),
+                        State::Absent,
+                        st,
+                    ));
                 }
                 for t in &bt {
                     if ba == na && nt.contains(t) {
@@ -976,7 +1195,12 @@ impl Ctx<'_, '_> {
                     }
                     let Some(arn) = &ba else { continue };
                     let st = self.managed(arn, "before", self.at("before", "policy_arn"))?;
-                    parts.push(self.part(&format!("policy_arn {arn} → {t}"), Kind::Fixed(PolicyType::Identity), st, State::Absent));
+                    parts.push(self.part(
+                        &format!("policy_arn {arn} → {t}"),
+                        Kind::Fixed(PolicyType::Identity),
+                        st,
+                        State::Absent,
+                    ));
                 }
             }
             Attr::LambdaPermission | Attr::FunctionUrl | Attr::KmsGrant => {
@@ -1004,19 +1228,29 @@ impl Ctx<'_, '_> {
                         .iter()
                         .flat_map(|k| {
                             let old = strs(b.get(k));
-                            strs(a.get(k)).into_iter().filter(move |x| !old.contains(x)).map(move |x| format!("{k} + {x}"))
+                            strs(a.get(k))
+                                .into_iter()
+                                .filter(move |x| !old.contains(x))
+                                .map(move |x| format!("{k} + {x}"))
                         })
                         .collect();
                     let url_changed = b.get("url") != a.get("url");
-                    let unknown = ["url", "client_id_list", "thumbprint_list"].iter().find_map(|k| sides.unknown("after", k));
+                    let unknown = ["url", "client_id_list", "thumbprint_list"]
+                        .iter()
+                        .find_map(|k| sides.unknown("after", k));
                     if let Some(m) = unknown {
                         parts.push(part("unknown", m));
                     } else if matches!(b, Json::Null) || url_changed || !added.is_empty() {
                         parts.push(part("unknown", format!("OpenID Connect provider {}: roles whose trust policy names it may now be assumed with its tokens ({}); trust policies outside this plan are not known", a.get("url").and_then(Json::as_str).unwrap_or("?"), if added.is_empty() { "new provider or URL".into() } else { added.join(", ") })));
                     } else {
-                        parts.push(part("no_widening", "only audiences or thumbprints removed: it can only restrict".into()));
+                        parts.push(part(
+                            "no_widening",
+                            "only audiences or thumbprints removed: it can only restrict".into(),
+                        ));
                     }
-                } else if matches!(b, Json::Null) || b.get("saml_metadata_document") != a.get("saml_metadata_document") {
+                } else if matches!(b, Json::Null)
+                    || b.get("saml_metadata_document") != a.get("saml_metadata_document")
+                {
                     parts.push(part("unknown", "SAML provider created or its metadata (signing keys) changed: roles that trust it may be assumed with assertions signed by new keys; not analysed".into()));
                 } else {
                     parts.push(part("no_widening", "SAML metadata unchanged".into()));
@@ -1025,14 +1259,25 @@ impl Ctx<'_, '_> {
             Attr::OrgAttachment => {
                 let before = self.values("before");
                 if matches!(before, Json::Null) {
-                    parts.push(self.decided("(attachment)", "no_widening", "guardrail attached: it can only restrict".into()));
+                    parts.push(self.decided(
+                        "(attachment)",
+                        "no_widening",
+                        "guardrail attached: it can only restrict".into(),
+                    ));
                 } else {
                     let id = before.get("policy_id").and_then(Json::as_str).unwrap_or("");
-                    let target = before.get("target_id").and_then(Json::as_str).unwrap_or("?");
+                    let target = before
+                        .get("target_id")
+                        .and_then(Json::as_str)
+                        .unwrap_or("?");
                     let found = if id == "p-FullAWSAccess" {
                         Some(("SERVICE_CONTROL_POLICY".to_owned(), r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()))
                     } else {
-                        self.plan.org.iter().find(|(i, _, _)| i == id).map(|(_, t, c)| (t.clone(), c.clone()))
+                        self.plan
+                            .org
+                            .iter()
+                            .find(|(i, _, _)| i == id)
+                            .map(|(_, t, c)| (t.clone(), c.clone()))
                     };
                     match found {
                         Some((t, content)) if t == "SERVICE_CONTROL_POLICY" || t == "RESOURCE_CONTROL_POLICY" => {
@@ -1050,8 +1295,21 @@ impl Ctx<'_, '_> {
                 }
             }
             Attr::SsoCustomerRef => {
-                let r = self.values("after").get("customer_managed_policy_reference").or_else(|| self.values("before").get("customer_managed_policy_reference"));
-                let name = r.and_then(|r| match r { Json::Arr(a) => a.first(), x => Some(x) }).and_then(|x| x.get("name")).and_then(Json::as_str).unwrap_or("?");
+                let r = self
+                    .values("after")
+                    .get("customer_managed_policy_reference")
+                    .or_else(|| {
+                        self.values("before")
+                            .get("customer_managed_policy_reference")
+                    });
+                let name = r
+                    .and_then(|r| match r {
+                        Json::Arr(a) => a.first(),
+                        x => Some(x),
+                    })
+                    .and_then(|x| x.get("name"))
+                    .and_then(Json::as_str)
+                    .unwrap_or("?");
                 parts.push(self.decided("customer_managed_policy_reference", "unknown", format!("{}: the customer managed policy `{name}` lives in each account the permission set is provisioned to; its document is not in the plan; not compared", self.address)));
             }
             Attr::SsoBoundary => {
@@ -1060,8 +1318,14 @@ impl Ctx<'_, '_> {
                     if matches!(v, Json::Null) {
                         return Some(None);
                     }
-                    let pb = match v.get("permissions_boundary") { Some(Json::Arr(a)) => a.first()?, Some(x) => x, None => return None };
-                    pb.get("managed_policy_arn").and_then(Json::as_str).map(|s| Some(s.to_owned()))
+                    let pb = match v.get("permissions_boundary") {
+                        Some(Json::Arr(a)) => a.first()?,
+                        Some(x) => x,
+                        None => return None,
+                    };
+                    pb.get("managed_policy_arn")
+                        .and_then(Json::as_str)
+                        .map(|s| Some(s.to_owned()))
                 };
                 match (arn("before"), arn("after")) {
                     (Some(b), Some(a)) => {
@@ -1075,13 +1339,30 @@ impl Ctx<'_, '_> {
                 }
             }
             Attr::Guard(attrs, why) => {
-                let changed: Vec<&str> = attrs.iter().copied().filter(|a| sides.changed(a)).collect();
+                let changed: Vec<&str> =
+                    attrs.iter().copied().filter(|a| sides.changed(a)).collect();
                 if !changed.is_empty() {
-                    parts.push(self.decided(&changed.join(", "), "unknown", format!("not analysed: {} {} (`{}` changed: {why})", self.rtype, self.address, changed.join("`, `"))));
+                    parts.push(self.decided(
+                        &changed.join(", "),
+                        "unknown",
+                        format!(
+                            "not analysed: {} {} (`{}` changed: {why})",
+                            self.rtype,
+                            self.address,
+                            changed.join("`, `")
+                        ),
+                    ));
                 }
             }
             Attr::OnlyNarrows => {
-                parts.push(self.decided("(resource)", "no_widening", "it can only detach policies that are not listed: it never grants access".into()));
+                parts.push(
+                    self.decided(
+                        "(resource)",
+                        "no_widening",
+                        "it can only detach policies that are not listed: it never grants access"
+                            .into(),
+                    ),
+                );
             }
             Attr::Policy(..) | Attr::Inline(_) | Attr::OrgContent => {}
         }
@@ -1090,7 +1371,13 @@ impl Ctx<'_, '_> {
 
     /// A part for an attribute holding one managed policy ARN.
     fn arn_part(&self, attribute: &str, a: &str, kind: Kind) -> Result<Part, Errors> {
-        let get = |which: &str| self.values(which).get(a).and_then(Json::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        let get = |which: &str| {
+            self.values(which)
+                .get(a)
+                .and_then(Json::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         let (b, n) = (get("before"), get("after"));
         let bs = match &b {
             Some(arn) => self.managed(arn, "before", self.at("before", a))?,
@@ -1126,9 +1413,24 @@ impl Ctx<'_, '_> {
         if matches!(v, Json::Null) {
             return Ok(State::Absent);
         }
-        let s = |k: &str| v.get(k).and_then(Json::as_str).filter(|x| !x.is_empty()).map(str::to_owned);
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(Json::as_str)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+        };
         let fields: &[&str] = match attr {
-            Attr::LambdaPermission => &["action", "principal", "function_name", "qualifier", "source_arn", "source_account", "principal_org_id", "event_source_token", "function_url_auth_type"],
+            Attr::LambdaPermission => &[
+                "action",
+                "principal",
+                "function_name",
+                "qualifier",
+                "source_arn",
+                "source_account",
+                "principal_org_id",
+                "event_source_token",
+                "function_url_auth_type",
+            ],
             Attr::FunctionUrl => &["authorization_type", "function_name", "qualifier"],
             _ => &["grantee_principal", "operations", "key_id", "constraints"],
         };
@@ -1139,7 +1441,11 @@ impl Ctx<'_, '_> {
         }
         let function = |name: Option<String>, qualifier: Option<String>| -> String {
             let name = name.unwrap_or_else(|| "*".into());
-            let base = if name.starts_with("arn:") { name } else { format!("arn:aws:lambda:*:*:function:{name}") };
+            let base = if name.starts_with("arn:") {
+                name
+            } else {
+                format!("arn:aws:lambda:*:*:function:{name}")
+            };
             match qualifier {
                 Some(q) if !base.ends_with(&format!(":{q}")) => format!("{base}:{q}"),
                 _ => base,
@@ -1160,15 +1466,25 @@ impl Ctx<'_, '_> {
                 let mut cond = serde_json::Map::new();
                 let mut add = |op: &str, key: &str, val: Option<String>| {
                     if let Some(val) = val {
-                        let e = cond.entry(op.to_owned()).or_insert_with(|| serde_json::json!({}));
+                        let e = cond
+                            .entry(op.to_owned())
+                            .or_insert_with(|| serde_json::json!({}));
                         e[key] = serde_json::Value::String(val);
                     }
                 };
                 add("ArnLike", "aws:SourceArn", s("source_arn"));
                 add("StringEquals", "aws:SourceAccount", s("source_account"));
                 add("StringEquals", "aws:PrincipalOrgID", s("principal_org_id"));
-                add("StringEquals", "lambda:EventSourceToken", s("event_source_token"));
-                add("StringEquals", "lambda:FunctionUrlAuthType", s("function_url_auth_type"));
+                add(
+                    "StringEquals",
+                    "lambda:EventSourceToken",
+                    s("event_source_token"),
+                );
+                add(
+                    "StringEquals",
+                    "lambda:FunctionUrlAuthType",
+                    s("function_url_auth_type"),
+                );
                 let mut st = serde_json::json!({
                     "Sid": s("statement_id").unwrap_or_else(|| "permission".into()),
                     "Effect": "Allow",
@@ -1195,14 +1511,27 @@ impl Ctx<'_, '_> {
                 })
             }
             _ => {
-                if !matches!(v.get("constraints"), None | Some(Json::Null)) && !matches!(v.get("constraints"), Some(Json::Arr(a)) if a.is_empty()) {
+                if !matches!(v.get("constraints"), None | Some(Json::Null))
+                    && !matches!(v.get("constraints"), Some(Json::Arr(a)) if a.is_empty())
+                {
                     return Ok(State::Unknown(format!("{}: grant `constraints` (encryption context) are not modelled; not compared", self.address)));
                 }
                 let key = s("key_id").unwrap_or_else(|| "*".into());
-                let key = if key.starts_with("arn:") { key } else { format!("arn:aws:kms:*:*:key/{key}") };
-                let ops: Vec<String> = strs(v.get("operations")).into_iter().map(|o| format!("kms:{o}")).collect();
+                let key = if key.starts_with("arn:") {
+                    key
+                } else {
+                    format!("arn:aws:kms:*:*:key/{key}")
+                };
+                let ops: Vec<String> = strs(v.get("operations"))
+                    .into_iter()
+                    .map(|o| format!("kms:{o}"))
+                    .collect();
                 let grantee = s("grantee_principal").unwrap_or_else(|| "*".into());
-                let p = if grantee.starts_with("arn:") { serde_json::json!({"AWS": grantee}) } else { serde_json::json!({"Service": grantee}) };
+                let p = if grantee.starts_with("arn:") {
+                    serde_json::json!({"AWS": grantee})
+                } else {
+                    serde_json::json!({"Service": grantee})
+                };
                 serde_json::json!({"Sid": "grant", "Effect": "Allow", "Principal": p, "Action": ops, "Resource": key})
             }
         };
@@ -1216,7 +1545,12 @@ impl Ctx<'_, '_> {
     }
 
     fn public_access_block(&self) -> Part {
-        const KEYS: [&str; 4] = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"];
+        const KEYS: [&str; 4] = [
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        ];
         let on = |which: &str, k: &str| matches!(self.values(which).get(k), Some(Json::Bool(true)));
         let mut loosened = Vec::new();
         for k in KEYS {
@@ -1228,7 +1562,11 @@ impl Ctx<'_, '_> {
             }
         }
         if loosened.is_empty() {
-            self.decided("(public access block)", "no_widening", "public access block tightened or unchanged: it can only restrict".into())
+            self.decided(
+                "(public access block)",
+                "no_widening",
+                "public access block tightened or unchanged: it can only restrict".into(),
+            )
         } else {
             self.decided("(public access block)", "unknown", format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `")))
         }

@@ -358,8 +358,14 @@ mod yaml_tests {
     #[test]
     fn yaml_keys_are_found_by_nesting() {
         let t = "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Role:\n    Type: String\nResources:\n  # c\n  Role:\n    Type: AWS::IAM::Role\n  \"Queue\":\n    Type: AWS::SQS::Queue\n";
-        assert_eq!(find_yaml_keys(t, &["Resources", "Role"]), Some(Pos { line: 7, column: 3 }));
-        assert_eq!(find_yaml_keys(t, &["Resources", "Queue"]), Some(Pos { line: 9, column: 3 }));
+        assert_eq!(
+            find_yaml_keys(t, &["Resources", "Role"]),
+            Some(Pos { line: 7, column: 3 })
+        );
+        assert_eq!(
+            find_yaml_keys(t, &["Resources", "Queue"]),
+            Some(Pos { line: 9, column: 3 })
+        );
         assert_eq!(find_yaml_keys(t, &["Resources", "Nope"]), None);
     }
 }
