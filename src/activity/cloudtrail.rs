@@ -84,11 +84,13 @@ pub fn load_events(path: &Path) -> Result<Vec<Event>, Errors> {
                 push(&mut out, r, format!("[{i}]"))?;
             }
         }
-        Ok(_) => return Err(vec![InputError::new(
+        Ok(_) => {
+            return Err(vec![InputError::new(
             &file,
             None,
             "expected CloudTrail records: {\"Records\":[...]}, an array, a record or JSON lines",
-        )]),
+        )])
+        }
         Err(whole) => {
             // JSON lines
             let mut any = false;
@@ -253,6 +255,9 @@ fn param_names(placeholder: &str) -> Vec<String> {
         "keyid" => v.push("key".into()),
         "parameternamewithoutleadingslash" => v.push("name".into()),
         "secretid" => v.push("name".into()),
+        "trailname" => v.push("name".into()),
+        "securitygroupid" => v.push("groupid".into()),
+        "username" | "rolename" | "groupname" => {}
         _ => {}
     }
     v
@@ -439,6 +444,18 @@ impl Event {
         }
         let mut types: Vec<_> = act.resource_types().collect();
         types.sort_by_key(|t| !t.required);
+        let required: Vec<&str> = types
+            .iter()
+            .filter(|t| t.required)
+            .map(|t| t.name)
+            .collect();
+        if required.len() > 1 {
+            // AWS authorizes such a request once per resource type; one ARN would not do
+            return Resource::Unknown(format!(
+                "AWS authorizes `{action}` on several required resource types ({}); a single request resource cannot stand for them",
+                required.join(", ")
+            ));
+        }
         let formats: Vec<&str> = types
             .iter()
             .filter_map(|t| svc.resource_type(t.name))
@@ -466,6 +483,7 @@ impl Event {
         }
         // 2. the catalog's ARN format filled from the parameters
         let params = self.raw.get("requestParameters").unwrap_or(&Value::Null);
+        let response = self.raw.get("responseElements").unwrap_or(&Value::Null);
         let partition = s(self.identity(), "arn")
             .and_then(|a| a.split(':').nth(1))
             .unwrap_or("aws")
@@ -485,7 +503,7 @@ impl Event {
                     "Account" => self.account().map(str::to_owned),
                     _ => param_names(name)
                         .iter()
-                        .find_map(|k| find_param(params, k))
+                        .find_map(|k| find_param(params, k).or_else(|| find_param(response, k)))
                         .filter(|v| !v.starts_with("arn:")),
                 };
                 let Some(mut value) = value else {

@@ -52,7 +52,24 @@ pub fn generalise(action: &str, arns: &BTreeSet<String>) -> Vec<(String, Vec<Str
             let same = members
                 .iter()
                 .all(|(_, v)| v.get(k).map(|x| &x.1) == Some(first));
-            pattern.push_str(if same { first } else { "*" });
+            if same {
+                pattern.push_str(first);
+            } else {
+                // the longest common prefix of the values, then `*`
+                let mut prefix: &str = first;
+                for (_, v) in &members {
+                    let x = v.get(k).map_or("", |x| x.1.as_str());
+                    let n = prefix
+                        .char_indices()
+                        .zip(x.chars())
+                        .take_while(|((_, a), b)| a == b)
+                        .last()
+                        .map_or(0, |((i, a), _)| i + a.len_utf8());
+                    prefix = &prefix[..n];
+                }
+                pattern.push_str(prefix);
+                pattern.push('*');
+            }
             rest = &rest[end..];
             k += 1;
         }

@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::cli::{report_errors, Exit, Format};
 use crate::eval::{evaluate, strict_resource, Decision};
 use crate::model::{Policy, PolicyType};
-use crate::request::{Context, Principal, PrincipalKind, Request};
+use crate::request::{Context, Principal, Request};
 use crate::scenario::{Errors, InputError, Scenario};
 use cloudtrail::{load_events, Event, Resource};
 use serde_json::{json, Value};
@@ -505,10 +505,4 @@ pub fn cmd_tighten(
         return Exit::Input;
     }
     finish(&report, output, format, tighten::text)
-}
-
-/// Keep unused-variable lints quiet for helpers used by only some commands.
-#[allow(dead_code)]
-fn principal_is_session(p: &Principal) -> bool {
-    matches!(p.kind, PrincipalKind::RoleSession { .. })
 }

@@ -5,7 +5,7 @@
 use super::cloudtrail::{Event, Resource};
 use crate::account::{Env, NodeKind};
 use crate::eval::{evaluate, explain, Applies, Decision, Evaluation, Miss, SetName, StmtRef};
-use crate::model::{Effect, Policy, PolicyType};
+use crate::model::{Policy, PolicyType};
 use crate::request::{Context, CtxValue, Principal, PrincipalKind, Request};
 use crate::scenario::Scenario;
 use serde_json::{json, Value};
@@ -232,6 +232,8 @@ pub struct Why {
     pub blocking: Vec<Value>,
     pub fix: Option<Value>,
     pub message: Option<Value>,
+    /// Statements that match the action and resource but fail a condition.
+    pub near_misses: Vec<Value>,
     pub notes: Vec<String>,
     pub source: String,
 }
@@ -747,7 +749,7 @@ pub fn explain_request(env: &Env, rb: Rebuilt, msg: Option<&Message>, source: St
         .collect();
     if !near.is_empty() {
         notes.push(format!(
-            "{} statement(s) match the action and resource but not a condition (see `near_misses`)",
+            "{} statement(s) match the action and resource but not a condition (near misses)",
             near.len()
         ));
     }
@@ -776,25 +778,16 @@ pub fn explain_request(env: &Env, rb: Rebuilt, msg: Option<&Message>, source: St
         }))
     };
     let message = msg.map(|m| message_verdict(m, &req, &ev, &blocking, env));
-    let mut out_notes = notes;
-    if !near.is_empty() {
-        out_notes.push(serde_json::to_string(&near).unwrap_or_default());
-        out_notes.pop();
-    }
-    let mut why = Why {
+    Why {
         request: req,
         evaluation: ev,
         blocking,
         fix,
         message,
-        notes: out_notes,
+        near_misses: near,
+        notes,
         source,
-    };
-    if !near.is_empty() {
-        why.notes
-            .push(format!("near_misses: {}", Value::Array(near)));
     }
-    why
 }
 
 fn message_verdict(
@@ -904,6 +897,7 @@ impl Why {
             "blocking": self.blocking,
             "fix": self.fix,
             "message": self.message,
+            "near_misses": self.near_misses,
             "notes": self.notes,
         })
     }
@@ -996,18 +990,20 @@ impl Why {
                 }
             }
         }
+        for n in &self.near_misses {
+            let _ = writeln!(
+                o,
+                "near miss: {} Statement {} of `{}`: {}",
+                n["effect"].as_str().unwrap_or(""),
+                n["statement"].as_str().unwrap_or(""),
+                n["policy"].as_str().unwrap_or(""),
+                n["why"].as_str().unwrap_or("")
+            );
+        }
         for n in &self.notes {
             let _ = writeln!(o, "note: {n}");
         }
         o
-    }
-}
-
-#[allow(dead_code)]
-fn effect_name(e: Effect) -> &'static str {
-    match e {
-        Effect::Allow => "Allow",
-        Effect::Deny => "Deny",
     }
 }
 
