@@ -442,6 +442,12 @@ impl Event {
         if !act.takes_resources() {
             return Resource::Known("*".into());
         }
+        // a denial's message names the resource AWS denied
+        if let Some(m) = self.error_message().and_then(super::why::parse_message) {
+            if let Some(r) = m.resource.filter(|r| r.starts_with("arn:") || r == "*") {
+                return Resource::Known(r);
+            }
+        }
         let mut types: Vec<_> = act.resource_types().collect();
         types.sort_by_key(|t| !t.required);
         let required: Vec<&str> = types
@@ -517,12 +523,6 @@ impl Event {
             }
             out.push_str(rest);
             return Resource::Known(out);
-        }
-        // 3. a denial's message names it
-        if let Some(m) = self.error_message().and_then(super::why::parse_message) {
-            if let Some(r) = m.resource.filter(|r| r.starts_with("arn:") || r == "*") {
-                return Resource::Known(r);
-            }
         }
         Resource::Unknown(format!(
             "the record names no resource of `{action}` (types: {})",

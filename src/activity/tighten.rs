@@ -160,9 +160,8 @@ pub fn tighten_cloudtrail(
     sc.identity_policies = vec![old.clone()];
     // per statement: used actions, used resources, whether the resource must stay as is
     let n = old.statements.len();
-    let mut actions: Vec<BTreeSet<String>> = vec![BTreeSet::new(); n];
-    let mut resources: Vec<BTreeSet<String>> = vec![BTreeSet::new(); n];
-    let mut keep_resource = vec![false; n];
+    // per statement: action → (observed resources, some request's resource unknown)
+    let mut per_action: Vec<BTreeMap<String, (BTreeSet<String>, bool)>> = vec![BTreeMap::new(); n];
     let mut granted: Vec<Observation> = Vec::new();
     let mut not_granted = Vec::new();
     for o in &obs {
@@ -189,12 +188,12 @@ pub fn tighten_cloudtrail(
             };
             if ok {
                 covered = true;
-                actions[i].insert(o.action.clone());
+                let e = per_action[i].entry(o.action.clone()).or_default();
                 match &o.resource {
                     Resource::Known(r) => {
-                        resources[i].insert(r.clone());
+                        e.0.insert(r.clone());
                     }
-                    Resource::Unknown(_) => keep_resource[i] = true,
+                    Resource::Unknown(_) => e.1 = true,
                 }
             }
         }
@@ -213,36 +212,62 @@ pub fn tighten_cloudtrail(
             stmts.push(raw[i].clone());
             continue;
         }
-        if actions[i].is_empty() {
+        if per_action[i].is_empty() {
             changes.push(
                 json!({"statement": label, "change": "removed (no observed request used it)"}),
             );
             continue;
         }
-        let mut st = raw[i].clone();
-        let Some(obj) = st.as_object_mut() else {
-            continue;
-        };
-        obj.remove("NotAction");
-        let acts: Vec<String> = actions[i].iter().cloned().collect();
-        obj.insert("Action".into(), one_or_list(acts.clone()));
         let res_elem = s.resource.as_ref();
-        let has_vars = res_elem.is_some_and(|r| r.patterns.iter().any(|p| p.raw.contains("${")));
-        let literal = resources[i].iter().all(|r| !r.contains(['*', '?', '$']));
-        let mut res_change = None;
-        if !keep_resource[i] && !has_vars && literal && res_elem.is_some() {
-            let new: Vec<String> = resources[i].iter().cloned().collect();
-            let was: Vec<String> = res_elem
-                .map(|r| r.patterns.iter().map(|p| p.raw.clone()).collect())
-                .unwrap_or_default();
-            if was != new || res_elem.is_some_and(|r| r.negated) {
-                obj.remove("NotResource");
-                obj.insert("Resource".into(), one_or_list(new.clone()));
-                res_change = Some(json!({"from": was, "to": new}));
-            }
+        let was: Vec<String> = res_elem
+            .map(|r| r.patterns.iter().map(|p| p.raw.clone()).collect())
+            .unwrap_or_default();
+        let negated = res_elem.is_some_and(|r| r.negated);
+        let has_vars = was.iter().any(|p| p.contains("${"));
+        // `Resource: *`: any pattern is narrower, so observed ARNs may be generalised as
+        // `generate` does; otherwise only the exact observed ARNs are used
+        let star = !negated && was.iter().any(|p| p == "*");
+        // resource patterns → actions; `None`: the statement's own resource element
+        let mut groups: BTreeMap<Option<Vec<String>>, Vec<String>> = BTreeMap::new();
+        for (action, (arns, unknown)) in &per_action[i] {
+            let literal = arns.iter().all(|r| !r.contains(['*', '?', '$']));
+            let key = if *unknown || has_vars || !literal || res_elem.is_none() {
+                None
+            } else if star {
+                Some(
+                    super::generate::generalise(action, arns)
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .collect(),
+                )
+            } else {
+                Some(arns.iter().cloned().collect())
+            };
+            groups.entry(key).or_default().push(action.clone());
         }
-        changes.push(json!({"statement": label, "change": "narrowed", "actions": acts, "resource": res_change}));
-        stmts.push(st);
+        for (n, (res, acts)) in groups.into_iter().enumerate() {
+            let mut st = raw[i].clone();
+            let Some(obj) = st.as_object_mut() else {
+                continue;
+            };
+            obj.remove("NotAction");
+            obj.insert("Action".into(), one_or_list(acts.clone()));
+            if n > 0 {
+                if let Some(sid) = &s.sid {
+                    obj.insert("Sid".into(), json!(format!("{sid}{}", n + 1)));
+                }
+            }
+            let mut res_change = None;
+            if let Some(new) = res {
+                if new != was || negated {
+                    obj.remove("NotResource");
+                    obj.insert("Resource".into(), one_or_list(new.clone()));
+                    res_change = Some(json!({"from": was, "to": new}));
+                }
+            }
+            changes.push(json!({"statement": label, "change": "narrowed", "actions": acts, "resource": res_change}));
+            stmts.push(st);
+        }
     }
     if !stmts
         .iter()
@@ -492,7 +517,13 @@ pub fn text(r: &Value) -> String {
     }
     if let Some(s) = rm["services_removed"].as_array().filter(|s| !s.is_empty()) {
         let names: Vec<&str> = s.iter().filter_map(Value::as_str).collect();
-        let _ = writeln!(o, "  services no longer granted: {}", names.join(", "));
+        let more = names.len().saturating_sub(12);
+        let shown = names[..names.len().min(12)].join(", ");
+        if more > 0 {
+            let _ = writeln!(o, "  services no longer granted: {shown} and {more} more");
+        } else {
+            let _ = writeln!(o, "  services no longer granted: {shown}");
+        }
     }
     for c in r["statements"].as_array().into_iter().flatten() {
         let _ = writeln!(
