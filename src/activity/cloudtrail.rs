@@ -171,6 +171,15 @@ const RENAMED: &[(&str, &str)] = &[
     ),
     ("s3:DeleteBucketPolicy", "s3:DeleteBucketPolicy"),
     ("s3:CopyObject", "s3:PutObject"),
+    ("s3:PutBucketReplication", "s3:PutReplicationConfiguration"),
+    ("s3:DeleteBucketReplication", "s3:PutReplicationConfiguration"),
+    ("s3:DeleteBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+    ("s3:DeleteBucketLifecycle", "s3:PutLifecycleConfiguration"),
+    ("s3:GetBucketCors", "s3:GetBucketCORS"),
+    ("s3:PutBucketCors", "s3:PutBucketCORS"),
+    ("s3:DeleteBucketCors", "s3:PutBucketCORS"),
+    ("s3:DeleteBucketTagging", "s3:PutBucketTagging"),
+    ("s3:DeleteBucketOwnershipControls", "s3:PutBucketOwnershipControls"),
     ("s3:CreateMultipartUpload", "s3:PutObject"),
     ("s3:UploadPart", "s3:PutObject"),
     ("s3:CompleteMultipartUpload", "s3:PutObject"),
@@ -248,6 +257,9 @@ fn param_names(placeholder: &str) -> Vec<String> {
         if let Some(b) = p.strip_suffix(suffix) {
             v.push(b.to_owned());
         }
+    }
+    if let Some(stem) = p.strip_suffix("id") {
+        v.push(format!("{stem}identifier"));
     }
     match p.as_str() {
         "objectname" => v.push("key".into()),
