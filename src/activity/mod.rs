@@ -147,8 +147,19 @@ pub fn replay(policy: &Policy, obs: &[Observation]) -> Replay {
     };
     let mut resource_side = false;
     let mut unknown = false;
+    let mut federated = false;
     for o in obs {
         let req = request_of(o);
+        let mut sc = sc.clone();
+        if matches!(
+            req.principal.kind,
+            crate::request::PrincipalKind::FederatedUser { .. }
+        ) {
+            // a federated user has the intersection of its user's policies and the session
+            // policy passed to GetFederationToken: the policy plays both parts
+            sc.session_policies = vec![policy.clone()];
+            federated = true;
+        }
         let mut d = evaluate(&sc, &req).decision;
         if d != Decision::Allow
             && (strict_resource(&req.action, &req.resource) || !req.same_account())
@@ -169,6 +180,9 @@ pub fn replay(policy: &Policy, obs: &[Observation]) -> Replay {
     }
     if resource_side {
         out.assumptions.push("requests on roles, KMS keys or other accounts' resources replayed with a resource policy admitting the caller's account (the observed success shows the resource side admitted it; the identity side is what is proven)".into());
+    }
+    if federated {
+        out.assumptions.push("federated-user sessions replayed with the policy as both the calling user's policy and the GetFederationToken session policy".into());
     }
     if unknown {
         out.assumptions.push("requests whose resource the record does not name replayed with resource `*` (their statements use `Resource: *`)".into());
