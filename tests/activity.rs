@@ -422,3 +422,33 @@ fn tighten_last_accessed_keeps_used_services_and_tracked_actions() {
         .iter()
         .any(|s| s == "sqs"));
 }
+
+#[test]
+fn why_names_an_rcp_gap_by_ou_and_puts_its_fix_outside_the_account() {
+    let f = ct().join("real/invictus-ir__aws_dataset/CloudTrail/218007301253_CloudTrail_us-east-1_20230710T1200Z_iLj9fb7yyUG9X4Bf.json");
+    let (v, code) = json_out(&[
+        "why",
+        "--account",
+        data("account-invictus.json").to_str().unwrap(),
+        "--org",
+        data("org-rcp-gap.json").to_str().unwrap(),
+        "--event",
+        f.to_str().unwrap(),
+        "--event-id",
+        "e4bad408-6272-4892-bf47-bd41b435ce40",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let layers: Vec<&str> = v["blocking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["layer"].as_str())
+        .collect();
+    assert_eq!(layers, ["rcp", "resource_policy"]);
+    assert_eq!(v["blocking"][0]["level"], "ou-sandbox");
+    assert_eq!(v["fix"]["outside_account"], true);
+    assert_eq!(v["fix"]["confirmed"], true);
+    assert_eq!(v["fix"]["changes"][0]["add"]["Sid"], "RCPFullAWSAccess");
+}

@@ -455,7 +455,11 @@ fn fix_statement(layer: &Layer, req: &Request) -> Value {
                 s["Resource"] = json!(req.resource);
             }
         }
-        Layer::Rcp(_) | Layer::Vpce => {
+        // the only Allow an RCP may hold is RCPFullAWSAccess
+        Layer::Rcp(_) => {
+            s = json!({"Sid": "RCPFullAWSAccess", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"});
+        }
+        Layer::Vpce => {
             s["Principal"] = json!("*");
             s["Resource"] = json!(req.resource);
         }
@@ -512,8 +516,8 @@ fn add_statement(
         Layer::Session => "a session policy passed at AssumeRole".into(),
         Layer::Vpce => "VPC endpoint policy".into(),
         Layer::Boundary => "permissions boundary".into(),
-        Layer::Scp(l) => format!("an SCP at level {l}"),
-        Layer::Rcp(l) => format!("an RCP at level {l}"),
+        Layer::Scp(l) => format!("a new SCP attached at {}", level_label(sc, *l)),
+        Layer::Rcp(l) => format!("RCPFullAWSAccess attached at {}", level_label(sc, *l)),
     };
     parsed.name = name.clone();
     st.index = 0;
@@ -540,6 +544,17 @@ fn remove_statement(sc: &mut Scenario, s: &StmtRef) {
     }
 }
 
+/// The name of organization level `l` (`ou-prod`), from its policies' labels.
+fn level_label(sc: &Scenario, l: usize) -> String {
+    sc.scps
+        .get(l)
+        .into_iter()
+        .chain(sc.rcps.get(l))
+        .flatten()
+        .find_map(|p| level_name(&p.name))
+        .map_or_else(|| format!("level {l}"), str::to_owned)
+}
+
 /// The level names of SCP/RCP policies: `SCP 0 at Root` → `Root`.
 fn level_name(policy: &str) -> Option<&str> {
     policy.split_once(" at ").map(|(_, n)| n)
@@ -548,8 +563,7 @@ fn level_name(policy: &str) -> Option<&str> {
 fn outside_reason(layer: &Layer, policy: &str, req: &Request) -> Option<String> {
     match layer {
         Layer::Scp(_) | Layer::Rcp(_) => Some(format!(
-            "`{policy}` is an organization policy{}: only the organization's management account (or a delegated administrator) can change it",
-            level_name(policy).map(|n| format!(" attached at `{n}`")).unwrap_or_default()
+            "`{policy}` is an organization policy: only the organization's management account (or a delegated administrator) can change it"
         )),
         Layer::Resource if !req.same_account() => Some(format!(
             "the resource belongs to account {}: its owner must change the resource policy",
@@ -710,14 +724,39 @@ pub fn explain_request(env: &Env, rb: Rebuilt, msg: Option<&Message>, source: St
                         .unwrap_or_default(),
                     _ => Vec::new(),
                 };
+                let level = match &l {
+                    Layer::Scp(i) | Layer::Rcp(i) => Some(level_label(&fixed, *i)),
+                    _ => None,
+                };
+                let (policy_label, missing) = match (&l, &level) {
+                    (Layer::Scp(_), Some(n)) if lvl_policies.is_empty() => {
+                        (format!("SCPs at {n}"), format!("no SCP is attached at {n}"))
+                    }
+                    (Layer::Rcp(_), Some(n)) if lvl_policies.is_empty() => (
+                        format!("RCPs at {n}"),
+                        format!("no RCP is attached at {n}, so nothing passes there"),
+                    ),
+                    (Layer::Scp(_) | Layer::Rcp(_), Some(n)) => (
+                        lvl_policies.join(", "),
+                        format!(
+                            "no statement of the {} attached at {n} allows it",
+                            if matches!(l, Layer::Scp(_)) {
+                                "SCPs"
+                            } else {
+                                "RCPs"
+                            }
+                        ),
+                    ),
+                    _ => (policy_label, missing),
+                };
                 let mut b = json!({
                     "layer": l.name(false),
                     "deny": "implicit",
-                    "policy": if lvl_policies.is_empty() { policy_label } else { lvl_policies.join(", ") },
+                    "policy": policy_label,
                     "statement": Value::Null,
                     "detail": missing,
                 });
-                if let Some(n) = lvl_policies.first().and_then(|p| level_name(p)) {
+                if let Some(n) = level {
                     b["level"] = json!(n);
                 }
                 blocking.push(b);
