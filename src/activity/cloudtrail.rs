@@ -383,7 +383,26 @@ impl Event {
                 let arn = s(ui, "arn").ok_or_else(|| {
                     format!("userIdentity of type {ty} has no `arn` in {}", self.label())
                 })?;
-                let mut p = Principal::parse(arn)?;
+                let mut p = match Principal::parse(arn) {
+                    Ok(p) => p,
+                    // an anonymised session ARN without a session part: the issuer names the role
+                    Err(e) => match (ty, self.session_issuer().map(Principal::parse)) {
+                        ("AssumedRole", Some(Ok(mut ip))) => {
+                            if let PrincipalKind::RoleSession { role, session, .. } = &mut ip.kind {
+                                let s = s(ui, "principalId")
+                                    .and_then(|id| id.split_once(':'))
+                                    .map_or("unknown", |x| x.1);
+                                *session = Some(s.to_owned());
+                                ip.raw = format!(
+                                    "arn:{}:sts::{}:assumed-role/{role}/{s}",
+                                    ip.partition, ip.account
+                                );
+                            }
+                            ip
+                        }
+                        _ => return Err(e),
+                    },
+                };
                 if let (PrincipalKind::RoleSession { path, .. }, Some(issuer)) =
                     (&mut p.kind, self.session_issuer())
                 {
