@@ -19,6 +19,10 @@ pub struct Event {
     pub raw: Value,
 }
 
+/// What an `AssumeRole*` record created: the session ARN, its session tags and its session
+/// policy text.
+pub type SessionCreated = (String, Vec<(String, String)>, Option<String>);
+
 /// Where a request's resource came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
@@ -628,7 +632,7 @@ impl Event {
 
     /// For an `AssumeRole*` record that succeeded: the session ARN it created, its session
     /// tags and its inline session policy text.
-    pub fn session_created(&self) -> Option<(String, Vec<(String, String)>, Option<String>)> {
+    pub fn session_created(&self) -> Option<SessionCreated> {
         if !self.name().starts_with("AssumeRole") || !self.succeeded() {
             return None;
         }

@@ -20,7 +20,8 @@ pub fn generalise(action: &str, arns: &BTreeSet<String>) -> Vec<(String, Vec<Str
                 .collect()
         })
         .unwrap_or_default();
-    let mut groups: BTreeMap<usize, Vec<(String, Vec<(String, String)>)>> = BTreeMap::new();
+    type Fitted = (String, Vec<(String, String)>);
+    let mut groups: BTreeMap<usize, Vec<Fitted>> = BTreeMap::new();
     let mut out = Vec::new();
     for a in arns {
         match formats

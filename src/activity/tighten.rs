@@ -99,7 +99,7 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (&'static str, Opti
         direction: Direction::Widen,
         query: QueryOptions {
             timeout_ms: opts.timeout_ms,
-            limits: opts.limits.clone(),
+            limits: opts.limits,
             dump_smt: opts.dump_smt.clone(),
         },
     };
@@ -318,11 +318,12 @@ pub fn tighten_cloudtrail(
     }))
 }
 
+/// Used service → (used tracked actions, all tracked actions), `None` without action-level data.
+type LastAccessed = BTreeMap<String, Option<(BTreeSet<String>, BTreeSet<String>)>>;
+
 /// `aws iam get-service-last-accessed-details` output: used services, and per service the
 /// tracked actions used (`None`: no action-level data).
-fn read_last_accessed(
-    path: &Path,
-) -> Result<BTreeMap<String, Option<(BTreeSet<String>, BTreeSet<String>)>>, Errors> {
+fn read_last_accessed(path: &Path) -> Result<LastAccessed, Errors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![InputError::new(&file, None, format!("cannot read: {e}"))])?;
