@@ -498,6 +498,9 @@ pub fn text(r: &Value) -> String {
     if let Some(n) = p["observed_replayed"].as_u64() {
         let _ = writeln!(o, "proof: {} of {n} observed requests granted by the old policy replayed as Allow under the new one", p["observed_allowed"]);
     }
+    if let Some(n) = p["observed_without_resource"].as_u64().filter(|n| *n > 0) {
+        let _ = writeln!(o, "  {n} more observed requests name no resource: their actions keep the statement's own resource element");
+    }
     for a in p["assumptions"].as_array().into_iter().flatten() {
         let _ = writeln!(o, "  assuming: {}", a.as_str().unwrap_or(""));
     }
@@ -527,9 +530,12 @@ pub fn text(r: &Value) -> String {
         }
     }
     for c in r["statements"].as_array().into_iter().flatten() {
+        let n = c["actions"]
+            .as_array()
+            .map_or(String::new(), |a| format!(" to {} action(s)", a.len()));
         let _ = writeln!(
             o,
-            "statement {}: {}",
+            "statement {}: {}{n}",
             c["statement"].as_str().unwrap_or(""),
             c["change"].as_str().unwrap_or("")
         );

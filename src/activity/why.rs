@@ -1020,7 +1020,9 @@ impl Why {
                 _ if m["encoded_only"].as_bool() == Some(true) => "encoded only".into(),
                 _ => "no reason given".into(),
             };
-            if m["agrees"].as_bool() == Some(true) {
+            if m["agrees"].as_bool() == Some(true) && m["deny"].is_null() {
+                let _ = writeln!(o, "message:  {said}: nothing to compare");
+            } else if m["agrees"].as_bool() == Some(true) {
                 let _ = writeln!(o, "message:  {said}; agrees with the evaluation");
             } else {
                 let _ = writeln!(o, "message:  {said}; DISAGREES with the evaluation:");
