@@ -182,6 +182,60 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Why was a request denied? From an AccessDenied message or a CloudTrail record: the
+    /// rebuilt request, the blocking layers, and the smallest fix, re-evaluated to confirm.
+    Why {
+        /// The AccessDenied message text, as AWS printed it.
+        #[arg(long, required_unless_present = "event")]
+        message: Option<String>,
+        /// A CloudTrail file (delivery file, array, one record or JSON lines).
+        #[arg(long)]
+        event: Option<PathBuf>,
+        /// The `eventID` of the record to explain (default: every denied record of the file).
+        #[arg(long, requires = "event")]
+        event_id: Option<String>,
+        #[command(flatten)]
+        inputs: AccountArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Write the least identity policy allowing every successful request a principal made in
+    /// CloudTrail, proven by replay, with an over-grant report (by access level).
+    Generate {
+        /// CloudTrail files.
+        #[arg(long, required = true, num_args = 1..)]
+        cloudtrail: Vec<PathBuf>,
+        /// The user ARN, role ARN (every session of the role) or session ARN.
+        #[arg(long)]
+        principal: String,
+        /// Write the policy here (default: stdout; the report then goes to stderr).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Narrow an identity policy to what CloudTrail or IAM last-accessed data shows was used;
+    /// proven: `diff NEW OLD` is no_widening and every observed request stays allowed.
+    Tighten {
+        /// The identity policy to narrow.
+        policy: PathBuf,
+        /// CloudTrail files.
+        #[arg(long, num_args = 1.., conflicts_with = "last_accessed")]
+        cloudtrail: Vec<PathBuf>,
+        /// Output of `aws iam get-service-last-accessed-details` (with action-level details where present).
+        #[arg(long, value_name = "FILE")]
+        last_accessed: Option<PathBuf>,
+        /// Only this principal's requests (user, role or session ARN; default: every caller in the files).
+        #[arg(long, requires = "cloudtrail")]
+        principal: Option<String>,
+        /// Write the policy here (default: stdout; the report then goes to stderr).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        solver: SolverArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(hide = true)]
     Completions {
@@ -363,6 +417,42 @@ pub fn run(cli: Cli) -> Exit {
         Command::Escalations { inputs, format } => {
             crate::account::report::cmd_escalations(&inputs.inputs(), format, quiet)
         }
+        Command::Why {
+            message,
+            event,
+            event_id,
+            inputs,
+            format,
+        } => crate::activity::cmd_why(
+            &inputs.inputs(),
+            message.as_deref(),
+            event.as_deref(),
+            event_id.as_deref(),
+            format,
+        ),
+        Command::Generate {
+            cloudtrail,
+            principal,
+            output,
+            format,
+        } => crate::activity::cmd_generate(&cloudtrail, &principal, output.as_deref(), format),
+        Command::Tighten {
+            policy,
+            cloudtrail,
+            last_accessed,
+            principal,
+            output,
+            solver,
+            format,
+        } => crate::activity::cmd_tighten(
+            &policy,
+            &cloudtrail,
+            last_accessed.as_deref(),
+            principal.as_deref(),
+            output.as_deref(),
+            &solver.options(),
+            format,
+        ),
         Command::Completions { shell } => crate::shellgen::cmd_completions(shell),
         Command::Man { dir } => crate::shellgen::cmd_man(dir.as_deref()),
         Command::GenAccount { principals, seed } => {

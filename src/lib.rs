@@ -2,6 +2,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod account;
+pub mod activity;
 pub mod automata;
 pub mod catalog;
 pub mod catalog_hint;

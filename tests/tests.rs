@@ -4,6 +4,7 @@
 mod util;
 
 mod account;
+mod activity;
 mod cli;
 mod commands;
 mod corpus;

@@ -1,0 +1,252 @@
+//! `iamprove generate`: the least identity policy that allows every observed successful request
+//! of one principal, with a replay proof and an over-grant report.
+
+use super::cloudtrail::{fit_format, Event, Resource};
+use super::{by_level, replay, Observation, Replay};
+use crate::catalog::Catalog;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Collapse the observed ARNs of one action: ARNs fitting the same catalog ARN format keep
+/// the placeholder values they share and get `*` where they differ; one ARN stays exact.
+pub fn generalise(action: &str, arns: &BTreeSet<String>) -> Vec<(String, Vec<String>)> {
+    let cat = Catalog::get();
+    let formats: Vec<&str> = cat
+        .action(action)
+        .map(|(svc, act)| {
+            act.resource_types()
+                .filter_map(|t| svc.resource_type(t.name))
+                .flat_map(|rt| rt.arn_formats.iter().copied())
+                .collect()
+        })
+        .unwrap_or_default();
+    type Fitted = (String, Vec<(String, String)>);
+    let mut groups: BTreeMap<usize, Vec<Fitted>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for a in arns {
+        match formats
+            .iter()
+            .enumerate()
+            .find_map(|(i, f)| fit_format(f, a).map(|v| (i, v)))
+        {
+            // an ARN holding wildcard characters is kept literally (it already is a pattern)
+            Some((i, vals)) if !a.contains(['*', '?', '$']) => {
+                groups.entry(i).or_default().push((a.clone(), vals))
+            }
+            _ => out.push((a.clone(), vec![a.clone()])),
+        }
+    }
+    for (i, members) in groups {
+        if members.len() == 1 {
+            let (a, _) = &members[0];
+            out.push((a.clone(), vec![a.clone()]));
+            continue;
+        }
+        let fmt = formats[i];
+        let mut pattern = String::new();
+        let mut rest = fmt;
+        let mut k = 0;
+        while let Some(p) = rest.find("${") {
+            pattern.push_str(&rest[..p]);
+            let end = rest[p..].find('}').map_or(rest.len(), |e| p + e + 1);
+            let first = &members[0].1.get(k).map(|x| x.1.clone()).unwrap_or_default();
+            let same = members
+                .iter()
+                .all(|(_, v)| v.get(k).map(|x| &x.1) == Some(first));
+            if same {
+                pattern.push_str(first);
+            } else {
+                // the longest common prefix of the values, then `*`
+                let mut prefix: &str = first;
+                for (_, v) in &members {
+                    let x = v.get(k).map_or("", |x| x.1.as_str());
+                    let n = prefix
+                        .char_indices()
+                        .zip(x.chars())
+                        .take_while(|((_, a), b)| a == b)
+                        .last()
+                        .map_or(0, |((i, a), _)| i + a.len_utf8());
+                    prefix = &prefix[..n];
+                }
+                pattern.push_str(prefix);
+                pattern.push('*');
+            }
+            rest = &rest[end..];
+            k += 1;
+        }
+        pattern.push_str(rest);
+        out.push((pattern, members.into_iter().map(|(a, _)| a).collect()));
+    }
+    out.sort();
+    out
+}
+
+fn sid_base(service: &str) -> String {
+    let mut s: String = service
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    if let Some(f) = s.get(..1) {
+        s = f.to_uppercase() + &s[1..];
+    }
+    s
+}
+
+/// Build the policy document from observations: one statement per service and resource set.
+pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Value>, Vec<Value>) {
+    let mut per_action: BTreeMap<String, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
+    for o in obs {
+        let e = per_action.entry(o.action.clone()).or_default();
+        match &o.resource {
+            Resource::Known(r) => {
+                e.0.insert(r.clone());
+            }
+            Resource::Unknown(why) => e.1.push(why.clone()),
+        }
+    }
+    let mut generalised = Vec::new();
+    let mut unknown = Vec::new();
+    // (service, resource patterns) → actions
+    let mut stmts: BTreeMap<(String, Vec<String>), BTreeSet<String>> = BTreeMap::new();
+    for (action, (arns, unk)) in &per_action {
+        let service = action.split(':').next().unwrap_or("").to_owned();
+        let patterns: Vec<String> = if !unk.is_empty() || arns.contains("*") {
+            if !unk.is_empty() {
+                unknown.push(json!({"action": action, "reason": unk[0], "requests": unk.len()}));
+            }
+            vec!["*".into()]
+        } else {
+            let g = generalise(action, arns);
+            for (p, members) in &g {
+                if members.len() > 1 || members.first() != Some(p) {
+                    generalised.push(json!({"action": action, "pattern": p, "observed": members}));
+                }
+            }
+            g.into_iter().map(|(p, _)| p).collect()
+        };
+        stmts
+            .entry((service, patterns))
+            .or_default()
+            .insert(action.clone());
+    }
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    let statements: Vec<Value> = stmts
+        .into_iter()
+        .map(|((service, res), actions)| {
+            let n = count.entry(service.clone()).or_default();
+            *n += 1;
+            let acts: Vec<String> = actions.into_iter().collect();
+            json!({
+                "Sid": format!("{}{}", sid_base(&service), n),
+                "Effect": "Allow",
+                "Action": if acts.len() == 1 { json!(acts[0]) } else { json!(acts) },
+                "Resource": if res.len() == 1 { json!(res[0]) } else { json!(res) },
+            })
+        })
+        .collect();
+    (
+        json!({"Version": "2012-10-17", "Statement": statements}),
+        generalised,
+        unknown,
+    )
+}
+
+/// `generate`: the report (policy included).
+pub fn generate(events: &[Event], principal: &str) -> Result<Value, String> {
+    let (obs, denied, skipped) = super::observe(events, |e| e.by(principal));
+    if obs.is_empty() {
+        return Err(format!(
+            "no successful request of `{principal}` with a known IAM action in the input ({} denied, {} skipped)",
+            denied.len(),
+            skipped.len()
+        ));
+    }
+    let (policy, generalised, unknown) = build_policy(&obs);
+    let pol = super::parse_generated(&policy, "generated policy")?;
+    let Replay {
+        allowed,
+        failures,
+        assumptions,
+    } = replay(&pol, &obs);
+    // over-grant: every allowed action is an observed one; resources may be wider
+    let mut levels: BTreeMap<&'static str, Value> = BTreeMap::new();
+    let observed_actions: BTreeSet<&str> = obs.iter().map(|o| o.action.as_str()).collect();
+    let any_resource: BTreeSet<&str> = unknown
+        .iter()
+        .filter_map(|u| u["action"].as_str())
+        .collect();
+    let gen_actions: BTreeSet<&str> = generalised
+        .iter()
+        .filter_map(|g| g["action"].as_str())
+        .collect();
+    for a in &observed_actions {
+        let lvl = by_level(a);
+        let e = levels.entry(lvl).or_insert_with(|| {
+            json!({"observed_actions": 0, "allowed_actions": 0, "extra_actions": 0, "actions_on_any_resource": 0, "actions_on_generalised_resources": 0})
+        });
+        for (k, on) in [
+            ("observed_actions", true),
+            ("allowed_actions", true),
+            ("actions_on_any_resource", any_resource.contains(a)),
+            ("actions_on_generalised_resources", gen_actions.contains(a)),
+        ] {
+            if on {
+                e[k] = json!(e[k].as_u64().unwrap_or(0) + 1);
+            }
+        }
+    }
+    let distinct: BTreeSet<(String, String)> = obs
+        .iter()
+        .map(|o| {
+            (
+                o.action.clone(),
+                match &o.resource {
+                    Resource::Known(r) => r.clone(),
+                    Resource::Unknown(_) => "?".into(),
+                },
+            )
+        })
+        .collect();
+    Ok(json!({
+        "principal": principal,
+        "policy": policy,
+        "observed": {
+            "successful_requests": obs.len(),
+            "distinct_requests": distinct.len(),
+            "actions": observed_actions.len(),
+            "denied": denied,
+            "skipped": skipped,
+        },
+        "proof": {
+            "replayed": obs.len(),
+            "allowed": allowed,
+            "failures": failures,
+            "assumptions": assumptions,
+            "holds": failures.is_empty(),
+        },
+        "over_grant": {
+            "extra_actions": 0,
+            "by_access_level": levels,
+            "generalised_resources": generalised,
+            "any_resource_because_unknown": unknown,
+        },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generalises_only_what_varies() {
+        let arns: BTreeSet<String> = ["arn:aws:s3:::b/k1", "arn:aws:s3:::b/dir/k2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let g = generalise("s3:GetObject", &arns);
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].0, "arn:aws:s3:::b/*");
+        let one: BTreeSet<String> = ["arn:aws:s3:::b/k1".to_string()].into_iter().collect();
+        assert_eq!(generalise("s3:GetObject", &one)[0].0, "arn:aws:s3:::b/k1");
+    }
+}
