@@ -25,4 +25,5 @@ pub mod shellgen;
 pub mod solver;
 pub mod style;
 pub mod symbolic;
+pub mod trust;
 pub mod validate;
