@@ -311,6 +311,15 @@ fn prepare_aws(
             let act = enc.pred_of(ACTION_SLOT, vec![AtomKey::literal("sts:assumerole")]);
             let res = enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(&arn)]);
             let x = extra(enc);
+            // one predicate per principal entry: classes then tell entries of one statement
+            // apart (the partition's classes are as fine as the predicates)
+            for st in &role.policy.statements {
+                if let Some(pe) = &st.principal {
+                    for e in &pe.entries {
+                        let _ = enc.principal_match(std::slice::from_ref(e));
+                    }
+                }
+            }
             and([a, act, res, x])
         },
     )
@@ -940,57 +949,57 @@ pub fn replay_federated(role: &TrustRole, witness: &Value) -> Option<Decision> {
     Some(crate::eval::evaluate(&sc, &req).decision)
 }
 
-/// Description of the claim-value class of one key: the patterns of each predicate the class
-/// satisfies, and those of each it avoids.
-fn key_class(enc: &Encoder, m: &Model, key: &str) -> Option<(Vec<Vec<String>>, Vec<Vec<String>>)> {
+/// The class of one claim key's value: the key's patterns it matches and those it does not (each
+/// pattern is its own predicate, so the class decides every pattern). `None` when the key is not
+/// in the query or the request lacks it.
+fn key_class(enc: &Encoder, req: &Request, key: &str) -> Option<(Vec<String>, Vec<String>)> {
     let info = enc.keys.get(key)?;
     let slot = *info.slots.first()?;
     let d = enc.domain_of(slot)?;
-    let preds: Vec<bool> = if d.fallback {
-        (0..d.preds.len())
-            .map(|p| {
-                enc.pred_vars
-                    .get(&(slot, p))
-                    .and_then(|v| m.bools.get(v))
-                    .copied()
-                    .unwrap_or(false)
-            })
-            .collect()
-    } else {
-        let c = *m.classes.get(&slot)? as usize;
-        d.classes.get(c)?.preds.clone()
-    };
+    let value = req.context.get(key)?.values.first()?.clone();
     let mut yes = Vec::new();
     let mut no = Vec::new();
-    for (i, atoms) in d.preds.iter().enumerate() {
-        let texts: Vec<String> = atoms
-            .iter()
-            .filter_map(|&a| d.atoms.get(a))
-            .map(|a| a.text())
-            .collect();
-        if texts.is_empty() {
-            continue;
-        }
-        if preds.get(i).copied().unwrap_or(false) {
-            yes.push(texts);
+    for (i, a) in d.atoms.iter().enumerate() {
+        let Some(p) = d.compiled.get(i) else { continue };
+        if p.is_match(&value) {
+            yes.push(a.text());
         } else {
-            no.push(texts);
+            no.push(a.text());
         }
     }
     Some((yes, no))
 }
 
-fn show_alternatives(groups: &[Vec<String>]) -> String {
-    groups
-        .iter()
-        .map(|g| {
-            g.iter()
-                .map(|p| format!("`{p}`"))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        })
+/// Patterns of `key` that a caller must avoid: those of negated operators in Allow statements and
+/// of positive operators in Deny statements.
+fn negative_patterns(q: &Policy, key: &str) -> Vec<String> {
+    use crate::model::BaseOp::*;
+    let mut v = Vec::new();
+    for s in &q.statements {
+        for c in s.conditions.iter().filter(|c| c.key == key) {
+            let negated = matches!(
+                c.op.base,
+                StringNotEquals
+                    | StringNotEqualsIgnoreCase
+                    | StringNotLike
+                    | ArnNotEquals
+                    | ArnNotLike
+            );
+            if negated == (s.effect == Effect::Allow) {
+                if let CondValues::Str(ts) = &c.values {
+                    v.extend(ts.iter().map(|t| t.raw.clone()));
+                }
+            }
+        }
+    }
+    v
+}
+
+fn show_alternatives(pats: &[String]) -> String {
+    pats.iter()
+        .map(|p| format!("`{p}`"))
         .collect::<Vec<_>>()
-        .join(", and ")
+        .join(" or ")
 }
 
 fn federated_side(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
@@ -1021,6 +1030,21 @@ fn federated_side(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
             let act = enc.pred_of(ACTION_SLOT, vec![AtomKey::literal(&action_lower)]);
             // a token always carries its subject and audience (IAM User Guide)
             let mut parts = vec![a, not(d), act];
+            // one predicate per claim pattern: one class per pattern combination
+            let slots: Vec<usize> = enc
+                .keys
+                .values()
+                .filter_map(|k| k.slots.first().copied())
+                .collect();
+            for slot in slots {
+                let atoms: Vec<AtomKey> = enc
+                    .domain_of(slot)
+                    .map(|d| d.atoms.clone())
+                    .unwrap_or_default();
+                for atom in atoms {
+                    let _ = enc.pred_of(slot, vec![atom]);
+                }
+            }
             for k in [&sk, &ak] {
                 if let Some(info) = enc.keys.get(k.as_str()) {
                     if !info.multi {
@@ -1182,8 +1206,22 @@ fn record_federated(
     paths: Vec<String>,
     rep: &mut RoleReport,
 ) {
-    let (sub_yes, sub_no) = key_class(enc, m, sub_key).unwrap_or_default();
-    let (aud_yes, aud_no) = key_class(enc, m, aud_key).unwrap_or_default();
+    let _ = m;
+    let (sub_yes, sub_no) = key_class(enc, req, sub_key).unwrap_or_default();
+    let (aud_yes, aud_no) = key_class(enc, req, aud_key).unwrap_or_default();
+    let sub_neg = negative_patterns(q, sub_key);
+    let sub_no: Vec<String> = sub_no.into_iter().filter(|p| sub_neg.contains(p)).collect();
+    let aud_neg = negative_patterns(q, aud_key);
+    let aud_no: Vec<String> = aud_no.into_iter().filter(|p| aud_neg.contains(p)).collect();
+    // a negative pattern the value matches is no constraint on the class: only positives count
+    let sub_yes: Vec<String> = sub_yes
+        .into_iter()
+        .filter(|p| !sub_neg.contains(p))
+        .collect();
+    let aud_yes: Vec<String> = aud_yes
+        .into_iter()
+        .filter(|p| !aud_neg.contains(p))
+        .collect();
     let (allows, denies) = candidate_statements(q, req);
     let conditions = conditions_of(&allows, &denies);
     let kind = if saml { Kind::Saml } else { Kind::Oidc };
@@ -1216,8 +1254,8 @@ fn record_federated(
     } else {
         // the subject must match one pattern of each satisfied predicate; describe the last
         // (most specific) group in provider terms
-        for group in &sub_yes {
-            for pat in group {
+        {
+            for pat in &sub_yes {
                 let fields = table.and_then(|t| providers::describe_sub(t, pat));
                 match (table, fields) {
                     (Some(t), Some(fs)) => {
@@ -1306,7 +1344,7 @@ fn record_federated(
         (false, Some(t)) => format!("{} {} ({prov})", t.name, t.noun),
         (false, None) => format!("web identities of {prov}"),
     };
-    let mut description = format!("{who}: {}", sub_desc.join("; or "));
+    let mut description = format!("{who}: {}", sub_desc.join("; and "));
     if !sub_no.is_empty() && !sub_yes.is_empty() {
         description.push_str(&format!(" (and not {})", show_alternatives(&sub_no)));
     } else if !sub_no.is_empty() {
