@@ -343,7 +343,9 @@ pub fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Option<Grant> {
     match e {
         PrincipalEntry::Any => Some(Grant::Direct),
         PrincipalEntry::Account { partition, account } => {
-            let signed = !matches!(p.kind, PrincipalKind::Anonymous | PrincipalKind::Service(_));
+            // signed principals of the account; not a federated caller whose provider lives there
+            let signed = !matches!(p.kind, PrincipalKind::Anonymous | PrincipalKind::Service(_))
+                && !p.is_federated_caller();
             (signed && &p.account == account && &p.partition == partition).then_some(Grant::Account)
         }
         PrincipalEntry::Arn(arn) => match &p.kind {
@@ -366,7 +368,10 @@ pub fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Option<Grant> {
             PrincipalKind::Service(name) if name == s => Some(Grant::Service),
             _ => None,
         },
-        PrincipalEntry::Federated(f) => (p.raw == *f).then_some(Grant::Direct),
+        // a federated caller is named by its provider (ARN, or host for the providers without one)
+        PrincipalEntry::Federated(f) => {
+            (p.is_federated_caller() && p.raw == *f).then_some(Grant::Direct)
+        }
         PrincipalEntry::UniqueId(_) | PrincipalEntry::CanonicalUser(_) => None,
     }
 }
@@ -411,6 +416,7 @@ pub fn not_principal_excludes(entries: &[PrincipalEntry], p: &Principal) -> bool
         PrincipalKind::RoleSession { .. } => {
             has(Grant::Account) && has(Grant::Role) && direct_exact(p.session_arn())
         }
+        PrincipalKind::WebIdentity { .. } | PrincipalKind::Saml { .. } => has(Grant::Direct),
     }
 }
 
@@ -424,6 +430,12 @@ pub fn strict_resource(action: &str, resource: &str) -> bool {
     let sts = action.len() > 4 && action[..4].eq_ignore_ascii_case("sts:");
     (parts[2] == "iam" && parts[5].starts_with("role/") && sts)
         || (parts[2] == "kms" && parts[5].starts_with("key/"))
+}
+
+/// The resource of a federated caller's request: a role (`arn:PARTITION:iam::ACCOUNT:role/...`).
+pub fn federated_resource_ok(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[5].starts_with("role/")
 }
 
 /// Results of matching every policy set against the request.
@@ -582,16 +594,20 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
 
     let service_principal = matches!(p.kind, PrincipalKind::Service(_));
     let anonymous = p.kind == PrincipalKind::Anonymous;
+    // web-identity and SAML callers are unsigned: no identity side, no SCPs (they are no
+    // principal of an account); the trust policy, RCPs and a VPC endpoint policy still apply
+    let federated = p.is_federated_caller();
     let mgmt = sc.management_account.as_deref();
     let slr = p.is_service_linked_role();
-    let scp_exempt = service_principal || anonymous || slr || mgmt == Some(p.account.as_str());
+    let scp_exempt =
+        service_principal || anonymous || federated || slr || mgmt == Some(p.account.as_str());
     let service = req.action.split(':').next().unwrap_or("").to_lowercase();
     let rcp_exempt = slr
         || mgmt == Some(req.resource_account.as_str())
         || !RCP_SERVICES.contains(&service.as_str())
         || req.action.eq_ignore_ascii_case("kms:RetireGrant");
     // identity-side sets do not apply to service principals and anonymous callers
-    let identity_side = !(service_principal || anonymous);
+    let identity_side = !(service_principal || anonymous || federated);
 
     // 1. explicit deny anywhere
     let mut denies: Vec<StmtRef> = Vec::new();
@@ -687,6 +703,38 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
         }
         return implicit(
             "anonymous callers are allowed only by a resource policy with `Principal: *`".into(),
+            trace,
+        );
+    }
+    if federated {
+        if !p.federated_action_ok(&req.action) || !federated_resource_ok(&req.resource) {
+            return implicit(
+                format!(
+                    "a {} caller can only call {} on a role",
+                    if matches!(p.kind, PrincipalKind::Saml { .. }) {
+                        "SAML"
+                    } else {
+                        "web-identity"
+                    },
+                    if matches!(p.kind, PrincipalKind::Saml { .. }) {
+                        "sts:AssumeRoleWithSAML (with sts:TagSession, sts:SetSourceIdentity)"
+                    } else {
+                        "sts:AssumeRoleWithWebIdentity (with sts:TagSession, sts:SetSourceIdentity)"
+                    }
+                ),
+                trace,
+            );
+        }
+        if has(Grant::Direct) {
+            return allow(
+                used,
+                &rb_allows,
+                "the trust policy names the identity provider (`Federated`) and its conditions hold",
+                trace,
+            );
+        }
+        return implicit(
+            "federated callers are allowed only by a trust policy naming their provider".into(),
             trace,
         );
     }

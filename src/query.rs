@@ -173,8 +173,13 @@ pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
             and([a, not(d), not(strict)])
         }
         Side::Resource(p) => {
+            // a federated caller (only a trust policy names it) makes only its STS calls
+            // an STS federated-user session has no session policy in this replay, so nothing
+            // admits it (mirrors `eval`, §4.3)
             let (a, d) = enc.allow_deny(&[p]);
-            and([a, not(d)])
+            let fed = enc.federated_action_ok();
+            let fed_user = enc.federated_user();
+            and([a, not(d), fed, not(fed_user)])
         }
         Side::Scenario(sc) => enc.allowed_scenario(sc),
     }
@@ -244,6 +249,8 @@ impl Prepared {
             frame.identity_only,
         );
         let q = build(&mut enc);
+        // principal-derived keys as functions of a symbolic principal (needs the query's patterns)
+        enc.link_principal_keys();
         // candidate witnesses: real actions, readable resources and principals
         add_preferences(&mut enc, prefer_principals);
         enc.partition(&opts.limits)?;
@@ -391,7 +398,21 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
         .filter(|k| !derived.contains(&k.as_str()))
         .cloned()
         .collect();
+    // a web-identity caller named by its provider ARN always carries `sub` and `aud` (OIDC
+    // ID-token claims): keep them, they show who the caller is
+    let identity_claims: Vec<String> = match &best.principal.kind {
+        crate::request::PrincipalKind::WebIdentity { provider }
+            if best.principal.raw.starts_with("arn:") =>
+        {
+            let p = provider.to_lowercase();
+            vec![format!("{p}:sub"), format!("{p}:aud")]
+        }
+        _ => Vec::new(),
+    };
     for k in keys {
+        if identity_claims.contains(&k) {
+            continue;
+        }
         let mut r = best.clone();
         r.context.remove(&k);
         if confirm(&r) {
@@ -424,15 +445,37 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
             &d.atoms.iter().map(|a| a.text()).collect::<Vec<_>>(),
         );
     }
+    // accounts the principal patterns name (for readable roles and principals)
+    let mut principal_accounts: Vec<String> = Vec::new();
+    if let PrincipalMode::Symbolic { slot } = enc.principal {
+        if let Some(d) = enc.domain_of(slot) {
+            for a in &d.atoms {
+                let t = a.text();
+                let parts: Vec<&str> = t.splitn(6, ':').collect();
+                if parts.len() == 6
+                    && parts[4].len() == 12
+                    && parts[4].bytes().all(|b| b.is_ascii_digit())
+                    && !principal_accounts.iter().any(|x| x == parts[4])
+                {
+                    principal_accounts.push(parts[4].to_string());
+                }
+            }
+        }
+    }
     if let Some(d) = enc.domain_mut(RESOURCE_SLOT) {
         let mut v = vec!["*".to_string()];
         for a in &d.atoms {
             // a readable instance of each pattern: wildcards become `example`
             let t = a.text();
-            if t.starts_with("arn:") {
+            if t.starts_with("arn:") && t != "arn:*:iam:*:*:role/*" {
                 v.push(t.replace('*', "example").replace('?', "x"));
             }
         }
+        // the role a federated caller assumes: in the provider's account
+        for acct in &principal_accounts {
+            v.push(format!("arn:aws:iam::{acct}:role/example-role"));
+        }
+        v.push("arn:aws:iam::111122223333:role/example-role".into());
         d.prefer = v;
     }
     // context values: the literals the policies mention, then a neutral word
@@ -446,6 +489,16 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
                     .map(|a| a.text())
                     .filter(|t| !t.contains('*') && !t.contains('?'))
                     .collect();
+                // web-identity subjects: another owner's repository reads better than `example`
+                let others: Vec<String> = v
+                    .iter()
+                    .filter_map(|t| {
+                        let rest = t.strip_prefix("repo:")?;
+                        let i = rest.find('/')?;
+                        Some(format!("repo:someone-else{}", &rest[i..]))
+                    })
+                    .collect();
+                v.extend(others);
                 v.push("example".into());
                 v.push("777788889999".into());
                 d.prefer = v;
@@ -457,6 +510,9 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
             let mut v = principals;
             v.push("arn:aws:iam::777788889999:user/outsider".into());
             v.push("arn:aws:sts::777788889999:assumed-role/outsider-role/session".into());
+            v.push("arn:aws:iam::777788889999:role/outsider-role".into());
+            v.push("arn:aws:iam::777788889999:root".into());
+            v.push("arn:aws:sts::777788889999:federated-user/outsider".into());
             let mut accounts: Vec<String> = Vec::new();
             for a in &d.atoms {
                 let t = a.text();
@@ -476,8 +532,17 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
                 v.push(format!(
                     "arn:aws:sts::{acct}:assumed-role/example-role/session"
                 ));
+                v.push(format!("arn:aws:iam::{acct}:role/example-role"));
+                v.push(format!("arn:aws:iam::{acct}:root"));
+                v.push(format!("arn:aws:sts::{acct}:federated-user/example"));
             }
             v.push("anonymous".into());
+            // federated callers: the providers the policies name (atoms above), then others
+            for h in crate::request::WEB_IDENTITY_HOSTS {
+                v.push((*h).to_string());
+            }
+            v.push("arn:aws:iam::777788889999:oidc-provider/oidc.example.com".into());
+            v.push("arn:aws:iam::777788889999:saml-provider/example-idp".into());
             d.prefer = v;
         }
     }
@@ -873,7 +938,10 @@ pub fn class_patterns(enc: &Encoder, slot: usize, m: &Model) -> (Vec<String>, Ve
                 }
                 if class.atoms.get(i) {
                     yes.push(t);
-                } else {
+                } else if !crate::request::WEB_IDENTITY_ACTIONS.contains(&t.as_str())
+                    && !crate::request::SAML_ACTIONS.contains(&t.as_str())
+                {
+                    // (the federated callers' actions are atoms of every resource-policy query)
                     no.push(t);
                 }
             }

@@ -23,6 +23,52 @@ pub enum PrincipalKind {
     Root,
     Service(String),
     Anonymous,
+    /// A web-identity (OIDC) caller of `sts:AssumeRoleWithWebIdentity`, named by its provider:
+    /// `provider` is the prefix of its claim keys (`HOST[/PATH]` of the provider ARN, or one of
+    /// [`WEB_IDENTITY_HOSTS`]). Unsigned: no identity-side policies, no principal-derived keys.
+    WebIdentity {
+        provider: String,
+    },
+    /// A SAML caller of `sts:AssumeRoleWithSAML`, named by its provider ARN.
+    Saml {
+        name: String,
+    },
+}
+
+/// Web-identity providers that have no provider ARN: `Principal: {"Federated": HOST}` (§2.1).
+pub const WEB_IDENTITY_HOSTS: &[&str] = &[
+    "accounts.google.com",
+    "cognito-identity.amazonaws.com",
+    "graph.facebook.com",
+    "www.amazon.com",
+];
+
+/// The actions a web-identity caller can make (STS API reference: AssumeRoleWithWebIdentity;
+/// session tags and source identity are authorised as separate actions on the same call).
+pub const WEB_IDENTITY_ACTIONS: &[&str] = &[
+    "sts:assumerolewithwebidentity",
+    "sts:tagsession",
+    "sts:setsourceidentity",
+];
+
+/// The actions a SAML caller can make.
+pub const SAML_ACTIONS: &[&str] = &[
+    "sts:assumerolewithsaml",
+    "sts:tagsession",
+    "sts:setsourceidentity",
+];
+
+/// A claim key of a web-identity token (`HOST[/PATH]:claim`, e.g.
+/// `token.actions.githubusercontent.com:sub`): its provider prefix, lowercased. Service and
+/// global keys (`s3:prefix`, `aws:RequestTag/k8s.io:x`) have no dot before their first colon.
+pub fn claim_key_provider(key: &str) -> Option<String> {
+    let (prefix, claim) = key.split_once(':')?;
+    (prefix.contains('.') && !claim.is_empty()).then(|| prefix.to_lowercase())
+}
+
+/// A `SAML:*` key (`SAML:aud`, `SAML:sub`, ...).
+pub fn is_saml_key(key: &str) -> bool {
+    key.len() > 5 && key[..5].eq_ignore_ascii_case("saml:")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,10 +83,19 @@ pub struct Principal {
 
 impl Principal {
     /// Parse the request principal. Accepts IAM user, role, root, assumed-role session and
-    /// federated-user ARNs, a 12-digit account ID (its root), a service principal name and
-    /// `anonymous` (or `*`).
+    /// federated-user ARNs, a 12-digit account ID (its root), a service principal name,
+    /// `anonymous` (or `*`), and federated callers: an OIDC or SAML provider ARN or one of the
+    /// web-identity hosts without an ARN ([`WEB_IDENTITY_HOSTS`]).
     pub fn parse(s: &str) -> Result<Principal, String> {
         let raw = s.to_owned();
+        if WEB_IDENTITY_HOSTS.contains(&s) {
+            return Ok(Principal {
+                raw,
+                partition: "aws".into(),
+                account: String::new(),
+                kind: PrincipalKind::WebIdentity { provider: s.into() },
+            });
+        }
         if s == "anonymous" || s == "*" {
             return Ok(Principal {
                 raw,
@@ -70,7 +125,7 @@ impl Principal {
         }
         let parts: Vec<&str> = s.splitn(6, ':').collect();
         let bad = || {
-            format!("unsupported principal ARN `{s}`: expected arn:PARTITION:iam::ACCOUNT:user/..., role/..., root, or arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION or federated-user/NAME")
+            format!("unsupported principal ARN `{s}`: expected arn:PARTITION:iam::ACCOUNT:user/..., role/..., root, oidc-provider/HOST, saml-provider/NAME, or arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION or federated-user/NAME")
         };
         if parts.len() != 6 || parts[1].is_empty() || parts[4].is_empty() {
             return Err(bad());
@@ -107,6 +162,16 @@ impl Principal {
             "sts" if res.starts_with("federated-user/") => PrincipalKind::FederatedUser {
                 name: res["federated-user/".len()..].into(),
             },
+            "iam" if res.len() > "oidc-provider/".len() && res.starts_with("oidc-provider/") => {
+                PrincipalKind::WebIdentity {
+                    provider: res["oidc-provider/".len()..].into(),
+                }
+            }
+            "iam" if res.len() > "saml-provider/".len() && res.starts_with("saml-provider/") => {
+                PrincipalKind::Saml {
+                    name: res["saml-provider/".len()..].into(),
+                }
+            }
             _ => return Err(bad()),
         };
         if matches!(&kind, PrincipalKind::User { name, .. } | PrincipalKind::RoleSession { role: name, .. } if name.is_empty())
@@ -136,8 +201,29 @@ impl Principal {
                 format!("arn:{p}:sts::{a}:federated-user/{name}")
             }
             PrincipalKind::Root => format!("arn:{p}:iam::{a}:root"),
-            PrincipalKind::Service(_) | PrincipalKind::Anonymous => return None,
+            PrincipalKind::Service(_)
+            | PrincipalKind::Anonymous
+            | PrincipalKind::WebIdentity { .. }
+            | PrincipalKind::Saml { .. } => return None,
         })
+    }
+
+    /// A web-identity or SAML caller (unsigned; only a trust policy can admit it).
+    pub fn is_federated_caller(&self) -> bool {
+        matches!(
+            self.kind,
+            PrincipalKind::WebIdentity { .. } | PrincipalKind::Saml { .. }
+        )
+    }
+
+    /// For federated callers: may it make `action` (lowercase comparison)?
+    pub fn federated_action_ok(&self, action: &str) -> bool {
+        let a = action.to_lowercase();
+        match self.kind {
+            PrincipalKind::WebIdentity { .. } => WEB_IDENTITY_ACTIONS.contains(&a.as_str()),
+            PrincipalKind::Saml { .. } => SAML_ACTIONS.contains(&a.as_str()),
+            _ => true,
+        }
     }
 
     /// The exact session ARN of a role session, when the session name is known.
@@ -182,13 +268,20 @@ impl Principal {
             PrincipalKind::FederatedUser { .. } => "FederatedUser",
             PrincipalKind::Root => "Account",
             PrincipalKind::Anonymous => "Anonymous",
-            PrincipalKind::Service(_) => return None,
+            PrincipalKind::Service(_)
+            | PrincipalKind::WebIdentity { .. }
+            | PrincipalKind::Saml { .. } => return None,
         })
     }
 
     /// Context keys that follow from the principal (a value given in the request context wins).
+    /// Federated callers (unsigned `AssumeRoleWith*` calls) derive none: their claims are given
+    /// in the context, and AWS does not document principal keys for them.
     pub fn derived_keys(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        if self.is_federated_caller() {
+            return out;
+        }
         if let Some(arn) = self.principal_arn() {
             out.push(("aws:principalarn", arn));
         }
@@ -197,8 +290,14 @@ impl Principal {
                 out.push(("aws:principalaccount", "anonymous".into()));
                 out.push(("aws:userid", "anonymous".into()));
             }
-            PrincipalKind::Service(_) => {}
-            _ => out.push(("aws:principalaccount", self.account.clone())),
+            PrincipalKind::Service(name) => {
+                out.push(("aws:principalisawsservice", "true".into()));
+                out.push(("aws:principalservicename", name.clone()));
+            }
+            _ => {
+                out.push(("aws:principalaccount", self.account.clone()));
+                out.push(("aws:principalisawsservice", "false".into()));
+            }
         }
         if let Some(t) = self.type_name() {
             out.push(("aws:principaltype", t.into()));

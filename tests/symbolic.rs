@@ -19,6 +19,9 @@ const ACTIONS: &[&str] = &[
     "s3:?etObject",
     "S3:getobject",
     "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWith*",
+    "sts:TagSession",
 ];
 const RESOURCES: &[&str] = &[
     "*",
@@ -39,6 +42,9 @@ const REQ_ACTIONS: &[&str] = &[
     "ec2:RunInstances",
     "s3:getobject",
     "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWithSAML",
+    "sts:TagSession",
 ];
 const REQ_RESOURCES: &[&str] = &[
     "*",
@@ -49,6 +55,7 @@ const REQ_RESOURCES: &[&str] = &[
     "arn:aws:sqs:us-east-1:111122223333:q",
     "arn:aws:sqs:eu-west-1:444455556666:q",
     "arn:aws:iam::111122223333:role/app",
+    "arn:aws:iam::111122223333:role/deploy",
 ];
 
 fn conditions() -> Vec<Value> {
@@ -72,6 +79,14 @@ fn conditions() -> Vec<Value> {
         json!({"StringEqualsIgnoreCase": {"aws:PrincipalTag/team": ["Dev"]}}),
         json!({"StringEquals": {"s3:prefix": "${aws:username}/"}}),
         json!({"StringLike": {"aws:PrincipalTag/team": "${aws:PrincipalTag/dept}*"}}),
+        // federated callers' claims and principal-derived keys
+        json!({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/*"}}),
+        json!({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}),
+        json!({"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}),
+        json!({"StringEquals": {"aws:PrincipalType": ["User", "AssumedRole"]}}),
+        json!({"StringEquals": {"aws:PrincipalAccount": "111122223333"}}),
+        json!({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::444455556666:role/app"}}),
+        json!({"Bool": {"aws:PrincipalIsAWSService": "true"}}),
     ]
 }
 
@@ -116,6 +131,9 @@ fn statement(
             json!({"AWS": "arn:aws:iam::444455556666:role/app"}),
             json!({"AWS": ["arn:aws:sts::444455556666:assumed-role/app/s1", "444455556666"]}),
             json!({"Service": "lambda.amazonaws.com"}),
+            json!({"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"}),
+            json!({"Federated": ["accounts.google.com", "arn:aws:iam::111122223333:saml-provider/Corp"]}),
+            json!({"Service": "accounts.google.com"}),
         ];
         s.insert("Principal".into(), ps[p % ps.len()].clone());
     }
@@ -125,7 +143,7 @@ fn statement(
 prop_compose! {
     fn arb_statement(resource: bool)(effect in prop::bool::weighted(0.75), na in prop::bool::weighted(0.2), nr in prop::bool::weighted(0.15),
         acts in prop::collection::vec(0usize..100, 1..3), ress in prop::collection::vec(0usize..100, 1..3),
-        conds in prop::collection::vec(0usize..100, 0..3), p in 0usize..6) -> Value {
+        conds in prop::collection::vec(0usize..100, 0..3), p in 0usize..9) -> Value {
         statement(effect, na, nr, acts, ress, conds, if resource { Some(p) } else { None })
     }
 }
@@ -136,7 +154,7 @@ fn arb_policy(resource: bool) -> impl Strategy<Value = Value> {
 }
 
 prop_compose! {
-    fn arb_request()(a in 0usize..100, r in 0usize..100, p in 0usize..6, ctx in prop::collection::vec((0usize..12, 0usize..8), 0..5)) -> (usize, usize, usize, Vec<(usize, usize)>) {
+    fn arb_request()(a in 0usize..100, r in 0usize..100, p in 0usize..10, ctx in prop::collection::vec((0usize..12, 0usize..8), 0..5)) -> (usize, usize, usize, Vec<(usize, usize)>) {
         (a, r, p, ctx)
     }
 }
@@ -149,6 +167,10 @@ fn make_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
         "arn:aws:sts::111122223333:assumed-role/admin/s",
         "arn:aws:iam::444455556666:role/app",
         "anonymous",
+        "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
+        "accounts.google.com",
+        "arn:aws:iam::111122223333:saml-provider/Corp",
+        "lambda.amazonaws.com",
     ];
     let keys = [
         ("aws:SourceVpce", vec!["vpce-1a", "vpce-2", "vpce-3", "x"]),
@@ -177,6 +199,14 @@ fn make_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
             vec!["arn:aws:iam::1:role/app", "arn:aws:iam::1:user/a"],
         ),
         ("aws:username", vec!["alice", "carol"]),
+        (
+            "token.actions.githubusercontent.com:sub",
+            vec!["repo:my-org/app:ref:refs/heads/main", "repo:other/x"],
+        ),
+        (
+            "SAML:aud",
+            vec!["https://signin.aws.amazon.com/saml", "https://x"],
+        ),
     ];
     let mut context = Context::new();
     for (k, v) in ctx {
@@ -234,10 +264,11 @@ fn agree(
     for (a, r, pi, ctx) in reqs {
         let req = make_request(*a, *r, *pi, ctx);
         if matches!(side, Side::Identity(_))
-            && matches!(
+            && (matches!(
                 req.principal.kind,
                 iamprove::request::PrincipalKind::Anonymous
-            )
+                    | iamprove::request::PrincipalKind::Service(_)
+            ) || req.principal.is_federated_caller())
         {
             continue; // identity policies belong to signed principals
         }
@@ -325,7 +356,7 @@ prop_compose! {
                       sp in prop::option::weighted(0.3, arb_policy(false)),
                       scp in prop::option::weighted(0.4, arb_policy(false)), rcp in prop::option::weighted(0.3, arb_policy(false)),
                       rbp in prop::option::weighted(0.5, arb_policy(true)), mgmt in prop::option::weighted(0.2, 0usize..2),
-                      p in 0usize..6) -> (Value, Option<Value>, Option<Value>, Option<Value>, Option<Value>, Option<Value>, Option<usize>, usize) {
+                      p in 0usize..9) -> (Value, Option<Value>, Option<Value>, Option<Value>, Option<Value>, Option<Value>, Option<usize>, usize) {
         (idp, pb, sp, scp, rcp, rbp, mgmt, p)
     }
 }
@@ -372,6 +403,9 @@ proptest! {
             "arn:aws:sts::111122223333:federated-user/fed",
             "lambda.amazonaws.com",
             "anonymous",
+            "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
+            "accounts.google.com",
+            "arn:aws:iam::111122223333:saml-provider/Corp",
         ];
         let principal = Principal::parse(principals[p % principals.len()]).unwrap();
         sc.request = Some(Request::new(principal.clone(), "s3:GetObject", "*", None, Context::new()));
@@ -391,5 +425,149 @@ proptest! {
             let conc = allows(&side, &req);
             prop_assert_eq!(sym, conc, "principal {} action {} resource {} ctx {:?}", req.principal.raw, req.action, req.resource, req.context);
         }
+    }
+}
+
+/// A request as AWS would send it: principal-derived keys take the values the principal implies
+/// (none given explicitly), and claim keys come only with their provider's caller or a role
+/// session (into which they propagate).
+fn real_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request {
+    let base = make_request(a, r, p, ctx);
+    let derived = [
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:principaltype",
+        "aws:username",
+        "aws:userid",
+    ];
+    let session = matches!(
+        base.principal.kind,
+        iamprove::request::PrincipalKind::RoleSession { .. }
+    );
+    let keep = |k: &str| -> bool {
+        if derived.contains(&k) {
+            return false;
+        }
+        if k.starts_with("token.actions.githubusercontent.com:") {
+            return session
+                || base
+                    .principal
+                    .raw
+                    .ends_with("oidc-provider/token.actions.githubusercontent.com");
+        }
+        if k.starts_with("saml:") {
+            return session || base.principal.raw.contains(":saml-provider/");
+        }
+        true
+    };
+    let mut explicit: Context = base
+        .context
+        .iter()
+        .filter(|(k, _)| keep(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // an OIDC provider's token always has `sub` and `aud`
+    if base
+        .principal
+        .raw
+        .ends_with("oidc-provider/token.actions.githubusercontent.com")
+    {
+        for (k, v) in [
+            ("sub", "repo:x/y:ref:refs/heads/main"),
+            ("aud", "sts.amazonaws.com"),
+        ] {
+            let key = format!("token.actions.githubusercontent.com:{k}");
+            explicit.entry(key.clone()).or_insert(CtxValue {
+                key,
+                values: vec![v.into()],
+                multi: false,
+            });
+        }
+    }
+    Request::new(
+        base.principal.clone(),
+        &base.action,
+        &base.resource,
+        None,
+        explicit,
+    )
+}
+
+/// Every constraint the encoder assumes of all requests (principal shapes, principal-derived keys
+/// as functions of the principal, claim keys tied to their provider) holds for real requests: a
+/// constraint that excluded one could turn a real widening into a false proof.
+fn background_holds(
+    side: &Side,
+    reqs: &[(usize, usize, usize, Vec<(usize, usize)>)],
+) -> Result<(), TestCaseError> {
+    let frame = Frame::of(&[side]);
+    let stmts = side.statements();
+    let mut p = Prepared::new(frame, &stmts, &QueryOptions::default(), Vec::new(), |enc| {
+        allowed(enc, side)
+    })
+    .map_err(TestCaseError::fail)?;
+    let bg: Vec<term::T> = p.enc.background.clone();
+    let bg: Vec<term::T> = bg.iter().map(|b| p.resolve(b)).collect();
+    for (a, r, pi, ctx) in reqs {
+        let req = real_request(*a, *r, *pi, ctx);
+        let signed = matches!(
+            req.principal.kind,
+            iamprove::request::PrincipalKind::User { .. }
+                | iamprove::request::PrincipalKind::RoleSession { .. }
+        );
+        if matches!(side, Side::Identity(_)) && !signed {
+            continue;
+        }
+        // (service principals are modelled only when a policy names them: ARCHITECTURE.md)
+        if let iamprove::request::PrincipalKind::Service(name) = &req.principal.kind {
+            let named = stmts.iter().filter_map(|s| s.principal.as_ref()).any(|pe| {
+                pe.entries
+                    .contains(&iamprove::model::PrincipalEntry::Service(name.clone()))
+            });
+            if !named {
+                continue;
+            }
+        }
+        let Some(model) = concretize(&p.enc, &req) else {
+            continue;
+        };
+        for (i, b) in bg.iter().enumerate() {
+            prop_assert!(
+                term::eval(b, &model),
+                "background constraint {} excludes the real request {:?} {:?} {:?} ctx {:?}",
+                i,
+                req.principal.raw,
+                req.action,
+                req.resource,
+                req.context
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn resource_background_holds_for_real_requests(pol in arb_policy(true), reqs in prop::collection::vec(arb_request(), 1..12)) {
+        let p = parse(&pol, PolicyType::Resource)?;
+        background_holds(&Side::Resource(p), &reqs)?;
+    }
+
+    #[test]
+    fn identity_background_holds_for_real_requests(pol in arb_policy(false), reqs in prop::collection::vec(arb_request(), 1..12)) {
+        let p = parse(&pol, PolicyType::Identity)?;
+        background_holds(&Side::Identity(vec![p]), &reqs)?;
+    }
+
+    /// Solver answers for resource policies (symbolic principal, federated callers, linked
+    /// principal keys) replay through the evaluator.
+    #[test]
+    fn resource_solver_answers_replay(pol in arb_policy(true)) {
+        let p = parse(&pol, PolicyType::Resource)?;
+        let side = Side::Resource(p);
+        let stmts = side.statements();
+        solver_replays(&side, &stmts, true)?;
     }
 }

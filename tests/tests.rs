@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod corpus;
 mod eval_cases;
+mod federated;
 mod gitci;
 mod iac;
 mod metamorphic;

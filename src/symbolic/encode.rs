@@ -13,7 +13,10 @@ use crate::eval::{entry_grant, not_principal_excludes, Grant, RCP_SERVICES};
 use crate::literal::Decimal;
 use crate::matching::{self, Tok};
 use crate::model::*;
-use crate::request::{Context, Principal, PrincipalKind};
+use crate::request::{
+    claim_key_provider, is_saml_key, Context, Principal, PrincipalKind, SAML_ACTIONS,
+    WEB_IDENTITY_ACTIONS, WEB_IDENTITY_HOSTS,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -173,7 +176,8 @@ impl Vars {
 #[derive(Debug, Clone)]
 pub enum PrincipalMode {
     Fixed(Principal),
-    /// Symbolic principal: a string slot over principal ARNs; its derived keys are free.
+    /// Symbolic principal: a string slot over principal ARNs, service names, `anonymous` and
+    /// federated providers; its derived keys are linked to it by [`Encoder::link_principal_keys`].
     Symbolic {
         slot: usize,
     },
@@ -206,12 +210,27 @@ const ACTION_DOMAIN: usize = 0;
 const RESOURCE_DOMAIN: usize = 1;
 const PRINCIPAL_DOMAIN: usize = 2;
 
-/// Principal-derived keys (free when the principal is symbolic).
+/// Principal-derived keys (linked to a symbolic principal by [`Encoder::link_principal_keys`]).
 pub const PRINCIPAL_KEYS: &[&str] = &[
     "aws:principalarn",
     "aws:principalaccount",
     "aws:principaltype",
+    "aws:userid",
+    "aws:username",
+    "aws:principalisawsservice",
+    "aws:principalservicename",
 ];
+
+/// Shapes of a symbolic principal (ARN mode): the forms `Principal::parse` accepts.
+const SHAPE_USER: &str = "arn:?*:iam::?*:user/?*";
+const SHAPE_ROLE: &str = "arn:?*:iam::?*:role/?*";
+const SHAPE_ROOT: &str = "arn:?*:iam::?*:root";
+const SHAPE_SESSION: &str = "arn:?*:sts::?*:assumed-role/?*/?*";
+const SHAPE_FED_USER: &str = "arn:?*:sts::?*:federated-user/?*";
+const SHAPE_OIDC: &str = "arn:?*:iam::?*:oidc-provider/?*";
+const SHAPE_SAML: &str = "arn:?*:iam::?*:saml-provider/?*";
+/// The resource of a federated caller's request: a role (mirrors `eval::federated_resource_ok`).
+const ROLE_RESOURCE: &str = "arn:*:iam:*:*:role/*";
 
 impl Encoder {
     /// `policies`: everything the query mentions (to size multivalued keys), `fixed`: context
@@ -287,12 +306,35 @@ impl Encoder {
             .filter_map(|s| s.principal.as_ref())
             .flat_map(|p| p.entries.iter())
             .filter_map(|e| match e {
-                PrincipalEntry::Service(s) | PrincipalEntry::Federated(s) => Some(s.clone()),
+                PrincipalEntry::Service(s) => Some(s.clone()),
                 _ => None,
             })
-            .filter(|s| Principal::parse(s).is_ok())
+            .filter(|s| {
+                Principal::parse(s).is_ok_and(|p| matches!(p.kind, PrincipalKind::Service(_)))
+            })
             .collect();
-        enc.shape_constraints(&services, identity_only);
+        // partitions are isolated: callers come from the partition the policies name (`aws`, the
+        // partition a bare account ID stands for, and any other that a principal entry names)
+        let mut partitions: Vec<String> = vec!["aws".into()];
+        for e in statements
+            .iter()
+            .filter_map(|s| s.principal.as_ref())
+            .flat_map(|p| p.entries.iter())
+        {
+            let part = match e {
+                PrincipalEntry::Account { partition, .. } => Some(partition.clone()),
+                PrincipalEntry::Arn(a) | PrincipalEntry::Federated(a) => {
+                    a.split(':').nth(1).map(str::to_owned)
+                }
+                _ => None,
+            };
+            if let Some(p) = part.filter(|p| !p.is_empty() && !p.contains(['*', '?'])) {
+                if !partitions.contains(&p) {
+                    partitions.push(p);
+                }
+            }
+        }
+        enc.shape_constraints(&services, &partitions, identity_only);
         enc
     }
 
@@ -396,7 +438,12 @@ impl Encoder {
 
     /// Every request has an action of the form `service:name`; a symbolic principal is one of
     /// the principal forms the evaluator accepts, and carries the principal-derived keys.
-    fn shape_constraints(&mut self, services: &[String], identity_only: bool) {
+    fn shape_constraints(
+        &mut self,
+        services: &[String],
+        partitions: &[String],
+        identity_only: bool,
+    ) {
         let p = self.pred_of(
             ACTION_SLOT,
             vec![AtomKey::glob("?*:?*", matching::Mode::Plain)],
@@ -404,34 +451,450 @@ impl Encoder {
         self.background.push(p);
         if let PrincipalMode::Symbolic { slot } = self.principal {
             let shapes = [
-                "arn:?*:iam::?*:user/?*",
-                "arn:?*:iam::?*:role/?*",
-                "arn:?*:iam::?*:root",
-                "arn:?*:sts::?*:assumed-role/?*/?*",
-                "arn:?*:sts::?*:federated-user/?*",
+                SHAPE_USER,
+                SHAPE_ROLE,
+                SHAPE_ROOT,
+                SHAPE_SESSION,
+                SHAPE_FED_USER,
             ];
-            let mut atoms: Vec<AtomKey> = shapes
-                .iter()
-                .map(|s| AtomKey::glob(s, matching::Mode::Arn))
-                .collect();
-            if identity_only {
+            let in_partition = |shape: &str, part: &str| {
+                let mut toks = matching::tokens("arn:", false);
+                toks.extend(matching::tokens(part, false));
+                toks.extend(matching::tokens(&shape["arn:?*".len()..], true));
+                AtomKey {
+                    toks,
+                    mode: matching::Mode::Arn,
+                    ignore_case: false,
+                }
+            };
+            let mut arn_shapes: Vec<&str> = if identity_only {
                 // identity policies belong to IAM users and roles
-                atoms = vec![atoms[0].clone(), atoms[1].clone(), atoms[3].clone()];
+                vec![shapes[0], shapes[1], shapes[3]]
             } else {
+                shapes.to_vec()
+            };
+            let mut atoms: Vec<AtomKey> = Vec::new();
+            if !identity_only {
                 atoms.push(AtomKey::literal("anonymous"));
                 atoms.extend(services.iter().map(|s| AtomKey::literal(s)));
+                // federated callers: any OIDC or SAML provider, and the providers without an ARN
+                arn_shapes.push(SHAPE_OIDC);
+                arn_shapes.push(SHAPE_SAML);
+                atoms.extend(WEB_IDENTITY_HOSTS.iter().map(|h| AtomKey::literal(h)));
+            }
+            for shape in arn_shapes {
+                for part in partitions {
+                    atoms.push(in_partition(shape, part));
+                }
             }
             let p = self.pred_of(slot, atoms);
             self.background.push(p);
-            for k in PRINCIPAL_KEYS {
-                if let Some(info) = self.keys.get(*k) {
-                    if !info.multi {
-                        let v = bvar(info.presence);
-                        self.background.push(v);
-                    }
+        }
+    }
+
+    /// Predicate: the symbolic principal has one of these shapes (ARN-mode patterns).
+    fn shape(&mut self, slot: usize, shapes: &[&str]) -> T {
+        let atoms = shapes
+            .iter()
+            .map(|s| AtomKey::glob(s, matching::Mode::Arn))
+            .collect();
+        self.pred_of(slot, atoms)
+    }
+
+    /// Is the principal an STS federated-user session (GetFederationToken)?
+    pub fn federated_user(&mut self) -> T {
+        match &self.principal {
+            PrincipalMode::Fixed(p) => konst(matches!(p.kind, PrincipalKind::FederatedUser { .. })),
+            PrincipalMode::Symbolic { slot } => {
+                let slot = *slot;
+                self.shape(slot, &[SHAPE_FED_USER])
+            }
+        }
+    }
+
+    /// Is the principal a web-identity caller / a SAML caller? (`ff()` when impossible.)
+    fn federated_shapes(&mut self) -> (T, T) {
+        match &self.principal {
+            PrincipalMode::Fixed(p) => (
+                konst(matches!(p.kind, PrincipalKind::WebIdentity { .. })),
+                konst(matches!(p.kind, PrincipalKind::Saml { .. })),
+            ),
+            PrincipalMode::Symbolic { slot } => {
+                let slot = *slot;
+                let mut oidc = vec![AtomKey::glob(SHAPE_OIDC, matching::Mode::Arn)];
+                oidc.extend(WEB_IDENTITY_HOSTS.iter().map(|h| AtomKey::literal(h)));
+                let oidc = self.pred_of(slot, oidc);
+                let saml = self.shape(slot, &[SHAPE_SAML]);
+                (oidc, saml)
+            }
+        }
+    }
+
+    /// Mirrors the federated branch of `eval::evaluate_with`: a web-identity caller can only
+    /// call `sts:AssumeRoleWithWebIdentity` (and `sts:TagSession`, `sts:SetSourceIdentity`), a
+    /// SAML caller `sts:AssumeRoleWithSAML` (and the same two), always on a role.
+    pub fn federated_action_ok(&mut self) -> T {
+        let (oidc, saml) = self.federated_shapes();
+        if is_false(&oidc) && is_false(&saml) {
+            return tt();
+        }
+        let role = self.pred_of(
+            RESOURCE_SLOT,
+            vec![AtomKey::glob(ROLE_RESOURCE, matching::Mode::Arn)],
+        );
+        let web = self.pred_of(
+            ACTION_SLOT,
+            WEB_IDENTITY_ACTIONS
+                .iter()
+                .map(|a| AtomKey::literal(a))
+                .collect(),
+        );
+        let saml_acts = self.pred_of(
+            ACTION_SLOT,
+            SAML_ACTIONS.iter().map(|a| AtomKey::literal(a)).collect(),
+        );
+        and([
+            implies(oidc, and([web, role.clone()])),
+            implies(saml, and([saml_acts, role])),
+        ])
+    }
+
+    /// The value of a single-valued, string-modelled key is exactly `v` (None: key not modelled
+    /// that way, so no constraint can be stated).
+    fn key_is(&mut self, key: &str, v: &str) -> Option<T> {
+        let info = self.keys.get(key)?.clone();
+        if info.multi || info.families != [Family::String] || self.fixed.contains_key(key) {
+            return None;
+        }
+        let eq = self.pred_of(info.slots[0], vec![AtomKey::literal(v)]);
+        Some(and([bvar(info.presence), eq]))
+    }
+
+    /// Presence of a free key (None when it is fixed or not in the query).
+    fn key_present(&self, key: &str) -> Option<T> {
+        if self.fixed.contains_key(key) || !self.keys.contains_key(key) {
+            return None;
+        }
+        Some(self.present(key))
+    }
+
+    /// Atoms of the (single-valued, string) key's domain, with its value slot.
+    fn key_atoms(&self, key: &str) -> Option<(usize, Vec<AtomKey>)> {
+        let info = self.keys.get(key)?;
+        if info.multi || info.families != [Family::String] || self.fixed.contains_key(key) {
+            return None;
+        }
+        let d = self.vars.slots.get(info.slots[0])?.domain?;
+        Some((info.slots[0], self.domains[d].atoms.clone()))
+    }
+
+    /// Principal-derived keys as functions of a symbolic principal (IAM-SEMANTICS §3.7, §5):
+    /// `aws:PrincipalType`, `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:username`,
+    /// `aws:userid`, `aws:PrincipalIsAWSService`, `aws:PrincipalServiceName` take the values the
+    /// evaluator derives for each principal form, as far as the query's patterns can tell them
+    /// apart; and a web-identity claim key (`HOST:claim`) or `SAML:*` key is present only for a
+    /// caller of that provider or a role session (these keys propagate into web-identity and
+    /// SAML sessions). Every constraint holds for every real request (a narrowing of spurious
+    /// combinations only); keys of service principals and federated callers stay free.
+    /// Call after the query is built (the keys' patterns are known) and before partitioning.
+    pub fn link_principal_keys(&mut self) {
+        let PrincipalMode::Symbolic { slot } = self.principal else {
+            return;
+        };
+        let linked = self.keys.keys().any(|k| {
+            PRINCIPAL_KEYS.contains(&k.as_str())
+                || is_saml_key(k)
+                || claim_key_provider(k).is_some()
+        });
+        if !linked {
+            return;
+        }
+        let mut bg: Vec<T> = Vec::new();
+        let user = self.shape(slot, &[SHAPE_USER]);
+        let role = self.shape(slot, &[SHAPE_ROLE]);
+        let root = self.shape(slot, &[SHAPE_ROOT]);
+        let session = self.shape(slot, &[SHAPE_SESSION]);
+        let fed_user = self.shape(slot, &[SHAPE_FED_USER]);
+        let anonymous = self.pred_of(slot, vec![AtomKey::literal("anonymous")]);
+        let signed = or([
+            user.clone(),
+            role.clone(),
+            root.clone(),
+            session.clone(),
+            fed_user.clone(),
+        ]);
+        // services the shape constraint admits
+        let services: Vec<String> = self
+            .domains
+            .get(PRINCIPAL_DOMAIN)
+            .map(|d| {
+                d.atoms
+                    .iter()
+                    .map(AtomKey::text)
+                    .filter(|t| {
+                        Principal::parse(t)
+                            .is_ok_and(|p| matches!(p.kind, PrincipalKind::Service(_)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let service = self.pred_of(slot, services.iter().map(|s| AtomKey::literal(s)).collect());
+
+        // aws:PrincipalType
+        for (shape, v) in [
+            (user.clone(), "User"),
+            (or([role.clone(), session.clone()]), "AssumedRole"),
+            (fed_user.clone(), "FederatedUser"),
+            (root.clone(), "Account"),
+            (anonymous.clone(), "Anonymous"),
+        ] {
+            if let Some(t) = self.key_is("aws:principaltype", v) {
+                bg.push(implies(shape, t));
+            }
+        }
+        // aws:PrincipalAccount: the account segment; `anonymous` for anonymous callers
+        if let Some(p) = self.key_present("aws:principalaccount") {
+            bg.push(implies(signed.clone(), p));
+        }
+        if let Some(t) = self.key_is("aws:principalaccount", "anonymous") {
+            bg.push(implies(anonymous.clone(), t));
+        }
+        if let Some((kslot, atoms)) = self.key_atoms("aws:principalaccount") {
+            for a in atoms {
+                if a.mode != matching::Mode::Plain {
+                    continue;
+                }
+                let mut toks = matching::tokens("arn:?*:*::", true);
+                toks.extend(a.toks.iter().copied());
+                toks.extend(matching::tokens(":?*", true));
+                let in_acct = self.pred_of(
+                    slot,
+                    vec![AtomKey {
+                        toks,
+                        mode: matching::Mode::Arn,
+                        ignore_case: a.ignore_case,
+                    }],
+                );
+                let kv = self.pred_of(kslot, vec![a]);
+                bg.push(implies(signed.clone(), iff(kv, in_acct)));
+            }
+        }
+        // aws:PrincipalArn: the principal itself for users, roles, roots and federated users;
+        // the role's ARN (any path) for sessions; absent for anonymous callers
+        if let Some(p) = self.key_present("aws:principalarn") {
+            bg.push(implies(signed.clone(), p.clone()));
+            bg.push(implies(anonymous.clone(), not(p)));
+        }
+        if let Some((kslot, atoms)) = self.key_atoms("aws:principalarn") {
+            let same = or([user.clone(), role.clone(), root.clone(), fed_user.clone()]);
+            let mut accounts: Vec<String> = Vec::new();
+            let mut roles: Vec<(String, String, String)> = Vec::new();
+            for a in &atoms {
+                let kv = self.pred_of(kslot, vec![a.clone()]);
+                let pv = self.pred_of(slot, vec![a.clone()]);
+                bg.push(implies(same.clone(), iff(kv, pv)));
+                collect_arn_facts(&a.text(), &mut accounts, &mut roles);
+            }
+            if let Some(d) = self.domains.get(PRINCIPAL_DOMAIN) {
+                for a in &d.atoms {
+                    collect_arn_facts(&a.text(), &mut accounts, &mut roles);
+                }
+            }
+            let role_arn =
+                self.pred_of(kslot, vec![AtomKey::glob(SHAPE_ROLE, matching::Mode::Arn)]);
+            bg.push(implies(session.clone(), role_arn));
+            accounts.sort();
+            accounts.dedup();
+            for acct in accounts {
+                let toks = arn_account_toks(&acct);
+                let key = AtomKey {
+                    toks,
+                    mode: matching::Mode::Arn,
+                    ignore_case: false,
+                };
+                let kv = self.pred_of(kslot, vec![key.clone()]);
+                let pv = self.pred_of(slot, vec![key]);
+                bg.push(implies(session.clone(), iff(kv, pv)));
+            }
+            roles.sort();
+            roles.dedup();
+            for (part, acct, name) in roles {
+                let lit = |s: String| matching::tokens(&s, false);
+                let mut any_path = lit(format!("arn:{part}:iam::{acct}:role/"));
+                any_path.push(Tok::One);
+                any_path.push(Tok::Run);
+                any_path.extend(lit(format!("/{name}")));
+                let kv = self.pred_of(
+                    kslot,
+                    vec![
+                        AtomKey::literal(&format!("arn:{part}:iam::{acct}:role/{name}")),
+                        AtomKey {
+                            toks: any_path,
+                            mode: matching::Mode::Plain,
+                            ignore_case: false,
+                        },
+                    ],
+                );
+                let mut sess = lit(format!("arn:{part}:sts::{acct}:assumed-role/{name}/"));
+                sess.push(Tok::One);
+                sess.push(Tok::Run);
+                let pv = self.pred_of(
+                    slot,
+                    vec![AtomKey {
+                        toks: sess,
+                        mode: matching::Mode::Plain,
+                        ignore_case: false,
+                    }],
+                );
+                bg.push(implies(session.clone(), iff(kv, pv)));
+            }
+        }
+        // aws:username: present exactly for IAM users, their name
+        if let Some(p) = self.key_present("aws:username") {
+            bg.push(implies(user.clone(), p.clone()));
+            bg.push(implies(
+                or([
+                    role.clone(),
+                    root.clone(),
+                    session.clone(),
+                    fed_user.clone(),
+                    anonymous.clone(),
+                ]),
+                not(p),
+            ));
+        }
+        if let Some((kslot, atoms)) = self.key_atoms("aws:username") {
+            for a in atoms {
+                let name = a.text();
+                let literal = a.toks.iter().all(|t| matches!(t, Tok::Lit(_)));
+                if !literal || a.ignore_case || name.is_empty() || name.contains('/') {
+                    continue;
+                }
+                let lit = |s: &str| matching::tokens(s, false);
+                let mut direct = matching::tokens("arn:?*:iam::?*:user/", true);
+                direct.extend(lit(&name));
+                let mut nested = matching::tokens("arn:?*:iam::?*:user/*/", true);
+                nested.extend(lit(&name));
+                let pv = self.pred_of(
+                    slot,
+                    vec![
+                        AtomKey {
+                            toks: direct,
+                            mode: matching::Mode::Arn,
+                            ignore_case: false,
+                        },
+                        AtomKey {
+                            toks: nested,
+                            mode: matching::Mode::Arn,
+                            ignore_case: false,
+                        },
+                    ],
+                );
+                let kv = self.pred_of(kslot, vec![a]);
+                bg.push(implies(user.clone(), iff(kv, pv)));
+            }
+        }
+        // aws:userid: always present for signed callers; `anonymous`; the account for roots
+        if let Some(p) = self.key_present("aws:userid") {
+            bg.push(implies(signed.clone(), p));
+        }
+        if let Some(t) = self.key_is("aws:userid", "anonymous") {
+            bg.push(implies(anonymous.clone(), t));
+        }
+        if let Some((kslot, atoms)) = self.key_atoms("aws:userid") {
+            for a in atoms {
+                let text = a.text();
+                if a.mode != matching::Mode::Plain
+                    || text.is_empty()
+                    || !text.bytes().all(|b| b.is_ascii_digit())
+                {
+                    continue;
+                }
+                let mut toks = matching::tokens("arn:?*:iam::", true);
+                toks.extend(matching::tokens(&text, false));
+                toks.extend(matching::tokens(":root", false));
+                let pv = self.pred_of(
+                    slot,
+                    vec![AtomKey {
+                        toks,
+                        mode: matching::Mode::Arn,
+                        ignore_case: false,
+                    }],
+                );
+                let kv = self.pred_of(kslot, vec![a]);
+                bg.push(implies(root.clone(), iff(kv, pv)));
+            }
+        }
+        // aws:PrincipalIsAWSService: true for service principals, false for signed IAM callers
+        if let Some(info) = self.keys.get("aws:principalisawsservice").cloned() {
+            if !info.multi
+                && info.families == [Family::Bool]
+                && !self.fixed.contains_key("aws:principalisawsservice")
+            {
+                let p = bvar(info.presence);
+                let v = self.bool_slot(info.slots[0]);
+                bg.push(implies(service.clone(), and([p.clone(), v.clone()])));
+                bg.push(implies(signed.clone(), and([p.clone(), not(v)])));
+                bg.push(implies(anonymous.clone(), not(p)));
+            }
+        }
+        // aws:PrincipalServiceName: the service's name; absent for other callers
+        if let Some(p) = self.key_present("aws:principalservicename") {
+            bg.push(implies(or([signed.clone(), anonymous.clone()]), not(p)));
+        }
+        for s in &services {
+            let is_s = self.pred_of(slot, vec![AtomKey::literal(s)]);
+            if let Some(t) = self.key_is("aws:principalservicename", s) {
+                bg.push(implies(is_s, t));
+            }
+        }
+        // claim keys: only a caller of that provider, or a role session, carries them
+        let claim_keys: Vec<String> = self
+            .keys
+            .keys()
+            .filter(|k| !self.fixed.contains_key(*k))
+            .cloned()
+            .collect();
+        let sessions = or([role.clone(), session.clone()]);
+        for k in claim_keys {
+            let provider = if is_saml_key(&k) {
+                self.shape(slot, &[SHAPE_SAML])
+            } else if let Some(host) = claim_key_provider(&k) {
+                let mut toks = matching::tokens("arn:?*:iam::?*:oidc-provider/", true);
+                toks.extend(matching::tokens(&host, false));
+                let mut atoms = vec![AtomKey {
+                    toks,
+                    mode: matching::Mode::Arn,
+                    ignore_case: true,
+                }];
+                if WEB_IDENTITY_HOSTS.contains(&host.as_str()) {
+                    atoms.push(AtomKey::literal(&host));
+                }
+                self.pred_of(slot, atoms)
+            } else {
+                continue;
+            };
+            let p = self.present(&k);
+            bg.push(implies(p.clone(), or([provider, sessions.clone()])));
+            // an OIDC provider (named by its ARN) always sends `sub` and `aud` (required claims
+            // of an OIDC ID token); the providers without an ARN use their own claim names
+            if let Some(host) = claim_key_provider(&k) {
+                if k.ends_with(":sub") || k.ends_with(":aud") {
+                    let mut toks = matching::tokens("arn:?*:iam::?*:oidc-provider/", true);
+                    toks.extend(matching::tokens(&host, false));
+                    let this = self.pred_of(
+                        slot,
+                        vec![AtomKey {
+                            toks,
+                            mode: matching::Mode::Arn,
+                            ignore_case: true,
+                        }],
+                    );
+                    bg.push(implies(this, p));
                 }
             }
         }
+        self.background.extend(bg);
     }
 
     /// Is the predicate "slot matches one of `atoms`" (placeholder until partitioned).
@@ -560,17 +1023,28 @@ impl Encoder {
                     (not(ex), Some(Grant::Direct))
                 } else {
                     let mut atoms = Vec::new();
+                    let mut account_atoms = Vec::new();
                     let mut any = false;
                     for e in &pe.entries {
                         match e {
                             PrincipalEntry::Any => any = true,
+                            PrincipalEntry::Account { .. } => {
+                                account_atoms.extend(principal_entry_atoms(e))
+                            }
                             _ => atoms.extend(principal_entry_atoms(e)),
                         }
                     }
                     if any {
                         return (tt(), Some(Grant::Direct));
                     }
-                    (self.pred_of(slot, atoms), Some(Grant::Direct))
+                    let mut parts = vec![self.pred_of(slot, atoms)];
+                    if !account_atoms.is_empty() {
+                        // an account names its signed principals, not a provider that lives there
+                        let acct = self.pred_of(slot, account_atoms);
+                        let fed = self.shape(slot, &[SHAPE_OIDC, SHAPE_SAML]);
+                        parts.push(and([acct, not(fed)]));
+                    }
+                    (or(parts), Some(Grant::Direct))
                 }
             }
         }
@@ -588,7 +1062,7 @@ impl Encoder {
                 PrincipalEntry::Account { partition, account } => {
                     exact.push(format!("arn:{partition}:iam::{account}:root"))
                 }
-                PrincipalEntry::Service(s) => exact.push(s.clone()),
+                PrincipalEntry::Service(s) | PrincipalEntry::Federated(s) => exact.push(s.clone()),
                 PrincipalEntry::Arn(a) => exact.push(a.clone()),
                 _ => {}
             }
@@ -1054,10 +1528,14 @@ impl Encoder {
 
         let service_principal = matches!(p.kind, PrincipalKind::Service(_));
         let anonymous = p.kind == PrincipalKind::Anonymous;
+        let federated = p.is_federated_caller();
         let mgmt = sc.management_account.clone();
         let slr = p.is_service_linked_role();
-        let scp_exempt =
-            service_principal || anonymous || slr || mgmt.as_deref() == Some(p.account.as_str());
+        let scp_exempt = service_principal
+            || anonymous
+            || federated
+            || slr
+            || mgmt.as_deref() == Some(p.account.as_str());
         let rcp_exempt = {
             let mgmt_res = match &mgmt {
                 Some(m) => self.resource_account_is(m, &p.account),
@@ -1067,7 +1545,7 @@ impl Encoder {
             let retire = self.pred_of(ACTION_SLOT, vec![AtomKey::literal("kms:retiregrant")]);
             or([konst(slr), mgmt_res, not(svc), retire])
         };
-        let identity_side = !(service_principal || anonymous);
+        let identity_side = !(service_principal || anonymous || federated);
 
         let mut denies = Vec::new();
         if identity_side {
@@ -1105,6 +1583,10 @@ impl Encoder {
         ]);
         let vpce_ok = vpce.as_ref().map(|(a, _)| a.clone()).unwrap_or_else(tt);
         let guard = and([not(denied), scp_ok, rcp_ok, vpce_ok]);
+        if federated {
+            let ok = self.federated_action_ok();
+            return and([guard, ok, g_direct]);
+        }
         if anonymous {
             return and([guard, g_direct]);
         }
@@ -1442,8 +1924,50 @@ fn principal_entry_atoms(e: &PrincipalEntry) -> Vec<AtomKey> {
             }
             out
         }
-        PrincipalEntry::Service(s) | PrincipalEntry::Federated(s) => vec![AtomKey::literal(s)],
+        // a `Service` entry names a service principal, a `Federated` entry a federated caller
+        // (as `eval::entry_grant`): a value of the other kind names nothing
+        PrincipalEntry::Service(s) => match Principal::parse(s) {
+            Ok(p) if matches!(p.kind, PrincipalKind::Service(_)) => vec![AtomKey::literal(s)],
+            _ => Vec::new(),
+        },
+        PrincipalEntry::Federated(s) => match Principal::parse(s) {
+            Ok(p) if p.is_federated_caller() => vec![AtomKey::literal(s)],
+            _ => Vec::new(),
+        },
         PrincipalEntry::UniqueId(_) | PrincipalEntry::CanonicalUser(_) => Vec::new(),
+    }
+}
+
+/// `a ⇔ b`.
+fn iff(a: T, b: T) -> T {
+    and([implies(a.clone(), b.clone()), implies(b, a)])
+}
+
+/// Accounts (12 digits) and role names (partition, account, name) that literal ARNs in a
+/// pattern name, for linking `aws:PrincipalArn` to a symbolic session.
+fn collect_arn_facts(
+    t: &str,
+    accounts: &mut Vec<String>,
+    roles: &mut Vec<(String, String, String)>,
+) {
+    let parts: Vec<&str> = t.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return;
+    }
+    let acct = parts[4];
+    if acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()) {
+        accounts.push(acct.to_owned());
+        let literal = |s: &str| !s.contains('*') && !s.contains('?') && !s.is_empty();
+        if parts[2] == "iam" && parts[5].starts_with("role/") && literal(parts[1]) {
+            if let Some(name) = parts[5].rsplit('/').next().filter(|n| literal(n)) {
+                roles.push((parts[1].to_owned(), acct.to_owned(), name.to_owned()));
+            }
+        }
+        if parts[2] == "sts" && parts[5].starts_with("assumed-role/") && literal(parts[1]) {
+            if let Some(name) = parts[5].split('/').nth(1).filter(|n| literal(n)) {
+                roles.push((parts[1].to_owned(), acct.to_owned(), name.to_owned()));
+            }
+        }
     }
 }
 
