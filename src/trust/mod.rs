@@ -244,7 +244,14 @@ pub fn aws_replay_scenario(role: &TrustRole, req: &Request) -> Scenario {
 }
 
 fn is_federated_raw(s: &str) -> bool {
-    s.contains(":oidc-provider/") || s.contains(":saml-provider/")
+    s.contains(":oidc-provider/")
+        || s.contains(":saml-provider/")
+        || Principal::parse(s).is_ok_and(|p| {
+            matches!(
+                p.kind,
+                PrincipalKind::WebIdentity { .. } | PrincipalKind::Saml { .. }
+            )
+        })
 }
 
 /// Named principals of the trust policy, as readable witness candidates.
@@ -890,6 +897,16 @@ fn federated_providers(policy: &Policy) -> Vec<String> {
 }
 
 /// The witness of a federated class in DESIGN.md's scenario form.
+/// The provider's account (from its ARN), else the role's.
+fn provider_account(role: &TrustRole, provider: &str) -> String {
+    provider
+        .split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| role.account())
+}
+
 fn federated_witness(role: &TrustRole, provider: &str, action: &str, req: &Request) -> Value {
     let mut ctx = serde_json::Map::new();
     let derived: Vec<&str> = req
@@ -909,12 +926,7 @@ fn federated_witness(role: &TrustRole, provider: &str, action: &str, req: &Reque
         };
         ctx.insert(v.key.clone(), val);
     }
-    let acct = provider
-        .split(':')
-        .nth(4)
-        .filter(|a| !a.is_empty())
-        .map(str::to_owned)
-        .unwrap_or_else(|| role.account());
+    let acct = provider_account(role, provider);
     let mut o = json!({
         "principal": provider,
         "action": action,
@@ -1015,21 +1027,52 @@ fn federated_side(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
         let aud_claim = table.map_or("aud", |t| t.aud_key.as_str());
         let sub_key = format!("{prefix}:sub");
         let aud_key = format!("{prefix}:{aud_claim}");
-        let q = provider_policy(&role.policy, &prov);
+        // with the federated request model (the provider is a request principal): the trust
+        // policy itself decides; otherwise the statements that apply to the provider, over the
+        // claims (`provider_policy`)
+        let native = Principal::parse(&prov).ok().filter(|p| {
+            matches!(
+                p.kind,
+                PrincipalKind::WebIdentity { .. } | PrincipalKind::Saml { .. }
+            )
+        });
+        let q = if native.is_some() {
+            role.policy.clone()
+        } else {
+            provider_policy(&role.policy, &prov)
+        };
+        let confirm_sc = {
+            let mut sc = Scenario::empty();
+            if native.is_some() {
+                sc.resource_policy = Some(role.policy.clone());
+            } else {
+                sc.identity_policies = vec![q.clone()];
+            }
+            sc
+        };
         let stmts: Vec<&Statement> = q.statements.iter().collect();
         let frame = Frame {
             identity_only: false,
-            principal: Some(query::default_principal()),
+            principal: Some(native.clone().unwrap_or_else(query::default_principal)),
             context: Context::new(),
-            resource_account: None,
+            resource_account: native.as_ref().map(|_| provider_account(role, &prov)),
         };
         let action_lower = action.to_ascii_lowercase();
         let (sk, ak) = (sub_key.clone(), aud_key.clone());
+        let arn = role.arn.clone();
+        let is_native = native.is_some();
         let prepared = Prepared::new(frame, &stmts, &opts.query, Vec::new(), |enc| {
-            let (a, d) = enc.allow_deny(&[&q]);
+            let allowed = if is_native {
+                enc.allowed_scenario(&confirm_sc)
+            } else {
+                let (a, d) = enc.allow_deny(&[&q]);
+                and([a, not(d)])
+            };
             let act = enc.pred_of(ACTION_SLOT, vec![AtomKey::literal(&action_lower)]);
-            // a token always carries its subject and audience (IAM User Guide)
-            let mut parts = vec![a, not(d), act];
+            let mut parts = vec![allowed, act];
+            if is_native {
+                parts.push(enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(&arn)]));
+            }
             // one predicate per claim pattern: one class per pattern combination
             let slots: Vec<usize> = enc
                 .keys
@@ -1045,6 +1088,7 @@ fn federated_side(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
                     let _ = enc.pred_of(slot, vec![atom]);
                 }
             }
+            // a token always carries its subject and audience (IAM User Guide)
             for k in [&sk, &ak] {
                 if let Some(info) = enc.keys.get(k.as_str()) {
                     if !info.multi {
@@ -1062,9 +1106,8 @@ fn federated_side(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
             }
         };
         let confirm = |r: &Request| {
-            let mut sc = Scenario::empty();
-            sc.identity_policies = vec![q.clone()];
-            crate::eval::evaluate(&sc, r).decision == Decision::Allow
+            (!is_native || r.resource == role.arn)
+                && crate::eval::evaluate(&confirm_sc, r).decision == Decision::Allow
         };
         let claim_prefix = format!("{prefix}:");
         let mut rounds = 0;
@@ -1090,12 +1133,7 @@ fn federated_side(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
                             break;
                         }
                     }
-                    let sc = {
-                        let mut sc = Scenario::empty();
-                        sc.identity_policies = vec![q.clone()];
-                        sc
-                    };
-                    let paths = granting_in(&q, &request, &sc);
+                    let paths = granting_in(&q, &request, &confirm_sc);
                     record_federated(
                         &prov, saml, table, &sub_key, &aud_key, &prep.enc, &model, &q, &request,
                         witness, paths, rep,
