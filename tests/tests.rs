@@ -16,3 +16,4 @@ mod props;
 mod sarif;
 mod scenario_errors;
 mod symbolic;
+mod trust;
