@@ -236,6 +236,28 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Who can assume these roles: every class of identities (AWS accounts and principals,
+    /// services, OIDC and SAML identities, anonymous callers) with its conditions and a replayed
+    /// witness, and trust hazards (exit 1 when a hazard of severity error is found; docs/trust.md).
+    Trust {
+        /// Trust policy documents, policy-version envelopes or `aws iam get-role` output.
+        #[arg(required_unless_present = "account")]
+        files: Vec<PathBuf>,
+        /// Every role of this account dump (`aws iam get-account-authorization-details`).
+        #[arg(long)]
+        account: Option<PathBuf>,
+        /// The organization (docs/account-formats.md): its accounts count as trusted and its ID
+        /// pins `aws:PrincipalOrgID`.
+        #[arg(long)]
+        org: Option<PathBuf>,
+        /// Accounts you own (comma-separated or repeated): no third-party hazards for them.
+        #[arg(long = "trusted-accounts", value_name = "ACCOUNTS")]
+        trusted_accounts: Vec<String>,
+        #[command(flatten)]
+        solver: SolverArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(hide = true)]
     Completions {
@@ -452,6 +474,23 @@ pub fn run(cli: Cli) -> Exit {
             output.as_deref(),
             &solver.options(),
             format,
+        ),
+        Command::Trust {
+            files,
+            account,
+            org,
+            trusted_accounts,
+            solver,
+            format,
+        } => crate::trust::report::cmd_trust(
+            &crate::trust::report::TrustArgs {
+                files,
+                account,
+                org,
+                trusted_accounts,
+                format,
+            },
+            solver.options(),
         ),
         Command::Completions { shell } => crate::shellgen::cmd_completions(shell),
         Command::Man { dir } => crate::shellgen::cmd_man(dir.as_deref()),

@@ -27,5 +27,6 @@ pub mod shellgen;
 pub mod solver;
 pub mod style;
 pub mod symbolic;
+pub mod trust;
 pub mod validate;
 pub mod wellformed;

@@ -19,3 +19,4 @@ mod sarif;
 mod scenario_errors;
 mod soundness;
 mod symbolic;
+mod trust;
