@@ -975,9 +975,10 @@ impl Budget {
         }
     }
 
-    /// `limits`, plus an allowance linear in the patterns' total length (`steps`: NFA steps),
-    /// so that one long pattern (a literal of 100,000 characters needs as many states) is
-    /// explored rather than given up on: the budgets bound entanglement, not length.
+    /// `limits`, plus an allowance linear in the longest pattern's length (`steps`: NFA
+    /// steps), so that one long pattern (a literal of 100,000 characters needs as many states)
+    /// is explored rather than given up on: the budgets bound entanglement, not length. (The
+    /// longest, not the total: many short entangled patterns must not raise the budget.)
     fn scaled(limits: &Limits, steps: usize) -> Budget {
         let mut b = Budget::new(limits);
         b.max_states = b.max_states.saturating_add(steps.saturating_mul(4));
@@ -987,7 +988,9 @@ impl Budget {
 
     fn take(&mut self) -> Result<(), Exceeded> {
         self.states += 1;
-        if self.states > self.max_states || (self.states % 1024 == 0 && crate::deadline::passed()) {
+        // the command's deadline, looked at on the first state of every exploration and every
+        // 1,024 states after
+        if self.states > self.max_states || (self.states % 1024 == 1 && crate::deadline::passed()) {
             Err(Exceeded)
         } else {
             Ok(())
@@ -1371,7 +1374,12 @@ pub fn find_witness(
 ) -> Result<Option<String>, PartitionError> {
     let pn: Vec<&Nfa> = pos.iter().map(|p| &p.nfa).collect();
     let nn: Vec<&Nfa> = neg.iter().map(|p| &p.nfa).collect();
-    let len = pn.iter().chain(&nn).map(|n| n.steps.len()).sum();
+    let len = pn
+        .iter()
+        .chain(&nn)
+        .map(|n| n.steps.len())
+        .max()
+        .unwrap_or(0);
     let mut budget = Budget::scaled(limits, len);
     search(&pn, &nn, &mut budget).map_err(|Exceeded| budget.error(pos.len() + neg.len()))
 }
@@ -1594,7 +1602,7 @@ pub fn partition(
     limits: &Limits,
 ) -> Result<Partition, PartitionError> {
     let n = atoms.len();
-    let len = atoms.iter().map(|a| a.nfa.steps.len()).sum();
+    let len = atoms.iter().map(|a| a.nfa.steps.len()).max().unwrap_or(0);
     let fresh_budget = || Budget::scaled(limits, len);
     // Deduplicate; set aside constant atoms.
     let mut const_true: Vec<usize> = Vec::new();

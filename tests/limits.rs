@@ -69,7 +69,7 @@ fn oversized_policy_is_an_input_error_naming_the_limit() {
         "huge.json",
         &policy(
             "s3:GetObject",
-            &format!("arn:aws:s3:::b/{}", "a".repeat(600_000)),
+            &format!("arn:aws:s3:::b/{}", "a".repeat(2_100_000)),
         ),
     );
     iamprove()
@@ -79,7 +79,7 @@ fn oversized_policy_is_an_input_error_naming_the_limit() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("huge.json"))
-        .stderr(predicate::str::contains("over iamprove's limit of 524288"))
+        .stderr(predicate::str::contains("over iamprove's limit of 2097152"))
         .stderr(predicate::str::contains("6,144 for a managed policy"));
 }
 
@@ -104,7 +104,7 @@ fn validate_of_a_10_mb_action_list_is_a_size_error() {
     assert!(v["findings"][0]["message"]
         .as_str()
         .unwrap()
-        .contains("limit of 524288"));
+        .contains("limit of 2097152"));
 }
 
 #[test]
