@@ -452,3 +452,32 @@ fn why_names_an_rcp_gap_by_ou_and_puts_its_fix_outside_the_account() {
     assert_eq!(v["fix"]["confirmed"], true);
     assert_eq!(v["fix"]["changes"][0]["add"]["Sid"], "RCPFullAWSAccess");
 }
+
+#[test]
+fn why_takes_session_tags_from_the_assume_role_record() {
+    let (v, code) = json_out(&[
+        "why",
+        "--account",
+        data("account-invictus.json").to_str().unwrap(),
+        "--event",
+        data("session-tags.json").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["request"]["principal"],
+        "arn:aws:sts::123837392027:assumed-role/tagged-app/sess1"
+    );
+    assert_eq!(v["request"]["resource"], "arn:aws:s3:::reports/q3.csv");
+    // the session tag wins over the role's own tag (999)
+    assert_eq!(
+        v["request"]["context"]["aws:PrincipalTag/CostCenter"],
+        "12345"
+    );
+    assert_eq!(v["decision"], "ImplicitDeny");
+    assert_eq!(v["blocking"][0]["layer"], "missing_allow");
+    assert_eq!(v["near_misses"][0]["sid"], "OwnCostCenter");
+    assert_eq!(v["message"]["agrees"], true);
+    assert_eq!(v["fix"]["confirmed"], true);
+}
