@@ -481,3 +481,23 @@ fn why_takes_session_tags_from_the_assume_role_record() {
     assert_eq!(v["message"]["agrees"], true);
     assert_eq!(v["fix"]["confirmed"], true);
 }
+
+#[test]
+fn why_applies_the_bucket_policy_to_an_object_and_names_its_deny() {
+    let (v, code) = json_out(&[
+        "why",
+        "--account",
+        data("account-invictus.json").to_str().unwrap(),
+        "--resource-policies",
+        data("resource-policies.json").to_str().unwrap(),
+        "--format",
+        "json",
+        "--message",
+        "User: arn:aws:iam::123837392027:user/dev is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::reports/q3.csv\" with an explicit deny in a resource-based policy",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(v["decision"], "ExplicitDeny");
+    assert_eq!(v["blocking"][0]["layer"], "resource_policy");
+    assert_eq!(v["blocking"][0]["sid"], "NoOutsideOffice");
+    assert_eq!(v["message"]["agrees"], true);
+}

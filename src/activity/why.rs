@@ -438,6 +438,21 @@ pub fn rebuild(
     if sc.resource_policy.is_none() {
         sc.resource_policy = env.resource_policies.get(&resource).cloned();
     }
+    // an S3 object is governed by its bucket's policy
+    if sc.resource_policy.is_none() {
+        if let Some((bucket, _)) = resource
+            .strip_prefix("arn:aws:s3:::")
+            .and_then(|r| r.split_once('/'))
+        {
+            let arn = format!("arn:aws:s3:::{bucket}");
+            if let Some(p) = env.resource_policies.get(&arn) {
+                sc.resource_policy = Some(p.clone());
+                notes.push(format!(
+                    "the object is governed by the policy of bucket `{arn}`"
+                ));
+            }
+        }
+    }
     sc.rcps = env
         .org
         .as_ref()
