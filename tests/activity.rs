@@ -452,3 +452,52 @@ fn why_names_an_rcp_gap_by_ou_and_puts_its_fix_outside_the_account() {
     assert_eq!(v["fix"]["confirmed"], true);
     assert_eq!(v["fix"]["changes"][0]["add"]["Sid"], "RCPFullAWSAccess");
 }
+
+#[test]
+fn why_takes_session_tags_from_the_assume_role_record() {
+    let (v, code) = json_out(&[
+        "why",
+        "--account",
+        data("account-invictus.json").to_str().unwrap(),
+        "--event",
+        data("session-tags.json").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["request"]["principal"],
+        "arn:aws:sts::123837392027:assumed-role/tagged-app/sess1"
+    );
+    assert_eq!(v["request"]["resource"], "arn:aws:s3:::reports/q3.csv");
+    // the session tag wins over the role's own tag (999)
+    assert_eq!(
+        v["request"]["context"]["aws:PrincipalTag/CostCenter"],
+        "12345"
+    );
+    assert_eq!(v["decision"], "ImplicitDeny");
+    assert_eq!(v["blocking"][0]["layer"], "missing_allow");
+    assert_eq!(v["near_misses"][0]["sid"], "OwnCostCenter");
+    assert_eq!(v["message"]["agrees"], true);
+    assert_eq!(v["fix"]["confirmed"], true);
+}
+
+#[test]
+fn why_applies_the_bucket_policy_to_an_object_and_names_its_deny() {
+    let (v, code) = json_out(&[
+        "why",
+        "--account",
+        data("account-invictus.json").to_str().unwrap(),
+        "--resource-policies",
+        data("resource-policies.json").to_str().unwrap(),
+        "--format",
+        "json",
+        "--message",
+        "User: arn:aws:iam::123837392027:user/dev is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::reports/q3.csv\" with an explicit deny in a resource-based policy",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(v["decision"], "ExplicitDeny");
+    assert_eq!(v["blocking"][0]["layer"], "resource_policy");
+    assert_eq!(v["blocking"][0]["sid"], "NoOutsideOffice");
+    assert_eq!(v["message"]["agrees"], true);
+}

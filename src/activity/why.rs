@@ -350,17 +350,37 @@ pub fn rebuild(
         };
         (p, a, r)
     };
-    let node = find_node(env, &principal, &mut notes)?;
-    let mut sc = env.scenario_of(node);
+    // the account root: no identity policies; the account's SCPs still apply
+    let root = principal.kind == PrincipalKind::Root
+        && env.accounts.iter().any(|a| a.id == principal.account);
+    let node = if root {
+        None
+    } else {
+        Some(find_node(env, &principal, &mut notes)?)
+    };
+    let mut sc = match node {
+        Some(n) => env.scenario_of(n),
+        None => {
+            let mut sc = Scenario::empty();
+            sc.scps = env
+                .org
+                .as_ref()
+                .and_then(|o| o.accounts.get(&principal.account))
+                .map(|l| l.0.clone())
+                .unwrap_or_default();
+            sc.management_account = env.org.as_ref().and_then(|o| o.management_account.clone());
+            sc
+        }
+    };
     // the principal with the dump's path and the record's session name
     let mut principal = principal;
     let session_arn = principal.session_arn();
     if let (PrincipalKind::RoleSession { path, .. }, Some(r)) =
-        (&mut principal.kind, env.role(node))
+        (&mut principal.kind, node.and_then(|n| env.role(n)))
     {
         *path = Some(r.path.clone());
     }
-    let mut ctx = env.baseline_context(node);
+    let mut ctx = node.map(|n| env.baseline_context(n)).unwrap_or_default();
     if let Some((ev, all)) = event {
         for (k, v) in ev.context() {
             ctx.insert(k, v);
@@ -400,6 +420,8 @@ pub fn rebuild(
     if principal.session_arn().is_some() && !principal.raw.contains(":assumed-role/") {
         principal.raw = principal.session_arn().unwrap_or_default();
     }
+    let (principal_partition, principal_account) =
+        (principal.partition.clone(), principal.account.clone());
     let req = Request::new(principal, &action, &resource, None, ctx);
     // resource side: a role's trust policy for AssumeRole*, else --resource-policies
     if action.to_lowercase().starts_with("sts:assumerole") {
@@ -416,6 +438,21 @@ pub fn rebuild(
     if sc.resource_policy.is_none() {
         sc.resource_policy = env.resource_policies.get(&resource).cloned();
     }
+    // an S3 object is governed by its bucket's policy
+    if sc.resource_policy.is_none() {
+        if let Some((bucket, _)) = resource
+            .strip_prefix("arn:aws:s3:::")
+            .and_then(|r| r.split_once('/'))
+        {
+            let arn = format!("arn:aws:s3:::{bucket}");
+            if let Some(p) = env.resource_policies.get(&arn) {
+                sc.resource_policy = Some(p.clone());
+                notes.push(format!(
+                    "the object is governed by the policy of bucket `{arn}`"
+                ));
+            }
+        }
+    }
     sc.rcps = env
         .org
         .as_ref()
@@ -425,7 +462,15 @@ pub fn rebuild(
     if env.org.is_none() {
         notes.push("no --org: SCPs and RCPs not evaluated".into());
     }
-    let principal_label = env.nodes[node].arn.clone();
+    let principal_label = node.map_or_else(
+        || {
+            format!(
+                "arn:{}:iam::{}:root",
+                principal_partition, principal_account
+            )
+        },
+        |n| env.nodes[n].arn.clone(),
+    );
     Ok(Rebuilt {
         request: req,
         scenario: sc,
@@ -694,6 +739,17 @@ pub fn explain_request(env: &Env, rb: Rebuilt, msg: Option<&Message>, source: St
                     chosen = trial;
                 }
             }
+            // report in the order AWS evaluates: organization guardrails, the endpoint, the
+            // resource side, the identity side, then the boundary and the session
+            chosen.sort_by_key(|l| match l {
+                Layer::Scp(i) => 10 + i,
+                Layer::Rcp(i) => 1000 + i,
+                Layer::Vpce => 2000,
+                Layer::Resource => 2001,
+                Layer::Identity => 2002,
+                Layer::Boundary => 2003,
+                Layer::Session => 2004,
+            });
             let (s, done) = with(&chosen, &fixed);
             for (l, p, st) in done {
                 let stmt = fix_statement(&l, &req);
