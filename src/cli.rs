@@ -30,7 +30,7 @@ pub enum Format {
 
 /// `--format sarif` on a command that has no SARIF printer: a usage error.
 pub fn no_sarif(command: &str) -> Exit {
-    let _ = writeln!(std::io::stderr(), "error: --format sarif is available for check, diff, validate, escalations and trust, not for {command}");
+    let _ = writeln!(std::io::stderr(), "error: --format sarif is available for check, diff, validate and escalations (and trust), not for {command}");
     Exit::Input
 }
 
