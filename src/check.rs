@@ -1085,7 +1085,7 @@ fn only_assumable_by(
     let topts = crate::trust::TrustOptions {
         query: QueryOptions {
             timeout_ms: opts.timeout_ms,
-            limits: opts.limits.clone(),
+            limits: opts.limits,
             dump_smt: None,
         },
         ..crate::trust::TrustOptions::default()

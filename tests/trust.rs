@@ -16,8 +16,10 @@ fn data(name: &str) -> PathBuf {
 
 fn analyze(name: &str, trusted: &[&str]) -> (trust::TrustRole, RoleReport) {
     let role = trust::load_file(&data(name)).unwrap();
-    let mut opts = TrustOptions::default();
-    opts.trusted_accounts = trusted.iter().map(|s| (*s).to_owned()).collect();
+    let opts = TrustOptions {
+        trusted_accounts: trusted.iter().map(|s| (*s).to_owned()).collect(),
+        ..TrustOptions::default()
+    };
     let rep = trust::analyze(&role, &opts);
     (role, rep)
 }

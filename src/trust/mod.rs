@@ -333,18 +333,17 @@ fn prepare_aws(
 }
 
 /// The literals that block the principal's class in this model.
-fn principal_block(enc: &Encoder, m: &Model) -> Option<(Vec<(usize, u32)>, Vec<(usize, bool)>)> {
+/// Literals that block a choice: (slot, class) pairs and (Boolean variable, value) pairs.
+type Block = (Vec<(usize, u32)>, Vec<(usize, bool)>);
+
+fn principal_block(enc: &Encoder, m: &Model) -> Option<Block> {
     let PrincipalMode::Symbolic { slot } = enc.principal else {
         return None;
     };
     slot_block(enc, m, slot)
 }
 
-fn slot_block(
-    enc: &Encoder,
-    m: &Model,
-    slot: usize,
-) -> Option<(Vec<(usize, u32)>, Vec<(usize, bool)>)> {
+fn slot_block(enc: &Encoder, m: &Model, slot: usize) -> Option<Block> {
     if let Some(c) = m.classes.get(&slot) {
         return Some((vec![(slot, *c)], Vec::new()));
     }
