@@ -61,6 +61,13 @@ enum RawInvariant {
         description: String,
         file: String,
     },
+    /// `only_assumable_by` (trust policies; docs/trust.md).
+    OnlyAssumableBy {
+        id: String,
+        description: String,
+        allowed: crate::trust::Allowed,
+        file: String,
+    },
 }
 
 pub struct Spec {
@@ -517,6 +524,97 @@ fn load_target(
     })
 }
 
+/// The body of `only_assumable_by`: `{"aws": [...], "services": [...], "federated":
+/// [{"provider": ..., "sub": [...], "aud": [...]}]}` (docs/trust.md).
+fn parse_allowed(v: &Json, file: &str, path: &JsonPath) -> Result<crate::trust::Allowed, Errors> {
+    let Json::Obj(entries) = v else {
+        return Err(vec![err(
+            file,
+            path,
+            "expected an object with `aws`, `services` and/or `federated`",
+        )]);
+    };
+    let mut allowed = crate::trust::Allowed::default();
+    let mut principal = serde_json::Map::new();
+    for (k, val) in entries {
+        match k.as_str() {
+            "aws" => {
+                principal.insert(
+                    "AWS".into(),
+                    serde_json::json!(strings(val, file, &path.key("aws"))?),
+                );
+            }
+            "services" => {
+                principal.insert(
+                    "Service".into(),
+                    serde_json::json!(strings(val, file, &path.key("services"))?),
+                );
+            }
+            "federated" => {
+                let Json::Arr(items) = val else {
+                    return Err(vec![err(
+                        file,
+                        &path.key("federated"),
+                        "expected an array of {\"provider\", \"sub\", \"aud\"} objects",
+                    )]);
+                };
+                for (i, it) in items.iter().enumerate() {
+                    let ip = path.key("federated").index(i);
+                    let Some(provider) = it.get("provider").and_then(Json::as_str) else {
+                        return Err(vec![err(
+                            file,
+                            &ip,
+                            "expected `provider`: an oidc-provider/saml-provider ARN or a host",
+                        )]);
+                    };
+                    if let Json::Obj(fields) = it {
+                        if let Some((bad, _)) = fields
+                            .iter()
+                            .find(|(f, _)| !["provider", "sub", "aud"].contains(&f.as_str()))
+                        {
+                            return Err(vec![err(
+                                file,
+                                &ip.key(bad),
+                                format!("unknown key `{bad}`; expected provider, sub, aud"),
+                            )]);
+                        }
+                    }
+                    let opt = |key: &str| -> Result<Option<Vec<String>>, Errors> {
+                        it.get(key)
+                            .map(|v| strings(v, file, &ip.key(key)))
+                            .transpose()
+                    };
+                    allowed.federated.push(crate::trust::AllowedFederated {
+                        provider: provider.to_owned(),
+                        sub: opt("sub")?,
+                        aud: opt("aud")?,
+                    });
+                }
+            }
+            other => {
+                return Err(vec![err(
+                    file,
+                    &path.key(other),
+                    format!("unknown key `{other}`; expected aws, services, federated"),
+                )])
+            }
+        }
+    }
+    if !principal.is_empty() {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]});
+        let pol = crate::parse::parse_policy(&Json::from_value(&doc), PolicyType::Trust, file)
+            .map_err(|e| {
+                e.into_iter()
+                    .map(|pe| err(file, path, format!("invalid principal: {}", pe.message)))
+                    .collect::<Vec<_>>()
+            })?;
+        if let Some(pe) = pol.statements.first().and_then(|s| s.principal.as_ref()) {
+            allowed.principals = pe.entries.clone();
+        }
+    }
+    Ok(allowed)
+}
+
 fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInvariant>, Errors> {
     let Json::Arr(items) = v else {
         return Err(vec![err(file, path, "expected an array of invariants")]);
@@ -535,25 +633,42 @@ fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInva
                 "require",
                 "no_public",
                 "no_admin",
+                "only_assumable_by",
             ]
             .contains(&k.as_str())
             {
-                return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin"))]);
+                return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin, only_assumable_by"))]);
             }
         }
         let (id, description) = id_and_description(it, file, &p)?;
-        let kinds: Vec<&str> = ["forbid", "require", "no_public", "no_admin"]
-            .into_iter()
-            .filter(|k| it.get(k).is_some())
-            .collect();
+        let kinds: Vec<&str> = [
+            "forbid",
+            "require",
+            "no_public",
+            "no_admin",
+            "only_assumable_by",
+        ]
+        .into_iter()
+        .filter(|k| it.get(k).is_some())
+        .collect();
         if kinds.len() != 1 {
             return Err(vec![err(
                 file,
                 &p,
-                "give exactly one of `forbid`, `require`, `no_public`, `no_admin`",
+                "give exactly one of `forbid`, `require`, `no_public`, `no_admin`, `only_assumable_by`",
             )]);
         }
         out.push(match kinds[0] {
+            "only_assumable_by" => RawInvariant::OnlyAssumableBy {
+                id,
+                description,
+                allowed: parse_allowed(
+                    it.get("only_assumable_by").unwrap_or(&Json::Null),
+                    file,
+                    &p.key("only_assumable_by"),
+                )?,
+                file: file.to_owned(),
+            },
             "forbid" | "require" => RawInvariant::Match {
                 id,
                 description,
@@ -1024,6 +1139,62 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
     }
 }
 
+/// `only_assumable_by` on one trust-policy target: holds, or a replayed caller outside the list.
+fn only_assumable_by(
+    tname: &str,
+    side: &Side,
+    id: &str,
+    description: &str,
+    allowed: &crate::trust::Allowed,
+    file: &str,
+    opts: &QueryOptions,
+) -> Result<serde_json::Value, Errors> {
+    let Side::Resource(policy) = side else {
+        return Err(vec![InputError::new(
+            file,
+            None,
+            format!(
+                "invariant `{id}`: only_assumable_by applies to trust policies (target type trust)"
+            ),
+        )]);
+    };
+    let role = crate::trust::TrustRole {
+        label: tname.to_owned(),
+        arn: format!(
+            "arn:aws:iam::{}:role/iamprove-target",
+            crate::trust::PLACEHOLDER_ACCOUNT
+        ),
+        policy: policy.clone(),
+    };
+    let topts = crate::trust::TrustOptions {
+        query: QueryOptions {
+            timeout_ms: opts.timeout_ms,
+            limits: opts.limits,
+            dump_smt: None,
+        },
+        ..crate::trust::TrustOptions::default()
+    };
+    let (status, detail, cx) = match crate::trust::check_only_assumable_by(&role, allowed, &topts) {
+        crate::trust::OnlyOutcome::Holds => ("holds", String::new(), serde_json::Value::Null),
+        crate::trust::OnlyOutcome::Violated {
+            counterexample,
+            detail,
+        } => ("violated", detail, counterexample),
+        crate::trust::OnlyOutcome::Unknown(why) => ("unknown", why, serde_json::Value::Null),
+    };
+    Ok(json!({
+        "invariant": id,
+        "description": description,
+        "source": file,
+        "target": tname,
+        "status": status,
+        "detail": detail,
+        "counterexample": cx,
+        "statements": [],
+        "notes": [],
+    }))
+}
+
 pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit {
     let spec = match load_spec(spec_path) {
         Ok(s) => s,
@@ -1050,6 +1221,25 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
     }
     for (tname, side) in &spec.targets {
         for raw in &spec.raw {
+            if let RawInvariant::OnlyAssumableBy {
+                id,
+                description,
+                allowed,
+                file,
+            } = raw
+            {
+                let r = match only_assumable_by(tname, side, id, description, allowed, file, opts) {
+                    Ok(r) => r,
+                    Err(e) => return crate::cli::report_errors(&e),
+                };
+                match r["status"].as_str() {
+                    Some("violated") => violated += 1,
+                    Some("unknown") => unknown += 1,
+                    _ => {}
+                }
+                results.push(r);
+                continue;
+            }
             let inv = match raw {
                 RawInvariant::Match {
                     id,
@@ -1076,6 +1266,7 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
                     description,
                     file,
                 } => no_admin_invariant(id, description, side, file),
+                RawInvariant::OnlyAssumableBy { .. } => continue,
             };
             let inv = match inv {
                 Ok(i) => i,

@@ -24,13 +24,13 @@ pub enum Exit {
 pub enum Format {
     Text,
     Json,
-    /// SARIF 2.1.0 (check, diff, validate, escalations; docs/sarif.md).
+    /// SARIF 2.1.0 (check, diff, validate, escalations, trust; docs/sarif.md).
     Sarif,
 }
 
 /// `--format sarif` on a command that has no SARIF printer: a usage error.
 pub fn no_sarif(command: &str) -> Exit {
-    let _ = writeln!(std::io::stderr(), "error: --format sarif is available for check, diff, validate and escalations, not for {command}");
+    let _ = writeln!(std::io::stderr(), "error: --format sarif is available for check, diff, validate and escalations (and trust), not for {command}");
     Exit::Input
 }
 

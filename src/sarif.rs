@@ -997,6 +997,64 @@ pub fn escalations_log(esc: &[Escalation], env: &Env, resource_policies: Option<
     b.log()
 }
 
+// ---------------------------------------------------------------------------------------------
+// trust
+
+/// `trust --format sarif`: one rule per hazard code (`IAMP-TRUST-<code>`, every code listed), one
+/// result per hazard, located at its statement; `sources` maps account-dump policy labels to
+/// their file and path.
+pub fn trust_log(
+    reports: &[crate::trust::RoleReport],
+    sources: &dyn Fn(&str) -> Option<(String, String)>,
+) -> Log {
+    let mut b = Builder::new();
+    let help = "Run `iamprove trust FILE` for the identities that can assume the role and a replayable witness of each hazard (docs/trust.md).";
+    let level_of = |s: &str| match s {
+        "error" => Level::Error,
+        "warning" => Level::Warning,
+        _ => Level::Note,
+    };
+    for (code, sev, full) in crate::trust::HAZARDS {
+        b.rule(
+            &format!("IAMP-TRUST-{code}"),
+            code,
+            code,
+            full,
+            help,
+            level_of(sev),
+        );
+    }
+    let mut loc = Locator::with_sources(|label: &str| {
+        sources(label).map(|(file, path)| (file, parse_path(&path)))
+    });
+    for r in reports {
+        for h in &r.hazards {
+            let rule = b.rule(
+                &format!("IAMP-TRUST-{}", h.code),
+                h.code,
+                h.code,
+                h.code,
+                help,
+                level_of(h.severity.name()),
+            );
+            let l = loc.in_policy(&r.policy_name, &h.statement, None);
+            let mut p = vec![("role", Value::String(r.role.clone()))];
+            if let Some(w) = &h.witness {
+                p.push(("witness", w.clone()));
+            }
+            b.result(
+                rule,
+                level_of(h.severity.name()),
+                format!("{}: {}", r.role, h.message),
+                vec![l],
+                Vec::new(),
+                props(p),
+            );
+        }
+    }
+    b.log()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1081,62 +1139,4 @@ mod tests {
             "IAMP-ESC-sts:AssumeRole-chain"
         );
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// trust
-
-/// `trust --format sarif`: one rule per hazard code (`IAMP-TRUST-<code>`, every code listed), one
-/// result per hazard, located at its statement; `sources` maps account-dump policy labels to
-/// their file and path.
-pub fn trust_log(
-    reports: &[crate::trust::RoleReport],
-    sources: &dyn Fn(&str) -> Option<(String, String)>,
-) -> Log {
-    let mut b = Builder::new();
-    let help = "Run `iamprove trust FILE` for the identities that can assume the role and a replayable witness of each hazard (docs/trust.md).";
-    let level_of = |s: &str| match s {
-        "error" => Level::Error,
-        "warning" => Level::Warning,
-        _ => Level::Note,
-    };
-    for (code, sev, full) in crate::trust::HAZARDS {
-        b.rule(
-            &format!("IAMP-TRUST-{code}"),
-            code,
-            code,
-            full,
-            help,
-            level_of(sev),
-        );
-    }
-    let mut loc = Locator::with_sources(|label: &str| {
-        sources(label).map(|(file, path)| (file, parse_path(&path)))
-    });
-    for r in reports {
-        for h in &r.hazards {
-            let rule = b.rule(
-                &format!("IAMP-TRUST-{}", h.code),
-                h.code,
-                h.code,
-                h.code,
-                help,
-                level_of(h.severity.name()),
-            );
-            let l = loc.in_policy(&r.policy_name, &h.statement, None);
-            let mut p = vec![("role", Value::String(r.role.clone()))];
-            if let Some(w) = &h.witness {
-                p.push(("witness", w.clone()));
-            }
-            b.result(
-                rule,
-                level_of(h.severity.name()),
-                format!("{}: {}", r.role, h.message),
-                vec![l],
-                Vec::new(),
-                props(p),
-            );
-        }
-    }
-    b.log()
 }

@@ -16,8 +16,10 @@ fn data(name: &str) -> PathBuf {
 
 fn analyze(name: &str, trusted: &[&str]) -> (trust::TrustRole, RoleReport) {
     let role = trust::load_file(&data(name)).unwrap();
-    let mut opts = TrustOptions::default();
-    opts.trusted_accounts = trusted.iter().map(|s| (*s).to_owned()).collect();
+    let opts = TrustOptions {
+        trusted_accounts: trusted.iter().map(|s| (*s).to_owned()).collect(),
+        ..TrustOptions::default()
+    };
     let rep = trust::analyze(&role, &opts);
     (role, rep)
 }
@@ -393,4 +395,122 @@ fn validate_knows_federated_keys() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(!text.contains("unknown-condition-key"), "{f}: {text}");
     }
+}
+
+#[test]
+fn only_assumable_by_invariant() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/github-oidc-pinned.json");
+    iamprove().arg("check").arg(&spec).assert().code(0);
+    // the same spec on a trust policy that admits every repository of the owner: violated,
+    // with a counterexample that replays through eval
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&spec).unwrap().replace(
+        "../examples/trust/github-main.json",
+        data("github-org-wildcard.json").to_str().unwrap(),
+    );
+    let p = crate::util::write(dir.path(), "spec.json", &text);
+    let out = iamprove()
+        .args(["check", "--format", "json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "violated");
+    let cx = &r["counterexample"];
+    let sub = cx["context"]["token.actions.githubusercontent.com:sub"]
+        .as_str()
+        .unwrap();
+    assert!(sub.starts_with("repo:my-org/") && sub != "repo:my-org/app:ref:refs/heads/main");
+    let role = trust::load_file(&data("github-org-wildcard.json")).unwrap();
+    assert_eq!(replay(&role, cx), Decision::Allow);
+    // AWS principals: a role ARN admits its sessions; an unlisted one is a counterexample
+    let vendor = crate::util::write(
+        dir.path(),
+        "vendor.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+            "Principal":{"AWS":["arn:aws:iam::444455556666:root","arn:aws:iam::111122223333:role/admin"]},
+            "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"12345"}}}]}"#,
+    );
+    let spec = crate::util::write(
+        dir.path(),
+        "aws.json",
+        r#"{"target": {"policy": "vendor.json", "type": "trust"}, "invariants": [
+            {"id": "listed", "only_assumable_by": {"aws": ["arn:aws:iam::111122223333:role/admin", "444455556666"]}},
+            {"id": "own-only", "only_assumable_by": {"aws": ["111122223333"]}}]}"#,
+    );
+    let out = iamprove()
+        .args(["check", "--format", "json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["results"][0]["status"], "holds");
+    assert_eq!(v["results"][1]["status"], "violated");
+    assert_eq!(
+        v["results"][1]["counterexample"]["principal"],
+        "arn:aws:iam::444455556666:root"
+    );
+    let _ = vendor;
+    // an unlisted provider is a violation; a policy that never tests sub violates a sub list
+    let spec = crate::util::write(
+        dir.path(),
+        "nosub.json",
+        &format!(
+            r#"{{"target": {{"policy": "{}", "type": "trust"}}, "invariants": [
+            {{"id": "pinned", "only_assumable_by": {{"federated": [{{"provider": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com", "sub": ["repo:my-org/app:*"]}}]}}}},
+            {{"id": "nobody", "only_assumable_by": {{}}}}]}}"#,
+            data("github-no-sub.json").display()
+        ),
+    );
+    let out = iamprove()
+        .args(["check", "--format", "json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["results"][0]["status"], "violated", "{v}");
+    assert_eq!(v["results"][1]["status"], "violated", "{v}");
+    let role = trust::load_file(&data("github-no-sub.json")).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(replay(&role, &r["counterexample"]), Decision::Allow, "{r}");
+    }
+}
+
+#[test]
+fn sarif_output_is_schema_valid_and_covers_the_dump() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json"),
+    )
+    .unwrap();
+    // the official schema's one broken pattern (as in tests/sarif.rs)
+    let bad = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    let schema: serde_json::Value =
+        serde_json::from_str(&text.replace(bad, r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}?$""#))
+            .unwrap();
+    let validator = jsonschema::options().build(&schema).unwrap();
+    let dump = crate::util::shared()
+        .join("corpora/account-dumps/cloudmapper-demo/iam-get-account-authorization-details.json");
+    let out = iamprove()
+        .args(["trust", "--format", "sarif", "--account"])
+        .arg(&dump)
+        .arg(data("get-role.json"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let public = results
+        .iter()
+        .find(|r| r["ruleId"] == "IAMP-TRUST-public-trust")
+        .unwrap();
+    // located in the dump file, at the role's trust statement
+    let loc = &public["locations"][0]["physicalLocation"];
+    assert!(loc["artifactLocation"]["uri"]
+        .as_str()
+        .unwrap()
+        .ends_with("iam-get-account-authorization-details.json"));
+    assert!(loc["region"]["startLine"].as_u64().unwrap() > 1);
 }

@@ -333,18 +333,17 @@ fn prepare_aws(
 }
 
 /// The literals that block the principal's class in this model.
-fn principal_block(enc: &Encoder, m: &Model) -> Option<(Vec<(usize, u32)>, Vec<(usize, bool)>)> {
+/// Literals that block a choice: (slot, class) pairs and (Boolean variable, value) pairs.
+type Block = (Vec<(usize, u32)>, Vec<(usize, bool)>);
+
+fn principal_block(enc: &Encoder, m: &Model) -> Option<Block> {
     let PrincipalMode::Symbolic { slot } = enc.principal else {
         return None;
     };
     slot_block(enc, m, slot)
 }
 
-fn slot_block(
-    enc: &Encoder,
-    m: &Model,
-    slot: usize,
-) -> Option<(Vec<(usize, u32)>, Vec<(usize, bool)>)> {
+fn slot_block(enc: &Encoder, m: &Model, slot: usize) -> Option<Block> {
     if let Some(c) = m.classes.get(&slot) {
         return Some((vec![(slot, *c)], Vec::new()));
     }
@@ -1014,6 +1013,106 @@ fn show_alternatives(pats: &[String]) -> String {
         .join(" or ")
 }
 
+/// A prepared query over one federated provider's callers.
+struct FedQuery {
+    prep: Prepared,
+    /// The scenario that replays a request of the query.
+    confirm_sc: Scenario,
+    /// The policy whose statements decide (the trust policy, or [`provider_policy`]).
+    q: Policy,
+    /// The provider is a request principal of the request model (the trust policy decides).
+    native: bool,
+}
+
+/// Prepare "the trust policy lets a caller of provider `prov` call `action` on the role", with
+/// `extra` conjoined. With the federated request model (the provider parses as a request
+/// principal) the trust policy itself decides; otherwise the statements that apply to the
+/// provider, over the claims (`provider_policy`).
+fn prepare_federated(
+    role: &TrustRole,
+    prov: &str,
+    action: &str,
+    sub_key: &str,
+    aud_key: &str,
+    opts: &TrustOptions,
+    extra: &dyn Fn(&mut Encoder) -> T,
+) -> Result<FedQuery, String> {
+    let native = Principal::parse(prov).ok().filter(|p| {
+        matches!(
+            p.kind,
+            PrincipalKind::WebIdentity { .. } | PrincipalKind::Saml { .. }
+        )
+    });
+    let q = if native.is_some() {
+        role.policy.clone()
+    } else {
+        provider_policy(&role.policy, prov)
+    };
+    let confirm_sc = {
+        let mut sc = Scenario::empty();
+        if native.is_some() {
+            sc.resource_policy = Some(role.policy.clone());
+        } else {
+            sc.identity_policies = vec![q.clone()];
+        }
+        sc
+    };
+    let stmts: Vec<&Statement> = q.statements.iter().collect();
+    let frame = Frame {
+        identity_only: false,
+        principal: Some(native.clone().unwrap_or_else(query::default_principal)),
+        context: Context::new(),
+        resource_account: native.as_ref().map(|_| provider_account(role, prov)),
+    };
+    let action_lower = action.to_ascii_lowercase();
+    let arn = role.arn.clone();
+    let is_native = native.is_some();
+    let prep = Prepared::new(frame, &stmts, &opts.query, Vec::new(), |enc| {
+        let allowed = if is_native {
+            enc.allowed_scenario(&confirm_sc)
+        } else {
+            let (a, d) = enc.allow_deny(&[&q]);
+            and([a, not(d)])
+        };
+        let act = enc.pred_of(ACTION_SLOT, vec![AtomKey::literal(&action_lower)]);
+        let mut parts = vec![allowed, act];
+        if is_native {
+            parts.push(enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(&arn)]));
+        }
+        // one predicate per claim pattern: one class per pattern combination
+        let slots: Vec<usize> = enc
+            .keys
+            .values()
+            .filter_map(|k| k.slots.first().copied())
+            .collect();
+        for slot in slots {
+            let atoms: Vec<AtomKey> = enc
+                .domain_of(slot)
+                .map(|d| d.atoms.clone())
+                .unwrap_or_default();
+            for atom in atoms {
+                let _ = enc.pred_of(slot, vec![atom]);
+            }
+        }
+        // a token always carries its subject and audience (IAM User Guide)
+        for k in [sub_key, aud_key] {
+            if let Some(info) = enc.keys.get(k) {
+                if !info.multi {
+                    parts.push(bvar(info.presence));
+                }
+            }
+        }
+        parts.push(extra(enc));
+        and(parts)
+    })?;
+    Ok(FedQuery {
+        prep,
+        confirm_sc,
+        q,
+        native: is_native,
+    })
+}
+
 fn federated_side(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
     for prov in federated_providers(&role.policy) {
         let saml = providers::is_saml(&prov);
@@ -1027,84 +1126,21 @@ fn federated_side(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
         let aud_claim = table.map_or("aud", |t| t.aud_key.as_str());
         let sub_key = format!("{prefix}:sub");
         let aud_key = format!("{prefix}:{aud_claim}");
-        // with the federated request model (the provider is a request principal): the trust
-        // policy itself decides; otherwise the statements that apply to the provider, over the
-        // claims (`provider_policy`)
-        let native = Principal::parse(&prov).ok().filter(|p| {
-            matches!(
-                p.kind,
-                PrincipalKind::WebIdentity { .. } | PrincipalKind::Saml { .. }
-            )
-        });
-        let q = if native.is_some() {
-            role.policy.clone()
-        } else {
-            provider_policy(&role.policy, &prov)
-        };
-        let confirm_sc = {
-            let mut sc = Scenario::empty();
-            if native.is_some() {
-                sc.resource_policy = Some(role.policy.clone());
-            } else {
-                sc.identity_policies = vec![q.clone()];
-            }
-            sc
-        };
-        let stmts: Vec<&Statement> = q.statements.iter().collect();
-        let frame = Frame {
-            identity_only: false,
-            principal: Some(native.clone().unwrap_or_else(query::default_principal)),
-            context: Context::new(),
-            resource_account: native.as_ref().map(|_| provider_account(role, &prov)),
-        };
-        let action_lower = action.to_ascii_lowercase();
-        let (sk, ak) = (sub_key.clone(), aud_key.clone());
-        let arn = role.arn.clone();
-        let is_native = native.is_some();
-        let prepared = Prepared::new(frame, &stmts, &opts.query, Vec::new(), |enc| {
-            let allowed = if is_native {
-                enc.allowed_scenario(&confirm_sc)
-            } else {
-                let (a, d) = enc.allow_deny(&[&q]);
-                and([a, not(d)])
-            };
-            let act = enc.pred_of(ACTION_SLOT, vec![AtomKey::literal(&action_lower)]);
-            let mut parts = vec![allowed, act];
-            if is_native {
-                parts.push(enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(&arn)]));
-            }
-            // one predicate per claim pattern: one class per pattern combination
-            let slots: Vec<usize> = enc
-                .keys
-                .values()
-                .filter_map(|k| k.slots.first().copied())
-                .collect();
-            for slot in slots {
-                let atoms: Vec<AtomKey> = enc
-                    .domain_of(slot)
-                    .map(|d| d.atoms.clone())
-                    .unwrap_or_default();
-                for atom in atoms {
-                    let _ = enc.pred_of(slot, vec![atom]);
-                }
-            }
-            // a token always carries its subject and audience (IAM User Guide)
-            for k in [&sk, &ak] {
-                if let Some(info) = enc.keys.get(k.as_str()) {
-                    if !info.multi {
-                        parts.push(bvar(info.presence));
-                    }
-                }
-            }
-            and(parts)
-        });
-        let mut prep = match prepared {
-            Ok(p) => p,
+        let fq = match prepare_federated(role, &prov, action, &sub_key, &aud_key, opts, &|_| {
+            crate::symbolic::term::tt()
+        }) {
+            Ok(f) => f,
             Err(e) => {
                 rep.unknown.push(format!("{prov}: {e}"));
                 continue;
             }
         };
+        let FedQuery {
+            mut prep,
+            confirm_sc,
+            q,
+            native: is_native,
+        } = fq;
         let confirm = |r: &Request| {
             (!is_native || r.resource == role.arn)
                 && crate::eval::evaluate(&confirm_sc, r).decision == Decision::Allow
@@ -1532,4 +1568,229 @@ pub fn roles_of_account(acct: &crate::account::load::Account) -> Vec<TrustRole> 
             policy: r.trust.clone(),
         })
         .collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// `only_assumable_by` (check spec invariant)
+
+/// A federated identity an `only_assumable_by` invariant admits: a provider (ARN or host) and,
+/// optionally, the `sub` and audience patterns (StringLike globs) its tokens must match.
+#[derive(Debug, Clone)]
+pub struct AllowedFederated {
+    pub provider: String,
+    pub sub: Option<Vec<String>>,
+    pub aud: Option<Vec<String>>,
+}
+
+/// Everyone an `only_assumable_by` invariant admits.
+#[derive(Debug, Clone, Default)]
+pub struct Allowed {
+    /// `AWS` (accounts, role and user ARNs) and `Service` entries.
+    pub principals: Vec<PrincipalEntry>,
+    pub federated: Vec<AllowedFederated>,
+}
+
+#[derive(Debug, Clone)]
+pub enum OnlyOutcome {
+    Holds,
+    /// A replayed request of a caller outside the list, and what it is.
+    Violated {
+        counterexample: Value,
+        detail: String,
+    },
+    Unknown(String),
+}
+
+fn glob_any(pats: &[String], v: &str) -> bool {
+    pats.iter().any(|p| {
+        crate::matching::glob_match(
+            &crate::matching::tokens(p, true),
+            crate::matching::Mode::Plain,
+            v,
+        )
+    })
+}
+
+fn same_provider(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || providers::claim_prefix(a) == providers::claim_prefix(b)
+}
+
+/// Prove that only the listed identities can assume the role, or give a replayed request of a
+/// caller outside the list.
+pub fn check_only_assumable_by(
+    role: &TrustRole,
+    allowed: &Allowed,
+    opts: &TrustOptions,
+) -> OnlyOutcome {
+    // AWS principals and services
+    let entries = allowed.principals.clone();
+    let prep = prepare_aws(role, opts, &|enc| not(enc.principal_match(&entries)));
+    let mut prep = match prep {
+        Ok(p) => p,
+        Err(e) => return OnlyOutcome::Unknown(e),
+    };
+    let confirm = |r: &Request| {
+        r.resource == role.arn
+            && !is_federated_raw(&r.principal.raw)
+            && crate::eval::principal_grant(&allowed.principals, &r.principal).is_none()
+            && crate::eval::evaluate(&aws_replay_scenario(role, r), r).decision == Decision::Allow
+    };
+    match prep.solve(&confirm) {
+        Solved::Found { request, .. } => {
+            return OnlyOutcome::Violated {
+                counterexample: aws_witness(&request, &prep.enc),
+                detail: format!("{} can assume the role", request.principal.raw),
+            }
+        }
+        Solved::None => {}
+        Solved::Unknown(why) => return OnlyOutcome::Unknown(why),
+    }
+    let mut wild = RoleReport {
+        role: String::new(),
+        policy_name: String::new(),
+        assumable_by: Vec::new(),
+        hazards: Vec::new(),
+        unknown: Vec::new(),
+    };
+    wildcard_federated(role, &mut wild);
+    if let Some(u) = wild.unknown.first() {
+        return OnlyOutcome::Unknown(u.clone());
+    }
+    // federated providers
+    for prov in federated_providers(&role.policy) {
+        let saml = providers::is_saml(&prov);
+        let action = if saml { WITH_SAML } else { WEB_IDENTITY };
+        let prefix = providers::claim_prefix(&prov);
+        let table = if saml {
+            None
+        } else {
+            providers::provider_for(&prefix)
+        };
+        let aud_claim = if saml {
+            "aud"
+        } else {
+            table.map_or("aud", |t| t.aud_key.as_str())
+        };
+        let sub_key = format!("{prefix}:sub");
+        let aud_key = format!("{prefix}:{aud_claim}");
+        let listed = allowed
+            .federated
+            .iter()
+            .find(|a| same_provider(&a.provider, &prov));
+        let bad_value = |enc: &mut Encoder, key: &str, pats: &Option<Vec<String>>| -> T {
+            let Some(pats) = pats else {
+                return crate::symbolic::term::ff();
+            };
+            if pats.iter().any(|p| p == "*") {
+                return crate::symbolic::term::ff();
+            }
+            let Some(info) = enc.keys.get(key) else {
+                // the policy never tests the claim: any value passes
+                return crate::symbolic::term::tt();
+            };
+            let (presence, slot) = (info.presence, info.slots.first().copied());
+            let Some(slot) = slot else {
+                return crate::symbolic::term::tt();
+            };
+            let atoms = pats
+                .iter()
+                .map(|p| AtomKey::glob(p, crate::matching::Mode::Plain))
+                .collect();
+            let m = enc.pred_of(slot, atoms);
+            and([bvar(presence), not(m)])
+        };
+        let (sub_pats, aud_pats) = match listed {
+            Some(a) => (a.sub.clone(), a.aud.clone()),
+            None => (None, None),
+        };
+        let fq = prepare_federated(role, &prov, action, &sub_key, &aud_key, opts, &|enc| {
+            if listed.is_none() {
+                return crate::symbolic::term::tt();
+            }
+            let s = bad_value(enc, &sub_key, &sub_pats);
+            let a = bad_value(enc, &aud_key, &aud_pats);
+            crate::symbolic::term::or([s, a])
+        });
+        let FedQuery {
+            mut prep,
+            confirm_sc,
+            native,
+            ..
+        } = match fq {
+            Ok(f) => f,
+            Err(e) => return OnlyOutcome::Unknown(format!("{prov}: {e}")),
+        };
+        // a claim the policy never tests gets a value outside the list
+        let fill = |r: &Request| -> Request {
+            let mut r = r.clone();
+            for (key, pats) in [(&sub_key, &sub_pats), (&aud_key, &aud_pats)] {
+                if let Some(pats) = pats {
+                    if !r.context.contains_key(key.as_str()) {
+                        let raw = if key == &aud_key && saml {
+                            "SAML:aud".to_owned()
+                        } else {
+                            key.clone()
+                        };
+                        let v = ["iamprove-unlisted-value", "x"]
+                            .into_iter()
+                            .find(|v| !glob_any(pats, v))
+                            .unwrap_or("iamprove-unlisted-value");
+                        r.context.insert(
+                            key.clone(),
+                            crate::request::CtxValue {
+                                key: raw,
+                                values: vec![v.to_owned()],
+                                multi: false,
+                            },
+                        );
+                    }
+                }
+            }
+            r
+        };
+        let outside = |r: &Request| -> bool {
+            if listed.is_none() {
+                return true;
+            }
+            let val = |k: &str| {
+                r.context
+                    .get(k)
+                    .and_then(|v| v.values.first().cloned())
+                    .unwrap_or_default()
+            };
+            sub_pats
+                .as_ref()
+                .is_some_and(|p| !glob_any(p, &val(&sub_key)))
+                || aud_pats
+                    .as_ref()
+                    .is_some_and(|p| !glob_any(p, &val(&aud_key)))
+        };
+        let confirm = |r: &Request| {
+            let r = fill(r);
+            (!native || r.resource == role.arn)
+                && outside(&r)
+                && crate::eval::evaluate(&confirm_sc, &r).decision == Decision::Allow
+        };
+        match prep.solve(&confirm) {
+            Solved::Found { request, .. } => {
+                let request = readable_claims(&prep.enc, fill(&request), &confirm);
+                let w = federated_witness(role, &prov, action, &request);
+                let sub = request
+                    .context
+                    .get(&sub_key)
+                    .and_then(|v| v.values.first().cloned());
+                return OnlyOutcome::Violated {
+                    detail: match (listed, sub) {
+                        (None, _) => format!("callers of {prov}, which is not listed, can assume the role"),
+                        (Some(_), Some(s)) => format!("a caller of {prov} with sub = {s} (outside the listed sub/aud patterns) can assume the role"),
+                        (Some(_), None) => format!("a caller of {prov} outside the listed sub/aud patterns can assume the role"),
+                    },
+                    counterexample: w,
+                };
+            }
+            Solved::None => {}
+            Solved::Unknown(why) => return OnlyOutcome::Unknown(format!("{prov}: {why}")),
+        }
+    }
+    OnlyOutcome::Holds
 }
