@@ -767,7 +767,12 @@ impl Encoder {
             for a in atoms {
                 let name = a.text();
                 let literal = a.toks.iter().all(|t| matches!(t, Tok::Lit(_)));
-                if !literal || a.ignore_case || name.is_empty() || name.contains('/') {
+                if !literal
+                    || a.mode != matching::Mode::Plain
+                    || a.ignore_case
+                    || name.is_empty()
+                    || name.contains('/')
+                {
                     continue;
                 }
                 let lit = |s: &str| matching::tokens(s, false);
