@@ -899,7 +899,13 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
         PrincipalMode::Symbolic { slot } => {
             // only the shape constraint mentions the principal: pick one consistent with the keys
             let constrained = enc.domain_of(*slot).is_some_and(|d| d.preds.len() > 1);
-            let w = if constrained {
+            // the principal the chosen keys describe, when it lies in the chosen class
+            let from_keys = identity_principal(&ctx)
+                .ok()
+                .filter(|p| !constrained || fits_class(enc, m, *slot, &p.raw));
+            let w = if from_keys.is_some() {
+                from_keys.map(|p| p.raw)
+            } else if constrained {
                 refined.get(slot).cloned().or_else(|| class_witness(*slot))
             } else {
                 None
@@ -918,6 +924,23 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
         enc.resource_account.as_deref(),
         ctx,
     ))
+}
+
+/// Does `s` belong to the class the model chose for `slot` (partitioned domains only)?
+fn fits_class(enc: &Encoder, m: &Model, slot: usize, s: &str) -> bool {
+    let (Some(d), Some(&c)) = (enc.domain_of(slot), m.classes.get(&slot)) else {
+        return false;
+    };
+    if d.fallback || m.strings.contains_key(&slot) {
+        return false;
+    }
+    let bits: Vec<bool> = d.compiled.iter().map(|p| p.is_match(s)).collect();
+    let pv: Vec<bool> = d
+        .preds
+        .iter()
+        .map(|atoms| atoms.iter().any(|&a| bits.get(a).copied().unwrap_or(false)))
+        .collect();
+    d.classes.get(c as usize).is_some_and(|cl| cl.preds == pv)
 }
 
 /// A principal for identity-policy queries consistent with the chosen principal keys.

@@ -286,7 +286,7 @@ fn check_scenario_loader(doc: &Json) {
     }
 }
 
-const PRINCIPALS: [&str; 8] = [
+const PRINCIPALS: [&str; 11] = [
     "arn:aws:iam::111122223333:user/admin",
     "arn:aws:iam::111122223333:role/app",
     "arn:aws:sts::111122223333:assumed-role/app/s1",
@@ -295,6 +295,9 @@ const PRINCIPALS: [&str; 8] = [
     "ec2.amazonaws.com",
     "anonymous",
     "arn:aws:iam::111122223333:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX",
+    "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
+    "accounts.google.com",
+    "arn:aws:iam::111122223333:saml-provider/Corp",
 ];
 
 /// A request whose action comes from the policy's own patterns (wildcards filled in) or is random.
@@ -361,6 +364,8 @@ fn ctx_strategy() -> impl Strategy<Value = Vec<(String, Vec<String>)>> {
         Just("aws:username"),
         Just("aws:RequestedRegion"),
         Just("ec2:ResourceTag/Name"),
+        Just("token.actions.githubusercontent.com:sub"),
+        Just("SAML:aud"),
     ];
     let val = prop_oneof![
         Just("10.1.2.3".to_owned()),

@@ -103,6 +103,9 @@ fn conditions() -> Vec<Value> {
         json!({"StringEquals": {"aws:PrincipalAccount": "111122223333"}}),
         json!({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::444455556666:role/app"}}),
         json!({"Bool": {"aws:PrincipalIsAWSService": "true"}}),
+        json!({"ArnLike": {"aws:username": "alice"}}),
+        json!({"StringLike": {"aws:userid": ["AIDA*", "111122223333"]}}),
+        json!({"StringNotEquals": {"aws:PrincipalServiceName": "lambda.amazonaws.com"}}),
     ]
 }
 
@@ -509,6 +512,23 @@ fn real_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
         .filter(|(k, _)| keep(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    // AWS always sends aws:userid for signed callers (the evaluator derives it only where it
+    // follows from the ARN): a unique ID for users, role-id:session for sessions
+    let userid = match &base.principal.kind {
+        iamprove::request::PrincipalKind::User { .. } => Some("AIDAEXAMPLE".to_string()),
+        iamprove::request::PrincipalKind::RoleSession { .. } => Some("AROAEXAMPLE:s1".to_string()),
+        _ => None,
+    };
+    if let Some(u) = userid {
+        explicit.insert(
+            "aws:userid".into(),
+            CtxValue {
+                key: "aws:userid".into(),
+                values: vec![u],
+                multi: false,
+            },
+        );
+    }
     // an OIDC provider's token always has `sub` and `aud`
     if base
         .principal

@@ -209,6 +209,8 @@ pub struct Encoder {
     memo: HashMap<(usize, usize), T>,
     /// For slots of unpartitioned domains: (slot, predicate) → Boolean variable.
     pub pred_vars: HashMap<(usize, usize), usize>,
+    /// The symbolic principal is an IAM user or role session (identity-policy queries).
+    identity_only: bool,
 }
 
 /// The domain index of a slot's field: action=0, resource=1, principal=2, then keys.
@@ -311,6 +313,7 @@ impl Encoder {
             identity_only,
             memo: HashMap::new(),
             pred_vars: HashMap::new(),
+            identity_only,
         };
         enc.scan_keys(statements);
         let services: Vec<String> = statements
@@ -627,7 +630,12 @@ impl Encoder {
         let root = self.shape(slot, &[SHAPE_ROOT]);
         let session = self.shape(slot, &[SHAPE_SESSION]);
         let fed_user = self.shape(slot, &[SHAPE_FED_USER]);
-        let anonymous = self.pred_of(slot, vec![AtomKey::literal("anonymous")]);
+        // (identity-policy queries: no anonymous caller, so no `anonymous` value either)
+        let anonymous = if self.identity_only {
+            ff()
+        } else {
+            self.pred_of(slot, vec![AtomKey::literal("anonymous")])
+        };
         let signed = or([
             user.clone(),
             role.clone(),
@@ -660,6 +668,9 @@ impl Encoder {
             (root.clone(), "Account"),
             (anonymous.clone(), "Anonymous"),
         ] {
+            if is_false(&shape) {
+                continue;
+            }
             if let Some(t) = self.key_is("aws:principaltype", v) {
                 bg.push(implies(shape, t));
             }
@@ -668,8 +679,10 @@ impl Encoder {
         if let Some(p) = self.key_present("aws:principalaccount") {
             bg.push(implies(signed.clone(), p));
         }
-        if let Some(t) = self.key_is("aws:principalaccount", "anonymous") {
-            bg.push(implies(anonymous.clone(), t));
+        if !self.identity_only {
+            if let Some(t) = self.key_is("aws:principalaccount", "anonymous") {
+                bg.push(implies(anonymous.clone(), t));
+            }
         }
         if let Some((kslot, atoms)) = self.key_atoms("aws:principalaccount") {
             for a in atoms {
@@ -779,7 +792,12 @@ impl Encoder {
             for a in atoms {
                 let name = a.text();
                 let literal = a.toks.iter().all(|t| matches!(t, Tok::Lit(_)));
-                if !literal || a.ignore_case || name.is_empty() || name.contains('/') {
+                if !literal
+                    || a.mode != matching::Mode::Plain
+                    || a.ignore_case
+                    || name.is_empty()
+                    || name.contains('/')
+                {
                     continue;
                 }
                 let lit = |s: &str| matching::tokens(s, false);
@@ -810,8 +828,10 @@ impl Encoder {
         if let Some(p) = self.key_present("aws:userid") {
             bg.push(implies(signed.clone(), p));
         }
-        if let Some(t) = self.key_is("aws:userid", "anonymous") {
-            bg.push(implies(anonymous.clone(), t));
+        if !self.identity_only {
+            if let Some(t) = self.key_is("aws:userid", "anonymous") {
+                bg.push(implies(anonymous.clone(), t));
+            }
         }
         if let Some((kslot, atoms)) = self.key_atoms("aws:userid") {
             for a in atoms {
