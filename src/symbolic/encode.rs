@@ -209,8 +209,6 @@ pub struct Encoder {
     memo: HashMap<(usize, usize), T>,
     /// For slots of unpartitioned domains: (slot, predicate) → Boolean variable.
     pub pred_vars: HashMap<(usize, usize), usize>,
-    /// The symbolic principal is an IAM user or role session (identity-policy queries).
-    identity_only: bool,
 }
 
 /// The domain index of a slot's field: action=0, resource=1, principal=2, then keys.
@@ -313,7 +311,6 @@ impl Encoder {
             identity_only,
             memo: HashMap::new(),
             pred_vars: HashMap::new(),
-            identity_only,
         };
         enc.scan_keys(statements);
         let services: Vec<String> = statements
