@@ -159,8 +159,10 @@ fn identity_grant_on_kms_key_or_role_widens_under_a_listed_assumption() {
             "{assumptions:?}"
         );
     }
-    // a policy that cannot touch keys or roles needs no assumption
-    assert!(assert_proved(&old, &old).is_empty());
+    // a policy that cannot touch keys or roles needs no such assumption
+    assert!(!assert_proved(&old, &old)
+        .iter()
+        .any(|a| a.contains("delegate")));
 }
 
 #[test]
@@ -194,6 +196,28 @@ fn wildcard_region_and_account_build_no_impossible_arn() {
         parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()),
         "{res}"
     );
+}
+
+#[test]
+fn resource_shapes_the_catalog_lacks_are_not_ruled_out() {
+    // AWS's own policies grant codestar-connections actions on codeconnections ARNs and
+    // ssmmessages:OpenDataChannel on session ARNs, which the catalog does not list: a shape the
+    // policies pair with the action stays possible (no false proof from a lagging catalog)
+    for (action, resource) in [
+        (
+            "codestar-connections:GetConnection",
+            "arn:aws:codeconnections:*:*:connection/*",
+        ),
+        ("ssmmessages:OpenDataChannel", "arn:aws:ssm:*:*:session/*"),
+    ] {
+        let old = doc(json!([
+            {"Effect": "Allow", "Action": action, "Resource": "*"},
+            {"Effect": "Deny", "Action": action, "Resource": resource}
+        ]));
+        let new = doc(json!([{"Effect": "Allow", "Action": action, "Resource": "*"}]));
+        let findings = assert_widened(&old, &new);
+        assert_eq!(findings[0]["request"]["action"], action);
+    }
 }
 
 #[test]
@@ -297,7 +321,13 @@ fn assumptions_are_printed_in_json_text_and_sarif() {
     };
     let v: Value = serde_json::from_str(&run("json")).unwrap();
     assert_eq!(v["verdict"], "no_widening");
-    assert_eq!(v["assumptions"].as_array().map(Vec::len), Some(1), "{v}");
+    let listed = |v: &Value| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a.as_str().is_some_and(|a| a.contains("delegate")))
+    };
+    assert!(listed(&v["assumptions"]), "{v}");
     let text = run("text");
     assert!(
         text.contains("proved under the assumptions below"),
@@ -305,11 +335,9 @@ fn assumptions_are_printed_in_json_text_and_sarif() {
     );
     assert!(text.contains("assumption: "), "{text}");
     let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
-    assert_eq!(
-        sarif["runs"][0]["properties"]["assumptions"]
-            .as_array()
-            .map(Vec::len),
-        Some(1)
+    assert!(
+        listed(&sarif["runs"][0]["properties"]["assumptions"]),
+        "{sarif}"
     );
 }
 
@@ -457,12 +485,20 @@ proptest! {
             // reached only through wildcards keep the general resource: see ARCHITECTURE.md)
             let literal = finding["action"]["matches"].as_array().into_iter().flatten()
                 .any(|m| m.as_str().is_some_and(|m| !m.contains('*') && !m.contains('?')));
-            prop_assert!(!literal || iamprove::wellformed::well_formed(&action, resource),
+            // a shape the policies pair with the action and the catalog lacks stays possible
+            let declared = [&old, &new].iter().flat_map(|d| d["Statement"].as_array().cloned().unwrap_or_default())
+                .any(|st| {
+                    let a = st["Action"].as_str().unwrap_or("").to_lowercase();
+                    let r = st["Resource"].as_str().unwrap_or("*");
+                    let hit = iamprove::matching::glob_match(&iamprove::matching::tokens(&a, true), iamprove::matching::Mode::Plain, &action);
+                    hit && r != "*" && !iamprove::wellformed::well_formed(&action, &r.replace('*', "x"))
+                });
+            prop_assert!(!literal || declared || iamprove::wellformed::well_formed(&action, resource),
                 "impossible request {req} for OLD {old} NEW {new}");
         }
         if f.findings.is_empty() && f.unknown.is_none() {
             for req in requests() {
-                prop_assert!(!(oracle_allows(&new, &req) && !oracle_allows(&old, &req)),
+                prop_assert!(!oracle_allows(&new, &req) || oracle_allows(&old, &req),
                     "false proof: {} on {} ctx {:?} widens; OLD {old} NEW {new}",
                     req.action, req.resource, req.context);
             }

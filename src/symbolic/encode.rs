@@ -203,6 +203,9 @@ pub struct Encoder {
     pub notes: Vec<String>,
     /// The symbolic principal is an IAM user or role session (never anonymous).
     pub identity_only: bool,
+    /// (action element, resource patterns) of every statement of the query: the resource shapes
+    /// the policies themselves pair with an action ([`Encoder::well_formed_resources`]).
+    declared: Vec<(ActionElem, Vec<Template>)>,
     /// What a proof relies on beyond the inputs (no silent narrowing: a verdict lists every
     /// modelling assumption it depends on).
     pub assumptions: Vec<String>,
@@ -215,6 +218,18 @@ pub struct Encoder {
 const ACTION_DOMAIN: usize = 0;
 const RESOURCE_DOMAIN: usize = 1;
 const PRINCIPAL_DOMAIN: usize = 2;
+
+/// A `Format` pattern as an atom of the resource field.
+fn format_key(toks: Vec<Tok>) -> AtomKey {
+    AtomKey {
+        toks,
+        mode: matching::Mode::Format,
+        ignore_case: false,
+    }
+}
+
+/// What a proof relies on when requests are restricted to well-formed resources.
+pub const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); region and account segments hold no colon";
 
 /// At most this many distinct ARN formats constrain the resource field of one query
 /// ([`Encoder::well_formed_resources`]).
@@ -309,6 +324,13 @@ impl Encoder {
             notes: Vec::new(),
             assumptions: Vec::new(),
             identity_only,
+            declared: statements
+                .iter()
+                .filter_map(|s| {
+                    let r = s.resource.as_ref().filter(|r| !r.negated)?;
+                    Some((s.action.clone(), r.patterns.clone()))
+                })
+                .collect(),
             memo: HashMap::new(),
             pred_vars: HashMap::new(),
         };
@@ -1534,17 +1556,90 @@ impl Encoder {
                 chosen.pop();
             }
         }
-        for (a, formats) in chosen {
+        if !chosen.is_empty() {
+            self.assume(WELL_FORMED_ASSUMPTION);
+        }
+        for (a, mut formats) in chosen {
+            // the catalog may lag the service: a resource shape the policies pair with the action
+            // and that no format of the action covers is taken as one more format
+            let declared = self.declared_shapes(&a);
+            let compiled: Vec<Pattern> = formats
+                .iter()
+                .map(|f| Pattern::compile(&format_key(f.clone()).spec()))
+                .collect();
+            let small = automata::Limits {
+                max_states: 20_000,
+                max_steps: 200_000,
+            };
+            for d in declared {
+                let dp = Pattern::compile(&format_key(d.clone()).spec());
+                let covered = compiled
+                    .iter()
+                    .any(|f| matches!(automata::find_witness(&[&dp, f], &[], &small), Ok(Some(_))));
+                if !covered && !formats.contains(&d) {
+                    formats.push(d);
+                }
+            }
             let is_a = self.pred_of(ACTION_SLOT, vec![AtomKey::literal(&a)]);
             let mut atoms = vec![AtomKey::literal("*")];
-            atoms.extend(formats.into_iter().map(|toks| AtomKey {
-                toks,
-                mode: matching::Mode::Format,
-                ignore_case: false,
-            }));
+            atoms.extend(formats.into_iter().map(format_key));
             let wf = self.pred_of(RESOURCE_SLOT, atoms);
             self.background.push(implies(is_a, wf));
         }
+    }
+
+    /// The resource patterns of the statements whose `Action` element names `action`, as
+    /// `Format` patterns read loosely (a wildcard before the fifth colon: a run without `:`;
+    /// after it, any run). `*` says nothing and is left out; a pattern with policy variables
+    /// stands for any resource.
+    fn declared_shapes(&self, action: &str) -> Vec<Vec<Tok>> {
+        let mut out = Vec::new();
+        for (act, ress) in &self.declared {
+            let hit = act
+                .patterns
+                .iter()
+                .any(|p| matching::glob_match(&p.toks, matching::Mode::Plain, action));
+            if hit == act.negated {
+                continue;
+            }
+            for t in ress {
+                let toks: Vec<Tok> = if t.has_vars() {
+                    vec![Tok::One]
+                } else {
+                    let mut colons = 0;
+                    t.toks
+                        .iter()
+                        .map(|k| match k {
+                            Tok::Lit(c) => {
+                                if *c == ':' {
+                                    colons += 1;
+                                }
+                                Tok::Lit(*c)
+                            }
+                            _ if colons >= 5 => Tok::One,
+                            Tok::Run if colons == 0 => Tok::One,
+                            _ => Tok::Run,
+                        })
+                        .collect()
+                };
+                if t.raw == "*" || toks.is_empty() {
+                    continue;
+                }
+                // a pattern with fewer colons than an ARN (`arn:aws:ssm:*`) ends in any run
+                let mut toks = toks;
+                if toks.iter().filter(|k| **k == Tok::Lit(':')).count() < 5 {
+                    if let Some(last) = toks.last_mut() {
+                        if *last == Tok::Run {
+                            *last = Tok::One;
+                        }
+                    }
+                }
+                if !out.contains(&toks) {
+                    out.push(toks);
+                }
+            }
+        }
+        out
     }
 
     /// Mirrors `eval::needs_no_permission`: `sts:GetCallerIdentity` by any signed caller is
