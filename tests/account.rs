@@ -472,3 +472,37 @@ fn a_level_of_scps_without_allow_is_warned_about() {
     assert_eq!(v["results"][0]["status"], "holds");
     assert!(!v["results"][0]["warnings"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn outside_identities_are_entry_points_but_get_only_what_we_grant() {
+    let env = Env::from_paths(&pat("open.json")).expect("loads");
+    let g = Graph::build(&env);
+    // the whole internet can assume the admin role: who-can, check and escalations say so
+    let who = principals_reaching(&env, &g, "iam:CreateUser", "*");
+    let arns: Vec<&str> = who.iter().map(|r| r.arn.as_str()).collect();
+    assert!(arns.contains(&"arn:aws:iam::000000000000:root"), "{arns:?}");
+    // the partner account's root gets iam:CreateUser only through a role of ours (open-admin
+    // admits any account), never directly "in its own account" with no statement behind it
+    for r in who.iter().filter(|r| r.kind.is_outside()) {
+        assert!(r.path.len() >= 2, "{r:?}");
+        assert_eq!(r.path[0].action, "sts:AssumeRole", "{r:?}");
+        assert!(
+            r.path.last().unwrap().principal.contains(":111111111111:"),
+            "{r:?}"
+        );
+    }
+    let esc = escalations(&env, &g);
+    assert!(
+        esc.iter()
+            .any(|e| e.principal == "arn:aws:iam::000000000000:root"
+                && e.target.as_deref() == Some("arn:aws:iam::111111111111:role/open-admin")),
+        "{esc:?}"
+    );
+    let (code, v) = check_status("spec-open.json");
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["results"][0]["violators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["principal"] == "arn:aws:iam::000000000000:root"));
+}

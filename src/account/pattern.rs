@@ -26,7 +26,7 @@
 //! its policies grant.
 
 use super::conditions::{describe, CondReq};
-use super::{Env, NodeKind, Step, Verdict};
+use super::{Env, Step, Verdict};
 use crate::eval::{evaluate, Applies, Decision, Matcher};
 use crate::matching::{Mode, Tok};
 use crate::model::{ActionElem, Effect, Policy, PolicyType};
@@ -267,7 +267,7 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
     let principal = env.principal_of(n, None);
     let loaded: Vec<String> = env.accounts.iter().map(|a| a.id.clone()).collect();
     let main = env.main_account().id.clone();
-    let loaded_only = (node.kind == NodeKind::External).then(|| loaded.clone());
+    let loaded_only = node.kind.is_outside().then(|| loaded.clone());
     let mut out = Vec::new();
     // accounts whose RCPs differ from "none"
     let rcp_accounts: Vec<String> = env
@@ -284,7 +284,7 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
     let excluded: Vec<String> = env.resource_policies.keys().cloned().collect();
     // generic worlds: an external principal's generic world grants it nothing in our accounts
     // (cross-account needs a resource policy), so it is skipped
-    if node.kind != NodeKind::External {
+    if !node.kind.is_outside() {
         let q_action = q.action();
         let identity = &base.identity_policies;
         let may = identity.iter().any(|p| {
