@@ -506,3 +506,28 @@ fn outside_identities_are_entry_points_but_get_only_what_we_grant() {
         .iter()
         .any(|x| x["principal"] == "arn:aws:iam::000000000000:root"));
 }
+
+#[test]
+fn diff_both_directions_prints_narrowing_decisions_the_right_way_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    std::fs::write(&old, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]}"#).unwrap();
+    std::fs::write(&new, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#).unwrap();
+    let out = Command::cargo_bin("iamprove")
+        .unwrap()
+        .args(["diff", "--direction", "both", "--format", "json"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "narrowed")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(f["old_decision"], "Allow", "{f}");
+    assert_eq!(f["new_decision"], "ImplicitDeny", "{f}");
+}

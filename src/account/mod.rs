@@ -1085,12 +1085,40 @@ pub fn principals_reaching_q(
     let n = env.nodes.len();
     let opts = crate::query::QueryOptions::default();
     let pb = progress(n, env.quiet, "direct permissions");
+    // principals that must get the same answer share one query (see `pattern::share_key`)
+    let keys: Vec<Option<String>> = (0..n)
+        .into_par_iter()
+        .map(|i| pattern::share_key(env, i, q))
+        .collect();
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut rep: Vec<usize> = (0..n).collect();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(k) = k {
+            rep[i] = *first_of.entry(k.as_str()).or_insert(i);
+        }
+    }
+    let firsts: Vec<Option<pattern::Direct>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if rep[i] != i {
+                return None;
+            }
+            let d = pattern::direct(env, i, q, &opts);
+            pb.inc(1);
+            Some(d)
+        })
+        .collect();
     let direct: Vec<pattern::Direct> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let d = pattern::direct(env, i, q, &opts);
+            if let Some(d) = &firsts[i] {
+                return d.clone();
+            }
+            let shared = firsts[rep[i]]
+                .as_ref()
+                .and_then(|d| pattern::reuse(env, i, d));
             pb.inc(1);
-            d
+            shared.unwrap_or_else(|| pattern::direct(env, i, q, &opts))
         })
         .collect();
     pb.finish_and_clear();
