@@ -531,3 +531,41 @@ fn diff_both_directions_prints_narrowing_decisions_the_right_way_round() {
     assert_eq!(f["old_decision"], "Allow", "{f}");
     assert_eq!(f["new_decision"], "ImplicitDeny", "{f}");
 }
+
+/// Consistency over generated accounts: every step printed in any `who-can` path answers yes (or
+/// only-under-conditions) with `can`, and `who-can` lists every principal `can` says yes for.
+#[test]
+fn can_and_who_can_are_consistent_on_generated_accounts() {
+    use iamprove::account::load::account_from_json;
+    for seed in 1..=2u64 {
+        let v = iamprove::account::gen::generate(14, seed);
+        let acct = account_from_json(&iamprove::json::Json::from_value(&v), "generated")
+            .expect("generated dump loads");
+        let env = Env::new(vec![acct], None, Default::default());
+        let g = Graph::build(&env);
+        for (action, resource) in [
+            ("iam:*", "*"),
+            ("s3:Delete*", "arn:aws:s3:::bucket-1*"),
+            ("sts:AssumeRole", "*"),
+        ] {
+            let who = principals_reaching(&env, &g, action, resource);
+            for r in &who {
+                for s in &r.path {
+                    let n = env.find(&s.principal).expect("step principal is a node");
+                    let v = can(&env, &g, n, &s.action, &s.resource).verdict;
+                    assert_ne!(v, Verdict::No, "seed {seed} {action}: step {s:?}");
+                }
+            }
+            for n in 0..env.nodes.len() {
+                let v = can(&env, &g, n, action, resource).verdict;
+                if matches!(v, Verdict::Yes | Verdict::OnlyUnderConditions) {
+                    assert!(
+                        who.iter().any(|r| r.arn == env.nodes[n].arn),
+                        "seed {seed} {action}: can says {v:?} for {} but who-can omits it",
+                        env.nodes[n].arn
+                    );
+                }
+            }
+        }
+    }
+}
