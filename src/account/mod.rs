@@ -313,10 +313,8 @@ impl Env {
                             // roles cannot be assumed anonymously
                             anonymous |= !is_trust;
                         }
-                        PrincipalEntry::Service(svc) => {
-                            if !services.contains(svc) {
-                                services.push(svc.clone());
-                            }
+                        PrincipalEntry::Service(svc) if !services.contains(svc) => {
+                            services.push(svc.clone());
                         }
                         _ => {}
                     }

@@ -461,7 +461,7 @@ fn run_world(
 fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Option<Request> {
     const PER_PATTERN: usize = 3;
     const BUDGET: usize = 400;
-    let fill = |t: &str| -> String { t.replace('*', "x").replace('?', "x") };
+    let fill = |t: &str| -> String { t.replace(['*', '?'], "x") };
     let mut actions: Vec<String> = Vec::new();
     let mut resources: Vec<String> = Vec::new();
     match &w.restrict {
