@@ -4,9 +4,10 @@
 //! An [`Env`] holds the analysed account (from `aws iam get-account-authorization-details`), other
 //! accounts' dumps (`--other-account`), the organization (`--org`: SCP and RCP levels, management
 //! account) and resource policies (`--resource-policies`). Every user and role becomes a [`Node`];
-//! principals named in trust policies of accounts we were not given become *external* nodes whose
-//! own account is assumed to let them call `sts:AssumeRole*` (we cannot see its policies) and
-//! nothing else.
+//! principals named in trust policies of accounts we were not given become *external* nodes, and
+//! any AWS account (`"AWS": "*"`), anonymous callers and service principals named in trust or
+//! resource policies become outside nodes too; their own account is assumed to allow them
+//! everything, but they reach the loaded accounts only through what our policies grant.
 //!
 //! For each node we build the evaluator's [`Scenario`]: identity policies (inline, attached managed
 //! policies' default versions, and for users every group's inline and managed policies), the
@@ -27,11 +28,11 @@
 //! always re-confirmed by the evaluator with the concrete context before it is reported. A path's
 //! conditions are the union over its hops.
 //!
-//! # Wildcard actions
-//! `who-can iam:*` asks for principals allowed *every* action the pattern covers. Without an action
-//! catalog we check the pattern itself as the request action (only a covering policy pattern matches
-//! it) and each catalogued privilege-escalation action it covers ([`SENSITIVE_ACTIONS`]), which
-//! catches NotAction allows and denies of single actions among those.
+//! # Questions over patterns
+//! `can`, `who-can` and account invariants ask whether *any* request matching the action and
+//! resource patterns is allowed: see [`pattern`] (one solver query per principal and world, the
+//! witness replayed through the evaluator). [`actions_for`] and [`decide_action`] are the older
+//! concrete probes, kept for callers that decide one literal request.
 //!
 //! # Escalation
 //! See [`escalate`] for the methods and the definition of "gains permissions".
