@@ -29,3 +29,12 @@ for d in ../shared ../../shared; do
     break
   fi
 done
+# Pattern invariants (issue 10): three `forbid` questions over the 10,000-principal account.
+#   {"target": {"account": "a10000.json"}, "invariants": [
+#     {"id": "no-iam", "forbid": {"Action": "iam:*"}},
+#     {"id": "no-s3-delete-prod", "forbid": {"Action": "s3:Delete*", "Resource": "arn:aws:s3:::bucket-1*"}},
+#     {"id": "no-kms-decrypt-outside-vpc", "forbid": {"Action": "kms:Decrypt", "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-1234"}}}}]}
+if [[ " ${SIZES[*]} " == *" 10000 "* ]]; then
+  printf '{"target": {"account": "%s"}, "invariants": [{"id": "no-iam", "forbid": {"Action": "iam:*"}}, {"id": "no-s3-delete-prod", "forbid": {"Action": "s3:Delete*", "Resource": "arn:aws:s3:::bucket-1*"}}, {"id": "no-kms-decrypt-outside-vpc", "forbid": {"Action": "kms:Decrypt", "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-1234"}}}}]}\n' "$TMP/a10000.json" > "$TMP/spec.json"
+  run "check, three pattern invariants, 10000 principals" check "$TMP/spec.json"
+fi

@@ -293,8 +293,10 @@ fn describe(
                    "access_levels": levels},
         "resource": {"example": req.resource, "matches": res_yes, "does_not_match": res_no},
         "granted_by": granted,
-        "old_decision": old_decision.name(),
-        "new_decision": Decision::Allow.name(),
+        // `base` is OLD when widening and NEW when narrowing (compare(NEW, OLD)): the side
+        // that allows is NEW for a widening and OLD for a narrowing
+        "old_decision": if kind == "narrowed" { Decision::Allow.name() } else { old_decision.name() },
+        "new_decision": if kind == "narrowed" { old_decision.name() } else { Decision::Allow.name() },
         "request": request_json(req, &p.enc),
     })
 }

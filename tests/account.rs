@@ -472,3 +472,100 @@ fn a_level_of_scps_without_allow_is_warned_about() {
     assert_eq!(v["results"][0]["status"], "holds");
     assert!(!v["results"][0]["warnings"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn outside_identities_are_entry_points_but_get_only_what_we_grant() {
+    let env = Env::from_paths(&pat("open.json")).expect("loads");
+    let g = Graph::build(&env);
+    // the whole internet can assume the admin role: who-can, check and escalations say so
+    let who = principals_reaching(&env, &g, "iam:CreateUser", "*");
+    let arns: Vec<&str> = who.iter().map(|r| r.arn.as_str()).collect();
+    assert!(arns.contains(&"arn:aws:iam::000000000000:root"), "{arns:?}");
+    // the partner account's root gets iam:CreateUser only through a role of ours (open-admin
+    // admits any account), never directly "in its own account" with no statement behind it
+    for r in who.iter().filter(|r| r.kind.is_outside()) {
+        assert!(r.path.len() >= 2, "{r:?}");
+        assert_eq!(r.path[0].action, "sts:AssumeRole", "{r:?}");
+        assert!(
+            r.path.last().unwrap().principal.contains(":111111111111:"),
+            "{r:?}"
+        );
+    }
+    let esc = escalations(&env, &g);
+    assert!(
+        esc.iter()
+            .any(|e| e.principal == "arn:aws:iam::000000000000:root"
+                && e.target.as_deref() == Some("arn:aws:iam::111111111111:role/open-admin")),
+        "{esc:?}"
+    );
+    let (code, v) = check_status("spec-open.json");
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["results"][0]["violators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["principal"] == "arn:aws:iam::000000000000:root"));
+}
+
+#[test]
+fn diff_both_directions_prints_narrowing_decisions_the_right_way_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    std::fs::write(&old, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]}"#).unwrap();
+    std::fs::write(&new, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#).unwrap();
+    let out = Command::cargo_bin("iamprove")
+        .unwrap()
+        .args(["diff", "--direction", "both", "--format", "json"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "narrowed")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(f["old_decision"], "Allow", "{f}");
+    assert_eq!(f["new_decision"], "ImplicitDeny", "{f}");
+}
+
+/// Consistency over generated accounts: every step printed in any `who-can` path answers yes (or
+/// only-under-conditions) with `can`, and `who-can` lists every principal `can` says yes for.
+#[test]
+fn can_and_who_can_are_consistent_on_generated_accounts() {
+    use iamprove::account::load::account_from_json;
+    for seed in 1..=2u64 {
+        let v = iamprove::account::gen::generate(14, seed);
+        let acct = account_from_json(&iamprove::json::Json::from_value(&v), "generated")
+            .expect("generated dump loads");
+        let env = Env::new(vec![acct], None, Default::default());
+        let g = Graph::build(&env);
+        for (action, resource) in [
+            ("iam:*", "*"),
+            ("s3:Delete*", "arn:aws:s3:::bucket-1*"),
+            ("sts:AssumeRole", "*"),
+        ] {
+            let who = principals_reaching(&env, &g, action, resource);
+            for r in &who {
+                for s in &r.path {
+                    let n = env.find(&s.principal).expect("step principal is a node");
+                    let v = can(&env, &g, n, &s.action, &s.resource).verdict;
+                    assert_ne!(v, Verdict::No, "seed {seed} {action}: step {s:?}");
+                }
+            }
+            for n in 0..env.nodes.len() {
+                let v = can(&env, &g, n, action, resource).verdict;
+                if matches!(v, Verdict::Yes | Verdict::OnlyUnderConditions) {
+                    assert!(
+                        who.iter().any(|r| r.arn == env.nodes[n].arn),
+                        "seed {seed} {action}: can says {v:?} for {} but who-can omits it",
+                        env.nodes[n].arn
+                    );
+                }
+            }
+        }
+    }
+}

@@ -861,13 +861,13 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
             // `*` taken literally is also matched by NotAction allows: require the concrete
             // sensitive actions too
             let mut a = Actor::new(env, i);
-            env.nodes[i].kind != NodeKind::External
+            !env.nodes[i].kind.is_outside()
                 && a.allowed("*", "*")
                 && super::SENSITIVE_ACTIONS.iter().all(|x| a.allowed(x, "*"))
         })
         .collect();
     let mut order: Vec<usize> = (0..n)
-        .filter(|&i| env.nodes[i].kind != NodeKind::External)
+        .filter(|&i| !env.nodes[i].kind.is_outside())
         .collect();
     order.sort_by_key(|&i| !is_admin[i]);
     let cx = Ctx {
@@ -883,8 +883,7 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
     // placeholders, not service-linked roles, which only their service can assume)
     let starts: Vec<bool> = (0..n)
         .map(|i| {
-            env.nodes[i].kind != NodeKind::External
-                && !env.principal_of(i, None).is_service_linked_role()
+            !env.nodes[i].kind.is_outside() && !env.principal_of(i, None).is_service_linked_role()
         })
         .collect();
     let pb = progress(n, env.quiet, "escalations");
@@ -903,6 +902,25 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
     pb.finish_and_clear();
     // second order: reach a role that can escalate itself
     let mut out: Vec<Escalation> = Vec::new();
+    // an administrator role that any AWS account (the whole internet) can assume
+    for p in (0..n).filter(|&p| env.nodes[p].kind == NodeKind::AnyAccount) {
+        for (t, path, _) in graph.reach(p) {
+            if t == p || !cx.is_admin[t] || path.is_empty() {
+                continue;
+            }
+            out.push(Escalation {
+                principal: env.nodes[p].arn.clone(),
+                method: "sts:AssumeRole of an administrator role whose trust policy admits any AWS account (\"AWS\": \"*\")".into(),
+                kind: "self",
+                target: Some(env.nodes[t].arn.clone()),
+                gains: "*".into(),
+                probe: ("*".into(), "*".into()),
+                conditions: merged(&path),
+                path,
+                assumes: None,
+            });
+        }
+    }
     for p in 0..n {
         if !starts[p] {
             continue;

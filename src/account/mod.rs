@@ -4,9 +4,10 @@
 //! An [`Env`] holds the analysed account (from `aws iam get-account-authorization-details`), other
 //! accounts' dumps (`--other-account`), the organization (`--org`: SCP and RCP levels, management
 //! account) and resource policies (`--resource-policies`). Every user and role becomes a [`Node`];
-//! principals named in trust policies of accounts we were not given become *external* nodes whose
-//! own account is assumed to let them call `sts:AssumeRole*` (we cannot see its policies) and
-//! nothing else.
+//! principals named in trust policies of accounts we were not given become *external* nodes, and
+//! any AWS account (`"AWS": "*"`), anonymous callers and service principals named in trust or
+//! resource policies become outside nodes too; their own account is assumed to allow them
+//! everything, but they reach the loaded accounts only through what our policies grant.
 //!
 //! For each node we build the evaluator's [`Scenario`]: identity policies (inline, attached managed
 //! policies' default versions, and for users every group's inline and managed policies), the
@@ -27,11 +28,11 @@
 //! always re-confirmed by the evaluator with the concrete context before it is reported. A path's
 //! conditions are the union over its hops.
 //!
-//! # Wildcard actions
-//! `who-can iam:*` asks for principals allowed *every* action the pattern covers. Without an action
-//! catalog we check the pattern itself as the request action (only a covering policy pattern matches
-//! it) and each catalogued privilege-escalation action it covers ([`SENSITIVE_ACTIONS`]), which
-//! catches NotAction allows and denies of single actions among those.
+//! # Questions over patterns
+//! `can`, `who-can` and account invariants ask whether *any* request matching the action and
+//! resource patterns is allowed: see [`pattern`] (one solver query per principal and world, the
+//! witness replayed through the evaluator). [`actions_for`] and [`decide_action`] are the older
+//! concrete probes, kept for callers that decide one literal request.
 //!
 //! # Escalation
 //! See [`escalate`] for the methods and the definition of "gains permissions".
@@ -105,7 +106,25 @@ pub enum NodeKind {
     Role,
     /// A principal of an account whose dump we do not have.
     External,
+    /// Any principal of any AWS account (a trust or resource policy naming `"AWS": "*"`),
+    /// represented by the root of [`ANY_ACCOUNT`].
+    AnyAccount,
+    /// An unauthenticated caller (resource policies naming `"*"`).
+    Anonymous,
+    /// An AWS service principal named in a trust or resource policy.
+    Service,
 }
+
+impl NodeKind {
+    /// A principal from outside the loaded accounts (an entry point, not a user or role we see).
+    pub fn is_outside(self) -> bool {
+        !matches!(self, NodeKind::User | NodeKind::Role)
+    }
+}
+
+/// The account standing for "any AWS account" (`"AWS": "*"`): no real account has this ID, and
+/// no policy we load names it, so it gets exactly what `*` grants.
+pub const ANY_ACCOUNT: &str = "000000000000";
 
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -144,14 +163,18 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A policy granting `sts:AssumeRole*` on everything: what we assume external principals' own
-/// accounts allow them.
+/// What we assume the own account of an outside principal allows it: everything (we cannot
+/// see its policies, and its owner may grant it anything). It still reaches the loaded accounts
+/// only through what their resource and trust policies grant (see [`pattern`]).
 fn external_policy() -> Option<Policy> {
-    let doc = crate::json::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole*","Resource":"*"}]}"#).ok()?;
+    let doc = crate::json::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .ok()?;
     crate::parse::parse_policy(
         &doc,
         PolicyType::Identity,
-        "assumed policy of an external principal (its account is not loaded)",
+        "assumed policy of an outside principal (its account is not loaded)",
     )
     .ok()
 }
@@ -270,6 +293,60 @@ impl Env {
                 loc: None,
             });
         }
+        // entry points from outside: any AWS account, anonymous callers, service principals
+        let mut any_account = false;
+        let mut anonymous = false;
+        let mut services: Vec<String> = Vec::new();
+        let trusts = accounts
+            .iter()
+            .flat_map(|a| a.roles.iter().map(|r| (&r.trust, true)));
+        let rps = resource_policies.values().map(|p| (p, false));
+        for (pol, is_trust) in trusts.chain(rps) {
+            for s in &pol.statements {
+                let Some(pe) = &s.principal else { continue };
+                if s.effect != Effect::Allow || pe.negated {
+                    continue;
+                }
+                for e in &pe.entries {
+                    match e {
+                        PrincipalEntry::Any => {
+                            any_account = true;
+                            // roles cannot be assumed anonymously
+                            anonymous |= !is_trust;
+                        }
+                        PrincipalEntry::Service(svc) if !services.contains(svc) => {
+                            services.push(svc.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if any_account {
+            nodes.push(Node {
+                arn: format!("arn:aws:iam::{ANY_ACCOUNT}:root"),
+                kind: NodeKind::AnyAccount,
+                account: ANY_ACCOUNT.into(),
+                loc: None,
+            });
+        }
+        if anonymous {
+            nodes.push(Node {
+                arn: "anonymous".into(),
+                kind: NodeKind::Anonymous,
+                account: String::new(),
+                loc: None,
+            });
+        }
+        services.sort();
+        for svc in services {
+            nodes.push(Node {
+                arn: svc,
+                kind: NodeKind::Service,
+                account: String::new(),
+                loc: None,
+            });
+        }
         let by_arn = nodes
             .iter()
             .enumerate()
@@ -297,9 +374,7 @@ impl Env {
         }
         let main = &self.accounts[0].id;
         self.nodes.iter().position(|n| {
-            &n.account == main
-                && n.kind != NodeKind::External
-                && n.arn.rsplit('/').next() == Some(s)
+            &n.account == main && !n.kind.is_outside() && n.arn.rsplit('/').next() == Some(s)
         })
     }
 
@@ -344,7 +419,12 @@ impl Env {
         let mut pols = Vec::new();
         let mut boundary = None;
         let Some(acct) = self.account_of(n) else {
-            return (external_policy().into_iter().collect(), None);
+            return match self.nodes[n].kind {
+                NodeKind::External | NodeKind::AnyAccount => {
+                    (external_policy().into_iter().collect(), None)
+                }
+                _ => (Vec::new(), None),
+            };
         };
         let managed = |arn: &str| acct.policies.get(arn).map(|m| m.default_doc().clone());
         if let Some(u) = self.user(n) {
@@ -411,7 +491,7 @@ impl Env {
                     },
                 }
             }
-            NodeKind::External => Principal::parse(&node.arn).unwrap_or(Principal {
+            _ => Principal::parse(&node.arn).unwrap_or(Principal {
                 raw: node.arn.clone(),
                 partition,
                 account: account.clone(),
@@ -444,7 +524,7 @@ impl Env {
                 put("aws:TokenIssueTime", crate::literal::format_date(now));
                 self.role(n).map(|r| r.tags.clone()).unwrap_or_default()
             }
-            NodeKind::External => Vec::new(),
+            _ => Vec::new(),
         };
         for (k, v) in tags {
             put(&format!("aws:PrincipalTag/{k}"), v);
@@ -610,8 +690,7 @@ fn trust_candidates(
                 PrincipalEntry::Account { account, .. } => {
                     for (n, node) in env.nodes.iter().enumerate() {
                         if &node.account == account
-                            && (node.kind == NodeKind::External
-                                || may_allow(&ident[n], "sts:AssumeRole"))
+                            && (node.kind.is_outside() || may_allow(&ident[n], "sts:AssumeRole"))
                         {
                             push(n, None, &mut out);
                         }
@@ -651,6 +730,11 @@ fn trust_candidates(
                                 }
                             }
                         }
+                    }
+                }
+                PrincipalEntry::Service(svc) => {
+                    if let Some(&n) = env.by_arn.get(svc) {
+                        push(n, None, &mut out);
                     }
                 }
                 _ => {}
@@ -1000,65 +1084,133 @@ pub fn principals_reaching_q(
     let n = env.nodes.len();
     let opts = crate::query::QueryOptions::default();
     let pb = progress(n, env.quiet, "direct permissions");
+    // principals that must get the same answer share one query (see `pattern::share_key`)
+    let keys: Vec<Option<String>> = (0..n)
+        .into_par_iter()
+        .map(|i| pattern::share_key(env, i, q))
+        .collect();
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut rep: Vec<usize> = (0..n).collect();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(k) = k {
+            rep[i] = *first_of.entry(k.as_str()).or_insert(i);
+        }
+    }
+    let firsts: Vec<Option<pattern::Direct>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if rep[i] != i {
+                return None;
+            }
+            let d = pattern::direct(env, i, q, &opts);
+            pb.inc(1);
+            Some(d)
+        })
+        .collect();
     let direct: Vec<pattern::Direct> = (0..n)
         .into_par_iter()
         .map(|i| {
-            let d = pattern::direct(env, i, q, &opts);
+            if let Some(d) = &firsts[i] {
+                return d.clone();
+            }
+            let shared = firsts[rep[i]]
+                .as_ref()
+                .and_then(|d| pattern::reuse(env, i, d));
             pb.inc(1);
-            d
+            shared.unwrap_or_else(|| pattern::direct(env, i, q, &opts))
         })
         .collect();
     pb.finish_and_clear();
-    let per: Vec<(Option<Reach>, Option<(String, String)>)> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let mut best: Option<(u8, Vec<Step>)> = None;
-            let mut unknown: Option<String> = None;
-            for (m, path, yes_path) in graph.reach(i) {
-                let d = &direct[m];
-                if d.verdict == Verdict::Unknown {
-                    unknown.get_or_insert_with(|| {
-                        format!(
-                            "{}: {}",
-                            env.nodes[m].arn,
-                            d.why.clone().unwrap_or_default()
-                        )
-                    });
+    // Reverse breadth-first search from the principals allowed directly: one pass over the
+    // graph instead of one search per principal. Pass 0: unconditional edges into principals
+    // allowed unconditionally (rank 0); pass 1: any edge into any allowed principal (rank 1).
+    let mut rev: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for (from, es) in graph.edges.iter().enumerate() {
+        for (ei, e) in es.iter().enumerate() {
+            rev[e.to].push((from, ei));
+        }
+    }
+    // next[i] = (edge index of i towards the target, or None at the target itself)
+    let mut next: Vec<Option<Option<usize>>> = vec![None; n];
+    let mut rank_of: Vec<u8> = vec![u8::MAX; n];
+    for pass in 0..2u8 {
+        // pass 1 also continues from everything pass 0 reached
+        let mut q: VecDeque<usize> = (0..n).filter(|&i| next[i].is_some()).collect();
+        for (i, d) in direct.iter().enumerate() {
+            let ok = match pass {
+                0 => d.verdict == Verdict::Yes,
+                _ => matches!(d.verdict, Verdict::Yes | Verdict::OnlyUnderConditions),
+            };
+            if ok && d.step.is_some() && next[i].is_none() {
+                next[i] = Some(None);
+                rank_of[i] = pass;
+                q.push_back(i);
+            }
+        }
+        while let Some(t) = q.pop_front() {
+            for &(from, ei) in &rev[t] {
+                if next[from].is_some() || (pass == 0 && !graph.edges[from][ei].yes) {
                     continue;
                 }
-                let Some(step) = &d.step else { continue };
-                let r = rank(d.verdict, yes_path);
-                if r > 1 {
-                    continue;
-                }
-                if best
-                    .as_ref()
-                    .is_none_or(|(br, bp)| (r, path.len()) < (*br, bp.len() - 1))
-                {
-                    let mut p = path;
-                    p.push(step.clone());
-                    best = Some((r, p));
+                next[from] = Some(Some(ei));
+                rank_of[from] = pass;
+                q.push_back(from);
+            }
+        }
+    }
+    // principals that reach an unknown answer (and nothing allowed)
+    let mut unknown_via: Vec<Option<usize>> = vec![None; n];
+    let mut q: VecDeque<usize> = VecDeque::new();
+    for (i, d) in direct.iter().enumerate() {
+        if d.verdict == Verdict::Unknown {
+            unknown_via[i] = Some(i);
+            q.push_back(i);
+        }
+    }
+    while let Some(t) = q.pop_front() {
+        for &(from, _) in &rev[t] {
+            if unknown_via[from].is_none() {
+                unknown_via[from] = unknown_via[t];
+                q.push_back(from);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..n {
+        if next[i].is_some() {
+            let mut path = Vec::new();
+            let mut cur = i;
+            let mut guard = 0;
+            while let Some(Some(ei)) = next[cur] {
+                let e = &graph.edges[cur][ei];
+                path.push(e.step.clone());
+                cur = e.to;
+                guard += 1;
+                if guard > n {
+                    break;
                 }
             }
-            let reach = best.map(|(_, path)| Reach {
+            if let Some(step) = &direct[cur].step {
+                path.push(step.clone());
+            }
+            let _ = rank_of[i];
+            out.push(Reach {
                 arn: env.nodes[i].arn.clone(),
                 kind: env.nodes[i].kind,
                 conditions: merge_conditions(&path),
                 path,
             });
-            let unk = if reach.is_none() {
-                unknown.map(|u| (env.nodes[i].arn.clone(), u))
-            } else {
-                None
-            };
-            (reach, unk)
-        })
-        .collect();
-    let mut out = Vec::new();
-    let mut unknown = Vec::new();
-    for (r, u) in per {
-        out.extend(r);
-        unknown.extend(u);
+        } else if let Some(m) = unknown_via[i] {
+            unknown.push((
+                env.nodes[i].arn.clone(),
+                format!(
+                    "{}: {}",
+                    env.nodes[m].arn,
+                    direct[m].why.clone().unwrap_or_default()
+                ),
+            ));
+        }
     }
     out.sort_by(|a, b| a.arn.cmp(&b.arn));
     (out, unknown)

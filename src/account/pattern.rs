@@ -26,7 +26,7 @@
 //! its policies grant.
 
 use super::conditions::{describe, CondReq};
-use super::{Env, NodeKind, Step, Verdict};
+use super::{Env, Step, Verdict};
 use crate::eval::{evaluate, Applies, Decision, Matcher};
 use crate::matching::{Mode, Tok};
 use crate::model::{ActionElem, Effect, Policy, PolicyType};
@@ -256,6 +256,8 @@ impl World {
 #[derive(Debug, Clone)]
 pub struct Direct {
     pub verdict: Verdict,
+    /// The replayed witness request behind `step`.
+    pub request: Option<Request>,
     /// The witness step (for yes / only-under-conditions).
     pub step: Option<Step>,
     pub why: Option<String>,
@@ -267,7 +269,7 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
     let principal = env.principal_of(n, None);
     let loaded: Vec<String> = env.accounts.iter().map(|a| a.id.clone()).collect();
     let main = env.main_account().id.clone();
-    let loaded_only = (node.kind == NodeKind::External).then(|| loaded.clone());
+    let loaded_only = node.kind.is_outside().then(|| loaded.clone());
     let mut out = Vec::new();
     // accounts whose RCPs differ from "none"
     let rcp_accounts: Vec<String> = env
@@ -284,7 +286,7 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
     let excluded: Vec<String> = env.resource_policies.keys().cloned().collect();
     // generic worlds: an external principal's generic world grants it nothing in our accounts
     // (cross-account needs a resource policy), so it is skipped
-    if node.kind != NodeKind::External {
+    if !node.kind.is_outside() {
         let q_action = q.action();
         let identity = &base.identity_policies;
         let may = identity.iter().any(|p| {
@@ -459,7 +461,7 @@ fn run_world(
 fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Option<Request> {
     const PER_PATTERN: usize = 3;
     const BUDGET: usize = 400;
-    let fill = |t: &str| -> String { t.replace('*', "x").replace('?', "x") };
+    let fill = |t: &str| -> String { t.replace(['*', '?'], "x") };
     let mut actions: Vec<String> = Vec::new();
     let mut resources: Vec<String> = Vec::new();
     match &w.restrict {
@@ -612,6 +614,7 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
     if ws.is_empty() {
         return Direct {
             verdict: Verdict::No,
+            request: None,
             step: None,
             why: None,
         };
@@ -625,6 +628,7 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
             let ev = crate::eval::explain(&w.sc, &request);
             return Direct {
                 verdict: Verdict::Yes,
+                request: Some(request.clone()),
                 step: Some(Step {
                     principal: env.nodes[n].arn.clone(),
                     action: request.action.clone(),
@@ -660,6 +664,7 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
                         conditions,
                     };
                     return Direct {
+                        request: Some(request.clone()),
                         verdict: if pass == 1 {
                             Verdict::Yes
                         } else {
@@ -679,6 +684,7 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
         }
     }
     Direct {
+        request: None,
         verdict: if unknown.is_some() {
             Verdict::Unknown
         } else {
@@ -728,5 +734,89 @@ pub fn identity_witness(
         }
         Solved::None => Ok(None),
         Solved::Unknown(r) => Err(r),
+    }
+}
+
+/// Principals with the same key get the same answer to `q`, up to the principal's name: same
+/// kind, account and service-linked status, the same identity policies and boundary (by content),
+/// only generic worlds (no resource policies, no `sts:` question), and no policy or question
+/// that can see the principal's name (no policy variables, no condition on `aws:principal*`,
+/// `aws:user*`). `None`: answer this principal on its own.
+pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
+    let node = &env.nodes[n];
+    if node.kind.is_outside() || !env.resource_policies.is_empty() || may_be_sts(q) {
+        return None;
+    }
+    let sc = env.scenario_of(n);
+    let sees_principal = |p: &Policy| {
+        p.statements.iter().any(|s| {
+            s.principal.is_some()
+                || s.conditions.iter().any(|c| {
+                    c.key.starts_with("aws:principal")
+                        || c.key.starts_with("aws:user")
+                        || matches!(&c.values, crate::model::CondValues::Str(ts) if ts.iter().any(|t| t.has_vars()))
+                })
+                || s
+                    .resource
+                    .as_ref()
+                    .is_some_and(|r| r.patterns.iter().any(|t| t.has_vars()))
+        })
+    };
+    if sc.all_policies().into_iter().any(sees_principal) || sees_principal(&q.pattern) {
+        return None;
+    }
+    let principal = env.principal_of(n, None);
+    let mut key = format!(
+        "{:?}|{}|{}|",
+        node.kind,
+        node.account,
+        principal.is_service_linked_role()
+    );
+    for p in &sc.identity_policies {
+        key.push_str(&format!("{:?};", p.statements));
+    }
+    key.push('|');
+    if let Some(b) = &sc.permissions_boundary {
+        key.push_str(&format!("{:?}", b.statements));
+    }
+    Some(key)
+}
+
+/// Reuse another principal's answer (same [`share_key`]): a "no" or "unknown" carries over as
+/// is; a witness is replayed through the evaluator for this principal (`None` if it does not
+/// hold for it, then the caller answers from scratch).
+pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
+    match (&d.verdict, &d.request, &d.step) {
+        (Verdict::No | Verdict::Unknown, _, _) => Some(d.clone()),
+        (_, Some(req), Some(step)) => {
+            let principal = env.principal_of(n, None);
+            let mut ctx = req.context.clone();
+            for (k, _) in req.principal.derived_keys() {
+                ctx.remove(k);
+            }
+            let r = Request::new(
+                principal,
+                &req.action,
+                &req.resource,
+                Some(&req.resource_account),
+                ctx,
+            );
+            let mut sc = env.scenario_of(n);
+            sc.rcps = env.rcps_for(&r.resource_account);
+            let ev = crate::eval::explain(&sc, &r);
+            if ev.decision != Decision::Allow {
+                return None;
+            }
+            let mut step = step.clone();
+            step.principal = env.nodes[n].arn.clone();
+            step.statements = ev.statements;
+            Some(Direct {
+                verdict: d.verdict,
+                request: Some(r),
+                step: Some(step),
+                why: None,
+            })
+        }
+        _ => None,
     }
 }
