@@ -1048,27 +1048,16 @@ impl Ctx<'_, '_> {
 
     /// The document of a managed policy ARN on one side.
     fn managed(&self, arn: &str, which: &str, at: JsonPath) -> Result<State, Errors> {
-        if let Some(m) = super::managed::lookup(arn) {
-            let json = crate::json::parse(m.document).map_err(|e| {
-                vec![InputError::new(
-                    self.sides.file,
-                    Some(at.to_string()),
-                    format!("embedded managed policy {arn}: {}", e.message),
-                )]
-            })?;
-            return Ok(State::Known(vec![Doc {
-                json,
-                file: self.sides.file.to_owned(),
-                at,
-                name: format!("{arn} (AWS managed, {})", m.version_id),
-            }]));
-        }
         if super::managed::is_aws_managed(arn) {
-            return Ok(State::Unknown(format!(
-                "{}: {arn} is not in the embedded snapshot of AWS managed policies ({}); not compared",
-                self.address,
-                super::managed::MANAGED_POLICIES_SOURCE
-            )));
+            return Ok(match super::managed::document(arn) {
+                Ok((json, version)) => State::Known(vec![Doc {
+                    json,
+                    file: self.sides.file.to_owned(),
+                    at,
+                    name: format!("{arn} (AWS managed, {version})"),
+                }]),
+                Err(m) => State::Unknown(format!("{}: {m}; not compared", self.address)),
+            });
         }
         match self.plan.customer(arn, which) {
             Some((text, addr)) => self.doc(&text, at, format!("{arn} ({addr}, {which})")),
