@@ -1067,7 +1067,7 @@ impl Extra<'_> {
                                 self.id
                             ),
                         ));
-                    } else if loosened.is_empty() || !self.exists(true) && false {
+                    } else if loosened.is_empty() {
                         parts.push(
                             self.decided(
                                 p,
