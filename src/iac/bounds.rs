@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn bounds_star_or_drop_marked_patterns() {
-        let m = marker("Ref AWS::AccountId");
+        let m = marker("Ref AWS::AccountId").replace(MARK, "\\u001f");
         let doc = j(&format!(
             r#"{{"Version":"2012-10-17","Statement":[
               {{"Effect":"Allow","Action":"iam:PassRole","Resource":["arn:aws:iam::{m}:role/x","arn:aws:iam::1:role/y"]}},

@@ -817,23 +817,23 @@ impl Extra<'_> {
         let key = arn
             .find(":iam::aws:policy/")
             .map(|i| format!("arn:aws{}", &arn[i..]));
-        if let Some(m) = key.as_deref().and_then(super::managed::lookup) {
-            let json = crate::json::parse(m.document).map_err(|e| {
-                vec![InputError::new(
-                    self.file(new),
-                    Some(at.to_string()),
-                    e.message,
-                )]
-            })?;
-            return Ok(State::Known(vec![Doc {
-                json,
-                file: self.file(new).to_owned(),
-                at,
-                name: format!("{arn} (AWS managed, {})", m.version_id),
-            }]));
-        }
-        if key.is_some() {
-            return Ok(State::Unknown(format!("{} in {}: {} is not in the embedded snapshot of AWS managed policies ({}); not compared", self.id, self.file(new), arn.replace(super::bounds::MARK, ""), super::managed::MANAGED_POLICIES_SOURCE)));
+        if let Some(key) = key {
+            return Ok(match super::managed::document(&key) {
+                Ok((json, version)) => State::Known(vec![Doc {
+                    json,
+                    file: self.file(new).to_owned(),
+                    at,
+                    name: format!(
+                        "{} (AWS managed, {version})",
+                        arn.replace(super::bounds::MARK, "")
+                    ),
+                }]),
+                Err(m) => State::Unknown(format!(
+                    "{} in {}: {m}; not compared",
+                    self.id,
+                    self.file(new)
+                )),
+            });
         }
         Ok(State::Unknown(format!("{} in {}: the managed policy {} is not defined in the template (its document is unknown); not compared", self.id, self.file(new), arn.replace(super::bounds::MARK, "`"))))
     }
@@ -1067,7 +1067,7 @@ impl Extra<'_> {
                                 self.id
                             ),
                         ));
-                    } else if loosened.is_empty() || !self.exists(true) && false {
+                    } else if loosened.is_empty() {
                         parts.push(
                             self.decided(
                                 p,

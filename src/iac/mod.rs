@@ -294,6 +294,13 @@ fn map_docs(
         .transpose()
 }
 
+/// One side's documents: lower bound, upper bound, generic instance (`None`: absent).
+type Bounded<'a> = (
+    &'a Option<Vec<Json>>,
+    &'a Option<Vec<Json>>,
+    &'a Option<Vec<Json>>,
+);
+
 /// The outcome of comparing one part.
 struct Outcome {
     verdict: &'static str,
@@ -310,8 +317,8 @@ struct Outcome {
 fn check_pair(
     part: &Part,
     kind: PolicyType,
-    base: (&Option<Vec<Json>>, &Option<Vec<Json>>, &Option<Vec<Json>>),
-    gain: (&Option<Vec<Json>>, &Option<Vec<Json>>, &Option<Vec<Json>>),
+    base: Bounded,
+    gain: Bounded,
     marked: bool,
     opts: &DiffOptions,
     label: &str,
@@ -607,12 +614,12 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
     for m in &undecided {
         if let Some(example) = m.strip_prefix("generic:") {
             out.messages.push(format!(
-                "the verdict depends on values not known from the input: {named} (supply them with --parameter, --account-id, --region or --partition); with values equal to nothing else in the policies ({}) the change widens: {example}",
+                "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition); with values equal to nothing else in the policies ({}) the change widens: {example}",
                 bounds::tokens(&names)
             ));
         } else if m == "depends" {
             out.messages.push(format!(
-                "the verdict depends on values not known from the input: {named} (supply them with --parameter, --account-id, --region or --partition)"
+                "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition)"
             ));
         } else if !out.messages.contains(m) {
             out.messages.push(m.clone());

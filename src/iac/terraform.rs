@@ -423,6 +423,17 @@ fn resource_change(
     if attrs.is_none() && (mode == "data" || super::coverage::terraform_irrelevant(rtype)) {
         return Ok((Vec::new(), None));
     }
+    if mode == "data" {
+        // a policy document read during apply reaches the plan only through the resources that
+        // use it, which are read (its `json` alone changes nothing)
+        let unknown = rc
+            .get("change")
+            .and_then(|c| c.get("after_unknown"))
+            .is_some_and(|u| matches!(u, Json::Bool(true)) || u.get("json").is_some_and(any_true));
+        if unknown {
+            return Ok((Vec::new(), None));
+        }
+    }
     let mut address = string_field(rc, "address", at, file)?.to_owned();
     if let Some(Json::Str(d)) = rc.get("deposed") {
         address.push_str(&format!(" (deposed object {d})"));
@@ -522,7 +533,7 @@ fn resource_change(
             let changed: Vec<&str> = guarded
                 .iter()
                 .copied()
-                .filter(|a| sides.changed(a))
+                .filter(|a| sides.changed(a) && plan.configured(rc, a))
                 .collect();
             if changed.is_empty() || actions == ["delete"] {
                 return Ok((parts, None));
@@ -571,7 +582,19 @@ fn resource_change(
         match attr {
             Attr::Policy(name, kind) => {
                 let b = sides.state("before", name, false)?;
-                let a = sides.state("after", name, false)?;
+                let mut a = sides.state("after", name, false)?;
+                if let State::Unknown(_) = a {
+                    // `data.aws_iam_policy_document.X.json` read at apply: its statements, with
+                    // the values known only after apply kept symbolic
+                    if let Some((json, addr)) = plan.policy_document(rc, name) {
+                        a = State::Known(vec![Doc {
+                            json,
+                            file: file.to_owned(),
+                            at: at.key("change").key("after").key(name),
+                            name: format!("{address}.{name} (after, from {addr})"),
+                        }]);
+                    }
+                }
                 push(name, kind, b, a);
             }
             Attr::Inline(name) => {
@@ -957,6 +980,169 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// The policy an attribute gets from a `data.aws_iam_policy_document` that is read during
+    /// apply (listed in `resource_changes` with its planned statements): a document in which
+    /// every value known only after apply is a marker (`bounds`).
+    fn policy_document(&self, rc: &Json, attr: &str) -> Option<(Json, String)> {
+        let refs = self
+            .config(rc)?
+            .get("expressions")?
+            .get(attr)?
+            .get("references")?;
+        let Json::Arr(refs) = refs else { return None };
+        let prefix = match rc.get("module_address") {
+            Some(Json::Str(m)) => format!("{m}."),
+            _ => String::new(),
+        };
+        let name = refs.iter().filter_map(Json::as_str).find_map(|r| {
+            let rest = r.strip_prefix("data.aws_iam_policy_document.")?;
+            Some(rest.split(['.', '[']).next().unwrap_or(rest).to_owned())
+        })?;
+        let address = format!("{prefix}data.aws_iam_policy_document.{name}");
+        let changes = match self.doc.get("resource_changes") {
+            Some(Json::Arr(a)) => a,
+            _ => return None,
+        };
+        let hits: Vec<&Json> = changes
+            .iter()
+            .filter(|c| c.get("address").and_then(Json::as_str) == Some(address.as_str()))
+            .collect();
+        let [c] = hits.as_slice() else { return None };
+        let ch = c.get("change")?;
+        let after = ch.get("after")?;
+        let unknown = ch
+            .get("after_unknown")
+            .cloned()
+            .unwrap_or(Json::Obj(Vec::new()));
+        if matches!(unknown, Json::Bool(true))
+            || unknown
+                .get("statement")
+                .is_some_and(|u| matches!(u, Json::Bool(true)))
+        {
+            return None;
+        }
+        let stmts = match after.get("statement") {
+            Some(Json::Arr(a)) => a,
+            _ => return None,
+        };
+        let mut out = Vec::new();
+        for (i, st) in stmts.iter().enumerate() {
+            let u = unknown.get("statement").and_then(|s| match s {
+                Json::Arr(a) => a.get(i),
+                _ => None,
+            });
+            let label = |k: &str| format!("{address}.statement[{i}].{k}");
+            // a list attribute with unknown entries: markers for them
+            let list = |k: &str| -> Option<Json> {
+                let uk = u.and_then(|u| u.get(k));
+                if uk.is_some_and(|x| matches!(x, Json::Bool(true))) {
+                    return Some(Json::Arr(vec![Json::Str(super::bounds::marker(&label(k)))]));
+                }
+                let items = match st.get(k) {
+                    Some(Json::Arr(a)) if !a.is_empty() => a,
+                    _ => return None,
+                };
+                Some(Json::Arr(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(j, x)| {
+                            let unk = uk.and_then(|m| match m {
+                                Json::Arr(a) => a.get(j),
+                                _ => None,
+                            });
+                            match (x, unk) {
+                                (_, Some(Json::Bool(true))) | (Json::Null, _) => {
+                                    Json::Str(super::bounds::marker(&format!("{}[{j}]", label(k))))
+                                }
+                                _ => x.clone(),
+                            }
+                        })
+                        .collect(),
+                ))
+            };
+            let mut o: Vec<(String, Json)> = Vec::new();
+            if let Some(Json::Str(sid)) = st.get("sid") {
+                if !sid.is_empty() {
+                    o.push(("Sid".into(), Json::Str(sid.clone())));
+                }
+            }
+            let effect = st
+                .get("effect")
+                .and_then(Json::as_str)
+                .filter(|e| !e.is_empty())
+                .unwrap_or("Allow");
+            o.push(("Effect".into(), Json::Str(effect.to_owned())));
+            for (k, key) in [
+                ("actions", "Action"),
+                ("not_actions", "NotAction"),
+                ("resources", "Resource"),
+                ("not_resources", "NotResource"),
+            ] {
+                if let Some(v) = list(k) {
+                    o.push((key.into(), v));
+                }
+            }
+            for (k, key) in [
+                ("principals", "Principal"),
+                ("not_principals", "NotPrincipal"),
+            ] {
+                let Some(Json::Arr(ps)) = st.get(k) else {
+                    continue;
+                };
+                if ps.is_empty() {
+                    continue;
+                }
+                if u.and_then(|u| u.get(k)).is_some_and(any_true) {
+                    return None;
+                }
+                let mut m: Vec<(String, Json)> = Vec::new();
+                for p in ps {
+                    let t = p.get("type").and_then(Json::as_str)?;
+                    let ids = p
+                        .get("identifiers")
+                        .cloned()
+                        .unwrap_or(Json::Arr(Vec::new()));
+                    if t == "*" {
+                        m.push(("AWS".into(), Json::Str("*".into())));
+                    } else {
+                        m.push((t.to_owned(), ids));
+                    }
+                }
+                o.push((key.into(), Json::Obj(m)));
+            }
+            if let Some(Json::Arr(conds)) = st.get("condition") {
+                if u.and_then(|u| u.get("condition")).is_some_and(any_true) {
+                    return None;
+                }
+                let mut ops: Vec<(String, Json)> = Vec::new();
+                for c in conds {
+                    let test = c.get("test").and_then(Json::as_str)?;
+                    let var = c.get("variable").and_then(Json::as_str)?;
+                    let vals = c.get("values").cloned()?;
+                    match ops.iter_mut().find(|(op, _)| op == test) {
+                        Some((_, Json::Obj(keys))) => keys.push((var.to_owned(), vals)),
+                        _ => ops.push((test.to_owned(), Json::Obj(vec![(var.to_owned(), vals)]))),
+                    }
+                }
+                if !ops.is_empty() {
+                    o.push(("Condition".into(), Json::Obj(ops)));
+                }
+            }
+            out.push(Json::Obj(o));
+        }
+        if out.is_empty() {
+            return None;
+        }
+        Some((
+            Json::Obj(vec![
+                ("Version".into(), Json::Str("2012-10-17".into())),
+                ("Statement".into(), Json::Arr(out)),
+            ]),
+            address,
+        ))
+    }
+
     /// The `aws_iam_policy` an attribute refers to, by the configuration's references.
     fn referenced_policy(&self, rc: &Json, attr: &str) -> Option<(String, Option<String>)> {
         let refs = self
@@ -1048,27 +1234,16 @@ impl Ctx<'_, '_> {
 
     /// The document of a managed policy ARN on one side.
     fn managed(&self, arn: &str, which: &str, at: JsonPath) -> Result<State, Errors> {
-        if let Some(m) = super::managed::lookup(arn) {
-            let json = crate::json::parse(m.document).map_err(|e| {
-                vec![InputError::new(
-                    self.sides.file,
-                    Some(at.to_string()),
-                    format!("embedded managed policy {arn}: {}", e.message),
-                )]
-            })?;
-            return Ok(State::Known(vec![Doc {
-                json,
-                file: self.sides.file.to_owned(),
-                at,
-                name: format!("{arn} (AWS managed, {})", m.version_id),
-            }]));
-        }
         if super::managed::is_aws_managed(arn) {
-            return Ok(State::Unknown(format!(
-                "{}: {arn} is not in the embedded snapshot of AWS managed policies ({}); not compared",
-                self.address,
-                super::managed::MANAGED_POLICIES_SOURCE
-            )));
+            return Ok(match super::managed::document(arn) {
+                Ok((json, version)) => State::Known(vec![Doc {
+                    json,
+                    file: self.sides.file.to_owned(),
+                    at,
+                    name: format!("{arn} (AWS managed, {version})"),
+                }]),
+                Err(m) => State::Unknown(format!("{}: {m}; not compared", self.address)),
+            });
         }
         match self.plan.customer(arn, which) {
             Some((text, addr)) => self.doc(&text, at, format!("{arn} ({addr}, {which})")),
@@ -1339,8 +1514,11 @@ impl Ctx<'_, '_> {
                 }
             }
             Attr::Guard(attrs, why) => {
-                let changed: Vec<&str> =
-                    attrs.iter().copied().filter(|a| sides.changed(a)).collect();
+                let changed: Vec<&str> = attrs
+                    .iter()
+                    .copied()
+                    .filter(|a| sides.changed(a) && self.plan.configured(self.rc, a))
+                    .collect();
                 if !changed.is_empty() {
                     parts.push(self.decided(
                         &changed.join(", "),
