@@ -11,7 +11,7 @@ use crate::request::{Context, CtxValue, Principal, Request};
 use crate::scenario::Scenario;
 use crate::solver::{Model, Outcome, Session};
 use crate::symbolic::encode::{Encoder, PrincipalMode, ACTION_SLOT, RESOURCE_SLOT};
-use crate::symbolic::term::{self, and, not, or, Term, T};
+use crate::symbolic::term::{self, and, ff, not, or, Term, T};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -56,7 +56,17 @@ impl Side {
             }
             Side::Resource(p) => {
                 let mut sc = Scenario::empty();
-                sc.resource_policy = Some(p.clone());
+                // a document with a `Resource` element is not a trust policy: it is not the
+                // policy that decides sts: calls on a role (mirrors `allowed`)
+                let not_trust = p.statements.iter().any(|s| s.resource.is_some());
+                let role_sts = crate::scenario::is_role_arn(&req.resource)
+                    && req
+                        .action
+                        .get(..4)
+                        .is_some_and(|a| a.eq_ignore_ascii_case("sts:"));
+                if !(not_trust && role_sts) {
+                    sc.resource_policy = Some(p.clone());
+                }
                 sc.identity_policies = allow_all_policy().into_iter().collect();
                 let mut r = req.clone();
                 r.resource_account = foreign_account(&r.principal.account);
@@ -187,7 +197,13 @@ pub fn allowed(enc: &mut Encoder, side: &Side) -> T {
             let free = enc.always_allowed();
             let fed = enc.federated_action_ok();
             let fed_user = enc.federated_user();
-            or([free, and([a, not(d), fed, not(fed_user)])])
+            // a role's resource policy for the sts: actions is its trust policy, which has no
+            // `Resource` element: a document with one never decides sts: calls on a role, so
+            // such requests are not requests this policy can see (and a finding on one could
+            // not be replayed as a scenario)
+            let not_trust = p.statements.iter().any(|s| s.resource.is_some());
+            let role_sts = if not_trust { enc.role_sts() } else { ff() };
+            or([free, and([a, not(d), fed, not(fed_user), not(role_sts)])])
         }
         Side::Scenario(sc) => enc.allowed_scenario(sc),
     }
@@ -537,7 +553,10 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
             // a readable instance of each pattern: a wildcard region or account becomes a real
             // one, other wildcards `example`
             let t = a.text();
-            if t.starts_with("arn:") && a.mode != crate::matching::Mode::Format && t != "arn:*:iam:*:*:role/*" {
+            if t.starts_with("arn:")
+                && a.mode != crate::matching::Mode::Format
+                && t != "arn:*:iam:*:*:role/*"
+            {
                 v.push(readable_arn(&t, &account));
             }
         }

@@ -286,6 +286,36 @@ fn resource_policy_finding_on_a_role_arn_replays() {
 }
 
 #[test]
+fn resource_policy_sts_finding_is_never_on_a_role() {
+    // A document with a `Resource` element is not a trust policy, so it never decides sts:
+    // calls on a role (a role's resource policy for those is its trust policy, which has no
+    // `Resource`): granting sts:AssumeRole on roles in a bucket-style policy widens nothing, and
+    // a finding there could not even be replayed as a scenario.
+    let old = doc(
+        json!([{"Effect": "Allow", "Principal": {"AWS": "444455556666"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]),
+    );
+    let new = doc(
+        json!([{"Effect": "Allow", "Principal": {"AWS": "444455556666"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+        {"Effect": "Allow", "Principal": {"AWS": "444455556666"},
+        "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::111122223333:role/*"}]),
+    );
+    let f = compare(
+        &Side::Resource(policy(&old, PolicyType::Resource)),
+        &Side::Resource(policy(&new, PolicyType::Resource)),
+        &opts(),
+        "widened",
+    );
+    assert!(f.findings.is_empty(), "{:?}", f.findings);
+    assert!(
+        f.unknown.is_none() && f.internal.is_none(),
+        "{:?}",
+        f.unknown
+    );
+}
+
+#[test]
 fn trust_policies_are_still_checked_as_trust_policies() {
     // a document that can only be a trust policy keeps the trust grammar
     let trust = doc(json!([{"Effect": "Allow", "Principal": {"AWS": ALICE},

@@ -1669,6 +1669,19 @@ impl Encoder {
         and([gci, signed])
     }
 
+    /// The request is an `sts:` action on a role (what a role's trust policy decides).
+    pub fn role_sts(&mut self) -> T {
+        let role = self.pred_of(
+            RESOURCE_SLOT,
+            vec![AtomKey::glob("arn:*:iam:*:*:role/*", matching::Mode::Arn)],
+        );
+        let sts = self.pred_of(
+            ACTION_SLOT,
+            vec![AtomKey::glob("sts:*", matching::Mode::Plain)],
+        );
+        and([role, sts])
+    }
+
     /// Mirrors `eval::strict_resource`.
     pub fn strict_resource(&mut self) -> T {
         let role = self.pred_of(
