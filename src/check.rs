@@ -822,7 +822,7 @@ fn named_accounts(side: &Side) -> Vec<String> {
                     match e {
                         PrincipalEntry::Account { account, .. } => out.push(account.clone()),
                         PrincipalEntry::Arn(a) => {
-                            if let Some(acct) = a.splitn(6, ':').nth(4) {
+                            if let Some(acct) = a.split(':').nth(4) {
                                 out.push(acct.to_owned());
                             }
                         }

@@ -285,7 +285,7 @@ pub enum Command {
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, clap::Args)]
 pub struct SolverArgs {
-    /// Give up after this many seconds (the whole command, not each query); the verdict is then `unknown` (exit 3), never a pass.
+    /// Give up after this many seconds (the whole command, not each query); the verdict is then `unknown` (exit 3), never a pass. `0` answers unknown at the first solver question.
     #[arg(long, default_value_t = 30.0)]
     pub timeout: f64,
     /// Write the SMT-LIB query to FILE (for bug reports).
@@ -297,7 +297,13 @@ impl SolverArgs {
     pub fn options(&self) -> crate::query::QueryOptions {
         // the whole command, from the start of `run`, not each query
         crate::deadline::set_limit(std::time::Duration::from_secs_f64(
-            self.timeout.clamp(0.001, 1e9),
+            // `--timeout 0`: no time at all, so every solver question answers unknown
+            // (deterministic, for testing a pipeline's handling of exit 3)
+            if self.timeout.is_nan() {
+                0.0
+            } else {
+                self.timeout.clamp(0.0, 1e9)
+            },
         ));
         crate::query::QueryOptions {
             timeout_ms: (self.timeout.max(0.001) * 1000.0).min(f64::from(u32::MAX)) as u32,

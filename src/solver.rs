@@ -101,7 +101,7 @@ const NATIVE_VARS: usize = 256;
 /// A solver session over one encoder's variables.
 ///
 /// Queries over Booleans, string classes and value counts only (most policy diffs) are decided
-/// by a small built-in search ([`native_check`]): exhaustive, so "no model" is a proof, and
+/// by a small built-in search (`native_check`): exhaustive, so "no model" is a proof, and
 /// bounded, so a query too large for it goes to Z3. Z3 (context, solver, translation of every
 /// term asserted so far) is created only when a check needs it: numbers, dates and IP
 /// addresses, a search over budget, or an SMT-LIB dump. Start-up of a small diff then does no
@@ -536,8 +536,8 @@ impl Z3Session {
         }
         let n = dims.classes.get(&slot).copied().unwrap_or(1).max(1);
         let v = Int::new_const(format!("class{slot}"));
-        self.solver.assert(&v.ge(&Int::from_i64(0)));
-        self.solver.assert(&v.lt(&Int::from_i64(i64::from(n))));
+        self.solver.assert(v.ge(Int::from_i64(0)));
+        self.solver.assert(v.lt(Int::from_i64(i64::from(n))));
         self.classes.insert(slot, (v.clone(), n));
         v
     }
@@ -564,8 +564,8 @@ impl Z3Session {
             Bool::new_const(format!("isdate{slot}")),
             Int::new_const(format!("date{slot}")),
         );
-        self.solver.assert(&v.1.ge(&Int::from_i64(0)));
-        self.solver.assert(&v.1.le(&Int::from_i64(MAX_DATE_MS)));
+        self.solver.assert(v.1.ge(Int::from_i64(0)));
+        self.solver.assert(v.1.le(Int::from_i64(MAX_DATE_MS)));
         self.dates.insert(slot, v.clone());
         v
     }
@@ -590,8 +590,8 @@ impl Z3Session {
         }
         let max = dims.counts.get(&key).copied().unwrap_or(1);
         let v = Int::new_const(format!("count{key}"));
-        self.solver.assert(&v.ge(&Int::from_i64(0)));
-        self.solver.assert(&v.le(&Int::from_i64(i64::from(max))));
+        self.solver.assert(v.ge(Int::from_i64(0)));
+        self.solver.assert(v.le(Int::from_i64(i64::from(max))));
         self.counts.insert(key, v.clone());
         v
     }

@@ -285,10 +285,7 @@ fn make_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
     )
 }
 
-fn agree(
-    side: &Side,
-    reqs: &[(usize, usize, usize, Vec<(usize, usize)>)],
-) -> Result<(), TestCaseError> {
+fn agree(side: &Side, reqs: &ReqIndices) -> Result<(), TestCaseError> {
     let frame = Frame::of(&[side]);
     let stmts = side.statements();
     let prepared = Prepared::new(frame, &stmts, &QueryOptions::default(), Vec::new(), |enc| {

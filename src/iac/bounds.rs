@@ -78,7 +78,7 @@ fn token(name: &str) -> String {
     }
 }
 
-/// `doc` with every marker replaced by its generic value ([`token`]): the policy for one value
+/// `doc` with every marker replaced by its generic value (`token`): the policy for one value
 /// of each unresolved expression, the same in OLD and NEW.
 pub fn instantiate(j: &Json) -> Json {
     fn s(x: &str) -> String {

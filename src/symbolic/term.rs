@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 pub type T = Rc<Term>;
 
-/// Variables are indices into the [`Vars`] registry.
+/// Variables are indices into the [`Vars`](crate::symbolic::encode::Vars) registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Term {
     Const(bool),
