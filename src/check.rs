@@ -1171,6 +1171,7 @@ fn only_assumable_by(
             timeout_ms: opts.timeout_ms,
             limits: opts.limits,
             dump_smt: None,
+            well_formed: opts.well_formed,
         },
         ..crate::trust::TrustOptions::default()
     };

@@ -309,6 +309,7 @@ impl SolverArgs {
             timeout_ms: (self.timeout.max(0.001) * 1000.0).min(f64::from(u32::MAX)) as u32,
             limits: crate::query::query_limits(),
             dump_smt: self.dump_smt.clone(),
+            well_formed: true,
         }
     }
 }

@@ -280,10 +280,14 @@ pub fn query_limits() -> Limits {
     }
 }
 
+#[derive(Clone)]
 pub struct QueryOptions {
     pub timeout_ms: u32,
     pub limits: Limits,
     pub dump_smt: Option<std::path::PathBuf>,
+    /// Restrict resources to the ARN formats of the actions named (`Encoder::well_formed_resources`).
+    /// Leaving it out only adds requests: a proof without it is still a proof.
+    pub well_formed: bool,
 }
 
 impl Default for QueryOptions {
@@ -292,6 +296,7 @@ impl Default for QueryOptions {
             timeout_ms: 30_000,
             limits: query_limits(),
             dump_smt: None,
+            well_formed: true,
         }
     }
 }
@@ -325,7 +330,9 @@ impl Prepared {
         );
         let q = build(&mut enc);
         // only requests AWS can send: resources of the formats of the actions named
-        enc.well_formed_resources();
+        if opts.well_formed {
+            enc.well_formed_resources();
+        }
         // principal-derived keys as functions of a symbolic principal (needs the query's patterns)
         enc.link_principal_keys();
         // candidate witnesses: real actions, readable resources and principals

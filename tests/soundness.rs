@@ -535,3 +535,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn dense_resources_are_decided_without_the_format_restriction_and_findings_stay_well_formed() {
+    // AmazonConnectServiceLinkedRolePolicy v24 -> v25: with the catalog's ARN formats added, the
+    // resource field exceeds the partition budget; the retry without the restriction decides it,
+    // and each finding must still name a resource its action can act on.
+    let dir = crate::util::shared()
+        .join("corpora/aws-managed-policies/versions/AmazonConnectServiceLinkedRolePolicy");
+    let out = bin()
+        .args([
+            "diff",
+            dir.join("v24__61592b3709a0.json").to_str().unwrap(),
+            dir.join("v25__73bce7ca3cbe.json").to_str().unwrap(),
+            "--type",
+            "identity",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "widened", "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        let a = f["request"]["action"].as_str().unwrap().to_lowercase();
+        let r = f["request"]["resource"].as_str().unwrap();
+        assert!(iamprove::wellformed::well_formed(&a, r), "{a} on {r}");
+    }
+}

@@ -101,6 +101,7 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (&'static str, Opti
             timeout_ms: opts.timeout_ms,
             limits: opts.limits,
             dump_smt: opts.dump_smt.clone(),
+            well_formed: opts.well_formed,
         },
     };
     let f = compare(
