@@ -243,6 +243,19 @@ fn can_cli_exit_codes_and_json() {
         run(&["can", "nobody", "s3:GetObject", "*"]).status.code(),
         Some(2)
     );
+    // under -q the exit status is the answer: someone can (0), nobody can (1)
+    assert_eq!(run(&["-q", "who-can", "iam:*"]).status.code(), Some(0));
+    assert_eq!(
+        run(&[
+            "-q",
+            "who-can",
+            "sqs:SendMessage",
+            "arn:aws:sqs:us-east-1:999999999999:q"
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
     let out = run(&["who-can", "iam:*", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -224,6 +224,10 @@ pub fn cmd_who_can(
     if res.is_err() {
         return Exit::Input;
     }
+    // under `--quiet` the answer is the exit status (as with `grep -q`): 1 when nobody can
+    if quiet && reach.is_empty() {
+        return Exit::Violated;
+    }
     Exit::Ok
 }
 
