@@ -300,6 +300,13 @@ fn describe(
     if !granted_txt.is_empty() {
         summary.push_str(&format!("; granted by {}", granted_txt.join(", ")));
     }
+    // trust policies: the identities newly admitted, in the provider's terms
+    let identity = federated_identity(p, req, model, kind);
+    if let Some(id) = &identity {
+        if let Some(d) = id["description"].as_str() {
+            summary = format!("{d}: {summary}");
+        }
+    }
     // the granting statements, as written: principals and conditions included
     let statements: Vec<Value> = granting
         .iter()
@@ -320,7 +327,7 @@ fn describe(
         .map(|_| crate::query::STRICT_ASSUMPTION)
         .into_iter()
         .collect();
-    json!({
+    let mut out = json!({
         "assumptions": assumptions,
         "newly_allowed_by": statements,
         "kind": kind,
@@ -335,7 +342,84 @@ fn describe(
         "old_decision": if kind == "narrowed" { Decision::Allow.name() } else { old_decision.name() },
         "new_decision": if kind == "narrowed" { old_decision.name() } else { Decision::Allow.name() },
         "request": request_json(req, &p.enc),
-    })
+    });
+    if let (Some(id), Some(obj)) = (identity, out.as_object_mut()) {
+        obj.insert("identity".into(), id);
+    }
+    out
+}
+
+/// For a web-identity or SAML caller: who is (no longer) admitted, described in the provider's
+/// own terms where its subject grammar is known (`data/oidc-providers.json`): the `sub` patterns
+/// the finding's class matches, and those it does not.
+fn federated_identity(
+    p: &Prepared,
+    req: &crate::request::Request,
+    model: &crate::solver::Model,
+    kind: &str,
+) -> Option<Value> {
+    use crate::request::PrincipalKind;
+    use crate::trust::providers;
+    let verb = if kind == "narrowed" {
+        "no longer admits"
+    } else {
+        "now admits"
+    };
+    match &req.principal.kind {
+        PrincipalKind::Saml { .. } => Some(json!({
+            "kind": "saml",
+            "provider": req.principal.raw,
+            "description": format!("{verb} SAML users of `{}`", req.principal.raw),
+        })),
+        PrincipalKind::WebIdentity { .. } => {
+            let host = providers::claim_prefix(&req.principal.raw);
+            let prov = providers::provider_for(&host);
+            let key = format!("{host}:sub");
+            let (yes, no) = p
+                .enc
+                .keys
+                .get(&key)
+                .and_then(|k| k.slots.first())
+                .map(|s| class_patterns(&p.enc, *s, model))
+                .unwrap_or_default();
+            let noun = match prov {
+                Some(pv) => format!("{} {}", pv.name, pv.noun),
+                None => format!("identities of `{host}`"),
+            };
+            let mut text = if yes.is_empty() {
+                format!("{verb} {noun} with any subject")
+            } else {
+                let parts: Vec<String> = yes
+                    .iter()
+                    .map(|pat| {
+                        prov.and_then(|pv| providers::describe_sub(pv, pat))
+                            .map(|fs| {
+                                fs.iter()
+                                    .map(providers::FieldValue::show)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            })
+                            .unwrap_or_else(|| format!("subject matching `{pat}`"))
+                    })
+                    .collect();
+                format!("{verb} {noun} of {}", parts.join(" and "))
+            };
+            if !no.is_empty() && no.len() <= 4 {
+                text.push_str(&format!(" (subject not matching {})", backticked(&no)));
+            }
+            let sub = req
+                .context
+                .get(&key)
+                .and_then(|v| v.values.first().cloned());
+            Some(json!({
+                "kind": "oidc",
+                "provider": req.principal.raw,
+                "description": text,
+                "sub": {"example": sub, "matches": yes, "does_not_match": no},
+            }))
+        }
+        _ => None,
+    }
 }
 
 pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Format) -> Exit {

@@ -514,3 +514,76 @@ fn sarif_output_is_schema_valid_and_covers_the_dump() {
         .ends_with("iam-get-account-authorization-details.json"));
     assert!(loc["region"]["startLine"].as_u64().unwrap() > 1);
 }
+
+#[test]
+fn diff_of_trust_policies_names_the_newly_admitted_identities() {
+    // issue 11, item 5: pinned main branch → any repository of the owner
+    let dir = tempfile::tempdir().unwrap();
+    let stmt = |cond: serde_json::Value| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity", "Condition": cond}]})
+    };
+    let old = stmt(serde_json::json!({"StringEquals": {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": "repo:my-org/app:ref:refs/heads/main"}}));
+    let new = stmt(serde_json::json!({
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/*"}}));
+    let (o, n) = (dir.path().join("old.json"), dir.path().join("new.json"));
+    std::fs::write(&o, old.to_string()).unwrap();
+    std::fs::write(&n, new.to_string()).unwrap();
+    let out = assert_cmd::Command::cargo_bin("iamprove")
+        .unwrap()
+        .args([
+            "diff",
+            o.to_str().unwrap(),
+            n.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = &v["findings"][0]["identity"];
+    assert_eq!(id["kind"], "oidc", "{v}");
+    let d = id["description"].as_str().unwrap();
+    assert!(
+        d.starts_with("now admits GitHub Actions workflows of owner `my-org`, any repository"),
+        "{d}"
+    );
+    assert_eq!(id["sub"]["matches"][0], "repo:my-org/*");
+    // the text report leads with it
+    let out = assert_cmd::Command::cargo_bin("iamprove")
+        .unwrap()
+        .args(["diff", o.to_str().unwrap(), n.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("now admits GitHub Actions workflows of owner `my-org`"));
+    // dropping `sub` altogether: any subject
+    let none = stmt(
+        serde_json::json!({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}),
+    );
+    std::fs::write(&n, none.to_string()).unwrap();
+    let out = assert_cmd::Command::cargo_bin("iamprove")
+        .unwrap()
+        .args([
+            "diff",
+            o.to_str().unwrap(),
+            n.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["findings"][0]["identity"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("with any subject"),
+        "{v}"
+    );
+}
