@@ -424,18 +424,24 @@ pub fn not_principal_excludes(entries: &[PrincipalEntry], p: &Principal) -> bool
 /// policy governs (AssumeRole*, TagSession, SetSourceIdentity, SetContext), and KMS keys.
 pub fn strict_resource(action: &str, resource: &str) -> bool {
     let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    if parts.len() != 6 || parts[0] != "arn" {
-        return false;
-    }
-    let sts = action.len() > 4 && action[..4].eq_ignore_ascii_case("sts:");
-    (parts[2] == "iam" && parts[5].starts_with("role/") && sts)
-        || (parts[2] == "kms" && parts[5].starts_with("key/"))
+    role_sts(action, resource)
+        || (parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "kms"
+            && parts[5].starts_with("key/"))
 }
 
-/// The resource of a federated caller's request: a role (`arn:PARTITION:iam::ACCOUNT:role/...`).
-pub fn federated_resource_ok(resource: &str) -> bool {
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+/// A role ARN (`arn:PARTITION:iam::ACCOUNT:role/...`): the only resource of a federated
+/// caller's request.
+pub fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
     parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[5].starts_with("role/")
+}
+
+/// An `sts:` action on a role: what the role's trust policy decides (mirrors
+/// `Encoder::role_sts`).
+pub fn role_sts(action: &str, resource: &str) -> bool {
+    action.len() > 4 && action[..4].eq_ignore_ascii_case("sts:") && is_role_arn(resource)
 }
 
 /// Results of matching every policy set against the request.
@@ -729,7 +735,7 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
         );
     }
     if federated {
-        if !p.federated_action_ok(&req.action) || !federated_resource_ok(&req.resource) {
+        if !p.federated_action_ok(&req.action) || !is_role_arn(&req.resource) {
             return implicit(
                 format!(
                     "a {} caller can only call {} on a role",

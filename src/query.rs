@@ -60,12 +60,7 @@ impl Side {
                 // a document with a `Resource` element is not a trust policy: it is not the
                 // policy that decides sts: calls on a role (mirrors `allowed`)
                 let not_trust = p.statements.iter().any(|s| s.resource.is_some());
-                let role_sts = crate::scenario::is_role_arn(&req.resource)
-                    && req
-                        .action
-                        .get(..4)
-                        .is_some_and(|a| a.eq_ignore_ascii_case("sts:"));
-                if !(not_trust && role_sts) {
+                if !(not_trust && crate::eval::role_sts(&req.action, &req.resource)) {
                     sc.resource_policy = Some(p.clone());
                 }
                 sc.identity_policies = allow_all_policy().into_iter().collect();

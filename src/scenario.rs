@@ -318,12 +318,9 @@ pub fn scenario_from_json(
         // a role's resource policy is its trust policy for the sts: actions it governs; for
         // other actions on a role ARN (a finding of a resource-policy diff, say `iam:GetRole`)
         // it is an ordinary resource policy, so such findings replay
-        let is_role = request.as_ref().is_some_and(|r| {
-            is_role_arn(&r.resource)
-                && r.action
-                    .get(..4)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("sts:"))
-        });
+        let is_role = request
+            .as_ref()
+            .is_some_and(|r| crate::eval::role_sts(&r.action, &r.resource));
         let kind = if is_role {
             PolicyType::Trust
         } else {
@@ -347,10 +344,7 @@ pub fn scenario_from_json(
     }
 }
 
-pub fn is_role_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[5].starts_with("role/")
-}
+pub use crate::eval::is_role_arn;
 
 /// Parse the `request` object of a scenario (also the `request` of every finding).
 pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {

@@ -259,6 +259,14 @@ fn parse_docs(
 }
 
 /// The side a set of documents stands for.
+/// Located input errors as one message.
+fn joined(errs: &Errors) -> String {
+    errs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn side_for(
     part: &Part,
     kind: PolicyType,
@@ -343,11 +351,7 @@ fn check_pair(
         &mut errs,
     );
     if !errs.is_empty() {
-        return Err(errs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; "));
+        return Err(joined(&errs));
     }
     let first = compare(&b_lo, &g_up, opts, "widened");
     if let Some(e) = first.internal {
@@ -382,11 +386,7 @@ fn check_pair(
         &mut errs,
     );
     if !errs.is_empty() {
-        return Err(errs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; "));
+        return Err(joined(&errs));
     }
     let second = compare(&b_up, &g_lo, opts, "widened");
     if let Some(e) = second.internal {

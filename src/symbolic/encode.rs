@@ -254,7 +254,7 @@ const SHAPE_SESSION: &str = "arn:?*:sts::?*:assumed-role/?*/?*";
 const SHAPE_FED_USER: &str = "arn:?*:sts::?*:federated-user/?*";
 const SHAPE_OIDC: &str = "arn:?*:iam::?*:oidc-provider/?*";
 const SHAPE_SAML: &str = "arn:?*:iam::?*:saml-provider/?*";
-/// The resource of a federated caller's request: a role (mirrors `eval::federated_resource_ok`).
+/// The resource of a federated caller's request: a role (mirrors `eval::is_role_arn`).
 const ROLE_RESOURCE: &str = "arn:*:iam:*:*:role/*";
 
 impl Encoder {
@@ -1669,7 +1669,8 @@ impl Encoder {
         and([gci, signed])
     }
 
-    /// The request is an `sts:` action on a role (what a role's trust policy decides).
+    /// The request is an `sts:` action on a role (what a role's trust policy decides; mirrors
+    /// `eval::role_sts`).
     pub fn role_sts(&mut self) -> T {
         let role = self.pred_of(
             RESOURCE_SLOT,
@@ -1684,19 +1685,12 @@ impl Encoder {
 
     /// Mirrors `eval::strict_resource`.
     pub fn strict_resource(&mut self) -> T {
-        let role = self.pred_of(
-            RESOURCE_SLOT,
-            vec![AtomKey::glob("arn:*:iam:*:*:role/*", matching::Mode::Arn)],
-        );
-        let sts = self.pred_of(
-            ACTION_SLOT,
-            vec![AtomKey::glob("sts:*", matching::Mode::Plain)],
-        );
+        let role_sts = self.role_sts();
         let key = self.pred_of(
             RESOURCE_SLOT,
             vec![AtomKey::glob("arn:*:kms:*:*:key/*", matching::Mode::Arn)],
         );
-        or([and([role, sts]), key])
+        or([role_sts, key])
     }
 
     /// The full decision of §4 for a fixed principal (mirrors `eval::evaluate_with`): Allowed.
