@@ -95,7 +95,12 @@ pub struct Findings {
 /// Find requests `gain` allows and `base` does not.
 pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
     let first = compare_once(base, gain, opts, kind);
-    if first.unknown.is_none() || !first.findings.is_empty() || !opts.query.well_formed {
+    // (after the command's deadline a second query could only answer unknown too)
+    if first.unknown.is_none()
+        || !first.findings.is_empty()
+        || !opts.query.well_formed
+        || crate::deadline::passed()
+    {
         return first;
     }
     // The well-formed-resource restriction adds the catalog's ARN formats to the resource field;
