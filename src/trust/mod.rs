@@ -655,6 +655,37 @@ fn solve_one(
 }
 
 /// The Allow statements that granted a replayed witness.
+/// A hazard found by a solver query (`solve_one`): one per statement that grants the replayed
+/// witness; a query that gave up is recorded as unknown for `subject`.
+#[allow(clippy::too_many_arguments)]
+fn witnessed_hazard(
+    role: &TrustRole,
+    res: Result<Option<(Request, Value)>, String>,
+    code: &'static str,
+    severity: Severity,
+    message: String,
+    subject: &str,
+    found: &mut Vec<Hazard>,
+    unknown: &mut Vec<String>,
+) {
+    match res {
+        Ok(Some((req, w))) => {
+            let sc = aws_replay_scenario(role, &req);
+            for path in granting(role, &req, &sc) {
+                found.push(Hazard {
+                    code,
+                    severity,
+                    message: message.clone(),
+                    statement: path,
+                    witness: Some(w.clone()),
+                });
+            }
+        }
+        Ok(None) => {}
+        Err(e) => unknown.push(format!("{code} for {subject}: {e}")),
+    }
+}
+
 fn granting(role: &TrustRole, req: &Request, sc: &Scenario) -> Vec<String> {
     let ev: Evaluation = explain(sc, req);
     let v: Vec<String> = ev
@@ -757,24 +788,16 @@ fn aws_hazards(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
             let m = enc.principal_match(&entries);
             and([m, absent(enc, "sts:externalid")])
         });
-        match res {
-            Ok(Some((req, w))) => {
-                let sc = aws_replay_scenario(role, &req);
-                for path in granting(role, &req, &sc) {
-                    found.push(Hazard {
-                        code: "third-party-no-external-id",
-                        severity: Severity::Error,
-                        message: format!("account {acct}, outside --trusted-accounts and the organization, can assume the role without sts:ExternalId"),
-                        statement: path,
-                        witness: Some(w.clone()),
-                    });
-                }
-            }
-            Ok(None) => {}
-            Err(e) => rep.unknown.push(format!(
-                "third-party-no-external-id for account {acct}: {e}"
-            )),
-        }
+        witnessed_hazard(
+            role,
+            res,
+            "third-party-no-external-id",
+            Severity::Error,
+            format!("account {acct}, outside --trusted-accounts and the organization, can assume the role without sts:ExternalId"),
+            &format!("account {acct}"),
+            &mut found,
+            &mut rep.unknown,
+        );
     }
     // service-no-source-guard, per service entry
     let mut services: Vec<String> = Vec::new();
@@ -802,24 +825,16 @@ fn aws_hazards(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
             }
             and(parts)
         });
-        match res {
-            Ok(Some((req, w))) => {
-                let sc = aws_replay_scenario(role, &req);
-                for path in granting(role, &req, &sc) {
-                    found.push(Hazard {
-                        code: "service-no-source-guard",
-                        severity: Severity::Warning,
-                        message: format!("service {svc} can assume the role without aws:SourceAccount, aws:SourceArn or aws:SourceOrgID (confused deputy)"),
-                        statement: path,
-                        witness: Some(w.clone()),
-                    });
-                }
-            }
-            Ok(None) => {}
-            Err(e) => rep
-                .unknown
-                .push(format!("service-no-source-guard for {svc}: {e}")),
-        }
+        witnessed_hazard(
+            role,
+            res,
+            "service-no-source-guard",
+            Severity::Warning,
+            format!("service {svc} can assume the role without aws:SourceAccount, aws:SourceArn or aws:SourceOrgID (confused deputy)"),
+            &svc,
+            &mut found,
+            &mut rep.unknown,
+        );
     }
     rep.hazards.extend(found);
 }
