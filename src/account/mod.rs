@@ -45,7 +45,6 @@ pub mod explain;
 pub mod gen;
 pub mod load;
 pub mod pattern;
-pub mod report;
 
 use crate::eval::StmtRef;
 use crate::matching::{glob_match, Mode};

@@ -13,7 +13,6 @@
 //!   the request principal and the claims in `context` (DESIGN.md's federated scenario form).
 
 pub mod providers;
-pub mod report;
 
 use crate::eval::{explain, Applies, Decision, Evaluation, Matcher};
 use crate::model::{

@@ -1,5 +1,8 @@
 //! Command-line front end: flags → validated configuration → a command → a printer.
 
+pub mod account;
+pub mod trust;
+
 use crate::eval::{explain, Applies, Evaluation};
 use crate::model::PolicyType;
 use crate::scenario::{load_scenario, Errors, InputError};
@@ -423,7 +426,7 @@ pub fn run(cli: Cli) -> Exit {
             resource,
             inputs,
             format,
-        } => crate::account::report::cmd_can(
+        } => account::cmd_can(
             &inputs.inputs(),
             &principal,
             &action,
@@ -436,7 +439,7 @@ pub fn run(cli: Cli) -> Exit {
             resource,
             inputs,
             format,
-        } => crate::account::report::cmd_who_can(
+        } => account::cmd_who_can(
             &inputs.inputs(),
             &action,
             resource.as_deref(),
@@ -444,7 +447,7 @@ pub fn run(cli: Cli) -> Exit {
             quiet,
         ),
         Command::Escalations { inputs, format } => {
-            crate::account::report::cmd_escalations(&inputs.inputs(), format, quiet)
+            account::cmd_escalations(&inputs.inputs(), format, quiet)
         }
         Command::Why {
             message,
@@ -489,8 +492,8 @@ pub fn run(cli: Cli) -> Exit {
             trusted_accounts,
             solver,
             format,
-        } => crate::trust::report::cmd_trust(
-            &crate::trust::report::TrustArgs {
+        } => trust::cmd_trust(
+            &trust::TrustArgs {
                 files,
                 account,
                 org,
@@ -501,9 +504,7 @@ pub fn run(cli: Cli) -> Exit {
         ),
         Command::Completions { shell } => crate::shellgen::cmd_completions(shell),
         Command::Man { dir } => crate::shellgen::cmd_man(dir.as_deref()),
-        Command::GenAccount { principals, seed } => {
-            crate::account::report::cmd_gen_account(principals, seed)
-        }
+        Command::GenAccount { principals, seed } => account::cmd_gen_account(principals, seed),
     }
 }
 

@@ -1,8 +1,10 @@
 //! The `can`, `who-can`, `escalations` and `gen-account` commands: run and print.
 
-use super::escalate::{escalations, Escalation};
-use super::{can, principals_reaching, CanAnswer, Env, Graph, Inputs, Reach, Step, Verdict};
-use crate::cli::{report_errors, Exit, Format};
+use super::{report_errors, Exit, Format};
+use crate::account::escalate::{escalations, Escalation};
+use crate::account::{
+    can, principals_reaching, CanAnswer, Env, Graph, Inputs, Reach, Step, Verdict,
+};
 use crate::scenario::InputError;
 use std::io::Write;
 
@@ -67,7 +69,7 @@ fn time_key(k: &str) -> bool {
 fn write_condition(
     out: &mut impl Write,
     prefix: &str,
-    c: &super::conditions::CondReq,
+    c: &crate::account::conditions::CondReq,
 ) -> std::io::Result<()> {
     if c.because.is_empty() {
         return writeln!(out, "{prefix}{} = {}", c.key, show_value(&c.value));
@@ -129,7 +131,7 @@ pub fn cmd_can(
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out)),
         Format::Text => print_can(&mut out, &ans),
-        Format::Sarif => return crate::cli::no_sarif("can"),
+        Format::Sarif => return super::no_sarif("can"),
     };
     if res.is_err() {
         return Exit::Input;
@@ -219,7 +221,7 @@ pub fn cmd_who_can(
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(out)),
         Format::Text => print_who(&mut out, action, resource, &reach),
-        Format::Sarif => return crate::cli::no_sarif("who-can"),
+        Format::Sarif => return super::no_sarif("who-can"),
     };
     if res.is_err() {
         return Exit::Input;
@@ -317,7 +319,7 @@ fn print_esc(out: &mut impl Write, esc: &[Escalation]) -> std::io::Result<()> {
 }
 
 pub fn cmd_gen_account(principals: usize, seed: u64) -> Exit {
-    let v = super::gen::generate(principals, seed);
+    let v = crate::account::gen::generate(principals, seed);
     let mut out = crate::style::stdout();
     match serde_json::to_writer(&mut out, &v)
         .map_err(std::io::Error::from)

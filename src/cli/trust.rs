@@ -1,7 +1,9 @@
 //! `iamprove trust`: inputs, text / JSON / SARIF printers, exit status.
 
-use super::{analyze, load_file, roles_of_account, RoleReport, Severity, TrustOptions, TrustRole};
-use crate::cli::{report_errors, Exit, Format};
+use super::{report_errors, Exit, Format};
+use crate::trust::{
+    analyze, load_file, roles_of_account, RoleReport, Severity, TrustOptions, TrustRole,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
