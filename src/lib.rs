@@ -1,32 +1,24 @@
 //! iamprove: exact reasoning about AWS IAM policies.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod account;
+// The lower layers (crates/): re-exported under their old names, so `iamprove::eval`,
+// `crate::query`, `crate::account::…` keep working in the commands, tests and benches.
+pub use iamprove_account as account;
+pub use iamprove_core::{
+    automata, catalog, catalog_hint, deadline, eval, json, literal, matching, model, parse,
+    request, scenario, wellformed,
+};
+pub use iamprove_symbolic::{query, solver, symbolic};
+
 pub mod activity;
-pub mod automata;
-pub mod catalog;
-pub mod catalog_hint;
 pub mod catalog_lint;
 pub mod check;
 pub mod cli;
-pub mod deadline;
 pub mod diff;
-pub mod eval;
 pub mod gitdiff;
 pub mod iac;
-pub mod json;
-pub mod literal;
-pub mod matching;
-pub mod model;
-pub mod parse;
-pub mod query;
-pub mod request;
 pub mod sarif;
-pub mod scenario;
 pub mod shellgen;
-pub mod solver;
 pub mod style;
-pub mod symbolic;
 pub mod trust;
 pub mod validate;
-pub mod wellformed;

@@ -38,6 +38,16 @@
 //! See [`escalate`] for the methods and the definition of "gains permissions".
 
 #![allow(clippy::type_complexity)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+// The lower crates' modules at this crate's root, so `crate::eval::…` paths read as before the
+// split; `crate::account` is this crate.
+#[allow(unused_imports)]
+pub(crate) use crate as account;
+pub(crate) use iamprove_core::{
+    catalog_hint, eval, json, literal, matching, model, parse, request, scenario,
+};
+pub(crate) use iamprove_symbolic::{query, symbolic};
 
 pub mod conditions;
 pub mod escalate;

@@ -2434,7 +2434,8 @@ mod tests {
 
     fn shared_dir() -> Option<std::path::PathBuf> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        ["../shared", "../../shared"]
+        // this crate sits two levels below the repository, which has `shared/` beside it
+        ["../../../shared", "../../../../shared"]
             .iter()
             .map(|d| root.join(d))
             .find(|d| d.join("corpora").is_dir())

@@ -1,0 +1,19 @@
+//! iamprove-symbolic: questions over *all* requests.
+//!
+//! * [`symbolic`]: the term IR ([`symbolic::term`]) and the encoder ([`symbolic::encode`]) that
+//!   mirrors `iamprove_core::eval` function by function;
+//! * [`solver`]: terms to Z3 and models back to plain data; the only module of the workspace
+//!   that links z3 (most queries are decided by its built-in finite search without a Z3 context);
+//! * [`query`]: sides (identity, resource, scenario), prepare, solve, and turn a model into a
+//!   concrete request that the evaluator replays before anyone sees it.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+// The core's modules at this crate's root, so `crate::eval::…` paths read as before the split.
+pub(crate) use iamprove_core::{
+    automata, catalog, catalog_hint, deadline, eval, literal, matching, model, parse, request,
+    scenario, wellformed,
+};
+
+pub mod query;
+pub mod solver;
+pub mod symbolic;
