@@ -3,8 +3,7 @@
 
 use crate::literal::{mask4, mask6, IpAddr, IpNet};
 use crate::model::Cmp;
-use crate::symbolic::encode::{scaled, Encoder};
-use crate::symbolic::term::{Assignment, Term, T};
+use crate::symbolic::term::{scaled, Assignment, Term, T};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 use z3::ast::{Bool, Int, BV};
@@ -16,12 +15,17 @@ const MAX_DATE_MS: i64 = 253_402_300_799_000;
 /// A model in plain data.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
+    /// Boolean variables.
     pub bools: BTreeMap<usize, bool>,
+    /// Class of each string slot.
     pub classes: BTreeMap<usize, u32>,
     /// Integer-scaled numeric values (`None`: not a number).
     pub nums: BTreeMap<usize, Option<i128>>,
+    /// Date values (epoch ms; `None`: not a date).
     pub dates: BTreeMap<usize, Option<i64>>,
+    /// IP values (`None`: not an address).
     pub ips: BTreeMap<usize, Option<IpAddr>>,
+    /// Value count of each multivalued key.
     pub counts: BTreeMap<usize, u32>,
     /// Numeric scale per slot.
     pub scales: BTreeMap<usize, u32>,
@@ -71,9 +75,13 @@ fn holds(cmp: Cmp, o: std::cmp::Ordering) -> bool {
     }
 }
 
+/// The answer of one check.
 pub enum Outcome {
+    /// Satisfiable, with a model.
     Sat(Model),
+    /// Unsatisfiable: no model exists.
     Unsat,
+    /// Neither (timeout, budget, the deadline): the reason.
     Unknown(String),
 }
 
@@ -98,6 +106,18 @@ const NATIVE_STEPS: u64 = 400_000;
 /// Queries with more finite variables than this go to Z3 directly.
 const NATIVE_VARS: usize = 256;
 
+/// The sorts of the variables terms mention, as the solver needs them: how many classes a
+/// string slot's variable ranges over, the decimal scale of a numeric slot, the largest value
+/// count of a multivalued key. The encoder implements it; the solver knows nothing else of it.
+pub trait VarSorts {
+    /// Number of classes of string slot `slot` (its variable ranges over `0..n`; 0 if unknown).
+    fn class_count(&self, slot: usize) -> u32;
+    /// Decimal scale of numeric slot `slot` (values are integers `v * 10^scale`).
+    fn num_scale(&self, slot: usize) -> u32;
+    /// Largest number of values of multivalued key `key`.
+    fn count_bound(&self, key: usize) -> u32;
+}
+
 /// A solver session over one encoder's variables.
 ///
 /// Queries over Booleans, string classes and value counts only (most policy diffs) are decided
@@ -120,6 +140,7 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session with this per-check timeout (milliseconds; at least 1).
     pub fn new(timeout_ms: u32) -> Session {
         Session {
             timeout_ms: timeout_ms.max(1),
@@ -139,7 +160,8 @@ impl Session {
         }
     }
 
-    pub fn assert(&mut self, t: &T, enc: &Encoder) {
+    /// Assert `t`; `enc` gives the sorts of the variables it mentions.
+    pub fn assert(&mut self, t: &T, enc: &dyn VarSorts) {
         self.note(t, enc);
         self.asserted.push(t.clone());
         if let Some(z) = &mut self.z3 {
@@ -180,7 +202,7 @@ impl Session {
     }
 
     /// Record the variables of `t` (and their domains from the encoder).
-    fn note(&mut self, t: &T, enc: &Encoder) {
+    fn note(&mut self, t: &T, enc: &dyn VarSorts) {
         let mut stack = vec![t.clone()];
         while let Some(t) = stack.pop() {
             if !self.seen.insert(Rc::as_ptr(&t) as usize) {
@@ -211,7 +233,7 @@ impl Session {
                     self.dims
                         .counts
                         .entry(*key)
-                        .or_insert_with(|| enc.vars.counts.get(*key).map(|c| c.1).unwrap_or(1));
+                        .or_insert_with(|| enc.count_bound(*key));
                 }
             }
         }
@@ -245,13 +267,14 @@ impl Session {
     /// Diagnostics: the smallest sub-term whose Z3 value under the current model differs from
     /// its value under `m` by `term::eval`. `None` when the last model came from the built-in
     /// search (which evaluates terms with `term::eval` itself).
-    pub fn first_disagreement(&mut self, t: &T, m: &Model, enc: &Encoder) -> Option<String> {
+    pub fn first_disagreement(&mut self, t: &T, m: &Model, enc: &dyn VarSorts) -> Option<String> {
         self.note(t, enc);
         let dims = self.dims.clone();
         let z = self.z3.as_mut()?;
         z.first_disagreement(t, m, &dims)
     }
 
+    /// Decide the assertions so far: the built-in search when it can, else Z3 (bounded by the per-check timeout and the command's deadline).
     pub fn check(&mut self) -> Outcome {
         if crate::deadline::passed() {
             return Outcome::Unknown(
@@ -282,12 +305,12 @@ impl Session {
     }
 
     /// Forbid the class assignment of `slot` seen in `model`.
-    pub fn block_class(&mut self, slot: usize, class: u32, enc: &Encoder) {
+    pub fn block_class(&mut self, slot: usize, class: u32, enc: &dyn VarSorts) {
         self.block(&[(slot, class)], &[], enc);
     }
 
     /// Forbid the conjunction of the given literals (class choices and Booleans).
-    pub fn block(&mut self, classes: &[(usize, u32)], bools: &[(usize, bool)], enc: &Encoder) {
+    pub fn block(&mut self, classes: &[(usize, u32)], bools: &[(usize, bool)], enc: &dyn VarSorts) {
         let mut lits: Vec<T> = Vec::new();
         for (slot, c) in classes {
             self.dims

@@ -10,7 +10,6 @@
 use super::term::*;
 use crate::automata::{self, Pattern, PatternSpec};
 use crate::eval::{entry_grant, not_principal_excludes, Grant, RCP_SERVICES};
-use crate::literal::Decimal;
 use crate::matching::{self, Tok};
 use crate::model::*;
 use crate::request::{
@@ -23,12 +22,16 @@ use std::rc::Rc;
 /// One atom: a pattern over one field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AtomKey {
+    /// The pattern's tokens.
     pub toks: Vec<Tok>,
+    /// How `*`, `?` and `:` interact.
     pub mode: matching::Mode,
+    /// Case-insensitive (`StringEqualsIgnoreCase`).
     pub ignore_case: bool,
 }
 
 impl AtomKey {
+    /// An atom from a glob with wildcards.
     pub fn glob(s: &str, mode: matching::Mode) -> AtomKey {
         AtomKey {
             toks: matching::tokens(s, true),
@@ -36,6 +39,7 @@ impl AtomKey {
             ignore_case: false,
         }
     }
+    /// An atom that matches exactly this string.
     pub fn literal(s: &str) -> AtomKey {
         AtomKey {
             toks: matching::tokens(s, false),
@@ -43,6 +47,7 @@ impl AtomKey {
             ignore_case: false,
         }
     }
+    /// The atom as an automata pattern.
     pub fn spec(&self) -> PatternSpec {
         PatternSpec {
             toks: self
@@ -63,6 +68,7 @@ impl AtomKey {
             ignore_case: self.ignore_case,
         }
     }
+    /// The atom as a glob (for messages).
     pub fn text(&self) -> String {
         self.toks
             .iter()
@@ -78,7 +84,9 @@ impl AtomKey {
 /// A string domain: the atoms and predicates over one kind of field.
 #[derive(Debug, Default)]
 pub struct Domain {
+    /// The field the domain covers (`action`, `resource`, a key).
     pub name: String,
+    /// The distinct patterns tested on the field.
     pub atoms: Vec<AtomKey>,
     atom_idx: HashMap<AtomKey, usize>,
     /// Each predicate is a union of atoms.
@@ -86,6 +94,7 @@ pub struct Domain {
     pred_idx: HashMap<Vec<usize>, usize>,
     /// After [`Encoder::partition`]: the classes, each with its predicate vector and witness.
     pub classes: Vec<DomainClass>,
+    /// The atoms compiled to automata.
     pub compiled: Vec<Pattern>,
     /// Candidate witnesses (e.g. catalog action names).
     pub prefer: Vec<String>,
@@ -95,9 +104,13 @@ pub struct Domain {
 }
 
 #[derive(Debug, Clone)]
+/// One realisable class of a domain.
 pub struct DomainClass {
+    /// Which predicates hold on the class.
     pub preds: Vec<bool>,
+    /// Which atoms match it.
     pub atoms: automata::Bits,
+    /// A string of the class.
     pub witness: String,
 }
 
@@ -127,6 +140,7 @@ impl Domain {
 /// A value slot: one value of a request field or context key.
 #[derive(Debug, Clone)]
 pub struct Slot {
+    /// Slot name (`action`, `resource`, key and value index).
     pub name: String,
     /// String domain used by this slot, if any.
     pub domain: Option<usize>,
@@ -135,8 +149,11 @@ pub struct Slot {
 /// How a context key is modelled.
 #[derive(Debug, Clone)]
 pub struct KeyInfo {
+    /// Lowercased key.
     pub key: String,
+    /// The key as first written.
     pub raw: String,
+    /// Multivalued (N value slots and a count).
     pub multi: bool,
     /// Value slots (1 for single-valued keys, N for multivalued ones).
     pub slots: Vec<usize>,
@@ -144,29 +161,38 @@ pub struct KeyInfo {
     pub presence: usize,
     /// Numeric scale used for this key's integer encoding (values are int / 10^scale).
     pub num_scale: u32,
+    /// Operator families the key is used with (one encoding each).
     pub families: Vec<Family>,
 }
 
 /// A pattern with an unresolved policy variable, abstracted as a free Boolean.
 #[derive(Debug, Clone)]
 pub struct AbstractAtom {
+    /// The free Boolean standing for the pattern.
     pub var: usize,
+    /// The slot the pattern tests.
     pub slot: usize,
+    /// The pattern, with its variables.
     pub template: Template,
+    /// How `*`, `?` and `:` interact.
     pub mode: matching::Mode,
+    /// Case-insensitive.
     pub ignore_case: bool,
 }
 
 /// The variables a query uses.
 #[derive(Debug, Default)]
 pub struct Vars {
+    /// Names of the Boolean variables.
     pub bools: Vec<String>,
+    /// The value slots.
     pub slots: Vec<Slot>,
     /// Multivalued keys: (name, max count).
     pub counts: Vec<(String, u32)>,
 }
 
 impl Vars {
+    /// A new Boolean variable; its index.
     pub fn new_bool(&mut self, name: String) -> usize {
         self.bools.push(name);
         self.bools.len() - 1
@@ -176,26 +202,36 @@ impl Vars {
 /// Whether the principal is fixed (scenario mode) or symbolic (single-policy modes).
 #[derive(Debug, Clone)]
 pub enum PrincipalMode {
+    /// A scenario's principal.
     Fixed(Principal),
     /// Symbolic principal: a string slot over principal ARNs, service names, `anonymous` and
     /// federated providers; its derived keys are linked to it by [`Encoder::link_principal_keys`].
     Symbolic {
+        /// The principal's string slot.
         slot: usize,
     },
 }
 
+/// The slot of the request's action.
 pub const ACTION_SLOT: usize = 0;
+/// The slot of the request's resource.
 pub const RESOURCE_SLOT: usize = 1;
 
+/// The encoder: the evaluator's rules as terms over a symbolic request (mirrors `eval.rs` function by function).
 pub struct Encoder {
+    /// The variables.
     pub vars: Vars,
+    /// The string domains (action, resource, principal, string keys).
     pub domains: Vec<Domain>,
+    /// Fixed or symbolic principal.
     pub principal: PrincipalMode,
+    /// The context keys the policies use, by lowercased name.
     pub keys: BTreeMap<String, KeyInfo>,
     /// Context values fixed by the scenario (and derived from a fixed principal).
     pub fixed: Context,
     /// Fixed resource account (scenario `resource_account`).
     pub resource_account: Option<String>,
+    /// Patterns abstracted because of policy variables.
     pub abstract_atoms: Vec<AbstractAtom>,
     /// Constraints that every request satisfies (domain shapes, linked keys).
     pub background: Vec<T>,
@@ -2084,6 +2120,7 @@ impl Encoder {
             .unwrap_or(0)
     }
 
+    /// The string domain of a slot, if it has one.
     pub fn domain_of(&self, slot: usize) -> Option<&Domain> {
         self.vars
             .slots
@@ -2092,6 +2129,7 @@ impl Encoder {
             .map(|d| &self.domains[d])
     }
 
+    /// The string domain of a slot, mutable.
     pub fn domain_mut(&mut self, slot: usize) -> Option<&mut Domain> {
         let d = self.vars.slots.get(slot).and_then(|s| s.domain)?;
         self.domains.get_mut(d)
@@ -2205,10 +2243,18 @@ pub fn grant_of(entries: &[PrincipalEntry], p: &Principal) -> Option<Grant> {
     entries.iter().filter_map(|e| entry_grant(e, p)).min()
 }
 
-/// Decimal helper: the integer `v * 10^scale` if exact.
-pub fn scaled(d: &Decimal, scale: u32) -> Option<i128> {
-    if d.scale > scale {
-        return None;
+pub use super::term::scaled;
+
+/// The solver reads the sorts of the encoder's variables through this table (issue 8 item 4:
+/// the solver no longer depends on the encoder).
+impl crate::solver::VarSorts for Encoder {
+    fn class_count(&self, slot: usize) -> u32 {
+        Encoder::class_count(self, slot)
     }
-    d.mant.checked_mul(10i128.checked_pow(scale - d.scale)?)
+    fn num_scale(&self, slot: usize) -> u32 {
+        Encoder::num_scale(self, slot)
+    }
+    fn count_bound(&self, key: usize) -> u32 {
+        self.vars.counts.get(key).map(|c| c.1).unwrap_or(1)
+    }
 }

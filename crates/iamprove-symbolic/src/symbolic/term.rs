@@ -5,66 +5,90 @@ use crate::literal::{Decimal, IpNet};
 use crate::model::Cmp;
 use std::rc::Rc;
 
+/// A shared term.
 pub type T = Rc<Term>;
 
 /// Variables are indices into the [`Vars`](crate::symbolic::encode::Vars) registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Term {
+    /// A constant.
     Const(bool),
     /// A free Boolean (key presence, a Bool-typed value, an abstracted predicate).
     Bool(usize),
+    /// Negation.
     Not(T),
+    /// Conjunction (empty: true).
     And(Vec<T>),
+    /// Disjunction (empty: false).
     Or(Vec<T>),
     /// The class variable of string slot `slot` takes one of `classes`.
     ClassIn {
+        /// The slot.
         slot: usize,
+        /// The allowed classes.
         classes: Vec<u32>,
     },
     /// Numeric value of a key slot compared with a literal (value OP literal).
     Num {
+        /// The slot.
         slot: usize,
+        /// The comparison.
         cmp: Cmp,
+        /// The literal.
         lit: Decimal,
     },
     /// Date value (epoch ms) compared with a literal.
     Date {
+        /// The slot.
         slot: usize,
+        /// The comparison.
         cmp: Cmp,
+        /// The literal (epoch ms).
         lit: i64,
     },
     /// IP value in a network.
     Ip {
+        /// The slot.
         slot: usize,
+        /// The network.
         net: IpNet,
     },
     /// The number of values of multivalued key `key` is greater than `n`.
     CountGt {
+        /// The multivalued key's index.
         key: usize,
+        /// The bound.
         n: u32,
     },
 }
 
+/// True.
 pub fn tt() -> T {
     Rc::new(Term::Const(true))
 }
+/// False.
 pub fn ff() -> T {
     Rc::new(Term::Const(false))
 }
+/// The constant `b`.
 pub fn konst(b: bool) -> T {
     Rc::new(Term::Const(b))
 }
+/// Boolean variable `i`.
 pub fn bvar(i: usize) -> T {
     Rc::new(Term::Bool(i))
 }
 
+/// Whether `t` is the constant true.
 pub fn is_true(t: &T) -> bool {
     matches!(**t, Term::Const(true))
 }
+/// Whether `t` is the constant false.
 pub fn is_false(t: &T) -> bool {
     matches!(**t, Term::Const(false))
 }
 
+/// Negation, folded.
 pub fn not(t: T) -> T {
     match &*t {
         Term::Const(b) => konst(!b),
@@ -73,6 +97,7 @@ pub fn not(t: T) -> T {
     }
 }
 
+/// Conjunction, flattened and folded.
 pub fn and(items: impl IntoIterator<Item = T>) -> T {
     let mut out: Vec<T> = Vec::new();
     for t in items {
@@ -91,6 +116,7 @@ pub fn and(items: impl IntoIterator<Item = T>) -> T {
     }
 }
 
+/// Disjunction, flattened and folded.
 pub fn or(items: impl IntoIterator<Item = T>) -> T {
     let mut out: Vec<T> = Vec::new();
     for t in items {
@@ -122,10 +148,12 @@ fn dedup(v: &mut Vec<T>) {
     });
 }
 
+/// `a → b`.
 pub fn implies(a: T, b: T) -> T {
     or([not(a), b])
 }
 
+/// `if c then a else b`.
 pub fn ite(c: T, a: T, b: T) -> T {
     or([and([c.clone(), a]), and([not(c), b])])
 }
@@ -145,14 +173,21 @@ pub fn class_in(slot: usize, mut classes: Vec<u32>, size: u32) -> T {
 
 /// Evaluate a term under an assignment (used to check models and in tests).
 pub trait Assignment {
+    /// Value of Boolean variable `i`.
     fn bool(&self, i: usize) -> bool;
+    /// Class of string slot `slot`.
     fn class(&self, slot: usize) -> u32;
+    /// Whether numeric slot `slot` compares with `lit` as `cmp` says (false if absent or not a number).
     fn num(&self, slot: usize, cmp: Cmp, lit: &Decimal) -> bool;
+    /// Whether date slot `slot` compares with `lit` as `cmp` says.
     fn date(&self, slot: usize, cmp: Cmp, lit: i64) -> bool;
+    /// Whether IP slot `slot` is in `net`.
     fn ip(&self, slot: usize, net: &IpNet) -> bool;
+    /// Value count of multivalued key `key`.
     fn count(&self, key: usize) -> u32;
 }
 
+/// Evaluate a term under an assignment.
 pub fn eval(t: &Term, a: &dyn Assignment) -> bool {
     match t {
         Term::Const(b) => *b,
@@ -196,4 +231,12 @@ mod tests {
             other => panic!("not flattened: {other:?}"),
         }
     }
+}
+
+/// Decimal helper: the integer `v * 10^scale` if exact.
+pub fn scaled(d: &Decimal, scale: u32) -> Option<i128> {
+    if d.scale > scale {
+        return None;
+    }
+    d.mant.checked_mul(10i128.checked_pow(scale - d.scale)?)
 }
