@@ -29,6 +29,7 @@ use serde::Serialize;
 /// A context key the caller chose, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CondReq {
+    /// The key as written.
     pub key: String,
     /// `None`: the key must be absent.
     pub value: Option<Vec<String>>,
@@ -37,20 +38,28 @@ pub struct CondReq {
 }
 
 #[derive(Debug, Clone)]
+/// The answer to one request with "only under conditions" (see the module docs).
 pub enum Outcome {
+    /// Allowed in the baseline context.
     Yes(Evaluation),
+    /// Allowed once the caller sets these keys: the evaluation, the keys, the confirmed request.
     Conditional(Evaluation, Vec<CondReq>, Box<Request>),
+    /// Not allowed under any context the caller controls.
     No(Evaluation),
+    /// Undecided: the evaluation and the reason.
     Unknown(Evaluation, String),
 }
 
 impl Outcome {
+    /// Allowed, with or without conditions.
     pub fn allowed(&self) -> bool {
         matches!(self, Outcome::Yes(_) | Outcome::Conditional(..))
     }
+    /// Allowed in the baseline context.
     pub fn is_yes(&self) -> bool {
         matches!(self, Outcome::Yes(_))
     }
+    /// The evaluation behind the answer.
     pub fn evaluation(&self) -> &Evaluation {
         match self {
             Outcome::Yes(e)
@@ -59,6 +68,7 @@ impl Outcome {
             | Outcome::Unknown(e, _) => e,
         }
     }
+    /// The keys the caller must set (empty unless conditional).
     pub fn conditions(&self) -> &[CondReq] {
         match self {
             Outcome::Conditional(_, c, _) => c,
@@ -234,6 +244,7 @@ fn witness(c: &Condition, want: bool, now_ms: i64) -> Result<Witness, WitnessErr
     }
 }
 
+/// A condition in words, with its policy and statement (`Bool aws:MultiFactorAuthPresent [true] in …`).
 pub fn describe(c: &Condition, policy: &Policy, s: &Statement) -> String {
     let vals: Vec<String> = match &c.values {
         CondValues::Str(t) => t.iter().map(|x| x.raw.clone()).collect(),

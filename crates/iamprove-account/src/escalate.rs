@@ -57,19 +57,26 @@ const FIXED_PROBES: &[&str] = &[
 const MAX_OWN_PROBES: usize = 300;
 
 #[derive(Debug, Clone, Serialize)]
+/// One privilege escalation of a principal (see the module docs).
 pub struct Escalation {
+    /// The escalating principal.
     pub principal: String,
+    /// The method (`iam:CreatePolicyVersion`, `iam:PassRole+lambda`, …).
     pub method: String,
     /// `self` or `grant` (see module docs).
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The principal whose permissions are gained, when another one.
     pub target: Option<String>,
     /// A probe (action on resource) allowed after the escalation and not before.
     pub gains: String,
+    /// Role assumptions and the escalating actions.
     pub path: Vec<Step>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Context keys the path needs.
     pub conditions: Vec<CondReq>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The role whose session the gains are used through, if any.
     pub assumes: Option<String>,
     /// The gained probe as (action, resource), for re-checking against other principals.
     #[serde(skip)]

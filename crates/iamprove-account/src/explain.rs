@@ -22,11 +22,13 @@ pub struct Blocked {
     pub via: Vec<String>,
     /// `missing allow`, `explicit deny`, `SCP`, `RCP`, `permissions boundary`, ...
     pub layer: String,
+    /// What blocks, in words.
     pub detail: String,
     /// The request the explanation was checked on (allowed by the identity policies alone).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The statements involved.
     pub statements: Vec<StmtRef>,
 }
 
@@ -94,6 +96,7 @@ fn classify(ev: &crate::eval::Evaluation) -> (String, String) {
 /// At most this many candidates are explained (the start first, then by path length).
 const MAX_CANDIDATES: usize = 20;
 
+/// Why no candidate path allows the question: one [`Blocked`] per candidate, each checked by the evaluator.
 pub fn why_not(
     env: &Env,
     _graph: &Graph,

@@ -39,6 +39,7 @@
 
 #![allow(clippy::type_complexity)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
 
 // The lower crates' modules at this crate's root, so `crate::eval::…` paths read as before the
 // split; `crate::account` is this crate.
@@ -106,12 +107,16 @@ pub const SENSITIVE_ACTIONS: &[&str] = &[
     "ssm:StartSession",
 ];
 
+/// The region of requests and ARNs the analysis builds (account analysis is region-agnostic).
 pub const REGION: &str = "us-east-1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+/// What a node of the account graph is.
 pub enum NodeKind {
+    /// An IAM user of a loaded account.
     User,
+    /// An IAM role of a loaded account.
     Role,
     /// A principal of an account whose dump we do not have.
     External,
@@ -136,9 +141,13 @@ impl NodeKind {
 pub const ANY_ACCOUNT: &str = "000000000000";
 
 #[derive(Debug, Clone)]
+/// A principal of the analysis: a user or role of a loaded account, or an outside caller.
 pub struct Node {
+    /// The principal's ARN (the account root for outside accounts, the name for services).
     pub arn: String,
+    /// What kind of principal.
     pub kind: NodeKind,
+    /// Its account ID (empty for services and anonymous callers).
     pub account: String,
     /// Index into `Env::accounts` and into that account's users/roles.
     pub loc: Option<(usize, usize)>,
@@ -146,22 +155,32 @@ pub struct Node {
 
 /// Everything the analysis sees.
 pub struct Env {
+    /// The loaded accounts; the first is the analysed one.
     pub accounts: Vec<Account>,
+    /// The organization (`--org`), if given.
     pub org: Option<Org>,
+    /// Resource policies (`--resource-policies`) by resource ARN.
     pub resource_policies: BTreeMap<String, Policy>,
+    /// Every principal, loaded and outside.
     pub nodes: Vec<Node>,
+    /// Node index by ARN.
     pub by_arn: HashMap<String, usize>,
     /// For each role node: its trust policy's AssumeRole edges' candidate callers.
     pub now_ms: i64,
+    /// No progress bar.
     pub quiet: bool,
 }
 
 /// Input files of the account commands.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
+    /// The analysed account's dump.
     pub account: PathBuf,
+    /// The organization file.
     pub org: Option<PathBuf>,
+    /// The resource-policies file.
     pub resource_policies: Option<PathBuf>,
+    /// Other accounts' dumps (`--other-account`).
     pub other_accounts: Vec<PathBuf>,
 }
 
@@ -189,6 +208,7 @@ fn external_policy() -> Option<Policy> {
 }
 
 impl Env {
+    /// Load every input file; all input errors are returned together.
     pub fn load(inputs: &Inputs) -> Result<Env, Errors> {
         let mut errs = Vec::new();
         let mut accounts = Vec::new();
@@ -229,6 +249,7 @@ impl Env {
         Ok(Env::new(accounts, org, rp))
     }
 
+    /// Load one account dump with no organization or resource policies.
     pub fn from_paths(account: &Path) -> Result<Env, Errors> {
         Env::load(&Inputs {
             account: account.to_owned(),
@@ -236,6 +257,7 @@ impl Env {
         })
     }
 
+    /// The environment of loaded accounts (the first is the analysed one): builds the nodes, outside ones included.
     pub fn new(
         accounts: Vec<Account>,
         org: Option<Org>,
@@ -372,6 +394,7 @@ impl Env {
         }
     }
 
+    /// The analysed account.
     pub fn main_account(&self) -> &Account {
         &self.accounts[0]
     }
@@ -387,6 +410,7 @@ impl Env {
         })
     }
 
+    /// The IAM user behind node `n`, if it is one.
     pub fn user(&self, n: usize) -> Option<&load::User> {
         let node = &self.nodes[n];
         match (node.kind, node.loc) {
@@ -395,6 +419,7 @@ impl Env {
         }
     }
 
+    /// The IAM role behind node `n`, if it is one.
     pub fn role(&self, n: usize) -> Option<&load::Role> {
         let node = &self.nodes[n];
         match (node.kind, node.loc) {
@@ -403,6 +428,7 @@ impl Env {
         }
     }
 
+    /// The loaded account of node `n`, if it has one.
     pub fn account_of(&self, n: usize) -> Option<&Account> {
         self.nodes[n].loc.map(|(a, _)| &self.accounts[a])
     }
@@ -549,15 +575,20 @@ impl Env {
 
 /// One principal acting: its scenario and principal, reused for many requests.
 pub struct Actor<'e> {
+    /// The environment.
     pub env: &'e Env,
+    /// The acting node.
     pub node: usize,
+    /// Its scenario (identity policies, boundary, SCPs).
     pub sc: Scenario,
+    /// Its baseline context (facts about the principal and the moment).
     pub base: Context,
     /// Memo of [`Actor::allowed`] (the scenario of an actor never changes).
     cache: HashMap<(String, String), bool>,
 }
 
 impl<'e> Actor<'e> {
+    /// The actor for node `n` with the scenario the environment gives it.
     pub fn new(env: &'e Env, node: usize) -> Actor<'e> {
         Actor {
             env,
@@ -568,6 +599,7 @@ impl<'e> Actor<'e> {
         }
     }
 
+    /// The actor for node `n` with a given scenario.
     pub fn with_scenario(env: &'e Env, node: usize, sc: Scenario) -> Actor<'e> {
         Actor {
             env,
@@ -642,20 +674,30 @@ pub fn may_allow(pols: &[Policy], action: &str) -> bool {
 /// it needed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
+    /// The acting principal's ARN.
     pub principal: String,
+    /// The action.
     pub action: String,
+    /// The resource.
     pub resource: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The session name chosen for a role assumption.
     pub session_name: Option<String>,
+    /// The statements that allowed it.
     pub statements: Vec<StmtRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The context keys it needed.
     pub conditions: Vec<CondReq>,
 }
 
 #[derive(Debug, Clone)]
+/// A role assumption the evaluator allows.
 pub struct Edge {
+    /// The assumed role's node.
     pub to: usize,
+    /// Allowed without conditions (else only under the step's conditions).
     pub yes: bool,
+    /// The assumption as a step of a path.
     pub step: Step,
 }
 
@@ -771,10 +813,12 @@ pub fn progress(len: usize, quiet: bool, msg: &str) -> indicatif::ProgressBar {
 
 /// The role-assumption graph: for each node, the roles it can assume (checked by the evaluator).
 pub struct Graph {
+    /// Outgoing edges per node.
     pub edges: Vec<Vec<Edge>>,
 }
 
 impl Graph {
+    /// Build the graph: one evaluator question per (caller, role whose trust names it).
     pub fn build(env: &Env) -> Graph {
         let ident: Vec<Vec<Policy>> = (0..env.nodes.len())
             .into_par_iter()
@@ -881,7 +925,9 @@ impl Graph {
 /// One principal that reaches an action, with its path.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reach {
+    /// The principal's ARN.
     pub arn: String,
+    /// What kind of principal.
     pub kind: NodeKind,
     /// Role assumptions, then the final action.
     pub path: Vec<Step>,
@@ -893,9 +939,13 @@ pub struct Reach {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// Allowed in the baseline context.
     Yes,
+    /// Allowed only when the caller sets some context keys.
     OnlyUnderConditions,
+    /// Not allowed (proved).
     No,
+    /// Undecided (a solver limit): the reason is given.
     Unknown,
 }
 
@@ -965,13 +1015,20 @@ pub fn decide_action(
 /// Answer of `can`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CanAnswer {
+    /// The answer.
     pub verdict: Verdict,
+    /// The principal asked about.
     pub principal: String,
+    /// The action asked about.
     pub action: String,
+    /// The resource asked about.
     pub resource: String,
+    /// Role assumptions, then the final action.
     pub path: Vec<Step>,
+    /// Context keys the path needs.
     pub conditions: Vec<CondReq>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the answer is unknown.
     pub unknown_because: Option<String>,
     /// For `no`: why each candidate path is blocked (layer, policy, statement).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -13,14 +13,18 @@ use std::path::Path;
 /// One managed policy of the dump with every stored version.
 #[derive(Debug, Clone)]
 pub struct ManagedPolicy {
+    /// The policy's ARN.
     pub arn: String,
+    /// The policy's name.
     pub name: String,
     /// Index into `versions` of the default version.
     pub default: usize,
+    /// Every stored version: version ID and document.
     pub versions: Vec<(String, Policy)>,
 }
 
 impl ManagedPolicy {
+    /// The default version's document.
     pub fn default_doc(&self) -> &Policy {
         &self.versions[self.default].1
     }
@@ -31,6 +35,8 @@ impl ManagedPolicy {
 }
 
 #[derive(Debug, Clone)]
+/// An IAM user of a dump.
+#[allow(missing_docs)] // fields as in `get-account-authorization-details`
 pub struct User {
     pub arn: String,
     pub name: String,
@@ -43,6 +49,8 @@ pub struct User {
 }
 
 #[derive(Debug, Clone)]
+/// An IAM group of a dump.
+#[allow(missing_docs)] // fields as in `get-account-authorization-details`
 pub struct Group {
     pub arn: String,
     pub name: String,
@@ -51,6 +59,8 @@ pub struct Group {
 }
 
 #[derive(Debug, Clone)]
+/// An IAM role of a dump.
+#[allow(missing_docs)] // fields as in `get-account-authorization-details`
 pub struct Role {
     pub arn: String,
     pub name: String,
@@ -66,17 +76,24 @@ pub struct Role {
 /// One account's IAM configuration.
 #[derive(Debug, Clone)]
 pub struct Account {
+    /// The 12-digit account ID.
     pub id: String,
+    /// The dump's file.
     pub file: String,
+    /// Users.
     pub users: Vec<User>,
+    /// Groups.
     pub groups: Vec<Group>,
+    /// Roles.
     pub roles: Vec<Role>,
+    /// Managed policies by ARN.
     pub policies: BTreeMap<String, ManagedPolicy>,
     /// Policy label → path of its document in `file` (reports locate statements with it).
     pub sources: BTreeMap<String, JsonPath>,
 }
 
 impl Account {
+    /// The group with this name.
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups.iter().find(|g| g.name == name)
     }
@@ -85,7 +102,9 @@ impl Account {
 /// The organization around the analysed account (`--org`).
 #[derive(Debug, Clone, Default)]
 pub struct Org {
+    /// The management account's ID.
     pub management_account: Option<String>,
+    /// The organization's ID.
     pub org_id: Option<String>,
     /// Per account: SCP levels and RCP levels, root first.
     pub accounts: BTreeMap<String, (Vec<Vec<Policy>>, Vec<Vec<Policy>>)>,
@@ -392,6 +411,7 @@ pub fn load_account(path: &Path) -> Result<Account, Errors> {
     account_from_json(&doc, &path.display().to_string())
 }
 
+/// Read an account dump (`aws iam get-account-authorization-details` output) from parsed JSON.
 pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
     let mut r = Reader::new(file);
     let root = JsonPath::root();

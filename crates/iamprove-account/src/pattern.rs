@@ -39,6 +39,7 @@ use crate::symbolic::term::{and, konst, not, or, T};
 /// A pattern question: one Allow statement whose elements are the patterns.
 #[derive(Debug, Clone)]
 pub struct Question {
+    /// The statement's `Action`, `Resource` and `Condition` are the question's patterns.
     pub pattern: Policy,
 }
 
@@ -60,6 +61,7 @@ impl Question {
         Ok(Question { pattern })
     }
 
+    /// A question from a policy whose one Allow statement holds the patterns.
     pub fn from_policy(pattern: Policy) -> Question {
         Question { pattern }
     }
@@ -255,11 +257,13 @@ impl World {
 /// The answer for one principal acting directly (no role chain).
 #[derive(Debug, Clone)]
 pub struct Direct {
+    /// The answer.
     pub verdict: Verdict,
     /// The replayed witness request behind `step`.
     pub request: Option<Request>,
     /// The witness step (for yes / only-under-conditions).
     pub step: Option<Step>,
+    /// Why, for no and unknown.
     pub why: Option<String>,
 }
 

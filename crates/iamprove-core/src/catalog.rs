@@ -37,17 +37,24 @@ const FORMAT: &str = "1";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("action catalog, line {line}: {message}")]
 pub struct CatalogError {
+    /// 1-based line in the catalog text.
     pub line: usize,
+    /// What is wrong there.
     pub message: String,
 }
 
 /// The access level AWS assigns to an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AccessLevel {
+    /// Lists resources (`List*`, `Describe*`-style listing).
     List,
+    /// Reads data or metadata.
     Read,
+    /// Creates, changes or deletes resources.
     Write,
+    /// Changes tags only.
     Tagging,
+    /// Grants or changes permissions (policies, trust, sharing).
     PermissionsManagement,
 }
 
@@ -126,6 +133,7 @@ impl Service {
 pub struct Action {
     /// The name in its original case, without prefix.
     pub name: &'static str,
+    /// AWS's access level of the action.
     pub access_level: AccessLevel,
     /// Comma-separated condition keys.
     keys: &'static str,
@@ -201,9 +209,11 @@ fn non_empty_split(list: &'static str, sep: char) -> impl Iterator<Item = &'stat
 /// A resource type of a service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceType {
+    /// The resource type's name (`bucket`, `object`, …).
     pub name: &'static str,
     /// ARN formats with `${Partition}`-style placeholders; a few types have several.
     pub arn_formats: Vec<&'static str>,
+    /// Condition keys the resource type supports.
     pub condition_keys: Vec<&'static str>,
 }
 

@@ -10,13 +10,18 @@ use crate::scenario::Scenario;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The evaluator's answer for one request (IAM-SEMANTICS §4).
 pub enum Decision {
+    /// Some statement allows and nothing denies.
     Allow,
+    /// A Deny statement applies.
     ExplicitDeny,
+    /// No statement allows (or a required layer does not).
     ImplicitDeny,
 }
 
 impl Decision {
+    /// The decision as printed (`Allow`, `ExplicitDeny`, `ImplicitDeny`).
     pub fn name(self) -> &'static str {
         match self {
             Decision::Allow => "Allow",
@@ -30,16 +35,24 @@ impl Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "set", content = "level")]
 pub enum SetName {
+    /// An identity-based policy of the principal.
     Identity,
+    /// The principal's permissions boundary.
     PermissionsBoundary,
+    /// A session policy.
     Session,
+    /// An SCP at this level of the organization (0 = root).
     Scp(usize),
+    /// An RCP at this level of the organization (0 = root).
     Rcp(usize),
+    /// The resource-based policy (or a role's trust policy).
     Resource,
+    /// The VPC endpoint policy.
     VpcEndpoint,
 }
 
 impl SetName {
+    /// The set in words (`SCP level 1`), for reports.
     pub fn label(&self) -> String {
         match self {
             SetName::Identity => "identity policy".into(),
@@ -56,30 +69,43 @@ impl SetName {
 /// A statement that took part in the decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StmtRef {
+    /// Name of the policy (file or scenario path).
     pub policy: String,
     #[serde(flatten)]
+    /// The set the policy belongs to.
     pub set: SetName,
+    /// Index of the statement in the policy.
     pub statement: usize,
+    /// JSON path of the statement.
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The statement's `Sid`, if any.
     pub sid: Option<String>,
+    /// `Allow` or `Deny`.
     pub effect: String,
 }
 
 /// How a resource-policy entry matched the principal (§4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Grant {
+    /// The entry names the principal itself (or `*`).
     Direct,
+    /// The entry names the role whose session makes the request.
     Role,
+    /// The entry names the principal's account: its identity side must allow too.
     Account,
+    /// The entry names the calling service principal.
     Service,
 }
 
 /// Why a statement did not apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Miss {
+    /// The `Principal`/`NotPrincipal` element did not match.
     Principal,
+    /// The `Action`/`NotAction` element did not match.
     Action,
+    /// The `Resource`/`NotResource` element did not match.
     Resource,
     /// Index of the failing condition.
     Condition(usize),
@@ -88,20 +114,27 @@ pub enum Miss {
 /// Outcome of matching one statement against the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applies {
+    /// It applied, with the grant class of a resource-policy principal match.
     Yes(Option<Grant>),
+    /// It did not, and why.
     No(Miss),
 }
 
 /// A statement and whether it applied, for explanations.
 #[derive(Debug, Clone)]
 pub struct Trace {
+    /// The statement.
     pub stmt: StmtRef,
+    /// Whether it applied.
     pub outcome: Applies,
+    /// The reason in words.
     pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The result of evaluating one request: decision, reason and the deciding statements.
 pub struct Evaluation {
+    /// Allow, explicit deny or implicit deny.
     pub decision: Decision,
     /// The rule that decided, in words.
     pub reason: String,
@@ -109,6 +142,7 @@ pub struct Evaluation {
     /// for an allow; empty for an implicit deny.
     pub statements: Vec<StmtRef>,
     #[serde(skip)]
+    /// Every statement tried (filled by [`explain`], empty from [`evaluate`]).
     pub trace: Vec<Trace>,
 }
 
@@ -129,11 +163,13 @@ pub const RCP_SERVICES: &[&str] = &[
 
 /// Matching primitives shared with explanations.
 pub struct Matcher<'r> {
+    /// The request being matched.
     pub req: &'r Request,
     action_lower: String,
 }
 
 impl<'r> Matcher<'r> {
+    /// A matcher for `req` (lowercases the action once).
     pub fn new(req: &'r Request) -> Self {
         Matcher {
             req,
@@ -339,6 +375,7 @@ pub fn principal_grant(entries: &[PrincipalEntry], p: &Principal) -> Option<Gran
     entries.iter().filter_map(|e| entry_grant(e, p)).min()
 }
 
+/// How one principal entry names the principal, if it does (§2.3, §4.3).
 pub fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Option<Grant> {
     match e {
         PrincipalEntry::Any => Some(Grant::Direct),

@@ -7,16 +7,22 @@ use std::fmt;
 /// A JSON value. Objects keep every entry in source order, duplicates included.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// The number's literal text, exactly as written (`10.50` stays `10.50`).
     Num(String),
+    /// A string.
     Str(String),
+    /// An array.
     Arr(Vec<Json>),
+    /// An object: every entry in source order, duplicates kept.
     Obj(Vec<(String, Json)>),
 }
 
 impl Json {
+    /// The value's type in words (`a string`), for error messages.
     pub fn type_name(&self) -> &'static str {
         match self {
             Json::Null => "null",
@@ -36,6 +42,7 @@ impl Json {
         }
     }
 
+    /// The string, if this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Json::Str(s) => Some(s),
@@ -90,6 +97,7 @@ impl Json {
         }
     }
 
+    /// Convert from a serde_json value (numbers keep their text).
     pub fn from_value(v: &serde_json::Value) -> Json {
         use serde_json::Value;
         match v {
@@ -169,8 +177,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
 /// A syntax error in JSON text, with its 1-based position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column.
     pub column: usize,
+    /// serde_json's message, without its position.
     pub message: String,
 }
 
@@ -203,19 +214,23 @@ enum Seg {
 }
 
 impl JsonPath {
+    /// The document root (printed as an empty path).
     pub fn root() -> Self {
         JsonPath(Vec::new())
     }
+    /// The path to object key `k` below this one.
     pub fn key(&self, k: &str) -> Self {
         let mut v = self.0.clone();
         v.push(Seg::Key(k.to_owned()));
         JsonPath(v)
     }
+    /// The path to array index `i` below this one.
     pub fn index(&self, i: usize) -> Self {
         let mut v = self.0.clone();
         v.push(Seg::Index(i));
         JsonPath(v)
     }
+    /// Whether this is the document root.
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }

@@ -14,6 +14,7 @@
 //! Embedding: parse a policy with [`parse::parse_policy_text`], build a request and call
 //! [`eval::evaluate`] (see `examples/embed_eval.rs` in the repository).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
 
 pub mod automata;
 pub mod catalog;

@@ -7,7 +7,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// An exact decimal `mant / 10^scale`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Decimal {
+    /// The integer mantissa.
     pub mant: i128,
+    /// Number of decimal digits after the point.
     pub scale: u32,
 }
 
@@ -252,17 +254,24 @@ pub fn format_date(ms: i64) -> String {
 /// An IP network with host bits cleared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IpNet {
+    /// An IPv4 network: address (host bits cleared) and prefix length.
+    #[allow(missing_docs)] // addr, prefix
     V4 { addr: u32, prefix: u8 },
+    /// An IPv6 network: address (host bits cleared) and prefix length.
+    #[allow(missing_docs)] // addr, prefix
     V6 { addr: u128, prefix: u8 },
 }
 
 /// A single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IpAddr {
+    /// An IPv4 address.
     V4(u32),
+    /// An IPv6 address.
     V6(u128),
 }
 
+/// The IPv4 netmask of a prefix length.
 pub fn mask4(prefix: u8) -> u32 {
     if prefix == 0 {
         0
@@ -270,6 +279,7 @@ pub fn mask4(prefix: u8) -> u32 {
         u32::MAX << (32 - u32::from(prefix))
     }
 }
+/// The IPv6 netmask of a prefix length.
 pub fn mask6(prefix: u8) -> u128 {
     if prefix == 0 {
         0
@@ -310,6 +320,7 @@ impl IpNet {
         }
     }
 
+    /// Whether the network contains the address (an IPv4 network never contains an IPv6 address).
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self, ip) {
             (IpNet::V4 { addr, prefix }, IpAddr::V4(v)) => v & mask4(*prefix) == *addr,
@@ -327,6 +338,7 @@ fn num_prefix(p: &str, max: u8) -> Option<u8> {
     (v <= max).then_some(v)
 }
 
+/// Parse one IPv4 or IPv6 address.
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
     if let Ok(v4) = s.parse::<Ipv4Addr>() {
         return Some(IpAddr::V4(u32::from(v4)));

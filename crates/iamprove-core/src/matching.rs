@@ -6,6 +6,7 @@
 /// A pattern token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tok {
+    /// A literal character.
     Lit(char),
     /// `*`
     Run,
@@ -28,6 +29,7 @@ pub enum Mode {
     Format,
 }
 
+/// Tokenise a pattern; with `wildcards` false `*` and `?` are literal characters.
 pub fn tokens(s: &str, wildcards: bool) -> Vec<Tok> {
     s.chars()
         .map(|c| match c {

@@ -13,11 +13,14 @@ pub enum PolicyType {
     Resource,
     /// Role trust policy.
     Trust,
+    /// Service control policy (AWS Organizations).
     Scp,
+    /// Resource control policy (AWS Organizations).
     Rcp,
 }
 
 impl PolicyType {
+    /// The type as written on the command line and in scenario files (`identity`, `scp`, …).
     pub fn name(self) -> &'static str {
         match self {
             PolicyType::Identity => "identity",
@@ -27,6 +30,7 @@ impl PolicyType {
             PolicyType::Rcp => "rcp",
         }
     }
+    /// The type named by `--type` (inverse of [`PolicyType::name`]).
     pub fn parse(s: &str) -> Option<PolicyType> {
         Some(match s {
             "identity" => PolicyType::Identity,
@@ -37,6 +41,7 @@ impl PolicyType {
             _ => return None,
         })
     }
+    /// Whether the type's statements carry a `Principal` element.
     pub fn takes_principal(self) -> bool {
         matches!(
             self,
@@ -46,12 +51,17 @@ impl PolicyType {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A parsed policy document.
 pub struct Policy {
     /// Where the policy came from (file name or scenario path), for reports.
     pub name: String,
+    /// The policy's type (it decides which elements are required).
     pub kind: PolicyType,
+    /// The `Version` element (`2012-10-17` enables policy variables).
     pub version: Option<String>,
+    /// The `Id` element.
     pub id: Option<String>,
+    /// The statements, in document order.
     pub statements: Vec<Statement>,
 }
 
@@ -63,8 +73,11 @@ impl Policy {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A statement's `Effect`.
 pub enum Effect {
+    /// `"Allow"`.
     Allow,
+    /// `"Deny"`.
     Deny,
 }
 
@@ -78,75 +91,101 @@ impl fmt::Display for Effect {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// One statement of a policy.
 pub struct Statement {
     /// Position in the policy's statement list.
     pub index: usize,
     /// JSON path of the statement (`Statement[2]` or `Statement`).
     pub path: String,
+    /// The `Sid` element.
     pub sid: Option<String>,
+    /// Allow or Deny.
     pub effect: Effect,
+    /// `Principal` or `NotPrincipal`, if present.
     pub principal: Option<PrincipalElem>,
+    /// `Action` or `NotAction`.
     pub action: ActionElem,
     /// `None` only where the element is absent and allowed to be (trust policies).
     pub resource: Option<ResourceElem>,
+    /// The conditions, all of which must hold.
     pub conditions: Vec<Condition>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A `Principal` or `NotPrincipal` element.
 pub struct PrincipalElem {
     /// `NotPrincipal`.
     pub negated: bool,
+    /// The principals it names.
     pub entries: Vec<PrincipalEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One principal named by a `Principal` element.
 pub enum PrincipalEntry {
     /// `"*"` or `{"AWS": "*"}`.
     Any,
     /// An account ID or `arn:PARTITION:iam::ACCOUNT:root`.
     Account {
+        /// Partition of the account (`aws`, `aws-cn`, …).
         partition: String,
+        /// The 12-digit account ID.
         account: String,
     },
     /// An exact IAM user, role, assumed-role session or federated-user ARN.
     Arn(String),
     /// A unique ID (`AIDA…`, `AROA…`) left behind by a deleted entity: matches nothing.
     UniqueId(String),
+    /// A service principal (`ec2.amazonaws.com`).
     Service(String),
+    /// A `Federated` entry: an OIDC or SAML provider ARN, or a web-identity host.
     Federated(String),
+    /// A canonical user ID (S3 only).
     CanonicalUser(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// An `Action` or `NotAction` element.
 pub struct ActionElem {
+    /// `NotAction`.
     pub negated: bool,
+    /// The action patterns.
     pub patterns: Vec<ActionPattern>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One action pattern (`s3:Get*`).
 pub struct ActionPattern {
+    /// As written.
     pub raw: String,
     /// Lowercased glob.
     pub lower: String,
+    /// Tokens of the lowercased glob.
     pub toks: Vec<crate::matching::Tok>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// A `Resource` or `NotResource` element.
 pub struct ResourceElem {
+    /// `NotResource`.
     pub negated: bool,
+    /// The resource patterns.
     pub patterns: Vec<Template>,
 }
 
 /// A string pattern that may contain wildcards and policy variables.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Template {
+    /// As written.
     pub raw: String,
+    /// Literal text, wildcards and variables, in order.
     pub pieces: Vec<Piece>,
     /// Pre-tokenised form when the template has no variables (empty otherwise).
     pub toks: Vec<crate::matching::Tok>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One piece of a [`Template`].
 pub enum Piece {
     /// Literal text (after `${*}`, `${?}`, `${$}` escapes were resolved).
     Lit(String),
@@ -156,15 +195,19 @@ pub enum Piece {
     Quest,
     /// `${key}` or `${key, 'default'}`; key lowercased.
     Var {
+        /// The variable's key (`aws:username`).
         key: String,
+        /// The default after the comma, if any.
         default: Option<String>,
     },
 }
 
 impl Template {
+    /// Whether the template contains policy variables.
     pub fn has_vars(&self) -> bool {
         self.pieces.iter().any(|p| matches!(p, Piece::Var { .. }))
     }
+    /// The keys of the policy variables it contains.
     pub fn vars(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|p| match p {
             Piece::Var { key, .. } => Some(key.as_str()),
@@ -200,30 +243,43 @@ impl Template {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+/// One condition: operator, key and values.
 pub struct Condition {
+    /// The operator (with set qualifier and `IfExists`).
     pub op: Operator,
     /// Lowercased key name.
     pub key: String,
     /// Key as written.
     pub key_raw: String,
+    /// The values, parsed for the operator's family.
     pub values: CondValues,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A set qualifier of a condition operator.
 pub enum SetOp {
+    /// Every value of the request's key must match.
     ForAllValues,
+    /// Some value of the request's key must match.
     ForAnyValue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A condition operator as written, split into its parts.
 pub struct Operator {
+    /// As written (`ForAnyValue:StringLikeIfExists`).
     pub raw: String,
+    /// `ForAllValues:` or `ForAnyValue:`, if present.
     pub set: Option<SetOp>,
+    /// The operator without qualifier and suffix.
     pub base: BaseOp,
+    /// `…IfExists`: a missing key passes.
     pub if_exists: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A condition operator without set qualifier or `IfExists`.
+#[allow(missing_docs)] // the variants are IAM's condition operators, named as in policies
 pub enum BaseOp {
     StringEquals,
     StringNotEquals,
@@ -255,6 +311,8 @@ pub enum BaseOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A family of condition operators: the type their values are compared as.
+#[allow(missing_docs)] // one variant per operator family of IAM-SEMANTICS §3
 pub enum Family {
     String,
     Numeric,
@@ -269,14 +327,20 @@ pub enum Family {
 /// Comparison of a numeric or date request value against a policy literal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cmp {
+    /// Equal.
     Eq,
+    /// Less than.
     Lt,
+    /// Less than or equal.
     Le,
+    /// Greater than.
     Gt,
+    /// Greater than or equal.
     Ge,
 }
 
 impl BaseOp {
+    /// Every operator, in declaration order.
     pub const ALL: [BaseOp; 27] = [
         BaseOp::StringEquals,
         BaseOp::StringNotEquals,
@@ -307,6 +371,7 @@ impl BaseOp {
         BaseOp::Null,
     ];
 
+    /// The operator's name as written in policies.
     pub fn name(self) -> &'static str {
         match self {
             BaseOp::StringEquals => "StringEquals",
@@ -339,6 +404,7 @@ impl BaseOp {
         }
     }
 
+    /// The operator with this name (exact case), if any.
     pub fn from_name(s: &str) -> Option<BaseOp> {
         BaseOp::ALL.iter().copied().find(|op| op.name() == s)
     }
@@ -358,6 +424,7 @@ impl BaseOp {
         )
     }
 
+    /// The operator's family.
     pub fn family(self) -> Family {
         use BaseOp::*;
         match self {
@@ -415,9 +482,11 @@ impl BaseOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a string operator compares.
 pub enum StrMatch {
     /// Case-sensitive equality; `*`/`?` literal.
     Exact,
+    /// Equality ignoring case.
     IgnoreCase,
     /// Case-sensitive glob.
     Like,
@@ -430,18 +499,22 @@ pub enum StrMatch {
 pub enum CondValues {
     /// String and ARN operators (templates: `*`/`?` are wildcards only for Like and Arn operators).
     Str(Vec<Template>),
+    /// Exact decimals.
     Num(Vec<Decimal>),
     /// Epoch milliseconds.
     Date(Vec<i64>),
+    /// `true`/`false`.
     Bool(Vec<bool>),
     /// Base64 text, compared exactly.
     Binary(Vec<String>),
+    /// IP networks (a single address is a /32 or /128).
     Ip(Vec<IpNet>),
     /// `true`: key must be absent; `false`: key must be present.
     Null(Vec<bool>),
 }
 
 impl CondValues {
+    /// Number of values.
     pub fn len(&self) -> usize {
         match self {
             CondValues::Str(v) => v.len(),
@@ -453,6 +526,7 @@ impl CondValues {
             CondValues::Null(v) => v.len(),
         }
     }
+    /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -11,7 +11,9 @@ use std::fmt;
 /// One problem in a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ParseError {
+    /// JSON path of the offending element.
     pub path: JsonPath,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -41,6 +43,7 @@ pub fn size_error(doc: &Json) -> Option<String> {
     })
 }
 
+/// Parse a policy document of the given type; `name` labels it in reports. Every problem is returned, each with its JSON path.
 pub fn parse_policy(doc: &Json, kind: PolicyType, name: &str) -> Result<Policy, Vec<ParseError>> {
     if let Some(message) = size_error(doc) {
         return Err(vec![ParseError {

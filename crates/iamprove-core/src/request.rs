@@ -6,31 +6,43 @@ use std::fmt;
 /// Who makes the request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
+    /// An IAM user.
     User {
+        /// The user's path (`/` by default).
         path: String,
+        /// The user's name.
         name: String,
     },
     /// A session of a role. `path` is known when the principal was given as a role ARN.
     RoleSession {
+        /// The role's name.
         role: String,
+        /// The role's path, when known.
         path: Option<String>,
+        /// The session name, when known.
         session: Option<String>,
     },
     /// An STS federated-user session (GetFederationToken).
     FederatedUser {
+        /// The name given to GetFederationToken.
         name: String,
     },
+    /// An account's root user.
     Root,
+    /// A service principal (`ec2.amazonaws.com`).
     Service(String),
+    /// An unauthenticated caller.
     Anonymous,
     /// A web-identity (OIDC) caller of `sts:AssumeRoleWithWebIdentity`, named by its provider:
     /// `provider` is the prefix of its claim keys (`HOST[/PATH]` of the provider ARN, or one of
     /// [`WEB_IDENTITY_HOSTS`]). Unsigned: no identity-side policies, no principal-derived keys.
     WebIdentity {
+        /// The provider (`HOST[/PATH]`), the prefix of its claim keys.
         provider: String,
     },
     /// A SAML caller of `sts:AssumeRoleWithSAML`, named by its provider ARN.
     Saml {
+        /// The provider ARN.
         name: String,
     },
 }
@@ -72,12 +84,15 @@ pub fn is_saml_key(key: &str) -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A principal: who signs the request (parsed from an ARN, an account ID, a service or provider name).
 pub struct Principal {
     /// As written in the request.
     pub raw: String,
+    /// Partition (`aws` unless the ARN names another).
     pub partition: String,
     /// Empty for services and anonymous callers.
     pub account: String,
+    /// What kind of principal, with its names.
     pub kind: PrincipalKind,
 }
 
@@ -241,6 +256,7 @@ impl Principal {
         }
     }
 
+    /// A role session or an STS federated-user session.
     pub fn is_session(&self) -> bool {
         matches!(
             self.kind,
@@ -261,6 +277,7 @@ impl Principal {
         }
     }
 
+    /// The value of `aws:PrincipalType` (`User`, `AssumedRole`, …), if AWS sends one.
     pub fn type_name(&self) -> Option<&'static str> {
         Some(match self.kind {
             PrincipalKind::User { .. } => "User",
@@ -333,7 +350,9 @@ impl fmt::Display for Principal {
 pub struct CtxValue {
     /// Key as written.
     pub key: String,
+    /// The values as written.
     pub values: Vec<String>,
+    /// Whether the key is multivalued (given as a list).
     pub multi: bool,
 }
 
@@ -341,9 +360,13 @@ pub struct CtxValue {
 pub type Context = BTreeMap<String, CtxValue>;
 
 #[derive(Debug, Clone, PartialEq)]
+/// One request: principal, action, resource and context.
 pub struct Request {
+    /// Who makes it.
     pub principal: Principal,
+    /// The action (`s3:GetObject`).
     pub action: String,
+    /// The resource ARN (or `*`).
     pub resource: String,
     /// The account that owns the resource.
     pub resource_account: String,
@@ -352,6 +375,7 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request; the context gets the keys derived from the principal (explicit values win) and the resource account defaults to the ARN's account, else the principal's.
     pub fn new(
         principal: Principal,
         action: &str,
@@ -380,6 +404,7 @@ impl Request {
         }
     }
 
+    /// Whether principal and resource are in the same account.
     pub fn same_account(&self) -> bool {
         !self.principal.account.is_empty() && self.principal.account == self.resource_account
     }

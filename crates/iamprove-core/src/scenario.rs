@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 /// A located input problem: file, JSON path (or line/column), message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct InputError {
+    /// The file (as given on the command line).
     pub file: String,
     /// JSON path inside the file, when known.
     pub path: Option<String>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -26,6 +28,7 @@ impl fmt::Display for InputError {
 }
 
 impl InputError {
+    /// An error in `file`, at JSON path `path` when known.
     pub fn new(file: &str, path: Option<String>, message: impl Into<String>) -> Self {
         InputError {
             file: file.to_owned(),
@@ -35,6 +38,7 @@ impl InputError {
     }
 }
 
+/// Every input problem found (the CLI prints them all, then exits 2).
 pub type Errors = Vec<InputError>;
 
 /// Read and parse a JSON file, with a located syntax error.
@@ -87,19 +91,28 @@ pub fn load_policy_file(path: &Path, kind: Option<PolicyType>) -> Result<Policy,
 /// A loaded scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
+    /// The request, when the scenario has one (`eval` requires it).
     pub request: Option<Request>,
+    /// The principal's identity-based policies.
     pub identity_policies: Vec<Policy>,
+    /// The permissions boundary, if any.
     pub permissions_boundary: Option<Policy>,
+    /// Session policies, if any.
     pub session_policies: Vec<Policy>,
+    /// SCPs per organization level, root first.
     pub scps: Vec<Vec<Policy>>,
+    /// RCPs per organization level, root first.
     pub rcps: Vec<Vec<Policy>>,
+    /// The resource's policy (a role's trust policy for `sts:` actions on a role).
     pub resource_policy: Option<Policy>,
+    /// The VPC endpoint policy, if the request goes through one.
     pub vpc_endpoint_policy: Option<Policy>,
     /// Principals of this account skip SCPs; its resources skip RCPs.
     pub management_account: Option<String>,
 }
 
 impl Scenario {
+    /// A scenario with no policies and no request.
     pub fn empty() -> Scenario {
         Scenario {
             request: None,
@@ -161,6 +174,7 @@ pub fn looks_like_scenario(doc: &Json) -> bool {
     }
 }
 
+/// Read a scenario from a parsed JSON document; `file` labels errors and `base` resolves policy paths given as file names.
 pub fn scenario_from_json(
     doc: &Json,
     file: &str,

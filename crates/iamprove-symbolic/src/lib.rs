@@ -7,6 +7,7 @@
 //! * [`query`]: sides (identity, resource, scenario), prepare, solve, and turn a model into a
 //!   concrete request that the evaluator replays before anyone sees it.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
 
 // The core's modules at this crate's root, so `crate::eval::…` paths read as before the split.
 pub(crate) use iamprove_core::{

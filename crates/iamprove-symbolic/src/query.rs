@@ -29,6 +29,7 @@ pub enum Side {
 }
 
 impl Side {
+    /// Every policy of the side.
     pub fn policies(&self) -> Vec<&Policy> {
         match self {
             Side::Identity(ps) => ps.iter().collect(),
@@ -36,6 +37,7 @@ impl Side {
             Side::Scenario(s) => s.all_policies(),
         }
     }
+    /// Every statement of every policy of the side.
     pub fn statements(&self) -> Vec<&Statement> {
         self.policies()
             .into_iter()
@@ -72,6 +74,7 @@ impl Side {
         }
     }
 
+    /// Decide `req` with the evaluator, as this side would be replayed (the scenario it stands for).
     pub fn evaluate(&self, req: &Request) -> Evaluation {
         let (sc, r) = self.replay_scenario(req);
         crate::eval::explain(&sc, &r)
@@ -120,12 +123,16 @@ pub fn foreign_account(principal_account: &str) -> String {
 pub struct Frame {
     /// Symbolic principals may only be IAM users and role sessions (identity-policy queries).
     pub identity_only: bool,
+    /// The fixed principal, when a side is a scenario.
     pub principal: Option<Principal>,
+    /// Context values the sides fix.
     pub context: Context,
+    /// The resource account the sides fix.
     pub resource_account: Option<String>,
 }
 
 impl Frame {
+    /// The frame shared by these sides.
     pub fn of(sides: &[&Side]) -> Frame {
         for s in sides {
             if let Side::Scenario(sc) = s {
@@ -156,6 +163,7 @@ impl Frame {
     }
 }
 
+/// The principal of single-policy queries before a model picks one: a user in account `999988887777`.
 pub fn default_principal() -> Principal {
     Principal {
         raw: "arn:aws:iam::111122223333:role/iamprove-principal".into(),
@@ -259,10 +267,14 @@ pub const STRICT_GRANT_NAME: &str = "assumed key or trust policy (delegates to t
 pub enum Solved {
     /// A concrete request, replayed: it satisfies the query according to the evaluator.
     Found {
+        /// The request.
         request: Request,
+        /// The solver's model it was built from.
         model: Model,
     },
+    /// No request satisfies the query (a proof, unless the query was refined: see `Prepared`).
     None,
+    /// Neither: the reason (timeout, budget, refinement that did not converge).
     Unknown(String),
 }
 
@@ -276,9 +288,13 @@ pub fn query_limits() -> Limits {
 }
 
 #[derive(Clone)]
+/// Options of one query.
 pub struct QueryOptions {
+    /// Solver timeout per check, in milliseconds.
     pub timeout_ms: u32,
+    /// Exploration budget of the automata (per field).
     pub limits: Limits,
+    /// Write the query in SMT-LIB 2 to this file.
     pub dump_smt: Option<std::path::PathBuf>,
     /// Restrict resources to the ARN formats of the actions named (`Encoder::well_formed_resources`).
     /// Leaving it out only adds requests: a proof without it is still a proof.
@@ -298,7 +314,9 @@ impl Default for QueryOptions {
 
 /// A prepared query: encoder partitioned, formula resolved, solver loaded.
 pub struct Prepared {
+    /// The encoder the query was built with (variables, domains, keys).
     pub enc: Encoder,
+    /// The solver session holding the query.
     pub session: Session,
     memo: HashMap<usize, (T, T)>,
     /// A spurious model was blocked: an UNSAT answer is then not a proof.
@@ -358,6 +376,7 @@ impl Prepared {
         })
     }
 
+    /// Replace abstracted atoms (policy variables) in `t` by their current encoding.
     pub fn resolve(&mut self, t: &T) -> T {
         self.enc.resolve(t, &mut self.memo)
     }
@@ -1056,6 +1075,7 @@ pub fn allows(side: &Side, req: &Request) -> bool {
     side.evaluate(req).decision == Decision::Allow
 }
 
+/// The evaluator's decision of `req` on this side (as replayed).
 pub fn decision(side: &Side, req: &Request) -> Decision {
     let (sc, r) = side.replay_scenario(req);
     evaluate(&sc, &r).decision
@@ -1103,6 +1123,7 @@ pub fn mentions_slot(t: &Term, slot: usize) -> bool {
     }
 }
 
+/// `Some(b)` when the term is the constant `b`.
 pub fn is_trivially(t: &T) -> Option<bool> {
     if term::is_true(t) {
         Some(true)
