@@ -792,15 +792,6 @@ impl Bits {
         }
     }
 
-    /// From a slice of booleans.
-    pub fn from_bools(v: &[bool]) -> Bits {
-        let mut b = Bits::new(v.len());
-        for (i, &x) in v.iter().enumerate() {
-            b.set(i, x);
-        }
-        b
-    }
-
     /// Number of bits.
     pub fn len(&self) -> usize {
         self.len

@@ -54,11 +54,6 @@ impl Decimal {
         let b = other.mant * 10i128.pow(s - other.scale);
         (a, b)
     }
-
-    /// Numerator and denominator (`10^scale`).
-    pub fn ratio(self) -> (i128, i128) {
-        (self.mant, 10i128.pow(self.scale))
-    }
 }
 
 impl PartialOrd for Decimal {

@@ -205,11 +205,6 @@ fn arn_match(toks: &[Tok], s: &str) -> bool {
         .all(|(p, v)| glob_match(p, Mode::Plain, v))
 }
 
-/// Compile `colon_ok` for reuse by the symbolic side.
-pub fn wildcard_colon_flags(toks: &[Tok], mode: Mode) -> Vec<bool> {
-    colon_ok(toks, mode)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

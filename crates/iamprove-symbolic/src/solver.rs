@@ -331,11 +331,6 @@ impl Session {
             self.assert_own(Rc::new(Term::Not(Rc::new(Term::And(lits)))));
         }
     }
-
-    /// Does the model choose a class for this slot (i.e. does the query depend on it)?
-    pub fn uses_slot(&self, slot: usize) -> bool {
-        self.dims.classes.contains_key(&slot)
-    }
 }
 
 /// A variable of the built-in search.

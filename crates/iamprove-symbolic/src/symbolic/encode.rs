@@ -2105,11 +2105,6 @@ impl Encoder {
         r
     }
 
-    /// Is `slot` reasoned about as a string by the solver?
-    pub fn is_string_slot(&self, slot: usize) -> bool {
-        self.domain_of(slot).is_some_and(|d| d.fallback)
-    }
-
     /// Number of classes of the domain of `slot`.
     pub fn class_count(&self, slot: usize) -> u32 {
         self.vars

@@ -212,6 +212,14 @@ pub fn size(t: &Term) -> usize {
     }
 }
 
+/// Decimal helper: the integer `v * 10^scale` if exact.
+pub fn scaled(d: &Decimal, scale: u32) -> Option<i128> {
+    if d.scale > scale {
+        return None;
+    }
+    d.mant.checked_mul(10i128.checked_pow(scale - d.scale)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,12 +239,4 @@ mod tests {
             other => panic!("not flattened: {other:?}"),
         }
     }
-}
-
-/// Decimal helper: the integer `v * 10^scale` if exact.
-pub fn scaled(d: &Decimal, scale: u32) -> Option<i128> {
-    if d.scale > scale {
-        return None;
-    }
-    d.mant.checked_mul(10i128.checked_pow(scale - d.scale)?)
 }
