@@ -40,27 +40,6 @@ pub fn tokens(s: &str, wildcards: bool) -> Vec<Tok> {
         .collect()
 }
 
-/// Per-token flag: may this wildcard match `:`?
-fn colon_ok(toks: &[Tok], mode: Mode) -> Vec<bool> {
-    let mut out = vec![true; toks.len()];
-    if mode != Mode::Resource {
-        return out;
-    }
-    let mut colons = 0;
-    for i in 0..toks.len() {
-        match toks[i] {
-            Tok::Lit(':') => colons += 1,
-            Tok::Lit(_) => {}
-            Tok::One => out[i] = colons >= 5,
-            Tok::Run => {
-                let crosses = colons >= 5 || i + 1 == toks.len() || toks[i + 1] == Tok::Lit(':');
-                out[i] = crosses;
-            }
-        }
-    }
-    out
-}
-
 /// Match `s` against a token pattern (case-sensitive; lowercase both sides for case-insensitive use).
 pub fn glob_match(toks: &[Tok], mode: Mode, s: &str) -> bool {
     if mode == Mode::Arn {
