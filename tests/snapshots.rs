@@ -173,7 +173,7 @@ cases! {
     version: ["--version"],
 
     // input errors: exit 2 with a message naming the file and JSON path
-    error_malformed_json: ["validate", "tests/data/bad/malformed-json.json"],
+    error_malformed_json: ["diff", "tests/data/sarif/broken.json", "examples/diff/new.json"],
     error_missing_file: ["check", "examples/check/no-such-spec.json"],
     error_account_bad_key: ["who-can", "iam:CreateUser", "--account", "tests/data/account/bad-key.json"],
 }
