@@ -13,7 +13,7 @@
 //! `INSTA_UPDATE=always cargo test --release --test tests snapshots::`, then review `git diff
 //! tests/snapshots` (or `INSTA_UPDATE=new` and `cargo insta review`).
 
-use crate::util::{run, run_in, shared, Run};
+use crate::util::{run, run_in, run_text, shared, Run};
 use std::path::Path;
 
 /// `s` with every regular-expression metacharacter escaped.
@@ -391,9 +391,9 @@ fn gitdiff() {
 #[test]
 fn completions_and_man_headers() {
     let head = |args: &[&str], n: usize| {
-        let r = run(args);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let lines: Vec<&str> = r.stdout.lines().take(n).collect();
+        let (stdout, code) = run_text(args);
+        assert_eq!(code, 0);
+        let lines: Vec<&str> = stdout.lines().take(n).collect();
         format!(
             "$ iamprove {} | head -{n}\n{}\n",
             args.join(" "),
