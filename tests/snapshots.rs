@@ -310,6 +310,38 @@ fn tighten_last_accessed() {
     }
 }
 
+/// An identity policy alone granting on a KMS key: the proof states its assumption (README, "What a
+/// proof assumes") in text, JSON and SARIF.
+#[test]
+fn diff_kms_assumption() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = crate::util::write(
+        dir.path(),
+        "old.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+    );
+    let new = crate::util::write(
+        dir.path(),
+        "new.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},
+          {"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:key/*"}]}"#,
+    );
+    for (name, format) in [
+        ("diff_kms_assumption", "text"),
+        ("diff_kms_assumption_json", "json"),
+        ("diff_kms_assumption_sarif", "sarif"),
+    ] {
+        let args: Vec<String> = vec![
+            "diff".into(),
+            old.display().to_string(),
+            new.display().to_string(),
+            "--format".into(),
+            format.into(),
+        ];
+        snap_owned(name, &args, &[dir.path()]);
+    }
+}
+
 #[test]
 fn why_event() {
     let f = shared().join("corpora/cloudtrail/real/invictus-ir__aws_dataset/CloudTrail/218007301253_CloudTrail_us-east-1_20230710T1200Z_iLj9fb7yyUG9X4Bf.json");
