@@ -332,13 +332,9 @@ fn id_and_description(it: &Json, file: &str, p: &JsonPath) -> Result<(String, St
 }
 
 fn excepted(arn: &str, except: &[String]) -> bool {
-    except.iter().any(|e| {
-        crate::matching::glob_match(
-            &crate::matching::tokens(e, true),
-            crate::matching::Mode::Plain,
-            arn,
-        )
-    })
+    except
+        .iter()
+        .any(|e| crate::matching::glob(e).is_match(arn))
 }
 
 /// Check account-wide invariants: every principal, through role chains and escalation paths.
@@ -988,11 +984,11 @@ pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
         return false;
     }
     if let Some(entries) = &inv.principal {
-        if crate::eval::principal_grant(entries, &req.principal).is_none() {
+        if crate::rules::principal_grant(entries, &req.principal).is_none() {
             return false;
         }
     }
-    crate::eval::principal_grant(&inv.not_principal, &req.principal).is_none()
+    crate::rules::principal_grant(&inv.not_principal, &req.principal).is_none()
 }
 
 /// Result of one invariant on one target.
@@ -1032,7 +1028,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
                 let gci = enc.pred_of(
                     crate::symbolic::encode::ACTION_SLOT,
                     vec![crate::symbolic::encode::AtomKey::literal(
-                        &crate::eval::GET_CALLER_IDENTITY.to_lowercase(),
+                        &crate::rules::GET_CALLER_IDENTITY.to_lowercase(),
                     )],
                 );
                 and([a, pat, not(gci)])
@@ -1054,13 +1050,10 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
         }
     };
     let mut notes = p.enc.notes.clone();
-    let gci = crate::eval::GET_CALLER_IDENTITY.to_lowercase();
+    let gci = crate::rules::GET_CALLER_IDENTITY.to_lowercase();
     if matches!(inv.kind, Kind::Forbid)
         && inv.pattern.statements.first().is_some_and(|s| {
-            let hit =
-                s.action.patterns.iter().any(|p| {
-                    crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, &gci)
-                });
+            let hit = s.action.patterns.iter().any(|p| p.matches_lower(&gci));
             hit != s.action.negated
         })
     {
@@ -1068,7 +1061,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
     }
     let assumptions = p.enc.assumptions.clone();
     let confirm = |r: &Request| {
-        !(matches!(inv.kind, Kind::Forbid) && crate::eval::needs_no_permission(&r.action))
+        !(matches!(inv.kind, Kind::Forbid) && crate::rules::needs_no_permission(&r.action))
             && pattern_applies(inv, r)
             && match inv.kind {
                 Kind::Forbid => allows(side, r),

@@ -21,6 +21,7 @@ pub mod model;
 pub mod parse;
 pub mod query;
 pub mod request;
+pub mod rules;
 pub mod sarif;
 pub mod scenario;
 pub mod shellgen;

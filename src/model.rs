@@ -129,6 +129,29 @@ pub struct ActionPattern {
     /// Lowercased glob.
     pub lower: String,
     pub toks: Vec<crate::matching::Tok>,
+    /// `toks` compiled once (case-sensitive `Plain`: match lower-cased action names).
+    pub pattern: crate::automata::Pattern,
+}
+
+impl ActionPattern {
+    /// An action pattern from its text as written (`s3:Get*`).
+    pub fn new(raw: &str) -> ActionPattern {
+        let lower = raw.to_lowercase();
+        let toks = crate::matching::tokens(&lower, true);
+        let pattern = crate::matching::compile(&toks, crate::matching::Mode::Plain);
+        ActionPattern {
+            raw: raw.to_owned(),
+            lower,
+            toks,
+            pattern,
+        }
+    }
+
+    /// Whether the pattern matches an action name already in lower case.
+    #[inline]
+    pub fn matches_lower(&self, action_lower: &str) -> bool {
+        self.pattern.is_match(action_lower)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +167,9 @@ pub struct Template {
     pub pieces: Vec<Piece>,
     /// Pre-tokenised form when the template has no variables (empty otherwise).
     pub toks: Vec<crate::matching::Tok>,
+    /// `toks` compiled once for the template's use ([`crate::matching::Kind`]) when the template
+    /// has no variables; `None` otherwise (resolve, then [`crate::matching::compile_kind`]).
+    pub compiled: Option<crate::automata::Pattern>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -191,6 +217,21 @@ impl Template {
             }
         }
         Some(out)
+    }
+
+    /// The `Resource` element `*`.
+    pub fn star_resource() -> Template {
+        let toks = crate::matching::tokens("*", true);
+        let compiled = Some(crate::matching::compile_kind(
+            &toks,
+            crate::matching::Kind::Resource,
+        ));
+        Template {
+            raw: "*".into(),
+            pieces: vec![Piece::Star],
+            toks,
+            compiled,
+        }
     }
 
     /// Whether the template is exactly `*`.
@@ -423,6 +464,18 @@ pub enum StrMatch {
     Like,
     /// ARN six-part glob.
     Arn,
+}
+
+impl From<StrMatch> for crate::matching::Kind {
+    fn from(how: StrMatch) -> Self {
+        use crate::matching::Kind;
+        match how {
+            StrMatch::Exact => Kind::Exact,
+            StrMatch::IgnoreCase => Kind::IgnoreCase,
+            StrMatch::Like => Kind::Like,
+            StrMatch::Arn => Kind::Arn,
+        }
+    }
 }
 
 /// Condition values, typed by operator family and parsed once.

@@ -4,6 +4,7 @@
 
 use crate::json::{Json, JsonPath};
 use crate::literal::{parse_date, Decimal, IpNet};
+use crate::matching::Kind;
 use crate::model::*;
 use std::collections::HashSet;
 use std::fmt;
@@ -578,13 +579,9 @@ impl Parser {
                 self.err(&ip, format!("invalid action `{a}`: expected `service:Action` (wildcards `*` and `?` allowed) or `*`"));
                 ok = false;
             } else {
-                let lower = a.to_lowercase();
-                let toks = crate::matching::tokens(&lower, true);
-                patterns.push(ActionPattern {
-                    raw: raw.clone(),
-                    lower,
-                    toks,
-                });
+                let mut p = ActionPattern::new(a);
+                p.raw = raw.clone();
+                patterns.push(p);
             }
         }
         if self.kind == PolicyType::Rcp && negated {
@@ -673,7 +670,7 @@ impl Parser {
                 self.err(&ip, format!("invalid resource `{r}`: expected `*` or an ARN (`arn:partition:service:region:account:resource`)"));
                 continue;
             }
-            match template(r, true, self.vars) {
+            match template(r, Kind::Resource, self.vars) {
                 Ok(t) => patterns.push(t),
                 Err(m) => self.err(&ip, m),
             }
@@ -815,10 +812,10 @@ impl Parser {
         }
         let values = match fam {
             Family::String | Family::Arn => {
-                let wild = matches!(op.base.string_match(), Some(StrMatch::Like | StrMatch::Arn));
+                let kind = op.base.string_match().map_or(Kind::Exact, Kind::from);
                 let mut out = Vec::new();
                 for (s, p) in &items {
-                    match template(s, wild, self.vars) {
+                    match template(s, kind, self.vars) {
                         Ok(t) => out.push(t),
                         Err(m) => {
                             self.err(p, m);
@@ -909,9 +906,11 @@ fn show(v: &Json) -> String {
     }
 }
 
-/// Tokenise a pattern. `wildcards`: `*`/`?` are wildcards (else literal). `vars`: `${...}` is a
+/// Tokenise a pattern and, when it has no variables, compile it for its use. `kind`: where it
+/// is used; `*`/`?` are wildcards when [`Kind::wildcards`] (else literal). `vars`: `${...}` is a
 /// policy variable (Version 2012-10-17); otherwise it is literal text.
-pub fn template(s: &str, wildcards: bool, vars: bool) -> Result<Template, String> {
+pub fn template(s: &str, kind: Kind, vars: bool) -> Result<Template, String> {
+    let wildcards = kind.wildcards();
     let mut pieces: Vec<Piece> = Vec::new();
     let mut lit = String::new();
     let flush = |lit: &mut String, pieces: &mut Vec<Piece>| {
@@ -971,9 +970,11 @@ pub fn template(s: &str, wildcards: bool, vars: bool) -> Result<Template, String
         raw: s.to_owned(),
         pieces,
         toks: Vec::new(),
+        compiled: None,
     };
     if !t.has_vars() {
         t.toks = t.resolve(&|_| None).unwrap_or_default();
+        t.compiled = Some(crate::matching::compile_kind(&t.toks, kind));
     }
     Ok(t)
 }
@@ -1067,7 +1068,7 @@ mod tests {
     fn templates_and_variables() {
         let t = template(
             "arn:aws:s3:::home/${aws:username}/*${*}${?}${$}",
-            true,
+            Kind::Resource,
             true,
         )
         .unwrap();
@@ -1085,7 +1086,12 @@ mod tests {
                 Piece::Lit("*?$".into()),
             ]
         );
-        let t = template("team-${aws:PrincipalTag/team, 'company-wide'}", false, true).unwrap();
+        let t = template(
+            "team-${aws:PrincipalTag/team, 'company-wide'}",
+            Kind::Exact,
+            true,
+        )
+        .unwrap();
         assert_eq!(
             t.pieces[1],
             Piece::Var {
@@ -1093,7 +1099,7 @@ mod tests {
                 default: Some("company-wide".into())
             }
         );
-        let t = template("${aws:username}", true, false).unwrap();
+        let t = template("${aws:username}", Kind::Like, false).unwrap();
         assert_eq!(t.pieces, vec![Piece::Lit("${aws:username}".into())]);
     }
 

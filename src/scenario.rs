@@ -320,7 +320,7 @@ pub fn scenario_from_json(
         // it is an ordinary resource policy, so such findings replay
         let is_role = request
             .as_ref()
-            .is_some_and(|r| crate::eval::role_sts(&r.action, &r.resource));
+            .is_some_and(|r| crate::rules::role_sts(&r.action, &r.resource));
         let kind = if is_role {
             PolicyType::Trust
         } else {
@@ -344,7 +344,7 @@ pub fn scenario_from_json(
     }
 }
 
-pub use crate::eval::is_role_arn;
+pub use crate::rules::is_role_arn;
 
 /// Parse the `request` object of a scenario (also the `request` of every finding).
 pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {

@@ -1,0 +1,155 @@
+//! The rules both sides share: which principals a `Principal` entry names and how strongly
+//! (§2.3, §4.3), what `NotPrincipal` excludes (§2.4), which requests the resource's own policy
+//! must allow (§4.4 STRICT), where RCPs apply, and the action that needs no permission.
+//!
+//! The concrete evaluator ([`crate::eval`]) calls these functions on a request; the symbolic
+//! encoder (`symbolic::encode`) calls them on each principal it enumerates and mirrors the
+//! string tests (`role_sts`, `strict_resource`) with patterns over the symbolic request. No
+//! solver here: this module belongs to the core.
+
+use crate::model::PrincipalEntry;
+use crate::request::{Principal, PrincipalKind};
+use serde::Serialize;
+
+/// How a resource-policy entry matched the principal (§4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Grant {
+    Direct,
+    Role,
+    Account,
+    Service,
+}
+
+/// Services whose resources RCPs govern (conservative: RCPs are applied only where AWS documents
+/// support; elsewhere they cannot be relied on to deny).
+pub const RCP_SERVICES: &[&str] = &[
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "dynamodb",
+    "ecr",
+    "aoss",
+    "cognito-identity",
+    "logs",
+];
+
+/// The strongest grant class with which `entries` name the principal (§2.3, §4.3).
+pub fn principal_grant(entries: &[PrincipalEntry], p: &Principal) -> Option<Grant> {
+    entries.iter().filter_map(|e| entry_grant(e, p)).min()
+}
+
+pub fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Option<Grant> {
+    match e {
+        PrincipalEntry::Any => Some(Grant::Direct),
+        PrincipalEntry::Account { partition, account } => {
+            // signed principals of the account; not a federated caller whose provider lives there
+            let signed = !matches!(p.kind, PrincipalKind::Anonymous | PrincipalKind::Service(_))
+                && !p.is_federated_caller();
+            (signed && &p.account == account && &p.partition == partition).then_some(Grant::Account)
+        }
+        PrincipalEntry::Arn(arn) => match &p.kind {
+            PrincipalKind::User { .. } => {
+                (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct)
+            }
+            PrincipalKind::RoleSession { role, path, .. } => {
+                if p.session_arn().as_deref() == Some(arn.as_str()) {
+                    return Some(Grant::Direct);
+                }
+                role_arn_matches(arn, &p.partition, &p.account, role, path.as_deref())
+                    .then_some(Grant::Role)
+            }
+            PrincipalKind::FederatedUser { .. } => {
+                (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct)
+            }
+            _ => None,
+        },
+        PrincipalEntry::Service(s) => match &p.kind {
+            PrincipalKind::Service(name) if name == s => Some(Grant::Service),
+            _ => None,
+        },
+        // a federated caller is named by its provider (ARN, or host for the providers without one)
+        PrincipalEntry::Federated(f) => {
+            (p.is_federated_caller() && p.raw == *f).then_some(Grant::Direct)
+        }
+        PrincipalEntry::UniqueId(_) | PrincipalEntry::CanonicalUser(_) => None,
+    }
+}
+
+/// A role ARN entry names the session's role: same partition, account and name; the path must
+/// agree when the principal's path is known (sessions carry no path: §2.3).
+fn role_arn_matches(
+    arn: &str,
+    partition: &str,
+    account: &str,
+    role: &str,
+    path: Option<&str>,
+) -> bool {
+    let prefix = format!("arn:{partition}:iam::{account}:role");
+    let Some(rest) = arn.strip_prefix(&prefix) else {
+        return false;
+    };
+    let Some(i) = rest.rfind('/') else {
+        return false;
+    };
+    let (epath, name) = (&rest[..=i], &rest[i + 1..]);
+    name == role && path.is_none_or(|p| p == epath)
+}
+
+/// NotPrincipal excludes the principal only when every form AWS may test is listed (§2.4):
+/// the account, and for users the user ARN, for role sessions the role ARN and the session ARN.
+/// `"*"` excludes everyone; a service is excluded by its own entry.
+pub fn not_principal_excludes(entries: &[PrincipalEntry], p: &Principal) -> bool {
+    if entries.contains(&PrincipalEntry::Any) {
+        return true;
+    }
+    let has = |g: Grant| entries.iter().any(|e| entry_grant(e, p) == Some(g));
+    let direct_exact =
+        |arn: Option<String>| arn.is_some_and(|a| entries.contains(&PrincipalEntry::Arn(a)));
+    match &p.kind {
+        PrincipalKind::Anonymous => false,
+        PrincipalKind::Service(_) => has(Grant::Service),
+        PrincipalKind::Root => has(Grant::Account),
+        PrincipalKind::User { .. } | PrincipalKind::FederatedUser { .. } => {
+            has(Grant::Account) && direct_exact(p.principal_arn())
+        }
+        PrincipalKind::RoleSession { .. } => {
+            has(Grant::Account) && has(Grant::Role) && direct_exact(p.session_arn())
+        }
+        PrincipalKind::WebIdentity { .. } | PrincipalKind::Saml { .. } => has(Grant::Direct),
+    }
+}
+
+/// Must the resource's own policy allow (§4.4 STRICT)? A role for the `sts:` actions its trust
+/// policy governs (AssumeRole*, TagSession, SetSourceIdentity, SetContext), and KMS keys.
+pub fn strict_resource(action: &str, resource: &str) -> bool {
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    role_sts(action, resource)
+        || (parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "kms"
+            && parts[5].starts_with("key/"))
+}
+
+/// A role ARN (`arn:PARTITION:iam::ACCOUNT:role/...`): the only resource of a federated
+/// caller's request.
+pub fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[5].starts_with("role/")
+}
+
+/// An `sts:` action on a role: what the role's trust policy decides (mirrors
+/// `Encoder::role_sts`).
+pub fn role_sts(action: &str, resource: &str) -> bool {
+    action.len() > 4 && action[..4].eq_ignore_ascii_case("sts:") && is_role_arn(resource)
+}
+
+/// `sts:GetCallerIdentity` needs no permission, and no policy can deny it (STS API reference):
+/// every signed caller is allowed, whatever the policies say.
+pub fn needs_no_permission(action: &str) -> bool {
+    action.eq_ignore_ascii_case(GET_CALLER_IDENTITY)
+}
+
+/// The one action every signed or unsigned caller may always make.
+pub const GET_CALLER_IDENTITY: &str = "sts:GetCallerIdentity";
