@@ -127,14 +127,14 @@ pub fn load_spec(path: &Path) -> Result<Spec, Errors> {
     let Json::Obj(entries) = &doc else {
         return Err(vec![err(&file, &root, "expected a spec object")]);
     };
-    for (k, _) in entries {
-        if !["target", "include", "invariants", "description"].contains(&k.as_str()) {
-            return Err(vec![err(
-                &file,
-                &root.key(k),
-                format!("unknown key `{k}`; expected target, include, invariants or description"),
-            )]);
-        }
+    if let Some(k) =
+        crate::json::first_unknown_key(entries, &["target", "include", "invariants", "description"])
+    {
+        return Err(vec![err(
+            &file,
+            &root.key(k),
+            format!("unknown key `{k}`; expected target, include, invariants or description"),
+        )]);
     }
     let mut account = None;
     let targets = match doc.get("target") {
@@ -214,10 +214,11 @@ fn account_target(
     let Json::Obj(entries) = t else {
         return Err(vec![err(file, path, "expected an object")]);
     };
-    for (k, _) in entries {
-        if !["account", "org", "resource_policies", "other_accounts"].contains(&k.as_str()) {
-            return Err(vec![err(file, &path.key(k), format!("unknown key `{k}` in an account target; expected account, org, resource_policies, other_accounts"))]);
-        }
+    if let Some(k) = crate::json::first_unknown_key(
+        entries,
+        &["account", "org", "resource_policies", "other_accounts"],
+    ) {
+        return Err(vec![err(file, &path.key(k), format!("unknown key `{k}` in an account target; expected account, org, resource_policies, other_accounts"))]);
     }
     let one = |k: &str| -> Result<Option<PathBuf>, Errors> {
         match t.get(k) {
@@ -564,9 +565,8 @@ fn parse_allowed(v: &Json, file: &str, path: &JsonPath) -> Result<crate::trust::
                         )]);
                     };
                     if let Json::Obj(fields) = it {
-                        if let Some((bad, _)) = fields
-                            .iter()
-                            .find(|(f, _)| !["provider", "sub", "aud"].contains(&f.as_str()))
+                        if let Some(bad) =
+                            crate::json::first_unknown_key(fields, &["provider", "sub", "aud"])
                         {
                             return Err(vec![err(
                                 file,
@@ -621,8 +621,9 @@ fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInva
         let Json::Obj(entries) = it else {
             return Err(vec![err(file, &p, "expected an invariant object")]);
         };
-        for (k, _) in entries {
-            if ![
+        if let Some(k) = crate::json::first_unknown_key(
+            entries,
+            &[
                 "id",
                 "description",
                 "forbid",
@@ -630,11 +631,9 @@ fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInva
                 "no_public",
                 "no_admin",
                 "only_assumable_by",
-            ]
-            .contains(&k.as_str())
-            {
-                return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin, only_assumable_by"))]);
-            }
+            ],
+        ) {
+            return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin, only_assumable_by"))]);
         }
         let (id, description) = id_and_description(it, file, &p)?;
         let kinds: Vec<&str> = [

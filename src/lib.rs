@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod deadline;
 pub mod diff;
+pub mod errors;
 pub mod eval;
 pub mod gitdiff;
 pub mod iac;

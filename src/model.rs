@@ -131,6 +131,9 @@ pub struct ActionPattern {
     pub toks: Vec<crate::matching::Tok>,
     /// `toks` compiled once (case-sensitive `Plain`: match lower-cased action names).
     pub pattern: crate::automata::Pattern,
+    /// The first character when it is a literal ASCII one: most actions a statement is tested
+    /// against differ there, and comparing one byte here is cheaper than reaching the pattern.
+    first: Option<u8>,
 }
 
 impl ActionPattern {
@@ -139,18 +142,26 @@ impl ActionPattern {
         let lower = raw.to_lowercase();
         let toks = crate::matching::tokens(&lower, true);
         let pattern = crate::matching::compile(&toks, crate::matching::Mode::Plain);
+        let first = match toks.first() {
+            Some(crate::matching::Tok::Lit(c)) if c.is_ascii() => Some(*c as u8),
+            _ => None,
+        };
         ActionPattern {
             raw: raw.to_owned(),
             lower,
             toks,
             pattern,
+            first,
         }
     }
 
     /// Whether the pattern matches an action name already in lower case.
     #[inline]
     pub fn matches_lower(&self, action_lower: &str) -> bool {
-        self.pattern.is_match(action_lower)
+        match self.first {
+            Some(b) if action_lower.as_bytes().first() != Some(&b) => false,
+            _ => self.pattern.is_match(action_lower),
+        }
     }
 }
 

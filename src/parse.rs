@@ -2,25 +2,13 @@
 //!
 //! The parser keeps going after an error so that `validate` can report every problem at once.
 
-use crate::json::{Json, JsonPath};
+use crate::json::{Json, JsonPath, KeyProblem};
 use crate::literal::{parse_date, Decimal, IpNet};
 use crate::matching::Kind;
 use crate::model::*;
 use std::collections::HashSet;
-use std::fmt;
 
-/// One problem in a policy document.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ParseError {
-    pub path: JsonPath,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
+pub use crate::errors::ParseError;
 
 /// Parse a policy document of the given type. `name` labels the policy in reports.
 /// The largest policy document iamprove reads, in characters without white space
@@ -129,18 +117,13 @@ impl Parser {
 
     /// Check an object's keys: each known at most once, none unknown.
     fn keys(&mut self, entries: Entries, path: &JsonPath, known: &[&str], what: &str) {
-        let mut seen = HashSet::new();
-        for (k, _) in entries {
-            if !known.contains(&k.as_str()) {
-                let hint = known.iter().find(|c| c.eq_ignore_ascii_case(k));
-                let msg = match hint {
-                    Some(c) => format!("unknown key `{k}` in {what} (element names are case-sensitive: did you mean `{c}`?)"),
-                    None => format!("unknown key `{k}` in {what}; expected one of {}", known.join(", ")),
-                };
-                self.err(&path.key(k), msg);
-            } else if !seen.insert(k.as_str()) {
-                self.err(&path.key(k), format!("duplicate key `{k}`"));
-            }
+        for problem in crate::json::key_problems(entries, known) {
+            let (k, msg) = match problem {
+                KeyProblem::Unknown { key: k, hint: Some(c) } => (k, format!("unknown key `{k}` in {what} (element names are case-sensitive: did you mean `{c}`?)")),
+                KeyProblem::Unknown { key: k, hint: None } => (k, format!("unknown key `{k}` in {what}; expected one of {}", known.join(", "))),
+                KeyProblem::Duplicate(k) => (k, format!("duplicate key `{k}`")),
+            };
+            self.err(&path.key(k), msg);
         }
     }
 
