@@ -2,10 +2,9 @@
 //!
 //! Pure Rust, no solver. The symbolic encoder mirrors this module rule by rule.
 
-use crate::literal::{parse_date, parse_ip, Decimal};
-use crate::matching::{compile_kind, Kind};
+use crate::matching::Kind;
 use crate::model::*;
-use crate::request::{CtxValue, PrincipalKind, Request};
+use crate::request::{PrincipalKind, Request};
 pub use crate::rules::Grant;
 use crate::rules::{
     is_role_arn, needs_no_permission, not_principal_excludes, principal_grant, strict_resource,
@@ -122,13 +121,6 @@ impl<'r> Matcher<'r> {
         }
     }
 
-    fn lookup(&self, key: &str) -> Option<String> {
-        match self.req.context.get(key) {
-            Some(CtxValue { values, .. }) if values.len() == 1 => Some(values[0].clone()),
-            _ => None,
-        }
-    }
-
     /// Match one statement against the request (§4.1 `applies`).
     pub fn applies(&self, policy: &Policy, s: &Statement) -> Applies {
         let vars = policy.vars_enabled();
@@ -175,104 +167,13 @@ impl<'r> Matcher<'r> {
         Applies::Yes(grant)
     }
 
-    /// A template against a value: its pattern compiled at parse time, or (with policy
-    /// variables) resolved from the request and compiled for `kind`.
     fn template_match(&self, t: &Template, vars: bool, kind: Kind, value: &str) -> bool {
-        match &t.compiled {
-            Some(p) => p.is_match(value),
-            // has variables (only reachable with vars enabled)
-            None => {
-                vars && t
-                    .resolve(&|k| self.lookup(k))
-                    .is_some_and(|toks| compile_kind(&toks, kind).is_match(value))
-            }
-        }
+        crate::rules::template_match(&self.req.context, t, vars, kind, value)
     }
 
-    /// §3: one condition.
+    /// §3: one condition ([`crate::rules::condition`] on the request's context).
     pub fn condition(&self, c: &Condition, vars: bool) -> bool {
-        let entry = self.req.context.get(&c.key);
-        let values: &[String] = entry.map(|e| e.values.as_slice()).unwrap_or(&[]);
-        if let CondValues::Null(ps) = &c.values {
-            // §3.5: an empty value or an empty set counts as null
-            let absent = values.iter().all(String::is_empty);
-            return ps.contains(&absent);
-        }
-        let negated = c.op.base.negated();
-        // m(r): the base operator on one request value against the whole policy list
-        let m = |r: &str| -> bool {
-            let any = self.any_cmp(c, r, vars);
-            if negated {
-                !any
-            } else {
-                any
-            }
-        };
-        match c.op.set {
-            Some(SetOp::ForAllValues) => values.iter().all(|r| m(r)),
-            Some(SetOp::ForAnyValue) => {
-                if values.is_empty() && c.op.if_exists {
-                    return true;
-                }
-                values.iter().any(|r| m(r))
-            }
-            None => {
-                if values.is_empty() {
-                    return c.op.if_exists || negated;
-                }
-                // multivalued under a plain operator [UNV]: ForAnyValue for positive operators,
-                // ForAllValues of mismatch for negated ones
-                if negated {
-                    values.iter().all(|r| m(r))
-                } else {
-                    values.iter().any(|r| m(r))
-                }
-            }
-        }
-    }
-
-    /// ∃p ∈ P: cmp(r, p)
-    fn any_cmp(&self, c: &Condition, r: &str, vars: bool) -> bool {
-        match &c.values {
-            CondValues::Str(ps) => {
-                let how = c.op.base.string_match().unwrap_or(StrMatch::Exact);
-                ps.iter().any(|p| self.str_cmp(p, how, r, vars))
-            }
-            CondValues::Binary(ps) => ps.iter().any(|p| p == r),
-            CondValues::Num(ps) => match Decimal::parse(r) {
-                Some(v) => ps.iter().any(|p| cmp_holds(c.op.base.cmp(), v.cmp(p))),
-                None => false,
-            },
-            CondValues::Date(ps) => match parse_date(r) {
-                Some(v) => ps.iter().any(|p| cmp_holds(c.op.base.cmp(), v.cmp(p))),
-                None => false,
-            },
-            CondValues::Bool(ps) => {
-                let is_true = r.eq_ignore_ascii_case("true");
-                ps.contains(&is_true)
-            }
-            CondValues::Ip(ps) => match parse_ip(r) {
-                Some(ip) => ps.iter().any(|n| n.contains(ip)),
-                None => false,
-            },
-            CondValues::Null(_) => false,
-        }
-    }
-
-    fn str_cmp(&self, p: &Template, how: StrMatch, r: &str, vars: bool) -> bool {
-        self.template_match(p, vars, how.into(), r)
-    }
-}
-
-fn cmp_holds(cmp: Option<Cmp>, ord: std::cmp::Ordering) -> bool {
-    use std::cmp::Ordering::*;
-    match cmp {
-        Some(Cmp::Eq) => ord == Equal,
-        Some(Cmp::Lt) => ord == Less,
-        Some(Cmp::Le) => ord != Greater,
-        Some(Cmp::Gt) => ord == Greater,
-        Some(Cmp::Ge) => ord != Less,
-        None => false,
+        crate::rules::condition(&self.req.context, c, vars)
     }
 }
 

@@ -1,14 +1,17 @@
 //! The rules both sides share: which principals a `Principal` entry names and how strongly
 //! (§2.3, §4.3), what `NotPrincipal` excludes (§2.4), which requests the resource's own policy
-//! must allow (§4.4 STRICT), where RCPs apply, and the action that needs no permission.
+//! must allow (§4.4 STRICT), where RCPs apply, the action that needs no permission, and how a
+//! condition is decided on a request context (§3).
 //!
 //! The concrete evaluator ([`crate::eval`]) calls these functions on a request; the symbolic
 //! encoder (`symbolic::encode`) calls them on each principal it enumerates and mirrors the
 //! string tests (`role_sts`, `strict_resource`) with patterns over the symbolic request. No
 //! solver here: this module belongs to the core.
 
-use crate::model::PrincipalEntry;
-use crate::request::{Principal, PrincipalKind};
+use crate::literal::{parse_date, parse_ip, Decimal};
+use crate::matching::{compile_kind, Kind};
+use crate::model::{Cmp, CondValues, Condition, PrincipalEntry, SetOp, StrMatch, Template};
+use crate::request::{Context, CtxValue, Principal, PrincipalKind};
 use serde::Serialize;
 
 /// How a resource-policy entry matched the principal (§4.3).
@@ -153,3 +156,118 @@ pub fn needs_no_permission(action: &str) -> bool {
 
 /// The one action every signed or unsigned caller may always make.
 pub const GET_CALLER_IDENTITY: &str = "sts:GetCallerIdentity";
+
+// ---------------------------------------------------------------------------------------------
+// Conditions (§3)
+
+/// §3: one condition against a request context; policy variables in its values resolve from
+/// the context's single-valued keys (the executable specification the encoder mirrors, and
+/// what it uses for keys whose values are fixed).
+pub fn condition(context: &Context, c: &Condition, vars: bool) -> bool {
+    let entry = context.get(&c.key);
+    let values: &[String] = entry.map(|e| e.values.as_slice()).unwrap_or(&[]);
+    if let CondValues::Null(ps) = &c.values {
+        // §3.5: an empty value or an empty set counts as null
+        let absent = values.iter().all(String::is_empty);
+        return ps.contains(&absent);
+    }
+    let negated = c.op.base.negated();
+    // m(r): the base operator on one request value against the whole policy list
+    let m = |r: &str| -> bool {
+        let any = any_cmp(context, c, r, vars);
+        if negated {
+            !any
+        } else {
+            any
+        }
+    };
+    match c.op.set {
+        Some(SetOp::ForAllValues) => values.iter().all(|r| m(r)),
+        Some(SetOp::ForAnyValue) => {
+            if values.is_empty() && c.op.if_exists {
+                return true;
+            }
+            values.iter().any(|r| m(r))
+        }
+        None => {
+            if values.is_empty() {
+                return c.op.if_exists || negated;
+            }
+            // multivalued under a plain operator [UNV]: ForAnyValue for positive operators,
+            // ForAllValues of mismatch for negated ones
+            if negated {
+                values.iter().all(|r| m(r))
+            } else {
+                values.iter().any(|r| m(r))
+            }
+        }
+    }
+}
+
+/// ∃p ∈ P: cmp(r, p)
+fn any_cmp(context: &Context, c: &Condition, r: &str, vars: bool) -> bool {
+    match &c.values {
+        CondValues::Str(ps) => {
+            let how = c.op.base.string_match().unwrap_or(StrMatch::Exact);
+            ps.iter()
+                .any(|p| template_match(context, p, vars, how.into(), r))
+        }
+        CondValues::Binary(ps) => ps.iter().any(|p| p == r),
+        CondValues::Num(ps) => match Decimal::parse(r) {
+            Some(v) => ps.iter().any(|p| cmp_holds(c.op.base.cmp(), v.cmp(p))),
+            None => false,
+        },
+        CondValues::Date(ps) => match parse_date(r) {
+            Some(v) => ps.iter().any(|p| cmp_holds(c.op.base.cmp(), v.cmp(p))),
+            None => false,
+        },
+        CondValues::Bool(ps) => {
+            let is_true = r.eq_ignore_ascii_case("true");
+            ps.contains(&is_true)
+        }
+        CondValues::Ip(ps) => match parse_ip(r) {
+            Some(ip) => ps.iter().any(|n| n.contains(ip)),
+            None => false,
+        },
+        CondValues::Null(_) => false,
+    }
+}
+
+/// A template against a value: its pattern compiled at parse time, or (with policy
+/// variables) resolved from the context and compiled for `kind`.
+pub fn template_match(
+    context: &Context,
+    t: &Template,
+    vars: bool,
+    kind: Kind,
+    value: &str,
+) -> bool {
+    match &t.compiled {
+        Some(p) => p.is_match(value),
+        // has variables (only reachable with vars enabled)
+        None => {
+            vars && t
+                .resolve(&|k| lookup(context, k))
+                .is_some_and(|toks| compile_kind(&toks, kind).is_match(value))
+        }
+    }
+}
+
+fn lookup(context: &Context, key: &str) -> Option<String> {
+    match context.get(key) {
+        Some(CtxValue { values, .. }) if values.len() == 1 => Some(values[0].clone()),
+        _ => None,
+    }
+}
+
+fn cmp_holds(cmp: Option<Cmp>, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match cmp {
+        Some(Cmp::Eq) => ord == Equal,
+        Some(Cmp::Lt) => ord == Less,
+        Some(Cmp::Le) => ord != Greater,
+        Some(Cmp::Gt) => ord == Greater,
+        Some(Cmp::Ge) => ord != Less,
+        None => false,
+    }
+}

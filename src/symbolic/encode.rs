@@ -1376,8 +1376,7 @@ impl Encoder {
             resource_account: String::new(),
             context: self.fixed.clone(),
         };
-        let m = crate::eval::Matcher::new(&req);
-        konst(m.condition(c, vars))
+        konst(crate::rules::condition(&req.context, c, vars))
     }
 
     /// ∃p ∈ P: cmp(value of `slot`, p)
