@@ -127,14 +127,14 @@ pub fn load_spec(path: &Path) -> Result<Spec, Errors> {
     let Json::Obj(entries) = &doc else {
         return Err(vec![err(&file, &root, "expected a spec object")]);
     };
-    for (k, _) in entries {
-        if !["target", "include", "invariants", "description"].contains(&k.as_str()) {
-            return Err(vec![err(
-                &file,
-                &root.key(k),
-                format!("unknown key `{k}`; expected target, include, invariants or description"),
-            )]);
-        }
+    if let Some(k) =
+        crate::json::first_unknown_key(entries, &["target", "include", "invariants", "description"])
+    {
+        return Err(vec![err(
+            &file,
+            &root.key(k),
+            format!("unknown key `{k}`; expected target, include, invariants or description"),
+        )]);
     }
     let mut account = None;
     let targets = match doc.get("target") {
@@ -214,10 +214,11 @@ fn account_target(
     let Json::Obj(entries) = t else {
         return Err(vec![err(file, path, "expected an object")]);
     };
-    for (k, _) in entries {
-        if !["account", "org", "resource_policies", "other_accounts"].contains(&k.as_str()) {
-            return Err(vec![err(file, &path.key(k), format!("unknown key `{k}` in an account target; expected account, org, resource_policies, other_accounts"))]);
-        }
+    if let Some(k) = crate::json::first_unknown_key(
+        entries,
+        &["account", "org", "resource_policies", "other_accounts"],
+    ) {
+        return Err(vec![err(file, &path.key(k), format!("unknown key `{k}` in an account target; expected account, org, resource_policies, other_accounts"))]);
     }
     let one = |k: &str| -> Result<Option<PathBuf>, Errors> {
         match t.get(k) {
@@ -332,13 +333,9 @@ fn id_and_description(it: &Json, file: &str, p: &JsonPath) -> Result<(String, St
 }
 
 fn excepted(arn: &str, except: &[String]) -> bool {
-    except.iter().any(|e| {
-        crate::matching::glob_match(
-            &crate::matching::tokens(e, true),
-            crate::matching::Mode::Plain,
-            arn,
-        )
-    })
+    except
+        .iter()
+        .any(|e| crate::matching::glob(e).is_match(arn))
 }
 
 /// Check account-wide invariants: every principal, through role chains and escalation paths.
@@ -568,9 +565,8 @@ fn parse_allowed(v: &Json, file: &str, path: &JsonPath) -> Result<crate::trust::
                         )]);
                     };
                     if let Json::Obj(fields) = it {
-                        if let Some((bad, _)) = fields
-                            .iter()
-                            .find(|(f, _)| !["provider", "sub", "aud"].contains(&f.as_str()))
+                        if let Some(bad) =
+                            crate::json::first_unknown_key(fields, &["provider", "sub", "aud"])
                         {
                             return Err(vec![err(
                                 file,
@@ -625,8 +621,9 @@ fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInva
         let Json::Obj(entries) = it else {
             return Err(vec![err(file, &p, "expected an invariant object")]);
         };
-        for (k, _) in entries {
-            if ![
+        if let Some(k) = crate::json::first_unknown_key(
+            entries,
+            &[
                 "id",
                 "description",
                 "forbid",
@@ -634,11 +631,9 @@ fn parse_invariants(v: &Json, file: &str, path: &JsonPath) -> Result<Vec<RawInva
                 "no_public",
                 "no_admin",
                 "only_assumable_by",
-            ]
-            .contains(&k.as_str())
-            {
-                return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin, only_assumable_by"))]);
-            }
+            ],
+        ) {
+            return Err(vec![err(file, &p.key(k), format!("unknown key `{k}`; expected id, description and one of forbid, require, no_public, no_admin, only_assumable_by"))]);
         }
         let (id, description) = id_and_description(it, file, &p)?;
         let kinds: Vec<&str> = [
@@ -988,11 +983,11 @@ pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
         return false;
     }
     if let Some(entries) = &inv.principal {
-        if crate::eval::principal_grant(entries, &req.principal).is_none() {
+        if crate::rules::principal_grant(entries, &req.principal).is_none() {
             return false;
         }
     }
-    crate::eval::principal_grant(&inv.not_principal, &req.principal).is_none()
+    crate::rules::principal_grant(&inv.not_principal, &req.principal).is_none()
 }
 
 /// Result of one invariant on one target.
@@ -1032,7 +1027,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
                 let gci = enc.pred_of(
                     crate::symbolic::encode::ACTION_SLOT,
                     vec![crate::symbolic::encode::AtomKey::literal(
-                        &crate::eval::GET_CALLER_IDENTITY.to_lowercase(),
+                        &crate::rules::GET_CALLER_IDENTITY.to_lowercase(),
                     )],
                 );
                 and([a, pat, not(gci)])
@@ -1054,13 +1049,10 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
         }
     };
     let mut notes = p.enc.notes.clone();
-    let gci = crate::eval::GET_CALLER_IDENTITY.to_lowercase();
+    let gci = crate::rules::GET_CALLER_IDENTITY.to_lowercase();
     if matches!(inv.kind, Kind::Forbid)
         && inv.pattern.statements.first().is_some_and(|s| {
-            let hit =
-                s.action.patterns.iter().any(|p| {
-                    crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, &gci)
-                });
+            let hit = s.action.patterns.iter().any(|p| p.matches_lower(&gci));
             hit != s.action.negated
         })
     {
@@ -1068,7 +1060,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
     }
     let assumptions = p.enc.assumptions.clone();
     let confirm = |r: &Request| {
-        !(matches!(inv.kind, Kind::Forbid) && crate::eval::needs_no_permission(&r.action))
+        !(matches!(inv.kind, Kind::Forbid) && crate::rules::needs_no_permission(&r.action))
             && pattern_applies(inv, r)
             && match inv.kind {
                 Kind::Forbid => allows(side, r),

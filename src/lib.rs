@@ -5,8 +5,8 @@
 // `crate::query`, `crate::account::…` keep working in the commands, tests and benches.
 pub use iamprove_account as account;
 pub use iamprove_core::{
-    automata, catalog, catalog_hint, deadline, eval, json, literal, matching, model, parse,
-    request, scenario, wellformed,
+    automata, catalog, catalog_hint, deadline, errors, eval, json, literal, matching, model, parse,
+    request, rules, scenario, wellformed,
 };
 pub use iamprove_symbolic::{query, solver, symbolic};
 

@@ -131,6 +131,28 @@ fn catalog_multivalued_key_in_a_deny_exception_widens() {
     assert!(oracle_allows(&new, &req) && !oracle_allows(&old, &req));
 }
 
+/// `ArnLike` with `**`: the evaluator splits the pattern into one part, not six, and matches
+/// nothing; only `*` stands for every ARN. The automata read every all-`*` pattern as `*` and
+/// proved OLD (`**`, allows nothing) equal to NEW (`*`, allows requests from any ARN): a false
+/// `no_widening`.
+#[test]
+fn arn_like_double_star_is_not_star() {
+    let cond = |p: &str| {
+        doc(
+            json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+            "Condition": {"ArnLike": {"aws:SourceArn": p}}}]),
+        )
+    };
+    let findings = assert_widened(&cond("**"), &cond("*"));
+    assert!(!findings.is_empty());
+    let req = request(
+        "s3:GetObject",
+        "arn:aws:s3:::b/k",
+        &[("aws:SourceArn", &["arn:aws:sqs:us-east-1:111122223333:q"])],
+    );
+    assert!(oracle_allows(&cond("*"), &req) && !oracle_allows(&cond("**"), &req));
+}
+
 #[test]
 fn identity_grant_on_kms_key_or_role_widens_under_a_listed_assumption() {
     let old = doc(
@@ -520,7 +542,7 @@ proptest! {
                 .any(|st| {
                     let a = st["Action"].as_str().unwrap_or("").to_lowercase();
                     let r = st["Resource"].as_str().unwrap_or("*");
-                    let hit = iamprove::matching::glob_match(&iamprove::matching::tokens(&a, true), iamprove::matching::Mode::Plain, &action);
+                    let hit = iamprove::matching::glob(&a).is_match(&action);
                     hit && r != "*" && !iamprove::wellformed::well_formed(&action, &r.replace('*', "x"))
                 });
             prop_assert!(!literal || declared || iamprove::wellformed::well_formed(&action, resource),

@@ -10,9 +10,10 @@ pub mod why;
 
 use crate::catalog::Catalog;
 use crate::cli::{report_errors, Exit, Format};
-use crate::eval::{evaluate, strict_resource, Decision};
+use crate::eval::{evaluate, Decision};
 use crate::model::{Policy, PolicyType};
 use crate::request::{Context, Principal, Request};
+use crate::rules::strict_resource;
 use crate::scenario::{Errors, InputError, Scenario};
 use cloudtrail::{load_events, Event, Resource};
 use serde_json::{json, Value};

@@ -16,8 +16,8 @@ pub mod providers;
 
 use crate::eval::{explain, Applies, Decision, Evaluation, Matcher};
 use crate::model::{
-    CondValues, Condition, Effect, Piece, Policy, PolicyType, PrincipalEntry, ResourceElem,
-    Statement, Template,
+    CondValues, Condition, Effect, Policy, PolicyType, PrincipalEntry, ResourceElem, Statement,
+    Template,
 };
 use crate::query::{self, Frame, Prepared, QueryOptions, Side, Solved};
 use crate::request::{Context, Principal, PrincipalKind, Request};
@@ -554,7 +554,7 @@ fn record_aws(
                 continue;
             }
             for e in &pe.entries {
-                if crate::eval::entry_grant(e, p).is_some() {
+                if crate::rules::entry_grant(e, p).is_some() {
                     if *e == PrincipalEntry::Any {
                         any = true;
                     } else if !named.contains(e) {
@@ -844,11 +844,7 @@ fn aws_hazards(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
 fn star_resource() -> Option<ResourceElem> {
     Some(ResourceElem {
         negated: false,
-        patterns: vec![Template {
-            raw: "*".into(),
-            pieces: vec![Piece::Star],
-            toks: crate::matching::tokens("*", true),
-        }],
+        patterns: vec![Template::star_resource()],
     })
 }
 
@@ -1476,9 +1472,8 @@ fn wildcard_federated(role: &TrustRole, rep: &mut RoleReport) {
         }
         for action in [WEB_IDENTITY, WITH_SAML] {
             let lower = action.to_ascii_lowercase();
-            let covers = s.action.patterns.iter().any(|p| {
-                crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, &lower)
-            }) != s.action.negated;
+            let covers =
+                s.action.patterns.iter().any(|p| p.matches_lower(&lower)) != s.action.negated;
             if covers {
                 rep.unknown.push(format!(
                     "{}: `Principal: *` with {action}: callers of any identity provider registered in the role's account may be admitted; iamprove does not enumerate providers it is not given (listed as public-trust)",
@@ -1616,13 +1611,7 @@ pub enum OnlyOutcome {
 }
 
 fn glob_any(pats: &[String], v: &str) -> bool {
-    pats.iter().any(|p| {
-        crate::matching::glob_match(
-            &crate::matching::tokens(p, true),
-            crate::matching::Mode::Plain,
-            v,
-        )
-    })
+    pats.iter().any(|p| crate::matching::glob(p).is_match(v))
 }
 
 fn same_provider(a: &str, b: &str) -> bool {
@@ -1646,7 +1635,7 @@ pub fn check_only_assumable_by(
     let confirm = |r: &Request| {
         r.resource == role.arn
             && !is_federated_raw(&r.principal.raw)
-            && crate::eval::principal_grant(&allowed.principals, &r.principal).is_none()
+            && crate::rules::principal_grant(&allowed.principals, &r.principal).is_none()
             && crate::eval::evaluate(&aws_replay_scenario(role, r), r).decision == Decision::Allow
     };
     match prep.solve(&confirm) {

@@ -62,10 +62,9 @@ pub fn table() -> &'static [Provider] {
 /// The provider whose host glob matches `host` (case-insensitive).
 pub fn provider_for(host: &str) -> Option<&'static Provider> {
     let h = host.to_ascii_lowercase();
-    table().iter().find(|p| {
-        let toks = crate::matching::tokens(&p.host, true);
-        crate::matching::glob_match(&toks, crate::matching::Mode::Plain, &h)
-    })
+    table()
+        .iter()
+        .find(|p| crate::matching::glob(&p.host).is_match(&h))
 }
 
 /// The claim-key prefix of a `Federated` principal value: `HOST[/PATH]` of an

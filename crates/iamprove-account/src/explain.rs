@@ -153,7 +153,7 @@ pub fn why_not(
             let names = role.trust.statements.iter().any(|s| {
                 s.effect == crate::model::Effect::Allow
                     && s.principal.as_ref().is_some_and(|pe| {
-                        !pe.negated && crate::eval::principal_grant(&pe.entries, &p).is_some()
+                        !pe.negated && crate::rules::principal_grant(&pe.entries, &p).is_some()
                     })
             });
             if !names {

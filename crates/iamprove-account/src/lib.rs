@@ -46,7 +46,7 @@
 #[allow(unused_imports)]
 pub(crate) use crate as account;
 pub(crate) use iamprove_core::{
-    catalog_hint, eval, json, literal, matching, model, parse, request, scenario,
+    catalog_hint, eval, json, literal, matching, model, parse, request, rules, scenario,
 };
 pub(crate) use iamprove_symbolic::{query, symbolic};
 
@@ -58,7 +58,6 @@ pub mod load;
 pub mod pattern;
 
 use crate::eval::StmtRef;
-use crate::matching::{glob_match, Mode};
 use crate::model::{Effect, Policy, PolicyType, PrincipalEntry};
 use crate::request::{Context, CtxValue, Principal, PrincipalKind, Request};
 use crate::scenario::{Errors, Scenario};
@@ -661,11 +660,7 @@ pub fn may_allow(pols: &[Policy], action: &str) -> bool {
     pols.iter().any(|p| {
         p.statements.iter().any(|s| {
             s.effect == Effect::Allow
-                && s.action
-                    .patterns
-                    .iter()
-                    .any(|x| glob_match(&x.toks, Mode::Plain, &a))
-                    != s.action.negated
+                && s.action.patterns.iter().any(|x| x.matches_lower(&a)) != s.action.negated
         })
     })
 }
@@ -722,7 +717,7 @@ fn trust_candidates(
             .action
             .patterns
             .iter()
-            .any(|x| glob_match(&x.toks, Mode::Plain, "sts:assumerole"))
+            .any(|x| x.matches_lower("sts:assumerole"))
             != s.action.negated;
         if !hit {
             continue;
@@ -957,9 +952,9 @@ fn has_wildcard(a: &str) -> bool {
 pub fn actions_for(pattern: &str) -> Vec<String> {
     let mut v = vec![pattern.to_owned()];
     if has_wildcard(pattern) {
-        let toks = crate::matching::tokens(&pattern.to_lowercase(), true);
+        let glob = crate::matching::glob(&pattern.to_lowercase());
         for a in SENSITIVE_ACTIONS {
-            if glob_match(&toks, Mode::Plain, &a.to_lowercase()) {
+            if glob.is_match(&a.to_lowercase()) {
                 v.push((*a).to_owned());
             }
         }

@@ -218,8 +218,9 @@ impl<'a> Reader<'a> {
     ) -> Option<&'j [(String, Json)]> {
         match v {
             Json::Obj(entries) => {
-                for (k, _) in entries {
-                    if !allowed.contains(&k.as_str()) {
+                // duplicates are read as the format allows (not reported here)
+                for problem in crate::json::key_problems(entries, allowed) {
+                    if let crate::json::KeyProblem::Unknown { key: k, .. } = problem {
                         self.err(
                             &p.key(k),
                             format!(

@@ -347,9 +347,9 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
                 s.effect == Effect::Allow
                     && s.principal.as_ref().is_some_and(|pe| {
                         if pe.negated {
-                            !crate::eval::not_principal_excludes(&pe.entries, &principal)
+                            !crate::rules::not_principal_excludes(&pe.entries, &principal)
                         } else {
-                            crate::eval::principal_grant(&pe.entries, &principal).is_some()
+                            crate::rules::principal_grant(&pe.entries, &principal).is_some()
                         }
                     })
             });
@@ -490,7 +490,7 @@ fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Opt
                         actions.extend(
                             crate::catalog_hint::service_actions(svc)
                                 .into_iter()
-                                .filter(|a| crate::matching::glob_match(&p.toks, Mode::Plain, a))
+                                .filter(|a| p.matches_lower(a))
                                 .take(PER_PATTERN)
                                 .map(str::to_owned),
                         );

@@ -47,8 +47,9 @@
 //!
 //! # Semantic choices
 //!
-//! * `ArnLike` patterns with fewer than five colons (other than all-`*` patterns such as `*`)
-//!   match nothing; all-`*` `Arn` patterns match every value with at least five colons.
+//! * `ArnLike` patterns with fewer than five colons (other than the pattern `*`) match nothing;
+//!   the `Arn` pattern `*` matches every value with at least five colons. `**` is not `*`: it
+//!   matches nothing, as the evaluator decides (split into parts, it has one part, not six).
 //! * Case folding is simple per-character lowercasing (`char::to_lowercase` when it yields
 //!   exactly one character, otherwise the character itself): `ß` ≠ `ss`, `İ` only matches
 //!   itself, U+212A KELVIN SIGN matches `k` and `K`.
@@ -86,9 +87,9 @@ pub enum Mode {
     Resource,
     /// `ArnLike`/`ArnEquals` (IAM-SEMANTICS §3.3): the value must have at least five colons;
     /// value and pattern are split into six parts at their first five colons and each part
-    /// is globbed separately (the sixth part keeps later colons). A pattern made only of `*`
-    /// matches every value with at least five colons; any other pattern with fewer than five
-    /// colons matches nothing.
+    /// is globbed separately (the sixth part keeps later colons). The pattern `*` matches every
+    /// value with at least five colons; any other pattern with fewer than five colons (`**`
+    /// included) matches nothing.
     Arn,
     /// ARN formats of the action catalog (well-formed requests, never written in policies):
     /// `*` is a run without `:` (a placeholder such as a region or a name), `?` any run (a
@@ -333,7 +334,7 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
         }
         Mode::Resource | Mode::Arn => {
             let arn = spec.mode == Mode::Arn;
-            if arn && !toks.is_empty() && toks.iter().all(|t| *t == Tok::AnyRun) {
+            if arn && toks[..] == [Tok::AnyRun] {
                 for _ in 0..5 {
                     raw.push(star(Label::NoColon));
                     raw.push(single(Label::Lit(':')));
@@ -515,6 +516,22 @@ impl Pattern {
             Matcher::Bits(b) => b.is_match(s),
             Matcher::Sim => simulate(&self.nfa, s),
         }
+    }
+}
+
+/// Patterns compare and hash by their specification (the NFA and the matcher are functions of
+/// it), so compiled patterns can sit in the policy model.
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.spec == other.spec
+    }
+}
+
+impl Eq for Pattern {}
+
+impl std::hash::Hash for Pattern {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.spec.hash(state);
     }
 }
 
@@ -1851,7 +1868,7 @@ mod tests {
                 if vparts.len() < 6 {
                     return false;
                 }
-                if !toks.is_empty() && toks.iter().all(|t| *t == Tok::AnyRun) {
+                if toks[..] == [Tok::AnyRun] {
                     return true;
                 }
                 let mut parts: Vec<Vec<Tok>> = vec![Vec::new()];
@@ -1967,7 +1984,10 @@ mod tests {
         check(&arn("*"), "a:b:c:d:e:f:g", true);
         check(&arn("*"), "arn:aws:s3::b", false);
         check(&arn("*"), "*", false);
-        check(&arn("**"), ":::::", true);
+        // `**` is not `*`: one part, not six, as the evaluator decides (it matched every ARN
+        // here while the evaluator matched nothing; found by `matching`'s exhaustive test).
+        check(&arn("**"), ":::::", false);
+        assert!(arn("**").is_empty_language());
         // Fewer than five colons: nothing.
         assert!(arn("arn:*").is_empty_language());
         check(&arn("arn:*"), "arn:aws:s3:::b", false);

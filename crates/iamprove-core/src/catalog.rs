@@ -436,12 +436,13 @@ impl Catalog {
         // can match.
         let literal = &glob[..glob.find(['*', '?']).unwrap_or(glob.len())];
         let start = self.lowercase_names.partition_point(|n| *n < literal);
+        let pattern = crate::matching::glob(&glob);
         let mut found = Vec::new();
         for (i, name) in self.lowercase_names.iter().enumerate().skip(start) {
             if !name.starts_with(literal) {
                 break;
             }
-            if wildcard_match(glob.as_bytes(), name.as_bytes()) {
+            if pattern.is_match(name) {
                 found.push(i);
             }
         }
@@ -498,37 +499,6 @@ fn cmp_service_order(a: &str, b: &str) -> Ordering {
                 .map(|c| c.to_ascii_lowercase())
                 .chain(iter::once(b':')),
         )
-}
-
-/// IAM-style wildcard match on bytes: `*` any run, `?` one byte; no other specials.
-pub(crate) fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    // Position after the last `*` seen, and the text position it is trying.
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                if p + 1 == pattern.len() {
-                    return true; // a final `*` matches whatever is left
-                }
-                star = Some((p + 1, t));
-                p += 1;
-            }
-            Some(&c) if c == b'?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p.min(pattern.len())..].iter().all(|&c| c == b'*')
 }
 
 // ---------------------------------------------------------------------------------
@@ -1418,7 +1388,7 @@ mod tests {
 
     #[test]
     fn wildcard_matching() {
-        let m = |p: &str, t: &str| wildcard_match(p.as_bytes(), t.as_bytes());
+        let m = |p: &str, t: &str| crate::matching::glob(p).is_match(t);
         assert!(m("", ""));
         assert!(!m("", "a"));
         assert!(m("*", ""));

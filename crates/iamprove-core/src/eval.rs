@@ -2,10 +2,14 @@
 //!
 //! Pure Rust, no solver. The symbolic encoder mirrors this module rule by rule.
 
-use crate::literal::{parse_date, parse_ip, Decimal};
-use crate::matching::{glob_match, Mode, Tok};
+use crate::matching::Kind;
 use crate::model::*;
-use crate::request::{CtxValue, Principal, PrincipalKind, Request};
+use crate::request::{PrincipalKind, Request};
+pub use crate::rules::Grant;
+use crate::rules::{
+    is_role_arn, needs_no_permission, not_principal_excludes, principal_grant, strict_resource,
+    RCP_SERVICES,
+};
 use crate::scenario::Scenario;
 use serde::Serialize;
 
@@ -85,19 +89,6 @@ pub struct StmtRef {
     pub effect: String,
 }
 
-/// How a resource-policy entry matched the principal (§4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum Grant {
-    /// The entry names the principal itself (or `*`).
-    Direct,
-    /// The entry names the role whose session makes the request.
-    Role,
-    /// The entry names the principal's account: its identity side must allow too.
-    Account,
-    /// The entry names the calling service principal.
-    Service,
-}
-
 /// Why a statement did not apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Miss {
@@ -146,21 +137,6 @@ pub struct Evaluation {
     pub trace: Vec<Trace>,
 }
 
-/// Services whose resources RCPs govern (conservative: RCPs are applied only where AWS documents
-/// support; elsewhere they cannot be relied on to deny).
-pub const RCP_SERVICES: &[&str] = &[
-    "s3",
-    "sts",
-    "kms",
-    "sqs",
-    "secretsmanager",
-    "dynamodb",
-    "ecr",
-    "aoss",
-    "cognito-identity",
-    "logs",
-];
-
 /// Matching primitives shared with explanations.
 pub struct Matcher<'r> {
     /// The request being matched.
@@ -174,13 +150,6 @@ impl<'r> Matcher<'r> {
         Matcher {
             req,
             action_lower: req.action.to_lowercase(),
-        }
-    }
-
-    fn lookup(&self, key: &str) -> Option<String> {
-        match self.req.context.get(key) {
-            Some(CtxValue { values, .. }) if values.len() == 1 => Some(values[0].clone()),
-            _ => None,
         }
     }
 
@@ -209,7 +178,7 @@ impl<'r> Matcher<'r> {
             .action
             .patterns
             .iter()
-            .any(|p| glob_match(&p.toks, Mode::Plain, &self.action_lower));
+            .any(|p| p.matches_lower(&self.action_lower));
         if action_hit == s.action.negated {
             return Applies::No(Miss::Action);
         }
@@ -217,7 +186,7 @@ impl<'r> Matcher<'r> {
             let hit = r
                 .patterns
                 .iter()
-                .any(|t| self.template_match(t, vars, Mode::Resource, &self.req.resource));
+                .any(|t| self.template_match(t, vars, Kind::Resource, &self.req.resource));
             if hit == r.negated {
                 return Applies::No(Miss::Resource);
             }
@@ -230,255 +199,14 @@ impl<'r> Matcher<'r> {
         Applies::Yes(grant)
     }
 
-    fn template_match(&self, t: &Template, vars: bool, mode: Mode, value: &str) -> bool {
-        if t.toks.is_empty() && !t.pieces.is_empty() {
-            // has variables (only reachable with vars enabled)
-            if !vars {
-                return false;
-            }
-            match t.resolve(&|k| self.lookup(k)) {
-                Some(toks) => glob_match(&toks, mode, value),
-                None => false,
-            }
-        } else {
-            glob_match(&t.toks, mode, value)
-        }
+    fn template_match(&self, t: &Template, vars: bool, kind: Kind, value: &str) -> bool {
+        crate::rules::template_match(&self.req.context, t, vars, kind, value)
     }
 
-    /// §3: one condition.
+    /// §3: one condition ([`crate::rules::condition`] on the request's context).
     pub fn condition(&self, c: &Condition, vars: bool) -> bool {
-        let entry = self.req.context.get(&c.key);
-        let values: &[String] = entry.map(|e| e.values.as_slice()).unwrap_or(&[]);
-        if let CondValues::Null(ps) = &c.values {
-            // §3.5: an empty value or an empty set counts as null
-            let absent = values.iter().all(String::is_empty);
-            return ps.contains(&absent);
-        }
-        let negated = c.op.base.negated();
-        // m(r): the base operator on one request value against the whole policy list
-        let m = |r: &str| -> bool {
-            let any = self.any_cmp(c, r, vars);
-            if negated {
-                !any
-            } else {
-                any
-            }
-        };
-        match c.op.set {
-            Some(SetOp::ForAllValues) => values.iter().all(|r| m(r)),
-            Some(SetOp::ForAnyValue) => {
-                if values.is_empty() && c.op.if_exists {
-                    return true;
-                }
-                values.iter().any(|r| m(r))
-            }
-            None => {
-                if values.is_empty() {
-                    return c.op.if_exists || negated;
-                }
-                // multivalued under a plain operator [UNV]: ForAnyValue for positive operators,
-                // ForAllValues of mismatch for negated ones
-                if negated {
-                    values.iter().all(|r| m(r))
-                } else {
-                    values.iter().any(|r| m(r))
-                }
-            }
-        }
+        crate::rules::condition(&self.req.context, c, vars)
     }
-
-    /// ∃p ∈ P: cmp(r, p)
-    fn any_cmp(&self, c: &Condition, r: &str, vars: bool) -> bool {
-        match &c.values {
-            CondValues::Str(ps) => {
-                let how = c.op.base.string_match().unwrap_or(StrMatch::Exact);
-                ps.iter().any(|p| self.str_cmp(p, how, r, vars))
-            }
-            CondValues::Binary(ps) => ps.iter().any(|p| p == r),
-            CondValues::Num(ps) => match Decimal::parse(r) {
-                Some(v) => ps.iter().any(|p| cmp_holds(c.op.base.cmp(), v.cmp(p))),
-                None => false,
-            },
-            CondValues::Date(ps) => match parse_date(r) {
-                Some(v) => ps.iter().any(|p| cmp_holds(c.op.base.cmp(), v.cmp(p))),
-                None => false,
-            },
-            CondValues::Bool(ps) => {
-                let is_true = r.eq_ignore_ascii_case("true");
-                ps.contains(&is_true)
-            }
-            CondValues::Ip(ps) => match parse_ip(r) {
-                Some(ip) => ps.iter().any(|n| n.contains(ip)),
-                None => false,
-            },
-            CondValues::Null(_) => false,
-        }
-    }
-
-    fn str_cmp(&self, p: &Template, how: StrMatch, r: &str, vars: bool) -> bool {
-        let resolved;
-        let toks: &[Tok] = if p.toks.is_empty() && !p.pieces.is_empty() {
-            if !vars {
-                return false;
-            }
-            match p.resolve(&|k| self.lookup(k)) {
-                Some(t) => {
-                    resolved = t;
-                    &resolved
-                }
-                None => return false,
-            }
-        } else {
-            &p.toks
-        };
-        match how {
-            StrMatch::Exact => {
-                toks.len() == r.chars().count()
-                    && toks.iter().zip(r.chars()).all(|(t, c)| *t == Tok::Lit(c))
-            }
-            StrMatch::IgnoreCase => {
-                toks.len() == r.chars().count()
-                    && toks.iter().zip(r.chars()).all(|(t, c)| match t {
-                        Tok::Lit(x) => lower_char(*x) == lower_char(c),
-                        _ => false,
-                    })
-            }
-            StrMatch::Like => glob_match(toks, Mode::Plain, r),
-            StrMatch::Arn => glob_match(toks, Mode::Arn, r),
-        }
-    }
-}
-
-/// Simple per-character lowercasing (`ß` stays `ß`).
-pub fn lower_char(c: char) -> char {
-    let mut l = c.to_lowercase();
-    match (l.next(), l.next()) {
-        (Some(x), None) => x,
-        _ => c,
-    }
-}
-
-fn cmp_holds(cmp: Option<Cmp>, ord: std::cmp::Ordering) -> bool {
-    use std::cmp::Ordering::*;
-    match cmp {
-        Some(Cmp::Eq) => ord == Equal,
-        Some(Cmp::Lt) => ord == Less,
-        Some(Cmp::Le) => ord != Greater,
-        Some(Cmp::Gt) => ord == Greater,
-        Some(Cmp::Ge) => ord != Less,
-        None => false,
-    }
-}
-
-/// The strongest grant class with which `entries` name the principal (§2.3, §4.3).
-pub fn principal_grant(entries: &[PrincipalEntry], p: &Principal) -> Option<Grant> {
-    entries.iter().filter_map(|e| entry_grant(e, p)).min()
-}
-
-/// How one principal entry names the principal, if it does (§2.3, §4.3).
-pub fn entry_grant(e: &PrincipalEntry, p: &Principal) -> Option<Grant> {
-    match e {
-        PrincipalEntry::Any => Some(Grant::Direct),
-        PrincipalEntry::Account { partition, account } => {
-            // signed principals of the account; not a federated caller whose provider lives there
-            let signed = !matches!(p.kind, PrincipalKind::Anonymous | PrincipalKind::Service(_))
-                && !p.is_federated_caller();
-            (signed && &p.account == account && &p.partition == partition).then_some(Grant::Account)
-        }
-        PrincipalEntry::Arn(arn) => match &p.kind {
-            PrincipalKind::User { .. } => {
-                (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct)
-            }
-            PrincipalKind::RoleSession { role, path, .. } => {
-                if p.session_arn().as_deref() == Some(arn.as_str()) {
-                    return Some(Grant::Direct);
-                }
-                role_arn_matches(arn, &p.partition, &p.account, role, path.as_deref())
-                    .then_some(Grant::Role)
-            }
-            PrincipalKind::FederatedUser { .. } => {
-                (p.principal_arn().as_deref() == Some(arn.as_str())).then_some(Grant::Direct)
-            }
-            _ => None,
-        },
-        PrincipalEntry::Service(s) => match &p.kind {
-            PrincipalKind::Service(name) if name == s => Some(Grant::Service),
-            _ => None,
-        },
-        // a federated caller is named by its provider (ARN, or host for the providers without one)
-        PrincipalEntry::Federated(f) => {
-            (p.is_federated_caller() && p.raw == *f).then_some(Grant::Direct)
-        }
-        PrincipalEntry::UniqueId(_) | PrincipalEntry::CanonicalUser(_) => None,
-    }
-}
-
-/// A role ARN entry names the session's role: same partition, account and name; the path must
-/// agree when the principal's path is known (sessions carry no path: §2.3).
-fn role_arn_matches(
-    arn: &str,
-    partition: &str,
-    account: &str,
-    role: &str,
-    path: Option<&str>,
-) -> bool {
-    let prefix = format!("arn:{partition}:iam::{account}:role");
-    let Some(rest) = arn.strip_prefix(&prefix) else {
-        return false;
-    };
-    let Some(i) = rest.rfind('/') else {
-        return false;
-    };
-    let (epath, name) = (&rest[..=i], &rest[i + 1..]);
-    name == role && path.is_none_or(|p| p == epath)
-}
-
-/// NotPrincipal excludes the principal only when every form AWS may test is listed (§2.4):
-/// the account, and for users the user ARN, for role sessions the role ARN and the session ARN.
-/// `"*"` excludes everyone; a service is excluded by its own entry.
-pub fn not_principal_excludes(entries: &[PrincipalEntry], p: &Principal) -> bool {
-    if entries.contains(&PrincipalEntry::Any) {
-        return true;
-    }
-    let has = |g: Grant| entries.iter().any(|e| entry_grant(e, p) == Some(g));
-    let direct_exact =
-        |arn: Option<String>| arn.is_some_and(|a| entries.contains(&PrincipalEntry::Arn(a)));
-    match &p.kind {
-        PrincipalKind::Anonymous => false,
-        PrincipalKind::Service(_) => has(Grant::Service),
-        PrincipalKind::Root => has(Grant::Account),
-        PrincipalKind::User { .. } | PrincipalKind::FederatedUser { .. } => {
-            has(Grant::Account) && direct_exact(p.principal_arn())
-        }
-        PrincipalKind::RoleSession { .. } => {
-            has(Grant::Account) && has(Grant::Role) && direct_exact(p.session_arn())
-        }
-        PrincipalKind::WebIdentity { .. } | PrincipalKind::Saml { .. } => has(Grant::Direct),
-    }
-}
-
-/// Must the resource's own policy allow (§4.4 STRICT)? A role for the `sts:` actions its trust
-/// policy governs (AssumeRole*, TagSession, SetSourceIdentity, SetContext), and KMS keys.
-pub fn strict_resource(action: &str, resource: &str) -> bool {
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    role_sts(action, resource)
-        || (parts.len() == 6
-            && parts[0] == "arn"
-            && parts[2] == "kms"
-            && parts[5].starts_with("key/"))
-}
-
-/// A role ARN (`arn:PARTITION:iam::ACCOUNT:role/...`): the only resource of a federated
-/// caller's request.
-pub fn is_role_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[5].starts_with("role/")
-}
-
-/// An `sts:` action on a role: what the role's trust policy decides (mirrors
-/// `Encoder::role_sts`).
-pub fn role_sts(action: &str, resource: &str) -> bool {
-    action.len() > 4 && action[..4].eq_ignore_ascii_case("sts:") && is_role_arn(resource)
 }
 
 /// Results of matching every policy set against the request.
@@ -590,15 +318,6 @@ pub fn explain(sc: &Scenario, req: &Request) -> Evaluation {
 fn refs(v: &[Policy]) -> Vec<&Policy> {
     v.iter().collect()
 }
-
-/// `sts:GetCallerIdentity` needs no permission, and no policy can deny it (STS API reference):
-/// every signed caller is allowed, whatever the policies say.
-pub fn needs_no_permission(action: &str) -> bool {
-    action.eq_ignore_ascii_case(GET_CALLER_IDENTITY)
-}
-
-/// The one action every signed or unsigned caller may always make.
-pub const GET_CALLER_IDENTITY: &str = "sts:GetCallerIdentity";
 
 fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
     let m = Matcher::new(req);

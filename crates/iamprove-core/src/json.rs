@@ -174,6 +174,47 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 }
 
+/// What is wrong with one key of an input object (see [`key_problems`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProblem<'a> {
+    /// Not a known key; `hint` is a known key equal to it ignoring ASCII case.
+    Unknown {
+        /// The key as written.
+        key: &'a str,
+        /// A known key equal to it ignoring ASCII case.
+        hint: Option<&'a str>,
+    },
+    /// A known key given again (the raw tree keeps duplicates; reading the last would silently
+    /// drop the first).
+    Duplicate(&'a str),
+}
+
+/// The one unknown-key check of every input format (policies, scenarios, requests, account
+/// dumps, specs): the problems of an object's keys, in document order. Callers word the message
+/// (and may ignore duplicates where a format allows them).
+pub fn key_problems<'a>(entries: &'a [(String, Json)], known: &[&'a str]) -> Vec<KeyProblem<'a>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (k, _) in entries {
+        let k = k.as_str();
+        if !known.contains(&k) {
+            let hint = known.iter().copied().find(|c| c.eq_ignore_ascii_case(k));
+            out.push(KeyProblem::Unknown { key: k, hint });
+        } else if !seen.insert(k) {
+            out.push(KeyProblem::Duplicate(k));
+        }
+    }
+    out
+}
+
+/// The first key of an object that is not known (for formats that stop at the first error).
+pub fn first_unknown_key<'a>(entries: &'a [(String, Json)], known: &[&str]) -> Option<&'a str> {
+    entries
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .find(|k| !known.contains(k))
+}
+
 /// A syntax error in JSON text, with its 1-based position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
@@ -207,9 +248,12 @@ fn strip_position(msg: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JsonPath(Vec<Seg>);
 
+/// One step of a path: an object key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Seg {
+pub enum Seg {
+    /// An object key.
     Key(String),
+    /// An array index (0-based).
     Index(usize),
 }
 
@@ -261,40 +305,37 @@ impl fmt::Display for JsonPath {
 /// Maximum nesting accepted; deeper documents are rejected before parsing (no stack overflow).
 pub const MAX_DEPTH: usize = 64;
 
-/// Reject text nested deeper than [`MAX_DEPTH`], reporting the position where it happens.
+/// Reject text nested deeper than [`MAX_DEPTH`], reporting the position where it happens
+/// (line, and column in characters).
 pub fn check_depth(text: &str) -> Result<(), SyntaxError> {
-    let (mut depth, mut line, mut col) = (0usize, 1usize, 0usize);
-    let (mut in_str, mut escaped) = (false, false);
-    for c in text.chars() {
-        col += 1;
-        if c == '\n' {
-            line += 1;
-            col = 0;
-        }
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-            continue;
-        }
+    let mut s = Scanner::new(text, false);
+    let mut depth = 0usize;
+    while let Some(c) = s.peek() {
         match c {
-            '"' => in_str = true,
+            '"' => {
+                if s.skip_string().is_none() {
+                    break; // unterminated: the parser reports it
+                }
+            }
             '[' | '{' => {
+                let at = s.pos();
+                s.bump();
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err(SyntaxError {
-                        line,
-                        column: col,
+                        line: at.line,
+                        column: at.column,
                         message: format!("nesting deeper than {MAX_DEPTH} levels"),
                     });
                 }
             }
-            ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
+            ']' | '}' => {
+                s.bump();
+                depth = depth.saturating_sub(1);
+            }
+            _ => {
+                s.bump();
+            }
         }
     }
     Ok(())
@@ -304,6 +345,219 @@ pub fn check_depth(text: &str) -> Result<(), SyntaxError> {
 pub fn parse(text: &str) -> Result<Json, SyntaxError> {
     check_depth(text)?;
     parse_text(text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Positions in JSON text
+
+/// A 1-based position in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+}
+
+/// The one JSON text scanner: tracks line and column while walking text without building a
+/// tree (no recursion on nesting). Used for depth checks before parsing ([`check_depth`]) and to
+/// locate a path's value for reports ([`find`]).
+struct Scanner<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    line: usize,
+    column: usize,
+    /// Columns count UTF-16 code units (SARIF) rather than characters (error messages).
+    utf16: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str, utf16: bool) -> Scanner<'a> {
+        Scanner {
+            chars: text.chars().peekable(),
+            line: 1,
+            column: 1,
+            utf16,
+        }
+    }
+    fn peek(&mut self) -> Option<char> {
+        self.chars.peek().copied()
+    }
+    fn bump(&mut self) -> Option<char> {
+        let c = self.chars.next()?;
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += if self.utf16 { c.len_utf16() } else { 1 };
+        }
+        Some(c)
+    }
+    fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            column: self.column,
+        }
+    }
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(' ' | '\t' | '\r' | '\n' | '\u{feff}')) {
+            self.bump();
+        }
+    }
+    fn eat(&mut self, c: char) -> Option<()> {
+        self.ws();
+        (self.peek() == Some(c)).then(|| {
+            self.bump();
+        })
+    }
+    /// Skip a string literal (the opening quote is next) without decoding escapes; `None` when
+    /// it is not terminated.
+    fn skip_string(&mut self) -> Option<()> {
+        self.bump()?;
+        loop {
+            match self.bump()? {
+                '"' => return Some(()),
+                '\\' => {
+                    self.bump()?;
+                }
+                _ => {}
+            }
+        }
+    }
+    /// A string literal (the opening quote is next), decoded.
+    fn string(&mut self) -> Option<String> {
+        if self.bump()? != '"' {
+            return None;
+        }
+        let mut s = String::new();
+        loop {
+            match self.bump()? {
+                '"' => return Some(s),
+                '\\' => match self.bump()? {
+                    'u' => {
+                        let mut code = 0u32;
+                        for _ in 0..4 {
+                            code = code * 16 + self.bump()?.to_digit(16)?;
+                        }
+                        // surrogate pairs decode to a replacement; keys that need them are rare
+                        s.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                    }
+                    'n' => s.push('\n'),
+                    't' => s.push('\t'),
+                    'r' => s.push('\r'),
+                    'b' => s.push('\u{8}'),
+                    'f' => s.push('\u{c}'),
+                    other => s.push(other),
+                },
+                c => s.push(c),
+            }
+        }
+    }
+    /// Skip one value (iteratively: no recursion on deep input).
+    fn skip_value(&mut self) -> Option<()> {
+        self.ws();
+        let mut depth = 0usize;
+        loop {
+            match self.peek()? {
+                '"' => {
+                    self.string()?;
+                }
+                '{' | '[' => {
+                    self.bump();
+                    depth += 1;
+                }
+                '}' | ']' => {
+                    if depth == 0 {
+                        return Some(()); // an empty container's end: nothing to skip
+                    }
+                    self.bump();
+                    depth -= 1;
+                }
+                ',' | ':' if depth > 0 => {
+                    self.bump();
+                }
+                ' ' | '\t' | '\r' | '\n' => {
+                    self.bump();
+                }
+                _ => {
+                    // a scalar: up to the next delimiter
+                    while !matches!(
+                        self.peek(),
+                        None | Some(',' | '}' | ']' | ' ' | '\t' | '\r' | '\n')
+                    ) {
+                        self.bump();
+                    }
+                    if depth == 0 {
+                        return Some(());
+                    }
+                }
+            }
+            if depth == 0 {
+                return Some(());
+            }
+        }
+    }
+    /// Walk `path` from the value that starts here.
+    fn find(&mut self, path: &[Seg]) -> Option<Pos> {
+        self.ws();
+        let Some((first, rest)) = path.split_first() else {
+            return Some(self.pos());
+        };
+        match first {
+            Seg::Key(want) => {
+                self.eat('{')?;
+                loop {
+                    self.ws();
+                    if self.peek()? == '}' {
+                        return None;
+                    }
+                    let key = self.string()?;
+                    self.eat(':')?;
+                    if &key == want {
+                        return self.find(rest);
+                    }
+                    self.skip_value()?;
+                    self.ws();
+                    match self.bump()? {
+                        ',' => {}
+                        _ => return None,
+                    }
+                }
+            }
+            Seg::Index(want) => {
+                self.eat('[')?;
+                let mut i = 0;
+                loop {
+                    self.ws();
+                    if self.peek()? == ']' {
+                        return None;
+                    }
+                    if i == *want {
+                        return self.find(rest);
+                    }
+                    self.skip_value()?;
+                    self.ws();
+                    match self.bump()? {
+                        ',' => i += 1,
+                        _ => return None,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where the value at `path` starts in `text` (columns in UTF-16 code units); None when the path
+/// is not in the text (the first of duplicate keys is followed).
+pub fn find(text: &str, path: &[Seg]) -> Option<Pos> {
+    Scanner::new(text, true).find(path)
+}
+
+/// Where the longest prefix of `path` that exists in `text` starts, with the number of segments
+/// found: a statement inside a policy stored as a string is located at that string.
+pub fn find_longest(text: &str, path: &[Seg]) -> Option<(Pos, usize)> {
+    (0..=path.len())
+        .rev()
+        .find_map(|n| find(text, &path[..n]).map(|p| (p, n)))
 }
 
 #[cfg(test)]
@@ -332,6 +586,18 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_crash() {
         let text = "[".repeat(100_000);
         assert!(parse(&text).is_err());
+    }
+
+    #[test]
+    fn depth_errors_name_line_and_character_column() {
+        // columns count characters here (UTF-16 units only for SARIF); brackets inside strings,
+        // escaped quotes included, do not nest
+        let text = String::from("{\"a\": \"[[\\\"[\",\n \"\u{1f600}\": ") + &"[".repeat(70);
+        let e = check_depth(&text).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 7 + 63));
+        assert!(check_depth("{\"a\": \"unterminated [[[").is_ok());
+        let ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
+        assert!(check_depth(&ok).is_ok());
     }
 
     #[test]

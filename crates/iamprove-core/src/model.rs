@@ -162,6 +162,40 @@ pub struct ActionPattern {
     pub lower: String,
     /// Tokens of the lowercased glob.
     pub toks: Vec<crate::matching::Tok>,
+    /// `toks` compiled once (case-sensitive `Plain`: match lower-cased action names).
+    pub pattern: crate::automata::Pattern,
+    /// The first character when it is a literal ASCII one: most actions a statement is tested
+    /// against differ there, and comparing one byte here is cheaper than reaching the pattern.
+    first: Option<u8>,
+}
+
+impl ActionPattern {
+    /// An action pattern from its text as written (`s3:Get*`).
+    pub fn new(raw: &str) -> ActionPattern {
+        let lower = raw.to_lowercase();
+        let toks = crate::matching::tokens(&lower, true);
+        let pattern = crate::matching::compile(&toks, crate::matching::Mode::Plain);
+        let first = match toks.first() {
+            Some(crate::matching::Tok::Lit(c)) if c.is_ascii() => Some(*c as u8),
+            _ => None,
+        };
+        ActionPattern {
+            raw: raw.to_owned(),
+            lower,
+            toks,
+            pattern,
+            first,
+        }
+    }
+
+    /// Whether the pattern matches an action name already in lower case.
+    #[inline]
+    pub fn matches_lower(&self, action_lower: &str) -> bool {
+        match self.first {
+            Some(b) if action_lower.as_bytes().first() != Some(&b) => false,
+            _ => self.pattern.is_match(action_lower),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,6 +216,9 @@ pub struct Template {
     pub pieces: Vec<Piece>,
     /// Pre-tokenised form when the template has no variables (empty otherwise).
     pub toks: Vec<crate::matching::Tok>,
+    /// `toks` compiled once for the template's use ([`crate::matching::Kind`]) when the template
+    /// has no variables; `None` otherwise (resolve, then [`crate::matching::compile_kind`]).
+    pub compiled: Option<crate::automata::Pattern>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -234,6 +271,21 @@ impl Template {
             }
         }
         Some(out)
+    }
+
+    /// The `Resource` element `*`.
+    pub fn star_resource() -> Template {
+        let toks = crate::matching::tokens("*", true);
+        let compiled = Some(crate::matching::compile_kind(
+            &toks,
+            crate::matching::Kind::Resource,
+        ));
+        Template {
+            raw: "*".into(),
+            pieces: vec![Piece::Star],
+            toks,
+            compiled,
+        }
     }
 
     /// Whether the template is exactly `*`.
@@ -492,6 +544,18 @@ pub enum StrMatch {
     Like,
     /// ARN six-part glob.
     Arn,
+}
+
+impl From<StrMatch> for crate::matching::Kind {
+    fn from(how: StrMatch) -> Self {
+        use crate::matching::Kind;
+        match how {
+            StrMatch::Exact => Kind::Exact,
+            StrMatch::IgnoreCase => Kind::IgnoreCase,
+            StrMatch::Like => Kind::Like,
+            StrMatch::Arn => Kind::Arn,
+        }
+    }
 }
 
 /// Condition values, typed by operator family and parsed once.

@@ -2,26 +2,13 @@
 //!
 //! The parser keeps going after an error so that `validate` can report every problem at once.
 
-use crate::json::{Json, JsonPath};
+use crate::json::{Json, JsonPath, KeyProblem};
 use crate::literal::{parse_date, Decimal, IpNet};
+use crate::matching::Kind;
 use crate::model::*;
 use std::collections::HashSet;
-use std::fmt;
 
-/// One problem in a policy document.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ParseError {
-    /// JSON path of the offending element.
-    pub path: JsonPath,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
+pub use crate::errors::ParseError;
 
 /// Parse a policy document of the given type. `name` labels the policy in reports.
 /// The largest policy document iamprove reads, in characters without white space
@@ -131,18 +118,13 @@ impl Parser {
 
     /// Check an object's keys: each known at most once, none unknown.
     fn keys(&mut self, entries: Entries, path: &JsonPath, known: &[&str], what: &str) {
-        let mut seen = HashSet::new();
-        for (k, _) in entries {
-            if !known.contains(&k.as_str()) {
-                let hint = known.iter().find(|c| c.eq_ignore_ascii_case(k));
-                let msg = match hint {
-                    Some(c) => format!("unknown key `{k}` in {what} (element names are case-sensitive: did you mean `{c}`?)"),
-                    None => format!("unknown key `{k}` in {what}; expected one of {}", known.join(", ")),
-                };
-                self.err(&path.key(k), msg);
-            } else if !seen.insert(k.as_str()) {
-                self.err(&path.key(k), format!("duplicate key `{k}`"));
-            }
+        for problem in crate::json::key_problems(entries, known) {
+            let (k, msg) = match problem {
+                KeyProblem::Unknown { key: k, hint: Some(c) } => (k, format!("unknown key `{k}` in {what} (element names are case-sensitive: did you mean `{c}`?)")),
+                KeyProblem::Unknown { key: k, hint: None } => (k, format!("unknown key `{k}` in {what}; expected one of {}", known.join(", "))),
+                KeyProblem::Duplicate(k) => (k, format!("duplicate key `{k}`")),
+            };
+            self.err(&path.key(k), msg);
         }
     }
 
@@ -581,13 +563,9 @@ impl Parser {
                 self.err(&ip, format!("invalid action `{a}`: expected `service:Action` (wildcards `*` and `?` allowed) or `*`"));
                 ok = false;
             } else {
-                let lower = a.to_lowercase();
-                let toks = crate::matching::tokens(&lower, true);
-                patterns.push(ActionPattern {
-                    raw: raw.clone(),
-                    lower,
-                    toks,
-                });
+                let mut p = ActionPattern::new(a);
+                p.raw = raw.clone();
+                patterns.push(p);
             }
         }
         if self.kind == PolicyType::Rcp && negated {
@@ -676,7 +654,7 @@ impl Parser {
                 self.err(&ip, format!("invalid resource `{r}`: expected `*` or an ARN (`arn:partition:service:region:account:resource`)"));
                 continue;
             }
-            match template(r, true, self.vars) {
+            match template(r, Kind::Resource, self.vars) {
                 Ok(t) => patterns.push(t),
                 Err(m) => self.err(&ip, m),
             }
@@ -818,10 +796,10 @@ impl Parser {
         }
         let values = match fam {
             Family::String | Family::Arn => {
-                let wild = matches!(op.base.string_match(), Some(StrMatch::Like | StrMatch::Arn));
+                let kind = op.base.string_match().map_or(Kind::Exact, Kind::from);
                 let mut out = Vec::new();
                 for (s, p) in &items {
-                    match template(s, wild, self.vars) {
+                    match template(s, kind, self.vars) {
                         Ok(t) => out.push(t),
                         Err(m) => {
                             self.err(p, m);
@@ -912,9 +890,11 @@ fn show(v: &Json) -> String {
     }
 }
 
-/// Tokenise a pattern. `wildcards`: `*`/`?` are wildcards (else literal). `vars`: `${...}` is a
+/// Tokenise a pattern and, when it has no variables, compile it for its use. `kind`: where it
+/// is used; `*`/`?` are wildcards when [`Kind::wildcards`] (else literal). `vars`: `${...}` is a
 /// policy variable (Version 2012-10-17); otherwise it is literal text.
-pub fn template(s: &str, wildcards: bool, vars: bool) -> Result<Template, String> {
+pub fn template(s: &str, kind: Kind, vars: bool) -> Result<Template, String> {
+    let wildcards = kind.wildcards();
     let mut pieces: Vec<Piece> = Vec::new();
     let mut lit = String::new();
     let flush = |lit: &mut String, pieces: &mut Vec<Piece>| {
@@ -974,9 +954,11 @@ pub fn template(s: &str, wildcards: bool, vars: bool) -> Result<Template, String
         raw: s.to_owned(),
         pieces,
         toks: Vec::new(),
+        compiled: None,
     };
     if !t.has_vars() {
         t.toks = t.resolve(&|_| None).unwrap_or_default();
+        t.compiled = Some(crate::matching::compile_kind(&t.toks, kind));
     }
     Ok(t)
 }
@@ -1070,7 +1052,7 @@ mod tests {
     fn templates_and_variables() {
         let t = template(
             "arn:aws:s3:::home/${aws:username}/*${*}${?}${$}",
-            true,
+            Kind::Resource,
             true,
         )
         .unwrap();
@@ -1088,7 +1070,12 @@ mod tests {
                 Piece::Lit("*?$".into()),
             ]
         );
-        let t = template("team-${aws:PrincipalTag/team, 'company-wide'}", false, true).unwrap();
+        let t = template(
+            "team-${aws:PrincipalTag/team, 'company-wide'}",
+            Kind::Exact,
+            true,
+        )
+        .unwrap();
         assert_eq!(
             t.pieces[1],
             Piece::Var {
@@ -1096,7 +1083,7 @@ mod tests {
                 default: Some("company-wide".into())
             }
         );
-        let t = template("${aws:username}", true, false).unwrap();
+        let t = template("${aws:username}", Kind::Like, false).unwrap();
         assert_eq!(t.pieces, vec![Piece::Lit("${aws:username}".into())]);
     }
 

@@ -1,83 +1,12 @@
 //! Scenario files: a request plus the policy sets that decide it (DESIGN.md "Scenario format").
 
-use crate::json::{Json, JsonPath};
+use crate::json::{Json, JsonPath, KeyProblem};
 use crate::model::{Policy, PolicyType};
-use crate::parse::{parse_policy, ParseError};
+use crate::parse::parse_policy;
 use crate::request::{Context, CtxValue, Principal, Request};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A located input problem: file, JSON path (or line/column), message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct InputError {
-    /// The file (as given on the command line).
-    pub file: String,
-    /// JSON path inside the file, when known.
-    pub path: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match &self.path {
-            Some(p) => write!(f, "{}: {}: {}", self.file, p, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
-        }
-    }
-}
-
-impl InputError {
-    /// An error in `file`, at JSON path `path` when known.
-    pub fn new(file: &str, path: Option<String>, message: impl Into<String>) -> Self {
-        InputError {
-            file: file.to_owned(),
-            path,
-            message: message.into(),
-        }
-    }
-}
-
-/// Every input problem found (the CLI prints them all, then exits 2).
-pub type Errors = Vec<InputError>;
-
-/// Read and parse a JSON file, with a located syntax error.
-pub fn read_json(path: &Path) -> Result<Json, Errors> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![InputError::new(
-            &file,
-            None,
-            format!("cannot read file: {e}"),
-        )]
-    })?;
-    crate::json::parse(&text).map_err(|e| {
-        vec![InputError::new(
-            &file,
-            None,
-            format!(
-                "invalid JSON at line {}, column {}: {}",
-                e.line, e.column, e.message
-            ),
-        )]
-    })
-}
-
-/// Turn parser errors into located input errors, with a path prefix for embedded documents.
-pub fn locate(file: &str, prefix: &JsonPath, errs: Vec<ParseError>) -> Errors {
-    errs.into_iter()
-        .map(|e| {
-            let path = if prefix.is_root() {
-                e.path.to_string()
-            } else if e.path.is_root() {
-                prefix.to_string()
-            } else {
-                format!("{prefix}.{}", e.path)
-            };
-            InputError::new(file, Some(path), e.message)
-        })
-        .collect()
-}
+pub use crate::errors::{locate, read_json, Errors, InputError};
 
 /// Load one policy file.
 pub fn load_policy_file(path: &Path, kind: Option<PolicyType>) -> Result<Policy, Errors> {
@@ -190,25 +119,19 @@ pub fn scenario_from_json(
             format!("expected a scenario object, found {}", doc.type_name()),
         )]);
     };
-    let mut seen = std::collections::HashSet::new();
-    for (k, _) in entries {
-        if !SCENARIO_KEYS.contains(&k.as_str()) {
-            errs.push(InputError::new(
-                file,
-                Some(k.clone()),
+    for problem in crate::json::key_problems(entries, SCENARIO_KEYS) {
+        // the raw layer keeps duplicates; a last-wins reading would silently drop policies
+        let (k, msg) = match problem {
+            KeyProblem::Unknown { key: k, .. } => (
+                k,
                 format!(
                     "unknown scenario key `{k}`; expected one of {}",
                     SCENARIO_KEYS.join(", ")
                 ),
-            ));
-        } else if !seen.insert(k.as_str()) {
-            // the raw layer keeps duplicates; a last-wins reading would silently drop policies
-            errs.push(InputError::new(
-                file,
-                Some(k.clone()),
-                format!("duplicate key `{k}`"),
-            ));
-        }
+            ),
+            KeyProblem::Duplicate(k) => (k, format!("duplicate key `{k}`")),
+        };
+        errs.push(InputError::new(file, Some(k.to_owned()), msg));
     }
     let mut sc = Scenario::empty();
     let load = |v: &Json, p: JsonPath, kind: PolicyType, errs: &mut Errors| -> Option<Policy> {
@@ -334,7 +257,7 @@ pub fn scenario_from_json(
         // it is an ordinary resource policy, so such findings replay
         let is_role = request
             .as_ref()
-            .is_some_and(|r| crate::eval::role_sts(&r.action, &r.resource));
+            .is_some_and(|r| crate::rules::role_sts(&r.action, &r.resource));
         let kind = if is_role {
             PolicyType::Trust
         } else {
@@ -358,7 +281,7 @@ pub fn scenario_from_json(
     }
 }
 
-pub use crate::eval::is_role_arn;
+pub use crate::rules::is_role_arn;
 
 /// Parse the `request` object of a scenario (also the `request` of every finding).
 pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {
@@ -378,24 +301,18 @@ pub fn parse_request(r: &Json, file: &str) -> Result<Request, Errors> {
         "resource_account",
         "context",
     ];
-    let mut seen = std::collections::HashSet::new();
-    for (k, _) in entries {
-        if !KEYS.contains(&k.as_str()) {
-            errs.push(InputError::new(
-                file,
-                here(k),
+    for problem in crate::json::key_problems(entries, KEYS) {
+        let (k, msg) = match problem {
+            KeyProblem::Unknown { key: k, .. } => (
+                k,
                 format!(
                     "unknown request key `{k}`; expected one of {}",
                     KEYS.join(", ")
                 ),
-            ));
-        } else if !seen.insert(k.as_str()) {
-            errs.push(InputError::new(
-                file,
-                here(k),
-                format!("duplicate key `{k}`"),
-            ));
-        }
+            ),
+            KeyProblem::Duplicate(k) => (k, format!("duplicate key `{k}`")),
+        };
+        errs.push(InputError::new(file, here(k), msg));
     }
     let string = |k: &str, required: bool, errs: &mut Errors| -> Option<String> {
         match r.get(k) {

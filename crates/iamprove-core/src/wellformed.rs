@@ -116,7 +116,7 @@ pub fn well_formed(lower_action: &str, resource: &str) -> bool {
             resource == "*"
                 || fs
                     .iter()
-                    .any(|f| crate::matching::glob_match(f, Mode::Format, resource))
+                    .any(|f| crate::matching::compile(f, Mode::Format).is_match(resource))
         }
     }
 }

@@ -62,7 +62,7 @@ impl Side {
                 // a document with a `Resource` element is not a trust policy: it is not the
                 // policy that decides sts: calls on a role (mirrors `allowed`)
                 let not_trust = p.statements.iter().any(|s| s.resource.is_some());
-                if !(not_trust && crate::eval::role_sts(&req.action, &req.resource)) {
+                if !(not_trust && crate::rules::role_sts(&req.action, &req.resource)) {
                     sc.resource_policy = Some(p.clone());
                 }
                 sc.identity_policies = allow_all_policy().into_iter().collect();
@@ -232,11 +232,7 @@ fn may_touch_strict(ps: &[Policy]) -> bool {
         .collect();
     ps.iter().flat_map(|p| p.statements.iter()).any(|s| {
         strict_actions.iter().any(|a| {
-            let hit = s
-                .action
-                .patterns
-                .iter()
-                .any(|p| crate::matching::glob_match(&p.toks, crate::matching::Mode::Plain, a));
+            let hit = s.action.patterns.iter().any(|p| p.matches_lower(a));
             hit != s.action.negated
         })
     })
@@ -245,7 +241,8 @@ fn may_touch_strict(ps: &[Policy]) -> bool {
 /// The resource's own policy under [`STRICT_ASSUMPTION`]: it delegates to the principal's account
 /// root (as conformance's `strict_grant`).
 pub fn strict_grant_policy(req: &Request) -> Option<Policy> {
-    if !crate::eval::strict_resource(&req.action, &req.resource) || req.principal.account.is_empty()
+    if !crate::rules::strict_resource(&req.action, &req.resource)
+        || req.principal.account.is_empty()
     {
         return None;
     }

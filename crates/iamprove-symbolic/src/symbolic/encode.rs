@@ -9,13 +9,13 @@
 
 use super::term::*;
 use crate::automata::{self, Pattern, PatternSpec};
-use crate::eval::{entry_grant, not_principal_excludes, Grant, RCP_SERVICES};
 use crate::matching::{self, Tok};
 use crate::model::*;
 use crate::request::{
     claim_key_provider, is_saml_key, Context, Principal, PrincipalKind, SAML_ACTIONS,
     WEB_IDENTITY_ACTIONS, WEB_IDENTITY_HOSTS,
 };
+use crate::rules::{entry_grant, not_principal_excludes, Grant, RCP_SERVICES};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -1102,7 +1102,7 @@ impl Encoder {
                         Some(Grant::Direct),
                     )
                 } else {
-                    match crate::eval::principal_grant(&pe.entries, p) {
+                    match crate::rules::principal_grant(&pe.entries, p) {
                         Some(g) => (tt(), Some(g)),
                         None => (ff(), None),
                     }
@@ -1412,8 +1412,7 @@ impl Encoder {
             resource_account: String::new(),
             context: self.fixed.clone(),
         };
-        let m = crate::eval::Matcher::new(&req);
-        konst(m.condition(c, vars))
+        konst(crate::rules::condition(&req.context, c, vars))
     }
 
     /// ∃p ∈ P: cmp(value of `slot`, p)
@@ -1631,10 +1630,7 @@ impl Encoder {
     fn declared_shapes(&self, action: &str) -> Vec<Vec<Tok>> {
         let mut out = Vec::new();
         for (act, ress) in &self.declared {
-            let hit = act
-                .patterns
-                .iter()
-                .any(|p| matching::glob_match(&p.toks, matching::Mode::Plain, action));
+            let hit = act.patterns.iter().any(|p| p.matches_lower(action));
             if hit == act.negated {
                 continue;
             }
@@ -1684,7 +1680,7 @@ impl Encoder {
         let gci = self.pred_of(
             ACTION_SLOT,
             vec![AtomKey::literal(
-                &crate::eval::GET_CALLER_IDENTITY.to_lowercase(),
+                &crate::rules::GET_CALLER_IDENTITY.to_lowercase(),
             )],
         );
         // mirrors `eval`: a signed caller with AWS credentials (not anonymous, not a web-identity
