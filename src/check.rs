@@ -1294,23 +1294,23 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             }));
         }
     }
-    let mut out = crate::style::stdout();
+    let mut out = crate::cli::style::stdout();
     let _ = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &json!({"results": results, "summary": {"violated": violated, "unknown": unknown, "checked": results.len()}}))
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out)),
         Format::Sarif => {
-            let targets: Vec<crate::sarif::CheckTarget> = spec
+            let targets: Vec<crate::cli::sarif::CheckTarget> = spec
                 .targets
                 .iter()
-                .map(|(name, side)| crate::sarif::CheckTarget { name: name.clone(), policies: side.policies().iter().map(|p| p.name.clone()).collect() })
+                .map(|(name, side)| crate::cli::sarif::CheckTarget { name: name.clone(), policies: side.policies().iter().map(|p| p.name.clone()).collect() })
                 .collect();
-            crate::sarif::print(&mut out, &crate::sarif::check_log(&results, &targets))
+            crate::cli::sarif::print(&mut out, &crate::cli::sarif::check_log(&results, &targets))
         }
         Format::Text => (|| {
             for r in &results {
                 let status = r["status"].as_str().unwrap_or("");
-                writeln!(out, "{} {}  [{}]", crate::style::verdict_padded(status, 9), r["invariant"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""))?;
+                writeln!(out, "{} {}  [{}]", crate::cli::style::verdict_padded(status, 9), r["invariant"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""))?;
                 if status != "holds" {
                     writeln!(out, "          {}", r["detail"].as_str().unwrap_or(""))?;
                 }

@@ -506,7 +506,7 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
             "no_narrowing"
         }
     });
-    let mut out = crate::style::stdout();
+    let mut out = crate::cli::style::stdout();
     let res = match format {
         Format::Json => {
             let mut v = json!({"verdict": verdict, "findings": findings, "notes": notes, "assumptions": assumptions});
@@ -518,9 +518,9 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
                 .and_then(|()| writeln!(out))
         }
         Format::Text => print_text(&mut out, verdict, narrowed, &findings, &notes, &assumptions),
-        Format::Sarif => crate::sarif::print(
+        Format::Sarif => crate::cli::sarif::print(
             &mut out,
-            &crate::sarif::diff_log_assuming(
+            &crate::cli::sarif::diff_log_assuming(
                 &findings,
                 verdict,
                 narrowed,
@@ -570,22 +570,22 @@ fn print_text(
         "widened" => writeln!(
             out,
             "{}: NEW allows requests that OLD does not",
-            crate::style::verdict("widened")
+            crate::cli::style::verdict("widened")
         )?,
         "unknown" => writeln!(
             out,
             "{}: no answer within the limits (this is not a pass)",
-            crate::style::verdict("unknown")
+            crate::cli::style::verdict("unknown")
         )?,
         _ if !assumptions.is_empty() => writeln!(
             out,
             "{}: everything NEW allows, OLD allows too (proved under the assumptions below)",
-            crate::style::verdict("no_widening")
+            crate::cli::style::verdict("no_widening")
         )?,
         _ => writeln!(
             out,
             "{}: everything NEW allows, OLD allows too (proved)",
-            crate::style::verdict("no_widening")
+            crate::cli::style::verdict("no_widening")
         )?,
     }
     if let Some(n) = narrowed {

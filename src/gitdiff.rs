@@ -726,7 +726,7 @@ pub fn cmd_diff_git(base: &str, paths: &[PathBuf], opts: &DiffOptions, format: F
             }
         }
     }
-    let mut out = crate::style::stdout();
+    let mut out = crate::cli::style::stdout();
     let res = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &result.to_json())
             .map_err(std::io::Error::other)
@@ -748,9 +748,9 @@ pub fn cmd_diff_git(base: &str, paths: &[PathBuf], opts: &DiffOptions, format: F
                         .map(move |n| format!("{}: {n}", f.change.path()))
                 })
                 .collect();
-            crate::sarif::print(
+            crate::cli::sarif::print(
                 &mut out,
-                &crate::sarif::diff_log(&findings, result.verdict(), None, &notes, "", ""),
+                &crate::cli::sarif::diff_log(&findings, result.verdict(), None, &notes, "", ""),
             )
         }
     };
@@ -761,7 +761,7 @@ pub fn cmd_diff_git(base: &str, paths: &[PathBuf], opts: &DiffOptions, format: F
 }
 
 fn print_text(out: &mut impl Write, r: &GitDiff) -> std::io::Result<()> {
-    use crate::style::verdict_padded;
+    use crate::cli::style::verdict_padded;
     for f in &r.files {
         let path = match (&f.change.status, &f.change.old_path) {
             (Status::Renamed, Some(old)) => format!("{old} -> {}", f.change.path()),
@@ -774,7 +774,7 @@ fn print_text(out: &mut impl Write, r: &GitDiff) -> std::io::Result<()> {
             f.change.status.name()
         )?;
         if let Some(n) = f.narrowing {
-            writeln!(out, "   narrowing: {}", crate::style::verdict(n))?;
+            writeln!(out, "   narrowing: {}", crate::cli::style::verdict(n))?;
         }
         for e in &f.errors {
             writeln!(out, "   error: {e}")?;
@@ -820,7 +820,7 @@ fn print_text(out: &mut impl Write, r: &GitDiff) -> std::io::Result<()> {
             count("error")
         )?;
     }
-    writeln!(out, "verdict: {}", crate::style::verdict(r.verdict()))
+    writeln!(out, "verdict: {}", crate::cli::style::verdict(r.verdict()))
 }
 
 #[cfg(test)]

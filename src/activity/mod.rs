@@ -305,7 +305,7 @@ pub fn cmd_why(
             }
         }
     }
-    let mut out = crate::style::stdout();
+    let mut out = crate::cli::style::stdout();
     match format {
         Format::Json => {
             let v = if whys.len() == 1 && errs.is_empty() {
@@ -383,7 +383,7 @@ fn finish(
                 }
             }
             let _ = writeln!(
-                crate::style::stdout(),
+                crate::cli::style::stdout(),
                 "{}",
                 serde_json::to_string_pretty(report).unwrap_or_default()
             );
@@ -394,8 +394,8 @@ fn finish(
             }
             let summary = text(report);
             if output.is_some() {
-                let _ = write!(crate::style::stdout(), "{summary}");
-            } else if !crate::style::quiet() {
+                let _ = write!(crate::cli::style::stdout(), "{summary}");
+            } else if !crate::cli::style::quiet() {
                 let _ = write!(std::io::stderr(), "{summary}");
             }
         }

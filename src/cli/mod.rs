@@ -1,7 +1,11 @@
 //! Command-line front end: flags → validated configuration → a command → a printer.
 
 pub mod account;
+pub mod sarif;
+pub mod shellgen;
+pub mod style;
 pub mod trust;
+pub mod validate;
 
 use crate::eval::{explain, Applies, Evaluation};
 use crate::model::PolicyType;
@@ -364,7 +368,7 @@ pub fn report_errors(errs: &Errors) -> Exit {
 
 pub fn run(cli: Cli) -> Exit {
     crate::deadline::start_clock();
-    crate::style::set_quiet(cli.quiet);
+    crate::cli::style::set_quiet(cli.quiet);
     let quiet = cli.quiet;
     match cli.command {
         Command::Eval { scenario, format } => cmd_eval(&scenario, format),
@@ -372,7 +376,7 @@ pub fn run(cli: Cli) -> Exit {
             files,
             kind,
             format,
-        } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
+        } => validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
         Command::Check {
             spec,
             solver,
@@ -502,8 +506,8 @@ pub fn run(cli: Cli) -> Exit {
             },
             solver.options(),
         ),
-        Command::Completions { shell } => crate::shellgen::cmd_completions(shell),
-        Command::Man { dir } => crate::shellgen::cmd_man(dir.as_deref()),
+        Command::Completions { shell } => crate::cli::shellgen::cmd_completions(shell),
+        Command::Man { dir } => crate::cli::shellgen::cmd_man(dir.as_deref()),
         Command::GenAccount { principals, seed } => account::cmd_gen_account(principals, seed),
     }
 }
@@ -521,7 +525,7 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
         )]);
     };
     let ev = explain(&sc, req);
-    let mut out = crate::style::stdout();
+    let mut out = crate::cli::style::stdout();
     let res = match format {
         Format::Json => print_eval_json(&mut out, &ev),
         Format::Text => print_eval_text(&mut out, &ev),
@@ -529,7 +533,7 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
     };
     match res {
         // Under `--quiet` the decision is the exit status, as with `grep -q`: 0 Allow, 1 denied.
-        Ok(()) if crate::style::quiet() && ev.decision != crate::eval::Decision::Allow => {
+        Ok(()) if crate::cli::style::quiet() && ev.decision != crate::eval::Decision::Allow => {
             Exit::Violated
         }
         Ok(()) => Exit::Ok,

@@ -804,7 +804,7 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
                         }
                     }
                     props.insert("attribute".into(), Value::String(p.attribute.clone()));
-                    items.push(crate::sarif::IacResult {
+                    items.push(crate::cli::sarif::IacResult {
                         kind,
                         file: file.clone(),
                         path: path.clone(),
@@ -824,7 +824,7 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
                     let mut props = serde_json::Map::new();
                     props.insert("attribute".into(), Value::String(p.attribute.clone()));
                     props.insert("type".into(), Value::String(p.rtype.clone()));
-                    items.push(crate::sarif::IacResult {
+                    items.push(crate::cli::sarif::IacResult {
                         kind: "unknown",
                         file,
                         path,
@@ -840,7 +840,7 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
                     });
                 }
             }
-            crate::sarif::print(&mut out, &crate::sarif::iac_log(&items))
+            crate::cli::sarif::print(&mut out, &crate::cli::sarif::iac_log(&items))
         }
     };
     if res.is_err() {
