@@ -6,7 +6,6 @@
 //! anonymous one, is allowed) or `no_admin` (no action of a service the policies never name is
 //! allowed on `*`, i.e. nothing grants "everything").
 
-use crate::cli::{Exit, Format};
 use crate::eval::{Applies, Matcher};
 use crate::json::{Json, JsonPath};
 use crate::model::{Policy, PolicyType, PrincipalEntry, Statement};
@@ -14,8 +13,8 @@ use crate::query::{allowed, allows, request_json, Frame, Prepared, QueryOptions,
 use crate::request::Request;
 use crate::scenario::{locate, read_json, Errors, InputError};
 use crate::symbolic::term::{and, not, T};
+use crate::verdict::Verdict;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -997,7 +996,7 @@ pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
 
 /// Result of one invariant on one target.
 pub struct Outcome {
-    pub status: &'static str,
+    pub status: Verdict,
     pub counterexample: Option<Value>,
     pub detail: String,
     pub notes: Vec<String>,
@@ -1044,7 +1043,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
         Ok(p) => p,
         Err(e) => {
             return Outcome {
-                status: "unknown",
+                status: Verdict::Unknown,
                 counterexample: None,
                 detail: e,
                 notes: Vec::new(),
@@ -1077,7 +1076,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
     };
     match p.solve(&confirm) {
         Solved::None => Outcome {
-            status: "holds",
+            status: Verdict::Holds,
             counterexample: None,
             detail: if assumptions.is_empty() {
                 "proved".into()
@@ -1089,13 +1088,13 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             statements: Vec::new(),
         },
         Solved::Unknown(r) => Outcome {
-            status: if r.starts_with("internal error") {
-                "error"
+            status: if r.is_internal() {
+                Verdict::Error
             } else {
-                "unknown"
+                Verdict::Unknown
             },
             counterexample: None,
-            detail: r,
+            detail: r.to_string(),
             notes,
             assumptions,
             statements: Vec::new(),
@@ -1128,7 +1127,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
                 Kind::Require => format!("{}: {}", ev.decision.name(), ev.reason),
             };
             Outcome {
-                status: "violated",
+                status: Verdict::Violated,
                 counterexample: Some(request_json(&request, &p.enc)),
                 detail,
                 notes,
@@ -1196,10 +1195,51 @@ fn only_assumable_by(
     }))
 }
 
-pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit {
+/// The report of `check`: one result per (invariant, target), in spec order (account
+/// invariants first). Its JSON form is `{"results": [...], "summary": {...}}`.
+pub struct CheckReport {
+    /// Warnings of the account invariants (each once), for stderr.
+    pub warnings: Vec<String>,
+    pub results: Vec<Value>,
+    pub violated: usize,
+    pub unknown: usize,
+    /// Results whose status is `error` (an internal error: exit 2).
+    pub internal: usize,
+    /// The policy targets: name and the names of their policies (for SARIF locations).
+    pub targets: Vec<(String, Vec<String>)>,
+}
+
+impl CheckReport {
+    /// The command's verdict: `error` if any result is, else `violated`, `unknown`, `holds`.
+    pub fn verdict(&self) -> Verdict {
+        if self.internal > 0 {
+            Verdict::Error
+        } else if self.violated > 0 {
+            Verdict::Violated
+        } else if self.unknown > 0 {
+            Verdict::Unknown
+        } else {
+            Verdict::Holds
+        }
+    }
+}
+
+/// Why `check` produced no report: located input errors, after the warnings found until then.
+pub struct CheckError {
+    pub warnings: Vec<String>,
+    pub errors: Errors,
+}
+
+/// The `check SPEC` command: every invariant on every target.
+pub fn run(spec_path: &Path, opts: &QueryOptions) -> Result<CheckReport, CheckError> {
+    let mut warnings: Vec<String> = Vec::new();
+    let fail = |warnings: &mut Vec<String>, errors: Errors| CheckError {
+        warnings: std::mem::take(warnings),
+        errors,
+    };
     let spec = match load_spec(spec_path) {
         Ok(s) => s,
-        Err(e) => return crate::cli::report_errors(&e),
+        Err(e) => return Err(fail(&mut warnings, e)),
     };
     let mut results = Vec::new();
     let (mut violated, mut unknown, mut internal) = (0, 0, 0);
@@ -1208,16 +1248,14 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             Ok(r) => {
                 violated += r.iter().filter(|x| x["status"] == "violated").count();
                 unknown += r.iter().filter(|x| x["status"] == "unknown").count();
-                let mut shown: Vec<&str> = Vec::new();
                 for w in r.iter().filter_map(|x| x["warnings"].as_array()).flatten() {
-                    if let Some(w) = w.as_str().filter(|w| !shown.contains(w)) {
-                        shown.push(w);
-                        eprintln!("warning: {w}");
+                    if let Some(w) = w.as_str().filter(|w| !warnings.iter().any(|s| s == w)) {
+                        warnings.push(w.to_owned());
                     }
                 }
                 results.extend(r);
             }
-            Err(e) => return crate::cli::report_errors(&e),
+            Err(e) => return Err(fail(&mut warnings, e)),
         }
     }
     for (tname, side) in &spec.targets {
@@ -1231,7 +1269,7 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             {
                 let r = match only_assumable_by(tname, side, id, description, allowed, file, opts) {
                     Ok(r) => r,
-                    Err(e) => return crate::cli::report_errors(&e),
+                    Err(e) => return Err(fail(&mut warnings, e)),
                 };
                 match r["status"].as_str() {
                     Some("violated") => violated += 1,
@@ -1271,13 +1309,13 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             };
             let inv = match inv {
                 Ok(i) => i,
-                Err(e) => return crate::cli::report_errors(&e),
+                Err(e) => return Err(fail(&mut warnings, e)),
             };
             let o = check_one(side, &inv, opts);
             match o.status {
-                "violated" => violated += 1,
-                "unknown" => unknown += 1,
-                "error" => internal += 1,
+                Verdict::Violated => violated += 1,
+                Verdict::Unknown => unknown += 1,
+                Verdict::Error => internal += 1,
                 _ => {}
             }
             results.push(json!({
@@ -1294,43 +1332,20 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             }));
         }
     }
-    let mut out = crate::cli::style::stdout();
-    let _ = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &json!({"results": results, "summary": {"violated": violated, "unknown": unknown, "checked": results.len()}}))
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(out)),
-        Format::Sarif => {
-            let targets: Vec<crate::cli::sarif::CheckTarget> = spec
-                .targets
-                .iter()
-                .map(|(name, side)| crate::cli::sarif::CheckTarget { name: name.clone(), policies: side.policies().iter().map(|p| p.name.clone()).collect() })
-                .collect();
-            crate::cli::sarif::print(&mut out, &crate::cli::sarif::check_log(&results, &targets))
-        }
-        Format::Text => (|| {
-            for r in &results {
-                let status = r["status"].as_str().unwrap_or("");
-                writeln!(out, "{} {}  [{}]", crate::cli::style::verdict_padded(status, 9), r["invariant"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""))?;
-                if status != "holds" {
-                    writeln!(out, "          {}", r["detail"].as_str().unwrap_or(""))?;
-                }
-                if let Some(c) = r.get("counterexample").filter(|c| !c.is_null()) {
-                    writeln!(out, "          counterexample: {c}")?;
-                }
-                for a in r["assumptions"].as_array().into_iter().flatten() {
-                    writeln!(out, "          assumption: {}", a.as_str().unwrap_or(""))?;
-                }
-            }
-            writeln!(out, "{} checked: {} violated, {} unknown", results.len(), violated, unknown)
-        })(),
-    };
-    if internal > 0 {
-        Exit::Input
-    } else if violated > 0 {
-        Exit::Violated
-    } else if unknown > 0 {
-        Exit::Unknown
-    } else {
-        Exit::Ok
-    }
+    let targets = spec
+        .targets
+        .iter()
+        .map(|(name, side)| {
+            let pols = side.policies().iter().map(|p| p.name.clone()).collect();
+            (name.clone(), pols)
+        })
+        .collect();
+    Ok(CheckReport {
+        warnings,
+        results,
+        violated,
+        unknown,
+        internal,
+        targets,
+    })
 }

@@ -1,7 +1,6 @@
 //! `iamprove diff OLD NEW`: does NEW allow anything OLD does not (and, with `--direction both`,
 //! the reverse)? Findings are concrete, replayed requests with a generalised description.
 
-use crate::cli::{Exit, Format};
 use crate::eval::{Decision, SetName};
 use crate::json::Json;
 use crate::model::PolicyType;
@@ -14,8 +13,9 @@ use crate::scenario::{
 };
 use crate::symbolic::encode::{ACTION_SLOT, RESOURCE_SLOT};
 use crate::symbolic::term::{and, not};
+use crate::verdict::{Disagreement, UnknownReason, Verdict};
+use serde::Serialize;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,8 +85,10 @@ pub fn side_from_json(
 /// One direction's findings.
 pub struct Findings {
     pub findings: Vec<Value>,
+    /// Why the search gave up (the direction's verdict is then `unknown`).
     pub unknown: Option<String>,
-    pub internal: Option<String>,
+    /// The encoder and the evaluator disagree: an internal error, never a verdict.
+    pub internal: Option<Disagreement>,
     pub notes: Vec<String>,
     /// What the answer relies on beyond the inputs (a proof holds under these).
     pub assumptions: Vec<String>,
@@ -176,10 +178,12 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Fin
                 }
             }
             Solved::None => break,
-            Solved::Unknown(r) => {
-                if r.starts_with("internal error") {
-                    out.internal = Some(r);
-                } else if out.findings.is_empty() {
+            Solved::Unknown(UnknownReason::Internal(d)) => {
+                out.internal = Some(d);
+                break;
+            }
+            Solved::Unknown(UnknownReason::Limit(r)) => {
+                if out.findings.is_empty() {
                     out.unknown = Some(r);
                 } else {
                     out.notes.push(format!(
@@ -427,14 +431,39 @@ fn federated_identity(
     }
 }
 
-pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Format) -> Exit {
+/// Why `diff` produced no report.
+#[derive(Debug)]
+pub enum DiffError {
+    /// Located input errors (exit 2).
+    Input(Errors),
+    /// The encoder and the evaluator disagree (exit 2, to be reported).
+    Internal(Disagreement),
+}
+
+/// The report of `diff OLD NEW`. Its serde form is the `--format json` output.
+#[derive(Debug, Serialize)]
+pub struct DiffReport {
+    /// `widened`, `no_widening` or `unknown`.
+    pub verdict: Verdict,
+    /// Widening findings first, then (with `--direction both`) narrowing findings.
+    pub findings: Vec<Value>,
+    pub notes: Vec<String>,
+    /// What the answer relies on beyond the inputs (a proof holds under these).
+    pub assumptions: Vec<String>,
+    /// With `--direction both`: `narrowed`, `no_narrowing` or `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub narrowing: Option<Verdict>,
+}
+
+/// The `diff OLD NEW` command: load both files, compare (both ways with `--direction both`).
+pub fn run(old_path: &Path, new_path: &Path, opts: &DiffOptions) -> Result<DiffReport, DiffError> {
     let (old_doc, new_doc) = match (read_json(old_path), read_json(new_path)) {
         (Ok(o), Ok(n)) => (o, n),
         (o, n) => {
             let mut errs = Vec::new();
             errs.extend(o.err().unwrap_or_default());
             errs.extend(n.err().unwrap_or_default());
-            return crate::cli::report_errors(&errs);
+            return Err(DiffError::Input(errs));
         }
     };
     let old = side_from_json(&old_doc, old_path, opts.kind, Some(&new_doc));
@@ -445,15 +474,15 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
             let mut errs = Vec::new();
             errs.extend(o.err().unwrap_or_default());
             errs.extend(n.err().unwrap_or_default());
-            return crate::cli::report_errors(&errs);
+            return Err(DiffError::Input(errs));
         }
     };
     if matches!(old, Side::Scenario(_)) != matches!(new, Side::Scenario(_)) {
-        return crate::cli::report_errors(&vec![InputError::new(
+        return Err(DiffError::Input(vec![InputError::new(
             &new_path.display().to_string(),
             None,
             "OLD and NEW must both be policy documents or both be scenario files",
-        )]);
+        )]));
     }
     let widen = compare(&old, &new, opts, "widened");
     let narrow = if opts.direction == Direction::Both {
@@ -466,16 +495,14 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
         .as_ref()
         .or(narrow.as_ref().and_then(|n| n.internal.as_ref()))
     {
-        let _ = writeln!(std::io::stderr(), "error: {e}\nerror: please report this with the two input files (re-run with --dump-smt FILE to capture the query)");
-        return Exit::Input;
+        return Err(DiffError::Internal(e.clone()));
     }
-    let verdict = if !widen.findings.is_empty() {
-        "widened"
-    } else if widen.unknown.is_some() {
-        "unknown"
-    } else {
-        "no_widening"
-    };
+    let verdict = Verdict::of_search(
+        !widen.findings.is_empty(),
+        widen.unknown.is_some(),
+        Verdict::Widened,
+        Verdict::NoWidening,
+    );
     let mut findings = widen.findings.clone();
     if let Some(n) = &narrow {
         findings.extend(n.findings.iter().cloned());
@@ -497,109 +524,19 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
             notes.push(format!("narrowing check gave up: {u}"));
         }
     }
-    let narrowed = narrow.as_ref().map(|n| {
-        if !n.findings.is_empty() {
-            "narrowed"
-        } else if n.unknown.is_some() {
-            "unknown"
-        } else {
-            "no_narrowing"
-        }
+    let narrowing = narrow.as_ref().map(|n| {
+        Verdict::of_search(
+            !n.findings.is_empty(),
+            n.unknown.is_some(),
+            Verdict::Narrowed,
+            Verdict::NoNarrowing,
+        )
     });
-    let mut out = crate::cli::style::stdout();
-    let res = match format {
-        Format::Json => {
-            let mut v = json!({"verdict": verdict, "findings": findings, "notes": notes, "assumptions": assumptions});
-            if let Some(n) = narrowed {
-                v["narrowing"] = Value::String(n.into());
-            }
-            serde_json::to_writer_pretty(&mut out, &v)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Text => print_text(&mut out, verdict, narrowed, &findings, &notes, &assumptions),
-        Format::Sarif => crate::cli::sarif::print(
-            &mut out,
-            &crate::cli::sarif::diff_log_assuming(
-                &findings,
-                verdict,
-                narrowed,
-                &notes,
-                &assumptions,
-                &old_path.display().to_string(),
-                &new_path.display().to_string(),
-            ),
-        ),
-    };
-    if res.is_err() {
-        return Exit::Input;
-    }
-    match verdict {
-        "widened" => Exit::Violated,
-        "unknown" => Exit::Unknown,
-        _ => Exit::Ok,
-    }
-}
-
-/// One finding in text: `N. [kind] summary`, the old decision and the replayable request, each
-/// line prefixed by `indent`.
-pub fn print_finding(
-    out: &mut impl Write,
-    i: usize,
-    f: &Value,
-    indent: &str,
-) -> std::io::Result<()> {
-    let s = |k: &str| f[k].as_str().unwrap_or("").to_owned();
-    writeln!(out, "{indent}{}. [{}] {}", i + 1, s("kind"), s("summary"))?;
-    writeln!(out, "{indent}   old decision: {}", s("old_decision"))?;
-    for a in f["assumptions"].as_array().into_iter().flatten() {
-        writeln!(out, "{indent}   assumes: {}", a.as_str().unwrap_or(""))?;
-    }
-    writeln!(out, "{indent}   request: {}", f["request"])
-}
-
-fn print_text(
-    out: &mut impl Write,
-    verdict: &str,
-    narrowed: Option<&str>,
-    findings: &[Value],
-    notes: &[String],
-    assumptions: &[String],
-) -> std::io::Result<()> {
-    match verdict {
-        "widened" => writeln!(
-            out,
-            "{}: NEW allows requests that OLD does not",
-            crate::cli::style::verdict("widened")
-        )?,
-        "unknown" => writeln!(
-            out,
-            "{}: no answer within the limits (this is not a pass)",
-            crate::cli::style::verdict("unknown")
-        )?,
-        _ if !assumptions.is_empty() => writeln!(
-            out,
-            "{}: everything NEW allows, OLD allows too (proved under the assumptions below)",
-            crate::cli::style::verdict("no_widening")
-        )?,
-        _ => writeln!(
-            out,
-            "{}: everything NEW allows, OLD allows too (proved)",
-            crate::cli::style::verdict("no_widening")
-        )?,
-    }
-    if let Some(n) = narrowed {
-        writeln!(out, "narrowing: {n}")?;
-    }
-    for (i, f) in findings.iter().enumerate() {
-        writeln!(out)?;
-        print_finding(out, i, f, "")?;
-    }
-    for a in assumptions {
-        writeln!(out, "assumption: {a}")?;
-    }
-    for n in notes {
-        writeln!(out, "note: {n}")?;
-    }
-    Ok(())
+    Ok(DiffReport {
+        verdict,
+        findings,
+        notes,
+        assumptions,
+        narrowing,
+    })
 }

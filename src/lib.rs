@@ -26,4 +26,5 @@ pub mod solver;
 pub mod symbolic;
 pub mod trust;
 pub mod validate;
+pub mod verdict;
 pub mod wellformed;

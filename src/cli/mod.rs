@@ -1,6 +1,11 @@
 //! Command-line front end: flags → validated configuration → a command → a printer.
 
 pub mod account;
+pub mod activity;
+pub mod check;
+pub mod diff;
+pub mod gitdiff;
+pub mod iac;
 pub mod sarif;
 pub mod shellgen;
 pub mod style;
@@ -25,6 +30,17 @@ pub enum Exit {
     Input = 2,
     /// Unknown: solver timeout or resource limit.
     Unknown = 3,
+}
+
+impl From<crate::verdict::Verdict> for Exit {
+    fn from(v: crate::verdict::Verdict) -> Exit {
+        match v.exit_code() {
+            0 => Exit::Ok,
+            1 => Exit::Violated,
+            3 => Exit::Unknown,
+            _ => Exit::Input,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -381,7 +397,7 @@ pub fn run(cli: Cli) -> Exit {
             spec,
             solver,
             format,
-        } => crate::check::cmd_check(&spec, &solver.options(), format),
+        } => check::cmd_check(&spec, &solver.options(), format),
         Command::Diff {
             old,
             new,
@@ -408,9 +424,9 @@ pub fn run(cli: Cli) -> Exit {
             match (git_base, terraform_plan, cloudformation.as_deref(), old, new) {
                 (Some(base), _, _, old, new) => {
                     let paths: Vec<PathBuf> = old.into_iter().chain(new).chain(paths).collect();
-                    crate::gitdiff::cmd_diff_git(&base, &paths, &opts, format)
+                    gitdiff::cmd_diff_git(&base, &paths, &opts, format)
                 }
-                (None, Some(plan), _, _, _) => crate::iac::cmd_terraform(&plan, &opts, format),
+                (None, Some(plan), _, _, _) => iac::cmd_terraform(&plan, &opts, format),
                 (None, None, Some([o, n]), _, _) => {
                     let params = crate::iac::cloudformation::Params::new(
                         &parameters,
@@ -418,9 +434,9 @@ pub fn run(cli: Cli) -> Exit {
                         region.as_deref(),
                         partition.as_deref(),
                     );
-                    crate::iac::cmd_cloudformation(o, n, &params, &opts, format)
+                    iac::cmd_cloudformation(o, n, &params, &opts, format)
                 }
-                (None, None, None, Some(old), Some(new)) => crate::diff::cmd_diff(&old, &new, &opts, format),
+                (None, None, None, Some(old), Some(new)) => diff::cmd_diff(&old, &new, &opts, format),
                 _ => report_errors(&vec![InputError::new("iamprove diff", None, "expects OLD NEW, --git-base REF [PATHS...], --terraform-plan PLAN.json or --cloudformation OLD_TEMPLATE NEW_TEMPLATE")]),
             }
         }
@@ -459,7 +475,7 @@ pub fn run(cli: Cli) -> Exit {
             event_id,
             inputs,
             format,
-        } => crate::activity::cmd_why(
+        } => activity::cmd_why(
             &inputs.inputs(),
             message.as_deref(),
             event.as_deref(),
@@ -471,7 +487,7 @@ pub fn run(cli: Cli) -> Exit {
             principal,
             output,
             format,
-        } => crate::activity::cmd_generate(&cloudtrail, &principal, output.as_deref(), format),
+        } => activity::cmd_generate(&cloudtrail, &principal, output.as_deref(), format),
         Command::Tighten {
             policy,
             cloudtrail,
@@ -480,7 +496,7 @@ pub fn run(cli: Cli) -> Exit {
             output,
             solver,
             format,
-        } => crate::activity::cmd_tighten(
+        } => activity::cmd_tighten(
             &policy,
             &cloudtrail,
             last_accessed.as_deref(),

@@ -14,6 +14,7 @@ pub mod location;
 use crate::account::escalate::Escalation;
 use crate::account::Env;
 use crate::validate::Finding;
+use crate::verdict::Verdict;
 use location::{find_longest, find_yaml_keys, parse_path, Seg};
 use serde::Serialize;
 use serde_json::Value;
@@ -585,8 +586,8 @@ pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
 /// `diff --format sarif`: rules `IAMP-DIFF-WIDENED`, `IAMP-DIFF-NARROWED`, `IAMP-DIFF-UNKNOWN`.
 pub fn diff_log(
     findings: &[Value],
-    verdict: &str,
-    narrowed: Option<&str>,
+    verdict: Verdict,
+    narrowed: Option<Verdict>,
     notes: &[String],
     old: &str,
     new: &str,
@@ -598,8 +599,8 @@ pub fn diff_log(
 /// listed in the run's `properties.assumptions` and in the text of each finding that relies on one.
 pub fn diff_log_assuming(
     findings: &[Value],
-    verdict: &str,
-    narrowed: Option<&str>,
+    verdict: Verdict,
+    narrowed: Option<Verdict>,
     notes: &[String],
     assumptions: &[String],
     old: &str,
@@ -617,8 +618,8 @@ pub fn diff_log_assuming(
 
 fn diff_log_inner(
     findings: &[Value],
-    verdict: &str,
-    narrowed: Option<&str>,
+    verdict: Verdict,
+    narrowed: Option<Verdict>,
     notes: &[String],
     old: &str,
     new: &str,
@@ -684,8 +685,8 @@ fn diff_log_inner(
             ]),
         );
     }
-    if verdict == "unknown" || narrowed == Some("unknown") {
-        let what = if verdict == "unknown" {
+    if verdict == Verdict::Unknown || narrowed == Some(Verdict::Unknown) {
+        let what = if verdict == Verdict::Unknown {
             "whether NEW widens access"
         } else {
             "whether NEW narrows access"
