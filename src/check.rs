@@ -14,6 +14,7 @@ use crate::request::Request;
 use crate::scenario::{locate, read_json, Errors, InputError};
 use crate::symbolic::term::{and, not, T};
 use crate::verdict::Verdict;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -394,7 +395,7 @@ pub fn check_account(
             // reaches the pattern too
             for e in &escalations {
                 if e.kind == "self"
-                    && (e.gains == "*" || e.gains.starts_with("* "))
+                    && e.gains.is_any_action()
                     && !excepted(&e.principal, &inv.except)
                     && !violators
                         .iter()
@@ -994,6 +995,34 @@ pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
     crate::eval::principal_grant(&inv.not_principal, &req.principal).is_none()
 }
 
+/// The result of one invariant on one policy target. Its serde form is the JSON result
+/// (account invariants have their own shape, built in `check_account`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub invariant: String,
+    pub description: String,
+    /// The spec file.
+    pub source: String,
+    pub target: String,
+    /// `holds`, `violated`, `unknown` or `error` (an internal error).
+    pub status: Verdict,
+    pub detail: String,
+    /// The replayed request (scenario format) of a violation; `null` otherwise.
+    pub counterexample: Option<Value>,
+    pub statements: Vec<crate::eval::StmtRef>,
+    pub notes: Vec<String>,
+    /// What a `holds` relies on (absent for `only_assumable_by`, which lists none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumptions: Option<Vec<String>>,
+}
+
+impl CheckResult {
+    /// The JSON result (serialization of these plain fields cannot fail).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
 /// Result of one invariant on one target.
 pub struct Outcome {
     pub status: Verdict,
@@ -1147,7 +1176,7 @@ fn only_assumable_by(
     allowed: &crate::trust::Allowed,
     file: &str,
     opts: &QueryOptions,
-) -> Result<serde_json::Value, Errors> {
+) -> Result<CheckResult, Errors> {
     let Side::Resource(policy) = side else {
         return Err(vec![InputError::new(
             file,
@@ -1175,24 +1204,25 @@ fn only_assumable_by(
         ..crate::trust::TrustOptions::default()
     };
     let (status, detail, cx) = match crate::trust::check_only_assumable_by(&role, allowed, &topts) {
-        crate::trust::OnlyOutcome::Holds => ("holds", String::new(), serde_json::Value::Null),
+        crate::trust::OnlyOutcome::Holds => (Verdict::Holds, String::new(), None),
         crate::trust::OnlyOutcome::Violated {
             counterexample,
             detail,
-        } => ("violated", detail, counterexample),
-        crate::trust::OnlyOutcome::Unknown(why) => ("unknown", why, serde_json::Value::Null),
+        } => (Verdict::Violated, detail, Some(counterexample)),
+        crate::trust::OnlyOutcome::Unknown(why) => (Verdict::Unknown, why, None),
     };
-    Ok(json!({
-        "invariant": id,
-        "description": description,
-        "source": file,
-        "target": tname,
-        "status": status,
-        "detail": detail,
-        "counterexample": cx,
-        "statements": [],
-        "notes": [],
-    }))
+    Ok(CheckResult {
+        invariant: id.to_owned(),
+        description: description.to_owned(),
+        source: file.to_owned(),
+        target: tname.to_owned(),
+        status,
+        detail,
+        counterexample: cx,
+        statements: Vec::new(),
+        notes: Vec::new(),
+        assumptions: None,
+    })
 }
 
 /// The report of `check`: one result per (invariant, target), in spec order (account
@@ -1271,12 +1301,12 @@ pub fn run(spec_path: &Path, opts: &QueryOptions) -> Result<CheckReport, CheckEr
                     Ok(r) => r,
                     Err(e) => return Err(fail(&mut warnings, e)),
                 };
-                match r["status"].as_str() {
-                    Some("violated") => violated += 1,
-                    Some("unknown") => unknown += 1,
+                match r.status {
+                    Verdict::Violated => violated += 1,
+                    Verdict::Unknown => unknown += 1,
                     _ => {}
                 }
-                results.push(r);
+                results.push(r.to_json());
                 continue;
             }
             let inv = match raw {
@@ -1318,18 +1348,21 @@ pub fn run(spec_path: &Path, opts: &QueryOptions) -> Result<CheckReport, CheckEr
                 Verdict::Error => internal += 1,
                 _ => {}
             }
-            results.push(json!({
-                "invariant": inv.id,
-                "description": inv.description,
-                "source": inv.source,
-                "target": tname,
-                "status": o.status,
-                "detail": o.detail,
-                "counterexample": o.counterexample,
-                "statements": o.statements,
-                "notes": o.notes,
-                "assumptions": o.assumptions,
-            }));
+            results.push(
+                CheckResult {
+                    invariant: inv.id.clone(),
+                    description: inv.description.clone(),
+                    source: inv.source.clone(),
+                    target: tname.clone(),
+                    status: o.status,
+                    detail: o.detail,
+                    counterexample: o.counterexample,
+                    statements: o.statements,
+                    notes: o.notes,
+                    assumptions: Some(o.assumptions),
+                }
+                .to_json(),
+            );
         }
     }
     let targets = spec

@@ -82,6 +82,62 @@ pub fn side_from_json(
     })
 }
 
+/// A finding of `diff`: a replayed request that one side allows and the other does not, with
+/// the class of requests it stands for. Its serde form is the JSON finding (field order kept).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// What the finding relies on beyond the inputs (the assumed key or trust policy).
+    pub assumptions: Vec<String>,
+    /// The granting statements of the allowing side, as written.
+    pub newly_allowed_by: Vec<Value>,
+    /// `widened` or `narrowed`.
+    pub kind: Verdict,
+    /// One line for people.
+    pub summary: String,
+    pub action: ActionClass,
+    pub resource: ResourceClass,
+    /// The statements that grant the request (policy label, statement path, Sid).
+    pub granted_by: Vec<GrantRef>,
+    pub old_decision: &'static str,
+    pub new_decision: &'static str,
+    /// The request, in the scenario format (`iamprove eval` replays it).
+    pub request: Value,
+    /// Trust policies: the identities newly (no longer) admitted, in the provider's terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Value>,
+}
+
+/// The actions a finding stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionClass {
+    pub example: String,
+    /// Action patterns every action of the class matches.
+    pub matches: Vec<String>,
+    /// Patterns of the same service no action of the class matches.
+    pub does_not_match: Vec<String>,
+    /// The catalog's actions in the class.
+    pub known_actions: Vec<String>,
+    /// How many known actions of each access level.
+    pub access_levels: std::collections::BTreeMap<String, usize>,
+}
+
+/// The resources a finding stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceClass {
+    pub example: String,
+    pub matches: Vec<String>,
+    pub does_not_match: Vec<String>,
+}
+
+/// A statement that grants a finding's request.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantRef {
+    pub policy: String,
+    /// The statement's JSON path (`Statement[2]`).
+    pub statement: String,
+    pub sid: Option<String>,
+}
+
 /// One direction's findings.
 pub struct Findings {
     pub findings: Vec<Value>,
@@ -165,8 +221,9 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Fin
     while out.findings.len() < opts.max_findings {
         match p.solve(&confirm) {
             Solved::Found { request, model } => {
+                let finding = describe(&p, base, gain, &request, &model, kind);
                 out.findings
-                    .push(describe(&p, base, gain, &request, &model, kind));
+                    .push(serde_json::to_value(&finding).unwrap_or(Value::Null));
                 // the verdict stands; further findings get a short budget each
                 p.session.set_timeout(opts.query.timeout_ms.min(3_000));
                 // next finding: another kind of action if the query depends on the action, else stop
@@ -204,7 +261,7 @@ fn describe(
     req: &crate::request::Request,
     model: &crate::solver::Model,
     kind: &str,
-) -> Value {
+) -> Finding {
     let (act_yes, mut act_no) = class_patterns(&p.enc, ACTION_SLOT, model);
     // only the patterns of the same service tell what is new
     let svc = format!(
@@ -255,9 +312,13 @@ fn describe(
                 && s.policy != crate::query::STRICT_GRANT_NAME
         })
         .collect();
-    let granted: Vec<Value> = granting
+    let granted: Vec<GrantRef> = granting
         .iter()
-        .map(|s| json!({"policy": s.policy, "statement": s.path, "sid": s.sid}))
+        .map(|s| GrantRef {
+            policy: s.policy.clone(),
+            statement: s.path.clone(),
+            sid: s.sid.clone(),
+        })
         .collect();
     let old_decision = decision(base, req);
     let granted_txt: Vec<String> = granting
@@ -328,34 +389,46 @@ fn describe(
         .map(crate::model::statement_json)
         .collect();
     // the finding holds under the assumed key or trust policy (identity policy alone)
-    let assumptions: Vec<&str> = [base, gain]
+    let assumptions: Vec<String> = [base, gain]
         .iter()
         .any(|s| matches!(s, Side::Identity(_)))
         .then(|| crate::query::strict_grant_policy(req))
         .flatten()
-        .map(|_| crate::query::STRICT_ASSUMPTION)
+        .map(|_| crate::query::STRICT_ASSUMPTION.to_owned())
         .into_iter()
         .collect();
-    let mut out = json!({
-        "assumptions": assumptions,
-        "newly_allowed_by": statements,
-        "kind": kind,
-        "summary": summary,
-        "action": {"example": req.action, "matches": act_yes, "does_not_match": act_no,
-                   "known_actions": like.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>(),
-                   "access_levels": levels},
-        "resource": {"example": req.resource, "matches": res_yes, "does_not_match": res_no},
-        "granted_by": granted,
-        // `base` is OLD when widening and NEW when narrowing (compare(NEW, OLD)): the side
-        // that allows is NEW for a widening and OLD for a narrowing
-        "old_decision": if kind == "narrowed" { Decision::Allow.name() } else { old_decision.name() },
-        "new_decision": if kind == "narrowed" { old_decision.name() } else { Decision::Allow.name() },
-        "request": request_json(req, &p.enc),
-    });
-    if let (Some(id), Some(obj)) = (identity, out.as_object_mut()) {
-        obj.insert("identity".into(), id);
+    let (old_decision, new_decision) = if kind == "narrowed" {
+        (Decision::Allow.name(), old_decision.name())
+    } else {
+        (old_decision.name(), Decision::Allow.name())
+    };
+    Finding {
+        assumptions,
+        newly_allowed_by: statements,
+        kind: if kind == "narrowed" {
+            Verdict::Narrowed
+        } else {
+            Verdict::Widened
+        },
+        summary,
+        action: ActionClass {
+            example: req.action.clone(),
+            matches: act_yes,
+            does_not_match: act_no,
+            known_actions: like.iter().map(|(a, _)| a.clone()).collect(),
+            access_levels: levels,
+        },
+        resource: ResourceClass {
+            example: req.resource.clone(),
+            matches: res_yes,
+            does_not_match: res_no,
+        },
+        granted_by: granted,
+        old_decision,
+        new_decision,
+        request: request_json(req, &p.enc),
+        identity,
     }
-    out
 }
 
 /// For a web-identity or SAML caller: who is (no longer) admitted, described in the provider's

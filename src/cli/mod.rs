@@ -384,7 +384,7 @@ pub fn report_errors(errs: &Errors) -> Exit {
 
 pub fn run(cli: Cli) -> Exit {
     crate::deadline::start_clock();
-    crate::cli::style::set_quiet(cli.quiet);
+    style::set_quiet(cli.quiet);
     let quiet = cli.quiet;
     match cli.command {
         Command::Eval { scenario, format } => cmd_eval(&scenario, format),
@@ -522,8 +522,8 @@ pub fn run(cli: Cli) -> Exit {
             },
             solver.options(),
         ),
-        Command::Completions { shell } => crate::cli::shellgen::cmd_completions(shell),
-        Command::Man { dir } => crate::cli::shellgen::cmd_man(dir.as_deref()),
+        Command::Completions { shell } => shellgen::cmd_completions(shell),
+        Command::Man { dir } => shellgen::cmd_man(dir.as_deref()),
         Command::GenAccount { principals, seed } => account::cmd_gen_account(principals, seed),
     }
 }
@@ -541,7 +541,7 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
         )]);
     };
     let ev = explain(&sc, req);
-    let mut out = crate::cli::style::stdout();
+    let mut out = style::stdout();
     let res = match format {
         Format::Json => print_eval_json(&mut out, &ev),
         Format::Text => print_eval_text(&mut out, &ev),
@@ -549,9 +549,7 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
     };
     match res {
         // Under `--quiet` the decision is the exit status, as with `grep -q`: 0 Allow, 1 denied.
-        Ok(()) if crate::cli::style::quiet() && ev.decision != crate::eval::Decision::Allow => {
-            Exit::Violated
-        }
+        Ok(()) if style::quiet() && ev.decision != crate::eval::Decision::Allow => Exit::Violated,
         Ok(()) => Exit::Ok,
         Err(_) => Exit::Input,
     }
