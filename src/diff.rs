@@ -151,7 +151,8 @@ pub struct Findings {
 }
 
 /// Find requests `gain` allows and `base` does not.
-pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
+/// `kind` is `Widened` (`gain` is NEW) or `Narrowed` (`gain` is OLD): it words the findings.
+pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: Verdict) -> Findings {
     let first = compare_once(base, gain, opts, kind);
     // (after the command's deadline a second query could only answer unknown too)
     if first.unknown.is_none()
@@ -192,7 +193,7 @@ fn finding_is_well_formed(f: &Value) -> bool {
     }
 }
 
-fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
+fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: Verdict) -> Findings {
     let frame = Frame::of(&[base, gain]);
     let mut stmts = base.statements();
     stmts.extend(gain.statements());
@@ -260,7 +261,7 @@ fn describe(
     gain: &Side,
     req: &crate::request::Request,
     model: &crate::solver::Model,
-    kind: &str,
+    kind: Verdict,
 ) -> Finding {
     let (act_yes, mut act_no) = class_patterns(&p.enc, ACTION_SLOT, model);
     // only the patterns of the same service tell what is new
@@ -333,7 +334,7 @@ fn describe(
             }
             acc
         });
-    let verb = if kind == "widened" {
+    let verb = if kind == Verdict::Widened {
         "newly allows"
     } else {
         "no longer allows"
@@ -397,7 +398,7 @@ fn describe(
         .map(|_| crate::query::STRICT_ASSUMPTION.to_owned())
         .into_iter()
         .collect();
-    let (old_decision, new_decision) = if kind == "narrowed" {
+    let (old_decision, new_decision) = if kind == Verdict::Narrowed {
         (Decision::Allow.name(), old_decision.name())
     } else {
         (old_decision.name(), Decision::Allow.name())
@@ -405,11 +406,7 @@ fn describe(
     Finding {
         assumptions,
         newly_allowed_by: statements,
-        kind: if kind == "narrowed" {
-            Verdict::Narrowed
-        } else {
-            Verdict::Widened
-        },
+        kind,
         summary,
         action: ActionClass {
             example: req.action.clone(),
@@ -438,11 +435,11 @@ fn federated_identity(
     p: &Prepared,
     req: &crate::request::Request,
     model: &crate::solver::Model,
-    kind: &str,
+    kind: Verdict,
 ) -> Option<Value> {
     use crate::request::PrincipalKind;
     use crate::trust::providers;
-    let verb = if kind == "narrowed" {
+    let verb = if kind == Verdict::Narrowed {
         "no longer admits"
     } else {
         "now admits"
@@ -557,9 +554,9 @@ pub fn run(old_path: &Path, new_path: &Path, opts: &DiffOptions) -> Result<DiffR
             "OLD and NEW must both be policy documents or both be scenario files",
         )]));
     }
-    let widen = compare(&old, &new, opts, "widened");
+    let widen = compare(&old, &new, opts, Verdict::Widened);
     let narrow = if opts.direction == Direction::Both {
-        Some(compare(&new, &old, opts, "narrowed"))
+        Some(compare(&new, &old, opts, Verdict::Narrowed))
     } else {
         None
     };

@@ -108,7 +108,7 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (&'static str, Opti
         &Side::Identity(vec![old.clone()]),
         &Side::Identity(vec![new.clone()]),
         &d,
-        "widened",
+        crate::verdict::Verdict::Widened,
     );
     if let Some(e) = f.internal {
         return ("internal_error", Some(e.to_string()));
