@@ -151,8 +151,14 @@ pub struct Findings {
 }
 
 /// Find requests `gain` allows and `base` does not.
-/// `kind` is `Widened` (`gain` is NEW) or `Narrowed` (`gain` is OLD): it words the findings.
-pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: Verdict) -> Findings {
+/// `kind` words the findings: `"narrowed"` when `gain` is OLD (`--direction both`), else
+/// `"widened"` (a string, so the many callers in tests and benches need no change).
+pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
+    let kind = if Verdict::Narrowed == kind {
+        Verdict::Narrowed
+    } else {
+        Verdict::Widened
+    };
     let first = compare_once(base, gain, opts, kind);
     // (after the command's deadline a second query could only answer unknown too)
     if first.unknown.is_none()
@@ -554,9 +560,9 @@ pub fn run(old_path: &Path, new_path: &Path, opts: &DiffOptions) -> Result<DiffR
             "OLD and NEW must both be policy documents or both be scenario files",
         )]));
     }
-    let widen = compare(&old, &new, opts, Verdict::Widened);
+    let widen = compare(&old, &new, opts, "widened");
     let narrow = if opts.direction == Direction::Both {
-        Some(compare(&new, &old, opts, Verdict::Narrowed))
+        Some(compare(&new, &old, opts, "narrowed"))
     } else {
         None
     };

@@ -642,9 +642,9 @@ fn compare_versions(
         (None, Some(n)) => (nothing_like(&n, "(no policy)"), n),
         (None, None) => return None,
     };
-    let widen = compare(&old_side, &new_side, opts, Verdict::Widened);
+    let widen = compare(&old_side, &new_side, opts, "widened");
     let narrow = (opts.direction == Direction::Both)
-        .then(|| compare(&new_side, &old_side, opts, Verdict::Narrowed));
+        .then(|| compare(&new_side, &old_side, opts, "narrowed"));
     if let Some(e) = widen
         .internal
         .as_ref()

@@ -108,7 +108,7 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (&'static str, Opti
         &Side::Identity(vec![old.clone()]),
         &Side::Identity(vec![new.clone()]),
         &d,
-        crate::verdict::Verdict::Widened,
+        "widened",
     );
     if let Some(e) = f.internal {
         return ("internal_error", Some(e.to_string()));

@@ -369,7 +369,7 @@ fn check_pair(
     if !errs.is_empty() {
         return Err(joined(&errs));
     }
-    let first = compare(&b_lo, &g_up, opts, Verdict::Widened);
+    let first = compare(&b_lo, &g_up, opts, "widened");
     if let Some(e) = first.internal {
         return Err(format!("internal: {e}"));
     }
@@ -404,7 +404,7 @@ fn check_pair(
     if !errs.is_empty() {
         return Err(joined(&errs));
     }
-    let second = compare(&b_up, &g_lo, opts, Verdict::Widened);
+    let second = compare(&b_up, &g_lo, opts, "widened");
     if let Some(e) = second.internal {
         return Err(format!("internal: {e}"));
     }
@@ -430,7 +430,7 @@ fn check_pair(
         &mut errs,
     );
     if errs.is_empty() {
-        let third = compare(&b_t, &g_t, opts, Verdict::Widened);
+        let third = compare(&b_t, &g_t, opts, "widened");
         if let Some(e) = third.internal {
             return Err(format!("internal: {e}"));
         }
@@ -671,7 +671,7 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         out.narrowing = Some(if !errs.is_empty() {
             "unknown"
         } else {
-            let n = compare(&n_lo, &o_up, opts, Verdict::Narrowed);
+            let n = compare(&n_lo, &o_up, opts, "narrowed");
             if let Some(e) = n.internal {
                 return Err(e.to_string());
             }
