@@ -56,3 +56,55 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// The repository root (`CARGO_MANIFEST_DIR`). [`run`] starts the binary here, so the paths in
+/// reports are the relative ones a user typing the command from the root would see.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One finished run of the binary: exit status (-1 when killed by a signal), stdout and stderr.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run `iamprove ARGS` from `dir` with `NO_COLOR` set; any exit status is returned, not asserted.
+pub fn run_in<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Run {
+    let out = iamprove()
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run `iamprove ARGS` from the repository root (see [`run_in`]).
+pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    run_in(root(), args)
+}
+
+/// Stdout and exit status of `iamprove ARGS` run from the repository root.
+#[allow(dead_code)]
+pub fn run_text<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (String, i32) {
+    let r = run(args);
+    (r.stdout, r.code)
+}
+
+/// Stdout parsed as JSON, and the exit status; a loud failure (with stderr) when it is not JSON.
+#[allow(dead_code)]
+pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (serde_json::Value, i32) {
+    let r = run(args);
+    let v = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", r.stdout, r.stderr));
+    (v, r.code)
+}
