@@ -29,16 +29,7 @@ fn invictus_files() -> Vec<PathBuf> {
 const BERT: &str = "arn:aws:iam::123837392027:user/bert-jan";
 
 fn json_out(args: &[&str]) -> (Value, i32) {
-    let out = iamprove().args(args).output().unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (v, code)
+    crate::util::run_json(args)
 }
 
 #[test]

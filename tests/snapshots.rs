@@ -13,7 +13,7 @@
 //! `INSTA_UPDATE=always cargo test --release --test tests snapshots::`, then review `git diff
 //! tests/snapshots` (or `INSTA_UPDATE=new` and `cargo insta review`).
 
-use crate::util::{run, run_in, shared, Run};
+use crate::util::{run, run_in, run_text, shared, Run};
 use std::path::Path;
 
 /// `s` with every regular-expression metacharacter escaped.
@@ -310,6 +310,38 @@ fn tighten_last_accessed() {
     }
 }
 
+/// An identity policy alone granting on a KMS key: the proof states its assumption (README, "What a
+/// proof assumes") in text, JSON and SARIF.
+#[test]
+fn diff_kms_assumption() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = crate::util::write(
+        dir.path(),
+        "old.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+    );
+    let new = crate::util::write(
+        dir.path(),
+        "new.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},
+          {"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:key/*"}]}"#,
+    );
+    for (name, format) in [
+        ("diff_kms_assumption", "text"),
+        ("diff_kms_assumption_json", "json"),
+        ("diff_kms_assumption_sarif", "sarif"),
+    ] {
+        let args: Vec<String> = vec![
+            "diff".into(),
+            old.display().to_string(),
+            new.display().to_string(),
+            "--format".into(),
+            format.into(),
+        ];
+        snap_owned(name, &args, &[dir.path()]);
+    }
+}
+
 #[test]
 fn why_event() {
     let f = shared().join("corpora/cloudtrail/real/invictus-ir__aws_dataset/CloudTrail/218007301253_CloudTrail_us-east-1_20230710T1200Z_iLj9fb7yyUG9X4Bf.json");
@@ -391,9 +423,9 @@ fn gitdiff() {
 #[test]
 fn completions_and_man_headers() {
     let head = |args: &[&str], n: usize| {
-        let r = run(args);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let lines: Vec<&str> = r.stdout.lines().take(n).collect();
+        let (stdout, code) = run_text(args);
+        assert_eq!(code, 0);
+        let lines: Vec<&str> = stdout.lines().take(n).collect();
         format!(
             "$ iamprove {} | head -{n}\n{}\n",
             args.join(" "),
@@ -415,12 +447,28 @@ fn completions_and_man_headers() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     pages.sort();
+    // the pages the written iamprove.1 and `iamprove man` (stdout) refer to, to compare with the
+    // pages written (stdout refers to `iamprove-help(1)`, which is never written: reported, not
+    // fixed here)
+    let refs = |page: &str| {
+        let mut refs: Vec<String> = page
+            .replace("\\-", "-")
+            .split(|c: char| c.is_whitespace())
+            .filter(|w| w.starts_with("iamprove-") && w.ends_with("(1)"))
+            .map(|w| w.replace("(1)", ".1"))
+            .collect();
+        refs.sort();
+        refs.dedup();
+        refs.join("\n")
+    };
+    let written = refs(&std::fs::read_to_string(dir.path().join("iamprove.1")).unwrap_or_default());
+    let printed = refs(&run_text(&["man"]).0);
     let text = format!(
-        "$ iamprove man --dir DIR\nexit: {}\n----- stdout -----\n{}----- stderr -----\n{}----- DIR -----\n{}\n",
+        "$ iamprove man --dir DIR\nexit: {}\n----- stdout -----\n{}----- stderr -----\n{}----- DIR -----\n{}\n----- referred to by DIR/iamprove.1 -----\n{written}\n----- referred to by `iamprove man` -----\n{printed}\n",
         r.code,
         r.stdout,
         r.stderr,
-        pages.join("\n")
+        pages.join("\n"),
     );
     settings(&[dir.path()]).bind(|| insta::assert_snapshot!("man_dir", text));
 }

@@ -94,14 +94,12 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
 }
 
 /// Stdout and exit status of `iamprove ARGS` run from the repository root.
-#[allow(dead_code)]
 pub fn run_text<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (String, i32) {
     let r = run(args);
     (r.stdout, r.code)
 }
 
 /// Stdout parsed as JSON, and the exit status; a loud failure (with stderr) when it is not JSON.
-#[allow(dead_code)]
 pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (serde_json::Value, i32) {
     let r = run(args);
     let v = serde_json::from_str(&r.stdout)
