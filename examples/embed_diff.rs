@@ -36,7 +36,7 @@ fn main() -> Result<(), String> {
         query: QueryOptions::default(),
     };
     let found = compare(&old, &new, &opts, "identity");
-    if let Some(reason) = found.internal.or(found.unknown) {
+    if let Some(reason) = found.internal.map(|d| d.to_string()).or(found.unknown) {
         // not a proof either way: the CLI exits 3 (or 2 for an internal error)
         return Err(format!("unknown: {reason}"));
     }

@@ -6,7 +6,6 @@
 //! anonymous one, is allowed) or `no_admin` (no action of a service the policies never name is
 //! allowed on `*`, i.e. nothing grants "everything").
 
-use crate::cli::{Exit, Format};
 use crate::eval::{Applies, Matcher};
 use crate::json::{Json, JsonPath};
 use crate::model::{Policy, PolicyType, PrincipalEntry, Statement};
@@ -14,8 +13,9 @@ use crate::query::{allowed, allows, request_json, Frame, Prepared, QueryOptions,
 use crate::request::Request;
 use crate::scenario::{locate, read_json, Errors, InputError};
 use crate::symbolic::term::{and, not, T};
+use crate::verdict::Verdict;
+use serde::Serialize;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -392,7 +392,7 @@ pub fn check_account(
             // reaches the pattern too
             for e in &escalations {
                 if e.kind == "self"
-                    && (e.gains == "*" || e.gains.starts_with("* "))
+                    && e.gains.is_any_action()
                     && !excepted(&e.principal, &inv.except)
                     && !violators
                         .iter()
@@ -990,9 +990,37 @@ pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
     crate::rules::principal_grant(&inv.not_principal, &req.principal).is_none()
 }
 
+/// The result of one invariant on one policy target. Its serde form is the JSON result
+/// (account invariants have their own shape, built in `check_account`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub invariant: String,
+    pub description: String,
+    /// The spec file.
+    pub source: String,
+    pub target: String,
+    /// `holds`, `violated`, `unknown` or `error` (an internal error).
+    pub status: Verdict,
+    pub detail: String,
+    /// The replayed request (scenario format) of a violation; `null` otherwise.
+    pub counterexample: Option<Value>,
+    pub statements: Vec<crate::eval::StmtRef>,
+    pub notes: Vec<String>,
+    /// What a `holds` relies on (absent for `only_assumable_by`, which lists none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumptions: Option<Vec<String>>,
+}
+
+impl CheckResult {
+    /// The JSON result (serialization of these plain fields cannot fail).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
 /// Result of one invariant on one target.
 pub struct Outcome {
-    pub status: &'static str,
+    pub status: Verdict,
     pub counterexample: Option<Value>,
     pub detail: String,
     pub notes: Vec<String>,
@@ -1039,7 +1067,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
         Ok(p) => p,
         Err(e) => {
             return Outcome {
-                status: "unknown",
+                status: Verdict::Unknown,
                 counterexample: None,
                 detail: e,
                 notes: Vec::new(),
@@ -1069,7 +1097,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
     };
     match p.solve(&confirm) {
         Solved::None => Outcome {
-            status: "holds",
+            status: Verdict::Holds,
             counterexample: None,
             detail: if assumptions.is_empty() {
                 "proved".into()
@@ -1081,13 +1109,13 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             statements: Vec::new(),
         },
         Solved::Unknown(r) => Outcome {
-            status: if r.starts_with("internal error") {
-                "error"
+            status: if r.is_internal() {
+                Verdict::Error
             } else {
-                "unknown"
+                Verdict::Unknown
             },
             counterexample: None,
-            detail: r,
+            detail: r.to_string(),
             notes,
             assumptions,
             statements: Vec::new(),
@@ -1120,7 +1148,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
                 Kind::Require => format!("{}: {}", ev.decision.name(), ev.reason),
             };
             Outcome {
-                status: "violated",
+                status: Verdict::Violated,
                 counterexample: Some(request_json(&request, &p.enc)),
                 detail,
                 notes,
@@ -1140,7 +1168,7 @@ fn only_assumable_by(
     allowed: &crate::trust::Allowed,
     file: &str,
     opts: &QueryOptions,
-) -> Result<serde_json::Value, Errors> {
+) -> Result<CheckResult, Errors> {
     let Side::Resource(policy) = side else {
         return Err(vec![InputError::new(
             file,
@@ -1168,30 +1196,72 @@ fn only_assumable_by(
         ..crate::trust::TrustOptions::default()
     };
     let (status, detail, cx) = match crate::trust::check_only_assumable_by(&role, allowed, &topts) {
-        crate::trust::OnlyOutcome::Holds => ("holds", String::new(), serde_json::Value::Null),
+        crate::trust::OnlyOutcome::Holds => (Verdict::Holds, String::new(), None),
         crate::trust::OnlyOutcome::Violated {
             counterexample,
             detail,
-        } => ("violated", detail, counterexample),
-        crate::trust::OnlyOutcome::Unknown(why) => ("unknown", why, serde_json::Value::Null),
+        } => (Verdict::Violated, detail, Some(counterexample)),
+        crate::trust::OnlyOutcome::Unknown(why) => (Verdict::Unknown, why, None),
     };
-    Ok(json!({
-        "invariant": id,
-        "description": description,
-        "source": file,
-        "target": tname,
-        "status": status,
-        "detail": detail,
-        "counterexample": cx,
-        "statements": [],
-        "notes": [],
-    }))
+    Ok(CheckResult {
+        invariant: id.to_owned(),
+        description: description.to_owned(),
+        source: file.to_owned(),
+        target: tname.to_owned(),
+        status,
+        detail,
+        counterexample: cx,
+        statements: Vec::new(),
+        notes: Vec::new(),
+        assumptions: None,
+    })
 }
 
-pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit {
+/// The report of `check`: one result per (invariant, target), in spec order (account
+/// invariants first). Its JSON form is `{"results": [...], "summary": {...}}`.
+pub struct CheckReport {
+    /// Warnings of the account invariants (each once), for stderr.
+    pub warnings: Vec<String>,
+    pub results: Vec<Value>,
+    pub violated: usize,
+    pub unknown: usize,
+    /// Results whose status is `error` (an internal error: exit 2).
+    pub internal: usize,
+    /// The policy targets: name and the names of their policies (for SARIF locations).
+    pub targets: Vec<(String, Vec<String>)>,
+}
+
+impl CheckReport {
+    /// The command's verdict: `error` if any result is, else `violated`, `unknown`, `holds`.
+    pub fn verdict(&self) -> Verdict {
+        if self.internal > 0 {
+            Verdict::Error
+        } else if self.violated > 0 {
+            Verdict::Violated
+        } else if self.unknown > 0 {
+            Verdict::Unknown
+        } else {
+            Verdict::Holds
+        }
+    }
+}
+
+/// Why `check` produced no report: located input errors, after the warnings found until then.
+pub struct CheckError {
+    pub warnings: Vec<String>,
+    pub errors: Errors,
+}
+
+/// The `check SPEC` command: every invariant on every target.
+pub fn run(spec_path: &Path, opts: &QueryOptions) -> Result<CheckReport, CheckError> {
+    let mut warnings: Vec<String> = Vec::new();
+    let fail = |warnings: &mut Vec<String>, errors: Errors| CheckError {
+        warnings: std::mem::take(warnings),
+        errors,
+    };
     let spec = match load_spec(spec_path) {
         Ok(s) => s,
-        Err(e) => return crate::cli::report_errors(&e),
+        Err(e) => return Err(fail(&mut warnings, e)),
     };
     let mut results = Vec::new();
     let (mut violated, mut unknown, mut internal) = (0, 0, 0);
@@ -1200,16 +1270,14 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             Ok(r) => {
                 violated += r.iter().filter(|x| x["status"] == "violated").count();
                 unknown += r.iter().filter(|x| x["status"] == "unknown").count();
-                let mut shown: Vec<&str> = Vec::new();
                 for w in r.iter().filter_map(|x| x["warnings"].as_array()).flatten() {
-                    if let Some(w) = w.as_str().filter(|w| !shown.contains(w)) {
-                        shown.push(w);
-                        eprintln!("warning: {w}");
+                    if let Some(w) = w.as_str().filter(|w| !warnings.iter().any(|s| s == w)) {
+                        warnings.push(w.to_owned());
                     }
                 }
                 results.extend(r);
             }
-            Err(e) => return crate::cli::report_errors(&e),
+            Err(e) => return Err(fail(&mut warnings, e)),
         }
     }
     for (tname, side) in &spec.targets {
@@ -1223,14 +1291,14 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             {
                 let r = match only_assumable_by(tname, side, id, description, allowed, file, opts) {
                     Ok(r) => r,
-                    Err(e) => return crate::cli::report_errors(&e),
+                    Err(e) => return Err(fail(&mut warnings, e)),
                 };
-                match r["status"].as_str() {
-                    Some("violated") => violated += 1,
-                    Some("unknown") => unknown += 1,
+                match r.status {
+                    Verdict::Violated => violated += 1,
+                    Verdict::Unknown => unknown += 1,
                     _ => {}
                 }
-                results.push(r);
+                results.push(r.to_json());
                 continue;
             }
             let inv = match raw {
@@ -1263,66 +1331,46 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
             };
             let inv = match inv {
                 Ok(i) => i,
-                Err(e) => return crate::cli::report_errors(&e),
+                Err(e) => return Err(fail(&mut warnings, e)),
             };
             let o = check_one(side, &inv, opts);
             match o.status {
-                "violated" => violated += 1,
-                "unknown" => unknown += 1,
-                "error" => internal += 1,
+                Verdict::Violated => violated += 1,
+                Verdict::Unknown => unknown += 1,
+                Verdict::Error => internal += 1,
                 _ => {}
             }
-            results.push(json!({
-                "invariant": inv.id,
-                "description": inv.description,
-                "source": inv.source,
-                "target": tname,
-                "status": o.status,
-                "detail": o.detail,
-                "counterexample": o.counterexample,
-                "statements": o.statements,
-                "notes": o.notes,
-                "assumptions": o.assumptions,
-            }));
+            results.push(
+                CheckResult {
+                    invariant: inv.id.clone(),
+                    description: inv.description.clone(),
+                    source: inv.source.clone(),
+                    target: tname.clone(),
+                    status: o.status,
+                    detail: o.detail,
+                    counterexample: o.counterexample,
+                    statements: o.statements,
+                    notes: o.notes,
+                    assumptions: Some(o.assumptions),
+                }
+                .to_json(),
+            );
         }
     }
-    let mut out = crate::style::stdout();
-    let _ = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &json!({"results": results, "summary": {"violated": violated, "unknown": unknown, "checked": results.len()}}))
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(out)),
-        Format::Sarif => {
-            let targets: Vec<crate::sarif::CheckTarget> = spec
-                .targets
-                .iter()
-                .map(|(name, side)| crate::sarif::CheckTarget { name: name.clone(), policies: side.policies().iter().map(|p| p.name.clone()).collect() })
-                .collect();
-            crate::sarif::print(&mut out, &crate::sarif::check_log(&results, &targets))
-        }
-        Format::Text => (|| {
-            for r in &results {
-                let status = r["status"].as_str().unwrap_or("");
-                writeln!(out, "{} {}  [{}]", crate::style::verdict_padded(status, 9), r["invariant"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""))?;
-                if status != "holds" {
-                    writeln!(out, "          {}", r["detail"].as_str().unwrap_or(""))?;
-                }
-                if let Some(c) = r.get("counterexample").filter(|c| !c.is_null()) {
-                    writeln!(out, "          counterexample: {c}")?;
-                }
-                for a in r["assumptions"].as_array().into_iter().flatten() {
-                    writeln!(out, "          assumption: {}", a.as_str().unwrap_or(""))?;
-                }
-            }
-            writeln!(out, "{} checked: {} violated, {} unknown", results.len(), violated, unknown)
-        })(),
-    };
-    if internal > 0 {
-        Exit::Input
-    } else if violated > 0 {
-        Exit::Violated
-    } else if unknown > 0 {
-        Exit::Unknown
-    } else {
-        Exit::Ok
-    }
+    let targets = spec
+        .targets
+        .iter()
+        .map(|(name, side)| {
+            let pols = side.policies().iter().map(|p| p.name.clone()).collect();
+            (name.clone(), pols)
+        })
+        .collect();
+    Ok(CheckReport {
+        warnings,
+        results,
+        violated,
+        unknown,
+        internal,
+        targets,
+    })
 }

@@ -1,7 +1,6 @@
 //! `iamprove diff OLD NEW`: does NEW allow anything OLD does not (and, with `--direction both`,
 //! the reverse)? Findings are concrete, replayed requests with a generalised description.
 
-use crate::cli::{Exit, Format};
 use crate::eval::{Decision, SetName};
 use crate::json::Json;
 use crate::model::PolicyType;
@@ -14,8 +13,9 @@ use crate::scenario::{
 };
 use crate::symbolic::encode::{ACTION_SLOT, RESOURCE_SLOT};
 use crate::symbolic::term::{and, not};
+use crate::verdict::{Disagreement, UnknownReason, Verdict};
+use serde::Serialize;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -82,18 +82,83 @@ pub fn side_from_json(
     })
 }
 
+/// A finding of `diff`: a replayed request that one side allows and the other does not, with
+/// the class of requests it stands for. Its serde form is the JSON finding (field order kept).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// What the finding relies on beyond the inputs (the assumed key or trust policy).
+    pub assumptions: Vec<String>,
+    /// The granting statements of the allowing side, as written.
+    pub newly_allowed_by: Vec<Value>,
+    /// `widened` or `narrowed`.
+    pub kind: Verdict,
+    /// One line for people.
+    pub summary: String,
+    pub action: ActionClass,
+    pub resource: ResourceClass,
+    /// The statements that grant the request (policy label, statement path, Sid).
+    pub granted_by: Vec<GrantRef>,
+    pub old_decision: &'static str,
+    pub new_decision: &'static str,
+    /// The request, in the scenario format (`iamprove eval` replays it).
+    pub request: Value,
+    /// Trust policies: the identities newly (no longer) admitted, in the provider's terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Value>,
+}
+
+/// The actions a finding stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionClass {
+    pub example: String,
+    /// Action patterns every action of the class matches.
+    pub matches: Vec<String>,
+    /// Patterns of the same service no action of the class matches.
+    pub does_not_match: Vec<String>,
+    /// The catalog's actions in the class.
+    pub known_actions: Vec<String>,
+    /// How many known actions of each access level.
+    pub access_levels: std::collections::BTreeMap<String, usize>,
+}
+
+/// The resources a finding stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceClass {
+    pub example: String,
+    pub matches: Vec<String>,
+    pub does_not_match: Vec<String>,
+}
+
+/// A statement that grants a finding's request.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantRef {
+    pub policy: String,
+    /// The statement's JSON path (`Statement[2]`).
+    pub statement: String,
+    pub sid: Option<String>,
+}
+
 /// One direction's findings.
 pub struct Findings {
     pub findings: Vec<Value>,
+    /// Why the search gave up (the direction's verdict is then `unknown`).
     pub unknown: Option<String>,
-    pub internal: Option<String>,
+    /// The encoder and the evaluator disagree: an internal error, never a verdict.
+    pub internal: Option<Disagreement>,
     pub notes: Vec<String>,
     /// What the answer relies on beyond the inputs (a proof holds under these).
     pub assumptions: Vec<String>,
 }
 
 /// Find requests `gain` allows and `base` does not.
+/// `kind` words the findings: `"narrowed"` when `gain` is OLD (`--direction both`), else
+/// `"widened"` (a string, so the many callers in tests and benches need no change).
 pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
+    let kind = if Verdict::Narrowed == kind {
+        Verdict::Narrowed
+    } else {
+        Verdict::Widened
+    };
     let first = compare_once(base, gain, opts, kind);
     // (after the command's deadline a second query could only answer unknown too)
     if first.unknown.is_none()
@@ -134,7 +199,7 @@ fn finding_is_well_formed(f: &Value) -> bool {
     }
 }
 
-fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
+fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: Verdict) -> Findings {
     let frame = Frame::of(&[base, gain]);
     let mut stmts = base.statements();
     stmts.extend(gain.statements());
@@ -163,8 +228,9 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Fin
     while out.findings.len() < opts.max_findings {
         match p.solve(&confirm) {
             Solved::Found { request, model } => {
+                let finding = describe(&p, base, gain, &request, &model, kind);
                 out.findings
-                    .push(describe(&p, base, gain, &request, &model, kind));
+                    .push(serde_json::to_value(&finding).unwrap_or(Value::Null));
                 // the verdict stands; further findings get a short budget each
                 p.session.set_timeout(opts.query.timeout_ms.min(3_000));
                 // next finding: another kind of action if the query depends on the action, else stop
@@ -176,10 +242,12 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Fin
                 }
             }
             Solved::None => break,
-            Solved::Unknown(r) => {
-                if r.starts_with("internal error") {
-                    out.internal = Some(r);
-                } else if out.findings.is_empty() {
+            Solved::Unknown(UnknownReason::Internal(d)) => {
+                out.internal = Some(d);
+                break;
+            }
+            Solved::Unknown(UnknownReason::Limit(r)) => {
+                if out.findings.is_empty() {
                     out.unknown = Some(r);
                 } else {
                     out.notes.push(format!(
@@ -199,8 +267,8 @@ fn describe(
     gain: &Side,
     req: &crate::request::Request,
     model: &crate::solver::Model,
-    kind: &str,
-) -> Value {
+    kind: Verdict,
+) -> Finding {
     let (act_yes, mut act_no) = class_patterns(&p.enc, ACTION_SLOT, model);
     // only the patterns of the same service tell what is new
     let svc = format!(
@@ -251,9 +319,13 @@ fn describe(
                 && s.policy != crate::query::STRICT_GRANT_NAME
         })
         .collect();
-    let granted: Vec<Value> = granting
+    let granted: Vec<GrantRef> = granting
         .iter()
-        .map(|s| json!({"policy": s.policy, "statement": s.path, "sid": s.sid}))
+        .map(|s| GrantRef {
+            policy: s.policy.clone(),
+            statement: s.path.clone(),
+            sid: s.sid.clone(),
+        })
         .collect();
     let old_decision = decision(base, req);
     let granted_txt: Vec<String> = granting
@@ -268,7 +340,7 @@ fn describe(
             }
             acc
         });
-    let verb = if kind == "widened" {
+    let verb = if kind == Verdict::Widened {
         "newly allows"
     } else {
         "no longer allows"
@@ -324,34 +396,42 @@ fn describe(
         .map(crate::model::statement_json)
         .collect();
     // the finding holds under the assumed key or trust policy (identity policy alone)
-    let assumptions: Vec<&str> = [base, gain]
+    let assumptions: Vec<String> = [base, gain]
         .iter()
         .any(|s| matches!(s, Side::Identity(_)))
         .then(|| crate::query::strict_grant_policy(req))
         .flatten()
-        .map(|_| crate::query::STRICT_ASSUMPTION)
+        .map(|_| crate::query::STRICT_ASSUMPTION.to_owned())
         .into_iter()
         .collect();
-    let mut out = json!({
-        "assumptions": assumptions,
-        "newly_allowed_by": statements,
-        "kind": kind,
-        "summary": summary,
-        "action": {"example": req.action, "matches": act_yes, "does_not_match": act_no,
-                   "known_actions": like.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>(),
-                   "access_levels": levels},
-        "resource": {"example": req.resource, "matches": res_yes, "does_not_match": res_no},
-        "granted_by": granted,
-        // `base` is OLD when widening and NEW when narrowing (compare(NEW, OLD)): the side
-        // that allows is NEW for a widening and OLD for a narrowing
-        "old_decision": if kind == "narrowed" { Decision::Allow.name() } else { old_decision.name() },
-        "new_decision": if kind == "narrowed" { old_decision.name() } else { Decision::Allow.name() },
-        "request": request_json(req, &p.enc),
-    });
-    if let (Some(id), Some(obj)) = (identity, out.as_object_mut()) {
-        obj.insert("identity".into(), id);
+    let (old_decision, new_decision) = if kind == Verdict::Narrowed {
+        (Decision::Allow.name(), old_decision.name())
+    } else {
+        (old_decision.name(), Decision::Allow.name())
+    };
+    Finding {
+        assumptions,
+        newly_allowed_by: statements,
+        kind,
+        summary,
+        action: ActionClass {
+            example: req.action.clone(),
+            matches: act_yes,
+            does_not_match: act_no,
+            known_actions: like.iter().map(|(a, _)| a.clone()).collect(),
+            access_levels: levels,
+        },
+        resource: ResourceClass {
+            example: req.resource.clone(),
+            matches: res_yes,
+            does_not_match: res_no,
+        },
+        granted_by: granted,
+        old_decision,
+        new_decision,
+        request: request_json(req, &p.enc),
+        identity,
     }
-    out
 }
 
 /// For a web-identity or SAML caller: who is (no longer) admitted, described in the provider's
@@ -361,11 +441,11 @@ fn federated_identity(
     p: &Prepared,
     req: &crate::request::Request,
     model: &crate::solver::Model,
-    kind: &str,
+    kind: Verdict,
 ) -> Option<Value> {
     use crate::request::PrincipalKind;
     use crate::trust::providers;
-    let verb = if kind == "narrowed" {
+    let verb = if kind == Verdict::Narrowed {
         "no longer admits"
     } else {
         "now admits"
@@ -427,14 +507,39 @@ fn federated_identity(
     }
 }
 
-pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Format) -> Exit {
+/// Why `diff` produced no report.
+#[derive(Debug)]
+pub enum DiffError {
+    /// Located input errors (exit 2).
+    Input(Errors),
+    /// The encoder and the evaluator disagree (exit 2, to be reported).
+    Internal(Disagreement),
+}
+
+/// The report of `diff OLD NEW`. Its serde form is the `--format json` output.
+#[derive(Debug, Serialize)]
+pub struct DiffReport {
+    /// `widened`, `no_widening` or `unknown`.
+    pub verdict: Verdict,
+    /// Widening findings first, then (with `--direction both`) narrowing findings.
+    pub findings: Vec<Value>,
+    pub notes: Vec<String>,
+    /// What the answer relies on beyond the inputs (a proof holds under these).
+    pub assumptions: Vec<String>,
+    /// With `--direction both`: `narrowed`, `no_narrowing` or `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub narrowing: Option<Verdict>,
+}
+
+/// The `diff OLD NEW` command: load both files, compare (both ways with `--direction both`).
+pub fn run(old_path: &Path, new_path: &Path, opts: &DiffOptions) -> Result<DiffReport, DiffError> {
     let (old_doc, new_doc) = match (read_json(old_path), read_json(new_path)) {
         (Ok(o), Ok(n)) => (o, n),
         (o, n) => {
             let mut errs = Vec::new();
             errs.extend(o.err().unwrap_or_default());
             errs.extend(n.err().unwrap_or_default());
-            return crate::cli::report_errors(&errs);
+            return Err(DiffError::Input(errs));
         }
     };
     let old = side_from_json(&old_doc, old_path, opts.kind, Some(&new_doc));
@@ -445,15 +550,15 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
             let mut errs = Vec::new();
             errs.extend(o.err().unwrap_or_default());
             errs.extend(n.err().unwrap_or_default());
-            return crate::cli::report_errors(&errs);
+            return Err(DiffError::Input(errs));
         }
     };
     if matches!(old, Side::Scenario(_)) != matches!(new, Side::Scenario(_)) {
-        return crate::cli::report_errors(&vec![InputError::new(
+        return Err(DiffError::Input(vec![InputError::new(
             &new_path.display().to_string(),
             None,
             "OLD and NEW must both be policy documents or both be scenario files",
-        )]);
+        )]));
     }
     let widen = compare(&old, &new, opts, "widened");
     let narrow = if opts.direction == Direction::Both {
@@ -466,16 +571,14 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
         .as_ref()
         .or(narrow.as_ref().and_then(|n| n.internal.as_ref()))
     {
-        let _ = writeln!(std::io::stderr(), "error: {e}\nerror: please report this with the two input files (re-run with --dump-smt FILE to capture the query)");
-        return Exit::Input;
+        return Err(DiffError::Internal(e.clone()));
     }
-    let verdict = if !widen.findings.is_empty() {
-        "widened"
-    } else if widen.unknown.is_some() {
-        "unknown"
-    } else {
-        "no_widening"
-    };
+    let verdict = Verdict::of_search(
+        !widen.findings.is_empty(),
+        widen.unknown.is_some(),
+        Verdict::Widened,
+        Verdict::NoWidening,
+    );
     let mut findings = widen.findings.clone();
     if let Some(n) = &narrow {
         findings.extend(n.findings.iter().cloned());
@@ -497,109 +600,19 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
             notes.push(format!("narrowing check gave up: {u}"));
         }
     }
-    let narrowed = narrow.as_ref().map(|n| {
-        if !n.findings.is_empty() {
-            "narrowed"
-        } else if n.unknown.is_some() {
-            "unknown"
-        } else {
-            "no_narrowing"
-        }
+    let narrowing = narrow.as_ref().map(|n| {
+        Verdict::of_search(
+            !n.findings.is_empty(),
+            n.unknown.is_some(),
+            Verdict::Narrowed,
+            Verdict::NoNarrowing,
+        )
     });
-    let mut out = crate::style::stdout();
-    let res = match format {
-        Format::Json => {
-            let mut v = json!({"verdict": verdict, "findings": findings, "notes": notes, "assumptions": assumptions});
-            if let Some(n) = narrowed {
-                v["narrowing"] = Value::String(n.into());
-            }
-            serde_json::to_writer_pretty(&mut out, &v)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Text => print_text(&mut out, verdict, narrowed, &findings, &notes, &assumptions),
-        Format::Sarif => crate::sarif::print(
-            &mut out,
-            &crate::sarif::diff_log_assuming(
-                &findings,
-                verdict,
-                narrowed,
-                &notes,
-                &assumptions,
-                &old_path.display().to_string(),
-                &new_path.display().to_string(),
-            ),
-        ),
-    };
-    if res.is_err() {
-        return Exit::Input;
-    }
-    match verdict {
-        "widened" => Exit::Violated,
-        "unknown" => Exit::Unknown,
-        _ => Exit::Ok,
-    }
-}
-
-/// One finding in text: `N. [kind] summary`, the old decision and the replayable request, each
-/// line prefixed by `indent`.
-pub fn print_finding(
-    out: &mut impl Write,
-    i: usize,
-    f: &Value,
-    indent: &str,
-) -> std::io::Result<()> {
-    let s = |k: &str| f[k].as_str().unwrap_or("").to_owned();
-    writeln!(out, "{indent}{}. [{}] {}", i + 1, s("kind"), s("summary"))?;
-    writeln!(out, "{indent}   old decision: {}", s("old_decision"))?;
-    for a in f["assumptions"].as_array().into_iter().flatten() {
-        writeln!(out, "{indent}   assumes: {}", a.as_str().unwrap_or(""))?;
-    }
-    writeln!(out, "{indent}   request: {}", f["request"])
-}
-
-fn print_text(
-    out: &mut impl Write,
-    verdict: &str,
-    narrowed: Option<&str>,
-    findings: &[Value],
-    notes: &[String],
-    assumptions: &[String],
-) -> std::io::Result<()> {
-    match verdict {
-        "widened" => writeln!(
-            out,
-            "{}: NEW allows requests that OLD does not",
-            crate::style::verdict("widened")
-        )?,
-        "unknown" => writeln!(
-            out,
-            "{}: no answer within the limits (this is not a pass)",
-            crate::style::verdict("unknown")
-        )?,
-        _ if !assumptions.is_empty() => writeln!(
-            out,
-            "{}: everything NEW allows, OLD allows too (proved under the assumptions below)",
-            crate::style::verdict("no_widening")
-        )?,
-        _ => writeln!(
-            out,
-            "{}: everything NEW allows, OLD allows too (proved)",
-            crate::style::verdict("no_widening")
-        )?,
-    }
-    if let Some(n) = narrowed {
-        writeln!(out, "narrowing: {n}")?;
-    }
-    for (i, f) in findings.iter().enumerate() {
-        writeln!(out)?;
-        print_finding(out, i, f, "")?;
-    }
-    for a in assumptions {
-        writeln!(out, "assumption: {a}")?;
-    }
-    for n in notes {
-        writeln!(out, "note: {n}")?;
-    }
-    Ok(())
+    Ok(DiffReport {
+        verdict,
+        findings,
+        notes,
+        assumptions,
+        narrowing,
+    })
 }

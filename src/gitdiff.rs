@@ -7,15 +7,14 @@
 //! with `git show REF:path`; the working-tree version from the file. A new file is compared with a
 //! policy that allows nothing (every grant widens), a deleted file the other way round.
 
-use crate::cli::{Exit, Format};
 use crate::diff::{compare, side_from_json, DiffOptions, Direction, Findings};
 use crate::json::Json;
 use crate::model::Policy;
 use crate::query::Side;
 use crate::scenario::{looks_like_scenario, scenario_from_json, Errors, InputError, Scenario};
+use crate::verdict::Verdict;
 use serde_json::{json, Value};
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
@@ -444,9 +443,9 @@ pub fn nothing_like(like: &Side, name: &str) -> Side {
 pub struct FileResult {
     pub change: Change,
     /// `widened`, `no_widening`, `unknown` or `error`.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// With `--direction both`: `narrowed`, `no_narrowing` or `unknown`.
-    pub narrowing: Option<&'static str>,
+    pub narrowing: Option<Verdict>,
     pub findings: Vec<Value>,
     pub notes: Vec<String>,
     pub errors: Vec<String>,
@@ -456,7 +455,7 @@ impl FileResult {
     fn error(change: &Change, errors: Vec<String>) -> FileResult {
         FileResult {
             change: change.clone(),
-            verdict: "error",
+            verdict: Verdict::Error,
             narrowing: None,
             findings: Vec::new(),
             notes: Vec::new(),
@@ -489,25 +488,13 @@ pub struct GitDiff {
 }
 
 impl GitDiff {
-    pub fn verdict(&self) -> &'static str {
-        if self.files.iter().any(|f| f.verdict == "error") {
-            "error"
-        } else if self.files.iter().any(|f| f.verdict == "widened") {
-            "widened"
-        } else if self.files.iter().any(|f| f.verdict == "unknown") {
-            "unknown"
-        } else {
-            "no_widening"
-        }
-    }
-
-    pub fn exit(&self) -> Exit {
-        match self.verdict() {
-            "error" => Exit::Input,
-            "widened" => Exit::Violated,
-            "unknown" => Exit::Unknown,
-            _ => Exit::Ok,
-        }
+    /// `error` if any file is, else `widened` if any file is, else `unknown` if any file is,
+    /// else `no_widening`.
+    pub fn verdict(&self) -> Verdict {
+        [Verdict::Error, Verdict::Widened, Verdict::Unknown]
+            .into_iter()
+            .find(|v| self.files.iter().any(|f| f.verdict == *v))
+            .unwrap_or(Verdict::NoWidening)
     }
 
     pub fn to_json(&self) -> Value {
@@ -671,10 +658,10 @@ fn compare_versions(
             )],
         ));
     }
-    let verdict = verdict_of(&widen, "widened", "no_widening");
+    let verdict = verdict_of(&widen, Verdict::Widened, Verdict::NoWidening);
     let narrowing = narrow
         .as_ref()
-        .map(|n| verdict_of(n, "narrowed", "no_narrowing"));
+        .map(|n| verdict_of(n, Verdict::Narrowed, Verdict::NoNarrowing));
     let mut findings = widen.findings.clone();
     notes.extend(widen.notes.iter().cloned());
     if let Some(u) = &widen.unknown {
@@ -699,128 +686,8 @@ fn compare_versions(
     })
 }
 
-fn verdict_of(f: &Findings, yes: &'static str, no: &'static str) -> &'static str {
-    if !f.findings.is_empty() {
-        yes
-    } else if f.unknown.is_some() {
-        "unknown"
-    } else {
-        no
-    }
-}
-
-/// The `diff --git-base` command.
-pub fn cmd_diff_git(base: &str, paths: &[PathBuf], opts: &DiffOptions, format: Format) -> Exit {
-    let result = match run_git_diff(base, paths, opts) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e}");
-            return Exit::Input;
-        }
-    };
-    {
-        let mut stderr = std::io::stderr().lock();
-        for f in &result.files {
-            for e in &f.errors {
-                let _ = writeln!(stderr, "error: {e}");
-            }
-        }
-    }
-    let mut out = crate::style::stdout();
-    let res = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &result.to_json())
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(out)),
-        Format::Text => print_text(&mut out, &result),
-        Format::Sarif => {
-            // findings of every changed file in one log; their `granted_by` names the file
-            let findings: Vec<Value> = result
-                .files
-                .iter()
-                .flat_map(|f| f.findings.iter().cloned())
-                .collect();
-            let notes: Vec<String> = result
-                .files
-                .iter()
-                .flat_map(|f| {
-                    f.notes
-                        .iter()
-                        .map(move |n| format!("{}: {n}", f.change.path()))
-                })
-                .collect();
-            crate::sarif::print(
-                &mut out,
-                &crate::sarif::diff_log(&findings, result.verdict(), None, &notes, "", ""),
-            )
-        }
-    };
-    if res.is_err() {
-        return Exit::Input;
-    }
-    result.exit()
-}
-
-fn print_text(out: &mut impl Write, r: &GitDiff) -> std::io::Result<()> {
-    use crate::style::verdict_padded;
-    for f in &r.files {
-        let path = match (&f.change.status, &f.change.old_path) {
-            (Status::Renamed, Some(old)) => format!("{old} -> {}", f.change.path()),
-            _ => f.change.path().to_owned(),
-        };
-        writeln!(
-            out,
-            "{} {:<9} {path}",
-            verdict_padded(f.verdict, 12),
-            f.change.status.name()
-        )?;
-        if let Some(n) = f.narrowing {
-            writeln!(out, "   narrowing: {}", crate::style::verdict(n))?;
-        }
-        for e in &f.errors {
-            writeln!(out, "   error: {e}")?;
-        }
-        for (i, x) in f.findings.iter().enumerate() {
-            writeln!(
-                out,
-                "   {}. [{}] {}",
-                i + 1,
-                x["kind"].as_str().unwrap_or(""),
-                x["summary"].as_str().unwrap_or("")
-            )?;
-            writeln!(
-                out,
-                "      old decision: {}",
-                x["old_decision"].as_str().unwrap_or("")
-            )?;
-            writeln!(out, "      request: {}", x["request"])?;
-        }
-        for n in &f.notes {
-            writeln!(out, "   note: {n}")?;
-        }
-    }
-    let count = |v: &str| r.files.iter().filter(|f| f.verdict == v).count();
-    let skipped = if r.skipped.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; {} other JSON file(s) skipped (not policies)",
-            r.skipped.len()
-        )
-    };
-    if r.files.is_empty() {
-        writeln!(out, "no policy files changed since {}{skipped}", r.base)?;
-    } else {
-        writeln!(
-            out,
-            "{} policy file(s) changed since {}: {} widened, {} unknown, {} error(s){skipped}",
-            r.files.len(),
-            r.base,
-            count("widened"),
-            count("unknown"),
-            count("error")
-        )?;
-    }
-    writeln!(out, "verdict: {}", crate::style::verdict(r.verdict()))
+fn verdict_of(f: &Findings, yes: Verdict, no: Verdict) -> Verdict {
+    Verdict::of_search(!f.findings.is_empty(), f.unknown.is_some(), yes, no)
 }
 
 #[cfg(test)]

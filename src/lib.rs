@@ -6,7 +6,7 @@
 pub use iamprove_account as account;
 pub use iamprove_core::{
     automata, catalog, catalog_hint, deadline, errors, eval, json, literal, matching, model, parse,
-    request, rules, scenario, wellformed,
+    request, rules, scenario, verdict, wellformed,
 };
 pub use iamprove_symbolic::{query, solver, symbolic};
 
@@ -17,8 +17,5 @@ pub mod cli;
 pub mod diff;
 pub mod gitdiff;
 pub mod iac;
-pub mod sarif;
-pub mod shellgen;
-pub mod style;
 pub mod trust;
 pub mod validate;

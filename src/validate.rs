@@ -1,10 +1,8 @@
 //! `iamprove validate`: grammar errors and hazard warnings.
 
-use crate::cli::{Exit, Format};
 use crate::model::{Effect, Policy, PolicyType};
 use crate::scenario::{locate, read_json};
 use serde::Serialize;
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -162,7 +160,25 @@ pub fn aws_size_warning(
     })
 }
 
-pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> Exit {
+/// What `validate` found in a set of files: the findings in file order, and whether some file
+/// could not be read as JSON (an input error, exit 2).
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub input_error: bool,
+}
+
+impl Report {
+    /// Number of findings of severity `error`.
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == "error")
+            .count()
+    }
+}
+
+/// The `validate` command: grammar, hazards and catalog warnings of every file.
+pub fn run(files: &[PathBuf], kind: Option<PolicyType>) -> Report {
     let mut findings = Vec::new();
     let mut input_error = false;
     for f in files {
@@ -216,41 +232,8 @@ pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format)
             }
         }
     }
-    let errors = findings.iter().filter(|f| f.severity == "error").count();
-    let mut out = crate::style::stdout();
-    let _ = match format {
-        Format::Json => serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({"valid": errors == 0, "findings": findings}),
-        )
-        .map_err(std::io::Error::other)
-        .and_then(|()| writeln!(out)),
-        Format::Sarif => crate::sarif::print(&mut out, &crate::sarif::validate_log(&findings)),
-        Format::Text => (|| {
-            for f in &findings {
-                writeln!(
-                    out,
-                    "{}: {}: {}: {} [{}]",
-                    f.file,
-                    f.path,
-                    crate::style::verdict(f.severity),
-                    f.message,
-                    f.code
-                )?;
-            }
-            let warnings = findings.len() - errors;
-            writeln!(
-                out,
-                "{} file(s): {errors} error(s), {warnings} warning(s)",
-                files.len()
-            )
-        })(),
-    };
-    if input_error {
-        Exit::Input
-    } else if errors > 0 {
-        Exit::Violated
-    } else {
-        Exit::Ok
+    Report {
+        findings,
+        input_error,
     }
 }

@@ -189,7 +189,7 @@ fn explicit_deny_blocks_escalation() {
     );
     let carol = by("user/carol");
     assert_eq!(carol.len(), 1);
-    assert_eq!(carol[0].method, "iam:PutUserPolicy");
+    assert_eq!(carol[0].method.to_string(), "iam:PutUserPolicy");
     assert_eq!(carol[0].kind, "self");
     // rb cannot chain to rc (boundary), so it has no escalation
     assert!(by("role/rb").is_empty());

@@ -379,8 +379,8 @@ fn solver_replays(
                 prep.session.block(&classes, &[], enc);
             }
             iamprove::query::Solved::None => break,
-            iamprove::query::Solved::Unknown(r) if r.starts_with("internal error") => {
-                return Err(TestCaseError::fail(r))
+            iamprove::query::Solved::Unknown(r) if r.is_internal() => {
+                return Err(TestCaseError::fail(r.to_string()))
             }
             // policy variables may leave an honest `unknown`
             iamprove::query::Solved::Unknown(_) => break,

@@ -13,6 +13,7 @@ mod eval_cases;
 mod federated;
 mod gitci;
 mod iac;
+mod layers;
 mod limits;
 mod metamorphic;
 mod props;

@@ -111,7 +111,7 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (&'static str, Opti
         "widened",
     );
     if let Some(e) = f.internal {
-        return ("internal_error", Some(e));
+        return ("internal_error", Some(e.to_string()));
     }
     if !f.findings.is_empty() {
         return (

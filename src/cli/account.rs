@@ -125,7 +125,7 @@ pub fn cmd_can(
     };
     let graph = Graph::build(&env);
     let ans = can(&env, &graph, start, action, resource);
-    let mut out = crate::style::stdout();
+    let mut out = super::style::stdout();
     let res = match format {
         Format::Json => serde_json::to_writer_pretty(&mut out, &ans)
             .map_err(std::io::Error::from)
@@ -212,7 +212,7 @@ pub fn cmd_who_can(
     let resource = resource.unwrap_or("*");
     let graph = Graph::build(&env);
     let reach = principals_reaching(&env, &graph, action, resource);
-    let mut out = crate::style::stdout();
+    let mut out = super::style::stdout();
     let res = match format {
         Format::Json => serde_json::to_writer_pretty(
             &mut out,
@@ -265,7 +265,7 @@ pub fn cmd_escalations(inputs: &Inputs, format: Format, quiet: bool) -> Exit {
     };
     let graph = Graph::build(&env);
     let esc = escalations(&env, &graph);
-    let mut out = crate::style::stdout();
+    let mut out = super::style::stdout();
     let res = match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &serde_json::json!({"escalations": esc}))
@@ -273,9 +273,9 @@ pub fn cmd_escalations(inputs: &Inputs, format: Format, quiet: bool) -> Exit {
                 .and_then(|()| writeln!(out))
         }
         Format::Text => print_esc(&mut out, &esc),
-        Format::Sarif => crate::sarif::print(
+        Format::Sarif => super::sarif::print(
             &mut out,
-            &crate::sarif::escalations_log(&esc, &env, inputs.resource_policies.as_deref()),
+            &super::sarif::escalations_log(&esc, &env, inputs.resource_policies.as_deref()),
         ),
     };
     if res.is_err() {
@@ -320,7 +320,7 @@ fn print_esc(out: &mut impl Write, esc: &[Escalation]) -> std::io::Result<()> {
 
 pub fn cmd_gen_account(principals: usize, seed: u64) -> Exit {
     let v = crate::account::gen::generate(principals, seed);
-    let mut out = crate::style::stdout();
+    let mut out = super::style::stdout();
     match serde_json::to_writer(&mut out, &v)
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(out))

@@ -1,7 +1,16 @@
 //! Command-line front end: flags → validated configuration → a command → a printer.
 
 pub mod account;
+pub mod activity;
+pub mod check;
+pub mod diff;
+pub mod gitdiff;
+pub mod iac;
+pub mod sarif;
+pub mod shellgen;
+pub mod style;
 pub mod trust;
+pub mod validate;
 
 use crate::eval::{explain, Applies, Evaluation};
 use crate::model::PolicyType;
@@ -21,6 +30,17 @@ pub enum Exit {
     Input = 2,
     /// Unknown: solver timeout or resource limit.
     Unknown = 3,
+}
+
+impl From<crate::verdict::Verdict> for Exit {
+    fn from(v: crate::verdict::Verdict) -> Exit {
+        match v.exit_code() {
+            0 => Exit::Ok,
+            1 => Exit::Violated,
+            3 => Exit::Unknown,
+            _ => Exit::Input,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -364,7 +384,7 @@ pub fn report_errors(errs: &Errors) -> Exit {
 
 pub fn run(cli: Cli) -> Exit {
     crate::deadline::start_clock();
-    crate::style::set_quiet(cli.quiet);
+    style::set_quiet(cli.quiet);
     let quiet = cli.quiet;
     match cli.command {
         Command::Eval { scenario, format } => cmd_eval(&scenario, format),
@@ -372,12 +392,12 @@ pub fn run(cli: Cli) -> Exit {
             files,
             kind,
             format,
-        } => crate::validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
+        } => validate::cmd_validate(&files, kind.map(TypeArg::kind), format),
         Command::Check {
             spec,
             solver,
             format,
-        } => crate::check::cmd_check(&spec, &solver.options(), format),
+        } => check::cmd_check(&spec, &solver.options(), format),
         Command::Diff {
             old,
             new,
@@ -404,9 +424,9 @@ pub fn run(cli: Cli) -> Exit {
             match (git_base, terraform_plan, cloudformation.as_deref(), old, new) {
                 (Some(base), _, _, old, new) => {
                     let paths: Vec<PathBuf> = old.into_iter().chain(new).chain(paths).collect();
-                    crate::gitdiff::cmd_diff_git(&base, &paths, &opts, format)
+                    gitdiff::cmd_diff_git(&base, &paths, &opts, format)
                 }
-                (None, Some(plan), _, _, _) => crate::iac::cmd_terraform(&plan, &opts, format),
+                (None, Some(plan), _, _, _) => iac::cmd_terraform(&plan, &opts, format),
                 (None, None, Some([o, n]), _, _) => {
                     let params = crate::iac::cloudformation::Params::new(
                         &parameters,
@@ -414,9 +434,9 @@ pub fn run(cli: Cli) -> Exit {
                         region.as_deref(),
                         partition.as_deref(),
                     );
-                    crate::iac::cmd_cloudformation(o, n, &params, &opts, format)
+                    iac::cmd_cloudformation(o, n, &params, &opts, format)
                 }
-                (None, None, None, Some(old), Some(new)) => crate::diff::cmd_diff(&old, &new, &opts, format),
+                (None, None, None, Some(old), Some(new)) => diff::cmd_diff(&old, &new, &opts, format),
                 _ => report_errors(&vec![InputError::new("iamprove diff", None, "expects OLD NEW, --git-base REF [PATHS...], --terraform-plan PLAN.json or --cloudformation OLD_TEMPLATE NEW_TEMPLATE")]),
             }
         }
@@ -455,7 +475,7 @@ pub fn run(cli: Cli) -> Exit {
             event_id,
             inputs,
             format,
-        } => crate::activity::cmd_why(
+        } => activity::cmd_why(
             &inputs.inputs(),
             message.as_deref(),
             event.as_deref(),
@@ -467,7 +487,7 @@ pub fn run(cli: Cli) -> Exit {
             principal,
             output,
             format,
-        } => crate::activity::cmd_generate(&cloudtrail, &principal, output.as_deref(), format),
+        } => activity::cmd_generate(&cloudtrail, &principal, output.as_deref(), format),
         Command::Tighten {
             policy,
             cloudtrail,
@@ -476,7 +496,7 @@ pub fn run(cli: Cli) -> Exit {
             output,
             solver,
             format,
-        } => crate::activity::cmd_tighten(
+        } => activity::cmd_tighten(
             &policy,
             &cloudtrail,
             last_accessed.as_deref(),
@@ -502,8 +522,8 @@ pub fn run(cli: Cli) -> Exit {
             },
             solver.options(),
         ),
-        Command::Completions { shell } => crate::shellgen::cmd_completions(shell),
-        Command::Man { dir } => crate::shellgen::cmd_man(dir.as_deref()),
+        Command::Completions { shell } => shellgen::cmd_completions(shell),
+        Command::Man { dir } => shellgen::cmd_man(dir.as_deref()),
         Command::GenAccount { principals, seed } => account::cmd_gen_account(principals, seed),
     }
 }
@@ -521,7 +541,7 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
         )]);
     };
     let ev = explain(&sc, req);
-    let mut out = crate::style::stdout();
+    let mut out = style::stdout();
     let res = match format {
         Format::Json => print_eval_json(&mut out, &ev),
         Format::Text => print_eval_text(&mut out, &ev),
@@ -529,9 +549,7 @@ fn cmd_eval(path: &std::path::Path, format: Format) -> Exit {
     };
     match res {
         // Under `--quiet` the decision is the exit status, as with `grep -q`: 0 Allow, 1 denied.
-        Ok(()) if crate::style::quiet() && ev.decision != crate::eval::Decision::Allow => {
-            Exit::Violated
-        }
+        Ok(()) if style::quiet() && ev.decision != crate::eval::Decision::Allow => Exit::Violated,
         Ok(()) => Exit::Ok,
         Err(_) => Exit::Input,
     }

@@ -78,7 +78,7 @@ pub fn cmd_trust(args: &TrustArgs, query: crate::query::QueryOptions) -> Exit {
         )]);
     }
     let reports: Vec<RoleReport> = roles.iter().map(|r| analyze(r, &opts)).collect();
-    let mut out = crate::style::stdout();
+    let mut out = super::style::stdout();
     let res = match args.format {
         Format::Json => print_json(&mut out, &reports),
         Format::Text => print_text(&mut out, &reports),
@@ -88,7 +88,7 @@ pub fn cmd_trust(args: &TrustArgs, query: crate::query::QueryOptions) -> Exit {
                 let p = a.sources.get(label)?;
                 Some((a.file.clone(), p.to_string()))
             };
-            crate::sarif::print(&mut out, &crate::sarif::trust_log(&reports, &sources))
+            super::sarif::print(&mut out, &super::sarif::trust_log(&reports, &sources))
         }
     };
     if res.is_err() {
@@ -148,7 +148,7 @@ fn print_text(out: &mut impl Write, reports: &[RoleReport]) -> std::io::Result<(
             writeln!(
                 out,
                 "  - {} {} at {}: {}",
-                crate::style::verdict(h.severity.name()),
+                super::style::verdict(h.severity.name()),
                 h.code,
                 h.statement,
                 h.message

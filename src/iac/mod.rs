@@ -13,14 +13,13 @@ pub mod managed;
 pub mod terraform;
 pub mod yaml;
 
-use crate::cli::{Exit, Format};
 use crate::diff::{compare, DiffOptions, Direction};
 use crate::json::{Json, JsonPath};
 use crate::model::{Policy, PolicyType};
 use crate::query::Side;
 use crate::scenario::{locate, Errors, InputError};
-use serde_json::{json, Value};
-use std::io::Write;
+use crate::verdict::Verdict;
+use serde_json::Value;
 
 /// Which policy type a part holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,14 +130,31 @@ pub struct Input {
 }
 
 /// The result for one part.
-struct Report {
-    part_index: usize,
-    verdict: &'static str,
+pub struct Report {
+    pub part_index: usize,
+    pub verdict: &'static str,
     /// Why the verdict is what it is (unknown reasons, one per side), for people.
-    messages: Vec<String>,
-    findings: Vec<Value>,
-    narrowing: Option<&'static str>,
-    notes: Vec<String>,
+    pub messages: Vec<String>,
+    pub findings: Vec<Value>,
+    pub narrowing: Option<&'static str>,
+    pub notes: Vec<String>,
+}
+
+/// The report of `diff --terraform-plan` / `--cloudformation`: one [`Report`] per part.
+pub struct IacReport {
+    /// `widened`, `unknown` or `no_widening`.
+    pub verdict: Verdict,
+    pub parts: Vec<Part>,
+    pub reports: Vec<Report>,
+    pub notes: Vec<String>,
+}
+
+/// Why there is no report.
+pub enum IacError {
+    /// Located input errors (exit 2).
+    Input(Errors),
+    /// An internal error while comparing a part (exit 2, to be reported).
+    Internal(String),
 }
 
 /// An empty policy: grants nothing.
@@ -175,7 +191,7 @@ fn side_of(kind: PolicyType, pols: Option<Vec<Policy>>, label: &str) -> Side {
 }
 
 /// The policy type of a part, detected from both sides when not fixed.
-fn kind_of(part: &Part) -> PolicyType {
+pub fn kind_of(part: &Part) -> PolicyType {
     match part.kind {
         Kind::Fixed(k) => k,
         Kind::Boundary => PolicyType::Identity,
@@ -657,7 +673,7 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         } else {
             let n = compare(&n_lo, &o_up, opts, "narrowed");
             if let Some(e) = n.internal {
-                return Err(e);
+                return Err(e.to_string());
             }
             if !n.findings.is_empty() {
                 out.findings.extend(n.findings);
@@ -672,8 +688,8 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
     Ok(out)
 }
 
-/// Compare every part; print; the exit status follows the overall verdict.
-pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
+/// Compare every part.
+pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
     // parse everything first: bad input is an input error before any solving
     let mut errs: Errors = Vec::new();
     for part in &input.parts {
@@ -689,7 +705,7 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
     }
     if !errs.is_empty() {
         errs.dedup_by(|a, b| a.to_string() == b.to_string());
-        return crate::cli::report_errors(&errs);
+        return Err(IacError::Input(errs));
     }
     let mut reports = Vec::new();
     for (i, part) in input.parts.iter().enumerate() {
@@ -743,13 +759,10 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
                     r.notes = o.notes;
                 }
                 Err(e) => {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "error: {}: {}: {e}\nerror: please report this with the input files",
-                        part.address,
-                        part.attribute
-                    );
-                    return Exit::Input;
+                    return Err(IacError::Internal(format!(
+                        "{}: {}: {e}",
+                        part.address, part.attribute
+                    )))
                 }
             }
             if r.messages.is_empty() || r.verdict != "unknown" {
@@ -759,98 +772,22 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
         reports.push(r);
     }
     let verdict = if reports.iter().any(|r| r.verdict == "widened") {
-        "widened"
+        Verdict::Widened
     } else if reports.iter().any(|r| r.verdict == "unknown") {
-        "unknown"
+        Verdict::Unknown
     } else {
-        "no_widening"
+        Verdict::NoWidening
     };
     let mut notes = input.notes.clone();
     if input.parts.is_empty() {
         notes.push("no IAM-relevant resource changes".into());
     }
-    let mut out = std::io::stdout().lock();
-    let res = match format {
-        Format::Json => {
-            let changes: Vec<Value> = reports
-                .iter()
-                .map(|r| report_json(&input.parts[r.part_index], r))
-                .collect();
-            let v = json!({"verdict": verdict, "changes": changes, "notes": notes});
-            serde_json::to_writer_pretty(&mut out, &v)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Text => print_text(&mut out, verdict, &input.parts, &reports, &notes),
-        Format::Sarif => {
-            // one log over every change: findings and unknown changes, each at its resource
-            let mut items = Vec::new();
-            for r in &reports {
-                let p = &input.parts[r.part_index];
-                let (file, path) = match &p.location {
-                    Some((f, at)) => (Some(f.clone()), Some(at.to_string())),
-                    None => (None, None),
-                };
-                for f in &r.findings {
-                    let kind = if f["kind"].as_str() == Some("narrowed") {
-                        "narrowed"
-                    } else {
-                        "widened"
-                    };
-                    let mut props = serde_json::Map::new();
-                    for k in ["request", "old_decision", "new_decision", "granted_by"] {
-                        if let Some(v) = f.get(k) {
-                            props.insert(k.into(), v.clone());
-                        }
-                    }
-                    props.insert("attribute".into(), Value::String(p.attribute.clone()));
-                    items.push(crate::sarif::IacResult {
-                        kind,
-                        file: file.clone(),
-                        path: path.clone(),
-                        address: p.address.clone(),
-                        text: format!(
-                            "{} {} ({}): {}. Replayable request: {}",
-                            p.address,
-                            p.attribute,
-                            p.rtype,
-                            f["summary"].as_str().unwrap_or(""),
-                            f["request"]
-                        ),
-                        properties: props,
-                    });
-                }
-                if r.verdict == "unknown" {
-                    let mut props = serde_json::Map::new();
-                    props.insert("attribute".into(), Value::String(p.attribute.clone()));
-                    props.insert("type".into(), Value::String(p.rtype.clone()));
-                    items.push(crate::sarif::IacResult {
-                        kind: "unknown",
-                        file,
-                        path,
-                        address: p.address.clone(),
-                        text: format!(
-                            "{} {} ({}) not decided (this is not a pass): {}",
-                            p.address,
-                            p.attribute,
-                            p.rtype,
-                            r.messages.join("; ")
-                        ),
-                        properties: props,
-                    });
-                }
-            }
-            crate::sarif::print(&mut out, &crate::sarif::iac_log(&items))
-        }
-    };
-    if res.is_err() {
-        return Exit::Input;
-    }
-    match verdict {
-        "widened" => Exit::Violated,
-        "unknown" => Exit::Unknown,
-        _ => Exit::Ok,
-    }
+    Ok(IacReport {
+        verdict,
+        parts: input.parts,
+        reports,
+        notes,
+    })
 }
 
 /// A short reading of a comparison against an absent side.
@@ -874,94 +811,20 @@ fn describe_sides(part: &Part, kind: PolicyType) -> Option<String> {
     }
 }
 
-fn report_json(part: &Part, r: &Report) -> Value {
-    let mut v = json!({
-        "address": part.address,
-        "type": part.rtype,
-        "attribute": part.attribute,
-        "action": part.action,
-        "policy_type": kind_of(part).name(),
-        "verdict": r.verdict,
-        "findings": r.findings,
-    });
-    if !r.messages.is_empty() {
-        v["message"] = Value::String(r.messages.join("; "));
-    }
-    if let Some(n) = r.narrowing {
-        v["narrowing"] = Value::String(n.into());
-    }
-    if !r.notes.is_empty() {
-        v["notes"] = json!(r.notes);
-    }
-    v
-}
-
-fn print_text(
-    out: &mut impl Write,
-    verdict: &str,
-    parts: &[Part],
-    reports: &[Report],
-    notes: &[String],
-) -> std::io::Result<()> {
-    let count = |v: &str| reports.iter().filter(|r| r.verdict == v).count();
-    let tally = format!(
-        "{} widened, {} unknown, {} without widening",
-        count("widened"),
-        count("unknown"),
-        count("no_widening")
-    );
-    match verdict {
-        "widened" => writeln!(out, "widened: at least one change widens access ({tally})")?,
-        "unknown" => writeln!(out, "unknown: some changes could not be decided; none widens access otherwise ({tally}; this is not a pass)")?,
-        _ => writeln!(out, "no_widening: no change widens access (proved; {tally})")?,
-    }
-    for r in reports {
-        let p = &parts[r.part_index];
-        writeln!(
-            out,
-            "\n{:<12} {}  {}  [{}]",
-            r.verdict, p.address, p.attribute, p.action
-        )?;
-        for m in &r.messages {
-            writeln!(out, "   {m}")?;
-        }
-        if let Some(n) = r.narrowing {
-            writeln!(out, "   narrowing: {n}")?;
-        }
-        for (i, f) in r.findings.iter().enumerate() {
-            crate::diff::print_finding(out, i, f, "   ")?;
-        }
-        for n in &r.notes {
-            writeln!(out, "   note: {n}")?;
-        }
-    }
-    if !notes.is_empty() {
-        writeln!(out)?;
-    }
-    for n in notes {
-        writeln!(out, "note: {n}")?;
-    }
-    Ok(())
-}
-
 /// `diff --terraform-plan PLAN.json`.
-pub fn cmd_terraform(plan: &std::path::Path, opts: &DiffOptions, format: Format) -> Exit {
-    match terraform::load(plan) {
-        Ok(input) => run(input, opts, format),
-        Err(e) => crate::cli::report_errors(&e),
-    }
+pub fn terraform(plan: &std::path::Path, opts: &DiffOptions) -> Result<IacReport, IacError> {
+    run(terraform::load(plan).map_err(IacError::Input)?, opts)
 }
 
 /// `diff --cloudformation OLD_TEMPLATE NEW_TEMPLATE`.
-pub fn cmd_cloudformation(
+pub fn cloudformation(
     old: &std::path::Path,
     new: &std::path::Path,
     params: &cloudformation::Params,
     opts: &DiffOptions,
-    format: Format,
-) -> Exit {
-    match cloudformation::load(old, new, params) {
-        Ok(input) => run(input, opts, format),
-        Err(e) => crate::cli::report_errors(&e),
-    }
+) -> Result<IacReport, IacError> {
+    run(
+        cloudformation::load(old, new, params).map_err(IacError::Input)?,
+        opts,
+    )
 }

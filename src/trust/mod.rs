@@ -649,7 +649,7 @@ fn solve_one(
             Ok(Some((request, w)))
         }
         Solved::None => Ok(None),
-        Solved::Unknown(why) => Err(why),
+        Solved::Unknown(why) => Err(why.to_string()),
     }
 }
 
@@ -1646,7 +1646,7 @@ pub fn check_only_assumable_by(
             }
         }
         Solved::None => {}
-        Solved::Unknown(why) => return OnlyOutcome::Unknown(why),
+        Solved::Unknown(why) => return OnlyOutcome::Unknown(why.to_string()),
     }
     let mut wild = RoleReport {
         role: String::new(),

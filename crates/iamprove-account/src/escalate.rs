@@ -56,20 +56,79 @@ const FIXED_PROBES: &[&str] = &[
 /// thousands of actions).
 const MAX_OWN_PROBES: usize = 300;
 
+/// How an escalation is done: a method of IAM-SEMANTICS.md §6.3 by name, used directly or at the
+/// end of an `sts:AssumeRole` chain. Serialized as its text (`sts:AssumeRole chain, then NAME`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Method {
+    /// The method's name (`iam:CreatePolicyVersion`, `iam:PassRole+lambda`, …).
+    pub name: String,
+    /// Reached after assuming one or more roles.
+    pub via_chain: bool,
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.via_chain {
+            write!(f, "sts:AssumeRole chain, then {}", self.name)
+        } else {
+            f.write_str(&self.name)
+        }
+    }
+}
+
+impl Serialize for Method {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What an escalation gains: a probe request (action on resource) allowed after it and not
+/// before. Serialized as its text: `ACTION` when the resource is `*`, else `ACTION on RESOURCE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gain {
+    /// The probe's action (`*` for every action).
+    pub action: String,
+    /// The probe's resource (`*` for any).
+    pub resource: String,
+}
+
+impl Gain {
+    /// Every action (`*`): administrator access, so every pattern question is reached too.
+    pub fn is_any_action(&self) -> bool {
+        self.action == "*"
+    }
+}
+
+impl std::fmt::Display for Gain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.resource == "*" {
+            f.write_str(&self.action)
+        } else {
+            write!(f, "{} on {}", self.action, self.resource)
+        }
+    }
+}
+
+impl Serialize for Gain {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 /// One privilege escalation of a principal (see the module docs).
 pub struct Escalation {
     /// The escalating principal.
     pub principal: String,
     /// The method (`iam:CreatePolicyVersion`, `iam:PassRole+lambda`, …).
-    pub method: String,
+    pub method: Method,
     /// `self` or `grant` (see module docs).
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     /// The principal whose permissions are gained, when another one.
     pub target: Option<String>,
     /// A probe (action on resource) allowed after the escalation and not before.
-    pub gains: String,
+    pub gains: Gain,
     /// Role assumptions and the escalating actions.
     pub path: Vec<Step>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -78,9 +137,6 @@ pub struct Escalation {
     #[serde(skip_serializing_if = "Option::is_none")]
     /// The role whose session the gains are used through, if any.
     pub assumes: Option<String>,
-    /// The gained probe as (action, resource), for re-checking against other principals.
-    #[serde(skip)]
-    pub probe: (String, String),
 }
 
 fn admin_policy() -> Option<Policy> {
@@ -146,14 +202,6 @@ fn gained(p: &mut Actor, result_allowed: &[(String, String)]) -> Option<(String,
         .iter()
         .find(|(a, r)| !p.allowed(a, r))
         .cloned()
-}
-
-fn show_probe((a, r): &(String, String)) -> String {
-    if r == "*" {
-        a.clone()
-    } else {
-        format!("{a} on {r}")
-    }
 }
 
 struct Ctx<'e> {
@@ -357,11 +405,16 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
               path: Vec<Step>,
               assumes: Option<String>| Escalation {
         principal: arn.clone(),
-        method: method.to_owned(),
+        method: Method {
+            name: method.to_owned(),
+            via_chain: false,
+        },
         kind,
         target,
-        gains: show_probe(&probe),
-        probe,
+        gains: Gain {
+            action: probe.0,
+            resource: probe.1,
+        },
         conditions: merged(&path),
         path,
         assumes,
@@ -917,11 +970,16 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
             }
             out.push(Escalation {
                 principal: env.nodes[p].arn.clone(),
-                method: "sts:AssumeRole of an administrator role whose trust policy admits any AWS account (\"AWS\": \"*\")".into(),
+                method: Method {
+                    name: "sts:AssumeRole of an administrator role whose trust policy admits any AWS account (\"AWS\": \"*\")".into(),
+                    via_chain: false,
+                },
                 kind: "self",
                 target: Some(env.nodes[t].arn.clone()),
-                gains: "*".into(),
-                probe: ("*".into(), "*".into()),
+                gains: Gain {
+                    action: "*".into(),
+                    resource: "*".into(),
+                },
                 conditions: merged(&path),
                 path,
                 assumes: None,
@@ -943,17 +1001,19 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
             }
             if let Some(e) = first[t]
                 .iter()
-                .find(|e| e.kind == "self" && !me.allowed(&e.probe.0, &e.probe.1))
+                .find(|e| e.kind == "self" && !me.allowed(&e.gains.action, &e.gains.resource))
             {
                 let mut full = path.clone();
                 full.extend(e.path.iter().cloned());
                 out.push(Escalation {
                     principal: env.nodes[p].arn.clone(),
-                    method: format!("sts:AssumeRole chain, then {}", e.method),
+                    method: Method {
+                        name: e.method.name.clone(),
+                        via_chain: true,
+                    },
                     kind: "self",
                     target: e.target.clone(),
                     gains: e.gains.clone(),
-                    probe: e.probe.clone(),
                     conditions: merged(&full),
                     path: full,
                     assumes: e.assumes.clone(),

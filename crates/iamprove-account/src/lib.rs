@@ -46,7 +46,7 @@
 #[allow(unused_imports)]
 pub(crate) use crate as account;
 pub(crate) use iamprove_core::{
-    catalog_hint, eval, json, literal, matching, model, parse, request, rules, scenario,
+    catalog_hint, eval, json, literal, matching, model, parse, request, rules, scenario, verdict,
 };
 pub(crate) use iamprove_symbolic::{query, symbolic};
 

@@ -446,7 +446,7 @@ fn run_world(
     });
     let mut p = match prepared {
         Ok(p) => p,
-        Err(e) => return Solved::Unknown(e),
+        Err(e) => return Solved::Unknown(crate::verdict::UnknownReason::Limit(e)),
     };
     let confirm = |r: &Request| {
         w.restrict_ok(r)
@@ -737,7 +737,7 @@ pub fn identity_witness(
             Ok(Some((request, ev)))
         }
         Solved::None => Ok(None),
-        Solved::Unknown(r) => Err(r),
+        Solved::Unknown(r) => Err(r.to_string()),
     }
 }
 

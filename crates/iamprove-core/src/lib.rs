@@ -30,4 +30,5 @@ pub mod parse;
 pub mod request;
 pub mod rules;
 pub mod scenario;
+pub mod verdict;
 pub mod wellformed;

@@ -12,7 +12,7 @@
 // The core's modules at this crate's root, so `crate::eval::…` paths read as before the split.
 pub(crate) use iamprove_core::{
     automata, catalog, catalog_hint, deadline, eval, literal, matching, model, parse, request,
-    rules, scenario, wellformed,
+    rules, scenario, verdict, wellformed,
 };
 
 pub mod query;

@@ -12,6 +12,7 @@ use crate::scenario::Scenario;
 use crate::solver::{Model, Outcome, Session};
 use crate::symbolic::encode::{Encoder, PrincipalMode, ACTION_SLOT, RESOURCE_SLOT};
 use crate::symbolic::term::{self, and, ff, not, or, Term, T};
+use crate::verdict::{Disagreement, UnknownReason};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -271,8 +272,9 @@ pub enum Solved {
     },
     /// No request satisfies the query (a proof, unless the query was refined: see `Prepared`).
     None,
-    /// Neither: the reason (timeout, budget, refinement that did not converge).
-    Unknown(String),
+    /// No answer: a limit (the verdict is `unknown`), or the encoder and the evaluator disagree
+    /// (an internal error, exit 2).
+    Unknown(UnknownReason),
 }
 
 /// Exploration budget for one field's partition: past it the field goes to the solver's string
@@ -389,23 +391,23 @@ impl Prepared {
             match self.session.check() {
                 // after a refinement the abstraction is no longer an over-approximation
                 Outcome::Unsat if self.refined => {
-                    return Solved::Unknown(format!(
+                    return Solved::Unknown(UnknownReason::Limit(format!(
                         "patterns with policy variables could not be decided exactly (a candidate request could not be built: {last})"
-                    ))
+                    )))
                 }
                 Outcome::Unsat => return Solved::None,
-                Outcome::Unknown(r) => return Solved::Unknown(r),
+                Outcome::Unknown(r) => return Solved::Unknown(UnknownReason::Limit(r)),
                 Outcome::Sat(mut model) => match realize_lazy(&self.enc, &mut model) {
                     Lazy::Unrealizable(block) => {
                         lazy_blocks += 1;
                         if lazy_blocks > 200 {
-                            return Solved::Unknown("more than 200 combinations of string patterns were refuted without an answer".into());
+                            return Solved::Unknown(UnknownReason::Limit("more than 200 combinations of string patterns were refuted without an answer".into()));
                         }
                         // a proved fact about strings: the abstraction stays exact
                         self.session.block(&[], &block, &self.enc);
                         continue;
                     }
-                    Lazy::GaveUp(why) => return Solved::Unknown(why),
+                    Lazy::GaveUp(why) => return Solved::Unknown(UnknownReason::Limit(why)),
                     Lazy::Done => match build_request(&self.enc, &model) {
                     Ok(req) if confirm(&req) => return Solved::Found { request: minimize(req, confirm), model },
                     res => {
@@ -422,7 +424,7 @@ impl Prepared {
                                 Ok(()) => format!("; query written to {}", dump.display()),
                                 Err(_) => String::new(),
                             };
-                            return Solved::Unknown(format!("internal error: encoder and evaluator disagree: {why}{dumped}"));
+                            return Solved::Unknown(UnknownReason::Internal(Disagreement { why, dumped }));
                         }
                         last = match res {
                             Ok(r) => format!("the evaluator rejected {}", request_json(&r, &self.enc)),
@@ -436,7 +438,7 @@ impl Prepared {
                 },
             }
         }
-        Solved::Unknown(format!("could not build a concrete request for an abstracted pattern after 32 refinements (last: {last})"))
+        Solved::Unknown(UnknownReason::Limit(format!("could not build a concrete request for an abstracted pattern after 32 refinements (last: {last})")))
     }
 
     /// Exclude this model's choices of string classes and abstract Booleans.

@@ -1,13 +1,13 @@
 //! Shell completions and the man page, generated from the clap definitions.
 
-use crate::cli::{Cli, Exit};
+use super::{Cli, Exit};
 use clap::CommandFactory;
 use std::io::Write;
 
 /// `iamprove completions SHELL`: the completion script on stdout.
 pub fn cmd_completions(shell: clap_complete::Shell) -> Exit {
     let mut cmd = Cli::command();
-    let mut out = crate::style::unquiet_stdout();
+    let mut out = super::style::unquiet_stdout();
     clap_complete::generate(shell, &mut cmd, "iamprove", &mut out);
     match out.flush() {
         Ok(()) => Exit::Ok,
@@ -23,7 +23,7 @@ pub fn cmd_man(dir: Option<&std::path::Path>) -> Exit {
             std::fs::create_dir_all(d).and_then(|()| clap_mangen::generate_to(Cli::command(), d))
         }
         None => {
-            let mut out = crate::style::unquiet_stdout();
+            let mut out = super::style::unquiet_stdout();
             clap_mangen::Man::new(Cli::command())
                 .render(&mut out)
                 .and_then(|()| out.flush())

@@ -11,9 +11,10 @@
 
 pub mod location;
 
-use crate::account::escalate::Escalation;
+use crate::account::escalate::{Escalation, Method};
 use crate::account::Env;
 use crate::validate::Finding;
+use crate::verdict::Verdict;
 use location::{find_longest, find_yaml_keys, parse_path, Seg};
 use serde::Serialize;
 use serde_json::Value;
@@ -585,8 +586,8 @@ pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
 /// `diff --format sarif`: rules `IAMP-DIFF-WIDENED`, `IAMP-DIFF-NARROWED`, `IAMP-DIFF-UNKNOWN`.
 pub fn diff_log(
     findings: &[Value],
-    verdict: &str,
-    narrowed: Option<&str>,
+    verdict: Verdict,
+    narrowed: Option<Verdict>,
     notes: &[String],
     old: &str,
     new: &str,
@@ -598,8 +599,8 @@ pub fn diff_log(
 /// listed in the run's `properties.assumptions` and in the text of each finding that relies on one.
 pub fn diff_log_assuming(
     findings: &[Value],
-    verdict: &str,
-    narrowed: Option<&str>,
+    verdict: Verdict,
+    narrowed: Option<Verdict>,
     notes: &[String],
     assumptions: &[String],
     old: &str,
@@ -617,8 +618,8 @@ pub fn diff_log_assuming(
 
 fn diff_log_inner(
     findings: &[Value],
-    verdict: &str,
-    narrowed: Option<&str>,
+    verdict: Verdict,
+    narrowed: Option<Verdict>,
     notes: &[String],
     old: &str,
     new: &str,
@@ -684,8 +685,8 @@ fn diff_log_inner(
             ]),
         );
     }
-    if verdict == "unknown" || narrowed == Some("unknown") {
-        let what = if verdict == "unknown" {
+    if verdict == Verdict::Unknown || narrowed == Some(Verdict::Unknown) {
+        let what = if verdict == Verdict::Unknown {
             "whether NEW widens access"
         } else {
             "whether NEW narrows access"
@@ -894,15 +895,12 @@ fn syntax_position(message: &str) -> Option<(usize, usize)> {
 // ---------------------------------------------------------------------------------------------
 // escalations
 
-const CHAIN_PREFIX: &str = "sts:AssumeRole chain, then ";
-
 /// The escalation method a rule is named after (a role chain is reported under the method the
 /// reached role uses).
-pub fn escalation_rule_id(method: &str) -> String {
-    let m = method.strip_prefix(CHAIN_PREFIX).unwrap_or(method);
+pub fn escalation_rule_id(method: &Method) -> String {
     format!(
         "IAMP-ESC-{}",
-        m.split_whitespace().collect::<Vec<_>>().join("-")
+        method.name.split_whitespace().collect::<Vec<_>>().join("-")
     )
 }
 
@@ -923,7 +921,7 @@ pub fn escalations_log(esc: &[Escalation], env: &Env, resource_policies: Option<
         ))
     });
     for e in esc {
-        let method = e.method.strip_prefix(CHAIN_PREFIX).unwrap_or(&e.method);
+        let method = e.method.name.as_str();
         let rule = b.rule(
             &escalation_rule_id(&e.method),
             method,
@@ -990,7 +988,7 @@ pub fn escalations_log(esc: &[Escalation], env: &Env, resource_policies: Option<
             props(vec![
                 ("principal", Value::from(e.principal.clone())),
                 ("kind", Value::from(e.kind)),
-                ("gains", Value::from(e.gains.clone())),
+                ("gains", Value::from(e.gains.to_string())),
             ]),
         );
     }
@@ -1126,16 +1124,22 @@ mod tests {
 
     #[test]
     fn chains_share_the_rule_of_their_method() {
+        let m = |name: &str, via_chain| Method {
+            name: name.into(),
+            via_chain,
+        };
         assert_eq!(
-            escalation_rule_id("iam:PassRole+ec2:RunInstances"),
+            escalation_rule_id(&m("iam:PassRole+ec2:RunInstances", false)),
             "IAMP-ESC-iam:PassRole+ec2:RunInstances"
         );
+        let chained = m("iam:PutUserPolicy", true);
         assert_eq!(
-            escalation_rule_id("sts:AssumeRole chain, then iam:PutUserPolicy"),
-            "IAMP-ESC-iam:PutUserPolicy"
+            chained.to_string(),
+            "sts:AssumeRole chain, then iam:PutUserPolicy"
         );
+        assert_eq!(escalation_rule_id(&chained), "IAMP-ESC-iam:PutUserPolicy");
         assert_eq!(
-            escalation_rule_id("sts:AssumeRole chain"),
+            escalation_rule_id(&m("sts:AssumeRole chain", false)),
             "IAMP-ESC-sts:AssumeRole-chain"
         );
     }
