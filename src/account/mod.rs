@@ -31,8 +31,7 @@
 //! # Questions over patterns
 //! `can`, `who-can` and account invariants ask whether *any* request matching the action and
 //! resource patterns is allowed: see [`pattern`] (one solver query per principal and world, the
-//! witness replayed through the evaluator). [`actions_for`] and [`decide_action`] are the older
-//! concrete probes, kept for callers that decide one literal request.
+//! witness replayed through the evaluator).
 //!
 //! # Escalation
 //! See [`escalate`] for the methods and the definition of "gains permissions".
@@ -59,7 +58,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
-/// Actions of the privilege-escalation methods (§6.3); also the probes for wildcard actions.
+/// Actions of the privilege-escalation methods (§6.3): an administrator is allowed all of them.
 pub const SENSITIVE_ACTIONS: &[&str] = &[
     "iam:CreatePolicyVersion",
     "iam:SetDefaultPolicyVersion",
@@ -113,6 +112,10 @@ pub enum NodeKind {
     Anonymous,
     /// An AWS service principal named in a trust or resource policy.
     Service,
+    /// Every caller of a web-identity (OIDC) or SAML provider named by a trust policy's
+    /// `Federated` entry (the node's ARN is the provider's ARN or host). What its tokens or
+    /// assertions must carry is printed as the conditions of its path.
+    Federated,
 }
 
 impl NodeKind {
@@ -297,6 +300,7 @@ impl Env {
         let mut any_account = false;
         let mut anonymous = false;
         let mut services: Vec<String> = Vec::new();
+        let mut federated: Vec<String> = Vec::new();
         let trusts = accounts
             .iter()
             .flat_map(|a| a.roles.iter().map(|r| (&r.trust, true)));
@@ -317,6 +321,19 @@ impl Env {
                         PrincipalEntry::Service(svc) if !services.contains(svc) => {
                             services.push(svc.clone());
                         }
+                        PrincipalEntry::Federated(f)
+                            if is_trust
+                                && !federated.contains(f)
+                                && Principal::parse(f).is_ok_and(|p| {
+                                    matches!(
+                                        p.kind,
+                                        PrincipalKind::WebIdentity { .. }
+                                            | PrincipalKind::Saml { .. }
+                                    )
+                                }) =>
+                        {
+                            federated.push(f.clone());
+                        }
                         _ => {}
                     }
                 }
@@ -335,6 +352,15 @@ impl Env {
                 arn: "anonymous".into(),
                 kind: NodeKind::Anonymous,
                 account: String::new(),
+                loc: None,
+            });
+        }
+        federated.sort();
+        for f in federated {
+            nodes.push(Node {
+                account: arn_account(&f).unwrap_or_default().to_owned(),
+                arn: f,
+                kind: NodeKind::Federated,
                 loc: None,
             });
         }
@@ -667,13 +693,24 @@ fn trust_candidates(
         if s.effect != Effect::Allow || pe.negated {
             continue;
         }
-        let hit = s
-            .action
-            .patterns
-            .iter()
-            .any(|x| glob_match(&x.toks, Mode::Plain, "sts:assumerole"))
-            != s.action.negated;
-        if !hit {
+        let names = |a: &str| {
+            s.action
+                .patterns
+                .iter()
+                .any(|x| glob_match(&x.toks, Mode::Plain, a))
+                != s.action.negated
+        };
+        // federated callers: their own action
+        for e in &pe.entries {
+            if let PrincipalEntry::Federated(f) = e {
+                if let Some(&n) = env.by_arn.get(f) {
+                    if names(&assume_action(env, n).to_lowercase()) {
+                        push(n, None, &mut out);
+                    }
+                }
+            }
+        }
+        if !names("sts:assumerole") {
             continue;
         }
         for e in &pe.entries {
@@ -744,6 +781,18 @@ fn trust_candidates(
     out
 }
 
+/// The action with which node `n` assumes a role: `sts:AssumeRoleWithWebIdentity` or
+/// `sts:AssumeRoleWithSAML` for federated callers, `sts:AssumeRole` for everyone else.
+pub fn assume_action(env: &Env, n: usize) -> &'static str {
+    if env.nodes[n].kind != NodeKind::Federated {
+        return "sts:AssumeRole";
+    }
+    match env.principal_of(n, None).kind {
+        PrincipalKind::Saml { .. } => "sts:AssumeRoleWithSAML",
+        _ => "sts:AssumeRoleWithWebIdentity",
+    }
+}
+
 /// Progress bar on a terminal, hidden when piped or quiet.
 pub fn progress(len: usize, quiet: bool, msg: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
@@ -800,8 +849,9 @@ impl Graph {
                     let mut actor = Actor::new(env, c);
                     for (r, sess) in targets {
                         let Some(role) = env.role(r) else { continue };
+                        let action = assume_action(env, c);
                         let o = actor.decide(
-                            "sts:AssumeRole",
+                            action,
                             &role.arn,
                             &[],
                             Some(&role.trust),
@@ -813,7 +863,7 @@ impl Graph {
                                 yes: o.is_yes(),
                                 step: Step {
                                     principal: env.nodes[c].arn.clone(),
-                                    action: "sts:AssumeRole".into(),
+                                    action: action.into(),
                                     resource: role.arn.clone(),
                                     session_name: sess,
                                     statements: o.evaluation().statements.clone(),
@@ -888,69 +938,6 @@ pub enum Verdict {
     OnlyUnderConditions,
     No,
     Unknown,
-}
-
-fn has_wildcard(a: &str) -> bool {
-    a.contains('*') || a.contains('?')
-}
-
-/// The concrete actions checked for an action (pattern): see the module docs.
-pub fn actions_for(pattern: &str) -> Vec<String> {
-    let mut v = vec![pattern.to_owned()];
-    if has_wildcard(pattern) {
-        let toks = crate::matching::tokens(&pattern.to_lowercase(), true);
-        for a in SENSITIVE_ACTIONS {
-            if glob_match(&toks, Mode::Plain, &a.to_lowercase()) {
-                v.push((*a).to_owned());
-            }
-        }
-    }
-    v
-}
-
-/// Decide an action (pattern) on a resource for one actor.
-pub fn decide_action(
-    actor: &mut Actor,
-    action: &str,
-    resource: &str,
-) -> (Verdict, Step, Option<String>) {
-    let mut verdict = Verdict::Yes;
-    let mut step = Step {
-        principal: actor.env.nodes[actor.node].arn.clone(),
-        action: action.to_owned(),
-        resource: resource.to_owned(),
-        session_name: None,
-        statements: Vec::new(),
-        conditions: Vec::new(),
-    };
-    let mut why = None;
-    for (i, a) in actions_for(action).iter().enumerate() {
-        let o = actor.decide(a, resource, &[], None, None);
-        match &o {
-            Outcome::Yes(_) => {}
-            Outcome::Conditional(_, c, _) => {
-                verdict = if verdict == Verdict::Yes {
-                    Verdict::OnlyUnderConditions
-                } else {
-                    verdict
-                };
-                for x in c {
-                    if !step.conditions.contains(x) {
-                        step.conditions.push(x.clone());
-                    }
-                }
-            }
-            Outcome::No(_) => return (Verdict::No, step, None),
-            Outcome::Unknown(_, m) => {
-                verdict = Verdict::Unknown;
-                why = Some(m.clone());
-            }
-        }
-        if i == 0 {
-            step.statements = o.evaluation().statements.clone();
-        }
-    }
-    (verdict, step, why)
 }
 
 /// Answer of `can`.
