@@ -557,8 +557,10 @@ fn with_federated_trusts(v: &mut serde_json::Value) {
             1 => serde_json::json!({"Effect": "Allow", "Principal": {"Federated": GH},
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/*"}}}),
-            2 => serde_json::json!({"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:saml-provider/idp"},
-                "Action": "sts:AssumeRoleWithSAML"}),
+            2 => {
+                serde_json::json!({"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:saml-provider/idp"},
+                "Action": "sts:AssumeRoleWithSAML"})
+            }
             _ => continue,
         };
         r["AssumeRolePolicyDocument"] =
@@ -626,7 +628,10 @@ fn account_require_needs_every_matching_request_allowed() {
     // ops holds through the role it assumes; the witness is on logs/ and replays
     assert_eq!(status("ops-reads-logs"), "holds", "{v}");
     let sat = &by_id("ops-reads-logs")["satisfied"][0];
-    assert_eq!(sat["via"], "arn:aws:iam::111111111111:role/ops-role", "{sat}");
+    assert_eq!(
+        sat["via"], "arn:aws:iam::111111111111:role/ops-role",
+        "{sat}"
+    );
     assert_eq!(sat["path"][0]["action"], "sts:AssumeRole", "{sat}");
     let req = &sat["request"];
     assert!(req["resource"]
@@ -706,12 +711,19 @@ fn federated_identities_are_entry_points() {
     // every step answers with `can` (consistency), and `can` agrees with who-can
     for s in &r.path {
         let n = env.find(&s.principal).expect("step principal is a node");
-        assert_ne!(can(&env, &g, n, &s.action, &s.resource).verdict, Verdict::No, "{s:?}");
+        assert_ne!(
+            can(&env, &g, n, &s.action, &s.resource).verdict,
+            Verdict::No,
+            "{s:?}"
+        );
     }
     let a = can(&env, &g, gh, "iam:CreateUser", "*");
     assert_ne!(a.verdict, Verdict::No, "{a:?}");
     // the token's audience is a condition, printed as one
-    assert!(a.conditions.iter().any(|c| c.key.ends_with(":aud")), "{a:?}");
+    assert!(
+        a.conditions.iter().any(|c| c.key.ends_with(":aud")),
+        "{a:?}"
+    );
     // the pinned role: reached only with the pinned subject
     let p = can(
         &env,
@@ -721,7 +733,10 @@ fn federated_identities_are_entry_points() {
         "arn:aws:iam::111111111111:role/gh-pinned",
     );
     assert_eq!(p.verdict, Verdict::OnlyUnderConditions, "{p:?}");
-    assert!(p.conditions.iter().any(|c| c.key.ends_with(":sub")), "{p:?}");
+    assert!(
+        p.conditions.iter().any(|c| c.key.ends_with(":sub")),
+        "{p:?}"
+    );
     // SAML: reaches its read role, and nothing of IAM
     let s = can(&env, &g, saml, "s3:GetObject", "arn:aws:s3:::reports/*");
     assert_ne!(s.verdict, Verdict::No, "{s:?}");

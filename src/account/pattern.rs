@@ -204,8 +204,7 @@ impl World {
             } => {
                 for r in sts_roles {
                     let t = enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(r)]);
-                    let sts =
-                        enc.pred_of(ACTION_SLOT, vec![AtomKey::glob("sts:*", Mode::Plain)]);
+                    let sts = enc.pred_of(ACTION_SLOT, vec![AtomKey::glob("sts:*", Mode::Plain)]);
                     parts.push(not(and([t, sts])));
                 }
                 match account {
@@ -895,7 +894,10 @@ pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
 #[derive(Debug, Clone)]
 pub enum Must {
     /// Every matching request is allowed; `request` is one of them, replayed.
-    Holds { request: Request, step: Step },
+    Holds {
+        request: Request,
+        step: Step,
+    },
     /// No matching request is allowed (baseline context).
     NoneAllowed,
     /// A matching request the evaluator does not allow (replayed), in the named world.
