@@ -677,14 +677,17 @@ pub struct Edge {
 }
 
 /// Trust-policy entries of a role that may admit `sts:AssumeRole` callers: candidate nodes.
+/// `may_assume[n]`: whether node `n`'s identity policies may allow `sts:AssumeRole` at all
+/// ([`may_allow`], computed once per node rather than once per node and role).
 fn trust_candidates(
     env: &Env,
     role: &load::Role,
-    ident: &[Vec<Policy>],
+    may_assume: &[bool],
 ) -> Vec<(usize, Option<String>)> {
     let mut out: Vec<(usize, Option<String>)> = Vec::new();
-    let push = |n: usize, s: Option<String>, out: &mut Vec<(usize, Option<String>)>| {
-        if !out.iter().any(|(m, _)| *m == n) {
+    let mut seen: HashSet<usize> = HashSet::new();
+    let mut push = |n: usize, s: Option<String>, out: &mut Vec<(usize, Option<String>)>| {
+        if seen.insert(n) {
             out.push((n, s));
         }
     };
@@ -716,19 +719,16 @@ fn trust_candidates(
         for e in &pe.entries {
             match e {
                 PrincipalEntry::Any => {
-                    for (n, (id, node)) in ident.iter().zip(&env.nodes).enumerate() {
-                        if may_allow(id, "sts:AssumeRole")
-                            || node.account == arn_account(&role.arn).unwrap_or_default()
-                        {
+                    let role_account = arn_account(&role.arn).unwrap_or_default();
+                    for (n, node) in env.nodes.iter().enumerate() {
+                        if may_assume[n] || node.account == role_account {
                             push(n, None, &mut out);
                         }
                     }
                 }
                 PrincipalEntry::Account { account, .. } => {
                     for (n, node) in env.nodes.iter().enumerate() {
-                        if &node.account == account
-                            && (node.kind.is_outside() || may_allow(&ident[n], "sts:AssumeRole"))
-                        {
+                        if &node.account == account && (node.kind.is_outside() || may_assume[n]) {
                             push(n, None, &mut out);
                         }
                     }
@@ -816,9 +816,9 @@ pub struct Graph {
 
 impl Graph {
     pub fn build(env: &Env) -> Graph {
-        let ident: Vec<Vec<Policy>> = (0..env.nodes.len())
+        let may_assume: Vec<bool> = (0..env.nodes.len())
             .into_par_iter()
-            .map(|n| env.identity_of(n).0)
+            .map(|n| may_allow(&env.identity_of(n).0, "sts:AssumeRole"))
             .collect();
         let roles: Vec<usize> = (0..env.nodes.len())
             .filter(|&n| env.nodes[n].kind == NodeKind::Role)
@@ -828,7 +828,7 @@ impl Graph {
             .par_iter()
             .filter_map(|&r| {
                 env.role(r)
-                    .map(|role| (r, trust_candidates(env, role, &ident)))
+                    .map(|role| (r, trust_candidates(env, role, &may_assume)))
             })
             .collect();
         let mut by_caller: Vec<Vec<(usize, Option<String>)>> = vec![Vec::new(); env.nodes.len()];
