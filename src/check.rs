@@ -92,6 +92,9 @@ pub struct AccountInvariant {
     pub pattern_json: Value,
     pub except: Vec<String>,
     pub no_escalation: bool,
+    /// `require`: the principals (ARN patterns) that must each be allowed every matching
+    /// request (`None`: a `forbid` or `no_escalation` invariant).
+    pub require: Option<Vec<String>>,
 }
 
 fn err(file: &str, path: &JsonPath, msg: impl Into<String>) -> InputError {
@@ -262,7 +265,39 @@ fn parse_account_invariants(
             Some(v) => strings(v, file, &p.key("except"))?,
             None => Vec::new(),
         };
-        if let Some(body @ Json::Obj(entries)) = it.get("forbid") {
+        let require = match (it.get("require"), it.get("principals")) {
+            (Some(_), Some(v)) => {
+                let ps = strings(v, file, &p.key("principals"))?;
+                if ps.is_empty() {
+                    return Err(vec![err(
+                        file,
+                        &p.key("principals"),
+                        "`principals` must name at least one principal (ARN pattern)",
+                    )]);
+                }
+                if it.get("except").is_some() {
+                    return Err(vec![err(file, &p.key("except"), "`require` names its principals with `principals`; `except` belongs to `forbid` and `no_escalation`")]);
+                }
+                Some(ps)
+            }
+            (Some(_), None) => {
+                return Err(vec![err(file, &p.key("principals"), "an account-wide `require` needs `principals`: the ARN patterns of the users and roles that must be allowed every matching request")]);
+            }
+            (None, Some(_)) => {
+                return Err(vec![err(
+                    file,
+                    &p.key("principals"),
+                    "`principals` belongs to `require`",
+                )]);
+            }
+            (None, None) => None,
+        };
+        let (body_key, kind) = if require.is_some() {
+            ("require", Kind::Require)
+        } else {
+            ("forbid", Kind::Forbid)
+        };
+        if let Some(body @ Json::Obj(entries)) = it.get(body_key) {
             const KEYS: &[&str] = &[
                 "Action",
                 "NotAction",
@@ -272,7 +307,7 @@ fn parse_account_invariants(
             ];
             for (k, _) in entries {
                 if !KEYS.contains(&k.as_str()) {
-                    return Err(vec![err(file, &p.key("forbid").key(k), format!("account-wide invariants take Action/NotAction, Resource/NotResource and Condition (found `{k}`; principals are chosen with `except`)"))]);
+                    return Err(vec![err(file, &p.key(body_key).key(k), format!("account-wide invariants take Action/NotAction, Resource/NotResource and Condition (found `{k}`; principals are chosen with `except`, or `principals` for `require`)"))]);
                 }
             }
             if !entries
@@ -281,18 +316,11 @@ fn parse_account_invariants(
             {
                 return Err(vec![err(
                     file,
-                    &p.key("forbid").key("Action"),
+                    &p.key(body_key).key("Action"),
                     "missing `Action` (or `NotAction`)",
                 )]);
             }
-            let inv = compile_match(
-                &id,
-                &description,
-                Kind::Forbid,
-                body,
-                file,
-                &p.key("forbid"),
-            )?;
+            let inv = compile_match(&id, &description, kind, body, file, &p.key(body_key))?;
             out.push(AccountInvariant {
                 id,
                 description,
@@ -300,6 +328,7 @@ fn parse_account_invariants(
                 pattern_json: body.to_value(),
                 except,
                 no_escalation: false,
+                require,
             });
         } else if it.get("no_escalation").is_some() {
             out.push(AccountInvariant {
@@ -309,9 +338,10 @@ fn parse_account_invariants(
                 pattern_json: Value::Null,
                 except,
                 no_escalation: true,
+                require: None,
             });
         } else {
-            return Err(vec![err(file, &p, "account-wide invariants are `forbid` (Action, Resource) or `no_escalation`, each with an optional `except` list")]);
+            return Err(vec![err(file, &p, "account-wide invariants are `forbid` (Action, Resource) or `no_escalation`, each with an optional `except` list, or `require` (Action, Resource) with `principals`")]);
         }
     }
     Ok(out)
@@ -356,6 +386,13 @@ pub fn check_account(
         .unwrap_or_default();
     let mut results = Vec::new();
     for inv in invs {
+        if let (Some(names), Some(q)) = (&inv.require, &inv.question) {
+            let mut r = require_account(&env, &graph, inv, names, q);
+            r["target"] = json!(inputs.account.display().to_string());
+            r["warnings"] = json!(warnings);
+            results.push(r);
+            continue;
+        }
         let mut violators: Vec<Value> = Vec::new();
         let mut unknown: Vec<Value> = Vec::new();
         if inv.no_escalation {
@@ -443,6 +480,145 @@ pub fn check_account(
         }));
     }
     Ok(results)
+}
+
+/// The request in scenario form, without the keys whose value is the moment of the run (so
+/// reports stay the same from run to run; the replay uses that moment).
+fn request_value(r: &Request) -> Value {
+    let mut v = crate::activity::why::request_json(r);
+    if let Some(Value::Object(ctx)) = v.get_mut("context") {
+        ctx.retain(|k, _| !crate::account::conditions::is_time_key(k));
+        if ctx.is_empty() {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("context");
+            }
+        }
+    }
+    v
+}
+
+/// `require` over an account (docs/account-patterns.md): each user or role matching one of
+/// `names` must, itself or through a role it can assume unconditionally, be allowed **every**
+/// request matching `q` (and at least one exists), in the baseline context. `holds` carries, per
+/// principal, the identity that satisfies it, the path and an allowed witness (replayed);
+/// `violated` carries a denied matching request (replayed) or "none is allowed" for the
+/// principal itself.
+fn require_account(
+    env: &crate::account::Env,
+    graph: &crate::account::Graph,
+    inv: &AccountInvariant,
+    names: &[String],
+    q: &crate::account::pattern::Question,
+) -> Value {
+    use crate::account::pattern::{must, Must};
+    let opts = QueryOptions::default();
+    let mut satisfied: Vec<Value> = Vec::new();
+    let mut violators: Vec<Value> = Vec::new();
+    let mut unknown: Vec<Value> = Vec::new();
+    for pat in names {
+        let matched: Vec<usize> = (0..env.nodes.len())
+            .filter(|&i| {
+                !env.nodes[i].kind.is_outside()
+                    && excepted(&env.nodes[i].arn, std::slice::from_ref(pat))
+            })
+            .collect();
+        if matched.is_empty() {
+            violators.push(json!({"principal": pat, "reason": "no user or role of the loaded accounts matches this pattern"}));
+        }
+        for p in matched {
+            let arn = env.nodes[p].arn.clone();
+            let mut first: Option<Must> = None;
+            let mut unk: Option<String> = None;
+            let mut done = false;
+            for (t, path, yes_path) in graph.reach(p) {
+                if !yes_path {
+                    continue;
+                }
+                let m = must(env, t, q, &opts);
+                match &m {
+                    Must::Holds { request, step } => {
+                        let mut full = path.clone();
+                        full.push(step.clone());
+                        satisfied.push(json!({
+                            "principal": arn,
+                            "via": env.nodes[t].arn,
+                            "request": request_value(request),
+                            "path": full,
+                        }));
+                        done = true;
+                    }
+                    Must::Unknown(r) => {
+                        unk.get_or_insert(format!("{}: {r}", env.nodes[t].arn));
+                    }
+                    _ => {}
+                }
+                if done {
+                    break;
+                }
+                if first.is_none() {
+                    first = Some(m);
+                }
+            }
+            if done {
+                continue;
+            }
+            if let Some(u) = unk {
+                unknown.push(json!({"principal": arn, "reason": u}));
+                continue;
+            }
+            violators.push(match first {
+                Some(Must::Denied {
+                    request,
+                    world,
+                    evaluation,
+                }) => json!({
+                    "principal": arn,
+                    "reason": format!("a matching request is not allowed ({}; {})", evaluation.reason, world),
+                    "request": request_value(&request),
+                    "decision": evaluation.decision,
+                    "statements": evaluation.statements,
+                }),
+                _ => json!({
+                    "principal": arn,
+                    "reason": "no matching request is allowed (baseline context), directly or through a role it can assume",
+                }),
+            });
+        }
+    }
+    let status = if !violators.is_empty() {
+        "violated"
+    } else if !unknown.is_empty() {
+        "unknown"
+    } else {
+        "holds"
+    };
+    let detail = match status {
+        "violated" => format!(
+            "{} required principal(s) lack it, e.g. {}: {}",
+            violators.len(),
+            violators[0]["principal"].as_str().unwrap_or(""),
+            violators[0]["reason"].as_str().unwrap_or("")
+        ),
+        "unknown" => format!(
+            "{} principal(s) could not be decided, e.g. {}",
+            unknown.len(),
+            unknown[0]["principal"].as_str().unwrap_or("")
+        ),
+        _ => format!(
+            "proved: each of the {} named principal(s) is allowed every matching request (itself or through a role it assumes unconditionally), witness replayed",
+            satisfied.len()
+        ),
+    };
+    json!({
+        "invariant": inv.id,
+        "description": inv.description,
+        "status": status,
+        "detail": detail,
+        "counterexample": violators.first().cloned(),
+        "violators": violators,
+        "satisfied": satisfied,
+        "unknown": unknown,
+    })
 }
 
 fn load_target(
@@ -913,15 +1089,23 @@ fn no_public_invariant(
     if !multi.is_empty() {
         conds.push(("ForAllValues:StringNotLike".into(), Json::Obj(multi)));
     }
+    let pinned_federated = pinned_federated_providers(side, &accounts);
     let mut body = vec![];
+    let mut not_principal: Vec<(String, Json)> = Vec::new();
     if !accounts.is_empty() {
-        body.push((
-            "NotPrincipal".into(),
-            Json::Obj(vec![(
-                "AWS".into(),
-                Json::Arr(accounts.into_iter().map(Json::Str).collect()),
-            )]),
+        not_principal.push((
+            "AWS".into(),
+            Json::Arr(accounts.into_iter().map(Json::Str).collect()),
         ));
+    }
+    if !pinned_federated.is_empty() {
+        not_principal.push((
+            "Federated".into(),
+            Json::Arr(pinned_federated.into_iter().map(Json::Str).collect()),
+        ));
+    }
+    if !not_principal.is_empty() {
+        body.push(("NotPrincipal".into(), Json::Obj(not_principal)));
     }
     if !conds.is_empty() {
         body.push(("Condition".into(), Json::Obj(conds)));
@@ -934,6 +1118,56 @@ fn no_public_invariant(
         file,
         &JsonPath::root(),
     )
+}
+
+/// The federated providers a policy names whose callers are all under the account's control,
+/// by the `trust` analysis of the policy read as a trust policy (`crate::trust`): when it finds no
+/// hazard that admits outsiders through a provider (`oidc-no-sub`, and `oidc-wildcard-sub` or
+/// `oidc-no-aud` at error severity: any subject, another owner, any application of a public
+/// provider) and answered completely, every named provider is pinned and its callers are not
+/// public. Otherwise none is excluded (the conservative reading: the query may then report a
+/// caller of any named provider).
+fn pinned_federated_providers(side: &Side, accounts: &[String]) -> Vec<String> {
+    let Side::Resource(policy) = side else {
+        return Vec::new();
+    };
+    let mut providers: Vec<String> = Vec::new();
+    for st in &policy.statements {
+        if let Some(pe) = st.principal.as_ref().filter(|pe| !pe.negated) {
+            for e in &pe.entries {
+                if let PrincipalEntry::Federated(f) = e {
+                    if !providers.contains(f) {
+                        providers.push(f.clone());
+                    }
+                }
+            }
+        }
+    }
+    if providers.is_empty() {
+        return providers;
+    }
+    let mut opts = crate::trust::TrustOptions::default();
+    opts.trusted_accounts.extend(accounts.iter().cloned());
+    let report = crate::trust::analyze(
+        &crate::trust::TrustRole {
+            label: "no_public".into(),
+            arn: format!(
+                "arn:aws:iam::{}:role/no-public",
+                crate::trust::PLACEHOLDER_ACCOUNT
+            ),
+            policy: policy.clone(),
+        },
+        &opts,
+    );
+    let open = report.hazards.iter().any(|h| {
+        h.code == "oidc-no-sub"
+            || (matches!(h.code, "oidc-wildcard-sub" | "oidc-no-aud")
+                && h.severity == crate::trust::Severity::Error)
+    });
+    if open || !report.unknown.is_empty() {
+        return Vec::new();
+    }
+    providers
 }
 
 fn no_admin_invariant(

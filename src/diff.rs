@@ -435,7 +435,7 @@ fn describe(
 }
 
 /// For a web-identity or SAML caller: who is (no longer) admitted, described in the provider's
-/// own terms where its subject grammar is known (`data/oidc-providers.json`): the `sub` patterns
+/// own terms where its subject grammar is known (`crates/iamprove-account/data/oidc-providers.json`): the `sub` patterns
 /// the finding's class matches, and those it does not.
 fn federated_identity(
     p: &Prepared,

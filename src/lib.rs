@@ -4,6 +4,7 @@
 // The lower layers (crates/): re-exported under their old names, so `iamprove::eval`,
 // `crate::query`, `crate::account::…` keep working in the commands, tests and benches.
 pub use iamprove_account as account;
+pub use iamprove_account::trust;
 pub use iamprove_core::{
     automata, catalog, catalog_hint, deadline, errors, eval, json, literal, matching, model, parse,
     request, rules, scenario, verdict, wellformed,
@@ -17,5 +18,5 @@ pub mod cli;
 pub mod diff;
 pub mod gitdiff;
 pub mod iac;
-pub mod trust;
+
 pub mod validate;

@@ -545,22 +545,53 @@ fn diff_both_directions_prints_narrowing_decisions_the_right_way_round() {
     assert_eq!(f["new_decision"], "ImplicitDeny", "{f}");
 }
 
+/// Every other role of a generated dump is trusted by GitHub Actions instead (alternately with
+/// and without a `sub` pin), or by a SAML provider.
+fn with_federated_trusts(v: &mut serde_json::Value) {
+    let roles = v["RoleDetailList"].as_array_mut().expect("roles");
+    for (i, r) in roles.iter_mut().enumerate() {
+        let fed = match i % 4 {
+            0 => serde_json::json!({"Effect": "Allow", "Principal": {"Federated": GH},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}}),
+            1 => serde_json::json!({"Effect": "Allow", "Principal": {"Federated": GH},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/*"}}}),
+            2 => {
+                serde_json::json!({"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:saml-provider/idp"},
+                "Action": "sts:AssumeRoleWithSAML"})
+            }
+            _ => continue,
+        };
+        r["AssumeRolePolicyDocument"] =
+            serde_json::json!({"Version": "2012-10-17", "Statement": [fed]});
+    }
+}
+
 /// Consistency over generated accounts: every step printed in any `who-can` path answers yes (or
 /// only-under-conditions) with `can`, and `who-can` lists every principal `can` says yes for.
 #[test]
 fn can_and_who_can_are_consistent_on_generated_accounts() {
     use iamprove::account::load::account_from_json;
-    for seed in 1..=2u64 {
-        let v = iamprove::account::gen::generate(14, seed);
+    for seed in 1..=3u64 {
+        let mut v = iamprove::account::gen::generate(14, seed);
+        if seed == 3 {
+            with_federated_trusts(&mut v);
+        }
         let acct = account_from_json(&iamprove::json::Json::from_value(&v), "generated")
             .expect("generated dump loads");
         let env = Env::new(vec![acct], None, Default::default());
         let g = Graph::build(&env);
-        for (action, resource) in [
-            ("iam:*", "*"),
-            ("s3:Delete*", "arn:aws:s3:::bucket-1*"),
-            ("sts:AssumeRole", "*"),
-        ] {
+        let questions: &[(&str, &str)] = if seed == 3 {
+            &[("iam:*", "*"), ("sts:AssumeRoleWith*", "*")]
+        } else {
+            &[
+                ("iam:*", "*"),
+                ("s3:Delete*", "arn:aws:s3:::bucket-1*"),
+                ("sts:AssumeRole", "*"),
+            ]
+        };
+        for &(action, resource) in questions {
             let who = principals_reaching(&env, &g, action, resource);
             for r in &who {
                 for s in &r.path {
@@ -581,4 +612,213 @@ fn can_and_who_can_are_consistent_on_generated_accounts() {
             }
         }
     }
+}
+
+/// `require` in account specs (issue 10): each named principal must be allowed every matching
+/// request (itself or through a role it assumes unconditionally), with an allowed witness and,
+/// for violations, a denied matching request, both replayed.
+#[test]
+fn account_require_needs_every_matching_request_allowed() {
+    let (code, v) = check_status("spec-require.json");
+    assert_eq!(code, Some(1), "{v}");
+    let results = v["results"].as_array().unwrap();
+    let by_id = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["invariant"] == id)
+            .unwrap_or_else(|| panic!("{id}: {v}"))
+    };
+    let status = |id: &str| by_id(id)["status"].as_str().unwrap_or("").to_owned();
+    // ops holds through the role it assumes; the witness is on logs/ and replays
+    assert_eq!(status("ops-reads-logs"), "holds", "{v}");
+    let sat = &by_id("ops-reads-logs")["satisfied"][0];
+    assert_eq!(
+        sat["via"], "arn:aws:iam::111111111111:role/ops-role",
+        "{sat}"
+    );
+    assert_eq!(sat["path"][0]["action"], "sts:AssumeRole", "{sat}");
+    let req = &sat["request"];
+    assert!(req["resource"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:s3:::logs/"));
+    // dev reaches only logs/public/*: a denied object outside it is the counterexample
+    assert_eq!(status("dev-reads-logs"), "violated", "{v}");
+    let c = &by_id("dev-reads-logs")["counterexample"];
+    let res = c["request"]["resource"].as_str().unwrap();
+    assert!(
+        res.starts_with("arn:aws:s3:::logs/") && !res.starts_with("arn:aws:s3:::logs/public/"),
+        "{c}"
+    );
+    assert_eq!(c["request"]["action"], "s3:GetObject", "{c}");
+    assert_eq!(c["decision"], "ImplicitDeny", "{c}");
+    assert_eq!(status("dev-reads-public-logs"), "holds", "{v}");
+    assert_eq!(status("dev-writes-logs"), "violated", "{v}");
+    // an explicit deny on part of the pattern violates it
+    assert_eq!(status("sam-deletes-data"), "violated", "{v}");
+    let c = &by_id("sam-deletes-data")["counterexample"];
+    assert_eq!(c["decision"], "ExplicitDeny", "{c}");
+    assert!(c["request"]["resource"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:s3:::data-keep/"));
+    assert_eq!(status("sam-reads-data"), "holds", "{v}");
+    // the question's own condition is part of the request; without it MFA is absent
+    assert_eq!(status("sam-reads-table-with-mfa"), "holds", "{v}");
+    assert_eq!(status("sam-reads-table"), "violated", "{v}");
+    // a named principal that does not exist is a violation, not a vacuous proof
+    assert_eq!(status("ghost"), "violated", "{v}");
+}
+
+#[test]
+fn account_require_needs_principals() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        format!(
+            r#"{{"target": {{"account": {:?}}}, "invariants": [{{"id": "x", "require": {{"Action": "s3:GetObject"}}}}]}}"#,
+            pat("require.json").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("iamprove")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invariants[0].principals"), "{err}");
+}
+
+const GH: &str = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com";
+
+/// Federated (OIDC/SAML) callers are entry points: who-can, can, check and escalations see a
+/// role that any GitHub repository can assume; the pinned role is reached only under its `sub`
+/// condition and is not an escalation.
+#[test]
+fn federated_identities_are_entry_points() {
+    let env = Env::from_paths(&pat("federated.json")).expect("loads");
+    let g = Graph::build(&env);
+    let gh = env.find(GH).expect("the OIDC provider is a node");
+    let saml = env
+        .find("arn:aws:iam::111111111111:saml-provider/corp-idp")
+        .expect("the SAML provider is a node");
+    let who = principals_reaching(&env, &g, "iam:CreateUser", "*");
+    let r = who
+        .iter()
+        .find(|r| r.arn == GH)
+        .unwrap_or_else(|| panic!("{who:?}"));
+    assert_eq!(r.path[0].action, "sts:AssumeRoleWithWebIdentity", "{r:?}");
+    // every step answers with `can` (consistency), and `can` agrees with who-can
+    for s in &r.path {
+        let n = env.find(&s.principal).expect("step principal is a node");
+        assert_ne!(
+            can(&env, &g, n, &s.action, &s.resource).verdict,
+            Verdict::No,
+            "{s:?}"
+        );
+    }
+    let a = can(&env, &g, gh, "iam:CreateUser", "*");
+    assert_ne!(a.verdict, Verdict::No, "{a:?}");
+    // the token's audience is a condition, printed as one
+    assert!(
+        a.conditions.iter().any(|c| c.key.ends_with(":aud")),
+        "{a:?}"
+    );
+    // the pinned role: reached only with the pinned subject
+    let p = can(
+        &env,
+        &g,
+        gh,
+        "sts:AssumeRoleWithWebIdentity",
+        "arn:aws:iam::111111111111:role/gh-pinned",
+    );
+    assert_eq!(p.verdict, Verdict::OnlyUnderConditions, "{p:?}");
+    assert!(
+        p.conditions.iter().any(|c| c.key.ends_with(":sub")),
+        "{p:?}"
+    );
+    // SAML: reaches its read role, and nothing of IAM
+    let s = can(&env, &g, saml, "s3:GetObject", "arn:aws:s3:::reports/*");
+    assert_ne!(s.verdict, Verdict::No, "{s:?}");
+    assert_eq!(s.path[0].action, "sts:AssumeRoleWithSAML", "{s:?}");
+    assert_eq!(can(&env, &g, saml, "iam:*", "*").verdict, Verdict::No);
+    // escalations: the open role, not the pinned one
+    let esc = escalations(&env, &g);
+    let fed: Vec<_> = esc.iter().filter(|e| e.principal == GH).collect();
+    assert_eq!(fed.len(), 1, "{esc:?}");
+    assert_eq!(
+        fed[0].target.as_deref(),
+        Some("arn:aws:iam::111111111111:role/gh-admin")
+    );
+    assert!(fed[0].method.to_string().contains("oidc-no-sub"), "{:?}", fed[0]);
+    // check: the provider violates "no principal reaches iam:*"
+    let (code, v) = check_status("spec-federated.json");
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["results"][0]["violators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["principal"] == GH));
+}
+
+/// escalations JSON is the same from run to run: a condition on `aws:TokenIssueTime` is printed
+/// as the condition, without the time of the run as an example value.
+#[test]
+fn escalations_json_is_deterministic() {
+    let run = || {
+        let out = Command::cargo_bin("iamprove")
+            .unwrap()
+            .args(["escalations", "--format", "json", "--account"])
+            .arg(pat("federated.json"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let a = run();
+    assert!(a.contains("aws:TokenIssueTime"), "{a}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(a, run());
+}
+
+/// `no_public` on a trust policy: a GitHub OIDC trust pinned to the owner's repository is not
+/// public; the same trust without a `sub` condition is (any repository can assume the role).
+#[test]
+fn no_public_is_exact_for_federated_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |cond: serde_json::Value| {
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": GH},
+            "Action": "sts:AssumeRoleWithWebIdentity", "Condition": cond}]});
+        std::fs::write(dir.path().join("trust.json"), trust.to_string()).unwrap();
+        std::fs::write(
+            dir.path().join("spec.json"),
+            r#"{"target": {"policy": "trust.json", "type": "resource"}, "invariants": [{"id": "np", "no_public": {}}]}"#,
+        )
+        .unwrap();
+        let out = Command::cargo_bin("iamprove")
+            .unwrap()
+            .args(["check", "--format", "json"])
+            .arg(dir.path().join("spec.json"))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v)
+    };
+    let (code, v) = run(serde_json::json!({
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:my-org/app:*"}}));
+    assert_eq!(code, Some(0), "{v}");
+    let (code, v) = run(serde_json::json!({
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}));
+    assert_eq!(code, Some(1), "{v}");
+    // another owner's repositories: public
+    let (code, v) = run(serde_json::json!({
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}}));
+    assert_eq!(code, Some(1), "{v}");
 }

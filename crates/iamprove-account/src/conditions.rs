@@ -27,7 +27,11 @@ use crate::scenario::Scenario;
 use serde::Serialize;
 
 /// A context key the caller chose, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// In JSON the example `value` is left out for the keys whose example is the moment of the run
+/// (`aws:TokenIssueTime`, `aws:CurrentTime`, `aws:EpochTime`): the condition in `because` is the
+/// requirement, and the output stays the same from one run to the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CondReq {
     /// The key as written.
     pub key: String,
@@ -35,6 +39,30 @@ pub struct CondReq {
     pub value: Option<Vec<String>>,
     /// The policy conditions that required it (`Bool aws:MultiFactorAuthPresent [true] in …`).
     pub because: Vec<String>,
+}
+
+/// Keys whose example value is a time taken from the run (printed as conditions only).
+pub fn is_time_key(k: &str) -> bool {
+    matches!(
+        k.to_lowercase().as_str(),
+        "aws:tokenissuetime" | "aws:currenttime" | "aws:epochtime"
+    )
+}
+
+impl Serialize for CondReq {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let time = is_time_key(&self.key) && self.value.is_some();
+        let mut st = s.serialize_struct("CondReq", if time { 2 } else { 3 })?;
+        st.serialize_field("key", &self.key)?;
+        if time {
+            st.skip_field("value")?;
+        } else {
+            st.serialize_field("value", &self.value)?;
+        }
+        st.serialize_field("because", &self.because)?;
+        st.end()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -963,15 +963,36 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
     // second order: reach a role that can escalate itself
     let mut out: Vec<Escalation> = Vec::new();
     // an administrator role that any AWS account (the whole internet) can assume
-    for p in (0..n).filter(|&p| env.nodes[p].kind == NodeKind::AnyAccount) {
+    // or that callers of an identity provider outside the account's control can assume: any
+    // subject of a public OIDC provider, or another owner's (trust hazards `oidc-no-sub`,
+    // `oidc-wildcard-sub` at error severity, `public-trust`; see `crate::trust`)
+    let outside = |p: usize| {
+        matches!(
+            env.nodes[p].kind,
+            NodeKind::AnyAccount | NodeKind::Federated
+        )
+    };
+    for p in (0..n).filter(|&p| outside(p)) {
         for (t, path, _) in graph.reach(p) {
             if t == p || !cx.is_admin[t] || path.is_empty() {
                 continue;
             }
+            let method = if env.nodes[p].kind == NodeKind::Federated {
+                let first = path[0].resource.clone();
+                let Some(hazard) = public_federated_hazard(env, &first) else {
+                    continue;
+                };
+                format!(
+                    "{} of an administrator role whose trust policy admits callers of {} outside the account's control ({hazard})",
+                    path[0].action, env.nodes[p].arn
+                )
+            } else {
+                "sts:AssumeRole of an administrator role whose trust policy admits any AWS account (\"AWS\": \"*\")".into()
+            };
             out.push(Escalation {
                 principal: env.nodes[p].arn.clone(),
                 method: Method {
-                    name: "sts:AssumeRole of an administrator role whose trust policy admits any AWS account (\"AWS\": \"*\")".into(),
+                    name: method,
                     via_chain: false,
                 },
                 kind: "self",
@@ -1023,4 +1044,35 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
         }
     }
     out
+}
+
+/// The trust hazard (code and message) that makes a role's federated trust open to callers the
+/// account does not control: `oidc-no-sub`, `oidc-wildcard-sub` or `public-trust` at error
+/// severity, from the `trust` analysis of the role's trust policy (`None`: the role is pinned).
+fn public_federated_hazard(env: &Env, role_arn: &str) -> Option<String> {
+    let role = env.by_arn.get(role_arn).and_then(|&r| env.role(r))?;
+    let mut opts = crate::trust::TrustOptions::default();
+    for a in &env.accounts {
+        opts.trusted_accounts.insert(a.id.clone());
+    }
+    if let Some(o) = &env.org {
+        opts.trusted_accounts.extend(o.accounts.keys().cloned());
+        opts.org_id = o.org_id.clone();
+    }
+    let report = crate::trust::analyze(
+        &crate::trust::TrustRole {
+            label: role.arn.clone(),
+            arn: role.arn.clone(),
+            policy: role.trust.clone(),
+        },
+        &opts,
+    );
+    report
+        .hazards
+        .iter()
+        .find(|h| {
+            h.severity == crate::trust::Severity::Error
+                && matches!(h.code, "oidc-no-sub" | "oidc-wildcard-sub" | "public-trust")
+        })
+        .map(|h| format!("{}: {}", h.code, h.message))
 }

@@ -31,8 +31,7 @@
 //! # Questions over patterns
 //! `can`, `who-can` and account invariants ask whether *any* request matching the action and
 //! resource patterns is allowed: see [`pattern`] (one solver query per principal and world, the
-//! witness replayed through the evaluator). [`actions_for`] and [`decide_action`] are the older
-//! concrete probes, kept for callers that decide one literal request.
+//! witness replayed through the evaluator).
 //!
 //! # Escalation
 //! See [`escalate`] for the methods and the definition of "gains permissions".
@@ -48,7 +47,7 @@ pub(crate) use crate as account;
 pub(crate) use iamprove_core::{
     catalog_hint, eval, json, literal, matching, model, parse, request, rules, scenario, verdict,
 };
-pub(crate) use iamprove_symbolic::{query, symbolic};
+pub(crate) use iamprove_symbolic::{query, solver, symbolic};
 
 pub mod conditions;
 pub mod escalate;
@@ -56,6 +55,10 @@ pub mod explain;
 pub mod gen;
 pub mod load;
 pub mod pattern;
+// `trust` moved here from the top crate (escalations ask it whether a federated provider is open to
+// outsiders); its public items are not all documented yet.
+#[allow(missing_docs)]
+pub mod trust;
 
 use crate::eval::StmtRef;
 use crate::model::{Effect, Policy, PolicyType, PrincipalEntry};
@@ -68,7 +71,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
-/// Actions of the privilege-escalation methods (§6.3); also the probes for wildcard actions.
+/// Actions of the privilege-escalation methods (§6.3): an administrator is allowed all of them.
 pub const SENSITIVE_ACTIONS: &[&str] = &[
     "iam:CreatePolicyVersion",
     "iam:SetDefaultPolicyVersion",
@@ -126,6 +129,10 @@ pub enum NodeKind {
     Anonymous,
     /// An AWS service principal named in a trust or resource policy.
     Service,
+    /// Every caller of a web-identity (OIDC) or SAML provider named by a trust policy's
+    /// `Federated` entry (the node's ARN is the provider's ARN or host). What its tokens or
+    /// assertions must carry is printed as the conditions of its path.
+    Federated,
 }
 
 impl NodeKind {
@@ -327,6 +334,7 @@ impl Env {
         let mut any_account = false;
         let mut anonymous = false;
         let mut services: Vec<String> = Vec::new();
+        let mut federated: Vec<String> = Vec::new();
         let trusts = accounts
             .iter()
             .flat_map(|a| a.roles.iter().map(|r| (&r.trust, true)));
@@ -347,6 +355,19 @@ impl Env {
                         PrincipalEntry::Service(svc) if !services.contains(svc) => {
                             services.push(svc.clone());
                         }
+                        PrincipalEntry::Federated(f)
+                            if is_trust
+                                && !federated.contains(f)
+                                && Principal::parse(f).is_ok_and(|p| {
+                                    matches!(
+                                        p.kind,
+                                        PrincipalKind::WebIdentity { .. }
+                                            | PrincipalKind::Saml { .. }
+                                    )
+                                }) =>
+                        {
+                            federated.push(f.clone());
+                        }
                         _ => {}
                     }
                 }
@@ -365,6 +386,15 @@ impl Env {
                 arn: "anonymous".into(),
                 kind: NodeKind::Anonymous,
                 account: String::new(),
+                loc: None,
+            });
+        }
+        federated.sort();
+        for f in federated {
+            nodes.push(Node {
+                account: arn_account(&f).unwrap_or_default().to_owned(),
+                arn: f,
+                kind: NodeKind::Federated,
                 loc: None,
             });
         }
@@ -697,14 +727,17 @@ pub struct Edge {
 }
 
 /// Trust-policy entries of a role that may admit `sts:AssumeRole` callers: candidate nodes.
+/// `may_assume[n]`: whether node `n`'s identity policies may allow `sts:AssumeRole` at all
+/// ([`may_allow`], computed once per node rather than once per node and role).
 fn trust_candidates(
     env: &Env,
     role: &load::Role,
-    ident: &[Vec<Policy>],
+    may_assume: &[bool],
 ) -> Vec<(usize, Option<String>)> {
     let mut out: Vec<(usize, Option<String>)> = Vec::new();
-    let push = |n: usize, s: Option<String>, out: &mut Vec<(usize, Option<String>)>| {
-        if !out.iter().any(|(m, _)| *m == n) {
+    let mut seen: HashSet<usize> = HashSet::new();
+    let mut push = |n: usize, s: Option<String>, out: &mut Vec<(usize, Option<String>)>| {
+        if seen.insert(n) {
             out.push((n, s));
         }
     };
@@ -713,31 +746,34 @@ fn trust_candidates(
         if s.effect != Effect::Allow || pe.negated {
             continue;
         }
-        let hit = s
-            .action
-            .patterns
-            .iter()
-            .any(|x| x.matches_lower("sts:assumerole"))
-            != s.action.negated;
-        if !hit {
+        let names =
+            |a: &str| s.action.patterns.iter().any(|x| x.matches_lower(a)) != s.action.negated;
+        // federated callers: their own action
+        for e in &pe.entries {
+            if let PrincipalEntry::Federated(f) = e {
+                if let Some(&n) = env.by_arn.get(f) {
+                    if names(&assume_action(env, n).to_lowercase()) {
+                        push(n, None, &mut out);
+                    }
+                }
+            }
+        }
+        if !names("sts:assumerole") {
             continue;
         }
         for e in &pe.entries {
             match e {
                 PrincipalEntry::Any => {
-                    for (n, (id, node)) in ident.iter().zip(&env.nodes).enumerate() {
-                        if may_allow(id, "sts:AssumeRole")
-                            || node.account == arn_account(&role.arn).unwrap_or_default()
-                        {
+                    let role_account = arn_account(&role.arn).unwrap_or_default();
+                    for (n, node) in env.nodes.iter().enumerate() {
+                        if may_assume[n] || node.account == role_account {
                             push(n, None, &mut out);
                         }
                     }
                 }
                 PrincipalEntry::Account { account, .. } => {
                     for (n, node) in env.nodes.iter().enumerate() {
-                        if &node.account == account
-                            && (node.kind.is_outside() || may_allow(&ident[n], "sts:AssumeRole"))
-                        {
+                        if &node.account == account && (node.kind.is_outside() || may_assume[n]) {
                             push(n, None, &mut out);
                         }
                     }
@@ -790,6 +826,18 @@ fn trust_candidates(
     out
 }
 
+/// The action with which node `n` assumes a role: `sts:AssumeRoleWithWebIdentity` or
+/// `sts:AssumeRoleWithSAML` for federated callers, `sts:AssumeRole` for everyone else.
+pub fn assume_action(env: &Env, n: usize) -> &'static str {
+    if env.nodes[n].kind != NodeKind::Federated {
+        return "sts:AssumeRole";
+    }
+    match env.principal_of(n, None).kind {
+        PrincipalKind::Saml { .. } => "sts:AssumeRoleWithSAML",
+        _ => "sts:AssumeRoleWithWebIdentity",
+    }
+}
+
 /// Progress bar on a terminal, hidden when piped or quiet.
 pub fn progress(len: usize, quiet: bool, msg: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
@@ -815,9 +863,9 @@ pub struct Graph {
 impl Graph {
     /// Build the graph: one evaluator question per (caller, role whose trust names it).
     pub fn build(env: &Env) -> Graph {
-        let ident: Vec<Vec<Policy>> = (0..env.nodes.len())
+        let may_assume: Vec<bool> = (0..env.nodes.len())
             .into_par_iter()
-            .map(|n| env.identity_of(n).0)
+            .map(|n| may_allow(&env.identity_of(n).0, "sts:AssumeRole"))
             .collect();
         let roles: Vec<usize> = (0..env.nodes.len())
             .filter(|&n| env.nodes[n].kind == NodeKind::Role)
@@ -827,7 +875,7 @@ impl Graph {
             .par_iter()
             .filter_map(|&r| {
                 env.role(r)
-                    .map(|role| (r, trust_candidates(env, role, &ident)))
+                    .map(|role| (r, trust_candidates(env, role, &may_assume)))
             })
             .collect();
         let mut by_caller: Vec<Vec<(usize, Option<String>)>> = vec![Vec::new(); env.nodes.len()];
@@ -848,8 +896,9 @@ impl Graph {
                     let mut actor = Actor::new(env, c);
                     for (r, sess) in targets {
                         let Some(role) = env.role(r) else { continue };
+                        let action = assume_action(env, c);
                         let o = actor.decide(
-                            "sts:AssumeRole",
+                            action,
                             &role.arn,
                             &[],
                             Some(&role.trust),
@@ -861,7 +910,7 @@ impl Graph {
                                 yes: o.is_yes(),
                                 step: Step {
                                     principal: env.nodes[c].arn.clone(),
-                                    action: "sts:AssumeRole".into(),
+                                    action: action.into(),
                                     resource: role.arn.clone(),
                                     session_name: sess,
                                     statements: o.evaluation().statements.clone(),
@@ -942,69 +991,6 @@ pub enum Verdict {
     No,
     /// Undecided (a solver limit): the reason is given.
     Unknown,
-}
-
-fn has_wildcard(a: &str) -> bool {
-    a.contains('*') || a.contains('?')
-}
-
-/// The concrete actions checked for an action (pattern): see the module docs.
-pub fn actions_for(pattern: &str) -> Vec<String> {
-    let mut v = vec![pattern.to_owned()];
-    if has_wildcard(pattern) {
-        let glob = crate::matching::glob(&pattern.to_lowercase());
-        for a in SENSITIVE_ACTIONS {
-            if glob.is_match(&a.to_lowercase()) {
-                v.push((*a).to_owned());
-            }
-        }
-    }
-    v
-}
-
-/// Decide an action (pattern) on a resource for one actor.
-pub fn decide_action(
-    actor: &mut Actor,
-    action: &str,
-    resource: &str,
-) -> (Verdict, Step, Option<String>) {
-    let mut verdict = Verdict::Yes;
-    let mut step = Step {
-        principal: actor.env.nodes[actor.node].arn.clone(),
-        action: action.to_owned(),
-        resource: resource.to_owned(),
-        session_name: None,
-        statements: Vec::new(),
-        conditions: Vec::new(),
-    };
-    let mut why = None;
-    for (i, a) in actions_for(action).iter().enumerate() {
-        let o = actor.decide(a, resource, &[], None, None);
-        match &o {
-            Outcome::Yes(_) => {}
-            Outcome::Conditional(_, c, _) => {
-                verdict = if verdict == Verdict::Yes {
-                    Verdict::OnlyUnderConditions
-                } else {
-                    verdict
-                };
-                for x in c {
-                    if !step.conditions.contains(x) {
-                        step.conditions.push(x.clone());
-                    }
-                }
-            }
-            Outcome::No(_) => return (Verdict::No, step, None),
-            Outcome::Unknown(_, m) => {
-                verdict = Verdict::Unknown;
-                why = Some(m.clone());
-            }
-        }
-        if i == 0 {
-            step.statements = o.evaluation().statements.clone();
-        }
-    }
-    (verdict, step, why)
 }
 
 /// Answer of `can`.

@@ -26,12 +26,12 @@
 //! its policies grant.
 
 use super::conditions::{describe, CondReq};
-use super::{Env, Step, Verdict};
+use super::{Env, NodeKind, Step, Verdict};
 use crate::eval::{evaluate, Applies, Decision, Matcher};
 use crate::matching::{Mode, Tok};
 use crate::model::{ActionElem, Effect, Policy, PolicyType};
 use crate::query::{Frame, Prepared, QueryOptions, Solved};
-use crate::request::{Context, Request};
+use crate::request::{Context, PrincipalKind, Request};
 use crate::scenario::Scenario;
 use crate::symbolic::encode::{AtomKey, Encoder, ACTION_SLOT, RESOURCE_SLOT};
 use crate::symbolic::term::{and, konst, not, or, T};
@@ -159,6 +159,8 @@ enum Restrict {
         account: Option<String>,
         rcp_accounts: Vec<String>,
         excluded: Vec<String>,
+        /// `sts:` actions on these roles belong to their own worlds (`require` only).
+        sts_roles: Vec<String>,
     },
     /// Exactly this resource (with its resource policy).
     Literal(String),
@@ -200,7 +202,13 @@ impl World {
                 account,
                 rcp_accounts,
                 excluded,
+                sts_roles,
             } => {
+                for r in sts_roles {
+                    let t = enc.pred_of(RESOURCE_SLOT, vec![AtomKey::literal(r)]);
+                    let sts = enc.pred_of(ACTION_SLOT, vec![AtomKey::glob("sts:*", Mode::Plain)]);
+                    parts.push(not(and([t, sts])));
+                }
                 match account {
                     Some(a) => parts.push(in_account(enc, a, principal_account)),
                     None => {
@@ -236,11 +244,14 @@ impl World {
                 account,
                 rcp_accounts,
                 excluded,
+                sts_roles,
             } => {
                 (match account {
                     Some(a) => &req.resource_account == a,
                     None => !rcp_accounts.contains(&req.resource_account),
                 }) && !excluded.contains(&req.resource)
+                    && !(sts_roles.contains(&req.resource)
+                        && req.action.to_lowercase().starts_with("sts:"))
             }
             Restrict::Literal(r) => &req.resource == r,
             Restrict::Role(r) => {
@@ -267,7 +278,10 @@ pub struct Direct {
     pub why: Option<String>,
 }
 
-fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
+/// The worlds of principal `n` for `q`. With `all` (for `require`), the worlds cover every
+/// matching request: the generic worlds are kept even when no identity statement may allow the
+/// question, and leave `sts:` requests on the roles that have their own world to those worlds.
+fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
     let node = &env.nodes[n];
     let base = env.scenario_of(n);
     let principal = env.principal_of(n, None);
@@ -288,6 +302,19 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
         })
         .unwrap_or_default();
     let excluded: Vec<String> = env.resource_policies.keys().cloned().collect();
+    let trusting = if may_be_sts(q) {
+        trusting_roles(env, &principal)
+    } else {
+        Vec::new()
+    };
+    let sts_roles: Vec<String> = if all {
+        trusting
+            .iter()
+            .filter_map(|&m| env.role(m).map(|r| r.arn.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // generic worlds: an external principal's generic world grants it nothing in our accounts
     // (cross-account needs a resource policy), so it is skipped
     if !node.kind.is_outside() {
@@ -299,7 +326,7 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
                     && q_action.is_none_or(|qa| actions_overlap(&s.action, qa))
             })
         });
-        if may {
+        if may || all {
             let mut accts: Vec<Option<String>> = rcp_accounts.iter().cloned().map(Some).collect();
             accts.push(None);
             for a in accts {
@@ -315,6 +342,7 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
                         account: a.clone(),
                         rcp_accounts: rcp_accounts.clone(),
                         excluded: excluded.clone(),
+                        sts_roles: sts_roles.clone(),
                     },
                     loaded_only: loaded_only.clone(),
                     label: match a {
@@ -340,22 +368,10 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
         });
     }
     // roles whose trust policy names the principal
-    if may_be_sts(q) {
-        for (m, other) in env.nodes.iter().enumerate() {
+    {
+        for m in trusting {
+            let other = &env.nodes[m];
             let Some(role) = env.role(m) else { continue };
-            let names = role.trust.statements.iter().any(|s| {
-                s.effect == Effect::Allow
-                    && s.principal.as_ref().is_some_and(|pe| {
-                        if pe.negated {
-                            !crate::rules::not_principal_excludes(&pe.entries, &principal)
-                        } else {
-                            crate::rules::principal_grant(&pe.entries, &principal).is_some()
-                        }
-                    })
-            });
-            if !names {
-                continue;
-            }
             let mut sc = base.clone();
             sc.resource_policy = Some(role.trust.clone());
             sc.rcps = env.rcps_for(&other.account);
@@ -371,6 +387,26 @@ fn worlds(env: &Env, n: usize, q: &Question) -> Vec<World> {
     out
 }
 
+/// Loaded roles whose trust policy has an Allow statement naming `principal`.
+fn trusting_roles(env: &Env, principal: &crate::request::Principal) -> Vec<usize> {
+    (0..env.nodes.len())
+        .filter(|&m| {
+            env.role(m).is_some_and(|role| {
+                role.trust.statements.iter().any(|s| {
+                    s.effect == Effect::Allow
+                        && s.principal.as_ref().is_some_and(|pe| {
+                            if pe.negated {
+                                !crate::rules::not_principal_excludes(&pe.entries, principal)
+                            } else {
+                                crate::rules::principal_grant(&pe.entries, principal).is_some()
+                            }
+                        })
+                })
+            })
+        })
+        .collect()
+}
+
 /// Principal facts pinned in pass 2: tags, organisation.
 fn facts(env: &Env, n: usize) -> Context {
     env.baseline_context(n)
@@ -379,15 +415,28 @@ fn facts(env: &Env, n: usize) -> Context {
         .collect()
 }
 
+/// How a world is asked.
+#[derive(Clone, Copy, Default)]
+struct Ask<'a> {
+    /// Pass 1: no context key beyond the pinned ones (and `free`).
+    closed: bool,
+    /// Look for a matching request that is *not* allowed (`require`).
+    denied: bool,
+    /// Keys that stay free even in a closed pass (those the question's `Condition` tests, for
+    /// `require`; a federated caller's claims).
+    free: &'a [String],
+}
+
 fn run_world(
     env: &Env,
     n: usize,
     q: &Question,
     w: &World,
     ctx: &Context,
-    closed: bool,
+    ask: Ask,
     opts: &QueryOptions,
 ) -> Solved {
+    let closed = ask.closed;
     let principal = env.principal_of(n, None);
     let pacct = principal.account.clone();
     let frame = Frame {
@@ -418,16 +467,30 @@ fn run_world(
         .as_ref()
         .map(|r| r.principal.derived_keys().iter().map(|(k, _)| *k).collect())
         .unwrap_or_default();
+    // a federated caller's token or assertion claims are whatever its provider issues: free in
+    // every pass (the conditions that test them are printed with the answer)
+    let claims = match &sc.request.as_ref().map(|r| &r.principal.kind) {
+        Some(PrincipalKind::WebIdentity { provider }) => Some(provider.to_lowercase()),
+        Some(PrincipalKind::Saml { .. }) => Some(String::new()),
+        _ => None,
+    };
+    let is_claim = |k: &str| match &claims {
+        Some(p) if p.is_empty() => crate::request::is_saml_key(k),
+        Some(p) => crate::request::claim_key_provider(k).as_deref() == Some(p.as_str()),
+        None => false,
+    };
     let known_absent = |k: &str| {
         !ctx.contains_key(k)
             && !derived.contains(&k)
+            && !ask.free.iter().any(|f| f == k)
+            && !is_claim(k)
             && (closed
                 || k.starts_with("aws:principaltag/")
                 || (k == "aws:principalorgid" && env.org.is_some()))
     };
     let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| {
         let a = enc.allowed_scenario(&sc);
-        let mut parts = vec![a];
+        let mut parts = vec![if ask.denied { not(a) } else { a }];
         if let Some(s) = q.pattern.statements.first() {
             parts.push(enc.applies_no_principal(&q.pattern, s));
         }
@@ -453,7 +516,7 @@ fn run_world(
             && q.covers(r)
             && !r.context.keys().any(|k| known_absent(k))
             && ctx.iter().all(|(k, v)| r.context.get(k) == Some(v))
-            && evaluate(&sc, r).decision == Decision::Allow
+            && (evaluate(&sc, r).decision == Decision::Allow) != ask.denied
     };
     p.solve(&confirm)
 }
@@ -614,7 +677,7 @@ fn needed_conditions(sc: &Scenario, req: &Request, baseline: &Context) -> Vec<Co
 
 /// Does principal `n` (acting directly) have any request matching `q` allowed?
 pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct {
-    let ws = worlds(env, n, q);
+    let ws = worlds(env, n, q, false);
     if ws.is_empty() {
         return Direct {
             verdict: Verdict::No,
@@ -651,14 +714,19 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
             if pass == 2 && !has_conditions(w, q) {
                 continue;
             }
-            match run_world(env, n, q, w, ctx, pass == 1, opts) {
+            let ask = Ask {
+                closed: pass == 1,
+                ..Ask::default()
+            };
+            match run_world(env, n, q, w, ctx, ask, opts) {
                 Solved::Found { request, .. } => {
                     let ev = crate::eval::explain(&w.sc, &request);
-                    let conditions = if pass == 1 {
+                    let conditions = if pass == 1 && env.nodes[n].kind != NodeKind::Federated {
                         Vec::new()
                     } else {
                         needed_conditions(&w.sc, &request, &baseline)
                     };
+                    let yes = pass == 1 && conditions.is_empty();
                     let step = Step {
                         principal: env.nodes[n].arn.clone(),
                         action: request.action.clone(),
@@ -669,7 +737,7 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
                     };
                     return Direct {
                         request: Some(request.clone()),
-                        verdict: if pass == 1 {
+                        verdict: if yes {
                             Verdict::Yes
                         } else {
                             Verdict::OnlyUnderConditions
@@ -716,6 +784,7 @@ pub fn identity_witness(
             account: None,
             rcp_accounts: Vec::new(),
             excluded: Vec::new(),
+            sts_roles: Vec::new(),
         },
         loaded_only: None,
         label: "identity policies alone".into(),
@@ -726,7 +795,7 @@ pub fn identity_witness(
         q,
         &w,
         &facts(env, n),
-        false,
+        Ask::default(),
         &QueryOptions::default(),
     ) {
         Solved::Found { request, .. } => {
@@ -823,4 +892,119 @@ pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
         }
         _ => None,
     }
+}
+
+/// Answer of one identity to a `require` question (see [`must`]).
+#[derive(Debug, Clone)]
+pub enum Must {
+    /// Every matching request is allowed; `request` is one of them, replayed.
+    Holds {
+        /// An allowed matching request, replayed.
+        request: Request,
+        /// The step it takes (principal, action, resource).
+        step: Step,
+    },
+    /// No matching request is allowed (baseline context).
+    NoneAllowed,
+    /// A matching request the evaluator does not allow (replayed), in the named world.
+    Denied {
+        /// The denied matching request.
+        request: Request,
+        /// The world (account, RCP path) it was asked in.
+        world: String,
+        /// The evaluator's decision and statements for it.
+        evaluation: crate::eval::Evaluation,
+    },
+    /// Undecided (a solver limit): the reason.
+    Unknown(String),
+}
+
+/// Context keys the question's `Condition` tests (lower-case).
+fn question_keys(q: &Question) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in &q.pattern.statements {
+        for c in &s.conditions {
+            if !out.contains(&c.key) {
+                out.push(c.key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// `require` for one identity acting directly: **every** request matching `q` is allowed, and
+/// at least one exists. Requests are those of the baseline context (the principal's facts, the
+/// moment, `us-east-1`, TLS, no other key), except that the keys the question's `Condition` tests
+/// range over every value the question admits. Both halves are solver questions over all worlds
+/// (which then cover every matching request): an allowed witness (replayed, `Holds`), and no
+/// matching request that is denied (one that is, replayed, is `Denied`).
+pub fn must(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Must {
+    let free = question_keys(q);
+    let mut ctx = env.baseline_context(n);
+    for k in &free {
+        ctx.remove(k);
+    }
+    let ws = worlds(env, n, q, true);
+    let mut unknown: Option<String> = None;
+    let mut witness: Option<(Request, &World)> = None;
+    for w in &ws {
+        if let Some(r) = quick_yes(env, n, q, w, &ctx) {
+            witness = Some((r, w));
+            break;
+        }
+    }
+    if witness.is_none() {
+        for w in &ws {
+            let ask = Ask {
+                closed: true,
+                denied: false,
+                free: &free,
+            };
+            match run_world(env, n, q, w, &ctx, ask, opts) {
+                Solved::Found { request, .. } => {
+                    witness = Some((request, w));
+                    break;
+                }
+                Solved::None => {}
+                Solved::Unknown(r) => {
+                    unknown.get_or_insert(format!("{}: {r}", w.label));
+                }
+            }
+        }
+    }
+    let Some((request, ww)) = witness else {
+        return match unknown {
+            Some(u) => Must::Unknown(u),
+            None => Must::NoneAllowed,
+        };
+    };
+    for w in &ws {
+        let ask = Ask {
+            closed: true,
+            denied: true,
+            free: &free,
+        };
+        match run_world(env, n, q, w, &ctx, ask, opts) {
+            Solved::Found { request, .. } => {
+                let evaluation = crate::eval::explain(&w.sc, &request);
+                return Must::Denied {
+                    request,
+                    world: w.label.clone(),
+                    evaluation,
+                };
+            }
+            Solved::None => {}
+            Solved::Unknown(r) => return Must::Unknown(format!("{}: {r}", w.label)),
+        }
+    }
+    let ev = crate::eval::explain(&ww.sc, &request);
+    let step = Step {
+        principal: env.nodes[n].arn.clone(),
+        action: request.action.clone(),
+        resource: request.resource.clone(),
+        session_name: None,
+        statements: ev.statements,
+        conditions: Vec::new(),
+    };
+    Must::Holds { request, step }
 }

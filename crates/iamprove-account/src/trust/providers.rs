@@ -1,4 +1,4 @@
-//! OIDC providers whose subject grammar is known (`data/oidc-providers.json`: data, not code) and
+//! OIDC providers whose subject grammar is known (`crates/iamprove-account/data/oidc-providers.json`: data, not code) and
 //! the federated condition keys `validate` accepts.
 
 use serde::Deserialize;
