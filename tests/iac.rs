@@ -1020,3 +1020,138 @@ fn iac_terraform_values_known_after_apply_stay_symbolic() {
         "{m}"
     );
 }
+
+#[test]
+fn iac_deny_removal_findings_name_the_old_decision_and_the_old_deny() {
+    // OLD denies plain-HTTP access in a bucket policy, NEW drops the Deny: the finding is the
+    // removed Deny, OLD's decision is ExplicitDeny (it printed ImplicitDeny, NEW's Deny-only
+    // reading, before)
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("deny-removal-old.yaml"),
+            &cfn("deny-removal-new.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "BucketPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened");
+    let removed: Vec<&Value> = c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("no_longer_denied_by").is_some())
+        .collect();
+    assert!(!removed.is_empty(), "{c:#}");
+    for f in removed {
+        assert_eq!(f["old_decision"], "ExplicitDeny", "{f:#}");
+        assert_ne!(f["new_decision"], "ExplicitDeny", "{f:#}");
+        assert!(f.get("granted_by").is_none());
+        let by = &f["no_longer_denied_by"][0];
+        assert_eq!(by["statement"], "Statement[0]");
+        assert_eq!(by["sid"], "DenyInsecure");
+        assert!(by["policy"]
+            .as_str()
+            .unwrap()
+            .contains("deny-removal-old.yaml"));
+        let s = f["summary"].as_str().unwrap();
+        assert!(
+            s.starts_with("no longer denies")
+                && s.ends_with("denied before by Statement[0] (DenyInsecure)"),
+            "{s}"
+        );
+        assert_eq!(f["request"]["context"]["aws:SecureTransport"], "false");
+    }
+    // every other finding keeps the ordinary decisions
+    for f in c["findings"].as_array().unwrap() {
+        if f.get("granted_by").is_some() {
+            assert_eq!(f["new_decision"], "Allow");
+        }
+    }
+    // text: the removed Deny's finding prints OLD's decision
+    let out = iamprove()
+        .args([
+            "diff",
+            "--cloudformation",
+            &cfn("deny-removal-old.yaml"),
+            &cfn("deny-removal-new.yaml"),
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let at = text.find("no longer denies").unwrap();
+    let next = &text[at..];
+    assert!(
+        next.lines()
+            .nth(1)
+            .unwrap()
+            .contains("old decision: ExplicitDeny"),
+        "{text}"
+    );
+}
+
+#[test]
+fn iac_narrowing_findings_print_allow_as_the_old_decision() {
+    let out = iamprove()
+        .args([
+            "diff",
+            "--cloudformation",
+            &cfn("deny-removal-new.yaml"),
+            &cfn("deny-removal-old.yaml"),
+            "--direction",
+            "both",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let at = text.find("[narrowed]").expect(&text);
+    assert!(
+        text[at..]
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("old decision: Allow"),
+        "{text}"
+    );
+}
+
+#[test]
+fn iac_managed_policy_with_a_variable_in_the_account_segment_is_read() {
+    // AmazonTimestreamInfluxDBServiceRolePolicy names `arn:*:kms:*:${aws:PrincipalAccount}:key/*`;
+    // the parser rejected it, so attaching it gave `unknown`
+    let dir = tempfile::tempdir().unwrap();
+    let plan = serde_json::json!({
+        "format_version": "1.2",
+        "resource_changes": [{
+            "address": "aws_iam_role_policy_attachment.influx",
+            "mode": "managed",
+            "type": "aws_iam_role_policy_attachment",
+            "name": "influx",
+            "change": {
+                "actions": ["create"],
+                "before": null,
+                "after": {
+                    "role": "influx",
+                    "policy_arn": "arn:aws:iam::aws:policy/aws-service-role/AmazonTimestreamInfluxDBServiceRolePolicy"
+                },
+                "after_unknown": {"id": true}
+            }
+        }]
+    });
+    let p = write(dir.path(), "plan.json", &plan.to_string());
+    let v = diff_json(&["--terraform-plan", p.to_str().unwrap()], 1);
+    let c = &v["changes"][0];
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    // and the corpus copy parses as a policy
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpora/aws-managed-policies/current/AmazonTimestreamInfluxDBServiceRolePolicy.json");
+    if corpus.exists() {
+        iamprove().arg("validate").arg(&corpus).assert().success();
+    }
+}

@@ -354,6 +354,140 @@ fn element(v: &Json, more: bool, principal: bool) -> Result<Option<Json>, String
     }
 }
 
+/// The policy variable that stands for the unresolved expression `name` in the shared-value
+/// comparison (`to_variables`): `iamprove:cfn/GetAtt/Queue.Arn`, `iamprove:tf/ADDRESS.PATH`.
+/// Characters a variable name cannot hold (white space, `{`, `}`, `,`, `'`, `$`) become `/` or `_`.
+pub fn variable_key(name: &str) -> String {
+    let terraform = name.contains("statement[")
+        || name.starts_with("data.")
+        || name.starts_with("module.")
+        || name.starts_with("aws_");
+    let body = if terraform {
+        format!("tf/{name}")
+    } else if let Some(rest) = name.strip_prefix("Fn::") {
+        format!("cfn/{rest}")
+    } else if name.contains(' ') {
+        format!("cfn/{name}")
+    } else {
+        format!("cfn/Ref/{name}")
+    };
+    let clean: String = body
+        .chars()
+        .map(|c| match c {
+            c if c.is_whitespace() => '/',
+            '{' | '}' | ',' | '\'' | '$' => '_',
+            c => c,
+        })
+        .collect();
+    format!("iamprove:{clean}")
+}
+
+/// Every marker in `s` replaced by its policy variable `${iamprove:…}`.
+fn as_variables(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, piece) in s.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            out.push_str(piece);
+        } else {
+            out.push_str("${");
+            out.push_str(&variable_key(piece));
+            out.push('}');
+        }
+    }
+    out
+}
+
+/// Does a condition operator substitute policy variables in its values (string and ARN
+/// operators, with or without a set prefix and `IfExists`)?
+fn substitutes_variables(op: &str) -> bool {
+    let base = op
+        .strip_prefix("ForAllValues:")
+        .or_else(|| op.strip_prefix("ForAnyValue:"))
+        .unwrap_or(op);
+    base.starts_with("String") || base.starts_with("Arn")
+}
+
+/// `doc` with every marker replaced by a policy variable (`${iamprove:…}`, `variable_key`): one
+/// free value per unresolved expression, the same in OLD and NEW, substituted literally (no
+/// wildcard meaning) by the evaluator and the encoder. `None` when a marker stands where a
+/// policy variable is not substituted (an action, a principal, an effect, a condition key or a
+/// non-string operator, a policy without `Version: 2012-10-17`): then only the bounds apply.
+pub fn to_variables(doc: &Json) -> Option<Json> {
+    if !has_mark(doc) {
+        return Some(doc.clone());
+    }
+    let Json::Obj(o) = doc else { return None };
+    if doc.get("Version").and_then(Json::as_str) != Some("2012-10-17") {
+        return None;
+    }
+    for (k, v) in o {
+        if k != "Statement" && has_mark(v) {
+            return None;
+        }
+    }
+    let strings = |v: &Json| -> Option<Json> {
+        match v {
+            Json::Str(s) => Some(Json::Str(as_variables(s))),
+            Json::Arr(a) => a
+                .iter()
+                .map(|x| match x {
+                    Json::Str(s) => Some(Json::Str(as_variables(s))),
+                    other if has_mark(other) => None,
+                    other => Some(other.clone()),
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(Json::Arr),
+            _ => None,
+        }
+    };
+    let mut stmts = Vec::new();
+    for s in statements(doc) {
+        if !has_mark(&s) {
+            stmts.push(s);
+            continue;
+        }
+        let Json::Obj(so) = &s else { return None };
+        let mut out = Vec::new();
+        for (k, v) in so {
+            if !has_mark(v) {
+                out.push((k.clone(), v.clone()));
+                continue;
+            }
+            let nv = match k.as_str() {
+                "Resource" | "NotResource" => strings(v)?,
+                "Sid" => Json::Str(starred(v.as_str()?).replace('*', "")),
+                "Condition" => {
+                    let Json::Obj(ops) = v else { return None };
+                    let mut nops = Vec::new();
+                    for (op, keys) in ops {
+                        if !has_mark(keys) {
+                            nops.push((op.clone(), keys.clone()));
+                            continue;
+                        }
+                        if op.contains(MARK) || !substitutes_variables(op) {
+                            return None;
+                        }
+                        let Json::Obj(keys) = keys else { return None };
+                        let mut nkeys = Vec::new();
+                        for (key, vals) in keys {
+                            if key.contains(MARK) {
+                                return None;
+                            }
+                            nkeys.push((key.clone(), strings(vals)?));
+                        }
+                        nops.push((op.clone(), Json::Obj(nkeys)));
+                    }
+                    Json::Obj(nops)
+                }
+                _ => return None,
+            };
+            out.push((k.clone(), nv));
+        }
+        stmts.push(Json::Obj(out));
+    }
+    Some(with_statements(doc, stmts))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

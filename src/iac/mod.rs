@@ -454,8 +454,122 @@ fn check_pair(
     }))
 }
 
+/// The part with every unresolved value (marker) replaced by a policy variable shared by both
+/// sides (`bounds::to_variables`). `None` when the part has no marker, or one stands where a
+/// variable is not substituted.
+fn with_variables(part: &Part) -> Option<Part> {
+    let marked = [&part.before, &part.after]
+        .iter()
+        .any(|s| matches!(s, State::Known(ds) if ds.iter().any(|d| bounds::has_mark(&d.json))));
+    if !marked {
+        return None;
+    }
+    let conv = |s: &State| -> Option<State> {
+        match s {
+            State::Known(ds) => ds
+                .iter()
+                .map(|d| {
+                    Some(Doc {
+                        json: bounds::to_variables(&d.json)?,
+                        ..d.clone()
+                    })
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(State::Known),
+            other => Some(other.clone()),
+        }
+    };
+    Some(Part {
+        before: conv(&part.before)?,
+        after: conv(&part.after)?,
+        ..part.clone()
+    })
+}
+
 /// Compare the two states of a part (both known or absent). `Err`: an internal error.
+///
+/// Unresolved values are first compared exactly: each is one free value shared by OLD and NEW
+/// (a policy variable every request assigns; `with_variables`). No widening there is a proof
+/// for every value. A widening there holds for some value: the bounds (`compare_bounded`) then
+/// decide whether it holds for every value, else the part is `unknown`, naming the values and
+/// showing the replayed widening for the value the solver chose. Where variables cannot stand
+/// for the values, only the bounds apply.
 fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let Some(vpart) = with_variables(part) else {
+        return compare_bounded(part, kind, opts);
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for d in side_docs(&part.before)
+        .iter()
+        .chain(side_docs(&part.after).iter())
+        .flatten()
+    {
+        bounds::marks(d, &mut names);
+    }
+    let named = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let exact = compare_bounded(&vpart, kind, opts)?;
+    match exact.verdict {
+        "no_widening" => {
+            let mut out = exact;
+            out.messages.push(format!(
+                "holds for every value of {named} (not known from the input; each compared as one symbolic value shared by OLD and NEW)"
+            ));
+            Ok(out)
+        }
+        "widened" => {
+            let bounded = compare_bounded(part, kind, opts)?;
+            if bounded.verdict == "widened" {
+                return Ok(bounded);
+            }
+            let witness = exact
+                .findings
+                .iter()
+                .find(|f| f["kind"].as_str() != Some("narrowed"));
+            let example = witness
+                .map(|f| {
+                    let ctx = &f["request"]["context"];
+                    let values = names
+                        .iter()
+                        .filter_map(|n| {
+                            let key = bounds::variable_key(n).to_lowercase();
+                            ctx.get(&key).map(|v| format!("`{n}` = {v}"))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!(
+                        "; with {} the change widens: {} (request {}, replayed)",
+                        if values.is_empty() {
+                            "some values".to_owned()
+                        } else {
+                            values
+                        },
+                        f["summary"].as_str().unwrap_or(""),
+                        f["request"]
+                    )
+                })
+                .unwrap_or_default();
+            Ok(Outcome {
+                verdict: "unknown",
+                messages: vec![format!(
+                    "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition){example}"
+                )],
+                findings: Vec::new(),
+                narrowing: bounded.narrowing,
+                notes: exact.notes,
+            })
+        }
+        // the solver gave up with variables: the bounds may still decide
+        _ => compare_bounded(part, kind, opts),
+    }
+}
+
+/// Compare the two states of a part, bounding unresolved values (`bounds`) separately on each
+/// side. `Err`: an internal error.
+fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
     let mut out = Outcome {
         verdict: "no_widening",
         messages: Vec::new(),
@@ -587,11 +701,23 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
                 Ok(Ok(true)) => {
                     widened = true;
                     out.messages.push("a Deny statement no longer applies to some requests: they are allowed wherever another policy allows them".into());
-                    for mut f in sub.findings {
-                        if let Some(s) = f.get("summary").and_then(Value::as_str) {
-                            f["summary"] = Value::String(format!("no longer denied: {s}"));
-                        }
-                        out.findings.push(f);
+                    // the comparison ran on the Deny statements read as Allows (NEW's as the
+                    // base): its decisions and statement list are about those, not the policies
+                    let new_side = (!marked).then(|| {
+                        let mut errs = Vec::new();
+                        let side = side_for(part, kind, &new, &part.after, &label, &mut errs);
+                        errs.is_empty().then_some(side)
+                    });
+                    let old_doc = match &part.before {
+                        State::Known(ds) if ds.len() == 1 => Some(&ds[0]),
+                        _ => None,
+                    };
+                    for f in sub.findings {
+                        out.findings.push(deny_removal_finding(
+                            f,
+                            new_side.as_ref().and_then(Option::as_ref),
+                            old_doc,
+                        ));
                     }
                 }
                 Ok(Ok(false)) => {}
@@ -670,6 +796,78 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         });
     }
     Ok(out)
+}
+
+/// A finding of the Deny-removal check (`compare` of NEW's Deny statements against OLD's, both
+/// read as Allow statements) in the terms of the policies: OLD denied the request explicitly,
+/// NEW does not deny it (its own decision when known), and the statements named are the OLD
+/// Deny statements that no longer apply.
+fn deny_removal_finding(mut f: Value, new_side: Option<&Side>, old_doc: Option<&Doc>) -> Value {
+    if let Some(s) = f.get("summary").and_then(Value::as_str) {
+        let s = s.replacen("newly allows", "no longer denies", 1);
+        // the statements are named below, in OLD's numbering
+        let s = s.split("; granted by ").next().unwrap_or(&s).to_owned();
+        f["summary"] = Value::String(s);
+    }
+    f["old_decision"] = Value::String("ExplicitDeny".into());
+    let new_decision = new_side
+        .and_then(|side| {
+            let j = crate::json::parse(&f["request"].to_string()).ok()?;
+            let req = crate::scenario::parse_request(&j, "finding").ok()?;
+            Some(crate::query::decision(side, &req).name().to_owned())
+        })
+        .unwrap_or_else(|| "NotExplicitlyDenied".into());
+    f["new_decision"] = Value::String(new_decision);
+    if let Some(mut g) = f.get("granted_by").cloned() {
+        // name the OLD document and the Deny statement's index in it (the comparison saw a
+        // document of the Deny statements only)
+        let denies: Vec<usize> = match old_doc.and_then(|d| d.json.get("Statement")) {
+            Some(Json::Arr(a)) => a
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.get("Effect").and_then(Json::as_str) == Some("Deny"))
+                .map(|(i, _)| i)
+                .collect(),
+            Some(_) => vec![0],
+            None => Vec::new(),
+        };
+        for e in g.as_array_mut().into_iter().flatten() {
+            let k = e["statement"]
+                .as_str()
+                .and_then(|s| s.strip_prefix("Statement["))
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse::<usize>().ok());
+            match (old_doc, k.and_then(|k| denies.get(k))) {
+                (Some(d), Some(i)) => {
+                    e["policy"] = Value::String(d.name.clone());
+                    e["statement"] = Value::String(format!("Statement[{i}]"));
+                }
+                _ => e["policy"] = Value::String("OLD".into()),
+            }
+        }
+        let named: Vec<String> = g
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| match e["sid"].as_str() {
+                Some(sid) => format!("{} ({sid})", e["statement"].as_str().unwrap_or("")),
+                None => e["statement"].as_str().unwrap_or("").to_owned(),
+            })
+            .collect();
+        if !named.is_empty() {
+            let s = format!(
+                "{}; denied before by {}",
+                f["summary"].as_str().unwrap_or(""),
+                named.join(", ")
+            );
+            f["summary"] = Value::String(s);
+        }
+        if let Some(o) = f.as_object_mut() {
+            o.remove("granted_by");
+            o.insert("no_longer_denied_by".into(), g);
+        }
+    }
+    f
 }
 
 /// Compare every part; print; the exit status follows the overall verdict.
@@ -798,7 +996,13 @@ pub fn run(input: Input, opts: &DiffOptions, format: Format) -> Exit {
                         "widened"
                     };
                     let mut props = serde_json::Map::new();
-                    for k in ["request", "old_decision", "new_decision", "granted_by"] {
+                    for k in [
+                        "request",
+                        "old_decision",
+                        "new_decision",
+                        "granted_by",
+                        "no_longer_denied_by",
+                    ] {
                         if let Some(v) = f.get(k) {
                             props.insert(k.into(), v.clone());
                         }
