@@ -350,7 +350,7 @@ fn cloudformation_yaml_pair_with_short_form_tags() {
         ("DataBucketPolicy", "PolicyDocument", "no_widening"),
         ("AppRole", "AssumeRolePolicyDocument", "no_widening"),
         ("AppRole", "Policies", "widened"),
-        ("JobsQueuePolicy", "PolicyDocument", "unknown"),
+        ("JobsQueuePolicy", "PolicyDocument", "widened"),
         ("DataKey", "KeyPolicy", "no_widening"),
         ("AlertsTopicPolicy", "PolicyDocument", "widened"),
         ("LegacyPolicy", "PolicyDocument", "no_widening"),
@@ -373,15 +373,19 @@ fn cloudformation_yaml_pair_with_short_form_tags() {
         .unwrap()
         .starts_with("AppRole.Policies[ReadTable]"));
 
+    // the queue ARN is unresolved (`!GetAtt`) and the same on both sides: the new principal
+    // widens for every value of it; the finding is replayed with a generic value
     let q = change(&v, "JobsQueuePolicy", "PolicyDocument");
     let m = q["message"].as_str().unwrap();
-    // the queue ARN is symbolic: the widening (a new principal) is shown for a generic value,
-    // but not proved for every value
     assert!(
-        m.contains("depends on values not known from the input: `Fn::GetAtt JobsQueue.Arn`")
-            && m.contains("sns.amazonaws.com"),
+        m.contains("widens for every value of `Fn::GetAtt JobsQueue.Arn`"),
         "{m}"
     );
+    assert_eq!(
+        q["findings"][0]["request"]["principal"],
+        "sns.amazonaws.com"
+    );
+    assert_eq!(q["findings"][0]["request"]["action"], "sqs:SendMessage");
 
     // Fn::Join of literals is resolved
     let topic = change(&v, "AlertsTopicPolicy", "PolicyDocument");
@@ -1154,4 +1158,96 @@ fn iac_managed_policy_with_a_variable_in_the_account_segment_is_read() {
     if corpus.exists() {
         iamprove().arg("validate").arg(&corpus).assert().success();
     }
+}
+
+#[test]
+fn iac_unresolved_values_are_shared_by_old_and_new() {
+    // `!Sub` of a parameter and of a pseudo-parameter, the same on both sides: a new statement
+    // on a sub-path of the same bucket grants nothing new, whatever the bucket (it stayed
+    // `unknown` when each side was bounded separately)
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("repro-sub-old.yaml"),
+            &cfn("benign-new.yaml"),
+        ],
+        0,
+    );
+    let c = change(&v, "DeployPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "no_widening");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `AWS::AccountId`, `BucketName`"));
+    // the other way the new statement is dropped: no widening either
+    diff_json(
+        &[
+            "--cloudformation",
+            &cfn("benign-new.yaml"),
+            &cfn("repro-sub-old.yaml"),
+        ],
+        0,
+    );
+
+    // a condition value `!Ref Alerts` on both sides, NEW adds a condition: proved with the
+    // value as one policy variable shared by both sides
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-old.yaml"),
+            &cfn("shared-var-new.yaml"),
+        ],
+        0,
+    );
+    let c = change(&v, "JobsQueuePolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "no_widening");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("each compared as one symbolic value shared by OLD and NEW"));
+
+    // NEW names one topic ARN instead of the template's topic: that widens unless the topic
+    // is that one, so the verdict depends on the value: unknown, naming it
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-old.yaml"),
+            &cfn("shared-var-depends.yaml"),
+        ],
+        3,
+    );
+    let c = change(&v, "JobsQueuePolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "unknown");
+    let m = c["message"].as_str().unwrap();
+    assert!(
+        m.contains("the verdict depends on values not known from the input: `Alerts`"),
+        "{m}"
+    );
+    assert!(c["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn iac_terraform_lambda_source_arn_known_after_apply_is_symbolic() {
+    // `source_arn` of a topic created in the same plan: a new permission widens for every
+    // value; replacing a known topic by an unknown one depends on the value, and says which
+    let v = diff_json(
+        &["--terraform-plan", &tf("lambda-source-after-apply.json")],
+        1,
+    );
+    let created = change(&v, "aws_lambda_permission.from_new_topic", "statement");
+    assert_eq!(created["verdict"], "widened", "{created:#}");
+    assert_eq!(
+        created["findings"][0]["request"]["principal"],
+        "sns.amazonaws.com"
+    );
+    assert!(created["message"]
+        .as_str()
+        .unwrap()
+        .contains("widens for every value of `aws_lambda_permission.from_new_topic.source_arn`"));
+    let replaced = change(&v, "aws_lambda_permission.from_replaced_topic", "statement");
+    assert_eq!(replaced["verdict"], "unknown", "{replaced:#}");
+    assert!(replaced["message"]
+        .as_str()
+        .unwrap()
+        .contains("depends on values not known from the input: `aws_lambda_permission.from_replaced_topic.source_arn`"));
 }

@@ -60,7 +60,7 @@ pub fn marks(j: &Json, out: &mut BTreeSet<String>) {
 
 /// A generic value for a marker: unlike every other value in the policies, and valid where
 /// the marker stands (an account ID, a partition, a region, or a plain name).
-fn token(name: &str) -> String {
+pub fn token(name: &str) -> String {
     let mut h: u64 = 1469598103934665603;
     for b in name.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
@@ -354,6 +354,75 @@ fn element(v: &Json, more: bool, principal: bool) -> Result<Option<Json>, String
     }
 }
 
+/// Does the Allow statement `new` grant, for every value of the markers, only what the Allow
+/// statement `old` grants (the same markers taking the same values)? A sufficient test: the two
+/// are equal except for `Sid` and `Resource`, and every resource pattern of `new` equals one of
+/// `old` or extends a pattern `A*` of `old` (`A` followed by more text; a trailing `*` in a
+/// `Resource` matches any run, colons included, and `A` reads the same in both, markers
+/// included, whatever they stand for).
+pub fn subsumed_by(new: &Json, old: &Json) -> bool {
+    let (Json::Obj(n), Json::Obj(o)) = (new, old) else {
+        return false;
+    };
+    if !is_allow(new) || !is_allow(old) {
+        return false;
+    }
+    let rest = |m: &[(String, Json)]| -> Vec<(String, Json)> {
+        let mut v: Vec<(String, Json)> = m
+            .iter()
+            .filter(|(k, _)| k != "Sid" && k != "Resource")
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    if rest(n) != rest(o) {
+        return false;
+    }
+    let list = |j: Option<&Json>| -> Option<Vec<String>> {
+        match j? {
+            Json::Str(s) => Some(vec![s.clone()]),
+            Json::Arr(a) => a.iter().map(|x| x.as_str().map(str::to_owned)).collect(),
+            _ => None,
+        }
+    };
+    let (Some(np), Some(op)) = (list(new.get("Resource")), list(old.get("Resource"))) else {
+        return false;
+    };
+    np.iter().all(|p2| {
+        op.iter().any(|p| {
+            p == p2
+                || p.strip_suffix('*').is_some_and(|a| {
+                    !a.is_empty()
+                        && !a.ends_with(['*', '?'])
+                        && !a.contains("${")
+                        && p2.starts_with(a)
+                })
+        })
+    })
+}
+
+/// `doc` reduced to its Allow statements, each on every resource (`Resource: *`): it allows at
+/// least what `doc` allows, on any resource.
+pub fn allows_anywhere(doc: &Json) -> Json {
+    let stmts = statements(doc)
+        .into_iter()
+        .filter(is_allow)
+        .map(|s| match s {
+            Json::Obj(o) => {
+                let mut o: Vec<(String, Json)> = o
+                    .into_iter()
+                    .filter(|(k, _)| k != "Resource" && k != "NotResource")
+                    .collect();
+                o.push(("Resource".into(), Json::Str("*".into())));
+                Json::Obj(o)
+            }
+            other => other,
+        })
+        .collect();
+    with_statements(doc, stmts)
+}
+
 /// The policy variable that stands for the unresolved expression `name` in the shared-value
 /// comparison (`to_variables`): `iamprove:cfn/GetAtt/Queue.Arn`, `iamprove:tf/ADDRESS.PATH`.
 /// Characters a variable name cannot hold (white space, `{`, `}`, `,`, `'`, `$`) become `/` or `_`.
@@ -522,6 +591,30 @@ mod tests {
             names.into_iter().collect::<Vec<_>>(),
             ["Ref AWS::AccountId"]
         );
+    }
+
+    #[test]
+    fn subsumption_of_marked_statements() {
+        let m = marker("BucketName").replace(MARK, "\\u001f");
+        let st = |sid: &str, res: &str| {
+            j(&format!(
+                r#"{{"Sid":"{sid}","Effect":"Allow","Action":"s3:GetObject","Resource":"{res}"}}"#
+            ))
+        };
+        let all = st("A", &format!("arn:aws:s3:::{m}/*"));
+        let public = st("B", &format!("arn:aws:s3:::{m}/public/*"));
+        let other = st("C", "arn:aws:s3:::other/*");
+        assert!(subsumed_by(&public, &all));
+        assert!(!subsumed_by(&all, &public));
+        assert!(!subsumed_by(&other, &all));
+        // a different action is not subsumed
+        let put = j(&format!(
+            r#"{{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::{m}/x"}}"#
+        ));
+        assert!(!subsumed_by(&put, &all));
+        // `A*` where A ends with a wildcard is not used
+        let star = st("D", "arn:aws:s3:::x**");
+        assert!(!subsumed_by(&st("E", "arn:aws:s3:::x*/y"), &star));
     }
 
     #[test]

@@ -431,7 +431,7 @@ fn check_pair(
             .flatten()
             .all(|d| bounds::denies_as_allows(d).is_none());
         if !third.findings.is_empty()
-            && empty_base
+            && (empty_base || base_never_allows(part, kind, base.1, &third.findings[0]))
             && no_deny
             && kind != PolicyType::Scp
             && kind != PolicyType::Rcp
@@ -486,6 +486,70 @@ fn with_variables(part: &Part) -> Option<Part> {
     })
 }
 
+/// Does OLD deny the generic finding `f` for every value of the unresolved values, wherever
+/// they put the request's resource? Sufficient: the generic values occur only in the request's
+/// resource (not in its principal, action or context), and OLD's upper bound (`base_up`: every
+/// marked pattern starred, marked Deny statements dropped) with its Deny statements dropped
+/// and every Allow statement on every resource (`bounds::allows_anywhere`) still does not
+/// allow it: that policy allows at least what OLD allows for any value, and its decision does
+/// not depend on the resource. Used with the generic-value widening of `check_pair`, whose
+/// NEW side grants the request for every value.
+fn base_never_allows(
+    part: &Part,
+    kind: PolicyType,
+    base_up: &Option<Vec<Json>>,
+    f: &Value,
+) -> bool {
+    let mut names = std::collections::BTreeSet::new();
+    for d in side_docs(&part.before)
+        .iter()
+        .chain(side_docs(&part.after).iter())
+        .flatten()
+    {
+        bounds::marks(d, &mut names);
+    }
+    // tokens that are not generic (`aws`, `amazonaws.com`) occur everywhere
+    if names.is_empty()
+        || names
+            .iter()
+            .any(|n| n == "AWS::Partition" || n == "AWS::URLSuffix")
+    {
+        return false;
+    }
+    let req = &f["request"];
+    let outside = format!("{} {} {}", req["principal"], req["action"], req["context"]);
+    if names
+        .iter()
+        .any(|n| outside.contains(bounds::token(n).as_str()))
+    {
+        return false;
+    }
+    let Some(docs) = base_up else {
+        // no policy before: it allows nothing (guardrail kinds never come here)
+        return true;
+    };
+    let anywhere: Vec<Json> = docs.iter().map(bounds::allows_anywhere).collect();
+    let mut errs = Vec::new();
+    let side = side_for(
+        part,
+        kind,
+        &Some(anywhere),
+        &part.before,
+        "OLD on any resource",
+        &mut errs,
+    );
+    if !errs.is_empty() {
+        return false;
+    }
+    let Ok(j) = crate::json::parse(&req.to_string()) else {
+        return false;
+    };
+    let Ok(r) = crate::scenario::parse_request(&j, "finding") else {
+        return false;
+    };
+    !crate::query::allows(&side, &r)
+}
+
 /// Compare the two states of a part (both known or absent). `Err`: an internal error.
 ///
 /// Unresolved values are first compared exactly: each is one free value shared by OLD and NEW
@@ -521,37 +585,37 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
             Ok(out)
         }
         "widened" => {
+            // the bounds decide for every value (widened), or prove there is no widening
+            // for any value the expressions can really take
             let bounded = compare_bounded(part, kind, opts)?;
-            if bounded.verdict == "widened" {
+            if bounded.verdict != "unknown" {
                 return Ok(bounded);
             }
-            let witness = exact
+            // a widening with a value for every expression (a request without one stands
+            // for no deployed value: the bounds' reading is kept)
+            let example = exact
                 .findings
                 .iter()
-                .find(|f| f["kind"].as_str() != Some("narrowed"));
-            let example = witness
-                .map(|f| {
+                .filter(|f| f["kind"].as_str() != Some("narrowed"))
+                .find_map(|f| {
                     let ctx = &f["request"]["context"];
                     let values = names
                         .iter()
-                        .filter_map(|n| {
+                        .map(|n| {
                             let key = bounds::variable_key(n).to_lowercase();
                             ctx.get(&key).map(|v| format!("`{n}` = {v}"))
                         })
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    format!(
+                        .collect::<Option<Vec<_>>>()?;
+                    Some(format!(
                         "; with {} the change widens: {} (request {}, replayed)",
-                        if values.is_empty() {
-                            "some values".to_owned()
-                        } else {
-                            values
-                        },
+                        values.join(", "),
                         f["summary"].as_str().unwrap_or(""),
                         f["request"]
-                    )
-                })
-                .unwrap_or_default();
+                    ))
+                });
+            let Some(example) = example else {
+                return Ok(bounded);
+            };
             Ok(Outcome {
                 verdict: "unknown",
                 messages: vec![format!(
@@ -612,8 +676,26 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
         } else {
             Vec::new()
         };
+        // NEW's marked Allow statements that grant, for every value, only what one of OLD's
+        // grants: left out of NEW's upper bound (what they allow OLD's statement allows, and
+        // the deny check below covers OLD's Deny statements)
+        let subsumed: Vec<Json> = if marked && pairwise {
+            let o: Vec<Json> = old
+                .iter()
+                .flatten()
+                .flat_map(bounds::marked_allows)
+                .collect();
+            new.iter()
+                .flatten()
+                .flat_map(bounds::marked_allows)
+                .filter(|s| !shared.contains(s) && o.iter().any(|x| bounds::subsumed_by(s, x)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let strip = |docs: &Option<Vec<Json>>| map_docs(docs, |d| Ok(bounds::without(d, &shared)));
         let (old_s, new_s) = (strip(&old)?, strip(&new)?);
+        let new_s = map_docs(&new_s, |d| Ok(bounds::without(d, &subsumed)))?;
         Ok((
             (bnd(&old_s, false)?, bnd(&old, true)?),
             (bnd(&new, false)?, bnd(&new_s, true)?),
