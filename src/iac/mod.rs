@@ -575,7 +575,11 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let exact = compare_bounded(&vpart, kind, opts)?;
+    // an input error in the variable form (which the bounds do not have) is not the user's:
+    // the bounds alone decide then
+    let Ok(exact) = compare_bounded(&vpart, kind, opts) else {
+        return compare_bounded(part, kind, opts);
+    };
     match exact.verdict {
         "no_widening" => {
             let mut out = exact;
