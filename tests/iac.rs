@@ -1251,3 +1251,36 @@ fn iac_terraform_lambda_source_arn_known_after_apply_is_symbolic() {
         .unwrap()
         .contains("depends on values not known from the input: `aws_lambda_permission.from_replaced_topic.source_arn`"));
 }
+
+#[test]
+fn iac_new_principal_on_a_shared_condition_value_widens_for_every_value() {
+    // `aws:SourceArn: !Ref Alerts` on both sides, NEW adds a service principal: a widening
+    // whatever the topic's ARN (the generic value stands in the request's context only)
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-old.yaml"),
+            &cfn("shared-var-principal.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "JobsQueuePolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("widens for every value of `Alerts`"));
+    assert_eq!(
+        c["findings"][0]["request"]["principal"],
+        "events.amazonaws.com"
+    );
+    // the reverse drops a principal: no widening for any value
+    diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-principal.yaml"),
+            &cfn("shared-var-old.yaml"),
+        ],
+        0,
+    );
+}

@@ -423,6 +423,44 @@ pub fn allows_anywhere(doc: &Json) -> Json {
     with_statements(doc, stmts)
 }
 
+/// `doc` without the condition entries on the keys in `keys` (lowercase): its Allow statements
+/// then apply at least as often.
+pub fn without_condition_keys(doc: &Json, keys: &[String]) -> Json {
+    let stmts = statements(doc)
+        .into_iter()
+        .map(|s| match s {
+            Json::Obj(o) => Json::Obj(
+                o.into_iter()
+                    .filter_map(|(k, v)| {
+                        if k != "Condition" {
+                            return Some((k, v));
+                        }
+                        let Json::Obj(ops) = v else {
+                            return Some((k, v));
+                        };
+                        let ops: Vec<(String, Json)> = ops
+                            .into_iter()
+                            .filter_map(|(op, entries)| match entries {
+                                Json::Obj(e) => {
+                                    let e: Vec<(String, Json)> = e
+                                        .into_iter()
+                                        .filter(|(key, _)| !keys.contains(&key.to_lowercase()))
+                                        .collect();
+                                    (!e.is_empty()).then_some((op, Json::Obj(e)))
+                                }
+                                other => Some((op, other)),
+                            })
+                            .collect();
+                        (!ops.is_empty()).then_some((k, Json::Obj(ops)))
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })
+        .collect();
+    with_statements(doc, stmts)
+}
+
 /// The policy variable that stands for the unresolved expression `name` in the shared-value
 /// comparison (`to_variables`): `iamprove:cfn/GetAtt/Queue.Arn`, `iamprove:tf/ADDRESS.PATH`.
 /// Characters a variable name cannot hold (white space, `{`, `}`, `,`, `'`, `$`) become `/` or `_`.

@@ -487,12 +487,13 @@ fn with_variables(part: &Part) -> Option<Part> {
 }
 
 /// Does OLD deny the generic finding `f` for every value of the unresolved values, wherever
-/// they put the request's resource? Sufficient: the generic values occur only in the request's
-/// resource (not in its principal, action or context), and OLD's upper bound (`base_up`: every
-/// marked pattern starred, marked Deny statements dropped) with its Deny statements dropped
-/// and every Allow statement on every resource (`bounds::allows_anywhere`) still does not
-/// allow it: that policy allows at least what OLD allows for any value, and its decision does
-/// not depend on the resource. Used with the generic-value widening of `check_pair`, whose
+/// they put the request's resource and context? Sufficient: the generic values occur only in
+/// the request's resource and context values (not in its principal or action), and OLD's upper
+/// bound (`base_up`: every marked pattern starred, marked Deny statements dropped) with its Deny
+/// statements dropped, every Allow statement on every resource (`bounds::allows_anywhere`) and
+/// without conditions on the context keys holding a generic value still does not allow it:
+/// that policy allows at least what OLD allows for any value, and its decision does not depend
+/// on the parts that move with the values. Used with the generic-value widening of `check_pair`, whose
 /// NEW side grants the request for every value.
 fn base_never_allows(
     part: &Part,
@@ -517,18 +518,31 @@ fn base_never_allows(
         return false;
     }
     let req = &f["request"];
-    let outside = format!("{} {} {}", req["principal"], req["action"], req["context"]);
-    if names
-        .iter()
-        .any(|n| outside.contains(bounds::token(n).as_str()))
-    {
+    let tokens: Vec<String> = names.iter().map(|n| bounds::token(n)).collect();
+    let outside = format!("{} {}", req["principal"], req["action"]);
+    if tokens.iter().any(|t| outside.contains(t.as_str())) {
         return false;
     }
+    // context keys whose value holds a generic value move with it: OLD's conditions on them
+    // are dropped (its Allow statements then apply at least as often)
+    let moving: Vec<String> = req["context"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| {
+            let v = v.to_string();
+            tokens.iter().any(|t| v.contains(t.as_str()))
+        })
+        .map(|(k, _)| k.to_lowercase())
+        .collect();
     let Some(docs) = base_up else {
         // no policy before: it allows nothing (guardrail kinds never come here)
         return true;
     };
-    let anywhere: Vec<Json> = docs.iter().map(bounds::allows_anywhere).collect();
+    let anywhere: Vec<Json> = docs
+        .iter()
+        .map(|d| bounds::without_condition_keys(&bounds::allows_anywhere(d), &moving))
+        .collect();
     let mut errs = Vec::new();
     let side = side_for(
         part,
