@@ -754,7 +754,11 @@ fn federated_identities_are_entry_points() {
         fed[0].target.as_deref(),
         Some("arn:aws:iam::111111111111:role/gh-admin")
     );
-    assert!(fed[0].method.to_string().contains("oidc-no-sub"), "{:?}", fed[0]);
+    assert!(
+        fed[0].method.to_string().contains("oidc-no-sub"),
+        "{:?}",
+        fed[0]
+    );
     // check: the provider violates "no principal reaches iam:*"
     let (code, v) = check_status("spec-federated.json");
     assert_eq!(code, Some(1), "{v}");

@@ -350,7 +350,7 @@ fn cloudformation_yaml_pair_with_short_form_tags() {
         ("DataBucketPolicy", "PolicyDocument", "no_widening"),
         ("AppRole", "AssumeRolePolicyDocument", "no_widening"),
         ("AppRole", "Policies", "widened"),
-        ("JobsQueuePolicy", "PolicyDocument", "unknown"),
+        ("JobsQueuePolicy", "PolicyDocument", "widened"),
         ("DataKey", "KeyPolicy", "no_widening"),
         ("AlertsTopicPolicy", "PolicyDocument", "widened"),
         ("LegacyPolicy", "PolicyDocument", "no_widening"),
@@ -373,15 +373,19 @@ fn cloudformation_yaml_pair_with_short_form_tags() {
         .unwrap()
         .starts_with("AppRole.Policies[ReadTable]"));
 
+    // the queue ARN is unresolved (`!GetAtt`) and the same on both sides: the new principal
+    // widens for every value of it; the finding is replayed with a generic value
     let q = change(&v, "JobsQueuePolicy", "PolicyDocument");
     let m = q["message"].as_str().unwrap();
-    // the queue ARN is symbolic: the widening (a new principal) is shown for a generic value,
-    // but not proved for every value
     assert!(
-        m.contains("depends on values not known from the input: `Fn::GetAtt JobsQueue.Arn`")
-            && m.contains("sns.amazonaws.com"),
+        m.contains("widens for every value of `Fn::GetAtt JobsQueue.Arn`"),
         "{m}"
     );
+    assert_eq!(
+        q["findings"][0]["request"]["principal"],
+        "sns.amazonaws.com"
+    );
+    assert_eq!(q["findings"][0]["request"]["action"], "sqs:SendMessage");
 
     // Fn::Join of literals is resolved
     let topic = change(&v, "AlertsTopicPolicy", "PolicyDocument");
@@ -1018,5 +1022,265 @@ fn iac_terraform_values_known_after_apply_stay_symbolic() {
     assert!(
         m.contains("`data.aws_iam_policy_document.app.statement[0].resources[0]`"),
         "{m}"
+    );
+}
+
+#[test]
+fn iac_deny_removal_findings_name_the_old_decision_and_the_old_deny() {
+    // OLD denies plain-HTTP access in a bucket policy, NEW drops the Deny: the finding is the
+    // removed Deny, OLD's decision is ExplicitDeny (it printed ImplicitDeny, NEW's Deny-only
+    // reading, before)
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("deny-removal-old.yaml"),
+            &cfn("deny-removal-new.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "BucketPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened");
+    let removed: Vec<&Value> = c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("no_longer_denied_by").is_some())
+        .collect();
+    assert!(!removed.is_empty(), "{c:#}");
+    for f in removed {
+        assert_eq!(f["old_decision"], "ExplicitDeny", "{f:#}");
+        assert_ne!(f["new_decision"], "ExplicitDeny", "{f:#}");
+        assert!(f.get("granted_by").is_none());
+        let by = &f["no_longer_denied_by"][0];
+        assert_eq!(by["statement"], "Statement[0]");
+        assert_eq!(by["sid"], "DenyInsecure");
+        assert!(by["policy"]
+            .as_str()
+            .unwrap()
+            .contains("deny-removal-old.yaml"));
+        let s = f["summary"].as_str().unwrap();
+        assert!(
+            s.starts_with("no longer denies")
+                && s.ends_with("denied before by Statement[0] (DenyInsecure)"),
+            "{s}"
+        );
+        assert_eq!(f["request"]["context"]["aws:SecureTransport"], "false");
+    }
+    // every other finding keeps the ordinary decisions
+    for f in c["findings"].as_array().unwrap() {
+        if f.get("granted_by").is_some() {
+            assert_eq!(f["new_decision"], "Allow");
+        }
+    }
+    // text: the removed Deny's finding prints OLD's decision
+    let out = iamprove()
+        .args([
+            "diff",
+            "--cloudformation",
+            &cfn("deny-removal-old.yaml"),
+            &cfn("deny-removal-new.yaml"),
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let at = text.find("no longer denies").unwrap();
+    let next = &text[at..];
+    assert!(
+        next.lines()
+            .nth(1)
+            .unwrap()
+            .contains("old decision: ExplicitDeny"),
+        "{text}"
+    );
+}
+
+#[test]
+fn iac_narrowing_findings_print_allow_as_the_old_decision() {
+    let out = iamprove()
+        .args([
+            "diff",
+            "--cloudformation",
+            &cfn("deny-removal-new.yaml"),
+            &cfn("deny-removal-old.yaml"),
+            "--direction",
+            "both",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let at = text.find("[narrowed]").expect(&text);
+    assert!(
+        text[at..]
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("old decision: Allow"),
+        "{text}"
+    );
+}
+
+#[test]
+fn iac_managed_policy_with_a_variable_in_the_account_segment_is_read() {
+    // AmazonTimestreamInfluxDBServiceRolePolicy names `arn:*:kms:*:${aws:PrincipalAccount}:key/*`;
+    // the parser rejected it, so attaching it gave `unknown`
+    let dir = tempfile::tempdir().unwrap();
+    let plan = serde_json::json!({
+        "format_version": "1.2",
+        "resource_changes": [{
+            "address": "aws_iam_role_policy_attachment.influx",
+            "mode": "managed",
+            "type": "aws_iam_role_policy_attachment",
+            "name": "influx",
+            "change": {
+                "actions": ["create"],
+                "before": null,
+                "after": {
+                    "role": "influx",
+                    "policy_arn": "arn:aws:iam::aws:policy/aws-service-role/AmazonTimestreamInfluxDBServiceRolePolicy"
+                },
+                "after_unknown": {"id": true}
+            }
+        }]
+    });
+    let p = write(dir.path(), "plan.json", &plan.to_string());
+    let v = diff_json(&["--terraform-plan", p.to_str().unwrap()], 1);
+    let c = &v["changes"][0];
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    // and the corpus copy parses as a policy
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpora/aws-managed-policies/current/AmazonTimestreamInfluxDBServiceRolePolicy.json");
+    if corpus.exists() {
+        iamprove().arg("validate").arg(&corpus).assert().success();
+    }
+}
+
+#[test]
+fn iac_unresolved_values_are_shared_by_old_and_new() {
+    // `!Sub` of a parameter and of a pseudo-parameter, the same on both sides: a new statement
+    // on a sub-path of the same bucket grants nothing new, whatever the bucket (it stayed
+    // `unknown` when each side was bounded separately)
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("repro-sub-old.yaml"),
+            &cfn("benign-new.yaml"),
+        ],
+        0,
+    );
+    let c = change(&v, "DeployPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "no_widening");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `AWS::AccountId`, `BucketName`"));
+    // the other way the new statement is dropped: no widening either
+    diff_json(
+        &[
+            "--cloudformation",
+            &cfn("benign-new.yaml"),
+            &cfn("repro-sub-old.yaml"),
+        ],
+        0,
+    );
+
+    // a condition value `!Ref Alerts` on both sides, NEW adds a condition: proved with the
+    // value as one policy variable shared by both sides
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-old.yaml"),
+            &cfn("shared-var-new.yaml"),
+        ],
+        0,
+    );
+    let c = change(&v, "JobsQueuePolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "no_widening");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("each compared as one symbolic value shared by OLD and NEW"));
+
+    // NEW names one topic ARN instead of the template's topic: that widens unless the topic
+    // is that one, so the verdict depends on the value: unknown, naming it
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-old.yaml"),
+            &cfn("shared-var-depends.yaml"),
+        ],
+        3,
+    );
+    let c = change(&v, "JobsQueuePolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "unknown");
+    let m = c["message"].as_str().unwrap();
+    assert!(
+        m.contains("the verdict depends on values not known from the input: `Alerts`"),
+        "{m}"
+    );
+    assert!(c["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn iac_terraform_lambda_source_arn_known_after_apply_is_symbolic() {
+    // `source_arn` of a topic created in the same plan: a new permission widens for every
+    // value; replacing a known topic by an unknown one depends on the value, and says which
+    let v = diff_json(
+        &["--terraform-plan", &tf("lambda-source-after-apply.json")],
+        1,
+    );
+    let created = change(&v, "aws_lambda_permission.from_new_topic", "statement");
+    assert_eq!(created["verdict"], "widened", "{created:#}");
+    assert_eq!(
+        created["findings"][0]["request"]["principal"],
+        "sns.amazonaws.com"
+    );
+    assert!(created["message"]
+        .as_str()
+        .unwrap()
+        .contains("widens for every value of `aws_lambda_permission.from_new_topic.source_arn`"));
+    let replaced = change(&v, "aws_lambda_permission.from_replaced_topic", "statement");
+    assert_eq!(replaced["verdict"], "unknown", "{replaced:#}");
+    assert!(replaced["message"]
+        .as_str()
+        .unwrap()
+        .contains("depends on values not known from the input: `aws_lambda_permission.from_replaced_topic.source_arn`"));
+}
+
+#[test]
+fn iac_new_principal_on_a_shared_condition_value_widens_for_every_value() {
+    // `aws:SourceArn: !Ref Alerts` on both sides, NEW adds a service principal: a widening
+    // whatever the topic's ARN (the generic value stands in the request's context only)
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-old.yaml"),
+            &cfn("shared-var-principal.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "JobsQueuePolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("widens for every value of `Alerts`"));
+    assert_eq!(
+        c["findings"][0]["request"]["principal"],
+        "events.amazonaws.com"
+    );
+    // the reverse drops a principal: no widening for any value
+    diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-principal.yaml"),
+            &cfn("shared-var-old.yaml"),
+        ],
+        0,
     );
 }

@@ -73,7 +73,13 @@ fn print(report: Result<IacReport, IacError>, format: Format) -> Exit {
                         "widened"
                     };
                     let mut props = serde_json::Map::new();
-                    for k in ["request", "old_decision", "new_decision", "granted_by"] {
+                    for k in [
+                        "request",
+                        "old_decision",
+                        "new_decision",
+                        "granted_by",
+                        "no_longer_denied_by",
+                    ] {
                         if let Some(v) = f.get(k) {
                             props.insert(k.into(), v.clone());
                         }

@@ -60,7 +60,7 @@ pub fn marks(j: &Json, out: &mut BTreeSet<String>) {
 
 /// A generic value for a marker: unlike every other value in the policies, and valid where
 /// the marker stands (an account ID, a partition, a region, or a plain name).
-fn token(name: &str) -> String {
+pub fn token(name: &str) -> String {
     let mut h: u64 = 1469598103934665603;
     for b in name.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
@@ -354,6 +354,247 @@ fn element(v: &Json, more: bool, principal: bool) -> Result<Option<Json>, String
     }
 }
 
+/// Does the Allow statement `new` grant, for every value of the markers, only what the Allow
+/// statement `old` grants (the same markers taking the same values)? A sufficient test: the two
+/// are equal except for `Sid` and `Resource`, and every resource pattern of `new` equals one of
+/// `old` or extends a pattern `A*` of `old` (`A` followed by more text; a trailing `*` in a
+/// `Resource` matches any run, colons included, and `A` reads the same in both, markers
+/// included, whatever they stand for).
+pub fn subsumed_by(new: &Json, old: &Json) -> bool {
+    let (Json::Obj(n), Json::Obj(o)) = (new, old) else {
+        return false;
+    };
+    if !is_allow(new) || !is_allow(old) {
+        return false;
+    }
+    let rest = |m: &[(String, Json)]| -> Vec<(String, Json)> {
+        let mut v: Vec<(String, Json)> = m
+            .iter()
+            .filter(|(k, _)| k != "Sid" && k != "Resource")
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    if rest(n) != rest(o) {
+        return false;
+    }
+    let list = |j: Option<&Json>| -> Option<Vec<String>> {
+        match j? {
+            Json::Str(s) => Some(vec![s.clone()]),
+            Json::Arr(a) => a.iter().map(|x| x.as_str().map(str::to_owned)).collect(),
+            _ => None,
+        }
+    };
+    let (Some(np), Some(op)) = (list(new.get("Resource")), list(old.get("Resource"))) else {
+        return false;
+    };
+    np.iter().all(|p2| {
+        op.iter().any(|p| {
+            p == p2
+                || p.strip_suffix('*').is_some_and(|a| {
+                    !a.is_empty()
+                        && !a.ends_with(['*', '?'])
+                        && !a.contains("${")
+                        && p2.starts_with(a)
+                })
+        })
+    })
+}
+
+/// `doc` reduced to its Allow statements, each on every resource (`Resource: *`): it allows at
+/// least what `doc` allows, on any resource.
+pub fn allows_anywhere(doc: &Json) -> Json {
+    let stmts = statements(doc)
+        .into_iter()
+        .filter(is_allow)
+        .map(|s| match s {
+            Json::Obj(o) => {
+                let mut o: Vec<(String, Json)> = o
+                    .into_iter()
+                    .filter(|(k, _)| k != "Resource" && k != "NotResource")
+                    .collect();
+                o.push(("Resource".into(), Json::Str("*".into())));
+                Json::Obj(o)
+            }
+            other => other,
+        })
+        .collect();
+    with_statements(doc, stmts)
+}
+
+/// `doc` without the condition entries on the keys in `keys` (lowercase): its Allow statements
+/// then apply at least as often.
+pub fn without_condition_keys(doc: &Json, keys: &[String]) -> Json {
+    let stmts = statements(doc)
+        .into_iter()
+        .map(|s| match s {
+            Json::Obj(o) => Json::Obj(
+                o.into_iter()
+                    .filter_map(|(k, v)| {
+                        if k != "Condition" {
+                            return Some((k, v));
+                        }
+                        let Json::Obj(ops) = v else {
+                            return Some((k, v));
+                        };
+                        let ops: Vec<(String, Json)> = ops
+                            .into_iter()
+                            .filter_map(|(op, entries)| match entries {
+                                Json::Obj(e) => {
+                                    let e: Vec<(String, Json)> = e
+                                        .into_iter()
+                                        .filter(|(key, _)| !keys.contains(&key.to_lowercase()))
+                                        .collect();
+                                    (!e.is_empty()).then_some((op, Json::Obj(e)))
+                                }
+                                other => Some((op, other)),
+                            })
+                            .collect();
+                        (!ops.is_empty()).then_some((k, Json::Obj(ops)))
+                    })
+                    .collect(),
+            ),
+            other => other,
+        })
+        .collect();
+    with_statements(doc, stmts)
+}
+
+/// The policy variable that stands for the unresolved expression `name` in the shared-value
+/// comparison (`to_variables`): `iamprove:cfn/GetAtt/Queue.Arn`, `iamprove:tf/ADDRESS.PATH`.
+/// Characters a variable name cannot hold (white space, `{`, `}`, `,`, `'`, `$`) become `/` or `_`.
+pub fn variable_key(name: &str) -> String {
+    let terraform = name.contains("statement[")
+        || name.starts_with("data.")
+        || name.starts_with("module.")
+        || name.starts_with("aws_");
+    let body = if terraform {
+        format!("tf/{name}")
+    } else if let Some(rest) = name.strip_prefix("Fn::") {
+        format!("cfn/{rest}")
+    } else if name.contains(' ') {
+        format!("cfn/{name}")
+    } else {
+        format!("cfn/Ref/{name}")
+    };
+    let clean: String = body
+        .chars()
+        .map(|c| match c {
+            c if c.is_whitespace() => '/',
+            '{' | '}' | ',' | '\'' | '$' => '_',
+            c => c,
+        })
+        .collect();
+    format!("iamprove:{clean}")
+}
+
+/// Every marker in `s` replaced by its policy variable `${iamprove:…}`.
+fn as_variables(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, piece) in s.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            out.push_str(piece);
+        } else {
+            out.push_str("${");
+            out.push_str(&variable_key(piece));
+            out.push('}');
+        }
+    }
+    out
+}
+
+/// Does a condition operator substitute policy variables in its values (string and ARN
+/// operators, with or without a set prefix and `IfExists`)?
+fn substitutes_variables(op: &str) -> bool {
+    let base = op
+        .strip_prefix("ForAllValues:")
+        .or_else(|| op.strip_prefix("ForAnyValue:"))
+        .unwrap_or(op);
+    base.starts_with("String") || base.starts_with("Arn")
+}
+
+/// `doc` with every marker replaced by a policy variable (`${iamprove:…}`, `variable_key`): one
+/// free value per unresolved expression, the same in OLD and NEW, substituted literally (no
+/// wildcard meaning) by the evaluator and the encoder. `None` when a marker stands where a
+/// policy variable is not substituted (an action, a principal, an effect, a condition key or a
+/// non-string operator, a policy without `Version: 2012-10-17`): then only the bounds apply.
+pub fn to_variables(doc: &Json) -> Option<Json> {
+    if !has_mark(doc) {
+        return Some(doc.clone());
+    }
+    let Json::Obj(o) = doc else { return None };
+    if doc.get("Version").and_then(Json::as_str) != Some("2012-10-17") {
+        return None;
+    }
+    for (k, v) in o {
+        if k != "Statement" && has_mark(v) {
+            return None;
+        }
+    }
+    let strings = |v: &Json| -> Option<Json> {
+        match v {
+            Json::Str(s) => Some(Json::Str(as_variables(s))),
+            Json::Arr(a) => a
+                .iter()
+                .map(|x| match x {
+                    Json::Str(s) => Some(Json::Str(as_variables(s))),
+                    other if has_mark(other) => None,
+                    other => Some(other.clone()),
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(Json::Arr),
+            _ => None,
+        }
+    };
+    let mut stmts = Vec::new();
+    for s in statements(doc) {
+        if !has_mark(&s) {
+            stmts.push(s);
+            continue;
+        }
+        let Json::Obj(so) = &s else { return None };
+        let mut out = Vec::new();
+        for (k, v) in so {
+            if !has_mark(v) {
+                out.push((k.clone(), v.clone()));
+                continue;
+            }
+            let nv = match k.as_str() {
+                "Resource" | "NotResource" => strings(v)?,
+                "Sid" => Json::Str(starred(v.as_str()?).replace('*', "")),
+                "Condition" => {
+                    let Json::Obj(ops) = v else { return None };
+                    let mut nops = Vec::new();
+                    for (op, keys) in ops {
+                        if !has_mark(keys) {
+                            nops.push((op.clone(), keys.clone()));
+                            continue;
+                        }
+                        if op.contains(MARK) || !substitutes_variables(op) {
+                            return None;
+                        }
+                        let Json::Obj(keys) = keys else { return None };
+                        let mut nkeys = Vec::new();
+                        for (key, vals) in keys {
+                            if key.contains(MARK) {
+                                return None;
+                            }
+                            nkeys.push((key.clone(), strings(vals)?));
+                        }
+                        nops.push((op.clone(), Json::Obj(nkeys)));
+                    }
+                    Json::Obj(nops)
+                }
+                _ => return None,
+            };
+            out.push((k.clone(), nv));
+        }
+        stmts.push(Json::Obj(out));
+    }
+    Some(with_statements(doc, stmts))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +629,30 @@ mod tests {
             names.into_iter().collect::<Vec<_>>(),
             ["Ref AWS::AccountId"]
         );
+    }
+
+    #[test]
+    fn subsumption_of_marked_statements() {
+        let m = marker("BucketName").replace(MARK, "\\u001f");
+        let st = |sid: &str, res: &str| {
+            j(&format!(
+                r#"{{"Sid":"{sid}","Effect":"Allow","Action":"s3:GetObject","Resource":"{res}"}}"#
+            ))
+        };
+        let all = st("A", &format!("arn:aws:s3:::{m}/*"));
+        let public = st("B", &format!("arn:aws:s3:::{m}/public/*"));
+        let other = st("C", "arn:aws:s3:::other/*");
+        assert!(subsumed_by(&public, &all));
+        assert!(!subsumed_by(&all, &public));
+        assert!(!subsumed_by(&other, &all));
+        // a different action is not subsumed
+        let put = j(&format!(
+            r#"{{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::{m}/x"}}"#
+        ));
+        assert!(!subsumed_by(&put, &all));
+        // `A*` where A ends with a wildcard is not used
+        let star = st("D", "arn:aws:s3:::x**");
+        assert!(!subsumed_by(&st("E", "arn:aws:s3:::x*/y"), &star));
     }
 
     #[test]

@@ -447,7 +447,7 @@ fn check_pair(
             .flatten()
             .all(|d| bounds::denies_as_allows(d).is_none());
         if !third.findings.is_empty()
-            && empty_base
+            && (empty_base || base_never_allows(part, kind, base.1, &third.findings[0]))
             && no_deny
             && kind != PolicyType::Scp
             && kind != PolicyType::Rcp
@@ -470,8 +470,204 @@ fn check_pair(
     }))
 }
 
+/// The part with every unresolved value (marker) replaced by a policy variable shared by both
+/// sides (`bounds::to_variables`). `None` when the part has no marker, or one stands where a
+/// variable is not substituted.
+fn with_variables(part: &Part) -> Option<Part> {
+    let marked = [&part.before, &part.after]
+        .iter()
+        .any(|s| matches!(s, State::Known(ds) if ds.iter().any(|d| bounds::has_mark(&d.json))));
+    if !marked {
+        return None;
+    }
+    let conv = |s: &State| -> Option<State> {
+        match s {
+            State::Known(ds) => ds
+                .iter()
+                .map(|d| {
+                    Some(Doc {
+                        json: bounds::to_variables(&d.json)?,
+                        ..d.clone()
+                    })
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(State::Known),
+            other => Some(other.clone()),
+        }
+    };
+    Some(Part {
+        before: conv(&part.before)?,
+        after: conv(&part.after)?,
+        ..part.clone()
+    })
+}
+
+/// Does OLD deny the generic finding `f` for every value of the unresolved values, wherever
+/// they put the request's resource and context? Sufficient: the generic values occur only in
+/// the request's resource and context values (not in its principal or action), and OLD's upper
+/// bound (`base_up`: every marked pattern starred, marked Deny statements dropped) with its Deny
+/// statements dropped, every Allow statement on every resource (`bounds::allows_anywhere`) and
+/// without conditions on the context keys holding a generic value still does not allow it:
+/// that policy allows at least what OLD allows for any value, and its decision does not depend
+/// on the parts that move with the values. Used with the generic-value widening of `check_pair`, whose
+/// NEW side grants the request for every value.
+fn base_never_allows(
+    part: &Part,
+    kind: PolicyType,
+    base_up: &Option<Vec<Json>>,
+    f: &Value,
+) -> bool {
+    let mut names = std::collections::BTreeSet::new();
+    for d in side_docs(&part.before)
+        .iter()
+        .chain(side_docs(&part.after).iter())
+        .flatten()
+    {
+        bounds::marks(d, &mut names);
+    }
+    // tokens that are not generic (`aws`, `amazonaws.com`) occur everywhere
+    if names.is_empty()
+        || names
+            .iter()
+            .any(|n| n == "AWS::Partition" || n == "AWS::URLSuffix")
+    {
+        return false;
+    }
+    let req = &f["request"];
+    let tokens: Vec<String> = names.iter().map(|n| bounds::token(n)).collect();
+    let outside = format!("{} {}", req["principal"], req["action"]);
+    if tokens.iter().any(|t| outside.contains(t.as_str())) {
+        return false;
+    }
+    // context keys whose value holds a generic value move with it: OLD's conditions on them
+    // are dropped (its Allow statements then apply at least as often)
+    let moving: Vec<String> = req["context"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| {
+            let v = v.to_string();
+            tokens.iter().any(|t| v.contains(t.as_str()))
+        })
+        .map(|(k, _)| k.to_lowercase())
+        .collect();
+    let Some(docs) = base_up else {
+        // no policy before: it allows nothing (guardrail kinds never come here)
+        return true;
+    };
+    let anywhere: Vec<Json> = docs
+        .iter()
+        .map(|d| bounds::without_condition_keys(&bounds::allows_anywhere(d), &moving))
+        .collect();
+    let mut errs = Vec::new();
+    let side = side_for(
+        part,
+        kind,
+        &Some(anywhere),
+        &part.before,
+        "OLD on any resource",
+        &mut errs,
+    );
+    if !errs.is_empty() {
+        return false;
+    }
+    let Ok(j) = crate::json::parse(&req.to_string()) else {
+        return false;
+    };
+    let Ok(r) = crate::scenario::parse_request(&j, "finding") else {
+        return false;
+    };
+    !crate::query::allows(&side, &r)
+}
+
 /// Compare the two states of a part (both known or absent). `Err`: an internal error.
+///
+/// Unresolved values are first compared exactly: each is one free value shared by OLD and NEW
+/// (a policy variable every request assigns; `with_variables`). No widening there is a proof
+/// for every value. A widening there holds for some value: the bounds (`compare_bounded`) then
+/// decide whether it holds for every value, else the part is `unknown`, naming the values and
+/// showing the replayed widening for the value the solver chose. Where variables cannot stand
+/// for the values, only the bounds apply.
 fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let Some(vpart) = with_variables(part) else {
+        return compare_bounded(part, kind, opts);
+    };
+    let mut names = std::collections::BTreeSet::new();
+    for d in side_docs(&part.before)
+        .iter()
+        .chain(side_docs(&part.after).iter())
+        .flatten()
+    {
+        bounds::marks(d, &mut names);
+    }
+    let named = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // an input error in the variable form (which the bounds do not have) is not the user's:
+    // the bounds alone decide then
+    let Ok(exact) = compare_bounded(&vpart, kind, opts) else {
+        return compare_bounded(part, kind, opts);
+    };
+    match exact.verdict {
+        "no_widening" => {
+            let mut out = exact;
+            out.messages.push(format!(
+                "holds for every value of {named} (not known from the input; each compared as one symbolic value shared by OLD and NEW)"
+            ));
+            Ok(out)
+        }
+        "widened" => {
+            // the bounds decide for every value (widened), or prove there is no widening
+            // for any value the expressions can really take
+            let bounded = compare_bounded(part, kind, opts)?;
+            if bounded.verdict != "unknown" {
+                return Ok(bounded);
+            }
+            // a widening with a value for every expression (a request without one stands
+            // for no deployed value: the bounds' reading is kept)
+            let example = exact
+                .findings
+                .iter()
+                .filter(|f| f["kind"].as_str() != Some("narrowed"))
+                .find_map(|f| {
+                    let ctx = &f["request"]["context"];
+                    let values = names
+                        .iter()
+                        .map(|n| {
+                            let key = bounds::variable_key(n).to_lowercase();
+                            ctx.get(&key).map(|v| format!("`{n}` = {v}"))
+                        })
+                        .collect::<Option<Vec<_>>>()?;
+                    Some(format!(
+                        "; with {} the change widens: {} (request {}, replayed)",
+                        values.join(", "),
+                        f["summary"].as_str().unwrap_or(""),
+                        f["request"]
+                    ))
+                });
+            let Some(example) = example else {
+                return Ok(bounded);
+            };
+            Ok(Outcome {
+                verdict: "unknown",
+                messages: vec![format!(
+                    "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition){example}"
+                )],
+                findings: Vec::new(),
+                narrowing: bounded.narrowing,
+                notes: exact.notes,
+            })
+        }
+        // the solver gave up with variables: the bounds may still decide
+        _ => compare_bounded(part, kind, opts),
+    }
+}
+
+/// Compare the two states of a part, bounding unresolved values (`bounds`) separately on each
+/// side. `Err`: an internal error.
+fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
     let mut out = Outcome {
         verdict: "no_widening",
         messages: Vec::new(),
@@ -514,8 +710,26 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         } else {
             Vec::new()
         };
+        // NEW's marked Allow statements that grant, for every value, only what one of OLD's
+        // grants: left out of NEW's upper bound (what they allow OLD's statement allows, and
+        // the deny check below covers OLD's Deny statements)
+        let subsumed: Vec<Json> = if marked && pairwise {
+            let o: Vec<Json> = old
+                .iter()
+                .flatten()
+                .flat_map(bounds::marked_allows)
+                .collect();
+            new.iter()
+                .flatten()
+                .flat_map(bounds::marked_allows)
+                .filter(|s| !shared.contains(s) && o.iter().any(|x| bounds::subsumed_by(s, x)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let strip = |docs: &Option<Vec<Json>>| map_docs(docs, |d| Ok(bounds::without(d, &shared)));
         let (old_s, new_s) = (strip(&old)?, strip(&new)?);
+        let new_s = map_docs(&new_s, |d| Ok(bounds::without(d, &subsumed)))?;
         Ok((
             (bnd(&old_s, false)?, bnd(&old, true)?),
             (bnd(&new, false)?, bnd(&new_s, true)?),
@@ -603,11 +817,23 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
                 Ok(Ok(true)) => {
                     widened = true;
                     out.messages.push("a Deny statement no longer applies to some requests: they are allowed wherever another policy allows them".into());
-                    for mut f in sub.findings {
-                        if let Some(s) = f.get("summary").and_then(Value::as_str) {
-                            f["summary"] = Value::String(format!("no longer denied: {s}"));
-                        }
-                        out.findings.push(f);
+                    // the comparison ran on the Deny statements read as Allows (NEW's as the
+                    // base): its decisions and statement list are about those, not the policies
+                    let new_side = (!marked).then(|| {
+                        let mut errs = Vec::new();
+                        let side = side_for(part, kind, &new, &part.after, &label, &mut errs);
+                        errs.is_empty().then_some(side)
+                    });
+                    let old_doc = match &part.before {
+                        State::Known(ds) if ds.len() == 1 => Some(&ds[0]),
+                        _ => None,
+                    };
+                    for f in sub.findings {
+                        out.findings.push(deny_removal_finding(
+                            f,
+                            new_side.as_ref().and_then(Option::as_ref),
+                            old_doc,
+                        ));
                     }
                 }
                 Ok(Ok(false)) => {}
@@ -686,6 +912,78 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         });
     }
     Ok(out)
+}
+
+/// A finding of the Deny-removal check (`compare` of NEW's Deny statements against OLD's, both
+/// read as Allow statements) in the terms of the policies: OLD denied the request explicitly,
+/// NEW does not deny it (its own decision when known), and the statements named are the OLD
+/// Deny statements that no longer apply.
+fn deny_removal_finding(mut f: Value, new_side: Option<&Side>, old_doc: Option<&Doc>) -> Value {
+    if let Some(s) = f.get("summary").and_then(Value::as_str) {
+        let s = s.replacen("newly allows", "no longer denies", 1);
+        // the statements are named below, in OLD's numbering
+        let s = s.split("; granted by ").next().unwrap_or(&s).to_owned();
+        f["summary"] = Value::String(s);
+    }
+    f["old_decision"] = Value::String("ExplicitDeny".into());
+    let new_decision = new_side
+        .and_then(|side| {
+            let j = crate::json::parse(&f["request"].to_string()).ok()?;
+            let req = crate::scenario::parse_request(&j, "finding").ok()?;
+            Some(crate::query::decision(side, &req).name().to_owned())
+        })
+        .unwrap_or_else(|| "NotExplicitlyDenied".into());
+    f["new_decision"] = Value::String(new_decision);
+    if let Some(mut g) = f.get("granted_by").cloned() {
+        // name the OLD document and the Deny statement's index in it (the comparison saw a
+        // document of the Deny statements only)
+        let denies: Vec<usize> = match old_doc.and_then(|d| d.json.get("Statement")) {
+            Some(Json::Arr(a)) => a
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.get("Effect").and_then(Json::as_str) == Some("Deny"))
+                .map(|(i, _)| i)
+                .collect(),
+            Some(_) => vec![0],
+            None => Vec::new(),
+        };
+        for e in g.as_array_mut().into_iter().flatten() {
+            let k = e["statement"]
+                .as_str()
+                .and_then(|s| s.strip_prefix("Statement["))
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse::<usize>().ok());
+            match (old_doc, k.and_then(|k| denies.get(k))) {
+                (Some(d), Some(i)) => {
+                    e["policy"] = Value::String(d.name.clone());
+                    e["statement"] = Value::String(format!("Statement[{i}]"));
+                }
+                _ => e["policy"] = Value::String("OLD".into()),
+            }
+        }
+        let named: Vec<String> = g
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| match e["sid"].as_str() {
+                Some(sid) => format!("{} ({sid})", e["statement"].as_str().unwrap_or("")),
+                None => e["statement"].as_str().unwrap_or("").to_owned(),
+            })
+            .collect();
+        if !named.is_empty() {
+            let s = format!(
+                "{}; denied before by {}",
+                f["summary"].as_str().unwrap_or(""),
+                named.join(", ")
+            );
+            f["summary"] = Value::String(s);
+        }
+        if let Some(o) = f.as_object_mut() {
+            o.remove("granted_by");
+            o.insert("no_longer_denied_by".into(), g);
+        }
+    }
+    f
 }
 
 /// Compare every part.

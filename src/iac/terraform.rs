@@ -1612,11 +1612,33 @@ impl Ctx<'_, '_> {
             Attr::FunctionUrl => &["authorization_type", "function_name", "qualifier"],
             _ => &["grantee_principal", "operations", "key_id", "constraints"],
         };
+        // values of a Lambda permission's conditions known only after apply (a new topic's ARN
+        // as `source_arn`, ...) are symbolic: a marker named by the resource address
+        // and attribute, the same on both sides (`super::bounds`)
+        // (not the function's name: it may be a name or an ARN, which shapes the resource)
+        let symbolic = [
+            "source_arn",
+            "source_account",
+            "principal_org_id",
+            "event_source_token",
+        ];
+        let mut marked: Vec<&str> = Vec::new();
         for f in fields {
             if let Some(m) = self.sides.unknown_if_set(which, f) {
+                if matches!(attr, Attr::LambdaPermission) && symbolic.contains(f) {
+                    marked.push(f);
+                    continue;
+                }
                 return Ok(State::Unknown(m));
             }
         }
+        let address = self.sides.address;
+        let s = |k: &str| {
+            if marked.contains(&k) {
+                return Some(super::bounds::marker(&format!("{address}.{k}")));
+            }
+            s(k)
+        };
         let function = |name: Option<String>, qualifier: Option<String>| -> String {
             let name = name.unwrap_or_else(|| "*".into());
             let base = if name.starts_with("arn:") {

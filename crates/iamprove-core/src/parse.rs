@@ -643,9 +643,19 @@ impl Parser {
                 epath.clone()
             };
             if self.vars {
-                if let Some(at) = r.find("${") {
-                    if r[..at].matches(':').count() < 5 {
-                        self.err(&ip, format!("invalid resource `{r}`: policy variables are allowed only in the resource part of an ARN (after the fifth colon)"));
+                // `${iamprove:…}` stands for a value an IaC template leaves unresolved
+                // (`iac::bounds::to_variables`), which may be any part of the ARN
+                let user_var = r
+                    .match_indices("${")
+                    .map(|(i, _)| i)
+                    .find(|&i| !r[i..].starts_with("${iamprove:"));
+                // AWS documents variables after the fifth colon, but publishes them in the
+                // account segment too (`arn:*:kms:*:${aws:PrincipalAccount}:key/*` in
+                // AmazonTimestreamInfluxDBServiceRolePolicy): the account segment is accepted,
+                // the value substituted literally as everywhere else
+                if let Some(at) = user_var {
+                    if r[..at].matches(':').count() < 4 {
+                        self.err(&ip, format!("invalid resource `{r}`: policy variables are allowed only in the account segment of an ARN or in its resource part (after the fifth colon)"));
                         continue;
                     }
                 }
@@ -1046,6 +1056,18 @@ mod tests {
             PolicyType::Identity,
         );
         assert!(e.contains("not allowed in identity"), "{e}");
+    }
+
+    #[test]
+    fn variables_in_the_account_segment_are_accepted() {
+        // AmazonTimestreamInfluxDBServiceRolePolicy (v2) names keys this way
+        let ok = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:*:kms:*:${aws:PrincipalAccount}:key/*"}]}"#;
+        assert!(parse(ok, PolicyType::Identity).is_ok());
+        let bad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:${aws:RequestedRegion}:1:key/*"}]}"#;
+        assert!(first_err(bad, PolicyType::Identity).contains("after the fifth colon"));
+        // unresolved template values (`iac::bounds::to_variables`) may stand anywhere
+        let iac = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"${iamprove:cfn/GetAtt/Queue.Arn}"}]}"#;
+        assert!(parse(iac, PolicyType::Identity).is_ok());
     }
 
     #[test]
