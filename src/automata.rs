@@ -1199,13 +1199,16 @@ impl<'a> Dfa<'a> {
     /// [`Dfa::intern`] such a state starts at that star.
     fn universal(&self, d: u32) -> bool {
         let n = self.steps.len();
-        self.sets.get(d as usize).and_then(|s| s.first()).is_some_and(|&p| {
-            p as usize + 1 == n
-                && self
-                    .steps
-                    .get(p as usize)
-                    .is_some_and(|s| s.star && s.label == Label::Any)
-        })
+        self.sets
+            .get(d as usize)
+            .and_then(|s| s.first())
+            .is_some_and(|&p| {
+                p as usize + 1 == n
+                    && self
+                        .steps
+                        .get(p as usize)
+                        .is_some_and(|s| s.star && s.label == Label::Any)
+            })
     }
 
     #[inline]
@@ -1315,8 +1318,7 @@ impl AtomPreds {
         scratch.clear();
         {
             let markers = &next[first_marker..];
-            let settled =
-                |p: u32| markers.binary_search_by_key(&(na + p), |&(m, _)| m).is_ok();
+            let settled = |p: u32| markers.binary_search_by_key(&(na + p), |&(m, _)| m).is_ok();
             scratch.extend(next[..first_marker].iter().copied().filter(|&(a, _)| {
                 !self
                     .of_atom
@@ -1544,6 +1546,105 @@ fn is_prefix(a: &[char], b: &[char]) -> bool {
 /// Atoms with an empty prefix are compared by suffix instead. Groups are the connected
 /// components of "not proven disjoint".
 fn group(nfas: &[&Nfa]) -> (Vec<Vec<u32>>, bool) {
+    let fold_keys = nfas
+        .iter()
+        .any(|n| n.steps.iter().any(|s| matches!(s.label, Label::Fold(_))));
+    let skeys: Vec<Option<Vec<char>>> = nfas.iter().map(|n| service_key(n)).collect();
+    let mut buckets: Vec<(Vec<char>, Vec<u32>)> = Vec::new();
+    let mut unkeyed: Vec<u32> = Vec::new();
+    {
+        let mut at: FxMap<&[char], usize> = FxMap::default();
+        for (i, k) in skeys.iter().enumerate() {
+            match k {
+                Some(k) => {
+                    let b = *at.entry(k.as_slice()).or_insert_with(|| {
+                        buckets.push((k.clone(), Vec::new()));
+                        buckets.len() - 1
+                    });
+                    buckets[b].1.push(i as u32);
+                }
+                None => unkeyed.push(i as u32),
+            }
+        }
+    }
+    if buckets.len() < 2 {
+        return group_by_prefix(nfas);
+    }
+    // Atoms that fix different services are disjoint: group each service's atoms by prefix,
+    // then join each atom that fixes no service to every atom its prefix does not rule out.
+    let mut uf = UnionFind((0..nfas.len() as u32).collect());
+    for (_, members) in &buckets {
+        let sub: Vec<&Nfa> = members.iter().map(|&i| nfas[i as usize]).collect();
+        for g in group_by_prefix(&sub).0 {
+            for w in g.windows(2) {
+                uf.union(members[w[0] as usize], members[w[1] as usize]);
+            }
+        }
+    }
+    if !unkeyed.is_empty() {
+        let ks: Vec<Keys> = nfas.iter().map(|n| keys(n, fold_keys)).collect();
+        // (incompatible literal prefixes, or when either has none, incompatible literal
+        // suffixes: disjoint, as in `group_by_prefix`)
+        let overlap = |a: &Keys, b: &Keys| {
+            if a.prefix.is_empty() || b.prefix.is_empty() {
+                is_prefix(&a.suffix_rev, &b.suffix_rev) || is_prefix(&b.suffix_rev, &a.suffix_rev)
+            } else {
+                is_prefix(&a.prefix, &b.prefix) || is_prefix(&b.prefix, &a.prefix)
+            }
+        };
+        for &u in &unkeyed {
+            let ku = &ks[u as usize];
+            for (j, kj) in ks.iter().enumerate() {
+                if j as u32 != u && overlap(ku, kj) {
+                    uf.union(u, j as u32);
+                }
+            }
+        }
+    }
+    let mut by_root: FxMap<u32, usize> = FxMap::default();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for i in 0..nfas.len() as u32 {
+        let r = uf.find(i);
+        let gi = *by_root.entry(r).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[gi].push(i);
+    }
+    (groups, fold_keys)
+}
+
+/// The third `:`-separated field (an ARN's service) of every string the atom accepts, when the
+/// atom fixes it: before its third `:` it has only literal characters and colon-free runs or
+/// characters (so the string's first three colons are the atom's), and the steps between its
+/// second and third `:` are literal. Atoms with different keys are disjoint; this separates the
+/// catalog's ARN formats (`arn:aws${Partition}:ec2:…`) from another service's patterns, which
+/// their common prefix `arn:aws` alone does not.
+fn service_key(nfa: &Nfa) -> Option<Vec<char>> {
+    let mut colons = 0;
+    let mut key = Vec::new();
+    for s in &nfa.steps {
+        match s.label {
+            Label::Lit(':') => {
+                colons += 1;
+                if colons == 3 {
+                    return Some(key);
+                }
+            }
+            Label::Lit(c) => {
+                if colons == 2 {
+                    key.push(c);
+                }
+            }
+            Label::NoColon if colons < 2 => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// [`group`] by literal prefixes and suffixes alone.
+fn group_by_prefix(nfas: &[&Nfa]) -> (Vec<Vec<u32>>, bool) {
     let fold_keys = nfas
         .iter()
         .any(|n| n.steps.iter().any(|s| matches!(s.label, Label::Fold(_))));
@@ -1901,9 +2002,12 @@ pub fn partition_predicates(
         }
     }
     let index = PrefixIndex::new(&atoms.iter().map(|a| &a.nfa).collect::<Vec<_>>(), {
-        atoms
-            .iter()
-            .any(|a| a.nfa.steps.iter().any(|s| matches!(s.label, Label::Fold(_))))
+        atoms.iter().any(|a| {
+            a.nfa
+                .steps
+                .iter()
+                .any(|s| matches!(s.label, Label::Fold(_)))
+        })
     });
     let mut cand = Vec::new();
     let mut base = Bits::new(atoms.len());
@@ -2690,14 +2794,24 @@ mod tests {
             .map(|i| res(&format!("arn:aws:ssm:*:*:document/Doc{i}-*")))
             .collect();
         assert!(partition(&atoms, &[], &Limits::default()).is_err());
-        let preds: Vec<Vec<usize>> = vec![(0..15).collect(), (10..30).collect(), (30..40).collect()];
+        let preds: Vec<Vec<usize>> =
+            vec![(0..15).collect(), (10..30).collect(), (30..40).collect()];
         let part = partition_predicates(&atoms, &preds, &[], &Limits::default()).unwrap();
         let pvs: HashSet<Vec<bool>> = part
             .classes
             .iter()
-            .map(|c| preds.iter().map(|p| p.iter().any(|&a| c.bits.get(a))).collect())
+            .map(|c| {
+                preds
+                    .iter()
+                    .map(|p| p.iter().any(|&a| c.bits.get(a)))
+                    .collect()
+            })
             .collect();
-        assert_eq!(pvs.len(), 8, "every combination of three predicates is realisable");
+        assert_eq!(
+            pvs.len(),
+            8,
+            "every combination of three predicates is realisable"
+        );
         for c in &part.classes {
             assert_eq!(classify(&atoms, &c.witness), c.bits);
         }
@@ -2708,6 +2822,26 @@ mod tests {
         let part = partition_predicates(&with_star, &preds, &[], &Limits::default()).unwrap();
         assert_eq!(part.classes.len(), 2);
         assert!(part.classes.iter().all(|c| c.bits.get(40)));
+    }
+
+    /// The catalog's ARN formats (`arn:aws*:SERVICE:…`, a colon-free run after `aws`) share the
+    /// prefix `arn:aws` with every policy ARN; the service field still separates them.
+    #[test]
+    fn groups_split_by_service() {
+        let fmt = |s: &str| Pattern::glob(s, Mode::Format);
+        let atoms = [
+            fmt("arn:aws*:ec2:*:*:instance/*"),
+            res("arn:aws:ec2:*:*:volume/*"),
+            fmt("arn:aws*:s3:::*/*"),
+            res("arn:aws:s3:::b/*"),
+            res("arn:aws:*"),
+        ];
+        let nfas: Vec<&Nfa> = atoms.iter().map(|a| &a.nfa).collect();
+        let (groups, _) = group(&nfas[..4]);
+        assert_eq!(groups, vec![vec![0, 1], vec![2, 3]]);
+        // an atom that fixes no service joins every atom it may overlap
+        let (groups, _) = group(&nfas);
+        assert_eq!(groups.len(), 1);
     }
 
     /// A negative pattern that has matched with its trailing `*` rules out every extension: the
@@ -2725,7 +2859,10 @@ mod tests {
         let all = res("arn:aws:ssm:*:*:document/Doc1-*");
         let mut neg2 = neg.clone();
         neg2.push(&pos);
-        assert_eq!(find_witness(&[&all], &neg2, &Limits::default()).unwrap(), None);
+        assert_eq!(
+            find_witness(&[&all], &neg2, &Limits::default()).unwrap(),
+            None
+        );
     }
 
     proptest! {
