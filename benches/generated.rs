@@ -169,8 +169,8 @@ fn big() {
             let wall = t.elapsed();
             let cpu: f64 = String::from_utf8_lossy(&out.stderr)
                 .lines()
-                .filter_map(|l| l.strip_prefix("cpu "))
-                .last()
+                .rev()
+                .find_map(|l| l.strip_prefix("cpu "))
                 .map(|l| l.split(' ').filter_map(|x| x.parse::<f64>().ok()).sum())
                 .unwrap_or(f64::NAN);
             let j: serde_json::Value =
