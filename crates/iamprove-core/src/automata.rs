@@ -1202,6 +1202,23 @@ impl<'a> Dfa<'a> {
         Ok(id)
     }
 
+    /// Does state `d` accept every continuation (it holds a final `Any` star, i.e. the pattern
+    /// ends in `*` and everything before it has been matched)? After the pruning in
+    /// [`Dfa::intern`] such a state starts at that star.
+    fn universal(&self, d: u32) -> bool {
+        let n = self.steps.len();
+        self.sets
+            .get(d as usize)
+            .and_then(|s| s.first())
+            .is_some_and(|&p| {
+                p as usize + 1 == n
+                    && self
+                        .steps
+                        .get(p as usize)
+                        .is_some_and(|s| s.star && s.label == Label::Any)
+            })
+    }
+
     #[inline]
     fn step(
         &mut self,
@@ -1271,7 +1288,65 @@ fn bfs(
     nfas: &[&Nfa],
     alpha: &Alphabet,
     budget: &mut Budget,
-    mut visit: impl FnMut(u32, &[(u32, u32)], &[u32]) -> Visit,
+    visit: impl FnMut(u32, &[(u32, u32)], &[u32], &[u32]) -> Visit,
+) -> Result<Explored, Exceeded> {
+    bfs_with(nfas, alpha, budget, None, visit)
+}
+
+/// Predicates over the atoms of one exploration: `of_atom[a]` lists the (local) predicates
+/// atom `a` belongs to. With it, [`bfs_with`] explores predicate vectors instead of atom
+/// vectors: once an atom reaches a universal state its predicates are true for every
+/// continuation (recorded as a marker entry `(atoms + p, 0)` in the product state), and an
+/// atom whose predicates are all settled that way is dropped from the state. States that differ
+/// only in such atoms merge, which is what keeps dense `arn:aws:svc:*:*:…` fields small.
+struct AtomPreds {
+    of_atom: Vec<Vec<u32>>,
+}
+
+impl AtomPreds {
+    /// Mark the predicates of atoms in universal states, drop atoms all of whose predicates are
+    /// marked (an atom in no predicate is always dropped). `next` stays sorted: atoms, then markers.
+    fn canon(&self, next: &mut Vec<(u32, u32)>, dfas: &[Dfa<'_>], scratch: &mut Vec<(u32, u32)>) {
+        let na = dfas.len() as u32;
+        let mut marked = false;
+        for i in 0..next.len() {
+            let (a, d) = next[i];
+            if a < na && dfas[a as usize].universal(d) {
+                if let Some(ps) = self.of_atom.get(a as usize) {
+                    next.extend(ps.iter().map(|&p| (na + p, 0)));
+                    marked = true;
+                }
+            }
+        }
+        if marked {
+            next.sort_unstable();
+            next.dedup();
+        }
+        let first_marker = next.partition_point(|&(a, _)| a < na);
+        scratch.clear();
+        {
+            let markers = &next[first_marker..];
+            let settled = |p: u32| markers.binary_search_by_key(&(na + p), |&(m, _)| m).is_ok();
+            scratch.extend(next[..first_marker].iter().copied().filter(|&(a, _)| {
+                !self
+                    .of_atom
+                    .get(a as usize)
+                    .is_none_or(|ps| ps.iter().all(|&p| settled(p)))
+            }));
+            scratch.extend_from_slice(markers);
+        }
+        std::mem::swap(next, scratch);
+    }
+}
+
+/// [`bfs`], optionally over predicate vectors (see [`AtomPreds`]). `visit(id, live, accepting,
+/// universal)` also gets the live atoms whose state accepts every continuation.
+fn bfs_with(
+    nfas: &[&Nfa],
+    alpha: &Alphabet,
+    budget: &mut Budget,
+    preds: Option<&AtomPreds>,
+    mut visit: impl FnMut(u32, &[(u32, u32)], &[u32], &[u32]) -> Visit,
 ) -> Result<Explored, Exceeded> {
     let nsym = alpha.reps.len();
     let mut dfas = Vec::with_capacity(nfas.len());
@@ -1287,19 +1362,32 @@ fn bfs(
     let mut index: FxMap<PState, u32> = FxMap::default();
     let mut queue = VecDeque::new();
     let mut acc = Vec::new();
-    let accepting = |dfas: &[Dfa<'_>], live: &[(u32, u32)], acc: &mut Vec<u32>| {
-        acc.clear();
-        acc.extend(
-            live.iter()
-                .filter(|&&(a, d)| dfas[a as usize].accept[d as usize])
-                .map(|&(a, _)| a),
-        );
-    };
+    let mut uni = Vec::new();
+    let mut scratch = Vec::new();
+    let accepting =
+        |dfas: &[Dfa<'_>], live: &[(u32, u32)], acc: &mut Vec<u32>, uni: &mut Vec<u32>| {
+            acc.clear();
+            uni.clear();
+            for &(a, d) in live {
+                if let Some(dfa) = dfas.get(a as usize) {
+                    if dfa.accept.get(d as usize).copied().unwrap_or(false) {
+                        acc.push(a);
+                        if dfa.universal(d) {
+                            uni.push(a);
+                        }
+                    }
+                }
+            }
+        };
 
-    let root: PState = (0..nfas.len() as u32).map(|a| (a, 0)).collect();
+    let mut root: Vec<(u32, u32)> = (0..nfas.len() as u32).map(|a| (a, 0)).collect();
+    if let Some(ap) = preds {
+        ap.canon(&mut root, &dfas, &mut scratch);
+    }
+    let root: PState = root.into();
     budget.take()?;
-    accepting(&dfas, &root, &mut acc);
-    match visit(0, &root, &acc) {
+    accepting(&dfas, &root, &mut acc, &mut uni);
+    match visit(0, &root, &acc, &uni) {
         Visit::Stop => {
             ex.stopped = Some(0);
             return Ok(ex);
@@ -1317,10 +1405,17 @@ fn bfs(
         for sym in 0..nsym {
             next.clear();
             for &(a, d) in cur.iter() {
-                let t = dfas[a as usize].step(d, sym, alpha, budget)?;
+                let Some(dfa) = dfas.get_mut(a as usize) else {
+                    next.push((a, d)); // a settled-predicate marker
+                    continue;
+                };
+                let t = dfa.step(d, sym, alpha, budget)?;
                 if t != DEAD {
                     next.push((a, t));
                 }
+            }
+            if let Some(ap) = preds {
+                ap.canon(&mut next, &dfas, &mut scratch);
             }
             if index.contains_key(next.as_slice()) {
                 continue;
@@ -1332,8 +1427,8 @@ fn bfs(
             states.push(boxed);
             ex.parent.push(id);
             ex.sym.push(sym as u32);
-            accepting(&dfas, &next, &mut acc);
-            match visit(nid, &next, &acc) {
+            accepting(&dfas, &next, &mut acc, &mut uni);
+            match visit(nid, &next, &acc, &uni) {
                 Visit::Stop => {
                     ex.stopped = Some(nid);
                     return Ok(ex);
@@ -1359,9 +1454,13 @@ fn search(pos: &[&Nfa], neg: &[&Nfa], budget: &mut Budget) -> Result<Option<Stri
     let p = pos.len();
     let all: Vec<&Nfa> = pos.iter().chain(neg.iter()).copied().collect();
     let alpha = Alphabet::new(all.iter().copied());
-    let ex = bfs(&all, &alpha, budget, |_, live, acc| {
-        // Positive atoms are the first `p`; a dead one can never accept again.
+    let ex = bfs(&all, &alpha, budget, |_, live, acc, uni| {
+        // Positive atoms are the first `p`; a dead one can never accept again. A negative atom
+        // that accepts every continuation rules out every extension.
         if p > 0 && (live.len() < p || live[p - 1].0 as usize != p - 1) {
+            return Visit::Prune;
+        }
+        if uni.last().is_some_and(|&a| a as usize >= p) {
             return Visit::Prune;
         }
         if acc.len() == p && (p == 0 || acc[p - 1] as usize == p - 1) {
@@ -1455,6 +1554,105 @@ fn is_prefix(a: &[char], b: &[char]) -> bool {
 /// Atoms with an empty prefix are compared by suffix instead. Groups are the connected
 /// components of "not proven disjoint".
 fn group(nfas: &[&Nfa]) -> (Vec<Vec<u32>>, bool) {
+    let fold_keys = nfas
+        .iter()
+        .any(|n| n.steps.iter().any(|s| matches!(s.label, Label::Fold(_))));
+    let skeys: Vec<Option<Vec<char>>> = nfas.iter().map(|n| service_key(n)).collect();
+    let mut buckets: Vec<(Vec<char>, Vec<u32>)> = Vec::new();
+    let mut unkeyed: Vec<u32> = Vec::new();
+    {
+        let mut at: FxMap<&[char], usize> = FxMap::default();
+        for (i, k) in skeys.iter().enumerate() {
+            match k {
+                Some(k) => {
+                    let b = *at.entry(k.as_slice()).or_insert_with(|| {
+                        buckets.push((k.clone(), Vec::new()));
+                        buckets.len() - 1
+                    });
+                    buckets[b].1.push(i as u32);
+                }
+                None => unkeyed.push(i as u32),
+            }
+        }
+    }
+    if buckets.len() < 2 {
+        return group_by_prefix(nfas);
+    }
+    // Atoms that fix different services are disjoint: group each service's atoms by prefix,
+    // then join each atom that fixes no service to every atom its prefix does not rule out.
+    let mut uf = UnionFind((0..nfas.len() as u32).collect());
+    for (_, members) in &buckets {
+        let sub: Vec<&Nfa> = members.iter().map(|&i| nfas[i as usize]).collect();
+        for g in group_by_prefix(&sub).0 {
+            for w in g.windows(2) {
+                uf.union(members[w[0] as usize], members[w[1] as usize]);
+            }
+        }
+    }
+    if !unkeyed.is_empty() {
+        let ks: Vec<Keys> = nfas.iter().map(|n| keys(n, fold_keys)).collect();
+        // (incompatible literal prefixes, or when either has none, incompatible literal
+        // suffixes: disjoint, as in `group_by_prefix`)
+        let overlap = |a: &Keys, b: &Keys| {
+            if a.prefix.is_empty() || b.prefix.is_empty() {
+                is_prefix(&a.suffix_rev, &b.suffix_rev) || is_prefix(&b.suffix_rev, &a.suffix_rev)
+            } else {
+                is_prefix(&a.prefix, &b.prefix) || is_prefix(&b.prefix, &a.prefix)
+            }
+        };
+        for &u in &unkeyed {
+            let ku = &ks[u as usize];
+            for (j, kj) in ks.iter().enumerate() {
+                if j as u32 != u && overlap(ku, kj) {
+                    uf.union(u, j as u32);
+                }
+            }
+        }
+    }
+    let mut by_root: FxMap<u32, usize> = FxMap::default();
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    for i in 0..nfas.len() as u32 {
+        let r = uf.find(i);
+        let gi = *by_root.entry(r).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[gi].push(i);
+    }
+    (groups, fold_keys)
+}
+
+/// The third `:`-separated field (an ARN's service) of every string the atom accepts, when the
+/// atom fixes it: before its third `:` it has only literal characters and colon-free runs or
+/// characters (so the string's first three colons are the atom's), and the steps between its
+/// second and third `:` are literal. Atoms with different keys are disjoint; this separates the
+/// catalog's ARN formats (`arn:aws${Partition}:ec2:…`) from another service's patterns, which
+/// their common prefix `arn:aws` alone does not.
+fn service_key(nfa: &Nfa) -> Option<Vec<char>> {
+    let mut colons = 0;
+    let mut key = Vec::new();
+    for s in &nfa.steps {
+        match s.label {
+            Label::Lit(':') => {
+                colons += 1;
+                if colons == 3 {
+                    return Some(key);
+                }
+            }
+            Label::Lit(c) => {
+                if colons == 2 {
+                    key.push(c);
+                }
+            }
+            Label::NoColon if colons < 2 => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// [`group`] by literal prefixes and suffixes alone.
+fn group_by_prefix(nfas: &[&Nfa]) -> (Vec<Vec<u32>>, bool) {
     let fold_keys = nfas
         .iter()
         .any(|n| n.steps.iter().any(|s| matches!(s.label, Label::Fold(_))));
@@ -1655,7 +1853,7 @@ pub fn partition(
         let mut found: Vec<(Vec<u32>, u32)> = Vec::new();
         let mut seen: FxMap<Vec<u32>, ()> = FxMap::default();
         let mut budget = fresh_budget();
-        let ex = bfs(&nfas, &alpha, &mut budget, |id, live, acc| {
+        let ex = bfs(&nfas, &alpha, &mut budget, |id, live, acc, _| {
             if !acc.is_empty() && !seen.contains_key(acc) {
                 seen.insert(acc.to_vec(), ());
                 found.push((acc.to_vec(), id));
@@ -1751,6 +1949,232 @@ pub fn partition(
             }
         }
         out.push(Class { bits, witness });
+    }
+    Ok(Partition { classes: out })
+}
+
+/// The exact set of realisable *predicate* vectors, each with a witness.
+///
+/// `preds[p]` lists the atoms (indices into `atoms`) whose union is predicate `p`. For every
+/// combination of (predicate 0 holds?, …) that some string realises, the result has a class
+/// whose witness realises it, and every class is a real string's vector: its `bits` are the
+/// witness's atom vector ([`classify`]), so two classes may share a predicate vector only if the
+/// caller projects them (the encoder deduplicates). This is [`partition`] with the product
+/// exploration run over predicates (see `AtomPreds`): an atom that has matched with a trailing
+/// `*` settles its predicates for good and leaves the state, so dense fields such as dozens of
+/// `arn:aws:ssm:*:*:document/…` patterns (whose atom vectors number 2^k) stay small when they
+/// form few predicates. Atoms in no predicate are ignored.
+pub fn partition_predicates(
+    atoms: &[Pattern],
+    preds: &[Vec<usize>],
+    prefer: &[&str],
+    limits: &Limits,
+) -> Result<Partition, PartitionError> {
+    let len = atoms.iter().map(|a| a.nfa.steps.len()).max().unwrap_or(0);
+    let fresh_budget = || Budget::scaled(limits, len);
+    // predicates of each atom
+    let mut preds_of: Vec<Vec<u32>> = vec![Vec::new(); atoms.len()];
+    for (p, members) in preds.iter().enumerate() {
+        for &a in members {
+            if let Some(v) = preds_of.get_mut(a) {
+                if !v.contains(&(p as u32)) {
+                    v.push(p as u32);
+                }
+            }
+        }
+    }
+    // unique, non-constant atoms that some predicate reads
+    let mut uniq: Vec<&Nfa> = Vec::new();
+    let mut uniq_preds: Vec<Vec<u32>> = Vec::new();
+    {
+        let mut seen: FxMap<&Nfa, usize> = FxMap::default();
+        for (i, a) in atoms.iter().enumerate() {
+            if a.nfa.never || a.nfa.is_universal() || preds_of[i].is_empty() {
+                continue;
+            }
+            match seen.entry(&a.nfa) {
+                Entry::Occupied(e) => {
+                    let u = *e.get();
+                    for &p in &preds_of[i] {
+                        if !uniq_preds[u].contains(&p) {
+                            uniq_preds[u].push(p);
+                        }
+                    }
+                }
+                Entry::Vacant(e) => {
+                    e.insert(uniq.len());
+                    uniq.push(&a.nfa);
+                    uniq_preds.push(preds_of[i].clone());
+                }
+            }
+        }
+    }
+    let index = PrefixIndex::new(&atoms.iter().map(|a| &a.nfa).collect::<Vec<_>>(), {
+        atoms.iter().any(|a| {
+            a.nfa
+                .steps
+                .iter()
+                .any(|s| matches!(s.label, Label::Fold(_)))
+        })
+    });
+    let mut cand = Vec::new();
+    let mut base = Bits::new(atoms.len());
+    for (i, a) in atoms.iter().enumerate() {
+        if a.nfa.is_universal() {
+            base.set(i, true);
+        }
+    }
+    // the atom vector and predicate vector (sorted predicate indices) of a string
+    let vectors = |s: &str, cand: &mut Vec<u32>| -> (Bits, Vec<u32>) {
+        index.candidates(s, cand);
+        let mut bits = base.clone();
+        for &u in cand.iter() {
+            if atoms.get(u as usize).is_some_and(|a| a.is_match(s)) {
+                bits.set(u as usize, true);
+            }
+        }
+        let mut pv: Vec<u32> = bits
+            .ones()
+            .flat_map(|i| preds_of[i].iter().copied())
+            .collect();
+        pv.sort_unstable();
+        pv.dedup();
+        (bits, pv)
+    };
+
+    // (predicate vector, witness, from prefer)
+    let mut classes: Vec<(Vec<u32>, String, bool)> = Vec::new();
+    let mut class_of: FxMap<Vec<u32>, usize> = FxMap::default();
+    let (groups, _) = group(&uniq);
+    for g in &groups {
+        if let [u] = g.as_slice() {
+            let w = uniq[*u as usize].shortest();
+            let pv = vectors(&w, &mut cand).1;
+            if !class_of.contains_key(&pv) {
+                class_of.insert(pv.clone(), classes.len());
+                classes.push((pv, w, false));
+            }
+            continue;
+        }
+        let nfas: Vec<&Nfa> = g.iter().map(|&u| uniq[u as usize]).collect();
+        // local predicate numbering for this group
+        let mut local: FxMap<u32, u32> = FxMap::default();
+        let mut global: Vec<u32> = Vec::new();
+        let of_atom: Vec<Vec<u32>> = g
+            .iter()
+            .map(|&u| {
+                uniq_preds[u as usize]
+                    .iter()
+                    .map(|&p| {
+                        *local.entry(p).or_insert_with(|| {
+                            global.push(p);
+                            global.len() as u32 - 1
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let ap = AtomPreds { of_atom };
+        let na = nfas.len() as u32;
+        let alpha = Alphabet::new(nfas.iter().copied());
+        let mut found: Vec<u32> = Vec::new();
+        let mut seen: FxSet<Vec<u32>> = FxSet::default();
+        let mut budget = fresh_budget();
+        let ex = bfs_with(&nfas, &alpha, &mut budget, Some(&ap), |id, live, acc, _| {
+            let mut pv: Vec<u32> = live
+                .iter()
+                .filter(|&&(a, _)| a >= na)
+                .map(|&(a, _)| a - na)
+                .chain(
+                    acc.iter()
+                        .flat_map(|&a| ap.of_atom.get(a as usize).into_iter().flatten().copied()),
+                )
+                .collect();
+            if !pv.is_empty() {
+                pv.sort_unstable();
+                pv.dedup();
+                if seen.insert(pv) {
+                    found.push(id);
+                }
+            }
+            if live.iter().any(|&(a, _)| a < na) {
+                Visit::Expand
+            } else {
+                Visit::Prune
+            }
+        })
+        .map_err(|Exceeded| budget.error(g.len()))?;
+        for id in found {
+            let w = ex.witness(id, &alpha);
+            let pv = vectors(&w, &mut cand).1;
+            if !class_of.contains_key(&pv) {
+                class_of.insert(pv.clone(), classes.len());
+                classes.push((pv, w, false));
+            }
+        }
+    }
+
+    // Candidates improve witnesses; they may also settle the all-false class.
+    let mut all_false: Option<String> = None;
+    for &s in prefer {
+        let pv = vectors(s, &mut cand).1;
+        if pv.is_empty() {
+            if all_false.is_none() {
+                all_false = Some(s.to_string());
+            }
+            continue;
+        }
+        match class_of.get(&pv) {
+            Some(&ci) => {
+                if let Some(c) = classes.get_mut(ci) {
+                    if !c.2 {
+                        c.1 = s.to_string();
+                        c.2 = true;
+                    }
+                }
+            }
+            None => {
+                // a real string realises a real vector: keeping it is always sound
+                class_of.insert(pv.clone(), classes.len());
+                classes.push((pv, s.to_string(), true));
+            }
+        }
+    }
+    // predicates that some constant atom makes always true
+    let always: Vec<u32> = {
+        let mut v: Vec<u32> = atoms
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.nfa.is_universal())
+            .flat_map(|(i, _)| preds_of[i].iter().copied())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    if all_false.is_none() {
+        let fresh = Alphabet::new(uniq.iter().copied()).fresh().to_string();
+        for s in [fresh.as_str(), ""] {
+            if vectors(s, &mut cand).1 == always {
+                all_false = Some(s.to_string());
+                break;
+            }
+        }
+    }
+    if all_false.is_none() {
+        let mut budget = fresh_budget();
+        all_false = search(&[], &uniq, &mut budget).map_err(|Exceeded| budget.error(uniq.len()))?;
+    }
+    let mut out = Vec::with_capacity(classes.len() + 1);
+    let mut emitted: FxSet<Vec<u32>> = FxSet::default();
+    for w in all_false
+        .into_iter()
+        .chain(classes.into_iter().map(|(_, w, _)| w))
+    {
+        let (bits, pv) = vectors(&w, &mut cand);
+        if emitted.insert(pv) {
+            out.push(Class { bits, witness: w });
+        }
     }
     Ok(Partition { classes: out })
 }
@@ -2372,6 +2796,86 @@ mod tests {
 
     const SMALL: [char; 5] = ['a', 'A', ':', '/', 'x'];
 
+    /// Dense ARN wildcards (issue 13 item 2): 40 `arn:aws:ssm:*:*:document/NAME-*` patterns
+    /// have 2^40 atom vectors (a `*` before `:` runs past colons, so one string can pass through
+    /// every `:document/NAME-`), but as three predicates only 2^3.
+    #[test]
+    fn dense_arn_wildcards_partition_over_predicates() {
+        let atoms: Vec<Pattern> = (0..40)
+            .map(|i| res(&format!("arn:aws:ssm:*:*:document/Doc{i}-*")))
+            .collect();
+        assert!(partition(&atoms, &[], &Limits::default()).is_err());
+        let preds: Vec<Vec<usize>> =
+            vec![(0..15).collect(), (10..30).collect(), (30..40).collect()];
+        let part = partition_predicates(&atoms, &preds, &[], &Limits::default()).unwrap();
+        let pvs: HashSet<Vec<bool>> = part
+            .classes
+            .iter()
+            .map(|c| {
+                preds
+                    .iter()
+                    .map(|p| p.iter().any(|&a| c.bits.get(a)))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            pvs.len(),
+            8,
+            "every combination of three predicates is realisable"
+        );
+        for c in &part.classes {
+            assert_eq!(classify(&atoms, &c.witness), c.bits);
+        }
+        // atoms no predicate reads are ignored; constant atoms keep their predicates true
+        let mut with_star = atoms.clone();
+        with_star.push(res("*"));
+        let preds = vec![vec![0], vec![40, 1]];
+        let part = partition_predicates(&with_star, &preds, &[], &Limits::default()).unwrap();
+        assert_eq!(part.classes.len(), 2);
+        assert!(part.classes.iter().all(|c| c.bits.get(40)));
+    }
+
+    /// The catalog's ARN formats (`arn:aws*:SERVICE:…`, a colon-free run after `aws`) share the
+    /// prefix `arn:aws` with every policy ARN; the service field still separates them.
+    #[test]
+    fn groups_split_by_service() {
+        let fmt = |s: &str| Pattern::glob(s, Mode::Format);
+        let atoms = [
+            fmt("arn:aws*:ec2:*:*:instance/*"),
+            res("arn:aws:ec2:*:*:volume/*"),
+            fmt("arn:aws*:s3:::*/*"),
+            res("arn:aws:s3:::b/*"),
+            res("arn:aws:*"),
+        ];
+        let nfas: Vec<&Nfa> = atoms.iter().map(|a| &a.nfa).collect();
+        let (groups, _) = group(&nfas[..4]);
+        assert_eq!(groups, vec![vec![0, 1], vec![2, 3]]);
+        // an atom that fixes no service joins every atom it may overlap
+        let (groups, _) = group(&nfas);
+        assert_eq!(groups.len(), 1);
+    }
+
+    /// A negative pattern that has matched with its trailing `*` rules out every extension: the
+    /// witness search stops there instead of exploring every such combination.
+    #[test]
+    fn witness_search_prunes_matched_negatives() {
+        let atoms: Vec<Pattern> = (0..40)
+            .map(|i| res(&format!("arn:aws:ssm:*:*:document/Doc{i}-*")))
+            .collect();
+        let pos = res("arn:aws:ssm:*:*:document/*");
+        let neg: Vec<&Pattern> = atoms.iter().collect();
+        let w = find_witness(&[&pos], &neg, &Limits::default()).unwrap();
+        let w = w.unwrap();
+        assert!(pos.is_match(&w) && !atoms.iter().any(|a| a.is_match(&w)));
+        let all = res("arn:aws:ssm:*:*:document/Doc1-*");
+        let mut neg2 = neg.clone();
+        neg2.push(&pos);
+        assert_eq!(
+            find_witness(&[&all], &neg2, &Limits::default()).unwrap(),
+            None
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -2417,6 +2921,38 @@ mod tests {
                     prop_assert_eq!(&c.witness, first);
                 }
             }
+        }
+
+        /// The predicate partition realises exactly the predicate vectors the (exact) atom
+        /// partition projects to, and each class's bits are its witness's atom vector.
+        #[test]
+        fn predicate_partition_is_the_projection_of_the_atom_partition(
+            specs in proptest::collection::vec(spec(9), 1..6),
+            raw_preds in proptest::collection::vec(proptest::collection::vec(0usize..6, 1..4), 1..5),
+            extra in proptest::collection::vec(string(12), 0..40),
+        ) {
+            let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let preds: Vec<Vec<usize>> = raw_preds
+                .iter()
+                .map(|p| p.iter().map(|&a| a % atoms.len()).collect())
+                .collect();
+            let project = |b: &Bits| -> Vec<bool> {
+                preds.iter().map(|p| p.iter().any(|&a| b.get(a))).collect()
+            };
+            let want: HashSet<Vec<bool>> = partition(&atoms, &[], &Limits::default())
+                .unwrap()
+                .classes
+                .iter()
+                .map(|c| project(&c.bits))
+                .collect();
+            let prefer: Vec<&str> = extra.iter().map(String::as_str).collect();
+            let part = partition_predicates(&atoms, &preds, &prefer, &Limits::default()).unwrap();
+            for c in &part.classes {
+                prop_assert_eq!(&classify(&atoms, &c.witness), &c.bits, "witness {:?}", c.witness);
+            }
+            let got: HashSet<Vec<bool>> = part.classes.iter().map(|c| project(&c.bits)).collect();
+            prop_assert_eq!(got.len(), part.classes.len());
+            prop_assert_eq!(got, want);
         }
 
         #[test]

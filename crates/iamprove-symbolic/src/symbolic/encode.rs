@@ -1923,7 +1923,10 @@ impl Encoder {
                 .map(|a| Pattern::compile(&a.spec()))
                 .collect();
             let prefer: Vec<&str> = d.prefer.iter().map(String::as_str).collect();
-            let part = match automata::partition(&d.compiled, &prefer, limits) {
+            // atom vectors first; when those are too many (dense `*:*:` ARNs), predicate vectors
+            let part = match automata::partition(&d.compiled, &prefer, limits)
+                .or_else(|_| automata::partition_predicates(&d.compiled, &d.preds, &prefer, limits))
+            {
                 Ok(p) => p,
                 Err(e) => {
                     // exact, lazier: predicates become Booleans, realised (or refuted) per model
