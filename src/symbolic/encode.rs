@@ -157,6 +157,16 @@ pub struct AbstractAtom {
     pub ignore_case: bool,
 }
 
+/// `slot_a == slot_b` as strings: a pattern that is exactly one policy variable (`${v}`),
+/// compared for exact equality with a key that shares `v`'s string domain
+/// ([`Encoder::link_variable_equalities`]).
+#[derive(Debug, Clone)]
+pub struct VarEq {
+    pub var: usize,
+    pub a: usize,
+    pub b: usize,
+}
+
 /// The variables a query uses.
 #[derive(Debug, Default)]
 pub struct Vars {
@@ -197,6 +207,11 @@ pub struct Encoder {
     /// Fixed resource account (scenario `resource_account`).
     pub resource_account: Option<String>,
     pub abstract_atoms: Vec<AbstractAtom>,
+    /// Exact equalities between a key and a policy variable (`StringEquals k = ${v}`).
+    pub var_eqs: Vec<VarEq>,
+    /// Some [`VarEq`] could not be made exact (its domain is unpartitioned, or a singleton check
+    /// ran out of budget): a model may be spurious, so an answer after refinement is not a proof.
+    pub vars_inexact: bool,
     /// Constraints that every request satisfies (domain shapes, linked keys).
     pub background: Vec<T>,
     /// Notes for the report (bounds, abstractions).
@@ -256,6 +271,82 @@ const SHAPE_OIDC: &str = "arn:?*:iam::?*:oidc-provider/?*";
 const SHAPE_SAML: &str = "arn:?*:iam::?*:saml-provider/?*";
 /// The resource of a federated caller's request: a role (mirrors `eval::is_role_arn`).
 const ROLE_RESOURCE: &str = "arn:*:iam:*:*:role/*";
+
+/// A condition operator under which a pattern that is exactly `${v}` means "equals v's value"
+/// (substituted text is literal, so `StringLike` compares exactly too; IAM-SEMANTICS §3.7).
+fn exact_string_op(c: &Condition) -> bool {
+    matches!(
+        c.op.base.string_match(),
+        Some(StrMatch::Exact) | Some(StrMatch::Like)
+    ) && !matches!(c.values, CondValues::Binary(_))
+}
+
+/// `${key}` or `${key, 'default'}` as the whole pattern: (key, default).
+fn pure_variable(t: &Template) -> Option<(&str, Option<&str>)> {
+    match t.pieces.as_slice() {
+        [Piece::Var { key, default }] => Some((key.as_str(), default.as_deref())),
+        _ => None,
+    }
+}
+
+/// The pattern with every variable replaced by `*`: a superset of the pattern under any value
+/// (substituted text is literal). Only where a `*` there matches any run: plain patterns, and
+/// `Resource`/ARN patterns whose variables come after the fifth colon.
+fn widened(t: &Template, mode: matching::Mode, ignore_case: bool) -> Option<AtomKey> {
+    let mut toks = Vec::new();
+    let mut colons = 0usize;
+    for p in &t.pieces {
+        match p {
+            Piece::Lit(s) => {
+                colons += s.matches(':').count();
+                toks.extend(s.chars().map(Tok::Lit));
+            }
+            Piece::Star => toks.push(Tok::Run),
+            Piece::Quest => toks.push(Tok::One),
+            Piece::Var { .. } => {
+                if mode != matching::Mode::Plain && colons < 5 {
+                    return None;
+                }
+                toks.push(Tok::Run);
+            }
+        }
+    }
+    Some(AtomKey {
+        toks,
+        mode,
+        ignore_case,
+    })
+}
+
+/// Keys that share one string domain (union of the equal pairs whose variable is a free,
+/// single-valued key): key → group name.
+#[allow(clippy::type_complexity)]
+fn shared_domain_groups(
+    pairs: &[(String, String)],
+    uses: &BTreeMap<String, (String, u32, bool, Vec<Family>, u32)>,
+    fixed: &Context,
+) -> BTreeMap<String, String> {
+    let mut group: BTreeMap<String, String> = BTreeMap::new();
+    let free = |k: &str| !fixed.contains_key(k) && uses.contains_key(k);
+    for (k, v) in pairs {
+        let single_var = uses.get(v).is_some_and(|u| !u.2);
+        if !free(k) || !free(v) || !single_var {
+            continue;
+        }
+        let gk = group.get(k).cloned().unwrap_or_else(|| k.clone());
+        let gv = group.get(v).cloned().unwrap_or_else(|| v.clone());
+        let target = gk.clone().min(gv.clone());
+        for x in [k, v] {
+            group.insert(x.clone(), target.clone());
+        }
+        for g in group.values_mut() {
+            if *g == gk || *g == gv {
+                *g = target.clone();
+            }
+        }
+    }
+    group
+}
 
 impl Encoder {
     /// `policies`: everything the query mentions (to size multivalued keys), `fixed`: context
@@ -320,6 +411,8 @@ impl Encoder {
             fixed,
             resource_account,
             abstract_atoms: Vec::new(),
+            var_eqs: Vec::new(),
+            vars_inexact: false,
             background: Vec::new(),
             notes: Vec::new(),
             assumptions: Vec::new(),
@@ -384,8 +477,21 @@ impl Encoder {
                     e.3.push(Family::String);
                 }
             };
+        // (key, variable) pairs compared for exact equality: they share one string domain
+        let mut equal_pairs: Vec<(String, String)> = Vec::new();
         for s in statements {
             for c in &s.conditions {
+                if let CondValues::Str(ts) = &c.values {
+                    if exact_string_op(c) {
+                        for t in ts {
+                            if let Some((v, _)) = pure_variable(t) {
+                                if v != c.key {
+                                    equal_pairs.push((c.key.clone(), v.to_owned()));
+                                }
+                            }
+                        }
+                    }
+                }
                 let e = uses
                     .entry(c.key.clone())
                     .or_insert_with(|| (c.key_raw.clone(), 0, false, Vec::new(), 0));
@@ -420,18 +526,33 @@ impl Encoder {
                 }
             }
         }
+        let shared = shared_domain_groups(&equal_pairs, &uses, &self.fixed);
+        let mut group_domain: BTreeMap<String, usize> = BTreeMap::new();
         for (key, (raw, count, multi, families, scale)) in uses {
             if self.fixed.contains_key(&key) {
                 continue;
             }
             let n = if multi { count + 1 } else { 1 };
             let mut slots = Vec::new();
+            let group = shared.get(&key).cloned();
             let domain = if families.contains(&Family::String) {
-                self.domains.push(Domain {
-                    name: format!("context key {raw}"),
-                    ..Default::default()
-                });
-                Some(self.domains.len() - 1)
+                match group.as_ref().and_then(|g| group_domain.get(g)) {
+                    Some(&d) => {
+                        self.domains[d].name.push_str(&format!(", {raw}"));
+                        Some(d)
+                    }
+                    None => {
+                        self.domains.push(Domain {
+                            name: format!("context key {raw}"),
+                            ..Default::default()
+                        });
+                        let d = self.domains.len() - 1;
+                        if let Some(g) = group {
+                            group_domain.insert(g, d);
+                        }
+                        Some(d)
+                    }
+                }
             } else {
                 None
             };
@@ -1179,6 +1300,11 @@ impl Encoder {
                 }
                 continue;
             }
+            // `${v}` compared exactly with a key sharing v's domain: an exact equality
+            if let Some(e) = self.var_equality(slot, t, mode, ignore_case) {
+                extra.push(e);
+                continue;
+            }
             // one Boolean per (slot, pattern): the same pattern in OLD and NEW must agree
             if let Some(a) = self.abstract_atoms.iter().find(|a| {
                 a.slot == slot && a.template == *t && a.mode == mode && a.ignore_case == ignore_case
@@ -1202,6 +1328,12 @@ impl Encoder {
                 }
             }
             self.background.push(implies(bvar(var), and(need)));
+            // and the field matches the pattern with each variable widened to `*` (substituted
+            // text is literal, so this holds for every value: a sound, exact-preserving fact)
+            if let Some(w) = widened(t, mode, ignore_case) {
+                let p = self.pred_of(slot, vec![w]);
+                self.background.push(implies(bvar(var), p));
+            }
             extra.push(bvar(var));
         }
         let mut parts = vec![if atoms.is_empty() {
@@ -1211,6 +1343,108 @@ impl Encoder {
         }];
         parts.extend(extra);
         or(parts)
+    }
+
+    // ---------------------------------------------------------------- policy variables, exact
+
+    /// `${v}` (or `${v, 'default'}`) as a whole pattern, compared with exact equality on `slot`,
+    /// where `slot` shares v's string domain (`scan_keys`): "v is present and equal to the
+    /// slot's value" (or, v absent, the slot equals the default). `None`: not this shape.
+    fn var_equality(
+        &mut self,
+        slot: usize,
+        t: &Template,
+        mode: matching::Mode,
+        ignore_case: bool,
+    ) -> Option<T> {
+        if mode != matching::Mode::Plain || ignore_case {
+            return None;
+        }
+        let (key, default) = pure_variable(t)?;
+        let info = self.keys.get(key)?;
+        if info.multi || self.fixed.contains_key(key) {
+            return None;
+        }
+        let vslot = info.slots[0];
+        let d = self.vars.slots.get(slot)?.domain?;
+        if self.vars.slots.get(vslot)?.domain? != d {
+            return None;
+        }
+        let eq = if vslot == slot {
+            tt()
+        } else {
+            bvar(self.var_eq(slot, vslot))
+        };
+        let has = self.present(key);
+        let dflt = match default {
+            Some(dv) => {
+                let m = self.pred_of(slot, vec![AtomKey::literal(dv)]);
+                and([not(has.clone()), m])
+            }
+            None => ff(),
+        };
+        Some(or([and([has, eq]), dflt]))
+    }
+
+    /// The Boolean "slot `a` equals slot `b`" (one per unordered pair).
+    fn var_eq(&mut self, a: usize, b: usize) -> usize {
+        let (a, b) = (a.min(b), a.max(b));
+        if let Some(e) = self.var_eqs.iter().find(|e| e.a == a && e.b == b) {
+            return e.var;
+        }
+        let var = self.vars.new_bool(format!("var-eq:{a}:{b}"));
+        self.var_eqs.push(VarEq { var, a, b });
+        var
+    }
+
+    /// Exact meaning of the [`VarEq`] Booleans, stated before partitioning (every predicate of
+    /// the shared domain is known): equal strings agree on every predicate, so they lie in the
+    /// same class; and equality is transitive. The remaining half (unequal strings in one class
+    /// need a class of two or more strings) is stated after partitioning
+    /// (`query::link_variable_singletons`).
+    pub fn link_variable_equalities(&mut self) {
+        let eqs = self.var_eqs.clone();
+        for e in &eqs {
+            let Some(d) = self.vars.slots.get(e.a).and_then(|s| s.domain) else {
+                continue;
+            };
+            let n = self.domains[d].preds.len();
+            let pred = |slot: usize, p: usize| {
+                Rc::new(Term::ClassIn {
+                    slot,
+                    classes: vec![u32::MAX - p as u32],
+                })
+            };
+            let agree: Vec<T> = (0..n)
+                .map(|p| {
+                    let (x, y) = (pred(e.a, p), pred(e.b, p));
+                    and([implies(x.clone(), y.clone()), implies(y, x)])
+                })
+                .collect();
+            self.background.push(implies(bvar(e.var), and(agree)));
+        }
+        // transitivity over the triangles of equalities that exist
+        let find = |x: usize, y: usize| {
+            let (x, y) = (x.min(y), x.max(y));
+            eqs.iter().find(|e| e.a == x && e.b == y).map(|e| e.var)
+        };
+        let mut slots: Vec<usize> = eqs.iter().flat_map(|e| [e.a, e.b]).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        for (i, &x) in slots.iter().enumerate() {
+            for (j, &y) in slots.iter().enumerate().skip(i + 1) {
+                for &z in slots.iter().skip(j + 1) {
+                    if let (Some(xy), Some(yz), Some(xz)) = (find(x, y), find(y, z), find(x, z)) {
+                        let (xy, yz, xz) = (bvar(xy), bvar(yz), bvar(xz));
+                        self.background
+                            .push(implies(and([xy.clone(), yz.clone()]), xz.clone()));
+                        self.background
+                            .push(implies(and([xy.clone(), xz.clone()]), yz.clone()));
+                        self.background.push(implies(and([yz, xz]), xy));
+                    }
+                }
+            }
+        }
     }
 
     /// Is key `k` present (non-empty)?
