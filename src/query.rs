@@ -830,6 +830,9 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
     }
     // policy variables compared exactly: equal slots get one value, unequal ones distinct values
     realize_var_eqs(enc, m, &mut ctx)?;
+    // a variable read by a pattern the model makes true: its value cut out of a string of the
+    // field's class that matches the pattern's widened shape
+    choose_variable_values(enc, m, &mut ctx);
     // 2. string slots refined for abstracted patterns (policy variables)
     let lookup = |k: &str| -> Option<String> {
         match ctx.get(k) {
@@ -1489,5 +1492,109 @@ fn other_in_class(
             Err("policy variables: no second string in the class chosen for unequal values".into())
         }
         Err(e) => Err(format!("policy variables: {e}")),
+    }
+}
+
+/// For each abstracted pattern with one variable that the model makes true: when the variable's
+/// current value does not let the field's class match the pattern, find a string of the class
+/// that matches the widened pattern (variable → `*`) and cut the variable's value out of it (a
+/// value that also lies in the variable's own class). Only a better candidate: the request is
+/// still replayed.
+fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
+    for a in &enc.abstract_atoms {
+        if !m.bools.get(&a.var).copied().unwrap_or(false) {
+            continue;
+        }
+        let vars: Vec<&str> = a.template.vars().collect();
+        let [v] = vars.as_slice() else { continue };
+        let Some(info) = enc.keys.get(*v) else {
+            continue;
+        };
+        if info.multi {
+            continue;
+        }
+        let vslot = info.slots[0];
+        let Some(d) = enc.domain_of(a.slot) else {
+            continue;
+        };
+        if d.fallback {
+            continue;
+        }
+        let c = m.classes.get(&a.slot).copied().unwrap_or(0) as usize;
+        let Some(class) = d.classes.get(c) else {
+            continue;
+        };
+        let mut pos: Vec<&Pattern> = Vec::new();
+        let mut neg: Vec<&Pattern> = Vec::new();
+        for (i, p) in d.compiled.iter().enumerate() {
+            if class.atoms.get(i) {
+                pos.push(p);
+            } else {
+                neg.push(p);
+            }
+        }
+        let resolved_with = |val: &str| {
+            let look = |k: &str| if k == *v { Some(val.to_owned()) } else { None };
+            a.template.resolve(&look).map(|toks| {
+                Pattern::compile(
+                    &crate::symbolic::encode::AtomKey {
+                        toks,
+                        mode: a.mode,
+                        ignore_case: a.ignore_case,
+                    }
+                    .spec(),
+                )
+            })
+        };
+        // the current value works already?
+        if let Some(cur) = ctx.get(&info.key).and_then(|cv| cv.values.first()).cloned() {
+            if let Some(p) = resolved_with(&cur) {
+                let mut pp = pos.clone();
+                pp.push(&p);
+                if matches!(
+                    automata::find_witness(&pp, &neg, &Limits::default()),
+                    Ok(Some(_))
+                ) {
+                    continue;
+                }
+            }
+        }
+        let Some(w) = crate::symbolic::encode::widened(&a.template, a.mode, a.ignore_case) else {
+            continue;
+        };
+        let wp = Pattern::compile(&w.spec());
+        let mut pp = pos.clone();
+        pp.push(&wp);
+        let Ok(Some(f)) = automata::find_witness(&pp, &neg, &Limits::default()) else {
+            continue;
+        };
+        // cut: the longest value y with f matching the pattern under v = y
+        let chars: Vec<char> = f.chars().collect();
+        let mut found: Option<String> = None;
+        'cut: for len in (0..=chars.len()).rev() {
+            for start in 0..=chars.len() - len {
+                let y: String = chars[start..start + len].iter().collect();
+                let fits_var = enc
+                    .domain_of(vslot)
+                    .is_none_or(|vd| vd.preds.is_empty() || fits_class(enc, m, vslot, &y));
+                if !fits_var {
+                    continue;
+                }
+                if resolved_with(&y).is_some_and(|p| p.is_match(&f)) {
+                    found = Some(y);
+                    break 'cut;
+                }
+            }
+        }
+        if let Some(y) = found {
+            ctx.insert(
+                info.key.clone(),
+                CtxValue {
+                    key: info.raw.clone(),
+                    values: vec![y],
+                    multi: false,
+                },
+            );
+        }
     }
 }

@@ -292,7 +292,7 @@ fn pure_variable(t: &Template) -> Option<(&str, Option<&str>)> {
 /// The pattern with every variable replaced by `*`: a superset of the pattern under any value
 /// (substituted text is literal). Only where a `*` there matches any run: plain patterns, and
 /// `Resource`/ARN patterns whose variables come after the fifth colon.
-fn widened(t: &Template, mode: matching::Mode, ignore_case: bool) -> Option<AtomKey> {
+pub fn widened(t: &Template, mode: matching::Mode, ignore_case: bool) -> Option<AtomKey> {
     let mut toks = Vec::new();
     let mut colons = 0usize;
     for p in &t.pieces {
