@@ -318,6 +318,102 @@ pub fn widened(t: &Template, mode: matching::Mode, ignore_case: bool) -> Option<
     })
 }
 
+/// `(before, variable, after)` of a template with exactly one variable.
+fn split_at_var(t: &Template) -> Option<(&[Piece], &Piece, &[Piece])> {
+    let mut at = None;
+    for (i, p) in t.pieces.iter().enumerate() {
+        if matches!(p, Piece::Var { .. }) {
+            if at.is_some() {
+                return None;
+            }
+            at = Some(i);
+        }
+    }
+    let i = at?;
+    Some((&t.pieces[..i], &t.pieces[i], &t.pieces[i + 1..]))
+}
+
+/// Is every string of plain pattern `small` matched by plain pattern `big` (no variables)?
+fn plain_included(small: &[Piece], big: &[Piece]) -> bool {
+    let toks = |ps: &[Piece]| -> Vec<Tok> {
+        ps.iter()
+            .flat_map(|p| match p {
+                Piece::Lit(s) => s.chars().map(Tok::Lit).collect::<Vec<_>>(),
+                Piece::Star => vec![Tok::Run],
+                Piece::Quest => vec![Tok::One],
+                Piece::Var { .. } => Vec::new(),
+            })
+            .collect()
+    };
+    let key = |ps: &[Piece]| AtomKey {
+        toks: toks(ps),
+        mode: matching::Mode::Plain,
+        ignore_case: false,
+    };
+    let (s, b) = (
+        Pattern::compile(&key(small).spec()),
+        Pattern::compile(&key(big).spec()),
+    );
+    let limits = automata::Limits {
+        max_states: 20_000,
+        max_steps: 1_000_000,
+    };
+    matches!(automata::find_witness(&[&s], &[&b], &limits), Ok(None))
+}
+
+/// Does abstracted pattern `a` match only strings that `b` matches, whatever the value of
+/// their one shared variable `x`? Sufficient conditions only (never a guess):
+/// - same mode, `a = A2·x·B2`, `b = A1·x·B1` with `A2 ⊆ A1` and `B2 ⊆ B1` as plain patterns
+///   (a string `p·x·q` of `a` is then one of `b`); in `Resource`/ARN mode only with `A1 = A2`
+///   holding five colons, after which wildcards are plain;
+/// - `b` is the plain `*${x}Q` with a literal `Q` and `a` ends with `${x}Q` (any mode: a
+///   pattern ending in literal text matches only strings ending in it);
+/// - `b` is the plain `P${x}*` with a literal `P`, `a` a plain or `Resource` pattern starting
+///   with `P${x}`.
+fn template_included(a: &AbstractAtom, b: &AbstractAtom) -> bool {
+    if a.ignore_case || b.ignore_case {
+        return false;
+    }
+    let (Some((a1, va, a2)), Some((b1, vb, b2))) =
+        (split_at_var(&a.template), split_at_var(&b.template))
+    else {
+        return false;
+    };
+    if va != vb {
+        return false;
+    }
+    let literal = |ps: &[Piece]| ps.iter().all(|p| matches!(p, Piece::Lit(_)));
+    let plain = matching::Mode::Plain;
+    if b.mode == plain && b1 == [Piece::Star] && literal(b2) && a2 == b2 {
+        return true;
+    }
+    if b.mode == plain
+        && b2 == [Piece::Star]
+        && literal(b1)
+        && a1 == b1
+        && matches!(a.mode, matching::Mode::Plain | matching::Mode::Resource)
+    {
+        return true;
+    }
+    if a.mode != b.mode {
+        return false;
+    }
+    if a.mode == plain {
+        return plain_included(a1, b1) && plain_included(a2, b2);
+    }
+    let colons: usize = a1
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(s) => s.matches(':').count(),
+            _ => 0,
+        })
+        .sum();
+    matches!(a.mode, matching::Mode::Resource | matching::Mode::Arn)
+        && a1 == b1
+        && colons >= 5
+        && plain_included(a2, b2)
+}
+
 /// Keys that share one string domain (union of the equal pairs whose variable is a free,
 /// single-valued key): key → group name.
 #[allow(clippy::type_complexity)]
@@ -1423,6 +1519,7 @@ impl Encoder {
                 .collect();
             self.background.push(implies(bvar(e.var), and(agree)));
         }
+        self.link_variable_inclusions();
         // transitivity over the triangles of equalities that exist
         let find = |x: usize, y: usize| {
             let (x, y) = (x.min(y), x.max(y));
@@ -1442,6 +1539,20 @@ impl Encoder {
                             .push(implies(and([xy.clone(), xz.clone()]), yz.clone()));
                         self.background.push(implies(and([yz, xz]), xy));
                     }
+                }
+            }
+        }
+    }
+
+    /// Inclusions between abstracted patterns on one field that hold for every value of their
+    /// (one, shared) variable, as implications between their Booleans: facts about all
+    /// requests, so answers stay exact (`template_included`).
+    pub fn link_variable_inclusions(&mut self) {
+        let atoms = self.abstract_atoms.clone();
+        for a in &atoms {
+            for b in &atoms {
+                if a.var != b.var && a.slot == b.slot && template_included(a, b) {
+                    self.background.push(implies(bvar(a.var), bvar(b.var)));
                 }
             }
         }
