@@ -20,3 +20,4 @@ mod scenario_errors;
 mod soundness;
 mod symbolic;
 mod trust;
+mod variables;
