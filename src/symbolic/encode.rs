@@ -318,6 +318,32 @@ pub fn widened(t: &Template, mode: matching::Mode, ignore_case: bool) -> Option<
     })
 }
 
+/// The loose `Format` shape of a resource pattern with policy variables (as
+/// `declared_shapes` reads plain ones): a variable may hold any text, `:` included, so it is
+/// any run (`?` in `Format`). Before this, such a pattern stood for any resource, which a
+/// catalog format always "covers", so the shape was dropped: a false proof once the pattern's
+/// truth is tied to the resource (found by `tests/variables.rs`'s generator).
+fn declared_template_shape(t: &Template) -> Vec<Tok> {
+    let mut colons = 0;
+    let mut out = Vec::new();
+    for p in &t.pieces {
+        match p {
+            Piece::Lit(s) => {
+                for c in s.chars() {
+                    if c == ':' {
+                        colons += 1;
+                    }
+                    out.push(Tok::Lit(c));
+                }
+            }
+            Piece::Var { .. } => out.push(Tok::One),
+            Piece::Star | Piece::Quest if colons >= 5 || colons == 0 => out.push(Tok::One),
+            Piece::Star | Piece::Quest => out.push(Tok::Run),
+        }
+    }
+    out
+}
+
 /// `(before, variable, after)` of a template with exactly one variable.
 fn split_at_var(t: &Template) -> Option<(&[Piece], &Piece, &[Piece])> {
     let mut at = None;
@@ -1949,7 +1975,7 @@ impl Encoder {
             }
             for t in ress {
                 let toks: Vec<Tok> = if t.has_vars() {
-                    vec![Tok::One]
+                    declared_template_shape(t)
                 } else {
                     let mut colons = 0;
                     t.toks
