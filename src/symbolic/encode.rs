@@ -4,8 +4,10 @@
 //! the solver as strings. Every distinct pattern that tests a field is an *atom*; a statement
 //! element (a union of patterns) is a *predicate*. [`crate::automata::partition`] computes the
 //! exact set of realisable atom vectors of each field, projected onto predicates, and the field
-//! becomes one integer "class" variable. Patterns containing unresolved policy variables are
-//! abstracted by free Booleans and refined lazily (see [`crate::query`]).
+//! becomes one integer "class" variable. A pattern that is exactly one policy variable under
+//! exact comparison becomes an exact equality between two slots of one domain ([`VarEq`]);
+//! other patterns containing unresolved policy variables are abstracted by free Booleans, tied
+//! by facts that hold for every value, and refined lazily (see [`crate::query`]).
 
 use super::term::*;
 use crate::automata::{self, Pattern, PatternSpec};
