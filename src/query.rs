@@ -1307,7 +1307,7 @@ fn link_variable_singletons(enc: &mut Encoder) {
             inexact = true;
             continue;
         }
-        if !singletons.contains_key(&d) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = singletons.entry(d) {
             let mut single = Vec::new();
             for (k, class) in dom.classes.iter().enumerate() {
                 let members = |p: usize| -> Vec<&Pattern> {
@@ -1337,7 +1337,7 @@ fn link_variable_singletons(enc: &mut Encoder) {
                     Err(_) => inexact = true,
                 }
             }
-            singletons.insert(d, single);
+            slot.insert(single);
         }
         let n = enc.domains[d].classes.len() as u32;
         for &k in singletons.get(&d).map(Vec::as_slice).unwrap_or(&[]) {
