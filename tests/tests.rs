@@ -23,3 +23,4 @@ mod snapshots;
 mod soundness;
 mod symbolic;
 mod trust;
+mod variables;

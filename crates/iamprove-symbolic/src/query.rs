@@ -349,7 +349,10 @@ impl Prepared {
         enc.link_principal_keys();
         // candidate witnesses: real actions, readable resources and principals
         add_preferences(&mut enc, prefer_principals);
+        // policy variables compared exactly: equal values lie in one class (needs every predicate)
+        enc.link_variable_equalities();
         enc.partition(&opts.limits)?;
+        link_variable_singletons(&mut enc);
         let mut memo = HashMap::new();
         let q = enc.resolve(&q, &mut memo);
         let bg: Vec<T> = enc
@@ -411,7 +414,7 @@ impl Prepared {
                     Lazy::Done => match build_request(&self.enc, &model) {
                     Ok(req) if confirm(&req) => return Solved::Found { request: minimize(req, confirm), model },
                     res => {
-                        let exact = self.enc.abstract_atoms.is_empty() && !self.enc.keys.values().any(|k| k.families.len() > 1);
+                        let exact = self.enc.abstract_atoms.is_empty() && !self.enc.vars_inexact && !self.enc.keys.values().any(|k| k.families.len() > 1);
                         if exact {
                             let q = self.query.clone();
                             let at = self.session.first_disagreement(&q, &model, &self.enc).map(|d| format!(" (first differing term: {d})")).unwrap_or_default();
@@ -449,6 +452,12 @@ impl Prepared {
             .abstract_atoms
             .iter()
             .map(|a| (a.var, model.bools.get(&a.var).copied().unwrap_or(false)))
+            .chain(
+                self.enc
+                    .var_eqs
+                    .iter()
+                    .map(|e| (e.var, model.bools.get(&e.var).copied().unwrap_or(false))),
+            )
             .collect();
         self.session.block(&classes, &bools, &self.enc);
     }
@@ -837,6 +846,11 @@ pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
             );
         }
     }
+    // policy variables compared exactly: equal slots get one value, unequal ones distinct values
+    realize_var_eqs(enc, m, &mut ctx)?;
+    // a variable read by a pattern the model makes true: its value cut out of a string of the
+    // field's class that matches the pattern's widened shape
+    choose_variable_values(enc, m, &mut ctx);
     // 2. string slots refined for abstracted patterns (policy variables)
     let lookup = |k: &str| -> Option<String> {
         match ctx.get(k) {
@@ -1231,6 +1245,11 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
             }
         }
     }
+    // exact variable equalities: their concrete truth
+    for e in &enc.var_eqs {
+        let (a, b) = (slot_text(enc, req, e.a), slot_text(enc, req, e.b));
+        m.bools.insert(e.var, a.is_some() && a == b);
+    }
     // abstracted patterns: their concrete truth
     let lookup = |k: &str| -> Option<String> {
         match req.context.get(k) {
@@ -1264,4 +1283,338 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
         m.bools.insert(a.var, truth);
     }
     Some(m)
+}
+
+// ---------------------------------------------------------------- policy variables, exact
+
+/// The value a request gives a context-key slot (`None`: the key has no value there).
+fn slot_text(enc: &Encoder, req: &Request, slot: usize) -> Option<String> {
+    enc.keys.values().find_map(|k| {
+        let i = k.slots.iter().position(|x| *x == slot)?;
+        req.context.get(&k.key)?.values.get(i).cloned()
+    })
+}
+
+/// (key, position) of a context-key slot.
+fn slot_key(enc: &Encoder, slot: usize) -> Option<(String, usize)> {
+    enc.keys.values().find_map(|k| {
+        let i = k.slots.iter().position(|x| *x == slot)?;
+        Some((k.key.clone(), i))
+    })
+}
+
+/// The second half of the exact meaning of [`crate::symbolic::encode::VarEq`]: two slots in the
+/// same class may differ only when that class holds two strings or more. Singleton classes are
+/// found exhaustively (`choose` over the predicates' member patterns, the witness excluded); a
+/// search over budget leaves the class unconstrained and marks the encoding inexact.
+fn link_variable_singletons(enc: &mut Encoder) {
+    if enc.var_eqs.is_empty() {
+        return;
+    }
+    let limits = Limits {
+        max_states: 50_000,
+        max_steps: 2_000_000,
+    };
+    let mut singletons: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    let mut inexact = false;
+    let mut terms = Vec::new();
+    for e in enc.var_eqs.clone() {
+        let Some(d) = enc.vars.slots.get(e.a).and_then(|s| s.domain) else {
+            continue;
+        };
+        let dom = &enc.domains[d];
+        if dom.fallback || dom.classes.len() > 512 {
+            inexact = true;
+            continue;
+        }
+        if let std::collections::btree_map::Entry::Vacant(slot) = singletons.entry(d) {
+            let mut single = Vec::new();
+            for (k, class) in dom.classes.iter().enumerate() {
+                let members = |p: usize| -> Vec<&Pattern> {
+                    dom.preds[p]
+                        .iter()
+                        .filter_map(|&a| dom.compiled.get(a))
+                        .collect()
+                };
+                let mut pos: Vec<Vec<&Pattern>> = Vec::new();
+                let mut neg_owned: Vec<Pattern> =
+                    vec![Pattern::compile(&PatternSpec::literal(&class.witness))];
+                let mut neg: Vec<&Pattern> = Vec::new();
+                for (p, &truth) in class.preds.iter().enumerate() {
+                    if truth {
+                        pos.push(members(p));
+                    } else {
+                        neg.extend(members(p));
+                    }
+                }
+                pos.sort_by_key(Vec::len);
+                let lit = neg_owned.remove(0);
+                neg.push(&lit);
+                let mut calls = 0usize;
+                match choose(&pos, 0, &mut Vec::new(), &neg, &limits, &mut calls) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => single.push(k as u32),
+                    Err(_) => inexact = true,
+                }
+            }
+            slot.insert(single);
+        }
+        let n = enc.domains[d].classes.len() as u32;
+        for &k in singletons.get(&d).map(Vec::as_slice).unwrap_or(&[]) {
+            let both = and([
+                term::class_in(e.a, vec![k], n),
+                term::class_in(e.b, vec![k], n),
+            ]);
+            terms.push(or([term::bvar(e.var), not(both)]));
+        }
+    }
+    enc.vars_inexact |= inexact;
+    enc.background.extend(terms);
+}
+
+/// Give the slots of the model's variable equalities their values: one value per group of
+/// equal slots, and distinct values where the model says unequal (another string of the same
+/// class, found exhaustively). An error means the model cannot be realised this way.
+fn realize_var_eqs(enc: &Encoder, m: &Model, ctx: &mut Context) -> Result<(), String> {
+    if enc.var_eqs.is_empty() {
+        return Ok(());
+    }
+    let get = |ctx: &Context, slot: usize| -> Option<String> {
+        let (k, i) = slot_key(enc, slot)?;
+        ctx.get(&k)?.values.get(i).cloned()
+    };
+    let set = |ctx: &mut Context, slot: usize, v: &str| {
+        if let Some((k, i)) = slot_key(enc, slot) {
+            if let Some(cv) = ctx.get_mut(&k) {
+                if let Some(x) = cv.values.get_mut(i) {
+                    *x = v.to_owned();
+                }
+            }
+        }
+    };
+    // groups of equal slots (union-find over the true equalities)
+    let mut slots: Vec<usize> = enc.var_eqs.iter().flat_map(|e| [e.a, e.b]).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    let mut root: BTreeMap<usize, usize> = slots.iter().map(|&s| (s, s)).collect();
+    fn find(root: &BTreeMap<usize, usize>, mut s: usize) -> usize {
+        while let Some(&r) = root.get(&s) {
+            if r == s {
+                break;
+            }
+            s = r;
+        }
+        s
+    }
+    for e in &enc.var_eqs {
+        if m.bools.get(&e.var).copied().unwrap_or(false) {
+            let (ra, rb) = (find(&root, e.a), find(&root, e.b));
+            if ra != rb {
+                root.insert(ra.max(rb), ra.min(rb));
+            }
+        }
+    }
+    let group_of = |s: usize| find(&root, s);
+    // one value per group: the first present member's
+    let mut value: BTreeMap<usize, String> = BTreeMap::new();
+    for &s in &slots {
+        if let Some(v) = get(ctx, s) {
+            value.entry(group_of(s)).or_insert(v);
+        }
+    }
+    // unequal groups with the same value: pick another string of the class
+    let unequal: Vec<(usize, usize)> = enc
+        .var_eqs
+        .iter()
+        .filter(|e| !m.bools.get(&e.var).copied().unwrap_or(false))
+        .map(|e| (group_of(e.a), group_of(e.b)))
+        .collect();
+    for &(ga, gb) in &unequal {
+        if ga == gb {
+            return Err("policy variables: the model makes a slot unequal to itself".into());
+        }
+        let (Some(va), Some(vb)) = (value.get(&ga), value.get(&gb)) else {
+            continue;
+        };
+        if va != vb {
+            continue;
+        }
+        // values gb must avoid: those of every group it must differ from
+        let avoid: Vec<String> = unequal
+            .iter()
+            .filter_map(|&(x, y)| {
+                if x == gb {
+                    value.get(&y).cloned()
+                } else if y == gb {
+                    value.get(&x).cloned()
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let w = other_in_class(enc, m, gb, &avoid)?;
+        value.insert(gb, w);
+    }
+    for &s in &slots {
+        if let Some(v) = value.get(&group_of(s)) {
+            if get(ctx, s).is_some() {
+                set(ctx, s, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A string of the model's class for `slot` other than the `avoid` values.
+fn other_in_class(
+    enc: &Encoder,
+    m: &Model,
+    slot: usize,
+    avoid: &[String],
+) -> Result<String, String> {
+    let d = enc
+        .domain_of(slot)
+        .ok_or("policy variables: slot without a string domain")?;
+    let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
+    let class = d
+        .classes
+        .get(c)
+        .ok_or("policy variables: the model chose no class")?;
+    let lits: Vec<Pattern> = avoid
+        .iter()
+        .map(|v| Pattern::compile(&PatternSpec::literal(v)))
+        .collect();
+    let mut pos: Vec<Vec<&Pattern>> = Vec::new();
+    let mut neg: Vec<&Pattern> = lits.iter().collect();
+    for (p, &truth) in class.preds.iter().enumerate() {
+        let members: Vec<&Pattern> = d.preds[p]
+            .iter()
+            .filter_map(|&a| d.compiled.get(a))
+            .collect();
+        if truth {
+            pos.push(members);
+        } else {
+            neg.extend(members);
+        }
+    }
+    pos.sort_by_key(Vec::len);
+    let mut calls = 0usize;
+    match choose(
+        &pos,
+        0,
+        &mut Vec::new(),
+        &neg,
+        &Limits::default(),
+        &mut calls,
+    ) {
+        Ok(Some(w)) => Ok(w),
+        Ok(None) => {
+            Err("policy variables: no second string in the class chosen for unequal values".into())
+        }
+        Err(e) => Err(format!("policy variables: {e}")),
+    }
+}
+
+/// For each abstracted pattern with one variable that the model makes true: when the variable's
+/// current value does not let the field's class match the pattern, find a string of the class
+/// that matches the widened pattern (variable → `*`) and cut the variable's value out of it (a
+/// value that also lies in the variable's own class). Only a better candidate: the request is
+/// still replayed.
+fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
+    for a in &enc.abstract_atoms {
+        if !m.bools.get(&a.var).copied().unwrap_or(false) {
+            continue;
+        }
+        let vars: Vec<&str> = a.template.vars().collect();
+        let [v] = vars.as_slice() else { continue };
+        let Some(info) = enc.keys.get(*v) else {
+            continue;
+        };
+        if info.multi {
+            continue;
+        }
+        let vslot = info.slots[0];
+        let Some(d) = enc.domain_of(a.slot) else {
+            continue;
+        };
+        if d.fallback {
+            continue;
+        }
+        let c = m.classes.get(&a.slot).copied().unwrap_or(0) as usize;
+        let Some(class) = d.classes.get(c) else {
+            continue;
+        };
+        let mut pos: Vec<&Pattern> = Vec::new();
+        let mut neg: Vec<&Pattern> = Vec::new();
+        for (i, p) in d.compiled.iter().enumerate() {
+            if class.atoms.get(i) {
+                pos.push(p);
+            } else {
+                neg.push(p);
+            }
+        }
+        let resolved_with = |val: &str| {
+            let look = |k: &str| if k == *v { Some(val.to_owned()) } else { None };
+            a.template.resolve(&look).map(|toks| {
+                Pattern::compile(
+                    &crate::symbolic::encode::AtomKey {
+                        toks,
+                        mode: a.mode,
+                        ignore_case: a.ignore_case,
+                    }
+                    .spec(),
+                )
+            })
+        };
+        // the current value works already?
+        if let Some(cur) = ctx.get(&info.key).and_then(|cv| cv.values.first()).cloned() {
+            if let Some(p) = resolved_with(&cur) {
+                let mut pp = pos.clone();
+                pp.push(&p);
+                if matches!(
+                    automata::find_witness(&pp, &neg, &Limits::default()),
+                    Ok(Some(_))
+                ) {
+                    continue;
+                }
+            }
+        }
+        let Some(w) = crate::symbolic::encode::widened(&a.template, a.mode, a.ignore_case) else {
+            continue;
+        };
+        let wp = Pattern::compile(&w.spec());
+        let mut pp = pos.clone();
+        pp.push(&wp);
+        let Ok(Some(f)) = automata::find_witness(&pp, &neg, &Limits::default()) else {
+            continue;
+        };
+        // cut: the longest value y with f matching the pattern under v = y
+        let chars: Vec<char> = f.chars().collect();
+        let mut found: Option<String> = None;
+        'cut: for len in (0..=chars.len()).rev() {
+            for start in 0..=chars.len() - len {
+                let y: String = chars[start..start + len].iter().collect();
+                let fits_var = enc
+                    .domain_of(vslot)
+                    .is_none_or(|vd| vd.preds.is_empty() || fits_class(enc, m, vslot, &y));
+                if !fits_var {
+                    continue;
+                }
+                if resolved_with(&y).is_some_and(|p| p.is_match(&f)) {
+                    found = Some(y);
+                    break 'cut;
+                }
+            }
+        }
+        if let Some(y) = found {
+            ctx.insert(
+                info.key.clone(),
+                CtxValue {
+                    key: info.raw.clone(),
+                    values: vec![y],
+                    multi: false,
+                },
+            );
+        }
+    }
 }

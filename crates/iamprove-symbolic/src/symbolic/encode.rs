@@ -4,8 +4,10 @@
 //! the solver as strings. Every distinct pattern that tests a field is an *atom*; a statement
 //! element (a union of patterns) is a *predicate*. [`crate::automata::partition`] computes the
 //! exact set of realisable atom vectors of each field, projected onto predicates, and the field
-//! becomes one integer "class" variable. Patterns containing unresolved policy variables are
-//! abstracted by free Booleans and refined lazily (see [`crate::query`]).
+//! becomes one integer "class" variable. A pattern that is exactly one policy variable under
+//! exact comparison becomes an exact equality between two slots of one domain ([`VarEq`]);
+//! other patterns containing unresolved policy variables are abstracted by free Booleans, tied
+//! by facts that hold for every value, and refined lazily (see [`crate::query`]).
 
 use super::term::*;
 use crate::automata::{self, Pattern, PatternSpec};
@@ -180,6 +182,16 @@ pub struct AbstractAtom {
     pub ignore_case: bool,
 }
 
+/// `slot_a == slot_b` as strings: a pattern that is exactly one policy variable (`${v}`),
+/// compared for exact equality with a key that shares `v`'s string domain
+/// ([`Encoder::link_variable_equalities`]).
+#[derive(Debug, Clone)]
+pub struct VarEq {
+    pub var: usize,
+    pub a: usize,
+    pub b: usize,
+}
+
 /// The variables a query uses.
 #[derive(Debug, Default)]
 pub struct Vars {
@@ -233,6 +245,11 @@ pub struct Encoder {
     pub resource_account: Option<String>,
     /// Patterns abstracted because of policy variables.
     pub abstract_atoms: Vec<AbstractAtom>,
+    /// Exact equalities between a key and a policy variable (`StringEquals k = ${v}`).
+    pub var_eqs: Vec<VarEq>,
+    /// Some [`VarEq`] could not be made exact (its domain is unpartitioned, or a singleton check
+    /// ran out of budget): a model may be spurious, so an answer after refinement is not a proof.
+    pub vars_inexact: bool,
     /// Constraints that every request satisfies (domain shapes, linked keys).
     pub background: Vec<T>,
     /// Notes for the report (bounds, abstractions).
@@ -292,6 +309,204 @@ const SHAPE_OIDC: &str = "arn:?*:iam::?*:oidc-provider/?*";
 const SHAPE_SAML: &str = "arn:?*:iam::?*:saml-provider/?*";
 /// The resource of a federated caller's request: a role (mirrors `eval::is_role_arn`).
 const ROLE_RESOURCE: &str = "arn:*:iam:*:*:role/*";
+
+/// A condition operator under which a pattern that is exactly `${v}` means "equals v's value"
+/// (substituted text is literal, so `StringLike` compares exactly too; IAM-SEMANTICS §3.7).
+fn exact_string_op(c: &Condition) -> bool {
+    matches!(
+        c.op.base.string_match(),
+        Some(StrMatch::Exact) | Some(StrMatch::Like)
+    ) && !matches!(c.values, CondValues::Binary(_))
+}
+
+/// `${key}` or `${key, 'default'}` as the whole pattern: (key, default).
+fn pure_variable(t: &Template) -> Option<(&str, Option<&str>)> {
+    match t.pieces.as_slice() {
+        [Piece::Var { key, default }] => Some((key.as_str(), default.as_deref())),
+        _ => None,
+    }
+}
+
+/// The pattern with every variable replaced by `*`: a superset of the pattern under any value
+/// (substituted text is literal). Only where a `*` there matches any run: plain patterns, and
+/// `Resource`/ARN patterns whose variables come after the fifth colon.
+pub fn widened(t: &Template, mode: matching::Mode, ignore_case: bool) -> Option<AtomKey> {
+    let mut toks = Vec::new();
+    let mut colons = 0usize;
+    for p in &t.pieces {
+        match p {
+            Piece::Lit(s) => {
+                colons += s.matches(':').count();
+                toks.extend(s.chars().map(Tok::Lit));
+            }
+            Piece::Star => toks.push(Tok::Run),
+            Piece::Quest => toks.push(Tok::One),
+            Piece::Var { .. } => {
+                if mode != matching::Mode::Plain && colons < 5 {
+                    return None;
+                }
+                toks.push(Tok::Run);
+            }
+        }
+    }
+    Some(AtomKey {
+        toks,
+        mode,
+        ignore_case,
+    })
+}
+
+/// The loose `Format` shape of a resource pattern with policy variables (as
+/// `declared_shapes` reads plain ones): a variable may hold any text, `:` included, so it is
+/// any run (`?` in `Format`). Before this, such a pattern stood for any resource, which a
+/// catalog format always "covers", so the shape was dropped: a false proof once the pattern's
+/// truth is tied to the resource (found by `tests/variables.rs`'s generator).
+fn declared_template_shape(t: &Template) -> Vec<Tok> {
+    let mut colons = 0;
+    let mut out = Vec::new();
+    for p in &t.pieces {
+        match p {
+            Piece::Lit(s) => {
+                for c in s.chars() {
+                    if c == ':' {
+                        colons += 1;
+                    }
+                    out.push(Tok::Lit(c));
+                }
+            }
+            Piece::Var { .. } => out.push(Tok::One),
+            Piece::Star | Piece::Quest if colons >= 5 || colons == 0 => out.push(Tok::One),
+            Piece::Star | Piece::Quest => out.push(Tok::Run),
+        }
+    }
+    out
+}
+
+/// `(before, variable, after)` of a template with exactly one variable.
+fn split_at_var(t: &Template) -> Option<(&[Piece], &Piece, &[Piece])> {
+    let mut at = None;
+    for (i, p) in t.pieces.iter().enumerate() {
+        if matches!(p, Piece::Var { .. }) {
+            if at.is_some() {
+                return None;
+            }
+            at = Some(i);
+        }
+    }
+    let i = at?;
+    Some((&t.pieces[..i], &t.pieces[i], &t.pieces[i + 1..]))
+}
+
+/// Is every string of plain pattern `small` matched by plain pattern `big` (no variables)?
+fn plain_included(small: &[Piece], big: &[Piece]) -> bool {
+    let toks = |ps: &[Piece]| -> Vec<Tok> {
+        ps.iter()
+            .flat_map(|p| match p {
+                Piece::Lit(s) => s.chars().map(Tok::Lit).collect::<Vec<_>>(),
+                Piece::Star => vec![Tok::Run],
+                Piece::Quest => vec![Tok::One],
+                Piece::Var { .. } => Vec::new(),
+            })
+            .collect()
+    };
+    let key = |ps: &[Piece]| AtomKey {
+        toks: toks(ps),
+        mode: matching::Mode::Plain,
+        ignore_case: false,
+    };
+    let (s, b) = (
+        Pattern::compile(&key(small).spec()),
+        Pattern::compile(&key(big).spec()),
+    );
+    let limits = automata::Limits {
+        max_states: 20_000,
+        max_steps: 1_000_000,
+    };
+    matches!(automata::find_witness(&[&s], &[&b], &limits), Ok(None))
+}
+
+/// Does abstracted pattern `a` match only strings that `b` matches, whatever the value of
+/// their one shared variable `x`? Sufficient conditions only (never a guess):
+/// - same mode, `a = A2·x·B2`, `b = A1·x·B1` with `A2 ⊆ A1` and `B2 ⊆ B1` as plain patterns
+///   (a string `p·x·q` of `a` is then one of `b`); in `Resource`/ARN mode only with `A1 = A2`
+///   holding five colons, after which wildcards are plain;
+/// - `b` is the plain `*${x}Q` with a literal `Q` and `a` ends with `${x}Q` (any mode: a
+///   pattern ending in literal text matches only strings ending in it);
+/// - `b` is the plain `P${x}*` with a literal `P`, `a` a plain or `Resource` pattern starting
+///   with `P${x}`.
+fn template_included(a: &AbstractAtom, b: &AbstractAtom) -> bool {
+    if a.ignore_case || b.ignore_case {
+        return false;
+    }
+    let (Some((a1, va, a2)), Some((b1, vb, b2))) =
+        (split_at_var(&a.template), split_at_var(&b.template))
+    else {
+        return false;
+    };
+    if va != vb {
+        return false;
+    }
+    let literal = |ps: &[Piece]| ps.iter().all(|p| matches!(p, Piece::Lit(_)));
+    let plain = matching::Mode::Plain;
+    if b.mode == plain && b1 == [Piece::Star] && literal(b2) && a2 == b2 {
+        return true;
+    }
+    if b.mode == plain
+        && b2 == [Piece::Star]
+        && literal(b1)
+        && a1 == b1
+        && matches!(a.mode, matching::Mode::Plain | matching::Mode::Resource)
+    {
+        return true;
+    }
+    if a.mode != b.mode {
+        return false;
+    }
+    if a.mode == plain {
+        return plain_included(a1, b1) && plain_included(a2, b2);
+    }
+    let colons: usize = a1
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(s) => s.matches(':').count(),
+            _ => 0,
+        })
+        .sum();
+    matches!(a.mode, matching::Mode::Resource | matching::Mode::Arn)
+        && a1 == b1
+        && colons >= 5
+        && plain_included(a2, b2)
+}
+
+/// Keys that share one string domain (union of the equal pairs whose variable is a free,
+/// single-valued key): key → group name.
+#[allow(clippy::type_complexity)]
+fn shared_domain_groups(
+    pairs: &[(String, String)],
+    uses: &BTreeMap<String, (String, u32, bool, Vec<Family>, u32)>,
+    fixed: &Context,
+) -> BTreeMap<String, String> {
+    let mut group: BTreeMap<String, String> = BTreeMap::new();
+    let free = |k: &str| !fixed.contains_key(k) && uses.contains_key(k);
+    for (k, v) in pairs {
+        let single_var = uses.get(v).is_some_and(|u| !u.2);
+        if !free(k) || !free(v) || !single_var {
+            continue;
+        }
+        let gk = group.get(k).cloned().unwrap_or_else(|| k.clone());
+        let gv = group.get(v).cloned().unwrap_or_else(|| v.clone());
+        let target = gk.clone().min(gv.clone());
+        for x in [k, v] {
+            group.insert(x.clone(), target.clone());
+        }
+        for g in group.values_mut() {
+            if *g == gk || *g == gv {
+                *g = target.clone();
+            }
+        }
+    }
+    group
+}
 
 impl Encoder {
     /// `policies`: everything the query mentions (to size multivalued keys), `fixed`: context
@@ -356,6 +571,8 @@ impl Encoder {
             fixed,
             resource_account,
             abstract_atoms: Vec::new(),
+            var_eqs: Vec::new(),
+            vars_inexact: false,
             background: Vec::new(),
             notes: Vec::new(),
             assumptions: Vec::new(),
@@ -420,8 +637,21 @@ impl Encoder {
                     e.3.push(Family::String);
                 }
             };
+        // (key, variable) pairs compared for exact equality: they share one string domain
+        let mut equal_pairs: Vec<(String, String)> = Vec::new();
         for s in statements {
             for c in &s.conditions {
+                if let CondValues::Str(ts) = &c.values {
+                    if exact_string_op(c) {
+                        for t in ts {
+                            if let Some((v, _)) = pure_variable(t) {
+                                if v != c.key {
+                                    equal_pairs.push((c.key.clone(), v.to_owned()));
+                                }
+                            }
+                        }
+                    }
+                }
                 let e = uses
                     .entry(c.key.clone())
                     .or_insert_with(|| (c.key_raw.clone(), 0, false, Vec::new(), 0));
@@ -456,18 +686,33 @@ impl Encoder {
                 }
             }
         }
+        let shared = shared_domain_groups(&equal_pairs, &uses, &self.fixed);
+        let mut group_domain: BTreeMap<String, usize> = BTreeMap::new();
         for (key, (raw, count, multi, families, scale)) in uses {
             if self.fixed.contains_key(&key) {
                 continue;
             }
             let n = if multi { count + 1 } else { 1 };
             let mut slots = Vec::new();
+            let group = shared.get(&key).cloned();
             let domain = if families.contains(&Family::String) {
-                self.domains.push(Domain {
-                    name: format!("context key {raw}"),
-                    ..Default::default()
-                });
-                Some(self.domains.len() - 1)
+                match group.as_ref().and_then(|g| group_domain.get(g)) {
+                    Some(&d) => {
+                        self.domains[d].name.push_str(&format!(", {raw}"));
+                        Some(d)
+                    }
+                    None => {
+                        self.domains.push(Domain {
+                            name: format!("context key {raw}"),
+                            ..Default::default()
+                        });
+                        let d = self.domains.len() - 1;
+                        if let Some(g) = group {
+                            group_domain.insert(g, d);
+                        }
+                        Some(d)
+                    }
+                }
             } else {
                 None
             };
@@ -1215,6 +1460,11 @@ impl Encoder {
                 }
                 continue;
             }
+            // `${v}` compared exactly with a key sharing v's domain: an exact equality
+            if let Some(e) = self.var_equality(slot, t, mode, ignore_case) {
+                extra.push(e);
+                continue;
+            }
             // one Boolean per (slot, pattern): the same pattern in OLD and NEW must agree
             if let Some(a) = self.abstract_atoms.iter().find(|a| {
                 a.slot == slot && a.template == *t && a.mode == mode && a.ignore_case == ignore_case
@@ -1238,6 +1488,12 @@ impl Encoder {
                 }
             }
             self.background.push(implies(bvar(var), and(need)));
+            // and the field matches the pattern with each variable widened to `*` (substituted
+            // text is literal, so this holds for every value: a sound, exact-preserving fact)
+            if let Some(w) = widened(t, mode, ignore_case) {
+                let p = self.pred_of(slot, vec![w]);
+                self.background.push(implies(bvar(var), p));
+            }
             extra.push(bvar(var));
         }
         let mut parts = vec![if atoms.is_empty() {
@@ -1247,6 +1503,123 @@ impl Encoder {
         }];
         parts.extend(extra);
         or(parts)
+    }
+
+    // ---------------------------------------------------------------- policy variables, exact
+
+    /// `${v}` (or `${v, 'default'}`) as a whole pattern, compared with exact equality on `slot`,
+    /// where `slot` shares v's string domain (`scan_keys`): "v is present and equal to the
+    /// slot's value" (or, v absent, the slot equals the default). `None`: not this shape.
+    fn var_equality(
+        &mut self,
+        slot: usize,
+        t: &Template,
+        mode: matching::Mode,
+        ignore_case: bool,
+    ) -> Option<T> {
+        if mode != matching::Mode::Plain || ignore_case {
+            return None;
+        }
+        let (key, default) = pure_variable(t)?;
+        let info = self.keys.get(key)?;
+        if info.multi || self.fixed.contains_key(key) {
+            return None;
+        }
+        let vslot = info.slots[0];
+        let d = self.vars.slots.get(slot)?.domain?;
+        if self.vars.slots.get(vslot)?.domain? != d {
+            return None;
+        }
+        let eq = if vslot == slot {
+            tt()
+        } else {
+            bvar(self.var_eq(slot, vslot))
+        };
+        let has = self.present(key);
+        let dflt = match default {
+            Some(dv) => {
+                let m = self.pred_of(slot, vec![AtomKey::literal(dv)]);
+                and([not(has.clone()), m])
+            }
+            None => ff(),
+        };
+        Some(or([and([has, eq]), dflt]))
+    }
+
+    /// The Boolean "slot `a` equals slot `b`" (one per unordered pair).
+    fn var_eq(&mut self, a: usize, b: usize) -> usize {
+        let (a, b) = (a.min(b), a.max(b));
+        if let Some(e) = self.var_eqs.iter().find(|e| e.a == a && e.b == b) {
+            return e.var;
+        }
+        let var = self.vars.new_bool(format!("var-eq:{a}:{b}"));
+        self.var_eqs.push(VarEq { var, a, b });
+        var
+    }
+
+    /// Exact meaning of the [`VarEq`] Booleans, stated before partitioning (every predicate of
+    /// the shared domain is known): equal strings agree on every predicate, so they lie in the
+    /// same class; and equality is transitive. The remaining half (unequal strings in one class
+    /// need a class of two or more strings) is stated after partitioning
+    /// (`query::link_variable_singletons`).
+    pub fn link_variable_equalities(&mut self) {
+        let eqs = self.var_eqs.clone();
+        for e in &eqs {
+            let Some(d) = self.vars.slots.get(e.a).and_then(|s| s.domain) else {
+                continue;
+            };
+            let n = self.domains[d].preds.len();
+            let pred = |slot: usize, p: usize| {
+                Rc::new(Term::ClassIn {
+                    slot,
+                    classes: vec![u32::MAX - p as u32],
+                })
+            };
+            let agree: Vec<T> = (0..n)
+                .map(|p| {
+                    let (x, y) = (pred(e.a, p), pred(e.b, p));
+                    and([implies(x.clone(), y.clone()), implies(y, x)])
+                })
+                .collect();
+            self.background.push(implies(bvar(e.var), and(agree)));
+        }
+        self.link_variable_inclusions();
+        // transitivity over the triangles of equalities that exist
+        let find = |x: usize, y: usize| {
+            let (x, y) = (x.min(y), x.max(y));
+            eqs.iter().find(|e| e.a == x && e.b == y).map(|e| e.var)
+        };
+        let mut slots: Vec<usize> = eqs.iter().flat_map(|e| [e.a, e.b]).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        for (i, &x) in slots.iter().enumerate() {
+            for (j, &y) in slots.iter().enumerate().skip(i + 1) {
+                for &z in slots.iter().skip(j + 1) {
+                    if let (Some(xy), Some(yz), Some(xz)) = (find(x, y), find(y, z), find(x, z)) {
+                        let (xy, yz, xz) = (bvar(xy), bvar(yz), bvar(xz));
+                        self.background
+                            .push(implies(and([xy.clone(), yz.clone()]), xz.clone()));
+                        self.background
+                            .push(implies(and([xy.clone(), xz.clone()]), yz.clone()));
+                        self.background.push(implies(and([yz, xz]), xy));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inclusions between abstracted patterns on one field that hold for every value of their
+    /// (one, shared) variable, as implications between their Booleans: facts about all
+    /// requests, so answers stay exact (`template_included`).
+    pub fn link_variable_inclusions(&mut self) {
+        let atoms = self.abstract_atoms.clone();
+        for a in &atoms {
+            for b in &atoms {
+                if a.var != b.var && a.slot == b.slot && template_included(a, b) {
+                    self.background.push(implies(bvar(a.var), bvar(b.var)));
+                }
+            }
+        }
     }
 
     /// Is key `k` present (non-empty)?
@@ -1636,7 +2009,7 @@ impl Encoder {
             }
             for t in ress {
                 let toks: Vec<Tok> = if t.has_vars() {
-                    vec![Tok::One]
+                    declared_template_shape(t)
                 } else {
                     let mut colons = 0;
                     t.toks
