@@ -94,7 +94,10 @@ fn decided_rate() {
                 }
                 v => {
                     unknown += 1;
-                    let why = f.unknown.or(f.internal).unwrap_or_default();
+                    let why = f
+                        .unknown
+                        .or(f.internal.map(|d| d.to_string()))
+                        .unwrap_or_default();
                     undecided.push(format!("seed {seed} {n} {profile} {label}: {v}: {why}"));
                 }
             }

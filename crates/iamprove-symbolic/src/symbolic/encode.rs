@@ -187,8 +187,11 @@ pub struct AbstractAtom {
 /// ([`Encoder::link_variable_equalities`]).
 #[derive(Debug, Clone)]
 pub struct VarEq {
+    /// The policy variable (its key's slot).
     pub var: usize,
+    /// One compared slot.
     pub a: usize,
+    /// The other compared slot.
     pub b: usize,
 }
 
