@@ -854,7 +854,7 @@ fn share_key_ignores_statements_that_cannot_match_the_question() {
         serde_json::json!([{"Effect": "Deny", "Action": "iam:DeleteUser", "Resource": "*"}]);
     let deny_all = serde_json::json!([{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]);
     let users = vec![
-        inline_user("u1", &[allow_iam.clone()]),
+        inline_user("u1", std::slice::from_ref(&allow_iam)),
         inline_user("u2", &[allow_iam.clone(), s3_read.clone()]),
         inline_user("u3", &[s3_read.clone(), allow_iam.clone(), deny_s3]),
         inline_user("u4", &[allow_iam.clone(), deny_create]),
