@@ -826,3 +826,108 @@ fn no_public_is_exact_for_federated_trust() {
         "StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}}));
     assert_eq!(code, Some(1), "{v}");
 }
+
+/// A user of a hand-built dump with inline policies (statement lists).
+fn inline_user(name: &str, policies: &[serde_json::Value]) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = policies
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            serde_json::json!({"PolicyName": format!("{name}-{i}"),
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": st}})
+        })
+        .collect();
+    serde_json::json!({"Path": "/", "UserName": name, "UserId": format!("AIDA{name}"),
+        "Arn": format!("arn:aws:iam::123456789012:user/{name}"), "CreateDate": "2024-01-01T00:00:00Z",
+        "UserPolicyList": list, "GroupList": [], "AttachedManagedPolicies": [], "Tags": []})
+}
+
+/// Shared answers (issue 10 item 6): principals whose statements differ only in statements
+/// that cannot match the question's actions share one query; a relevant Deny keeps them apart.
+#[test]
+fn share_key_ignores_statements_that_cannot_match_the_question() {
+    use iamprove::account::load::account_from_json;
+    use iamprove::account::pattern::{share_key, Question};
+    let allow_iam = serde_json::json!([{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]);
+    let s3_read =
+        serde_json::json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]);
+    let deny_s3 = serde_json::json!([{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]);
+    let deny_create =
+        serde_json::json!([{"Effect": "Deny", "Action": "iam:Create*", "Resource": "*"}]);
+    let deny_user =
+        serde_json::json!([{"Effect": "Deny", "Action": "iam:DeleteUser", "Resource": "*"}]);
+    let deny_all = serde_json::json!([{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]);
+    let users = vec![
+        inline_user("u1", std::slice::from_ref(&allow_iam)),
+        inline_user("u2", &[allow_iam.clone(), s3_read.clone()]),
+        inline_user("u3", &[s3_read.clone(), allow_iam.clone(), deny_s3]),
+        inline_user("u4", &[allow_iam.clone(), deny_create]),
+        inline_user("u5", &[allow_iam.clone(), deny_all]),
+        inline_user("u6", &[s3_read]),
+        inline_user("u7", &[allow_iam, deny_user]),
+    ];
+    let v = serde_json::json!({"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": [], "Policies": []});
+    let acct = account_from_json(&iamprove::json::Json::from_value(&v), "hand-built").unwrap();
+    let env = Env::new(vec![acct], None, Default::default());
+    let q = Question::new(&["iam:Delete*".to_owned()], &["*".to_owned()]).unwrap();
+    let key = |u: &str| share_key(&env, env.find(u).unwrap(), &q).unwrap();
+    // statements whose actions cannot match iam:Delete* do not count, wherever they are
+    assert_eq!(key("u1"), key("u2"));
+    assert_eq!(key("u1"), key("u3"));
+    assert_eq!(key("u1"), key("u4"));
+    // a NotAction Deny and a Deny on a matching action do
+    assert_ne!(key("u1"), key("u5"));
+    assert_ne!(key("u1"), key("u6"));
+    assert_ne!(key("u1"), key("u7"));
+    let g = Graph::build(&env);
+    let who: Vec<String> = principals_reaching(&env, &g, "iam:Delete*", "*")
+        .into_iter()
+        .map(|r| r.arn.rsplit('/').next().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(who, ["u1", "u2", "u3", "u4", "u7"], "{who:?}");
+}
+
+/// Exactness of shared answers on generated accounts: every principal sharing a key with
+/// another gets the same verdict when asked on its own, and some keys are shared.
+#[test]
+fn shared_answers_equal_unshared_answers_on_generated_accounts() {
+    use iamprove::account::load::account_from_json;
+    use iamprove::account::pattern::{direct, share_key, Question};
+    use std::collections::HashMap;
+    let opts = iamprove::query::QueryOptions::default();
+    let mut shared = 0;
+    for seed in 1..=2u64 {
+        let v = iamprove::account::gen::generate(60, seed);
+        let acct = account_from_json(&iamprove::json::Json::from_value(&v), "generated")
+            .expect("generated dump loads");
+        let env = Env::new(vec![acct], None, Default::default());
+        for (a, r) in [
+            ("iam:*", "*"),
+            ("s3:Delete*", "arn:aws:s3:::bucket-1*"),
+            ("kms:Decrypt", "*"),
+        ] {
+            let q = Question::new(&[a.to_owned()], &[r.to_owned()]).unwrap();
+            let mut first: HashMap<String, (usize, Verdict)> = HashMap::new();
+            for n in 0..env.nodes.len() {
+                let Some(k) = share_key(&env, n, &q) else {
+                    continue;
+                };
+                let d = direct(&env, n, &q, &opts).verdict;
+                match first.get(&k) {
+                    Some((m, v)) => {
+                        shared += 1;
+                        assert_eq!(
+                            *v, d,
+                            "seed {seed} {a}: {} and {} share a key",
+                            env.nodes[*m].arn, env.nodes[n].arn
+                        );
+                    }
+                    None => {
+                        first.insert(k, (n, d));
+                    }
+                }
+            }
+        }
+    }
+    assert!(shared > 20, "only {shared} shared answers");
+}

@@ -811,8 +811,8 @@ pub fn identity_witness(
 }
 
 /// Principals with the same key get the same answer to `q`, up to the principal's name: same
-/// kind, account and service-linked status, the same identity policies and boundary (by content),
-/// only generic worlds (no resource policies, no `sts:` question), and no policy or question
+/// kind, account and service-linked status, the same identity and boundary statements (by
+/// content) among those whose Action may match the question's, only generic worlds (no resource policies, no `sts:` question), and no policy or question
 /// that can see the principal's name (no policy variables, no condition on `aws:principal*`,
 /// `aws:user*`). `None`: answer this principal on its own.
 pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
@@ -845,22 +845,54 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
         node.account,
         principal.is_service_linked_role()
     );
-    for p in &sc.identity_policies {
-        key.push_str(&format!("{:?};", p.statements));
+    // Only statements whose Action may match one of the question's actions can allow or deny a
+    // request matching it (`actions_overlap` is exact up to "may": negated elements count as
+    // overlapping), so the others are left out of the key. Identity policies are a union of
+    // statements (their grouping and order do not matter); the boundary is kept apart, and a
+    // boundary with no relevant statement still differs from no boundary.
+    let q_action = q.action();
+    let relevant = |p: &Policy| -> Vec<String> {
+        p.statements
+            .iter()
+            .filter(|s| q_action.is_none_or(|qa| actions_overlap(&s.action, qa)))
+            .map(|s| {
+                format!(
+                    "{:?}{:?}{:?}{:?}",
+                    s.effect, s.action, s.resource, s.conditions
+                )
+            })
+            .collect()
+    };
+    let mut stmts: Vec<String> = sc.identity_policies.iter().flat_map(relevant).collect();
+    stmts.sort_unstable();
+    stmts.dedup();
+    for s in &stmts {
+        key.push_str(s);
+        key.push(';');
     }
     key.push('|');
     if let Some(b) = &sc.permissions_boundary {
-        key.push_str(&format!("{:?}", b.statements));
+        let mut bs = relevant(b);
+        bs.sort_unstable();
+        bs.dedup();
+        key.push_str("boundary:");
+        for s in &bs {
+            key.push_str(s);
+            key.push(';');
+        }
     }
     Some(key)
 }
 
-/// Reuse another principal's answer (same [`share_key`]): a "no" or "unknown" carries over as
-/// is; a witness is replayed through the evaluator for this principal (`None` if it does not
-/// hold for it, then the caller answers from scratch).
+/// Reuse another principal's answer (same [`share_key`]): a witness is replayed through the
+/// evaluator for this principal (`None` if it does not hold for it, then the caller answers from
+/// scratch). A "no" or "unknown" is not carried over (`None`): the 10,000-principal benchmark
+/// found principals with the same relevant statements whose own answers differ (a solver "no"
+/// contradicted by a replayed witness, see docs/account-benchmarks.md), so a "no" is only ever
+/// the principal's own answer.
 pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
     match (&d.verdict, &d.request, &d.step) {
-        (Verdict::No | Verdict::Unknown, _, _) => Some(d.clone()),
+        (Verdict::No | Verdict::Unknown, _, _) => None,
         (_, Some(req), Some(step)) => {
             let principal = env.principal_of(n, None);
             let mut ctx = req.context.clone();
