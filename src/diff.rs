@@ -94,7 +94,15 @@ pub struct Findings {
 
 /// Find requests `gain` allows and `base` does not.
 pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
-    let first = compare_once(base, gain, opts, kind);
+    // When a format-free second query is possible and the command has a deadline, the first
+    // query gets at most half of the time left, so that the second can still run: on dense
+    // resource patterns the catalog's ARN formats can make the first one run to the deadline.
+    let first = match crate::deadline::remaining() {
+        Some(left) if opts.query.well_formed => {
+            crate::deadline::within(left / 2, || compare_once(base, gain, opts, kind))
+        }
+        _ => compare_once(base, gain, opts, kind),
+    };
     // (after the command's deadline a second query could only answer unknown too)
     if first.unknown.is_none()
         || !first.findings.is_empty()
@@ -110,12 +118,28 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
     let mut loose = opts.clone();
     loose.query.well_formed = false;
     let mut second = compare_once(base, gain, &loose, kind);
-    if second.unknown.is_some() || second.internal.is_some() {
+    let mut first = first;
+    if let Some(u) = second.unknown.as_ref().or(second.internal.as_ref()) {
+        first.notes.push(format!(
+            "asked again without the well-formed-resource restriction (the first query had at most half of the time left); that query gave up too: {u}"
+        ));
         return first;
     }
-    let found = second.findings.len();
+    let malformed = second
+        .findings
+        .iter()
+        .find(|f| !finding_is_well_formed(f))
+        .map(|f| {
+            let req = &f["request"];
+            format!(
+                "{} on {}",
+                req["action"].as_str().unwrap_or("?"),
+                req["resource"].as_str().unwrap_or("?")
+            )
+        });
     second.findings.retain(finding_is_well_formed);
-    if found > 0 && second.findings.is_empty() {
+    if let (Some(m), true) = (malformed, second.findings.is_empty()) {
+        first.notes.push(format!("asked again without the well-formed-resource restriction: its findings name resources outside their actions' ARN formats (e.g. {m}), so the first answer stands"));
         return first;
     }
     second.notes.push(
