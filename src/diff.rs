@@ -99,9 +99,9 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
     // resource patterns the catalog's ARN formats can make the first one run to the deadline.
     let first = match crate::deadline::remaining() {
         Some(left) if opts.query.well_formed => {
-            crate::deadline::within(left / 2, || compare_once(base, gain, opts, kind))
+            crate::deadline::within(left / 2, || compare_once(base, gain, opts, kind, false).0)
         }
-        _ => compare_once(base, gain, opts, kind),
+        _ => compare_once(base, gain, opts, kind, false).0,
     };
     // (after the command's deadline a second query could only answer unknown too)
     if first.unknown.is_none()
@@ -117,29 +117,17 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
     // it is itself well formed (else the first answer, unknown, stands).
     let mut loose = opts.clone();
     loose.query.well_formed = false;
-    let mut second = compare_once(base, gain, &loose, kind);
+    let (mut second, malformed) = compare_once(base, gain, &loose, kind, true);
     let mut first = first;
     if let Some(u) = second.unknown.as_ref().or(second.internal.as_ref()) {
         first.notes.push(format!(
-            "asked again without the well-formed-resource restriction (the first query had at most half of the time left); that query gave up too: {u}"
+            "asked again without the well-formed-resource restriction (with a --timeout, the first query had at most half of the time left); that query gave up too: {u}"
         ));
         return first;
     }
-    let malformed = second
-        .findings
-        .iter()
-        .find(|f| !finding_is_well_formed(f))
-        .map(|f| {
-            let req = &f["request"];
-            format!(
-                "{} on {}",
-                req["action"].as_str().unwrap_or("?"),
-                req["resource"].as_str().unwrap_or("?")
-            )
-        });
-    second.findings.retain(finding_is_well_formed);
+    // a request outside the formats was found and no well-formed one: neither a proof nor a witness
     if let (Some(m), true) = (malformed, second.findings.is_empty()) {
-        first.notes.push(format!("asked again without the well-formed-resource restriction: its findings name resources outside their actions' ARN formats (e.g. {m}), so the first answer stands"));
+        first.notes.push(format!("asked again without the well-formed-resource restriction: it found only requests on resources outside their actions' ARN formats (e.g. {m}), so the first answer stands"));
         return first;
     }
     second.notes.push(
@@ -158,7 +146,21 @@ fn finding_is_well_formed(f: &Value) -> bool {
     }
 }
 
-fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Findings {
+/// How many witnesses outside the ARN formats the format-free query skips before it stops.
+const MALFORMED_SKIPS: usize = 16;
+
+/// One query. With `well_formed_only`, a witness whose resource is outside its action's ARN
+/// formats is not reported: the search moves on to another kind of action (at most
+/// [`MALFORMED_SKIPS`] times), and the first such request is returned beside the findings.
+fn compare_once(
+    base: &Side,
+    gain: &Side,
+    opts: &DiffOptions,
+    kind: &str,
+    well_formed_only: bool,
+) -> (Findings, Option<String>) {
+    let mut malformed: Option<String> = None;
+    let mut skipped = 0usize;
     let frame = Frame::of(&[base, gain]);
     let mut stmts = base.statements();
     stmts.extend(gain.statements());
@@ -178,7 +180,7 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Fin
         Ok(p) => p,
         Err(e) => {
             out.unknown = Some(e);
-            return out;
+            return (out, malformed);
         }
     };
     out.notes = p.enc.notes.clone();
@@ -187,8 +189,18 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Fin
     while out.findings.len() < opts.max_findings {
         match p.solve(&confirm) {
             Solved::Found { request, model } => {
-                out.findings
-                    .push(describe(&p, base, gain, &request, &model, kind));
+                let finding = describe(&p, base, gain, &request, &model, kind);
+                if well_formed_only && !finding_is_well_formed(&finding) {
+                    skipped += 1;
+                    malformed.get_or_insert_with(|| {
+                        format!("{} on {}", request.action, request.resource)
+                    });
+                    if skipped > MALFORMED_SKIPS {
+                        break;
+                    }
+                } else {
+                    out.findings.push(finding);
+                }
                 // the verdict stands; further findings get a short budget each
                 p.session.set_timeout(opts.query.timeout_ms.min(3_000));
                 // next finding: another kind of action if the query depends on the action, else stop
@@ -214,7 +226,7 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Fin
             }
         }
     }
-    out
+    (out, malformed)
 }
 
 fn describe(
