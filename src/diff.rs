@@ -159,7 +159,15 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
     } else {
         Verdict::Widened
     };
-    let first = compare_once(base, gain, opts, kind);
+    // When a format-free second query is possible and the command has a deadline, the first
+    // query gets at most half of the time left, so that the second can still run: on dense
+    // resource patterns the catalog's ARN formats can make the first one run to the deadline.
+    let first = match crate::deadline::remaining() {
+        Some(left) if opts.query.well_formed => {
+            crate::deadline::within(left / 2, || compare_once(base, gain, opts, kind, false).0)
+        }
+        _ => compare_once(base, gain, opts, kind, false).0,
+    };
     // (after the command's deadline a second query could only answer unknown too)
     if first.unknown.is_none()
         || !first.findings.is_empty()
@@ -174,13 +182,22 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
     // it is itself well formed (else the first answer, unknown, stands).
     let mut loose = opts.clone();
     loose.query.well_formed = false;
-    let mut second = compare_once(base, gain, &loose, kind);
-    if second.unknown.is_some() || second.internal.is_some() {
+    let (mut second, malformed) = compare_once(base, gain, &loose, kind, true);
+    let mut first = first;
+    if let Some(d) = second.internal.take() {
+        // the encoder and the evaluator disagree: an internal error, never hidden
+        first.internal = Some(d);
         return first;
     }
-    let found = second.findings.len();
-    second.findings.retain(finding_is_well_formed);
-    if found > 0 && second.findings.is_empty() {
+    if let Some(u) = second.unknown.as_ref() {
+        first.notes.push(format!(
+            "asked again without the well-formed-resource restriction (with a --timeout, the first query had at most half of the time left); that query gave up too: {u}"
+        ));
+        return first;
+    }
+    // a request outside the formats was found and no well-formed one: neither a proof nor a witness
+    if let (Some(m), true) = (malformed, second.findings.is_empty()) {
+        first.notes.push(format!("asked again without the well-formed-resource restriction: it found only requests on resources outside their actions' ARN formats (e.g. {m}), so the first answer stands"));
         return first;
     }
     second.notes.push(
@@ -199,7 +216,21 @@ fn finding_is_well_formed(f: &Value) -> bool {
     }
 }
 
-fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: Verdict) -> Findings {
+/// How many witnesses outside the ARN formats the format-free query skips before it stops.
+const MALFORMED_SKIPS: usize = 16;
+
+/// One query. With `well_formed_only`, a witness whose resource is outside its action's ARN
+/// formats is not reported: the search moves on to another kind of action (at most
+/// [`MALFORMED_SKIPS`] times), and the first such request is returned beside the findings.
+fn compare_once(
+    base: &Side,
+    gain: &Side,
+    opts: &DiffOptions,
+    kind: Verdict,
+    well_formed_only: bool,
+) -> (Findings, Option<String>) {
+    let mut malformed: Option<String> = None;
+    let mut skipped = 0usize;
     let frame = Frame::of(&[base, gain]);
     let mut stmts = base.statements();
     stmts.extend(gain.statements());
@@ -219,7 +250,7 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: Verdict) -> 
         Ok(p) => p,
         Err(e) => {
             out.unknown = Some(e);
-            return out;
+            return (out, malformed);
         }
     };
     out.notes = p.enc.notes.clone();
@@ -229,8 +260,18 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: Verdict) -> 
         match p.solve(&confirm) {
             Solved::Found { request, model } => {
                 let finding = describe(&p, base, gain, &request, &model, kind);
-                out.findings
-                    .push(serde_json::to_value(&finding).unwrap_or(Value::Null));
+                let finding = serde_json::to_value(&finding).unwrap_or(Value::Null);
+                if well_formed_only && !finding_is_well_formed(&finding) {
+                    skipped += 1;
+                    malformed.get_or_insert_with(|| {
+                        format!("{} on {}", request.action, request.resource)
+                    });
+                    if skipped > MALFORMED_SKIPS {
+                        break;
+                    }
+                } else {
+                    out.findings.push(finding);
+                }
                 // the verdict stands; further findings get a short budget each
                 p.session.set_timeout(opts.query.timeout_ms.min(3_000));
                 // next finding: another kind of action if the query depends on the action, else stop
@@ -258,7 +299,7 @@ fn compare_once(base: &Side, gain: &Side, opts: &DiffOptions, kind: Verdict) -> 
             }
         }
     }
-    out
+    (out, malformed)
 }
 
 fn describe(
