@@ -6,14 +6,13 @@
 //! anonymous one, is allowed) or `no_admin` (no action of a service the policies never name is
 //! allowed on `*`, i.e. nothing grants "everything").
 
-use crate::eval::{Applies, Matcher};
 use crate::json::{Json, JsonPath};
-use crate::model::{Policy, PolicyType, PrincipalEntry, Statement};
-use crate::query::{allowed, allows, request_json, Frame, Prepared, QueryOptions, Side, Solved};
+use crate::model::{Policy, PolicyType, PrincipalEntry};
+use crate::query::{request_json, QueryOptions, Side};
 use crate::request::Request;
 use crate::scenario::{locate, read_json, Errors, InputError};
-use crate::symbolic::term::{and, not, T};
 use crate::verdict::Verdict;
+use crate::verify::{Mode, Property, RequestPattern, Verification, Verifier};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -1209,19 +1208,26 @@ fn no_admin_invariant(
 
 /// Does the invariant's pattern apply to a concrete request (mirrors the encoding)?
 pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
-    let m = Matcher::new(req);
-    let Some(s) = inv.pattern.statements.first() else {
-        return false;
-    };
-    if !matches!(m.applies(&inv.pattern, s), Applies::Yes(_)) {
-        return false;
-    }
-    if let Some(entries) = &inv.principal {
-        if crate::rules::principal_grant(entries, &req.principal).is_none() {
-            return false;
+    inv.request_pattern().applies(req)
+}
+
+impl Invariant {
+    /// The requests this invariant is about, for the verifier.
+    pub fn request_pattern(&self) -> RequestPattern<'_> {
+        RequestPattern {
+            pattern: &self.pattern,
+            principal: self.principal.as_deref(),
+            not_principal: &self.not_principal,
         }
     }
-    crate::rules::principal_grant(&inv.not_principal, &req.principal).is_none()
+
+    /// Forbid or require, for the verifier.
+    pub fn mode(&self) -> Mode {
+        match self.kind {
+            Kind::Forbid => Mode::Forbid,
+            Kind::Require => Mode::Require,
+        }
+    }
 }
 
 /// The result of one invariant on one policy target. Its serde form is the JSON result
@@ -1265,40 +1271,15 @@ pub struct Outcome {
 }
 
 pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
-    let frame = Frame::of(&[side]);
-    let mut stmts: Vec<&Statement> = side.statements();
-    stmts.extend(inv.pattern.statements.iter());
-    let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| {
-        let a = allowed(enc, side);
-        let mut parts: Vec<T> = Vec::new();
-        if let Some(s) = inv.pattern.statements.first() {
-            parts.push(enc.applies_no_principal(&inv.pattern, s));
-        }
-        if let Some(entries) = &inv.principal {
-            parts.push(enc.principal_match(entries));
-        }
-        if !inv.not_principal.is_empty() {
-            let m = enc.principal_match(&inv.not_principal);
-            parts.push(not(m));
-        }
-        let pat = and(parts);
-        match inv.kind {
-            // sts:GetCallerIdentity needs no permission and no policy can deny it: it is not
-            // something a policy grants, so it never violates a forbid invariant (said in a note)
-            Kind::Forbid => {
-                let gci = enc.pred_of(
-                    crate::symbolic::encode::ACTION_SLOT,
-                    vec![crate::symbolic::encode::AtomKey::literal(
-                        &crate::rules::GET_CALLER_IDENTITY.to_lowercase(),
-                    )],
-                );
-                and([a, pat, not(gci)])
-            }
-            Kind::Require => and([not(a), pat]),
-        }
-    });
-    let mut p = match prepared {
-        Ok(p) => p,
+    let pattern = inv.request_pattern();
+    let property = Property::Invariant {
+        side,
+        pattern,
+        mode: inv.mode(),
+    };
+    // the property (its formula and its replay) is defined in the verifier
+    let mut v = match Verifier::new(property, opts) {
+        Ok(v) => v,
         Err(e) => {
             return Outcome {
                 status: Verdict::Unknown,
@@ -1310,27 +1291,13 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             }
         }
     };
-    let mut notes = p.enc.notes.clone();
-    let gci = crate::rules::GET_CALLER_IDENTITY.to_lowercase();
-    if matches!(inv.kind, Kind::Forbid)
-        && inv.pattern.statements.first().is_some_and(|s| {
-            let hit = s.action.patterns.iter().any(|p| p.matches_lower(&gci));
-            hit != s.action.negated
-        })
-    {
+    let mut notes = v.notes().to_vec();
+    if matches!(inv.kind, Kind::Forbid) && pattern.names_get_caller_identity() {
         notes.push("sts:GetCallerIdentity needs no permission and no policy can deny it; it is not counted against this forbid invariant".into());
     }
-    let assumptions = p.enc.assumptions.clone();
-    let confirm = |r: &Request| {
-        !(matches!(inv.kind, Kind::Forbid) && crate::rules::needs_no_permission(&r.action))
-            && pattern_applies(inv, r)
-            && match inv.kind {
-                Kind::Forbid => allows(side, r),
-                Kind::Require => !allows(side, r),
-            }
-    };
-    match p.solve(&confirm) {
-        Solved::None => Outcome {
+    let assumptions = v.assumptions().to_vec();
+    match v.next() {
+        Verification::Proved => Outcome {
             status: Verdict::Holds,
             counterexample: None,
             detail: if assumptions.is_empty() {
@@ -1342,19 +1309,23 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             assumptions,
             statements: Vec::new(),
         },
-        Solved::Unknown(r) => Outcome {
-            status: if r.is_internal() {
-                Verdict::Error
-            } else {
-                Verdict::Unknown
-            },
+        Verification::Unknown(r) => Outcome {
+            status: Verdict::Unknown,
             counterexample: None,
-            detail: r.to_string(),
+            detail: r,
             notes,
             assumptions,
             statements: Vec::new(),
         },
-        Solved::Found { request, .. } => {
+        Verification::Disagreement(d) => Outcome {
+            status: Verdict::Error,
+            counterexample: None,
+            detail: d.to_string(),
+            notes,
+            assumptions,
+            statements: Vec::new(),
+        },
+        Verification::Counterexample { request, .. } => {
             let ev = side.evaluate(&request);
             let deciding: Vec<crate::eval::StmtRef> = ev
                 .statements
@@ -1383,7 +1354,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
             };
             Outcome {
                 status: Verdict::Violated,
-                counterexample: Some(request_json(&request, &p.enc)),
+                counterexample: Some(request_json(&request, &v.prepared().enc)),
                 detail,
                 notes,
                 assumptions,

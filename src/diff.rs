@@ -4,16 +4,13 @@
 use crate::eval::{Decision, SetName};
 use crate::json::Json;
 use crate::model::PolicyType;
-use crate::query::{
-    allowed, allows, class_patterns, decision, request_json, Frame, Prepared, QueryOptions, Side,
-    Solved,
-};
+use crate::query::{class_patterns, decision, request_json, Prepared, QueryOptions, Side};
 use crate::scenario::{
     locate, looks_like_scenario, read_json, scenario_from_json, Errors, InputError,
 };
 use crate::symbolic::encode::{ACTION_SLOT, RESOURCE_SLOT};
-use crate::symbolic::term::{and, not};
-use crate::verdict::{Disagreement, UnknownReason, Verdict};
+use crate::verdict::{Disagreement, Verdict};
+use crate::verify::{Property, Verification, Verifier};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -231,9 +228,6 @@ fn compare_once(
 ) -> (Findings, Option<String>) {
     let mut malformed: Option<String> = None;
     let mut skipped = 0usize;
-    let frame = Frame::of(&[base, gain]);
-    let mut stmts = base.statements();
-    stmts.extend(gain.statements());
     let mut out = Findings {
         findings: Vec::new(),
         unknown: None,
@@ -241,25 +235,20 @@ fn compare_once(
         notes: Vec::new(),
         assumptions: Vec::new(),
     };
-    let prepared = Prepared::new(frame, &stmts, &opts.query, Vec::new(), |enc| {
-        let b = allowed(enc, base);
-        let g = allowed(enc, gain);
-        and([g, not(b)])
-    });
-    let mut p = match prepared {
-        Ok(p) => p,
+    // the property (allowed(gain) ∧ ¬allowed(base) has no model) is defined in the verifier
+    let mut v = match Verifier::new(Property::NoWidening { base, gain }, &opts.query) {
+        Ok(v) => v,
         Err(e) => {
             out.unknown = Some(e);
             return (out, malformed);
         }
     };
-    out.notes = p.enc.notes.clone();
-    out.assumptions = p.enc.assumptions.clone();
-    let confirm = |r: &crate::request::Request| !allows(base, r) && allows(gain, r);
+    out.notes = v.notes().to_vec();
+    out.assumptions = v.assumptions().to_vec();
     while out.findings.len() < opts.max_findings {
-        match p.solve(&confirm) {
-            Solved::Found { request, model } => {
-                let finding = describe(&p, base, gain, &request, &model, kind);
+        match v.next() {
+            Verification::Counterexample { request, model } => {
+                let finding = describe(v.prepared(), base, gain, &request, &model, kind);
                 let finding = serde_json::to_value(&finding).unwrap_or(Value::Null);
                 if well_formed_only && !finding_is_well_formed(&finding) {
                     skipped += 1;
@@ -273,21 +262,18 @@ fn compare_once(
                     out.findings.push(finding);
                 }
                 // the verdict stands; further findings get a short budget each
-                p.session.set_timeout(opts.query.timeout_ms.min(3_000));
+                v.set_timeout(opts.query.timeout_ms.min(3_000));
                 // next finding: another kind of action if the query depends on the action, else stop
-                match model.classes.get(&ACTION_SLOT) {
-                    Some(&c) if p.enc.class_count(ACTION_SLOT) > 1 => {
-                        p.session.block_class(ACTION_SLOT, c, &p.enc)
-                    }
-                    _ => break,
+                if !v.exclude_action_class(&model) {
+                    break;
                 }
             }
-            Solved::None => break,
-            Solved::Unknown(UnknownReason::Internal(d)) => {
+            Verification::Proved => break,
+            Verification::Disagreement(d) => {
                 out.internal = Some(d);
                 break;
             }
-            Solved::Unknown(UnknownReason::Limit(r)) => {
+            Verification::Unknown(r) => {
                 if out.findings.is_empty() {
                     out.unknown = Some(r);
                 } else {

@@ -448,8 +448,7 @@ fn completions_and_man_headers() {
         .collect();
     pages.sort();
     // the pages the written iamprove.1 and `iamprove man` (stdout) refer to, to compare with the
-    // pages written (stdout refers to `iamprove-help(1)`, which is never written: reported, not
-    // fixed here)
+    // pages written (all three lists are equal, `iamprove-help.1` included)
     let refs = |page: &str| {
         let mut refs: Vec<String> = page
             .replace("\\-", "-")
@@ -463,6 +462,11 @@ fn completions_and_man_headers() {
     };
     let written = refs(&std::fs::read_to_string(dir.path().join("iamprove.1")).unwrap_or_default());
     let printed = refs(&run_text(&["man"]).0);
+    // every page referred to is written, and the written top page is the printed one
+    assert_eq!(written, printed);
+    for page in printed.lines() {
+        assert!(pages.iter().any(|p| p == page), "{page} is not written");
+    }
     let text = format!(
         "$ iamprove man --dir DIR\nexit: {}\n----- stdout -----\n{}----- stderr -----\n{}----- DIR -----\n{}\n----- referred to by DIR/iamprove.1 -----\n{written}\n----- referred to by `iamprove man` -----\n{printed}\n",
         r.code,

@@ -5,7 +5,9 @@
 //! * [`solver`]: terms to Z3 and models back to plain data; the only module of the workspace
 //!   that links z3 (most queries are decided by its built-in finite search without a Z3 context);
 //! * [`query`]: sides (identity, resource, scenario), prepare, solve, and turn a model into a
-//!   concrete request that the evaluator replays before anyone sees it.
+//!   concrete request that the evaluator replays before anyone sees it;
+//! * [`verify`]: the properties (no widening, invariant holds), each defined once, with a typed
+//!   outcome (proved, replayed counterexample, unknown, internal disagreement).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]
 
@@ -18,3 +20,4 @@ pub(crate) use iamprove_core::{
 pub mod query;
 pub mod solver;
 pub mod symbolic;
+pub mod verify;
