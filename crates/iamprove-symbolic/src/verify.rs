@@ -311,3 +311,77 @@ pub fn verify_invariant(
         opts,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PolicyType;
+
+    fn policy(kind: PolicyType, stmt: &str) -> Policy {
+        let text = format!(r#"{{"Version": "2012-10-17", "Statement": [{stmt}]}}"#);
+        crate::parse::parse_policy_text(&text, kind, "p").unwrap()
+    }
+
+    fn identity(stmt: &str) -> Side {
+        Side::Identity(vec![policy(PolicyType::Identity, stmt)])
+    }
+
+    #[test]
+    fn no_widening_is_proved_or_has_a_replayed_counterexample() {
+        let narrow = identity(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}"#);
+        let wide = identity(r#"{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}"#);
+        let opts = QueryOptions::default();
+        assert!(matches!(
+            verify_no_widening(&wide, &narrow, &opts),
+            Verification::Proved
+        ));
+        match verify_no_widening(&narrow, &wide, &opts) {
+            Verification::Counterexample { request, .. } => {
+                assert!(request.action.to_lowercase().starts_with("s3:get"));
+                assert!(!request.action.eq_ignore_ascii_case("s3:GetObject"));
+                assert!(allows(&wide, &request) && !allows(&narrow, &request));
+            }
+            _ => panic!("expected a counterexample"),
+        }
+    }
+
+    #[test]
+    fn invariants_forbid_and_require() {
+        let side = identity(r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}"#);
+        let pat = |action: &str| {
+            policy(
+                PolicyType::Identity,
+                &format!(r#"{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}"#),
+            )
+        };
+        let opts = QueryOptions::default();
+        let ask = |p: &Policy, mode| {
+            let pattern = RequestPattern {
+                pattern: p,
+                principal: None,
+                not_principal: &[],
+            };
+            verify_invariant(&side, pattern, mode, &opts)
+        };
+        let iam = pat("iam:*");
+        let s3 = pat("s3:DeleteObject");
+        let gci = pat("sts:GetCallerIdentity");
+        assert!(matches!(ask(&iam, Mode::Forbid), Verification::Proved));
+        assert!(matches!(ask(&s3, Mode::Require), Verification::Proved));
+        // needs no permission: never counted against a forbid invariant
+        assert!(matches!(ask(&gci, Mode::Forbid), Verification::Proved));
+        match ask(&s3, Mode::Forbid) {
+            Verification::Counterexample { request, .. } => {
+                assert!(request.action.eq_ignore_ascii_case("s3:DeleteObject"))
+            }
+            _ => panic!("expected a counterexample"),
+        }
+        match ask(&iam, Mode::Require) {
+            Verification::Counterexample { request, .. } => {
+                assert!(request.action.to_lowercase().starts_with("iam:"));
+                assert!(!allows(&side, &request));
+            }
+            _ => panic!("expected a counterexample"),
+        }
+    }
+}
