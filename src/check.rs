@@ -1296,7 +1296,7 @@ pub fn check_one(side: &Side, inv: &Invariant, opts: &QueryOptions) -> Outcome {
         notes.push("sts:GetCallerIdentity needs no permission and no policy can deny it; it is not counted against this forbid invariant".into());
     }
     let assumptions = v.assumptions().to_vec();
-    match v.next() {
+    match v.ask() {
         Verification::Proved => Outcome {
             status: Verdict::Holds,
             counterexample: None,

@@ -246,7 +246,7 @@ fn compare_once(
     out.notes = v.notes().to_vec();
     out.assumptions = v.assumptions().to_vec();
     while out.findings.len() < opts.max_findings {
-        match v.next() {
+        match v.ask() {
             Verification::Counterexample { request, model } => {
                 let finding = describe(v.prepared(), base, gain, &request, &model, kind);
                 let finding = serde_json::to_value(&finding).unwrap_or(Value::Null);

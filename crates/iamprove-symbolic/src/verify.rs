@@ -50,7 +50,7 @@ impl RequestPattern<'_> {
         self.pattern.statements.first()
     }
 
-    /// Does the pattern match a concrete request (the evaluator's reading of [`Self::encode`])?
+    /// Does the pattern match a concrete request (the evaluator's reading of the pattern's formula)?
     pub fn applies(&self, req: &Request) -> bool {
         let m = Matcher::new(req);
         let Some(s) = self.statement() else {
@@ -222,7 +222,7 @@ impl Verification {
     }
 }
 
-/// A prepared question about one property; ask it with [`Verifier::next`].
+/// A prepared question about one property; ask it with [`Verifier::ask`].
 pub struct Verifier<'a> {
     property: Property<'a>,
     prepared: Prepared,
@@ -241,7 +241,7 @@ impl<'a> Verifier<'a> {
     }
 
     /// The next counterexample (replayed), or a proof that there is none left, or why not.
-    pub fn next(&mut self) -> Verification {
+    pub fn ask(&mut self) -> Verification {
         let property = self.property;
         let confirm = move |r: &Request| property.is_counterexample(r);
         Verification::from_solved(self.prepared.solve(&confirm))
@@ -285,7 +285,7 @@ impl<'a> Verifier<'a> {
 /// Ask once: is `property` proved, or what is a (replayed) counterexample?
 pub fn verify(property: Property<'_>, opts: &QueryOptions) -> Verification {
     match Verifier::new(property, opts) {
-        Ok(mut v) => v.next(),
+        Ok(mut v) => v.ask(),
         Err(e) => Verification::Unknown(e),
     }
 }
