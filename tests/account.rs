@@ -957,3 +957,25 @@ fn account_forbid_issue10_every_principal_can_reaches_is_a_violator() {
         assert!(violators.contains(&p), "{p} missing from violators: {v}");
     }
 }
+
+/// Issue 10, minimal form (reproduced, NOT fixed yet): a role whose only kms:Decrypt grant is
+/// under IpAddress aws:SourceIp; `can` answers only-under-conditions, yet `forbid kms:Decrypt`
+/// (no Condition at all) answers "holds": a false proof.
+#[test]
+#[ignore = "issue 10: false proof reproduced, fix pending"]
+fn account_forbid_issue10_minimal_source_ip_grant_is_a_violator() {
+    let (code, v) = check_status("spec-issue10-min.json");
+    assert_eq!(code, Some(1), "{v}");
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "violated", "{v}");
+    let violators: Vec<&str> = r["violators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["principal"].as_str())
+        .collect();
+    assert!(
+        violators.contains(&"arn:aws:iam::123456789012:role/only-ip"),
+        "{v}"
+    );
+}
