@@ -931,3 +931,51 @@ fn shared_answers_equal_unshared_answers_on_generated_accounts() {
     }
     assert!(shared > 20, "only {shared} shared answers");
 }
+
+/// Issue 10 (reproduced, NOT fixed yet): role-814 and app-1089 (cut from
+/// `gen-account --principals 10000 --seed 1`) both hold policy-321 Statement[5] (Allow
+/// kms:Decrypt under IpAddress aws:SourceIp 10.53.0.0/16); `can` answers yes for both, but the
+/// forbid lists only app-1089 as a violator: a false "no" for role-814. Ignored until fixed so CI
+/// stays green; run with `--ignored` to see it fail.
+#[test]
+#[ignore = "issue 10: false no for role-814 reproduced, fix pending"]
+fn account_forbid_issue10_every_principal_can_reaches_is_a_violator() {
+    let (code, v) = check_status("spec-issue10-kms.json");
+    assert_eq!(code, Some(1), "{v}");
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "violated", "{v}");
+    let violators: Vec<&str> = r["violators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["principal"].as_str())
+        .collect();
+    for p in [
+        "arn:aws:iam::123456789012:role/app-1089",
+        "arn:aws:iam::123456789012:role/role-814",
+    ] {
+        assert!(violators.contains(&p), "{p} missing from violators: {v}");
+    }
+}
+
+/// Issue 10, minimal form (reproduced, NOT fixed yet): a role whose only kms:Decrypt grant is
+/// under IpAddress aws:SourceIp; `can` answers only-under-conditions, yet `forbid kms:Decrypt`
+/// (no Condition at all) answers "holds": a false proof.
+#[test]
+#[ignore = "issue 10: false proof reproduced, fix pending"]
+fn account_forbid_issue10_minimal_source_ip_grant_is_a_violator() {
+    let (code, v) = check_status("spec-issue10-min.json");
+    assert_eq!(code, Some(1), "{v}");
+    let r = &v["results"][0];
+    assert_eq!(r["status"], "violated", "{v}");
+    let violators: Vec<&str> = r["violators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["principal"].as_str())
+        .collect();
+    assert!(
+        violators.contains(&"arn:aws:iam::123456789012:role/only-ip"),
+        "{v}"
+    );
+}
