@@ -935,10 +935,9 @@ fn shared_answers_equal_unshared_answers_on_generated_accounts() {
 /// Issue 10 (reproduced, NOT fixed yet): role-814 and app-1089 (cut from
 /// `gen-account --principals 10000 --seed 1`) both hold policy-321 Statement[5] (Allow
 /// kms:Decrypt under IpAddress aws:SourceIp 10.53.0.0/16); `can` answers yes for both, but the
-/// forbid lists only app-1089 as a violator: a false "no" for role-814. Ignored until fixed so CI
-/// stays green; run with `--ignored` to see it fail.
+/// forbid listed only app-1089 as a violator: a false "no" for role-814 (a KMS key without a loaded
+/// key policy counted as denying; now AWS's default key policy is assumed).
 #[test]
-#[ignore = "issue 10: false no for role-814 reproduced, fix pending"]
 fn account_forbid_issue10_every_principal_can_reaches_is_a_violator() {
     let (code, v) = check_status("spec-issue10-kms.json");
     assert_eq!(code, Some(1), "{v}");
@@ -962,7 +961,6 @@ fn account_forbid_issue10_every_principal_can_reaches_is_a_violator() {
 /// under IpAddress aws:SourceIp; `can` answers only-under-conditions, yet `forbid kms:Decrypt`
 /// (no Condition at all) answers "holds": a false proof.
 #[test]
-#[ignore = "issue 10: false proof reproduced, fix pending"]
 fn account_forbid_issue10_minimal_source_ip_grant_is_a_violator() {
     let (code, v) = check_status("spec-issue10-min.json");
     assert_eq!(code, Some(1), "{v}");

@@ -281,6 +281,20 @@ pub struct Direct {
 /// The worlds of principal `n` for `q`. With `all` (for `require`), the worlds cover every
 /// matching request: the generic worlds are kept even when no identity statement may allow the
 /// question, and leave `sts:` requests on the roles that have their own world to those worlds.
+/// The key policy AWS gives a KMS key by default: the key's account may use it through IAM
+/// policies (`Principal` its root, `kms:*`). Assumed for keys whose policy is not loaded.
+fn default_key_policy(account: &str) -> Option<crate::model::Policy> {
+    let text = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "AssumedDefaultKeyPolicy", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{account}:root"}}, "Action": "kms:*", "Resource": "*"}}]}}"#
+    );
+    crate::parse::parse_policy_text(
+        &text,
+        crate::model::PolicyType::Resource,
+        "AWS's default key policy (assumed: the key's policy is not loaded)",
+    )
+    .ok()
+}
+
 fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
     let node = &env.nodes[n];
     let base = env.scenario_of(n);
@@ -329,12 +343,25 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
         if may || all {
             let mut accts: Vec<Option<String>> = rcp_accounts.iter().cloned().map(Some).collect();
             accts.push(None);
+            // A KMS key is STRICT (its key policy must grant). A key whose policy is not loaded
+            // may have AWS's default key policy, which delegates to IAM in its account: when
+            // looking for allowed requests (forbid, can, who-can) that policy is assumed, so a
+            // missing key policy never proves a denial. `require` (looking for denied requests)
+            // keeps the strict reading, so neither answer rests on a guess in its favour.
+            let assumed_key_policy = if all {
+                None
+            } else {
+                default_key_policy(&principal.account)
+            };
             for a in accts {
                 let mut sc = base.clone();
                 sc.rcps = match &a {
                     Some(a) => env.rcps_for(a),
                     None => Vec::new(),
                 };
+                if sc.resource_policy.is_none() {
+                    sc.resource_policy = assumed_key_policy.clone();
+                }
                 out.push(World {
                     sc,
                     resource_account: None,
@@ -345,9 +372,11 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
                         sts_roles: sts_roles.clone(),
                     },
                     loaded_only: loaded_only.clone(),
-                    label: match a {
-                        Some(a) => format!("resources of account {a}"),
-                        None => "resources without a resource policy".into(),
+                    label: match (a, all) {
+                        (Some(a), false) => format!("resources of account {a} (KMS keys: AWS's default key policy assumed)"),
+                        (Some(a), true) => format!("resources of account {a}"),
+                        (None, false) => "resources without a loaded resource policy (KMS keys: AWS's default key policy assumed)".into(),
+                        (None, true) => "resources without a resource policy".into(),
                     },
                 });
             }
