@@ -284,8 +284,11 @@ pub struct Direct {
 /// The key policy AWS gives a KMS key by default: the key's account may use it through IAM
 /// policies (`Principal` its root, `kms:*`). Assumed for keys whose policy is not loaded.
 fn default_key_policy(account: &str) -> Option<crate::model::Policy> {
+    // the account is quoted by serde_json, so no account text can make the document unreadable
+    // (which would silently fall back to the strict reading)
+    let root = serde_json::Value::String(format!("arn:aws:iam::{account}:root"));
     let text = format!(
-        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "AssumedDefaultKeyPolicy", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{account}:root"}}, "Action": "kms:*", "Resource": "*"}}]}}"#
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "AssumedDefaultKeyPolicy", "Effect": "Allow", "Principal": {{"AWS": {root}}}, "Action": "kms:*", "Resource": "*"}}]}}"#
     );
     crate::parse::parse_policy_text(
         &text,
