@@ -14,7 +14,7 @@ use crate::scenario::{locate, read_json, Errors, InputError};
 use crate::verdict::Verdict;
 use crate::verify::{Mode, Property, RequestPattern, Verification, Verifier};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -373,7 +373,7 @@ fn excepted(arn: &str, except: &[String]) -> bool {
 pub fn check_account(
     inputs: &crate::account::Inputs,
     invs: &[AccountInvariant],
-) -> Result<Vec<Value>, Errors> {
+) -> Result<Vec<CheckEntry>, Errors> {
     let mut env = crate::account::Env::load(inputs)?;
     env.quiet = true;
     let graph = crate::account::Graph::build(&env);
@@ -383,21 +383,27 @@ pub fn check_account(
         .as_ref()
         .map(|o| o.warnings.clone())
         .unwrap_or_default();
+    let target = inputs.account.display().to_string();
     let mut results = Vec::new();
     for inv in invs {
         if let (Some(names), Some(q)) = (&inv.require, &inv.question) {
-            let mut r = require_account(&env, &graph, inv, names, q);
-            r["target"] = json!(inputs.account.display().to_string());
-            r["warnings"] = json!(warnings);
-            results.push(r);
+            results.push(CheckEntry::Require(require_account(
+                &env,
+                &graph,
+                inv,
+                names,
+                q,
+                target.clone(),
+                warnings.clone(),
+            )));
             continue;
         }
-        let mut violators: Vec<Value> = Vec::new();
-        let mut unknown: Vec<Value> = Vec::new();
+        let mut violators: Vec<AccountViolator> = Vec::new();
+        let mut unknown: Vec<PrincipalUnknown> = Vec::new();
         if inv.no_escalation {
             for e in &escalations {
                 if !excepted(&e.principal, &inv.except) {
-                    violators.push(serde_json::to_value(e).unwrap_or(Value::Null));
+                    violators.push(AccountViolator::Escalation(e.clone()));
                 }
             }
         }
@@ -408,20 +414,23 @@ pub fn check_account(
                     continue;
                 }
                 let last = r.path.last();
-                violators.push(json!({
-                    "principal": r.arn,
-                    "request": {
-                        "principal": last.map(|s| s.principal.clone()),
-                        "action": last.map(|s| s.action.clone()),
-                        "resource": last.map(|s| s.resource.clone()),
+                violators.push(AccountViolator::Reach {
+                    request: PathRequest {
+                        principal: last.map(|s| s.principal.clone()),
+                        action: last.map(|s| s.action.clone()),
+                        resource: last.map(|s| s.resource.clone()),
                     },
-                    "path": r.path,
-                    "conditions": r.conditions,
-                }));
+                    principal: r.arn,
+                    path: r.path,
+                    conditions: r.conditions,
+                });
             }
             for (arn, why) in unk {
                 if !excepted(&arn, &inv.except) {
-                    unknown.push(json!({"principal": arn, "reason": why}));
+                    unknown.push(PrincipalUnknown {
+                        principal: arn,
+                        reason: why,
+                    });
                 }
             }
             // escalation gives arbitrary permissions: a principal that can escalate to admin
@@ -430,25 +439,28 @@ pub fn check_account(
                 if e.kind == "self"
                     && e.gains.is_any_action()
                     && !excepted(&e.principal, &inv.except)
-                    && !violators
-                        .iter()
-                        .any(|v| v["principal"] == e.principal.as_str())
+                    && !violators.iter().any(|v| v.principal() == e.principal)
                 {
-                    violators.push(json!({"principal": e.principal, "pattern": inv.pattern_json, "via_escalation": e.method, "path": e.path}));
+                    violators.push(AccountViolator::ViaEscalation {
+                        principal: e.principal.clone(),
+                        pattern: inv.pattern_json.clone(),
+                        via_escalation: e.method.clone(),
+                        path: e.path.clone(),
+                    });
                 }
             }
         }
         let status = if !violators.is_empty() {
-            "violated"
+            Verdict::Violated
         } else if !unknown.is_empty() {
-            "unknown"
+            Verdict::Unknown
         } else {
-            "holds"
+            Verdict::Holds
         };
         let detail = if !violators.is_empty() {
-            let names: Vec<String> = violators
+            let names: Vec<&str> = violators
                 .iter()
-                .filter_map(|v| v["principal"].as_str().map(str::to_owned))
+                .map(AccountViolator::principal)
                 .take(5)
                 .collect();
             format!(
@@ -456,26 +468,26 @@ pub fn check_account(
                 violators.len(),
                 names.join(", ")
             )
-        } else if !unknown.is_empty() {
+        } else if let Some(u) = unknown.first() {
             format!(
                 "{} principal(s) could not be decided, e.g. {}",
                 unknown.len(),
-                unknown[0]["principal"].as_str().unwrap_or("")
+                u.principal
             )
         } else {
             "proved: no principal outside the exceptions is allowed any matching request (direct, role chains, escalation)"
                 .to_owned()
         };
-        results.push(json!({
-            "invariant": inv.id,
-            "description": inv.description,
-            "target": inputs.account.display().to_string(),
-            "status": status,
-            "detail": detail,
-            "counterexample": violators.first().cloned(),
-            "violators": violators,
-            "unknown": unknown,
-            "warnings": warnings,
+        results.push(CheckEntry::Account(AccountResult {
+            invariant: inv.id.clone(),
+            description: inv.description.clone(),
+            target: target.clone(),
+            status,
+            detail,
+            counterexample: violators.first().cloned(),
+            violators,
+            unknown,
+            warnings: warnings.clone(),
         }));
     }
     Ok(results)
@@ -508,12 +520,14 @@ fn require_account(
     inv: &AccountInvariant,
     names: &[String],
     q: &crate::account::pattern::Question,
-) -> Value {
+    target: String,
+    warnings: Vec<String>,
+) -> RequireResult {
     use crate::account::pattern::{must, Must};
     let opts = QueryOptions::default();
-    let mut satisfied: Vec<Value> = Vec::new();
-    let mut violators: Vec<Value> = Vec::new();
-    let mut unknown: Vec<Value> = Vec::new();
+    let mut satisfied: Vec<Satisfied> = Vec::new();
+    let mut violators: Vec<RequireViolator> = Vec::new();
+    let mut unknown: Vec<PrincipalUnknown> = Vec::new();
     for pat in names {
         let matched: Vec<usize> = (0..env.nodes.len())
             .filter(|&i| {
@@ -522,7 +536,10 @@ fn require_account(
             })
             .collect();
         if matched.is_empty() {
-            violators.push(json!({"principal": pat, "reason": "no user or role of the loaded accounts matches this pattern"}));
+            violators.push(RequireViolator::Missing {
+                principal: pat.clone(),
+                reason: "no user or role of the loaded accounts matches this pattern".to_owned(),
+            });
         }
         for p in matched {
             let arn = env.nodes[p].arn.clone();
@@ -538,12 +555,12 @@ fn require_account(
                     Must::Holds { request, step } => {
                         let mut full = path.clone();
                         full.push(step.clone());
-                        satisfied.push(json!({
-                            "principal": arn,
-                            "via": env.nodes[t].arn,
-                            "request": request_value(request),
-                            "path": full,
-                        }));
+                        satisfied.push(Satisfied {
+                            principal: arn.clone(),
+                            via: env.nodes[t].arn.clone(),
+                            request: request_value(request),
+                            path: full,
+                        });
                         done = true;
                     }
                     Must::Unknown(r) => {
@@ -562,7 +579,10 @@ fn require_account(
                 continue;
             }
             if let Some(u) = unk {
-                unknown.push(json!({"principal": arn, "reason": u}));
+                unknown.push(PrincipalUnknown {
+                    principal: arn,
+                    reason: u,
+                });
                 continue;
             }
             violators.push(match first {
@@ -570,54 +590,63 @@ fn require_account(
                     request,
                     world,
                     evaluation,
-                }) => json!({
-                    "principal": arn,
-                    "reason": format!("a matching request is not allowed ({}; {})", evaluation.reason, world),
-                    "request": request_value(&request),
-                    "decision": evaluation.decision,
-                    "statements": evaluation.statements,
-                }),
-                _ => json!({
-                    "principal": arn,
-                    "reason": "no matching request is allowed (baseline context), directly or through a role it can assume",
-                }),
+                }) => RequireViolator::Denied {
+                    principal: arn,
+                    reason: format!(
+                        "a matching request is not allowed ({}; {})",
+                        evaluation.reason, world
+                    ),
+                    request: request_value(&request),
+                    decision: evaluation.decision,
+                    statements: evaluation.statements,
+                },
+                _ => RequireViolator::Missing {
+                    principal: arn,
+                    reason: "no matching request is allowed (baseline context), directly or through a role it can assume".to_owned(),
+                },
             });
         }
     }
-    let status = if !violators.is_empty() {
-        "violated"
-    } else if !unknown.is_empty() {
-        "unknown"
+    let (status, detail) = if let Some(v) = violators.first() {
+        (
+            Verdict::Violated,
+            format!(
+                "{} required principal(s) lack it, e.g. {}: {}",
+                violators.len(),
+                v.principal(),
+                v.reason()
+            ),
+        )
+    } else if let Some(u) = unknown.first() {
+        (
+            Verdict::Unknown,
+            format!(
+                "{} principal(s) could not be decided, e.g. {}",
+                unknown.len(),
+                u.principal
+            ),
+        )
     } else {
-        "holds"
+        (
+            Verdict::Holds,
+            format!(
+                "proved: each of the {} named principal(s) is allowed every matching request (itself or through a role it assumes unconditionally), witness replayed",
+                satisfied.len()
+            ),
+        )
     };
-    let detail = match status {
-        "violated" => format!(
-            "{} required principal(s) lack it, e.g. {}: {}",
-            violators.len(),
-            violators[0]["principal"].as_str().unwrap_or(""),
-            violators[0]["reason"].as_str().unwrap_or("")
-        ),
-        "unknown" => format!(
-            "{} principal(s) could not be decided, e.g. {}",
-            unknown.len(),
-            unknown[0]["principal"].as_str().unwrap_or("")
-        ),
-        _ => format!(
-            "proved: each of the {} named principal(s) is allowed every matching request (itself or through a role it assumes unconditionally), witness replayed",
-            satisfied.len()
-        ),
-    };
-    json!({
-        "invariant": inv.id,
-        "description": inv.description,
-        "status": status,
-        "detail": detail,
-        "counterexample": violators.first().cloned(),
-        "violators": violators,
-        "satisfied": satisfied,
-        "unknown": unknown,
-    })
+    RequireResult {
+        invariant: inv.id.clone(),
+        description: inv.description.clone(),
+        status,
+        detail,
+        counterexample: violators.first().cloned(),
+        violators,
+        satisfied,
+        unknown,
+        target,
+        warnings,
+    }
 }
 
 fn load_target(
@@ -1251,13 +1280,6 @@ pub struct CheckResult {
     pub assumptions: Option<Vec<String>>,
 }
 
-impl CheckResult {
-    /// The JSON result (serialization of these plain fields cannot fail).
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
-}
-
 /// Result of one invariant on one target.
 pub struct Outcome {
     pub status: Verdict,
@@ -1422,12 +1444,277 @@ fn only_assumable_by(
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// account-invariant results (typed; their serde form is the JSON result, field for field)
+
+/// One principal that an account invariant could not decide, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalUnknown {
+    /// The principal's ARN.
+    pub principal: String,
+    /// Why it is undecided (a solver limit, a missing input).
+    pub reason: String,
+}
+
+/// The final request of a reaching path: who acts, the action, the resource (`null` for an
+/// empty path).
+#[derive(Debug, Clone, Serialize)]
+pub struct PathRequest {
+    /// The acting principal.
+    pub principal: Option<String>,
+    /// The action.
+    pub action: Option<String>,
+    /// The resource.
+    pub resource: Option<String>,
+}
+
+/// A principal that breaks a `forbid` or `no_escalation` account invariant.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum AccountViolator {
+    /// `no_escalation`: an escalation, as `escalations` reports it.
+    Escalation(crate::account::escalate::Escalation),
+    /// Allowed a matching request, directly or through role chains (replayed step by step).
+    Reach {
+        /// The principal's ARN.
+        principal: String,
+        /// The last step's request.
+        request: PathRequest,
+        /// Role assumptions, then the final action.
+        path: Vec<crate::account::Step>,
+        /// Context keys needed anywhere on the path.
+        conditions: Vec<crate::account::conditions::CondReq>,
+    },
+    /// Can escalate to any action, so it reaches the pattern too.
+    ViaEscalation {
+        /// The principal's ARN.
+        principal: String,
+        /// The invariant's pattern as written.
+        pattern: Value,
+        /// The escalation method.
+        via_escalation: crate::account::escalate::Method,
+        /// Role assumptions and the escalating actions.
+        path: Vec<crate::account::Step>,
+    },
+}
+
+impl AccountViolator {
+    /// The violating principal's ARN.
+    pub fn principal(&self) -> &str {
+        match self {
+            AccountViolator::Escalation(e) => &e.principal,
+            AccountViolator::Reach { principal, .. }
+            | AccountViolator::ViaEscalation { principal, .. } => principal,
+        }
+    }
+}
+
+/// The result of a `forbid` or `no_escalation` invariant over an account.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountResult {
+    /// The invariant's id.
+    pub invariant: String,
+    /// Its description.
+    pub description: String,
+    /// The account directory.
+    pub target: String,
+    /// `holds`, `violated` or `unknown`.
+    pub status: Verdict,
+    /// One line about the result.
+    pub detail: String,
+    /// The first violator.
+    pub counterexample: Option<AccountViolator>,
+    /// Every violating principal path.
+    pub violators: Vec<AccountViolator>,
+    /// The undecided principals.
+    pub unknown: Vec<PrincipalUnknown>,
+    /// Warnings about the loaded account (organisation data).
+    pub warnings: Vec<String>,
+}
+
+/// A named principal that lacks what a `require` account invariant demands.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RequireViolator {
+    /// No matching request is allowed, or no principal matches the name.
+    Missing {
+        /// The principal's ARN (or the name that matched none).
+        principal: String,
+        /// Why.
+        reason: String,
+    },
+    /// A matching request the evaluator denies (replayed).
+    Denied {
+        /// The principal's ARN.
+        principal: String,
+        /// Why, with the world it was asked in.
+        reason: String,
+        /// The denied request (scenario form).
+        request: Value,
+        /// The evaluator's decision.
+        decision: crate::eval::Decision,
+        /// The statements that decided.
+        statements: Vec<crate::eval::StmtRef>,
+    },
+}
+
+impl RequireViolator {
+    /// The principal's ARN.
+    pub fn principal(&self) -> &str {
+        match self {
+            RequireViolator::Missing { principal, .. }
+            | RequireViolator::Denied { principal, .. } => principal,
+        }
+    }
+    /// Why it violates.
+    pub fn reason(&self) -> &str {
+        match self {
+            RequireViolator::Missing { reason, .. } | RequireViolator::Denied { reason, .. } => {
+                reason
+            }
+        }
+    }
+}
+
+/// A named principal that satisfies a `require` account invariant, and how.
+#[derive(Debug, Clone, Serialize)]
+pub struct Satisfied {
+    /// The principal's ARN.
+    pub principal: String,
+    /// The identity (itself or a role it assumes) that is allowed every matching request.
+    pub via: String,
+    /// An allowed matching request (scenario form, replayed).
+    pub request: Value,
+    /// Role assumptions, then the request's step.
+    pub path: Vec<crate::account::Step>,
+}
+
+/// The result of a `require` invariant over an account.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequireResult {
+    /// The invariant's id.
+    pub invariant: String,
+    /// Its description.
+    pub description: String,
+    /// `holds`, `violated` or `unknown`.
+    pub status: Verdict,
+    /// One line about the result.
+    pub detail: String,
+    /// The first violator.
+    pub counterexample: Option<RequireViolator>,
+    /// The named principals that lack it.
+    pub violators: Vec<RequireViolator>,
+    /// The named principals that have it.
+    pub satisfied: Vec<Satisfied>,
+    /// The undecided principals.
+    pub unknown: Vec<PrincipalUnknown>,
+    /// The account directory.
+    pub target: String,
+    /// Warnings about the loaded account (organisation data).
+    pub warnings: Vec<String>,
+}
+
+/// One result of `check`: an invariant on a policy target or over an account. Its serde form
+/// is the JSON result (each kind has its own fields).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum CheckEntry {
+    /// An invariant on a policy target.
+    Policy(CheckResult),
+    /// A `forbid` or `no_escalation` invariant over an account.
+    Account(AccountResult),
+    /// A `require` invariant over an account.
+    Require(RequireResult),
+}
+
+impl CheckEntry {
+    /// The invariant's id.
+    pub fn invariant(&self) -> &str {
+        match self {
+            CheckEntry::Policy(r) => &r.invariant,
+            CheckEntry::Account(r) => &r.invariant,
+            CheckEntry::Require(r) => &r.invariant,
+        }
+    }
+    /// The invariant's description.
+    pub fn description(&self) -> &str {
+        match self {
+            CheckEntry::Policy(r) => &r.description,
+            CheckEntry::Account(r) => &r.description,
+            CheckEntry::Require(r) => &r.description,
+        }
+    }
+    /// The spec file (policy targets only; empty for account invariants).
+    pub fn source(&self) -> &str {
+        match self {
+            CheckEntry::Policy(r) => &r.source,
+            _ => "",
+        }
+    }
+    /// The target's name (policy target) or the account directory.
+    pub fn target(&self) -> &str {
+        match self {
+            CheckEntry::Policy(r) => &r.target,
+            CheckEntry::Account(r) => &r.target,
+            CheckEntry::Require(r) => &r.target,
+        }
+    }
+    /// The verdict.
+    pub fn status(&self) -> Verdict {
+        match self {
+            CheckEntry::Policy(r) => r.status,
+            CheckEntry::Account(r) => r.status,
+            CheckEntry::Require(r) => r.status,
+        }
+    }
+    /// One line about the result.
+    pub fn detail(&self) -> &str {
+        match self {
+            CheckEntry::Policy(r) => &r.detail,
+            CheckEntry::Account(r) => &r.detail,
+            CheckEntry::Require(r) => &r.detail,
+        }
+    }
+    /// The counterexample as JSON (`null` when there is none): a replayed request for a policy
+    /// target, the first violator for an account invariant.
+    pub fn counterexample_json(&self) -> Value {
+        let v = match self {
+            CheckEntry::Policy(r) => serde_json::to_value(&r.counterexample),
+            CheckEntry::Account(r) => serde_json::to_value(&r.counterexample),
+            CheckEntry::Require(r) => serde_json::to_value(&r.counterexample),
+        };
+        v.unwrap_or(Value::Null)
+    }
+    /// The statements that decided a policy target's counterexample (none for accounts).
+    pub fn statements(&self) -> &[crate::eval::StmtRef] {
+        match self {
+            CheckEntry::Policy(r) => &r.statements,
+            _ => &[],
+        }
+    }
+    /// What a `holds` relies on (policy targets; `None` when the result lists none).
+    pub fn assumptions(&self) -> Option<&[String]> {
+        match self {
+            CheckEntry::Policy(r) => r.assumptions.as_deref(),
+            _ => None,
+        }
+    }
+    /// Warnings about a loaded account (empty for policy targets).
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            CheckEntry::Policy(_) => &[],
+            CheckEntry::Account(r) => &r.warnings,
+            CheckEntry::Require(r) => &r.warnings,
+        }
+    }
+}
+
 /// The report of `check`: one result per (invariant, target), in spec order (account
 /// invariants first). Its JSON form is `{"results": [...], "summary": {...}}`.
 pub struct CheckReport {
     /// Warnings of the account invariants (each once), for stderr.
     pub warnings: Vec<String>,
-    pub results: Vec<Value>,
+    pub results: Vec<CheckEntry>,
     pub violated: usize,
     pub unknown: usize,
     /// Results whose status is `error` (an internal error: exit 2).
@@ -1473,11 +1760,11 @@ pub fn run(spec_path: &Path, opts: &QueryOptions) -> Result<CheckReport, CheckEr
     if let Some(inputs) = &spec.account {
         match check_account(inputs, &spec.account_raw) {
             Ok(r) => {
-                violated += r.iter().filter(|x| x["status"] == "violated").count();
-                unknown += r.iter().filter(|x| x["status"] == "unknown").count();
-                for w in r.iter().filter_map(|x| x["warnings"].as_array()).flatten() {
-                    if let Some(w) = w.as_str().filter(|w| !warnings.iter().any(|s| s == w)) {
-                        warnings.push(w.to_owned());
+                violated += r.iter().filter(|x| x.status() == Verdict::Violated).count();
+                unknown += r.iter().filter(|x| x.status() == Verdict::Unknown).count();
+                for w in r.iter().flat_map(CheckEntry::warnings) {
+                    if !warnings.contains(w) {
+                        warnings.push(w.clone());
                     }
                 }
                 results.extend(r);
@@ -1503,7 +1790,7 @@ pub fn run(spec_path: &Path, opts: &QueryOptions) -> Result<CheckReport, CheckEr
                     Verdict::Unknown => unknown += 1,
                     _ => {}
                 }
-                results.push(r.to_json());
+                results.push(CheckEntry::Policy(r));
                 continue;
             }
             let inv = match raw {
@@ -1545,21 +1832,18 @@ pub fn run(spec_path: &Path, opts: &QueryOptions) -> Result<CheckReport, CheckEr
                 Verdict::Error => internal += 1,
                 _ => {}
             }
-            results.push(
-                CheckResult {
-                    invariant: inv.id.clone(),
-                    description: inv.description.clone(),
-                    source: inv.source.clone(),
-                    target: tname.clone(),
-                    status: o.status,
-                    detail: o.detail,
-                    counterexample: o.counterexample,
-                    statements: o.statements,
-                    notes: o.notes,
-                    assumptions: Some(o.assumptions),
-                }
-                .to_json(),
-            );
+            results.push(CheckEntry::Policy(CheckResult {
+                invariant: inv.id.clone(),
+                description: inv.description.clone(),
+                source: inv.source.clone(),
+                target: tname.clone(),
+                status: o.status,
+                detail: o.detail,
+                counterexample: o.counterexample,
+                statements: o.statements,
+                notes: o.notes,
+                assumptions: Some(o.assumptions),
+            }));
         }
     }
     let targets = spec

@@ -13,7 +13,8 @@ use crate::model::Policy;
 use crate::query::Side;
 use crate::scenario::{looks_like_scenario, scenario_from_json, Errors, InputError, Scenario};
 use crate::verdict::Verdict;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
@@ -462,19 +463,38 @@ impl FileResult {
             errors,
         }
     }
+}
 
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({"path": self.change.path(), "status": self.change.status.name(), "verdict": self.verdict, "findings": self.findings, "notes": self.notes});
-        if self.change.status == Status::Renamed {
-            v["old_path"] = json!(self.change.old_path);
+/// The JSON form of a [`FileResult`]: `path`, `status`, `verdict`, `findings`, `notes`, then
+/// `old_path` (renames), `narrowing` (`--direction both`) and `errors` when present.
+#[derive(Serialize)]
+struct FileJson<'a> {
+    path: &'a str,
+    status: &'static str,
+    verdict: Verdict,
+    findings: &'a [Value],
+    notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old_path: Option<&'a Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    narrowing: Option<Verdict>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    errors: &'a [String],
+}
+
+impl Serialize for FileResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        FileJson {
+            path: self.change.path(),
+            status: self.change.status.name(),
+            verdict: self.verdict,
+            findings: &self.findings,
+            notes: &self.notes,
+            old_path: (self.change.status == Status::Renamed).then_some(&self.change.old_path),
+            narrowing: self.narrowing,
+            errors: &self.errors,
         }
-        if let Some(n) = self.narrowing {
-            v["narrowing"] = json!(n);
-        }
-        if !self.errors.is_empty() {
-            v["errors"] = json!(self.errors);
-        }
-        v
+        .serialize(s)
     }
 }
 
@@ -496,14 +516,26 @@ impl GitDiff {
             .find(|v| self.files.iter().any(|f| f.verdict == *v))
             .unwrap_or(Verdict::NoWidening)
     }
+}
 
-    pub fn to_json(&self) -> Value {
-        json!({
-            "verdict": self.verdict(),
-            "base": self.base,
-            "files": self.files.iter().map(FileResult::to_json).collect::<Vec<_>>(),
-            "skipped": self.skipped,
-        })
+/// The JSON form of [`GitDiff`]: `verdict`, `base`, `files`, `skipped`.
+#[derive(Serialize)]
+struct GitDiffJson<'a> {
+    verdict: Verdict,
+    base: &'a str,
+    files: &'a [FileResult],
+    skipped: &'a [String],
+}
+
+impl Serialize for GitDiff {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        GitDiffJson {
+            verdict: self.verdict(),
+            base: &self.base,
+            files: &self.files,
+            skipped: &self.skipped,
+        }
+        .serialize(s)
     }
 }
 

@@ -3,6 +3,7 @@
 use super::{report_errors, Exit, Format};
 use crate::check::CheckError;
 use crate::query::QueryOptions;
+use crate::verdict::Verdict;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -39,16 +40,17 @@ pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit 
         }
         Format::Text => (|| {
             for r in results {
-                let status = r["status"].as_str().unwrap_or("");
-                writeln!(out, "{} {}  [{}]", super::style::verdict_padded(status, 9), r["invariant"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""))?;
-                if status != "holds" {
-                    writeln!(out, "          {}", r["detail"].as_str().unwrap_or(""))?;
+                let status = r.status();
+                writeln!(out, "{} {}  [{}]", super::style::verdict_padded(status.name(), 9), r.invariant(), r.target())?;
+                if status != Verdict::Holds {
+                    writeln!(out, "          {}", r.detail())?;
                 }
-                if let Some(c) = r.get("counterexample").filter(|c| !c.is_null()) {
+                let c = r.counterexample_json();
+                if !c.is_null() {
                     writeln!(out, "          counterexample: {c}")?;
                 }
-                for a in r["assumptions"].as_array().into_iter().flatten() {
-                    writeln!(out, "          assumption: {}", a.as_str().unwrap_or(""))?;
+                for a in r.assumptions().unwrap_or_default() {
+                    writeln!(out, "          assumption: {a}")?;
                 }
             }
             writeln!(out, "{} checked: {} violated, {} unknown", results.len(), violated, unknown)

@@ -27,7 +27,7 @@ pub fn cmd_diff_git(base: &str, paths: &[PathBuf], opts: &DiffOptions, format: F
     }
     let mut out = super::style::stdout();
     let res = match format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &result.to_json())
+        Format::Json => serde_json::to_writer_pretty(&mut out, &result)
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out)),
         Format::Text => print_text(&mut out, &result),

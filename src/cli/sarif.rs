@@ -502,13 +502,13 @@ pub struct CheckTarget {
 
 /// `check --format sarif`: one rule per invariant, one result per violated or unknown invariant
 /// (holding invariants have a rule and no result).
-pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
+pub fn check_log(results: &[crate::check::CheckEntry], targets: &[CheckTarget]) -> Log {
     let mut b = Builder::new();
     let mut loc = Locator::new();
     for r in results {
-        let id = r["invariant"].as_str().unwrap_or("");
-        let description = r["description"].as_str().unwrap_or("");
-        let source = r["source"].as_str().unwrap_or("");
+        let id = r.invariant();
+        let description = r.description();
+        let source = r.source();
         let short = if description.is_empty() {
             format!("Invariant `{id}`")
         } else {
@@ -522,16 +522,22 @@ pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
             "A violation carries a counterexample request, already replayed through iamprove's evaluator: paste it into a scenario and run `iamprove eval` to see the deciding statements. Fix the statement the result points at, or change the invariant if the access is intended. `unknown` means the solver gave up (raise --timeout); it is not a pass.",
             Level::Error,
         );
-        let status = r["status"].as_str().unwrap_or("");
-        let target = r["target"].as_str().unwrap_or("");
-        let detail = r["detail"].as_str().unwrap_or("");
+        let status = r.status();
+        let target = r.target();
+        let detail = r.detail();
+        let counterexample = r.counterexample_json();
         let (level, text) = match status {
-            "violated" => (Level::Error, format!("Invariant `{id}` is violated on {target}: {detail}. Counterexample (replayable request): {}", r["counterexample"])),
-            "unknown" => (Level::Warning, format!("Invariant `{id}` could not be decided on {target} (this is not a pass): {detail}")),
-            "error" => (Level::Error, format!("Internal error while checking invariant `{id}` on {target}: {detail}")),
+            Verdict::Violated => (Level::Error, format!("Invariant `{id}` is violated on {target}: {detail}. Counterexample (replayable request): {counterexample}")),
+            Verdict::Unknown => (Level::Warning, format!("Invariant `{id}` could not be decided on {target} (this is not a pass): {detail}")),
+            Verdict::Error => (Level::Error, format!("Internal error while checking invariant `{id}` on {target}: {detail}")),
             _ => continue,
         };
-        let mut refs: Vec<Value> = r["statements"].as_array().cloned().unwrap_or_default();
+        // the statement references in their JSON form, which the shared locator reads
+        let mut refs: Vec<Value> = r
+            .statements()
+            .iter()
+            .filter_map(|s| serde_json::to_value(s).ok())
+            .collect();
         // the grants first (GitHub shows the first location); boundaries, SCPs, ... after them
         refs.sort_by_key(|s| !matches!(s["set"].as_str(), Some("identity" | "resource")));
         let mut locations = statement_locations(&mut loc, &refs);
@@ -554,9 +560,9 @@ pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
             numbered(locations),
             Vec::new(),
             props(vec![
-                ("status", Value::from(status)),
+                ("status", Value::from(status.name())),
                 ("target", Value::from(target)),
-                ("request", r["counterexample"].clone()),
+                ("request", counterexample),
             ]),
         );
     }
@@ -564,8 +570,9 @@ pub fn check_log(results: &[Value], targets: &[CheckTarget]) -> Log {
     let mut assumptions: Vec<Value> = Vec::new();
     for a in results
         .iter()
-        .flat_map(|r| r["assumptions"].as_array().cloned().unwrap_or_default())
+        .flat_map(|r| r.assumptions().unwrap_or_default())
     {
+        let a = Value::from(a.as_str());
         if !assumptions.contains(&a) {
             assumptions.push(a);
         }
