@@ -56,8 +56,7 @@ pub mod gen;
 pub mod load;
 pub mod pattern;
 // `trust` moved here from the top crate (escalations ask it whether a federated provider is open to
-// outsiders); its public items are not all documented yet.
-#[allow(missing_docs)]
+// outsiders).
 pub mod trust;
 
 use crate::eval::StmtRef;

@@ -159,7 +159,7 @@ impl Action {
     }
 
     /// Condition keys that apply to the action whatever the resource, sorted.
-    pub fn condition_keys(&self) -> impl Iterator<Item = &'static str> + Clone {
+    pub(crate) fn condition_keys(&self) -> impl Iterator<Item = &'static str> + Clone {
         non_empty_split(self.keys, ',')
     }
 }
@@ -193,7 +193,7 @@ impl ActionResource {
     }
 
     /// Condition keys that apply when the action acts on this resource type, sorted.
-    pub fn condition_keys(&self) -> impl Iterator<Item = &'static str> + Clone {
+    pub(crate) fn condition_keys(&self) -> impl Iterator<Item = &'static str> + Clone {
         non_empty_split(self.keys, ',')
     }
 }
@@ -228,7 +228,7 @@ pub struct ConditionKey {
 
 impl ConditionKey {
     /// Whether the key can have several values in a request (`ArrayOf...` types).
-    pub fn is_multivalued(&self) -> bool {
+    pub(crate) fn is_multivalued(&self) -> bool {
         self.kind.starts_with("ArrayOf")
     }
 }
@@ -267,7 +267,7 @@ impl Catalog {
     }
 
     /// The embedded catalog, or the error that stopped its parsing.
-    pub fn try_get() -> Result<&'static Catalog, &'static CatalogError> {
+    pub(crate) fn try_get() -> Result<&'static Catalog, &'static CatalogError> {
         EMBEDDED_CATALOG
             .get_or_init(|| Catalog::parse(EMBEDDED))
             .as_ref()
@@ -411,7 +411,7 @@ impl Catalog {
     }
 
     /// The action at position `index` of [`Catalog::lowercase_names`].
-    pub fn action_at(&self, index: usize) -> Option<(&Service, &Action)> {
+    pub(crate) fn action_at(&self, index: usize) -> Option<(&Service, &Action)> {
         let s = self.first_action.partition_point(|&first| first <= index);
         let service = self.services.get(s.checked_sub(1)?)?;
         let first = self.first_action.get(s - 1)?;
@@ -466,7 +466,7 @@ impl Catalog {
     /// Global keys come first, then the service whose prefix the key carries, then
     /// any other service listing it. `None` for unknown keys and for the few keys
     /// actions name without any service defining them.
-    pub fn condition_key(&self, key: &str) -> Option<&ConditionKey> {
+    pub(crate) fn condition_key(&self, key: &str) -> Option<&ConditionKey> {
         match self.key_index().lookup(key)? {
             KeyRef::Global(i) => self.global_condition_keys.get(*i as usize),
             KeyRef::Service(s, k) => self
@@ -1045,7 +1045,7 @@ pub mod index {
 
     /// The lower-case full name (`s3:getobject`) of action `i` (the order of
     /// [`super::Catalog::lowercase_names`]).
-    pub fn lowercase_name(i: usize) -> Option<&'static str> {
+    pub(crate) fn lowercase_name(i: usize) -> Option<&'static str> {
         field(i, 1)
     }
 
@@ -1082,7 +1082,7 @@ pub mod index {
     }
 
     /// Lower-case full names starting with `prefix` (byte comparison), in sorted order.
-    pub fn names_with_prefix(prefix: &str) -> Vec<&'static str> {
+    pub(crate) fn names_with_prefix(prefix: &str) -> Vec<&'static str> {
         let start = partition(|n| n < prefix);
         (start..len())
             .map_while(|i| lowercase_name(i).filter(|n| n.starts_with(prefix)))

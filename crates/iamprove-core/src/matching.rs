@@ -105,7 +105,7 @@ impl Kind {
 /// Compile tokens for a use. For [`Kind::Exact`] and [`Kind::IgnoreCase`] every token must be
 /// literal (the parser writes them so); a wildcard token there matches nothing, as a
 /// character-by-character comparison would decide.
-pub fn compile_kind(toks: &[Tok], kind: Kind) -> crate::automata::Pattern {
+pub(crate) fn compile_kind(toks: &[Tok], kind: Kind) -> crate::automata::Pattern {
     use crate::automata::{Pattern, PatternSpec};
     let equality = |ignore_case: bool| {
         if toks.iter().all(|t| matches!(t, Tok::Lit(_))) {

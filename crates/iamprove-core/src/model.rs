@@ -42,7 +42,7 @@ impl PolicyType {
         })
     }
     /// Whether the type's statements carry a `Principal` element.
-    pub fn takes_principal(self) -> bool {
+    pub(crate) fn takes_principal(self) -> bool {
         matches!(
             self,
             PolicyType::Resource | PolicyType::Trust | PolicyType::Rcp
@@ -393,7 +393,7 @@ pub enum Cmp {
 
 impl BaseOp {
     /// Every operator, in declaration order.
-    pub const ALL: [BaseOp; 27] = [
+    pub(crate) const ALL: [BaseOp; 27] = [
         BaseOp::StringEquals,
         BaseOp::StringNotEquals,
         BaseOp::StringEqualsIgnoreCase,
@@ -457,7 +457,7 @@ impl BaseOp {
     }
 
     /// The operator with this name (exact case), if any.
-    pub fn from_name(s: &str) -> Option<BaseOp> {
+    pub(crate) fn from_name(s: &str) -> Option<BaseOp> {
         BaseOp::ALL.iter().copied().find(|op| op.name() == s)
     }
 
@@ -598,7 +598,7 @@ impl CondValues {
 
 /// Keys whose request value is a set (§3.6). Others are multivalued when a set qualifier or a
 /// list value in the request makes them so.
-pub const MULTIVALUED_KEYS: &[&str] = &[
+pub(crate) const MULTIVALUED_KEYS: &[&str] = &[
     "aws:tagkeys",
     "aws:calledvia",
     "aws:principalorgpaths",

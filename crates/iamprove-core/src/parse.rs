@@ -18,7 +18,7 @@ pub use crate::errors::ParseError;
 /// benchmark's generated 5,000-statement policies have 1.2 M: the limit leaves room for both.
 /// Beyond it no policy can be real, and a clear error is better than minutes of work (the
 /// automata are linear in pattern length, so everything below it is merely slow).
-pub const MAX_POLICY_CHARS: usize = 2_097_152;
+pub(crate) const MAX_POLICY_CHARS: usize = 2_097_152;
 
 /// The error for a document over [`MAX_POLICY_CHARS`], if it is.
 pub fn size_error(doc: &Json) -> Option<String> {

@@ -240,7 +240,7 @@ fn any_cmp(context: &Context, c: &Condition, r: &str, vars: bool) -> bool {
 
 /// A template against a value: its pattern compiled at parse time, or (with policy
 /// variables) resolved from the context and compiled for `kind`.
-pub fn template_match(
+pub(crate) fn template_match(
     context: &Context,
     t: &Template,
     vars: bool,

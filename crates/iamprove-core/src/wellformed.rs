@@ -45,7 +45,7 @@ pub fn action_formats(lower_action: &str) -> Option<Vec<Vec<Tok>>> {
 /// One ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) as a `Mode::Format`
 /// pattern; `None` when the format holds a literal `*` or `?`, an unterminated placeholder or
 /// is not an ARN with six parts.
-pub fn format_toks(format: &str) -> Option<Vec<Tok>> {
+pub(crate) fn format_toks(format: &str) -> Option<Vec<Tok>> {
     if format.contains('*') || format.contains('?') || !format.starts_with("arn:") {
         return None;
     }

@@ -47,7 +47,7 @@ impl Side {
     }
 
     /// The scenario in which this side decides `req` (mirrors conformance's replay).
-    pub fn replay_scenario(&self, req: &Request) -> (Scenario, Request) {
+    pub(crate) fn replay_scenario(&self, req: &Request) -> (Scenario, Request) {
         match self {
             Side::Identity(ps) => {
                 let mut sc = Scenario::empty();
@@ -112,7 +112,7 @@ pub fn guardrail_side(kind: PolicyType, policies: Vec<Policy>) -> Side {
 }
 
 /// The account a resource-policy replay puts the resource in (never the caller's).
-pub fn foreign_account(principal_account: &str) -> String {
+pub(crate) fn foreign_account(principal_account: &str) -> String {
     if principal_account == "999988887777" {
         "999988887776".into()
     } else {
@@ -803,7 +803,7 @@ fn choose<'a>(
 }
 
 /// Turn a model into a concrete request.
-pub fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
+pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String> {
     let class_witness = |slot: usize| -> Option<String> {
         if let Some(s) = m.strings.get(&slot) {
             return Some(s.clone());

@@ -179,7 +179,7 @@ impl Session {
     }
 
     /// The assertions in SMT-LIB 2 (creates the Z3 solver if there is none yet).
-    pub fn to_smt2(&mut self) -> String {
+    pub(crate) fn to_smt2(&mut self) -> String {
         self.z3_session().to_smt2()
     }
 
@@ -267,7 +267,12 @@ impl Session {
     /// Diagnostics: the smallest sub-term whose Z3 value under the current model differs from
     /// its value under `m` by `term::eval`. `None` when the last model came from the built-in
     /// search (which evaluates terms with `term::eval` itself).
-    pub fn first_disagreement(&mut self, t: &T, m: &Model, enc: &dyn VarSorts) -> Option<String> {
+    pub(crate) fn first_disagreement(
+        &mut self,
+        t: &T,
+        m: &Model,
+        enc: &dyn VarSorts,
+    ) -> Option<String> {
         self.note(t, enc);
         let dims = self.dims.clone();
         let z = self.z3.as_mut()?;
@@ -305,7 +310,7 @@ impl Session {
     }
 
     /// Forbid the class assignment of `slot` seen in `model`.
-    pub fn block_class(&mut self, slot: usize, class: u32, enc: &dyn VarSorts) {
+    pub(crate) fn block_class(&mut self, slot: usize, class: u32, enc: &dyn VarSorts) {
         self.block(&[(slot, class)], &[], enc);
     }
 

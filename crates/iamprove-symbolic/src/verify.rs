@@ -174,7 +174,7 @@ impl Property<'_> {
     }
 
     /// Is `req` a counterexample according to the evaluator (the specification)?
-    pub fn is_counterexample(&self, req: &Request) -> bool {
+    pub(crate) fn is_counterexample(&self, req: &Request) -> bool {
         match self {
             Property::NoWidening { base, gain } => !allows(base, req) && allows(gain, req),
             Property::Invariant {

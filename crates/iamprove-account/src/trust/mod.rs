@@ -29,8 +29,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
+/// The action a role assumption by an AWS principal asks for.
 pub const ASSUME_ROLE: &str = "sts:AssumeRole";
+/// The action a role assumption through an OIDC provider asks for.
 pub const WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
+/// The action a role assumption through a SAML provider asks for.
 pub const WITH_SAML: &str = "sts:AssumeRoleWithSAML";
 
 /// Account of a role given as a bare trust policy (no ARN known): used for nothing else.
@@ -64,10 +67,12 @@ pub struct TrustRole {
     pub label: String,
     /// The role's ARN (a placeholder in account [`PLACEHOLDER_ACCOUNT`] for bare documents).
     pub arn: String,
+    /// The trust policy.
     pub policy: Policy,
 }
 
 impl TrustRole {
+    /// The role's account (from its ARN; [`PLACEHOLDER_ACCOUNT`] when the ARN has none).
     pub fn account(&self) -> String {
         self.arn
             .split(':')
@@ -78,6 +83,7 @@ impl TrustRole {
     }
 }
 
+/// How `trust` reads a role: which accounts are the user's, and the solver's limits.
 pub struct TrustOptions {
     /// Accounts the user owns (`--trusted-accounts`, the organization's accounts).
     pub trusted_accounts: BTreeSet<String>,
@@ -85,6 +91,7 @@ pub struct TrustOptions {
     pub org_id: Option<String>,
     /// Give up enumerating after this many solver classes per query (the answer is then unknown).
     pub max_classes: usize,
+    /// The solver options of each query.
     pub query: QueryOptions,
 }
 
@@ -99,17 +106,24 @@ impl Default for TrustOptions {
     }
 }
 
+/// What kind of caller a class of identities is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// AWS accounts and IAM principals (`"AWS"` entries).
     Aws,
+    /// AWS service principals.
     Service,
+    /// Subjects of an OIDC provider (`sts:AssumeRoleWithWebIdentity`).
     Oidc,
+    /// Users of a SAML provider (`sts:AssumeRoleWithSAML`).
     Saml,
+    /// Unauthenticated callers (`"*"` read as anyone).
     Anonymous,
 }
 
 impl Kind {
+    /// The kind's word, as serialized.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Aws => "aws",
@@ -124,7 +138,9 @@ impl Kind {
 /// One class of identities that can assume the role.
 #[derive(Debug, Clone, Serialize)]
 pub struct Identity {
+    /// What kind of caller.
     pub kind: Kind,
+    /// The class in words.
     pub description: String,
     /// The class in pattern form: the principal entries or the claim patterns it matches.
     pub patterns: Value,
@@ -141,15 +157,20 @@ pub struct Identity {
     pub witness: Value,
 }
 
+/// How serious a hazard is (ordered: `Info` < `Warning` < `Error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing.
     Info,
+    /// Likely too broad.
     Warning,
+    /// Lets callers in that should not be.
     Error,
 }
 
 impl Severity {
+    /// The severity's word, as serialized.
     pub fn name(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -171,24 +192,33 @@ pub const HAZARDS: &[(&str, &str, &str)] = &[
     ("cross-account-root", "info", "Another account's root is trusted: every principal of that account whose own policies allow it can assume the role (a warning outside the organization)."),
 ];
 
+/// A hazard of a trust policy, located at its statement.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hazard {
+    /// The stable code (one of [`HAZARDS`]).
     pub code: &'static str,
+    /// How serious it is.
     pub severity: Severity,
+    /// What is wrong, in words.
     pub message: String,
     /// JSON path of the statement (`Statement[0]`).
     pub statement: String,
+    /// A replayed request that shows it, in scenario form.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub witness: Option<Value>,
 }
 
+/// The `trust` report of one role: who can assume it, and its hazards.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleReport {
+    /// The role's label (its ARN, or the file name of a bare trust policy).
     pub role: String,
     /// The trust policy's name (file, `file#path` or dump label), for locations.
     #[serde(skip)]
     pub policy_name: String,
+    /// The classes of identities that can assume the role.
     pub assumable_by: Vec<Identity>,
+    /// The hazards found.
     pub hazards: Vec<Hazard>,
     /// Why the set of identities may be incomplete (solver timeout, class limit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -196,6 +226,7 @@ pub struct RoleReport {
 }
 
 impl RoleReport {
+    /// The most serious hazard's severity (`None` without hazards).
     pub fn worst(&self) -> Option<Severity> {
         self.hazards.iter().map(|h| h.severity).max()
     }
@@ -384,6 +415,7 @@ fn candidate_statements<'p>(
     (allows, denies)
 }
 
+/// A condition as `Operator key [values]`, for reports.
 pub fn show_condition(c: &Condition) -> String {
     let vals: Vec<String> = match &c.values {
         CondValues::Str(ts) => ts.iter().map(|t| t.raw.clone()).collect(),
@@ -1586,8 +1618,11 @@ pub fn roles_of_account(acct: &crate::account::load::Account) -> Vec<TrustRole> 
 /// optionally, the `sub` and audience patterns (StringLike globs) its tokens must match.
 #[derive(Debug, Clone)]
 pub struct AllowedFederated {
+    /// The provider's ARN or host.
     pub provider: String,
+    /// Patterns the `sub` claim must match (`None`: any).
     pub sub: Option<Vec<String>>,
+    /// Patterns the audience claim must match (`None`: any).
     pub aud: Option<Vec<String>>,
 }
 
@@ -1596,17 +1631,23 @@ pub struct AllowedFederated {
 pub struct Allowed {
     /// `AWS` (accounts, role and user ARNs) and `Service` entries.
     pub principals: Vec<PrincipalEntry>,
+    /// The admitted federated identities.
     pub federated: Vec<AllowedFederated>,
 }
 
+/// The answer of an `only_assumable_by` invariant.
 #[derive(Debug, Clone)]
 pub enum OnlyOutcome {
+    /// Proved: only the admitted callers can assume the role.
     Holds,
     /// A replayed request of a caller outside the list, and what it is.
     Violated {
+        /// The replayed request (scenario form).
         counterexample: Value,
+        /// Who the caller is, in words.
         detail: String,
     },
+    /// Undecided (a solver limit): the reason.
     Unknown(String),
 }
 

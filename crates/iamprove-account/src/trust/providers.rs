@@ -7,8 +7,10 @@ use std::sync::OnceLock;
 
 const EMBEDDED: &str = include_str!("../../data/oidc-providers.json");
 
+/// One field of a provider's subject grammar (`repo`, `ref`, `namespace`, …).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Field {
+    /// The field in words (`repository`).
     pub label: String,
     /// Characters a value of this field cannot contain.
     #[serde(default)]
@@ -18,21 +20,28 @@ pub struct Field {
     pub scope: bool,
 }
 
+/// One shape of a provider's `sub` claim.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Format {
+    /// The shape, with `{field}` placeholders (`repo:{owner}/{repo}:ref:{ref}`).
     pub sub: String,
     /// A trailing `*` may stand for the rest of the subject from one of this format's fields on.
     #[serde(default)]
     pub generic: bool,
 }
 
+/// An OIDC provider whose subject grammar is known (one entry of the embedded table).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Provider {
+    /// A short identifier (`github`).
     pub id: String,
+    /// The provider's name for people (`GitHub Actions`).
     pub name: String,
     /// Glob over the provider's `host[/path]` (the claim-key prefix).
     pub host: String,
+    /// What a subject is called (`workflow`, `service account`).
     pub noun: String,
+    /// The audience value the provider documents, if one.
     #[serde(default)]
     pub expected_aud: Option<String>,
     /// The claim that names the application (`aud`, or `app_id` for Facebook and Amazon).
@@ -40,7 +49,9 @@ pub struct Provider {
     /// Without a condition on the audience any application of the provider is admitted.
     #[serde(default)]
     pub aud_required: bool,
+    /// The subject fields, by name.
     pub fields: BTreeMap<String, Field>,
+    /// The shapes of the `sub` claim.
     pub formats: Vec<Format>,
 }
 
@@ -79,6 +90,7 @@ pub fn claim_prefix(federated: &str) -> String {
     }
 }
 
+/// Whether a `Federated` principal names a SAML provider (else an OIDC one).
 pub fn is_saml(federated: &str) -> bool {
     federated.contains(":saml-provider/")
 }
@@ -86,17 +98,22 @@ pub fn is_saml(federated: &str) -> bool {
 /// One field of a subject pattern in provider terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldValue {
+    /// The field's name.
     pub name: String,
+    /// The field in words.
     pub label: String,
     /// The pattern text of the field (`*` when a trailing wildcard covers it).
     pub value: String,
+    /// The field names the owner (see [`Field::scope`]).
     pub scope: bool,
 }
 
 impl FieldValue {
+    /// Whether the pattern has a wildcard.
     pub fn is_wild(&self) -> bool {
         self.value.contains(['*', '?'])
     }
+    /// The field in words: `any repository`, ``repository matching `a*` ``.
     pub fn show(&self) -> String {
         if self.value == "*" {
             format!("any {}", self.label)

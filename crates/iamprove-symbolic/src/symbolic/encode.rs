@@ -208,7 +208,7 @@ pub struct Vars {
 
 impl Vars {
     /// A new Boolean variable; its index.
-    pub fn new_bool(&mut self, name: String) -> usize {
+    pub(crate) fn new_bool(&mut self, name: String) -> usize {
         self.bools.push(name);
         self.bools.len() - 1
     }
@@ -285,14 +285,14 @@ fn format_key(toks: Vec<Tok>) -> AtomKey {
 }
 
 /// What a proof relies on when requests are restricted to well-formed resources.
-pub const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); region and account segments hold no colon";
+pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); region and account segments hold no colon";
 
 /// At most this many distinct ARN formats constrain the resource field of one query
 /// ([`Encoder::well_formed_resources`]).
-pub const WELL_FORMED_BUDGET: usize = 48;
+pub(crate) const WELL_FORMED_BUDGET: usize = 48;
 
 /// Principal-derived keys (linked to a symbolic principal by [`Encoder::link_principal_keys`]).
-pub const PRINCIPAL_KEYS: &[&str] = &[
+pub(crate) const PRINCIPAL_KEYS: &[&str] = &[
     "aws:principalarn",
     "aws:principalaccount",
     "aws:principaltype",
@@ -820,7 +820,7 @@ impl Encoder {
     }
 
     /// Is the principal an STS federated-user session (GetFederationToken)?
-    pub fn federated_user(&mut self) -> T {
+    pub(crate) fn federated_user(&mut self) -> T {
         match &self.principal {
             PrincipalMode::Fixed(p) => konst(matches!(p.kind, PrincipalKind::FederatedUser { .. })),
             PrincipalMode::Symbolic { slot } => {
@@ -915,7 +915,7 @@ impl Encoder {
     /// SAML sessions). Every constraint holds for every real request (a narrowing of spurious
     /// combinations only); keys of service principals and federated callers stay free.
     /// Call after the query is built (the keys' patterns are known) and before partitioning.
-    pub fn link_principal_keys(&mut self) {
+    pub(crate) fn link_principal_keys(&mut self) {
         let PrincipalMode::Symbolic { slot } = self.principal else {
             return;
         };
@@ -1565,7 +1565,7 @@ impl Encoder {
     /// same class; and equality is transitive. The remaining half (unequal strings in one class
     /// need a class of two or more strings) is stated after partitioning
     /// (`query::link_variable_singletons`).
-    pub fn link_variable_equalities(&mut self) {
+    pub(crate) fn link_variable_equalities(&mut self) {
         let eqs = self.var_eqs.clone();
         for e in &eqs {
             let Some(d) = self.vars.slots.get(e.a).and_then(|s| s.domain) else {
@@ -1614,7 +1614,7 @@ impl Encoder {
     /// Inclusions between abstracted patterns on one field that hold for every value of their
     /// (one, shared) variable, as implications between their Booleans: facts about all
     /// requests, so answers stay exact (`template_included`).
-    pub fn link_variable_inclusions(&mut self) {
+    pub(crate) fn link_variable_inclusions(&mut self) {
         let atoms = self.abstract_atoms.clone();
         for a in &atoms {
             for b in &atoms {
@@ -1852,7 +1852,7 @@ impl Encoder {
     }
 
     /// The Boolean "value is `true`" of a slot (created on first use).
-    pub fn bool_slot(&mut self, slot: usize) -> T {
+    pub(crate) fn bool_slot(&mut self, slot: usize) -> T {
         let name = format!("istrue:{slot}");
         match self.vars.bools.iter().position(|b| *b == name) {
             Some(i) => bvar(i),
@@ -1927,7 +1927,7 @@ impl Encoder {
     /// services the resource patterns name are constrained (while they fit), so that a policy
     /// listing thousands of actions keeps an exactly partitioned resource field; findings on the
     /// others may then name a resource no service forms (a false positive, never a false proof).
-    pub fn well_formed_resources(&mut self) {
+    pub(crate) fn well_formed_resources(&mut self) {
         let literals: Vec<String> = self.domains[ACTION_DOMAIN]
             .atoms
             .iter()
@@ -2052,7 +2052,7 @@ impl Encoder {
 
     /// Mirrors `eval::needs_no_permission`: `sts:GetCallerIdentity` by any signed caller is
     /// always allowed.
-    pub fn always_allowed(&mut self) -> T {
+    pub(crate) fn always_allowed(&mut self) -> T {
         let gci = self.pred_of(
             ACTION_SLOT,
             vec![AtomKey::literal(
@@ -2481,7 +2481,7 @@ impl Encoder {
     }
 
     /// Number of classes of the domain of `slot`.
-    pub fn class_count(&self, slot: usize) -> u32 {
+    pub(crate) fn class_count(&self, slot: usize) -> u32 {
         self.vars
             .slots
             .get(slot)
@@ -2506,7 +2506,7 @@ impl Encoder {
     }
 
     /// Integer scale for numeric values of slot `slot`'s key.
-    pub fn num_scale(&self, slot: usize) -> u32 {
+    pub(crate) fn num_scale(&self, slot: usize) -> u32 {
         self.keys
             .values()
             .find(|k| k.slots.contains(&slot))

@@ -84,7 +84,7 @@ pub fn is_true(t: &T) -> bool {
     matches!(**t, Term::Const(true))
 }
 /// Whether `t` is the constant false.
-pub fn is_false(t: &T) -> bool {
+pub(crate) fn is_false(t: &T) -> bool {
     matches!(**t, Term::Const(false))
 }
 
@@ -154,12 +154,12 @@ pub fn implies(a: T, b: T) -> T {
 }
 
 /// `if c then a else b`.
-pub fn ite(c: T, a: T, b: T) -> T {
+pub(crate) fn ite(c: T, a: T, b: T) -> T {
     or([and([c.clone(), a]), and([not(c), b])])
 }
 
 /// Class membership, folded when trivially empty or full (`size` = number of classes).
-pub fn class_in(slot: usize, mut classes: Vec<u32>, size: u32) -> T {
+pub(crate) fn class_in(slot: usize, mut classes: Vec<u32>, size: u32) -> T {
     classes.sort_unstable();
     classes.dedup();
     if classes.is_empty() {
