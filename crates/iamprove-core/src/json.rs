@@ -79,7 +79,9 @@ impl Json {
         }
     }
 
-    /// Convert to a serde_json value (last duplicate wins); for printing only.
+    /// Convert to a serde_json value (last duplicate wins); for printing only. A number keeps its
+    /// text only when serde_json is built with `arbitrary_precision` (the `iamprove` binary
+    /// crate enables it); otherwise it is printed as serde_json's `f64`/integer.
     pub fn to_value(&self) -> serde_json::Value {
         use serde_json::Value;
         match self {
@@ -97,7 +99,9 @@ impl Json {
         }
     }
 
-    /// Convert from a serde_json value (numbers keep their text).
+    /// Convert from a serde_json value (numbers keep the text the value holds: exact with
+    /// serde_json's `arbitrary_precision`, else as serde_json prints its `f64`/integer; text
+    /// parsed with [`parse`] keeps every number exactly either way).
     pub fn from_value(v: &serde_json::Value) -> Json {
         use serde_json::Value;
         match v {
@@ -160,7 +164,8 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Arr(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        // serde_json with `arbitrary_precision` hands numbers over as a one-entry map.
+        // serde_json with `arbitrary_precision` (if an embedder enables it) hands numbers over as
+        // a one-entry map.
         let mut out: Vec<(String, Json)> = Vec::new();
         while let Some(k) = map.next_key::<String>()? {
             if k == "$serde_json::private::Number" {
@@ -226,15 +231,86 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Parse JSON text into the raw tree.
-pub fn parse_text(text: &str) -> Result<Json, SyntaxError> {
+/// Parse JSON text into the raw tree. Numbers keep their text exactly as written, whatever
+/// serde_json's features: serde_json checks the syntax (and words its errors), then the number
+/// literals are read from the text itself (see [`number_literals`]), so core does not need
+/// serde_json's `arbitrary_precision` (ARCHITECTURE.md, "Embedding").
+pub(crate) fn parse_text(text: &str) -> Result<Json, SyntaxError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = Json::deserialize(&mut de).and_then(|v| de.end().map(|()| v));
-    parsed.map_err(|e| SyntaxError {
+    let mut v = parsed.map_err(|e| SyntaxError {
         line: e.line(),
         column: e.column(),
         message: strip_position(&e.to_string()),
-    })
+    })?;
+    let literals = number_literals(text);
+    if literals.len() == count_numbers(&v) {
+        let mut it = literals.into_iter();
+        restore_numbers(&mut v, &mut it);
+    }
+    Ok(v)
+}
+
+/// The number literals of JSON text, in document order (the text is valid JSON: outside
+/// strings, a `-` or digit starts a number and only number characters follow it).
+fn number_literals(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                // a string: skip to its closing quote (escapes skip one more byte; UTF-8
+                // continuation bytes are never `"` or `\`)
+                i += 1;
+                while let Some(&d) = b.get(i) {
+                    i += match d {
+                        b'"' => break,
+                        b'\\' => 2,
+                        _ => 1,
+                    };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while b
+                    .get(i)
+                    .is_some_and(|d| matches!(d, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                {
+                    i += 1;
+                }
+                if let Some(lit) = text.get(start..i) {
+                    out.push(lit);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+fn count_numbers(v: &Json) -> usize {
+    match v {
+        Json::Num(_) => 1,
+        Json::Arr(a) => a.iter().map(count_numbers).sum(),
+        Json::Obj(o) => o.iter().map(|(_, x)| count_numbers(x)).sum(),
+        _ => 0,
+    }
+}
+
+/// Give the numbers of `v`, in document order, the texts of `lits`.
+fn restore_numbers<'t>(v: &mut Json, lits: &mut impl Iterator<Item = &'t str>) {
+    match v {
+        Json::Num(n) => {
+            if let Some(l) = lits.next() {
+                l.clone_into(n);
+            }
+        }
+        Json::Arr(a) => a.iter_mut().for_each(|x| restore_numbers(x, lits)),
+        Json::Obj(o) => o.iter_mut().for_each(|(_, x)| restore_numbers(x, lits)),
+        _ => {}
+    }
 }
 
 fn strip_position(msg: &str) -> String {
@@ -275,7 +351,7 @@ impl JsonPath {
         JsonPath(v)
     }
     /// Whether this is the document root.
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -307,7 +383,7 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Reject text nested deeper than [`MAX_DEPTH`], reporting the position where it happens
 /// (line, and column in characters).
-pub fn check_depth(text: &str) -> Result<(), SyntaxError> {
+pub(crate) fn check_depth(text: &str) -> Result<(), SyntaxError> {
     let mut s = Scanner::new(text, false);
     let mut depth = 0usize;
     while let Some(c) = s.peek() {
