@@ -128,7 +128,7 @@ pub fn cmd_why(
                 if i > 0 {
                     let _ = writeln!(out);
                 }
-                let _ = write!(out, "{}", w.to_text());
+                let _ = write!(out, "{}", why_text(w));
             }
         }
     }
@@ -321,5 +321,176 @@ pub fn cmd_tighten(
         );
         return Exit::Input;
     }
-    finish(&report, output, format, tighten::text)
+    finish(&report, output, format, tighten_text)
+}
+
+/// The text report of one explanation.
+fn why_text(w: &why::Why) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let r = &w.request;
+    let _ = writeln!(
+        o,
+        "request:  {} {} on {}",
+        r.principal.raw, r.action, r.resource
+    );
+    let _ = writeln!(o, "from:     {}", w.source);
+    let _ = writeln!(
+        o,
+        "decision: {} ({})",
+        w.evaluation.decision.name(),
+        w.evaluation.reason
+    );
+    if !w.blocking.is_empty() {
+        let _ = writeln!(o, "blocked by:");
+        for b in &w.blocking {
+            let layer = b["layer"].as_str().unwrap_or("");
+            let pol = b["policy"].as_str().unwrap_or("-");
+            match (b["statement"].as_str(), b["detail"].as_str()) {
+                (Some(st), _) => {
+                    let sid = b["sid"]
+                        .as_str()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default();
+                    let _ = writeln!(o, "  {layer}: {st}{sid} of `{pol}` denies it explicitly");
+                }
+                (None, Some(d)) => {
+                    let _ = writeln!(o, "  {layer}: {d}");
+                }
+                _ => {
+                    let _ = writeln!(o, "  {layer}");
+                }
+            }
+        }
+    }
+    if let Some(f) = &w.fix {
+        let confirmed = f["confirmed"].as_bool().unwrap_or(false);
+        let _ = writeln!(
+            o,
+            "smallest fix ({}):",
+            if confirmed {
+                "re-evaluated with the change: Allow".to_owned()
+            } else {
+                format!(
+                    "not confirmed: re-evaluated as {}",
+                    f["decision_after"].as_str().unwrap_or("?")
+                )
+            }
+        );
+        for c in f["changes"].as_array().into_iter().flatten() {
+            let pol = c["policy"].as_str().unwrap_or("");
+            if let Some(a) = c.get("add") {
+                let _ = writeln!(
+                    o,
+                    "  add to `{pol}` as {}: {a}",
+                    c["statement"].as_str().unwrap_or("")
+                );
+            } else {
+                let _ = writeln!(
+                    o,
+                    "  remove or narrow {} of `{pol}` (it denies this request)",
+                    c["statement"].as_str().unwrap_or("")
+                );
+            }
+            if let Some(w) = c["outside_reason"].as_str() {
+                let _ = writeln!(o, "    outside the account: {w}");
+            }
+        }
+    }
+    if let Some(m) = &w.message {
+        let said = match (m["deny"].as_str(), m["policy_type"].as_str()) {
+            (Some(d), Some(t)) => format!("{d} deny, {t}"),
+            (Some(d), None) => format!("{d} deny"),
+            _ if m["encoded_only"].as_bool() == Some(true) => "encoded only".into(),
+            _ => "no reason given".into(),
+        };
+        if m["agrees"].as_bool() == Some(true) && m["deny"].is_null() {
+            let _ = writeln!(o, "message:  {said}: nothing to compare");
+        } else if m["agrees"].as_bool() == Some(true) {
+            let _ = writeln!(o, "message:  {said}; agrees with the evaluation");
+        } else {
+            let _ = writeln!(o, "message:  {said}; DISAGREES with the evaluation:");
+            for d in m["disagreements"].as_array().into_iter().flatten() {
+                let _ = writeln!(o, "  - {}", d.as_str().unwrap_or(""));
+            }
+        }
+    }
+    for n in &w.near_misses {
+        let _ = writeln!(
+            o,
+            "near miss: {} Statement {} of `{}`: {}",
+            n["effect"].as_str().unwrap_or(""),
+            n["statement"].as_str().unwrap_or(""),
+            n["policy"].as_str().unwrap_or(""),
+            n["why"].as_str().unwrap_or("")
+        );
+    }
+    for n in &w.notes {
+        let _ = writeln!(o, "note: {n}");
+    }
+    o
+}
+
+/// The readable summary of a `tighten` report.
+fn tighten_text(r: &Value) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let p = &r["proof"];
+    let _ = writeln!(
+        o,
+        "proof: diff NEW OLD: {}",
+        p["diff_new_old"].as_str().unwrap_or("")
+    );
+    if let Some(d) = p["diff_detail"].as_str() {
+        let _ = writeln!(o, "  {d}");
+    }
+    if let Some(n) = p["observed_replayed"].as_u64() {
+        let _ = writeln!(o, "proof: {} of {n} observed requests granted by the old policy replayed as Allow under the new one", p["observed_allowed"]);
+    }
+    if let Some(n) = p["observed_without_resource"].as_u64().filter(|n| *n > 0) {
+        let _ = writeln!(o, "  {n} more observed requests name no resource: their actions keep the statement's own resource element");
+    }
+    for a in p["assumptions"].as_array().into_iter().flatten() {
+        let _ = writeln!(o, "  assuming: {}", a.as_str().unwrap_or(""));
+    }
+    if let Some(ng) = r["observed"]["not_granted_by_policy"].as_array() {
+        if !ng.is_empty() {
+            let _ = writeln!(o, "{} observed requests are not granted by this policy (granted elsewhere, or denied): ignored", ng.len());
+        }
+    }
+    let rm = &r["removed"];
+    let _ = writeln!(o, "removed: {} catalog actions", rm["removed_total"]);
+    for (lvl, n) in rm["catalog_actions_removed"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        let before = rm["catalog_actions_before"][lvl].as_u64().unwrap_or(0);
+        let _ = writeln!(o, "  {lvl}: {n} of {before}");
+    }
+    if let Some(s) = rm["services_removed"].as_array().filter(|s| !s.is_empty()) {
+        let names: Vec<&str> = s.iter().filter_map(Value::as_str).collect();
+        let more = names.len().saturating_sub(12);
+        let shown = names[..names.len().min(12)].join(", ");
+        if more > 0 {
+            let _ = writeln!(o, "  services no longer granted: {shown} and {more} more");
+        } else {
+            let _ = writeln!(o, "  services no longer granted: {shown}");
+        }
+    }
+    for c in r["statements"].as_array().into_iter().flatten() {
+        let n = c["actions"]
+            .as_array()
+            .map_or(String::new(), |a| format!(" to {} action(s)", a.len()));
+        let _ = writeln!(
+            o,
+            "statement {}: {}{n}",
+            c["statement"].as_str().unwrap_or(""),
+            c["change"].as_str().unwrap_or("")
+        );
+        if let Some(res) = c.get("resource").filter(|x| !x.is_null()) {
+            let _ = writeln!(o, "  resource {} → {}", res["from"], res["to"]);
+        }
+    }
+    o
 }
