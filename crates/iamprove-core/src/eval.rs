@@ -3,6 +3,7 @@
 //! Pure Rust, no solver. The symbolic encoder mirrors this module rule by rule.
 
 use crate::matching::Kind;
+use crate::model::Scenario;
 use crate::model::*;
 use crate::request::{PrincipalKind, Request};
 pub use crate::rules::Grant;
@@ -10,7 +11,6 @@ use crate::rules::{
     is_role_arn, needs_no_permission, not_principal_excludes, principal_grant, strict_resource,
     RCP_SERVICES,
 };
-use crate::scenario::Scenario;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

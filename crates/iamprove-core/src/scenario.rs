@@ -17,57 +17,9 @@ pub fn load_policy_file(path: &Path, kind: Option<PolicyType>) -> Result<Policy,
     parse_policy(doc, kind, &file).map_err(|e| locate(&file, &prefix, e))
 }
 
-/// A loaded scenario.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scenario {
-    /// The request, when the scenario has one (`eval` requires it).
-    pub request: Option<Request>,
-    /// The principal's identity-based policies.
-    pub identity_policies: Vec<Policy>,
-    /// The permissions boundary, if any.
-    pub permissions_boundary: Option<Policy>,
-    /// Session policies, if any.
-    pub session_policies: Vec<Policy>,
-    /// SCPs per organization level, root first.
-    pub scps: Vec<Vec<Policy>>,
-    /// RCPs per organization level, root first.
-    pub rcps: Vec<Vec<Policy>>,
-    /// The resource's policy (a role's trust policy for `sts:` actions on a role).
-    pub resource_policy: Option<Policy>,
-    /// The VPC endpoint policy, if the request goes through one.
-    pub vpc_endpoint_policy: Option<Policy>,
-    /// Principals of this account skip SCPs; its resources skip RCPs.
-    pub management_account: Option<String>,
-}
-
-impl Scenario {
-    /// A scenario with no policies and no request.
-    pub fn empty() -> Scenario {
-        Scenario {
-            request: None,
-            identity_policies: Vec::new(),
-            permissions_boundary: None,
-            session_policies: Vec::new(),
-            scps: Vec::new(),
-            rcps: Vec::new(),
-            resource_policy: None,
-            vpc_endpoint_policy: None,
-            management_account: None,
-        }
-    }
-
-    /// Every policy with the set it belongs to.
-    pub fn all_policies(&self) -> Vec<&Policy> {
-        let mut v: Vec<&Policy> = self.identity_policies.iter().collect();
-        v.extend(self.permissions_boundary.iter());
-        v.extend(self.session_policies.iter());
-        v.extend(self.scps.iter().flatten());
-        v.extend(self.rcps.iter().flatten());
-        v.extend(self.resource_policy.iter());
-        v.extend(self.vpc_endpoint_policy.iter());
-        v
-    }
-}
+/// The scenario type lives in the model (the evaluator takes it without depending on this
+/// loader); it is re-exported here under its old path.
+pub use crate::model::Scenario;
 
 const SCENARIO_KEYS: &[&str] = &[
     "request",
