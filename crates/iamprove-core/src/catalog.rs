@@ -12,7 +12,7 @@
 //! Loading has to fit in a CLI command's budget, so it copies nothing: every name
 //! is a `&'static str` borrowed from the embedded text, and an action's resource
 //! types and condition keys stay unparsed until [`Action::resource_types`] or
-//! [`Action::condition_keys`] asks for them. `cargo run --release --example
+//! `Action::condition_keys` asks for them. `cargo run --release --example
 //! catalog_load` measures it (about 2 ms of CPU for 22,000 actions). Loading checks
 //! the structure that lookups rely on; [`Catalog::check`], run by the tests, checks
 //! the rest.
@@ -258,7 +258,7 @@ impl Catalog {
     ///
     /// The embedded file is checked by this module's tests, so it always parses in a
     /// tested build; should it not, this returns an empty catalog (see
-    /// [`Catalog::try_get`] to see the error instead).
+    /// `Catalog::try_get` to see the error instead).
     pub fn get() -> &'static Catalog {
         match Catalog::try_get() {
             Ok(catalog) => catalog,
@@ -429,7 +429,7 @@ impl Catalog {
     }
 
     /// Like [`Catalog::matching_actions`], with the positions in
-    /// [`Catalog::lowercase_names`] (for [`Catalog::action_at`]).
+    /// [`Catalog::lowercase_names`] (for `Catalog::action_at`).
     pub fn matching_indices(&self, glob_lowercase: &str) -> Vec<usize> {
         let glob = glob_lowercase.to_ascii_lowercase();
         // Names are sorted: only those starting with the pattern's literal prefix

@@ -217,7 +217,7 @@ pub struct Template {
     /// Pre-tokenised form when the template has no variables (empty otherwise).
     pub toks: Vec<crate::matching::Tok>,
     /// `toks` compiled once for the template's use ([`crate::matching::Kind`]) when the template
-    /// has no variables; `None` otherwise (resolve, then [`crate::matching::compile_kind`]).
+    /// has no variables; `None` otherwise (resolve, then `crate::matching::compile_kind`).
     pub compiled: Option<crate::automata::Pattern>,
 }
 

@@ -20,7 +20,7 @@ pub use crate::errors::ParseError;
 /// automata are linear in pattern length, so everything below it is merely slow).
 pub(crate) const MAX_POLICY_CHARS: usize = 2_097_152;
 
-/// The error for a document over [`MAX_POLICY_CHARS`], if it is.
+/// The error for a document over `MAX_POLICY_CHARS`, if it is.
 pub fn size_error(doc: &Json) -> Option<String> {
     let n = doc.char_count();
     (n > MAX_POLICY_CHARS).then(|| {

@@ -3,6 +3,8 @@
 //! it). `cargo test -p iamprove-core --test numbers` builds core alone, so this is the embedder's
 //! view; `.ci/run` also checks with `cargo tree` that the feature does not reach core.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use iamprove_core::eval::{evaluate, Decision};
 use iamprove_core::json::{self, Json};
 use iamprove_core::scenario::{scenario_from_json, Scenario};

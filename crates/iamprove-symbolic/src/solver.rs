@@ -179,7 +179,7 @@ impl Session {
     }
 
     /// The assertions in SMT-LIB 2 (creates the Z3 solver if there is none yet).
-    pub(crate) fn to_smt2(&mut self) -> String {
+    pub fn to_smt2(&mut self) -> String {
         self.z3_session().to_smt2()
     }
 

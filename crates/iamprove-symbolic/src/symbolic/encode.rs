@@ -184,7 +184,7 @@ pub struct AbstractAtom {
 
 /// `slot_a == slot_b` as strings: a pattern that is exactly one policy variable (`${v}`),
 /// compared for exact equality with a key that shares `v`'s string domain
-/// ([`Encoder::link_variable_equalities`]).
+/// (`Encoder::link_variable_equalities`).
 #[derive(Debug, Clone)]
 pub struct VarEq {
     /// The policy variable (its key's slot).
@@ -220,7 +220,7 @@ pub enum PrincipalMode {
     /// A scenario's principal.
     Fixed(Principal),
     /// Symbolic principal: a string slot over principal ARNs, service names, `anonymous` and
-    /// federated providers; its derived keys are linked to it by [`Encoder::link_principal_keys`].
+    /// federated providers; its derived keys are linked to it by `Encoder::link_principal_keys`.
     Symbolic {
         /// The principal's string slot.
         slot: usize,
