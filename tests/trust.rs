@@ -128,13 +128,9 @@ fn classes_cover_every_allowed_probe() {
                 }
                 let pr = Principal::parse(p).unwrap();
                 let covered = rep.assumable_by.iter().any(|id| {
-                    let pats = id.patterns["principal"]
-                        .as_array()
-                        .or(id.patterns["service"].as_array())
-                        .cloned()
-                        .unwrap_or_default();
+                    let pats = id.patterns.entries();
                     pats.iter().any(|x| {
-                        let x = x.as_str().unwrap_or("");
+                        let x = x.as_str();
                         x == "*"
                             || x == p
                             || (x.ends_with(":root") && x.split(':').nth(4) == Some(&pr.account))

@@ -108,12 +108,15 @@ pub fn exit_of(reports: &[RoleReport]) -> Exit {
     }
 }
 
-pub fn to_json(reports: &[RoleReport]) -> serde_json::Value {
-    serde_json::json!({ "roles": reports })
+/// The JSON form of `trust`: `{"roles": [...]}`.
+#[derive(serde::Serialize)]
+struct TrustJson<'a> {
+    roles: &'a [RoleReport],
 }
 
 fn print_json(out: &mut impl Write, reports: &[RoleReport]) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_json(reports)).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &TrustJson { roles: reports })
+        .map_err(std::io::Error::other)?;
     writeln!(out)
 }
 

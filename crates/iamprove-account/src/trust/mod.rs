@@ -143,7 +143,7 @@ pub struct Identity {
     /// The class in words.
     pub description: String,
     /// The class in pattern form: the principal entries or the claim patterns it matches.
-    pub patterns: Value,
+    pub patterns: IdentityPatterns,
     /// What the caller must also meet (alternatives per granting statement).
     pub conditions: Vec<String>,
     /// The granting statements.
@@ -155,6 +155,50 @@ pub struct Identity {
     /// A request of this class, in scenario form, that the evaluator allows (docs/trust.md says
     /// which policies to replay it with).
     pub witness: Value,
+}
+
+/// The class of an [`Identity`] in pattern form. Serialized as the object of its variant's
+/// fields (`{"principal": [...]}`, `{"service": [...]}` or the provider's claim patterns).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum IdentityPatterns {
+    /// AWS principals and anonymous callers: the principal entries of the class (`*`, account
+    /// roots, ARNs).
+    Principal {
+        /// The entries.
+        principal: Vec<String>,
+    },
+    /// Service principals.
+    Service {
+        /// The service names.
+        service: Vec<String>,
+    },
+    /// Callers of an OIDC or SAML provider: the claim patterns the class matches and does not.
+    Federated {
+        /// The provider (ARN or host).
+        provider: String,
+        /// `sub` patterns the class matches.
+        sub: Vec<String>,
+        /// `sub` patterns it does not match.
+        sub_not: Vec<String>,
+        /// Audience patterns it matches.
+        aud: Vec<String>,
+        /// Audience patterns it does not match.
+        aud_not: Vec<String>,
+        /// The `sub` patterns in the provider's terms (fields of its subject grammar).
+        sub_described: Vec<Value>,
+    },
+}
+
+impl IdentityPatterns {
+    /// The principal or service entries (empty for a federated class).
+    pub fn entries(&self) -> &[String] {
+        match self {
+            IdentityPatterns::Principal { principal } => principal,
+            IdentityPatterns::Service { service } => service,
+            IdentityPatterns::Federated { .. } => &[],
+        }
+    }
 }
 
 /// How serious a hazard is (ordered: `Info` < `Warning` < `Error`).
@@ -640,8 +684,12 @@ fn record_aws(
         _ => None,
     };
     let patterns = match kind {
-        Kind::Service => json!({"service": entries.iter().map(entry_pattern).collect::<Vec<_>>()}),
-        _ => json!({"principal": entries.iter().map(entry_pattern).collect::<Vec<_>>()}),
+        Kind::Service => IdentityPatterns::Service {
+            service: entries.iter().map(entry_pattern).collect(),
+        },
+        _ => IdentityPatterns::Principal {
+            principal: entries.iter().map(entry_pattern).collect(),
+        },
     };
     let statements: Vec<String> = allows.iter().map(|s| s.path.clone()).collect();
     // one identity per (kind, description, conditions): principal classes that differ only in
@@ -739,9 +787,12 @@ fn aws_hazards(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
         if id.kind != Kind::Aws {
             continue;
         }
-        let any = id.patterns["principal"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|p| p == "*") || a.is_empty());
+        let any = match &id.patterns {
+            IdentityPatterns::Principal { principal } => {
+                principal.iter().any(|p| p == "*") || principal.is_empty()
+            }
+            _ => false,
+        };
         if !any {
             continue;
         }
@@ -789,9 +840,8 @@ fn aws_hazards(role: &TrustRole, opts: &TrustOptions, rep: &mut RoleReport) {
                 let inside = is_trusted(&acct, role, opts);
                 let assumable = rep.assumable_by.iter().any(|i| {
                     i.statements.contains(&s.path)
-                        && i.patterns["principal"].as_array().is_some_and(|a| {
-                            a.iter().any(|p| p.as_str() == Some(&entry_pattern(e)))
-                        })
+                        && matches!(&i.patterns, IdentityPatterns::Principal { principal }
+                            if principal.iter().any(|p| *p == entry_pattern(e)))
                 });
                 if assumable {
                     found.push(Hazard {
@@ -1469,14 +1519,14 @@ fn record_federated(
     if !aud_yes.is_empty() {
         description.push_str(&format!("; audience {}", show_alternatives(&aud_yes)));
     }
-    let patterns = json!({
-        "provider": prov,
-        "sub": sub_yes,
-        "sub_not": sub_no,
-        "aud": aud_yes,
-        "aud_not": aud_no,
-        "sub_described": described,
-    });
+    let patterns = IdentityPatterns::Federated {
+        provider: prov.to_owned(),
+        sub: sub_yes,
+        sub_not: sub_no,
+        aud: aud_yes,
+        aud_not: aud_no,
+        sub_described: described,
+    };
     rep.assumable_by.push(Identity {
         kind,
         description,
