@@ -1160,11 +1160,12 @@ pub fn principals_reaching_q(
             if let Some(d) = &firsts[i] {
                 return d.clone();
             }
-            let shared = firsts[rep[i]]
-                .as_ref()
-                .and_then(|d| pattern::reuse(env, i, d));
+            let d = match &firsts[rep[i]] {
+                Some(d) => pattern::shared(env, i, q, d, &opts),
+                None => pattern::direct(env, i, q, &opts),
+            };
             pb.inc(1);
-            shared.unwrap_or_else(|| pattern::direct(env, i, q, &opts))
+            d
         })
         .collect();
     pb.finish_and_clear();

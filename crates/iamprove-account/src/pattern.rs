@@ -169,7 +169,14 @@ enum Restrict {
 }
 
 struct World {
+    /// The world's full scenario: witnesses are replayed (and explained) in it.
     sc: Scenario,
+    /// The same scenario with only the identity, boundary and session statements whose Action
+    /// may match the question's ([`question_scenario`]): what the solver is given. For requests
+    /// matching the question the evaluator decides both alike (a statement whose Action matches
+    /// none of them never applies), and it is what makes principals with the same
+    /// [`share_key`] ask literally the same question.
+    qsc: Scenario,
     resource_account: Option<String>,
     restrict: Restrict,
     /// Resource accounts allowed (external principals: the loaded accounts only).
@@ -278,6 +285,48 @@ pub struct Direct {
     pub why: Option<String>,
 }
 
+/// `p` with only the statements whose Action may match the question's action element.
+fn relevant_policy(p: &Policy, qa: Option<&ActionElem>) -> Policy {
+    let mut p = p.clone();
+    p.statements
+        .retain(|s| qa.is_none_or(|qa| actions_overlap(&s.action, qa)));
+    p
+}
+
+/// The part of `sc` the question can read: identity policies, permissions boundary and session
+/// policies keep only the statements whose Action may match the question's (`actions_overlap`:
+/// exact up to "may"); an identity policy left empty is dropped (identity policies are a union),
+/// a boundary or session policy left empty is kept (it then allows no matching request, as
+/// before). SCPs, RCPs and the resource policy are the same for every principal of an account
+/// and are kept whole.
+fn question_scenario(sc: &Scenario, q: &Question) -> Scenario {
+    let qa = q.action();
+    // every field named, so a field added to `Scenario` is a compile error here, not a silent drop
+    Scenario {
+        request: sc.request.clone(),
+        identity_policies: sc
+            .identity_policies
+            .iter()
+            .map(|p| relevant_policy(p, qa))
+            .filter(|p| !p.statements.is_empty())
+            .collect(),
+        permissions_boundary: sc
+            .permissions_boundary
+            .as_ref()
+            .map(|p| relevant_policy(p, qa)),
+        session_policies: sc
+            .session_policies
+            .iter()
+            .map(|p| relevant_policy(p, qa))
+            .collect(),
+        scps: sc.scps.clone(),
+        rcps: sc.rcps.clone(),
+        resource_policy: sc.resource_policy.clone(),
+        vpc_endpoint_policy: sc.vpc_endpoint_policy.clone(),
+        management_account: sc.management_account.clone(),
+    }
+}
+
 /// The worlds of principal `n` for `q`. With `all` (for `require`), the worlds cover every
 /// matching request: the generic worlds are kept even when no identity statement may allow the
 /// question, and leave `sts:` requests on the roles that have their own world to those worlds.
@@ -366,6 +415,7 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
                     sc.resource_policy = assumed_key_policy.clone();
                 }
                 out.push(World {
+                    qsc: question_scenario(&sc, q),
                     sc,
                     resource_account: None,
                     restrict: Restrict::Generic {
@@ -392,6 +442,7 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
         sc.resource_policy = Some(pol.clone());
         sc.rcps = env.rcps_for(&acct);
         out.push(World {
+            qsc: question_scenario(&sc, q),
             sc,
             resource_account: Some(acct),
             restrict: Restrict::Literal(r.clone()),
@@ -408,6 +459,7 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
             sc.resource_policy = Some(role.trust.clone());
             sc.rcps = env.rcps_for(&other.account);
             out.push(World {
+                qsc: question_scenario(&sc, q),
                 sc,
                 resource_account: Some(other.account.clone()),
                 restrict: Restrict::Role(role.arn.clone()),
@@ -477,7 +529,9 @@ fn run_world(
         context: ctx.clone(),
         resource_account: w.resource_account.clone(),
     };
-    let mut sc = w.sc.clone();
+    // the solver is given the statements that may match the question (`World::qsc`); the
+    // evaluator replays every witness in the world's full scenario (`World::sc`)
+    let mut sc = w.qsc.clone();
     sc.request = Some(Request::new(
         principal,
         "iamprove:probe",
@@ -548,7 +602,7 @@ fn run_world(
             && q.covers(r)
             && !r.context.keys().any(|k| known_absent(k))
             && ctx.iter().all(|(k, v)| r.context.get(k) == Some(v))
-            && (evaluate(&sc, r).decision == Decision::Allow) != ask.denied
+            && (evaluate(&w.sc, r).decision == Decision::Allow) != ask.denied
     };
     p.solve(&confirm)
 }
@@ -639,7 +693,8 @@ fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Opt
 /// Does any policy of the world (or the question) have a condition or a policy variable (whose
 /// value may come from a free context key)?
 fn has_conditions(w: &World, q: &Question) -> bool {
-    w.sc.all_policies()
+    w.qsc
+        .all_policies()
         .into_iter()
         .chain(std::iter::once(&q.pattern))
         .any(|p| {
@@ -707,6 +762,34 @@ fn needed_conditions(sc: &Scenario, req: &Request, baseline: &Context) -> Vec<Co
     out
 }
 
+/// The first step of [`direct`]: a witness built from the worlds' own patterns ([`quick_yes`]),
+/// replayed by the evaluator, before any solver call.
+fn quick_direct(
+    env: &Env,
+    n: usize,
+    q: &Question,
+    ws: &[World],
+    baseline: &Context,
+) -> Option<Direct> {
+    ws.iter().find_map(|w| {
+        let request = quick_yes(env, n, q, w, baseline)?;
+        let ev = crate::eval::explain(&w.sc, &request);
+        Some(Direct {
+            verdict: Verdict::Yes,
+            request: Some(request.clone()),
+            step: Some(Step {
+                principal: env.nodes[n].arn.clone(),
+                action: request.action.clone(),
+                resource: request.resource.clone(),
+                session_name: None,
+                statements: ev.statements,
+                conditions: Vec::new(),
+            }),
+            why: None,
+        })
+    })
+}
+
 /// Does principal `n` (acting directly) have any request matching `q` allowed?
 pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct {
     let ws = worlds(env, n, q, false);
@@ -719,27 +802,12 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
         };
     }
     let baseline = env.baseline_context(n);
+    // a witness built from the policies' own patterns, before any solver call
+    if let Some(d) = quick_direct(env, n, q, &ws, &baseline) {
+        return d;
+    }
     let fact = facts(env, n);
     let mut unknown: Option<String> = None;
-    // a witness built from the policies' own patterns, before any solver call
-    for w in &ws {
-        if let Some(request) = quick_yes(env, n, q, w, &baseline) {
-            let ev = crate::eval::explain(&w.sc, &request);
-            return Direct {
-                verdict: Verdict::Yes,
-                request: Some(request.clone()),
-                step: Some(Step {
-                    principal: env.nodes[n].arn.clone(),
-                    action: request.action.clone(),
-                    resource: request.resource.clone(),
-                    session_name: None,
-                    statements: ev.statements,
-                    conditions: Vec::new(),
-                }),
-                why: None,
-            };
-        }
-    }
     for (pass, ctx) in [(1, &baseline), (2, &fact)] {
         for w in &ws {
             // without any condition, the context cannot change the answer of pass 1
@@ -810,6 +878,7 @@ pub fn identity_witness(
     let mut only = Scenario::empty();
     only.identity_policies = env.scenario_of(n).identity_policies;
     let w = World {
+        qsc: question_scenario(&only, q),
         sc: only,
         resource_account: None,
         restrict: Restrict::Generic {
@@ -859,6 +928,7 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
                 || s.conditions.iter().any(|c| {
                     c.key.starts_with("aws:principal")
                         || c.key.starts_with("aws:user")
+                        || c.key.contains("${")
                         || matches!(&c.values, crate::model::CondValues::Str(ts) if ts.iter().any(|t| t.has_vars()))
                 })
                 || s
@@ -867,7 +937,14 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
                     .is_some_and(|r| r.patterns.iter().any(|t| t.has_vars()))
         })
     };
-    if sc.all_policies().into_iter().any(sees_principal) || sees_principal(&q.pattern) {
+    // RCPs are added per world (by the resource's account), so they are read here too
+    let rcps_see = env.org.as_ref().is_some_and(|o| {
+        o.accounts
+            .values()
+            .flat_map(|l| l.1.iter().flatten())
+            .any(sees_principal)
+    });
+    if rcps_see || sc.all_policies().into_iter().any(sees_principal) || sees_principal(&q.pattern) {
         return None;
     }
     let principal = env.principal_of(n, None);
@@ -916,12 +993,10 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
     Some(key)
 }
 
-/// Reuse another principal's answer (same [`share_key`]): a witness is replayed through the
-/// evaluator for this principal (`None` if it does not hold for it, then the caller answers from
-/// scratch). A "no" or "unknown" is not carried over (`None`): the 10,000-principal benchmark
-/// found principals with the same relevant statements whose own answers differ (a solver "no"
-/// contradicted by a replayed witness, see docs/account-benchmarks.md), so a "no" is only ever
-/// the principal's own answer.
+/// Reuse another principal's "yes" or "only under conditions" (same [`share_key`]): its witness
+/// is replayed through the evaluator for this principal (`None` if it does not hold for it;
+/// then the caller answers from scratch). A "no" or "unknown" is not handled here: see
+/// [`shared`], which runs the principal's own cheap first step before taking it over.
 pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
     match (&d.verdict, &d.request, &d.step) {
         (Verdict::No | Verdict::Unknown, _, _) => None,
@@ -955,6 +1030,40 @@ pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
             })
         }
         _ => None,
+    }
+}
+
+/// [`direct`] for principal `n`, given the answer `d` of a principal with the same
+/// [`share_key`] (its representative). Equal to `direct(env, n, q, opts)`:
+///
+/// * a witness of `d` is replayed for `n` ([`reuse`]); if it does not hold, `n` is answered on
+///   its own;
+/// * for a "no" or "unknown", `n`'s own first step ([`quick_yes`] over its worlds, which reads its
+///   full scenario) is run, and if it finds nothing, the solver part of `direct` would ask
+///   exactly the representative's queries: the same worlds (kind, account, no resource
+///   policies, no `sts:` question), the same statements ([`question_scenario`] keeps only those
+///   in the key), the same pinned context up to values no statement reads (the principal's name
+///   and tags: the key is `None` when a policy or the question can read them). So its answer
+///   is the representative's.
+pub fn shared(env: &Env, n: usize, q: &Question, d: &Direct, opts: &QueryOptions) -> Direct {
+    match d.verdict {
+        Verdict::Yes | Verdict::OnlyUnderConditions => {
+            reuse(env, n, d).unwrap_or_else(|| direct(env, n, q, opts))
+        }
+        Verdict::No | Verdict::Unknown => {
+            let ws = worlds(env, n, q, false);
+            if !ws.is_empty() {
+                if let Some(yes) = quick_direct(env, n, q, &ws, &env.baseline_context(n)) {
+                    return yes;
+                }
+            }
+            Direct {
+                verdict: d.verdict,
+                request: None,
+                step: None,
+                why: d.why.clone(),
+            }
+        }
     }
 }
 
