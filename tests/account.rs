@@ -979,3 +979,56 @@ fn account_forbid_issue10_minimal_source_ip_grant_is_a_violator() {
         "{v}"
     );
 }
+
+/// Scale (issue 10 item 6): `who-can`/account invariants answer each group of principals with the
+/// same share key once, taking a representative's "no" or "unknown" over after the member's own
+/// quick witness search. On generated accounts the shared answers equal answering every
+/// principal on its own: the same principals reach each question, with the same unknowns.
+#[test]
+fn shared_no_answers_equal_unshared_answers_on_generated_accounts() {
+    use iamprove::account::load::account_from_json;
+    use iamprove::account::pattern::Question;
+    use iamprove::account::{principals_reaching_q, principals_reaching_unshared};
+    let questions: Vec<Question> = [
+        r#"{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}"#,
+        r#"{"Effect": "Allow", "Action": "s3:Delete*", "Resource": "arn:aws:s3:::bucket-1*"}"#,
+        r#"{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-1234"}}}"#,
+        r#"{"Effect": "Allow", "Action": "dynamodb:*", "NotResource": "arn:aws:dynamodb:*:*:table/table-1"}"#,
+    ]
+    .iter()
+    .map(|st| {
+        let text = format!(r#"{{"Version": "2012-10-17", "Statement": [{st}]}}"#);
+        let p = iamprove::parse::parse_policy_text(
+            &text,
+            iamprove::model::PolicyType::Identity,
+            "question",
+        )
+        .unwrap();
+        Question::from_policy(p)
+    })
+    .collect();
+    let mut reached = 0;
+    for seed in [1u64, 3] {
+        let v = iamprove::account::gen::generate(80, seed);
+        let acct = account_from_json(&iamprove::json::Json::from_value(&v), "generated")
+            .expect("generated dump loads");
+        let env = Env::new(vec![acct], None, Default::default());
+        let g = Graph::build(&env);
+        for q in &questions {
+            let (a, ua) = principals_reaching_q(&env, &g, q);
+            let (b, ub) = principals_reaching_unshared(&env, &g, q);
+            let names = |r: &[iamprove::account::Reach]| -> Vec<String> {
+                r.iter().map(|x| x.arn.clone()).collect()
+            };
+            assert_eq!(names(&a), names(&b), "seed {seed}");
+            let un =
+                |u: &[(String, String)]| -> Vec<String> { u.iter().map(|x| x.0.clone()).collect() };
+            assert_eq!(un(&ua), un(&ub), "seed {seed}");
+            reached += a.len();
+        }
+    }
+    assert!(
+        reached > 50,
+        "only {reached} principals reach the questions"
+    );
+}

@@ -1128,13 +1128,33 @@ pub fn principals_reaching_q(
     graph: &Graph,
     q: &pattern::Question,
 ) -> (Vec<Reach>, Vec<(String, String)>) {
+    reaching(env, graph, q, true)
+}
+
+/// [`principals_reaching_q`] with every principal answered on its own (no [`pattern::share_key`]
+/// groups): the reference the shared answers are tested against.
+#[doc(hidden)]
+pub fn principals_reaching_unshared(
+    env: &Env,
+    graph: &Graph,
+    q: &pattern::Question,
+) -> (Vec<Reach>, Vec<(String, String)>) {
+    reaching(env, graph, q, false)
+}
+
+fn reaching(
+    env: &Env,
+    graph: &Graph,
+    q: &pattern::Question,
+    share: bool,
+) -> (Vec<Reach>, Vec<(String, String)>) {
     let n = env.nodes.len();
     let opts = crate::query::QueryOptions::default();
     let pb = progress(n, env.quiet, "direct permissions");
     // principals that must get the same answer share one query (see `pattern::share_key`)
     let keys: Vec<Option<String>> = (0..n)
         .into_par_iter()
-        .map(|i| pattern::share_key(env, i, q))
+        .map(|i| share.then(|| pattern::share_key(env, i, q)).flatten())
         .collect();
     let mut first_of: HashMap<&str, usize> = HashMap::new();
     let mut rep: Vec<usize> = (0..n).collect();

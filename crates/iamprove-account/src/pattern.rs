@@ -1181,3 +1181,136 @@ pub fn must(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Must {
     };
     Must::Holds { request, step }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The claim [`question_scenario`] rests on: for every request matching the question, the
+    /// evaluator decides the world's full scenario and the solver's reduced one alike. Checked on
+    /// generated accounts over catalog actions, the statements' own resources and several
+    /// contexts, in the worlds of `forbid` and of `require`.
+    #[test]
+    fn question_scenario_decides_matching_requests_like_the_full_scenario() {
+        let ctx_with = |base: &Context, kvs: &[(&str, &str)]| {
+            let mut c = base.clone();
+            for (k, v) in kvs {
+                c.insert(
+                    k.to_lowercase(),
+                    crate::request::CtxValue {
+                        key: (*k).to_owned(),
+                        values: vec![(*v).to_owned()],
+                        multi: false,
+                    },
+                );
+            }
+            c
+        };
+        let mut checked = 0usize;
+        let mut differ_in_size = 0usize;
+        for seed in 1..=2u64 {
+            let v = crate::gen::generate(40, seed);
+            let acct = crate::load::account_from_json(&crate::json::Json::from_value(&v), "gen")
+                .expect("generated dump loads");
+            let env = Env::new(vec![acct], None, Default::default());
+            for (a, r) in [
+                ("iam:*", "*"),
+                ("s3:Delete*", "arn:aws:s3:::bucket-1*"),
+                ("kms:Decrypt", "*"),
+                ("ec2:*", "*"),
+            ] {
+                let q = Question::new(&[a.to_owned()], &[r.to_owned()]).expect("question");
+                let svc = a.split(':').next().unwrap_or_default();
+                let actions: Vec<String> = crate::catalog_hint::service_actions(svc)
+                    .into_iter()
+                    .filter(|x| {
+                        q.pattern.statements[0]
+                            .action
+                            .patterns
+                            .iter()
+                            .any(|p| p.matches_lower(x))
+                    })
+                    .step_by(7)
+                    .map(crate::catalog_hint::display_action)
+                    .collect();
+                assert!(!actions.is_empty(), "{a}");
+                for n in 0..env.nodes.len() {
+                    let base = env.baseline_context(n);
+                    let contexts = [
+                        base.clone(),
+                        ctx_with(&base, &[("aws:MultiFactorAuthPresent", "true")]),
+                        ctx_with(
+                            &base,
+                            &[
+                                ("aws:MultiFactorAuthPresent", "false"),
+                                ("aws:SourceIp", "10.53.1.2"),
+                                ("aws:SourceVpc", "vpc-9"),
+                            ],
+                        ),
+                    ];
+                    for all in [false, true] {
+                        for w in worlds(&env, n, &q, all) {
+                            let full: usize =
+                                w.sc.all_policies().iter().map(|p| p.statements.len()).sum();
+                            let reduced: usize = w
+                                .qsc
+                                .all_policies()
+                                .iter()
+                                .map(|p| p.statements.len())
+                                .sum();
+                            if reduced < full {
+                                differ_in_size += 1;
+                            }
+                            let mut resources: Vec<String> = vec![
+                                "*".into(),
+                                "arn:aws:kms:us-east-1:123456789012:key/k1".into(),
+                                "arn:aws:s3:::bucket-1x/o".into(),
+                                "arn:aws:iam::123456789012:user/u".into(),
+                            ];
+                            for p in w.sc.all_policies() {
+                                for s in &p.statements {
+                                    if let Some(re) = &s.resource {
+                                        resources.extend(
+                                            re.patterns
+                                                .iter()
+                                                .map(|t| t.raw.replace(['*', '?'], "x")),
+                                        );
+                                    }
+                                }
+                            }
+                            resources.sort();
+                            resources.dedup();
+                            let principal = env.principal_of(n, None);
+                            for act in &actions {
+                                for res in &resources {
+                                    for ctx in &contexts {
+                                        let req = Request::new(
+                                            principal.clone(),
+                                            act,
+                                            res,
+                                            w.resource_account.as_deref(),
+                                            ctx.clone(),
+                                        );
+                                        if !q.covers(&req) {
+                                            continue;
+                                        }
+                                        checked += 1;
+                                        assert_eq!(
+                                            evaluate(&w.sc, &req).decision,
+                                            evaluate(&w.qsc, &req).decision,
+                                            "{} {act} {res} in {}",
+                                            env.nodes[n].arn,
+                                            w.label
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "only {checked} requests checked");
+        assert!(differ_in_size > 50, "only {differ_in_size} worlds reduced");
+    }
+}
