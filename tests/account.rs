@@ -1032,3 +1032,58 @@ fn shared_no_answers_equal_unshared_answers_on_generated_accounts() {
         "only {reached} principals reach the questions"
     );
 }
+
+/// Issue 10, session principals: a role's trust policy naming one session of another role
+/// (`arn:aws:sts::ACCT:assumed-role/deployer/release`). Whoever assumes `deployer` picks the
+/// session name, so `deployer` (and alice, who can assume it) can assume `reader`: `can` and
+/// `who-can` said so for the path to `s3:GetObject`, but asked about `sts:AssumeRole` on
+/// `reader` directly, `deployer` acted only as a session named `iamprove`: `can` answered `no`,
+/// `who-can` listed nobody and `forbid sts:AssumeRole` on `reader` answered **holds** (a false
+/// proof, found while writing this test). A session of a role in an account that is not loaded
+/// (`ci/build` in 999999999999) was no node at all.
+#[test]
+fn trust_in_a_named_session_admits_the_role_under_that_session_name() {
+    let inputs = Inputs {
+        account: pat("sessions.json"),
+        ..Default::default()
+    };
+    let env = Env::load(&inputs).expect("loads");
+    let g = Graph::build(&env);
+    let reader = format!("arn:aws:iam::{A}:role/reader");
+    let deployer = env
+        .find(&format!("arn:aws:iam::{A}:role/deployer"))
+        .unwrap();
+    let alice = env.find(&format!("arn:aws:iam::{A}:user/alice")).unwrap();
+    // the chain through the named session
+    let a = can(&env, &g, alice, "s3:GetObject", "*");
+    assert_eq!(a.verdict, Verdict::Yes, "{a:?}");
+    assert_eq!(a.path.len(), 3, "{a:?}");
+    // every step of it answers yes on its own
+    for step in &a.path {
+        let from = env.find(&step.principal).unwrap();
+        let s = can(&env, &g, from, &step.action, &step.resource);
+        assert_eq!(s.verdict, Verdict::Yes, "{step:?}: {s:?}");
+    }
+    let d = can(&env, &g, deployer, "sts:AssumeRole", &reader);
+    assert_eq!(d.verdict, Verdict::Yes, "{d:?}");
+    let who: Vec<String> = principals_reaching(&env, &g, "sts:AssumeRole", &reader)
+        .into_iter()
+        .map(|r| r.arn)
+        .collect();
+    // a session of a role in an account we do not have is an entry point of its own
+    assert_eq!(
+        who,
+        [
+            format!("arn:aws:iam::{A}:role/deployer"),
+            format!("arn:aws:iam::{A}:user/alice"),
+            "arn:aws:sts::999999999999:assumed-role/ci/build".to_owned(),
+        ],
+        "{who:?}"
+    );
+    let (v, violators) = first_violators("spec-sessions.json");
+    assert!(
+        violators.iter().any(|x| x.ends_with("role/deployer"))
+            && violators.iter().any(|x| x.ends_with("user/alice")),
+        "{v}"
+    );
+}

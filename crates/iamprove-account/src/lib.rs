@@ -47,7 +47,7 @@ pub(crate) use crate as account;
 pub(crate) use iamprove_core::{
     catalog_hint, eval, json, literal, matching, model, parse, request, rules, scenario, verdict,
 };
-pub(crate) use iamprove_symbolic::{query, solver, symbolic};
+pub(crate) use iamprove_symbolic::{query, solver, symbolic, verify};
 
 pub mod conditions;
 pub mod escalate;
@@ -303,12 +303,11 @@ impl Env {
                             PrincipalEntry::Account { partition, account } => {
                                 format!("arn:{partition}:iam::{account}:root")
                             }
-                            PrincipalEntry::Arn(a) => {
-                                if a.contains(":assumed-role/") {
-                                    continue;
-                                }
-                                a.clone()
-                            }
+                            // a session of a role in an account we do not have (`assumed-role`
+                            // ARN) is an entry point of its own: whoever can assume that role
+                            // there picks the session name (sessions of loaded roles are the
+                            // role nodes acting under that name)
+                            PrincipalEntry::Arn(a) => a.clone(),
                             _ => continue,
                         };
                         let Some(acct) = arn_account(&arn) else {
@@ -784,6 +783,10 @@ fn trust_candidates(
                 }
                 PrincipalEntry::Arn(a) => {
                     if let Some(rest) = a.split_once(":assumed-role/") {
+                        // a session of a role in an account we do not have: its own node
+                        if let Some(&n) = env.by_arn.get(a) {
+                            push(n, None, &mut out);
+                        }
                         // a session of a role: whoever assumed that role picked the session name
                         if let Some((rname, sess)) = rest.1.split_once('/') {
                             let acct = arn_account(a).unwrap_or_default();

@@ -30,11 +30,13 @@ use super::{Env, NodeKind, Step, Verdict};
 use crate::eval::{evaluate, Applies, Decision, Matcher};
 use crate::matching::{Mode, Tok};
 use crate::model::{ActionElem, Effect, Policy, PolicyType};
-use crate::query::{Frame, Prepared, QueryOptions, Solved};
+use crate::query::{Frame, QueryOptions, Solved};
 use crate::request::{Context, PrincipalKind, Request};
 use crate::scenario::Scenario;
 use crate::symbolic::encode::{AtomKey, Encoder, ACTION_SLOT, RESOURCE_SLOT};
 use crate::symbolic::term::{and, konst, not, or, T};
+use crate::verdict::UnknownReason;
+use crate::verify::{verify, Property, RequestPattern, Verification, Within};
 
 /// A pattern question: one Allow statement whose elements are the patterns.
 #[derive(Debug, Clone)]
@@ -181,6 +183,10 @@ struct World {
     restrict: Restrict,
     /// Resource accounts allowed (external principals: the loaded accounts only).
     loaded_only: Option<Vec<String>>,
+    /// The session name the principal (a role) acts under in this world: the one a trust
+    /// policy names in an `assumed-role` ARN of it (whoever assumes the role picks the name);
+    /// `None`: the default session.
+    session: Option<String>,
     label: String,
 }
 
@@ -368,15 +374,17 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
         })
         .unwrap_or_default();
     let excluded: Vec<String> = env.resource_policies.keys().cloned().collect();
+    // `require` (all) reads strictly: a role trusting only a named session of this principal
+    // does not count as trusting it (its sts: requests stay in the generic world, denied)
     let trusting = if may_be_sts(q) {
-        trusting_roles(env, &principal)
+        trusting_roles(env, n, &principal, !all)
     } else {
         Vec::new()
     };
     let sts_roles: Vec<String> = if all {
         trusting
             .iter()
-            .filter_map(|&m| env.role(m).map(|r| r.arn.clone()))
+            .filter_map(|(m, _)| env.role(*m).map(|r| r.arn.clone()))
             .collect()
     } else {
         Vec::new()
@@ -425,6 +433,7 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
                         sts_roles: sts_roles.clone(),
                     },
                     loaded_only: loaded_only.clone(),
+                    session: None,
                     label: match (a, all) {
                         (Some(a), false) => format!("resources of account {a} (KMS keys: AWS's default key policy assumed)"),
                         (Some(a), true) => format!("resources of account {a}"),
@@ -447,12 +456,13 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
             resource_account: Some(acct),
             restrict: Restrict::Literal(r.clone()),
             loaded_only: loaded_only.clone(),
+            session: None,
             label: format!("resource policy of {r}"),
         });
     }
     // roles whose trust policy names the principal
     {
-        for m in trusting {
+        for (m, session) in trusting {
             let other = &env.nodes[m];
             let Some(role) = env.role(m) else { continue };
             let mut sc = base.clone();
@@ -464,31 +474,83 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
                 resource_account: Some(other.account.clone()),
                 restrict: Restrict::Role(role.arn.clone()),
                 loaded_only: loaded_only.clone(),
-                label: format!("trust policy of {}", role.arn),
+                label: match &session {
+                    Some(s) => format!("trust policy of {} (as session `{s}`)", role.arn),
+                    None => format!("trust policy of {}", role.arn),
+                },
+                session,
             });
         }
     }
     out
 }
 
-/// Loaded roles whose trust policy has an Allow statement naming `principal`.
-fn trusting_roles(env: &Env, principal: &crate::request::Principal) -> Vec<usize> {
-    (0..env.nodes.len())
-        .filter(|&m| {
-            env.role(m).is_some_and(|role| {
-                role.trust.statements.iter().any(|s| {
-                    s.effect == Effect::Allow
-                        && s.principal.as_ref().is_some_and(|pe| {
-                            if pe.negated {
-                                !crate::rules::not_principal_excludes(&pe.entries, principal)
-                            } else {
-                                crate::rules::principal_grant(&pe.entries, principal).is_some()
-                            }
-                        })
-                })
+/// Loaded roles whose trust policy has an Allow statement naming `principal` (node `n`), with
+/// the session name it must act under: `None` when the statement names the principal as it is;
+/// with `sessions`, also each session name an `assumed-role` ARN of role `n` names in the
+/// statement (whoever assumed `n` chose the session name, so every named one is reachable).
+fn trusting_roles(
+    env: &Env,
+    n: usize,
+    principal: &crate::request::Principal,
+    sessions: bool,
+) -> Vec<(usize, Option<String>)> {
+    let grants = |s: &crate::model::Statement, p: &crate::request::Principal| {
+        s.effect == Effect::Allow
+            && s.principal.as_ref().is_some_and(|pe| {
+                if pe.negated {
+                    !crate::rules::not_principal_excludes(&pe.entries, p)
+                } else {
+                    crate::rules::principal_grant(&pe.entries, p).is_some()
+                }
             })
-        })
-        .collect()
+    };
+    let mut out = Vec::new();
+    for m in 0..env.nodes.len() {
+        let Some(role) = env.role(m) else { continue };
+        if role.trust.statements.iter().any(|s| grants(s, principal)) {
+            out.push((m, None));
+            continue;
+        }
+        if !sessions || env.nodes[n].kind != NodeKind::Role {
+            continue;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for s in &role.trust.statements {
+            let Some(pe) = s.principal.as_ref().filter(|pe| !pe.negated) else {
+                continue;
+            };
+            for e in &pe.entries {
+                if let crate::model::PrincipalEntry::Arn(a) = e {
+                    if let Some(name) = session_of(env, n, a) {
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                }
+            }
+        }
+        for name in names {
+            let p = env.principal_of(n, Some(&name));
+            if role.trust.statements.iter().any(|s| grants(s, &p)) {
+                out.push((m, Some(name)));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The session name of `arn` when it is an `assumed-role` ARN of role node `n`
+/// (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE-NAME/SESSION`, the role's name without its path).
+fn session_of(env: &Env, n: usize, arn: &str) -> Option<String> {
+    let node = &env.nodes[n];
+    let (head, rest) = arn.split_once(":assumed-role/")?;
+    let (role_name, session) = rest.split_once('/')?;
+    let name = env.role(n)?.name.as_str();
+    let account = head.rsplit(':').next()?;
+    (account == node.account && role_name == name && !session.is_empty())
+        .then(|| session.to_owned())
 }
 
 /// Principal facts pinned in pass 2: tags, organisation.
@@ -521,7 +583,7 @@ fn run_world(
     opts: &QueryOptions,
 ) -> Solved {
     let closed = ask.closed;
-    let principal = env.principal_of(n, None);
+    let principal = env.principal_of(n, w.session.as_deref());
     let pacct = principal.account.clone();
     let frame = Frame {
         identity_only: false,
@@ -539,12 +601,6 @@ fn run_world(
         None,
         ctx.clone(),
     ));
-    let mut stmts: Vec<&crate::model::Statement> = sc
-        .all_policies()
-        .into_iter()
-        .flat_map(|p| p.statements.iter())
-        .collect();
-    stmts.extend(q.pattern.statements.iter());
     // keys we know to be absent for this principal: tags it does not have; its organisation
     // when the organisation is loaded
     // closed (pass 1): no key beyond the pinned ones
@@ -574,17 +630,50 @@ fn run_world(
                 || k.starts_with("aws:principaltag/")
                 || (k == "aws:principalorgid" && env.org.is_some()))
     };
-    let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| {
-        let a = enc.allowed_scenario(&sc);
-        let mut parts = vec![if ask.denied { not(a) } else { a }];
-        if let Some(s) = q.pattern.statements.first() {
-            parts.push(enc.applies_no_principal(&q.pattern, s));
-        }
-        parts.push(w.restrict_term(enc, &pacct));
+    let bounds = Bounds {
+        world: w,
+        principal_account: &pacct,
+        ctx,
+        known_absent: &known_absent,
+    };
+    // the question is the verifier's `Reach` property: the solver gets the reduced scenario
+    // (`World::qsc`), and every witness is replayed in the world's full scenario (`World::sc`)
+    let property = Property::Reach {
+        scenario: &w.sc,
+        query: &sc,
+        frame: &frame,
+        pattern: RequestPattern {
+            pattern: &q.pattern,
+            principal: None,
+            not_principal: &[],
+        },
+        within: &bounds,
+        denied: ask.denied,
+    };
+    match verify(property, opts) {
+        Verification::Proved => Solved::None,
+        Verification::Counterexample { request, model } => Solved::Found { request, model },
+        Verification::Unknown(r) => Solved::Unknown(UnknownReason::Limit(r)),
+        Verification::Disagreement(d) => Solved::Unknown(UnknownReason::Internal(d)),
+    }
+}
+
+/// A world's bounds for the verifier: where its requests live ([`World::restrict_term`] and
+/// [`World::restrict_ok`]), the context keys known absent, and the pinned context values.
+struct Bounds<'a> {
+    world: &'a World,
+    principal_account: &'a str,
+    ctx: &'a Context,
+    known_absent: &'a dyn Fn(&str) -> bool,
+}
+
+impl Within for Bounds<'_> {
+    fn encode(&self, enc: &mut Encoder) -> T {
+        let mut parts = vec![self.world.restrict_term(enc, self.principal_account)];
         let absent: Vec<String> = enc
             .keys
             .keys()
-            .filter(|k| known_absent(k))
+            .filter(|k| (self.known_absent)(k))
             .cloned()
             .collect();
         for k in absent {
@@ -592,19 +681,13 @@ fn run_world(
             parts.push(not(t));
         }
         and(parts)
-    });
-    let mut p = match prepared {
-        Ok(p) => p,
-        Err(e) => return Solved::Unknown(crate::verdict::UnknownReason::Limit(e)),
-    };
-    let confirm = |r: &Request| {
-        w.restrict_ok(r)
-            && q.covers(r)
-            && !r.context.keys().any(|k| known_absent(k))
-            && ctx.iter().all(|(k, v)| r.context.get(k) == Some(v))
-            && (evaluate(&w.sc, r).decision == Decision::Allow) != ask.denied
-    };
-    p.solve(&confirm)
+    }
+
+    fn holds(&self, r: &Request) -> bool {
+        self.world.restrict_ok(r)
+            && !r.context.keys().any(|k| (self.known_absent)(k))
+            && self.ctx.iter().all(|(k, v)| r.context.get(k) == Some(v))
+    }
 }
 
 /// Cheap first try for pass 1: concrete requests built from the world's own Allow statements
@@ -664,9 +747,11 @@ fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Opt
     actions.dedup();
     resources.sort();
     resources.dedup();
-    let principal = env.principal_of(n, None);
+    let principal = env.principal_of(n, w.session.as_deref());
     let mut tries = 0;
     for a in &actions {
+        // the catalog lookup once per action, not per (action, resource)
+        let shown = crate::catalog_hint::display_action(a);
         for r in &resources {
             tries += 1;
             if tries > BUDGET {
@@ -674,7 +759,7 @@ fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Opt
             }
             let req = Request::new(
                 principal.clone(),
-                &crate::catalog_hint::display_action(a),
+                &shown,
                 r,
                 w.resource_account.as_deref(),
                 ctx.clone(),
@@ -781,7 +866,7 @@ fn quick_direct(
                 principal: env.nodes[n].arn.clone(),
                 action: request.action.clone(),
                 resource: request.resource.clone(),
-                session_name: None,
+                session_name: w.session.clone(),
                 statements: ev.statements,
                 conditions: Vec::new(),
             }),
@@ -831,7 +916,7 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
                         principal: env.nodes[n].arn.clone(),
                         action: request.action.clone(),
                         resource: request.resource.clone(),
-                        session_name: None,
+                        session_name: w.session.clone(),
                         statements: ev.statements,
                         conditions,
                     };
@@ -888,6 +973,7 @@ pub fn identity_witness(
             sts_roles: Vec::new(),
         },
         loaded_only: None,
+        session: None,
         label: "identity policies alone".into(),
     };
     match run_world(
