@@ -1124,10 +1124,10 @@ pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
 ///
 /// * a witness of `d` is replayed for `n` ([`reuse`]); if it does not hold, `n` is answered on
 ///   its own;
-/// * for a "no" or "unknown", `n`'s own first step ([`quick_yes`] over its worlds, which reads its
+/// * for a "no" or "unknown", `n`'s own first step (`quick_yes` over its worlds, which reads its
 ///   full scenario) is run, and if it finds nothing, the solver part of `direct` would ask
 ///   exactly the representative's queries: the same worlds (kind, account, no resource
-///   policies, no `sts:` question), the same statements ([`question_scenario`] keeps only those
+///   policies, no `sts:` question), the same statements (`question_scenario` keeps only those
 ///   in the key), the same pinned context up to values no statement reads (the principal's name
 ///   and tags: the key is `None` when a policy or the question can read them). So its answer
 ///   is the representative's.

@@ -466,4 +466,87 @@ mod tests {
             _ => panic!("expected a counterexample"),
         }
     }
+
+    /// Bounds for `Reach` tests: the resource must (not) be one ARN.
+    struct OnlyResource(&'static str, bool);
+
+    impl Within for OnlyResource {
+        fn encode(&self, enc: &mut Encoder) -> T {
+            let t = enc.pred_of(
+                crate::symbolic::encode::RESOURCE_SLOT,
+                vec![AtomKey::literal(self.0)],
+            );
+            if self.1 {
+                t
+            } else {
+                not(t)
+            }
+        }
+        fn holds(&self, req: &Request) -> bool {
+            (req.resource == self.0) == self.1
+        }
+    }
+
+    #[test]
+    fn reach_finds_replayed_requests_of_a_fixed_principal_within_bounds() {
+        let mut sc = Scenario::empty();
+        sc.identity_policies = vec![policy(
+            PolicyType::Identity,
+            r#"{"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/*"}"#,
+        )];
+        let principal =
+            crate::request::Principal::parse("arn:aws:iam::111122223333:user/u").unwrap();
+        let frame = Frame {
+            identity_only: false,
+            principal: Some(principal),
+            context: crate::request::Context::new(),
+            resource_account: None,
+        };
+        let pat = policy(
+            PolicyType::Identity,
+            r#"{"Effect": "Allow", "Action": "s3:Delete*", "Resource": "*"}"#,
+        );
+        let opts = QueryOptions::default();
+        let ask = |within: &dyn Within, denied: bool| {
+            verify(
+                Property::Reach {
+                    scenario: &sc,
+                    query: &sc,
+                    frame: &frame,
+                    pattern: RequestPattern {
+                        pattern: &pat,
+                        principal: None,
+                        not_principal: &[],
+                    },
+                    within,
+                    denied,
+                },
+                &opts,
+            )
+        };
+        let key = OnlyResource("arn:aws:s3:::b/k", true);
+        match ask(&key, false) {
+            Verification::Counterexample { request, .. } => {
+                assert_eq!(request.resource, "arn:aws:s3:::b/k");
+                assert!(request.action.eq_ignore_ascii_case("s3:DeleteObject"));
+                assert_eq!(request.principal.raw, "arn:aws:iam::111122223333:user/u");
+            }
+            _ => panic!("expected an allowed request on the key"),
+        }
+        // another bucket: nothing allowed, a proof
+        let other = OnlyResource("arn:aws:s3:::c/k", true);
+        assert!(matches!(ask(&other, false), Verification::Proved));
+        // denied matching requests exist (s3:DeleteBucket, another resource), replayed
+        match ask(&OnlyResource("arn:aws:s3:::b/k", false), true) {
+            Verification::Counterexample { request, .. } => {
+                assert_ne!(request.resource, "arn:aws:s3:::b/k");
+                assert!(request.action.to_lowercase().starts_with("s3:delete"));
+                assert_ne!(
+                    crate::eval::evaluate(&sc, &request).decision,
+                    Decision::Allow
+                );
+            }
+            _ => panic!("expected a denied request"),
+        }
+    }
 }
