@@ -568,15 +568,43 @@ fn with_federated_trusts(v: &mut serde_json::Value) {
     }
 }
 
+/// Every third role of a generated dump (but the first) is trusted by a named session of the role
+/// before it instead, and every fifth also by a session of a role in an account that is not loaded.
+fn with_session_trusts(v: &mut serde_json::Value) {
+    let roles = v["RoleDetailList"].as_array_mut().expect("roles");
+    let names: Vec<String> = roles
+        .iter()
+        .map(|r| r["RoleName"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for (i, r) in roles.iter_mut().enumerate() {
+        if i == 0 || i % 3 != 0 {
+            continue;
+        }
+        let mut who = vec![format!(
+            "arn:aws:sts::123456789012:assumed-role/{}/s{i}",
+            names[i - 1]
+        )];
+        if i % 5 == 0 {
+            who.push(format!("arn:aws:sts::210987654321:assumed-role/ci/b{i}"));
+        }
+        r["AssumeRolePolicyDocument"] = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": who}, "Action": "sts:AssumeRole"}]});
+    }
+}
+
 /// Consistency over generated accounts: every step printed in any `who-can` path answers yes (or
 /// only-under-conditions) with `can`, and `who-can` lists every principal `can` says yes for.
+/// Seed 3 has federated trusts, seed 4 trusts in named sessions (issue 10, session names).
 #[test]
 fn can_and_who_can_are_consistent_on_generated_accounts() {
     use iamprove::account::load::account_from_json;
-    for seed in 1..=3u64 {
-        let mut v = iamprove::account::gen::generate(14, seed);
+    for seed in 1..=4u64 {
+        let mut v = iamprove::account::gen::generate(if seed == 4 { 30 } else { 14 }, seed);
         if seed == 3 {
             with_federated_trusts(&mut v);
+        }
+        if seed == 4 {
+            with_session_trusts(&mut v);
         }
         let acct = account_from_json(&iamprove::json::Json::from_value(&v), "generated")
             .expect("generated dump loads");
