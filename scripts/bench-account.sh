@@ -29,6 +29,8 @@ for d in ../shared ../../shared; do
   if [ -f "$F" ]; then
     run "escalations, IAM-Vulnerable (116 principals)" escalations --account "$F"
     run "who-can iam:*, IAM-Vulnerable" who-can 'iam:*' --account "$F"
+    # the spec lives in $TMP, and a relative target is read from the spec's directory
+    F=$(cd "$(dirname "$F")" && pwd)/$(basename "$F")
     printf '{"target": {"account": "%s"}, "invariants": [{"id": "no-escalation", "no_escalation": true}, {"id": "no-iam", "forbid": {"Action": "iam:*"}}, {"id": "no-s3-delete-prod", "forbid": {"Action": "s3:Delete*", "Resource": "arn:aws:s3:::bucket-1*"}}, {"id": "no-kms-decrypt-outside-vpc", "forbid": {"Action": "kms:Decrypt", "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-1234"}}}}]}\n' "$F" > "$TMP/spec-iv.json"
     run "check, no_escalation + three pattern invariants, IAM-Vulnerable" check "$TMP/spec-iv.json"
     break
