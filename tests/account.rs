@@ -568,15 +568,43 @@ fn with_federated_trusts(v: &mut serde_json::Value) {
     }
 }
 
+/// Every third role of a generated dump (but the first) is trusted by a named session of the role
+/// before it instead, and every fifth also by a session of a role in an account that is not loaded.
+fn with_session_trusts(v: &mut serde_json::Value) {
+    let roles = v["RoleDetailList"].as_array_mut().expect("roles");
+    let names: Vec<String> = roles
+        .iter()
+        .map(|r| r["RoleName"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for (i, r) in roles.iter_mut().enumerate() {
+        if i == 0 || i % 3 != 0 {
+            continue;
+        }
+        let mut who = vec![format!(
+            "arn:aws:sts::123456789012:assumed-role/{}/s{i}",
+            names[i - 1]
+        )];
+        if i % 5 == 0 {
+            who.push(format!("arn:aws:sts::210987654321:assumed-role/ci/b{i}"));
+        }
+        r["AssumeRolePolicyDocument"] = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": who}, "Action": "sts:AssumeRole"}]});
+    }
+}
+
 /// Consistency over generated accounts: every step printed in any `who-can` path answers yes (or
 /// only-under-conditions) with `can`, and `who-can` lists every principal `can` says yes for.
+/// Seed 3 has federated trusts, seed 4 trusts in named sessions (issue 10, session names).
 #[test]
 fn can_and_who_can_are_consistent_on_generated_accounts() {
     use iamprove::account::load::account_from_json;
-    for seed in 1..=3u64 {
-        let mut v = iamprove::account::gen::generate(14, seed);
+    for seed in 1..=4u64 {
+        let mut v = iamprove::account::gen::generate(if seed == 4 { 30 } else { 14 }, seed);
         if seed == 3 {
             with_federated_trusts(&mut v);
+        }
+        if seed == 4 {
+            with_session_trusts(&mut v);
         }
         let acct = account_from_json(&iamprove::json::Json::from_value(&v), "generated")
             .expect("generated dump loads");
@@ -976,6 +1004,114 @@ fn account_forbid_issue10_minimal_source_ip_grant_is_a_violator() {
         violators
             .iter()
             .any(|x| x == "arn:aws:iam::123456789012:role/only-ip"),
+        "{v}"
+    );
+}
+
+/// Scale (issue 10 item 6): `who-can`/account invariants answer each group of principals with the
+/// same share key once, taking a representative's "no" or "unknown" over after the member's own
+/// quick witness search. On generated accounts the shared answers equal answering every
+/// principal on its own: the same principals reach each question, with the same unknowns.
+#[test]
+fn shared_no_answers_equal_unshared_answers_on_generated_accounts() {
+    use iamprove::account::load::account_from_json;
+    use iamprove::account::pattern::Question;
+    use iamprove::account::{principals_reaching_q, principals_reaching_unshared};
+    let questions: Vec<Question> = [
+        r#"{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}"#,
+        r#"{"Effect": "Allow", "Action": "s3:Delete*", "Resource": "arn:aws:s3:::bucket-1*"}"#,
+        r#"{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-1234"}}}"#,
+        r#"{"Effect": "Allow", "Action": "dynamodb:*", "NotResource": "arn:aws:dynamodb:*:*:table/table-1"}"#,
+    ]
+    .iter()
+    .map(|st| {
+        let text = format!(r#"{{"Version": "2012-10-17", "Statement": [{st}]}}"#);
+        let p = iamprove::parse::parse_policy_text(
+            &text,
+            iamprove::model::PolicyType::Identity,
+            "question",
+        )
+        .unwrap();
+        Question::from_policy(p)
+    })
+    .collect();
+    let mut reached = 0;
+    for seed in [1u64, 3] {
+        let v = iamprove::account::gen::generate(80, seed);
+        let acct = account_from_json(&iamprove::json::Json::from_value(&v), "generated")
+            .expect("generated dump loads");
+        let env = Env::new(vec![acct], None, Default::default());
+        let g = Graph::build(&env);
+        for q in &questions {
+            let (a, ua) = principals_reaching_q(&env, &g, q);
+            let (b, ub) = principals_reaching_unshared(&env, &g, q);
+            let names = |r: &[iamprove::account::Reach]| -> Vec<String> {
+                r.iter().map(|x| x.arn.clone()).collect()
+            };
+            assert_eq!(names(&a), names(&b), "seed {seed}");
+            let un =
+                |u: &[(String, String)]| -> Vec<String> { u.iter().map(|x| x.0.clone()).collect() };
+            assert_eq!(un(&ua), un(&ub), "seed {seed}");
+            reached += a.len();
+        }
+    }
+    assert!(
+        reached > 50,
+        "only {reached} principals reach the questions"
+    );
+}
+
+/// Issue 10, session principals: a role's trust policy naming one session of another role
+/// (`arn:aws:sts::ACCT:assumed-role/deployer/release`). Whoever assumes `deployer` picks the
+/// session name, so `deployer` (and alice, who can assume it) can assume `reader`: `can` and
+/// `who-can` said so for the path to `s3:GetObject`, but asked about `sts:AssumeRole` on
+/// `reader` directly, `deployer` acted only as a session named `iamprove`: `can` answered `no`,
+/// `who-can` listed nobody and `forbid sts:AssumeRole` on `reader` answered **holds** (a false
+/// proof, found while writing this test). A session of a role in an account that is not loaded
+/// (`ci/build` in 999999999999) was no node at all.
+#[test]
+fn trust_in_a_named_session_admits_the_role_under_that_session_name() {
+    let inputs = Inputs {
+        account: pat("sessions.json"),
+        ..Default::default()
+    };
+    let env = Env::load(&inputs).expect("loads");
+    let g = Graph::build(&env);
+    let reader = format!("arn:aws:iam::{A}:role/reader");
+    let deployer = env
+        .find(&format!("arn:aws:iam::{A}:role/deployer"))
+        .unwrap();
+    let alice = env.find(&format!("arn:aws:iam::{A}:user/alice")).unwrap();
+    // the chain through the named session
+    let a = can(&env, &g, alice, "s3:GetObject", "*");
+    assert_eq!(a.verdict, Verdict::Yes, "{a:?}");
+    assert_eq!(a.path.len(), 3, "{a:?}");
+    // every step of it answers yes on its own
+    for step in &a.path {
+        let from = env.find(&step.principal).unwrap();
+        let s = can(&env, &g, from, &step.action, &step.resource);
+        assert_eq!(s.verdict, Verdict::Yes, "{step:?}: {s:?}");
+    }
+    let d = can(&env, &g, deployer, "sts:AssumeRole", &reader);
+    assert_eq!(d.verdict, Verdict::Yes, "{d:?}");
+    let who: Vec<String> = principals_reaching(&env, &g, "sts:AssumeRole", &reader)
+        .into_iter()
+        .map(|r| r.arn)
+        .collect();
+    // a session of a role in an account we do not have is an entry point of its own
+    assert_eq!(
+        who,
+        [
+            format!("arn:aws:iam::{A}:role/deployer"),
+            format!("arn:aws:iam::{A}:user/alice"),
+            "arn:aws:sts::999999999999:assumed-role/ci/build".to_owned(),
+        ],
+        "{who:?}"
+    );
+    let (v, violators) = first_violators("spec-sessions.json");
+    assert!(
+        violators.iter().any(|x| x.ends_with("role/deployer"))
+            && violators.iter().any(|x| x.ends_with("user/alice")),
         "{v}"
     );
 }

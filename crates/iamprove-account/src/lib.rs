@@ -47,7 +47,7 @@ pub(crate) use crate as account;
 pub(crate) use iamprove_core::{
     catalog_hint, eval, json, literal, matching, model, parse, request, rules, scenario, verdict,
 };
-pub(crate) use iamprove_symbolic::{query, solver, symbolic};
+pub(crate) use iamprove_symbolic::{query, solver, symbolic, verify};
 
 pub mod conditions;
 pub mod escalate;
@@ -302,12 +302,11 @@ impl Env {
                             PrincipalEntry::Account { partition, account } => {
                                 format!("arn:{partition}:iam::{account}:root")
                             }
-                            PrincipalEntry::Arn(a) => {
-                                if a.contains(":assumed-role/") {
-                                    continue;
-                                }
-                                a.clone()
-                            }
+                            // a session of a role in an account we do not have (`assumed-role`
+                            // ARN) is an entry point of its own: whoever can assume that role
+                            // there picks the session name (sessions of loaded roles are the
+                            // role nodes acting under that name)
+                            PrincipalEntry::Arn(a) => a.clone(),
                             _ => continue,
                         };
                         let Some(acct) = arn_account(&arn) else {
@@ -783,6 +782,10 @@ fn trust_candidates(
                 }
                 PrincipalEntry::Arn(a) => {
                     if let Some(rest) = a.split_once(":assumed-role/") {
+                        // a session of a role in an account we do not have: its own node
+                        if let Some(&n) = env.by_arn.get(a) {
+                            push(n, None, &mut out);
+                        }
                         // a session of a role: whoever assumed that role picked the session name
                         if let Some((rname, sess)) = rest.1.split_once('/') {
                             let acct = arn_account(a).unwrap_or_default();
@@ -1127,13 +1130,33 @@ pub fn principals_reaching_q(
     graph: &Graph,
     q: &pattern::Question,
 ) -> (Vec<Reach>, Vec<(String, String)>) {
+    reaching(env, graph, q, true)
+}
+
+/// [`principals_reaching_q`] with every principal answered on its own (no [`pattern::share_key`]
+/// groups): the reference the shared answers are tested against.
+#[doc(hidden)]
+pub fn principals_reaching_unshared(
+    env: &Env,
+    graph: &Graph,
+    q: &pattern::Question,
+) -> (Vec<Reach>, Vec<(String, String)>) {
+    reaching(env, graph, q, false)
+}
+
+fn reaching(
+    env: &Env,
+    graph: &Graph,
+    q: &pattern::Question,
+    share: bool,
+) -> (Vec<Reach>, Vec<(String, String)>) {
     let n = env.nodes.len();
     let opts = crate::query::QueryOptions::default();
     let pb = progress(n, env.quiet, "direct permissions");
     // principals that must get the same answer share one query (see `pattern::share_key`)
     let keys: Vec<Option<String>> = (0..n)
         .into_par_iter()
-        .map(|i| pattern::share_key(env, i, q))
+        .map(|i| share.then(|| pattern::share_key(env, i, q)).flatten())
         .collect();
     let mut first_of: HashMap<&str, usize> = HashMap::new();
     let mut rep: Vec<usize> = (0..n).collect();
@@ -1159,11 +1182,12 @@ pub fn principals_reaching_q(
             if let Some(d) = &firsts[i] {
                 return d.clone();
             }
-            let shared = firsts[rep[i]]
-                .as_ref()
-                .and_then(|d| pattern::reuse(env, i, d));
+            let d = match &firsts[rep[i]] {
+                Some(d) => pattern::shared(env, i, q, d, &opts),
+                None => pattern::direct(env, i, q, &opts),
+            };
             pb.inc(1);
-            shared.unwrap_or_else(|| pattern::direct(env, i, q, &opts))
+            d
         })
         .collect();
     pb.finish_and_clear();

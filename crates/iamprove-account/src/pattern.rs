@@ -30,11 +30,13 @@ use super::{Env, NodeKind, Step, Verdict};
 use crate::eval::{evaluate, Applies, Decision, Matcher};
 use crate::matching::{Mode, Tok};
 use crate::model::{ActionElem, Effect, Policy, PolicyType};
-use crate::query::{Frame, Prepared, QueryOptions, Solved};
+use crate::query::{Frame, QueryOptions, Solved};
 use crate::request::{Context, PrincipalKind, Request};
 use crate::scenario::Scenario;
 use crate::symbolic::encode::{AtomKey, Encoder, ACTION_SLOT, RESOURCE_SLOT};
 use crate::symbolic::term::{and, konst, not, or, T};
+use crate::verdict::UnknownReason;
+use crate::verify::{verify, Property, RequestPattern, Verification, Within};
 
 /// A pattern question: one Allow statement whose elements are the patterns.
 #[derive(Debug, Clone)]
@@ -169,11 +171,22 @@ enum Restrict {
 }
 
 struct World {
+    /// The world's full scenario: witnesses are replayed (and explained) in it.
     sc: Scenario,
+    /// The same scenario with only the identity, boundary and session statements whose Action
+    /// may match the question's ([`question_scenario`]): what the solver is given. For requests
+    /// matching the question the evaluator decides both alike (a statement whose Action matches
+    /// none of them never applies), and it is what makes principals with the same
+    /// [`share_key`] ask literally the same question.
+    qsc: Scenario,
     resource_account: Option<String>,
     restrict: Restrict,
     /// Resource accounts allowed (external principals: the loaded accounts only).
     loaded_only: Option<Vec<String>>,
+    /// The session name the principal (a role) acts under in this world: the one a trust
+    /// policy names in an `assumed-role` ARN of it (whoever assumes the role picks the name);
+    /// `None`: the default session.
+    session: Option<String>,
     label: String,
 }
 
@@ -278,6 +291,48 @@ pub struct Direct {
     pub why: Option<String>,
 }
 
+/// `p` with only the statements whose Action may match the question's action element.
+fn relevant_policy(p: &Policy, qa: Option<&ActionElem>) -> Policy {
+    let mut p = p.clone();
+    p.statements
+        .retain(|s| qa.is_none_or(|qa| actions_overlap(&s.action, qa)));
+    p
+}
+
+/// The part of `sc` the question can read: identity policies, permissions boundary and session
+/// policies keep only the statements whose Action may match the question's (`actions_overlap`:
+/// exact up to "may"); an identity policy left empty is dropped (identity policies are a union),
+/// a boundary or session policy left empty is kept (it then allows no matching request, as
+/// before). SCPs, RCPs and the resource policy are the same for every principal of an account
+/// and are kept whole.
+fn question_scenario(sc: &Scenario, q: &Question) -> Scenario {
+    let qa = q.action();
+    // every field named, so a field added to `Scenario` is a compile error here, not a silent drop
+    Scenario {
+        request: sc.request.clone(),
+        identity_policies: sc
+            .identity_policies
+            .iter()
+            .map(|p| relevant_policy(p, qa))
+            .filter(|p| !p.statements.is_empty())
+            .collect(),
+        permissions_boundary: sc
+            .permissions_boundary
+            .as_ref()
+            .map(|p| relevant_policy(p, qa)),
+        session_policies: sc
+            .session_policies
+            .iter()
+            .map(|p| relevant_policy(p, qa))
+            .collect(),
+        scps: sc.scps.clone(),
+        rcps: sc.rcps.clone(),
+        resource_policy: sc.resource_policy.clone(),
+        vpc_endpoint_policy: sc.vpc_endpoint_policy.clone(),
+        management_account: sc.management_account.clone(),
+    }
+}
+
 /// The worlds of principal `n` for `q`. With `all` (for `require`), the worlds cover every
 /// matching request: the generic worlds are kept even when no identity statement may allow the
 /// question, and leave `sts:` requests on the roles that have their own world to those worlds.
@@ -319,15 +374,17 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
         })
         .unwrap_or_default();
     let excluded: Vec<String> = env.resource_policies.keys().cloned().collect();
+    // `require` (all) reads strictly: a role trusting only a named session of this principal
+    // does not count as trusting it (its sts: requests stay in the generic world, denied)
     let trusting = if may_be_sts(q) {
-        trusting_roles(env, &principal)
+        trusting_roles(env, n, &principal, !all)
     } else {
         Vec::new()
     };
     let sts_roles: Vec<String> = if all {
         trusting
             .iter()
-            .filter_map(|&m| env.role(m).map(|r| r.arn.clone()))
+            .filter_map(|(m, _)| env.role(*m).map(|r| r.arn.clone()))
             .collect()
     } else {
         Vec::new()
@@ -366,6 +423,7 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
                     sc.resource_policy = assumed_key_policy.clone();
                 }
                 out.push(World {
+                    qsc: question_scenario(&sc, q),
                     sc,
                     resource_account: None,
                     restrict: Restrict::Generic {
@@ -375,6 +433,7 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
                         sts_roles: sts_roles.clone(),
                     },
                     loaded_only: loaded_only.clone(),
+                    session: None,
                     label: match (a, all) {
                         (Some(a), false) => format!("resources of account {a} (KMS keys: AWS's default key policy assumed)"),
                         (Some(a), true) => format!("resources of account {a}"),
@@ -392,51 +451,106 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
         sc.resource_policy = Some(pol.clone());
         sc.rcps = env.rcps_for(&acct);
         out.push(World {
+            qsc: question_scenario(&sc, q),
             sc,
             resource_account: Some(acct),
             restrict: Restrict::Literal(r.clone()),
             loaded_only: loaded_only.clone(),
+            session: None,
             label: format!("resource policy of {r}"),
         });
     }
     // roles whose trust policy names the principal
     {
-        for m in trusting {
+        for (m, session) in trusting {
             let other = &env.nodes[m];
             let Some(role) = env.role(m) else { continue };
             let mut sc = base.clone();
             sc.resource_policy = Some(role.trust.clone());
             sc.rcps = env.rcps_for(&other.account);
             out.push(World {
+                qsc: question_scenario(&sc, q),
                 sc,
                 resource_account: Some(other.account.clone()),
                 restrict: Restrict::Role(role.arn.clone()),
                 loaded_only: loaded_only.clone(),
-                label: format!("trust policy of {}", role.arn),
+                label: match &session {
+                    Some(s) => format!("trust policy of {} (as session `{s}`)", role.arn),
+                    None => format!("trust policy of {}", role.arn),
+                },
+                session,
             });
         }
     }
     out
 }
 
-/// Loaded roles whose trust policy has an Allow statement naming `principal`.
-fn trusting_roles(env: &Env, principal: &crate::request::Principal) -> Vec<usize> {
-    (0..env.nodes.len())
-        .filter(|&m| {
-            env.role(m).is_some_and(|role| {
-                role.trust.statements.iter().any(|s| {
-                    s.effect == Effect::Allow
-                        && s.principal.as_ref().is_some_and(|pe| {
-                            if pe.negated {
-                                !crate::rules::not_principal_excludes(&pe.entries, principal)
-                            } else {
-                                crate::rules::principal_grant(&pe.entries, principal).is_some()
-                            }
-                        })
-                })
+/// Loaded roles whose trust policy has an Allow statement naming `principal` (node `n`), with
+/// the session name it must act under: `None` when the statement names the principal as it is;
+/// with `sessions`, also each session name an `assumed-role` ARN of role `n` names in the
+/// statement (whoever assumed `n` chose the session name, so every named one is reachable).
+fn trusting_roles(
+    env: &Env,
+    n: usize,
+    principal: &crate::request::Principal,
+    sessions: bool,
+) -> Vec<(usize, Option<String>)> {
+    let grants = |s: &crate::model::Statement, p: &crate::request::Principal| {
+        s.effect == Effect::Allow
+            && s.principal.as_ref().is_some_and(|pe| {
+                if pe.negated {
+                    !crate::rules::not_principal_excludes(&pe.entries, p)
+                } else {
+                    crate::rules::principal_grant(&pe.entries, p).is_some()
+                }
             })
-        })
-        .collect()
+    };
+    let mut out = Vec::new();
+    for m in 0..env.nodes.len() {
+        let Some(role) = env.role(m) else { continue };
+        if role.trust.statements.iter().any(|s| grants(s, principal)) {
+            out.push((m, None));
+            continue;
+        }
+        if !sessions || env.nodes[n].kind != NodeKind::Role {
+            continue;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for s in &role.trust.statements {
+            let Some(pe) = s.principal.as_ref().filter(|pe| !pe.negated) else {
+                continue;
+            };
+            for e in &pe.entries {
+                if let crate::model::PrincipalEntry::Arn(a) = e {
+                    if let Some(name) = session_of(env, n, a) {
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                }
+            }
+        }
+        for name in names {
+            let p = env.principal_of(n, Some(&name));
+            if role.trust.statements.iter().any(|s| grants(s, &p)) {
+                out.push((m, Some(name)));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The session name of `arn` when it is an `assumed-role` ARN of role node `n`
+/// (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE-NAME/SESSION`, the role's name without its path).
+fn session_of(env: &Env, n: usize, arn: &str) -> Option<String> {
+    let node = &env.nodes[n];
+    let (head, rest) = arn.split_once(":assumed-role/")?;
+    let (role_name, session) = rest.split_once('/')?;
+    let name = env.role(n)?.name.as_str();
+    let account = head.rsplit(':').next()?;
+    (account == node.account && role_name == name && !session.is_empty())
+        .then(|| session.to_owned())
 }
 
 /// Principal facts pinned in pass 2: tags, organisation.
@@ -469,7 +583,7 @@ fn run_world(
     opts: &QueryOptions,
 ) -> Solved {
     let closed = ask.closed;
-    let principal = env.principal_of(n, None);
+    let principal = env.principal_of(n, w.session.as_deref());
     let pacct = principal.account.clone();
     let frame = Frame {
         identity_only: false,
@@ -477,7 +591,9 @@ fn run_world(
         context: ctx.clone(),
         resource_account: w.resource_account.clone(),
     };
-    let mut sc = w.sc.clone();
+    // the solver is given the statements that may match the question (`World::qsc`); the
+    // evaluator replays every witness in the world's full scenario (`World::sc`)
+    let mut sc = w.qsc.clone();
     sc.request = Some(Request::new(
         principal,
         "iamprove:probe",
@@ -485,12 +601,6 @@ fn run_world(
         None,
         ctx.clone(),
     ));
-    let mut stmts: Vec<&crate::model::Statement> = sc
-        .all_policies()
-        .into_iter()
-        .flat_map(|p| p.statements.iter())
-        .collect();
-    stmts.extend(q.pattern.statements.iter());
     // keys we know to be absent for this principal: tags it does not have; its organisation
     // when the organisation is loaded
     // closed (pass 1): no key beyond the pinned ones
@@ -520,17 +630,50 @@ fn run_world(
                 || k.starts_with("aws:principaltag/")
                 || (k == "aws:principalorgid" && env.org.is_some()))
     };
-    let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| {
-        let a = enc.allowed_scenario(&sc);
-        let mut parts = vec![if ask.denied { not(a) } else { a }];
-        if let Some(s) = q.pattern.statements.first() {
-            parts.push(enc.applies_no_principal(&q.pattern, s));
-        }
-        parts.push(w.restrict_term(enc, &pacct));
+    let bounds = Bounds {
+        world: w,
+        principal_account: &pacct,
+        ctx,
+        known_absent: &known_absent,
+    };
+    // the question is the verifier's `Reach` property: the solver gets the reduced scenario
+    // (`World::qsc`), and every witness is replayed in the world's full scenario (`World::sc`)
+    let property = Property::Reach {
+        scenario: &w.sc,
+        query: &sc,
+        frame: &frame,
+        pattern: RequestPattern {
+            pattern: &q.pattern,
+            principal: None,
+            not_principal: &[],
+        },
+        within: &bounds,
+        denied: ask.denied,
+    };
+    match verify(property, opts) {
+        Verification::Proved => Solved::None,
+        Verification::Counterexample { request, model } => Solved::Found { request, model },
+        Verification::Unknown(r) => Solved::Unknown(UnknownReason::Limit(r)),
+        Verification::Disagreement(d) => Solved::Unknown(UnknownReason::Internal(d)),
+    }
+}
+
+/// A world's bounds for the verifier: where its requests live ([`World::restrict_term`] and
+/// [`World::restrict_ok`]), the context keys known absent, and the pinned context values.
+struct Bounds<'a> {
+    world: &'a World,
+    principal_account: &'a str,
+    ctx: &'a Context,
+    known_absent: &'a dyn Fn(&str) -> bool,
+}
+
+impl Within for Bounds<'_> {
+    fn encode(&self, enc: &mut Encoder) -> T {
+        let mut parts = vec![self.world.restrict_term(enc, self.principal_account)];
         let absent: Vec<String> = enc
             .keys
             .keys()
-            .filter(|k| known_absent(k))
+            .filter(|k| (self.known_absent)(k))
             .cloned()
             .collect();
         for k in absent {
@@ -538,19 +681,13 @@ fn run_world(
             parts.push(not(t));
         }
         and(parts)
-    });
-    let mut p = match prepared {
-        Ok(p) => p,
-        Err(e) => return Solved::Unknown(crate::verdict::UnknownReason::Limit(e)),
-    };
-    let confirm = |r: &Request| {
-        w.restrict_ok(r)
-            && q.covers(r)
-            && !r.context.keys().any(|k| known_absent(k))
-            && ctx.iter().all(|(k, v)| r.context.get(k) == Some(v))
-            && (evaluate(&sc, r).decision == Decision::Allow) != ask.denied
-    };
-    p.solve(&confirm)
+    }
+
+    fn holds(&self, r: &Request) -> bool {
+        self.world.restrict_ok(r)
+            && !r.context.keys().any(|k| (self.known_absent)(k))
+            && self.ctx.iter().all(|(k, v)| r.context.get(k) == Some(v))
+    }
 }
 
 /// Cheap first try for pass 1: concrete requests built from the world's own Allow statements
@@ -610,9 +747,11 @@ fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Opt
     actions.dedup();
     resources.sort();
     resources.dedup();
-    let principal = env.principal_of(n, None);
+    let principal = env.principal_of(n, w.session.as_deref());
     let mut tries = 0;
     for a in &actions {
+        // the catalog lookup once per action, not per (action, resource)
+        let shown = crate::catalog_hint::display_action(a);
         for r in &resources {
             tries += 1;
             if tries > BUDGET {
@@ -620,7 +759,7 @@ fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Opt
             }
             let req = Request::new(
                 principal.clone(),
-                &crate::catalog_hint::display_action(a),
+                &shown,
                 r,
                 w.resource_account.as_deref(),
                 ctx.clone(),
@@ -639,7 +778,8 @@ fn quick_yes(env: &Env, n: usize, q: &Question, w: &World, ctx: &Context) -> Opt
 /// Does any policy of the world (or the question) have a condition or a policy variable (whose
 /// value may come from a free context key)?
 fn has_conditions(w: &World, q: &Question) -> bool {
-    w.sc.all_policies()
+    w.qsc
+        .all_policies()
         .into_iter()
         .chain(std::iter::once(&q.pattern))
         .any(|p| {
@@ -707,6 +847,34 @@ fn needed_conditions(sc: &Scenario, req: &Request, baseline: &Context) -> Vec<Co
     out
 }
 
+/// The first step of [`direct`]: a witness built from the worlds' own patterns ([`quick_yes`]),
+/// replayed by the evaluator, before any solver call.
+fn quick_direct(
+    env: &Env,
+    n: usize,
+    q: &Question,
+    ws: &[World],
+    baseline: &Context,
+) -> Option<Direct> {
+    ws.iter().find_map(|w| {
+        let request = quick_yes(env, n, q, w, baseline)?;
+        let ev = crate::eval::explain(&w.sc, &request);
+        Some(Direct {
+            verdict: Verdict::Yes,
+            request: Some(request.clone()),
+            step: Some(Step {
+                principal: env.nodes[n].arn.clone(),
+                action: request.action.clone(),
+                resource: request.resource.clone(),
+                session_name: w.session.clone(),
+                statements: ev.statements,
+                conditions: Vec::new(),
+            }),
+            why: None,
+        })
+    })
+}
+
 /// Does principal `n` (acting directly) have any request matching `q` allowed?
 pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct {
     let ws = worlds(env, n, q, false);
@@ -719,27 +887,12 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
         };
     }
     let baseline = env.baseline_context(n);
+    // a witness built from the policies' own patterns, before any solver call
+    if let Some(d) = quick_direct(env, n, q, &ws, &baseline) {
+        return d;
+    }
     let fact = facts(env, n);
     let mut unknown: Option<String> = None;
-    // a witness built from the policies' own patterns, before any solver call
-    for w in &ws {
-        if let Some(request) = quick_yes(env, n, q, w, &baseline) {
-            let ev = crate::eval::explain(&w.sc, &request);
-            return Direct {
-                verdict: Verdict::Yes,
-                request: Some(request.clone()),
-                step: Some(Step {
-                    principal: env.nodes[n].arn.clone(),
-                    action: request.action.clone(),
-                    resource: request.resource.clone(),
-                    session_name: None,
-                    statements: ev.statements,
-                    conditions: Vec::new(),
-                }),
-                why: None,
-            };
-        }
-    }
     for (pass, ctx) in [(1, &baseline), (2, &fact)] {
         for w in &ws {
             // without any condition, the context cannot change the answer of pass 1
@@ -763,7 +916,7 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
                         principal: env.nodes[n].arn.clone(),
                         action: request.action.clone(),
                         resource: request.resource.clone(),
-                        session_name: None,
+                        session_name: w.session.clone(),
                         statements: ev.statements,
                         conditions,
                     };
@@ -810,6 +963,7 @@ pub fn identity_witness(
     let mut only = Scenario::empty();
     only.identity_policies = env.scenario_of(n).identity_policies;
     let w = World {
+        qsc: question_scenario(&only, q),
         sc: only,
         resource_account: None,
         restrict: Restrict::Generic {
@@ -819,6 +973,7 @@ pub fn identity_witness(
             sts_roles: Vec::new(),
         },
         loaded_only: None,
+        session: None,
         label: "identity policies alone".into(),
     };
     match run_world(
@@ -859,6 +1014,7 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
                 || s.conditions.iter().any(|c| {
                     c.key.starts_with("aws:principal")
                         || c.key.starts_with("aws:user")
+                        || c.key.contains("${")
                         || matches!(&c.values, crate::model::CondValues::Str(ts) if ts.iter().any(|t| t.has_vars()))
                 })
                 || s
@@ -867,7 +1023,14 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
                     .is_some_and(|r| r.patterns.iter().any(|t| t.has_vars()))
         })
     };
-    if sc.all_policies().into_iter().any(sees_principal) || sees_principal(&q.pattern) {
+    // RCPs are added per world (by the resource's account), so they are read here too
+    let rcps_see = env.org.as_ref().is_some_and(|o| {
+        o.accounts
+            .values()
+            .flat_map(|l| l.1.iter().flatten())
+            .any(sees_principal)
+    });
+    if rcps_see || sc.all_policies().into_iter().any(sees_principal) || sees_principal(&q.pattern) {
         return None;
     }
     let principal = env.principal_of(n, None);
@@ -916,12 +1079,10 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
     Some(key)
 }
 
-/// Reuse another principal's answer (same [`share_key`]): a witness is replayed through the
-/// evaluator for this principal (`None` if it does not hold for it, then the caller answers from
-/// scratch). A "no" or "unknown" is not carried over (`None`): the 10,000-principal benchmark
-/// found principals with the same relevant statements whose own answers differ (a solver "no"
-/// contradicted by a replayed witness, see docs/account-benchmarks.md), so a "no" is only ever
-/// the principal's own answer.
+/// Reuse another principal's "yes" or "only under conditions" (same [`share_key`]): its witness
+/// is replayed through the evaluator for this principal (`None` if it does not hold for it;
+/// then the caller answers from scratch). A "no" or "unknown" is not handled here: see
+/// [`shared`], which runs the principal's own cheap first step before taking it over.
 pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
     match (&d.verdict, &d.request, &d.step) {
         (Verdict::No | Verdict::Unknown, _, _) => None,
@@ -955,6 +1116,40 @@ pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
             })
         }
         _ => None,
+    }
+}
+
+/// [`direct`] for principal `n`, given the answer `d` of a principal with the same
+/// [`share_key`] (its representative). Equal to `direct(env, n, q, opts)`:
+///
+/// * a witness of `d` is replayed for `n` ([`reuse`]); if it does not hold, `n` is answered on
+///   its own;
+/// * for a "no" or "unknown", `n`'s own first step (`quick_yes` over its worlds, which reads its
+///   full scenario) is run, and if it finds nothing, the solver part of `direct` would ask
+///   exactly the representative's queries: the same worlds (kind, account, no resource
+///   policies, no `sts:` question), the same statements (`question_scenario` keeps only those
+///   in the key), the same pinned context up to values no statement reads (the principal's name
+///   and tags: the key is `None` when a policy or the question can read them). So its answer
+///   is the representative's.
+pub fn shared(env: &Env, n: usize, q: &Question, d: &Direct, opts: &QueryOptions) -> Direct {
+    match d.verdict {
+        Verdict::Yes | Verdict::OnlyUnderConditions => {
+            reuse(env, n, d).unwrap_or_else(|| direct(env, n, q, opts))
+        }
+        Verdict::No | Verdict::Unknown => {
+            let ws = worlds(env, n, q, false);
+            if !ws.is_empty() {
+                if let Some(yes) = quick_direct(env, n, q, &ws, &env.baseline_context(n)) {
+                    return yes;
+                }
+            }
+            Direct {
+                verdict: d.verdict,
+                request: None,
+                step: None,
+                why: d.why.clone(),
+            }
+        }
     }
 }
 
@@ -1071,4 +1266,137 @@ pub fn must(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Must {
         conditions: Vec::new(),
     };
     Must::Holds { request, step }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The claim [`question_scenario`] rests on: for every request matching the question, the
+    /// evaluator decides the world's full scenario and the solver's reduced one alike. Checked on
+    /// generated accounts over catalog actions, the statements' own resources and several
+    /// contexts, in the worlds of `forbid` and of `require`.
+    #[test]
+    fn question_scenario_decides_matching_requests_like_the_full_scenario() {
+        let ctx_with = |base: &Context, kvs: &[(&str, &str)]| {
+            let mut c = base.clone();
+            for (k, v) in kvs {
+                c.insert(
+                    k.to_lowercase(),
+                    crate::request::CtxValue {
+                        key: (*k).to_owned(),
+                        values: vec![(*v).to_owned()],
+                        multi: false,
+                    },
+                );
+            }
+            c
+        };
+        let mut checked = 0usize;
+        let mut differ_in_size = 0usize;
+        for seed in 1..=2u64 {
+            let v = crate::gen::generate(40, seed);
+            let acct = crate::load::account_from_json(&crate::json::Json::from_value(&v), "gen")
+                .expect("generated dump loads");
+            let env = Env::new(vec![acct], None, Default::default());
+            for (a, r) in [
+                ("iam:*", "*"),
+                ("s3:Delete*", "arn:aws:s3:::bucket-1*"),
+                ("kms:Decrypt", "*"),
+                ("ec2:*", "*"),
+            ] {
+                let q = Question::new(&[a.to_owned()], &[r.to_owned()]).expect("question");
+                let svc = a.split(':').next().unwrap_or_default();
+                let actions: Vec<String> = crate::catalog_hint::service_actions(svc)
+                    .into_iter()
+                    .filter(|x| {
+                        q.pattern.statements[0]
+                            .action
+                            .patterns
+                            .iter()
+                            .any(|p| p.matches_lower(x))
+                    })
+                    .step_by(7)
+                    .map(crate::catalog_hint::display_action)
+                    .collect();
+                assert!(!actions.is_empty(), "{a}");
+                for n in 0..env.nodes.len() {
+                    let base = env.baseline_context(n);
+                    let contexts = [
+                        base.clone(),
+                        ctx_with(&base, &[("aws:MultiFactorAuthPresent", "true")]),
+                        ctx_with(
+                            &base,
+                            &[
+                                ("aws:MultiFactorAuthPresent", "false"),
+                                ("aws:SourceIp", "10.53.1.2"),
+                                ("aws:SourceVpc", "vpc-9"),
+                            ],
+                        ),
+                    ];
+                    for all in [false, true] {
+                        for w in worlds(&env, n, &q, all) {
+                            let full: usize =
+                                w.sc.all_policies().iter().map(|p| p.statements.len()).sum();
+                            let reduced: usize = w
+                                .qsc
+                                .all_policies()
+                                .iter()
+                                .map(|p| p.statements.len())
+                                .sum();
+                            if reduced < full {
+                                differ_in_size += 1;
+                            }
+                            let mut resources: Vec<String> = vec![
+                                "*".into(),
+                                "arn:aws:kms:us-east-1:123456789012:key/k1".into(),
+                                "arn:aws:s3:::bucket-1x/o".into(),
+                                "arn:aws:iam::123456789012:user/u".into(),
+                            ];
+                            for p in w.sc.all_policies() {
+                                for s in &p.statements {
+                                    if let Some(re) = &s.resource {
+                                        resources.extend(
+                                            re.patterns
+                                                .iter()
+                                                .map(|t| t.raw.replace(['*', '?'], "x")),
+                                        );
+                                    }
+                                }
+                            }
+                            resources.sort();
+                            resources.dedup();
+                            let principal = env.principal_of(n, None);
+                            for act in &actions {
+                                for res in &resources {
+                                    for ctx in &contexts {
+                                        let req = Request::new(
+                                            principal.clone(),
+                                            act,
+                                            res,
+                                            w.resource_account.as_deref(),
+                                            ctx.clone(),
+                                        );
+                                        if !q.covers(&req) {
+                                            continue;
+                                        }
+                                        checked += 1;
+                                        assert_eq!(
+                                            evaluate(&w.sc, &req).decision,
+                                            evaluate(&w.qsc, &req).decision,
+                                            "{} {act} {res} in {}",
+                                            env.nodes[n].arn,
+                                            w.label
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "only {checked} requests checked");
+        assert!(differ_in_size > 50, "only {differ_in_size} worlds reduced");
+    }
 }

@@ -7,6 +7,9 @@
 //! * [`Property::Invariant`]: a `forbid` invariant (no request matching the pattern is allowed;
 //!   `sts:GetCallerIdentity` needs no permission and is not counted) or a `require` invariant
 //!   (every request matching the pattern is allowed) holds for one side.
+//! * [`Property::Reach`]: one fixed principal's question over its effective policies ("is some
+//!   request matching the pattern, within these bounds, allowed?" or "… denied?"), the account
+//!   questions (`can`, `who-can`, account invariants) ask once per principal and world.
 //!
 //! [`verify`] answers once; a [`Verifier`] answers repeatedly (more counterexamples of other
 //! kinds of action, with [`Verifier::exclude_action_class`]). Every counterexample is replayed
@@ -14,10 +17,12 @@
 //! ends in `unknown`, or, when the encoding is exact, in [`Verification::Disagreement`].
 //! Callers (`diff`, `check`) turn the outcome into their reports; they never build formulas.
 
+use crate::eval::Decision;
 use crate::eval::{Applies, Matcher};
 use crate::model::{Policy, PrincipalEntry, Statement};
 use crate::query::{allowed, allows, Frame, Prepared, QueryOptions, Side, Solved};
 use crate::request::Request;
+use crate::scenario::Scenario;
 use crate::solver::Model;
 use crate::symbolic::encode::{AtomKey, Encoder, ACTION_SLOT};
 use crate::symbolic::term::{and, not, T};
@@ -94,6 +99,17 @@ impl RequestPattern<'_> {
     }
 }
 
+/// Bounds of a [`Property::Reach`] question beyond its pattern (where the requests live, which
+/// context keys are pinned or known absent), given twice: as a formula and as the evaluator-side
+/// check a replayed request must pass. Both must describe the same set of requests.
+pub trait Within {
+    /// The bounds as a formula over the request variables (called after the policies and the
+    /// pattern are encoded, so `enc.keys` holds every key they read).
+    fn encode(&self, enc: &mut Encoder) -> T;
+    /// Does a concrete request lie within the bounds?
+    fn holds(&self, req: &Request) -> bool;
+}
+
 /// A property of policies over all requests.
 #[derive(Clone, Copy)]
 pub enum Property<'a> {
@@ -113,6 +129,25 @@ pub enum Property<'a> {
         /// Forbid or require.
         mode: Mode,
     },
+    /// A fixed principal's question: is some request matching `pattern` and `within` allowed
+    /// (`denied: false`), or some such request not allowed (`denied: true`)? Counterexamples are
+    /// those requests. Unlike [`Property::Invariant`], the principal, the pinned context and the
+    /// resource's account come from `frame`, and no action is left out.
+    Reach {
+        /// The principal's scenario as the evaluator decides it (replay).
+        scenario: &'a Scenario,
+        /// The scenario the solver is given: it must decide every request matching `pattern`
+        /// as `scenario` does (e.g. `scenario` without statements that cannot match it).
+        query: &'a Scenario,
+        /// The fixed principal, pinned context values and resource account.
+        frame: &'a Frame,
+        /// The requests asked about.
+        pattern: RequestPattern<'a>,
+        /// Further bounds (formula and evaluator check).
+        within: &'a dyn Within,
+        /// Look for a denied matching request instead of an allowed one.
+        denied: bool,
+    },
 }
 
 impl Property<'_> {
@@ -121,6 +156,20 @@ impl Property<'_> {
         match self {
             Property::NoWidening { base, gain } => vec![*base, *gain],
             Property::Invariant { side, .. } => vec![*side],
+            Property::Reach { .. } => Vec::new(),
+        }
+    }
+
+    /// The frame of the query: the sides' ([`Frame::of`]), or the one a [`Property::Reach`] gives.
+    fn frame(&self) -> Frame {
+        match self {
+            Property::Reach { frame, .. } => Frame {
+                identity_only: frame.identity_only,
+                principal: frame.principal.clone(),
+                context: frame.context.clone(),
+                resource_account: frame.resource_account.clone(),
+            },
+            _ => Frame::of(&self.sides()),
         }
     }
 
@@ -134,6 +183,15 @@ impl Property<'_> {
             }
             Property::Invariant { side, pattern, .. } => {
                 let mut s = side.statements();
+                s.extend(pattern.pattern.statements.iter());
+                s
+            }
+            Property::Reach { query, pattern, .. } => {
+                let mut s: Vec<&Statement> = query
+                    .all_policies()
+                    .into_iter()
+                    .flat_map(|p| p.statements.iter())
+                    .collect();
                 s.extend(pattern.pattern.statements.iter());
                 s
             }
@@ -170,6 +228,19 @@ impl Property<'_> {
                     Mode::Require => and([not(a), pat]),
                 }
             }
+            Property::Reach {
+                query,
+                pattern,
+                within,
+                denied,
+                ..
+            } => {
+                let a = enc.allowed_scenario(query);
+                let a = if *denied { not(a) } else { a };
+                let pat = pattern.encode(enc);
+                let bounds = within.encode(enc);
+                and([a, pat, bounds])
+            }
         }
     }
 
@@ -188,6 +259,17 @@ impl Property<'_> {
                         Mode::Forbid => allows(side, req),
                         Mode::Require => !allows(side, req),
                     }
+            }
+            Property::Reach {
+                scenario,
+                pattern,
+                within,
+                denied,
+                ..
+            } => {
+                within.holds(req)
+                    && pattern.applies(req)
+                    && (crate::eval::evaluate(scenario, req).decision == Decision::Allow) != *denied
             }
         }
     }
@@ -232,7 +314,7 @@ impl<'a> Verifier<'a> {
     /// Encode the property's counterexamples and load the solver. `Err` is the reason the query
     /// could not be prepared (a limit: the verdict is `unknown`).
     pub fn new(property: Property<'a>, opts: &QueryOptions) -> Result<Verifier<'a>, String> {
-        let frame = Frame::of(&property.sides());
+        let frame = property.frame();
         let stmts = property.statements();
         let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| {
             property.counterexample_formula(enc)
@@ -382,6 +464,89 @@ mod tests {
                 assert!(!allows(&side, &request));
             }
             _ => panic!("expected a counterexample"),
+        }
+    }
+
+    /// Bounds for `Reach` tests: the resource must (not) be one ARN.
+    struct OnlyResource(&'static str, bool);
+
+    impl Within for OnlyResource {
+        fn encode(&self, enc: &mut Encoder) -> T {
+            let t = enc.pred_of(
+                crate::symbolic::encode::RESOURCE_SLOT,
+                vec![AtomKey::literal(self.0)],
+            );
+            if self.1 {
+                t
+            } else {
+                not(t)
+            }
+        }
+        fn holds(&self, req: &Request) -> bool {
+            (req.resource == self.0) == self.1
+        }
+    }
+
+    #[test]
+    fn reach_finds_replayed_requests_of_a_fixed_principal_within_bounds() {
+        let mut sc = Scenario::empty();
+        sc.identity_policies = vec![policy(
+            PolicyType::Identity,
+            r#"{"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/*"}"#,
+        )];
+        let principal =
+            crate::request::Principal::parse("arn:aws:iam::111122223333:user/u").unwrap();
+        let frame = Frame {
+            identity_only: false,
+            principal: Some(principal),
+            context: crate::request::Context::new(),
+            resource_account: None,
+        };
+        let pat = policy(
+            PolicyType::Identity,
+            r#"{"Effect": "Allow", "Action": "s3:Delete*", "Resource": "*"}"#,
+        );
+        let opts = QueryOptions::default();
+        let ask = |within: &dyn Within, denied: bool| {
+            verify(
+                Property::Reach {
+                    scenario: &sc,
+                    query: &sc,
+                    frame: &frame,
+                    pattern: RequestPattern {
+                        pattern: &pat,
+                        principal: None,
+                        not_principal: &[],
+                    },
+                    within,
+                    denied,
+                },
+                &opts,
+            )
+        };
+        let key = OnlyResource("arn:aws:s3:::b/k", true);
+        match ask(&key, false) {
+            Verification::Counterexample { request, .. } => {
+                assert_eq!(request.resource, "arn:aws:s3:::b/k");
+                assert!(request.action.eq_ignore_ascii_case("s3:DeleteObject"));
+                assert_eq!(request.principal.raw, "arn:aws:iam::111122223333:user/u");
+            }
+            _ => panic!("expected an allowed request on the key"),
+        }
+        // another bucket: nothing allowed, a proof
+        let other = OnlyResource("arn:aws:s3:::c/k", true);
+        assert!(matches!(ask(&other, false), Verification::Proved));
+        // denied matching requests exist (s3:DeleteBucket, another resource), replayed
+        match ask(&OnlyResource("arn:aws:s3:::b/k", false), true) {
+            Verification::Counterexample { request, .. } => {
+                assert_ne!(request.resource, "arn:aws:s3:::b/k");
+                assert!(request.action.to_lowercase().starts_with("s3:delete"));
+                assert_ne!(
+                    crate::eval::evaluate(&sc, &request).decision,
+                    Decision::Allow
+                );
+            }
+            _ => panic!("expected a denied request"),
         }
     }
 }
