@@ -149,6 +149,9 @@ fn report_json(part: &Part, r: &Report) -> Value {
     if !r.notes.is_empty() {
         v["notes"] = json!(r.notes);
     }
+    if let Some(w) = &r.witness {
+        v["witness"] = w.clone();
+    }
     v
 }
 

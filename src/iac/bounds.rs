@@ -109,6 +109,82 @@ pub fn instantiate(j: &Json) -> Json {
     }
 }
 
+/// `doc` with each marker named in `values` replaced by that value (as a literal, whole or in
+/// part) and every other marker by its generic value (`instantiate`): the policy for one
+/// assignment of the unresolved expressions, the same in OLD and NEW.
+pub fn instantiate_with(j: &Json, values: &std::collections::BTreeMap<String, String>) -> Json {
+    fn s(x: &str, values: &std::collections::BTreeMap<String, String>) -> String {
+        let mut out = String::with_capacity(x.len());
+        for (i, piece) in x.split(MARK).enumerate() {
+            if i % 2 == 0 {
+                out.push_str(piece);
+            } else {
+                match values.get(piece) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str(&token(piece)),
+                }
+            }
+        }
+        out
+    }
+    match j {
+        Json::Str(x)
+            if x.starts_with(MARK)
+                && x.ends_with(MARK)
+                && x.matches(MARK).count() == 2
+                && values.contains_key(&x[1..x.len() - 1]) =>
+        {
+            Json::Str(s(x, values))
+        }
+        Json::Str(x) if x.contains(MARK) => match instantiate(j) {
+            Json::Str(generic) if x.starts_with(MARK) && x.matches(MARK).count() == 2 => {
+                Json::Str(generic)
+            }
+            _ => Json::Str(s(x, values)),
+        },
+        Json::Arr(a) => Json::Arr(a.iter().map(|x| instantiate_with(x, values)).collect()),
+        Json::Obj(o) => Json::Obj(
+            o.iter()
+                .map(|(k, v)| (s(k, values), instantiate_with(v, values)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Wildcard-free, marker-free strings of `doc` in the places an unresolved value may stand
+/// (`Resource`/`NotResource` entries and condition values): the values an unresolved
+/// expression may equal for the verdict to change (a topic the template names literally).
+pub fn literal_candidates(doc: &Json, out: &mut BTreeSet<String>) {
+    fn strings(v: &Json, out: &mut BTreeSet<String>) {
+        match v {
+            Json::Str(s) if !s.contains(MARK) && !s.contains('*') && !s.contains('?') => {
+                if !s.contains("${") && !s.is_empty() {
+                    out.insert(s.clone());
+                }
+            }
+            Json::Arr(a) => a.iter().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    for st in statements(doc) {
+        for k in ["Resource", "NotResource"] {
+            if let Some(v) = st.get(k) {
+                strings(v, out);
+            }
+        }
+        if let Some(Json::Obj(ops)) = st.get("Condition") {
+            for (_, keys) in ops {
+                if let Json::Obj(keys) = keys {
+                    for (_, vals) in keys {
+                        strings(vals, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The generic values used for the markers of `j`, for messages (`name = value`).
 pub fn tokens(j: &BTreeSet<String>) -> String {
     j.iter()

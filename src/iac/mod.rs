@@ -138,6 +138,9 @@ pub struct Report {
     pub findings: Vec<Value>,
     pub narrowing: Option<&'static str>,
     pub notes: Vec<String>,
+    /// When the verdict depends on unresolved values: the values for which the change widens
+    /// (with the replayed finding) and, when found, values for which it provably does not.
+    pub witness: Option<Value>,
 }
 
 /// The report of `diff --terraform-plan` / `--cloudformation`: one [`Report`] per part.
@@ -332,6 +335,7 @@ struct Outcome {
     findings: Vec<Value>,
     narrowing: Option<&'static str>,
     notes: Vec<String>,
+    witness: Option<Value>,
 }
 
 /// One check: what `gain` allows that `base` does not, with the two bounds when values are
@@ -625,9 +629,9 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
             if bounded.verdict != "unknown" {
                 return Ok(bounded);
             }
-            // a widening with a value for every expression (a request without one stands
-            // for no deployed value: the bounds' reading is kept)
-            let example = exact
+            // a widening with a value for every expression (every deployment gives each one
+            // a value: `Encoder::link_iac_values`), replayed with those values
+            let found = exact
                 .findings
                 .iter()
                 .filter(|f| f["kind"].as_str() != Some("narrowed"))
@@ -637,32 +641,116 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
                         .iter()
                         .map(|n| {
                             let key = bounds::variable_key(n).to_lowercase();
-                            ctx.get(&key).map(|v| format!("`{n}` = {v}"))
+                            let v = ctx.get(&key)?;
+                            let v = v.as_str().or_else(|| v[0].as_str())?;
+                            Some((n.clone(), v.to_owned()))
                         })
-                        .collect::<Option<Vec<_>>>()?;
-                    Some(format!(
-                        "; with {} the change widens: {} (request {}, replayed)",
-                        values.join(", "),
-                        f["summary"].as_str().unwrap_or(""),
-                        f["request"]
-                    ))
+                        .collect::<Option<std::collections::BTreeMap<String, String>>>()?;
+                    Some((values, f.clone()))
                 });
-            let Some(example) = example else {
+            let Some((values, finding)) = found else {
                 return Ok(bounded);
             };
+            let shown = |vs: &std::collections::BTreeMap<String, String>| {
+                vs.iter()
+                    .map(|(n, v)| format!("`{n}` = {}", Value::String(v.clone())))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            // a value for which the change provably does not widen: then the verdict depends
+            // on the value (else it is only not known whether some value is safe)
+            let safe = safe_value(part, kind, opts, &names);
+            let mut message = format!(
+                "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition); with {} the change widens: {} (request {}, replayed)",
+                shown(&values),
+                finding["summary"].as_str().unwrap_or(""),
+                finding["request"]
+            );
+            if let Some(safe) = &safe {
+                message.push_str(&format!(
+                    "; with {} it does not widen (proved)",
+                    shown(safe)
+                ));
+            }
+            let witness = serde_json::json!({
+                "widens_with": values,
+                "finding": finding,
+                "no_widening_with": safe,
+            });
             Ok(Outcome {
                 verdict: "unknown",
-                messages: vec![format!(
-                    "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition){example}"
-                )],
+                messages: vec![message],
                 findings: Vec::new(),
                 narrowing: bounded.narrowing,
                 notes: exact.notes,
+                witness: Some(witness),
             })
         }
         // the solver gave up with variables: the bounds may still decide
         _ => compare_bounded(part, kind, opts),
     }
+}
+
+/// Values of the unresolved expressions for which the part provably does not widen, tried
+/// among the literal strings of both sides (one expression at a time set to one of them, the
+/// others to their generic values): each candidate is substituted in OLD and NEW alike and the
+/// concrete policies are compared. `None` when no candidate is proved safe (at most 16 tried).
+fn safe_value(
+    part: &Part,
+    kind: PolicyType,
+    opts: &DiffOptions,
+    names: &std::collections::BTreeSet<String>,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let mut literals = std::collections::BTreeSet::new();
+    for d in side_docs(&part.before)
+        .iter()
+        .chain(side_docs(&part.after).iter())
+        .flatten()
+    {
+        bounds::literal_candidates(d, &mut literals);
+    }
+    let mut tried = 0;
+    for n in names {
+        for lit in &literals {
+            if tried >= 16 {
+                return None;
+            }
+            tried += 1;
+            let values: std::collections::BTreeMap<String, String> =
+                [(n.clone(), lit.clone())].into_iter().collect();
+            let inst = |s: &State| match s {
+                State::Known(ds) => State::Known(
+                    ds.iter()
+                        .map(|d| Doc {
+                            json: bounds::instantiate_with(&d.json, &values),
+                            ..d.clone()
+                        })
+                        .collect(),
+                ),
+                other => other.clone(),
+            };
+            let concrete = Part {
+                before: inst(&part.before),
+                after: inst(&part.after),
+                ..part.clone()
+            };
+            if let Ok(o) = compare_bounded(&concrete, kind, opts) {
+                if o.verdict == "no_widening" {
+                    let mut all = values.clone();
+                    for m in names {
+                        all.entry(m.clone()).or_insert_with(|| {
+                            match bounds::instantiate(&Json::Str(bounds::marker(m))) {
+                                Json::Str(g) => g,
+                                _ => bounds::token(m),
+                            }
+                        });
+                    }
+                    return Some(all);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Compare the two states of a part, bounding unresolved values (`bounds`) separately on each
@@ -674,6 +762,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
         findings: Vec::new(),
         narrowing: None,
         notes: Vec::new(),
+        witness: None,
     };
     let label = format!("{} {}", part.address, part.attribute);
     let (old, new) = (side_docs(&part.before), side_docs(&part.after));
@@ -802,6 +891,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
                 findings: Vec::new(),
                 narrowing: None,
                 notes: Vec::new(),
+                witness: None,
             };
             let (nd_t, od_t) = (inst(&nd), inst(&od));
             match check_pair(
@@ -1015,6 +1105,7 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
             findings: Vec::new(),
             narrowing: None,
             notes: Vec::new(),
+            witness: None,
         };
         let mut unknown: Vec<String> = Vec::new();
         for s in [&part.before, &part.after] {
@@ -1055,6 +1146,7 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
                     r.findings = o.findings;
                     r.narrowing = o.narrowing;
                     r.notes = o.notes;
+                    r.witness = o.witness;
                 }
                 Err(e) => {
                     return Err(IacError::Internal(format!(

@@ -347,6 +347,8 @@ impl Prepared {
         }
         // principal-derived keys as functions of a symbolic principal (needs the query's patterns)
         enc.link_principal_keys();
+        // unresolved IaC values (`${iamprove:…}`) have a value in every deployment
+        enc.link_iac_values();
         // candidate witnesses: real actions, readable resources and principals
         add_preferences(&mut enc, prefer_principals);
         // policy variables compared exactly: equal values lie in one class (needs every predicate)
@@ -516,7 +518,9 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
         _ => Vec::new(),
     };
     for k in keys {
-        if identity_claims.contains(&k) {
+        // an unresolved IaC value (`${iamprove:…}`) has a value in every deployment
+        // (`Encoder::link_iac_values`): a request without it stands for no deployment
+        if identity_claims.contains(&k) || k.starts_with("iamprove:") {
             continue;
         }
         let mut r = best.clone();
