@@ -109,6 +109,61 @@ pub fn instantiate(j: &Json) -> Json {
     }
 }
 
+/// `doc` with the marked values of conditions on the keys `absent` accepts replaced by their
+/// generic values (`instantiate`); everything else as it was. For a request without those
+/// keys, such a condition decides the same whatever the values are (a positive operator
+/// fails, a negated one or `IfExists` passes).
+pub fn instantiate_conditions_on(doc: &Json, absent: &dyn Fn(&str) -> bool) -> Json {
+    let stmts = statements(doc)
+        .into_iter()
+        .map(|st| match &st {
+            Json::Obj(o) => Json::Obj(
+                o.iter()
+                    .map(|(k, v)| match (k.as_str(), v) {
+                        ("Condition", Json::Obj(ops)) => (
+                            k.clone(),
+                            Json::Obj(
+                                ops.iter()
+                                    .map(|(op, keys)| match keys {
+                                        Json::Obj(ks) if !op.contains(MARK) => (
+                                            op.clone(),
+                                            Json::Obj(
+                                                ks.iter()
+                                                    .map(|(key, vals)| {
+                                                        if !key.contains(MARK) && absent(key) {
+                                                            (key.clone(), instantiate(vals))
+                                                        } else {
+                                                            (key.clone(), vals.clone())
+                                                        }
+                                                    })
+                                                    .collect(),
+                                            ),
+                                        ),
+                                        _ => (op.clone(), keys.clone()),
+                                    })
+                                    .collect(),
+                            ),
+                        ),
+                        _ => (k.clone(), v.clone()),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        })
+        .collect();
+    with_statements(doc, stmts)
+}
+
+/// Does `j` hold the string `s` as a whole value (not as a key)?
+pub fn holds_string(j: &Json, s: &str) -> bool {
+    match j {
+        Json::Str(x) => x == s,
+        Json::Arr(a) => a.iter().any(|x| holds_string(x, s)),
+        Json::Obj(o) => o.iter().any(|(_, v)| holds_string(v, s)),
+        _ => false,
+    }
+}
+
 /// `doc` with each marker named in `values` replaced by that value (as a literal, whole or in
 /// part) and every other marker by its generic value (`instantiate`): the policy for one
 /// assignment of the unresolved expressions, the same in OLD and NEW.

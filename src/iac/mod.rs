@@ -321,8 +321,10 @@ fn map_docs(
         .transpose()
 }
 
-/// One side's documents: lower bound, upper bound, generic instance (`None`: absent).
+/// One side's documents: lower bound, upper bound, generic instance, and the documents with
+/// their markers (`None`: absent).
 type Bounded<'a> = (
+    &'a Option<Vec<Json>>,
     &'a Option<Vec<Json>>,
     &'a Option<Vec<Json>>,
     &'a Option<Vec<Json>>,
@@ -451,7 +453,7 @@ fn check_pair(
             .flatten()
             .all(|d| bounds::denies_as_allows(d).is_none());
         if !third.findings.is_empty()
-            && (empty_base || base_never_allows(part, kind, base.1, &third.findings[0]))
+            && (empty_base || base_never_allows(part, kind, base.3, &third.findings[0]))
             && no_deny
             && kind != PolicyType::Scp
             && kind != PolicyType::Rcp
@@ -461,6 +463,9 @@ fn check_pair(
             return Ok(Ok(true));
         }
         if let Some(f) = third.findings.first() {
+            if out.witness.is_none() {
+                out.witness = Some(serde_json::json!({ "finding": f }));
+            }
             return Ok(Err(format!(
                 "generic:{} (request {})",
                 f["summary"].as_str().unwrap_or(""),
@@ -518,7 +523,7 @@ fn with_variables(part: &Part) -> Option<Part> {
 fn base_never_allows(
     part: &Part,
     kind: PolicyType,
-    base_up: &Option<Vec<Json>>,
+    base_marked: &Option<Vec<Json>>,
     f: &Value,
 ) -> bool {
     let mut names = std::collections::BTreeSet::new();
@@ -555,14 +560,33 @@ fn base_never_allows(
         })
         .map(|(k, _)| k.to_lowercase())
         .collect();
-    let Some(docs) = base_up else {
+    let Some(docs) = base_marked else {
         // no policy before: it allows nothing (guardrail kinds never come here)
         return true;
     };
-    let anywhere: Vec<Json> = docs
-        .iter()
-        .map(|d| bounds::without_condition_keys(&bounds::allows_anywhere(d), &moving))
-        .collect();
+    let Ok(j) = crate::json::parse(&req.to_string()) else {
+        return false;
+    };
+    let Ok(r) = crate::scenario::parse_request(&j, "finding") else {
+        return false;
+    };
+    // a condition on a key the request does not carry (its context with the keys the
+    // evaluator derives) decides the same for every value compared with it: kept, with the
+    // generic values; every other marked element is bounded from above
+    let absent = |k: &str| {
+        let k = k.to_lowercase();
+        !r.context.contains_key(&k) && !moving.contains(&k)
+    };
+    let mut anywhere = Vec::new();
+    for d in docs {
+        let Ok(up) = bounds::bound(&bounds::instantiate_conditions_on(d, &absent), true) else {
+            return false;
+        };
+        anywhere.push(bounds::without_condition_keys(
+            &bounds::allows_anywhere(&up),
+            &moving,
+        ));
+    }
     let mut errs = Vec::new();
     let side = side_for(
         part,
@@ -575,13 +599,92 @@ fn base_never_allows(
     if !errs.is_empty() {
         return false;
     }
-    let Ok(j) = crate::json::parse(&req.to_string()) else {
-        return false;
-    };
-    let Ok(r) = crate::scenario::parse_request(&j, "finding") else {
-        return false;
-    };
     !crate::query::allows(&side, &r)
+}
+
+/// `name = "value"` pairs for messages.
+fn shown(vs: &std::collections::BTreeMap<String, String>) -> String {
+    vs.iter()
+        .map(|(n, v)| format!("`{n}` = {}", Value::String(v.clone())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The value each unresolved expression takes in the generic instance (`bounds::instantiate`):
+/// its ARN-shaped form where it stands as a whole value, else its generic token.
+fn generic_values(
+    part: &Part,
+    names: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeMap<String, String> {
+    let docs: Vec<Json> = side_docs(&part.before)
+        .into_iter()
+        .chain(side_docs(&part.after))
+        .flatten()
+        .collect();
+    names
+        .iter()
+        .map(|n| {
+            let whole = bounds::marker(n);
+            let is_whole = docs.iter().any(|d| bounds::holds_string(d, &whole));
+            let v = match bounds::instantiate(&Json::Str(whole)) {
+                Json::Str(g) if is_whole => g,
+                _ => bounds::token(n),
+            };
+            (n.clone(), v)
+        })
+        .collect()
+}
+
+/// Compare the two states of a part (both known or absent), then, when the verdict is
+/// `unknown` with a replayed widening for the generic values, look for values for which the
+/// change provably does not widen (`safe_value`): the verdict then depends on the values.
+fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let mut out = compare_part_inner(part, kind, opts)?;
+    let generic = out
+        .witness
+        .as_ref()
+        .is_some_and(|w| w.get("widens_with").is_none());
+    if out.verdict != "unknown" || !generic {
+        return Ok(out);
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for d in side_docs(&part.before)
+        .iter()
+        .chain(side_docs(&part.after).iter())
+        .flatten()
+    {
+        bounds::marks(d, &mut names);
+    }
+    let safe = safe_value(part, kind, opts, &names);
+    let finding = out
+        .witness
+        .as_ref()
+        .and_then(|w| w.get("finding").cloned())
+        .unwrap_or(Value::Null);
+    if let Some(safe) = &safe {
+        if let Some(m) = out
+            .messages
+            .iter_mut()
+            .find(|m| m.contains("with values equal to nothing else"))
+        {
+            m.push_str(&format!(
+                "; with {} it does not widen (proved)",
+                shown(safe)
+            ));
+        }
+    } else if let Some(m) = out
+        .messages
+        .iter_mut()
+        .find(|m| m.contains("with values equal to nothing else"))
+    {
+        m.push_str("; no value was found for which it does not widen, and the bounds could not show that it widens for every value");
+    }
+    out.witness = Some(serde_json::json!({
+        "widens_with": generic_values(part, &names),
+        "finding": finding,
+        "no_widening_with": safe,
+    }));
+    Ok(out)
 }
 
 /// Compare the two states of a part (both known or absent). `Err`: an internal error.
@@ -592,7 +695,11 @@ fn base_never_allows(
 /// decide whether it holds for every value, else the part is `unknown`, naming the values and
 /// showing the replayed widening for the value the solver chose. Where variables cannot stand
 /// for the values, only the bounds apply.
-fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+fn compare_part_inner(
+    part: &Part,
+    kind: PolicyType,
+    opts: &DiffOptions,
+) -> Result<Outcome, String> {
     let Some(vpart) = with_variables(part) else {
         return compare_bounded(part, kind, opts);
     };
@@ -650,12 +757,6 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
                 });
             let Some((values, finding)) = found else {
                 return Ok(bounded);
-            };
-            let shown = |vs: &std::collections::BTreeMap<String, String>| {
-                vs.iter()
-                    .map(|(n, v)| format!("`{n}` = {}", Value::String(v.clone())))
-                    .collect::<Vec<_>>()
-                    .join(", ")
             };
             // a value for which the change provably does not widen: then the verdict depends
             // on the value (else it is only not known whether some value is safe)
@@ -846,8 +947,8 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
     match check_pair(
         part,
         kind,
-        (&old_lo, &old_up, &old_t),
-        (&new_lo, &new_up, &new_t),
+        (&old_lo, &old_up, &old_t, &old),
+        (&new_lo, &new_up, &new_t, &new),
         marked,
         opts,
         &label,
@@ -897,8 +998,8 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             match check_pair(
                 &deny_part,
                 PolicyType::Resource,
-                (&nd_lo, &nd_up, &nd_t),
-                (&od_lo, &od_up, &od_t),
+                (&nd_lo, &nd_up, &nd_t, &nd),
+                (&od_lo, &od_up, &od_t, &od),
                 marked,
                 opts,
                 &format!("{label} (Deny statements)"),
@@ -947,7 +1048,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
         if let Some(example) = m.strip_prefix("generic:") {
             out.messages.push(format!(
                 "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition); with values equal to nothing else in the policies ({}) the change widens: {example}",
-                bounds::tokens(&names)
+                shown(&generic_values(part, &names))
             ));
         } else if m == "depends" {
             out.messages.push(format!(
