@@ -1284,3 +1284,108 @@ fn iac_new_principal_on_a_shared_condition_value_widens_for_every_value() {
         0,
     );
 }
+
+#[test]
+fn iac_a_value_the_verdict_depends_on_is_named_with_a_concrete_widening_value_and_a_safe_one() {
+    // `aws:SourceArn: !Ref Alerts` → a literal topic ARN: widens unless Alerts is that topic.
+    // Before the fix the witness left the value out (a request without a value stands for no
+    // deployment) and only the generic value was shown
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-old.yaml"),
+            &cfn("shared-var-depends.yaml"),
+        ],
+        3,
+    );
+    let c = change(&v, "JobsQueuePolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    let w = &c["witness"];
+    let value = w["widens_with"]["Alerts"].as_str().unwrap();
+    // the replayed request carries the value it was found with
+    assert_eq!(
+        w["finding"]["request"]["context"]["iamprove:cfn/ref/alerts"], value,
+        "{w:#}"
+    );
+    assert_ne!(value, "arn:aws:sns:eu-west-1:111122223333:alerts");
+    assert_eq!(
+        w["no_widening_with"]["Alerts"], "arn:aws:sns:eu-west-1:111122223333:alerts",
+        "{w:#}"
+    );
+    let m = c["message"].as_str().unwrap();
+    assert!(m.contains("it does not widen (proved)"), "{m}");
+}
+
+#[test]
+fn iac_a_whole_unresolved_resource_is_decided_exactly() {
+    // `Resource: !GetAtt JobsQueue.Arn` with `aws:SourceArn: !Ref Alerts` on both sides
+    let run = |new: &str, code: i32| {
+        let v = diff_json(
+            &[
+                "--cloudformation",
+                &cfn("shared-resource-old.yaml"),
+                &cfn(new),
+            ],
+            code,
+        );
+        change(&v, "JobsQueuePolicy", "PolicyDocument").clone()
+    };
+    // the SourceArn condition dropped: widens for every queue and topic (was unknown)
+    let c = run("shared-resource-nocond.yaml", 1);
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("widens for every value of `Alerts`, `Fn::GetAtt JobsQueue.Arn`"));
+    assert_eq!(
+        c["findings"][0]["request"]["principal"],
+        "sns.amazonaws.com"
+    );
+    // an action added on the same queue: widens for every value
+    let c = run("shared-resource-action.yaml", 1);
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(c["findings"][0]["request"]["action"], "sqs:ReceiveMessage");
+    // a condition added: holds for every value
+    let c = run("shared-resource-narrow.yaml", 0);
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    // a literal queue instead of the template's: depends on the queue, both values shown
+    let c = run("shared-resource-literal.yaml", 3);
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    assert_eq!(
+        c["witness"]["no_widening_with"]["Fn::GetAtt JobsQueue.Arn"],
+        "arn:aws:sqs:eu-west-1:111122223333:jobs",
+        "{c:#}"
+    );
+    assert!(c["witness"]["widens_with"]["Fn::GetAtt JobsQueue.Arn"].is_string());
+}
+
+#[test]
+fn iac_terraform_policy_document_read_during_apply_is_rebuilt_or_unknown_with_a_reason() {
+    let v = diff_json(
+        &["--terraform-plan", &tf("policy-document-after-apply.json")],
+        1,
+    );
+    // the bucket is replaced (its ARN known after apply) and the VPC endpoint condition is
+    // dropped: widens whatever the new ARN is
+    let c = change(&v, "aws_s3_bucket_policy.reports", "policy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        c["findings"][0]["request"]["principal"],
+        "arn:aws:iam::111122223333:role/reporting"
+    );
+    // a new action on a queue known after apply: widens for every value
+    let c = change(&v, "aws_iam_role_policy.worker", "policy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(c["findings"][0]["request"]["action"], "sqs:DeleteMessage");
+    // a document merging another one is not rebuilt from its own statements (the merged
+    // document allows `s3:*` to anyone): unknown, with the reason
+    let c = change(&v, "aws_s3_bucket_policy.merged", "policy");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("data.aws_iam_policy_document.merged`, which is not rebuilt"));
+    // a Deny on a value known only after apply (which may be a pattern): unknown
+    let c = change(&v, "aws_s3_bucket_policy.guarded", "policy");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+}

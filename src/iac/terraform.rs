@@ -1179,9 +1179,10 @@ impl<'a> Plan<'a> {
                         Json::Arr(a) => a.get(ci),
                         _ => None,
                     });
-                    if ucc
-                        .is_some_and(|x| x.get("test").is_some_and(any_true) || x.get("variable").is_some_and(any_true))
-                    {
+                    if ucc.is_some_and(|x| {
+                        x.get("test").is_some_and(any_true)
+                            || x.get("variable").is_some_and(any_true)
+                    }) {
                         return None;
                     }
                     let test = c.get("test").and_then(Json::as_str)?;
