@@ -1152,6 +1152,24 @@ fn iac_managed_policy_with_a_variable_in_the_account_segment_is_read() {
     let v = diff_json(&["--terraform-plan", p.to_str().unwrap()], 1);
     let c = &v["changes"][0];
     assert_eq!(c["verdict"], "widened", "{c:#}");
+    // the witnesses are consistent: `aws:PrincipalAccount`, where spelled out, is the
+    // principal's account, also where the variable put it into the key's ARN (it was
+    // `example` beside a principal in 111122223333)
+    for f in c["findings"].as_array().unwrap() {
+        let req = &f["request"];
+        let principal = req["principal"].as_str().unwrap();
+        let account = principal.split(':').nth(4).unwrap();
+        if let Some(pa) = req["context"].get("aws:principalaccount") {
+            assert_eq!(pa, account, "{req:#}");
+        }
+        if req["action"] == "kms:Decrypt" {
+            assert_eq!(
+                req["resource"].as_str().unwrap().split(':').nth(4),
+                Some(account),
+                "{req:#}"
+            );
+        }
+    }
     // and the corpus copy parses as a policy
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpora/aws-managed-policies/current/AmazonTimestreamInfluxDBServiceRolePolicy.json");

@@ -484,10 +484,36 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
             .get(k)
             .is_some_and(|cv| cv.multi || cv.values != [v.clone()]);
         if differs {
+            let spelled = best
+                .context
+                .get(k)
+                .and_then(|cv| (cv.values.len() == 1).then(|| cv.values[0].clone()));
             let mut r = best.clone();
             if let Some(cv) = r.context.get_mut(k) {
-                cv.values = vec![v];
+                cv.values = vec![v.clone()];
                 cv.multi = false;
+            }
+            if confirm(&r) {
+                best = r;
+                continue;
+            }
+            // the value also stands where a policy variable put it (`${aws:PrincipalAccount}`
+            // as an ARN's account): the implied value there too, in colon-separated segments
+            // of the resource and of the other context values
+            let Some(o) = spelled.filter(|o| !o.is_empty() && *o != v) else {
+                continue;
+            };
+            let swap = |s: &str| -> String {
+                s.split(':')
+                    .map(|seg| if seg == o { v.as_str() } else { seg })
+                    .collect::<Vec<_>>()
+                    .join(":")
+            };
+            r.resource = swap(&r.resource);
+            for (key, cv) in r.context.iter_mut() {
+                if key != k {
+                    cv.values = cv.values.iter().map(|x| swap(x)).collect();
+                }
             }
             if confirm(&r) {
                 best = r;
