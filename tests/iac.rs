@@ -1407,3 +1407,43 @@ fn iac_terraform_policy_document_read_during_apply_is_rebuilt_or_unknown_with_a_
     let c = change(&v, "aws_s3_bucket_policy.guarded", "policy");
     assert_eq!(c["verdict"], "unknown", "{c:#}");
 }
+
+#[test]
+fn iac_cloudformation_resources_with_a_name_resolve_to_their_arns() {
+    // `!Ref AlertsTopic` (TopicName: alerts) and `!GetAtt AppRole.Arn` (RoleName: app) are
+    // the ARNs AWS documents for them once the account, region and partition are given: the
+    // key policy change (kms:Encrypt for a role of the key's own account, which the root
+    // statement already lets IAM grant) is proved; it stayed `unknown` on the role's ARN
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a = vec![
+            "--cloudformation".to_owned(),
+            cfn("named-resources-old.yaml"),
+            cfn("named-resources-new.yaml"),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let full = args(&[
+        "--account-id",
+        "111122223333",
+        "--region",
+        "eu-west-1",
+        "--partition",
+        "aws",
+    ]);
+    let v = diff_json(&full.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    assert_eq!(change(&v, "DataKey", "KeyPolicy")["verdict"], "no_widening");
+    let c = change(&v, "AlertsTopicPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        c["findings"][0]["request"]["resource"],
+        "arn:aws:sns:eu-west-1:111122223333:alerts"
+    );
+    // without them the topic's ARN stays one unresolved value (its region is not known):
+    // dropping the SourceAccount condition still widens for every value
+    let bare = args(&[]);
+    let v = diff_json(&bare.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    let c = change(&v, "AlertsTopicPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_ne!(change(&v, "DataKey", "KeyPolicy")["verdict"], "no_widening");
+}

@@ -185,12 +185,26 @@ pub fn load(old: &Path, new: &Path, params: &Params) -> Result<Input, Errors> {
 }
 
 /// The parts of a pair of parsed templates.
-pub fn from_json<'a>(
+pub fn from_json(
+    old: &Json,
+    old_file: &str,
+    new: &Json,
+    new_file: &str,
+    params: &Params,
+) -> Result<Input, Errors> {
+    let (po, pn) = (params.with_resources(old), params.with_resources(new));
+    from_json_with(old, old_file, new, new_file, params, &po, &pn)
+}
+
+/// `from_json`, with each template's own values (`Params::with_resources`) for its policies.
+fn from_json_with<'a>(
     old: &'a Json,
     old_file: &str,
     new: &'a Json,
     new_file: &str,
     params: &'a Params,
+    po: &'a Params,
+    pn: &'a Params,
 ) -> Result<Input, Errors> {
     let (to, tn) = (template(old, old_file), template(new, new_file));
     let (to, tn) = match (to, tn) {
@@ -232,18 +246,20 @@ pub fn from_json<'a>(
             }
         }
         for (rtype, prop, shape, kind) in keys {
-            let side =
-                |r: Option<&(&'a str, &'a Json, &'a str)>, t: &Template<'a>| -> Option<Side<'a>> {
-                    r.filter(|r| r.2 == rtype).map(|r| Side {
-                        params,
-                        id,
-                        res: r.1,
-                        file: t.file.clone(),
-                        prop,
-                        shape,
-                    })
-                };
-            let (so, sn) = (side(ro, &to), side(rn, &tn));
+            let side = |r: Option<&(&'a str, &'a Json, &'a str)>,
+                        t: &Template<'a>,
+                        params: &'a Params|
+             -> Option<Side<'a>> {
+                r.filter(|r| r.2 == rtype).map(|r| Side {
+                    params,
+                    id,
+                    res: r.1,
+                    file: t.file.clone(),
+                    prop,
+                    shape,
+                })
+            };
+            let (so, sn) = (side(ro, &to, po), side(rn, &tn, pn));
             let raw = |s: &Option<Side>| s.as_ref().and_then(|s| s.value());
             if raw(&so).is_none() && raw(&sn).is_none() {
                 continue;
@@ -1267,6 +1283,102 @@ impl Params {
     fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
+
+    /// These values and those a template fixes for its own resources: the ARN (`Ref` or
+    /// `Fn::GetAtt X.Arn`, as AWS documents each type's return values) of a resource whose
+    /// name property the template sets (`RoleName`, `TopicName`, `QueueName`, `BucketName`,
+    /// `FunctionName`, `UserName`), with the account, region and partition from these
+    /// values or else unresolved (markers; an ARN whose partition or region is unresolved is
+    /// left out). A resource without its name property gets a generated name: its values
+    /// stay unresolved.
+    pub fn with_resources(&self, template: &Json) -> Params {
+        let mut out = self.clone();
+        let Some(Json::Obj(rs)) = template.get("Resources") else {
+            return out;
+        };
+        for (id, r) in rs {
+            let Some(t) = r.get("Type").and_then(Json::as_str) else {
+                continue;
+            };
+            let props = r.get("Properties");
+            let name_of = |k: &str| -> Option<String> {
+                let v = props?.get(k)?;
+                match resolve(v, &JsonPath::root(), self) {
+                    Ok(Json::Str(s)) if !s.is_empty() => Some(s),
+                    _ => None,
+                }
+            };
+            let arn = |rest: &str| sub(&format!("arn:${{AWS::Partition}}:{rest}"), &[], self);
+            // an unresolved partition or region would put a marker where a policy variable
+            // may not stand (only the account and the resource part may hold one): such a
+            // value stays one unresolved expression, compared exactly as a whole
+            let mut put = |k: String, v: String| {
+                let head_known = v
+                    .split(':')
+                    .take(4)
+                    .all(|seg| !seg.contains(super::bounds::MARK));
+                if head_known {
+                    out.values.insert(k, v);
+                }
+            };
+            match t {
+                "AWS::IAM::Role" | "AWS::IAM::User" => {
+                    let (key, kind) = if t == "AWS::IAM::Role" {
+                        ("RoleName", "role")
+                    } else {
+                        ("UserName", "user")
+                    };
+                    if let Some(n) = name_of(key) {
+                        let path = name_of("Path").unwrap_or_else(|| "/".into());
+                        put(
+                            format!("{id}.Arn"),
+                            format!(
+                                "{}{path}{n}",
+                                arn(&format!("iam::${{AWS::AccountId}}:{kind}"))
+                            ),
+                        );
+                    }
+                }
+                "AWS::SNS::Topic" => {
+                    if let Some(n) = name_of("TopicName") {
+                        let a = format!("{}{n}", arn("sns:${AWS::Region}:${AWS::AccountId}:"));
+                        put(id.clone(), a.clone());
+                        put(format!("{id}.TopicArn"), a);
+                        put(format!("{id}.TopicName"), n);
+                    }
+                }
+                "AWS::SQS::Queue" => {
+                    if let Some(n) = name_of("QueueName") {
+                        put(
+                            format!("{id}.Arn"),
+                            format!("{}{n}", arn("sqs:${AWS::Region}:${AWS::AccountId}:")),
+                        );
+                        put(format!("{id}.QueueName"), n);
+                    }
+                }
+                "AWS::S3::Bucket" => {
+                    if let Some(n) = name_of("BucketName") {
+                        put(format!("{id}.Arn"), format!("{}{n}", arn("s3:::")));
+                        put(id.clone(), n);
+                    }
+                }
+                "AWS::Lambda::Function" => {
+                    if let Some(n) = name_of("FunctionName") {
+                        put(
+                            format!("{id}.Arn"),
+                            format!(
+                                "{}{n}",
+                                arn("lambda:${AWS::Region}:${AWS::AccountId}:function:")
+                            ),
+                        );
+                        put(id.clone(), n);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
 }
 
 /// Resolve intrinsic functions: parameters and pseudo-parameters from `params`, `Fn::Sub`,
@@ -1360,7 +1472,10 @@ fn resolve(j: &Json, at: &JsonPath, params: &Params) -> Result<Json, (String, St
                             .map(str::to_owned)
                             .unwrap_or_else(|| short(other)),
                     };
-                    Ok(Json::Str(marker(&format!("Fn::GetAtt {name}"))))
+                    Ok(Json::Str(match params.get(&name) {
+                        Some(v) => v.to_owned(),
+                        None => marker(&format!("Fn::GetAtt {name}")),
+                    }))
                 }
                 _ => Ok(Json::Str(marker(&format!("{f} {}", short(v))))),
             }
