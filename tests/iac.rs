@@ -1447,3 +1447,39 @@ fn iac_cloudformation_resources_with_a_name_resolve_to_their_arns() {
     assert_eq!(c["verdict"], "widened", "{c:#}");
     assert_ne!(change(&v, "DataKey", "KeyPolicy")["verdict"], "no_widening");
 }
+
+#[test]
+fn iac_terraform_role_inline_and_managed_and_a_document_read_during_planning() {
+    // a role's `inline_policy` gains s3:PutObject and `managed_policy_arns` gains an AWS
+    // managed policy; a bucket policy drops its TLS Deny for a cross-account Allow
+    let v = diff_json(&["--terraform-plan", &tf("role-inline-managed.json")], 1);
+    assert_eq!(
+        change(&v, "aws_iam_role.app", "inline_policy")["verdict"],
+        "widened"
+    );
+    let c = change(
+        &v,
+        "aws_iam_role.app",
+        "managed_policy_arns arn:aws:iam::aws:policy/AmazonSQSFullAccess",
+    );
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        change(&v, "aws_iam_role.app", "assume_role_policy")["verdict"],
+        "no_widening"
+    );
+    let c = change(&v, "aws_s3_bucket_policy.data", "policy");
+    assert_eq!(c["verdict"], "widened");
+    assert!(c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["old_decision"] == "ExplicitDeny"));
+    // the bucket policy's `policy` unknown in the plan, its `data.aws_iam_policy_document`
+    // read during planning (in `prior_state`): the document is read from there
+    let v = diff_json(
+        &["--terraform-plan", &tf("policy-document-prior-state.json")],
+        1,
+    );
+    let c = change(&v, "aws_s3_bucket_policy.data", "policy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+}
