@@ -1483,3 +1483,44 @@ fn iac_terraform_role_inline_and_managed_and_a_document_read_during_planning() {
     let c = change(&v, "aws_s3_bucket_policy.data", "policy");
     assert_eq!(c["verdict"], "no_widening", "{c:#}");
 }
+
+#[test]
+fn iac_unresolved_partition_is_compared_in_each_partition() {
+    // an Identity Center permission set: the inline policy's resource is
+    // `!Sub arn:${AWS::Partition}:s3:::dev-${AWS::AccountId}/*` on both sides and NEW adds
+    // s3:PutObject. A variable may not stand in an ARN's partition, so this stayed `unknown`;
+    // the partition is one of a few, each compared: widened in every one
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("sso-permission-set-old.yaml"),
+            &cfn("sso-permission-set-new.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "Dev", "InlinePolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("compared in each partition"));
+    assert_eq!(c["findings"][0]["request"]["action"], "s3:PutObject");
+    assert_eq!(
+        change(&v, "Dev", "PermissionsBoundary")["verdict"],
+        "widened"
+    );
+    assert_eq!(
+        change(&v, "Dev", "CustomerManagedPolicyReferences")["verdict"],
+        "unknown"
+    );
+    // the reverse removes the action: proved in every partition
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("sso-permission-set-new.yaml"),
+            &cfn("sso-permission-set-old.yaml"),
+        ],
+        3,
+    );
+    assert_eq!(change(&v, "Dev", "InlinePolicy")["verdict"], "no_widening");
+}

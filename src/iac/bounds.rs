@@ -154,6 +154,38 @@ pub fn instantiate_conditions_on(doc: &Json, absent: &dyn Fn(&str) -> bool) -> J
     with_statements(doc, stmts)
 }
 
+/// Does any string or key of `j` contain `t`?
+pub fn contains_text(j: &Json, t: &str) -> bool {
+    match j {
+        Json::Str(x) => x.contains(t),
+        Json::Arr(a) => a.iter().any(|x| contains_text(x, t)),
+        Json::Obj(o) => o.iter().any(|(k, v)| k.contains(t) || contains_text(v, t)),
+        _ => false,
+    }
+}
+
+/// `j` with the markers named in `values` replaced by those values (in strings and keys);
+/// other markers stay.
+pub fn substitute(j: &Json, values: &std::collections::BTreeMap<String, String>) -> Json {
+    let s = |x: &str| -> String {
+        let mut out = x.to_owned();
+        for (n, v) in values {
+            out = out.replace(&marker(n), v);
+        }
+        out
+    };
+    match j {
+        Json::Str(x) if x.contains(MARK) => Json::Str(s(x)),
+        Json::Arr(a) => Json::Arr(a.iter().map(|x| substitute(x, values)).collect()),
+        Json::Obj(o) => Json::Obj(
+            o.iter()
+                .map(|(k, v)| (s(k), substitute(v, values)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Does `j` hold the string `s` as a whole value (not as a key)?
 pub fn holds_string(j: &Json, s: &str) -> bool {
     match j {

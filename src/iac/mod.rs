@@ -639,6 +639,106 @@ fn generic_values(
 /// `unknown` with a replayed widening for the generic values, look for values for which the
 /// change provably does not widen (`safe_value`): the verdict then depends on the values.
 fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let partition = bounds::marker("AWS::Partition");
+    let has_partition = [&part.before, &part.after].iter().any(|s| {
+        matches!(s, State::Known(ds) if ds.iter().any(|d| bounds::contains_text(&d.json, &partition)))
+    });
+    if has_partition {
+        return per_partition(part, kind, opts);
+    }
+    compare_values(part, kind, opts)
+}
+
+/// The partitions `AWS::Partition` may be (with their `AWS::URLSuffix`), when not given.
+const PARTITIONS: [(&str, &str); 8] = [
+    ("aws", "amazonaws.com"),
+    ("aws-cn", "amazonaws.com.cn"),
+    ("aws-us-gov", "amazonaws.com"),
+    ("aws-iso", "c2s.ic.gov"),
+    ("aws-iso-b", "sc2s.sgov.gov"),
+    ("aws-iso-e", "cloud.adc-e.uk"),
+    ("aws-iso-f", "csp.hci.ic.gov"),
+    ("aws-eusc", "amazonaws.eu"),
+];
+
+/// A part with an unresolved `AWS::Partition`: compared once per partition (the value only
+/// names a partition, and there are few), with the value substituted in OLD and NEW alike.
+/// Widened in every partition: widened (the findings of `aws`); no widening in any: proved;
+/// else `unknown`, naming the partitions each way.
+fn per_partition(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let mut outs = Vec::new();
+    for (p, suffix) in PARTITIONS {
+        let values: std::collections::BTreeMap<String, String> = [
+            ("AWS::Partition".to_owned(), p.to_owned()),
+            ("AWS::URLSuffix".to_owned(), suffix.to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        let sub = |s: &State| match s {
+            State::Known(ds) => State::Known(
+                ds.iter()
+                    .map(|d| Doc {
+                        json: bounds::substitute(&d.json, &values),
+                        ..d.clone()
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        let one = Part {
+            before: sub(&part.before),
+            after: sub(&part.after),
+            ..part.clone()
+        };
+        outs.push((p, compare_values(&one, kind, opts)?));
+    }
+    let list = |v: &str| {
+        outs.iter()
+            .filter(|(_, o)| o.verdict == v)
+            .map(|(p, _)| *p)
+            .collect::<Vec<_>>()
+    };
+    let (widened, safe) = (list("widened"), list("no_widening"));
+    let note = format!(
+        "`AWS::Partition` is not known from the input: compared in each partition ({}), `AWS::URLSuffix` with it",
+        PARTITIONS.map(|p| p.0).join(", ")
+    );
+    let mut it = outs.into_iter();
+    let Some((_, mut first)) = it.next() else {
+        return compare_values(part, kind, opts);
+    };
+    if widened.len() == PARTITIONS.len() || safe.len() == PARTITIONS.len() {
+        first.messages.insert(0, note);
+        return Ok(first);
+    }
+    if widened.is_empty() && first.verdict == "unknown" {
+        // undecided in `aws` already: its reasons
+        first.messages.insert(0, note);
+        return Ok(first);
+    }
+    let mut msgs = vec![format!(
+        "{note}; the verdict depends on the partition: widened in {}, no widening in {}, undecided in the others",
+        if widened.is_empty() { "none".to_owned() } else { widened.join(", ") },
+        if safe.is_empty() { "none".to_owned() } else { safe.join(", ") },
+    )];
+    msgs.extend(first.messages.iter().map(|m| format!("in aws: {m}")));
+    for (p, o) in it {
+        if o.verdict != first.verdict {
+            msgs.extend(o.messages.iter().map(|m| format!("in {p}: {m}")));
+        }
+    }
+    Ok(Outcome {
+        verdict: "unknown",
+        messages: msgs,
+        findings: Vec::new(),
+        narrowing: first.narrowing.map(|_| "unknown"),
+        notes: first.notes,
+        witness: first.witness,
+    })
+}
+
+/// `compare_part` once the partition is known.
+fn compare_values(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
     let mut out = compare_part_inner(part, kind, opts)?;
     let generic = out
         .witness
