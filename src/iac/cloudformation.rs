@@ -10,6 +10,7 @@ use super::{parse_embedded, Doc, Input, Kind, Part, State};
 use crate::json::{Json, JsonPath};
 use crate::model::PolicyType;
 use crate::scenario::{Errors, InputError};
+use crate::verdict::Verdict;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -753,7 +754,7 @@ impl Extra<'_> {
         )
     }
 
-    fn decided(&self, attribute: &str, v: &'static str, m: String) -> Part {
+    fn decided(&self, attribute: &str, v: Verdict, m: String) -> Part {
         Part::decided(self.id, self.rtype(), attribute, self.action, v, m)
     }
 
@@ -900,10 +901,10 @@ impl Extra<'_> {
                 if changed.is_empty() {
                     return Ok(parts);
                 }
-                parts.push(self.decided(&changed.join(", "), "unknown", format!("not analysed: {rtype} {} (`{}` changed: it grants access in a way iamprove does not model)", self.id, changed.join("`, `"))));
+                parts.push(self.decided(&changed.join(", "), Verdict::Unknown, format!("not analysed: {rtype} {} (`{}` changed: it grants access in a way iamprove does not model)", self.id, changed.join("`, `"))));
                 return Ok(parts);
             }
-            parts.push(self.decided("(resource)", "unknown", format!("not analysed: {rtype} {} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)", self.id)));
+            parts.push(self.decided("(resource)", Verdict::Unknown, format!("not analysed: {rtype} {} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)", self.id)));
             return Ok(parts);
         }
         for m in more(&rtype) {
@@ -945,7 +946,7 @@ impl Extra<'_> {
                                 let (r, v) = match (r.get("ManagedPolicyArn"), v.get("ManagedPolicyArn")) {
                                     (Some(a), Some(b)) => (a.clone(), b.clone()),
                                     _ if v.get("CustomerManagedPolicyReference").is_some() => {
-                                        parts.push(self.decided(p, "unknown", format!("{}: a customer managed policy as permissions boundary lives in each provisioned account, not in the template; not compared", self.id)));
+                                        parts.push(self.decided(p, Verdict::Unknown, format!("{}: a customer managed policy as permissions boundary lives in each provisioned account, not in the template; not compared", self.id)));
                                         break;
                                     }
                                     _ => (r, v),
@@ -1077,7 +1078,7 @@ impl Extra<'_> {
                     if marked {
                         parts.push(self.decided(
                             p,
-                            "unknown",
+                            Verdict::Unknown,
                             format!(
                                 "{}: {p} depends on values not known from the template",
                                 self.id
@@ -1087,18 +1088,18 @@ impl Extra<'_> {
                         parts.push(
                             self.decided(
                                 p,
-                                "no_widening",
+                                Verdict::NoWidening,
                                 "public access block tightened or unchanged: it can only restrict"
                                     .into(),
                             ),
                         );
                     } else {
-                        parts.push(self.decided(p, "unknown", format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `"))));
+                        parts.push(self.decided(p, Verdict::Unknown, format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `"))));
                     }
                 }
                 More::Provider(oidc) => {
                     if !self.exists(true) {
-                        parts.push(self.decided("(provider)", "no_widening", "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
+                        parts.push(self.decided("(provider)", Verdict::NoWidening, "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
                         continue;
                     }
                     let keys: &[&str] = if oidc {
@@ -1113,11 +1114,11 @@ impl Extra<'_> {
                             self.list(true, k).into_iter().any(|x| !b.contains(&x.0))
                         });
                     if grown {
-                        parts.push(self.decided("(provider)", "unknown", format!("{}: identity provider created or extended: roles whose trust policy names it may be assumed through it (roles outside this template are not known)", self.id)));
+                        parts.push(self.decided("(provider)", Verdict::Unknown, format!("{}: identity provider created or extended: roles whose trust policy names it may be assumed through it (roles outside this template are not known)", self.id)));
                     } else if keys.iter().any(|k| self.changed(k)) {
                         parts.push(self.decided(
                             "(provider)",
-                            "no_widening",
+                            Verdict::NoWidening,
                             "only audiences or thumbprints removed: it can only restrict".into(),
                         ));
                     }
@@ -1128,7 +1129,7 @@ impl Extra<'_> {
                     if !changed.is_empty() && self.exists(true) {
                         parts.push(self.decided(
                             &changed.join(", "),
-                            "unknown",
+                            Verdict::Unknown,
                             format!(
                                 "not analysed: {rtype} {} (`{}` changed: {why})",
                                 self.id,

@@ -69,7 +69,7 @@ pub struct Part {
     pub unchanged: bool,
     /// A verdict decided without comparing policies (`not analysed`, a public access block that
     /// only tightens, ...), with its reason.
-    pub decided: Option<(&'static str, String)>,
+    pub decided: Option<(Verdict, String)>,
     /// Where the resource is: file and JSON path (for SARIF locations).
     pub location: Option<(String, JsonPath)>,
 }
@@ -105,7 +105,7 @@ impl Part {
         rtype: &str,
         attribute: &str,
         action: &str,
-        verdict: &'static str,
+        verdict: Verdict,
         message: String,
     ) -> Part {
         let mut p = Part::new(
@@ -132,11 +132,11 @@ pub struct Input {
 /// The result for one part.
 pub struct Report {
     pub part_index: usize,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// Why the verdict is what it is (unknown reasons, one per side), for people.
     pub messages: Vec<String>,
     pub findings: Vec<Value>,
-    pub narrowing: Option<&'static str>,
+    pub narrowing: Option<Verdict>,
     pub notes: Vec<String>,
     /// When the verdict depends on unresolved values: the values for which the change widens
     /// (with the replayed finding) and, when found, values for which it provably does not.
@@ -332,10 +332,10 @@ type Bounded<'a> = (
 
 /// The outcome of comparing one part.
 struct Outcome {
-    verdict: &'static str,
+    verdict: Verdict,
     messages: Vec<String>,
     findings: Vec<Value>,
-    narrowing: Option<&'static str>,
+    narrowing: Option<Verdict>,
     notes: Vec<String>,
     witness: Option<Value>,
 }
@@ -692,13 +692,13 @@ fn per_partition(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Ou
         };
         outs.push((p, compare_values(&one, kind, opts)?));
     }
-    let list = |v: &str| {
+    let list = |v: Verdict| {
         outs.iter()
             .filter(|(_, o)| o.verdict == v)
             .map(|(p, _)| *p)
             .collect::<Vec<_>>()
     };
-    let (widened, safe) = (list("widened"), list("no_widening"));
+    let (widened, safe) = (list(Verdict::Widened), list(Verdict::NoWidening));
     let note = format!(
         "`AWS::Partition` is not known from the input: compared in each partition ({}), `AWS::URLSuffix` with it",
         PARTITIONS.map(|p| p.0).join(", ")
@@ -711,7 +711,7 @@ fn per_partition(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Ou
         first.messages.insert(0, note);
         return Ok(first);
     }
-    if widened.is_empty() && first.verdict == "unknown" {
+    if widened.is_empty() && first.verdict == Verdict::Unknown {
         // undecided in `aws` already: its reasons
         first.messages.insert(0, note);
         return Ok(first);
@@ -728,10 +728,10 @@ fn per_partition(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Ou
         }
     }
     Ok(Outcome {
-        verdict: "unknown",
+        verdict: Verdict::Unknown,
         messages: msgs,
         findings: Vec::new(),
-        narrowing: first.narrowing.map(|_| "unknown"),
+        narrowing: first.narrowing.map(|_| Verdict::Unknown),
         notes: first.notes,
         witness: first.witness,
     })
@@ -744,7 +744,7 @@ fn compare_values(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<O
         .witness
         .as_ref()
         .is_some_and(|w| w.get("widens_with").is_none());
-    if out.verdict != "unknown" || !generic {
+    if out.verdict != Verdict::Unknown || !generic {
         return Ok(out);
     }
     let mut names = std::collections::BTreeSet::new();
@@ -822,18 +822,18 @@ fn compare_part_inner(
         return compare_bounded(part, kind, opts);
     };
     match exact.verdict {
-        "no_widening" => {
+        Verdict::NoWidening => {
             let mut out = exact;
             out.messages.push(format!(
                 "holds for every value of {named} (not known from the input; each compared as one symbolic value shared by OLD and NEW)"
             ));
             Ok(out)
         }
-        "widened" => {
+        Verdict::Widened => {
             // the bounds decide for every value (widened), or prove there is no widening
             // for any value the expressions can really take
             let bounded = compare_bounded(part, kind, opts)?;
-            if bounded.verdict != "unknown" {
+            if bounded.verdict != Verdict::Unknown {
                 return Ok(bounded);
             }
             // a widening with a value for every expression (every deployment gives each one
@@ -879,7 +879,7 @@ fn compare_part_inner(
                 "no_widening_with": safe,
             });
             Ok(Outcome {
-                verdict: "unknown",
+                verdict: Verdict::Unknown,
                 messages: vec![message],
                 findings: Vec::new(),
                 narrowing: bounded.narrowing,
@@ -936,7 +936,7 @@ fn safe_value(
                 ..part.clone()
             };
             if let Ok(o) = compare_bounded(&concrete, kind, opts) {
-                if o.verdict == "no_widening" {
+                if o.verdict == Verdict::NoWidening {
                     let mut all = values.clone();
                     for m in names {
                         all.entry(m.clone()).or_insert_with(|| {
@@ -958,7 +958,7 @@ fn safe_value(
 /// side. `Err`: an internal error.
 fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
     let mut out = Outcome {
-        verdict: "no_widening",
+        verdict: Verdict::NoWidening,
         messages: Vec::new(),
         findings: Vec::new(),
         narrowing: None,
@@ -1029,7 +1029,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
     let ((old_lo, old_up), (new_lo, new_up), pairwise) = match bounded {
         Ok(b) => b,
         Err(place) => {
-            out.verdict = "unknown";
+            out.verdict = Verdict::Unknown;
             out.messages.push(format!(
                 "an unresolved value ({named}) appears in {place}, which cannot be bounded; not compared"
             ));
@@ -1077,7 +1077,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             ) {
                 (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
                 _ => {
-                    out.verdict = "unknown";
+                    out.verdict = Verdict::Unknown;
                     out.messages.push(format!("an unresolved value ({named}) in a Deny statement cannot be bounded; not compared"));
                     return Ok(out);
                 }
@@ -1087,7 +1087,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
                 ..part.clone()
             };
             let mut sub = Outcome {
-                verdict: "no_widening",
+                verdict: Verdict::NoWidening,
                 messages: Vec::new(),
                 findings: Vec::new(),
                 narrowing: None,
@@ -1138,11 +1138,11 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
     }
     out.findings.truncate(opts.max_findings.max(1) * 2);
     out.verdict = if widened {
-        "widened"
+        Verdict::Widened
     } else if undecided.is_empty() {
-        "no_widening"
+        Verdict::NoWidening
     } else {
-        "unknown"
+        Verdict::Unknown
     };
     for m in &undecided {
         if let Some(example) = m.strip_prefix("generic:") {
@@ -1158,11 +1158,11 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             out.messages.push(m.clone());
         }
     }
-    if marked && out.verdict == "no_widening" {
+    if marked && out.verdict == Verdict::NoWidening {
         out.messages.push(format!(
             "holds for every value of {named} (not known from the input; compared symbolically)"
         ));
-    } else if marked && out.verdict == "widened" {
+    } else if marked && out.verdict == Verdict::Widened {
         out.messages.push(format!(
             "widens for every value of {named} (not known from the input; each finding was replayed with them as wildcards, left out, or a generic value)"
         ));
@@ -1186,7 +1186,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             &mut errs,
         );
         out.narrowing = Some(if !errs.is_empty() {
-            "unknown"
+            Verdict::Unknown
         } else {
             let n = compare(&n_lo, &o_up, opts, "narrowed");
             if let Some(e) = n.internal {
@@ -1194,11 +1194,11 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             }
             if !n.findings.is_empty() {
                 out.findings.extend(n.findings);
-                "narrowed"
+                Verdict::Narrowed
             } else if n.unknown.is_some() || marked {
-                "unknown"
+                Verdict::Unknown
             } else {
-                "no_narrowing"
+                Verdict::NoNarrowing
             }
         });
     }
@@ -1301,7 +1301,7 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
         let kind = kind_of(part);
         let mut r = Report {
             part_index: i,
-            verdict: "no_widening",
+            verdict: Verdict::NoWidening,
             messages: Vec::new(),
             findings: Vec::new(),
             narrowing: None,
@@ -1323,21 +1323,26 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
             _ => false,
         };
         if let Some((v, m)) = &part.decided {
+            let v = *v;
             r.verdict = v;
             r.messages.push(m.clone());
             if opts.direction == Direction::Both {
-                r.narrowing = Some(if *v == "no_widening" { "unknown" } else { v });
+                r.narrowing = Some(if v == Verdict::NoWidening {
+                    Verdict::Unknown
+                } else {
+                    v
+                });
             }
         } else if part.unchanged || same_docs {
             r.messages.push("policy unchanged".into());
             if opts.direction == Direction::Both {
-                r.narrowing = Some("no_narrowing");
+                r.narrowing = Some(Verdict::NoNarrowing);
             }
         } else if !unknown.is_empty() {
-            r.verdict = "unknown";
+            r.verdict = Verdict::Unknown;
             r.messages = unknown;
             if opts.direction == Direction::Both {
-                r.narrowing = Some("unknown");
+                r.narrowing = Some(Verdict::Unknown);
             }
         } else {
             match compare_part(part, kind, opts) {
@@ -1356,15 +1361,15 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
                     )))
                 }
             }
-            if r.messages.is_empty() || r.verdict != "unknown" {
+            if r.messages.is_empty() || r.verdict != Verdict::Unknown {
                 r.messages.extend(describe_sides(part, kind));
             }
         }
         reports.push(r);
     }
-    let verdict = if reports.iter().any(|r| r.verdict == "widened") {
+    let verdict = if reports.iter().any(|r| r.verdict == Verdict::Widened) {
         Verdict::Widened
-    } else if reports.iter().any(|r| r.verdict == "unknown") {
+    } else if reports.iter().any(|r| r.verdict == Verdict::Unknown) {
         Verdict::Unknown
     } else {
         Verdict::NoWidening

@@ -9,6 +9,7 @@ use super::{any_true, parse_embedded, Doc, Input, Kind, Part, State};
 use crate::json::{Json, JsonPath};
 use crate::model::PolicyType;
 use crate::scenario::{Errors, InputError};
+use crate::verdict::Verdict;
 use std::path::Path;
 
 /// Where a resource type keeps its policies or grants access.
@@ -538,9 +539,9 @@ fn resource_change(
             if changed.is_empty() || actions == ["delete"] {
                 return Ok((parts, None));
             }
-            parts.push(Part::decided(&address, rtype, &changed.join(", "), &action, "unknown", format!("not analysed: {rtype} {address} (`{}` changed: it grants access in a way iamprove does not model)", changed.join("`, `"))));
+            parts.push(Part::decided(&address, rtype, &changed.join(", "), &action, Verdict::Unknown, format!("not analysed: {rtype} {address} (`{}` changed: it grants access in a way iamprove does not model)", changed.join("`, `"))));
         } else {
-            parts.push(Part::decided(&address, rtype, "(resource)", &action, "unknown", format!("not analysed: {rtype} {address} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)")));
+            parts.push(Part::decided(&address, rtype, "(resource)", &action, Verdict::Unknown, format!("not analysed: {rtype} {address} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)")));
         }
         return Ok((parts, None));
     };
@@ -1376,7 +1377,7 @@ impl Ctx<'_, '_> {
         )
     }
 
-    fn decided(&self, attribute: &str, verdict: &'static str, message: String) -> Part {
+    fn decided(&self, attribute: &str, verdict: Verdict, message: String) -> Part {
         Part::decided(
             self.address,
             self.rtype,
@@ -1560,9 +1561,9 @@ impl Ctx<'_, '_> {
             Attr::PublicAccessBlock => parts.push(self.public_access_block()),
             Attr::Provider(oidc) => {
                 let (b, a) = (self.values("before"), self.values("after"));
-                let part = |v: &'static str, m: String| self.decided("(provider)", v, m);
+                let part = |v: Verdict, m: String| self.decided("(provider)", v, m);
                 if matches!(a, Json::Null) {
-                    parts.push(part("no_widening", "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
+                    parts.push(part(Verdict::NoWidening, "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
                 } else if oidc {
                     let added: Vec<String> = ["client_id_list", "thumbprint_list"]
                         .iter()
@@ -1579,21 +1580,21 @@ impl Ctx<'_, '_> {
                         .iter()
                         .find_map(|k| sides.unknown("after", k));
                     if let Some(m) = unknown {
-                        parts.push(part("unknown", m));
+                        parts.push(part(Verdict::Unknown, m));
                     } else if matches!(b, Json::Null) || url_changed || !added.is_empty() {
-                        parts.push(part("unknown", format!("OpenID Connect provider {}: roles whose trust policy names it may now be assumed with its tokens ({}); trust policies outside this plan are not known", a.get("url").and_then(Json::as_str).unwrap_or("?"), if added.is_empty() { "new provider or URL".into() } else { added.join(", ") })));
+                        parts.push(part(Verdict::Unknown, format!("OpenID Connect provider {}: roles whose trust policy names it may now be assumed with its tokens ({}); trust policies outside this plan are not known", a.get("url").and_then(Json::as_str).unwrap_or("?"), if added.is_empty() { "new provider or URL".into() } else { added.join(", ") })));
                     } else {
                         parts.push(part(
-                            "no_widening",
+                            Verdict::NoWidening,
                             "only audiences or thumbprints removed: it can only restrict".into(),
                         ));
                     }
                 } else if matches!(b, Json::Null)
                     || b.get("saml_metadata_document") != a.get("saml_metadata_document")
                 {
-                    parts.push(part("unknown", "SAML provider created or its metadata (signing keys) changed: roles that trust it may be assumed with assertions signed by new keys; not analysed".into()));
+                    parts.push(part(Verdict::Unknown, "SAML provider created or its metadata (signing keys) changed: roles that trust it may be assumed with assertions signed by new keys; not analysed".into()));
                 } else {
-                    parts.push(part("no_widening", "SAML metadata unchanged".into()));
+                    parts.push(part(Verdict::NoWidening, "SAML metadata unchanged".into()));
                 }
             }
             Attr::OrgAttachment => {
@@ -1601,7 +1602,7 @@ impl Ctx<'_, '_> {
                 if matches!(before, Json::Null) {
                     parts.push(self.decided(
                         "(attachment)",
-                        "no_widening",
+                        Verdict::NoWidening,
                         "guardrail attached: it can only restrict".into(),
                     ));
                 } else {
@@ -1630,7 +1631,7 @@ impl Ctx<'_, '_> {
                             parts.push(p);
                         }
                         Some(_) => {}
-                        None => parts.push(self.decided(&format!("policy_id {id}"), "unknown", format!("{}: policy {id} is detached from {target}, and its content is not in the plan; not compared", self.address))),
+                        None => parts.push(self.decided(&format!("policy_id {id}"), Verdict::Unknown, format!("{}: policy {id} is detached from {target}, and its content is not in the plan; not compared", self.address))),
                     }
                 }
             }
@@ -1650,7 +1651,7 @@ impl Ctx<'_, '_> {
                     .and_then(|x| x.get("name"))
                     .and_then(Json::as_str)
                     .unwrap_or("?");
-                parts.push(self.decided("customer_managed_policy_reference", "unknown", format!("{}: the customer managed policy `{name}` lives in each account the permission set is provisioned to; its document is not in the plan; not compared", self.address)));
+                parts.push(self.decided("customer_managed_policy_reference", Verdict::Unknown, format!("{}: the customer managed policy `{name}` lives in each account the permission set is provisioned to; its document is not in the plan; not compared", self.address)));
             }
             Attr::SsoBoundary => {
                 let arn = |which: &str| -> Option<Option<String>> {
@@ -1675,7 +1676,7 @@ impl Ctx<'_, '_> {
                         p.unchanged = b == a;
                         parts.push(p);
                     }
-                    _ => parts.push(self.decided("permissions_boundary", "unknown", format!("{}: a customer managed policy as permissions boundary: its document is in each provisioned account, not in the plan; not compared", self.address))),
+                    _ => parts.push(self.decided("permissions_boundary", Verdict::Unknown, format!("{}: a customer managed policy as permissions boundary: its document is in each provisioned account, not in the plan; not compared", self.address))),
                 }
             }
             Attr::Guard(attrs, why) => {
@@ -1687,7 +1688,7 @@ impl Ctx<'_, '_> {
                 if !changed.is_empty() {
                     parts.push(self.decided(
                         &changed.join(", "),
-                        "unknown",
+                        Verdict::Unknown,
                         format!(
                             "not analysed: {} {} (`{}` changed: {why})",
                             self.rtype,
@@ -1701,7 +1702,7 @@ impl Ctx<'_, '_> {
                 parts.push(
                     self.decided(
                         "(resource)",
-                        "no_widening",
+                        Verdict::NoWidening,
                         "it can only detach policies that are not listed: it never grants access"
                             .into(),
                     ),
@@ -1920,7 +1921,7 @@ impl Ctx<'_, '_> {
         let mut loosened = Vec::new();
         for k in KEYS {
             if let Some(m) = self.sides.unknown_if_set("after", k) {
-                return self.decided("(public access block)", "unknown", m);
+                return self.decided("(public access block)", Verdict::Unknown, m);
             }
             if on("before", k) && !on("after", k) {
                 loosened.push(k);
@@ -1929,11 +1930,11 @@ impl Ctx<'_, '_> {
         if loosened.is_empty() {
             self.decided(
                 "(public access block)",
-                "no_widening",
+                Verdict::NoWidening,
                 "public access block tightened or unchanged: it can only restrict".into(),
             )
         } else {
-            self.decided("(public access block)", "unknown", format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `")))
+            self.decided("(public access block)", Verdict::Unknown, format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `")))
         }
     }
 }
