@@ -239,16 +239,16 @@ pub fn instantiate_with(j: &Json, values: &std::collections::BTreeMap<String, St
     }
 }
 
-/// Wildcard-free, marker-free strings of `doc` in the places an unresolved value may stand
-/// (`Resource`/`NotResource` entries and condition values): the values an unresolved
-/// expression may equal for the verdict to change (a topic the template names literally).
+/// Marker-free strings of `doc` in the places an unresolved value may stand (`Resource`/
+/// `NotResource` entries and condition values; a pattern as one string it matches): values an
+/// unresolved expression may take for the verdict to change (a topic the template names
+/// literally).
 pub fn literal_candidates(doc: &Json, out: &mut BTreeSet<String>) {
     fn strings(v: &Json, out: &mut BTreeSet<String>) {
         match v {
-            Json::Str(s) if !s.contains(MARK) && !s.contains('*') && !s.contains('?') => {
-                if !s.contains("${") && !s.is_empty() {
-                    out.insert(s.clone());
-                }
+            // a pattern stands for one string it matches (`…/*` → `…/example`)
+            Json::Str(s) if !s.contains(MARK) && !s.contains("${") && !s.is_empty() => {
+                out.insert(s.replace('*', "example").replace('?', "x"));
             }
             Json::Arr(a) => a.iter().for_each(|x| strings(x, out)),
             _ => {}
