@@ -717,7 +717,7 @@ fn per_partition(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Ou
         return Ok(first);
     }
     let mut msgs = vec![format!(
-        "{note}; the verdict depends on the partition: widened in {}, no widening in {}, undecided in the others",
+        "{note}; not the same verdict in every partition: widened in {}, no widening in {}, undecided in the others",
         if widened.is_empty() { "none".to_owned() } else { widened.join(", ") },
         if safe.is_empty() { "none".to_owned() } else { safe.join(", ") },
     )];
