@@ -1152,6 +1152,24 @@ fn iac_managed_policy_with_a_variable_in_the_account_segment_is_read() {
     let v = diff_json(&["--terraform-plan", p.to_str().unwrap()], 1);
     let c = &v["changes"][0];
     assert_eq!(c["verdict"], "widened", "{c:#}");
+    // the witnesses are consistent: `aws:PrincipalAccount`, where spelled out, is the
+    // principal's account, also where the variable put it into the key's ARN (it was
+    // `example` beside a principal in 111122223333)
+    for f in c["findings"].as_array().unwrap() {
+        let req = &f["request"];
+        let principal = req["principal"].as_str().unwrap();
+        let account = principal.split(':').nth(4).unwrap();
+        if let Some(pa) = req["context"].get("aws:principalaccount") {
+            assert_eq!(pa, account, "{req:#}");
+        }
+        if req["action"] == "kms:Decrypt" {
+            assert_eq!(
+                req["resource"].as_str().unwrap().split(':').nth(4),
+                Some(account),
+                "{req:#}"
+            );
+        }
+    }
     // and the corpus copy parses as a policy
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpora/aws-managed-policies/current/AmazonTimestreamInfluxDBServiceRolePolicy.json");
@@ -1283,4 +1301,226 @@ fn iac_new_principal_on_a_shared_condition_value_widens_for_every_value() {
         ],
         0,
     );
+}
+
+#[test]
+fn iac_a_value_the_verdict_depends_on_is_named_with_a_concrete_widening_value_and_a_safe_one() {
+    // `aws:SourceArn: !Ref Alerts` → a literal topic ARN: widens unless Alerts is that topic.
+    // Before the fix the witness left the value out (a request without a value stands for no
+    // deployment) and only the generic value was shown
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("shared-var-old.yaml"),
+            &cfn("shared-var-depends.yaml"),
+        ],
+        3,
+    );
+    let c = change(&v, "JobsQueuePolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    let w = &c["witness"];
+    let value = w["widens_with"]["Alerts"].as_str().unwrap();
+    // the replayed request carries the value it was found with
+    assert_eq!(
+        w["finding"]["request"]["context"]["iamprove:cfn/ref/alerts"], value,
+        "{w:#}"
+    );
+    assert_ne!(value, "arn:aws:sns:eu-west-1:111122223333:alerts");
+    assert_eq!(
+        w["no_widening_with"]["Alerts"], "arn:aws:sns:eu-west-1:111122223333:alerts",
+        "{w:#}"
+    );
+    let m = c["message"].as_str().unwrap();
+    assert!(m.contains("it does not widen (proved)"), "{m}");
+}
+
+#[test]
+fn iac_a_whole_unresolved_resource_is_decided_exactly() {
+    // `Resource: !GetAtt JobsQueue.Arn` with `aws:SourceArn: !Ref Alerts` on both sides
+    let run = |new: &str, code: i32| {
+        let v = diff_json(
+            &[
+                "--cloudformation",
+                &cfn("shared-resource-old.yaml"),
+                &cfn(new),
+            ],
+            code,
+        );
+        change(&v, "JobsQueuePolicy", "PolicyDocument").clone()
+    };
+    // the SourceArn condition dropped: widens for every queue and topic (was unknown)
+    let c = run("shared-resource-nocond.yaml", 1);
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("widens for every value of `Alerts`, `Fn::GetAtt JobsQueue.Arn`"));
+    assert_eq!(
+        c["findings"][0]["request"]["principal"],
+        "sns.amazonaws.com"
+    );
+    // an action added on the same queue: widens for every value
+    let c = run("shared-resource-action.yaml", 1);
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(c["findings"][0]["request"]["action"], "sqs:ReceiveMessage");
+    // a condition added: holds for every value
+    let c = run("shared-resource-narrow.yaml", 0);
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    // a literal queue instead of the template's: depends on the queue, both values shown
+    let c = run("shared-resource-literal.yaml", 3);
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    assert_eq!(
+        c["witness"]["no_widening_with"]["Fn::GetAtt JobsQueue.Arn"],
+        "arn:aws:sqs:eu-west-1:111122223333:jobs",
+        "{c:#}"
+    );
+    assert!(c["witness"]["widens_with"]["Fn::GetAtt JobsQueue.Arn"].is_string());
+}
+
+#[test]
+fn iac_terraform_policy_document_read_during_apply_is_rebuilt_or_unknown_with_a_reason() {
+    let v = diff_json(
+        &["--terraform-plan", &tf("policy-document-after-apply.json")],
+        1,
+    );
+    // the bucket is replaced (its ARN known after apply) and the VPC endpoint condition is
+    // dropped: widens whatever the new ARN is
+    let c = change(&v, "aws_s3_bucket_policy.reports", "policy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        c["findings"][0]["request"]["principal"],
+        "arn:aws:iam::111122223333:role/reporting"
+    );
+    // a new action on a queue known after apply: widens for every value
+    let c = change(&v, "aws_iam_role_policy.worker", "policy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(c["findings"][0]["request"]["action"], "sqs:DeleteMessage");
+    // a document merging another one is not rebuilt from its own statements (the merged
+    // document allows `s3:*` to anyone): unknown, with the reason
+    let c = change(&v, "aws_s3_bucket_policy.merged", "policy");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("data.aws_iam_policy_document.merged`, which is not rebuilt"));
+    // a Deny on a value known only after apply (which may be a pattern): unknown
+    let c = change(&v, "aws_s3_bucket_policy.guarded", "policy");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+}
+
+#[test]
+fn iac_cloudformation_resources_with_a_name_resolve_to_their_arns() {
+    // `!Ref AlertsTopic` (TopicName: alerts) and `!GetAtt AppRole.Arn` (RoleName: app) are
+    // the ARNs AWS documents for them once the account, region and partition are given: the
+    // key policy change (kms:Encrypt for a role of the key's own account, which the root
+    // statement already lets IAM grant) is proved; it stayed `unknown` on the role's ARN
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a = vec![
+            "--cloudformation".to_owned(),
+            cfn("named-resources-old.yaml"),
+            cfn("named-resources-new.yaml"),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let full = args(&[
+        "--account-id",
+        "111122223333",
+        "--region",
+        "eu-west-1",
+        "--partition",
+        "aws",
+    ]);
+    let v = diff_json(&full.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    assert_eq!(change(&v, "DataKey", "KeyPolicy")["verdict"], "no_widening");
+    let c = change(&v, "AlertsTopicPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        c["findings"][0]["request"]["resource"],
+        "arn:aws:sns:eu-west-1:111122223333:alerts"
+    );
+    // without them the topic's ARN stays one unresolved value (its region is not known):
+    // dropping the SourceAccount condition still widens for every value
+    let bare = args(&[]);
+    let v = diff_json(&bare.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    let c = change(&v, "AlertsTopicPolicy", "PolicyDocument");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_ne!(change(&v, "DataKey", "KeyPolicy")["verdict"], "no_widening");
+}
+
+#[test]
+fn iac_terraform_role_inline_and_managed_and_a_document_read_during_planning() {
+    // a role's `inline_policy` gains s3:PutObject and `managed_policy_arns` gains an AWS
+    // managed policy; a bucket policy drops its TLS Deny for a cross-account Allow
+    let v = diff_json(&["--terraform-plan", &tf("role-inline-managed.json")], 1);
+    assert_eq!(
+        change(&v, "aws_iam_role.app", "inline_policy")["verdict"],
+        "widened"
+    );
+    let c = change(
+        &v,
+        "aws_iam_role.app",
+        "managed_policy_arns arn:aws:iam::aws:policy/AmazonSQSFullAccess",
+    );
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        change(&v, "aws_iam_role.app", "assume_role_policy")["verdict"],
+        "no_widening"
+    );
+    let c = change(&v, "aws_s3_bucket_policy.data", "policy");
+    assert_eq!(c["verdict"], "widened");
+    assert!(c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["old_decision"] == "ExplicitDeny"));
+    // the bucket policy's `policy` unknown in the plan, its `data.aws_iam_policy_document`
+    // read during planning (in `prior_state`): the document is read from there
+    let v = diff_json(
+        &["--terraform-plan", &tf("policy-document-prior-state.json")],
+        1,
+    );
+    let c = change(&v, "aws_s3_bucket_policy.data", "policy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+}
+
+#[test]
+fn iac_unresolved_partition_is_compared_in_each_partition() {
+    // an Identity Center permission set: the inline policy's resource is
+    // `!Sub arn:${AWS::Partition}:s3:::dev-${AWS::AccountId}/*` on both sides and NEW adds
+    // s3:PutObject. A variable may not stand in an ARN's partition, so this stayed `unknown`;
+    // the partition is one of a few, each compared: widened in every one
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("sso-permission-set-old.yaml"),
+            &cfn("sso-permission-set-new.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "Dev", "InlinePolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("compared in each partition"));
+    assert_eq!(c["findings"][0]["request"]["action"], "s3:PutObject");
+    assert_eq!(
+        change(&v, "Dev", "PermissionsBoundary")["verdict"],
+        "widened"
+    );
+    assert_eq!(
+        change(&v, "Dev", "CustomerManagedPolicyReferences")["verdict"],
+        "unknown"
+    );
+    // the reverse removes the action: proved in every partition
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("sso-permission-set-new.yaml"),
+            &cfn("sso-permission-set-old.yaml"),
+        ],
+        3,
+    );
+    assert_eq!(change(&v, "Dev", "InlinePolicy")["verdict"], "no_widening");
 }

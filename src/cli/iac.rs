@@ -101,7 +101,7 @@ fn print(report: Result<IacReport, IacError>, format: Format) -> Exit {
                         properties: props,
                     });
                 }
-                if r.verdict == "unknown" {
+                if r.verdict == Verdict::Unknown {
                     let mut props = serde_json::Map::new();
                     props.insert("attribute".into(), Value::String(p.attribute.clone()));
                     props.insert("type".into(), Value::String(p.rtype.clone()));
@@ -144,10 +144,13 @@ fn report_json(part: &Part, r: &Report) -> Value {
         v["message"] = Value::String(r.messages.join("; "));
     }
     if let Some(n) = r.narrowing {
-        v["narrowing"] = Value::String(n.into());
+        v["narrowing"] = Value::String(n.name().into());
     }
     if !r.notes.is_empty() {
         v["notes"] = json!(r.notes);
+    }
+    if let Some(w) = &r.witness {
+        v["witness"] = w.clone();
     }
     v
 }
@@ -159,12 +162,12 @@ fn print_text(
     reports: &[Report],
     notes: &[String],
 ) -> std::io::Result<()> {
-    let count = |v: &str| reports.iter().filter(|r| r.verdict == v).count();
+    let count = |v: Verdict| reports.iter().filter(|r| r.verdict == v).count();
     let tally = format!(
         "{} widened, {} unknown, {} without widening",
-        count("widened"),
-        count("unknown"),
-        count("no_widening")
+        count(Verdict::Widened),
+        count(Verdict::Unknown),
+        count(Verdict::NoWidening)
     );
     match verdict {
         Verdict::Widened => writeln!(out, "widened: at least one change widens access ({tally})")?,
@@ -176,7 +179,10 @@ fn print_text(
         writeln!(
             out,
             "\n{:<12} {}  {}  [{}]",
-            r.verdict, p.address, p.attribute, p.action
+            r.verdict.name(),
+            p.address,
+            p.attribute,
+            p.action
         )?;
         for m in &r.messages {
             writeln!(out, "   {m}")?;

@@ -109,6 +109,169 @@ pub fn instantiate(j: &Json) -> Json {
     }
 }
 
+/// `doc` with the marked values of conditions on the keys `absent` accepts replaced by their
+/// generic values (`instantiate`); everything else as it was. For a request without those
+/// keys, such a condition decides the same whatever the values are (a positive operator
+/// fails, a negated one or `IfExists` passes).
+pub fn instantiate_conditions_on(doc: &Json, absent: &dyn Fn(&str) -> bool) -> Json {
+    let stmts = statements(doc)
+        .into_iter()
+        .map(|st| match &st {
+            Json::Obj(o) => Json::Obj(
+                o.iter()
+                    .map(|(k, v)| match (k.as_str(), v) {
+                        ("Condition", Json::Obj(ops)) => (
+                            k.clone(),
+                            Json::Obj(
+                                ops.iter()
+                                    .map(|(op, keys)| match keys {
+                                        Json::Obj(ks) if !op.contains(MARK) => (
+                                            op.clone(),
+                                            Json::Obj(
+                                                ks.iter()
+                                                    .map(|(key, vals)| {
+                                                        if !key.contains(MARK) && absent(key) {
+                                                            (key.clone(), instantiate(vals))
+                                                        } else {
+                                                            (key.clone(), vals.clone())
+                                                        }
+                                                    })
+                                                    .collect(),
+                                            ),
+                                        ),
+                                        _ => (op.clone(), keys.clone()),
+                                    })
+                                    .collect(),
+                            ),
+                        ),
+                        _ => (k.clone(), v.clone()),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        })
+        .collect();
+    with_statements(doc, stmts)
+}
+
+/// Does any string or key of `j` contain `t`?
+pub fn contains_text(j: &Json, t: &str) -> bool {
+    match j {
+        Json::Str(x) => x.contains(t),
+        Json::Arr(a) => a.iter().any(|x| contains_text(x, t)),
+        Json::Obj(o) => o.iter().any(|(k, v)| k.contains(t) || contains_text(v, t)),
+        _ => false,
+    }
+}
+
+/// `j` with the markers named in `values` replaced by those values (in strings and keys);
+/// other markers stay.
+pub fn substitute(j: &Json, values: &std::collections::BTreeMap<String, String>) -> Json {
+    let s = |x: &str| -> String {
+        let mut out = x.to_owned();
+        for (n, v) in values {
+            out = out.replace(&marker(n), v);
+        }
+        out
+    };
+    match j {
+        Json::Str(x) if x.contains(MARK) => Json::Str(s(x)),
+        Json::Arr(a) => Json::Arr(a.iter().map(|x| substitute(x, values)).collect()),
+        Json::Obj(o) => Json::Obj(
+            o.iter()
+                .map(|(k, v)| (s(k), substitute(v, values)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Does `j` hold the string `s` as a whole value (not as a key)?
+pub fn holds_string(j: &Json, s: &str) -> bool {
+    match j {
+        Json::Str(x) => x == s,
+        Json::Arr(a) => a.iter().any(|x| holds_string(x, s)),
+        Json::Obj(o) => o.iter().any(|(_, v)| holds_string(v, s)),
+        _ => false,
+    }
+}
+
+/// `doc` with each marker named in `values` replaced by that value (as a literal, whole or in
+/// part) and every other marker by its generic value (`instantiate`): the policy for one
+/// assignment of the unresolved expressions, the same in OLD and NEW.
+pub fn instantiate_with(j: &Json, values: &std::collections::BTreeMap<String, String>) -> Json {
+    fn s(x: &str, values: &std::collections::BTreeMap<String, String>) -> String {
+        let mut out = String::with_capacity(x.len());
+        for (i, piece) in x.split(MARK).enumerate() {
+            if i % 2 == 0 {
+                out.push_str(piece);
+            } else {
+                match values.get(piece) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str(&token(piece)),
+                }
+            }
+        }
+        out
+    }
+    match j {
+        Json::Str(x)
+            if x.starts_with(MARK)
+                && x.ends_with(MARK)
+                && x.matches(MARK).count() == 2
+                && values.contains_key(&x[1..x.len() - 1]) =>
+        {
+            Json::Str(s(x, values))
+        }
+        Json::Str(x) if x.contains(MARK) => match instantiate(j) {
+            Json::Str(generic) if x.starts_with(MARK) && x.matches(MARK).count() == 2 => {
+                Json::Str(generic)
+            }
+            _ => Json::Str(s(x, values)),
+        },
+        Json::Arr(a) => Json::Arr(a.iter().map(|x| instantiate_with(x, values)).collect()),
+        Json::Obj(o) => Json::Obj(
+            o.iter()
+                .map(|(k, v)| (s(k, values), instantiate_with(v, values)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Marker-free strings of `doc` in the places an unresolved value may stand (`Resource`/
+/// `NotResource` entries and condition values; a pattern as one string it matches): values an
+/// unresolved expression may take for the verdict to change (a topic the template names
+/// literally).
+pub fn literal_candidates(doc: &Json, out: &mut BTreeSet<String>) {
+    fn strings(v: &Json, out: &mut BTreeSet<String>) {
+        match v {
+            // a pattern stands for one string it matches (`…/*` → `…/example`)
+            Json::Str(s) if !s.contains(MARK) && !s.contains("${") && !s.is_empty() => {
+                out.insert(s.replace('*', "example").replace('?', "x"));
+            }
+            Json::Arr(a) => a.iter().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    for st in statements(doc) {
+        for k in ["Resource", "NotResource"] {
+            if let Some(v) = st.get(k) {
+                strings(v, out);
+            }
+        }
+        if let Some(Json::Obj(ops)) = st.get("Condition") {
+            for (_, keys) in ops {
+                if let Json::Obj(keys) = keys {
+                    for (_, vals) in keys {
+                        strings(vals, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The generic values used for the markers of `j`, for messages (`name = value`).
 pub fn tokens(j: &BTreeSet<String>) -> String {
     j.iter()

@@ -10,6 +10,7 @@ use super::{parse_embedded, Doc, Input, Kind, Part, State};
 use crate::json::{Json, JsonPath};
 use crate::model::PolicyType;
 use crate::scenario::{Errors, InputError};
+use crate::verdict::Verdict;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,12 +186,26 @@ pub fn load(old: &Path, new: &Path, params: &Params) -> Result<Input, Errors> {
 }
 
 /// The parts of a pair of parsed templates.
-pub fn from_json<'a>(
+pub fn from_json(
+    old: &Json,
+    old_file: &str,
+    new: &Json,
+    new_file: &str,
+    params: &Params,
+) -> Result<Input, Errors> {
+    let (po, pn) = (params.with_resources(old), params.with_resources(new));
+    from_json_with(old, old_file, new, new_file, params, &po, &pn)
+}
+
+/// `from_json`, with each template's own values (`Params::with_resources`) for its policies.
+fn from_json_with<'a>(
     old: &'a Json,
     old_file: &str,
     new: &'a Json,
     new_file: &str,
     params: &'a Params,
+    po: &'a Params,
+    pn: &'a Params,
 ) -> Result<Input, Errors> {
     let (to, tn) = (template(old, old_file), template(new, new_file));
     let (to, tn) = match (to, tn) {
@@ -232,18 +247,20 @@ pub fn from_json<'a>(
             }
         }
         for (rtype, prop, shape, kind) in keys {
-            let side =
-                |r: Option<&(&'a str, &'a Json, &'a str)>, t: &Template<'a>| -> Option<Side<'a>> {
-                    r.filter(|r| r.2 == rtype).map(|r| Side {
-                        params,
-                        id,
-                        res: r.1,
-                        file: t.file.clone(),
-                        prop,
-                        shape,
-                    })
-                };
-            let (so, sn) = (side(ro, &to), side(rn, &tn));
+            let side = |r: Option<&(&'a str, &'a Json, &'a str)>,
+                        t: &Template<'a>,
+                        params: &'a Params|
+             -> Option<Side<'a>> {
+                r.filter(|r| r.2 == rtype).map(|r| Side {
+                    params,
+                    id,
+                    res: r.1,
+                    file: t.file.clone(),
+                    prop,
+                    shape,
+                })
+            };
+            let (so, sn) = (side(ro, &to, po), side(rn, &tn, pn));
             let raw = |s: &Option<Side>| s.as_ref().and_then(|s| s.value());
             if raw(&so).is_none() && raw(&sn).is_none() {
                 continue;
@@ -737,7 +754,7 @@ impl Extra<'_> {
         )
     }
 
-    fn decided(&self, attribute: &str, v: &'static str, m: String) -> Part {
+    fn decided(&self, attribute: &str, v: Verdict, m: String) -> Part {
         Part::decided(self.id, self.rtype(), attribute, self.action, v, m)
     }
 
@@ -884,10 +901,10 @@ impl Extra<'_> {
                 if changed.is_empty() {
                     return Ok(parts);
                 }
-                parts.push(self.decided(&changed.join(", "), "unknown", format!("not analysed: {rtype} {} (`{}` changed: it grants access in a way iamprove does not model)", self.id, changed.join("`, `"))));
+                parts.push(self.decided(&changed.join(", "), Verdict::Unknown, format!("not analysed: {rtype} {} (`{}` changed: it grants access in a way iamprove does not model)", self.id, changed.join("`, `"))));
                 return Ok(parts);
             }
-            parts.push(self.decided("(resource)", "unknown", format!("not analysed: {rtype} {} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)", self.id)));
+            parts.push(self.decided("(resource)", Verdict::Unknown, format!("not analysed: {rtype} {} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)", self.id)));
             return Ok(parts);
         }
         for m in more(&rtype) {
@@ -929,7 +946,7 @@ impl Extra<'_> {
                                 let (r, v) = match (r.get("ManagedPolicyArn"), v.get("ManagedPolicyArn")) {
                                     (Some(a), Some(b)) => (a.clone(), b.clone()),
                                     _ if v.get("CustomerManagedPolicyReference").is_some() => {
-                                        parts.push(self.decided(p, "unknown", format!("{}: a customer managed policy as permissions boundary lives in each provisioned account, not in the template; not compared", self.id)));
+                                        parts.push(self.decided(p, Verdict::Unknown, format!("{}: a customer managed policy as permissions boundary lives in each provisioned account, not in the template; not compared", self.id)));
                                         break;
                                     }
                                     _ => (r, v),
@@ -1061,7 +1078,7 @@ impl Extra<'_> {
                     if marked {
                         parts.push(self.decided(
                             p,
-                            "unknown",
+                            Verdict::Unknown,
                             format!(
                                 "{}: {p} depends on values not known from the template",
                                 self.id
@@ -1071,18 +1088,18 @@ impl Extra<'_> {
                         parts.push(
                             self.decided(
                                 p,
-                                "no_widening",
+                                Verdict::NoWidening,
                                 "public access block tightened or unchanged: it can only restrict"
                                     .into(),
                             ),
                         );
                     } else {
-                        parts.push(self.decided(p, "unknown", format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `"))));
+                        parts.push(self.decided(p, Verdict::Unknown, format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `"))));
                     }
                 }
                 More::Provider(oidc) => {
                     if !self.exists(true) {
-                        parts.push(self.decided("(provider)", "no_widening", "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
+                        parts.push(self.decided("(provider)", Verdict::NoWidening, "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
                         continue;
                     }
                     let keys: &[&str] = if oidc {
@@ -1097,11 +1114,11 @@ impl Extra<'_> {
                             self.list(true, k).into_iter().any(|x| !b.contains(&x.0))
                         });
                     if grown {
-                        parts.push(self.decided("(provider)", "unknown", format!("{}: identity provider created or extended: roles whose trust policy names it may be assumed through it (roles outside this template are not known)", self.id)));
+                        parts.push(self.decided("(provider)", Verdict::Unknown, format!("{}: identity provider created or extended: roles whose trust policy names it may be assumed through it (roles outside this template are not known)", self.id)));
                     } else if keys.iter().any(|k| self.changed(k)) {
                         parts.push(self.decided(
                             "(provider)",
-                            "no_widening",
+                            Verdict::NoWidening,
                             "only audiences or thumbprints removed: it can only restrict".into(),
                         ));
                     }
@@ -1112,7 +1129,7 @@ impl Extra<'_> {
                     if !changed.is_empty() && self.exists(true) {
                         parts.push(self.decided(
                             &changed.join(", "),
-                            "unknown",
+                            Verdict::Unknown,
                             format!(
                                 "not analysed: {rtype} {} (`{}` changed: {why})",
                                 self.id,
@@ -1267,6 +1284,102 @@ impl Params {
     fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
+
+    /// These values and those a template fixes for its own resources: the ARN (`Ref` or
+    /// `Fn::GetAtt X.Arn`, as AWS documents each type's return values) of a resource whose
+    /// name property the template sets (`RoleName`, `TopicName`, `QueueName`, `BucketName`,
+    /// `FunctionName`, `UserName`), with the account, region and partition from these
+    /// values or else unresolved (markers; an ARN whose partition or region is unresolved is
+    /// left out). A resource without its name property gets a generated name: its values
+    /// stay unresolved.
+    pub fn with_resources(&self, template: &Json) -> Params {
+        let mut out = self.clone();
+        let Some(Json::Obj(rs)) = template.get("Resources") else {
+            return out;
+        };
+        for (id, r) in rs {
+            let Some(t) = r.get("Type").and_then(Json::as_str) else {
+                continue;
+            };
+            let props = r.get("Properties");
+            let name_of = |k: &str| -> Option<String> {
+                let v = props?.get(k)?;
+                match resolve(v, &JsonPath::root(), self) {
+                    Ok(Json::Str(s)) if !s.is_empty() => Some(s),
+                    _ => None,
+                }
+            };
+            let arn = |rest: &str| sub(&format!("arn:${{AWS::Partition}}:{rest}"), &[], self);
+            // an unresolved partition or region would put a marker where a policy variable
+            // may not stand (only the account and the resource part may hold one): such a
+            // value stays one unresolved expression, compared exactly as a whole
+            let mut put = |k: String, v: String| {
+                let head_known = v
+                    .split(':')
+                    .take(4)
+                    .all(|seg| !seg.contains(super::bounds::MARK));
+                if head_known {
+                    out.values.insert(k, v);
+                }
+            };
+            match t {
+                "AWS::IAM::Role" | "AWS::IAM::User" => {
+                    let (key, kind) = if t == "AWS::IAM::Role" {
+                        ("RoleName", "role")
+                    } else {
+                        ("UserName", "user")
+                    };
+                    if let Some(n) = name_of(key) {
+                        let path = name_of("Path").unwrap_or_else(|| "/".into());
+                        put(
+                            format!("{id}.Arn"),
+                            format!(
+                                "{}{path}{n}",
+                                arn(&format!("iam::${{AWS::AccountId}}:{kind}"))
+                            ),
+                        );
+                    }
+                }
+                "AWS::SNS::Topic" => {
+                    if let Some(n) = name_of("TopicName") {
+                        let a = format!("{}{n}", arn("sns:${AWS::Region}:${AWS::AccountId}:"));
+                        put(id.clone(), a.clone());
+                        put(format!("{id}.TopicArn"), a);
+                        put(format!("{id}.TopicName"), n);
+                    }
+                }
+                "AWS::SQS::Queue" => {
+                    if let Some(n) = name_of("QueueName") {
+                        put(
+                            format!("{id}.Arn"),
+                            format!("{}{n}", arn("sqs:${AWS::Region}:${AWS::AccountId}:")),
+                        );
+                        put(format!("{id}.QueueName"), n);
+                    }
+                }
+                "AWS::S3::Bucket" => {
+                    if let Some(n) = name_of("BucketName") {
+                        put(format!("{id}.Arn"), format!("{}{n}", arn("s3:::")));
+                        put(id.clone(), n);
+                    }
+                }
+                "AWS::Lambda::Function" => {
+                    if let Some(n) = name_of("FunctionName") {
+                        put(
+                            format!("{id}.Arn"),
+                            format!(
+                                "{}{n}",
+                                arn("lambda:${AWS::Region}:${AWS::AccountId}:function:")
+                            ),
+                        );
+                        put(id.clone(), n);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
 }
 
 /// Resolve intrinsic functions: parameters and pseudo-parameters from `params`, `Fn::Sub`,
@@ -1360,7 +1473,10 @@ fn resolve(j: &Json, at: &JsonPath, params: &Params) -> Result<Json, (String, St
                             .map(str::to_owned)
                             .unwrap_or_else(|| short(other)),
                     };
-                    Ok(Json::Str(marker(&format!("Fn::GetAtt {name}"))))
+                    Ok(Json::Str(match params.get(&name) {
+                        Some(v) => v.to_owned(),
+                        None => marker(&format!("Fn::GetAtt {name}")),
+                    }))
                 }
                 _ => Ok(Json::Str(marker(&format!("{f} {}", short(v))))),
             }

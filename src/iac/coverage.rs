@@ -229,5 +229,42 @@ pub fn markdown() -> String {
     out.push_str("Irrelevant unless an access-granting property changes:\n\n");
     guarded(&mut out, CLOUDFORMATION_GUARDED);
     out.push_str("`AWS::CloudFormation::Stack` (nested stacks), `AWS::CloudFormation::CustomResource` and `Custom::*`\nare never irrelevant: they are `unknown` when they change.\n");
+    out.push_str(VALUES);
     out
 }
+
+/// How values not known from the input are compared (a section of the generated page).
+const VALUES: &str = "
+## Values not known from the input
+
+- **Resolved first.** CloudFormation: `--parameter`, `--account-id`, `--region`, `--partition`;
+  `Ref`/`Fn::GetAtt … .Arn` of a resource the template names (`RoleName` and `Path`, `UserName`,
+  `TopicName`, `QueueName`, `BucketName`, `FunctionName`) become the ARN AWS documents for it once
+  its partition and region are known. Terraform: a `data.aws_iam_policy_document` read during
+  apply is rebuilt from its planned statements (one read during planning: its `json` in
+  `prior_state`).
+- **The rest is symbolic.** Each unresolved expression is one value shared by OLD and NEW, a
+  policy variable (`${iamprove:cfn/GetAtt/Queue.Arn}`, `${iamprove:tf/ADDRESS.ATTR}`) where
+  AWS substitutes variables (`Resource`, string and ARN condition values), substituted literally.
+  Every deployment gives it a value, so every request the proof ranges over has one.
+- **Verdicts.** `no_widening`: for every value. `widened`: for every value (the finding is
+  replayed with generic values; a condition on a key the widening request does not carry
+  decides alike for every value). Otherwise `unknown`, and JSON `witness` holds
+  `widens_with` (the values of a replayed widening), `finding`, and `no_widening_with`: values
+  for which the change provably does not widen, searched among the policies' literals (then the
+  verdict does depend on the value).
+- **`AWS::Partition`** not given: the part is compared in each partition (`aws`, `aws-cn`,
+  `aws-us-gov`, `aws-iso`, `aws-iso-b`, `aws-iso-e`, `aws-iso-f`, `aws-eusc`; `AWS::URLSuffix`
+  with it); `widened` or `no_widening` only when all agree. Assumed: it is one of these.
+- **Terraform values known only after apply** are whole entries and may be patterns
+  (`\"${aws_s3_bucket.b.arn}/*\"`). Read as one literal value they are exact only in an Allow
+  statement's `Resource`, `Action`, `Principal` and positive conditions (matching more could
+  only widen NEW); in a Deny, a `Not…` element or a negated condition the policy is `unknown`.
+  So is a document that merges others (`source_policy_documents`, `override_policy_documents`,
+  `source_json`, `override_json`), and an attribute whose expression refers to anything besides
+  the document. Assumed: an expression referring only to `data.aws_iam_policy_document.X` is
+  `X.json` (the plan does not show function calls).
+- **Not exact yet**: an unresolved value in a `Principal` or an `Action` (bounded from both
+  sides: often `unknown`); `jsonencode({...})` with values known only after apply (the plan
+  holds only its references): `unknown`.
+";

@@ -69,7 +69,7 @@ pub struct Part {
     pub unchanged: bool,
     /// A verdict decided without comparing policies (`not analysed`, a public access block that
     /// only tightens, ...), with its reason.
-    pub decided: Option<(&'static str, String)>,
+    pub decided: Option<(Verdict, String)>,
     /// Where the resource is: file and JSON path (for SARIF locations).
     pub location: Option<(String, JsonPath)>,
 }
@@ -105,7 +105,7 @@ impl Part {
         rtype: &str,
         attribute: &str,
         action: &str,
-        verdict: &'static str,
+        verdict: Verdict,
         message: String,
     ) -> Part {
         let mut p = Part::new(
@@ -132,12 +132,15 @@ pub struct Input {
 /// The result for one part.
 pub struct Report {
     pub part_index: usize,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// Why the verdict is what it is (unknown reasons, one per side), for people.
     pub messages: Vec<String>,
     pub findings: Vec<Value>,
-    pub narrowing: Option<&'static str>,
+    pub narrowing: Option<Verdict>,
     pub notes: Vec<String>,
+    /// When the verdict depends on unresolved values: the values for which the change widens
+    /// (with the replayed finding) and, when found, values for which it provably does not.
+    pub witness: Option<Value>,
 }
 
 /// The report of `diff --terraform-plan` / `--cloudformation`: one [`Report`] per part.
@@ -318,8 +321,10 @@ fn map_docs(
         .transpose()
 }
 
-/// One side's documents: lower bound, upper bound, generic instance (`None`: absent).
+/// One side's documents: lower bound, upper bound, generic instance, and the documents with
+/// their markers (`None`: absent).
 type Bounded<'a> = (
+    &'a Option<Vec<Json>>,
     &'a Option<Vec<Json>>,
     &'a Option<Vec<Json>>,
     &'a Option<Vec<Json>>,
@@ -327,11 +332,12 @@ type Bounded<'a> = (
 
 /// The outcome of comparing one part.
 struct Outcome {
-    verdict: &'static str,
+    verdict: Verdict,
     messages: Vec<String>,
     findings: Vec<Value>,
-    narrowing: Option<&'static str>,
+    narrowing: Option<Verdict>,
     notes: Vec<String>,
+    witness: Option<Value>,
 }
 
 /// One check: what `gain` allows that `base` does not, with the two bounds when values are
@@ -447,7 +453,7 @@ fn check_pair(
             .flatten()
             .all(|d| bounds::denies_as_allows(d).is_none());
         if !third.findings.is_empty()
-            && (empty_base || base_never_allows(part, kind, base.1, &third.findings[0]))
+            && (empty_base || base_never_allows(part, kind, base.3, &third.findings[0]))
             && no_deny
             && kind != PolicyType::Scp
             && kind != PolicyType::Rcp
@@ -457,6 +463,9 @@ fn check_pair(
             return Ok(Ok(true));
         }
         if let Some(f) = third.findings.first() {
+            if out.witness.is_none() {
+                out.witness = Some(serde_json::json!({ "finding": f }));
+            }
             return Ok(Err(format!(
                 "generic:{} (request {})",
                 f["summary"].as_str().unwrap_or(""),
@@ -514,7 +523,7 @@ fn with_variables(part: &Part) -> Option<Part> {
 fn base_never_allows(
     part: &Part,
     kind: PolicyType,
-    base_up: &Option<Vec<Json>>,
+    base_marked: &Option<Vec<Json>>,
     f: &Value,
 ) -> bool {
     let mut names = std::collections::BTreeSet::new();
@@ -551,14 +560,33 @@ fn base_never_allows(
         })
         .map(|(k, _)| k.to_lowercase())
         .collect();
-    let Some(docs) = base_up else {
+    let Some(docs) = base_marked else {
         // no policy before: it allows nothing (guardrail kinds never come here)
         return true;
     };
-    let anywhere: Vec<Json> = docs
-        .iter()
-        .map(|d| bounds::without_condition_keys(&bounds::allows_anywhere(d), &moving))
-        .collect();
+    let Ok(j) = crate::json::parse(&req.to_string()) else {
+        return false;
+    };
+    let Ok(r) = crate::scenario::parse_request(&j, "finding") else {
+        return false;
+    };
+    // a condition on a key the request does not carry (its context with the keys the
+    // evaluator derives) decides the same for every value compared with it: kept, with the
+    // generic values; every other marked element is bounded from above
+    let absent = |k: &str| {
+        let k = k.to_lowercase();
+        !r.context.contains_key(&k) && !moving.contains(&k)
+    };
+    let mut anywhere = Vec::new();
+    for d in docs {
+        let Ok(up) = bounds::bound(&bounds::instantiate_conditions_on(d, &absent), true) else {
+            return false;
+        };
+        anywhere.push(bounds::without_condition_keys(
+            &bounds::allows_anywhere(&up),
+            &moving,
+        ));
+    }
     let mut errs = Vec::new();
     let side = side_for(
         part,
@@ -571,13 +599,192 @@ fn base_never_allows(
     if !errs.is_empty() {
         return false;
     }
-    let Ok(j) = crate::json::parse(&req.to_string()) else {
-        return false;
-    };
-    let Ok(r) = crate::scenario::parse_request(&j, "finding") else {
-        return false;
-    };
     !crate::query::allows(&side, &r)
+}
+
+/// `name = "value"` pairs for messages.
+fn shown(vs: &std::collections::BTreeMap<String, String>) -> String {
+    vs.iter()
+        .map(|(n, v)| format!("`{n}` = {}", Value::String(v.clone())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The value each unresolved expression takes in the generic instance (`bounds::instantiate`):
+/// its ARN-shaped form where it stands as a whole value, else its generic token.
+fn generic_values(
+    part: &Part,
+    names: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeMap<String, String> {
+    let docs: Vec<Json> = side_docs(&part.before)
+        .into_iter()
+        .chain(side_docs(&part.after))
+        .flatten()
+        .collect();
+    names
+        .iter()
+        .map(|n| {
+            let whole = bounds::marker(n);
+            let is_whole = docs.iter().any(|d| bounds::holds_string(d, &whole));
+            let v = match bounds::instantiate(&Json::Str(whole)) {
+                Json::Str(g) if is_whole => g,
+                _ => bounds::token(n),
+            };
+            (n.clone(), v)
+        })
+        .collect()
+}
+
+/// Compare the two states of a part (both known or absent), then, when the verdict is
+/// `unknown` with a replayed widening for the generic values, look for values for which the
+/// change provably does not widen (`safe_value`): the verdict then depends on the values.
+fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let partition = bounds::marker("AWS::Partition");
+    let has_partition = [&part.before, &part.after].iter().any(|s| {
+        matches!(s, State::Known(ds) if ds.iter().any(|d| bounds::contains_text(&d.json, &partition)))
+    });
+    if has_partition {
+        return per_partition(part, kind, opts);
+    }
+    compare_values(part, kind, opts)
+}
+
+/// The partitions `AWS::Partition` may be (with their `AWS::URLSuffix`), when not given.
+const PARTITIONS: [(&str, &str); 8] = [
+    ("aws", "amazonaws.com"),
+    ("aws-cn", "amazonaws.com.cn"),
+    ("aws-us-gov", "amazonaws.com"),
+    ("aws-iso", "c2s.ic.gov"),
+    ("aws-iso-b", "sc2s.sgov.gov"),
+    ("aws-iso-e", "cloud.adc-e.uk"),
+    ("aws-iso-f", "csp.hci.ic.gov"),
+    ("aws-eusc", "amazonaws.eu"),
+];
+
+/// A part with an unresolved `AWS::Partition`: compared once per partition (the value only
+/// names a partition, and there are few), with the value substituted in OLD and NEW alike.
+/// Widened in every partition: widened (the findings of `aws`); no widening in any: proved;
+/// else `unknown`, naming the partitions each way.
+fn per_partition(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let mut outs = Vec::new();
+    for (p, suffix) in PARTITIONS {
+        let values: std::collections::BTreeMap<String, String> = [
+            ("AWS::Partition".to_owned(), p.to_owned()),
+            ("AWS::URLSuffix".to_owned(), suffix.to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        let sub = |s: &State| match s {
+            State::Known(ds) => State::Known(
+                ds.iter()
+                    .map(|d| Doc {
+                        json: bounds::substitute(&d.json, &values),
+                        ..d.clone()
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        let one = Part {
+            before: sub(&part.before),
+            after: sub(&part.after),
+            ..part.clone()
+        };
+        outs.push((p, compare_values(&one, kind, opts)?));
+    }
+    let list = |v: Verdict| {
+        outs.iter()
+            .filter(|(_, o)| o.verdict == v)
+            .map(|(p, _)| *p)
+            .collect::<Vec<_>>()
+    };
+    let (widened, safe) = (list(Verdict::Widened), list(Verdict::NoWidening));
+    let note = format!(
+        "`AWS::Partition` is not known from the input: compared in each partition ({}), `AWS::URLSuffix` with it",
+        PARTITIONS.map(|p| p.0).join(", ")
+    );
+    let mut it = outs.into_iter();
+    let Some((_, mut first)) = it.next() else {
+        return compare_values(part, kind, opts);
+    };
+    if widened.len() == PARTITIONS.len() || safe.len() == PARTITIONS.len() {
+        first.messages.insert(0, note);
+        return Ok(first);
+    }
+    if widened.is_empty() && first.verdict == Verdict::Unknown {
+        // undecided in `aws` already: its reasons
+        first.messages.insert(0, note);
+        return Ok(first);
+    }
+    let mut msgs = vec![format!(
+        "{note}; not the same verdict in every partition: widened in {}, no widening in {}, undecided in the others",
+        if widened.is_empty() { "none".to_owned() } else { widened.join(", ") },
+        if safe.is_empty() { "none".to_owned() } else { safe.join(", ") },
+    )];
+    msgs.extend(first.messages.iter().map(|m| format!("in aws: {m}")));
+    for (p, o) in it {
+        if o.verdict != first.verdict {
+            msgs.extend(o.messages.iter().map(|m| format!("in {p}: {m}")));
+        }
+    }
+    Ok(Outcome {
+        verdict: Verdict::Unknown,
+        messages: msgs,
+        findings: Vec::new(),
+        narrowing: first.narrowing.map(|_| Verdict::Unknown),
+        notes: first.notes,
+        witness: first.witness,
+    })
+}
+
+/// `compare_part` once the partition is known.
+fn compare_values(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+    let mut out = compare_part_inner(part, kind, opts)?;
+    let generic = out
+        .witness
+        .as_ref()
+        .is_some_and(|w| w.get("widens_with").is_none());
+    if out.verdict != Verdict::Unknown || !generic {
+        return Ok(out);
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for d in side_docs(&part.before)
+        .iter()
+        .chain(side_docs(&part.after).iter())
+        .flatten()
+    {
+        bounds::marks(d, &mut names);
+    }
+    let safe = safe_value(part, kind, opts, &names);
+    let finding = out
+        .witness
+        .as_ref()
+        .and_then(|w| w.get("finding").cloned())
+        .unwrap_or(Value::Null);
+    if let Some(safe) = &safe {
+        if let Some(m) = out
+            .messages
+            .iter_mut()
+            .find(|m| m.contains("with values equal to nothing else"))
+        {
+            m.push_str(&format!(
+                "; with {} it does not widen (proved)",
+                shown(safe)
+            ));
+        }
+    } else if let Some(m) = out
+        .messages
+        .iter_mut()
+        .find(|m| m.contains("with values equal to nothing else"))
+    {
+        m.push_str("; no value was found for which it does not widen, and the bounds could not show that it widens for every value");
+    }
+    out.witness = Some(serde_json::json!({
+        "widens_with": generic_values(part, &names),
+        "finding": finding,
+        "no_widening_with": safe,
+    }));
+    Ok(out)
 }
 
 /// Compare the two states of a part (both known or absent). `Err`: an internal error.
@@ -588,7 +795,11 @@ fn base_never_allows(
 /// decide whether it holds for every value, else the part is `unknown`, naming the values and
 /// showing the replayed widening for the value the solver chose. Where variables cannot stand
 /// for the values, only the bounds apply.
-fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
+fn compare_part_inner(
+    part: &Part,
+    kind: PolicyType,
+    opts: &DiffOptions,
+) -> Result<Outcome, String> {
     let Some(vpart) = with_variables(part) else {
         return compare_bounded(part, kind, opts);
     };
@@ -611,23 +822,23 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
         return compare_bounded(part, kind, opts);
     };
     match exact.verdict {
-        "no_widening" => {
+        Verdict::NoWidening => {
             let mut out = exact;
             out.messages.push(format!(
                 "holds for every value of {named} (not known from the input; each compared as one symbolic value shared by OLD and NEW)"
             ));
             Ok(out)
         }
-        "widened" => {
+        Verdict::Widened => {
             // the bounds decide for every value (widened), or prove there is no widening
             // for any value the expressions can really take
             let bounded = compare_bounded(part, kind, opts)?;
-            if bounded.verdict != "unknown" {
+            if bounded.verdict != Verdict::Unknown {
                 return Ok(bounded);
             }
-            // a widening with a value for every expression (a request without one stands
-            // for no deployed value: the bounds' reading is kept)
-            let example = exact
+            // a widening with a value for every expression (every deployment gives each one
+            // a value: `Encoder::link_iac_values`), replayed with those values
+            let found = exact
                 .findings
                 .iter()
                 .filter(|f| f["kind"].as_str() != Some("narrowed"))
@@ -637,27 +848,43 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
                         .iter()
                         .map(|n| {
                             let key = bounds::variable_key(n).to_lowercase();
-                            ctx.get(&key).map(|v| format!("`{n}` = {v}"))
+                            let v = ctx.get(&key)?;
+                            let v = v.as_str().or_else(|| v[0].as_str())?;
+                            Some((n.clone(), v.to_owned()))
                         })
-                        .collect::<Option<Vec<_>>>()?;
-                    Some(format!(
-                        "; with {} the change widens: {} (request {}, replayed)",
-                        values.join(", "),
-                        f["summary"].as_str().unwrap_or(""),
-                        f["request"]
-                    ))
+                        .collect::<Option<std::collections::BTreeMap<String, String>>>()?;
+                    Some((values, f.clone()))
                 });
-            let Some(example) = example else {
+            let Some((values, finding)) = found else {
                 return Ok(bounded);
             };
+            // a value for which the change provably does not widen: then the verdict depends
+            // on the value (else it is only not known whether some value is safe)
+            let safe = safe_value(part, kind, opts, &names);
+            let mut message = format!(
+                "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition); with {} the change widens: {} (request {}, replayed)",
+                shown(&values),
+                finding["summary"].as_str().unwrap_or(""),
+                finding["request"]
+            );
+            if let Some(safe) = &safe {
+                message.push_str(&format!(
+                    "; with {} it does not widen (proved)",
+                    shown(safe)
+                ));
+            }
+            let witness = serde_json::json!({
+                "widens_with": values,
+                "finding": finding,
+                "no_widening_with": safe,
+            });
             Ok(Outcome {
-                verdict: "unknown",
-                messages: vec![format!(
-                    "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition){example}"
-                )],
+                verdict: Verdict::Unknown,
+                messages: vec![message],
                 findings: Vec::new(),
                 narrowing: bounded.narrowing,
                 notes: exact.notes,
+                witness: Some(witness),
             })
         }
         // the solver gave up with variables: the bounds may still decide
@@ -665,15 +892,78 @@ fn compare_part(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Out
     }
 }
 
+/// Values of the unresolved expressions for which the part provably does not widen, tried
+/// among the literal strings of both sides (one expression at a time set to one of them, the
+/// others to their generic values): each candidate is substituted in OLD and NEW alike and the
+/// concrete policies are compared. `None` when no candidate is proved safe (at most 16 tried).
+fn safe_value(
+    part: &Part,
+    kind: PolicyType,
+    opts: &DiffOptions,
+    names: &std::collections::BTreeSet<String>,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let mut literals = std::collections::BTreeSet::new();
+    for d in side_docs(&part.before)
+        .iter()
+        .chain(side_docs(&part.after).iter())
+        .flatten()
+    {
+        bounds::literal_candidates(d, &mut literals);
+    }
+    let mut tried = 0;
+    for n in names {
+        for lit in &literals {
+            if tried >= 16 {
+                return None;
+            }
+            tried += 1;
+            let values: std::collections::BTreeMap<String, String> =
+                [(n.clone(), lit.clone())].into_iter().collect();
+            let inst = |s: &State| match s {
+                State::Known(ds) => State::Known(
+                    ds.iter()
+                        .map(|d| Doc {
+                            json: bounds::instantiate_with(&d.json, &values),
+                            ..d.clone()
+                        })
+                        .collect(),
+                ),
+                other => other.clone(),
+            };
+            let concrete = Part {
+                before: inst(&part.before),
+                after: inst(&part.after),
+                ..part.clone()
+            };
+            if let Ok(o) = compare_bounded(&concrete, kind, opts) {
+                if o.verdict == Verdict::NoWidening {
+                    let mut all = values.clone();
+                    for m in names {
+                        all.entry(m.clone()).or_insert_with(|| {
+                            match bounds::instantiate(&Json::Str(bounds::marker(m))) {
+                                Json::Str(g) => g,
+                                _ => bounds::token(m),
+                            }
+                        });
+                    }
+                    return Some(all);
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Compare the two states of a part, bounding unresolved values (`bounds`) separately on each
 /// side. `Err`: an internal error.
 fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Outcome, String> {
     let mut out = Outcome {
-        verdict: "no_widening",
+        verdict: Verdict::NoWidening,
         messages: Vec::new(),
         findings: Vec::new(),
         narrowing: None,
         notes: Vec::new(),
+        witness: None,
     };
     let label = format!("{} {}", part.address, part.attribute);
     let (old, new) = (side_docs(&part.before), side_docs(&part.after));
@@ -739,7 +1029,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
     let ((old_lo, old_up), (new_lo, new_up), pairwise) = match bounded {
         Ok(b) => b,
         Err(place) => {
-            out.verdict = "unknown";
+            out.verdict = Verdict::Unknown;
             out.messages.push(format!(
                 "an unresolved value ({named}) appears in {place}, which cannot be bounded; not compared"
             ));
@@ -757,8 +1047,8 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
     match check_pair(
         part,
         kind,
-        (&old_lo, &old_up, &old_t),
-        (&new_lo, &new_up, &new_t),
+        (&old_lo, &old_up, &old_t, &old),
+        (&new_lo, &new_up, &new_t, &new),
         marked,
         opts,
         &label,
@@ -787,7 +1077,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             ) {
                 (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
                 _ => {
-                    out.verdict = "unknown";
+                    out.verdict = Verdict::Unknown;
                     out.messages.push(format!("an unresolved value ({named}) in a Deny statement cannot be bounded; not compared"));
                     return Ok(out);
                 }
@@ -797,18 +1087,19 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
                 ..part.clone()
             };
             let mut sub = Outcome {
-                verdict: "no_widening",
+                verdict: Verdict::NoWidening,
                 messages: Vec::new(),
                 findings: Vec::new(),
                 narrowing: None,
                 notes: Vec::new(),
+                witness: None,
             };
             let (nd_t, od_t) = (inst(&nd), inst(&od));
             match check_pair(
                 &deny_part,
                 PolicyType::Resource,
-                (&nd_lo, &nd_up, &nd_t),
-                (&od_lo, &od_up, &od_t),
+                (&nd_lo, &nd_up, &nd_t, &nd),
+                (&od_lo, &od_up, &od_t, &od),
                 marked,
                 opts,
                 &format!("{label} (Deny statements)"),
@@ -847,17 +1138,17 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
     }
     out.findings.truncate(opts.max_findings.max(1) * 2);
     out.verdict = if widened {
-        "widened"
+        Verdict::Widened
     } else if undecided.is_empty() {
-        "no_widening"
+        Verdict::NoWidening
     } else {
-        "unknown"
+        Verdict::Unknown
     };
     for m in &undecided {
         if let Some(example) = m.strip_prefix("generic:") {
             out.messages.push(format!(
                 "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition); with values equal to nothing else in the policies ({}) the change widens: {example}",
-                bounds::tokens(&names)
+                shown(&generic_values(part, &names))
             ));
         } else if m == "depends" {
             out.messages.push(format!(
@@ -867,11 +1158,11 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             out.messages.push(m.clone());
         }
     }
-    if marked && out.verdict == "no_widening" {
+    if marked && out.verdict == Verdict::NoWidening {
         out.messages.push(format!(
             "holds for every value of {named} (not known from the input; compared symbolically)"
         ));
-    } else if marked && out.verdict == "widened" {
+    } else if marked && out.verdict == Verdict::Widened {
         out.messages.push(format!(
             "widens for every value of {named} (not known from the input; each finding was replayed with them as wildcards, left out, or a generic value)"
         ));
@@ -895,7 +1186,7 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             &mut errs,
         );
         out.narrowing = Some(if !errs.is_empty() {
-            "unknown"
+            Verdict::Unknown
         } else {
             let n = compare(&n_lo, &o_up, opts, "narrowed");
             if let Some(e) = n.internal {
@@ -903,11 +1194,11 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
             }
             if !n.findings.is_empty() {
                 out.findings.extend(n.findings);
-                "narrowed"
+                Verdict::Narrowed
             } else if n.unknown.is_some() || marked {
-                "unknown"
+                Verdict::Unknown
             } else {
-                "no_narrowing"
+                Verdict::NoNarrowing
             }
         });
     }
@@ -1010,11 +1301,12 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
         let kind = kind_of(part);
         let mut r = Report {
             part_index: i,
-            verdict: "no_widening",
+            verdict: Verdict::NoWidening,
             messages: Vec::new(),
             findings: Vec::new(),
             narrowing: None,
             notes: Vec::new(),
+            witness: None,
         };
         let mut unknown: Vec<String> = Vec::new();
         for s in [&part.before, &part.after] {
@@ -1031,21 +1323,26 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
             _ => false,
         };
         if let Some((v, m)) = &part.decided {
+            let v = *v;
             r.verdict = v;
             r.messages.push(m.clone());
             if opts.direction == Direction::Both {
-                r.narrowing = Some(if *v == "no_widening" { "unknown" } else { v });
+                r.narrowing = Some(if v == Verdict::NoWidening {
+                    Verdict::Unknown
+                } else {
+                    v
+                });
             }
         } else if part.unchanged || same_docs {
             r.messages.push("policy unchanged".into());
             if opts.direction == Direction::Both {
-                r.narrowing = Some("no_narrowing");
+                r.narrowing = Some(Verdict::NoNarrowing);
             }
         } else if !unknown.is_empty() {
-            r.verdict = "unknown";
+            r.verdict = Verdict::Unknown;
             r.messages = unknown;
             if opts.direction == Direction::Both {
-                r.narrowing = Some("unknown");
+                r.narrowing = Some(Verdict::Unknown);
             }
         } else {
             match compare_part(part, kind, opts) {
@@ -1055,6 +1352,7 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
                     r.findings = o.findings;
                     r.narrowing = o.narrowing;
                     r.notes = o.notes;
+                    r.witness = o.witness;
                 }
                 Err(e) => {
                     return Err(IacError::Internal(format!(
@@ -1063,15 +1361,15 @@ pub fn run(input: Input, opts: &DiffOptions) -> Result<IacReport, IacError> {
                     )))
                 }
             }
-            if r.messages.is_empty() || r.verdict != "unknown" {
+            if r.messages.is_empty() || r.verdict != Verdict::Unknown {
                 r.messages.extend(describe_sides(part, kind));
             }
         }
         reports.push(r);
     }
-    let verdict = if reports.iter().any(|r| r.verdict == "widened") {
+    let verdict = if reports.iter().any(|r| r.verdict == Verdict::Widened) {
         Verdict::Widened
-    } else if reports.iter().any(|r| r.verdict == "unknown") {
+    } else if reports.iter().any(|r| r.verdict == Verdict::Unknown) {
         Verdict::Unknown
     } else {
         Verdict::NoWidening

@@ -9,6 +9,7 @@ use super::{any_true, parse_embedded, Doc, Input, Kind, Part, State};
 use crate::json::{Json, JsonPath};
 use crate::model::PolicyType;
 use crate::scenario::{Errors, InputError};
+use crate::verdict::Verdict;
 use std::path::Path;
 
 /// Where a resource type keeps its policies or grants access.
@@ -538,9 +539,9 @@ fn resource_change(
             if changed.is_empty() || actions == ["delete"] {
                 return Ok((parts, None));
             }
-            parts.push(Part::decided(&address, rtype, &changed.join(", "), &action, "unknown", format!("not analysed: {rtype} {address} (`{}` changed: it grants access in a way iamprove does not model)", changed.join("`, `"))));
+            parts.push(Part::decided(&address, rtype, &changed.join(", "), &action, Verdict::Unknown, format!("not analysed: {rtype} {address} (`{}` changed: it grants access in a way iamprove does not model)", changed.join("`, `"))));
         } else {
-            parts.push(Part::decided(&address, rtype, "(resource)", &action, "unknown", format!("not analysed: {rtype} {address} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)")));
+            parts.push(Part::decided(&address, rtype, "(resource)", &action, Verdict::Unknown, format!("not analysed: {rtype} {address} (this type may carry a policy or grant access and is not read; see docs/iac-coverage.md)")));
         }
         return Ok((parts, None));
     };
@@ -593,6 +594,12 @@ fn resource_change(
                             at: at.key("change").key("after").key(name),
                             name: format!("{address}.{name} (after, from {addr})"),
                         }]);
+                    } else if let (State::Unknown(m), Some(data)) =
+                        (&a, plan.policy_document_name(rc, name))
+                    {
+                        a = State::Unknown(format!(
+                            "{m}: it is `{data}`, which is not rebuilt from the plan (it is read during apply and merges other documents, is inside `count`/`for_each`, or puts a value known only after apply in a Deny statement, a Not… element or a negated condition, where the value may be a pattern)"
+                        ));
                     }
                 }
                 push(name, kind, b, a);
@@ -998,6 +1005,19 @@ impl<'a> Plan<'a> {
             let rest = r.strip_prefix("data.aws_iam_policy_document.")?;
             Some(rest.split(['.', '[']).next().unwrap_or(rest).to_owned())
         })?;
+        // the expression must read that document and nothing else (`data.X.json`): one that
+        // also refers to other values (`merge(…)`, a `replace` with a variable) is not it.
+        // (`terraform show -json` does not show function calls: a call on the document alone
+        // with literal arguments cannot be told apart; see docs/iac-coverage.md)
+        let base = format!("data.aws_iam_policy_document.{name}");
+        let only_it = refs.iter().all(|r| {
+            r.as_str().is_some_and(|r| {
+                r == base || r == format!("{base}.json") || r == format!("{base}.minified_json")
+            })
+        });
+        if !only_it {
+            return None;
+        }
         let address = format!("{prefix}data.aws_iam_policy_document.{name}");
         let changes = match self.doc.get("resource_changes") {
             Some(Json::Arr(a)) => a,
@@ -1007,13 +1027,40 @@ impl<'a> Plan<'a> {
             .iter()
             .filter(|c| c.get("address").and_then(Json::as_str) == Some(address.as_str()))
             .collect();
-        let [c] = hits.as_slice() else { return None };
+        let [c] = hits.as_slice() else {
+            // read during planning: its document is in the prior state
+            return self.prior_policy_document(&address);
+        };
         let ch = c.get("change")?;
         let after = ch.get("after")?;
         let unknown = ch
             .get("after_unknown")
             .cloned()
             .unwrap_or(Json::Obj(Vec::new()));
+        // documents merged into the statements (`source_policy_documents`,
+        // `override_policy_documents`, the deprecated `source_json`/`override_json`) are not
+        // rebuilt: leaving them out could hide statements, so the policy stays unknown
+        for k in [
+            "source_json",
+            "override_json",
+            "source_policy_documents",
+            "override_policy_documents",
+        ] {
+            let set = match after.get(k) {
+                None | Some(Json::Null) => false,
+                Some(Json::Arr(a)) => !a.is_empty(),
+                Some(Json::Str(t)) => !t.is_empty(),
+                Some(_) => true,
+            };
+            if set || unknown.get(k).is_some_and(any_true) {
+                return None;
+            }
+        }
+        let version = match after.get("version") {
+            Some(Json::Str(v)) if !v.is_empty() => v.clone(),
+            _ if unknown.get("version").is_some_and(any_true) => return None,
+            _ => "2012-10-17".to_owned(),
+        };
         if matches!(unknown, Json::Bool(true))
             || unknown
                 .get("statement")
@@ -1093,16 +1140,27 @@ impl<'a> Plan<'a> {
                 if ps.is_empty() {
                     continue;
                 }
-                if u.and_then(|u| u.get(k)).is_some_and(any_true) {
+                let uk = u.and_then(|u| u.get(k));
+                if uk.is_some_and(|x| matches!(x, Json::Bool(true))) {
                     return None;
                 }
                 let mut m: Vec<(String, Json)> = Vec::new();
-                for p in ps {
+                for (pi, p) in ps.iter().enumerate() {
+                    let up = uk.and_then(|x| match x {
+                        Json::Arr(a) => a.get(pi),
+                        _ => None,
+                    });
+                    if up.and_then(|x| x.get("type")).is_some_and(any_true) {
+                        return None;
+                    }
                     let t = p.get("type").and_then(Json::as_str)?;
-                    let ids = p
-                        .get("identifiers")
-                        .cloned()
-                        .unwrap_or(Json::Arr(Vec::new()));
+                    // identifiers known only after apply (a role created in the same plan):
+                    // markers, bounded over every value
+                    let ids = marked_list(
+                        p.get("identifiers"),
+                        up.and_then(|x| x.get("identifiers")),
+                        &format!("{}{k}[{pi}].identifiers", label("")),
+                    )?;
                     if t == "*" {
                         m.push(("AWS".into(), Json::Str("*".into())));
                     } else {
@@ -1112,14 +1170,30 @@ impl<'a> Plan<'a> {
                 o.push((key.into(), Json::Obj(m)));
             }
             if let Some(Json::Arr(conds)) = st.get("condition") {
-                if u.and_then(|u| u.get("condition")).is_some_and(any_true) {
+                let uc = u.and_then(|u| u.get("condition"));
+                if uc.is_some_and(|x| matches!(x, Json::Bool(true))) {
                     return None;
                 }
                 let mut ops: Vec<(String, Json)> = Vec::new();
-                for c in conds {
+                for (ci, c) in conds.iter().enumerate() {
+                    let ucc = uc.and_then(|x| match x {
+                        Json::Arr(a) => a.get(ci),
+                        _ => None,
+                    });
+                    if ucc.is_some_and(|x| {
+                        x.get("test").is_some_and(any_true)
+                            || x.get("variable").is_some_and(any_true)
+                    }) {
+                        return None;
+                    }
                     let test = c.get("test").and_then(Json::as_str)?;
                     let var = c.get("variable").and_then(Json::as_str)?;
-                    let vals = c.get("values").cloned()?;
+                    // values known only after apply (a topic's ARN): markers
+                    let vals = marked_list(
+                        c.get("values"),
+                        ucc.and_then(|x| x.get("values")),
+                        &format!("{}condition[{ci}].values", label("")),
+                    )?;
                     match ops.iter_mut().find(|(op, _)| op == test) {
                         Some((_, Json::Obj(keys))) => keys.push((var.to_owned(), vals)),
                         _ => ops.push((test.to_owned(), Json::Obj(vec![(var.to_owned(), vals)]))),
@@ -1129,18 +1203,77 @@ impl<'a> Plan<'a> {
                     o.push(("Condition".into(), Json::Obj(ops)));
                 }
             }
-            out.push(Json::Obj(o));
+            let stmt = Json::Obj(o);
+            // a value known only after apply is the whole entry, which may itself be a pattern
+            // (`"${aws_s3_bucket.b.arn}/*"`); read as one literal value it is exact only where
+            // matching more could only widen NEW: in an Allow statement's Resource, Action,
+            // Principal and positive conditions. Elsewhere (a Deny, a Not… element, a negated
+            // condition) the policy stays unknown
+            let marked = |k: &str| stmt.get(k).is_some_and(super::bounds::has_mark);
+            let negated = match stmt.get("Condition") {
+                Some(Json::Obj(ops)) => ops
+                    .iter()
+                    .any(|(op, v)| op.contains("Not") && super::bounds::has_mark(v)),
+                _ => false,
+            };
+            if super::bounds::has_mark(&stmt)
+                && (effect != "Allow"
+                    || marked("NotResource")
+                    || marked("NotAction")
+                    || marked("NotPrincipal")
+                    || negated)
+            {
+                return None;
+            }
+            out.push(stmt);
         }
         if out.is_empty() {
             return None;
         }
         Some((
             Json::Obj(vec![
-                ("Version".into(), Json::Str("2012-10-17".into())),
+                ("Version".into(), Json::Str(version)),
                 ("Statement".into(), Json::Arr(out)),
             ]),
             address,
         ))
+    }
+
+    /// The document of a `data.aws_iam_policy_document` read during planning: its `json` in
+    /// the prior state (`None` when it is not there).
+    fn prior_policy_document(&self, address: &str) -> Option<(Json, String)> {
+        let root = self
+            .doc
+            .get("prior_state")?
+            .get("values")?
+            .get("root_module")?;
+        let mut rs = Vec::new();
+        state_resources(root, &mut rs);
+        let hits: Vec<&&Json> = rs
+            .iter()
+            .filter(|r| r.get("address").and_then(Json::as_str) == Some(address))
+            .collect();
+        let [r] = hits.as_slice() else { return None };
+        let text = r.get("values")?.get("json")?.as_str()?;
+        let doc = crate::json::parse(text).ok()?;
+        Some((doc, address.to_owned()))
+    }
+
+    /// The `data.aws_iam_policy_document` an attribute's expression refers to, if any.
+    fn policy_document_name(&self, rc: &Json, attr: &str) -> Option<String> {
+        let refs = self
+            .config(rc)?
+            .get("expressions")?
+            .get(attr)?
+            .get("references")?;
+        let Json::Arr(refs) = refs else { return None };
+        refs.iter().filter_map(Json::as_str).find_map(|r| {
+            let rest = r.strip_prefix("data.aws_iam_policy_document.")?;
+            Some(format!(
+                "data.aws_iam_policy_document.{}",
+                rest.split(['.', '[']).next().unwrap_or(rest)
+            ))
+        })
     }
 
     /// The `aws_iam_policy` an attribute refers to, by the configuration's references.
@@ -1186,6 +1319,39 @@ struct Ctx<'a, 'b> {
     action: &'b str,
 }
 
+/// A list of strings with the entries known only after apply (`unknown` marks them) as
+/// markers named `label[i]` (the whole list when `unknown` is `true`). `None` when the list
+/// is neither an array nor wholly unknown.
+fn marked_list(list: Option<&Json>, unknown: Option<&Json>, label: &str) -> Option<Json> {
+    if unknown.is_some_and(|x| matches!(x, Json::Bool(true))) {
+        return Some(Json::Arr(vec![Json::Str(super::bounds::marker(label))]));
+    }
+    let Some(Json::Arr(items)) = list else {
+        return match list {
+            Some(s @ Json::Str(_)) => Some(s.clone()),
+            _ => None,
+        };
+    };
+    Some(Json::Arr(
+        items
+            .iter()
+            .enumerate()
+            .map(|(j, x)| {
+                let unk = unknown.and_then(|m| match m {
+                    Json::Arr(a) => a.get(j),
+                    _ => None,
+                });
+                match (x, unk) {
+                    (_, Some(Json::Bool(true))) | (Json::Null, _) => {
+                        Json::Str(super::bounds::marker(&format!("{label}[{j}]")))
+                    }
+                    _ => x.clone(),
+                }
+            })
+            .collect(),
+    ))
+}
+
 fn strs(j: Option<&Json>) -> Vec<String> {
     match j {
         Some(Json::Arr(a)) => a
@@ -1211,7 +1377,7 @@ impl Ctx<'_, '_> {
         )
     }
 
-    fn decided(&self, attribute: &str, verdict: &'static str, message: String) -> Part {
+    fn decided(&self, attribute: &str, verdict: Verdict, message: String) -> Part {
         Part::decided(
             self.address,
             self.rtype,
@@ -1395,9 +1561,9 @@ impl Ctx<'_, '_> {
             Attr::PublicAccessBlock => parts.push(self.public_access_block()),
             Attr::Provider(oidc) => {
                 let (b, a) = (self.values("before"), self.values("after"));
-                let part = |v: &'static str, m: String| self.decided("(provider)", v, m);
+                let part = |v: Verdict, m: String| self.decided("(provider)", v, m);
                 if matches!(a, Json::Null) {
-                    parts.push(part("no_widening", "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
+                    parts.push(part(Verdict::NoWidening, "identity provider deleted: roles that trust it can no longer be assumed through it".into()));
                 } else if oidc {
                     let added: Vec<String> = ["client_id_list", "thumbprint_list"]
                         .iter()
@@ -1414,21 +1580,21 @@ impl Ctx<'_, '_> {
                         .iter()
                         .find_map(|k| sides.unknown("after", k));
                     if let Some(m) = unknown {
-                        parts.push(part("unknown", m));
+                        parts.push(part(Verdict::Unknown, m));
                     } else if matches!(b, Json::Null) || url_changed || !added.is_empty() {
-                        parts.push(part("unknown", format!("OpenID Connect provider {}: roles whose trust policy names it may now be assumed with its tokens ({}); trust policies outside this plan are not known", a.get("url").and_then(Json::as_str).unwrap_or("?"), if added.is_empty() { "new provider or URL".into() } else { added.join(", ") })));
+                        parts.push(part(Verdict::Unknown, format!("OpenID Connect provider {}: roles whose trust policy names it may now be assumed with its tokens ({}); trust policies outside this plan are not known", a.get("url").and_then(Json::as_str).unwrap_or("?"), if added.is_empty() { "new provider or URL".into() } else { added.join(", ") })));
                     } else {
                         parts.push(part(
-                            "no_widening",
+                            Verdict::NoWidening,
                             "only audiences or thumbprints removed: it can only restrict".into(),
                         ));
                     }
                 } else if matches!(b, Json::Null)
                     || b.get("saml_metadata_document") != a.get("saml_metadata_document")
                 {
-                    parts.push(part("unknown", "SAML provider created or its metadata (signing keys) changed: roles that trust it may be assumed with assertions signed by new keys; not analysed".into()));
+                    parts.push(part(Verdict::Unknown, "SAML provider created or its metadata (signing keys) changed: roles that trust it may be assumed with assertions signed by new keys; not analysed".into()));
                 } else {
-                    parts.push(part("no_widening", "SAML metadata unchanged".into()));
+                    parts.push(part(Verdict::NoWidening, "SAML metadata unchanged".into()));
                 }
             }
             Attr::OrgAttachment => {
@@ -1436,7 +1602,7 @@ impl Ctx<'_, '_> {
                 if matches!(before, Json::Null) {
                     parts.push(self.decided(
                         "(attachment)",
-                        "no_widening",
+                        Verdict::NoWidening,
                         "guardrail attached: it can only restrict".into(),
                     ));
                 } else {
@@ -1465,7 +1631,7 @@ impl Ctx<'_, '_> {
                             parts.push(p);
                         }
                         Some(_) => {}
-                        None => parts.push(self.decided(&format!("policy_id {id}"), "unknown", format!("{}: policy {id} is detached from {target}, and its content is not in the plan; not compared", self.address))),
+                        None => parts.push(self.decided(&format!("policy_id {id}"), Verdict::Unknown, format!("{}: policy {id} is detached from {target}, and its content is not in the plan; not compared", self.address))),
                     }
                 }
             }
@@ -1485,7 +1651,7 @@ impl Ctx<'_, '_> {
                     .and_then(|x| x.get("name"))
                     .and_then(Json::as_str)
                     .unwrap_or("?");
-                parts.push(self.decided("customer_managed_policy_reference", "unknown", format!("{}: the customer managed policy `{name}` lives in each account the permission set is provisioned to; its document is not in the plan; not compared", self.address)));
+                parts.push(self.decided("customer_managed_policy_reference", Verdict::Unknown, format!("{}: the customer managed policy `{name}` lives in each account the permission set is provisioned to; its document is not in the plan; not compared", self.address)));
             }
             Attr::SsoBoundary => {
                 let arn = |which: &str| -> Option<Option<String>> {
@@ -1510,7 +1676,7 @@ impl Ctx<'_, '_> {
                         p.unchanged = b == a;
                         parts.push(p);
                     }
-                    _ => parts.push(self.decided("permissions_boundary", "unknown", format!("{}: a customer managed policy as permissions boundary: its document is in each provisioned account, not in the plan; not compared", self.address))),
+                    _ => parts.push(self.decided("permissions_boundary", Verdict::Unknown, format!("{}: a customer managed policy as permissions boundary: its document is in each provisioned account, not in the plan; not compared", self.address))),
                 }
             }
             Attr::Guard(attrs, why) => {
@@ -1522,7 +1688,7 @@ impl Ctx<'_, '_> {
                 if !changed.is_empty() {
                     parts.push(self.decided(
                         &changed.join(", "),
-                        "unknown",
+                        Verdict::Unknown,
                         format!(
                             "not analysed: {} {} (`{}` changed: {why})",
                             self.rtype,
@@ -1536,7 +1702,7 @@ impl Ctx<'_, '_> {
                 parts.push(
                     self.decided(
                         "(resource)",
-                        "no_widening",
+                        Verdict::NoWidening,
                         "it can only detach policies that are not listed: it never grants access"
                             .into(),
                     ),
@@ -1755,7 +1921,7 @@ impl Ctx<'_, '_> {
         let mut loosened = Vec::new();
         for k in KEYS {
             if let Some(m) = self.sides.unknown_if_set("after", k) {
-                return self.decided("(public access block)", "unknown", m);
+                return self.decided("(public access block)", Verdict::Unknown, m);
             }
             if on("before", k) && !on("after", k) {
                 loosened.push(k);
@@ -1764,11 +1930,11 @@ impl Ctx<'_, '_> {
         if loosened.is_empty() {
             self.decided(
                 "(public access block)",
-                "no_widening",
+                Verdict::NoWidening,
                 "public access block tightened or unchanged: it can only restrict".into(),
             )
         } else {
-            self.decided("(public access block)", "unknown", format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `")))
+            self.decided("(public access block)", Verdict::Unknown, format!("public access block loosened (`{}` no longer on): public bucket policies or ACLs may take effect (their effect is not modelled)", loosened.join("`, `")))
         }
     }
 }

@@ -347,6 +347,8 @@ impl Prepared {
         }
         // principal-derived keys as functions of a symbolic principal (needs the query's patterns)
         enc.link_principal_keys();
+        // unresolved IaC values (`${iamprove:…}`) have a value in every deployment
+        enc.link_iac_values();
         // candidate witnesses: real actions, readable resources and principals
         add_preferences(&mut enc, prefer_principals);
         // policy variables compared exactly: equal values lie in one class (needs every predicate)
@@ -482,10 +484,36 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
             .get(k)
             .is_some_and(|cv| cv.multi || cv.values != [v.clone()]);
         if differs {
+            let spelled = best
+                .context
+                .get(k)
+                .and_then(|cv| (cv.values.len() == 1).then(|| cv.values[0].clone()));
             let mut r = best.clone();
             if let Some(cv) = r.context.get_mut(k) {
-                cv.values = vec![v];
+                cv.values = vec![v.clone()];
                 cv.multi = false;
+            }
+            if confirm(&r) {
+                best = r;
+                continue;
+            }
+            // the value also stands where a policy variable put it (`${aws:PrincipalAccount}`
+            // as an ARN's account): the implied value there too, in colon-separated segments
+            // of the resource and of the other context values
+            let Some(o) = spelled.filter(|o| !o.is_empty() && *o != v) else {
+                continue;
+            };
+            let swap = |s: &str| -> String {
+                s.split(':')
+                    .map(|seg| if seg == o { v.as_str() } else { seg })
+                    .collect::<Vec<_>>()
+                    .join(":")
+            };
+            r.resource = swap(&r.resource);
+            for (key, cv) in r.context.iter_mut() {
+                if key != k {
+                    cv.values = cv.values.iter().map(|x| swap(x)).collect();
+                }
             }
             if confirm(&r) {
                 best = r;
@@ -516,7 +544,9 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
         _ => Vec::new(),
     };
     for k in keys {
-        if identity_claims.contains(&k) {
+        // an unresolved IaC value (`${iamprove:…}`) has a value in every deployment
+        // (`Encoder::link_iac_values`): a request without it stands for no deployment
+        if identity_claims.contains(&k) || k.starts_with("iamprove:") {
             continue;
         }
         let mut r = best.clone();

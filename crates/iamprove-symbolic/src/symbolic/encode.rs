@@ -1232,6 +1232,25 @@ impl Encoder {
         self.background.extend(bg);
     }
 
+    /// `iamprove:…` keys stand for values an IaC plan or template leaves unresolved
+    /// (`${iamprove:cfn/…}`, `${iamprove:tf/…}`): every deployment gives each one a value, so
+    /// they are present in every request the query ranges over. A request without one stands
+    /// for no deployed value; without this fact a widening found there is no witness for any
+    /// value. No AWS request carries such a key, and AWS rejects such variables in policies, so
+    /// only IaC comparisons (or a user writing one) are affected. Call before partitioning.
+    pub fn link_iac_values(&mut self) {
+        let keys: Vec<String> = self
+            .keys
+            .keys()
+            .filter(|k| k.starts_with("iamprove:") && !self.fixed.contains_key(*k))
+            .cloned()
+            .collect();
+        for k in keys {
+            let p = self.present(&k);
+            self.background.push(p);
+        }
+    }
+
     /// Record an assumption the answer depends on (once).
     pub fn assume(&mut self, text: &str) {
         if !self.assumptions.iter().any(|a| a == text) {
