@@ -2315,6 +2315,11 @@ impl Encoder {
                 }
             };
             let mut seen: HashMap<Vec<bool>, usize> = HashMap::new();
+            // rank of each preferred candidate (the first occurrence counts)
+            let mut rank: HashMap<&str, usize> = HashMap::with_capacity(d.prefer.len());
+            for (i, p) in d.prefer.iter().enumerate() {
+                rank.entry(p.as_str()).or_insert(i);
+            }
             d.classes.clear();
             for c in part.classes {
                 let pv: Vec<bool> = d
@@ -2325,7 +2330,7 @@ impl Encoder {
                 if let Some(&k) = seen.get(&pv) {
                     // same behaviour for the query: keep the most readable witness, i.e. a
                     // preferred candidate (a real action, an outsider principal) over a synthetic one
-                    let preferred = |w: &str| d.prefer.iter().position(|p| p == w);
+                    let preferred = |w: &str| rank.get(w).copied();
                     let better = match (preferred(&c.witness), preferred(&d.classes[k].witness)) {
                         (Some(a), Some(b)) => a < b,
                         (Some(_), None) => true,
