@@ -115,7 +115,9 @@ impl KeyDefs {
 
     fn write(&self, out: &mut String) {
         let mut exact: Vec<(&String, &String)> = Vec::new();
-        let mut templates: Vec<((u8, usize), &String, Vec<String>, &String)> = Vec::new();
+        // (winning definition, name, literal pieces, type)
+        type Templated<'a> = ((u8, usize), &'a String, Vec<String>, &'a String);
+        let mut templates: Vec<Templated> = Vec::new();
         for (name, (def, kind)) in &self.defs {
             match template_pieces(name) {
                 Some(pieces) => templates.push((*def, name, pieces, kind)),
