@@ -17,6 +17,12 @@
 //! the structure that lookups rely on; [`Catalog::check`], run by the tests, checks
 //! the rest.
 //!
+//! `diff` and the encoder do not parse the whole catalog: they read the build-time
+//! [`index`] (action names and access levels at their byte offsets, one service's block
+//! parsed alone on demand by [`index::service_parsed`], and the condition-key types by
+//! [`index::condition_key_type`]), so a small diff's start-up does no work proportional to
+//! the catalog (issue 13).
+//!
 //! Lookups are case-insensitive, as IAM's are. Action names keep their original case
 //! (`GetObject`); lower-case full names (`s3:getobject`) are kept sorted for bulk
 //! matching of action patterns ([`Catalog::matching_actions`]).
