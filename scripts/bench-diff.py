@@ -3,7 +3,8 @@
 
   scripts/bench-diff.py [--bin target/release/iamprove] [--compare OTHER_BIN]
                         [--corpus ../shared/corpora/aws-managed-policies]
-                        [--limit N] [--timeout 30] [--out bench-diff.json]
+                        [--limit N] [--every N] [--pairs FILE] [--timeout 30]
+                        [--out bench-diff.json]
 
 Runs `iamprove diff OLD NEW --format json --type identity` once per pair in
 INDEX_version_pairs.csv (old vs new as identity policies), process start included, and reports:
@@ -11,7 +12,12 @@ how many were decided, median / p90 / p99 / max wall-clock and CPU (user + syste
 a histogram of wall times, how many widened, and every pair that was unknown or failed.
 
 With --compare, OTHER_BIN runs on each pair right after --bin, so both see the same load on a
-shared machine; both are reported, plus how many verdicts differ."""
+shared machine; both are reported, plus how many verdicts differ.
+
+--every N keeps every Nth pair; --pairs FILE adds the pairs named in FILE (one
+`Policy vOLD->vNEW` a line, as in the report's "per_pair" list), e.g. the slowest of an earlier
+run: `--every 10 --pairs slow.txt` is the subset used for A/B runs. The report's "per_pair" list
+has each pair's verdict, wall and CPU milliseconds (CPU = the child's own user + system time)."""
 import argparse, csv, json, os, resource, statistics, subprocess, sys, time
 
 BUCKETS_MS = [3, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000]
@@ -35,6 +41,10 @@ def run(binary, old, new, timeout):
     except Exception:
         v = f"error(exit {p.returncode})"
     return v, wall, cpu, findings, known, p.stderr.strip()[:300]
+
+
+def pair_name(r):
+    return f'{r["policy"]} {r["old_version"]}->{r["new_version"]}'
 
 
 def summary(rows, results):
@@ -62,6 +72,8 @@ def summary(rows, results):
         "histogram_wall": hist,
         "findings": sum(r[3] for r in results), "findings_naming_catalog_actions": sum(r[4] for r in results),
         "problems": problems,
+        "per_pair": [{"pair": pair_name(r), "verdict": v, "wall_ms": ms(wall), "cpu_ms": ms(cpu)}
+                     for r, (v, wall, cpu, _, _, _) in zip(rows, results)],
     }
 
 
@@ -75,10 +87,17 @@ def main():
     ap.add_argument("--compare", default="")
     ap.add_argument("--corpus", default=default_corpus)
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--every", type=int, default=0)
+    ap.add_argument("--pairs", default="")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     rows = list(csv.DictReader(open(os.path.join(a.corpus, "INDEX_version_pairs.csv"))))
+    if a.every or a.pairs:
+        named = set()
+        if a.pairs:
+            named = {line.strip() for line in open(a.pairs) if line.strip()}
+        rows = [r for i, r in enumerate(rows) if (a.every and i % a.every == 0) or pair_name(r) in named]
     if a.limit:
         rows = rows[: a.limit]
     res, res2 = [], []
@@ -90,7 +109,7 @@ def main():
     report = summary(rows, res)
     if a.compare:
         report = {"bin": a.bin, "result": report, "compare": a.compare, "compare_result": summary(rows, res2),
-                  "verdicts_differ": [f'{r["policy"]} {r["old_version"]}->{r["new_version"]}: {x[0]} vs {y[0]}'
+                  "verdicts_differ": [f'{pair_name(r)}: {x[0]} vs {y[0]}'
                                       for r, x, y in zip(rows, res, res2) if x[0] != y[0]]}
     print(json.dumps(report, indent=1))
     if a.out:

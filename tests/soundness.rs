@@ -102,6 +102,45 @@ fn assert_proved(old: &Value, new: &Value) -> Vec<String> {
 
 // ------------------------------------------------------------------------------ regressions
 
+/// Issue 13: a multivalued key gets one value slot per *distinct* condition on it (plus one),
+/// not one per occurrence. Three distinct conditions repeated in five identical statements:
+/// four slots, and the only widening needs three values at once.
+#[test]
+fn repeated_conditions_on_a_multivalued_key_keep_every_needed_value() {
+    let old = doc(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]));
+    let grant = json!({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*",
+        "Condition": {
+            "ForAnyValue:StringEquals": {"aws:TagKeys": "a"},
+            "ForAnyValue:StringLike": {"aws:TagKeys": "b"},
+            "ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": "c"}}});
+    let mut stmts = vec![json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})];
+    stmts.extend(std::iter::repeat_n(grant, 5));
+    let new = doc(Value::Array(stmts));
+    let f = compare(&identity(&old), &identity(&new), &opts(), "widened");
+    assert!(
+        f.internal.is_none() && f.unknown.is_none(),
+        "{:?}",
+        f.unknown
+    );
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("`aws:TagKeys` is modelled with up to 4 values")),
+        "{:?}",
+        f.notes
+    );
+    let req = &f.findings.first().expect("a widening")["request"];
+    assert_eq!(req["action"], "s3:PutObject");
+    let mut keys: Vec<String> = req["context"]["aws:TagKeys"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{req}"))
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_lowercase())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["a", "b", "c"], "{req}");
+}
+
 #[test]
 fn catalog_multivalued_key_in_a_deny_exception_widens() {
     let table = "arn:aws:dynamodb:us-east-1:111122223333:table/people";

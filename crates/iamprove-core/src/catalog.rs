@@ -17,6 +17,12 @@
 //! the structure that lookups rely on; [`Catalog::check`], run by the tests, checks
 //! the rest.
 //!
+//! `diff` and the encoder do not parse the whole catalog: they read the build-time
+//! [`index`] (action names and access levels at their byte offsets, one service's block
+//! parsed alone on demand by [`index::service_parsed`], and the condition-key types by
+//! [`index::condition_key_type`]), so a small diff's start-up does no work proportional to
+//! the catalog (issue 13).
+//!
 //! Lookups are case-insensitive, as IAM's are. Action names keep their original case
 //! (`GetObject`); lower-case full names (`s3:getobject`) are kept sorted for bulk
 //! matching of action patterns ([`Catalog::matching_actions`]).
@@ -675,11 +681,19 @@ impl Parser {
             open: false,
         };
         while c.next_line() {
+            self.record(&mut c)?;
+        }
+        self.finish()
+    }
+
+    /// Read one record (the cursor is at the start of its line).
+    fn record(&mut self, c: &mut Cursor) -> Result<(), CatalogError> {
+        {
             let tag = c.field("record type")?;
             match tag.as_bytes() {
-                b"A" => self.action(&mut c)?,
+                b"A" => self.action(c)?,
                 b"C" => {
-                    let key = condition_key(&mut c)?;
+                    let key = condition_key(c)?;
                     self.current(c.line)?.condition_keys.push(key);
                 }
                 b"R" => {
@@ -691,24 +705,47 @@ impl Parser {
                     c.end()?;
                     self.current(c.line)?.resource_types.push(rt);
                 }
-                b"S" => self.service(&mut c)?,
+                b"S" => self.service(c)?,
                 b"U" => {
                     let key = c.non_empty("condition key")?;
                     c.end()?;
                     self.current(c.line)?.untyped_condition_keys.push(key);
                 }
                 b"G" => {
-                    let key = condition_key(&mut c)?;
+                    let key = condition_key(c)?;
                     self.data_started(c.line)?;
                     self.global_condition_keys.push(key);
                 }
                 b"@format" | b"@dataset" | b"@version" | b"@updated" | b"@counts" => {
-                    self.header(tag, &mut c)?
+                    self.header(tag, c)?
                 }
                 _ => return Err(err(c.line, format!("unknown record type `{tag}`"))),
             }
         }
-        self.finish()
+        Ok(())
+    }
+
+    /// One service's block of the embedded text (its `S` line and records), parsed alone.
+    fn service_block(text: &'static str) -> Result<Service, CatalogError> {
+        let mut p = Parser {
+            format: Some(FORMAT),
+            counts: Some([0; 6]),
+            ..Parser::default()
+        };
+        let mut c = Cursor {
+            text,
+            pos: 0,
+            line: 0,
+            open: false,
+        };
+        while c.next_line() {
+            p.record(&mut c)?;
+        }
+        p.check_previous_service()?;
+        match (p.services.pop(), p.services.is_empty()) {
+            (Some(s), true) => Ok(s),
+            _ => Err(err(0, "a service block holds other than one service")),
+        }
     }
 
     fn header(&mut self, tag: &str, c: &mut Cursor) -> Result<(), CatalogError> {
@@ -918,7 +955,7 @@ impl Template {
 
 /// `tail` must be: a placeholder (one or more characters), `pieces[0]`, a
 /// placeholder, `pieces[1]`, ..., and end with the last piece.
-fn match_after_placeholder(pieces: &[String], tail: &str) -> bool {
+fn match_after_placeholder<S: AsRef<str>>(pieces: &[S], tail: &str) -> bool {
     let Some((piece, rest)) = pieces.split_first() else {
         return tail.is_empty();
     };
@@ -926,7 +963,7 @@ fn match_after_placeholder(pieces: &[String], tail: &str) -> bool {
         .filter(|&i| tail.is_char_boundary(i))
         .any(|i| {
             tail[i..]
-                .strip_prefix(piece.as_str())
+                .strip_prefix(piece.as_ref())
                 .is_some_and(|after| match_after_placeholder(rest, after))
         })
 }
@@ -1026,8 +1063,12 @@ impl KeyIndex {
 /// parses everything and is for the commands that need it (`validate`'s catalog warnings).
 /// The tests check the index against the parser.
 pub mod index {
-    use super::{cmp_service_order, AccessLevel, EMBEDDED};
+    use super::{
+        cmp_ignore_case, cmp_service_order, match_after_placeholder, AccessLevel, Action, Parser,
+        Service, EMBEDDED,
+    };
     use std::ops::Range;
+    use std::sync::OnceLock;
 
     include!(concat!(env!("OUT_DIR"), "/catalog_index.rs"));
 
@@ -1107,6 +1148,72 @@ pub mod index {
     pub fn services() -> impl Iterator<Item = (&'static str, Range<usize>)> {
         (0..SERVICES.len()).filter_map(|s| Some((SERVICES.get(s)?.0, service_range(s))))
     }
+
+    /// Services parsed so far, one slot per service, each parsed on first use.
+    static PARSED: [OnceLock<Option<Service>>; SERVICES.len()] =
+        [const { OnceLock::new() }; SERVICES.len()];
+
+    /// The service with action prefix `prefix` (ignoring case), with its actions, resource
+    /// types and condition keys: only that service's lines are parsed (once per process), so a
+    /// command that needs a few services does no work proportional to the catalog. Equal to
+    /// [`super::Catalog::service`] (the tests compare every service).
+    pub fn service_parsed(prefix: &str) -> Option<&'static Service> {
+        let s = SERVICES
+            .binary_search_by(|(p, _)| cmp_service_order(p, prefix))
+            .ok()?;
+        PARSED
+            .get(s)?
+            .get_or_init(|| {
+                let &(start, end) = SERVICE_TEXT.get(s)?;
+                let text = EMBEDDED.get(start as usize..end as usize)?;
+                Parser::service_block(text).ok()
+            })
+            .as_ref()
+    }
+
+    /// [`super::Catalog::action_by_lowercase`] without parsing the whole catalog: the
+    /// service and action of a lower-case full name (`s3:getobject`).
+    pub fn action_by_lowercase(
+        lowercase_full: &str,
+    ) -> Option<(&'static Service, &'static Action)> {
+        find(lowercase_full)?;
+        let (prefix, name) = lowercase_full.split_once(':')?;
+        let service = service_parsed(prefix)?;
+        let action = service
+            .actions
+            .binary_search_by(|a| cmp_ignore_case(a.name, name))
+            .ok()
+            .and_then(|i| service.actions.get(i))?;
+        Some((service, action))
+    }
+
+    /// The type (`String`, `ArrayOfString`, ...) of a known condition key, ignoring case:
+    /// [`super::Catalog::condition_key`]'s `kind`, from the build-time key index (no parse).
+    pub fn condition_key_type(key: &str) -> Option<&'static str> {
+        let lower = key.to_ascii_lowercase();
+        let kind = match KEY_TYPES.binary_search_by(|(k, _)| (*k).cmp(lower.as_str())) {
+            Ok(i) => KEY_TYPES.get(i)?.1,
+            Err(_) => {
+                KEY_TEMPLATES
+                    .iter()
+                    .find(|(pieces, _)| match pieces.split_first() {
+                        Some((first, rest)) if !rest.is_empty() => lower
+                            .strip_prefix(first)
+                            .is_some_and(|tail| match_after_placeholder(rest, tail)),
+                        _ => false,
+                    })?
+                    .1
+            }
+        };
+        (!kind.is_empty()).then_some(kind)
+    }
+
+    /// Whether a known condition key can have several values in a request (`ArrayOf…`):
+    /// [`super::ConditionKey::is_multivalued`] of [`super::Catalog::condition_key`], without
+    /// parsing the catalog.
+    pub fn condition_key_is_multivalued(key: &str) -> bool {
+        condition_key_type(key).is_some_and(|k| k.starts_with("ArrayOf"))
+    }
 }
 
 #[cfg(test)]
@@ -1141,6 +1248,94 @@ mod tests {
         let date = catalog().data_date();
         assert_eq!(date.len(), 10, "{date}");
         assert!(date.starts_with("20"), "{date}");
+    }
+
+    #[test]
+    fn services_parsed_alone_equal_the_full_parse() {
+        let c = catalog();
+        for s in c.services() {
+            assert_eq!(index::service_parsed(s.prefix), Some(s), "{}", s.prefix);
+            assert_eq!(
+                index::service_parsed(&s.prefix.to_ascii_uppercase()),
+                Some(s)
+            );
+        }
+        assert_eq!(index::service_parsed("no-such-service"), None);
+        for (lower, service, action) in c.actions_by_lowercase() {
+            assert_eq!(
+                index::action_by_lowercase(lower),
+                Some((service, action)),
+                "{lower}"
+            );
+        }
+        for name in ["s3:GetObject", "s3:", "s3", "", "no:such", "s3:getobjectx"] {
+            assert_eq!(
+                index::action_by_lowercase(name),
+                c.action_by_lowercase(name),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn condition_key_types_from_the_build_index_equal_the_parser() {
+        let c = catalog();
+        let mut names: Vec<String> = c
+            .global_condition_keys()
+            .iter()
+            .map(|k| k.name.to_owned())
+            .collect();
+        for s in c.services() {
+            names.extend(s.condition_keys.iter().map(|k| k.name.to_owned()));
+            names.extend(s.untyped_condition_keys.iter().map(|k| (*k).to_owned()));
+            for rt in &s.resource_types {
+                names.extend(rt.condition_keys.iter().map(|k| (*k).to_owned()));
+            }
+        }
+        // templated keys as policies write them: a value for each placeholder
+        let instances: Vec<String> = names
+            .iter()
+            .flat_map(|n| {
+                let mut filled = String::new();
+                let mut rest = n.as_str();
+                while let Some(i) = rest.find(['$', '<']) {
+                    filled.push_str(&rest[..i]);
+                    let close = if rest[i..].starts_with('<') { '>' } else { '}' };
+                    match rest[i..].find(close) {
+                        Some(j) => {
+                            filled.push_str("team");
+                            rest = &rest[i + j + 1..];
+                        }
+                        None => {
+                            filled.push_str(&rest[i..]);
+                            rest = "";
+                        }
+                    }
+                }
+                filled.push_str(rest);
+                [
+                    filled.clone(),
+                    filled.to_ascii_uppercase(),
+                    format!("{filled}/x"),
+                ]
+            })
+            .collect();
+        names.extend(instances);
+        names.extend(
+            ["aws:ResourceTag/", "no:such-key", "", "aws:TagKeys", "s3:x"].map(String::from),
+        );
+        let mut multivalued = 0;
+        for n in &names {
+            let want = c.condition_key(n).map(|k| k.kind);
+            assert_eq!(index::condition_key_type(n), want, "{n}");
+            assert_eq!(
+                index::condition_key_is_multivalued(n),
+                c.condition_key(n).is_some_and(|k| k.is_multivalued()),
+                "{n}"
+            );
+            multivalued += usize::from(index::condition_key_is_multivalued(n));
+        }
+        assert!(multivalued > 100, "{multivalued}");
     }
 
     #[test]

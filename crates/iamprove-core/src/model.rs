@@ -612,10 +612,7 @@ pub(crate) const MULTIVALUED_KEYS: &[&str] = &[
 /// Used by the encoder (value slots) and by witness builders; the evaluator needs no list: it
 /// decides every operator value by value, whatever the request carries (§3.6).
 pub fn is_multivalued_key(key: &str) -> bool {
-    MULTIVALUED_KEYS.contains(&key)
-        || crate::catalog::Catalog::get()
-            .condition_key(key)
-            .is_some_and(|k| k.is_multivalued())
+    MULTIVALUED_KEYS.contains(&key) || crate::catalog::index::condition_key_is_multivalued(key)
 }
 
 /// A statement as JSON, close to how it was written (for reports).

@@ -16,7 +16,6 @@
 //!
 //! Actions outside the catalog keep the general resource (any string).
 
-use crate::catalog::Catalog;
 use crate::matching::{Mode, Tok};
 
 /// The formats of a known action (lower-case `service:action`) as `Mode::Format` token lists;
@@ -24,8 +23,8 @@ use crate::matching::{Mode, Tok};
 /// patterns (then the resource stays general). An action without resource types yields an
 /// empty list: only `*`.
 pub fn action_formats(lower_action: &str) -> Option<Vec<Vec<Tok>>> {
-    let cat = Catalog::get();
-    let (service, action) = cat.action_by_lowercase(lower_action)?;
+    // one service's lines, parsed on demand (no whole-catalog parse on a small diff)
+    let (service, action) = crate::catalog::index::action_by_lowercase(lower_action)?;
     let mut out: Vec<Vec<Tok>> = Vec::new();
     for r in action.resource_types() {
         let rt = service.resource_type(r.name)?;

@@ -223,11 +223,10 @@ pub const STRICT_ASSUMPTION: &str = "identity policy alone: a KMS key's key poli
 /// action outside the catalog per service (a wildcard or `NotAction` may name one):
 /// conservative, never missing a policy that touches them.
 fn may_touch_strict(ps: &[Policy]) -> bool {
-    let cat = crate::catalog::Catalog::get();
-    let strict_actions: Vec<String> = cat
-        .actions_by_lowercase()
-        .map(|(l, _, _)| l)
-        .filter(|l| l.starts_with("sts:") || l.starts_with("kms:"))
+    // (the build-time index: no whole-catalog parse)
+    let strict_actions: Vec<String> = crate::catalog::index::names_with_prefix("kms:")
+        .into_iter()
+        .chain(crate::catalog::index::names_with_prefix("sts:"))
         .map(str::to_owned)
         .chain(["sts:x-unknown".to_owned(), "kms:x-unknown".to_owned()])
         .collect();

@@ -642,6 +642,9 @@ impl Encoder {
             };
         // (key, variable) pairs compared for exact equality: they share one string domain
         let mut equal_pairs: Vec<(String, String)> = Vec::new();
+        // the distinct conditions on each key: a multivalued key needs one value per distinct
+        // condition (see the slot count below), and policies repeat conditions many times
+        let mut distinct: BTreeMap<&str, Vec<&Condition>> = BTreeMap::new();
         for s in statements {
             for c in &s.conditions {
                 if let CondValues::Str(ts) = &c.values {
@@ -658,7 +661,11 @@ impl Encoder {
                 let e = uses
                     .entry(c.key.clone())
                     .or_insert_with(|| (c.key_raw.clone(), 0, false, Vec::new(), 0));
-                e.1 += 1;
+                let seen = distinct.entry(c.key.as_str()).or_default();
+                if !seen.contains(&c) {
+                    seen.push(c);
+                    e.1 += 1;
+                }
                 if c.op.set.is_some() || is_multivalued_key(&c.key) {
                     e.2 = true;
                 }
@@ -695,6 +702,12 @@ impl Encoder {
             if self.fixed.contains_key(&key) {
                 continue;
             }
+            // Exact with `count` = the number of *distinct* conditions on the key: each
+            // condition is a quantifier over the request's values (some value satisfies it, or
+            // every value does), so from any counterexample's value set keep one value that
+            // makes each true "some" condition true and one that makes each false "every"
+            // condition false (identical conditions have the same truth and share that value),
+            // plus one so that a present key stays present: every condition keeps its truth.
             let n = if multi { count + 1 } else { 1 };
             let mut slots = Vec::new();
             let group = shared.get(&key).cloned();
@@ -733,7 +746,7 @@ impl Encoder {
             let presence = if multi {
                 self.vars.counts.push((key.clone(), n));
                 self.notes.push(format!(
-                    "multivalued key `{raw}` is modelled with up to {n} values (enough for an exact answer: one more than the conditions that mention it)"
+                    "multivalued key `{raw}` is modelled with up to {n} values (enough for an exact answer: one more than the distinct conditions that mention it)"
                 ));
                 self.vars.counts.len() - 1
             } else {
@@ -2334,6 +2347,11 @@ impl Encoder {
                 }
             };
             let mut seen: HashMap<Vec<bool>, usize> = HashMap::new();
+            // rank of each preferred candidate (the first occurrence counts)
+            let mut rank: HashMap<&str, usize> = HashMap::with_capacity(d.prefer.len());
+            for (i, p) in d.prefer.iter().enumerate() {
+                rank.entry(p.as_str()).or_insert(i);
+            }
             d.classes.clear();
             for c in part.classes {
                 let pv: Vec<bool> = d
@@ -2344,7 +2362,7 @@ impl Encoder {
                 if let Some(&k) = seen.get(&pv) {
                     // same behaviour for the query: keep the most readable witness, i.e. a
                     // preferred candidate (a real action, an outsider principal) over a synthetic one
-                    let preferred = |w: &str| d.prefer.iter().position(|p| p == w);
+                    let preferred = |w: &str| rank.get(w).copied();
                     let better = match (preferred(&c.witness), preferred(&d.classes[k].witness)) {
                         (Some(a), Some(b)) => a < b,
                         (Some(_), None) => true,
