@@ -1492,6 +1492,148 @@ pub fn find_witness(
 }
 
 // ============================================================================================
+// Combinations of predicates (the lazy path of `query::realize_lazy`)
+// ============================================================================================
+
+/// One literal of a combination of predicates: a predicate (the union of its member patterns)
+/// and whether the string must match it (`true`) or must match none of its members (`false`).
+pub type Literal<'a> = (&'a [&'a Pattern], bool);
+
+/// A string with exactly the wanted predicate values: it matches some member of every true
+/// literal and no member of a false one. Exhaustive over one member per true literal, so
+/// `Ok(None)` is a proof that no such string exists; `Err` when `max_calls` member choices or
+/// one automata search's `limits` were exceeded.
+pub fn realize_literals(
+    lits: &[Literal<'_>],
+    limits: &Limits,
+    max_calls: usize,
+) -> Result<Option<String>, String> {
+    let neg: Vec<&Pattern> = lits
+        .iter()
+        .filter(|l| !l.1)
+        .flat_map(|l| l.0.iter().copied())
+        .collect();
+    let mut pos: Vec<&[&Pattern]> = lits.iter().filter(|l| l.1).map(|l| l.0).collect();
+    pos.sort_by_key(|m| m.len());
+    let mut calls = 0usize;
+    choose(
+        &pos,
+        0,
+        &mut Vec::new(),
+        &neg,
+        limits,
+        (&mut calls, max_calls),
+    )
+}
+
+/// Pick one member pattern of each true predicate so that some string matches all picks and no
+/// pattern of a false predicate. Exhaustive; prunes as soon as a partial pick is unsatisfiable.
+fn choose<'a>(
+    preds: &[&[&'a Pattern]],
+    i: usize,
+    picked: &mut Vec<&'a Pattern>,
+    neg: &[&Pattern],
+    limits: &Limits,
+    calls: (&mut usize, usize),
+) -> Result<Option<String>, String> {
+    let (count, max) = calls;
+    *count += 1;
+    if *count > max {
+        return Err("too many combinations of patterns to check".into());
+    }
+    // cheap first: a shortest string of the picks that happens to avoid every negative pattern
+    let quick = find_witness(picked, &[], limits).map_err(|e| e.to_string())?;
+    let w = match quick {
+        None => return Ok(None),
+        Some(w) if !neg.iter().any(|p| p.is_match(&w)) => Some(w),
+        Some(_) => find_witness(picked, neg, limits).map_err(|e| e.to_string())?,
+    };
+    let Some(w) = w else { return Ok(None) };
+    if i == preds.len() {
+        return Ok(Some(w));
+    }
+    // a witness of the partial pick may already satisfy the remaining predicates
+    if preds[i..]
+        .iter()
+        .all(|members| members.iter().any(|p| p.is_match(&w)))
+    {
+        return Ok(Some(w));
+    }
+    for member in preds[i] {
+        picked.push(member);
+        let r = choose(preds, i + 1, picked, neg, limits, (&mut *count, max));
+        picked.pop();
+        if let Some(found) = r? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// Given a combination `lits` that no string realises, a small subset of it (indices into
+/// `lits`, ascending) that no string realises either, so that blocking the subset excludes
+/// every combination that shares it, not only this one.
+///
+/// QuickXplain (Junker 2004) over [`realize_literals`]: a subset counts as unrealisable only
+/// when the search proves it (`Ok(None)`); a search that gives up, or the `max_checks` budget of
+/// searches running out, keeps literals, never drops them. The subset found is re-checked at
+/// the end; if that check does not prove it unrealisable, every index is returned (so the answer
+/// is exactly as strong as the caller's own proof for `lits`). Minimal (no literal can be
+/// dropped) when no search gave up and the budget sufficed.
+pub fn refuted_core(
+    lits: &[Literal<'_>],
+    limits: &Limits,
+    max_calls: usize,
+    max_checks: usize,
+) -> Vec<usize> {
+    let all: Vec<usize> = (0..lits.len()).collect();
+    let mut checks = 0usize;
+    let mut refuted = |set: &[usize]| -> bool {
+        if checks >= max_checks {
+            return false;
+        }
+        checks += 1;
+        let sub: Vec<Literal<'_>> = set.iter().map(|&i| lits[i]).collect();
+        matches!(realize_literals(&sub, limits, max_calls), Ok(None))
+    };
+    // true literals first: QuickXplain keeps earlier candidates in preference, and an empty
+    // combination almost always needs its true literals (false ones alone are rarely empty)
+    let mut order = all.clone();
+    order.sort_by_key(|&i| (!lits[i].1, lits[i].0.len()));
+    let mut core = quick_xplain(&mut refuted, &[], false, &order);
+    core.sort_unstable();
+    core.dedup();
+    let sub: Vec<Literal<'_>> = core.iter().map(|&i| lits[i]).collect();
+    if matches!(realize_literals(&sub, limits, max_calls), Ok(None)) {
+        core
+    } else {
+        all
+    }
+}
+
+/// QuickXplain: with `background ∪ cands` unrealisable, a subset of `cands` that is
+/// unrealisable together with `background`.
+fn quick_xplain(
+    refuted: &mut dyn FnMut(&[usize]) -> bool,
+    background: &[usize],
+    added: bool,
+    cands: &[usize],
+) -> Vec<usize> {
+    if added && refuted(background) {
+        return Vec::new();
+    }
+    if cands.len() <= 1 {
+        return cands.to_vec();
+    }
+    let (c1, c2) = cands.split_at(cands.len() / 2);
+    let b1: Vec<usize> = background.iter().chain(c1).copied().collect();
+    let d2 = quick_xplain(refuted, &b1, !c1.is_empty(), c2);
+    let b2: Vec<usize> = background.iter().chain(&d2).copied().collect();
+    let d1 = quick_xplain(refuted, &b2, !d2.is_empty(), c1);
+    d1.into_iter().chain(d2).collect()
+}
+
+// ============================================================================================
 // Partition
 // ============================================================================================
 
