@@ -3119,6 +3119,62 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+        /// The lazy path's blocks (issue 13): `realize_literals` agrees with brute force, and
+        /// when a combination is refuted, `refuted_core` returns a subset that no string
+        /// realises (brute force over every string of length ≤ 3 on a small alphabet plus random
+        /// ones, and the exact search) and from which no literal can be dropped.
+        #[test]
+        fn refuted_cores_are_empty_and_minimal(
+            specs in proptest::collection::vec(spec(7), 1..6),
+            raw in proptest::collection::vec(
+                (proptest::collection::vec(0usize..6, 1..3), prop_oneof![2 => Just(true), 1 => Just(false)]),
+                1..7,
+            ),
+            extra in proptest::collection::vec(string(10), 0..40),
+        ) {
+            let pats: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let members: Vec<Vec<&Pattern>> = raw
+                .iter()
+                .map(|(m, _)| m.iter().map(|&i| &pats[i % pats.len()]).collect())
+                .collect();
+            let lits: Vec<Literal<'_>> = members
+                .iter()
+                .zip(&raw)
+                .map(|(m, (_, v))| (m.as_slice(), *v))
+                .collect();
+            let holds = |set: &[usize], s: &str| {
+                set.iter().all(|&i| lits[i].0.iter().any(|p| p.is_match(s)) == lits[i].1)
+            };
+            let mut samples = all_strings(&SMALL, 3);
+            samples.extend(extra);
+            let all: Vec<usize> = (0..lits.len()).collect();
+            let limits = Limits::default();
+            match realize_literals(&lits, &limits, 100_000).unwrap() {
+                Some(w) => prop_assert!(holds(&all, &w), "bad witness {:?}", w),
+                None => {
+                    let missed = samples.iter().find(|s| holds(&all, s));
+                    prop_assert!(missed.is_none(), "missed {:?}", missed);
+                    let core = refuted_core(&lits, &limits, 100_000, 1_000);
+                    prop_assert!(!core.is_empty() || lits.is_empty());
+                    prop_assert!(core.windows(2).all(|w| w[0] < w[1]) && core.iter().all(|&i| i < lits.len()));
+                    let found = samples.iter().find(|s| holds(&core, s));
+                    prop_assert!(found.is_none(), "core {:?} is realised by {:?}", core, found);
+                    let sub: Vec<Literal<'_>> = core.iter().map(|&i| lits[i]).collect();
+                    prop_assert!(realize_literals(&sub, &limits, 100_000).unwrap().is_none());
+                    for drop in 0..core.len() {
+                        let rest: Vec<usize> = core.iter().enumerate().filter(|&(j, _)| j != drop).map(|(_, &i)| i).collect();
+                        let sub: Vec<Literal<'_>> = rest.iter().map(|&i| lits[i]).collect();
+                        let w = realize_literals(&sub, &limits, 100_000).unwrap();
+                        prop_assert!(w.as_deref().is_some_and(|w| holds(&rest, w)), "core {:?} not minimal: {:?} is refuted too", core, rest);
+                    }
+                }
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- real data
 
     fn shared_dir() -> Option<std::path::PathBuf> {
