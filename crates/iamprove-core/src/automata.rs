@@ -1742,10 +1742,19 @@ fn group(nfas: &[&Nfa]) -> (Vec<Vec<u32>>, bool) {
                 is_prefix(&a.prefix, &b.prefix) || is_prefix(&b.prefix, &a.prefix)
             }
         };
+        // An atom that fixes its first two colons but not its whole service field
+        // (`arn:aws:audit-*:…`) still fixes how the service starts: it cannot overlap an atom
+        // whose service does not start that way (`arn:aws:s3:…`).
+        let sprefix: Vec<Option<Vec<char>>> = nfas.iter().map(|n| service_prefix(n)).collect();
+        let services_apart = |u: usize, j: usize| match (&sprefix[u], &skeys[j], &sprefix[j]) {
+            (Some(p), Some(k), _) => !is_prefix(p, k),
+            (Some(p), None, Some(q)) => !is_prefix(p, q) && !is_prefix(q, p),
+            _ => false,
+        };
         for &u in &unkeyed {
             let ku = &ks[u as usize];
             for (j, kj) in ks.iter().enumerate() {
-                if j as u32 != u && overlap(ku, kj) {
+                if j as u32 != u && !services_apart(u as usize, j) && overlap(ku, kj) {
                     uf.union(u, j as u32);
                 }
             }
@@ -1791,6 +1800,29 @@ fn service_key(nfa: &Nfa) -> Option<Vec<char>> {
         }
     }
     None
+}
+
+/// How the third `:`-separated field (an ARN's service) of every string the atom accepts
+/// starts, for an atom that fixes the string's first two colons as [`service_key`] requires:
+/// the literal characters after its second `:` up to its first wildcard (or its third `:`, or
+/// its end). `arn:aws:audit-*:*:…` gives `audit-`; `arn:aws:*:…` gives the empty prefix (no
+/// information); `arn:*` gives `None`. Exact: a string the atom accepts has its first two
+/// colons where the atom's literal ones are (the steps before them accept no colon), so its
+/// third field begins with the characters that follow.
+fn service_prefix(nfa: &Nfa) -> Option<Vec<char>> {
+    let mut colons = 0;
+    let mut prefix = Vec::new();
+    for s in &nfa.steps {
+        match s.label {
+            Label::Lit(':') if colons < 2 => colons += 1,
+            Label::Lit(':') => return Some(prefix),
+            Label::Lit(c) if colons == 2 => prefix.push(c),
+            Label::Lit(_) | Label::NoColon if colons < 2 => {}
+            _ if colons == 2 => return Some(prefix),
+            _ => return None,
+        }
+    }
+    (colons == 2).then_some(prefix)
 }
 
 /// [`group`] by literal prefixes and suffixes alone.
@@ -2995,6 +3027,38 @@ mod tests {
         // an atom that fixes no service joins every atom it may overlap
         let (groups, _) = group(&nfas);
         assert_eq!(groups.len(), 1);
+    }
+
+    /// Issue 13: an atom whose service field starts with literal characters and then has a
+    /// wildcard (`arn:aws:audit-*:…`) joins only the atoms whose service may start that way.
+    #[test]
+    fn groups_split_by_service_prefix() {
+        let fmt = |s: &str| Pattern::glob(s, Mode::Format);
+        let atoms = [
+            fmt("arn:aws*:ec2:*:*:instance/*"),
+            res("arn:aws:ec2:*:*:volume/*"),
+            res("arn:aws:audit-*:*:*:*:*"),
+            res("arn:aws:audit-manager:*:*:assessment/*"),
+            res("arn:aws:auditmanager:*:*:assessment/*"),
+            res("arn:aws:aud*:*:*:x"),
+            res("arn:aws:s3:::b/*"),
+        ];
+        let nfas: Vec<&Nfa> = atoms.iter().map(|a| &a.nfa).collect();
+        assert_eq!(service_prefix(&nfas[2]), Some("audit-".chars().collect()));
+        assert_eq!(service_prefix(&nfas[5]), Some("aud".chars().collect()));
+        assert_eq!(service_prefix(&res("arn:aws:*").nfa), Some(Vec::new()));
+        assert_eq!(service_prefix(&res("arn:*:s3:::b").nfa), None);
+        let (groups, _) = group(&nfas);
+        assert_eq!(groups, vec![vec![0, 1], vec![2, 3, 4, 5], vec![6]]);
+        // the split is exact: the partition agrees with the strings' own atom vectors
+        let part = partition(&atoms, &[], &Limits::default()).unwrap();
+        for c in &part.classes {
+            assert_eq!(classify(&atoms, &c.witness), c.bits);
+        }
+        assert!(part
+            .classes
+            .iter()
+            .any(|c| c.bits.get(2) && c.bits.get(3) && c.bits.get(5)));
     }
 
     /// A negative pattern that has matched with its trailing `*` rules out every extension: the

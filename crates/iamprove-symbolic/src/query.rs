@@ -352,6 +352,8 @@ impl Prepared {
         // policy variables compared exactly: equal values lie in one class (needs every predicate)
         enc.link_variable_equalities();
         enc.partition(&opts.limits)?;
+        // predicates realised lazily that hold on every string
+        universal_predicates(&mut enc);
         link_variable_singletons(&mut enc);
         let mut memo = HashMap::new();
         let q = enc.resolve(&q, &mut memo);
@@ -690,6 +692,29 @@ fn readable_arn(pattern: &str, account: &str) -> String {
         parts[5].replace('*', "example").replace('?', "x"),
     ]
     .join(":")
+}
+
+/// Lazily realised predicates with a member that matches every string (`*`) hold on every
+/// string: say so up front (a proved fact, like the empty predicates `Encoder::partition`
+/// rules out), so the solver does not propose a combination that makes one false only to have
+/// it refuted and blocked (each block costs a solver check, seconds on a large policy).
+fn universal_predicates(enc: &mut Encoder) {
+    let mut facts = Vec::new();
+    for (&(slot, p), &var) in &enc.pred_vars {
+        let Some(d) = enc.domain_of(slot) else {
+            continue;
+        };
+        let universal = d.preds.get(p).is_some_and(|members| {
+            members
+                .iter()
+                .any(|&a| d.compiled.get(a).is_some_and(Pattern::is_universal))
+        });
+        if universal {
+            facts.push(var);
+        }
+    }
+    facts.sort_unstable();
+    enc.background.extend(facts.into_iter().map(term::bvar));
 }
 
 enum Lazy {
