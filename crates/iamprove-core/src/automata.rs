@@ -3044,8 +3044,8 @@ mod tests {
             res("arn:aws:s3:::b/*"),
         ];
         let nfas: Vec<&Nfa> = atoms.iter().map(|a| &a.nfa).collect();
-        assert_eq!(service_prefix(&nfas[2]), Some("audit-".chars().collect()));
-        assert_eq!(service_prefix(&nfas[5]), Some("aud".chars().collect()));
+        assert_eq!(service_prefix(nfas[2]), Some("audit-".chars().collect()));
+        assert_eq!(service_prefix(nfas[5]), Some("aud".chars().collect()));
         assert_eq!(service_prefix(&res("arn:aws:*").nfa), Some(Vec::new()));
         assert_eq!(service_prefix(&res("arn:*:s3:::b").nfa), None);
         let (groups, _) = group(&nfas);
