@@ -16,7 +16,8 @@
 //! `IAMPROVE_BENCH_KEEP=DIR` keeps the generated files in DIR.
 //!
 //! `IAMPROVE_BENCH_SEEDS=3,23,43` runs the decided-rate part on these seeds only (the pairs
-//! keep the size and profile they have in the full run).
+//! keep the size and profile they have in the full run); with `IAMPROVE_BENCH_KEEP=DIR` their
+//! policies are written to DIR too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -71,7 +72,7 @@ fn decided_rate() {
     let seeds: Vec<u64> = if only.is_empty() {
         (1..=pairs).collect()
     } else {
-        only
+        only.clone()
     };
     for seed in seeds {
         let n = sizes[(seed as usize) % sizes.len()];
@@ -80,6 +81,14 @@ fn decided_rate() {
         gen.star_region_account = star;
         let old_doc = gen.policy(n);
         let (new_doc, _) = gen.widen(&old_doc);
+        if let (Ok(dir), false) = (std::env::var("IAMPROVE_BENCH_KEEP"), only.is_empty()) {
+            let profile = if star { "A" } else { "B" };
+            for (doc, which) in [(&old_doc, "old"), (&new_doc, "new")] {
+                let path = std::path::Path::new(&dir)
+                    .join(format!("seed{seed}-{n}{profile}-{which}.json"));
+                std::fs::write(path, serde_json::to_string_pretty(doc).unwrap()).unwrap();
+            }
+        }
         let old = side(&old_doc, "old.json");
         let new = side(&new_doc, "new.json");
         let profile = if star { "A" } else { "B" };
