@@ -14,6 +14,10 @@
 //! `iamprove diff OLD NEW --format json --type identity --timeout 60` is run on it in both
 //! directions, process start and parsing included; wall and CPU time of the child are printed.
 //! `IAMPROVE_BENCH_KEEP=DIR` keeps the generated files in DIR.
+//!
+//! `IAMPROVE_BENCH_SEEDS=3,23,43` runs the decided-rate part on these seeds only (the pairs
+//! keep the size and profile they have in the full run); with `IAMPROVE_BENCH_KEEP=DIR` their
+//! policies are written to DIR too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -61,13 +65,30 @@ fn decided_rate() {
     let (mut widened, mut none, mut unknown, mut wrong) = (0u32, 0u32, 0u32, 0u32);
     let mut times = Vec::new();
     let mut undecided = Vec::new();
-    for seed in 1..=pairs {
+    // `IAMPROVE_BENCH_SEEDS=3,23` runs only these seeds (to look at the pairs a run left undecided)
+    let only: Vec<u64> = std::env::var("IAMPROVE_BENCH_SEEDS")
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    let seeds: Vec<u64> = if only.is_empty() {
+        (1..=pairs).collect()
+    } else {
+        only.clone()
+    };
+    for seed in seeds {
         let n = sizes[(seed as usize) % sizes.len()];
         let star = seed % 2 == 1;
         let mut gen = Gen::new(seed, n, true);
         gen.star_region_account = star;
         let old_doc = gen.policy(n);
         let (new_doc, _) = gen.widen(&old_doc);
+        if let (Ok(dir), false) = (std::env::var("IAMPROVE_BENCH_KEEP"), only.is_empty()) {
+            let profile = if star { "A" } else { "B" };
+            for (doc, which) in [(&old_doc, "old"), (&new_doc, "new")] {
+                let path = std::path::Path::new(&dir)
+                    .join(format!("seed{seed}-{n}{profile}-{which}.json"));
+                std::fs::write(path, serde_json::to_string_pretty(doc).unwrap()).unwrap();
+            }
+        }
         let old = side(&old_doc, "old.json");
         let new = side(&new_doc, "new.json");
         let profile = if star { "A" } else { "B" };

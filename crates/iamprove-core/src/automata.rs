@@ -1492,6 +1492,148 @@ pub fn find_witness(
 }
 
 // ============================================================================================
+// Combinations of predicates (the lazy path of `query::realize_lazy`)
+// ============================================================================================
+
+/// One literal of a combination of predicates: a predicate (the union of its member patterns)
+/// and whether the string must match it (`true`) or must match none of its members (`false`).
+pub type Literal<'a> = (&'a [&'a Pattern], bool);
+
+/// A string with exactly the wanted predicate values: it matches some member of every true
+/// literal and no member of a false one. Exhaustive over one member per true literal, so
+/// `Ok(None)` is a proof that no such string exists; `Err` when `max_calls` member choices or
+/// one automata search's `limits` were exceeded.
+pub fn realize_literals(
+    lits: &[Literal<'_>],
+    limits: &Limits,
+    max_calls: usize,
+) -> Result<Option<String>, String> {
+    let neg: Vec<&Pattern> = lits
+        .iter()
+        .filter(|l| !l.1)
+        .flat_map(|l| l.0.iter().copied())
+        .collect();
+    let mut pos: Vec<&[&Pattern]> = lits.iter().filter(|l| l.1).map(|l| l.0).collect();
+    pos.sort_by_key(|m| m.len());
+    let mut calls = 0usize;
+    choose(
+        &pos,
+        0,
+        &mut Vec::new(),
+        &neg,
+        limits,
+        (&mut calls, max_calls),
+    )
+}
+
+/// Pick one member pattern of each true predicate so that some string matches all picks and no
+/// pattern of a false predicate. Exhaustive; prunes as soon as a partial pick is unsatisfiable.
+fn choose<'a>(
+    preds: &[&[&'a Pattern]],
+    i: usize,
+    picked: &mut Vec<&'a Pattern>,
+    neg: &[&Pattern],
+    limits: &Limits,
+    calls: (&mut usize, usize),
+) -> Result<Option<String>, String> {
+    let (count, max) = calls;
+    *count += 1;
+    if *count > max {
+        return Err("too many combinations of patterns to check".into());
+    }
+    // cheap first: a shortest string of the picks that happens to avoid every negative pattern
+    let quick = find_witness(picked, &[], limits).map_err(|e| e.to_string())?;
+    let w = match quick {
+        None => return Ok(None),
+        Some(w) if !neg.iter().any(|p| p.is_match(&w)) => Some(w),
+        Some(_) => find_witness(picked, neg, limits).map_err(|e| e.to_string())?,
+    };
+    let Some(w) = w else { return Ok(None) };
+    if i == preds.len() {
+        return Ok(Some(w));
+    }
+    // a witness of the partial pick may already satisfy the remaining predicates
+    if preds[i..]
+        .iter()
+        .all(|members| members.iter().any(|p| p.is_match(&w)))
+    {
+        return Ok(Some(w));
+    }
+    for member in preds[i] {
+        picked.push(member);
+        let r = choose(preds, i + 1, picked, neg, limits, (&mut *count, max));
+        picked.pop();
+        if let Some(found) = r? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// Given a combination `lits` that no string realises, a small subset of it (indices into
+/// `lits`, ascending) that no string realises either, so that blocking the subset excludes
+/// every combination that shares it, not only this one.
+///
+/// QuickXplain (Junker 2004) over [`realize_literals`]: a subset counts as unrealisable only
+/// when the search proves it (`Ok(None)`); a search that gives up, or the `max_checks` budget of
+/// searches running out, keeps literals, never drops them. The subset found is re-checked at
+/// the end; if that check does not prove it unrealisable, every index is returned (so the answer
+/// is exactly as strong as the caller's own proof for `lits`). Minimal (no literal can be
+/// dropped) when no search gave up and the budget sufficed.
+pub fn refuted_core(
+    lits: &[Literal<'_>],
+    limits: &Limits,
+    max_calls: usize,
+    max_checks: usize,
+) -> Vec<usize> {
+    let all: Vec<usize> = (0..lits.len()).collect();
+    let mut checks = 0usize;
+    let mut refuted = |set: &[usize]| -> bool {
+        if checks >= max_checks {
+            return false;
+        }
+        checks += 1;
+        let sub: Vec<Literal<'_>> = set.iter().map(|&i| lits[i]).collect();
+        matches!(realize_literals(&sub, limits, max_calls), Ok(None))
+    };
+    // true literals first: QuickXplain keeps earlier candidates in preference, and an empty
+    // combination almost always needs its true literals (false ones alone are rarely empty)
+    let mut order = all.clone();
+    order.sort_by_key(|&i| (!lits[i].1, lits[i].0.len()));
+    let mut core = quick_xplain(&mut refuted, &[], false, &order);
+    core.sort_unstable();
+    core.dedup();
+    let sub: Vec<Literal<'_>> = core.iter().map(|&i| lits[i]).collect();
+    if matches!(realize_literals(&sub, limits, max_calls), Ok(None)) {
+        core
+    } else {
+        all
+    }
+}
+
+/// QuickXplain: with `background ∪ cands` unrealisable, a subset of `cands` that is
+/// unrealisable together with `background`.
+fn quick_xplain(
+    refuted: &mut dyn FnMut(&[usize]) -> bool,
+    background: &[usize],
+    added: bool,
+    cands: &[usize],
+) -> Vec<usize> {
+    if added && refuted(background) {
+        return Vec::new();
+    }
+    if cands.len() <= 1 {
+        return cands.to_vec();
+    }
+    let (c1, c2) = cands.split_at(cands.len() / 2);
+    let b1: Vec<usize> = background.iter().chain(c1).copied().collect();
+    let d2 = quick_xplain(refuted, &b1, !c1.is_empty(), c2);
+    let b2: Vec<usize> = background.iter().chain(&d2).copied().collect();
+    let d1 = quick_xplain(refuted, &b2, !d2.is_empty(), c1);
+    d1.into_iter().chain(d2).collect()
+}
+
+// ============================================================================================
 // Partition
 // ============================================================================================
 
@@ -1600,10 +1742,19 @@ fn group(nfas: &[&Nfa]) -> (Vec<Vec<u32>>, bool) {
                 is_prefix(&a.prefix, &b.prefix) || is_prefix(&b.prefix, &a.prefix)
             }
         };
+        // An atom that fixes its first two colons but not its whole service field
+        // (`arn:aws:audit-*:…`) still fixes how the service starts: it cannot overlap an atom
+        // whose service does not start that way (`arn:aws:s3:…`).
+        let sprefix: Vec<Option<Vec<char>>> = nfas.iter().map(|n| service_prefix(n)).collect();
+        let services_apart = |u: usize, j: usize| match (&sprefix[u], &skeys[j], &sprefix[j]) {
+            (Some(p), Some(k), _) => !is_prefix(p, k),
+            (Some(p), None, Some(q)) => !is_prefix(p, q) && !is_prefix(q, p),
+            _ => false,
+        };
         for &u in &unkeyed {
             let ku = &ks[u as usize];
             for (j, kj) in ks.iter().enumerate() {
-                if j as u32 != u && overlap(ku, kj) {
+                if j as u32 != u && !services_apart(u as usize, j) && overlap(ku, kj) {
                     uf.union(u, j as u32);
                 }
             }
@@ -1649,6 +1800,29 @@ fn service_key(nfa: &Nfa) -> Option<Vec<char>> {
         }
     }
     None
+}
+
+/// How the third `:`-separated field (an ARN's service) of every string the atom accepts
+/// starts, for an atom that fixes the string's first two colons as [`service_key`] requires:
+/// the literal characters after its second `:` up to its first wildcard (or its third `:`, or
+/// its end). `arn:aws:audit-*:*:…` gives `audit-`; `arn:aws:*:…` gives the empty prefix (no
+/// information); `arn:*` gives `None`. Exact: a string the atom accepts has its first two
+/// colons where the atom's literal ones are (the steps before them accept no colon), so its
+/// third field begins with the characters that follow.
+fn service_prefix(nfa: &Nfa) -> Option<Vec<char>> {
+    let mut colons = 0;
+    let mut prefix = Vec::new();
+    for s in &nfa.steps {
+        match s.label {
+            Label::Lit(':') if colons < 2 => colons += 1,
+            Label::Lit(':') => return Some(prefix),
+            Label::Lit(c) if colons == 2 => prefix.push(c),
+            Label::Lit(_) | Label::NoColon if colons < 2 => {}
+            _ if colons == 2 => return Some(prefix),
+            _ => return None,
+        }
+    }
+    (colons == 2).then_some(prefix)
 }
 
 /// [`group`] by literal prefixes and suffixes alone.
@@ -2855,6 +3029,38 @@ mod tests {
         assert_eq!(groups.len(), 1);
     }
 
+    /// Issue 13: an atom whose service field starts with literal characters and then has a
+    /// wildcard (`arn:aws:audit-*:…`) joins only the atoms whose service may start that way.
+    #[test]
+    fn groups_split_by_service_prefix() {
+        let fmt = |s: &str| Pattern::glob(s, Mode::Format);
+        let atoms = [
+            fmt("arn:aws*:ec2:*:*:instance/*"),
+            res("arn:aws:ec2:*:*:volume/*"),
+            res("arn:aws:audit-*:*:*:*:*"),
+            res("arn:aws:audit-manager:*:*:assessment/*"),
+            res("arn:aws:auditmanager:*:*:assessment/*"),
+            res("arn:aws:aud*:*:*:x"),
+            res("arn:aws:s3:::b/*"),
+        ];
+        let nfas: Vec<&Nfa> = atoms.iter().map(|a| &a.nfa).collect();
+        assert_eq!(service_prefix(nfas[2]), Some("audit-".chars().collect()));
+        assert_eq!(service_prefix(nfas[5]), Some("aud".chars().collect()));
+        assert_eq!(service_prefix(&res("arn:aws:*").nfa), Some(Vec::new()));
+        assert_eq!(service_prefix(&res("arn:*:s3:::b").nfa), None);
+        let (groups, _) = group(&nfas);
+        assert_eq!(groups, vec![vec![0, 1], vec![2, 3, 4, 5], vec![6]]);
+        // the split is exact: the partition agrees with the strings' own atom vectors
+        let part = partition(&atoms, &[], &Limits::default()).unwrap();
+        for c in &part.classes {
+            assert_eq!(classify(&atoms, &c.witness), c.bits);
+        }
+        assert!(part
+            .classes
+            .iter()
+            .any(|c| c.bits.get(2) && c.bits.get(3) && c.bits.get(5)));
+    }
+
     /// A negative pattern that has matched with its trailing `*` rules out every extension: the
     /// witness search stops there instead of exploring every such combination.
     #[test]
@@ -2973,6 +3179,62 @@ mod tests {
             match &got {
                 Some(w) => prop_assert!(ok(w), "bad witness {:?}", w),
                 None => prop_assert!(brute.is_none(), "missed {:?}", brute),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+        /// The lazy path's blocks (issue 13): `realize_literals` agrees with brute force, and
+        /// when a combination is refuted, `refuted_core` returns a subset that no string
+        /// realises (brute force over every string of length ≤ 3 on a small alphabet plus random
+        /// ones, and the exact search) and from which no literal can be dropped.
+        #[test]
+        fn refuted_cores_are_empty_and_minimal(
+            specs in proptest::collection::vec(spec(7), 1..6),
+            raw in proptest::collection::vec(
+                (proptest::collection::vec(0usize..6, 1..3), prop_oneof![2 => Just(true), 1 => Just(false)]),
+                1..7,
+            ),
+            extra in proptest::collection::vec(string(10), 0..40),
+        ) {
+            let pats: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let members: Vec<Vec<&Pattern>> = raw
+                .iter()
+                .map(|(m, _)| m.iter().map(|&i| &pats[i % pats.len()]).collect())
+                .collect();
+            let lits: Vec<Literal<'_>> = members
+                .iter()
+                .zip(&raw)
+                .map(|(m, (_, v))| (m.as_slice(), *v))
+                .collect();
+            let holds = |set: &[usize], s: &str| {
+                set.iter().all(|&i| lits[i].0.iter().any(|p| p.is_match(s)) == lits[i].1)
+            };
+            let mut samples = all_strings(&SMALL, 3);
+            samples.extend(extra);
+            let all: Vec<usize> = (0..lits.len()).collect();
+            let limits = Limits::default();
+            match realize_literals(&lits, &limits, 100_000).unwrap() {
+                Some(w) => prop_assert!(holds(&all, &w), "bad witness {:?}", w),
+                None => {
+                    let missed = samples.iter().find(|s| holds(&all, s));
+                    prop_assert!(missed.is_none(), "missed {:?}", missed);
+                    let core = refuted_core(&lits, &limits, 100_000, 1_000);
+                    prop_assert!(!core.is_empty() || lits.is_empty());
+                    prop_assert!(core.windows(2).all(|w| w[0] < w[1]) && core.iter().all(|&i| i < lits.len()));
+                    let found = samples.iter().find(|s| holds(&core, s));
+                    prop_assert!(found.is_none(), "core {:?} is realised by {:?}", core, found);
+                    let sub: Vec<Literal<'_>> = core.iter().map(|&i| lits[i]).collect();
+                    prop_assert!(realize_literals(&sub, &limits, 100_000).unwrap().is_none());
+                    for drop in 0..core.len() {
+                        let rest: Vec<usize> = core.iter().enumerate().filter(|&(j, _)| j != drop).map(|(_, &i)| i).collect();
+                        let sub: Vec<Literal<'_>> = rest.iter().map(|&i| lits[i]).collect();
+                        let w = realize_literals(&sub, &limits, 100_000).unwrap();
+                        prop_assert!(w.as_deref().is_some_and(|w| holds(&rest, w)), "core {:?} not minimal: {:?} is refuted too", core, rest);
+                    }
+                }
             }
         }
     }

@@ -353,6 +353,8 @@ impl Prepared {
         // policy variables compared exactly: equal values lie in one class (needs every predicate)
         enc.link_variable_equalities();
         enc.partition(&opts.limits)?;
+        // predicates realised lazily that hold on every string
+        universal_predicates(&mut enc);
         link_variable_singletons(&mut enc);
         let mut memo = HashMap::new();
         let q = enc.resolve(&q, &mut memo);
@@ -721,6 +723,29 @@ fn readable_arn(pattern: &str, account: &str) -> String {
     .join(":")
 }
 
+/// Lazily realised predicates with a member that matches every string (`*`) hold on every
+/// string: say so up front (a proved fact, like the empty predicates `Encoder::partition`
+/// rules out), so the solver does not propose a combination that makes one false only to have
+/// it refuted and blocked (each block costs a solver check, seconds on a large policy).
+fn universal_predicates(enc: &mut Encoder) {
+    let mut facts = Vec::new();
+    for (&(slot, p), &var) in &enc.pred_vars {
+        let Some(d) = enc.domain_of(slot) else {
+            continue;
+        };
+        let universal = d.preds.get(p).is_some_and(|members| {
+            members
+                .iter()
+                .any(|&a| d.compiled.get(a).is_some_and(Pattern::is_universal))
+        });
+        if universal {
+            facts.push(var);
+        }
+    }
+    facts.sort_unstable();
+    enc.background.extend(facts.into_iter().map(term::bvar));
+}
+
 enum Lazy {
     Done,
     /// These (variable, value) choices are jointly unrealisable: block them.
@@ -758,14 +783,8 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
             m.strings.insert(slot, c.clone());
             continue;
         }
-        let neg: Vec<&Pattern> = lits
+        let members: Vec<Vec<&Pattern>> = lits
             .iter()
-            .filter(|l| !l.2)
-            .flat_map(|&(p, _, _)| d.preds[p].iter().filter_map(|&a| d.compiled.get(a)))
-            .collect();
-        let mut pos_preds: Vec<Vec<&Pattern>> = lits
-            .iter()
-            .filter(|l| l.2)
             .map(|&(p, _, _)| {
                 d.preds[p]
                     .iter()
@@ -773,14 +792,25 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
                     .collect()
             })
             .collect();
-        pos_preds.sort_by_key(Vec::len);
-        let mut calls = 0usize;
-        match choose(&pos_preds, 0, &mut Vec::new(), &neg, &limits, &mut calls) {
+        let literals: Vec<automata::Literal<'_>> = members
+            .iter()
+            .zip(&lits)
+            .map(|(m, l)| (m.as_slice(), l.2))
+            .collect();
+        match automata::realize_literals(&literals, &limits, 5_000) {
             Ok(Some(w)) => {
                 m.strings.insert(slot, w);
             }
             Ok(None) => {
-                return Lazy::Unrealizable(lits.iter().map(|&(_, var, val)| (var, val)).collect())
+                // block the smallest refuted part of the combination (a proof too), so one block
+                // excludes every combination that shares it and the loop converges
+                let core = automata::refuted_core(&literals, &limits, 1_000, 400);
+                return Lazy::Unrealizable(
+                    core.iter()
+                        .filter_map(|&i| lits.get(i))
+                        .map(|&(_, var, val)| (var, val))
+                        .collect(),
+                );
             }
             Err(e) => return Lazy::GaveUp(format!("{}: {e}", d.name)),
         }
@@ -788,47 +818,20 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
     Lazy::Done
 }
 
-/// Pick one member pattern of each true predicate so that some string matches all picks and no
-/// pattern of a false predicate. Exhaustive; prunes as soon as a partial pick is unsatisfiable.
-fn choose<'a>(
-    preds: &[Vec<&'a Pattern>],
-    i: usize,
-    picked: &mut Vec<&'a Pattern>,
+/// A string matching some member of each of `pos` and no pattern of `neg` (exhaustive, so
+/// `Ok(None)` is a proof; `automata::realize_literals`).
+fn choose(
+    pos: &[Vec<&Pattern>],
     neg: &[&Pattern],
     limits: &Limits,
-    calls: &mut usize,
 ) -> Result<Option<String>, String> {
-    *calls += 1;
-    if *calls > 5_000 {
-        return Err("too many combinations of patterns to check".into());
-    }
-    // cheap first: a shortest string of the picks that happens to avoid every negative pattern
-    let quick = automata::find_witness(picked, &[], limits).map_err(|e| e.to_string())?;
-    let w = match quick {
-        None => return Ok(None),
-        Some(w) if !neg.iter().any(|p| p.is_match(&w)) => Some(w),
-        Some(_) => automata::find_witness(picked, neg, limits).map_err(|e| e.to_string())?,
-    };
-    let Some(w) = w else { return Ok(None) };
-    if i == preds.len() {
-        return Ok(Some(w));
-    }
-    // a witness of the partial pick may already satisfy the remaining predicates
-    if preds[i..]
+    let negs: Vec<[&Pattern; 1]> = neg.iter().map(|&p| [p]).collect();
+    let lits: Vec<automata::Literal<'_>> = pos
         .iter()
-        .all(|members| members.iter().any(|p| p.is_match(&w)))
-    {
-        return Ok(Some(w));
-    }
-    for member in &preds[i] {
-        picked.push(member);
-        let r = choose(preds, i + 1, picked, neg, limits, calls);
-        picked.pop();
-        if let Some(found) = r? {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
+        .map(|m| (m.as_slice(), true))
+        .chain(negs.iter().map(|n| (n.as_slice(), false)))
+        .collect();
+    automata::realize_literals(&lits, limits, 5_000)
 }
 
 /// Turn a model into a concrete request.
@@ -1379,8 +1382,7 @@ fn link_variable_singletons(enc: &mut Encoder) {
                 pos.sort_by_key(Vec::len);
                 let lit = neg_owned.remove(0);
                 neg.push(&lit);
-                let mut calls = 0usize;
-                match choose(&pos, 0, &mut Vec::new(), &neg, &limits, &mut calls) {
+                match choose(&pos, &neg, &limits) {
                     Ok(Some(_)) => {}
                     Ok(None) => single.push(k as u32),
                     Err(_) => inexact = true,
@@ -1527,15 +1529,7 @@ fn other_in_class(
         }
     }
     pos.sort_by_key(Vec::len);
-    let mut calls = 0usize;
-    match choose(
-        &pos,
-        0,
-        &mut Vec::new(),
-        &neg,
-        &Limits::default(),
-        &mut calls,
-    ) {
+    match choose(&pos, &neg, &Limits::default()) {
         Ok(Some(w)) => Ok(w),
         Ok(None) => {
             Err("policy variables: no second string in the class chosen for unequal values".into())
