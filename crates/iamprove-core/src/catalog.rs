@@ -1123,7 +1123,7 @@ pub mod index {
     }
 
     /// Lower-case full names starting with `prefix` (byte comparison), in sorted order.
-    pub(crate) fn names_with_prefix(prefix: &str) -> Vec<&'static str> {
+    pub fn names_with_prefix(prefix: &str) -> Vec<&'static str> {
         let start = partition(|n| n < prefix);
         (start..len())
             .map_while(|i| lowercase_name(i).filter(|n| n.starts_with(prefix)))
