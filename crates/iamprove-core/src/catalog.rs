@@ -234,7 +234,7 @@ pub struct ConditionKey {
 
 impl ConditionKey {
     /// Whether the key can have several values in a request (`ArrayOf...` types).
-    pub(crate) fn is_multivalued(&self) -> bool {
+    pub fn is_multivalued(&self) -> bool {
         self.kind.starts_with("ArrayOf")
     }
 }
@@ -472,7 +472,7 @@ impl Catalog {
     /// Global keys come first, then the service whose prefix the key carries, then
     /// any other service listing it. `None` for unknown keys and for the few keys
     /// actions name without any service defining them.
-    pub(crate) fn condition_key(&self, key: &str) -> Option<&ConditionKey> {
+    pub fn condition_key(&self, key: &str) -> Option<&ConditionKey> {
         match self.key_index().lookup(key)? {
             KeyRef::Global(i) => self.global_condition_keys.get(*i as usize),
             KeyRef::Service(s, k) => self
