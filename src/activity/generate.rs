@@ -4,6 +4,7 @@
 use super::cloudtrail::{fit_format, Event, Resource};
 use super::{by_level, replay, Observation, Replay};
 use crate::catalog::Catalog;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -151,8 +152,83 @@ pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Value>, Vec<Value>) {
     )
 }
 
+/// The report of `generate`: the policy, what was observed, the replay proof and the
+/// over-grant. Serialized with the field names (and order) the JSON report has always had.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerateReport {
+    /// The principal whose activity was read.
+    pub principal: String,
+    /// The generated policy document.
+    pub policy: Value,
+    /// What the input held.
+    pub observed: GenerateObserved,
+    /// Every observed request replayed through the evaluator under the policy.
+    pub proof: GenerateProof,
+    /// What the policy grants beyond the observed requests.
+    pub over_grant: OverGrant,
+}
+
+/// The observed part of a [`GenerateReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerateObserved {
+    /// Successful requests with a known IAM action.
+    pub successful_requests: usize,
+    /// Distinct (action, resource) pairs among them.
+    pub distinct_requests: usize,
+    /// Distinct actions among them.
+    pub actions: usize,
+    /// Denied requests: `record`, `event`, `action`, `error`, `message`.
+    pub denied: Vec<Value>,
+    /// Skipped records: `record`, `event`, `reason`.
+    pub skipped: Vec<Value>,
+}
+
+/// The replay proof of a [`GenerateReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerateProof {
+    /// Requests replayed.
+    pub replayed: usize,
+    /// Replayed as Allow.
+    pub allowed: usize,
+    /// Requests the policy does not allow (an internal error when not empty).
+    pub failures: Vec<Value>,
+    /// Assumptions of the replay.
+    pub assumptions: Vec<String>,
+    /// Every observed request is allowed (`failures` is empty).
+    pub holds: bool,
+}
+
+/// The over-grant part of a [`GenerateReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct OverGrant {
+    /// Allowed actions that were not observed: always 0 (statements name observed actions).
+    pub extra_actions: usize,
+    /// Counts per access level.
+    pub by_access_level: BTreeMap<&'static str, LevelCounts>,
+    /// Resources generalised to a pattern: `action`, `pattern`, `observed`.
+    pub generalised_resources: Vec<Value>,
+    /// Actions granted on `*` because some request's resource is unknown: `action`, `reason`,
+    /// `requests`.
+    pub any_resource_because_unknown: Vec<Value>,
+}
+
+/// Action counts of one access level in [`OverGrant`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LevelCounts {
+    /// Observed actions.
+    pub observed_actions: usize,
+    /// Allowed actions.
+    pub allowed_actions: usize,
+    /// Allowed actions not observed.
+    pub extra_actions: usize,
+    /// Actions granted on any resource.
+    pub actions_on_any_resource: usize,
+    /// Actions granted on generalised resources.
+    pub actions_on_generalised_resources: usize,
+}
+
 /// `generate`: the report (policy included).
-pub fn generate(events: &[Event], principal: &str) -> Result<Value, String> {
+pub fn generate(events: &[Event], principal: &str) -> Result<GenerateReport, String> {
     let (obs, denied, skipped) = super::observe(events, |e| e.by(principal));
     if obs.is_empty() {
         return Err(format!(
@@ -169,7 +245,7 @@ pub fn generate(events: &[Event], principal: &str) -> Result<Value, String> {
         assumptions,
     } = replay(&pol, &obs);
     // over-grant: every allowed action is an observed one; resources may be wider
-    let mut levels: BTreeMap<&'static str, Value> = BTreeMap::new();
+    let mut levels: BTreeMap<&'static str, LevelCounts> = BTreeMap::new();
     let observed_actions: BTreeSet<&str> = obs.iter().map(|o| o.action.as_str()).collect();
     let any_resource: BTreeSet<&str> = unknown
         .iter()
@@ -181,19 +257,11 @@ pub fn generate(events: &[Event], principal: &str) -> Result<Value, String> {
         .collect();
     for a in &observed_actions {
         let lvl = by_level(a);
-        let e = levels.entry(lvl).or_insert_with(|| {
-            json!({"observed_actions": 0, "allowed_actions": 0, "extra_actions": 0, "actions_on_any_resource": 0, "actions_on_generalised_resources": 0})
-        });
-        for (k, on) in [
-            ("observed_actions", true),
-            ("allowed_actions", true),
-            ("actions_on_any_resource", any_resource.contains(a)),
-            ("actions_on_generalised_resources", gen_actions.contains(a)),
-        ] {
-            if on {
-                e[k] = json!(e[k].as_u64().unwrap_or(0) + 1);
-            }
-        }
+        let e = levels.entry(lvl).or_default();
+        e.observed_actions += 1;
+        e.allowed_actions += 1;
+        e.actions_on_any_resource += usize::from(any_resource.contains(a));
+        e.actions_on_generalised_resources += usize::from(gen_actions.contains(a));
     }
     let distinct: BTreeSet<(String, String)> = obs
         .iter()
@@ -207,30 +275,30 @@ pub fn generate(events: &[Event], principal: &str) -> Result<Value, String> {
             )
         })
         .collect();
-    Ok(json!({
-        "principal": principal,
-        "policy": policy,
-        "observed": {
-            "successful_requests": obs.len(),
-            "distinct_requests": distinct.len(),
-            "actions": observed_actions.len(),
-            "denied": denied,
-            "skipped": skipped,
+    Ok(GenerateReport {
+        principal: principal.to_owned(),
+        policy,
+        observed: GenerateObserved {
+            successful_requests: obs.len(),
+            distinct_requests: distinct.len(),
+            actions: observed_actions.len(),
+            denied,
+            skipped,
         },
-        "proof": {
-            "replayed": obs.len(),
-            "allowed": allowed,
-            "failures": failures,
-            "assumptions": assumptions,
-            "holds": failures.is_empty(),
+        proof: GenerateProof {
+            replayed: obs.len(),
+            allowed,
+            holds: failures.is_empty(),
+            failures,
+            assumptions,
         },
-        "over_grant": {
-            "extra_actions": 0,
-            "by_access_level": levels,
-            "generalised_resources": generalised,
-            "any_resource_because_unknown": unknown,
+        over_grant: OverGrant {
+            extra_actions: 0,
+            by_access_level: levels,
+            generalised_resources: generalised,
+            any_resource_because_unknown: unknown,
         },
-    }))
+    })
 }
 
 #[cfg(test)]
