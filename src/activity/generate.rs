@@ -2,7 +2,7 @@
 //! of one principal, with a replay proof and an over-grant report.
 
 use super::cloudtrail::{fit_format, Event, Resource};
-use super::{by_level, replay, Observation, Replay};
+use super::{by_level, replay, DeniedRecord, Observation, Replay, SkippedRecord};
 use crate::catalog::Catalog;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -94,7 +94,7 @@ fn sid_base(service: &str) -> String {
 }
 
 /// Build the policy document from observations: one statement per service and resource set.
-pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Value>, Vec<Value>) {
+pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Generalised>, Vec<AnyResource>) {
     let mut per_action: BTreeMap<String, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
     for o in obs {
         let e = per_action.entry(o.action.clone()).or_default();
@@ -113,14 +113,22 @@ pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Value>, Vec<Value>) {
         let service = action.split(':').next().unwrap_or("").to_owned();
         let patterns: Vec<String> = if !unk.is_empty() || arns.contains("*") {
             if !unk.is_empty() {
-                unknown.push(json!({"action": action, "reason": unk[0], "requests": unk.len()}));
+                unknown.push(AnyResource {
+                    action: action.clone(),
+                    reason: unk[0].clone(),
+                    requests: unk.len(),
+                });
             }
             vec!["*".into()]
         } else {
             let g = generalise(action, arns);
             for (p, members) in &g {
                 if members.len() > 1 || members.first() != Some(p) {
-                    generalised.push(json!({"action": action, "pattern": p, "observed": members}));
+                    generalised.push(Generalised {
+                        action: action.clone(),
+                        pattern: p.clone(),
+                        observed: members.clone(),
+                    });
                 }
             }
             g.into_iter().map(|(p, _)| p).collect()
@@ -177,10 +185,10 @@ pub struct GenerateObserved {
     pub distinct_requests: usize,
     /// Distinct actions among them.
     pub actions: usize,
-    /// Denied requests: `record`, `event`, `action`, `error`, `message`.
-    pub denied: Vec<Value>,
-    /// Skipped records: `record`, `event`, `reason`.
-    pub skipped: Vec<Value>,
+    /// Denied requests.
+    pub denied: Vec<DeniedRecord>,
+    /// Skipped records.
+    pub skipped: Vec<SkippedRecord>,
 }
 
 /// The replay proof of a [`GenerateReport`].
@@ -205,11 +213,32 @@ pub struct OverGrant {
     pub extra_actions: usize,
     /// Counts per access level.
     pub by_access_level: BTreeMap<&'static str, LevelCounts>,
-    /// Resources generalised to a pattern: `action`, `pattern`, `observed`.
-    pub generalised_resources: Vec<Value>,
-    /// Actions granted on `*` because some request's resource is unknown: `action`, `reason`,
-    /// `requests`.
-    pub any_resource_because_unknown: Vec<Value>,
+    /// Resources generalised to a pattern.
+    pub generalised_resources: Vec<Generalised>,
+    /// Actions granted on `*` because some request's resource is unknown.
+    pub any_resource_because_unknown: Vec<AnyResource>,
+}
+
+/// An action whose observed resources are granted through a pattern.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generalised {
+    /// The action.
+    pub action: String,
+    /// The resource pattern in the policy.
+    pub pattern: String,
+    /// The observed ARNs it covers.
+    pub observed: Vec<String>,
+}
+
+/// An action granted on `*` because some request's resource is not in its record.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnyResource {
+    /// The action.
+    pub action: String,
+    /// Why the first such request's resource is unknown.
+    pub reason: String,
+    /// How many requests of the action have an unknown resource.
+    pub requests: usize,
 }
 
 /// Action counts of one access level in [`OverGrant`].
@@ -247,14 +276,8 @@ pub fn generate(events: &[Event], principal: &str) -> Result<GenerateReport, Str
     // over-grant: every allowed action is an observed one; resources may be wider
     let mut levels: BTreeMap<&'static str, LevelCounts> = BTreeMap::new();
     let observed_actions: BTreeSet<&str> = obs.iter().map(|o| o.action.as_str()).collect();
-    let any_resource: BTreeSet<&str> = unknown
-        .iter()
-        .filter_map(|u| u["action"].as_str())
-        .collect();
-    let gen_actions: BTreeSet<&str> = generalised
-        .iter()
-        .filter_map(|g| g["action"].as_str())
-        .collect();
+    let any_resource: BTreeSet<&str> = unknown.iter().map(|u| u.action.as_str()).collect();
+    let gen_actions: BTreeSet<&str> = generalised.iter().map(|g| g.action.as_str()).collect();
     for a in &observed_actions {
         let lvl = by_level(a);
         let e = levels.entry(lvl).or_default();

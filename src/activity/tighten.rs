@@ -147,11 +147,45 @@ pub struct TightenReport {
     /// The observed requests (CloudTrail input only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<TightenObserved>,
-    /// One entry per changed Allow statement: `statement`, `change`, and for a narrowed one
-    /// its `actions` (and, from CloudTrail, the `resource` change).
-    pub statements: Vec<Value>,
+    /// One entry per Allow statement: what became of it.
+    pub statements: Vec<StatementChange>,
     /// What the narrowing removes, counted in catalog actions.
     pub removed: Removal,
+}
+
+/// What `tighten` did to one Allow statement of the policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementChange {
+    /// Its Sid, or its JSON path without one.
+    pub statement: String,
+    /// `narrowed`, `kept`, or `removed (…why…)`.
+    pub change: &'static str,
+    /// The actions a narrowed statement keeps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<String>>,
+    /// From CloudTrail, for a narrowed statement: its resource change (`null` when unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Option<ResourceChange>>,
+}
+
+impl StatementChange {
+    fn new(statement: String, change: &'static str) -> StatementChange {
+        StatementChange {
+            statement,
+            change,
+            actions: None,
+            resource: None,
+        }
+    }
+}
+
+/// The resource element of a narrowed statement, before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceChange {
+    /// The patterns before.
+    pub from: Vec<String>,
+    /// The patterns after.
+    pub to: Vec<String>,
 }
 
 /// The proof part of a [`TightenReport`]; the `observed_*` fields come with CloudTrail input,
@@ -295,9 +329,10 @@ pub fn tighten_cloudtrail(
             continue;
         }
         if per_action[i].is_empty() {
-            changes.push(
-                json!({"statement": label, "change": "removed (no observed request used it)"}),
-            );
+            changes.push(StatementChange::new(
+                label,
+                "removed (no observed request used it)",
+            ));
             continue;
         }
         let res_elem = s.resource.as_ref();
@@ -344,10 +379,17 @@ pub fn tighten_cloudtrail(
                 if new != was || negated {
                     obj.remove("NotResource");
                     obj.insert("Resource".into(), one_or_list(new.clone()));
-                    res_change = Some(json!({"from": was, "to": new}));
+                    res_change = Some(ResourceChange {
+                        from: was.clone(),
+                        to: new,
+                    });
                 }
             }
-            changes.push(json!({"statement": label, "change": "narrowed", "actions": acts, "resource": res_change}));
+            changes.push(StatementChange {
+                actions: Some(acts),
+                resource: Some(res_change),
+                ..StatementChange::new(label.clone(), "narrowed")
+            });
             stmts.push(st);
         }
     }
@@ -526,12 +568,12 @@ pub fn tighten_last_accessed(
         keep_patterns.sort();
         keep_patterns.dedup();
         if keep_patterns.is_empty() {
-            changes.push(json!({"statement": label, "change": "removed (no used service)"}));
+            changes.push(StatementChange::new(label, "removed (no used service)"));
             continue;
         }
         if kept_all && !s.action.negated {
             stmts.push(raw[i].clone());
-            changes.push(json!({"statement": label, "change": "kept"}));
+            changes.push(StatementChange::new(label, "kept"));
             continue;
         }
         let mut st = raw[i].clone();
@@ -539,7 +581,10 @@ pub fn tighten_last_accessed(
             obj.remove("NotAction");
             obj.insert("Action".into(), one_or_list(keep_patterns.clone()));
         }
-        changes.push(json!({"statement": label, "change": "narrowed", "actions": keep_patterns}));
+        changes.push(StatementChange {
+            actions: Some(keep_patterns),
+            ..StatementChange::new(label, "narrowed")
+        });
         stmts.push(st);
     }
     if !stmts

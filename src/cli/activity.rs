@@ -255,19 +255,17 @@ fn generate_text(r: &GenerateReport) -> String {
         let _ = writeln!(
             o,
             "  {} on {} (observed {})",
-            x["action"].as_str().unwrap_or(""),
-            x["pattern"].as_str().unwrap_or(""),
-            x["observed"].as_array().map_or(0, Vec::len)
+            x.action,
+            x.pattern,
+            x.observed.len()
         );
     }
     for d in &ob.denied {
         let _ = writeln!(
             o,
             "denied (not in the policy): {} {}",
-            d["action"]
-                .as_str()
-                .unwrap_or(d["event"].as_str().unwrap_or("")),
-            d["error"].as_str().unwrap_or("")
+            d.action.as_deref().unwrap_or(&d.event),
+            d.error.as_deref().unwrap_or("")
         );
     }
     o
@@ -477,17 +475,14 @@ fn tighten_text(r: &TightenReport) -> String {
         }
     }
     for c in &r.statements {
-        let n = c["actions"]
-            .as_array()
+        let n = c
+            .actions
+            .as_ref()
             .map_or(String::new(), |a| format!(" to {} action(s)", a.len()));
-        let _ = writeln!(
-            o,
-            "statement {}: {}{n}",
-            c["statement"].as_str().unwrap_or(""),
-            c["change"].as_str().unwrap_or("")
-        );
-        if let Some(res) = c.get("resource").filter(|x| !x.is_null()) {
-            let _ = writeln!(o, "  resource {} → {}", res["from"], res["to"]);
+        let _ = writeln!(o, "statement {}: {}{n}", c.statement, c.change);
+        if let Some(Some(res)) = &c.resource {
+            // the patterns as JSON lists, as before the report was typed
+            let _ = writeln!(o, "  resource {} → {}", json!(res.from), json!(res.to));
         }
     }
     o
