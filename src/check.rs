@@ -374,8 +374,8 @@ pub fn check_account(
     inputs: &crate::account::Inputs,
     invs: &[AccountInvariant],
 ) -> Result<Vec<CheckEntry>, Errors> {
-    let mut env = crate::account::Env::load(inputs)?;
-    env.quiet = true;
+    // no progress bar: `Env` reports to `NoProgress` unless told otherwise
+    let env = crate::account::Env::load(inputs)?;
     let graph = crate::account::Graph::build(&env);
     let escalations = crate::account::escalate::escalations(&env, &graph);
     let warnings: Vec<String> = env

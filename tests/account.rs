@@ -1115,3 +1115,45 @@ fn trust_in_a_named_session_admits_the_role_under_that_session_name() {
         "{v}"
     );
 }
+
+/// The account crate reports its long steps through `Env::progress` (it never prints): every
+/// step starts with its principal count, each principal is counted once, and every step finishes.
+#[test]
+fn long_steps_report_progress_through_the_callback() {
+    use iamprove::account::Progress;
+    use std::sync::{Arc, Mutex};
+    #[derive(Default)]
+    struct Log(Mutex<Vec<(String, usize, usize, bool)>>);
+    impl Progress for Log {
+        fn start(&self, label: &str, total: usize) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((label.to_owned(), total, 0, false));
+        }
+        fn inc(&self) {
+            self.0.lock().unwrap().last_mut().unwrap().2 += 1;
+        }
+        fn finish(&self) {
+            self.0.lock().unwrap().last_mut().unwrap().3 = true;
+        }
+    }
+    let log = Arc::new(Log::default());
+    let mut env = env_with(None, &[], None);
+    env.progress = log.clone();
+    let n = env.nodes.len();
+    let g = Graph::build(&env);
+    let _ = escalations(&env, &g);
+    let _ = principals_reaching(&env, &g, "iam:CreateUser", "*");
+    let steps = log.0.lock().unwrap().clone();
+    let labels: Vec<&str> = steps.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["role assumption", "escalations", "direct permissions"]
+    );
+    for (label, total, done, finished) in &steps {
+        assert_eq!(*total, n, "{label}");
+        assert_eq!(*done, n, "{label}: every principal counted once");
+        assert!(finished, "{label} finished");
+    }
+}

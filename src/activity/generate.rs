@@ -2,8 +2,9 @@
 //! of one principal, with a replay proof and an over-grant report.
 
 use super::cloudtrail::{fit_format, Event, Resource};
-use super::{by_level, replay, Observation, Replay};
+use super::{by_level, replay, DeniedRecord, Observation, Replay, SkippedRecord};
 use crate::catalog::Catalog;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -93,7 +94,7 @@ fn sid_base(service: &str) -> String {
 }
 
 /// Build the policy document from observations: one statement per service and resource set.
-pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Value>, Vec<Value>) {
+pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Generalised>, Vec<AnyResource>) {
     let mut per_action: BTreeMap<String, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
     for o in obs {
         let e = per_action.entry(o.action.clone()).or_default();
@@ -112,14 +113,22 @@ pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Value>, Vec<Value>) {
         let service = action.split(':').next().unwrap_or("").to_owned();
         let patterns: Vec<String> = if !unk.is_empty() || arns.contains("*") {
             if !unk.is_empty() {
-                unknown.push(json!({"action": action, "reason": unk[0], "requests": unk.len()}));
+                unknown.push(AnyResource {
+                    action: action.clone(),
+                    reason: unk[0].clone(),
+                    requests: unk.len(),
+                });
             }
             vec!["*".into()]
         } else {
             let g = generalise(action, arns);
             for (p, members) in &g {
                 if members.len() > 1 || members.first() != Some(p) {
-                    generalised.push(json!({"action": action, "pattern": p, "observed": members}));
+                    generalised.push(Generalised {
+                        action: action.clone(),
+                        pattern: p.clone(),
+                        observed: members.clone(),
+                    });
                 }
             }
             g.into_iter().map(|(p, _)| p).collect()
@@ -151,8 +160,104 @@ pub fn build_policy(obs: &[Observation]) -> (Value, Vec<Value>, Vec<Value>) {
     )
 }
 
+/// The report of `generate`: the policy, what was observed, the replay proof and the
+/// over-grant. Serialized with the field names (and order) the JSON report has always had.
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerateReport {
+    /// The principal whose activity was read.
+    pub principal: String,
+    /// The generated policy document.
+    pub policy: Value,
+    /// What the input held.
+    pub observed: GenerateObserved,
+    /// Every observed request replayed through the evaluator under the policy.
+    pub proof: GenerateProof,
+    /// What the policy grants beyond the observed requests.
+    pub over_grant: OverGrant,
+}
+
+/// The observed part of a [`GenerateReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerateObserved {
+    /// Successful requests with a known IAM action.
+    pub successful_requests: usize,
+    /// Distinct (action, resource) pairs among them.
+    pub distinct_requests: usize,
+    /// Distinct actions among them.
+    pub actions: usize,
+    /// Denied requests.
+    pub denied: Vec<DeniedRecord>,
+    /// Skipped records.
+    pub skipped: Vec<SkippedRecord>,
+}
+
+/// The replay proof of a [`GenerateReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct GenerateProof {
+    /// Requests replayed.
+    pub replayed: usize,
+    /// Replayed as Allow.
+    pub allowed: usize,
+    /// Requests the policy does not allow (an internal error when not empty).
+    pub failures: Vec<Value>,
+    /// Assumptions of the replay.
+    pub assumptions: Vec<String>,
+    /// Every observed request is allowed (`failures` is empty).
+    pub holds: bool,
+}
+
+/// The over-grant part of a [`GenerateReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct OverGrant {
+    /// Allowed actions that were not observed: always 0 (statements name observed actions).
+    pub extra_actions: usize,
+    /// Counts per access level.
+    pub by_access_level: BTreeMap<&'static str, LevelCounts>,
+    /// Resources generalised to a pattern.
+    pub generalised_resources: Vec<Generalised>,
+    /// Actions granted on `*` because some request's resource is unknown.
+    pub any_resource_because_unknown: Vec<AnyResource>,
+}
+
+/// An action whose observed resources are granted through a pattern.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generalised {
+    /// The action.
+    pub action: String,
+    /// The resource pattern in the policy.
+    pub pattern: String,
+    /// The observed ARNs it covers.
+    pub observed: Vec<String>,
+}
+
+/// An action granted on `*` because some request's resource is not in its record.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnyResource {
+    /// The action.
+    pub action: String,
+    /// Why the first such request's resource is unknown.
+    pub reason: String,
+    /// How many requests of the action have an unknown resource.
+    pub requests: usize,
+}
+
+/// Action counts of one access level in [`OverGrant`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LevelCounts {
+    /// Observed actions.
+    pub observed_actions: usize,
+    /// Allowed actions.
+    pub allowed_actions: usize,
+    /// Allowed actions not observed.
+    pub extra_actions: usize,
+    /// Actions granted on any resource.
+    pub actions_on_any_resource: usize,
+    /// Actions granted on generalised resources.
+    pub actions_on_generalised_resources: usize,
+}
+
 /// `generate`: the report (policy included).
-pub fn generate(events: &[Event], principal: &str) -> Result<Value, String> {
+pub fn generate(events: &[Event], principal: &str) -> Result<GenerateReport, String> {
     let (obs, denied, skipped) = super::observe(events, |e| e.by(principal));
     if obs.is_empty() {
         return Err(format!(
@@ -169,31 +274,17 @@ pub fn generate(events: &[Event], principal: &str) -> Result<Value, String> {
         assumptions,
     } = replay(&pol, &obs);
     // over-grant: every allowed action is an observed one; resources may be wider
-    let mut levels: BTreeMap<&'static str, Value> = BTreeMap::new();
+    let mut levels: BTreeMap<&'static str, LevelCounts> = BTreeMap::new();
     let observed_actions: BTreeSet<&str> = obs.iter().map(|o| o.action.as_str()).collect();
-    let any_resource: BTreeSet<&str> = unknown
-        .iter()
-        .filter_map(|u| u["action"].as_str())
-        .collect();
-    let gen_actions: BTreeSet<&str> = generalised
-        .iter()
-        .filter_map(|g| g["action"].as_str())
-        .collect();
+    let any_resource: BTreeSet<&str> = unknown.iter().map(|u| u.action.as_str()).collect();
+    let gen_actions: BTreeSet<&str> = generalised.iter().map(|g| g.action.as_str()).collect();
     for a in &observed_actions {
         let lvl = by_level(a);
-        let e = levels.entry(lvl).or_insert_with(|| {
-            json!({"observed_actions": 0, "allowed_actions": 0, "extra_actions": 0, "actions_on_any_resource": 0, "actions_on_generalised_resources": 0})
-        });
-        for (k, on) in [
-            ("observed_actions", true),
-            ("allowed_actions", true),
-            ("actions_on_any_resource", any_resource.contains(a)),
-            ("actions_on_generalised_resources", gen_actions.contains(a)),
-        ] {
-            if on {
-                e[k] = json!(e[k].as_u64().unwrap_or(0) + 1);
-            }
-        }
+        let e = levels.entry(lvl).or_default();
+        e.observed_actions += 1;
+        e.allowed_actions += 1;
+        e.actions_on_any_resource += usize::from(any_resource.contains(a));
+        e.actions_on_generalised_resources += usize::from(gen_actions.contains(a));
     }
     let distinct: BTreeSet<(String, String)> = obs
         .iter()
@@ -207,30 +298,30 @@ pub fn generate(events: &[Event], principal: &str) -> Result<Value, String> {
             )
         })
         .collect();
-    Ok(json!({
-        "principal": principal,
-        "policy": policy,
-        "observed": {
-            "successful_requests": obs.len(),
-            "distinct_requests": distinct.len(),
-            "actions": observed_actions.len(),
-            "denied": denied,
-            "skipped": skipped,
+    Ok(GenerateReport {
+        principal: principal.to_owned(),
+        policy,
+        observed: GenerateObserved {
+            successful_requests: obs.len(),
+            distinct_requests: distinct.len(),
+            actions: observed_actions.len(),
+            denied,
+            skipped,
         },
-        "proof": {
-            "replayed": obs.len(),
-            "allowed": allowed,
-            "failures": failures,
-            "assumptions": assumptions,
-            "holds": failures.is_empty(),
+        proof: GenerateProof {
+            replayed: obs.len(),
+            allowed,
+            holds: failures.is_empty(),
+            failures,
+            assumptions,
         },
-        "over_grant": {
-            "extra_actions": 0,
-            "by_access_level": levels,
-            "generalised_resources": generalised,
-            "any_resource_because_unknown": unknown,
+        over_grant: OverGrant {
+            extra_actions: 0,
+            by_access_level: levels,
+            generalised_resources: generalised,
+            any_resource_because_unknown: unknown,
         },
-    }))
+    })
 }
 
 #[cfg(test)]

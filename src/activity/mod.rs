@@ -15,6 +15,7 @@ use crate::request::{Context, Principal, Request};
 use crate::rules::strict_resource;
 use crate::scenario::{Errors, Scenario};
 use cloudtrail::{load_events, Event, Resource};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -28,32 +29,76 @@ pub struct Observation {
     pub context: Context,
 }
 
+/// A denied record of the input (listed in `generate`'s report, not in the policy).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeniedRecord {
+    /// `file#path` of the record.
+    pub record: String,
+    /// The event name.
+    pub event: String,
+    /// Its IAM action, when known.
+    pub action: Option<String>,
+    /// The error code.
+    pub error: Option<String>,
+    /// The error message.
+    pub message: Option<String>,
+}
+
+/// A record skipped as an observation, with the reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedRecord {
+    /// `file#path` of the record.
+    pub record: String,
+    /// The event name.
+    pub event: String,
+    /// Why it is not an observed success with a known action and principal.
+    pub reason: String,
+}
+
 /// Observed successful requests of the callers `keep` selects; denied and skipped records listed.
 pub fn observe(
     events: &[Event],
     keep: impl Fn(&Event) -> bool,
-) -> (Vec<Observation>, Vec<Value>, Vec<Value>) {
+) -> (Vec<Observation>, Vec<DeniedRecord>, Vec<SkippedRecord>) {
     let (mut obs, mut denied, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     for e in events.iter().filter(|e| keep(e)) {
         if e.denied() {
-            denied.push(json!({"record": format!("{}#{}", e.file, e.path), "event": e.name(), "action": e.action().ok(), "error": e.error_code(), "message": e.error_message()}));
+            denied.push(DeniedRecord {
+                record: format!("{}#{}", e.file, e.path),
+                event: e.name().to_owned(),
+                action: e.action().ok(),
+                error: e.error_code().map(str::to_owned),
+                message: e.error_message().map(str::to_owned),
+            });
             continue;
         }
         if let Some(code) = e.error_code() {
-            skipped.push(json!({"record": format!("{}#{}", e.file, e.path), "event": e.name(), "reason": format!("failed with {code} (not an observed success)")}));
+            skipped.push(SkippedRecord {
+                record: format!("{}#{}", e.file, e.path),
+                event: e.name().to_owned(),
+                reason: format!("failed with {code} (not an observed success)"),
+            });
             continue;
         }
         let action = match e.action() {
             Ok(a) => a,
             Err(why) => {
-                skipped.push(json!({"record": format!("{}#{}", e.file, e.path), "event": e.name(), "reason": why}));
+                skipped.push(SkippedRecord {
+                    record: format!("{}#{}", e.file, e.path),
+                    event: e.name().to_owned(),
+                    reason: why,
+                });
                 continue;
             }
         };
         let principal = match e.principal() {
             Ok(p) => p,
             Err(why) => {
-                skipped.push(json!({"record": format!("{}#{}", e.file, e.path), "event": e.name(), "reason": why}));
+                skipped.push(SkippedRecord {
+                    record: format!("{}#{}", e.file, e.path),
+                    event: e.name().to_owned(),
+                    reason: why,
+                });
                 continue;
             }
         };

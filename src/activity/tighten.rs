@@ -9,6 +9,8 @@ use crate::eval::{evaluate, Applies, Decision, Matcher, Miss};
 use crate::model::{ActionElem, Effect, Policy, PolicyType};
 use crate::query::{QueryOptions, Side};
 use crate::scenario::{locate, read_json, Errors, InputError, Scenario};
+use crate::verdict::Verdict;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -92,7 +94,7 @@ fn new_doc(orig: &Value, stmts: Vec<Value>) -> Value {
 }
 
 /// Prove NEW ⊆ OLD with `diff::compare` and report the verdict.
-fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (&'static str, Option<String>) {
+fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (Verdict, Option<String>) {
     let d = DiffOptions {
         kind: Some(PolicyType::Identity),
         max_findings: 1,
@@ -111,11 +113,11 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (&'static str, Opti
         "widened",
     );
     if let Some(e) = f.internal {
-        return ("internal_error", Some(e.to_string()));
+        return (Verdict::Error, Some(e.to_string()));
     }
     if !f.findings.is_empty() {
         return (
-            "internal_error",
+            Verdict::Error,
             Some(format!(
                 "the narrowed policy widens: {}",
                 Value::Array(f.findings)
@@ -123,12 +125,125 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (&'static str, Opti
         );
     }
     if let Some(u) = f.unknown {
-        return ("unknown", Some(u));
+        return (Verdict::Unknown, Some(u));
     }
-    ("no_widening", None)
+    (Verdict::NoWidening, None)
 }
 
-fn removal(old: &Policy, new: &Policy) -> Value {
+/// The report of `tighten`: the narrowed policy, the proof that it does not widen, and what
+/// it removes. Serialized with the field names (and order) the JSON report has always had.
+#[derive(Debug, Clone, Serialize)]
+pub struct TightenReport {
+    /// `no_widening` (proved), `unknown` (`error` says why), or `error`: an internal error
+    /// (the narrowed policy widens or loses an observed request; `error` says which), which
+    /// the CLI reports with exit 2 instead of printing the report.
+    pub verdict: Verdict,
+    /// Why the verdict is not `no_widening` (`None` when it is).
+    pub error: Option<String>,
+    /// The narrowed policy document.
+    pub policy: Value,
+    /// The proof.
+    pub proof: TightenProof,
+    /// The observed requests (CloudTrail input only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<TightenObserved>,
+    /// One entry per Allow statement: what became of it.
+    pub statements: Vec<StatementChange>,
+    /// What the narrowing removes, counted in catalog actions.
+    pub removed: Removal,
+}
+
+/// What `tighten` did to one Allow statement of the policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementChange {
+    /// Its Sid, or its JSON path without one.
+    pub statement: String,
+    /// `narrowed`, `kept`, or `removed (…why…)`.
+    pub change: &'static str,
+    /// The actions a narrowed statement keeps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<String>>,
+    /// From CloudTrail, for a narrowed statement: its resource change (`null` when unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Option<ResourceChange>>,
+}
+
+impl StatementChange {
+    fn new(statement: String, change: &'static str) -> StatementChange {
+        StatementChange {
+            statement,
+            change,
+            actions: None,
+            resource: None,
+        }
+    }
+}
+
+/// The resource element of a narrowed statement, before and after.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceChange {
+    /// The patterns before.
+    pub from: Vec<String>,
+    /// The patterns after.
+    pub to: Vec<String>,
+}
+
+/// The proof part of a [`TightenReport`]; the `observed_*` fields come with CloudTrail input,
+/// `used_actions_kept` with last-accessed input.
+#[derive(Debug, Clone, Serialize)]
+pub struct TightenProof {
+    /// The verdict of `diff NEW OLD` (the report's verdict unless a check after it failed).
+    pub diff_new_old: Verdict,
+    /// Why that diff is not `no_widening`.
+    pub diff_detail: Option<String>,
+    /// Observed requests replayed as Allow under the narrowed policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_allowed: Option<usize>,
+    /// Observed requests with a known resource (replayed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_replayed: Option<usize>,
+    /// Observed requests that name no resource (not replayed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_without_resource: Option<usize>,
+    /// Assumptions of the replay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumptions: Option<Vec<String>>,
+    /// Every used tracked action the old policy granted is still named by the new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_actions_kept: Option<bool>,
+}
+
+/// The observed requests of a CloudTrail [`TightenReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TightenObserved {
+    /// Successful requests with a known IAM action.
+    pub successful_requests: usize,
+    /// Those the policy grants.
+    pub granted_by_policy: usize,
+    /// Those it does not (granted elsewhere, or denied): `record`, `action`, `resource`.
+    pub not_granted_by_policy: Vec<Value>,
+    /// Denied requests in the input.
+    pub denied: usize,
+    /// Records skipped (not an observed success, or no known action).
+    pub skipped: usize,
+}
+
+/// What a narrowing removes: catalog actions per access level before, after and removed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removal {
+    /// Catalog actions the old policy allows, per access level.
+    pub catalog_actions_before: BTreeMap<&'static str, usize>,
+    /// Catalog actions the new policy allows, per access level.
+    pub catalog_actions_after: BTreeMap<&'static str, usize>,
+    /// Catalog actions removed, per access level.
+    pub catalog_actions_removed: BTreeMap<&'static str, usize>,
+    /// Catalog actions removed in all.
+    pub removed_total: usize,
+    /// Services no action of which is allowed any more.
+    pub services_removed: Vec<String>,
+}
+
+fn removal(old: &Policy, new: &Policy) -> Removal {
     let (o, n) = (allowed_actions(old), allowed_actions(new));
     let removed: BTreeSet<&'static str> = o.difference(&n).copied().collect();
     let services = |s: &BTreeSet<&'static str>| -> BTreeSet<String> {
@@ -138,13 +253,13 @@ fn removal(old: &Policy, new: &Policy) -> Value {
             .collect()
     };
     let removed_services: Vec<String> = services(&o).difference(&services(&n)).cloned().collect();
-    json!({
-        "catalog_actions_before": count_levels(&o),
-        "catalog_actions_after": count_levels(&n),
-        "catalog_actions_removed": count_levels(&removed),
-        "removed_total": removed.len(),
-        "services_removed": removed_services,
-    })
+    Removal {
+        catalog_actions_before: count_levels(&o),
+        catalog_actions_after: count_levels(&n),
+        catalog_actions_removed: count_levels(&removed),
+        removed_total: removed.len(),
+        services_removed: removed_services,
+    }
 }
 
 /// Narrow to observed CloudTrail requests.
@@ -153,7 +268,7 @@ pub fn tighten_cloudtrail(
     events: &[Event],
     principal: Option<&str>,
     opts: &QueryOptions,
-) -> Result<Value, Errors> {
+) -> Result<TightenReport, Errors> {
     let (old, orig, raw) = load(path)?;
     let file = path.display().to_string();
     let (obs, denied, skipped) = observe(events, |e| principal.is_none_or(|p| e.by(p)));
@@ -214,9 +329,10 @@ pub fn tighten_cloudtrail(
             continue;
         }
         if per_action[i].is_empty() {
-            changes.push(
-                json!({"statement": label, "change": "removed (no observed request used it)"}),
-            );
+            changes.push(StatementChange::new(
+                label,
+                "removed (no observed request used it)",
+            ));
             continue;
         }
         let res_elem = s.resource.as_ref();
@@ -263,10 +379,17 @@ pub fn tighten_cloudtrail(
                 if new != was || negated {
                     obj.remove("NotResource");
                     obj.insert("Resource".into(), one_or_list(new.clone()));
-                    res_change = Some(json!({"from": was, "to": new}));
+                    res_change = Some(ResourceChange {
+                        from: was.clone(),
+                        to: new,
+                    });
                 }
             }
-            changes.push(json!({"statement": label, "change": "narrowed", "actions": acts, "resource": res_change}));
+            changes.push(StatementChange {
+                actions: Some(acts),
+                resource: Some(res_change),
+                ..StatementChange::new(label.clone(), "narrowed")
+            });
             stmts.push(st);
         }
     }
@@ -291,32 +414,41 @@ pub fn tighten_cloudtrail(
         .collect();
     let r = replay(&new, &known);
     let verdict = if !r.failures.is_empty() {
-        "internal_error"
+        Verdict::Error
     } else {
         verdict
     };
-    Ok(json!({
-        "verdict": verdict,
-        "error": if r.failures.is_empty() { json!(detail) } else { json!(format!("observed requests not allowed by the narrowed policy: {}", Value::Array(r.failures.clone()))) },
-        "policy": doc,
-        "proof": {
-            "diff_new_old": verdict,
-            "diff_detail": detail,
-            "observed_allowed": r.allowed,
-            "observed_replayed": known.len(),
-            "observed_without_resource": granted.len() - known.len(),
-            "assumptions": r.assumptions,
+    let error = if r.failures.is_empty() {
+        detail.clone()
+    } else {
+        Some(format!(
+            "observed requests not allowed by the narrowed policy: {}",
+            Value::Array(r.failures.clone())
+        ))
+    };
+    Ok(TightenReport {
+        verdict,
+        error,
+        removed: removal(&old, &new),
+        policy: doc,
+        proof: TightenProof {
+            diff_new_old: verdict,
+            diff_detail: detail,
+            observed_allowed: Some(r.allowed),
+            observed_replayed: Some(known.len()),
+            observed_without_resource: Some(granted.len() - known.len()),
+            assumptions: Some(r.assumptions),
+            used_actions_kept: None,
         },
-        "observed": {
-            "successful_requests": obs.len(),
-            "granted_by_policy": granted.len(),
-            "not_granted_by_policy": not_granted,
-            "denied": denied.len(),
-            "skipped": skipped.len(),
-        },
-        "statements": changes,
-        "removed": removal(&old, &new),
-    }))
+        observed: Some(TightenObserved {
+            successful_requests: obs.len(),
+            granted_by_policy: granted.len(),
+            not_granted_by_policy: not_granted,
+            denied: denied.len(),
+            skipped: skipped.len(),
+        }),
+        statements: changes,
+    })
 }
 
 /// Used service → (used tracked actions, all tracked actions), `None` without action-level data.
@@ -373,7 +505,11 @@ fn read_last_accessed(path: &Path) -> Result<LastAccessed, Errors> {
 }
 
 /// Narrow to the services (and tracked actions) IAM reports as used.
-pub fn tighten_last_accessed(path: &Path, la: &Path, opts: &QueryOptions) -> Result<Value, Errors> {
+pub fn tighten_last_accessed(
+    path: &Path,
+    la: &Path,
+    opts: &QueryOptions,
+) -> Result<TightenReport, Errors> {
     let (old, orig, raw) = load(path)?;
     let file = path.display().to_string();
     let used = read_last_accessed(la)?;
@@ -432,12 +568,12 @@ pub fn tighten_last_accessed(path: &Path, la: &Path, opts: &QueryOptions) -> Res
         keep_patterns.sort();
         keep_patterns.dedup();
         if keep_patterns.is_empty() {
-            changes.push(json!({"statement": label, "change": "removed (no used service)"}));
+            changes.push(StatementChange::new(label, "removed (no used service)"));
             continue;
         }
         if kept_all && !s.action.negated {
             stmts.push(raw[i].clone());
-            changes.push(json!({"statement": label, "change": "kept"}));
+            changes.push(StatementChange::new(label, "kept"));
             continue;
         }
         let mut st = raw[i].clone();
@@ -445,7 +581,10 @@ pub fn tighten_last_accessed(path: &Path, la: &Path, opts: &QueryOptions) -> Res
             obj.remove("NotAction");
             obj.insert("Action".into(), one_or_list(keep_patterns.clone()));
         }
-        changes.push(json!({"statement": label, "change": "narrowed", "actions": keep_patterns}));
+        changes.push(StatementChange {
+            actions: Some(keep_patterns),
+            ..StatementChange::new(label, "narrowed")
+        });
         stmts.push(st);
     }
     if !stmts
@@ -470,15 +609,29 @@ pub fn tighten_last_accessed(path: &Path, la: &Path, opts: &QueryOptions) -> Res
     let verdict = if lost.is_empty() {
         verdict
     } else {
-        "internal_error"
+        Verdict::Error
     };
     let _ = (evaluate, Decision::Allow);
-    Ok(json!({
-        "verdict": verdict,
-        "error": if lost.is_empty() { json!(detail) } else { json!(format!("used actions lost: {lost:?}")) },
-        "policy": doc,
-        "proof": {"diff_new_old": verdict, "diff_detail": detail, "used_actions_kept": lost.is_empty()},
-        "statements": changes,
-        "removed": removal(&old, &new),
-    }))
+    let error = if lost.is_empty() {
+        detail.clone()
+    } else {
+        Some(format!("used actions lost: {lost:?}"))
+    };
+    Ok(TightenReport {
+        verdict,
+        error,
+        removed: removal(&old, &new),
+        policy: doc,
+        proof: TightenProof {
+            diff_new_old: verdict,
+            diff_detail: detail,
+            observed_allowed: None,
+            observed_replayed: None,
+            observed_without_resource: None,
+            assumptions: None,
+            used_actions_kept: Some(lost.is_empty()),
+        },
+        observed: None,
+        statements: changes,
+    })
 }

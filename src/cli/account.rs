@@ -11,7 +11,7 @@ use std::io::Write;
 fn load(inputs: &Inputs, quiet: bool) -> Result<Env, Exit> {
     match Env::load(inputs) {
         Ok(mut e) => {
-            e.quiet = quiet;
+            e.progress = super::progress::Bar::for_stderr(quiet);
             Ok(e)
         }
         Err(errs) => Err(report_errors(&errs)),

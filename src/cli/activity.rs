@@ -2,9 +2,12 @@
 
 use super::{report_errors, Exit, Format};
 use crate::activity::cloudtrail::{load_events, Event};
+use crate::activity::generate::GenerateReport;
+use crate::activity::tighten::TightenReport;
 use crate::activity::{generate, load_all, tighten, why};
 use crate::request::Principal;
 use crate::scenario::{Errors, InputError};
+use crate::verdict::Verdict;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -160,24 +163,27 @@ pub fn cmd_generate(
         Ok(r) => r,
         Err(e) => return report_errors(&vec![InputError::new("--cloudtrail", None, e)]),
     };
-    if report["proof"]["holds"] != json!(true) {
+    if !report.proof.holds {
         let _ = writeln!(
             std::io::stderr(),
             "error: internal error: the generated policy does not allow every observed request: {}",
-            report["proof"]["failures"]
+            Value::Array(report.proof.failures.clone())
         );
         return Exit::Input;
     }
-    finish(&report, output, format, generate_text)
+    finish(&report, &report.policy, None, output, format, generate_text)
 }
 
-fn finish(
-    report: &Value,
+/// Print a `generate`/`tighten` report (`verdict`: the tighten verdict, `None` for generate)
+/// and give its exit status.
+fn finish<R: serde::Serialize>(
+    report: &R,
+    policy: &Value,
+    verdict: Option<Verdict>,
     output: Option<&Path>,
     format: Format,
-    text: fn(&Value) -> String,
+    text: fn(&R) -> String,
 ) -> Exit {
-    let policy = &report["policy"];
     match format {
         Format::Json => {
             if let Some(p) = output {
@@ -203,79 +209,65 @@ fn finish(
             }
         }
     }
-    if report["verdict"] == json!("unknown") {
+    if verdict == Some(Verdict::Unknown) {
         Exit::Unknown
     } else {
         Exit::Ok
     }
 }
 
-fn levels_text(v: &Value) -> String {
-    v.as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, x)| format!("{k} {}", x))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
-}
-
-fn generate_text(r: &Value) -> String {
+fn generate_text(r: &GenerateReport) -> String {
     use std::fmt::Write as _;
     let mut o = String::new();
-    let ob = &r["observed"];
+    let ob = &r.observed;
     let _ = writeln!(
         o,
         "observed: {} successful requests of {} ({} distinct, {} actions); {} denied, {} skipped",
-        ob["successful_requests"],
-        r["principal"].as_str().unwrap_or(""),
-        ob["distinct_requests"],
-        ob["actions"],
-        ob["denied"].as_array().map_or(0, Vec::len),
-        ob["skipped"].as_array().map_or(0, Vec::len)
+        ob.successful_requests,
+        r.principal,
+        ob.distinct_requests,
+        ob.actions,
+        ob.denied.len(),
+        ob.skipped.len()
     );
-    let p = &r["proof"];
+    let p = &r.proof;
     let _ = writeln!(
         o,
         "proof: {} of {} observed requests replayed as Allow through the evaluator",
-        p["allowed"], p["replayed"]
+        p.allowed, p.replayed
     );
-    for a in p["assumptions"].as_array().into_iter().flatten() {
-        let _ = writeln!(o, "  assuming: {}", a.as_str().unwrap_or(""));
+    for a in &p.assumptions {
+        let _ = writeln!(o, "  assuming: {a}");
     }
-    let g = &r["over_grant"];
+    let g = &r.over_grant;
     let _ = writeln!(
         o,
         "over-grant: no action beyond the observed ones; by access level:"
     );
-    for (lvl, x) in g["by_access_level"].as_object().into_iter().flatten() {
+    for (lvl, x) in &g.by_access_level {
         let _ = writeln!(
             o,
             "  {lvl}: {} actions, {} on any resource (resource not in the record), {} on generalised resources",
-            x["allowed_actions"], x["actions_on_any_resource"], x["actions_on_generalised_resources"]
+            x.allowed_actions, x.actions_on_any_resource, x.actions_on_generalised_resources
         );
     }
-    for x in g["generalised_resources"].as_array().into_iter().flatten() {
+    for x in &g.generalised_resources {
         let _ = writeln!(
             o,
             "  {} on {} (observed {})",
-            x["action"].as_str().unwrap_or(""),
-            x["pattern"].as_str().unwrap_or(""),
-            x["observed"].as_array().map_or(0, Vec::len)
+            x.action,
+            x.pattern,
+            x.observed.len()
         );
     }
-    for d in ob["denied"].as_array().into_iter().flatten() {
+    for d in &ob.denied {
         let _ = writeln!(
             o,
             "denied (not in the policy): {} {}",
-            d["action"]
-                .as_str()
-                .unwrap_or(d["event"].as_str().unwrap_or("")),
-            d["error"].as_str().unwrap_or("")
+            d.action.as_deref().unwrap_or(&d.event),
+            d.error.as_deref().unwrap_or("")
         );
     }
-    let _ = levels_text;
     o
 }
 
@@ -313,15 +305,23 @@ pub fn cmd_tighten(
         Ok(r) => r,
         Err(e) => return report_errors(&e),
     };
-    if report["verdict"] == json!("internal_error") {
+    if report.verdict == Verdict::Error {
+        // printed as a JSON string, as before the report was typed
         let _ = writeln!(
             std::io::stderr(),
             "error: internal error: {}",
-            report["error"]
+            json!(report.error)
         );
         return Exit::Input;
     }
-    finish(&report, output, format, tighten_text)
+    finish(
+        &report,
+        &report.policy,
+        Some(report.verdict),
+        output,
+        format,
+        tighten_text,
+    )
 }
 
 /// The text report of one explanation.
@@ -432,44 +432,40 @@ fn why_text(w: &why::Why) -> String {
 }
 
 /// The readable summary of a `tighten` report.
-fn tighten_text(r: &Value) -> String {
+fn tighten_text(r: &TightenReport) -> String {
     use std::fmt::Write as _;
     let mut o = String::new();
-    let p = &r["proof"];
-    let _ = writeln!(
-        o,
-        "proof: diff NEW OLD: {}",
-        p["diff_new_old"].as_str().unwrap_or("")
-    );
-    if let Some(d) = p["diff_detail"].as_str() {
+    let p = &r.proof;
+    let _ = writeln!(o, "proof: diff NEW OLD: {}", p.diff_new_old);
+    if let Some(d) = &p.diff_detail {
         let _ = writeln!(o, "  {d}");
     }
-    if let Some(n) = p["observed_replayed"].as_u64() {
-        let _ = writeln!(o, "proof: {} of {n} observed requests granted by the old policy replayed as Allow under the new one", p["observed_allowed"]);
+    if let Some(n) = p.observed_replayed {
+        let allowed = p
+            .observed_allowed
+            .map_or_else(|| "null".to_owned(), |a| a.to_string());
+        let _ = writeln!(o, "proof: {allowed} of {n} observed requests granted by the old policy replayed as Allow under the new one");
     }
-    if let Some(n) = p["observed_without_resource"].as_u64().filter(|n| *n > 0) {
+    if let Some(n) = p.observed_without_resource.filter(|n| *n > 0) {
         let _ = writeln!(o, "  {n} more observed requests name no resource: their actions keep the statement's own resource element");
     }
-    for a in p["assumptions"].as_array().into_iter().flatten() {
-        let _ = writeln!(o, "  assuming: {}", a.as_str().unwrap_or(""));
+    for a in p.assumptions.iter().flatten() {
+        let _ = writeln!(o, "  assuming: {a}");
     }
-    if let Some(ng) = r["observed"]["not_granted_by_policy"].as_array() {
+    if let Some(ob) = &r.observed {
+        let ng = &ob.not_granted_by_policy;
         if !ng.is_empty() {
             let _ = writeln!(o, "{} observed requests are not granted by this policy (granted elsewhere, or denied): ignored", ng.len());
         }
     }
-    let rm = &r["removed"];
-    let _ = writeln!(o, "removed: {} catalog actions", rm["removed_total"]);
-    for (lvl, n) in rm["catalog_actions_removed"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
-        let before = rm["catalog_actions_before"][lvl].as_u64().unwrap_or(0);
+    let rm = &r.removed;
+    let _ = writeln!(o, "removed: {} catalog actions", rm.removed_total);
+    for (lvl, n) in &rm.catalog_actions_removed {
+        let before = rm.catalog_actions_before.get(lvl).copied().unwrap_or(0);
         let _ = writeln!(o, "  {lvl}: {n} of {before}");
     }
-    if let Some(s) = rm["services_removed"].as_array().filter(|s| !s.is_empty()) {
-        let names: Vec<&str> = s.iter().filter_map(Value::as_str).collect();
+    if let Some(s) = Some(&rm.services_removed).filter(|s| !s.is_empty()) {
+        let names: Vec<&str> = s.iter().map(String::as_str).collect();
         let more = names.len().saturating_sub(12);
         let shown = names[..names.len().min(12)].join(", ");
         if more > 0 {
@@ -478,18 +474,15 @@ fn tighten_text(r: &Value) -> String {
             let _ = writeln!(o, "  services no longer granted: {shown}");
         }
     }
-    for c in r["statements"].as_array().into_iter().flatten() {
-        let n = c["actions"]
-            .as_array()
+    for c in &r.statements {
+        let n = c
+            .actions
+            .as_ref()
             .map_or(String::new(), |a| format!(" to {} action(s)", a.len()));
-        let _ = writeln!(
-            o,
-            "statement {}: {}{n}",
-            c["statement"].as_str().unwrap_or(""),
-            c["change"].as_str().unwrap_or("")
-        );
-        if let Some(res) = c.get("resource").filter(|x| !x.is_null()) {
-            let _ = writeln!(o, "  resource {} → {}", res["from"], res["to"]);
+        let _ = writeln!(o, "statement {}: {}{n}", c.statement, c.change);
+        if let Some(Some(res)) = &c.resource {
+            // the patterns as JSON lists, as before the report was typed
+            let _ = writeln!(o, "  resource {} → {}", json!(res.from), json!(res.to));
         }
     }
     o

@@ -6,6 +6,7 @@ pub mod check;
 pub mod diff;
 pub mod gitdiff;
 pub mod iac;
+pub mod progress;
 pub mod sarif;
 pub mod shellgen;
 pub mod style;

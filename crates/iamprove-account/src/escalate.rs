@@ -946,7 +946,7 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
             !env.nodes[i].kind.is_outside() && !env.principal_of(i, None).is_service_linked_role()
         })
         .collect();
-    let pb = progress(n, env.quiet, "escalations");
+    let pb = progress(env, n, "escalations");
     let first: Vec<Vec<Escalation>> = (0..n)
         .into_par_iter()
         .map(|p| {
@@ -955,11 +955,11 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
             } else {
                 Vec::new()
             };
-            pb.inc(1);
+            pb.inc();
             r
         })
         .collect();
-    pb.finish_and_clear();
+    drop(pb);
     // second order: reach a role that can escalate itself
     let mut out: Vec<Escalation> = Vec::new();
     // an administrator role that any AWS account (the whole internet) can assume

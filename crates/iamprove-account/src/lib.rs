@@ -172,8 +172,8 @@ pub struct Env {
     pub by_arn: HashMap<String, usize>,
     /// For each role node: its trust policy's AssumeRole edges' candidate callers.
     pub now_ms: i64,
-    /// No progress bar.
-    pub quiet: bool,
+    /// Where long steps report their progress ([`NoProgress`] unless the caller sets one).
+    pub progress: std::sync::Arc<dyn Progress>,
 }
 
 /// Input files of the account commands.
@@ -417,7 +417,7 @@ impl Env {
             nodes,
             by_arn,
             now_ms: now_ms(),
-            quiet: true,
+            progress: std::sync::Arc::new(NoProgress),
         }
     }
 
@@ -840,20 +840,49 @@ pub fn assume_action(env: &Env, n: usize) -> &'static str {
     }
 }
 
-/// Progress bar on a terminal, hidden when piped or quiet.
-pub fn progress(len: usize, quiet: bool, msg: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if quiet || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+/// Progress of a long step of the analysis (role assumption, direct permissions, escalations),
+/// reported as it runs. The account crate never prints: the caller decides how to show it (the
+/// CLI draws a bar on a terminal, see `src/cli/progress.rs`). Units are principals; `inc` is
+/// called from worker threads.
+pub trait Progress: Send + Sync {
+    /// A step named `label` with `total` units starts (it replaces any unfinished one).
+    fn start(&self, label: &str, total: usize);
+    /// One more unit of the current step is done.
+    fn inc(&self);
+    /// The current step is over.
+    fn finish(&self);
+}
+
+/// Progress that shows nothing: the default of [`Env`] (library use, `check`, tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _label: &str, _total: usize) {}
+    fn inc(&self) {}
+    fn finish(&self) {}
+}
+
+/// Start a step on `env`'s progress; the returned [`StepProgress`] ends it when dropped.
+pub(crate) fn progress<'a>(env: &'a Env, total: usize, label: &str) -> StepProgress<'a> {
+    env.progress.start(label, total);
+    StepProgress(env.progress.as_ref())
+}
+
+/// One running step of [`Progress`]; finished when dropped.
+pub(crate) struct StepProgress<'a>(&'a dyn Progress);
+
+impl StepProgress<'_> {
+    /// One more unit done.
+    pub(crate) fn inc(&self) {
+        self.0.inc();
     }
-    let pb = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
-    {
-        pb.set_style(style.progress_chars("=> "));
+}
+
+impl Drop for StepProgress<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
     }
-    pb.set_message(msg.to_owned());
-    pb
 }
 
 /// The role-assumption graph: for each node, the roles it can assume (checked by the evaluator).
@@ -888,7 +917,7 @@ impl Graph {
                 }
             }
         }
-        let pb = progress(env.nodes.len(), env.quiet, "role assumption");
+        let pb = progress(env, env.nodes.len(), "role assumption");
         let edges: Vec<Vec<Edge>> = by_caller
             .into_par_iter()
             .enumerate()
@@ -922,11 +951,11 @@ impl Graph {
                         }
                     }
                 }
-                pb.inc(1);
+                pb.inc();
                 out
             })
             .collect();
-        pb.finish_and_clear();
+        drop(pb);
         Graph { edges }
     }
 
@@ -1152,7 +1181,7 @@ fn reaching(
 ) -> (Vec<Reach>, Vec<(String, String)>) {
     let n = env.nodes.len();
     let opts = crate::query::QueryOptions::default();
-    let pb = progress(n, env.quiet, "direct permissions");
+    let pb = progress(env, n, "direct permissions");
     // principals that must get the same answer share one query (see `pattern::share_key`)
     let keys: Vec<Option<String>> = (0..n)
         .into_par_iter()
@@ -1172,7 +1201,7 @@ fn reaching(
                 return None;
             }
             let d = pattern::direct(env, i, q, &opts);
-            pb.inc(1);
+            pb.inc();
             Some(d)
         })
         .collect();
@@ -1186,11 +1215,11 @@ fn reaching(
                 Some(d) => pattern::shared(env, i, q, d, &opts),
                 None => pattern::direct(env, i, q, &opts),
             };
-            pb.inc(1);
+            pb.inc();
             d
         })
         .collect();
-    pb.finish_and_clear();
+    drop(pb);
     // Reverse breadth-first search from the principals allowed directly: one pass over the
     // graph instead of one search per principal. Pass 0: unconditional edges into principals
     // allowed unconditionally (rank 0); pass 1: any edge into any allowed principal (rank 1).
