@@ -718,12 +718,20 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
         }
         let Json::Obj(so) = &s else { return None };
         let mut out = Vec::new();
+        // an unresolved `Principal: {AWS: X}`: `Principal: "*"` plus a shared Boolean
+        // "the request's principal is X" (`principal_is_key`) added to the conditions
+        let mut principal_is: Option<String> = None;
         for (k, v) in so {
             if !has_mark(v) {
                 out.push((k.clone(), v.clone()));
                 continue;
             }
             let nv = match k.as_str() {
+                "Principal" => {
+                    let name = whole_marked_aws_principal(v)?;
+                    principal_is = Some(principal_is_key(&name));
+                    Json::Str("*".into())
+                }
                 "Resource" | "NotResource" => strings(v)?,
                 "Sid" => Json::Str(starred(v.as_str()?).replace('*', "")),
                 "Condition" => {
@@ -753,9 +761,63 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
             };
             out.push((k.clone(), nv));
         }
+        if let Some(key) = principal_is {
+            let entry = (key, Json::Str("true".into()));
+            match out.iter_mut().find(|(k, _)| k == "Condition") {
+                Some((_, Json::Obj(ops))) => match ops.iter_mut().find(|(op, _)| op == "Bool") {
+                    Some((_, Json::Obj(keys))) => keys.push(entry),
+                    Some(_) => return None,
+                    None => ops.push(("Bool".into(), Json::Obj(vec![entry]))),
+                },
+                Some(_) => return None,
+                None => out.push((
+                    "Condition".into(),
+                    Json::Obj(vec![("Bool".into(), Json::Obj(vec![entry]))]),
+                )),
+            }
+        }
         stmts.push(Json::Obj(out));
     }
     Some(with_statements(doc, stmts))
+}
+
+/// The Boolean context key that stands for "the request's principal is the one the
+/// unresolved expression `name` names" in the shared-value comparison: `variable_key(name)`
+/// followed by `/isprincipal`. Every request assigns it (`Encoder::link_iac_values`), OLD and NEW
+/// share it, and a statement naming the expression applies exactly when it is true. The real
+/// entry decides this per request from the request's principal alone, so it is one of the
+/// assignments the comparison ranges over: no widening for every assignment is a proof for every
+/// value of the expression. (The grant class becomes that of `*`, which is what the symbolic
+/// principal gives an ARN entry too.)
+pub fn principal_is_key(name: &str) -> String {
+    format!("{}/isprincipal", variable_key(name))
+}
+
+/// The expression's name when `principal` is `{"AWS": X}` (or `{"AWS": [X]}`) and `X` is one
+/// whole marker whose expression names an IAM role or user ARN (`Fn::GetAtt R.Arn`, Terraform
+/// `….arn`): an entry that matches exactly the principals whose ARN it is, never an account.
+/// `None` for anything else (a partial ARN, an account, several entries, `Service`): bounds only.
+fn whole_marked_aws_principal(principal: &Json) -> Option<String> {
+    let Json::Obj(o) = principal else { return None };
+    let [(k, v)] = o.as_slice() else { return None };
+    if k != "AWS" {
+        return None;
+    }
+    let s = match v {
+        Json::Str(s) => s,
+        Json::Arr(a) => match a.as_slice() {
+            [Json::Str(s)] => s,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let name = s.strip_prefix(MARK)?.strip_suffix(MARK)?;
+    if name.contains(MARK) {
+        return None;
+    }
+    let arn_attr = name.ends_with(".Arn") && name.starts_with("Fn::GetAtt ")
+        || name.ends_with(".arn") && (name.starts_with("aws_iam_role.") || name.starts_with("aws_iam_user."));
+    arn_attr.then(|| name.to_owned())
 }
 
 #[cfg(test)]
