@@ -793,6 +793,51 @@ pub fn principal_is_key(name: &str) -> String {
     format!("{}/isprincipal", variable_key(name))
 }
 
+/// `doc` with two Deny statements appended that leave only requests no unresolved principal
+/// can name, whatever its value: requests of an IAM user, role session or federated user
+/// (`aws:PrincipalType`), and requests for which one of `keys` (`principal_is_key`) is true,
+/// are denied. An entry from `Fn::GetAtt R.Arn` or `….arn` is an ARN other than an account root,
+/// which names only principals of those types. Appended last, the original statements keep
+/// their indices.
+pub fn with_principal_guard(doc: &Json, keys: &[String]) -> Json {
+    let deny = |sid: &str, cond: Json| {
+        Json::Obj(vec![
+            ("Sid".into(), Json::Str(sid.into())),
+            ("Effect".into(), Json::Str("Deny".into())),
+            ("Principal".into(), Json::Str("*".into())),
+            ("Action".into(), Json::Str("*".into())),
+            ("Resource".into(), Json::Str("*".into())),
+            ("Condition".into(), cond),
+        ])
+    };
+    let mut stmts = statements(doc);
+    stmts.push(deny(
+        "IamproveGuardPrincipalTypes",
+        Json::Obj(vec![(
+            "StringEquals".into(),
+            Json::Obj(vec![(
+                "aws:PrincipalType".into(),
+                Json::Arr(
+                    ["User", "AssumedRole", "FederatedUser"]
+                        .iter()
+                        .map(|t| Json::Str((*t).into()))
+                        .collect(),
+                ),
+            )]),
+        )]),
+    ));
+    for (i, k) in keys.iter().enumerate() {
+        stmts.push(deny(
+            &format!("IamproveGuardPrincipal{i}"),
+            Json::Obj(vec![(
+                "Bool".into(),
+                Json::Obj(vec![(k.clone(), Json::Str("true".into()))]),
+            )]),
+        ));
+    }
+    with_statements(doc, stmts)
+}
+
 /// The expression's name when `principal` is `{"AWS": X}` (or `{"AWS": [X]}`) and `X` is one
 /// whole marker whose expression names an IAM role or user ARN (`Fn::GetAtt R.Arn`, Terraform
 /// `….arn`): an entry that matches exactly the principals whose ARN it is, never an account.
@@ -816,7 +861,8 @@ fn whole_marked_aws_principal(principal: &Json) -> Option<String> {
         return None;
     }
     let arn_attr = name.ends_with(".Arn") && name.starts_with("Fn::GetAtt ")
-        || name.ends_with(".arn") && (name.starts_with("aws_iam_role.") || name.starts_with("aws_iam_user."));
+        || name.ends_with(".arn")
+            && (name.starts_with("aws_iam_role.") || name.starts_with("aws_iam_user."));
     arn_attr.then(|| name.to_owned())
 }
 

@@ -836,6 +836,9 @@ fn compare_part_inner(
             if bounded.verdict != Verdict::Unknown {
                 return Ok(bounded);
             }
+            if let Some(out) = widened_for_every_principal(&vpart, kind, opts, &names, &named) {
+                return Ok(out);
+            }
             // a widening with a value for every expression (every deployment gives each one
             // a value: `Encoder::link_iac_values`), replayed with those values
             let found = exact
@@ -890,6 +893,58 @@ fn compare_part_inner(
         // the solver gave up with variables: the bounds may still decide
         _ => compare_bounded(part, kind, opts),
     }
+}
+
+/// A widening that holds for every value of unresolved principals (`bounds::principal_is_key`):
+/// `vpart` (the variable form) with `bounds::with_principal_guard` on both sides, which leaves
+/// only requests whose principal no such value can name. A widening found there is a widening of
+/// the original pair on the same request for every value (the guard's Deny statements do not
+/// apply to it), replayed like any finding. `None` when another unresolved value remains
+/// symbolic (its value would be the solver's choice) or no such widening exists.
+fn widened_for_every_principal(
+    vpart: &Part,
+    kind: PolicyType,
+    opts: &DiffOptions,
+    names: &std::collections::BTreeSet<String>,
+    named: &str,
+) -> Option<Outcome> {
+    let keys: Vec<String> = names.iter().map(|n| bounds::principal_is_key(n)).collect();
+    let mut other_values = false;
+    let guard = |s: &State| match s {
+        State::Known(ds) => State::Known(
+            ds.iter()
+                .map(|d| Doc {
+                    json: bounds::with_principal_guard(&d.json, &keys),
+                    ..d.clone()
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    for s in [&vpart.before, &vpart.after] {
+        if let State::Known(ds) = s {
+            for d in ds {
+                let text = d.json.to_value().to_string();
+                other_values |= text.contains("${iamprove:");
+            }
+        }
+    }
+    if other_values {
+        return None;
+    }
+    let guarded = Part {
+        before: guard(&vpart.before),
+        after: guard(&vpart.after),
+        ..vpart.clone()
+    };
+    let mut out = compare_bounded(&guarded, kind, opts).ok()?;
+    if out.verdict != Verdict::Widened {
+        return None;
+    }
+    out.messages.push(format!(
+        "widens for every value of {named} (not known from the input): the request's principal is one no such value names"
+    ));
+    Some(out)
 }
 
 /// Values of the unresolved expressions for which the part provably does not widen, tried
