@@ -838,6 +838,38 @@ pub fn with_principal_guard(doc: &Json, keys: &[String]) -> Json {
     with_statements(doc, stmts)
 }
 
+/// `doc` with a Deny statement appended for every request whose principal is not an IAM user
+/// or role session (`aws:PrincipalType`): the principals an unresolved role or user ARN can
+/// name, so a widening found with the result shows a realistic value (the principal's ARN).
+/// Appended last, the original statements keep their indices.
+pub fn with_nameable_principals_only(doc: &Json) -> Json {
+    let mut stmts = statements(doc);
+    stmts.push(Json::Obj(vec![
+        (
+            "Sid".into(),
+            Json::Str("IamproveOnlyNameablePrincipals".into()),
+        ),
+        ("Effect".into(), Json::Str("Deny".into())),
+        ("Principal".into(), Json::Str("*".into())),
+        ("Action".into(), Json::Str("*".into())),
+        ("Resource".into(), Json::Str("*".into())),
+        (
+            "Condition".into(),
+            Json::Obj(vec![(
+                "StringNotEquals".into(),
+                Json::Obj(vec![(
+                    "aws:PrincipalType".into(),
+                    Json::Arr(vec![
+                        Json::Str("User".into()),
+                        Json::Str("AssumedRole".into()),
+                    ]),
+                )]),
+            )]),
+        ),
+    ]));
+    with_statements(doc, stmts)
+}
+
 /// The expression's name when `principal` is `{"AWS": X}` (or `{"AWS": [X]}`) and `X` is one
 /// whole marker whose expression names an IAM role or user ARN (`Fn::GetAtt R.Arn`, Terraform
 /// `….arn`): an entry that matches exactly the principals whose ARN it is, never an account.

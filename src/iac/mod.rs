@@ -841,7 +841,39 @@ fn compare_part_inner(
             }
             // a widening with a value for every expression (every deployment gives each one
             // a value: `Encoder::link_iac_values`), replayed with those values
-            let found = exact
+            // with an unresolved principal, prefer a widening whose principal such a value can
+            // name (the solver may otherwise pick one no ARN names, e.g. anonymous)
+            let nameable = names
+                .iter()
+                .any(|n| {
+                    let k = bounds::principal_is_key(n);
+                    [&vpart.before, &vpart.after].iter().any(|s| {
+                        matches!(s, State::Known(ds) if ds.iter().any(|d| d.json.to_value().to_string().contains(&k)))
+                    })
+                })
+                .then(|| {
+                    let only = |s: &State| match s {
+                        State::Known(ds) => State::Known(
+                            ds.iter()
+                                .map(|d| Doc {
+                                    json: bounds::with_nameable_principals_only(&d.json),
+                                    ..d.clone()
+                                })
+                                .collect(),
+                        ),
+                        other => other.clone(),
+                    };
+                    Part {
+                        before: only(&vpart.before),
+                        after: only(&vpart.after),
+                        ..vpart.clone()
+                    }
+                })
+                .and_then(|p| compare_bounded(&p, kind, opts).ok())
+                .filter(|o| o.verdict == Verdict::Widened);
+            let found = nameable
+                .as_ref()
+                .unwrap_or(&exact)
                 .findings
                 .iter()
                 .filter(|f| f["kind"].as_str() != Some("narrowed"))
@@ -851,7 +883,18 @@ fn compare_part_inner(
                         .iter()
                         .map(|n| {
                             let key = bounds::variable_key(n).to_lowercase();
-                            let v = ctx.get(&key)?;
+                            let Some(v) = ctx.get(&key) else {
+                                // an unresolved principal: whether it names the request's
+                                let want = bounds::principal_is_key(n).to_lowercase();
+                                let is = ctx
+                                    .as_object()?
+                                    .iter()
+                                    .find(|(k, _)| k.to_lowercase() == want)?
+                                    .1;
+                                let p = f["request"]["principal"].as_str().unwrap_or("?");
+                                let not = if is.as_str()? == "true" { "" } else { "not " };
+                                return Some((n.clone(), format!("an ARN {not}naming {p}")));
+                            };
                             let v = v.as_str().or_else(|| v[0].as_str())?;
                             Some((n.clone(), v.to_owned()))
                         })
