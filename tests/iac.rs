@@ -1567,4 +1567,17 @@ fn iac_unresolved_principal_is_shared_by_old_and_new() {
         .as_str()
         .unwrap()
         .contains("`Fn::GetAtt AppRole.Arn`"));
+    // its replayed widening comes from a user or role session that the role ARN can name
+    let w = &c["witness"];
+    assert!(
+        w["widens_with"]["Fn::GetAtt AppRole.Arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("an ARN naming arn:"),
+        "{w:#}"
+    );
+    assert_eq!(
+        w["finding"]["request"]["context"]["aws:PrincipalType"],
+        "AssumedRole"
+    );
 }
