@@ -959,6 +959,33 @@ mod tests {
     }
 
     #[test]
+    fn unresolved_aws_principal_becomes_a_shared_boolean() {
+        let m = marker("Fn::GetAtt AppRole.Arn").replace(MARK, "\\u001f");
+        let doc = |principal: &str| {
+            j(&format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"kms:Decrypt","Resource":"*","Condition":{{"Bool":{{"aws:SecureTransport":"true"}}}}}}]}}"#
+            ))
+        };
+        let v = to_variables(&doc(&format!(r#"{{"AWS":"{m}"}}"#))).unwrap();
+        let st = &v.to_value()["Statement"][0];
+        assert_eq!(st["Principal"], serde_json::json!("*"));
+        assert_eq!(
+            st["Condition"]["Bool"],
+            serde_json::json!({"aws:SecureTransport": "true", "iamprove:cfn/GetAtt/AppRole.Arn/isprincipal": "true"})
+        );
+        // several entries, an account, a partial ARN, `Service`: bounds only
+        for p in [
+            format!(r#"{{"AWS":["{m}","arn:aws:iam::1:role/x"]}}"#),
+            format!(r#"{{"AWS":"arn:aws:iam::{m}:root"}}"#),
+            format!(r#"{{"Service":"{m}"}}"#),
+        ] {
+            assert!(to_variables(&doc(&p)).is_none(), "{p}");
+        }
+        let a = marker("AWS::AccountId").replace(MARK, "\\u001f");
+        assert!(to_variables(&doc(&format!(r#"{{"AWS":"{a}"}}"#))).is_none());
+    }
+
+    #[test]
     fn denies_become_allows_with_a_principal() {
         let doc = j(
             r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
