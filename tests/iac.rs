@@ -1524,3 +1524,58 @@ fn iac_unresolved_partition_is_compared_in_each_partition() {
     );
     assert_eq!(change(&v, "Dev", "InlinePolicy")["verdict"], "no_widening");
 }
+
+#[test]
+fn iac_unresolved_principal_is_shared_by_old_and_new() {
+    // issue 12: a key policy whose principal is `!GetAtt AppRole.Arn` of a role without a
+    // RoleName; both sides name the same unresolved role
+    let old = cfn("kms-principal-old.yaml");
+    // NEW removes an action, adds a condition and a Deny for the same principal: proved for
+    // every value of the role ARN (was `unknown`)
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-principal-narrow.yaml")],
+        0,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `Fn::GetAtt AppRole.Arn`"));
+    // NEW adds another account's root: widens whatever the role is, with a replayed witness
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-principal-widens.yaml")],
+        1,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    let f = &c["findings"][0];
+    assert_eq!(f["request"]["action"], "kms:Decrypt", "{f:#}");
+    assert!(f["request"]["principal"]
+        .as_str()
+        .unwrap()
+        .contains("444455556666"));
+    // NEW gives the unresolved role one more action: widens exactly when the request comes
+    // from that role, so the verdict depends on the value and names it
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-principal-depends.yaml")],
+        3,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("`Fn::GetAtt AppRole.Arn`"));
+    // its replayed widening comes from a user or role session that the role ARN can name
+    let w = &c["witness"];
+    assert!(
+        w["widens_with"]["Fn::GetAtt AppRole.Arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("an ARN naming arn:"),
+        "{w:#}"
+    );
+    let t = &w["finding"]["request"]["context"]["aws:PrincipalType"];
+    assert!(t == "AssumedRole" || t == "User", "{w:#}");
+}

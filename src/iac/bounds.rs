@@ -718,12 +718,20 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
         }
         let Json::Obj(so) = &s else { return None };
         let mut out = Vec::new();
+        // an unresolved `Principal: {AWS: X}`: `Principal: "*"` plus a shared Boolean
+        // "the request's principal is X" (`principal_is_key`) added to the conditions
+        let mut principal_is: Option<String> = None;
         for (k, v) in so {
             if !has_mark(v) {
                 out.push((k.clone(), v.clone()));
                 continue;
             }
             let nv = match k.as_str() {
+                "Principal" => {
+                    let name = whole_marked_aws_principal(v)?;
+                    principal_is = Some(principal_is_key(&name));
+                    Json::Str("*".into())
+                }
                 "Resource" | "NotResource" => strings(v)?,
                 "Sid" => Json::Str(starred(v.as_str()?).replace('*', "")),
                 "Condition" => {
@@ -753,9 +761,141 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
             };
             out.push((k.clone(), nv));
         }
+        if let Some(key) = principal_is {
+            let entry = (key, Json::Str("true".into()));
+            match out.iter_mut().find(|(k, _)| k == "Condition") {
+                Some((_, Json::Obj(ops))) => match ops.iter_mut().find(|(op, _)| op == "Bool") {
+                    Some((_, Json::Obj(keys))) => keys.push(entry),
+                    Some(_) => return None,
+                    None => ops.push(("Bool".into(), Json::Obj(vec![entry]))),
+                },
+                Some(_) => return None,
+                None => out.push((
+                    "Condition".into(),
+                    Json::Obj(vec![("Bool".into(), Json::Obj(vec![entry]))]),
+                )),
+            }
+        }
         stmts.push(Json::Obj(out));
     }
     Some(with_statements(doc, stmts))
+}
+
+/// The Boolean context key that stands for "the request's principal is the one the
+/// unresolved expression `name` names" in the shared-value comparison: `variable_key(name)`
+/// followed by `/isprincipal`. Every request assigns it (`Encoder::link_iac_values`), OLD and NEW
+/// share it, and a statement naming the expression applies exactly when it is true. The real
+/// entry decides this per request from the request's principal alone, so it is one of the
+/// assignments the comparison ranges over: no widening for every assignment is a proof for every
+/// value of the expression. (The grant class becomes that of `*`, which is what the symbolic
+/// principal gives an ARN entry too.)
+pub fn principal_is_key(name: &str) -> String {
+    format!("{}/isprincipal", variable_key(name))
+}
+
+/// `doc` with two Deny statements appended that leave only requests no unresolved principal
+/// can name, whatever its value: requests of an IAM user, role session or federated user
+/// (`aws:PrincipalType`), and requests for which one of `keys` (`principal_is_key`) is true,
+/// are denied. An entry from `Fn::GetAtt R.Arn` or `….arn` is an ARN other than an account root,
+/// which names only principals of those types. Appended last, the original statements keep
+/// their indices.
+pub fn with_principal_guard(doc: &Json, keys: &[String]) -> Json {
+    let deny = |sid: &str, cond: Json| {
+        Json::Obj(vec![
+            ("Sid".into(), Json::Str(sid.into())),
+            ("Effect".into(), Json::Str("Deny".into())),
+            ("Principal".into(), Json::Str("*".into())),
+            ("Action".into(), Json::Str("*".into())),
+            ("Resource".into(), Json::Str("*".into())),
+            ("Condition".into(), cond),
+        ])
+    };
+    let mut stmts = statements(doc);
+    stmts.push(deny(
+        "IamproveGuardPrincipalTypes",
+        Json::Obj(vec![(
+            "StringEquals".into(),
+            Json::Obj(vec![(
+                "aws:PrincipalType".into(),
+                Json::Arr(
+                    ["User", "AssumedRole", "FederatedUser"]
+                        .iter()
+                        .map(|t| Json::Str((*t).into()))
+                        .collect(),
+                ),
+            )]),
+        )]),
+    ));
+    for (i, k) in keys.iter().enumerate() {
+        stmts.push(deny(
+            &format!("IamproveGuardPrincipal{i}"),
+            Json::Obj(vec![(
+                "Bool".into(),
+                Json::Obj(vec![(k.clone(), Json::Str("true".into()))]),
+            )]),
+        ));
+    }
+    with_statements(doc, stmts)
+}
+
+/// `doc` with a Deny statement appended for every request whose principal is not an IAM user
+/// or role session (`aws:PrincipalType`): the principals an unresolved role or user ARN can
+/// name, so a widening found with the result shows a realistic value (the principal's ARN).
+/// Appended last, the original statements keep their indices.
+pub fn with_nameable_principals_only(doc: &Json) -> Json {
+    let mut stmts = statements(doc);
+    stmts.push(Json::Obj(vec![
+        (
+            "Sid".into(),
+            Json::Str("IamproveOnlyNameablePrincipals".into()),
+        ),
+        ("Effect".into(), Json::Str("Deny".into())),
+        ("Principal".into(), Json::Str("*".into())),
+        ("Action".into(), Json::Str("*".into())),
+        ("Resource".into(), Json::Str("*".into())),
+        (
+            "Condition".into(),
+            Json::Obj(vec![(
+                "StringNotEquals".into(),
+                Json::Obj(vec![(
+                    "aws:PrincipalType".into(),
+                    Json::Arr(vec![
+                        Json::Str("User".into()),
+                        Json::Str("AssumedRole".into()),
+                    ]),
+                )]),
+            )]),
+        ),
+    ]));
+    with_statements(doc, stmts)
+}
+
+/// The expression's name when `principal` is `{"AWS": X}` (or `{"AWS": [X]}`) and `X` is one
+/// whole marker whose expression names an IAM role or user ARN (`Fn::GetAtt R.Arn`, Terraform
+/// `….arn`): an entry that matches exactly the principals whose ARN it is, never an account.
+/// `None` for anything else (a partial ARN, an account, several entries, `Service`): bounds only.
+fn whole_marked_aws_principal(principal: &Json) -> Option<String> {
+    let Json::Obj(o) = principal else { return None };
+    let [(k, v)] = o.as_slice() else { return None };
+    if k != "AWS" {
+        return None;
+    }
+    let s = match v {
+        Json::Str(s) => s,
+        Json::Arr(a) => match a.as_slice() {
+            [Json::Str(s)] => s,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let name = s.strip_prefix(MARK)?.strip_suffix(MARK)?;
+    if name.contains(MARK) {
+        return None;
+    }
+    let arn_attr = name.ends_with(".Arn") && name.starts_with("Fn::GetAtt ")
+        || name.ends_with(".arn")
+            && (name.starts_with("aws_iam_role.") || name.starts_with("aws_iam_user."));
+    arn_attr.then(|| name.to_owned())
 }
 
 #[cfg(test)]
@@ -816,6 +956,33 @@ mod tests {
         // `A*` where A ends with a wildcard is not used
         let star = st("D", "arn:aws:s3:::x**");
         assert!(!subsumed_by(&st("E", "arn:aws:s3:::x*/y"), &star));
+    }
+
+    #[test]
+    fn unresolved_aws_principal_becomes_a_shared_boolean() {
+        let m = marker("Fn::GetAtt AppRole.Arn").replace(MARK, "\\u001f");
+        let doc = |principal: &str| {
+            j(&format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"kms:Decrypt","Resource":"*","Condition":{{"Bool":{{"aws:SecureTransport":"true"}}}}}}]}}"#
+            ))
+        };
+        let v = to_variables(&doc(&format!(r#"{{"AWS":"{m}"}}"#))).unwrap();
+        let st = &v.to_value()["Statement"][0];
+        assert_eq!(st["Principal"], serde_json::json!("*"));
+        assert_eq!(
+            st["Condition"]["Bool"],
+            serde_json::json!({"aws:SecureTransport": "true", "iamprove:cfn/GetAtt/AppRole.Arn/isprincipal": "true"})
+        );
+        // several entries, an account, a partial ARN, `Service`: bounds only
+        for p in [
+            format!(r#"{{"AWS":["{m}","arn:aws:iam::1:role/x"]}}"#),
+            format!(r#"{{"AWS":"arn:aws:iam::{m}:root"}}"#),
+            format!(r#"{{"Service":"{m}"}}"#),
+        ] {
+            assert!(to_variables(&doc(&p)).is_none(), "{p}");
+        }
+        let a = marker("AWS::AccountId").replace(MARK, "\\u001f");
+        assert!(to_variables(&doc(&format!(r#"{{"AWS":"{a}"}}"#))).is_none());
     }
 
     #[test]

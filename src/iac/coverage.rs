@@ -247,6 +247,13 @@ const VALUES: &str = "
   policy variable (`${iamprove:cfn/GetAtt/Queue.Arn}`, `${iamprove:tf/ADDRESS.ATTR}`) where
   AWS substitutes variables (`Resource`, string and ARN condition values), substituted literally.
   Every deployment gives it a value, so every request the proof ranges over has one.
+- **Unresolved principals.** `Principal: {AWS: X}` where `X` is one `Fn::GetAtt R.Arn` (or a
+  Terraform `aws_iam_role.x.arn`/`aws_iam_user.x.arn` value) becomes `Principal: \"*\"` plus
+  a Boolean `${iamprove:…}/isprincipal` (\"the request's principal is the one X names\")
+  shared by OLD and NEW: no widening for every value of it is a proof. A widening whose
+  principal no role or user ARN names (an account root, a service, anonymous) with that Boolean
+  false is `widened` for every value; otherwise `unknown` with a replayed widening for a user
+  or role session. Several entries, `NotPrincipal`, a partial ARN or an account: bounds only.
 - **Verdicts.** `no_widening`: for every value. `widened`: for every value (the finding is
   replayed with generic values; a condition on a key the widening request does not carry
   decides alike for every value). Otherwise `unknown`, and JSON `witness` holds

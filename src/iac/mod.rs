@@ -836,9 +836,44 @@ fn compare_part_inner(
             if bounded.verdict != Verdict::Unknown {
                 return Ok(bounded);
             }
+            if let Some(out) = widened_for_every_principal(&vpart, kind, opts, &names, &named) {
+                return Ok(out);
+            }
             // a widening with a value for every expression (every deployment gives each one
             // a value: `Encoder::link_iac_values`), replayed with those values
-            let found = exact
+            // with an unresolved principal, prefer a widening whose principal such a value can
+            // name (the solver may otherwise pick one no ARN names, e.g. anonymous)
+            let nameable = names
+                .iter()
+                .any(|n| {
+                    let k = bounds::principal_is_key(n);
+                    [&vpart.before, &vpart.after].iter().any(|s| {
+                        matches!(s, State::Known(ds) if ds.iter().any(|d| d.json.to_value().to_string().contains(&k)))
+                    })
+                })
+                .then(|| {
+                    let only = |s: &State| match s {
+                        State::Known(ds) => State::Known(
+                            ds.iter()
+                                .map(|d| Doc {
+                                    json: bounds::with_nameable_principals_only(&d.json),
+                                    ..d.clone()
+                                })
+                                .collect(),
+                        ),
+                        other => other.clone(),
+                    };
+                    Part {
+                        before: only(&vpart.before),
+                        after: only(&vpart.after),
+                        ..vpart.clone()
+                    }
+                })
+                .and_then(|p| compare_bounded(&p, kind, opts).ok())
+                .filter(|o| o.verdict == Verdict::Widened);
+            let found = nameable
+                .as_ref()
+                .unwrap_or(&exact)
                 .findings
                 .iter()
                 .filter(|f| f["kind"].as_str() != Some("narrowed"))
@@ -848,7 +883,18 @@ fn compare_part_inner(
                         .iter()
                         .map(|n| {
                             let key = bounds::variable_key(n).to_lowercase();
-                            let v = ctx.get(&key)?;
+                            let Some(v) = ctx.get(&key) else {
+                                // an unresolved principal: whether it names the request's
+                                let want = bounds::principal_is_key(n).to_lowercase();
+                                let is = ctx
+                                    .as_object()?
+                                    .iter()
+                                    .find(|(k, _)| k.to_lowercase() == want)?
+                                    .1;
+                                let p = f["request"]["principal"].as_str().unwrap_or("?");
+                                let not = if is.as_str()? == "true" { "" } else { "not " };
+                                return Some((n.clone(), format!("an ARN {not}naming {p}")));
+                            };
                             let v = v.as_str().or_else(|| v[0].as_str())?;
                             Some((n.clone(), v.to_owned()))
                         })
@@ -890,6 +936,58 @@ fn compare_part_inner(
         // the solver gave up with variables: the bounds may still decide
         _ => compare_bounded(part, kind, opts),
     }
+}
+
+/// A widening that holds for every value of unresolved principals (`bounds::principal_is_key`):
+/// `vpart` (the variable form) with `bounds::with_principal_guard` on both sides, which leaves
+/// only requests whose principal no such value can name. A widening found there is a widening of
+/// the original pair on the same request for every value (the guard's Deny statements do not
+/// apply to it), replayed like any finding. `None` when another unresolved value remains
+/// symbolic (its value would be the solver's choice) or no such widening exists.
+fn widened_for_every_principal(
+    vpart: &Part,
+    kind: PolicyType,
+    opts: &DiffOptions,
+    names: &std::collections::BTreeSet<String>,
+    named: &str,
+) -> Option<Outcome> {
+    let keys: Vec<String> = names.iter().map(|n| bounds::principal_is_key(n)).collect();
+    let mut other_values = false;
+    let guard = |s: &State| match s {
+        State::Known(ds) => State::Known(
+            ds.iter()
+                .map(|d| Doc {
+                    json: bounds::with_principal_guard(&d.json, &keys),
+                    ..d.clone()
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    for s in [&vpart.before, &vpart.after] {
+        if let State::Known(ds) = s {
+            for d in ds {
+                let text = d.json.to_value().to_string();
+                other_values |= text.contains("${iamprove:");
+            }
+        }
+    }
+    if other_values {
+        return None;
+    }
+    let guarded = Part {
+        before: guard(&vpart.before),
+        after: guard(&vpart.after),
+        ..vpart.clone()
+    };
+    let mut out = compare_bounded(&guarded, kind, opts).ok()?;
+    if out.verdict != Verdict::Widened {
+        return None;
+    }
+    out.messages.push(format!(
+        "widens for every value of {named} (not known from the input): the request's principal is one no such value names"
+    ));
+    Some(out)
 }
 
 /// Values of the unresolved expressions for which the part provably does not widen, tried
