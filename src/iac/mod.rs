@@ -99,6 +99,26 @@ impl Part {
         }
     }
 
+    /// This part with every known document, on both sides, rewritten by `f` (other fields kept).
+    fn map_docs(&self, f: impl Fn(&Json) -> Json) -> Part {
+        let side = |s: &State| match s {
+            State::Known(ds) => State::Known(
+                ds.iter()
+                    .map(|d| Doc {
+                        json: f(&d.json),
+                        ..d.clone()
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        Part {
+            before: side(&self.before),
+            after: side(&self.after),
+            ..self.clone()
+        }
+    }
+
     /// A part whose verdict is decided without a comparison.
     pub fn decided(
         address: &str,
@@ -674,22 +694,7 @@ fn per_partition(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<Ou
         ]
         .into_iter()
         .collect();
-        let sub = |s: &State| match s {
-            State::Known(ds) => State::Known(
-                ds.iter()
-                    .map(|d| Doc {
-                        json: bounds::substitute(&d.json, &values),
-                        ..d.clone()
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
-        };
-        let one = Part {
-            before: sub(&part.before),
-            after: sub(&part.after),
-            ..part.clone()
-        };
+        let one = part.map_docs(|j| bounds::substitute(j, &values));
         outs.push((p, compare_values(&one, kind, opts)?));
     }
     let list = |v: Verdict| {
@@ -851,24 +856,7 @@ fn compare_part_inner(
                         matches!(s, State::Known(ds) if ds.iter().any(|d| d.json.to_value().to_string().contains(&k)))
                     })
                 })
-                .then(|| {
-                    let only = |s: &State| match s {
-                        State::Known(ds) => State::Known(
-                            ds.iter()
-                                .map(|d| Doc {
-                                    json: bounds::with_nameable_principals_only(&d.json),
-                                    ..d.clone()
-                                })
-                                .collect(),
-                        ),
-                        other => other.clone(),
-                    };
-                    Part {
-                        before: only(&vpart.before),
-                        after: only(&vpart.after),
-                        ..vpart.clone()
-                    }
-                })
+                .then(|| vpart.map_docs(bounds::with_nameable_principals_only))
                 .and_then(|p| compare_bounded(&p, kind, opts).ok())
                 .filter(|o| o.verdict == Verdict::Widened);
             let found = nameable
@@ -953,17 +941,6 @@ fn widened_for_every_principal(
 ) -> Option<Outcome> {
     let keys: Vec<String> = names.iter().map(|n| bounds::principal_is_key(n)).collect();
     let mut other_values = false;
-    let guard = |s: &State| match s {
-        State::Known(ds) => State::Known(
-            ds.iter()
-                .map(|d| Doc {
-                    json: bounds::with_principal_guard(&d.json, &keys),
-                    ..d.clone()
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    };
     for s in [&vpart.before, &vpart.after] {
         if let State::Known(ds) = s {
             for d in ds {
@@ -975,11 +952,7 @@ fn widened_for_every_principal(
     if other_values {
         return None;
     }
-    let guarded = Part {
-        before: guard(&vpart.before),
-        after: guard(&vpart.after),
-        ..vpart.clone()
-    };
+    let guarded = vpart.map_docs(|j| bounds::with_principal_guard(j, &keys));
     let mut out = compare_bounded(&guarded, kind, opts).ok()?;
     if out.verdict != Verdict::Widened {
         return None;
@@ -1017,22 +990,7 @@ fn safe_value(
             tried += 1;
             let values: std::collections::BTreeMap<String, String> =
                 [(n.clone(), lit.clone())].into_iter().collect();
-            let inst = |s: &State| match s {
-                State::Known(ds) => State::Known(
-                    ds.iter()
-                        .map(|d| Doc {
-                            json: bounds::instantiate_with(&d.json, &values),
-                            ..d.clone()
-                        })
-                        .collect(),
-                ),
-                other => other.clone(),
-            };
-            let concrete = Part {
-                before: inst(&part.before),
-                after: inst(&part.after),
-                ..part.clone()
-            };
+            let concrete = part.map_docs(|j| bounds::instantiate_with(j, &values));
             if let Ok(o) = compare_bounded(&concrete, kind, opts) {
                 if o.verdict == Verdict::NoWidening {
                     let mut all = values.clone();
