@@ -360,18 +360,6 @@ fn all_allowed(
     Some(steps)
 }
 
-fn merged(path: &[Step]) -> Vec<CondReq> {
-    let mut out: Vec<CondReq> = Vec::new();
-    for s in path {
-        for c in &s.conditions {
-            if !out.contains(c) {
-                out.push(c.clone());
-            }
-        }
-    }
-    out
-}
-
 fn trust_naming(principal_arn: &str) -> Option<Policy> {
     let text = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal_arn}"}},"Action":"sts:AssumeRole"}}]}}"#
@@ -415,7 +403,7 @@ fn first_order(cx: &Ctx, p: usize) -> Vec<Escalation> {
             action: probe.0,
             resource: probe.1,
         },
-        conditions: merged(&path),
+        conditions: crate::merge_conditions(&path),
         path,
         assumes,
     };
@@ -1001,7 +989,7 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
                     action: "*".into(),
                     resource: "*".into(),
                 },
-                conditions: merged(&path),
+                conditions: crate::merge_conditions(&path),
                 path,
                 assumes: None,
             });
@@ -1035,7 +1023,7 @@ pub fn escalations(env: &Env, graph: &Graph) -> Vec<Escalation> {
                     kind: "self",
                     target: e.target.clone(),
                     gains: e.gains.clone(),
-                    conditions: merged(&full),
+                    conditions: crate::merge_conditions(&full),
                     path: full,
                     assumes: e.assumes.clone(),
                 });

@@ -1047,7 +1047,8 @@ pub struct CanAnswer {
     pub blocked: Vec<explain::Blocked>,
 }
 
-fn merge_conditions(path: &[Step]) -> Vec<CondReq> {
+/// The distinct conditions of every step of `path`, in order of first appearance.
+pub(crate) fn merge_conditions(path: &[Step]) -> Vec<CondReq> {
     let mut out: Vec<CondReq> = Vec::new();
     for s in path {
         for c in &s.conditions {
