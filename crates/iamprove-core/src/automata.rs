@@ -961,6 +961,43 @@ impl Hasher for FxHasher {
 }
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Preferred candidates become their class's witness (the first one of each class wins); a
+/// candidate whose class was not found is added as a class of its own (unreachable when the
+/// exploration is exact, which the tests check; a real string realises a real class, so
+/// keeping it is always sound). Returns the first candidate in no class (all bits false).
+fn apply_preferred(
+    prefer: &[&str],
+    classes: &mut Vec<(Vec<u32>, String, bool)>,
+    class_of: &mut FxMap<Vec<u32>, usize>,
+    mut key_of: impl FnMut(&str) -> Vec<u32>,
+) -> Option<String> {
+    let mut all_false: Option<String> = None;
+    for &s in prefer {
+        let key = key_of(s);
+        if key.is_empty() {
+            if all_false.is_none() {
+                all_false = Some(s.to_string());
+            }
+            continue;
+        }
+        match class_of.get(&key) {
+            Some(&ci) => {
+                if let Some(c) = classes.get_mut(ci) {
+                    if !c.2 {
+                        c.1 = s.to_string();
+                        c.2 = true;
+                    }
+                }
+            }
+            None => {
+                class_of.insert(key.clone(), classes.len());
+                classes.push((key, s.to_string(), true));
+            }
+        }
+    }
+    all_false
+}
 type FxSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
 
 /// Marker error: a budget ran out (the budget tells which).
@@ -2060,32 +2097,9 @@ pub fn partition(
         ones.dedup();
         ones
     };
-    let mut all_false: Option<String> = None;
-    for &s in prefer {
-        let ones = ones_of(s, &mut cand);
-        if ones.is_empty() {
-            if all_false.is_none() {
-                all_false = Some(s.to_string());
-            }
-            continue;
-        }
-        match class_of.get(&ones) {
-            Some(&ci) => {
-                if let Some(c) = classes.get_mut(ci) {
-                    if !c.2 {
-                        c.1 = s.to_string();
-                        c.2 = true;
-                    }
-                }
-            }
-            None => {
-                // Unreachable when the exploration is exact (the tests check that it is);
-                // a real string realises a real class, so keeping it is always sound.
-                class_of.insert(ones.clone(), classes.len());
-                classes.push((ones, s.to_string(), true));
-            }
-        }
-    }
+    let mut all_false = apply_preferred(prefer, &mut classes, &mut class_of, |s| {
+        ones_of(s, &mut cand)
+    });
     if all_false.is_none() {
         let fresh = Alphabet::new(uniq.iter().copied()).fresh().to_string();
         for s in [fresh.as_str(), ""] {
@@ -2289,31 +2303,9 @@ pub fn partition_predicates(
     }
 
     // Candidates improve witnesses; they may also settle the all-false class.
-    let mut all_false: Option<String> = None;
-    for &s in prefer {
-        let pv = vectors(s, &mut cand).1;
-        if pv.is_empty() {
-            if all_false.is_none() {
-                all_false = Some(s.to_string());
-            }
-            continue;
-        }
-        match class_of.get(&pv) {
-            Some(&ci) => {
-                if let Some(c) = classes.get_mut(ci) {
-                    if !c.2 {
-                        c.1 = s.to_string();
-                        c.2 = true;
-                    }
-                }
-            }
-            None => {
-                // a real string realises a real vector: keeping it is always sound
-                class_of.insert(pv.clone(), classes.len());
-                classes.push((pv, s.to_string(), true));
-            }
-        }
-    }
+    let mut all_false = apply_preferred(prefer, &mut classes, &mut class_of, |s| {
+        vectors(s, &mut cand).1
+    });
     // predicates that some constant atom makes always true
     let always: Vec<u32> = {
         let mut v: Vec<u32> = atoms
