@@ -48,7 +48,7 @@ fn main() -> Result<(), String> {
             found.findings.len()
         );
         for f in &found.findings {
-            println!("  {}", f["request"]);
+            println!("  {}", f.request);
         }
     }
     for a in &found.assumptions {

@@ -12,7 +12,7 @@ use crate::symbolic::encode::{ACTION_SLOT, RESOURCE_SLOT};
 use crate::verdict::{Disagreement, Verdict};
 use crate::verify::{Property, Verification, Verifier};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,8 +80,9 @@ pub fn side_from_json(
 }
 
 /// A finding of `diff`: a replayed request that one side allows and the other does not, with
-/// the class of requests it stands for. Its serde form is the JSON finding (field order kept).
-#[derive(Debug, Clone, Serialize)]
+/// the class of requests it stands for. Its serde form is the JSON finding (field names and
+/// order as they have always been; see the [`Serialize`] impl).
+#[derive(Debug, Clone)]
 pub struct Finding {
     /// What the finding relies on beyond the inputs (the assumed key or trust policy).
     pub assumptions: Vec<String>,
@@ -91,17 +92,182 @@ pub struct Finding {
     pub kind: Verdict,
     /// One line for people.
     pub summary: String,
+    /// The actions the finding stands for.
     pub action: ActionClass,
+    /// The resources the finding stands for.
     pub resource: ResourceClass,
-    /// The statements that grant the request (policy label, statement path, Sid).
+    /// The statements that grant the request (policy label, statement path, Sid). Empty (and
+    /// not serialized) in a Deny-removal finding, whose statements are `no_longer_denied_by`.
     pub granted_by: Vec<GrantRef>,
+    /// The evaluator's decision on the side that does not allow the request (a
+    /// [`Decision`] name, or `NotExplicitlyDenied` in a Deny-removal finding).
     pub old_decision: &'static str,
+    /// The evaluator's decision on the side that allows it.
     pub new_decision: &'static str,
-    /// The request, in the scenario format (`iamprove eval` replays it).
+    /// The request, in the scenario format (`iamprove eval` replays it). A JSON document
+    /// because that format is open (any context key); its `action` and `resource` are
+    /// `action.example` and `resource.example`.
     pub request: Value,
     /// Trust policies: the identities newly (no longer) admitted, in the provider's terms.
+    pub identity: Option<FederatedIdentity>,
+    /// IaC Deny-removal findings (`iac::deny_removal_finding`): the OLD Deny statements that
+    /// no longer apply to the request, in place of `granted_by`.
+    pub no_longer_denied_by: Option<Vec<GrantRef>>,
+}
+
+impl Finding {
+    /// Every string of the finding (its fields and the strings inside its JSON documents, not
+    /// object keys), for rewriting paths in place (`gitdiff` names files relative to the
+    /// repository). The constants (decision names, `kind`, `identity.kind`) are not visited.
+    pub fn for_each_text(&mut self, f: &mut impl FnMut(&mut String)) {
+        fn walk(v: &mut Value, f: &mut impl FnMut(&mut String)) {
+            match v {
+                Value::String(s) => f(s),
+                Value::Array(items) => items.iter_mut().for_each(|i| walk(i, f)),
+                Value::Object(m) => m.values_mut().for_each(|i| walk(i, f)),
+                _ => {}
+            }
+        }
+        let grants = |g: &mut Vec<GrantRef>, f: &mut dyn FnMut(&mut String)| {
+            for r in g {
+                f(&mut r.policy);
+                f(&mut r.statement);
+                if let Some(s) = &mut r.sid {
+                    f(s);
+                }
+            }
+        };
+        self.assumptions.iter_mut().for_each(&mut *f);
+        self.newly_allowed_by.iter_mut().for_each(|v| walk(v, f));
+        f(&mut self.summary);
+        let a = &mut self.action;
+        f(&mut a.example);
+        a.matches.iter_mut().for_each(&mut *f);
+        a.does_not_match.iter_mut().for_each(&mut *f);
+        a.known_actions.iter_mut().for_each(&mut *f);
+        let r = &mut self.resource;
+        f(&mut r.example);
+        r.matches.iter_mut().for_each(&mut *f);
+        r.does_not_match.iter_mut().for_each(&mut *f);
+        grants(&mut self.granted_by, f);
+        walk(&mut self.request, f);
+        if let Some(id) = &mut self.identity {
+            f(&mut id.provider);
+            f(&mut id.description);
+            if let Some(sub) = &mut id.sub {
+                if let Some(e) = &mut sub.example {
+                    f(e);
+                }
+                sub.matches.iter_mut().for_each(&mut *f);
+                sub.does_not_match.iter_mut().for_each(&mut *f);
+            }
+        }
+        if let Some(g) = &mut self.no_longer_denied_by {
+            grants(g, f);
+        }
+    }
+}
+
+/// The JSON form of an ordinary [`Finding`].
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    assumptions: &'a [String],
+    newly_allowed_by: &'a [Value],
+    kind: Verdict,
+    summary: &'a str,
+    action: &'a ActionClass,
+    resource: &'a ResourceClass,
+    granted_by: &'a [GrantRef],
+    old_decision: &'static str,
+    new_decision: &'static str,
+    request: &'a Value,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity: Option<Value>,
+    identity: Option<&'a FederatedIdentity>,
+}
+
+/// The JSON form of a Deny-removal [`Finding`]. Its field order is the one the IaC report has
+/// always printed (it came from removing `granted_by` from a JSON object, which moved the last
+/// field, `identity` or else `request`, into its place, and appending `no_longer_denied_by`).
+#[derive(Serialize)]
+struct DenyRemovalJson<'a> {
+    assumptions: &'a [String],
+    newly_allowed_by: &'a [Value],
+    kind: Verdict,
+    summary: &'a str,
+    action: &'a ActionClass,
+    resource: &'a ResourceClass,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<&'a FederatedIdentity>,
+    /// `request` here when there is no `identity`
+    #[serde(rename = "request", skip_serializing_if = "Option::is_none")]
+    request_first: Option<&'a Value>,
+    old_decision: &'static str,
+    new_decision: &'static str,
+    /// `request` here when there is an `identity`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<&'a Value>,
+    no_longer_denied_by: &'a [GrantRef],
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.no_longer_denied_by {
+            None => FindingJson {
+                assumptions: &self.assumptions,
+                newly_allowed_by: &self.newly_allowed_by,
+                kind: self.kind,
+                summary: &self.summary,
+                action: &self.action,
+                resource: &self.resource,
+                granted_by: &self.granted_by,
+                old_decision: self.old_decision,
+                new_decision: self.new_decision,
+                request: &self.request,
+                identity: self.identity.as_ref(),
+            }
+            .serialize(s),
+            Some(denied) => DenyRemovalJson {
+                assumptions: &self.assumptions,
+                newly_allowed_by: &self.newly_allowed_by,
+                kind: self.kind,
+                summary: &self.summary,
+                action: &self.action,
+                resource: &self.resource,
+                identity: self.identity.as_ref(),
+                request_first: self.identity.is_none().then_some(&self.request),
+                old_decision: self.old_decision,
+                new_decision: self.new_decision,
+                request: self.identity.is_some().then_some(&self.request),
+                no_longer_denied_by: denied,
+            }
+            .serialize(s),
+        }
+    }
+}
+
+/// The federated identities a trust-policy finding stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct FederatedIdentity {
+    /// `saml` or `oidc`.
+    pub kind: &'static str,
+    /// The provider as the request names it (its ARN or host).
+    pub provider: String,
+    /// One line for people, in the provider's terms; it also starts the finding's summary.
+    pub description: String,
+    /// OIDC: the `sub` claims of the class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<SubjectClass>,
+}
+
+/// The OIDC subjects (`sub` claims) a finding stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectClass {
+    /// The replayed request's subject (`null` when it has none).
+    pub example: Option<String>,
+    /// Subject patterns every subject of the class matches.
+    pub matches: Vec<String>,
+    /// Subject patterns no subject of the class matches.
+    pub does_not_match: Vec<String>,
 }
 
 /// The actions a finding stands for.
@@ -137,7 +303,8 @@ pub struct GrantRef {
 
 /// One direction's findings.
 pub struct Findings {
-    pub findings: Vec<Value>,
+    /// The replayed findings, at most `max_findings`.
+    pub findings: Vec<Finding>,
     /// Why the search gave up (the direction's verdict is then `unknown`).
     pub unknown: Option<String>,
     /// The encoder and the evaluator disagree: an internal error, never a verdict.
@@ -205,12 +372,8 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
 
 /// The finding's request acts on `*` or on a resource of its action's ARN formats (or on an
 /// action the catalog does not know).
-fn finding_is_well_formed(f: &Value) -> bool {
-    let req = &f["request"];
-    match (req["action"].as_str(), req["resource"].as_str()) {
-        (Some(a), Some(r)) => crate::wellformed::well_formed(&a.to_lowercase(), r),
-        _ => false,
-    }
+fn finding_is_well_formed(f: &Finding) -> bool {
+    crate::wellformed::well_formed(&f.action.example.to_lowercase(), &f.resource.example)
 }
 
 /// How many witnesses outside the ARN formats the format-free query skips before it stops.
@@ -249,7 +412,6 @@ fn compare_once(
         match v.ask() {
             Verification::Counterexample { request, model } => {
                 let finding = describe(v.prepared(), base, gain, &request, &model, kind);
-                let finding = serde_json::to_value(&finding).unwrap_or(Value::Null);
                 if well_formed_only && !finding_is_well_formed(&finding) {
                     skipped += 1;
                     malformed.get_or_insert_with(|| {
@@ -407,9 +569,7 @@ fn describe(
     // trust policies: the identities newly admitted, in the provider's terms
     let identity = federated_identity(p, req, model, kind);
     if let Some(id) = &identity {
-        if let Some(d) = id["description"].as_str() {
-            summary = format!("{d}: {summary}");
-        }
+        summary = format!("{}: {summary}", id.description);
     }
     // the granting statements, as written: principals and conditions included
     let statements: Vec<Value> = granting
@@ -458,6 +618,7 @@ fn describe(
         new_decision,
         request: request_json(req, &p.enc),
         identity,
+        no_longer_denied_by: None,
     }
 }
 
@@ -469,7 +630,7 @@ fn federated_identity(
     req: &crate::request::Request,
     model: &crate::solver::Model,
     kind: Verdict,
-) -> Option<Value> {
+) -> Option<FederatedIdentity> {
     use crate::request::PrincipalKind;
     use crate::trust::providers;
     let verb = if kind == Verdict::Narrowed {
@@ -478,11 +639,12 @@ fn federated_identity(
         "now admits"
     };
     match &req.principal.kind {
-        PrincipalKind::Saml { .. } => Some(json!({
-            "kind": "saml",
-            "provider": req.principal.raw,
-            "description": format!("{verb} SAML users of `{}`", req.principal.raw),
-        })),
+        PrincipalKind::Saml { .. } => Some(FederatedIdentity {
+            kind: "saml",
+            provider: req.principal.raw.clone(),
+            description: format!("{verb} SAML users of `{}`", req.principal.raw),
+            sub: None,
+        }),
         PrincipalKind::WebIdentity { .. } => {
             let host = providers::claim_prefix(&req.principal.raw);
             let prov = providers::provider_for(&host);
@@ -523,12 +685,16 @@ fn federated_identity(
                 .context
                 .get(&key)
                 .and_then(|v| v.values.first().cloned());
-            Some(json!({
-                "kind": "oidc",
-                "provider": req.principal.raw,
-                "description": text,
-                "sub": {"example": sub, "matches": yes, "does_not_match": no},
-            }))
+            Some(FederatedIdentity {
+                kind: "oidc",
+                provider: req.principal.raw.clone(),
+                description: text,
+                sub: Some(SubjectClass {
+                    example: sub,
+                    matches: yes,
+                    does_not_match: no,
+                }),
+            })
         }
         _ => None,
     }
@@ -549,7 +715,7 @@ pub struct DiffReport {
     /// `widened`, `no_widening` or `unknown`.
     pub verdict: Verdict,
     /// Widening findings first, then (with `--direction both`) narrowing findings.
-    pub findings: Vec<Value>,
+    pub findings: Vec<Finding>,
     pub notes: Vec<String>,
     /// What the answer relies on beyond the inputs (a proof holds under these).
     pub assumptions: Vec<String>,
@@ -642,4 +808,97 @@ pub fn run(old_path: &Path, new_path: &Path, opts: &DiffOptions) -> Result<DiffR
         assumptions,
         narrowing,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn finding(identity: bool) -> Finding {
+        Finding {
+            assumptions: vec!["assumed".into()],
+            newly_allowed_by: vec![json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})],
+            kind: Verdict::Widened,
+            summary: "newly allows s3:GetObject".into(),
+            action: ActionClass {
+                example: "s3:GetObject".into(),
+                matches: vec!["s3:*".into()],
+                does_not_match: Vec::new(),
+                known_actions: vec!["s3:GetObject".into()],
+                access_levels: [("Read".to_owned(), 1)].into_iter().collect(),
+            },
+            resource: ResourceClass {
+                example: "*".into(),
+                matches: vec!["*".into()],
+                does_not_match: Vec::new(),
+            },
+            granted_by: vec![GrantRef {
+                policy: "/repo/new.json".into(),
+                statement: "Statement[0]".into(),
+                sid: None,
+            }],
+            old_decision: "ImplicitDeny",
+            new_decision: "Allow",
+            request: json!({"principal": "arn:aws:iam::1:user/a", "action": "s3:GetObject", "resource": "*"}),
+            identity: identity.then(|| FederatedIdentity {
+                kind: "oidc",
+                provider: "token.actions.githubusercontent.com".into(),
+                description: "now admits GitHub Actions workflows".into(),
+                sub: Some(SubjectClass {
+                    example: None,
+                    matches: vec!["repo:o/r:*".into()],
+                    does_not_match: Vec::new(),
+                }),
+            }),
+            no_longer_denied_by: None,
+        }
+    }
+
+    /// The typed Deny-removal finding prints exactly what the IaC report printed when it edited
+    /// the JSON object: `granted_by` removed (serde_json's `remove` swaps the last key into its
+    /// place under `preserve_order`) and `no_longer_denied_by` appended.
+    #[test]
+    fn deny_removal_json_keeps_the_old_key_order() {
+        for identity in [false, true] {
+            let plain = finding(identity);
+            let mut old = serde_json::to_value(&plain).unwrap();
+            let g = old["granted_by"].clone();
+            let o = old.as_object_mut().unwrap();
+            o.remove("granted_by");
+            o.insert("no_longer_denied_by".into(), g);
+            let mut typed = plain.clone();
+            typed.no_longer_denied_by = Some(std::mem::take(&mut typed.granted_by));
+            assert_eq!(
+                serde_json::to_string(&typed).unwrap(),
+                serde_json::to_string(&old).unwrap(),
+                "identity: {identity}"
+            );
+        }
+    }
+
+    /// `for_each_text` reaches every string the JSON form holds (what `gitdiff` rewrites).
+    #[test]
+    fn for_each_text_visits_every_string_value() {
+        fn strings(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::String(s) => out.push(s.clone()),
+                Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
+        let mut f = finding(true);
+        f.no_longer_denied_by = Some(f.granted_by.clone());
+        let mut seen = Vec::new();
+        f.for_each_text(&mut |s: &mut String| seen.push(s.clone()));
+        let mut all = Vec::new();
+        strings(&serde_json::to_value(&f).unwrap(), &mut all);
+        // the kinds and the decision names are not visited (constants, never a path)
+        for s in all {
+            if !["widened", "oidc", "ImplicitDeny", "Allow"].contains(&s.as_str()) {
+                assert!(seen.contains(&s), "{s} not visited");
+            }
+        }
+    }
 }

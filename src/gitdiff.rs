@@ -7,14 +7,13 @@
 //! with `git show REF:path`; the working-tree version from the file. A new file is compared with a
 //! policy that allows nothing (every grant widens), a deleted file the other way round.
 
-use crate::diff::{compare, side_from_json, DiffOptions, Direction, Findings};
+use crate::diff::{compare, side_from_json, DiffOptions, Direction, Finding, Findings};
 use crate::json::Json;
 use crate::model::Policy;
 use crate::query::Side;
 use crate::scenario::{looks_like_scenario, scenario_from_json, Errors, InputError, Scenario};
 use crate::verdict::Verdict;
 use serde::Serialize;
-use serde_json::Value;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
@@ -390,7 +389,7 @@ impl Repo {
 
     /// In reports, scratch paths read as `BASE:path` and working-tree paths relative to the
     /// repository's top level.
-    fn scrub(&self, v: &mut Value) {
+    fn scrub(&self, f: &mut Finding) {
         let mut pairs = vec![(format!("{}/", self.top.display()), String::new())];
         if let Some(t) = &self.scratch {
             pairs.insert(
@@ -401,22 +400,13 @@ impl Repo {
                 ),
             );
         }
-        scrub_with(v, &pairs);
-    }
-}
-
-fn scrub_with(v: &mut Value, pairs: &[(String, String)]) {
-    match v {
-        Value::String(s) => {
-            for (from, to) in pairs {
+        f.for_each_text(&mut |s: &mut String| {
+            for (from, to) in &pairs {
                 if s.contains(from.as_str()) {
                     *s = s.replace(from.as_str(), to);
                 }
             }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| scrub_with(i, pairs)),
-        Value::Object(m) => m.values_mut().for_each(|i| scrub_with(i, pairs)),
-        _ => {}
+        });
     }
 }
 
@@ -447,7 +437,7 @@ pub struct FileResult {
     pub verdict: Verdict,
     /// With `--direction both`: `narrowed`, `no_narrowing` or `unknown`.
     pub narrowing: Option<Verdict>,
-    pub findings: Vec<Value>,
+    pub findings: Vec<Finding>,
     pub notes: Vec<String>,
     pub errors: Vec<String>,
 }
@@ -472,7 +462,7 @@ struct FileJson<'a> {
     path: &'a str,
     status: &'static str,
     verdict: Verdict,
-    findings: &'a [Value],
+    findings: &'a [Finding],
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     old_path: Option<&'a Option<String>>,

@@ -115,17 +115,16 @@ fn metamorphic_diffs_on_real_policies() {
             );
             let r = compare(&old, &side(&more, &name), &opts(), "widened");
             assert!(r.internal.is_none(), "{name}: {:?}", r.internal);
-            let named = r.findings.iter().any(|f| {
-                f["request"]["action"]
-                    .as_str()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(&action))
-            });
+            let named = r
+                .findings
+                .iter()
+                .any(|f| f.action.example.eq_ignore_ascii_case(&action));
             assert!(
                 named,
                 "{name}: adding {action} gave findings {:?}",
                 r.findings
                     .iter()
-                    .map(|f| f["summary"].clone())
+                    .map(|f| f.summary.clone())
                     .collect::<Vec<_>>()
             );
             widen_checked += 1;

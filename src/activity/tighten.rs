@@ -120,7 +120,7 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (Verdict, Option<St
             Verdict::Error,
             Some(format!(
                 "the narrowed policy widens: {}",
-                Value::Array(f.findings)
+                serde_json::to_string(&f.findings).unwrap_or_default()
             )),
         );
     }

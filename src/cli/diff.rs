@@ -1,9 +1,8 @@
 //! `iamprove diff OLD NEW`: text, JSON and SARIF printers of [`crate::diff::DiffReport`].
 
 use super::{report_errors, Exit, Format};
-use crate::diff::{DiffError, DiffOptions, DiffReport};
+use crate::diff::{DiffError, DiffOptions, DiffReport, Finding};
 use crate::verdict::Verdict;
-use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 
@@ -54,16 +53,15 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
 pub fn print_finding(
     out: &mut impl Write,
     i: usize,
-    f: &Value,
+    f: &Finding,
     indent: &str,
 ) -> std::io::Result<()> {
-    let s = |k: &str| f[k].as_str().unwrap_or("").to_owned();
-    writeln!(out, "{indent}{}. [{}] {}", i + 1, s("kind"), s("summary"))?;
-    writeln!(out, "{indent}   old decision: {}", s("old_decision"))?;
-    for a in f["assumptions"].as_array().into_iter().flatten() {
-        writeln!(out, "{indent}   assumes: {}", a.as_str().unwrap_or(""))?;
+    writeln!(out, "{indent}{}. [{}] {}", i + 1, f.kind, f.summary)?;
+    writeln!(out, "{indent}   old decision: {}", f.old_decision)?;
+    for a in &f.assumptions {
+        writeln!(out, "{indent}   assumes: {a}")?;
     }
-    writeln!(out, "{indent}   request: {}", f["request"])
+    writeln!(out, "{indent}   request: {}", f.request)
 }
 
 fn print_text(out: &mut impl Write, r: &DiffReport) -> std::io::Result<()> {

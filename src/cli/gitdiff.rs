@@ -4,7 +4,6 @@ use super::{Exit, Format};
 use crate::diff::DiffOptions;
 use crate::gitdiff::{run_git_diff, GitDiff, Status};
 use crate::verdict::Verdict;
-use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -33,7 +32,7 @@ pub fn cmd_diff_git(base: &str, paths: &[PathBuf], opts: &DiffOptions, format: F
         Format::Text => print_text(&mut out, &result),
         Format::Sarif => {
             // findings of every changed file in one log; their `granted_by` names the file
-            let findings: Vec<Value> = result
+            let findings: Vec<crate::diff::Finding> = result
                 .files
                 .iter()
                 .flat_map(|f| f.findings.iter().cloned())
@@ -79,19 +78,9 @@ fn print_text(out: &mut impl Write, r: &GitDiff) -> std::io::Result<()> {
             writeln!(out, "   error: {e}")?;
         }
         for (i, x) in f.findings.iter().enumerate() {
-            writeln!(
-                out,
-                "   {}. [{}] {}",
-                i + 1,
-                x["kind"].as_str().unwrap_or(""),
-                x["summary"].as_str().unwrap_or("")
-            )?;
-            writeln!(
-                out,
-                "      old decision: {}",
-                x["old_decision"].as_str().unwrap_or("")
-            )?;
-            writeln!(out, "      request: {}", x["request"])?;
+            writeln!(out, "   {}. [{}] {}", i + 1, x.kind, x.summary)?;
+            writeln!(out, "      old decision: {}", x.old_decision)?;
+            writeln!(out, "      request: {}", x.request)?;
         }
         for n in &f.notes {
             writeln!(out, "   note: {n}")?;

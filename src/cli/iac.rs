@@ -67,23 +67,19 @@ fn print(report: Result<IacReport, IacError>, format: Format) -> Exit {
                     None => (None, None),
                 };
                 for f in &r.findings {
-                    let kind = if f["kind"].as_str() == Some("narrowed") {
+                    let kind = if f.kind == Verdict::Narrowed {
                         "narrowed"
                     } else {
                         "widened"
                     };
                     let mut props = serde_json::Map::new();
-                    for k in [
-                        "request",
-                        "old_decision",
-                        "new_decision",
-                        "granted_by",
-                        "no_longer_denied_by",
-                    ] {
-                        if let Some(v) = f.get(k) {
-                            props.insert(k.into(), v.clone());
-                        }
-                    }
+                    props.insert("request".into(), f.request.clone());
+                    props.insert("old_decision".into(), Value::from(f.old_decision));
+                    props.insert("new_decision".into(), Value::from(f.new_decision));
+                    match &f.no_longer_denied_by {
+                        None => props.insert("granted_by".into(), json!(f.granted_by)),
+                        Some(d) => props.insert("no_longer_denied_by".into(), json!(d)),
+                    };
                     props.insert("attribute".into(), Value::String(p.attribute.clone()));
                     items.push(super::sarif::IacResult {
                         kind,
@@ -92,11 +88,7 @@ fn print(report: Result<IacReport, IacError>, format: Format) -> Exit {
                         address: p.address.clone(),
                         text: format!(
                             "{} {} ({}): {}. Replayable request: {}",
-                            p.address,
-                            p.attribute,
-                            p.rtype,
-                            f["summary"].as_str().unwrap_or(""),
-                            f["request"]
+                            p.address, p.attribute, p.rtype, f.summary, f.request
                         ),
                         properties: props,
                     });

@@ -446,33 +446,47 @@ impl Default for Locator<'_> {
     }
 }
 
-fn statement_message(v: &Value) -> String {
-    let sid = v["sid"]
-        .as_str()
-        .map(|s| format!(" ({s})"))
-        .unwrap_or_default();
-    let effect = v["effect"]
-        .as_str()
-        .map(|e| format!("{e} "))
-        .unwrap_or_default();
-    format!(
-        "{effect}{}{sid} in `{}`",
-        v["path"].as_str().or(v["statement"].as_str()).unwrap_or(""),
-        v["policy"].as_str().unwrap_or("")
-    )
+/// A statement a result points at: the policy's label, the statement's JSON path
+/// (`Statement[2]`), its Sid and (when the reference carries it) its effect.
+struct StatementAt<'a> {
+    policy: &'a str,
+    path: &'a str,
+    sid: Option<&'a str>,
+    effect: Option<&'a str>,
 }
 
-/// Locations of statement references (`{"policy", "path" or "statement", "sid"}`).
-fn statement_locations(loc: &mut Locator, refs: &[Value]) -> Vec<Location> {
+impl<'a> From<&'a crate::eval::StmtRef> for StatementAt<'a> {
+    fn from(r: &'a crate::eval::StmtRef) -> Self {
+        StatementAt {
+            policy: &r.policy,
+            path: &r.path,
+            sid: r.sid.as_deref(),
+            effect: Some(&r.effect),
+        }
+    }
+}
+
+impl<'a> From<&'a crate::diff::GrantRef> for StatementAt<'a> {
+    fn from(r: &'a crate::diff::GrantRef) -> Self {
+        StatementAt {
+            policy: &r.policy,
+            path: &r.statement,
+            sid: r.sid.as_deref(),
+            effect: None,
+        }
+    }
+}
+
+fn statement_message(v: &StatementAt) -> String {
+    let sid = v.sid.map(|s| format!(" ({s})")).unwrap_or_default();
+    let effect = v.effect.map(|e| format!("{e} ")).unwrap_or_default();
+    format!("{effect}{}{sid} in `{}`", v.path, v.policy)
+}
+
+/// Locations of statement references.
+fn statement_locations(loc: &mut Locator, refs: &[StatementAt]) -> Vec<Location> {
     refs.iter()
-        .map(|r| {
-            let path = r["path"].as_str().or(r["statement"].as_str()).unwrap_or("");
-            loc.in_policy(
-                r["policy"].as_str().unwrap_or(""),
-                path,
-                Some(statement_message(r)),
-            )
-        })
+        .map(|r| loc.in_policy(r.policy, r.path, Some(statement_message(r))))
         .collect()
 }
 
@@ -532,14 +546,15 @@ pub fn check_log(results: &[crate::check::CheckEntry], targets: &[CheckTarget]) 
             Verdict::Error => (Level::Error, format!("Internal error while checking invariant `{id}` on {target}: {detail}")),
             _ => continue,
         };
-        // the statement references in their JSON form, which the shared locator reads
-        let mut refs: Vec<Value> = r
-            .statements()
-            .iter()
-            .filter_map(|s| serde_json::to_value(s).ok())
-            .collect();
+        let mut stmts: Vec<&crate::eval::StmtRef> = r.statements().iter().collect();
         // the grants first (GitHub shows the first location); boundaries, SCPs, ... after them
-        refs.sort_by_key(|s| !matches!(s["set"].as_str(), Some("identity" | "resource")));
+        stmts.sort_by_key(|s| {
+            !matches!(
+                s.set,
+                crate::eval::SetName::Identity | crate::eval::SetName::Resource
+            )
+        });
+        let refs: Vec<StatementAt> = stmts.into_iter().map(StatementAt::from).collect();
         let mut locations = statement_locations(&mut loc, &refs);
         if locations.is_empty() {
             // nothing decided (an implicit deny, or no answer): point at the target's statements
@@ -592,7 +607,7 @@ pub fn check_log(results: &[crate::check::CheckEntry], targets: &[CheckTarget]) 
 
 /// `diff --format sarif`: rules `IAMP-DIFF-WIDENED`, `IAMP-DIFF-NARROWED`, `IAMP-DIFF-UNKNOWN`.
 pub fn diff_log(
-    findings: &[Value],
+    findings: &[crate::diff::Finding],
     verdict: Verdict,
     narrowed: Option<Verdict>,
     notes: &[String],
@@ -605,7 +620,7 @@ pub fn diff_log(
 /// [`diff_log`] for a verdict that holds under `assumptions` (no silent narrowing): they are
 /// listed in the run's `properties.assumptions` and in the text of each finding that relies on one.
 pub fn diff_log_assuming(
-    findings: &[Value],
+    findings: &[crate::diff::Finding],
     verdict: Verdict,
     narrowed: Option<Verdict>,
     notes: &[String],
@@ -624,7 +639,7 @@ pub fn diff_log_assuming(
 }
 
 fn diff_log_inner(
-    findings: &[Value],
+    findings: &[crate::diff::Finding],
     verdict: Verdict,
     narrowed: Option<Verdict>,
     notes: &[String],
@@ -659,25 +674,22 @@ fn diff_log_inner(
     );
     let mut loc = Locator::new();
     for f in findings {
-        let kind = f["kind"].as_str().unwrap_or("");
-        let (rule, level, file) = if kind == "narrowed" {
+        let (rule, level, file) = if f.kind == Verdict::Narrowed {
             (narrowed_rule, Level::Note, old)
         } else {
             (widened, Level::Error, new)
         };
-        let refs: Vec<Value> = f["granted_by"].as_array().cloned().unwrap_or_default();
+        let refs: Vec<StatementAt> = f.granted_by.iter().map(StatementAt::from).collect();
         let mut locations = statement_locations(&mut loc, &refs);
         if locations.is_empty() {
             locations.push(loc.in_policy(file, "Statement", None));
         }
         let mut text = format!(
             "{}. Old decision: {}. Replayable request: {}",
-            f["summary"].as_str().unwrap_or(""),
-            f["old_decision"].as_str().unwrap_or(""),
-            f["request"]
+            f.summary, f.old_decision, f.request
         );
-        for a in f["assumptions"].as_array().into_iter().flatten() {
-            text.push_str(&format!(". Assumes: {}", a.as_str().unwrap_or("")));
+        for a in &f.assumptions {
+            text.push_str(&format!(". Assumes: {a}"));
         }
         b.result(
             rule,
@@ -686,9 +698,9 @@ fn diff_log_inner(
             numbered(locations),
             Vec::new(),
             props(vec![
-                ("request", f["request"].clone()),
-                ("old_decision", f["old_decision"].clone()),
-                ("new_decision", f["new_decision"].clone()),
+                ("request", f.request.clone()),
+                ("old_decision", Value::from(f.old_decision)),
+                ("new_decision", Value::from(f.new_decision)),
             ]),
         );
     }
@@ -969,14 +981,20 @@ pub fn escalations_log(esc: &[Escalation], env: &Env, resource_policies: Option<
             e.gains,
             steps.join("; ")
         );
-        let refs = |s: &crate::account::Step| -> Vec<Value> {
+        fn refs(s: &crate::account::Step) -> Vec<StatementAt<'_>> {
             s.statements
                 .iter()
                 // the grants; boundaries and SCPs only let them through
-                .filter(|r| r.effect == "Allow" && matches!(r.set, crate::eval::SetName::Identity | crate::eval::SetName::Resource))
-                .map(|r| serde_json::json!({"policy": r.policy, "path": r.path, "sid": r.sid, "effect": r.effect}))
+                .filter(|r| {
+                    r.effect == "Allow"
+                        && matches!(
+                            r.set,
+                            crate::eval::SetName::Identity | crate::eval::SetName::Resource
+                        )
+                })
+                .map(StatementAt::from)
                 .collect()
-        };
+        }
         let (last, earlier) = match e.path.split_last() {
             Some((l, rest)) => (refs(l), rest.iter().flat_map(refs).collect::<Vec<_>>()),
             None => (Vec::new(), Vec::new()),

@@ -13,7 +13,7 @@ pub mod managed;
 pub mod terraform;
 pub mod yaml;
 
-use crate::diff::{compare, DiffOptions, Direction};
+use crate::diff::{compare, DiffOptions, Direction, Finding, GrantRef};
 use crate::json::{Json, JsonPath};
 use crate::model::{Policy, PolicyType};
 use crate::query::Side;
@@ -155,7 +155,7 @@ pub struct Report {
     pub verdict: Verdict,
     /// Why the verdict is what it is (unknown reasons, one per side), for people.
     pub messages: Vec<String>,
-    pub findings: Vec<Value>,
+    pub findings: Vec<Finding>,
     pub narrowing: Option<Verdict>,
     pub notes: Vec<String>,
     /// When the verdict depends on unresolved values: the values for which the change widens
@@ -354,7 +354,7 @@ type Bounded<'a> = (
 struct Outcome {
     verdict: Verdict,
     messages: Vec<String>,
-    findings: Vec<Value>,
+    findings: Vec<Finding>,
     narrowing: Option<Verdict>,
     notes: Vec<String>,
     witness: Option<Value>,
@@ -488,8 +488,7 @@ fn check_pair(
             }
             return Ok(Err(format!(
                 "generic:{} (request {})",
-                f["summary"].as_str().unwrap_or(""),
-                f["request"]
+                f.summary, f.request
             )));
         }
     }
@@ -544,7 +543,7 @@ fn base_never_allows(
     part: &Part,
     kind: PolicyType,
     base_marked: &Option<Vec<Json>>,
-    f: &Value,
+    f: &Finding,
 ) -> bool {
     let mut names = std::collections::BTreeSet::new();
     for d in side_docs(&part.before)
@@ -562,7 +561,7 @@ fn base_never_allows(
     {
         return false;
     }
-    let req = &f["request"];
+    let req = &f.request;
     let tokens: Vec<String> = names.iter().map(|n| bounds::token(n)).collect();
     let outside = format!("{} {}", req["principal"], req["action"]);
     if tokens.iter().any(|t| outside.contains(t.as_str())) {
@@ -864,9 +863,9 @@ fn compare_part_inner(
                 .unwrap_or(&exact)
                 .findings
                 .iter()
-                .filter(|f| f["kind"].as_str() != Some("narrowed"))
+                .filter(|f| f.kind != Verdict::Narrowed)
                 .find_map(|f| {
-                    let ctx = &f["request"]["context"];
+                    let ctx = &f.request["context"];
                     let values = names
                         .iter()
                         .map(|n| {
@@ -879,7 +878,7 @@ fn compare_part_inner(
                                     .iter()
                                     .find(|(k, _)| k.to_lowercase() == want)?
                                     .1;
-                                let p = f["request"]["principal"].as_str().unwrap_or("?");
+                                let p = f.request["principal"].as_str().unwrap_or("?");
                                 let not = if is.as_str()? == "true" { "" } else { "not " };
                                 return Some((n.clone(), format!("an ARN {not}naming {p}")));
                             };
@@ -898,8 +897,8 @@ fn compare_part_inner(
             let mut message = format!(
                 "the verdict depends on values not known from the input: {named} (known only at deployment; for CloudFormation supply them with --parameter, --account-id, --region or --partition); with {} the change widens: {} (request {}, replayed)",
                 shown(&values),
-                finding["summary"].as_str().unwrap_or(""),
-                finding["request"]
+                finding.summary,
+                finding.request
             );
             if let Some(safe) = &safe {
                 message.push_str(&format!(
@@ -1265,71 +1264,56 @@ fn compare_bounded(part: &Part, kind: PolicyType, opts: &DiffOptions) -> Result<
 /// read as Allow statements) in the terms of the policies: OLD denied the request explicitly,
 /// NEW does not deny it (its own decision when known), and the statements named are the OLD
 /// Deny statements that no longer apply.
-fn deny_removal_finding(mut f: Value, new_side: Option<&Side>, old_doc: Option<&Doc>) -> Value {
-    if let Some(s) = f.get("summary").and_then(Value::as_str) {
-        let s = s.replacen("newly allows", "no longer denies", 1);
-        // the statements are named below, in OLD's numbering
-        let s = s.split("; granted by ").next().unwrap_or(&s).to_owned();
-        f["summary"] = Value::String(s);
-    }
-    f["old_decision"] = Value::String("ExplicitDeny".into());
-    let new_decision = new_side
+fn deny_removal_finding(mut f: Finding, new_side: Option<&Side>, old_doc: Option<&Doc>) -> Finding {
+    let s = f.summary.replacen("newly allows", "no longer denies", 1);
+    // the statements are named below, in OLD's numbering
+    f.summary = s.split("; granted by ").next().unwrap_or(&s).to_owned();
+    f.old_decision = "ExplicitDeny";
+    f.new_decision = new_side
         .and_then(|side| {
-            let j = crate::json::parse(&f["request"].to_string()).ok()?;
+            let j = crate::json::parse(&f.request.to_string()).ok()?;
             let req = crate::scenario::parse_request(&j, "finding").ok()?;
-            Some(crate::query::decision(side, &req).name().to_owned())
+            Some(crate::query::decision(side, &req).name())
         })
-        .unwrap_or_else(|| "NotExplicitlyDenied".into());
-    f["new_decision"] = Value::String(new_decision);
-    if let Some(mut g) = f.get("granted_by").cloned() {
-        // name the OLD document and the Deny statement's index in it (the comparison saw a
-        // document of the Deny statements only)
-        let denies: Vec<usize> = match old_doc.and_then(|d| d.json.get("Statement")) {
-            Some(Json::Arr(a)) => a
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.get("Effect").and_then(Json::as_str) == Some("Deny"))
-                .map(|(i, _)| i)
-                .collect(),
-            Some(_) => vec![0],
-            None => Vec::new(),
-        };
-        for e in g.as_array_mut().into_iter().flatten() {
-            let k = e["statement"]
-                .as_str()
-                .and_then(|s| s.strip_prefix("Statement["))
-                .and_then(|s| s.strip_suffix(']'))
-                .and_then(|s| s.parse::<usize>().ok());
-            match (old_doc, k.and_then(|k| denies.get(k))) {
-                (Some(d), Some(i)) => {
-                    e["policy"] = Value::String(d.name.clone());
-                    e["statement"] = Value::String(format!("Statement[{i}]"));
-                }
-                _ => e["policy"] = Value::String("OLD".into()),
+        .unwrap_or("NotExplicitlyDenied");
+    // name the OLD document and the Deny statement's index in it (the comparison saw a
+    // document of the Deny statements only)
+    let denies: Vec<usize> = match old_doc.and_then(|d| d.json.get("Statement")) {
+        Some(Json::Arr(a)) => a
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.get("Effect").and_then(Json::as_str) == Some("Deny"))
+            .map(|(i, _)| i)
+            .collect(),
+        Some(_) => vec![0],
+        None => Vec::new(),
+    };
+    let mut g: Vec<GrantRef> = std::mem::take(&mut f.granted_by);
+    for e in &mut g {
+        let k = e
+            .statement
+            .strip_prefix("Statement[")
+            .and_then(|s| s.strip_suffix(']'))
+            .and_then(|s| s.parse::<usize>().ok());
+        match (old_doc, k.and_then(|k| denies.get(k))) {
+            (Some(d), Some(i)) => {
+                e.policy = d.name.clone();
+                e.statement = format!("Statement[{i}]");
             }
-        }
-        let named: Vec<String> = g
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| match e["sid"].as_str() {
-                Some(sid) => format!("{} ({sid})", e["statement"].as_str().unwrap_or("")),
-                None => e["statement"].as_str().unwrap_or("").to_owned(),
-            })
-            .collect();
-        if !named.is_empty() {
-            let s = format!(
-                "{}; denied before by {}",
-                f["summary"].as_str().unwrap_or(""),
-                named.join(", ")
-            );
-            f["summary"] = Value::String(s);
-        }
-        if let Some(o) = f.as_object_mut() {
-            o.remove("granted_by");
-            o.insert("no_longer_denied_by".into(), g);
+            _ => e.policy = "OLD".into(),
         }
     }
+    let named: Vec<String> = g
+        .iter()
+        .map(|e| match &e.sid {
+            Some(sid) => format!("{} ({sid})", e.statement),
+            None => e.statement.clone(),
+        })
+        .collect();
+    if !named.is_empty() {
+        f.summary = format!("{}; denied before by {}", f.summary, named.join(", "));
+    }
+    f.no_longer_denied_by = Some(g);
     f
 }
 
