@@ -8,6 +8,7 @@ use crate::eval::{evaluate, explain, Applies, Decision, Evaluation, Miss, SetNam
 use crate::model::{Policy, PolicyType};
 use crate::request::{Context, CtxValue, Principal, PrincipalKind, Request};
 use crate::scenario::Scenario;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// What an AccessDenied message says.
@@ -229,13 +230,121 @@ struct Change {
 pub struct Why {
     pub request: Request,
     pub evaluation: Evaluation,
-    pub blocking: Vec<Value>,
-    pub fix: Option<Value>,
-    pub message: Option<Value>,
+    pub blocking: Vec<Blocking>,
+    pub fix: Option<Fix>,
+    pub message: Option<MessageCheck>,
     /// Statements that match the action and resource but fail a condition.
-    pub near_misses: Vec<Value>,
+    pub near_misses: Vec<NearMiss>,
     pub notes: Vec<String>,
     pub source: String,
+}
+
+/// One reason the request is denied: an applicable Deny statement (`deny` = `explicit`), or a
+/// layer without an applicable Allow (`implicit`). Serialized as `blocking[]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Blocking {
+    /// The layer, as the AccessDenied message names it (`scp`, `missing_allow`, …).
+    pub layer: &'static str,
+    /// `explicit` or `implicit`.
+    pub deny: &'static str,
+    /// The Deny statement's policy, or the policies the missing Allow belongs in (`null` when
+    /// no change adding an Allow helps).
+    pub policy: Option<String>,
+    /// The Deny statement's JSON path (`null` for an implicit deny).
+    pub statement: Option<String>,
+    /// Explicit denies: the statement's Sid (`null` when it has none); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Option<String>>,
+    /// Implicit denies with a fix: what is missing, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// SCP/RCP layers: the organization level (`ou-prod`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+}
+
+/// The smallest change found that makes the request allowed. Serialized as `fix`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fix {
+    /// The edits, in the order AWS evaluates the layers.
+    pub changes: Vec<FixChange>,
+    /// Some edit is outside the account's control.
+    pub outside_account: bool,
+    /// Re-evaluated with every edit: the request is allowed.
+    pub confirmed: bool,
+    /// The decision after the edits.
+    pub decision_after: &'static str,
+}
+
+/// One edit of a [`Fix`].
+#[derive(Debug, Clone, Serialize)]
+pub struct FixChange {
+    /// The layer (`explicit_deny`-style names for removals, as in [`Blocking::layer`]).
+    pub layer: &'static str,
+    /// The policy to edit.
+    pub policy: String,
+    /// The statement to remove, or the path the added one gets.
+    pub statement: String,
+    /// The edit is outside the account's control (`outside_reason` says why).
+    pub outside_account: bool,
+    /// `action`: what to do, with its data.
+    #[serde(flatten)]
+    pub edit: FixEdit,
+    /// Why the account cannot make this edit itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_reason: Option<String>,
+}
+
+/// What a [`FixChange`] does: serialized as `"action": "add_statement", "add": {…}` or
+/// `"action": "remove_or_narrow_statement", "sid": …`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum FixEdit {
+    /// Add this statement.
+    AddStatement {
+        /// The statement, as written.
+        add: Value,
+    },
+    /// Remove or narrow the Deny statement.
+    RemoveOrNarrowStatement {
+        /// Its Sid (`null` when it has none).
+        sid: Option<String>,
+    },
+}
+
+/// What the AccessDenied message said, compared with the evaluation. Serialized as `message`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageCheck {
+    /// `explicit` or `implicit`, when the message gives a reason.
+    pub deny: Option<&'static str>,
+    /// The layer the message names.
+    pub layer: Option<&'static str>,
+    /// The policy type as written.
+    pub policy_type: Option<String>,
+    /// The denying policy's ARN, when appended.
+    pub policy_arn: Option<String>,
+    /// Only an encoded authorization message.
+    pub encoded_only: bool,
+    /// The message and the evaluation agree.
+    pub agrees: bool,
+    /// Where they do not, in words.
+    pub disagreements: Vec<String>,
+}
+
+/// A statement that matches the action and resource but not a condition. Serialized as
+/// `near_misses[]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NearMiss {
+    /// The policy's label.
+    pub policy: String,
+    /// The statement's JSON path.
+    pub statement: String,
+    /// Its Sid (`null` when it has none).
+    pub sid: Option<String>,
+    /// `Allow` or `Deny`.
+    pub effect: String,
+    /// The condition that fails, in words.
+    pub why: String,
 }
 
 fn put(ctx: &mut Context, k: &str, v: String) {
@@ -658,13 +767,15 @@ pub fn explain_request(env: &Env, rb: Rebuilt, msg: Option<&Message>, source: St
     if explicit {
         for s in &ev.statements {
             let layer = Layer::of(&s.set);
-            blocking.push(json!({
-                "layer": layer.name(true),
-                "deny": "explicit",
-                "policy": s.policy,
-                "statement": s.path,
-                "sid": s.sid,
-            }));
+            blocking.push(Blocking {
+                layer: layer.name(true),
+                deny: "explicit",
+                policy: Some(s.policy.clone()),
+                statement: Some(s.path.clone()),
+                sid: Some(s.sid.clone()),
+                detail: None,
+                level: None,
+            });
             remove_statement(&mut fixed, s);
             changes.push(Change {
                 outside: outside_reason(&layer, &s.policy, &req),
@@ -805,17 +916,15 @@ pub fn explain_request(env: &Env, rb: Rebuilt, msg: Option<&Message>, source: St
                     ),
                     _ => (policy_label, missing),
                 };
-                let mut b = json!({
-                    "layer": l.name(false),
-                    "deny": "implicit",
-                    "policy": policy_label,
-                    "statement": Value::Null,
-                    "detail": missing,
+                blocking.push(Blocking {
+                    layer: l.name(false),
+                    deny: "implicit",
+                    policy: Some(policy_label),
+                    statement: None,
+                    sid: None,
+                    detail: Some(missing),
+                    level,
                 });
-                if let Some(n) = level {
-                    b["level"] = json!(n);
-                }
-                blocking.push(b);
                 changes.push(Change {
                     outside: outside_reason(&l, &p, &req),
                     layer: l,
@@ -830,17 +939,31 @@ pub fn explain_request(env: &Env, rb: Rebuilt, msg: Option<&Message>, source: St
             found = after.decision == Decision::Allow;
         } else {
             for l in &lacking {
-                blocking.push(json!({"layer": l.name(false), "deny": "implicit", "policy": Value::Null, "statement": Value::Null}));
+                blocking.push(Blocking {
+                    layer: l.name(false),
+                    deny: "implicit",
+                    policy: None,
+                    statement: None,
+                    sid: None,
+                    detail: None,
+                    level: None,
+                });
             }
             notes.push("no change adding Allow statements makes the request allowed (for example a root-only or service-only action, or a principal kind no policy can admit)".into());
         }
     }
     // near misses: statements that match but for a condition
-    let near: Vec<Value> = ev
+    let near: Vec<NearMiss> = ev
         .trace
         .iter()
         .filter(|t| matches!(t.outcome, Applies::No(Miss::Condition(_))))
-        .map(|t| json!({"policy": t.stmt.policy, "statement": t.stmt.path, "sid": t.stmt.sid, "effect": t.stmt.effect, "why": t.detail}))
+        .map(|t| NearMiss {
+            policy: t.stmt.policy.clone(),
+            statement: t.stmt.path.clone(),
+            sid: t.stmt.sid.clone(),
+            effect: t.stmt.effect.clone(),
+            why: t.detail.clone(),
+        })
         .collect();
     if !near.is_empty() {
         notes.push(format!(
@@ -851,26 +974,25 @@ pub fn explain_request(env: &Env, rb: Rebuilt, msg: Option<&Message>, source: St
     let fix = if ev.decision == Decision::Allow {
         None
     } else {
-        let outside: Vec<String> = changes.iter().filter_map(|c| c.outside.clone()).collect();
-        Some(json!({
-            "changes": changes.iter().map(|c| {
-                let mut v = json!({
-                    "layer": c.layer.name(c.add.is_none()),
-                    "policy": c.policy,
-                    "statement": c.statement,
-                    "outside_account": c.outside.is_some(),
-                });
-                match &c.add {
-                    Some(s) => { v["action"] = json!("add_statement"); v["add"] = s.clone(); }
-                    None => { v["action"] = json!("remove_or_narrow_statement"); v["sid"] = json!(c.sid); }
-                }
-                if let Some(o) = &c.outside { v["outside_reason"] = json!(o); }
-                v
-            }).collect::<Vec<_>>(),
-            "outside_account": !outside.is_empty(),
-            "confirmed": found,
-            "decision_after": after.decision.name(),
-        }))
+        Some(Fix {
+            changes: changes
+                .iter()
+                .map(|c| FixChange {
+                    layer: c.layer.name(c.add.is_none()),
+                    policy: c.policy.clone(),
+                    statement: c.statement.clone(),
+                    outside_account: c.outside.is_some(),
+                    edit: match &c.add {
+                        Some(s) => FixEdit::AddStatement { add: s.clone() },
+                        None => FixEdit::RemoveOrNarrowStatement { sid: c.sid.clone() },
+                    },
+                    outside_reason: c.outside.clone(),
+                })
+                .collect(),
+            outside_account: changes.iter().any(|c| c.outside.is_some()),
+            confirmed: found,
+            decision_after: after.decision.name(),
+        })
     };
     let message = msg.map(|m| message_verdict(m, &req, &ev, &blocking, env));
     Why {
@@ -889,9 +1011,9 @@ fn message_verdict(
     m: &Message,
     req: &Request,
     ev: &Evaluation,
-    blocking: &[Value],
+    blocking: &[Blocking],
     env: &Env,
-) -> Value {
+) -> MessageCheck {
     let mut disagreements: Vec<String> = Vec::new();
     if ev.decision == Decision::Allow {
         let mut hint = String::from(
@@ -911,10 +1033,7 @@ fn message_verdict(
             _ => {}
         }
         if let Some(l) = m.layer {
-            let ours: Vec<&str> = blocking
-                .iter()
-                .filter_map(|b| b["layer"].as_str())
-                .collect();
+            let ours: Vec<&str> = blocking.iter().map(|b| b.layer).collect();
             if !ours.contains(&l) && disagreements.is_empty() {
                 disagreements.push(format!(
                     "the message blames the {}, the evaluation blames {}",
@@ -941,15 +1060,15 @@ fn message_verdict(
             disagreements.push(format!("the message names principal `{p}`, the request's is `{}` (anonymised or redacted logs?)", req.principal.raw));
         }
     }
-    json!({
-        "deny": m.deny,
-        "layer": m.layer,
-        "policy_type": m.policy_type,
-        "policy_arn": m.policy_arn,
-        "encoded_only": m.encoded_only,
-        "agrees": disagreements.is_empty(),
-        "disagreements": disagreements,
-    })
+    MessageCheck {
+        deny: m.deny,
+        layer: m.layer,
+        policy_type: m.policy_type.clone(),
+        policy_arn: m.policy_arn.clone(),
+        encoded_only: m.encoded_only,
+        agrees: disagreements.is_empty(),
+        disagreements,
+    }
 }
 
 /// The request in scenario format.

@@ -344,12 +344,14 @@ fn why_text(w: &why::Why) -> String {
     if !w.blocking.is_empty() {
         let _ = writeln!(o, "blocked by:");
         for b in &w.blocking {
-            let layer = b["layer"].as_str().unwrap_or("");
-            let pol = b["policy"].as_str().unwrap_or("-");
-            match (b["statement"].as_str(), b["detail"].as_str()) {
+            let layer = b.layer;
+            let pol = b.policy.as_deref().unwrap_or("-");
+            match (&b.statement, &b.detail) {
                 (Some(st), _) => {
-                    let sid = b["sid"]
-                        .as_str()
+                    let sid = b
+                        .sid
+                        .as_ref()
+                        .and_then(Option::as_ref)
                         .map(|s| format!(" ({s})"))
                         .unwrap_or_default();
                     let _ = writeln!(o, "  {layer}: {st}{sid} of `{pol}` denies it explicitly");
@@ -364,54 +366,49 @@ fn why_text(w: &why::Why) -> String {
         }
     }
     if let Some(f) = &w.fix {
-        let confirmed = f["confirmed"].as_bool().unwrap_or(false);
         let _ = writeln!(
             o,
             "smallest fix ({}):",
-            if confirmed {
+            if f.confirmed {
                 "re-evaluated with the change: Allow".to_owned()
             } else {
-                format!(
-                    "not confirmed: re-evaluated as {}",
-                    f["decision_after"].as_str().unwrap_or("?")
-                )
+                format!("not confirmed: re-evaluated as {}", f.decision_after)
             }
         );
-        for c in f["changes"].as_array().into_iter().flatten() {
-            let pol = c["policy"].as_str().unwrap_or("");
-            if let Some(a) = c.get("add") {
-                let _ = writeln!(
-                    o,
-                    "  add to `{pol}` as {}: {a}",
-                    c["statement"].as_str().unwrap_or("")
-                );
-            } else {
-                let _ = writeln!(
-                    o,
-                    "  remove or narrow {} of `{pol}` (it denies this request)",
-                    c["statement"].as_str().unwrap_or("")
-                );
+        for c in &f.changes {
+            let pol = &c.policy;
+            match &c.edit {
+                why::FixEdit::AddStatement { add } => {
+                    let _ = writeln!(o, "  add to `{pol}` as {}: {add}", c.statement);
+                }
+                why::FixEdit::RemoveOrNarrowStatement { .. } => {
+                    let _ = writeln!(
+                        o,
+                        "  remove or narrow {} of `{pol}` (it denies this request)",
+                        c.statement
+                    );
+                }
             }
-            if let Some(w) = c["outside_reason"].as_str() {
+            if let Some(w) = &c.outside_reason {
                 let _ = writeln!(o, "    outside the account: {w}");
             }
         }
     }
     if let Some(m) = &w.message {
-        let said = match (m["deny"].as_str(), m["policy_type"].as_str()) {
+        let said = match (m.deny, &m.policy_type) {
             (Some(d), Some(t)) => format!("{d} deny, {t}"),
             (Some(d), None) => format!("{d} deny"),
-            _ if m["encoded_only"].as_bool() == Some(true) => "encoded only".into(),
+            _ if m.encoded_only => "encoded only".into(),
             _ => "no reason given".into(),
         };
-        if m["agrees"].as_bool() == Some(true) && m["deny"].is_null() {
+        if m.agrees && m.deny.is_none() {
             let _ = writeln!(o, "message:  {said}: nothing to compare");
-        } else if m["agrees"].as_bool() == Some(true) {
+        } else if m.agrees {
             let _ = writeln!(o, "message:  {said}; agrees with the evaluation");
         } else {
             let _ = writeln!(o, "message:  {said}; DISAGREES with the evaluation:");
-            for d in m["disagreements"].as_array().into_iter().flatten() {
-                let _ = writeln!(o, "  - {}", d.as_str().unwrap_or(""));
+            for d in &m.disagreements {
+                let _ = writeln!(o, "  - {d}");
             }
         }
     }
@@ -419,10 +416,7 @@ fn why_text(w: &why::Why) -> String {
         let _ = writeln!(
             o,
             "near miss: {} Statement {} of `{}`: {}",
-            n["effect"].as_str().unwrap_or(""),
-            n["statement"].as_str().unwrap_or(""),
-            n["policy"].as_str().unwrap_or(""),
-            n["why"].as_str().unwrap_or("")
+            n.effect, n.statement, n.policy, n.why
         );
     }
     for n in &w.notes {
