@@ -1235,11 +1235,6 @@ fn no_admin_invariant(
     )
 }
 
-/// Does the invariant's pattern apply to a concrete request (mirrors the encoding)?
-pub fn pattern_applies(inv: &Invariant, req: &Request) -> bool {
-    inv.request_pattern().applies(req)
-}
-
 impl Invariant {
     /// The requests this invariant is about, for the verifier.
     pub fn request_pattern(&self) -> RequestPattern<'_> {

@@ -40,7 +40,10 @@ fn backticked<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
         .join(", ")
 }
 
-/// Load one side: a scenario file or a single policy document.
+/// Load one side: a scenario file or a single policy document (its type from `kind`, else
+/// detected; `other`, the document it is compared with, decides between identity and resource
+/// policy when neither names a principal). Embedding API (`diff::run` reads both files itself);
+/// tested by `diff::tests::load_side_reads_policies_and_reports_input_errors`.
 pub fn load_side(
     path: &Path,
     kind: Option<PolicyType>,
@@ -900,5 +903,28 @@ mod tests {
                 assert!(seen.contains(&s), "{s} not visited");
             }
         }
+    }
+
+    /// `load_side` (embedding API) loads the example policies; `compare` then finds the
+    /// widening; a missing file is a located input error.
+    #[test]
+    fn load_side_reads_policies_and_reports_input_errors() {
+        let old = load_side(Path::new("examples/diff/old.json"), None, None).unwrap();
+        let new = load_side(Path::new("examples/diff/new.json"), None, None).unwrap();
+        let opts = DiffOptions {
+            kind: None,
+            max_findings: 1,
+            direction: Direction::Widen,
+            query: crate::query::QueryOptions::default(),
+        };
+        let found = compare(&old, &new, &opts, "widened");
+        assert!(found.internal.is_none() && found.unknown.is_none());
+        assert_eq!(found.findings.len(), 1);
+        assert_eq!(found.findings[0].kind, Verdict::Widened);
+        assert!(!found.findings[0].granted_by.is_empty());
+        let err = load_side(Path::new("examples/diff/missing.json"), None, None)
+            .err()
+            .unwrap();
+        assert!(err[0].to_string().contains("missing.json"), "{err:?}");
     }
 }

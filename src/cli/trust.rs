@@ -5,7 +5,7 @@ use crate::trust::{
     analyze, load_file, roles_of_account, RoleReport, Severity, TrustOptions, TrustRole,
 };
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub struct TrustArgs {
     pub files: Vec<PathBuf>,
@@ -162,13 +162,4 @@ fn print_text(out: &mut impl Write, reports: &[RoleReport]) -> std::io::Result<(
         }
     }
     Ok(())
-}
-
-/// Analyse one trust policy file (library entry point for tests and other commands).
-pub fn analyze_file(
-    path: &Path,
-    opts: &TrustOptions,
-) -> Result<RoleReport, crate::scenario::Errors> {
-    let r = load_file(path)?;
-    Ok(analyze(&r, opts))
 }

@@ -84,7 +84,7 @@ impl Outcome {
         matches!(self, Outcome::Yes(_) | Outcome::Conditional(..))
     }
     /// Allowed in the baseline context.
-    pub fn is_yes(&self) -> bool {
+    pub(crate) fn is_yes(&self) -> bool {
         matches!(self, Outcome::Yes(_))
     }
     /// The evaluation behind the answer.
@@ -106,7 +106,7 @@ impl Outcome {
 }
 
 /// Keys whose values are facts about the principal, the resource or the moment.
-pub fn is_fixed_key(k: &str) -> bool {
+pub(crate) fn is_fixed_key(k: &str) -> bool {
     k.starts_with("aws:principaltag/")
         || matches!(
             k,

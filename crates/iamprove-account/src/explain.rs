@@ -97,7 +97,7 @@ fn classify(ev: &crate::eval::Evaluation) -> (String, String) {
 const MAX_CANDIDATES: usize = 20;
 
 /// Why no candidate path allows the question: one [`Blocked`] per candidate, each checked by the evaluator.
-pub fn why_not(
+pub(crate) fn why_not(
     env: &Env,
     _graph: &Graph,
     start: usize,

@@ -71,7 +71,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 /// Actions of the privilege-escalation methods (§6.3): an administrator is allowed all of them.
-pub const SENSITIVE_ACTIONS: &[&str] = &[
+pub(crate) const SENSITIVE_ACTIONS: &[&str] = &[
     "iam:CreatePolicyVersion",
     "iam:SetDefaultPolicyVersion",
     "iam:PassRole",
@@ -143,7 +143,7 @@ impl NodeKind {
 
 /// The account standing for "any AWS account" (`"AWS": "*"`): no real account has this ID, and
 /// no policy we load names it, so it gets exactly what `*` grants.
-pub const ANY_ACCOUNT: &str = "000000000000";
+pub(crate) const ANY_ACCOUNT: &str = "000000000000";
 
 #[derive(Debug, Clone)]
 /// A principal of the analysis: a user or role of a loaded account, or an outside caller.
@@ -456,7 +456,7 @@ impl Env {
     }
 
     /// The loaded account of node `n`, if it has one.
-    pub fn account_of(&self, n: usize) -> Option<&Account> {
+    pub(crate) fn account_of(&self, n: usize) -> Option<&Account> {
         self.nodes[n].loc.map(|(a, _)| &self.accounts[a])
     }
 
@@ -477,7 +477,7 @@ impl Env {
     }
 
     /// The identity-side policies of a node: (identity policies, boundary).
-    pub fn identity_of(&self, n: usize) -> (Vec<Policy>, Option<Policy>) {
+    pub(crate) fn identity_of(&self, n: usize) -> (Vec<Policy>, Option<Policy>) {
         let mut pols = Vec::new();
         let mut boundary = None;
         let Some(acct) = self.account_of(n) else {
@@ -519,7 +519,7 @@ impl Env {
     }
 
     /// The request principal of a node; roles act through a session (named `session`).
-    pub fn principal_of(&self, n: usize, session: Option<&str>) -> Principal {
+    pub(crate) fn principal_of(&self, n: usize, session: Option<&str>) -> Principal {
         let node = &self.nodes[n];
         let partition = node.arn.split(':').nth(1).unwrap_or("aws").to_owned();
         let account = node.account.clone();
@@ -601,7 +601,7 @@ impl Env {
 }
 
 /// One principal acting: its scenario and principal, reused for many requests.
-pub struct Actor<'e> {
+pub(crate) struct Actor<'e> {
     /// The environment.
     pub env: &'e Env,
     /// The acting node.
@@ -627,7 +627,7 @@ impl<'e> Actor<'e> {
     }
 
     /// The actor for node `n` with a given scenario.
-    pub fn with_scenario(env: &'e Env, node: usize, sc: Scenario) -> Actor<'e> {
+    pub(crate) fn with_scenario(env: &'e Env, node: usize, sc: Scenario) -> Actor<'e> {
         Actor {
             env,
             node,
@@ -683,7 +683,7 @@ impl<'e> Actor<'e> {
 
 /// Does any Allow statement of these policies name an action matching `action` (ignoring resource
 /// and conditions)? A cheap filter before real evaluation.
-pub fn may_allow(pols: &[Policy], action: &str) -> bool {
+pub(crate) fn may_allow(pols: &[Policy], action: &str) -> bool {
     let a = action.to_lowercase();
     pols.iter().any(|p| {
         p.statements.iter().any(|s| {
@@ -830,7 +830,7 @@ fn trust_candidates(
 
 /// The action with which node `n` assumes a role: `sts:AssumeRoleWithWebIdentity` or
 /// `sts:AssumeRoleWithSAML` for federated callers, `sts:AssumeRole` for everyone else.
-pub fn assume_action(env: &Env, n: usize) -> &'static str {
+pub(crate) fn assume_action(env: &Env, n: usize) -> &'static str {
     if env.nodes[n].kind != NodeKind::Federated {
         return "sts:AssumeRole";
     }
@@ -1087,7 +1087,7 @@ fn rank(v: Verdict, yes_path: bool) -> u8 {
 }
 
 /// [`can`] for a compiled question; `action`/`resource` are only echoed.
-pub fn can_q(
+pub(crate) fn can_q(
     env: &Env,
     graph: &Graph,
     start: usize,

@@ -401,7 +401,7 @@ impl<'a> Reader<'a> {
 }
 
 /// The account segment of an IAM ARN.
-pub fn arn_account(arn: &str) -> Option<&str> {
+pub(crate) fn arn_account(arn: &str) -> Option<&str> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     (parts.len() == 6 && parts[0] == "arn" && !parts[4].is_empty()).then_some(parts[4])
 }
@@ -686,7 +686,7 @@ pub fn account_from_json(doc: &Json, file: &str) -> Result<Account, Errors> {
 }
 
 /// `--resource-policies FILE`: `{ "ARN": policy document, ... }`.
-pub fn load_resource_policies(path: &Path) -> Result<BTreeMap<String, Policy>, Errors> {
+pub(crate) fn load_resource_policies(path: &Path) -> Result<BTreeMap<String, Policy>, Errors> {
     let doc = read_json(path)?;
     let file = path.display().to_string();
     let mut r = Reader::new(&file);

@@ -84,7 +84,7 @@ impl Question {
 
 /// Two `*`/`?` glob token lists: does some string match both? (Exact: breadth-first search over
 /// pairs of positions.)
-pub fn globs_intersect(a: &[Tok], b: &[Tok]) -> bool {
+pub(crate) fn globs_intersect(a: &[Tok], b: &[Tok]) -> bool {
     let (n, m) = (a.len(), b.len());
     let mut seen = vec![false; (n + 1) * (m + 1)];
     let mut stack = vec![(0usize, 0usize)];
@@ -120,7 +120,7 @@ pub fn globs_intersect(a: &[Tok], b: &[Tok]) -> bool {
 }
 
 /// May two action elements share an action? (Negated elements: assume yes.)
-pub fn actions_overlap(x: &ActionElem, y: &ActionElem) -> bool {
+pub(crate) fn actions_overlap(x: &ActionElem, y: &ActionElem) -> bool {
     if x.negated || y.negated {
         return true;
     }
@@ -955,7 +955,7 @@ pub fn direct(env: &Env, n: usize, q: &Question, opts: &QueryOptions) -> Direct 
 /// A request matching `q` that principal `n`'s identity policies alone allow (context free but
 /// for the principal's facts), with the evaluation of that request in the principal's full
 /// generic scenario (for "no" explanations).
-pub fn identity_witness(
+pub(crate) fn identity_witness(
     env: &Env,
     n: usize,
     q: &Question,
@@ -1083,7 +1083,7 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
 /// is replayed through the evaluator for this principal (`None` if it does not hold for it;
 /// then the caller answers from scratch). A "no" or "unknown" is not handled here: see
 /// [`shared`], which runs the principal's own cheap first step before taking it over.
-pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
+pub(crate) fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
     match (&d.verdict, &d.request, &d.step) {
         (Verdict::No | Verdict::Unknown, _, _) => None,
         (_, Some(req), Some(step)) => {

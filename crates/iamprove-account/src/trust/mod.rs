@@ -29,12 +29,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-/// The action a role assumption by an AWS principal asks for.
-pub const ASSUME_ROLE: &str = "sts:AssumeRole";
 /// The action a role assumption through an OIDC provider asks for.
-pub const WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
+pub(crate) const WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
 /// The action a role assumption through a SAML provider asks for.
-pub const WITH_SAML: &str = "sts:AssumeRoleWithSAML";
+pub(crate) const WITH_SAML: &str = "sts:AssumeRoleWithSAML";
 
 /// Account of a role given as a bare trust policy (no ARN known): used for nothing else.
 pub const PLACEHOLDER_ACCOUNT: &str = "000000000000";
@@ -460,7 +458,7 @@ fn candidate_statements<'p>(
 }
 
 /// A condition as `Operator key [values]`, for reports.
-pub fn show_condition(c: &Condition) -> String {
+pub(crate) fn show_condition(c: &Condition) -> String {
     let vals: Vec<String> = match &c.values {
         CondValues::Str(ts) => ts.iter().map(|t| t.raw.clone()).collect(),
         CondValues::Num(ns) => ns.iter().map(ToString::to_string).collect(),
@@ -947,7 +945,7 @@ fn covers_federated(s: &Statement, f: &str) -> bool {
 
 /// The statements of the trust policy that apply to callers of provider `f`, with the principal
 /// element decided (removed) and the resource `*`: an identity-style policy over the claims.
-pub fn provider_policy(policy: &Policy, f: &str) -> Policy {
+pub(crate) fn provider_policy(policy: &Policy, f: &str) -> Policy {
     let statements = policy
         .statements
         .iter()
@@ -1034,7 +1032,7 @@ fn federated_witness(role: &TrustRole, provider: &str, action: &str, req: &Reque
 /// resource policy, when the request model knows the provider as a principal. `None`: the
 /// provider cannot be a request principal in this build (then the claims were replayed against
 /// [`provider_policy`]).
-pub fn replay_federated(role: &TrustRole, witness: &Value) -> Option<Decision> {
+pub(crate) fn replay_federated(role: &TrustRole, witness: &Value) -> Option<Decision> {
     let p = Principal::parse(witness["principal"].as_str()?).ok()?;
     if matches!(p.kind, PrincipalKind::Service(_) | PrincipalKind::Anonymous) {
         return None;

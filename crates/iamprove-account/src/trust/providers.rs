@@ -91,7 +91,7 @@ pub fn claim_prefix(federated: &str) -> String {
 }
 
 /// Whether a `Federated` principal names a SAML provider (else an OIDC one).
-pub fn is_saml(federated: &str) -> bool {
+pub(crate) fn is_saml(federated: &str) -> bool {
     federated.contains(":saml-provider/")
 }
 
@@ -110,7 +110,7 @@ pub struct FieldValue {
 
 impl FieldValue {
     /// Whether the pattern has a wildcard.
-    pub fn is_wild(&self) -> bool {
+    pub(crate) fn is_wild(&self) -> bool {
         self.value.contains(['*', '?'])
     }
     /// The field in words: `any repository`, ``repository matching `a*` ``.
