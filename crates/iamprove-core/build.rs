@@ -7,15 +7,19 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+#[path = "src/catalog/keyrank.rs"]
+mod keyrank;
+
 fn main() {
     println!("cargo:rerun-if-changed=data/catalog.tsv");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/catalog/keyrank.rs");
     let text = std::fs::read_to_string("data/catalog.tsv").unwrap_or_default();
     let mut lines: Vec<u32> = Vec::new();
     let mut services: Vec<(String, u32)> = Vec::new();
     // byte range of each service's block (its `S` line up to the next `S` line)
     let mut blocks: Vec<(u32, u32)> = Vec::new();
-    let mut keys = KeyDefs::default();
+    let mut keys = KeyDefs::new();
     let mut offset = 0usize;
     for line in text.split_inclusive('\n') {
         if line.starts_with("A\t") {
@@ -77,17 +81,23 @@ fn main() {
 
 /// The condition-key index of `src/catalog.rs` (`KeyIndex::build`), computed here so that a
 /// command can ask a key's type without parsing the catalog. The winning definition of a name
-/// is the lowest (rank, definition): global keys (rank 0), a service's own keys (1), keys a
-/// service lists with another prefix (2), keys named but listed by no service (3, no type);
-/// definitions in file order. The tests of `catalog.rs` check it against `KeyIndex`.
-#[derive(Default)]
+/// is chosen by `src/catalog/keyrank.rs`, which `KeyIndex` uses too: the lowest (rank,
+/// definition), definitions in file order (untyped keys, rank 3, all share one definition, as
+/// `KeyRef::Undefined` does). The tests of `catalog.rs` check the tables against `KeyIndex`.
 struct KeyDefs {
-    /// lower-case name → ((rank, order), type; "" when untyped)
-    defs: std::collections::HashMap<String, ((u8, usize), String)>,
+    /// (untyped, order) orders like `KeyRef`; the payload is the type ("" when untyped)
+    defs: keyrank::KeyRanking<(bool, usize), String>,
     order: usize,
 }
 
 impl KeyDefs {
+    fn new() -> Self {
+        KeyDefs {
+            defs: keyrank::KeyRanking::new(),
+            order: 0,
+        }
+    }
+
     fn line(&mut self, line: &str, service: Option<&str>) {
         let f: Vec<&str> = line.split('\t').collect();
         let (rank, name, kind) = match (f.first().copied(), service) {
@@ -104,36 +114,19 @@ impl KeyDefs {
         // untyped keys all share one definition (`KeyRef::Undefined`)
         let order = if rank == 3 { 0 } else { self.order };
         self.order += 1;
-        let entry = self
-            .defs
-            .entry(name.to_ascii_lowercase())
-            .or_insert(((rank, order), kind.to_owned()));
-        if (rank, order) < entry.0 {
-            *entry = ((rank, order), kind.to_owned());
-        }
+        self.defs
+            .add(name, rank, (rank == 3, order), kind.to_owned());
     }
 
-    fn write(&self, out: &mut String) {
-        let mut exact: Vec<(&String, &String)> = Vec::new();
-        // (winning definition, name, literal pieces, type)
-        type Templated<'a> = ((u8, usize), &'a String, Vec<String>, &'a String);
-        let mut templates: Vec<Templated> = Vec::new();
-        for (name, (def, kind)) in &self.defs {
-            match template_pieces(name) {
-                Some(pieces) => templates.push((*def, name, pieces, kind)),
-                None => exact.push((name, kind)),
-            }
-        }
+    fn write(self, out: &mut String) {
+        let (mut exact, templates) = self.defs.split();
         exact.sort();
-        // `KeyIndex` tries templates in the order of (definition, name); the rank only
-        // separates untyped keys (rank 3) from the others, as `KeyRef` orders them
-        templates.sort_by(|a, b| ((a.0 .0 == 3, a.0 .1), a.1).cmp(&((b.0 .0 == 3, b.0 .1), b.1)));
         let _ = writeln!(
             out,
             "/// Condition keys without placeholder, lower case, sorted, with the type of their winning definition (\"\" when untyped).\npub static KEY_TYPES: [(&str, &str); {}] = [",
             exact.len()
         );
-        for (name, kind) in exact {
+        for (name, _, kind) in exact {
             let _ = writeln!(out, "({name:?}, {kind:?}),");
         }
         out.push_str("];\n");
@@ -142,33 +135,9 @@ impl KeyDefs {
             "/// Templated condition keys (lower-case literal pieces around their placeholders) with their type, in lookup order.\npub static KEY_TEMPLATES: [(&[&str], &str); {}] = [",
             templates.len()
         );
-        for (_, _, pieces, kind) in templates {
+        for (pieces, _, kind) in templates {
             let _ = writeln!(out, "(&{pieces:?}, {kind:?}),");
         }
         out.push_str("];\n");
     }
-}
-
-/// `src/catalog.rs` `template_pieces`: a key split at its `${...}` / `<...>` placeholders.
-fn template_pieces(key: &str) -> Option<Vec<String>> {
-    let mut pieces = Vec::new();
-    let mut rest = key;
-    let mut found = false;
-    loop {
-        let dollar = rest.find("${").map(|i| (i, "}"));
-        let angle = rest.find('<').map(|i| (i, ">"));
-        let next = match (dollar, angle) {
-            (Some(d), Some(a)) => Some(if d.0 < a.0 { d } else { a }),
-            (d, a) => d.or(a),
-        };
-        let Some((start, close)) = next else { break };
-        let Some(len) = rest[start..].find(close) else {
-            break;
-        };
-        pieces.push(rest[..start].to_owned());
-        rest = &rest[start + len + close.len()..];
-        found = true;
-    }
-    pieces.push(rest.to_owned());
-    found.then_some(pieces)
 }

@@ -143,7 +143,7 @@ impl NodeKind {
 
 /// The account standing for "any AWS account" (`"AWS": "*"`): no real account has this ID, and
 /// no policy we load names it, so it gets exactly what `*` grants.
-pub(crate) const ANY_ACCOUNT: &str = "000000000000";
+pub const ANY_ACCOUNT: &str = "000000000000";
 
 #[derive(Debug, Clone)]
 /// A principal of the analysis: a user or role of a loaded account, or an outside caller.

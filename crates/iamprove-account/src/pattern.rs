@@ -1083,7 +1083,7 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
 /// is replayed through the evaluator for this principal (`None` if it does not hold for it;
 /// then the caller answers from scratch). A "no" or "unknown" is not handled here: see
 /// [`shared`], which runs the principal's own cheap first step before taking it over.
-pub(crate) fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
+pub fn reuse(env: &Env, n: usize, d: &Direct) -> Option<Direct> {
     match (&d.verdict, &d.request, &d.step) {
         (Verdict::No | Verdict::Unknown, _, _) => None,
         (_, Some(req), Some(step)) => {

@@ -925,6 +925,11 @@ fn condition_key(c: &mut Cursor) -> Result<ConditionKey, CatalogError> {
 // ---------------------------------------------------------------------------------
 // Condition keys
 
+mod keyrank;
+#[cfg(test)]
+use keyrank::template_pieces;
+use keyrank::KeyRanking;
+
 /// Where a condition key is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum KeyRef {
@@ -968,30 +973,6 @@ fn match_after_placeholder<S: AsRef<str>>(pieces: &[S], tail: &str) -> bool {
         })
 }
 
-/// Split a key at `${...}` / `<...>` placeholders; `None` when it has none.
-fn template_pieces(key: &str) -> Option<Vec<String>> {
-    let mut pieces = Vec::new();
-    let mut rest = key;
-    let mut found = false;
-    loop {
-        let dollar = rest.find("${").map(|i| (i, "}"));
-        let angle = rest.find('<').map(|i| (i, ">"));
-        let next = match (dollar, angle) {
-            (Some(d), Some(a)) => Some(if d.0 < a.0 { d } else { a }),
-            (d, a) => d.or(a),
-        };
-        let Some((start, close)) = next else { break };
-        let Some(len) = rest[start..].find(close) else {
-            break;
-        };
-        pieces.push(rest[..start].to_owned());
-        rest = &rest[start + len + close.len()..];
-        found = true;
-    }
-    pieces.push(rest.to_owned());
-    found.then_some(pieces)
-}
-
 #[derive(Debug, Default)]
 struct KeyIndex {
     exact: HashMap<String, KeyRef>,
@@ -1000,17 +981,10 @@ struct KeyIndex {
 
 impl KeyIndex {
     fn build(catalog: &Catalog) -> KeyIndex {
-        // Ranked definitions: lower rank wins.
-        let mut defs: HashMap<String, (u8, KeyRef)> = HashMap::new();
-        let mut add = |name: &str, rank: u8, def: KeyRef| {
-            let lower = name.to_ascii_lowercase();
-            let entry = defs.entry(lower).or_insert((rank, def));
-            if (rank, def) < *entry {
-                *entry = (rank, def);
-            }
-        };
+        // the ranking `build.rs` applies too (`keyrank`)
+        let mut defs: KeyRanking<KeyRef, ()> = KeyRanking::new();
         for (i, k) in catalog.global_condition_keys.iter().enumerate() {
-            add(k.name, 0, KeyRef::Global(i as u32));
+            defs.add(k.name, 0, KeyRef::Global(i as u32), ());
         }
         for (si, s) in catalog.services.iter().enumerate() {
             for (ki, k) in s.condition_keys.iter().enumerate() {
@@ -1018,31 +992,30 @@ impl KeyIndex {
                     .name
                     .split_once(':')
                     .is_some_and(|(p, _)| p.eq_ignore_ascii_case(s.prefix));
-                add(
+                defs.add(
                     k.name,
                     if own { 1 } else { 2 },
                     KeyRef::Service(si as u32, ki as u32),
+                    (),
                 );
             }
             // Every other key an action or resource type names is listed by some
             // service; the generator writes the rest as `U` records.
             for k in &s.untyped_condition_keys {
-                add(k, 3, KeyRef::Undefined);
+                defs.add(k, 3, KeyRef::Undefined, ());
             }
         }
-        let mut index = KeyIndex::default();
-        let mut templates: Vec<(String, Template)> = Vec::new();
-        for (name, (_, def)) in defs {
-            match template_pieces(&name) {
-                Some(pieces) => templates.push((name, Template { pieces, def })),
-                None => {
-                    index.exact.insert(name, def);
-                }
-            }
+        let (exact, templates) = defs.split();
+        KeyIndex {
+            exact: exact
+                .into_iter()
+                .map(|(name, def, ())| (name, def))
+                .collect(),
+            templates: templates
+                .into_iter()
+                .map(|(pieces, def, ())| Template { pieces, def })
+                .collect(),
         }
-        templates.sort_by(|a, b| (a.1.def, &a.0).cmp(&(b.1.def, &b.0)));
-        index.templates = templates.into_iter().map(|(_, t)| t).collect();
-        index
     }
 
     fn lookup(&self, key: &str) -> Option<&KeyRef> {
