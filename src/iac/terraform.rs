@@ -1081,32 +1081,11 @@ impl<'a> Plan<'a> {
             let label = |k: &str| format!("{address}.statement[{i}].{k}");
             // a list attribute with unknown entries: markers for them
             let list = |k: &str| -> Option<Json> {
-                let uk = u.and_then(|u| u.get(k));
-                if uk.is_some_and(|x| matches!(x, Json::Bool(true))) {
-                    return Some(Json::Arr(vec![Json::Str(super::bounds::marker(&label(k)))]));
-                }
-                let items = match st.get(k) {
-                    Some(Json::Arr(a)) if !a.is_empty() => a,
-                    _ => return None,
-                };
-                Some(Json::Arr(
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(j, x)| {
-                            let unk = uk.and_then(|m| match m {
-                                Json::Arr(a) => a.get(j),
-                                _ => None,
-                            });
-                            match (x, unk) {
-                                (_, Some(Json::Bool(true))) | (Json::Null, _) => {
-                                    Json::Str(super::bounds::marker(&format!("{}[{j}]", label(k))))
-                                }
-                                _ => x.clone(),
-                            }
-                        })
-                        .collect(),
-                ))
+                // only a non-empty list has entries here (`marked_list` also takes a string)
+                let known = st
+                    .get(k)
+                    .filter(|v| matches!(v, Json::Arr(a) if !a.is_empty()));
+                marked_list(known, u.and_then(|u| u.get(k)), &label(k))
             };
             let mut o: Vec<(String, Json)> = Vec::new();
             if let Some(Json::Str(sid)) = st.get("sid") {
