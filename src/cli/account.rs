@@ -97,7 +97,7 @@ fn show_value(v: &Option<Vec<String>>) -> String {
     }
 }
 
-pub fn cmd_can(
+pub(crate) fn cmd_can(
     inputs: &Inputs,
     principal: &str,
     action: &str,
@@ -191,7 +191,7 @@ fn print_can(out: &mut impl Write, a: &CanAnswer) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn cmd_who_can(
+pub(crate) fn cmd_who_can(
     inputs: &Inputs,
     action: &str,
     resource: Option<&str>,
@@ -258,7 +258,7 @@ fn print_who(
     Ok(())
 }
 
-pub fn cmd_escalations(inputs: &Inputs, format: Format, quiet: bool) -> Exit {
+pub(crate) fn cmd_escalations(inputs: &Inputs, format: Format, quiet: bool) -> Exit {
     let env = match load(inputs, quiet) {
         Ok(e) => e,
         Err(x) => return x,
@@ -318,7 +318,7 @@ fn print_esc(out: &mut impl Write, esc: &[Escalation]) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn cmd_gen_account(principals: usize, seed: u64) -> Exit {
+pub(crate) fn cmd_gen_account(principals: usize, seed: u64) -> Exit {
     let v = crate::account::gen::generate(principals, seed);
     let mut out = super::style::stdout();
     match serde_json::to_writer(&mut out, &v)

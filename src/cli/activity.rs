@@ -30,7 +30,7 @@ fn write_policy(policy: &Value, output: Option<&Path>) -> Result<(), Errors> {
 }
 
 /// `iamprove why`.
-pub fn cmd_why(
+pub(crate) fn cmd_why(
     inputs: &crate::account::Inputs,
     message: Option<&str>,
     event: Option<&Path>,
@@ -143,7 +143,7 @@ pub fn cmd_why(
 }
 
 /// `iamprove generate`.
-pub fn cmd_generate(
+pub(crate) fn cmd_generate(
     files: &[PathBuf],
     principal: &str,
     output: Option<&Path>,
@@ -272,7 +272,7 @@ fn generate_text(r: &GenerateReport) -> String {
 }
 
 /// `iamprove tighten`.
-pub fn cmd_tighten(
+pub(crate) fn cmd_tighten(
     policy: &Path,
     cloudtrail: &[PathBuf],
     last_accessed: Option<&Path>,

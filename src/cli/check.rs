@@ -15,7 +15,7 @@ fn warn(warnings: &[String]) {
 }
 
 /// Run `check` and print its report.
-pub fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit {
+pub(crate) fn cmd_check(spec_path: &Path, opts: &QueryOptions, format: Format) -> Exit {
     let report = match crate::check::run(spec_path, opts) {
         Ok(r) => r,
         Err(CheckError { warnings, errors }) => {

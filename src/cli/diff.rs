@@ -7,7 +7,12 @@ use std::io::Write;
 use std::path::Path;
 
 /// Run `diff OLD NEW` and print its report.
-pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Format) -> Exit {
+pub(crate) fn cmd_diff(
+    old_path: &Path,
+    new_path: &Path,
+    opts: &DiffOptions,
+    format: Format,
+) -> Exit {
     let report = match crate::diff::run(old_path, new_path, opts) {
         Ok(r) => r,
         Err(DiffError::Input(errs)) => return report_errors(&errs),
@@ -50,7 +55,7 @@ pub fn cmd_diff(old_path: &Path, new_path: &Path, opts: &DiffOptions, format: Fo
 
 /// One finding in text: `N. [kind] summary`, the old decision and the replayable request, each
 /// line prefixed by `indent`.
-pub fn print_finding(
+pub(crate) fn print_finding(
     out: &mut impl Write,
     i: usize,
     f: &Finding,

@@ -8,7 +8,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// The `diff --git-base` command.
-pub fn cmd_diff_git(base: &str, paths: &[PathBuf], opts: &DiffOptions, format: Format) -> Exit {
+pub(crate) fn cmd_diff_git(
+    base: &str,
+    paths: &[PathBuf],
+    opts: &DiffOptions,
+    format: Format,
+) -> Exit {
     let result = match run_git_diff(base, paths, opts) {
         Ok(r) => r,
         Err(e) => {

@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 use std::io::Write;
 
 /// `diff --terraform-plan PLAN.json`.
-pub fn cmd_terraform(plan: &std::path::Path, opts: &DiffOptions, format: Format) -> Exit {
+pub(crate) fn cmd_terraform(plan: &std::path::Path, opts: &DiffOptions, format: Format) -> Exit {
     print(crate::iac::terraform(plan, opts), format)
 }
 
 /// `diff --cloudformation OLD_TEMPLATE NEW_TEMPLATE`.
-pub fn cmd_cloudformation(
+pub(crate) fn cmd_cloudformation(
     old: &std::path::Path,
     new: &std::path::Path,
     params: &crate::iac::cloudformation::Params,

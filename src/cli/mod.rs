@@ -53,7 +53,7 @@ pub enum Format {
 }
 
 /// `--format sarif` on a command that has no SARIF printer: a usage error.
-pub fn no_sarif(command: &str) -> Exit {
+pub(crate) fn no_sarif(command: &str) -> Exit {
     let _ = writeln!(std::io::stderr(), "error: --format sarif is available for check, diff, validate and escalations (and trust), not for {command}");
     Exit::Input
 }
@@ -375,7 +375,7 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
-pub fn report_errors(errs: &Errors) -> Exit {
+pub(crate) fn report_errors(errs: &Errors) -> Exit {
     let mut stderr = std::io::stderr().lock();
     for e in errs {
         let _ = writeln!(stderr, "error: {e}");

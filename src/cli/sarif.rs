@@ -22,10 +22,10 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-pub const SCHEMA_URI: &str =
+pub(crate) const SCHEMA_URI: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 /// `informationUri`: Cargo's `repository` field (omitted while it is not set).
-pub const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+pub(crate) const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Log {
@@ -242,7 +242,7 @@ impl Builder {
 
 /// A URI reference for a file: relative to the current directory (forward slashes) when the file
 /// is below it, else an absolute `file://` URI.
-pub fn file_uri(file: &str) -> String {
+pub(crate) fn file_uri(file: &str) -> String {
     let cwd = std::env::current_dir().ok().map(|c| normalize(&c));
     let p = Path::new(file);
     let abs = match (&cwd, p.is_absolute()) {
@@ -355,7 +355,7 @@ impl<'a> Locator<'a> {
             extra: Box::new(|_| None),
         }
     }
-    pub fn with_sources(extra: impl Fn(&str) -> Option<Source> + 'a) -> Self {
+    pub(crate) fn with_sources(extra: impl Fn(&str) -> Option<Source> + 'a) -> Self {
         Locator {
             texts: HashMap::new(),
             extra: Box::new(extra),
@@ -391,7 +391,12 @@ impl<'a> Locator<'a> {
         Some((policy.to_owned(), prefix))
     }
     /// A location for `path` (a printed JSON path) inside file `file`, which it is relative to.
-    pub fn in_file(&mut self, file: &str, segs: &[Seg], message: Option<String>) -> Location {
+    pub(crate) fn in_file(
+        &mut self,
+        file: &str,
+        segs: &[Seg],
+        message: Option<String>,
+    ) -> Location {
         let fqn = show_path(segs);
         let region = self
             .text(file)
@@ -417,7 +422,12 @@ impl<'a> Locator<'a> {
     }
     /// A location for a statement (or an element of it) of the policy named `policy`; `path` is
     /// relative to the policy document.
-    pub fn in_policy(&mut self, policy: &str, path: &str, message: Option<String>) -> Location {
+    pub(crate) fn in_policy(
+        &mut self,
+        policy: &str,
+        path: &str,
+        message: Option<String>,
+    ) -> Location {
         let rel = if path.is_empty() {
             Vec::new()
         } else {
@@ -516,7 +526,7 @@ pub struct CheckTarget {
 
 /// `check --format sarif`: one rule per invariant, one result per violated or unknown invariant
 /// (holding invariants have a rule and no result).
-pub fn check_log(results: &[crate::check::CheckEntry], targets: &[CheckTarget]) -> Log {
+pub(crate) fn check_log(results: &[crate::check::CheckEntry], targets: &[CheckTarget]) -> Log {
     let mut b = Builder::new();
     let mut loc = Locator::new();
     for r in results {
@@ -606,7 +616,7 @@ pub fn check_log(results: &[crate::check::CheckEntry], targets: &[CheckTarget]) 
 // diff
 
 /// `diff --format sarif`: rules `IAMP-DIFF-WIDENED`, `IAMP-DIFF-NARROWED`, `IAMP-DIFF-UNKNOWN`.
-pub fn diff_log(
+pub(crate) fn diff_log(
     findings: &[crate::diff::Finding],
     verdict: Verdict,
     narrowed: Option<Verdict>,
@@ -619,7 +629,7 @@ pub fn diff_log(
 
 /// [`diff_log`] for a verdict that holds under `assumptions` (no silent narrowing): they are
 /// listed in the run's `properties.assumptions` and in the text of each finding that relies on one.
-pub fn diff_log_assuming(
+pub(crate) fn diff_log_assuming(
     findings: &[crate::diff::Finding],
     verdict: Verdict,
     narrowed: Option<Verdict>,
@@ -731,7 +741,7 @@ fn diff_log_inner(
 // validate
 
 /// The codes of `validate`: (code, level, short description, full description).
-pub const VALIDATE_RULES: &[(&str, Level, &str, &str)] = &[
+pub(crate) const VALIDATE_RULES: &[(&str, Level, &str, &str)] = &[
     ("json", Level::Error, "The file is not readable JSON", "The file cannot be read or is not valid JSON."),
     ("grammar", Level::Error, "The policy does not follow the IAM policy grammar", "An element is missing, misspelt, of the wrong type, or not allowed in this policy type; IAM would reject the policy."),
     ("allow-not-action", Level::Warning, "Allow with NotAction", "Allow with NotAction grants every current and future action not listed."),
@@ -763,7 +773,7 @@ pub struct IacResult {
 
 /// The SARIF log of an IaC diff: every finding and every `unknown` change (as a warning), each at
 /// its resource in the plan or template (line and column; YAML templates by logical ID).
-pub fn iac_log(items: &[IacResult]) -> Log {
+pub(crate) fn iac_log(items: &[IacResult]) -> Log {
     let mut b = Builder::new();
     let help = "Each finding carries a request (scenario format) that the old configuration denies and the new one allows, replayed through iamprove's evaluator. An unknown change was not decided (or its resource type is not analysed): review it by hand; it is not a pass.";
     let mut loc = Locator::new();
@@ -837,7 +847,7 @@ pub fn iac_log(items: &[IacResult]) -> Log {
 }
 
 /// `validate --format sarif`: one rule per finding code (every known code is listed).
-pub fn validate_log(findings: &[Finding]) -> Log {
+pub(crate) fn validate_log(findings: &[Finding]) -> Log {
     let mut b = Builder::new();
     let help = "Run `iamprove validate FILE` for the same findings as text; the result points at the element concerned.";
     for (code, level, short, full) in VALIDATE_RULES {
@@ -916,7 +926,7 @@ fn syntax_position(message: &str) -> Option<(usize, usize)> {
 
 /// The escalation method a rule is named after (a role chain is reported under the method the
 /// reached role uses).
-pub fn escalation_rule_id(method: &Method) -> String {
+pub(crate) fn escalation_rule_id(method: &Method) -> String {
     format!(
         "IAMP-ESC-{}",
         method.name.split_whitespace().collect::<Vec<_>>().join("-")
@@ -925,7 +935,11 @@ pub fn escalation_rule_id(method: &Method) -> String {
 
 /// `escalations --format sarif`: one rule per escalation method found, one result per escalation,
 /// located at the statements that allow its last step (earlier steps are related locations).
-pub fn escalations_log(esc: &[Escalation], env: &Env, resource_policies: Option<&Path>) -> Log {
+pub(crate) fn escalations_log(
+    esc: &[Escalation],
+    env: &Env,
+    resource_policies: Option<&Path>,
+) -> Log {
     let mut b = Builder::new();
     let mut loc = Locator::with_sources(|label: &str| {
         for a in &env.accounts {
@@ -1026,7 +1040,7 @@ pub fn escalations_log(esc: &[Escalation], env: &Env, resource_policies: Option<
 /// `trust --format sarif`: one rule per hazard code (`IAMP-TRUST-<code>`, every code listed), one
 /// result per hazard, located at its statement; `sources` maps account-dump policy labels to
 /// their file and path.
-pub fn trust_log(
+pub(crate) fn trust_log(
     reports: &[crate::trust::RoleReport],
     sources: &dyn Fn(&str) -> Option<(String, String)>,
 ) -> Log {

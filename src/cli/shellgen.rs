@@ -5,7 +5,7 @@ use clap::{Arg, Command, CommandFactory};
 use std::io::Write;
 
 /// `iamprove completions SHELL`: the completion script on stdout.
-pub fn cmd_completions(shell: clap_complete::Shell) -> Exit {
+pub(crate) fn cmd_completions(shell: clap_complete::Shell) -> Exit {
     let mut cmd = Cli::command();
     let mut out = super::style::unquiet_stdout();
     clap_complete::generate(shell, &mut cmd, "iamprove", &mut out);
@@ -17,7 +17,7 @@ pub fn cmd_completions(shell: clap_complete::Shell) -> Exit {
 
 /// `iamprove man`: the roff man page on stdout, or every page (`iamprove.1` and the
 /// `iamprove-COMMAND.1` pages it refers to, `iamprove-help.1` included) written into `dir`.
-pub fn cmd_man(dir: Option<&std::path::Path>) -> Exit {
+pub(crate) fn cmd_man(dir: Option<&std::path::Path>) -> Exit {
     let written = match dir {
         Some(d) => std::fs::create_dir_all(d).and_then(|()| {
             let mut cmd = Cli::command();

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Set by `--quiet`/`-q`: suppress everything but errors and the exit status.
-pub fn set_quiet(quiet: bool) {
+pub(crate) fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
@@ -27,7 +27,7 @@ pub fn stdout() -> Box<dyn Write> {
 }
 
 /// Stdout even under `--quiet`, for commands whose output is the product (`completions`, `man`).
-pub fn unquiet_stdout() -> Box<dyn Write> {
+pub(crate) fn unquiet_stdout() -> Box<dyn Write> {
     Box::new(PipeTolerant {
         inner: std::io::stdout().lock(),
         closed: false,
@@ -79,7 +79,7 @@ impl<W: Write> Write for PipeTolerant<W> {
 }
 
 /// Colour decision: a terminal, and `NO_COLOR` unset or empty (<https://no-color.org>).
-pub fn color_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+pub(crate) fn color_wanted(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
     is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
@@ -91,7 +91,7 @@ fn color_enabled() -> bool {
 }
 
 /// ANSI colour code of a verdict or severity word, if it has one.
-pub fn color_of(word: &str) -> Option<&'static str> {
+pub(crate) fn color_of(word: &str) -> Option<&'static str> {
     match word {
         "holds" | "no_widening" | "valid" => Some("32"),
         "violated" | "widened" | "error" | "invalid" => Some("31"),
@@ -106,13 +106,13 @@ pub fn verdict(word: &str) -> String {
 }
 
 /// `word` padded with spaces to `width` columns, coloured like [`verdict`] (the padding is not).
-pub fn verdict_padded(word: &str, width: usize) -> String {
+pub(crate) fn verdict_padded(word: &str, width: usize) -> String {
     let pad = " ".repeat(width.saturating_sub(word.chars().count()));
     format!("{}{pad}", verdict(word))
 }
 
 /// `word`, coloured when `color` is set and the word has a colour.
-pub fn paint(word: &str, color: bool) -> String {
+pub(crate) fn paint(word: &str, color: bool) -> String {
     match color_of(word) {
         Some(code) if color => format!("\x1b[{code}m{word}\x1b[0m"),
         _ => word.to_owned(),

@@ -7,7 +7,7 @@ use crate::trust::{
 use std::io::Write;
 use std::path::PathBuf;
 
-pub struct TrustArgs {
+pub(crate) struct TrustArgs {
     pub files: Vec<PathBuf>,
     pub account: Option<PathBuf>,
     pub org: Option<PathBuf>,
@@ -16,7 +16,7 @@ pub struct TrustArgs {
 }
 
 /// Run the command.
-pub fn cmd_trust(args: &TrustArgs, query: crate::query::QueryOptions) -> Exit {
+pub(crate) fn cmd_trust(args: &TrustArgs, query: crate::query::QueryOptions) -> Exit {
     let mut opts = TrustOptions {
         query,
         ..TrustOptions::default()
@@ -98,7 +98,7 @@ pub fn cmd_trust(args: &TrustArgs, query: crate::query::QueryOptions) -> Exit {
 }
 
 /// 1 when an error-severity hazard was found, else 3 when some answer is incomplete, else 0.
-pub fn exit_of(reports: &[RoleReport]) -> Exit {
+pub(crate) fn exit_of(reports: &[RoleReport]) -> Exit {
     if reports.iter().any(|r| r.worst() == Some(Severity::Error)) {
         Exit::Violated
     } else if reports.iter().any(|r| !r.unknown.is_empty()) {

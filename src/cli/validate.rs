@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Run `validate` and print its report.
-pub fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> Exit {
+pub(crate) fn cmd_validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> Exit {
     let report = crate::validate::run(files, kind);
     let findings = &report.findings;
     let input_error = report.input_error;

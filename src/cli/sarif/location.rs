@@ -11,7 +11,7 @@ pub use crate::json::{find, find_longest, Pos, Seg};
 /// Parse a printed `JsonPath` (`Document.Statement[0].Condition`, `scps[0][1]`; `(document)` or
 /// the empty string is the root). Keys containing `.` or `[` cannot be told apart from the path
 /// syntax; build such paths from [`Seg`]s directly.
-pub fn parse_path(path: &str) -> Vec<Seg> {
+pub(crate) fn parse_path(path: &str) -> Vec<Seg> {
     let mut out = Vec::new();
     if path == "(document)" {
         return out;
@@ -120,7 +120,7 @@ mod tests {
 
 /// Where a chain of mapping keys (`Resources`, `LogicalId`) starts in a YAML text (block style):
 /// the line and column of the last key. Flow-style or otherwise unusual YAML gives `None`.
-pub fn find_yaml_keys(text: &str, keys: &[&str]) -> Option<Pos> {
+pub(crate) fn find_yaml_keys(text: &str, keys: &[&str]) -> Option<Pos> {
     let mut want = 0usize;
     let mut min_indent = 0usize;
     let mut found: Option<(usize, usize)> = None;
