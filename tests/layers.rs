@@ -36,3 +36,42 @@ fn only_the_front_end_imports_cli() {
         "modules outside src/cli/ import crate::cli: {offenders:?}"
     );
 }
+
+/// Reports are typed (issue 8): no code in `src/` reads a diff finding or a `why` result back
+/// by JSON key (`f["summary"]`, `b["layer"]`, ...); printers and IaC use the struct fields.
+/// Keys inside a finding's `request` (the open scenario format) may still be read.
+#[test]
+fn no_report_is_read_back_by_key() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let keys = [
+        "[\"summary\"]",
+        "[\"granted_by\"]",
+        "[\"old_decision\"]",
+        "[\"new_decision\"]",
+        "[\"newly_allowed_by\"]",
+        "[\"no_longer_denied_by\"]",
+        "[\"blocking\"]",
+        "[\"near_misses\"]",
+        "[\"decision_after\"]",
+        "[\"disagreements\"]",
+        "[\"layer\"]",
+        "[\"kind\"]",
+    ];
+    let mut offenders = Vec::new();
+    for p in &files {
+        let text = std::fs::read_to_string(p).unwrap();
+        // in-file unit tests may inspect the JSON form
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (i, l) in code.lines().enumerate() {
+            if !l.trim_start().starts_with("//") && keys.iter().any(|k| l.contains(k)) {
+                offenders.push(format!("{}:{}: {}", p.display(), i + 1, l.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "reports read back by key: {offenders:#?}"
+    );
+}
