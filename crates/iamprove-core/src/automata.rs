@@ -1611,20 +1611,22 @@ fn choose<'a>(
 /// `lits`, ascending) that no string realises either, so that blocking the subset excludes
 /// every combination that shares it, not only this one.
 ///
-/// Deletion over [`realize_literals`] (chunks first, then single literals, as in delta
-/// debugging): a literal, or a chunk of them, is dropped only when the search proves that the
-/// rest is still unrealisable (`Ok(None)`); a search that gives up, or the `max_checks` budget
-/// of searches running out, keeps it. So the answer is always a set proved unrealisable (or
-/// every index, which the caller proved). Minimal (no literal can be dropped) when no search
-/// gave up and the budget sufficed: each literal kept was needed by a superset of the answer,
-/// and dropping literals only makes a combination easier to realise.
+/// Deletion over [`realize_literals`], as in delta debugging (halves, then quarters, … then
+/// single literals; see [`shrink`]): first the true literals, with every false one kept, then
+/// the false literals, with the true ones left. A literal, or a chunk of them, is dropped only
+/// when the search proves that the rest is still unrealisable (`Ok(None)`); a search that gives
+/// up, or the `max_checks` budget of searches running out, keeps it. So the answer is always a
+/// set proved unrealisable (or every index, which the caller proved). Minimal (no literal can
+/// be dropped) when no search gave up and the budget sufficed: each literal kept was needed by
+/// a superset of the answer, and dropping literals only makes a combination easier to realise.
 ///
-/// Why deletion rather than QuickXplain (which this replaced, issue 13): every set deletion
-/// asks about still holds most of the false literals, whose patterns prune the search at once,
-/// so a check costs about what the caller's own proof cost (about a millisecond on the
-/// SageMaker Studio policies). QuickXplain asked about halves holding every true literal and
-/// few false ones; proving those empty meant enumerating the member choices of every true
-/// literal up to the budget, and its 400 checks took 29 s there (110 literals).
+/// Why this order rather than QuickXplain (which this replaced, issue 13): the false patterns
+/// prune each search at once, so the checks of the first phase cost about what the caller's
+/// own proof cost, and each true literal dropped leaves fewer member choices to enumerate in the
+/// second. QuickXplain asked about sets holding every true literal and few false ones; proving
+/// those empty meant enumerating the member choices of every true literal up to the budget, and
+/// on `SageMakerStudioProjectProvisioningRolePolicy` v76→v77 (110 literals, 16 true) its 400
+/// checks took 29 s and shrank nothing. Now: 2–7 ms per core there.
 pub fn refuted_core(
     lits: &[Literal<'_>],
     limits: &Limits,
@@ -1640,29 +1642,45 @@ pub fn refuted_core(
         let sub: Vec<Literal<'_>> = set.iter().map(|&i| lits[i]).collect();
         matches!(realize_literals(&sub, limits, max_calls), Ok(None))
     };
-    // true literals first (each one dropped leaves fewer member choices to enumerate), larger
-    // predicates first within each kind
-    let mut core: Vec<usize> = (0..lits.len()).collect();
-    core.sort_by_key(|&i| (!lits[i].1, std::cmp::Reverse(lits[i].0.len()), i));
-    let mut size = core.len().div_ceil(8).max(1);
+    // True literals first, with every false one kept: the false patterns prune each search at
+    // once, and each true literal dropped leaves fewer member choices to enumerate. Then the
+    // false literals, with the true ones that are left.
+    let by_size = |v: &mut Vec<usize>| v.sort_by_key(|&i| (std::cmp::Reverse(lits[i].0.len()), i));
+    let (mut pos, mut neg): (Vec<usize>, Vec<usize>) = (0..lits.len()).partition(|&i| lits[i].1);
+    by_size(&mut pos);
+    by_size(&mut neg);
+    let pos = shrink(&neg, pos, &mut refuted);
+    let neg = shrink(&pos, neg, &mut refuted);
+    let mut core: Vec<usize> = pos.into_iter().chain(neg).collect();
+    core.sort_unstable();
+    core
+}
+
+/// Delta-debugging deletion: drop chunks of `cands` (halves, then quarters, … then single
+/// literals) while `keep` with the rest of `cands` stays refuted; what is left of `cands`.
+fn shrink(
+    keep: &[usize],
+    mut cands: Vec<usize>,
+    refuted: &mut dyn FnMut(&[usize]) -> bool,
+) -> Vec<usize> {
+    let mut size = cands.len().div_ceil(2).max(1);
     loop {
         let mut at = 0;
-        while at < core.len() && core.len() > 1 {
-            let end = (at + size).min(core.len());
-            let rest: Vec<usize> = core[..at].iter().chain(&core[end..]).copied().collect();
-            if refuted(&rest) {
-                core = rest;
+        while at < cands.len() {
+            let end = (at + size).min(cands.len());
+            let rest: Vec<usize> = cands[..at].iter().chain(&cands[end..]).copied().collect();
+            let set: Vec<usize> = keep.iter().chain(&rest).copied().collect();
+            if !set.is_empty() && refuted(&set) {
+                cands = rest;
             } else {
                 at = end;
             }
         }
         if size == 1 {
-            break;
+            return cands;
         }
-        size = size.div_ceil(4);
+        size = size.div_ceil(2);
     }
-    core.sort_unstable();
-    core
 }
 
 // ============================================================================================
