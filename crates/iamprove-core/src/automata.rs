@@ -1612,7 +1612,7 @@ fn choose<'a>(
 /// every combination that shares it, not only this one.
 ///
 /// Deletion over [`realize_literals`], as in delta debugging (halves, then quarters, … then
-/// single literals; see [`shrink`]): first the true literals, with every false one kept, then
+/// single literals; see `shrink`): first the true literals, with every false one kept, then
 /// the false literals, with the true ones left. A literal, or a chunk of them, is dropped only
 /// when the search proves that the rest is still unrealisable (`Ok(None)`); a search that gives
 /// up, or the `max_checks` budget of searches running out, keeps it. So the answer is always a
