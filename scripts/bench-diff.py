@@ -17,8 +17,12 @@ shared machine; both are reported, plus how many verdicts differ.
 --every N keeps every Nth pair; --pairs FILE adds the pairs named in FILE (one
 `Policy vOLD->vNEW` a line, as in the report's "per_pair" list), e.g. the slowest of an earlier
 run: `--every 10 --pairs slow.txt` is the subset used for A/B runs. The report's "per_pair" list
-has each pair's verdict, wall and CPU milliseconds (CPU = the child's own user + system time)."""
-import argparse, csv, json, os, resource, statistics, subprocess, sys, time
+has each pair's verdict, wall and CPU milliseconds (CPU = the child's own user + system time).
+
+--repeat N runs --bin N times on each pair (times are from the first run) and lists under
+"varies" every pair whose output (verdict and findings, the whole JSON) is not the same in all N
+runs: the same input must give the same answer (issue 13)."""
+import argparse, csv, hashlib, json, os, resource, statistics, subprocess, sys, time
 
 BUCKETS_MS = [3, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000]
 
@@ -40,7 +44,7 @@ def run(binary, old, new, timeout):
                 known += 1
     except Exception:
         v = f"error(exit {p.returncode})"
-    return v, wall, cpu, findings, known, p.stderr.strip()[:300]
+    return v, wall, cpu, findings, known, p.stderr.strip()[:300], hashlib.sha256(p.stdout.encode()).hexdigest()
 
 
 def pair_name(r):
@@ -52,7 +56,7 @@ def summary(rows, results):
     cpus = sorted(r[2] for r in results)
     q = lambda xs, f: xs[min(len(xs) - 1, int(f * len(xs)))]
     verdicts, problems = {}, []
-    for r, (v, wall, cpu, _, _, err) in zip(rows, results):
+    for r, (v, wall, cpu, _, _, err, _) in zip(rows, results):
         verdicts[v] = verdicts.get(v, 0) + 1
         if v not in ("widened", "no_widening"):
             problems.append({"pair": f'{r["policy"]} {r["old_version"]}->{r["new_version"]}', "verdict": v, "stderr": err, "seconds": round(wall, 3)})
@@ -73,7 +77,7 @@ def summary(rows, results):
         "findings": sum(r[3] for r in results), "findings_naming_catalog_actions": sum(r[4] for r in results),
         "problems": problems,
         "per_pair": [{"pair": pair_name(r), "verdict": v, "wall_ms": ms(wall), "cpu_ms": ms(cpu)}
-                     for r, (v, wall, cpu, _, _, _) in zip(rows, results)],
+                     for r, (v, wall, cpu, _, _, _, _) in zip(rows, results)],
     }
 
 
@@ -90,6 +94,7 @@ def main():
     ap.add_argument("--every", type=int, default=0)
     ap.add_argument("--pairs", default="")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     rows = list(csv.DictReader(open(os.path.join(a.corpus, "INDEX_version_pairs.csv"))))
@@ -100,13 +105,19 @@ def main():
         rows = [r for i, r in enumerate(rows) if (a.every and i % a.every == 0) or pair_name(r) in named]
     if a.limit:
         rows = rows[: a.limit]
-    res, res2 = [], []
+    res, res2, varies = [], [], []
     for r in rows:
         old, new = os.path.join(a.corpus, r["old_file"]), os.path.join(a.corpus, r["new_file"])
         res.append(run(a.bin, old, new, a.timeout))
+        again = [run(a.bin, old, new, a.timeout) for _ in range(a.repeat - 1)]
+        if any(x[6] != res[-1][6] for x in again):
+            varies.append(f'{pair_name(r)}: ' + ", ".join(x[0] for x in [res[-1]] + again))
         if a.compare:
             res2.append(run(a.compare, old, new, a.timeout))
     report = summary(rows, res)
+    if a.repeat > 1:
+        report["repeat"] = a.repeat
+        report["varies"] = varies
     if a.compare:
         report = {"bin": a.bin, "result": report, "compare": a.compare, "compare_result": summary(rows, res2),
                   "verdicts_differ": [f'{pair_name(r)}: {x[0]} vs {y[0]}'
@@ -115,7 +126,7 @@ def main():
     if a.out:
         json.dump(report, open(a.out, "w"), indent=1)
     problems = report["problems"] if not a.compare else report["result"]["problems"]
-    return 0 if not problems else 1
+    return 0 if not problems and not varies else 1
 
 
 if __name__ == "__main__":

@@ -676,3 +676,75 @@ fn lazy_generated_pair_is_decided() {
         back.unknown
     );
 }
+
+/// Issue 13: two real SageMaker Studio pairs whose answers varied between runs (widened or
+/// unknown, 1–5 findings) and took 26 s or more. Each run is a fresh thread, so a fresh
+/// thread-local Z3 context and fresh random `HashMap` keys, as in a new process. Both pairs
+/// must be widened, with the same findings every run (each finding replayed by `compare`).
+/// Skipped when `../shared/corpora` is not beside the project.
+#[test]
+fn sagemaker_studio_pairs_are_decided_alike_every_run() {
+    use iamprove::diff::{compare, DiffOptions, Direction};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Some(versions) = [root.join("../shared"), root.join("../../shared")]
+        .into_iter()
+        .map(|p| p.join("corpora/aws-managed-policies/versions"))
+        .find(|p| p.is_dir())
+    else {
+        eprintln!("skipping: ../shared/corpora not found");
+        return;
+    };
+    for (policy, old, new, runs) in [
+        (
+            "SageMakerStudioProjectUserRolePermissionsBoundary",
+            "v2_",
+            "v3_",
+            2,
+        ),
+        (
+            "SageMakerStudioProjectProvisioningRolePolicy",
+            "v76_",
+            "v77_",
+            2,
+        ),
+    ] {
+        let dir = versions.join(policy);
+        let file = |prefix: &str| {
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+                .unwrap()
+        };
+        let (old, new) = (file(old), file(new));
+        let answers: Vec<(Vec<Value>, Option<String>)> = (0..runs)
+            .map(|_| {
+                let (old, new) = (old.clone(), new.clone());
+                std::thread::spawn(move || {
+                    let load = |p: &std::path::Path| {
+                        iamprove::diff::load_side(p, Some(PolicyType::Identity), None).unwrap()
+                    };
+                    let opts = DiffOptions {
+                        kind: None,
+                        max_findings: 5,
+                        direction: Direction::Widen,
+                        query: QueryOptions::default(),
+                    };
+                    let f = compare(&load(&old), &load(&new), &opts, "widened");
+                    assert!(f.internal.is_none(), "{:?}", f.internal);
+                    (f.findings, f.unknown)
+                })
+                .join()
+                .unwrap()
+            })
+            .collect();
+        assert!(
+            !answers[0].0.is_empty(),
+            "{policy}: not widened: {:?}",
+            answers[0].1
+        );
+        for a in &answers[1..] {
+            assert_eq!(a, &answers[0], "{policy}: the answer differs between runs");
+        }
+    }
+}

@@ -505,7 +505,17 @@ impl Search<'_> {
 struct Z3Session {
     timeout_ms: u32,
     solver: Solver,
-    memo: HashMap<usize, Bool>,
+    /// A term's address → its translation's index in `asts`. The translations live in a `Vec`,
+    /// not in the map: dropping a `HashMap` releases its values in the order of its hasher,
+    /// which is random per process, so the ASTs this session freed went back to the thread's
+    /// Z3 context (which reuses them for the next session) in a different order in every run.
+    /// The next session's AST ids, and with them Z3's search and models, then varied between
+    /// runs, and so did the answers of `diff` (issue 13: widened or unknown on the SageMaker
+    /// Studio policies). A `Vec` drops in creation order. Test:
+    /// `z3_answers_do_not_depend_on_the_hasher`.
+    memo: HashMap<usize, usize>,
+    /// Translations, in creation order (see `memo`).
+    asts: Vec<Bool>,
     bools: BTreeMap<usize, Bool>,
     classes: BTreeMap<usize, (Int, u32)>,
     nums: BTreeMap<usize, (Bool, Int)>,
@@ -526,6 +536,7 @@ impl Z3Session {
             timeout_ms: timeout_ms.max(1),
             solver,
             memo: HashMap::new(),
+            asts: Vec::new(),
             bools: BTreeMap::new(),
             classes: BTreeMap::new(),
             nums: BTreeMap::new(),
@@ -621,7 +632,7 @@ impl Z3Session {
 
     fn tr(&mut self, t: &T, dims: &Dims) -> Bool {
         let key = Rc::as_ptr(t) as usize;
-        if let Some(b) = self.memo.get(&key) {
+        if let Some(b) = self.memo.get(&key).and_then(|&i| self.asts.get(i)) {
             return b.clone();
         }
         let b = match &**t {
@@ -711,7 +722,8 @@ impl Z3Session {
             }
         };
         self.keep.push(t.clone());
-        self.memo.insert(key, b.clone());
+        self.memo.insert(key, self.asts.len());
+        self.asts.push(b.clone());
         b
     }
 
@@ -925,6 +937,91 @@ mod tests {
             sat > 20 && unsat > 20,
             "both outcomes exercised: {sat} sat, {unsat} unsat"
         );
+    }
+
+    /// A deterministic pseudo-random term over 24 Booleans and 6 class slots of 8 classes.
+    fn wide_term(seed: &mut u64, depth: u32) -> T {
+        *seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let r = (*seed >> 33) as u32;
+        Rc::new(if depth == 0 || r % 5 == 0 {
+            if r % 2 == 0 {
+                Term::Bool((r / 2 % 24) as usize)
+            } else {
+                Term::ClassIn {
+                    slot: (r / 2 % 6) as usize,
+                    classes: (0..8).filter(|c| r >> (8 + c) & 1 == 1).collect(),
+                }
+            }
+        } else {
+            let kids = (0..(2 + r / 8 % 3))
+                .map(|_| wide_term(seed, depth - 1))
+                .collect();
+            match r % 3 {
+                0 => Term::And(kids),
+                1 => Term::Or(kids),
+                _ => Term::Not(wide_term(seed, depth - 1)),
+            }
+        })
+    }
+
+    /// Issue 13: the same sequence of sessions gives the same Z3 answers and text, whatever the
+    /// hasher. Each run is a fresh thread: a fresh thread-local Z3 context, and fresh random
+    /// keys for every `HashMap` created in it. A first session is solved by Z3 and dropped (its
+    /// ASTs return to the context in the order the session releases them); a second one then
+    /// enumerates models with blocking clauses, as `query::Prepared::solve` does. Before the
+    /// fix the first session released its translations in its `HashMap`'s order, and the
+    /// second session's models and SMT-LIB text differed between runs (so did `diff`'s answers
+    /// on SageMaker Studio policies: widened or unknown).
+    #[test]
+    fn z3_answers_do_not_depend_on_the_hasher() {
+        fn run() -> (Vec<String>, String) {
+            let mut seed = 11u64;
+            let mut log = Vec::new();
+            for round in 0..3 {
+                let terms: Vec<T> = (0..12)
+                    .map(|_| Rc::new(Term::Or((0..3).map(|_| wide_term(&mut seed, 5)).collect())))
+                    .collect();
+                let mut s = session(&terms);
+                for (slot, n) in s.dims.classes.iter_mut() {
+                    *n = 8 + *slot as u32 % 3;
+                }
+                for _ in 0..8 {
+                    let Outcome::Sat(m) = s.z3_session().check() else {
+                        log.push(format!("{round}: no model"));
+                        break;
+                    };
+                    log.push(format!("{round}: {:?} {:?}", m.bools, m.classes));
+                    let lits: Vec<T> = m
+                        .classes
+                        .iter()
+                        .map(|(&slot, &c)| {
+                            Rc::new(Term::ClassIn {
+                                slot,
+                                classes: vec![c],
+                            })
+                        })
+                        .collect();
+                    s.assert_own(Rc::new(Term::Not(Rc::new(Term::And(lits)))));
+                }
+                if round == 2 {
+                    return (log, s.to_smt2());
+                }
+            }
+            (log, String::new())
+        }
+        let runs: Vec<(Vec<String>, String)> = (0..4)
+            .map(|_| std::thread::spawn(run).join().unwrap_or_default())
+            .collect();
+        assert!(
+            runs[0].1.contains("$x"),
+            "the text names shared terms by id"
+        );
+        for r in &runs[1..] {
+            assert_eq!(r.0, runs[0].0, "the models differ between identical runs");
+            assert_eq!(r.1, runs[0].1, "the Z3 text differs between identical runs");
+        }
     }
 
     #[test]
