@@ -1579,3 +1579,108 @@ fn iac_unresolved_principal_is_shared_by_old_and_new() {
     let t = &w["finding"]["request"]["context"]["aws:PrincipalType"];
     assert!(t == "AssumedRole" || t == "User", "{w:#}");
 }
+
+#[test]
+fn iac_terraform_principal_known_after_apply_is_a_role_arn_shared_by_its_uses() {
+    // issue 12: policy documents read during apply name a role replaced in the same plan
+    // (`identifiers = [aws_iam_role.app.arn]`: directly, through a module variable, or through
+    // a module output); the plan's `configuration` shows the identifier is that role's ARN, so
+    // it is compared like CloudFormation's `!GetAtt Role.Arn` (a key policy, a bucket policy
+    // and a role trust policy each). Before, the key policy (its Deny names the role) was not
+    // rebuilt and the others were only bounded, naming the document's path.
+    let parts = [
+        ("aws_kms_key.app", "policy"),
+        ("aws_s3_bucket_policy.data", "policy"),
+    ];
+    // NEW limits org-wide use to the role (and denies it key deletion): proved for every value
+    let v = diff_json(
+        &["--terraform-plan", &tf("principal-after-apply-narrow.json")],
+        0,
+    );
+    for (address, attribute) in parts
+        .iter()
+        .copied()
+        .chain([("module.ci.aws_iam_role.ci", "assume_role_policy")])
+    {
+        let c = change(&v, address, attribute);
+        assert_eq!(c["verdict"], "no_widening", "{c:#}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("holds for every value of `aws_iam_role.app.arn`"),
+            "{c:#}"
+        );
+    }
+    // NEW also lets another account in (the role read through a module output): widened for
+    // every value, with a replayed finding from that account
+    let v = diff_json(
+        &["--terraform-plan", &tf("principal-after-apply-widens.json")],
+        1,
+    );
+    for (address, attribute) in parts
+        .iter()
+        .copied()
+        .chain([("aws_iam_role.ci", "assume_role_policy")])
+    {
+        let c = change(&v, address, attribute);
+        assert_eq!(c["verdict"], "widened", "{c:#}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("`module.roles.aws_iam_role.app.arn`"),
+            "{c:#}"
+        );
+        let f = &c["findings"][0];
+        assert!(
+            f["request"]["principal"]
+                .as_str()
+                .unwrap()
+                .contains("444455556666"),
+            "{f:#}"
+        );
+    }
+    // NEW gives the role one more action: widens exactly when the request comes from the
+    // role, so the verdict depends on the value and names it, with a replayed widening from a
+    // user or role session the role's ARN can name
+    let v = diff_json(
+        &["--terraform-plan", &tf("principal-after-apply-depends.json")],
+        3,
+    );
+    for (address, attribute) in parts
+        .iter()
+        .copied()
+        .chain([("module.ci.aws_iam_role.ci", "assume_role_policy")])
+    {
+        let c = change(&v, address, attribute);
+        assert_eq!(c["verdict"], "unknown", "{c:#}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("`aws_iam_role.app.arn`"),
+            "{c:#}"
+        );
+        let w = &c["witness"];
+        assert!(
+            w["widens_with"]["aws_iam_role.app.arn"]
+                .as_str()
+                .unwrap()
+                .starts_with("an ARN naming arn:"),
+            "{w:#}"
+        );
+        let t = &w["finding"]["request"]["context"]["aws:PrincipalType"];
+        assert!(t == "AssumedRole" || t == "User", "{w:#}");
+    }
+    // an identifier that is an account ID, a local value or a role's unique ID is not a role
+    // ARN: the documents (a Deny names the value) stay unknown, never proved
+    let v = diff_json(
+        &["--terraform-plan", &tf("principal-after-apply-unresolved.json")],
+        3,
+    );
+    for key in ["account", "local", "uniqueid"] {
+        let c = change(&v, &format!("aws_kms_key.{key}"), "policy");
+        assert_eq!(c["verdict"], "unknown", "{c:#}");
+    }
+}
