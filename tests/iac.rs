@@ -1645,7 +1645,10 @@ fn iac_terraform_principal_known_after_apply_is_a_role_arn_shared_by_its_uses() 
     // role, so the verdict depends on the value and names it, with a replayed widening from a
     // user or role session the role's ARN can name
     let v = diff_json(
-        &["--terraform-plan", &tf("principal-after-apply-depends.json")],
+        &[
+            "--terraform-plan",
+            &tf("principal-after-apply-depends.json"),
+        ],
         3,
     );
     for (address, attribute) in parts
@@ -1676,7 +1679,10 @@ fn iac_terraform_principal_known_after_apply_is_a_role_arn_shared_by_its_uses() 
     // an identifier that is an account ID, a local value or a role's unique ID is not a role
     // ARN: the documents (a Deny names the value) stay unknown, never proved
     let v = diff_json(
-        &["--terraform-plan", &tf("principal-after-apply-unresolved.json")],
+        &[
+            "--terraform-plan",
+            &tf("principal-after-apply-unresolved.json"),
+        ],
         3,
     );
     for key in ["account", "local", "uniqueid"] {

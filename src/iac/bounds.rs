@@ -800,16 +800,7 @@ pub fn principal_is_key(name: &str) -> String {
 /// which names only principals of those types. Appended last, the original statements keep
 /// their indices.
 pub fn with_principal_guard(doc: &Json, keys: &[String]) -> Json {
-    let deny = |sid: &str, cond: Json| {
-        Json::Obj(vec![
-            ("Sid".into(), Json::Str(sid.into())),
-            ("Effect".into(), Json::Str("Deny".into())),
-            ("Principal".into(), Json::Str("*".into())),
-            ("Action".into(), Json::Str("*".into())),
-            ("Resource".into(), Json::Str("*".into())),
-            ("Condition".into(), cond),
-        ])
-    };
+    let deny = |sid: &str, cond: Json| guard_deny(doc, sid, cond);
     let mut stmts = statements(doc);
     stmts.push(deny(
         "IamproveGuardPrincipalTypes",
@@ -844,30 +835,62 @@ pub fn with_principal_guard(doc: &Json, keys: &[String]) -> Json {
 /// Appended last, the original statements keep their indices.
 pub fn with_nameable_principals_only(doc: &Json) -> Json {
     let mut stmts = statements(doc);
-    stmts.push(Json::Obj(vec![
-        (
-            "Sid".into(),
-            Json::Str("IamproveOnlyNameablePrincipals".into()),
-        ),
+    stmts.push(guard_deny(
+        doc,
+        "IamproveOnlyNameablePrincipals",
+        Json::Obj(vec![(
+            "StringNotEquals".into(),
+            Json::Obj(vec![(
+                "aws:PrincipalType".into(),
+                Json::Arr(vec![
+                    Json::Str("User".into()),
+                    Json::Str("AssumedRole".into()),
+                ]),
+            )]),
+        )]),
+    ));
+    with_statements(doc, stmts)
+}
+
+/// `doc` with a Deny statement appended for the federated callers of `provider` (an OIDC
+/// provider's host or a SAML provider's ARN), to look for an example among other principals.
+/// Appended last, the original statements keep their indices.
+pub fn with_federated_denied(doc: &Json, provider: &str) -> Json {
+    let sid = format!("IamproveNotProvider{}", statement_count(doc));
+    let mut deny = match guard_deny(doc, &sid, Json::Obj(Vec::new())) {
+        Json::Obj(o) => o,
+        _ => Vec::new(),
+    };
+    deny.retain(|(k, _)| k != "Condition");
+    for (k, v) in deny.iter_mut() {
+        if k == "Principal" {
+            *v = Json::Obj(vec![("Federated".into(), Json::Str(provider.into()))]);
+        }
+    }
+    let mut stmts = statements(doc);
+    stmts.push(Json::Obj(deny));
+    with_statements(doc, stmts)
+}
+
+/// A Deny statement of every principal and action under `cond`, for appending to `doc`: on every
+/// resource (`Resource: *`), except in a document whose statements name no resource (a role
+/// trust policy, where `Resource` is not allowed: before, the appended statement made such a
+/// document invalid, so the comparisons that use it silently gave up).
+fn guard_deny(doc: &Json, sid: &str, cond: Json) -> Json {
+    let mut st = vec![
+        ("Sid".into(), Json::Str(sid.into())),
         ("Effect".into(), Json::Str("Deny".into())),
         ("Principal".into(), Json::Str("*".into())),
         ("Action".into(), Json::Str("*".into())),
-        ("Resource".into(), Json::Str("*".into())),
-        (
-            "Condition".into(),
-            Json::Obj(vec![(
-                "StringNotEquals".into(),
-                Json::Obj(vec![(
-                    "aws:PrincipalType".into(),
-                    Json::Arr(vec![
-                        Json::Str("User".into()),
-                        Json::Str("AssumedRole".into()),
-                    ]),
-                )]),
-            )]),
-        ),
-    ]));
-    with_statements(doc, stmts)
+    ];
+    let names_resources = statements(doc)
+        .iter()
+        .any(|s| s.get("Resource").is_some() || s.get("NotResource").is_some());
+    if names_resources {
+        st.push(("Resource".into(), Json::Str("*".into())));
+    }
+    st.push(("Condition".into(), cond));
+    Json::Obj(st)
 }
 
 /// The expression's name when `principal` is `{"AWS": X}` (or `{"AWS": [X]}`) and `X` is one
@@ -893,9 +916,50 @@ fn whole_marked_aws_principal(principal: &Json) -> Option<String> {
         return None;
     }
     let arn_attr = name.ends_with(".Arn") && name.starts_with("Fn::GetAtt ")
-        || name.ends_with(".arn")
-            && (name.starts_with("aws_iam_role.") || name.starts_with("aws_iam_user."));
+        || is_terraform_role_or_user_arn(name);
     arn_attr.then(|| name.to_owned())
+}
+
+/// Is `name` a Terraform value that is the ARN of one IAM role or user: `TYPE.NAME.arn` or
+/// `TYPE.NAME[KEY].arn` with TYPE `aws_iam_role` or `aws_iam_user` (a resource, or a data source
+/// with `data.`), inside any modules (`module.M.`, `module.M[KEY].`)? Such names come only from
+/// `terraform::Plan::principal_arn` (or a Lambda permission's attribute, which never has this
+/// shape), which resolves an identifier through the plan's configuration.
+pub fn is_terraform_role_or_user_arn(name: &str) -> bool {
+    let mut rest = name;
+    while let Some(r) = rest.strip_prefix("module.") {
+        let end = r.find(['.', '[']).unwrap_or(r.len());
+        let mut r = &r[end..];
+        if r.starts_with('[') {
+            let Some(close) = r.find("].") else {
+                return false;
+            };
+            r = &r[close + 1..];
+        }
+        let Some(r) = r.strip_prefix('.') else {
+            return false;
+        };
+        rest = r;
+    }
+    let rest = rest.strip_prefix("data.").unwrap_or(rest);
+    let Some(rest) = rest
+        .strip_prefix("aws_iam_role.")
+        .or_else(|| rest.strip_prefix("aws_iam_user."))
+    else {
+        return false;
+    };
+    let Some(body) = rest.strip_suffix(".arn") else {
+        return false;
+    };
+    let (id, key) = match body.find('[') {
+        Some(i) => (&body[..i], Some(&body[i..])),
+        None => (body, None),
+    };
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && key.is_none_or(|k| k.ends_with(']') && !k[1..k.len() - 1].contains(['[', ']']))
 }
 
 #[cfg(test)]

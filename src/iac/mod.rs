@@ -857,7 +857,35 @@ fn compare_part_inner(
                     })
                 })
                 .then(|| vpart.map_docs(bounds::with_nameable_principals_only))
-                .and_then(|p| compare_bounded(&p, kind, opts).ok())
+                .and_then(|mut p| {
+                    // a federated caller (an OIDC or SAML provider in a trust policy) has no
+                    // `aws:PrincipalType` of its own: each one found is denied in turn (eight
+                    // more comparisons at most), so the example is a user or role session
+                    let mut last = None;
+                    for _ in 0..8 {
+                        let o = compare_bounded(&p, kind, opts).ok()?;
+                        if o.verdict != Verdict::Widened {
+                            break;
+                        }
+                        let federated = o
+                            .findings
+                            .iter()
+                            .filter(|f| f["kind"].as_str() != Some("narrowed"))
+                            .find_map(|f| {
+                                let pr = f["request"]["principal"].as_str()?;
+                                (!pr.starts_with("arn:") && pr != "anonymous" && pr.contains('.'))
+                                    .then(|| pr.to_owned())
+                            });
+                        last = Some(o);
+                        match federated {
+                            Some(provider) => {
+                                p = p.map_docs(|j| bounds::with_federated_denied(j, &provider))
+                            }
+                            None => break,
+                        }
+                    }
+                    last
+                })
                 .filter(|o| o.verdict == Verdict::Widened);
             let found = nameable
                 .as_ref()
