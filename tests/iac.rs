@@ -1690,3 +1690,56 @@ fn iac_terraform_principal_known_after_apply_is_a_role_arn_shared_by_its_uses() 
         assert_eq!(c["verdict"], "unknown", "{c:#}");
     }
 }
+
+#[test]
+fn iac_unresolved_entry_next_to_literal_principals() {
+    // issue 12: `AWS: [!GetAtt AppRole.Arn, arn:aws:iam::111122223333:role/Auditor]`: the
+    // unresolved entry is the shared principal value, the others stay literal (before, the
+    // whole principal was only bounded, and the narrowing below was `unknown`)
+    let old = cfn("kms-principals-old.yaml");
+    // fewer actions, a condition, and a Deny naming both: proved for every value
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-principals-narrow.yaml")],
+        0,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `Fn::GetAtt AppRole.Arn`"));
+    // another account's root added to the list: widened for every value, from that account
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-principals-widens.yaml")],
+        1,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["findings"][0]["request"]["principal"]
+        .as_str()
+        .unwrap()
+        .contains("444455556666"));
+    // more actions for the list: the literal entry gains them whatever the role is
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-principals-literal.yaml")],
+        1,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        c["findings"][0]["request"]["principal"],
+        "arn:aws:iam::111122223333:role/Auditor"
+    );
+    // Terraform: `identifiers = [aws_iam_role.app.arn, "…:role/Auditor"]` in an Allow and a
+    // Deny, the role replaced in the plan
+    let v = diff_json(
+        &["--terraform-plan", &tf("principal-after-apply-several.json")],
+        0,
+    );
+    let c = change(&v, "aws_kms_key.app", "policy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `aws_iam_role.app.arn`"));
+}
