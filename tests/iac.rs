@@ -1721,7 +1721,11 @@ fn iac_unresolved_entry_next_to_literal_principals() {
         .contains("444455556666"));
     // more actions for the list: the literal entry gains them whatever the role is
     let v = diff_json(
-        &["--cloudformation", &old, &cfn("kms-principals-literal.yaml")],
+        &[
+            "--cloudformation",
+            &old,
+            &cfn("kms-principals-literal.yaml"),
+        ],
         1,
     );
     let c = change(&v, "AppKey", "KeyPolicy");
@@ -1733,7 +1737,10 @@ fn iac_unresolved_entry_next_to_literal_principals() {
     // Terraform: `identifiers = [aws_iam_role.app.arn, "…:role/Auditor"]` in an Allow and a
     // Deny, the role replaced in the plan
     let v = diff_json(
-        &["--terraform-plan", &tf("principal-after-apply-several.json")],
+        &[
+            "--terraform-plan",
+            &tf("principal-after-apply-several.json"),
+        ],
         0,
     );
     let c = change(&v, "aws_kms_key.app", "policy");

@@ -711,6 +711,7 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
         }
     };
     let mut stmts = Vec::new();
+    let mut appended = Vec::new();
     for s in statements(doc) {
         if !has_mark(&s) {
             stmts.push(s);
@@ -719,8 +720,11 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
         let Json::Obj(so) = &s else { return None };
         let mut out = Vec::new();
         // an unresolved `Principal: {AWS: X}`: `Principal: "*"` plus a shared Boolean
-        // "the request's principal is X" (`principal_is_key`) added to the conditions
-        let mut principal_is: Option<String> = None;
+        // "the request's principal is X" (`principal_is_key`) added to the conditions. Next to
+        // literal entries (`AWS: [X, "arn:…"]`), the statement keeps the literal ones and a copy
+        // of it, appended after every statement, has X: a statement's principals are a union
+        let mut principal_is: Vec<String> = Vec::new();
+        let mut literal_principal: Option<Json> = None;
         for (k, v) in so {
             if !has_mark(v) {
                 out.push((k.clone(), v.clone()));
@@ -728,8 +732,9 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
             }
             let nv = match k.as_str() {
                 "Principal" => {
-                    let name = whole_marked_aws_principal(v)?;
-                    principal_is = Some(principal_is_key(&name));
+                    let (rest, names) = split_marked_aws_principal(v)?;
+                    principal_is = names.iter().map(|n| principal_is_key(n)).collect();
+                    literal_principal = rest;
                     Json::Str("*".into())
                 }
                 "Resource" | "NotResource" => strings(v)?,
@@ -761,8 +766,9 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
             };
             out.push((k.clone(), nv));
         }
-        if let Some(key) = principal_is {
-            let entry = (key, Json::Str("true".into()));
+        let naming = |key: &str| -> Option<Json> {
+            let mut out = out.clone();
+            let entry = (key.to_owned(), Json::Str("true".into()));
             match out.iter_mut().find(|(k, _)| k == "Condition") {
                 Some((_, Json::Obj(ops))) => match ops.iter_mut().find(|(op, _)| op == "Bool") {
                     Some((_, Json::Obj(keys))) => keys.push(entry),
@@ -775,10 +781,87 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
                     Json::Obj(vec![("Bool".into(), Json::Obj(vec![entry]))]),
                 )),
             }
+            Some(Json::Obj(out))
+        };
+        let copies = match (&literal_principal, principal_is.split_first()) {
+            (None, Some((first, more))) => {
+                stmts.push(naming(first)?);
+                more
+            }
+            (Some(lit), _) => {
+                let mut kept = out.clone();
+                for (k, v) in kept.iter_mut() {
+                    if k == "Principal" {
+                        *v = lit.clone();
+                    }
+                }
+                stmts.push(Json::Obj(kept));
+                principal_is.as_slice()
+            }
+            (None, None) => {
+                stmts.push(Json::Obj(out.clone()));
+                &[]
+            }
+        };
+        for key in copies {
+            let Json::Obj(mut copy) = naming(key)? else {
+                return None;
+            };
+            // a Sid of its own (Sids are unique)
+            for (k, v) in copy.iter_mut() {
+                if k == "Sid" {
+                    if let Json::Str(sid) = v {
+                        *v = Json::Str(format!("{sid}IamproveEntry{}", appended.len()));
+                    }
+                }
+            }
+            appended.push(Json::Obj(copy));
         }
-        stmts.push(Json::Obj(out));
     }
+    stmts.extend(appended);
     Some(with_statements(doc, stmts))
+}
+
+/// `principal` split into its entries without markers (`None`: none) and the names of its
+/// unresolved `AWS` entries, each a whole role or user ARN (`whole_marked_aws_principal`).
+/// `None` when another entry holds a marker (a partial ARN, an account, a service): bounds only.
+fn split_marked_aws_principal(principal: &Json) -> Option<(Option<Json>, Vec<String>)> {
+    let Json::Obj(o) = principal else { return None };
+    let mut rest = Vec::new();
+    let mut names = Vec::new();
+    for (k, v) in o {
+        if k.contains(MARK) {
+            return None;
+        }
+        if !has_mark(v) {
+            rest.push((k.clone(), v.clone()));
+            continue;
+        }
+        if k != "AWS" {
+            return None;
+        }
+        let items: Vec<&Json> = match v {
+            Json::Str(_) => vec![v],
+            Json::Arr(a) => a.iter().collect(),
+            _ => return None,
+        };
+        let mut literal = Vec::new();
+        for x in items {
+            if !has_mark(x) {
+                literal.push(x.clone());
+                continue;
+            }
+            let one = Json::Obj(vec![("AWS".into(), x.clone())]);
+            let name = whole_marked_aws_principal(&one)?;
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if !literal.is_empty() {
+            rest.push((k.clone(), Json::Arr(literal)));
+        }
+    }
+    Some(((!rest.is_empty()).then_some(Json::Obj(rest)), names))
 }
 
 /// The Boolean context key that stands for "the request's principal is the one the
@@ -1037,9 +1120,43 @@ mod tests {
             st["Condition"]["Bool"],
             serde_json::json!({"aws:SecureTransport": "true", "iamprove:cfn/GetAtt/AppRole.Arn/isprincipal": "true"})
         );
-        // several entries, an account, a partial ARN, `Service`: bounds only
+        // next to a literal entry: the statement keeps the literal, a copy appended last has
+        // the shared Boolean
+        let v = to_variables(&doc(&format!(
+            r#"{{"AWS":["{m}","arn:aws:iam::1:role/x"],"Service":"s3.amazonaws.com"}}"#
+        )))
+        .unwrap()
+        .to_value();
+        assert_eq!(
+            v["Statement"][0]["Principal"],
+            serde_json::json!({"AWS": ["arn:aws:iam::1:role/x"], "Service": "s3.amazonaws.com"})
+        );
+        assert_eq!(
+            v["Statement"][0]["Condition"]["Bool"],
+            serde_json::json!({"aws:SecureTransport": "true"})
+        );
+        assert_eq!(v["Statement"][1]["Principal"], serde_json::json!("*"));
+        assert_eq!(
+            v["Statement"][1]["Condition"]["Bool"]["iamprove:cfn/GetAtt/AppRole.Arn/isprincipal"],
+            serde_json::json!("true")
+        );
+        // Terraform names resolved to a role's or user's ARN are principals too
+        for (name, ok) in [
+            ("aws_iam_role.app.arn", true),
+            ("module.a.module.b[\"k.x\"].aws_iam_user.u[0].arn", true),
+            ("data.aws_iam_role.r.arn", true),
+            ("aws_iam_role.app.id", false),
+            ("aws_organizations_account.dev.id", false),
+            (
+                "data.aws_iam_policy_document.d.statement[0].principals[0].identifiers[0]",
+                false,
+            ),
+        ] {
+            assert_eq!(is_terraform_role_or_user_arn(name), ok, "{name}");
+        }
+        // an account, a partial ARN, `Service`: bounds only
         for p in [
-            format!(r#"{{"AWS":["{m}","arn:aws:iam::1:role/x"]}}"#),
+            format!(r#"{{"AWS":["{m}","arn:aws:iam::{m}:root"]}}"#),
             format!(r#"{{"AWS":"arn:aws:iam::{m}:root"}}"#),
             format!(r#"{{"Service":"{m}"}}"#),
         ] {
