@@ -1750,3 +1750,48 @@ fn iac_unresolved_entry_next_to_literal_principals() {
         .unwrap()
         .contains("holds for every value of `aws_iam_role.app.arn`"));
 }
+
+#[test]
+fn iac_unresolved_action_is_a_shared_boolean() {
+    // issue 12: `Action: [s3:GetObject, !Ref ExtraAction]` in a role's inline policy; the
+    // parameter is not given. Whether the request's action is one the value matches is one
+    // Boolean shared by OLD and NEW (the narrowing was `unknown` before: only bounded)
+    let old = cfn("action-param-old.yaml");
+    // only the parameter's action, under a condition: proved for every value
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("action-param-narrow.yaml")],
+        0,
+    );
+    let c = change(&v, "AppRole", "Policies");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `ExtraAction`"));
+    // another bucket: widened whatever the action is
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("action-param-widens.yaml")],
+        1,
+    );
+    let c = change(&v, "AppRole", "Policies");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        c["findings"][0]["request"]["resource"],
+        "arn:aws:s3:::acme-logs/example"
+    );
+    // the parameter replaced by s3:PutObject: widens unless the value matches s3:PutObject
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("action-param-depends.yaml")],
+        3,
+    );
+    let c = change(&v, "AppRole", "Policies");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    assert!(c["message"].as_str().unwrap().contains("`ExtraAction`"));
+    let w = &c["witness"];
+    assert_eq!(
+        w["widens_with"]["ExtraAction"],
+        "an action pattern not matching s3:PutObject",
+        "{w:#}"
+    );
+    assert_eq!(w["finding"]["request"]["action"], "s3:PutObject", "{w:#}");
+}
