@@ -1789,8 +1789,7 @@ fn iac_unresolved_action_is_a_shared_boolean() {
     assert!(c["message"].as_str().unwrap().contains("`ExtraAction`"));
     let w = &c["witness"];
     assert_eq!(
-        w["widens_with"]["ExtraAction"],
-        "an action pattern not matching s3:PutObject",
+        w["widens_with"]["ExtraAction"], "an action pattern not matching s3:PutObject",
         "{w:#}"
     );
     assert_eq!(w["finding"]["request"]["action"], "s3:PutObject", "{w:#}");

@@ -720,11 +720,12 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
         let Json::Obj(so) = &s else { return None };
         let mut out = Vec::new();
         // an unresolved `Principal: {AWS: X}`: `Principal: "*"` plus a shared Boolean
-        // "the request's principal is X" (`principal_is_key`) added to the conditions. Next to
-        // literal entries (`AWS: [X, "arn:…"]`), the statement keeps the literal ones and a copy
-        // of it, appended after every statement, has X: a statement's principals are a union
-        let mut principal_is: Vec<String> = Vec::new();
-        let mut literal_principal: Option<Json> = None;
+        // "the request's principal is X" (`principal_is_key`) added to the conditions; an
+        // unresolved `Action` entry likewise (`action_is_key`). Next to literal entries
+        // (`AWS: [X, "arn:…"]`), the statement keeps the literal ones and a copy of it,
+        // appended after every statement, has X: a statement's principals are a union
+        // (element, its entries without markers, the Boolean keys of its unresolved entries)
+        let mut split: Vec<(&str, Option<Json>, Vec<String>)> = Vec::new();
         for (k, v) in so {
             if !has_mark(v) {
                 out.push((k.clone(), v.clone()));
@@ -733,8 +734,14 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
             let nv = match k.as_str() {
                 "Principal" => {
                     let (rest, names) = split_marked_aws_principal(v)?;
-                    principal_is = names.iter().map(|n| principal_is_key(n)).collect();
-                    literal_principal = rest;
+                    let keys = names.iter().map(|n| principal_is_key(n)).collect();
+                    split.push(("Principal", rest, keys));
+                    Json::Str("*".into())
+                }
+                "Action" => {
+                    let (rest, names) = split_marked_actions(v)?;
+                    let keys = names.iter().map(|n| action_is_key(n)).collect();
+                    split.push(("Action", rest, keys));
                     Json::Str("*".into())
                 }
                 "Resource" | "NotResource" => strings(v)?,
@@ -766,60 +773,106 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
             };
             out.push((k.clone(), nv));
         }
-        let naming = |key: &str| -> Option<Json> {
-            let mut out = out.clone();
-            let entry = (key.to_owned(), Json::Str("true".into()));
-            match out.iter_mut().find(|(k, _)| k == "Condition") {
-                Some((_, Json::Obj(ops))) => match ops.iter_mut().find(|(op, _)| op == "Bool") {
-                    Some((_, Json::Obj(keys))) => keys.push(entry),
-                    Some(_) => return None,
-                    None => ops.push(("Bool".into(), Json::Obj(vec![entry]))),
-                },
-                Some(_) => return None,
-                None => out.push((
-                    "Condition".into(),
-                    Json::Obj(vec![("Bool".into(), Json::Obj(vec![entry]))]),
-                )),
+        // one statement per choice of a part of each split element (a statement's principals,
+        // and its actions, are a union): the first in place, the others appended last
+        let mut variants: Vec<(Vec<(String, Json)>, Vec<String>)> = vec![(out, Vec::new())];
+        for (elem, rest, keys) in &split {
+            let mut options: Vec<(Json, Option<&String>)> = Vec::new();
+            if let Some(r) = rest {
+                options.push((r.clone(), None));
             }
-            Some(Json::Obj(out))
-        };
-        let copies = match (&literal_principal, principal_is.split_first()) {
-            (None, Some((first, more))) => {
-                stmts.push(naming(first)?);
-                more
-            }
-            (Some(lit), _) => {
-                let mut kept = out.clone();
-                for (k, v) in kept.iter_mut() {
-                    if k == "Principal" {
-                        *v = lit.clone();
+            options.extend(keys.iter().map(|k| (Json::Str("*".into()), Some(k))));
+            let mut next = Vec::new();
+            for (fields, ks) in &variants {
+                for (val, key) in &options {
+                    let mut f = fields.clone();
+                    for (k, v) in f.iter_mut() {
+                        if k == elem {
+                            *v = val.clone();
+                        }
                     }
+                    let mut ks = ks.clone();
+                    ks.extend(key.cloned());
+                    next.push((f, ks));
                 }
-                stmts.push(Json::Obj(kept));
-                principal_is.as_slice()
             }
-            (None, None) => {
-                stmts.push(Json::Obj(out.clone()));
-                &[]
+            variants = next;
+        }
+        if variants.len() > 64 {
+            return None;
+        }
+        for (n, (mut fields, keys)) in variants.into_iter().enumerate() {
+            for key in keys {
+                let entry = (key, Json::Str("true".into()));
+                match fields.iter_mut().find(|(k, _)| k == "Condition") {
+                    Some((_, Json::Obj(ops))) => {
+                        match ops.iter_mut().find(|(op, _)| op == "Bool") {
+                            Some((_, Json::Obj(keys))) => keys.push(entry),
+                            Some(_) => return None,
+                            None => ops.push(("Bool".into(), Json::Obj(vec![entry]))),
+                        }
+                    }
+                    Some(_) => return None,
+                    None => fields.push((
+                        "Condition".into(),
+                        Json::Obj(vec![("Bool".into(), Json::Obj(vec![entry]))]),
+                    )),
+                }
             }
-        };
-        for key in copies {
-            let Json::Obj(mut copy) = naming(key)? else {
-                return None;
-            };
+            if n == 0 {
+                stmts.push(Json::Obj(fields));
+                continue;
+            }
             // a Sid of its own (Sids are unique)
-            for (k, v) in copy.iter_mut() {
+            for (k, v) in fields.iter_mut() {
                 if k == "Sid" {
                     if let Json::Str(sid) = v {
                         *v = Json::Str(format!("{sid}IamproveEntry{}", appended.len()));
                     }
                 }
             }
-            appended.push(Json::Obj(copy));
+            appended.push(Json::Obj(fields));
         }
     }
     stmts.extend(appended);
     Some(with_statements(doc, stmts))
+}
+
+/// `action` (an `Action` element) split into its entries without markers (`None`: none) and
+/// the names of its unresolved entries, each a whole value (`!Ref ActionParam`, a Terraform
+/// value known only after apply). `None` when an entry holds a marker inside other text.
+fn split_marked_actions(action: &Json) -> Option<(Option<Json>, Vec<String>)> {
+    let items: Vec<&Json> = match action {
+        Json::Str(_) => vec![action],
+        Json::Arr(a) => a.iter().collect(),
+        _ => return None,
+    };
+    let mut literal = Vec::new();
+    let mut names = Vec::new();
+    for x in items {
+        if !has_mark(x) {
+            literal.push(x.clone());
+            continue;
+        }
+        let name = x.as_str()?.strip_prefix(MARK)?.strip_suffix(MARK)?;
+        if name.contains(MARK) || name.is_empty() {
+            return None;
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    Some(((!literal.is_empty()).then_some(Json::Arr(literal)), names))
+}
+
+/// The Boolean context key that stands for "the request's action is one the unresolved
+/// expression `name` (a whole `Action` entry) matches": `variable_key(name)` followed by
+/// `/isaction`. Like `principal_is_key`: every request assigns it, OLD and NEW share it, and the
+/// real value decides it per request from the request's action alone (whatever pattern it is),
+/// so that is one of the assignments the comparison ranges over: no widening for every
+/// assignment is a proof for every value.
+pub fn action_is_key(name: &str) -> String {
+    format!("{}/isaction", variable_key(name))
 }
 
 /// `principal` split into its entries without markers (`None`: none) and the names of its

@@ -901,15 +901,26 @@ fn compare_part_inner(
                             let key = bounds::variable_key(n).to_lowercase();
                             let Some(v) = ctx.get(&key) else {
                                 // an unresolved principal: whether it names the request's
-                                let want = bounds::principal_is_key(n).to_lowercase();
-                                let is = ctx
-                                    .as_object()?
-                                    .iter()
-                                    .find(|(k, _)| k.to_lowercase() == want)?
-                                    .1;
-                                let p = f["request"]["principal"].as_str().unwrap_or("?");
-                                let not = if is.as_str()? == "true" { "" } else { "not " };
-                                return Some((n.clone(), format!("an ARN {not}naming {p}")));
+                                // (an unresolved action: whether it matches the request's)
+                                let find = |want: String| {
+                                    let want = want.to_lowercase();
+                                    ctx.as_object()?
+                                        .iter()
+                                        .find(|(k, _)| k.to_lowercase() == want)
+                                        .and_then(|(_, v)| v.as_str())
+                                };
+                                if let Some(is) = find(bounds::principal_is_key(n)) {
+                                    let p = f["request"]["principal"].as_str().unwrap_or("?");
+                                    let not = if is == "true" { "" } else { "not " };
+                                    return Some((n.clone(), format!("an ARN {not}naming {p}")));
+                                }
+                                let is = find(bounds::action_is_key(n))?;
+                                let a = f["request"]["action"].as_str().unwrap_or("?");
+                                let not = if is == "true" { "" } else { "not " };
+                                return Some((
+                                    n.clone(),
+                                    format!("an action pattern {not}matching {a}"),
+                                ));
                             };
                             let v = v.as_str().or_else(|| v[0].as_str())?;
                             Some((n.clone(), v.to_owned()))
@@ -973,7 +984,8 @@ fn widened_for_every_principal(
         if let State::Known(ds) = s {
             for d in ds {
                 let text = d.json.to_value().to_string();
-                other_values |= text.contains("${iamprove:");
+                // (an unresolved action's Boolean is the solver's choice too)
+                other_values |= text.contains("${iamprove:") || text.contains("/isaction\"");
             }
         }
     }
