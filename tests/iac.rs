@@ -1794,3 +1794,17 @@ fn iac_unresolved_action_is_a_shared_boolean() {
     );
     assert_eq!(w["finding"]["request"]["action"], "s3:PutObject", "{w:#}");
 }
+
+#[test]
+fn iac_terraform_action_known_after_apply_in_a_deny() {
+    // issue 12: a Deny's actions gain a value known only after apply (an SSM parameter created
+    // in the plan); the Deny only grows, so no value widens. Before, a value known after apply
+    // in a Deny left the document unrebuilt (`unknown`); an action entry is the shared
+    // Boolean "the request's action matches it", exact whatever pattern the value is
+    let v = diff_json(&["--terraform-plan", &tf("action-after-apply.json")], 0);
+    let c = change(&v, "aws_iam_role_policy.app", "policy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"].as_str().unwrap().contains(
+        "holds for every value of `data.aws_iam_policy_document.app.statement[1].actions[1]`"
+    ));
+}
