@@ -1263,8 +1263,9 @@ impl<'a> Plan<'a> {
             // matching more could only widen NEW: in an Allow statement's Resource, Action,
             // Principal and positive conditions. Elsewhere (a Deny, a Not… element, a negated
             // condition) the policy stays unknown
-            // (a principal resolved to a role's or user's ARN is never a pattern: exact in a
-            // Deny too)
+            // (a principal resolved to a role's or user's ARN is never a pattern, and an
+            // `Action` entry is compared as "the request's action matches it" whatever
+            // pattern it is (`bounds::action_is_key`): exact in a Deny too)
             let marked = |k: &str| stmt.get(k).is_some_and(super::bounds::has_mark);
             let negated = match stmt.get("Condition") {
                 Some(Json::Obj(ops)) => ops
@@ -1276,6 +1277,8 @@ impl<'a> Plan<'a> {
                 Json::Obj(fields) => fields.iter().any(|(k, v)| {
                     if k == "Principal" {
                         unresolved_principal_mark(v)
+                    } else if k == "Action" {
+                        false
                     } else {
                         super::bounds::has_mark(v)
                     }
