@@ -1676,7 +1676,8 @@ fn iac_terraform_principal_known_after_apply_is_a_role_arn_shared_by_its_uses() 
         let t = &w["finding"]["request"]["context"]["aws:PrincipalType"];
         assert!(t == "AssumedRole" || t == "User", "{w:#}");
     }
-    // an identifier that is an account ID, a local value or a role's unique ID is not a role
+    // an identifier that is an account ID, a local value, a role's unique ID or in a `dynamic`
+    // block (the configured block reads a known role ARN) is not a role
     // ARN: the documents (a Deny names the value) stay unknown, never proved
     let v = diff_json(
         &[
@@ -1685,7 +1686,7 @@ fn iac_terraform_principal_known_after_apply_is_a_role_arn_shared_by_its_uses() 
         ],
         3,
     );
-    for key in ["account", "local", "uniqueid"] {
+    for key in ["account", "local", "uniqueid", "dynamic"] {
         let c = change(&v, &format!("aws_kms_key.{key}"), "policy");
         assert_eq!(c["verdict"], "unknown", "{c:#}");
     }

@@ -775,7 +775,9 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
         }
         // one statement per choice of a part of each split element (a statement's principals,
         // and its actions, are a union): the first in place, the others appended last
-        let mut variants: Vec<(Vec<(String, Json)>, Vec<String>)> = vec![(out, Vec::new())];
+        // (a statement's fields, the Boolean keys it requires)
+        type Variant = (Vec<(String, Json)>, Vec<String>);
+        let mut variants: Vec<Variant> = vec![(out, Vec::new())];
         for (elem, rest, keys) in &split {
             let mut options: Vec<(Json, Option<&String>)> = Vec::new();
             if let Some(r) = rest {

@@ -1323,8 +1323,19 @@ impl<'a> Plan<'a> {
             Json::Arr(a) if a.len() == n => a,
             _ => return None,
         };
-        let blocks = match stmts.get(i)?.get(k)? {
-            Json::Arr(a) => a,
+        // the planned blocks: as many as configured (a `dynamic` block, which the configuration
+        // leaves out, could hold the unknown entry)
+        let planned = doc
+            .get("change")?
+            .get("after")?
+            .get("statement")
+            .and_then(|st| match st {
+                Json::Arr(a) => a.get(i),
+                _ => None,
+            })?
+            .get(k)?;
+        let blocks = match (stmts.get(i)?.get(k)?, planned) {
+            (Json::Arr(a), Json::Arr(p)) if a.len() == p.len() => a,
             _ => return None,
         };
         let mut referring = blocks.iter().filter(|b| {
