@@ -1809,3 +1809,41 @@ fn iac_terraform_action_known_after_apply_in_a_deny() {
         "holds for every value of `data.aws_iam_policy_document.app.statement[1].actions[1]`"
     ));
 }
+
+#[test]
+fn iac_partial_role_arn_principal_without_the_account() {
+    // issue 12: `AWS: !Sub arn:aws:iam::${AWS::AccountId}:role/app` on both sides, no
+    // `--account-id`: whatever the account, the entry names one role, so it is the shared
+    // Boolean too (both were `unknown` before)
+    let old = cfn("kms-partial-arn-old.yaml");
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-partial-arn-narrow.yaml")],
+        0,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `AWS::AccountId`"));
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-partial-arn-widens.yaml")],
+        1,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["findings"][0]["request"]["principal"]
+        .as_str()
+        .unwrap()
+        .contains("444455556666"));
+    // an account root with the unresolved account is not one role: bounds only, never proved
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("kms-partial-arn-root-old.yaml"),
+            &cfn("kms-partial-arn-root-narrow.yaml"),
+        ],
+        3,
+    );
+    assert_eq!(change(&v, "AppKey", "KeyPolicy")["verdict"], "unknown");
+}
