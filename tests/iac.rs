@@ -1817,7 +1817,11 @@ fn iac_partial_role_arn_principal_without_the_account() {
     // Boolean too (both were `unknown` before)
     let old = cfn("kms-partial-arn-old.yaml");
     let v = diff_json(
-        &["--cloudformation", &old, &cfn("kms-partial-arn-narrow.yaml")],
+        &[
+            "--cloudformation",
+            &old,
+            &cfn("kms-partial-arn-narrow.yaml"),
+        ],
         0,
     );
     let c = change(&v, "AppKey", "KeyPolicy");
@@ -1827,7 +1831,11 @@ fn iac_partial_role_arn_principal_without_the_account() {
         .unwrap()
         .contains("holds for every value of `AWS::AccountId`"));
     let v = diff_json(
-        &["--cloudformation", &old, &cfn("kms-partial-arn-widens.yaml")],
+        &[
+            "--cloudformation",
+            &old,
+            &cfn("kms-partial-arn-widens.yaml"),
+        ],
         1,
     );
     let c = change(&v, "AppKey", "KeyPolicy");

@@ -840,6 +840,72 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
     Some(with_statements(doc, stmts))
 }
 
+/// Is `s` (an `AWS` principal entry with markers) the ARN of one IAM role or user whatever the
+/// markers stand for: `arn:P:iam::A:role/NAME` or `…:user/NAME` with only the partition `P` or
+/// the account `A` unresolved (each a whole segment), and a literal name without wildcards?
+/// A deployed value makes it a valid principal ARN (AWS rejects others), which names that role
+/// (or user) in some account: like `Fn::GetAtt R.Arn`, never an account or a pattern.
+fn partial_role_or_user_arn(s: &str) -> bool {
+    // each marker as one MARK character (a marker's name may hold colons)
+    let mut flat = String::with_capacity(s.len());
+    for (i, piece) in s.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            flat.push_str(piece);
+        } else {
+            flat.push(MARK);
+        }
+    }
+    if s.matches(MARK).count() % 2 != 0 {
+        return false;
+    }
+    let parts: Vec<&str> = flat.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, rest] = parts.as_slice() else {
+        return false;
+    };
+    let whole = |x: &str| x.len() == MARK.len_utf8() && x.starts_with(MARK);
+    *arn == "arn"
+        && (whole(partition) || (!partition.is_empty() && !partition.contains(MARK)))
+        && *service == "iam"
+        && region.is_empty()
+        && (whole(account) || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+        && (rest.starts_with("role/") || rest.starts_with("user/"))
+        && !rest.contains([MARK, '*', '?'])
+        && rest.len() > 5
+}
+
+/// The name of an entry with markers, for messages and its Boolean: each marker as `${name}`.
+fn entry_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, piece) in s.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            out.push_str(piece);
+        } else {
+            out.push_str("${");
+            out.push_str(piece);
+            out.push('}');
+        }
+    }
+    out
+}
+
+/// The keys of the Booleans `to_variables` made for unresolved principals in `doc`
+/// (`…/isprincipal`).
+pub fn principal_keys(doc: &Json, out: &mut BTreeSet<String>) {
+    for st in statements(doc) {
+        if let Some(Json::Obj(ops)) = st.get("Condition") {
+            for (op, keys) in ops {
+                if let (true, Json::Obj(keys)) = (op == "Bool", keys) {
+                    for (k, _) in keys {
+                        if k.starts_with("iamprove:") && k.ends_with("/isprincipal") {
+                            out.insert(k.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `action` (an `Action` element) split into its entries without markers (`None`: none) and
 /// the names of its unresolved entries, each a whole value (`!Ref ActionParam`, a Terraform
 /// value known only after apply). `None` when an entry holds a marker inside other text.
@@ -907,7 +973,15 @@ fn split_marked_aws_principal(principal: &Json) -> Option<(Option<Json>, Vec<Str
                 continue;
             }
             let one = Json::Obj(vec![("AWS".into(), x.clone())]);
-            let name = whole_marked_aws_principal(&one)?;
+            let name = match whole_marked_aws_principal(&one) {
+                Some(n) => n,
+                // a role or user ARN with an unresolved partition or account: named by the
+                // whole entry (two entries naming different roles are different Booleans)
+                None => {
+                    let s = x.as_str()?;
+                    partial_role_or_user_arn(s).then(|| entry_name(s))?
+                }
+            };
             if !names.contains(&name) {
                 names.push(name);
             }
@@ -1209,15 +1283,26 @@ mod tests {
         ] {
             assert_eq!(is_terraform_role_or_user_arn(name), ok, "{name}");
         }
-        // an account, a partial ARN, `Service`: bounds only
+        // a role ARN with the account unresolved names one role too (its own Boolean)
+        let a = marker("AWS::AccountId").replace(MARK, "\\u001f");
+        let v = to_variables(&doc(&format!(r#"{{"AWS":"arn:aws:iam::{a}:role/x"}}"#)))
+            .unwrap()
+            .to_value();
+        assert_eq!(v["Statement"][0]["Principal"], serde_json::json!("*"));
+        assert!(v["Statement"][0]["Condition"]["Bool"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.ends_with(":role/x/isprincipal")));
+        // an account, a partial ARN that may be a root or a pattern, `Service`: bounds only
         for p in [
+            format!(r#"{{"AWS":"arn:aws:iam::{a}:role/*"}}"#),
             format!(r#"{{"AWS":["{m}","arn:aws:iam::{m}:root"]}}"#),
             format!(r#"{{"AWS":"arn:aws:iam::{m}:root"}}"#),
             format!(r#"{{"Service":"{m}"}}"#),
         ] {
             assert!(to_variables(&doc(&p)).is_none(), "{p}");
         }
-        let a = marker("AWS::AccountId").replace(MARK, "\\u001f");
         assert!(to_variables(&doc(&format!(r#"{{"AWS":"{a}"}}"#))).is_none());
     }
 

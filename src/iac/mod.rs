@@ -978,7 +978,17 @@ fn widened_for_every_principal(
     names: &std::collections::BTreeSet<String>,
     named: &str,
 ) -> Option<Outcome> {
-    let keys: Vec<String> = names.iter().map(|n| bounds::principal_is_key(n)).collect();
+    // every principal Boolean of the variable form (a partial ARN's is named by its entry)
+    let mut found = std::collections::BTreeSet::new();
+    for s in [&vpart.before, &vpart.after] {
+        if let State::Known(ds) = s {
+            for d in ds {
+                bounds::principal_keys(&d.json, &mut found);
+            }
+        }
+    }
+    found.extend(names.iter().map(|n| bounds::principal_is_key(n)));
+    let keys: Vec<String> = found.into_iter().collect();
     let mut other_values = false;
     for s in [&vpart.before, &vpart.after] {
         if let State::Known(ds) = s {
