@@ -254,8 +254,11 @@ const VALUES: &str = "
   union). No widening for every value of the Boolean is a proof. A widening whose principal no
   role or user ARN names (an account root, a service, anonymous) with that Boolean false is
   `widened` for every value; otherwise `unknown` with a replayed widening for a user or role
-  session. `NotPrincipal`, a partial ARN (`arn:aws:iam::${AccountId}:role/x` without
-  `--account-id`) or an account: bounds only.
+  session. So is a role's or user's ARN with only its partition or account unresolved
+  (`!Sub arn:aws:iam::${AWS::AccountId}:role/x` without `--account-id`: one role whatever the
+  account; a Boolean of its own per entry). `NotPrincipal`, an account root
+  (`arn:aws:iam::${AWS::AccountId}:root`), a name with a value or wildcard in it, or a whole
+  account ID: bounds only.
 - **Terraform principals known only after apply.** An identifier known only after apply is a
   role's or user's ARN when the plan's `configuration` shows it: the statement's `principals`
   blocks line up (no `dynamic` statement blocks), exactly one of them refers to anything, and
@@ -292,7 +295,8 @@ const VALUES: &str = "
   `source_json`, `override_json`), and an attribute whose expression refers to anything besides
   the document. Assumed: an expression referring only to `data.aws_iam_policy_document.X` is
   `X.json` (the plan does not show function calls).
-- **Not exact yet**: `NotPrincipal` or `NotAction` with an unresolved entry, a partial ARN
-  without the value (bounded from both sides: often `unknown`); `jsonencode({...})` with values
+- **Not exact yet**: `NotPrincipal` or `NotAction` with an unresolved entry, an account root
+  or other partial ARN than the role/user form above (bounded from both sides: often
+  `unknown`); `jsonencode({...})` with values
   known only after apply (the plan holds only its references, not the document): `unknown`.
 ";
