@@ -873,8 +873,10 @@ fn compare_part_inner(
                             .filter(|f| f["kind"].as_str() != Some("narrowed"))
                             .find_map(|f| {
                                 let pr = f["request"]["principal"].as_str()?;
-                                (!pr.starts_with("arn:") && pr != "anonymous" && pr.contains('.'))
-                                    .then(|| pr.to_owned())
+                                let oidc = !pr.starts_with("arn:")
+                                    && pr != "anonymous"
+                                    && pr.contains('.');
+                                (oidc || pr.contains(":saml-provider/")).then(|| pr.to_owned())
                             });
                         last = Some(o);
                         match federated {
