@@ -1579,3 +1579,279 @@ fn iac_unresolved_principal_is_shared_by_old_and_new() {
     let t = &w["finding"]["request"]["context"]["aws:PrincipalType"];
     assert!(t == "AssumedRole" || t == "User", "{w:#}");
 }
+
+#[test]
+fn iac_terraform_principal_known_after_apply_is_a_role_arn_shared_by_its_uses() {
+    // issue 12: policy documents read during apply name a role replaced in the same plan
+    // (`identifiers = [aws_iam_role.app.arn]`: directly, through a module variable, or through
+    // a module output); the plan's `configuration` shows the identifier is that role's ARN, so
+    // it is compared like CloudFormation's `!GetAtt Role.Arn` (a key policy, a bucket policy
+    // and a role trust policy each). Before, the key policy (its Deny names the role) was not
+    // rebuilt and the others were only bounded, naming the document's path.
+    let parts = [
+        ("aws_kms_key.app", "policy"),
+        ("aws_s3_bucket_policy.data", "policy"),
+    ];
+    // NEW limits org-wide use to the role (and denies it key deletion): proved for every value
+    let v = diff_json(
+        &["--terraform-plan", &tf("principal-after-apply-narrow.json")],
+        0,
+    );
+    for (address, attribute) in parts
+        .iter()
+        .copied()
+        .chain([("module.ci.aws_iam_role.ci", "assume_role_policy")])
+    {
+        let c = change(&v, address, attribute);
+        assert_eq!(c["verdict"], "no_widening", "{c:#}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("holds for every value of `aws_iam_role.app.arn`"),
+            "{c:#}"
+        );
+    }
+    // NEW also lets another account in (the role read through a module output): widened for
+    // every value, with a replayed finding from that account
+    let v = diff_json(
+        &["--terraform-plan", &tf("principal-after-apply-widens.json")],
+        1,
+    );
+    for (address, attribute) in parts
+        .iter()
+        .copied()
+        .chain([("aws_iam_role.ci", "assume_role_policy")])
+    {
+        let c = change(&v, address, attribute);
+        assert_eq!(c["verdict"], "widened", "{c:#}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("`module.roles.aws_iam_role.app.arn`"),
+            "{c:#}"
+        );
+        let f = &c["findings"][0];
+        assert!(
+            f["request"]["principal"]
+                .as_str()
+                .unwrap()
+                .contains("444455556666"),
+            "{f:#}"
+        );
+    }
+    // NEW gives the role one more action: widens exactly when the request comes from the
+    // role, so the verdict depends on the value and names it, with a replayed widening from a
+    // user or role session the role's ARN can name
+    let v = diff_json(
+        &[
+            "--terraform-plan",
+            &tf("principal-after-apply-depends.json"),
+        ],
+        3,
+    );
+    for (address, attribute) in parts
+        .iter()
+        .copied()
+        .chain([("module.ci.aws_iam_role.ci", "assume_role_policy")])
+    {
+        let c = change(&v, address, attribute);
+        assert_eq!(c["verdict"], "unknown", "{c:#}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("`aws_iam_role.app.arn`"),
+            "{c:#}"
+        );
+        let w = &c["witness"];
+        assert!(
+            w["widens_with"]["aws_iam_role.app.arn"]
+                .as_str()
+                .unwrap()
+                .starts_with("an ARN naming arn:"),
+            "{w:#}"
+        );
+        let t = &w["finding"]["request"]["context"]["aws:PrincipalType"];
+        assert!(t == "AssumedRole" || t == "User", "{w:#}");
+    }
+    // an identifier that is an account ID, a local value, a role's unique ID or in a `dynamic`
+    // block (the configured block reads a known role ARN) is not a role
+    // ARN: the documents (a Deny names the value) stay unknown, never proved
+    let v = diff_json(
+        &[
+            "--terraform-plan",
+            &tf("principal-after-apply-unresolved.json"),
+        ],
+        3,
+    );
+    for key in ["account", "local", "uniqueid", "dynamic"] {
+        let c = change(&v, &format!("aws_kms_key.{key}"), "policy");
+        assert_eq!(c["verdict"], "unknown", "{c:#}");
+    }
+}
+
+#[test]
+fn iac_unresolved_entry_next_to_literal_principals() {
+    // issue 12: `AWS: [!GetAtt AppRole.Arn, arn:aws:iam::111122223333:role/Auditor]`: the
+    // unresolved entry is the shared principal value, the others stay literal (before, the
+    // whole principal was only bounded, and the narrowing below was `unknown`)
+    let old = cfn("kms-principals-old.yaml");
+    // fewer actions, a condition, and a Deny naming both: proved for every value
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-principals-narrow.yaml")],
+        0,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `Fn::GetAtt AppRole.Arn`"));
+    // another account's root added to the list: widened for every value, from that account
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("kms-principals-widens.yaml")],
+        1,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["findings"][0]["request"]["principal"]
+        .as_str()
+        .unwrap()
+        .contains("444455556666"));
+    // more actions for the list: the literal entry gains them whatever the role is
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &old,
+            &cfn("kms-principals-literal.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        c["findings"][0]["request"]["principal"],
+        "arn:aws:iam::111122223333:role/Auditor"
+    );
+    // Terraform: `identifiers = [aws_iam_role.app.arn, "…:role/Auditor"]` in an Allow and a
+    // Deny, the role replaced in the plan
+    let v = diff_json(
+        &[
+            "--terraform-plan",
+            &tf("principal-after-apply-several.json"),
+        ],
+        0,
+    );
+    let c = change(&v, "aws_kms_key.app", "policy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `aws_iam_role.app.arn`"));
+}
+
+#[test]
+fn iac_unresolved_action_is_a_shared_boolean() {
+    // issue 12: `Action: [s3:GetObject, !Ref ExtraAction]` in a role's inline policy; the
+    // parameter is not given. Whether the request's action is one the value matches is one
+    // Boolean shared by OLD and NEW (the narrowing was `unknown` before: only bounded)
+    let old = cfn("action-param-old.yaml");
+    // only the parameter's action, under a condition: proved for every value
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("action-param-narrow.yaml")],
+        0,
+    );
+    let c = change(&v, "AppRole", "Policies");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `ExtraAction`"));
+    // another bucket: widened whatever the action is
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("action-param-widens.yaml")],
+        1,
+    );
+    let c = change(&v, "AppRole", "Policies");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert_eq!(
+        c["findings"][0]["request"]["resource"],
+        "arn:aws:s3:::acme-logs/example"
+    );
+    // the parameter replaced by s3:PutObject: widens unless the value matches s3:PutObject
+    let v = diff_json(
+        &["--cloudformation", &old, &cfn("action-param-depends.yaml")],
+        3,
+    );
+    let c = change(&v, "AppRole", "Policies");
+    assert_eq!(c["verdict"], "unknown", "{c:#}");
+    assert!(c["message"].as_str().unwrap().contains("`ExtraAction`"));
+    let w = &c["witness"];
+    assert_eq!(
+        w["widens_with"]["ExtraAction"], "an action pattern not matching s3:PutObject",
+        "{w:#}"
+    );
+    assert_eq!(w["finding"]["request"]["action"], "s3:PutObject", "{w:#}");
+}
+
+#[test]
+fn iac_terraform_action_known_after_apply_in_a_deny() {
+    // issue 12: a Deny's actions gain a value known only after apply (an SSM parameter created
+    // in the plan); the Deny only grows, so no value widens. Before, a value known after apply
+    // in a Deny left the document unrebuilt (`unknown`); an action entry is the shared
+    // Boolean "the request's action matches it", exact whatever pattern the value is
+    let v = diff_json(&["--terraform-plan", &tf("action-after-apply.json")], 0);
+    let c = change(&v, "aws_iam_role_policy.app", "policy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"].as_str().unwrap().contains(
+        "holds for every value of `data.aws_iam_policy_document.app.statement[1].actions[1]`"
+    ));
+}
+
+#[test]
+fn iac_partial_role_arn_principal_without_the_account() {
+    // issue 12: `AWS: !Sub arn:aws:iam::${AWS::AccountId}:role/app` on both sides, no
+    // `--account-id`: whatever the account, the entry names one role, so it is the shared
+    // Boolean too (both were `unknown` before)
+    let old = cfn("kms-partial-arn-old.yaml");
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &old,
+            &cfn("kms-partial-arn-narrow.yaml"),
+        ],
+        0,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "no_widening", "{c:#}");
+    assert!(c["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds for every value of `AWS::AccountId`"));
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &old,
+            &cfn("kms-partial-arn-widens.yaml"),
+        ],
+        1,
+    );
+    let c = change(&v, "AppKey", "KeyPolicy");
+    assert_eq!(c["verdict"], "widened", "{c:#}");
+    assert!(c["findings"][0]["request"]["principal"]
+        .as_str()
+        .unwrap()
+        .contains("444455556666"));
+    // an account root with the unresolved account is not one role: bounds only, never proved
+    let v = diff_json(
+        &[
+            "--cloudformation",
+            &cfn("kms-partial-arn-root-old.yaml"),
+            &cfn("kms-partial-arn-root-narrow.yaml"),
+        ],
+        3,
+    );
+    assert_eq!(change(&v, "AppKey", "KeyPolicy")["verdict"], "unknown");
+}

@@ -711,6 +711,7 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
         }
     };
     let mut stmts = Vec::new();
+    let mut appended = Vec::new();
     for s in statements(doc) {
         if !has_mark(&s) {
             stmts.push(s);
@@ -719,8 +720,12 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
         let Json::Obj(so) = &s else { return None };
         let mut out = Vec::new();
         // an unresolved `Principal: {AWS: X}`: `Principal: "*"` plus a shared Boolean
-        // "the request's principal is X" (`principal_is_key`) added to the conditions
-        let mut principal_is: Option<String> = None;
+        // "the request's principal is X" (`principal_is_key`) added to the conditions; an
+        // unresolved `Action` entry likewise (`action_is_key`). Next to literal entries
+        // (`AWS: [X, "arn:…"]`), the statement keeps the literal ones and a copy of it,
+        // appended after every statement, has X: a statement's principals are a union
+        // (element, its entries without markers, the Boolean keys of its unresolved entries)
+        let mut split: Vec<(&str, Option<Json>, Vec<String>)> = Vec::new();
         for (k, v) in so {
             if !has_mark(v) {
                 out.push((k.clone(), v.clone()));
@@ -728,8 +733,15 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
             }
             let nv = match k.as_str() {
                 "Principal" => {
-                    let name = whole_marked_aws_principal(v)?;
-                    principal_is = Some(principal_is_key(&name));
+                    let (rest, names) = split_marked_aws_principal(v)?;
+                    let keys = names.iter().map(|n| principal_is_key(n)).collect();
+                    split.push(("Principal", rest, keys));
+                    Json::Str("*".into())
+                }
+                "Action" => {
+                    let (rest, names) = split_marked_actions(v)?;
+                    let keys = names.iter().map(|n| action_is_key(n)).collect();
+                    split.push(("Action", rest, keys));
                     Json::Str("*".into())
                 }
                 "Resource" | "NotResource" => strings(v)?,
@@ -761,24 +773,224 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
             };
             out.push((k.clone(), nv));
         }
-        if let Some(key) = principal_is {
-            let entry = (key, Json::Str("true".into()));
-            match out.iter_mut().find(|(k, _)| k == "Condition") {
-                Some((_, Json::Obj(ops))) => match ops.iter_mut().find(|(op, _)| op == "Bool") {
-                    Some((_, Json::Obj(keys))) => keys.push(entry),
+        // one statement per choice of a part of each split element (a statement's principals,
+        // and its actions, are a union): the first in place, the others appended last
+        // (a statement's fields, the Boolean keys it requires)
+        type Variant = (Vec<(String, Json)>, Vec<String>);
+        let mut variants: Vec<Variant> = vec![(out, Vec::new())];
+        for (elem, rest, keys) in &split {
+            let mut options: Vec<(Json, Option<&String>)> = Vec::new();
+            if let Some(r) = rest {
+                options.push((r.clone(), None));
+            }
+            options.extend(keys.iter().map(|k| (Json::Str("*".into()), Some(k))));
+            let mut next = Vec::new();
+            for (fields, ks) in &variants {
+                for (val, key) in &options {
+                    let mut f = fields.clone();
+                    for (k, v) in f.iter_mut() {
+                        if k == elem {
+                            *v = val.clone();
+                        }
+                    }
+                    let mut ks = ks.clone();
+                    ks.extend(key.cloned());
+                    next.push((f, ks));
+                }
+            }
+            variants = next;
+        }
+        if variants.len() > 64 {
+            return None;
+        }
+        for (n, (mut fields, keys)) in variants.into_iter().enumerate() {
+            for key in keys {
+                let entry = (key, Json::Str("true".into()));
+                match fields.iter_mut().find(|(k, _)| k == "Condition") {
+                    Some((_, Json::Obj(ops))) => {
+                        match ops.iter_mut().find(|(op, _)| op == "Bool") {
+                            Some((_, Json::Obj(keys))) => keys.push(entry),
+                            Some(_) => return None,
+                            None => ops.push(("Bool".into(), Json::Obj(vec![entry]))),
+                        }
+                    }
                     Some(_) => return None,
-                    None => ops.push(("Bool".into(), Json::Obj(vec![entry]))),
-                },
-                Some(_) => return None,
-                None => out.push((
-                    "Condition".into(),
-                    Json::Obj(vec![("Bool".into(), Json::Obj(vec![entry]))]),
-                )),
+                    None => fields.push((
+                        "Condition".into(),
+                        Json::Obj(vec![("Bool".into(), Json::Obj(vec![entry]))]),
+                    )),
+                }
+            }
+            if n == 0 {
+                stmts.push(Json::Obj(fields));
+                continue;
+            }
+            // a Sid of its own (Sids are unique)
+            for (k, v) in fields.iter_mut() {
+                if k == "Sid" {
+                    if let Json::Str(sid) = v {
+                        *v = Json::Str(format!("{sid}IamproveEntry{}", appended.len()));
+                    }
+                }
+            }
+            appended.push(Json::Obj(fields));
+        }
+    }
+    stmts.extend(appended);
+    Some(with_statements(doc, stmts))
+}
+
+/// Is `s` (an `AWS` principal entry with markers) the ARN of one IAM role or user whatever the
+/// markers stand for: `arn:P:iam::A:role/NAME` or `…:user/NAME` with only the partition `P` or
+/// the account `A` unresolved (each a whole segment), and a literal name without wildcards?
+/// A deployed value makes it a valid principal ARN (AWS rejects others), which names that role
+/// (or user) in some account: like `Fn::GetAtt R.Arn`, never an account or a pattern.
+fn partial_role_or_user_arn(s: &str) -> bool {
+    // each marker as one MARK character (a marker's name may hold colons)
+    let mut flat = String::with_capacity(s.len());
+    for (i, piece) in s.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            flat.push_str(piece);
+        } else {
+            flat.push(MARK);
+        }
+    }
+    if s.matches(MARK).count() % 2 != 0 {
+        return false;
+    }
+    let parts: Vec<&str> = flat.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, rest] = parts.as_slice() else {
+        return false;
+    };
+    let whole = |x: &str| x.len() == MARK.len_utf8() && x.starts_with(MARK);
+    *arn == "arn"
+        && (whole(partition) || (!partition.is_empty() && !partition.contains(MARK)))
+        && *service == "iam"
+        && region.is_empty()
+        && (whole(account) || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+        && (rest.starts_with("role/") || rest.starts_with("user/"))
+        && !rest.contains([MARK, '*', '?'])
+        && rest.len() > 5
+}
+
+/// The name of an entry with markers, for messages and its Boolean: each marker as `${name}`.
+fn entry_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, piece) in s.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            out.push_str(piece);
+        } else {
+            out.push_str("${");
+            out.push_str(piece);
+            out.push('}');
+        }
+    }
+    out
+}
+
+/// The keys of the Booleans `to_variables` made for unresolved principals in `doc`
+/// (`…/isprincipal`).
+pub fn principal_keys(doc: &Json, out: &mut BTreeSet<String>) {
+    for st in statements(doc) {
+        if let Some(Json::Obj(ops)) = st.get("Condition") {
+            for (op, keys) in ops {
+                if let (true, Json::Obj(keys)) = (op == "Bool", keys) {
+                    for (k, _) in keys {
+                        if k.starts_with("iamprove:") && k.ends_with("/isprincipal") {
+                            out.insert(k.clone());
+                        }
+                    }
+                }
             }
         }
-        stmts.push(Json::Obj(out));
     }
-    Some(with_statements(doc, stmts))
+}
+
+/// `action` (an `Action` element) split into its entries without markers (`None`: none) and
+/// the names of its unresolved entries, each a whole value (`!Ref ActionParam`, a Terraform
+/// value known only after apply). `None` when an entry holds a marker inside other text.
+fn split_marked_actions(action: &Json) -> Option<(Option<Json>, Vec<String>)> {
+    let items: Vec<&Json> = match action {
+        Json::Str(_) => vec![action],
+        Json::Arr(a) => a.iter().collect(),
+        _ => return None,
+    };
+    let mut literal = Vec::new();
+    let mut names = Vec::new();
+    for x in items {
+        if !has_mark(x) {
+            literal.push(x.clone());
+            continue;
+        }
+        let name = x.as_str()?.strip_prefix(MARK)?.strip_suffix(MARK)?;
+        if name.contains(MARK) || name.is_empty() {
+            return None;
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    Some(((!literal.is_empty()).then_some(Json::Arr(literal)), names))
+}
+
+/// The Boolean context key that stands for "the request's action is one the unresolved
+/// expression `name` (a whole `Action` entry) matches": `variable_key(name)` followed by
+/// `/isaction`. Like `principal_is_key`: every request assigns it, OLD and NEW share it, and the
+/// real value decides it per request from the request's action alone (whatever pattern it is),
+/// so that is one of the assignments the comparison ranges over: no widening for every
+/// assignment is a proof for every value.
+pub fn action_is_key(name: &str) -> String {
+    format!("{}/isaction", variable_key(name))
+}
+
+/// `principal` split into its entries without markers (`None`: none) and the names of its
+/// unresolved `AWS` entries, each a whole role or user ARN (`whole_marked_aws_principal`).
+/// `None` when another entry holds a marker (a partial ARN, an account, a service): bounds only.
+fn split_marked_aws_principal(principal: &Json) -> Option<(Option<Json>, Vec<String>)> {
+    let Json::Obj(o) = principal else { return None };
+    let mut rest = Vec::new();
+    let mut names = Vec::new();
+    for (k, v) in o {
+        if k.contains(MARK) {
+            return None;
+        }
+        if !has_mark(v) {
+            rest.push((k.clone(), v.clone()));
+            continue;
+        }
+        if k != "AWS" {
+            return None;
+        }
+        let items: Vec<&Json> = match v {
+            Json::Str(_) => vec![v],
+            Json::Arr(a) => a.iter().collect(),
+            _ => return None,
+        };
+        let mut literal = Vec::new();
+        for x in items {
+            if !has_mark(x) {
+                literal.push(x.clone());
+                continue;
+            }
+            let one = Json::Obj(vec![("AWS".into(), x.clone())]);
+            let name = match whole_marked_aws_principal(&one) {
+                Some(n) => n,
+                // a role or user ARN with an unresolved partition or account: named by the
+                // whole entry (two entries naming different roles are different Booleans)
+                None => {
+                    let s = x.as_str()?;
+                    partial_role_or_user_arn(s).then(|| entry_name(s))?
+                }
+            };
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if !literal.is_empty() {
+            rest.push((k.clone(), Json::Arr(literal)));
+        }
+    }
+    Some(((!rest.is_empty()).then_some(Json::Obj(rest)), names))
 }
 
 /// The Boolean context key that stands for "the request's principal is the one the
@@ -800,16 +1012,7 @@ pub fn principal_is_key(name: &str) -> String {
 /// which names only principals of those types. Appended last, the original statements keep
 /// their indices.
 pub fn with_principal_guard(doc: &Json, keys: &[String]) -> Json {
-    let deny = |sid: &str, cond: Json| {
-        Json::Obj(vec![
-            ("Sid".into(), Json::Str(sid.into())),
-            ("Effect".into(), Json::Str("Deny".into())),
-            ("Principal".into(), Json::Str("*".into())),
-            ("Action".into(), Json::Str("*".into())),
-            ("Resource".into(), Json::Str("*".into())),
-            ("Condition".into(), cond),
-        ])
-    };
+    let deny = |sid: &str, cond: Json| guard_deny(doc, sid, cond);
     let mut stmts = statements(doc);
     stmts.push(deny(
         "IamproveGuardPrincipalTypes",
@@ -844,30 +1047,62 @@ pub fn with_principal_guard(doc: &Json, keys: &[String]) -> Json {
 /// Appended last, the original statements keep their indices.
 pub fn with_nameable_principals_only(doc: &Json) -> Json {
     let mut stmts = statements(doc);
-    stmts.push(Json::Obj(vec![
-        (
-            "Sid".into(),
-            Json::Str("IamproveOnlyNameablePrincipals".into()),
-        ),
+    stmts.push(guard_deny(
+        doc,
+        "IamproveOnlyNameablePrincipals",
+        Json::Obj(vec![(
+            "StringNotEquals".into(),
+            Json::Obj(vec![(
+                "aws:PrincipalType".into(),
+                Json::Arr(vec![
+                    Json::Str("User".into()),
+                    Json::Str("AssumedRole".into()),
+                ]),
+            )]),
+        )]),
+    ));
+    with_statements(doc, stmts)
+}
+
+/// `doc` with a Deny statement appended for the federated callers of `provider` (an OIDC
+/// provider's host or a SAML provider's ARN), to look for an example among other principals.
+/// Appended last, the original statements keep their indices.
+pub fn with_federated_denied(doc: &Json, provider: &str) -> Json {
+    let sid = format!("IamproveNotProvider{}", statement_count(doc));
+    let mut deny = match guard_deny(doc, &sid, Json::Obj(Vec::new())) {
+        Json::Obj(o) => o,
+        _ => Vec::new(),
+    };
+    deny.retain(|(k, _)| k != "Condition");
+    for (k, v) in deny.iter_mut() {
+        if k == "Principal" {
+            *v = Json::Obj(vec![("Federated".into(), Json::Str(provider.into()))]);
+        }
+    }
+    let mut stmts = statements(doc);
+    stmts.push(Json::Obj(deny));
+    with_statements(doc, stmts)
+}
+
+/// A Deny statement of every principal and action under `cond`, for appending to `doc`: on every
+/// resource (`Resource: *`), except in a document whose statements name no resource (a role
+/// trust policy, where `Resource` is not allowed: before, the appended statement made such a
+/// document invalid, so the comparisons that use it silently gave up).
+fn guard_deny(doc: &Json, sid: &str, cond: Json) -> Json {
+    let mut st = vec![
+        ("Sid".into(), Json::Str(sid.into())),
         ("Effect".into(), Json::Str("Deny".into())),
         ("Principal".into(), Json::Str("*".into())),
         ("Action".into(), Json::Str("*".into())),
-        ("Resource".into(), Json::Str("*".into())),
-        (
-            "Condition".into(),
-            Json::Obj(vec![(
-                "StringNotEquals".into(),
-                Json::Obj(vec![(
-                    "aws:PrincipalType".into(),
-                    Json::Arr(vec![
-                        Json::Str("User".into()),
-                        Json::Str("AssumedRole".into()),
-                    ]),
-                )]),
-            )]),
-        ),
-    ]));
-    with_statements(doc, stmts)
+    ];
+    let names_resources = statements(doc)
+        .iter()
+        .any(|s| s.get("Resource").is_some() || s.get("NotResource").is_some());
+    if names_resources {
+        st.push(("Resource".into(), Json::Str("*".into())));
+    }
+    st.push(("Condition".into(), cond));
+    Json::Obj(st)
 }
 
 /// The expression's name when `principal` is `{"AWS": X}` (or `{"AWS": [X]}`) and `X` is one
@@ -893,9 +1128,50 @@ fn whole_marked_aws_principal(principal: &Json) -> Option<String> {
         return None;
     }
     let arn_attr = name.ends_with(".Arn") && name.starts_with("Fn::GetAtt ")
-        || name.ends_with(".arn")
-            && (name.starts_with("aws_iam_role.") || name.starts_with("aws_iam_user."));
+        || is_terraform_role_or_user_arn(name);
     arn_attr.then(|| name.to_owned())
+}
+
+/// Is `name` a Terraform value that is the ARN of one IAM role or user: `TYPE.NAME.arn` or
+/// `TYPE.NAME[KEY].arn` with TYPE `aws_iam_role` or `aws_iam_user` (a resource, or a data source
+/// with `data.`), inside any modules (`module.M.`, `module.M[KEY].`)? Such names come only from
+/// `terraform::Plan::principal_arn` (or a Lambda permission's attribute, which never has this
+/// shape), which resolves an identifier through the plan's configuration.
+pub fn is_terraform_role_or_user_arn(name: &str) -> bool {
+    let mut rest = name;
+    while let Some(r) = rest.strip_prefix("module.") {
+        let end = r.find(['.', '[']).unwrap_or(r.len());
+        let mut r = &r[end..];
+        if r.starts_with('[') {
+            let Some(close) = r.find("].") else {
+                return false;
+            };
+            r = &r[close + 1..];
+        }
+        let Some(r) = r.strip_prefix('.') else {
+            return false;
+        };
+        rest = r;
+    }
+    let rest = rest.strip_prefix("data.").unwrap_or(rest);
+    let Some(rest) = rest
+        .strip_prefix("aws_iam_role.")
+        .or_else(|| rest.strip_prefix("aws_iam_user."))
+    else {
+        return false;
+    };
+    let Some(body) = rest.strip_suffix(".arn") else {
+        return false;
+    };
+    let (id, key) = match body.find('[') {
+        Some(i) => (&body[..i], Some(&body[i..])),
+        None => (body, None),
+    };
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && key.is_none_or(|k| k.ends_with(']') && !k[1..k.len() - 1].contains(['[', ']']))
 }
 
 #[cfg(test)]
@@ -973,15 +1249,60 @@ mod tests {
             st["Condition"]["Bool"],
             serde_json::json!({"aws:SecureTransport": "true", "iamprove:cfn/GetAtt/AppRole.Arn/isprincipal": "true"})
         );
-        // several entries, an account, a partial ARN, `Service`: bounds only
+        // next to a literal entry: the statement keeps the literal, a copy appended last has
+        // the shared Boolean
+        let v = to_variables(&doc(&format!(
+            r#"{{"AWS":["{m}","arn:aws:iam::1:role/x"],"Service":"s3.amazonaws.com"}}"#
+        )))
+        .unwrap()
+        .to_value();
+        assert_eq!(
+            v["Statement"][0]["Principal"],
+            serde_json::json!({"AWS": ["arn:aws:iam::1:role/x"], "Service": "s3.amazonaws.com"})
+        );
+        assert_eq!(
+            v["Statement"][0]["Condition"]["Bool"],
+            serde_json::json!({"aws:SecureTransport": "true"})
+        );
+        assert_eq!(v["Statement"][1]["Principal"], serde_json::json!("*"));
+        assert_eq!(
+            v["Statement"][1]["Condition"]["Bool"]["iamprove:cfn/GetAtt/AppRole.Arn/isprincipal"],
+            serde_json::json!("true")
+        );
+        // Terraform names resolved to a role's or user's ARN are principals too
+        for (name, ok) in [
+            ("aws_iam_role.app.arn", true),
+            ("module.a.module.b[\"k.x\"].aws_iam_user.u[0].arn", true),
+            ("data.aws_iam_role.r.arn", true),
+            ("aws_iam_role.app.id", false),
+            ("aws_organizations_account.dev.id", false),
+            (
+                "data.aws_iam_policy_document.d.statement[0].principals[0].identifiers[0]",
+                false,
+            ),
+        ] {
+            assert_eq!(is_terraform_role_or_user_arn(name), ok, "{name}");
+        }
+        // a role ARN with the account unresolved names one role too (its own Boolean)
+        let a = marker("AWS::AccountId").replace(MARK, "\\u001f");
+        let v = to_variables(&doc(&format!(r#"{{"AWS":"arn:aws:iam::{a}:role/x"}}"#)))
+            .unwrap()
+            .to_value();
+        assert_eq!(v["Statement"][0]["Principal"], serde_json::json!("*"));
+        assert!(v["Statement"][0]["Condition"]["Bool"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.ends_with(":role/x/isprincipal")));
+        // an account, a partial ARN that may be a root or a pattern, `Service`: bounds only
         for p in [
-            format!(r#"{{"AWS":["{m}","arn:aws:iam::1:role/x"]}}"#),
+            format!(r#"{{"AWS":"arn:aws:iam::{a}:role/*"}}"#),
+            format!(r#"{{"AWS":["{m}","arn:aws:iam::{m}:root"]}}"#),
             format!(r#"{{"AWS":"arn:aws:iam::{m}:root"}}"#),
             format!(r#"{{"Service":"{m}"}}"#),
         ] {
             assert!(to_variables(&doc(&p)).is_none(), "{p}");
         }
-        let a = marker("AWS::AccountId").replace(MARK, "\\u001f");
         assert!(to_variables(&doc(&format!(r#"{{"AWS":"{a}"}}"#))).is_none());
     }
 

@@ -247,13 +247,35 @@ const VALUES: &str = "
   policy variable (`${iamprove:cfn/GetAtt/Queue.Arn}`, `${iamprove:tf/ADDRESS.ATTR}`) where
   AWS substitutes variables (`Resource`, string and ARN condition values), substituted literally.
   Every deployment gives it a value, so every request the proof ranges over has one.
-- **Unresolved principals.** `Principal: {AWS: X}` where `X` is one `Fn::GetAtt R.Arn` (or a
-  Terraform `aws_iam_role.x.arn`/`aws_iam_user.x.arn` value) becomes `Principal: \"*\"` plus
-  a Boolean `${iamprove:…}/isprincipal` (\"the request's principal is the one X names\")
-  shared by OLD and NEW: no widening for every value of it is a proof. A widening whose
-  principal no role or user ARN names (an account root, a service, anonymous) with that Boolean
-  false is `widened` for every value; otherwise `unknown` with a replayed widening for a user
-  or role session. Several entries, `NotPrincipal`, a partial ARN or an account: bounds only.
+- **Unresolved principals.** An `AWS` principal entry that is one `Fn::GetAtt R.Arn` (or a
+  Terraform role's or user's ARN, below) becomes a Boolean `${iamprove:…}/isprincipal` (\"the
+  request's principal is the one X names\") shared by OLD and NEW, in a copy of the statement
+  with `Principal: \"*\"`; the other entries stay literal in the statement (its principals are a
+  union). No widening for every value of the Boolean is a proof. A widening whose principal no
+  role or user ARN names (an account root, a service, anonymous) with that Boolean false is
+  `widened` for every value; otherwise `unknown` with a replayed widening for a user or role
+  session. So is a role's or user's ARN with only its partition or account unresolved
+  (`!Sub arn:aws:iam::${AWS::AccountId}:role/x` without `--account-id`: one role whatever the
+  account; a Boolean of its own per entry). `NotPrincipal`, an account root
+  (`arn:aws:iam::${AWS::AccountId}:root`), a name with a value or wildcard in it, or a whole
+  account ID: bounds only.
+- **Terraform principals known only after apply.** An identifier known only after apply is a
+  role's or user's ARN when the plan's `configuration` shows it: the statement's `principals`
+  blocks line up (no `dynamic` statement blocks), exactly one of them refers to anything, and
+  its `identifiers` refer to exactly one value, `aws_iam_role.NAME.arn` or
+  `aws_iam_user.NAME.arn` (or their data sources), directly or through module variables and
+  outputs. It is then named after that value (`aws_iam_role.app.arn`,
+  `module.roles.aws_iam_role.app.arn`) and compared as above, in a Deny too. An account ID, a
+  local value, `.id`, `.name`, `.unique_id`, or an expression reading more than one value stays
+  a bounded value. Assumed: an identifier whose expression reads only `aws_iam_role.X.arn` is
+  that ARN (the plan does not show function calls or string templates around it).
+- **Unresolved actions.** An `Action` entry that is one unresolved value (`!Ref ActionParam`,
+  a Terraform value known only after apply) becomes a Boolean `${iamprove:…}/isaction` (\"the
+  request's action is one the value matches\", whatever pattern it is) shared by OLD and NEW,
+  split from the literal entries like principals: `no_widening` is a proof for every value,
+  `widened` comes from the bounds, otherwise `unknown` with a replayed widening (\"an action
+  pattern not matching s3:PutObject\"). An entry with a value inside other text
+  (`s3:${Param}`) and `NotAction`: bounds only.
 - **Verdicts.** `no_widening`: for every value. `widened`: for every value (the finding is
   replayed with generic values; a condition on a key the widening request does not carry
   decides alike for every value). Otherwise `unknown`, and JSON `witness` holds
@@ -266,12 +288,15 @@ const VALUES: &str = "
 - **Terraform values known only after apply** are whole entries and may be patterns
   (`\"${aws_s3_bucket.b.arn}/*\"`). Read as one literal value they are exact only in an Allow
   statement's `Resource`, `Action`, `Principal` and positive conditions (matching more could
-  only widen NEW); in a Deny, a `Not…` element or a negated condition the policy is `unknown`.
+  only widen NEW); an `Action` entry and a principal resolved to a role's or user's ARN are
+  exact in a Deny too (above). Any other value in a Deny, a `Not…` element or a negated
+  condition makes the policy `unknown`.
   So is a document that merges others (`source_policy_documents`, `override_policy_documents`,
   `source_json`, `override_json`), and an attribute whose expression refers to anything besides
   the document. Assumed: an expression referring only to `data.aws_iam_policy_document.X` is
   `X.json` (the plan does not show function calls).
-- **Not exact yet**: an unresolved value in a `Principal` or an `Action` (bounded from both
-  sides: often `unknown`); `jsonencode({...})` with values known only after apply (the plan
-  holds only its references): `unknown`.
+- **Not exact yet**: `NotPrincipal` or `NotAction` with an unresolved entry, an account root
+  or other partial ARN than the role/user form above (bounded from both sides: often
+  `unknown`); `jsonencode({...})` with values
+  known only after apply (the plan holds only its references, not the document): `unknown`.
 ";

@@ -856,7 +856,37 @@ fn compare_part_inner(
                     })
                 })
                 .then(|| vpart.map_docs(bounds::with_nameable_principals_only))
-                .and_then(|p| compare_bounded(&p, kind, opts).ok())
+                .and_then(|mut p| {
+                    // a federated caller (an OIDC or SAML provider in a trust policy) has no
+                    // `aws:PrincipalType` of its own: each one found is denied in turn (eight
+                    // more comparisons at most), so the example is a user or role session
+                    let mut last = None;
+                    for _ in 0..8 {
+                        let o = compare_bounded(&p, kind, opts).ok()?;
+                        if o.verdict != Verdict::Widened {
+                            break;
+                        }
+                        let federated = o
+                            .findings
+                            .iter()
+                            .filter(|f| f["kind"].as_str() != Some("narrowed"))
+                            .find_map(|f| {
+                                let pr = f["request"]["principal"].as_str()?;
+                                let oidc = !pr.starts_with("arn:")
+                                    && pr != "anonymous"
+                                    && pr.contains('.');
+                                (oidc || pr.contains(":saml-provider/")).then(|| pr.to_owned())
+                            });
+                        last = Some(o);
+                        match federated {
+                            Some(provider) => {
+                                p = p.map_docs(|j| bounds::with_federated_denied(j, &provider))
+                            }
+                            None => break,
+                        }
+                    }
+                    last
+                })
                 .filter(|o| o.verdict == Verdict::Widened);
             let found = nameable
                 .as_ref()
@@ -872,15 +902,26 @@ fn compare_part_inner(
                             let key = bounds::variable_key(n).to_lowercase();
                             let Some(v) = ctx.get(&key) else {
                                 // an unresolved principal: whether it names the request's
-                                let want = bounds::principal_is_key(n).to_lowercase();
-                                let is = ctx
-                                    .as_object()?
-                                    .iter()
-                                    .find(|(k, _)| k.to_lowercase() == want)?
-                                    .1;
-                                let p = f.request["principal"].as_str().unwrap_or("?");
-                                let not = if is.as_str()? == "true" { "" } else { "not " };
-                                return Some((n.clone(), format!("an ARN {not}naming {p}")));
+                                // (an unresolved action: whether it matches the request's)
+                                let find = |want: String| {
+                                    let want = want.to_lowercase();
+                                    ctx.as_object()?
+                                        .iter()
+                                        .find(|(k, _)| k.to_lowercase() == want)
+                                        .and_then(|(_, v)| v.as_str())
+                                };
+                                if let Some(is) = find(bounds::principal_is_key(n)) {
+                                    let p = f.request["principal"].as_str().unwrap_or("?");
+                                    let not = if is == "true" { "" } else { "not " };
+                                    return Some((n.clone(), format!("an ARN {not}naming {p}")));
+                                }
+                                let is = find(bounds::action_is_key(n))?;
+                                let a = f.request["action"].as_str().unwrap_or("?");
+                                let not = if is == "true" { "" } else { "not " };
+                                return Some((
+                                    n.clone(),
+                                    format!("an action pattern {not}matching {a}"),
+                                ));
                             };
                             let v = v.as_str().or_else(|| v[0].as_str())?;
                             Some((n.clone(), v.to_owned()))
@@ -938,13 +979,24 @@ fn widened_for_every_principal(
     names: &std::collections::BTreeSet<String>,
     named: &str,
 ) -> Option<Outcome> {
-    let keys: Vec<String> = names.iter().map(|n| bounds::principal_is_key(n)).collect();
+    // every principal Boolean of the variable form (a partial ARN's is named by its entry)
+    let mut found = std::collections::BTreeSet::new();
+    for s in [&vpart.before, &vpart.after] {
+        if let State::Known(ds) = s {
+            for d in ds {
+                bounds::principal_keys(&d.json, &mut found);
+            }
+        }
+    }
+    found.extend(names.iter().map(|n| bounds::principal_is_key(n)));
+    let keys: Vec<String> = found.into_iter().collect();
     let mut other_values = false;
     for s in [&vpart.before, &vpart.after] {
         if let State::Known(ds) = s {
             for d in ds {
                 let text = d.json.to_value().to_string();
-                other_values |= text.contains("${iamprove:");
+                // (an unresolved action's Boolean is the solver's choice too)
+                other_values |= text.contains("${iamprove:") || text.contains("/isaction\"");
             }
         }
     }

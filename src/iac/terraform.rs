@@ -1146,7 +1146,61 @@ impl<'a> Plan<'a> {
                         m.push((t.to_owned(), ids));
                     }
                 }
-                o.push((key.into(), Json::Obj(m)));
+                // one entry known only after apply that the configuration shows is a role's
+                // or user's ARN: named after that value (`aws_iam_role.app.arn`), which `bounds`
+                // compares exactly as a principal shared by every use of it
+                let unknown_entries: Vec<(usize, usize)> = m
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(bi, (_, ids))| match ids {
+                        Json::Arr(a) => a
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, x)| super::bounds::has_mark(x))
+                            .map(|(ei, _)| (bi, ei))
+                            .collect::<Vec<_>>(),
+                        x if super::bounds::has_mark(x) => vec![(bi, usize::MAX)],
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                // (one entry, not the whole list: `…identifiers[j]`)
+                let entry = |bi: usize, ei: usize| match &m[bi].1 {
+                    Json::Arr(a) => a
+                        .get(ei)
+                        .and_then(Json::as_str)
+                        .is_some_and(|x| x.ends_with(&format!("]{}", super::bounds::MARK))),
+                    _ => false,
+                };
+                if let [(bi, ei)] = unknown_entries.as_slice() {
+                    if k == "principals"
+                        && m[*bi].0 == "AWS"
+                        && *ei != usize::MAX
+                        && entry(*bi, *ei)
+                    {
+                        if let Some(name) = self.principal_arn(c, i, k, stmts.len()) {
+                            if let Json::Arr(a) = &mut m[*bi].1 {
+                                a[*ei] = Json::Str(super::bounds::marker(&name));
+                            }
+                        }
+                    }
+                }
+                // blocks of the same type are one list (`AWS: [...]`)
+                let mut merged: Vec<(String, Json)> = Vec::new();
+                for (t, ids) in m {
+                    let as_list = |j: Json| match j {
+                        Json::Arr(a) => a,
+                        other => vec![other],
+                    };
+                    match merged.iter_mut().find(|(x, _)| *x == t) {
+                        Some((_, prev)) => {
+                            let mut all = as_list(std::mem::replace(prev, Json::Null));
+                            all.extend(as_list(ids));
+                            *prev = Json::Arr(all);
+                        }
+                        None => merged.push((t, ids)),
+                    }
+                }
+                o.push((key.into(), Json::Obj(merged)));
             }
             if let Some(Json::Arr(conds)) = st.get("condition") {
                 let uc = u.and_then(|u| u.get("condition"));
@@ -1188,6 +1242,9 @@ impl<'a> Plan<'a> {
             // matching more could only widen NEW: in an Allow statement's Resource, Action,
             // Principal and positive conditions. Elsewhere (a Deny, a Not… element, a negated
             // condition) the policy stays unknown
+            // (a principal resolved to a role's or user's ARN is never a pattern, and an
+            // `Action` entry is compared as "the request's action matches it" whatever
+            // pattern it is (`bounds::action_is_key`): exact in a Deny too)
             let marked = |k: &str| stmt.get(k).is_some_and(super::bounds::has_mark);
             let negated = match stmt.get("Condition") {
                 Some(Json::Obj(ops)) => ops
@@ -1195,7 +1252,19 @@ impl<'a> Plan<'a> {
                     .any(|(op, v)| op.contains("Not") && super::bounds::has_mark(v)),
                 _ => false,
             };
-            if super::bounds::has_mark(&stmt)
+            let pattern_marks = match &stmt {
+                Json::Obj(fields) => fields.iter().any(|(k, v)| {
+                    if k == "Principal" {
+                        unresolved_principal_mark(v)
+                    } else if k == "Action" {
+                        false
+                    } else {
+                        super::bounds::has_mark(v)
+                    }
+                }),
+                _ => false,
+            };
+            if pattern_marks
                 && (effect != "Allow"
                     || marked("NotResource")
                     || marked("NotAction")
@@ -1216,6 +1285,148 @@ impl<'a> Plan<'a> {
             ]),
             address,
         ))
+    }
+
+    /// The name of the value (`aws_iam_role.app.arn`, `module.m.aws_iam_user.u.arn`) that the
+    /// one identifier known only after apply in the `k` blocks (`principals`) of statement `i`
+    /// of the policy document read during apply `doc` (its resource change) stands for, by the
+    /// plan's `configuration`. `None` unless the configuration's statements line up with the
+    /// planned ones (`n` of them: `dynamic` blocks are left out of the configuration, so then
+    /// they do not), exactly one of the statement's `k` blocks refers to anything, and its
+    /// `identifiers` refer to exactly one value that resolves, through module variables and
+    /// outputs, to the `arn` of an `aws_iam_role` or `aws_iam_user` (resource or data source).
+    /// An account ID, a local or input value of the root module, a unique ID or name, or an
+    /// expression reading more than one value: `None` (the identifier stays a bounded value).
+    fn principal_arn(&self, doc: &Json, i: usize, k: &str, n: usize) -> Option<String> {
+        let stmts = match self.config(doc)?.get("expressions")?.get("statement")? {
+            Json::Arr(a) if a.len() == n => a,
+            _ => return None,
+        };
+        // the planned blocks: as many as configured (a `dynamic` block, which the configuration
+        // leaves out, could hold the unknown entry)
+        let planned = doc
+            .get("change")?
+            .get("after")?
+            .get("statement")
+            .and_then(|st| match st {
+                Json::Arr(a) => a.get(i),
+                _ => None,
+            })?
+            .get(k)?;
+        let blocks = match (stmts.get(i)?.get(k)?, planned) {
+            (Json::Arr(a), Json::Arr(p)) if a.len() == p.len() => a,
+            _ => return None,
+        };
+        let mut referring = blocks.iter().filter(|b| {
+            b.get("identifiers")
+                .is_none_or(|e| e.get("references").is_some() || e.get("constant_value").is_none())
+                || b.get("type")
+                    .is_none_or(|e| e.get("constant_value").is_none())
+        });
+        let (Some(block), None) = (referring.next(), referring.next()) else {
+            return None;
+        };
+        if block.get("type")?.get("constant_value")?.as_str()? != "AWS" {
+            return None;
+        }
+        let refs = block.get("identifiers")?.get("references")?;
+        let module = match doc.get("module_address") {
+            Some(Json::Str(m)) => module_segments(m)?,
+            None => Vec::new(),
+            Some(_) => return None,
+        };
+        self.resolve_arn(&module, refs, 0)
+    }
+
+    /// The configuration of the module at `path` (instance segments; their keys are ignored).
+    fn module_config(&self, path: &[String]) -> Option<&'a Json> {
+        let mut module = self.doc.get("configuration")?.get("root_module")?;
+        for seg in path {
+            let name = seg.strip_prefix("module.")?;
+            let name = name.split('[').next().unwrap_or(name);
+            module = module.get("module_calls")?.get(name)?.get("module")?;
+        }
+        Some(module)
+    }
+
+    /// `refs` (an expression's `references` in the module instance `path`) when they name
+    /// exactly one role's or user's `arn`, directly or through one module variable or output
+    /// at a time: its name, with the module instance prefix.
+    fn resolve_arn(&self, path: &[String], refs: &Json, depth: usize) -> Option<String> {
+        if depth > 16 {
+            return None;
+        }
+        let Json::Arr(refs) = refs else { return None };
+        let refs: Vec<&str> = refs.iter().map(Json::as_str).collect::<Option<_>>()?;
+        let module = self.module_config(path)?;
+        let prefix: String = path.iter().map(|s| format!("{s}.")).collect();
+        match refs.as_slice() {
+            // `var.V` of a child module: the module call's argument, in the parent
+            [v] if v.starts_with("var.") && !path.is_empty() => {
+                let var = v.strip_prefix("var.")?;
+                let (last, parent) = path.split_last()?;
+                let call = last.strip_prefix("module.")?;
+                let call = call.split('[').next().unwrap_or(call);
+                let arg = self
+                    .module_config(parent)?
+                    .get("module_calls")?
+                    .get(call)?
+                    .get("expressions")?
+                    .get(var)?
+                    .get("references")?;
+                self.resolve_arn(parent, arg, depth + 1)
+            }
+            // `module.C.O`: the output's expression, in the child module (a call without
+            // `count`/`for_each`: with them the reference holds a key)
+            [out, call] if out.starts_with("module.") => {
+                let c = call.strip_prefix("module.")?;
+                let o = out.strip_prefix(call)?.strip_prefix('.')?;
+                if c.contains(['.', '[']) || o.contains(['.', '[']) {
+                    return None;
+                }
+                let expr = module
+                    .get("module_calls")?
+                    .get(c)?
+                    .get("module")?
+                    .get("outputs")?
+                    .get(o)?
+                    .get("expression")?
+                    .get("references")?;
+                let mut child = path.to_vec();
+                child.push(format!("module.{c}"));
+                self.resolve_arn(&child, expr, depth + 1)
+            }
+            // `TYPE.NAME.arn` (`[TYPE.NAME.arn, TYPE.NAME]`), or with an instance key
+            // (`[TYPE.NAME[K].arn, TYPE.NAME[K], TYPE.NAME]`)
+            [arn, inst] | [arn, inst, _] => {
+                let base = match refs.as_slice() {
+                    [_, _, b] => {
+                        let key = inst.strip_prefix(b)?;
+                        if !key.starts_with('[') {
+                            return None;
+                        }
+                        b
+                    }
+                    _ => inst,
+                };
+                if arn.strip_prefix(inst)? != ".arn" {
+                    return None;
+                }
+                let name = format!("{prefix}{arn}");
+                if !super::bounds::is_terraform_role_or_user_arn(&name) {
+                    return None;
+                }
+                // the resource is declared in that module
+                let declared = match module.get("resources")? {
+                    Json::Arr(rs) => rs
+                        .iter()
+                        .any(|r| r.get("address").and_then(Json::as_str) == Some(*base)),
+                    _ => false,
+                };
+                declared.then_some(name)
+            }
+            _ => None,
+        }
     }
 
     /// The document of a `data.aws_iam_policy_document` read during planning: its `json` in
@@ -1329,6 +1540,69 @@ fn marked_list(list: Option<&Json>, unknown: Option<&Json>, label: &str) -> Opti
             })
             .collect(),
     ))
+}
+
+/// Does a `Principal` element hold a value known only after apply that may be a pattern (any
+/// marker but a whole entry resolved to a role's or user's ARN)?
+fn unresolved_principal_mark(p: &Json) -> bool {
+    match p {
+        Json::Str(s) => {
+            s.contains(super::bounds::MARK)
+                && !s
+                    .strip_prefix(super::bounds::MARK)
+                    .and_then(|x| x.strip_suffix(super::bounds::MARK))
+                    .is_some_and(|n| {
+                        !n.contains(super::bounds::MARK)
+                            && super::bounds::is_terraform_role_or_user_arn(n)
+                    })
+        }
+        Json::Arr(a) => a.iter().any(unresolved_principal_mark),
+        Json::Obj(o) => o
+            .iter()
+            .any(|(k, v)| k.contains(super::bounds::MARK) || unresolved_principal_mark(v)),
+        _ => false,
+    }
+}
+
+/// The instance segments of a module address (`module.a.module.b["x"]` → `module.a`,
+/// `module.b["x"]`), keys kept whole (a key may hold a dot).
+fn module_segments(address: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = address;
+    while !rest.is_empty() {
+        let r = rest.strip_prefix("module.")?;
+        let mut end = r.find(['.', '[']).unwrap_or(r.len());
+        if r[end..].starts_with('[') {
+            // the key: a number or a quoted string (with `\"` escapes)
+            let bytes = r.as_bytes();
+            let mut j = end + 1;
+            let mut quoted = false;
+            while j < bytes.len() {
+                match bytes[j] {
+                    b'\\' if quoted => j += 1,
+                    b'"' => quoted = !quoted,
+                    b']' if !quoted => break,
+                    _ => {}
+                }
+                j += 1;
+            }
+            if j >= bytes.len() {
+                return None;
+            }
+            end = j + 1;
+        }
+        out.push(format!("module.{}", &r[..end]));
+        rest = &r[end..];
+        if let Some(x) = rest.strip_prefix('.') {
+            rest = x;
+            if rest.is_empty() {
+                return None;
+            }
+        } else if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 fn strs(j: Option<&Json>) -> Vec<String> {
