@@ -869,9 +869,9 @@ fn compare_part_inner(
                         let federated = o
                             .findings
                             .iter()
-                            .filter(|f| f["kind"].as_str() != Some("narrowed"))
+                            .filter(|f| f.kind != Verdict::Narrowed)
                             .find_map(|f| {
-                                let pr = f["request"]["principal"].as_str()?;
+                                let pr = f.request["principal"].as_str()?;
                                 let oidc = !pr.starts_with("arn:")
                                     && pr != "anonymous"
                                     && pr.contains('.');
