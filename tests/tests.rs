@@ -4,6 +4,7 @@
 mod util;
 
 mod account;
+mod arn;
 mod activity;
 mod cli;
 mod commands;
