@@ -4,8 +4,8 @@
 mod util;
 
 mod account;
-mod arn;
 mod activity;
+mod arn;
 mod cli;
 mod commands;
 mod corpus;

@@ -6,13 +6,36 @@
 //! that ends the region or account segment of a `Resource` pattern may run past colons and the
 //! solver builds ARNs no service produces (`arn:aws:cloudformation:::stack/A/:stack/B/`).
 //!
-//! A format becomes a [`Mode::Format`] pattern: `${Partition}` is `aws` followed by a run
-//! without `:` (every partition name starts with `aws`), `${Region}`, `${Account}` and every
-//! other placeholder a run without `:`, except a placeholder that ends the format and is not an
-//! identifier (`…Id`, `…ID`, `…Uuid`, `…UUID`): that one may hold colons (S3 object keys,
-//! Lambda function names with a qualifier, paths). Region and account therefore never contain a
-//! colon, which is exactly how AWS forms them; everything else is kept as wide as the catalog
-//! allows (a conservative reading: more requests, never fewer).
+//! A format becomes [`Mode::Format`] patterns: `${Partition}` is `aws` followed by a run
+//! without `:` (every partition name starts with `aws`); every placeholder but region and account
+//! is a run without `:`, except a placeholder that ends the format and is not an identifier
+//! (`…Id`, `…ID`, `…Uuid`, `…UUID`): that one may hold colons (S3 object keys, Lambda function
+//! names with a qualifier, paths).
+//!
+//! Region and account have the syntax AWS gives them, so that no finding names an ARN no service
+//! produces (`arn:aws:iam::glue:role/x`, a region `Ab!`) and no change is reported widened only
+//! on such ARNs:
+//!
+//! * a region segment `${Region}` is empty or a run of `[a-z0-9-]` ([`Tok::RegionRun`]): AWS
+//!   region names (`us-east-1`, `us-gov-west-1`, `cn-north-1`), empty for global resources;
+//! * an account segment that is one placeholder named `…Account` or `…AccountId` (`${Account}`,
+//!   `${AccountId}`, `${ManagementAccountId}`, `${VpcOwnerAccount}`: every account placeholder
+//!   of the catalog) is 12 ASCII digits ([`Tok::Digit`]), or `aws` (AWS-owned resources:
+//!   `arn:aws:iam::aws:policy/…`, `arn:aws:eks::aws:cluster-access-policy/…`), or — in a
+//!   *regional* format (its region segment is not empty) — the empty string: AWS-owned public
+//!   resources of formats that still say `${Account}` (`arn:aws:ssm:us-east-1::document/AWS-…`,
+//!   public SSM parameters and automation definitions, `arn:aws:resource-explorer-2:…::view/…`).
+//!   A linear pattern cannot hold this alternation, so such a format becomes two or three
+//!   patterns, one per account shape.
+//!
+//! The empty account of a *global* format (empty region: IAM, STS, Organizations, CloudFront, …)
+//! is left out: AWS-owned global resources are written with `aws` (the managed-policy corpus
+//! names `arn:aws:iam::aws:…` and `arn:aws:eks::aws:…`, and an empty account only in regional
+//! ARNs, in global ARNs only where the format itself has no account: S3, Route 53). This is
+//! the one place the rule is narrower than "as wide as the catalog allows"; it is part of the
+//! listed well-formed assumption. Everything else is kept as wide as the catalog allows (a
+//! conservative reading: more requests, never fewer). Literal accounts and regions of a format
+//! (`aws`, `offering`, `us-west-2`) stay literal.
 //!
 //! Actions outside the catalog keep the general resource (any string).
 
@@ -32,19 +55,27 @@ pub fn action_formats(lower_action: &str) -> Option<Vec<Vec<Tok>>> {
             return None;
         }
         for f in &rt.arn_formats {
-            let toks = format_toks(f)?;
-            if !out.contains(&toks) {
-                out.push(toks);
+            for toks in format_toks(f)? {
+                if !out.contains(&toks) {
+                    out.push(toks);
+                }
             }
         }
     }
     Some(out)
 }
 
-/// One ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) as a `Mode::Format`
-/// pattern; `None` when the format holds a literal `*` or `?`, an unterminated placeholder or
-/// is not an ARN with six parts.
-pub(crate) fn format_toks(format: &str) -> Option<Vec<Tok>> {
+/// Is this placeholder name, alone in the account segment, an account (`Account`, `AccountId`,
+/// `ManagementAccountId`, `VpcOwnerAccount`)?
+fn is_account_placeholder(name: &str) -> bool {
+    name.ends_with("Account") || name.ends_with("AccountId")
+}
+
+/// One ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) as `Mode::Format`
+/// patterns: one, or one per account shape when the account segment is an account placeholder
+/// (12 digits, `aws`, and in a regional format the empty account); `None` when the format holds
+/// a literal `*` or `?`, an unterminated placeholder or is not an ARN with six parts.
+pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
     if format.contains('*') || format.contains('?') || !format.starts_with("arn:") {
         return None;
     }
@@ -76,15 +107,54 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Tok>> {
             toks[i] = Tok::One;
         }
     }
-    if toks.iter().filter(|t| **t == Tok::Lit(':')).count() < 5 {
+    // the token indices of the first five literal colons
+    let colons: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Tok::Lit(':'))
+        .map(|(i, _)| i)
+        .take(5)
+        .collect();
+    let &[_, _, c3, c4, c5] = colons.as_slice() else {
         return None;
+    };
+    // placeholders hold no colon, so the format's segments are its text split at colons
+    let segments: Vec<&str> = format.splitn(6, ':').collect();
+    let (region, account) = (segments.get(3)?, segments.get(4)?);
+    let placeholder = |seg: &str| {
+        seg.strip_prefix("${")
+            .and_then(|x| x.strip_suffix('}'))
+            .filter(|n| !n.contains(['$', '{', '}']))
+            .map(str::to_owned)
+    };
+    if *region == "${Region}" && c4 == c3 + 2 {
+        toks[c3 + 1] = Tok::RegionRun;
     }
-    Some(toks)
+    match placeholder(account) {
+        Some(name) if is_account_placeholder(&name) && c5 == c4 + 2 => {
+            let (head, tail) = (&toks[..=c4], &toks[c5..]);
+            let with = |mid: Vec<Tok>| [head, mid.as_slice(), tail].concat();
+            let mut out = vec![
+                with(vec![Tok::Digit; 12]),
+                with(vec![Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s')]),
+            ];
+            if !region.is_empty() {
+                out.push(with(Vec::new()));
+            }
+            Some(out)
+        }
+        _ => Some(vec![toks]),
+    }
 }
 
-/// A readable instance of a format: partition `aws`, region `us-east-1`, account `account`,
-/// other placeholders `example`.
+/// A readable instance of a format: partition `aws`, region `us-east-1`, account `account`
+/// (when it is 12 ASCII digits, else `111122223333`), other placeholders `example`.
 pub fn format_example(toks: &[Tok], account: &str) -> String {
+    let account = if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        account
+    } else {
+        "111122223333"
+    };
     let mut out = String::new();
     let mut colons = 0;
     for t in toks {
@@ -95,7 +165,13 @@ pub fn format_example(toks: &[Tok], account: &str) -> String {
                 }
                 out.push(*c);
             }
-            Tok::Run | Tok::One => match colons {
+            // the account's 12 digits are written once, at the first
+            Tok::Digit => {
+                if !out.ends_with(|c: char| c.is_ascii_digit()) {
+                    out.push_str(account);
+                }
+            }
+            Tok::Run | Tok::One | Tok::RegionRun => match colons {
                 1 => {} // `aws` already written
                 3 => out.push_str("us-east-1"),
                 4 => out.push_str(account),
@@ -156,16 +232,64 @@ mod tests {
     }
 
     #[test]
+    fn accounts_and_regions_have_aws_syntax() {
+        // a global format: 12 digits or `aws`
+        let role = format_toks("arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}")
+            .expect("a format");
+        assert_eq!(role.len(), 2);
+        // a regional one: the empty account too; the region is a class run
+        let doc = format_toks("arn:${Partition}:ssm:${Region}:${Account}:document/${DocumentName}")
+            .expect("a format");
+        assert_eq!(doc.len(), 3);
+        assert!(doc.iter().all(|f| f.contains(&Tok::RegionRun)));
+        // literal accounts stay literal; `${AccountId}` is an account
+        assert_eq!(
+            format_toks("arn:${Partition}:mediaconnect:${Region}:offering:${OfferingId}")
+                .map(|v| v.len()),
+            Some(1)
+        );
+        assert_eq!(
+            format_toks(
+                "arn:${Partition}:chime:${Region}:${AccountId}:app-instance/${AppInstanceId}"
+            )
+            .map(|v| v.len()),
+            Some(3)
+        );
+        let m = |a: &str, r: &str| well_formed(a, r);
+        assert!(m("iam:passrole", "arn:aws:iam::123456789012:role/x"));
+        assert!(m("iam:passrole", "arn:aws:iam::aws:role/x"));
+        assert!(!m("iam:passrole", "arn:aws:iam:::role/x"));
+        assert!(!m("iam:passrole", "arn:aws:iam::12345678901:role/x"));
+        assert!(!m("iam:passrole", "arn:aws:iam::glue:role/x"));
+        assert!(m(
+            "ssm:sendcommand",
+            "arn:aws:ssm:us-east-1::document/AWS-X"
+        ));
+        assert!(m("ssm:sendcommand", "arn:aws:ssm::123456789012:document/d"));
+        assert!(!m(
+            "ssm:sendcommand",
+            "arn:aws:ssm:US-EAST-1:123456789012:document/d"
+        ));
+        assert!(!m(
+            "ssm:sendcommand",
+            "arn:aws:ssm:Ab!:123456789012:document/d"
+        ));
+    }
+
+    #[test]
     fn examples_are_well_formed() {
         for a in [
             "kms:decrypt",
             "s3:getobject",
             "cloudformation:deletestack",
             "iam:passrole",
+            "ssm:sendcommand",
         ] {
             for f in action_formats(a).expect("known") {
                 let e = format_example(&f, "111122223333");
                 assert!(well_formed(a, &e), "{a}: {e}");
+                // no placeholder text is left, and a 12-digit account is written once
+                assert!(!e.contains("1111222233331"), "{e}");
             }
         }
     }

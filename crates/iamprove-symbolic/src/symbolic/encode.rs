@@ -59,6 +59,8 @@ impl AtomKey {
                     Tok::Lit(c) => automata::Tok::Char(*c),
                     Tok::Run => automata::Tok::AnyRun,
                     Tok::One => automata::Tok::AnyChar,
+                    Tok::Digit => automata::Tok::Digit,
+                    Tok::RegionRun => automata::Tok::RegionRun,
                 })
                 .collect(),
             mode: match self.mode {
@@ -76,8 +78,8 @@ impl AtomKey {
             .iter()
             .map(|t| match t {
                 Tok::Lit(c) => *c,
-                Tok::Run => '*',
-                Tok::One => '?',
+                Tok::Run | Tok::RegionRun => '*',
+                Tok::One | Tok::Digit => '?',
             })
             .collect()
     }
@@ -285,7 +287,7 @@ fn format_key(toks: Vec<Tok>) -> AtomKey {
 }
 
 /// What a proof relies on when requests are restricted to well-formed resources.
-pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); region and account segments hold no colon";
+pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); in those formats a region is empty or a run of `a-z`, `0-9` and `-`, and an account is 12 digits, `aws`, or empty (regional formats only)";
 
 /// At most this many distinct ARN formats constrain the resource field of one query
 /// ([`Encoder::well_formed_resources`]).
