@@ -147,6 +147,51 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
     }
 }
 
+/// The account and region syntax of catalog formats, applied to a resource shape a policy pairs
+/// with an action (the encoder's loose reading of a `Resource` pattern, taken as one more format
+/// when the catalog has none that covers it; called by `Encoder::declared_shapes`): a region segment that is one run without `:` (the
+/// policy wrote `*` or `?`) becomes a region run, and an account segment that is one such run
+/// becomes 12 digits, `aws` or empty (the format is unknown, so the empty account is kept).
+/// A policy pattern is not a request: the requests it matches still have AWS's account and
+/// region syntax. Literal or partly literal segments are left as written. A partition that is
+/// one wildcard (`arn:*:…`, whose `*` a policy may let run past colons) becomes the format's
+/// partition, `aws` and a run without `:`.
+pub fn shape_variants(mut toks: Vec<Tok>) -> Vec<Vec<Tok>> {
+    let arn = [Tok::Lit('a'), Tok::Lit('r'), Tok::Lit('n'), Tok::Lit(':')];
+    if toks.starts_with(&arn)
+        && matches!(toks.get(4), Some(Tok::Run | Tok::One))
+        && toks.get(5) == Some(&Tok::Lit(':'))
+    {
+        toks.splice(
+            4..5,
+            [Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s'), Tok::Run],
+        );
+    }
+    let colons: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Tok::Lit(':'))
+        .map(|(i, _)| i)
+        .take(5)
+        .collect();
+    let &[_, _, c3, c4, c5] = colons.as_slice() else {
+        return vec![toks];
+    };
+    if c4 == c3 + 2 && toks[c3 + 1] == Tok::Run {
+        toks[c3 + 1] = Tok::RegionRun;
+    }
+    if c5 != c4 + 2 || toks[c4 + 1] != Tok::Run {
+        return vec![toks];
+    }
+    let (head, tail) = (&toks[..=c4], &toks[c5..]);
+    let with = |mid: &[Tok]| [head, mid, tail].concat();
+    vec![
+        with(&[Tok::Digit; 12]),
+        with(&[Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s')]),
+        with(&[]),
+    ]
+}
+
 /// A readable instance of a format: partition `aws`, region `us-east-1`, account `account`
 /// (when it is 12 ASCII digits, else `111122223333`), other placeholders `example`.
 pub fn format_example(toks: &[Tok], account: &str) -> String {
@@ -274,6 +319,27 @@ mod tests {
             "ssm:sendcommand",
             "arn:aws:ssm:Ab!:123456789012:document/d"
         ));
+    }
+
+    #[test]
+    fn policy_shapes_get_the_syntax_of_requests() {
+        // (the encoder's loose reading: `*` before the fifth colon a run without `:`, at the
+        // partition and after the fifth colon any run)
+        let shape = crate::matching::tokens("arn:?:rg:*:*:group/x?", true);
+        let v = shape_variants(shape);
+        assert_eq!(v.len(), 3);
+        let m = |r: &str| {
+            v.iter()
+                .any(|f| crate::matching::compile(f, Mode::Format).is_match(r))
+        };
+        assert!(m("arn:aws:rg:us-east-1:123456789012:group/xa:b"));
+        assert!(m("arn:aws-cn:rg::aws:group/x"));
+        assert!(m("arn:aws:rg:eu-west-1::group/x"));
+        assert!(!m("arn:aws:rg:ec2:events:group/x"));
+        assert!(!m("arn:aws:x:y:rg:us-east-1:123456789012:group/x"));
+        // partly literal segments stay as written
+        let lit = crate::matching::tokens("arn:aws:rg:us-?:12?:group/x", true);
+        assert_eq!(shape_variants(lit.clone()), vec![lit]);
     }
 
     #[test]

@@ -2076,8 +2076,11 @@ impl Encoder {
                         }
                     }
                 }
-                if !out.contains(&toks) {
-                    out.push(toks);
+                // requests on it still have AWS's account and region syntax
+                for toks in crate::wellformed::shape_variants(toks) {
+                    if !out.contains(&toks) {
+                        out.push(toks);
+                    }
                 }
             }
         }
