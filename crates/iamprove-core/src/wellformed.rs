@@ -151,7 +151,8 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
 /// with an action (the encoder's loose reading of a `Resource` pattern, taken as one more format
 /// when the catalog has none that covers it; called by `Encoder::declared_shapes`): a region segment that is one run without `:` (the
 /// policy wrote `*` or `?`) becomes a region run, and an account segment that is one such run
-/// becomes 12 digits, `aws` or empty (the format is unknown, so the empty account is kept).
+/// becomes 12 digits, `aws` or — unless the shape's region segment is empty (a global
+/// resource) — empty, as in a format.
 /// A policy pattern is not a request: the requests it matches still have AWS's account and
 /// region syntax. Literal or partly literal segments are left as written. A partition that is
 /// one wildcard (`arn:*:…`, whose `*` a policy may let run past colons) becomes the format's
@@ -185,11 +186,15 @@ pub fn shape_variants(mut toks: Vec<Tok>) -> Vec<Vec<Tok>> {
     }
     let (head, tail) = (&toks[..=c4], &toks[c5..]);
     let with = |mid: &[Tok]| [head, mid, tail].concat();
-    vec![
+    let mut out = vec![
         with(&[Tok::Digit; 12]),
         with(&[Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s')]),
-        with(&[]),
-    ]
+    ];
+    // as in a format: the empty account only where the region is not empty
+    if c4 != c3 + 1 {
+        out.push(with(&[]));
+    }
+    out
 }
 
 /// A readable instance of a format: partition `aws`, region `us-east-1`, account `account`
@@ -337,6 +342,9 @@ mod tests {
         assert!(m("arn:aws:rg:eu-west-1::group/x"));
         assert!(!m("arn:aws:rg:ec2:events:group/x"));
         assert!(!m("arn:aws:x:y:rg:us-east-1:123456789012:group/x"));
+        // a global shape: no empty account
+        let global = shape_variants(crate::matching::tokens("arn:aws:iam::*:role/x", true));
+        assert_eq!(global.len(), 2);
         // partly literal segments stay as written
         let lit = crate::matching::tokens("arn:aws:rg:us-?:12?:group/x", true);
         assert_eq!(shape_variants(lit.clone()), vec![lit]);
