@@ -197,6 +197,23 @@ pub fn shape_variants(mut toks: Vec<Tok>) -> Vec<Vec<Tok>> {
     out
 }
 
+/// The catalog format a pattern of [`action_formats`] comes from, for counting formats: the
+/// account segment read as one run without `:` (so the 12-digit, `aws` and empty variants of one
+/// format are one family).
+pub fn family(toks: &[Tok]) -> Vec<Tok> {
+    let colons: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Tok::Lit(':'))
+        .map(|(i, _)| i)
+        .take(5)
+        .collect();
+    match colons.as_slice() {
+        &[_, _, _, c4, c5] => [&toks[..=c4], &[Tok::Run], &toks[c5..]].concat(),
+        _ => toks.to_vec(),
+    }
+}
+
 /// A readable instance of a format: partition `aws`, region `us-east-1`, account `account`
 /// (when it is 12 ASCII digits, else `111122223333`), other placeholders `example`.
 pub fn format_example(toks: &[Tok], account: &str) -> String {
@@ -348,6 +365,20 @@ mod tests {
         // partly literal segments stay as written
         let lit = crate::matching::tokens("arn:aws:rg:us-?:12?:group/x", true);
         assert_eq!(shape_variants(lit.clone()), vec![lit]);
+    }
+
+    #[test]
+    fn account_variants_are_one_family() {
+        let v = format_toks("arn:${Partition}:ssm:${Region}:${Account}:document/${DocumentName}")
+            .expect("a format");
+        assert!(v.iter().all(|f| family(f) == family(&v[0])));
+        assert_ne!(
+            family(&v[0]),
+            family(
+                &format_toks("arn:${Partition}:ssm:${Region}:${Account}:parameter/${P}")
+                    .expect("a format")[0]
+            )
+        );
     }
 
     #[test]

@@ -1976,9 +1976,12 @@ impl Encoder {
             .into_iter()
             .filter_map(|a| crate::wellformed::action_formats(&a).map(|f| (a, f)))
             .collect();
+        // (catalog formats, not the account variants `wellformed` splits one into)
         let count = |c: &[(String, Vec<Vec<Tok>>)]| {
-            let all: std::collections::HashSet<&Vec<Tok>> =
-                c.iter().flat_map(|(_, f)| f.iter()).collect();
+            let all: std::collections::HashSet<Vec<Tok>> = c
+                .iter()
+                .flat_map(|(_, f)| f.iter().map(|t| crate::wellformed::family(t)))
+                .collect();
             all.len()
         };
         if count(&chosen) > WELL_FORMED_BUDGET {
