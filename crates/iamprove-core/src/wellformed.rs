@@ -214,6 +214,35 @@ pub fn family(toks: &[Tok]) -> Vec<Tok> {
     }
 }
 
+/// Can this `Resource` pattern tell one account from another only by naming it literally? True
+/// when each of its partition, service, region and account parts (the text between its first
+/// five colons) is literal or exactly `*`. Then the exact account shapes of
+/// [`action_formats`] change no answer: a request with a malformed account is decided by every
+/// such pattern as the same request with a 12-digit account that no pattern names (a literal part
+/// equals a whole segment; a `*` part absorbs it; parts after the fifth colon only ever align with
+/// the resource part). Callers may then use [`family`] (any colon-free account), which keeps the
+/// partition smaller; it only adds requests, so a proof stays a proof.
+pub fn account_insensitive(toks: &[Tok]) -> bool {
+    let mut part: Vec<Tok> = Vec::new();
+    let mut colons = 0;
+    let ok = |p: &[Tok]| p == [Tok::Run] || p.iter().all(|t| matches!(t, Tok::Lit(_)));
+    for t in toks {
+        if colons >= 5 {
+            break;
+        }
+        if *t == Tok::Lit(':') {
+            if colons >= 1 && !ok(&part) {
+                return false;
+            }
+            colons += 1;
+            part.clear();
+        } else {
+            part.push(*t);
+        }
+    }
+    colons >= 5 || colons == 0 || ok(&part)
+}
+
 /// A readable instance of a format: partition `aws`, region `us-east-1`, account `account`
 /// (when it is 12 ASCII digits, else `111122223333`), other placeholders `example`.
 pub fn format_example(toks: &[Tok], account: &str) -> String {
@@ -379,6 +408,21 @@ mod tests {
                     .expect("a format")[0]
             )
         );
+    }
+
+    #[test]
+    fn which_patterns_tell_accounts_apart() {
+        let ins = |p: &str| account_insensitive(&crate::matching::tokens(p, true));
+        assert!(ins("arn:aws:iam::*:role/x?"));
+        assert!(ins("arn:aws:iam::123456789012:role/*"));
+        assert!(ins("arn:*:iam:*:*:role/x"));
+        assert!(ins("arn:aws:iam::*"));
+        assert!(ins("*"));
+        assert!(!ins("arn:aws:iam::????????????:role/x"));
+        assert!(!ins("arn:aws:iam::1*:role/x"));
+        assert!(!ins("arn:aws:iam::12*"));
+        assert!(!ins("arn:aws:sqs:us-*:*:q"));
+        assert!(!ins("arn:a*:iam::*:role/x"));
     }
 
     #[test]

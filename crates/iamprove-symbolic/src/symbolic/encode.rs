@@ -2007,10 +2007,30 @@ impl Encoder {
         if !chosen.is_empty() {
             self.assume(WELL_FORMED_ASSUMPTION);
         }
-        for (a, mut formats) in chosen {
+        // When every resource pattern tells accounts apart only by naming them, the exact account
+        // shapes change no answer: any colon-free account (`wellformed::account_insensitive`)
+        let exact_accounts = self.domains[RESOURCE_DOMAIN].atoms.iter().any(|t| {
+            t.mode != matching::Mode::Resource
+                || t.ignore_case
+                || !crate::wellformed::account_insensitive(&t.toks)
+        });
+        let loosen = |fs: Vec<Vec<Tok>>| -> Vec<Vec<Tok>> {
+            if exact_accounts {
+                return fs;
+            }
+            let mut out: Vec<Vec<Tok>> = Vec::new();
+            for f in fs.iter().map(|f| crate::wellformed::family(f)) {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+            out
+        };
+        for (a, formats) in chosen {
+            let mut formats = loosen(formats);
             // the catalog may lag the service: a resource shape the policies pair with the action
             // and that no format of the action covers is taken as one more format
-            let declared = self.declared_shapes(&a);
+            let declared = loosen(self.declared_shapes(&a));
             let compiled: Vec<Pattern> = formats
                 .iter()
                 .map(|f| Pattern::compile(&format_key(f.clone()).spec()))
