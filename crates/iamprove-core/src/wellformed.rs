@@ -37,6 +37,10 @@
 //! conservative reading: more requests, never fewer). Literal accounts and regions of a format
 //! (`aws`, `offering`, `us-west-2`) stay literal.
 //!
+//! The encoder uses the account shapes only where they can change an answer: when every
+//! resource pattern of the query has literal or lone-`*` partition, service, region and account
+//! parts ([`account_insensitive`]), one colon-free account per format ([`family`]) decides the same.
+//!
 //! Actions outside the catalog keep the general resource (any string).
 
 use crate::matching::{Mode, Tok};
