@@ -5,6 +5,7 @@ mod util;
 
 mod account;
 mod activity;
+mod arn;
 mod cli;
 mod commands;
 mod corpus;

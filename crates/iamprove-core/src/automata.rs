@@ -72,6 +72,10 @@ pub enum Tok {
     AnyRun,
     /// `?`: one character (which characters depends on the [`Mode`]).
     AnyChar,
+    /// One ASCII digit `0`–`9`, in every mode (account IDs of catalog ARN formats).
+    Digit,
+    /// A run of `[a-z0-9-]`, possibly empty, in every mode (regions of catalog ARN formats).
+    RegionRun,
 }
 
 /// How wildcards and colons are interpreted.
@@ -149,6 +153,8 @@ impl std::fmt::Display for PatternSpec {
             match t {
                 Tok::AnyRun => f.write_char('*')?,
                 Tok::AnyChar => f.write_char('?')?,
+                Tok::Digit => f.write_str("[0-9]")?,
+                Tok::RegionRun => f.write_str("[a-z0-9-]*")?,
                 Tok::Char(c @ ('*' | '?' | '\\')) => {
                     f.write_char('\\')?;
                     f.write_char(*c)?;
@@ -232,6 +238,10 @@ enum Label {
     Any,
     /// Any character but `:`.
     NoColon,
+    /// An ASCII digit (account IDs of catalog ARN formats).
+    Digit,
+    /// `[a-z0-9-]` (regions of catalog ARN formats).
+    Region,
 }
 
 impl Label {
@@ -242,7 +252,15 @@ impl Label {
             Label::Fold(f) => fold(c) == f,
             Label::Any => true,
             Label::NoColon => c != ':',
+            Label::Digit => c.is_ascii_digit(),
+            Label::Region => is_region_char(c),
         }
+    }
+
+    /// For star labels (`Any`, `NoColon`, `Region`): does every character this label accepts
+    /// satisfy `other` too? They nest: `Region ⊂ NoColon ⊂ Any`.
+    fn within(self, other: Label) -> bool {
+        self == other || other == Label::Any || (self == Label::Region && other == Label::NoColon)
     }
 
     /// The literal (grouping key) character, folded when `fold_keys`.
@@ -250,14 +268,20 @@ impl Label {
         match self {
             Label::Lit(c) => Some(if fold_keys { fold(c) } else { c }),
             Label::Fold(f) => Some(f),
-            Label::Any | Label::NoColon => None,
+            Label::Any | Label::NoColon | Label::Digit | Label::Region => None,
         }
     }
 }
 
+/// A character of an AWS region name: `[a-z0-9-]`.
+#[inline]
+fn is_region_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+}
+
 /// One position of the linear glob NFA: position `i` is "before step `i`". A single step
 /// moves to `i + 1` on its label; a star step loops on `i` and has an ε-move to `i + 1`.
-/// Star labels are only `Any` or `NoColon`, and two stars are never adjacent.
+/// Star labels are only `Any`, `NoColon` or `Region`, and two stars are never adjacent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Step {
     label: Label,
@@ -291,6 +315,9 @@ impl Nfa {
                 Label::Lit(c) => c,
                 Label::Fold(f) => fold_witness(f),
                 Label::Any | Label::NoColon => 'x',
+                Label::Digit => '0',
+                // (a star label: never a single step)
+                Label::Region => 'x',
             })
             .collect()
     }
@@ -320,6 +347,8 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                     Tok::Char(c) => single(lit(c)),
                     Tok::AnyRun => star(Label::Any),
                     Tok::AnyChar => single(Label::Any),
+                    Tok::Digit => single(Label::Digit),
+                    Tok::RegionRun => star(Label::Region),
                 });
             }
         }
@@ -329,6 +358,8 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                     Tok::Char(c) => single(lit(c)),
                     Tok::AnyRun => star(Label::NoColon),
                     Tok::AnyChar => star(Label::Any),
+                    Tok::Digit => single(Label::Digit),
+                    Tok::RegionRun => star(Label::Region),
                 });
             }
         }
@@ -357,6 +388,8 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                             single(lit(c))
                         }
                         Tok::AnyChar => single(if head { Label::NoColon } else { Label::Any }),
+                        Tok::Digit => single(Label::Digit),
+                        Tok::RegionRun => star(Label::Region),
                         Tok::AnyRun => {
                             let crosses = !head
                                 || (!arn && matches!(toks.get(i + 1), None | Some(Tok::Char(':'))));
@@ -367,13 +400,14 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
             }
         }
     }
-    // Merge adjacent stars: NoColon* · Any* = Any* · NoColon* = Any*.
+    // Merge adjacent stars: NoColon* · Any* = Any* · NoColon* = Any*, Region* · NoColon* =
+    // NoColon* (star labels are nested: Region ⊂ NoColon ⊂ Any).
     let mut steps: Vec<Step> = Vec::with_capacity(raw.len());
     for s in raw {
         match steps.last_mut() {
             Some(last) if last.star && s.star => {
-                if s.label == Label::Any {
-                    last.label = Label::Any;
+                if last.label.within(s.label) {
+                    last.label = s.label;
                 }
             }
             _ => steps.push(s),
@@ -715,7 +749,10 @@ impl BitNfa {
             }
             if s.star {
                 b.star_bits |= bit;
-                b.loop_non_ascii |= bit; // star labels are Any / NoColon
+                // star labels Any / NoColon take every non-ASCII character, Region none
+                if matches!(s.label, Label::Any | Label::NoColon) {
+                    b.loop_non_ascii |= bit;
+                }
             } else {
                 match s.label {
                     Label::Any | Label::NoColon => b.any_adv |= bit,
@@ -1082,6 +1119,8 @@ impl Alphabet {
     fn new<'a>(nfas: impl IntoIterator<Item = &'a Nfa>) -> Alphabet {
         let mut lits: FxSet<char> = FxSet::default();
         let mut folds: FxSet<char> = FxSet::default();
+        // the character classes of catalog formats, when some atom uses them
+        let (mut digit, mut region) = (false, false);
         for nfa in nfas {
             for s in &nfa.steps {
                 match s.label {
@@ -1091,12 +1130,21 @@ impl Alphabet {
                     Label::Fold(f) => {
                         folds.insert(f);
                     }
+                    Label::Digit => digit = true,
+                    Label::Region => region = true,
                     Label::Any | Label::NoColon => {}
                 }
             }
         }
         let mut distinguished: Vec<char> = lits.iter().copied().collect();
         distinguished.push(':');
+        if digit || region {
+            distinguished.extend('0'..='9');
+        }
+        if region {
+            distinguished.extend('a'..='z');
+            distinguished.push('-');
+        }
         for &f in &folds {
             distinguished.extend(fold_class(f));
         }
@@ -1116,6 +1164,8 @@ impl Alphabet {
                 lits.contains(&x).then_some(x),
                 folds.contains(&fx).then_some(fx),
                 x == ':',
+                digit && x.is_ascii_digit(),
+                region && is_region_char(x),
             )
         };
         let mut seen = FxSet::default();
@@ -1125,7 +1175,7 @@ impl Alphabet {
                 reps.push(x);
             }
         }
-        let is_fresh = |x: char| signature(x) == (None, None, false);
+        let is_fresh = |x: char| signature(x) == (None, None, false, false, false);
         let fresh = "xzqjvwy0123456789_-bcdfghklmnprstaeiou"
             .chars()
             .chain(('\u{20}'..=char::MAX).filter(|c| !c.is_control()))
@@ -1143,6 +1193,8 @@ impl Alphabet {
             Label::Fold(f) => self.folds.get(sym) == Some(&f),
             Label::Any => true,
             Label::NoColon => self.reps.get(sym) != Some(&':'),
+            Label::Digit => self.reps.get(sym).is_some_and(|c| c.is_ascii_digit()),
+            Label::Region => self.reps.get(sym).is_some_and(|&c| is_region_char(c)),
         }
     }
 
@@ -2422,6 +2474,26 @@ mod tests {
             Tok::AnyChar => {
                 j < s.len() && one_ok(i, s[j]) && bt(toks, s, ic, run_ok, one_ok, i + 1, j + 1)
             }
+            Tok::Digit => {
+                j < s.len()
+                    && s[j].is_ascii_digit()
+                    && bt(toks, s, ic, run_ok, one_ok, i + 1, j + 1)
+            }
+            Tok::RegionRun => {
+                let mut k = j;
+                loop {
+                    if bt(toks, s, ic, run_ok, one_ok, i + 1, k) {
+                        return true;
+                    }
+                    if k < s.len()
+                        && (s[k].is_ascii_lowercase() || s[k].is_ascii_digit() || s[k] == '-')
+                    {
+                        k += 1;
+                    } else {
+                        return false;
+                    }
+                }
+            }
             Tok::AnyRun => {
                 let mut k = j;
                 loop {
@@ -2940,13 +3012,20 @@ mod tests {
             1 => Just(Tok::Char('*')),
             2 => Just(Tok::AnyRun),
             2 => Just(Tok::AnyChar),
+            1 => Just(Tok::Digit),
+            1 => Just(Tok::RegionRun),
         ]
     }
 
     fn spec(max: usize) -> impl Strategy<Value = PatternSpec> {
         (
             proptest::collection::vec(tok(), 0..max),
-            prop_oneof![Just(Mode::Plain), Just(Mode::Resource), Just(Mode::Arn)],
+            prop_oneof![
+                Just(Mode::Plain),
+                Just(Mode::Resource),
+                Just(Mode::Arn),
+                Just(Mode::Format)
+            ],
             any::<bool>(),
         )
             .prop_map(|(toks, mode, ignore_case)| PatternSpec {
@@ -2967,13 +3046,16 @@ mod tests {
                 1 => Just('*'),
                 1 => Just('?'),
                 1 => Just(KELVIN),
+                1 => Just('1'),
+                1 => Just('-'),
+                1 => Just('_'),
             ],
             0..max,
         )
         .prop_map(|v| v.into_iter().collect())
     }
 
-    const SMALL: [char; 5] = ['a', 'A', ':', '/', 'x'];
+    const SMALL: [char; 6] = ['a', 'A', ':', '/', 'x', '1'];
 
     /// Dense ARN wildcards (issue 13 item 2): 40 `arn:aws:ssm:*:*:document/NAME-*` patterns
     /// have 2^40 atom vectors (a `*` before `:` runs past colons, so one string can pass through

@@ -18,6 +18,12 @@ pub enum Tok {
     Run,
     /// `?`
     One,
+    /// One ASCII digit `0`–`9`. Written only by [`crate::wellformed`] (an account ID of a
+    /// catalog ARN format), never by policy text.
+    Digit,
+    /// A run of `[a-z0-9-]`, possibly empty (an AWS region name). Written only by
+    /// [`crate::wellformed`], never by policy text.
+    RegionRun,
 }
 
 /// How `*` and `?` treat `:`.
@@ -31,7 +37,8 @@ pub enum Mode {
     /// `ArnLike`: six colon-separated parts globbed separately; non-ARN values never match.
     Arn,
     /// ARN formats of the action catalog (`crate::wellformed`), never policy text: `*` is a run
-    /// without `:`, `?` any run.
+    /// without `:`, `?` any run ([`Tok::Digit`] and [`Tok::RegionRun`] mean the same in every
+    /// mode).
     Format,
 }
 
@@ -57,6 +64,8 @@ pub fn spec(toks: &[Tok], mode: Mode) -> crate::automata::PatternSpec {
                 Tok::Lit(c) => T::Char(c),
                 Tok::Run => T::AnyRun,
                 Tok::One => T::AnyChar,
+                Tok::Digit => T::Digit,
+                Tok::RegionRun => T::RegionRun,
             })
             .collect(),
         mode: match mode {
@@ -194,7 +203,7 @@ mod old {
         for i in 0..toks.len() {
             match toks[i] {
                 Tok::Lit(':') => colons += 1,
-                Tok::Lit(_) => {}
+                Tok::Lit(_) | Tok::Digit | Tok::RegionRun => {}
                 Tok::One => out[i] = colons >= 5,
                 Tok::Run => {
                     out[i] = colons >= 5 || i + 1 == toks.len() || toks[i + 1] == Tok::Lit(':')
@@ -237,6 +246,18 @@ mod old {
                             any = true;
                         }
                     }
+                    Tok::Digit => {
+                        if c.is_ascii_digit() {
+                            next[i + 1] = true;
+                            any = true;
+                        }
+                    }
+                    Tok::RegionRun => {
+                        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' {
+                            next[i] = true;
+                            any = true;
+                        }
+                    }
                 }
             }
             if !any {
@@ -248,10 +269,10 @@ mod old {
         cur[n]
     }
 
-    /// Epsilon closure: a `*` may match the empty run.
+    /// Epsilon closure: a `*` (or a region run) may match the empty run.
     fn close(toks: &[Tok], set: &mut [bool]) {
         for i in 0..toks.len() {
-            if set[i] && toks[i] == Tok::Run {
+            if set[i] && matches!(toks[i], Tok::Run | Tok::RegionRun) {
                 set[i + 1] = true;
             }
         }
@@ -474,6 +495,65 @@ mod tests {
             let compiled = compile(&tokens(&p, true), Mode::Plain);
             for v in &values {
                 prop_assert_eq!(compiled.is_match(v), old::wildcard_match(p.as_bytes(), v.as_bytes()), "{:?} {:?}", p, v);
+            }
+        }
+    }
+
+    /// Tokens of every kind, the class tokens of catalog formats included.
+    fn any_tok() -> impl Strategy<Value = Tok> {
+        prop_oneof![
+            3 => Just(Tok::Lit('a')),
+            1 => Just(Tok::Lit('A')),
+            1 => Just(Tok::Lit('1')),
+            1 => Just(Tok::Lit('-')),
+            3 => Just(Tok::Lit(':')),
+            1 => Just(Tok::Run),
+            1 => Just(Tok::One),
+            2 => Just(Tok::Digit),
+            2 => Just(Tok::RegionRun),
+        ]
+    }
+
+    /// Values over the characters the class tokens separate: digits, lower case, `-`, upper
+    /// case, `_`, a non-ASCII digit, `:`.
+    fn class_text(max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                2 => Just('a'),
+                2 => Just('1'),
+                1 => Just('7'),
+                1 => Just('-'),
+                1 => Just('A'),
+                1 => Just('_'),
+                1 => Just('\u{0661}'),
+                3 => Just(':'),
+            ],
+            0..max,
+        )
+        .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// [`Tok::Digit`] and [`Tok::RegionRun`] (account IDs and regions of catalog ARN
+        /// formats): the compiled pattern decides what the token matcher decides, in every mode.
+        #[test]
+        fn class_tokens_match_like_tokens(
+            toks in proptest::collection::vec(any_tok(), 0..12),
+            values in proptest::collection::vec(class_text(16), 1..8),
+        ) {
+            let shortest: String = toks.iter().filter_map(|t| match t {
+                Tok::Lit(c) => Some(*c),
+                Tok::Digit => Some('0'),
+                Tok::One => Some('x'),
+                Tok::Run | Tok::RegionRun => None,
+            }).collect();
+            for m in [Mode::Plain, Mode::Resource, Mode::Arn, Mode::Format] {
+                let compiled = compile(&toks, m);
+                for v in values.iter().chain([&shortest]) {
+                    prop_assert_eq!(compiled.is_match(v), glob_match(&toks, m, v), "{:?} {:?} {:?}", toks, m, v);
+                }
             }
         }
     }

@@ -6,13 +6,40 @@
 //! that ends the region or account segment of a `Resource` pattern may run past colons and the
 //! solver builds ARNs no service produces (`arn:aws:cloudformation:::stack/A/:stack/B/`).
 //!
-//! A format becomes a [`Mode::Format`] pattern: `${Partition}` is `aws` followed by a run
-//! without `:` (every partition name starts with `aws`), `${Region}`, `${Account}` and every
-//! other placeholder a run without `:`, except a placeholder that ends the format and is not an
-//! identifier (`…Id`, `…ID`, `…Uuid`, `…UUID`): that one may hold colons (S3 object keys,
-//! Lambda function names with a qualifier, paths). Region and account therefore never contain a
-//! colon, which is exactly how AWS forms them; everything else is kept as wide as the catalog
-//! allows (a conservative reading: more requests, never fewer).
+//! A format becomes [`Mode::Format`] patterns: `${Partition}` is `aws` followed by a run
+//! without `:` (every partition name starts with `aws`); every placeholder but region and account
+//! is a run without `:`, except a placeholder that ends the format and is not an identifier
+//! (`…Id`, `…ID`, `…Uuid`, `…UUID`): that one may hold colons (S3 object keys, Lambda function
+//! names with a qualifier, paths).
+//!
+//! Region and account have the syntax AWS gives them, so that no finding names an ARN no service
+//! produces (`arn:aws:iam::glue:role/x`, a region `Ab!`) and no change is reported widened only
+//! on such ARNs:
+//!
+//! * a region segment `${Region}` is empty or a run of `[a-z0-9-]` ([`Tok::RegionRun`]): AWS
+//!   region names (`us-east-1`, `us-gov-west-1`, `cn-north-1`), empty for global resources;
+//! * an account segment that is one placeholder named `…Account` or `…AccountId` (`${Account}`,
+//!   `${AccountId}`, `${ManagementAccountId}`, `${VpcOwnerAccount}`: every account placeholder
+//!   of the catalog) is 12 ASCII digits ([`Tok::Digit`]), or `aws` (AWS-owned resources:
+//!   `arn:aws:iam::aws:policy/…`, `arn:aws:eks::aws:cluster-access-policy/…`), or — in a
+//!   *regional* format (its region segment is not empty) — the empty string: AWS-owned public
+//!   resources of formats that still say `${Account}` (`arn:aws:ssm:us-east-1::document/AWS-…`,
+//!   public SSM parameters and automation definitions, `arn:aws:resource-explorer-2:…::view/…`).
+//!   A linear pattern cannot hold this alternation, so such a format becomes two or three
+//!   patterns, one per account shape.
+//!
+//! The empty account of a *global* format (empty region: IAM, STS, Organizations, CloudFront, …)
+//! is left out: AWS-owned global resources are written with `aws` (the managed-policy corpus
+//! names `arn:aws:iam::aws:…` and `arn:aws:eks::aws:…`, and an empty account only in regional
+//! ARNs, in global ARNs only where the format itself has no account: S3, Route 53). This is
+//! the one place the rule is narrower than "as wide as the catalog allows"; it is part of the
+//! listed well-formed assumption. Everything else is kept as wide as the catalog allows (a
+//! conservative reading: more requests, never fewer). Literal accounts and regions of a format
+//! (`aws`, `offering`, `us-west-2`) stay literal.
+//!
+//! The encoder uses the account shapes only where they can change an answer: when every
+//! resource pattern of the query has literal or lone-`*` partition, service, region and account
+//! parts ([`account_insensitive`]), one colon-free account per format ([`family`]) decides the same.
 //!
 //! Actions outside the catalog keep the general resource (any string).
 
@@ -32,19 +59,27 @@ pub fn action_formats(lower_action: &str) -> Option<Vec<Vec<Tok>>> {
             return None;
         }
         for f in &rt.arn_formats {
-            let toks = format_toks(f)?;
-            if !out.contains(&toks) {
-                out.push(toks);
+            for toks in format_toks(f)? {
+                if !out.contains(&toks) {
+                    out.push(toks);
+                }
             }
         }
     }
     Some(out)
 }
 
-/// One ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) as a `Mode::Format`
-/// pattern; `None` when the format holds a literal `*` or `?`, an unterminated placeholder or
-/// is not an ARN with six parts.
-pub(crate) fn format_toks(format: &str) -> Option<Vec<Tok>> {
+/// Is this placeholder name, alone in the account segment, an account (`Account`, `AccountId`,
+/// `ManagementAccountId`, `VpcOwnerAccount`)?
+fn is_account_placeholder(name: &str) -> bool {
+    name.ends_with("Account") || name.ends_with("AccountId")
+}
+
+/// One ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) as `Mode::Format`
+/// patterns: one, or one per account shape when the account segment is an account placeholder
+/// (12 digits, `aws`, and in a regional format the empty account); `None` when the format holds
+/// a literal `*` or `?`, an unterminated placeholder or is not an ARN with six parts.
+pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
     if format.contains('*') || format.contains('?') || !format.starts_with("arn:") {
         return None;
     }
@@ -76,15 +111,150 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Tok>> {
             toks[i] = Tok::One;
         }
     }
-    if toks.iter().filter(|t| **t == Tok::Lit(':')).count() < 5 {
+    // the token indices of the first five literal colons
+    let colons: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Tok::Lit(':'))
+        .map(|(i, _)| i)
+        .take(5)
+        .collect();
+    let &[_, _, c3, c4, c5] = colons.as_slice() else {
         return None;
+    };
+    // placeholders hold no colon, so the format's segments are its text split at colons
+    let segments: Vec<&str> = format.splitn(6, ':').collect();
+    let (region, account) = (segments.get(3)?, segments.get(4)?);
+    let placeholder = |seg: &str| {
+        seg.strip_prefix("${")
+            .and_then(|x| x.strip_suffix('}'))
+            .filter(|n| !n.contains(['$', '{', '}']))
+            .map(str::to_owned)
+    };
+    if *region == "${Region}" && c4 == c3 + 2 {
+        toks[c3 + 1] = Tok::RegionRun;
     }
-    Some(toks)
+    match placeholder(account) {
+        Some(name) if is_account_placeholder(&name) && c5 == c4 + 2 => {
+            let (head, tail) = (&toks[..=c4], &toks[c5..]);
+            let with = |mid: Vec<Tok>| [head, mid.as_slice(), tail].concat();
+            let mut out = vec![
+                with(vec![Tok::Digit; 12]),
+                with(vec![Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s')]),
+            ];
+            if !region.is_empty() {
+                out.push(with(Vec::new()));
+            }
+            Some(out)
+        }
+        _ => Some(vec![toks]),
+    }
 }
 
-/// A readable instance of a format: partition `aws`, region `us-east-1`, account `account`,
-/// other placeholders `example`.
+/// The account and region syntax of catalog formats, applied to a resource shape a policy pairs
+/// with an action (the encoder's loose reading of a `Resource` pattern, taken as one more format
+/// when the catalog has none that covers it; called by `Encoder::declared_shapes`): a region segment that is one run without `:` (the
+/// policy wrote `*` or `?`) becomes a region run, and an account segment that is one such run
+/// becomes 12 digits, `aws` or — unless the shape's region segment is empty (a global
+/// resource) — empty, as in a format.
+/// A policy pattern is not a request: the requests it matches still have AWS's account and
+/// region syntax. Literal or partly literal segments are left as written. A partition that is
+/// one wildcard (`arn:*:…`, whose `*` a policy may let run past colons) becomes the format's
+/// partition, `aws` and a run without `:`.
+pub fn shape_variants(mut toks: Vec<Tok>) -> Vec<Vec<Tok>> {
+    let arn = [Tok::Lit('a'), Tok::Lit('r'), Tok::Lit('n'), Tok::Lit(':')];
+    if toks.starts_with(&arn)
+        && matches!(toks.get(4), Some(Tok::Run | Tok::One))
+        && toks.get(5) == Some(&Tok::Lit(':'))
+    {
+        toks.splice(
+            4..5,
+            [Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s'), Tok::Run],
+        );
+    }
+    let colons: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Tok::Lit(':'))
+        .map(|(i, _)| i)
+        .take(5)
+        .collect();
+    let &[_, _, c3, c4, c5] = colons.as_slice() else {
+        return vec![toks];
+    };
+    if c4 == c3 + 2 && toks[c3 + 1] == Tok::Run {
+        toks[c3 + 1] = Tok::RegionRun;
+    }
+    if c5 != c4 + 2 || toks[c4 + 1] != Tok::Run {
+        return vec![toks];
+    }
+    let (head, tail) = (&toks[..=c4], &toks[c5..]);
+    let with = |mid: &[Tok]| [head, mid, tail].concat();
+    let mut out = vec![
+        with(&[Tok::Digit; 12]),
+        with(&[Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s')]),
+    ];
+    // as in a format: the empty account only where the region is not empty
+    if c4 != c3 + 1 {
+        out.push(with(&[]));
+    }
+    out
+}
+
+/// The catalog format a pattern of [`action_formats`] comes from, for counting formats: the
+/// account segment read as one run without `:` (so the 12-digit, `aws` and empty variants of one
+/// format are one family).
+pub fn family(toks: &[Tok]) -> Vec<Tok> {
+    let colons: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Tok::Lit(':'))
+        .map(|(i, _)| i)
+        .take(5)
+        .collect();
+    match colons.as_slice() {
+        &[_, _, _, c4, c5] => [&toks[..=c4], &[Tok::Run], &toks[c5..]].concat(),
+        _ => toks.to_vec(),
+    }
+}
+
+/// Can this `Resource` pattern tell one account from another only by naming it literally? True
+/// when each of its partition, service, region and account parts (the text between its first
+/// five colons) is literal or exactly `*`. Then the exact account shapes of
+/// [`action_formats`] change no answer: a request with a malformed account is decided by every
+/// such pattern as the same request with a 12-digit account that no pattern names (a literal part
+/// equals a whole segment; a `*` part absorbs it; parts after the fifth colon only ever align with
+/// the resource part). Callers may then use [`family`] (any colon-free account), which keeps the
+/// partition smaller; it only adds requests, so a proof stays a proof.
+pub fn account_insensitive(toks: &[Tok]) -> bool {
+    let mut part: Vec<Tok> = Vec::new();
+    let mut colons = 0;
+    let ok = |p: &[Tok]| p == [Tok::Run] || p.iter().all(|t| matches!(t, Tok::Lit(_)));
+    for t in toks {
+        if colons >= 5 {
+            break;
+        }
+        if *t == Tok::Lit(':') {
+            if colons >= 1 && !ok(&part) {
+                return false;
+            }
+            colons += 1;
+            part.clear();
+        } else {
+            part.push(*t);
+        }
+    }
+    colons >= 5 || colons == 0 || ok(&part)
+}
+
+/// A readable instance of a format: partition `aws`, region `us-east-1`, account `account`
+/// (when it is 12 ASCII digits, else `111122223333`), other placeholders `example`.
 pub fn format_example(toks: &[Tok], account: &str) -> String {
+    let account = if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        account
+    } else {
+        "111122223333"
+    };
     let mut out = String::new();
     let mut colons = 0;
     for t in toks {
@@ -95,7 +265,13 @@ pub fn format_example(toks: &[Tok], account: &str) -> String {
                 }
                 out.push(*c);
             }
-            Tok::Run | Tok::One => match colons {
+            // the account's 12 digits are written once, at the first
+            Tok::Digit => {
+                if !out.ends_with(|c: char| c.is_ascii_digit()) {
+                    out.push_str(account);
+                }
+            }
+            Tok::Run | Tok::One | Tok::RegionRun => match colons {
                 1 => {} // `aws` already written
                 3 => out.push_str("us-east-1"),
                 4 => out.push_str(account),
@@ -156,16 +332,117 @@ mod tests {
     }
 
     #[test]
+    fn accounts_and_regions_have_aws_syntax() {
+        // a global format: 12 digits or `aws`
+        let role = format_toks("arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}")
+            .expect("a format");
+        assert_eq!(role.len(), 2);
+        // a regional one: the empty account too; the region is a class run
+        let doc = format_toks("arn:${Partition}:ssm:${Region}:${Account}:document/${DocumentName}")
+            .expect("a format");
+        assert_eq!(doc.len(), 3);
+        assert!(doc.iter().all(|f| f.contains(&Tok::RegionRun)));
+        // literal accounts stay literal; `${AccountId}` is an account
+        assert_eq!(
+            format_toks("arn:${Partition}:mediaconnect:${Region}:offering:${OfferingId}")
+                .map(|v| v.len()),
+            Some(1)
+        );
+        assert_eq!(
+            format_toks(
+                "arn:${Partition}:chime:${Region}:${AccountId}:app-instance/${AppInstanceId}"
+            )
+            .map(|v| v.len()),
+            Some(3)
+        );
+        let m = |a: &str, r: &str| well_formed(a, r);
+        assert!(m("iam:passrole", "arn:aws:iam::123456789012:role/x"));
+        assert!(m("iam:passrole", "arn:aws:iam::aws:role/x"));
+        assert!(!m("iam:passrole", "arn:aws:iam:::role/x"));
+        assert!(!m("iam:passrole", "arn:aws:iam::12345678901:role/x"));
+        assert!(!m("iam:passrole", "arn:aws:iam::glue:role/x"));
+        assert!(m(
+            "ssm:sendcommand",
+            "arn:aws:ssm:us-east-1::document/AWS-X"
+        ));
+        assert!(m("ssm:sendcommand", "arn:aws:ssm::123456789012:document/d"));
+        assert!(!m(
+            "ssm:sendcommand",
+            "arn:aws:ssm:US-EAST-1:123456789012:document/d"
+        ));
+        assert!(!m(
+            "ssm:sendcommand",
+            "arn:aws:ssm:Ab!:123456789012:document/d"
+        ));
+    }
+
+    #[test]
+    fn policy_shapes_get_the_syntax_of_requests() {
+        // (the encoder's loose reading: `*` before the fifth colon a run without `:`, at the
+        // partition and after the fifth colon any run)
+        let shape = crate::matching::tokens("arn:?:rg:*:*:group/x?", true);
+        let v = shape_variants(shape);
+        assert_eq!(v.len(), 3);
+        let m = |r: &str| {
+            v.iter()
+                .any(|f| crate::matching::compile(f, Mode::Format).is_match(r))
+        };
+        assert!(m("arn:aws:rg:us-east-1:123456789012:group/xa:b"));
+        assert!(m("arn:aws-cn:rg::aws:group/x"));
+        assert!(m("arn:aws:rg:eu-west-1::group/x"));
+        assert!(!m("arn:aws:rg:ec2:events:group/x"));
+        assert!(!m("arn:aws:x:y:rg:us-east-1:123456789012:group/x"));
+        // a global shape: no empty account
+        let global = shape_variants(crate::matching::tokens("arn:aws:iam::*:role/x", true));
+        assert_eq!(global.len(), 2);
+        // partly literal segments stay as written
+        let lit = crate::matching::tokens("arn:aws:rg:us-?:12?:group/x", true);
+        assert_eq!(shape_variants(lit.clone()), vec![lit]);
+    }
+
+    #[test]
+    fn account_variants_are_one_family() {
+        let v = format_toks("arn:${Partition}:ssm:${Region}:${Account}:document/${DocumentName}")
+            .expect("a format");
+        assert!(v.iter().all(|f| family(f) == family(&v[0])));
+        assert_ne!(
+            family(&v[0]),
+            family(
+                &format_toks("arn:${Partition}:ssm:${Region}:${Account}:parameter/${P}")
+                    .expect("a format")[0]
+            )
+        );
+    }
+
+    #[test]
+    fn which_patterns_tell_accounts_apart() {
+        let ins = |p: &str| account_insensitive(&crate::matching::tokens(p, true));
+        assert!(ins("arn:aws:iam::*:role/x?"));
+        assert!(ins("arn:aws:iam::123456789012:role/*"));
+        assert!(ins("arn:*:iam:*:*:role/x"));
+        assert!(ins("arn:aws:iam::*"));
+        assert!(ins("*"));
+        assert!(!ins("arn:aws:iam::????????????:role/x"));
+        assert!(!ins("arn:aws:iam::1*:role/x"));
+        assert!(!ins("arn:aws:iam::12*"));
+        assert!(!ins("arn:aws:sqs:us-*:*:q"));
+        assert!(!ins("arn:a*:iam::*:role/x"));
+    }
+
+    #[test]
     fn examples_are_well_formed() {
         for a in [
             "kms:decrypt",
             "s3:getobject",
             "cloudformation:deletestack",
             "iam:passrole",
+            "ssm:sendcommand",
         ] {
             for f in action_formats(a).expect("known") {
                 let e = format_example(&f, "111122223333");
                 assert!(well_formed(a, &e), "{a}: {e}");
+                // no placeholder text is left, and a 12-digit account is written once
+                assert!(!e.contains("1111222233331"), "{e}");
             }
         }
     }

@@ -59,6 +59,8 @@ impl AtomKey {
                     Tok::Lit(c) => automata::Tok::Char(*c),
                     Tok::Run => automata::Tok::AnyRun,
                     Tok::One => automata::Tok::AnyChar,
+                    Tok::Digit => automata::Tok::Digit,
+                    Tok::RegionRun => automata::Tok::RegionRun,
                 })
                 .collect(),
             mode: match self.mode {
@@ -76,8 +78,8 @@ impl AtomKey {
             .iter()
             .map(|t| match t {
                 Tok::Lit(c) => *c,
-                Tok::Run => '*',
-                Tok::One => '?',
+                Tok::Run | Tok::RegionRun => '*',
+                Tok::One | Tok::Digit => '?',
             })
             .collect()
     }
@@ -285,7 +287,7 @@ fn format_key(toks: Vec<Tok>) -> AtomKey {
 }
 
 /// What a proof relies on when requests are restricted to well-formed resources.
-pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); region and account segments hold no colon";
+pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); in those formats a region is empty or a run of `a-z`, `0-9` and `-`, and an account is 12 digits, `aws`, or empty (regional formats only)";
 
 /// At most this many distinct ARN formats constrain the resource field of one query
 /// ([`Encoder::well_formed_resources`]).
@@ -1974,9 +1976,12 @@ impl Encoder {
             .into_iter()
             .filter_map(|a| crate::wellformed::action_formats(&a).map(|f| (a, f)))
             .collect();
+        // (catalog formats, not the account variants `wellformed` splits one into)
         let count = |c: &[(String, Vec<Vec<Tok>>)]| {
-            let all: std::collections::HashSet<&Vec<Tok>> =
-                c.iter().flat_map(|(_, f)| f.iter()).collect();
+            let all: std::collections::HashSet<Vec<Tok>> = c
+                .iter()
+                .flat_map(|(_, f)| f.iter().map(|t| crate::wellformed::family(t)))
+                .collect();
             all.len()
         };
         if count(&chosen) > WELL_FORMED_BUDGET {
@@ -2002,10 +2007,30 @@ impl Encoder {
         if !chosen.is_empty() {
             self.assume(WELL_FORMED_ASSUMPTION);
         }
-        for (a, mut formats) in chosen {
+        // When every resource pattern tells accounts apart only by naming them, the exact account
+        // shapes change no answer: any colon-free account (`wellformed::account_insensitive`)
+        let exact_accounts = self.domains[RESOURCE_DOMAIN].atoms.iter().any(|t| {
+            t.mode != matching::Mode::Resource
+                || t.ignore_case
+                || !crate::wellformed::account_insensitive(&t.toks)
+        });
+        let loosen = |fs: Vec<Vec<Tok>>| -> Vec<Vec<Tok>> {
+            if exact_accounts {
+                return fs;
+            }
+            let mut out: Vec<Vec<Tok>> = Vec::new();
+            for f in fs.iter().map(|f| crate::wellformed::family(f)) {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+            out
+        };
+        for (a, formats) in chosen {
+            let mut formats = loosen(formats);
             // the catalog may lag the service: a resource shape the policies pair with the action
             // and that no format of the action covers is taken as one more format
-            let declared = self.declared_shapes(&a);
+            let declared = loosen(self.declared_shapes(&a));
             let compiled: Vec<Pattern> = formats
                 .iter()
                 .map(|f| Pattern::compile(&format_key(f.clone()).spec()))
@@ -2074,8 +2099,11 @@ impl Encoder {
                         }
                     }
                 }
-                if !out.contains(&toks) {
-                    out.push(toks);
+                // requests on it still have AWS's account and region syntax
+                for toks in crate::wellformed::shape_variants(toks) {
+                    if !out.contains(&toks) {
+                        out.push(toks);
+                    }
                 }
             }
         }
