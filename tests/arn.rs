@@ -70,9 +70,9 @@ fn a_wildcard_account_widens_only_on_real_account_shapes() {
     assert!(f.unknown.is_none(), "{:?}", f.unknown);
     assert!(!f.findings.is_empty());
     for finding in &f.findings {
-        let req = &finding["request"];
+        let req = &finding.request;
         let r = req["resource"].as_str().unwrap();
-        assert!(r.starts_with("arn:aws:iam::aws:role/"), "{finding}");
+        assert!(r.starts_with("arn:aws:iam::aws:role/"), "{finding:?}");
         assert_eq!(eval_cli(&new, req), "Allow", "{req}");
         assert_eq!(eval_cli(&old, req), "ImplicitDeny", "{req}");
     }
@@ -139,7 +139,7 @@ fn a_wildcard_role_name_still_widens_on_a_well_formed_arn() {
     assert!(f.unknown.is_none(), "{:?}", f.unknown);
     assert!(!f.findings.is_empty(), "expected a widening");
     for finding in &f.findings {
-        let req = &finding["request"];
+        let req = &finding.request;
         let r = req["resource"].as_str().unwrap();
         assert!(well_formed("iam:passrole", r), "{r}");
         let account = r.split(':').nth(4).unwrap();
