@@ -37,6 +37,20 @@ pub fn has_mark(j: &Json) -> bool {
     }
 }
 
+/// `s` with every marker replaced: `f` gets the marker's name and the output to write its
+/// replacement into; the text between markers is copied as it is.
+fn replace_marks(s: &str, mut f: impl FnMut(&str, &mut String)) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, piece) in s.split(MARK).enumerate() {
+        if i % 2 == 0 {
+            out.push_str(piece);
+        } else {
+            f(piece, &mut out);
+        }
+    }
+    out
+}
+
 /// The names of the markers in `j`.
 pub fn marks(j: &Json, out: &mut BTreeSet<String>) {
     fn one(s: &str, out: &mut BTreeSet<String>) {
@@ -82,15 +96,7 @@ pub fn token(name: &str) -> String {
 /// of each unresolved expression, the same in OLD and NEW.
 pub fn instantiate(j: &Json) -> Json {
     fn s(x: &str) -> String {
-        let mut out = String::with_capacity(x.len());
-        for (i, piece) in x.split(MARK).enumerate() {
-            if i % 2 == 0 {
-                out.push_str(piece);
-            } else {
-                out.push_str(&token(piece));
-            }
-        }
-        out
+        replace_marks(x, |name, out| out.push_str(&token(name)))
     }
     match j {
         // a whole value (`!GetAtt Queue.Arn`, `!Ref Param`): an ARN-shaped generic value
@@ -201,18 +207,10 @@ pub fn holds_string(j: &Json, s: &str) -> bool {
 /// assignment of the unresolved expressions, the same in OLD and NEW.
 pub fn instantiate_with(j: &Json, values: &std::collections::BTreeMap<String, String>) -> Json {
     fn s(x: &str, values: &std::collections::BTreeMap<String, String>) -> String {
-        let mut out = String::with_capacity(x.len());
-        for (i, piece) in x.split(MARK).enumerate() {
-            if i % 2 == 0 {
-                out.push_str(piece);
-            } else {
-                match values.get(piece) {
-                    Some(v) => out.push_str(v),
-                    None => out.push_str(&token(piece)),
-                }
-            }
-        }
-        out
+        replace_marks(x, |name, out| match values.get(name) {
+            Some(v) => out.push_str(v),
+            None => out.push_str(&token(name)),
+        })
     }
     match j {
         Json::Str(x)
@@ -282,16 +280,8 @@ pub fn tokens(j: &BTreeSet<String>) -> String {
 
 /// Every marker replaced by `*`.
 fn starred(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for (i, piece) in s.split(MARK).enumerate() {
-        if i % 2 == 0 {
-            out.push_str(piece);
-        } else {
-            out.push('*');
-        }
-    }
     // `**` and `*x*` runs stay valid glob patterns
-    out
+    replace_marks(s, |_, out| out.push('*'))
 }
 
 fn statements(doc: &Json) -> Vec<Json> {
@@ -654,17 +644,11 @@ pub fn variable_key(name: &str) -> String {
 
 /// Every marker in `s` replaced by its policy variable `${iamprove:…}`.
 fn as_variables(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for (i, piece) in s.split(MARK).enumerate() {
-        if i % 2 == 0 {
-            out.push_str(piece);
-        } else {
-            out.push_str("${");
-            out.push_str(&variable_key(piece));
-            out.push('}');
-        }
-    }
-    out
+    replace_marks(s, |name, out| {
+        out.push_str("${");
+        out.push_str(&variable_key(name));
+        out.push('}');
+    })
 }
 
 /// Does a condition operator substitute policy variables in its values (string and ARN
@@ -847,14 +831,7 @@ pub fn to_variables(doc: &Json) -> Option<Json> {
 /// (or user) in some account: like `Fn::GetAtt R.Arn`, never an account or a pattern.
 fn partial_role_or_user_arn(s: &str) -> bool {
     // each marker as one MARK character (a marker's name may hold colons)
-    let mut flat = String::with_capacity(s.len());
-    for (i, piece) in s.split(MARK).enumerate() {
-        if i % 2 == 0 {
-            flat.push_str(piece);
-        } else {
-            flat.push(MARK);
-        }
-    }
+    let flat = replace_marks(s, |_, out| out.push(MARK));
     if s.matches(MARK).count() % 2 != 0 {
         return false;
     }
@@ -875,17 +852,11 @@ fn partial_role_or_user_arn(s: &str) -> bool {
 
 /// The name of an entry with markers, for messages and its Boolean: each marker as `${name}`.
 fn entry_name(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for (i, piece) in s.split(MARK).enumerate() {
-        if i % 2 == 0 {
-            out.push_str(piece);
-        } else {
-            out.push_str("${");
-            out.push_str(piece);
-            out.push('}');
-        }
-    }
-    out
+    replace_marks(s, |name, out| {
+        out.push_str("${");
+        out.push_str(name);
+        out.push('}');
+    })
 }
 
 /// The keys of the Booleans `to_variables` made for unresolved principals in `doc`
