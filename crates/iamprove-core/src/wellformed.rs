@@ -111,17 +111,7 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
             toks[i] = Tok::One;
         }
     }
-    // the token indices of the first five literal colons
-    let colons: Vec<usize> = toks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| **t == Tok::Lit(':'))
-        .map(|(i, _)| i)
-        .take(5)
-        .collect();
-    let &[_, _, c3, c4, c5] = colons.as_slice() else {
-        return None;
-    };
+    let [c3, c4, c5] = segment_colons(&toks)?;
     // placeholders hold no colon, so the format's segments are its text split at colons
     let segments: Vec<&str> = format.splitn(6, ':').collect();
     let (region, account) = (segments.get(3)?, segments.get(4)?);
@@ -151,6 +141,22 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
     }
 }
 
+/// The token indices of the third, fourth and fifth literal colons of an ARN pattern (those
+/// that bound its region and account segments); `None` with fewer than five.
+fn segment_colons(toks: &[Tok]) -> Option<[usize; 3]> {
+    let colons: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Tok::Lit(':'))
+        .map(|(i, _)| i)
+        .take(5)
+        .collect();
+    match colons.as_slice() {
+        &[_, _, c3, c4, c5] => Some([c3, c4, c5]),
+        _ => None,
+    }
+}
+
 /// The account and region syntax of catalog formats, applied to a resource shape a policy pairs
 /// with an action (the encoder's loose reading of a `Resource` pattern, taken as one more format
 /// when the catalog has none that covers it; called by `Encoder::declared_shapes`): a region segment that is one run without `:` (the
@@ -172,14 +178,7 @@ pub fn shape_variants(mut toks: Vec<Tok>) -> Vec<Vec<Tok>> {
             [Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s'), Tok::Run],
         );
     }
-    let colons: Vec<usize> = toks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| **t == Tok::Lit(':'))
-        .map(|(i, _)| i)
-        .take(5)
-        .collect();
-    let &[_, _, c3, c4, c5] = colons.as_slice() else {
+    let Some([c3, c4, c5]) = segment_colons(&toks) else {
         return vec![toks];
     };
     if c4 == c3 + 2 && toks[c3 + 1] == Tok::Run {
