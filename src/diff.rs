@@ -438,7 +438,15 @@ fn compare_steps(
     out.notes = v.notes().to_vec();
     out.assumptions = v.assumptions().to_vec();
     while out.findings.len() < opts.max_findings {
-        match v.ask() {
+        // After the first finding the answer stands and `compare` asks no second query, so the
+        // search for more runs without the first query's phase (half of the time left): only
+        // the step limit and the command's --timeout bound it.
+        let answer = if out.findings.is_empty() {
+            v.ask()
+        } else {
+            crate::deadline::lifted(|| v.ask())
+        };
+        match answer {
             Verification::Counterexample { request, model } => {
                 let finding = describe(v.prepared(), base, gain, &request, &model, kind);
                 if well_formed_only && !finding_is_well_formed(&finding) {
