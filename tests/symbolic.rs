@@ -732,7 +732,12 @@ fn sagemaker_studio_pairs_are_decided_alike_every_run() {
                     };
                     let f = compare(&load(&old), &load(&new), &opts, "widened");
                     assert!(f.internal.is_none(), "{:?}", f.internal);
-                    (f.findings, f.unknown)
+                    let findings: Vec<Value> = f
+                        .findings
+                        .iter()
+                        .map(|x| serde_json::to_value(x).unwrap())
+                        .collect();
+                    (findings, f.unknown)
                 })
                 .join()
                 .unwrap()
