@@ -379,6 +379,12 @@ fn finding_is_well_formed(f: &Finding) -> bool {
     crate::wellformed::well_formed(&f.action.example.to_lowercase(), &f.resource.example)
 }
 
+/// Z3's resource limit (`rlimit`) per check in the search for more findings after the first:
+/// the verdict stands, so that search gets a short budget, counted rather than timed so that the
+/// findings listed do not depend on the machine's speed or load (issue 13; it was 3 s of wall
+/// clock per check). Chosen by measuring the corpus (`docs/diff-benchmark.md`, 2026-12-01).
+pub const MORE_FINDINGS_STEPS: u32 = 10_000_000;
+
 /// How many witnesses outside the ARN formats the format-free query skips before it stops.
 const MALFORMED_SKIPS: usize = 16;
 
@@ -391,6 +397,26 @@ fn compare_once(
     opts: &DiffOptions,
     kind: Verdict,
     well_formed_only: bool,
+) -> (Findings, Option<String>) {
+    compare_steps(
+        base,
+        gain,
+        opts,
+        kind,
+        well_formed_only,
+        MORE_FINDINGS_STEPS,
+    )
+}
+
+/// [`compare_once`] with the step limit of the search for more findings as a parameter (tests
+/// shrink it).
+fn compare_steps(
+    base: &Side,
+    gain: &Side,
+    opts: &DiffOptions,
+    kind: Verdict,
+    well_formed_only: bool,
+    more_steps: u32,
 ) -> (Findings, Option<String>) {
     let mut malformed: Option<String> = None;
     let mut skipped = 0usize;
@@ -412,7 +438,15 @@ fn compare_once(
     out.notes = v.notes().to_vec();
     out.assumptions = v.assumptions().to_vec();
     while out.findings.len() < opts.max_findings {
-        match v.ask() {
+        // After the first finding the answer stands and `compare` asks no second query, so the
+        // search for more runs without the first query's phase (half of the time left): only
+        // the step limit and the command's --timeout bound it.
+        let answer = if out.findings.is_empty() {
+            v.ask()
+        } else {
+            crate::deadline::lifted(|| v.ask())
+        };
+        match answer {
             Verification::Counterexample { request, model } => {
                 let finding = describe(v.prepared(), base, gain, &request, &model, kind);
                 if well_formed_only && !finding_is_well_formed(&finding) {
@@ -426,8 +460,9 @@ fn compare_once(
                 } else {
                     out.findings.push(finding);
                 }
-                // the verdict stands; further findings get a short budget each
-                v.set_timeout(opts.query.timeout_ms.min(3_000));
+                // the verdict stands; further findings get a short budget each, counted in Z3's
+                // resource steps, not in time (the per-check timeout and --timeout still apply)
+                v.set_step_limit(Some(more_steps));
                 // next finding: another kind of action if the query depends on the action, else stop
                 if !v.exclude_action_class(&model) {
                     break;
@@ -926,5 +961,78 @@ mod tests {
             .err()
             .unwrap();
         assert!(err[0].to_string().contains("missing.json"), "{err:?}");
+    }
+
+    /// Issue 13: after the first finding the search for more is bounded by counted Z3 steps
+    /// ([`MORE_FINDINGS_STEPS`]), not by the wall clock, so the findings listed do not depend on
+    /// the machine. With a tiny step limit the search stops after the first finding, whatever
+    /// the timeout (it used to be 3 s of wall clock per check); with the default one, a
+    /// per-check timeout twenty times larger lists the same findings.
+    #[test]
+    fn more_findings_are_bounded_by_steps_not_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.json");
+        let new = dir.path().join("new.json");
+        let old_doc = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+        std::fs::write(&old, old_doc.to_string()).unwrap();
+        // numeric conditions: the query goes to Z3 (the step limit applies to Z3 checks)
+        let stmts: Vec<Value> = [
+            "s3:PutObject",
+            "ec2:RunInstances",
+            "sqs:SendMessage",
+            "sns:Publish",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            json!({"Effect": "Allow", "Action": a, "Resource": "*",
+                "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": (i + 1) * 600}}})
+        })
+        .collect();
+        let new_doc = json!({"Version": "2012-10-17", "Statement": stmts});
+        std::fs::write(&new, new_doc.to_string()).unwrap();
+        // (actions found, notes, unknown), each run on a fresh thread: a fresh thread-local Z3
+        // context, as in a fresh process (a context that already ran a query numbers its ASTs
+        // differently, and Z3 may then list the same findings in another order)
+        let run = |timeout_ms: u32, steps: u32| {
+            let (old, new) = (old.clone(), new.clone());
+            std::thread::spawn(move || {
+                let old = load_side(&old, None, None).unwrap();
+                let new = load_side(&new, None, None).unwrap();
+                let opts = DiffOptions {
+                    kind: None,
+                    max_findings: 10,
+                    direction: Direction::Widen,
+                    query: crate::query::QueryOptions {
+                        timeout_ms,
+                        ..Default::default()
+                    },
+                };
+                let f = compare_steps(&old, &new, &opts, Verdict::Widened, false, steps).0;
+                let actions: Vec<String> = f
+                    .findings
+                    .iter()
+                    .map(|x| x.action.example.clone())
+                    .collect();
+                (actions, f.notes, f.unknown, f.internal.is_some())
+            })
+            .join()
+            .unwrap()
+        };
+        let default = run(30_000, MORE_FINDINGS_STEPS);
+        assert!(default.2.is_none() && !default.3, "{default:?}");
+        assert_eq!(default.0.len(), 4, "{default:?}");
+        assert_eq!(run(600_000, MORE_FINDINGS_STEPS), default);
+        // one step: the second check gives up at once, by count, even with ten minutes per check
+        let tiny = run(600_000, 1);
+        assert!(tiny.2.is_none() && !tiny.3, "{tiny:?}");
+        assert_eq!(tiny.0, default.0[..1].to_vec());
+        assert!(
+            tiny.1.iter().any(|n| n.contains("more findings may exist")
+                && n.contains(crate::solver::STEP_LIMIT_REASON)),
+            "{tiny:?}"
+        );
+        assert_eq!(run(600_000, 1), tiny, "the same on every run");
     }
 }

@@ -9,6 +9,9 @@ use std::rc::Rc;
 use z3::ast::{Bool, Int, BV};
 use z3::{SatResult, Solver};
 
+/// The reason of a Z3 check stopped by [`Session::set_step_limit`].
+pub const STEP_LIMIT_REASON: &str = "step limit (Z3 resource limit) reached";
+
 /// Latest date a model may choose (9999-12-31), so witnesses format as ISO dates.
 const MAX_DATE_MS: i64 = 253_402_300_799_000;
 
@@ -76,6 +79,7 @@ fn holds(cmp: Cmp, o: std::cmp::Ordering) -> bool {
 }
 
 /// The answer of one check.
+#[derive(Debug)]
 pub enum Outcome {
     /// Satisfiable, with a model.
     Sat(Model),
@@ -128,6 +132,9 @@ pub trait VarSorts {
 /// Z3 work at all.
 pub struct Session {
     timeout_ms: u32,
+    /// Z3's resource limit per check (`rlimit`; `None`: none). Counted, not timed: the same
+    /// check gives up at the same point on any machine (see [`Session::set_step_limit`]).
+    step_limit: Option<u32>,
     /// Every assertion, in order (blocking clauses included), kept alive so pointer keys in
     /// `seen` stay unique.
     asserted: Vec<T>,
@@ -144,6 +151,7 @@ impl Session {
     pub fn new(timeout_ms: u32) -> Session {
         Session {
             timeout_ms: timeout_ms.max(1),
+            step_limit: None,
             asserted: Vec::new(),
             dims: Dims::default(),
             seen: HashSet::new(),
@@ -157,6 +165,18 @@ impl Session {
         self.timeout_ms = timeout_ms.max(1);
         if let Some(z) = &mut self.z3 {
             z.timeout_ms = self.timeout_ms;
+        }
+    }
+
+    /// Bound each later Z3 check by Z3's resource counter (`rlimit`, relative to the count at
+    /// the check's start) instead of only by the wall clock: a check over the limit answers
+    /// [`Outcome::Unknown`] with [`STEP_LIMIT_REASON`], at the same point in every run and on
+    /// every machine. `None` removes the limit. The per-check timeout and the command's
+    /// deadline still apply. (The built-in search is bounded by its own counted budget.)
+    pub fn set_step_limit(&mut self, steps: Option<u32>) {
+        self.step_limit = steps;
+        if let Some(z) = &mut self.z3 {
+            z.set_step_limit(steps);
         }
     }
 
@@ -192,8 +212,10 @@ impl Session {
         let dims = &self.dims;
         let asserted = &self.asserted;
         let timeout_ms = self.timeout_ms;
+        let step_limit = self.step_limit;
         self.z3.get_or_insert_with(|| {
             let mut z = Z3Session::new(timeout_ms);
+            z.set_step_limit(step_limit);
             for t in asserted {
                 z.assert(t, dims);
             }
@@ -504,6 +526,8 @@ impl Search<'_> {
 /// A Z3 solver over the terms asserted so far (created only when a check needs it).
 struct Z3Session {
     timeout_ms: u32,
+    /// The `rlimit` set by `set_step_limit`: an unknown that used that many steps is the step limit.
+    step_limit: Option<u32>,
     solver: Solver,
     /// A term's address → its translation's index in `asts`. The translations live in a `Vec`,
     /// not in the map: dropping a `HashMap` releases its values in the order of its hasher,
@@ -534,6 +558,7 @@ impl Z3Session {
         let solver = Solver::new();
         Z3Session {
             timeout_ms: timeout_ms.max(1),
+            step_limit: None,
             solver,
             memo: HashMap::new(),
             asts: Vec::new(),
@@ -546,6 +571,21 @@ impl Z3Session {
             scales: BTreeMap::new(),
             keep: Vec::new(),
         }
+    }
+
+    /// Set (or with `None`, lift) the solver's `rlimit` parameter. Z3 4.8.12 applies it per
+    /// check, relative to the context's resource count when the check starts
+    /// (`Z3_solver_check`'s `scoped_rlimit`).
+    fn set_step_limit(&mut self, steps: Option<u32>) {
+        if steps.is_none() && self.step_limit.is_none() {
+            // never limited: leave the solver's parameters as Z3 made them
+            return;
+        }
+        let mut p = z3::Params::new();
+        // 0: no limit
+        p.set_u32("rlimit", steps.unwrap_or(0));
+        self.solver.set_params(&p);
+        self.step_limit = steps.filter(|&n| n > 0);
     }
 
     fn assert(&mut self, t: &T, dims: &Dims) {
@@ -758,6 +798,11 @@ impl Z3Session {
         let fired = std::sync::atomic::AtomicBool::new(false);
         let fired_ref = &fired;
         let handle_ref = &handle;
+        let before = if self.step_limit.is_some() {
+            self.rlimit_count()
+        } else {
+            0
+        };
         let result = std::thread::scope(|s| {
             s.spawn(move || {
                 if wait.recv_timeout(limit).is_err() {
@@ -774,15 +819,35 @@ impl Z3Session {
                 Outcome::Unknown("timeout".into())
             }
             SatResult::Unsat => Outcome::Unsat,
-            SatResult::Unknown => Outcome::Unknown(
-                self.solver
+            SatResult::Unknown => {
+                let reason = self
+                    .solver
                     .get_reason_unknown()
-                    .unwrap_or_else(|| "unknown".into()),
-            ),
+                    .unwrap_or_else(|| "unknown".into());
+                // Z3 words it "max. resource limit exceeded", or "unknown" when a tactic stopped
+                let used = self.rlimit_count().wrapping_sub(before);
+                if self
+                    .step_limit
+                    .is_some_and(|n| reason.contains("resource") || used >= n)
+                {
+                    Outcome::Unknown(STEP_LIMIT_REASON.into())
+                } else {
+                    Outcome::Unknown(reason)
+                }
+            }
             SatResult::Sat => match self.solver.get_model() {
                 Some(m) => Outcome::Sat(self.read_model(&m)),
                 None => Outcome::Unknown("the solver returned no model".into()),
             },
+        }
+    }
+
+    /// The context's resource count so far (Z3's `rlimit count` statistic, modulo 2^32: take
+    /// differences with `wrapping_sub`).
+    fn rlimit_count(&self) -> u32 {
+        match self.solver.get_statistics().value("rlimit count") {
+            Some(z3::StatisticsValue::UInt(n)) => n,
+            _ => 0,
         }
     }
 
@@ -1022,6 +1087,38 @@ mod tests {
             assert_eq!(r.0, runs[0].0, "the models differ between identical runs");
             assert_eq!(r.1, runs[0].1, "the Z3 text differs between identical runs");
         }
+    }
+
+    /// Issue 13: a step limit (Z3's `rlimit`) stops a check by count: with one step the check
+    /// answers unknown with [`STEP_LIMIT_REASON`] (in every run, whatever the timeout), a
+    /// generous limit lets it finish, and lifting the limit restores the unlimited answer.
+    #[test]
+    fn step_limit_stops_z3_checks_by_count() {
+        let mut seed = 5u64;
+        let terms: Vec<T> = (0..12)
+            .map(|_| Rc::new(Term::Or((0..3).map(|_| wide_term(&mut seed, 5)).collect())))
+            .collect();
+        let outcome = |steps: Option<u32>| {
+            let mut s = session(&terms);
+            s.set_timeout(600_000);
+            s.set_step_limit(steps);
+            let limited = s.z3_session().check();
+            s.set_step_limit(None);
+            let after = s.z3_session().check();
+            (limited, after)
+        };
+        let (free, _) = outcome(None);
+        assert!(matches!(free, Outcome::Sat(_)), "{free:?}");
+        for _ in 0..2 {
+            let (limited, after) = outcome(Some(1));
+            assert!(
+                matches!(&limited, Outcome::Unknown(r) if r == STEP_LIMIT_REASON),
+                "{limited:?}"
+            );
+            assert!(matches!(after, Outcome::Sat(_)), "{after:?}");
+        }
+        let (generous, _) = outcome(Some(100_000_000));
+        assert!(matches!(generous, Outcome::Sat(_)), "{generous:?}");
     }
 
     #[test]

@@ -348,6 +348,12 @@ impl<'a> Verifier<'a> {
         self.prepared.session.set_timeout(timeout_ms);
     }
 
+    /// Z3 resource limit per check for later questions (`None`: none); see
+    /// [`crate::solver::Session::set_step_limit`].
+    pub fn set_step_limit(&mut self, steps: Option<u32>) {
+        self.prepared.session.set_step_limit(steps);
+    }
+
     /// The prepared query (encoder, for describing counterexamples in its terms).
     pub fn prepared(&self) -> &Prepared {
         &self.prepared
