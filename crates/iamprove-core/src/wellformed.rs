@@ -87,6 +87,8 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
     let mut rest = format;
     // (token index, placeholder name) of the last placeholder, to widen it when it ends the format
     let mut last: Option<(usize, &str)> = None;
+    // the token indices of the runs that hold a placeholder AWS never leaves empty
+    let mut non_empty: Vec<usize> = Vec::new();
     while let Some(i) = rest.find("${") {
         toks.extend(rest[..i].chars().map(Tok::Lit));
         let after = &rest[i + 2..];
@@ -99,6 +101,11 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
         if toks.last() != Some(&Tok::Run) {
             toks.push(Tok::Run);
         }
+        // names and IDs are never empty; a region (global resources) and an account (AWS-owned
+        // public resources) may be, and the partition already starts with `aws`
+        if !(name == "Partition" || name == "Region" || is_account_placeholder(name)) {
+            non_empty.push(toks.len() - 1);
+        }
         last = Some((toks.len() - 1, name));
         rest = &after[j + 1..];
     }
@@ -110,6 +117,14 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
         if i + 1 == toks.len() && !identifier {
             toks[i] = Tok::One;
         }
+    }
+    // a non-empty run is its first character and the rest of the run; the first character of a
+    // run that may hold colons may be `:` too (an S3 object key `:a`)
+    // (several placeholders in a row: one run, non-empty when one of them is)
+    non_empty.dedup();
+    for &i in non_empty.iter().rev() {
+        let colon = toks[i] == Tok::One;
+        toks.insert(i, Tok::OneChar { colon });
     }
     // the token indices of the first five literal colons
     let colons: Vec<usize> = toks
@@ -271,6 +286,8 @@ pub fn format_example(toks: &[Tok], account: &str) -> String {
                     out.push_str(account);
                 }
             }
+            // the first character of a placeholder: the run after it writes the example
+            Tok::OneChar { .. } => {}
             Tok::Run | Tok::One | Tok::RegionRun => match colons {
                 1 => {} // `aws` already written
                 3 => out.push_str("us-east-1"),
