@@ -262,7 +262,8 @@ mod old {
                             any = true;
                         }
                     }
-                    Tok::One => {
+                    // (callers write a first character as `?` with its flag)
+                    Tok::One | Tok::OneChar { .. } => {
                         if c != ':' || flags[i] {
                             next[i + 1] = true;
                             any = true;

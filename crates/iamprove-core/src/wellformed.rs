@@ -463,4 +463,41 @@ mod tests {
             }
         }
     }
+
+    /// Names, IDs and keys are never empty (a bucket ARN `arn:aws:s3:::` is no ARN); an object
+    /// key may still start with `:`; several placeholders in a row are non-empty as a whole.
+    #[test]
+    fn placeholders_other_than_region_and_account_are_not_empty() {
+        assert!(!well_formed("s3:getbucketpolicy", "arn:aws:s3:::"));
+        assert!(well_formed("s3:getbucketpolicy", "arn:aws:s3:::b"));
+        assert!(!well_formed("s3:getobject", "arn:aws:s3:::b/"));
+        assert!(!well_formed("s3:getobject", "arn:aws:s3:::/k"));
+        assert!(well_formed("s3:getobject", "arn:aws:s3:::b/:k"));
+        assert!(well_formed("s3:getobject", "arn:aws:s3:::b/k"));
+        assert!(!well_formed(
+            "kms:decrypt",
+            "arn:aws:kms:us-east-1:111122223333:key/"
+        ));
+        // region and account may still be empty where they were
+        assert!(well_formed("iam:passrole", "arn:aws:iam::aws:role/r"));
+        assert!(well_formed("s3:getobject", "arn:aws:s3:::b/k"));
+        let run = |f: &str| {
+            let fs = format_toks(f).expect("a format");
+            move |r: &str| {
+                fs.iter()
+                    .any(|t| crate::matching::compile(t, Mode::Format).is_match(r))
+            }
+        };
+        let m = run("arn:${Partition}:svc:${Region}:${Account}:t/${AId}${BId}/z");
+        assert!(m("arn:aws:svc:us-east-1:111122223333:t/a/z"));
+        assert!(!m("arn:aws:svc:us-east-1:111122223333:t//z"));
+        assert!(!m("arn:aws:svc:us-east-1:111122223333:t/a:b/z"));
+        let m = run("arn:${Partition}:svc:${Region}:${Account}:t/${A}${B}");
+        assert!(m("arn:aws:svc:us-east-1:111122223333:t/:"));
+        assert!(!m("arn:aws:svc:us-east-1:111122223333:t/"));
+        // a region and an account placeholder in a row with a name: the name makes it non-empty
+        let m = run("arn:${Partition}:svc:${Region}:${Account}:t/${Region}${Name}/z");
+        assert!(m("arn:aws:svc:us-east-1:111122223333:t/x/z"));
+        assert!(!m("arn:aws:svc:us-east-1:111122223333:t//z"));
+    }
 }
