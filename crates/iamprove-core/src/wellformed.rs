@@ -12,6 +12,13 @@
 //! (`…Id`, `…ID`, `…Uuid`, `…UUID`): that one may hold colons (S3 object keys, Lambda function
 //! names with a qualifier, paths).
 //!
+//! Every other placeholder (a bucket, a key, a name, an ID) is never empty: AWS names and IDs
+//! have at least one character, so `arn:aws:s3:::` (a bucket without a name) is not a request.
+//! Its run starts with one character ([`Tok::OneChar`]), which is `:`-free unless the run may
+//! hold colons (a trailing placeholder: an S3 object key may start with `:`). Several
+//! placeholders in a row are one run, non-empty when one of them is. `${Partition}` (already
+//! `aws…`), `${Region}` and the account placeholders below may be empty where they are.
+//!
 //! Region and account have the syntax AWS gives them, so that no finding names an ARN no service
 //! produces (`arn:aws:iam::glue:role/x`, a region `Ab!`) and no change is reported widened only
 //! on such ARNs:
