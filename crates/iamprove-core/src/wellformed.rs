@@ -14,6 +14,8 @@
 //!
 //! Every other placeholder (a bucket, a key, a name, an ID) is never empty: AWS names and IDs
 //! have at least one character, so `arn:aws:s3:::` (a bucket without a name) is not a request.
+//! A path (`…Path` but not `…WithPath`) may be empty: an API's root resource is
+//! `arn:aws:execute-api:…:api/stage/GET/` (the conservative reading for every path).
 //! Its run starts with one character ([`Tok::OneChar`]), which is `:`-free unless the run may
 //! hold colons (a trailing placeholder: an S3 object key may start with `:`). Several
 //! placeholders in a row are one run, non-empty when one of them is. `${Partition}` (already
@@ -82,6 +84,13 @@ fn is_account_placeholder(name: &str) -> bool {
     name.ends_with("Account") || name.ends_with("AccountId")
 }
 
+/// Is this placeholder a path that may be empty (`ApiSpecificResourcePath`: an API's root
+/// resource is `…/GET/`; `BasePath`, `RequestPath`, `FolderPath`, `ResourcePath`, …)? A name
+/// with a path (`RoleNameWithPath`) is not: the name is never empty.
+fn may_be_empty_path(name: &str) -> bool {
+    name.ends_with("Path") && !name.ends_with("WithPath")
+}
+
 /// One ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) as `Mode::Format`
 /// patterns: one, or one per account shape when the account segment is an account placeholder
 /// (12 digits, `aws`, and in a regional format the empty account); `None` when the format holds
@@ -108,9 +117,13 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
         if toks.last() != Some(&Tok::Run) {
             toks.push(Tok::Run);
         }
-        // names and IDs are never empty; a region (global resources) and an account (AWS-owned
-        // public resources) may be, and the partition already starts with `aws`
-        if !(name == "Partition" || name == "Region" || is_account_placeholder(name)) {
+        // names and IDs are never empty; a region (global resources), an account (AWS-owned
+        // public resources) and a path may be, and the partition already starts with `aws`
+        if !(name == "Partition"
+            || name == "Region"
+            || is_account_placeholder(name)
+            || may_be_empty_path(name))
+        {
             non_empty.push(toks.len() - 1);
         }
         last = Some((toks.len() - 1, name));
@@ -484,6 +497,19 @@ mod tests {
         assert!(!well_formed(
             "kms:decrypt",
             "arn:aws:kms:us-east-1:111122223333:key/"
+        ));
+        // a path may be empty: an API's root resource
+        assert!(well_formed(
+            "execute-api:invoke",
+            "arn:aws:execute-api:us-east-1:111122223333:a1/prod/GET/"
+        ));
+        assert!(!well_formed(
+            "execute-api:invoke",
+            "arn:aws:execute-api:us-east-1:111122223333:a1//GET/"
+        ));
+        assert!(!well_formed(
+            "iam:passrole",
+            "arn:aws:iam::111122223333:role/"
         ));
         // region and account may still be empty where they were
         assert!(well_formed("iam:passrole", "arn:aws:iam::aws:role/r"));
