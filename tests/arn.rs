@@ -1,6 +1,7 @@
 //! Findings name only ARNs a service can produce: in the catalog's ARN formats the account is
 //! 12 digits, `aws` or (regional formats only) empty, and the region is empty or a run of
-//! `[a-z0-9-]` (`crates/iamprove-core/src/wellformed.rs`).
+//! `[a-z0-9-]`, and every other placeholder (a name, an ID, a key) is not empty
+//! (`crates/iamprove-core/src/wellformed.rs`).
 
 use assert_cmd::Command;
 use iamprove::diff::{compare, DiffOptions, Direction};
@@ -344,3 +345,127 @@ const CORPUS_PAIRS: &[(&str, &str)] = &[
         "versions/SageMakerStudioProjectProvisioningRolePolicy/v22__056780d18beb.json",
     ),
 ];
+
+fn s3_policy(actions: &[&str], resources: &[&str]) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": actions, "Resource": resources}]})
+}
+
+/// Is `r` an ARN whose resource part (its final segment, after the fifth colon) is not empty,
+/// and which does not end with `:::` (an S3 bucket ARN without a bucket)?
+fn names_non_empty(r: &str) -> bool {
+    !r.ends_with(":::") && r.splitn(6, ':').nth(5).is_some_and(|p| !p.is_empty())
+}
+
+/// OLD allows a bucket with a non-empty name (`?*`), NEW any bucket (`*`). Before the
+/// non-empty placeholders the diff reported `widened` on `arn:aws:s3:::`, a bucket ARN with an
+/// empty bucket name no service forms; now it is proved not to widen, under the listed
+/// assumption.
+#[test]
+fn a_widening_only_on_an_empty_bucket_name_is_gone() {
+    let old = s3_policy(&["s3:GetBucketPolicy"], &["arn:aws:s3:::?*"]);
+    let new = s3_policy(&["s3:GetBucketPolicy"], &["arn:aws:s3:::*"]);
+    let f = compare(&identity(&old), &identity(&new), &opts(), "widened");
+    assert!(f.internal.is_none(), "{:?}", f.internal);
+    assert!(f.unknown.is_none(), "{:?}", f.unknown);
+    assert!(
+        f.findings.is_empty(),
+        "expected no widening: {:?}",
+        f.findings
+    );
+    assert!(
+        f.assumptions
+            .iter()
+            .any(|a| a.contains("well-formed requests") && a.contains("never empty")),
+        "{:?}",
+        f.assumptions
+    );
+    // the request the old answer named: allowed by NEW only, but no action can name it
+    assert!(!well_formed("s3:getbucketpolicy", "arn:aws:s3:::"));
+    assert!(well_formed("s3:getbucketpolicy", "arn:aws:s3:::b"));
+    let req = json!({"principal": "arn:aws:iam::111122223333:user/alice",
+        "action": "s3:GetBucketPolicy", "resource": "arn:aws:s3:::"});
+    assert_eq!(eval_cli(&new, &req), "Allow");
+    assert_eq!(eval_cli(&old, &req), "ImplicitDeny");
+    // the CLI agrees (exit 0: no widening)
+    let dir = tempfile::tempdir().unwrap();
+    let (o, n) = (dir.path().join("old.json"), dir.path().join("new.json"));
+    std::fs::write(&o, old.to_string()).unwrap();
+    std::fs::write(&n, new.to_string()).unwrap();
+    let out = bin()
+        .args(["diff", o.to_str().unwrap(), n.to_str().unwrap()])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "no_widening", "{v}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// A real widening (NEW adds an action and a bucket OLD lacks) is still found, and every finding
+/// names a non-empty bucket (and object key); each is replayed through `iamprove eval`.
+#[test]
+fn a_widening_names_non_empty_buckets() {
+    let old = s3_policy(&["s3:GetBucketPolicy"], &["arn:aws:s3:::a?*"]);
+    let new = s3_policy(
+        &["s3:GetBucketPolicy", "s3:GetObject"],
+        &["arn:aws:s3:::*", "arn:aws:s3:::*/*"],
+    );
+    let f = compare(&identity(&old), &identity(&new), &opts(), "widened");
+    assert!(f.internal.is_none(), "{:?}", f.internal);
+    assert!(f.unknown.is_none(), "{:?}", f.unknown);
+    assert!(!f.findings.is_empty(), "expected a widening");
+    for finding in &f.findings {
+        let req = &finding.request;
+        let r = req["resource"].as_str().unwrap();
+        let name = r
+            .strip_prefix("arn:aws:s3:::")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert!(!name.is_empty() && !name.starts_with('/'), "{finding:?}");
+        // an object ARN names a key too
+        if let Some((_, key)) = name.split_once('/') {
+            assert!(!key.is_empty(), "{finding:?}");
+        }
+        assert!(names_non_empty(r), "{finding:?}");
+        assert_eq!(eval_cli(&new, req), "Allow", "{req}");
+        assert_eq!(eval_cli(&old, req), "ImplicitDeny", "{req}");
+    }
+}
+
+/// The SageMaker pair of the issue: on main its first finding was `arn:aws:s3:::` (a bucket
+/// without a name). No finding names an ARN with an empty final segment now.
+#[test]
+fn sagemaker_boundary_findings_name_non_empty_resources() {
+    let d = crate::util::shared().join(
+        "corpora/aws-managed-policies/versions/SageMakerStudioProjectUserRolePermissionsBoundary",
+    );
+    let pick = |prefix: &str| {
+        std::fs::read_dir(&d)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(prefix))
+            })
+            .unwrap_or_else(|| panic!("{prefix} in {}", d.display()))
+    };
+    let (old, new) = (pick("v2_"), pick("v3_"));
+    let out = bin()
+        .args(["diff", old.to_str().unwrap(), new.to_str().unwrap()])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "widened", "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        for r in [
+            f["request"]["resource"].as_str().unwrap(),
+            f["resource"]["example"].as_str().unwrap(),
+        ] {
+            assert!(names_non_empty(r), "{r}");
+        }
+    }
+}

@@ -76,6 +76,13 @@ pub enum Tok {
     Digit,
     /// A run of `[a-z0-9-]`, possibly empty, in every mode (regions of catalog ARN formats).
     RegionRun,
+    /// Exactly one character (the first character of a placeholder of a catalog ARN format):
+    /// never `:` when `colon` is false; when `colon` is true any character in `Plain` and
+    /// `Format`, and what `?` is in `Resource` and `Arn`.
+    OneChar {
+        /// May the character be `:`?
+        colon: bool,
+    },
 }
 
 /// How wildcards and colons are interpreted.
@@ -155,6 +162,8 @@ impl std::fmt::Display for PatternSpec {
                 Tok::AnyChar => f.write_char('?')?,
                 Tok::Digit => f.write_str("[0-9]")?,
                 Tok::RegionRun => f.write_str("[a-z0-9-]*")?,
+                Tok::OneChar { colon: false } => f.write_str("[^:]")?,
+                Tok::OneChar { colon: true } => f.write_str("[^]")?,
                 Tok::Char(c @ ('*' | '?' | '\\')) => {
                     f.write_char('\\')?;
                     f.write_char(*c)?;
@@ -349,6 +358,9 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                     Tok::AnyChar => single(Label::Any),
                     Tok::Digit => single(Label::Digit),
                     Tok::RegionRun => star(Label::Region),
+                    Tok::OneChar { colon } => {
+                        single(if colon { Label::Any } else { Label::NoColon })
+                    }
                 });
             }
         }
@@ -360,6 +372,9 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                     Tok::AnyChar => star(Label::Any),
                     Tok::Digit => single(Label::Digit),
                     Tok::RegionRun => star(Label::Region),
+                    Tok::OneChar { colon } => {
+                        single(if colon { Label::Any } else { Label::NoColon })
+                    }
                 });
             }
         }
@@ -388,6 +403,11 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                             single(lit(c))
                         }
                         Tok::AnyChar => single(if head { Label::NoColon } else { Label::Any }),
+                        Tok::OneChar { colon } => single(if colon && !head {
+                            Label::Any
+                        } else {
+                            Label::NoColon
+                        }),
                         Tok::Digit => single(Label::Digit),
                         Tok::RegionRun => star(Label::Region),
                         Tok::AnyRun => {
@@ -2479,6 +2499,11 @@ mod tests {
                     && s[j].is_ascii_digit()
                     && bt(toks, s, ic, run_ok, one_ok, i + 1, j + 1)
             }
+            Tok::OneChar { colon } => {
+                j < s.len()
+                    && (if colon { one_ok(i, s[j]) } else { s[j] != ':' })
+                    && bt(toks, s, ic, run_ok, one_ok, i + 1, j + 1)
+            }
             Tok::RegionRun => {
                 let mut k = j;
                 loop {
@@ -3014,6 +3039,8 @@ mod tests {
             2 => Just(Tok::AnyChar),
             1 => Just(Tok::Digit),
             1 => Just(Tok::RegionRun),
+            1 => Just(Tok::OneChar { colon: false }),
+            1 => Just(Tok::OneChar { colon: true }),
         ]
     }
 

@@ -24,6 +24,15 @@ pub enum Tok {
     /// A run of `[a-z0-9-]`, possibly empty (an AWS region name). Written only by
     /// [`crate::wellformed`], never by policy text.
     RegionRun,
+    /// Exactly one character: the first character of a catalog placeholder, which AWS never
+    /// leaves empty. With `colon` false it is never `:`, in every mode; with `colon` true it is
+    /// any character in [`Mode::Plain`] and [`Mode::Format`] and what `?` is in
+    /// [`Mode::Resource`] and [`Mode::Arn`]. Written only by [`crate::wellformed`], never by
+    /// policy text.
+    OneChar {
+        /// May the character be `:`?
+        colon: bool,
+    },
 }
 
 /// How `*` and `?` treat `:`.
@@ -37,8 +46,8 @@ pub enum Mode {
     /// `ArnLike`: six colon-separated parts globbed separately; non-ARN values never match.
     Arn,
     /// ARN formats of the action catalog (`crate::wellformed`), never policy text: `*` is a run
-    /// without `:`, `?` any run ([`Tok::Digit`] and [`Tok::RegionRun`] mean the same in every
-    /// mode).
+    /// without `:`, `?` any run ([`Tok::Digit`], [`Tok::RegionRun`] and [`Tok::OneChar`] are
+    /// described at the token).
     Format,
 }
 
@@ -66,6 +75,7 @@ pub fn spec(toks: &[Tok], mode: Mode) -> crate::automata::PatternSpec {
                 Tok::One => T::AnyChar,
                 Tok::Digit => T::Digit,
                 Tok::RegionRun => T::RegionRun,
+                Tok::OneChar { colon } => T::OneChar { colon },
             })
             .collect(),
         mode: match mode {
@@ -155,10 +165,17 @@ mod old {
             return arn_match(toks, s);
         }
         if mode == Mode::Format {
-            let flags: Vec<bool> = toks.iter().map(|t| *t == Tok::One).collect();
+            let flags: Vec<bool> = toks
+                .iter()
+                .map(|t| matches!(t, Tok::One | Tok::OneChar { colon: true }))
+                .collect();
             let runs: Vec<Tok> = toks
                 .iter()
-                .map(|t| if *t == Tok::One { Tok::Run } else { *t })
+                .map(|t| match t {
+                    Tok::One => Tok::Run,
+                    Tok::OneChar { .. } => Tok::One,
+                    t => *t,
+                })
                 .collect();
             return nfa_match(&runs, &flags, s);
         }
@@ -192,9 +209,19 @@ mod old {
                 .count();
             colon_ok_offset(toks, consumed_colons)
         } else {
-            vec![true; toks.len()]
+            toks.iter()
+                .map(|t| *t != Tok::OneChar { colon: false })
+                .collect()
         };
-        nfa_match(toks, &full_flags, rest)
+        // a first character of a placeholder is one character, `?` with the flags above
+        let ones: Vec<Tok> = toks
+            .iter()
+            .map(|t| match t {
+                Tok::OneChar { .. } => Tok::One,
+                t => *t,
+            })
+            .collect();
+        nfa_match(&ones, &full_flags, rest)
     }
 
     fn colon_ok_offset(toks: &[Tok], colons_before: usize) -> Vec<bool> {
@@ -204,7 +231,8 @@ mod old {
             match toks[i] {
                 Tok::Lit(':') => colons += 1,
                 Tok::Lit(_) | Tok::Digit | Tok::RegionRun => {}
-                Tok::One => out[i] = colons >= 5,
+                Tok::One | Tok::OneChar { colon: true } => out[i] = colons >= 5,
+                Tok::OneChar { colon: false } => out[i] = false,
                 Tok::Run => {
                     out[i] = colons >= 5 || i + 1 == toks.len() || toks[i + 1] == Tok::Lit(':')
                 }
@@ -234,7 +262,8 @@ mod old {
                             any = true;
                         }
                     }
-                    Tok::One => {
+                    // (callers write a first character as `?` with its flag)
+                    Tok::One | Tok::OneChar { .. } => {
                         if c != ':' || flags[i] {
                             next[i + 1] = true;
                             any = true;
@@ -511,6 +540,8 @@ mod tests {
             1 => Just(Tok::One),
             2 => Just(Tok::Digit),
             2 => Just(Tok::RegionRun),
+            1 => Just(Tok::OneChar { colon: false }),
+            1 => Just(Tok::OneChar { colon: true }),
         ]
     }
 
@@ -536,8 +567,8 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
-        /// [`Tok::Digit`] and [`Tok::RegionRun`] (account IDs and regions of catalog ARN
-        /// formats): the compiled pattern decides what the token matcher decides, in every mode.
+        /// [`Tok::Digit`], [`Tok::RegionRun`] and [`Tok::OneChar`] (account IDs, regions and
+        /// first characters of placeholders of catalog ARN formats): the compiled pattern decides what the token matcher decides, in every mode.
         #[test]
         fn class_tokens_match_like_tokens(
             toks in proptest::collection::vec(any_tok(), 0..12),
@@ -546,7 +577,7 @@ mod tests {
             let shortest: String = toks.iter().filter_map(|t| match t {
                 Tok::Lit(c) => Some(*c),
                 Tok::Digit => Some('0'),
-                Tok::One => Some('x'),
+                Tok::One | Tok::OneChar { .. } => Some('x'),
                 Tok::Run | Tok::RegionRun => None,
             }).collect();
             for m in [Mode::Plain, Mode::Resource, Mode::Arn, Mode::Format] {

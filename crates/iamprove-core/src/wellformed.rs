@@ -12,6 +12,15 @@
 //! (`…Id`, `…ID`, `…Uuid`, `…UUID`): that one may hold colons (S3 object keys, Lambda function
 //! names with a qualifier, paths).
 //!
+//! Every other placeholder (a bucket, a key, a name, an ID) is never empty: AWS names and IDs
+//! have at least one character, so `arn:aws:s3:::` (a bucket without a name) is not a request.
+//! A path (`…Path` but not `…WithPath`) may be empty: an API's root resource is
+//! `arn:aws:execute-api:…:api/stage/GET/` (the conservative reading for every path).
+//! Its run starts with one character ([`Tok::OneChar`]), which is `:`-free unless the run may
+//! hold colons (a trailing placeholder: an S3 object key may start with `:`). Several
+//! placeholders in a row are one run, non-empty when one of them is. `${Partition}` (already
+//! `aws…`), `${Region}` and the account placeholders below may be empty where they are.
+//!
 //! Region and account have the syntax AWS gives them, so that no finding names an ARN no service
 //! produces (`arn:aws:iam::glue:role/x`, a region `Ab!`) and no change is reported widened only
 //! on such ARNs:
@@ -75,6 +84,13 @@ fn is_account_placeholder(name: &str) -> bool {
     name.ends_with("Account") || name.ends_with("AccountId")
 }
 
+/// Is this placeholder a path that may be empty (`ApiSpecificResourcePath`: an API's root
+/// resource is `…/GET/`; `BasePath`, `RequestPath`, `FolderPath`, `ResourcePath`, …)? A name
+/// with a path (`RoleNameWithPath`) is not: the name is never empty.
+fn may_be_empty_path(name: &str) -> bool {
+    name.ends_with("Path") && !name.ends_with("WithPath")
+}
+
 /// One ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) as `Mode::Format`
 /// patterns: one, or one per account shape when the account segment is an account placeholder
 /// (12 digits, `aws`, and in a regional format the empty account); `None` when the format holds
@@ -87,6 +103,8 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
     let mut rest = format;
     // (token index, placeholder name) of the last placeholder, to widen it when it ends the format
     let mut last: Option<(usize, &str)> = None;
+    // the token indices of the runs that hold a placeholder AWS never leaves empty
+    let mut non_empty: Vec<usize> = Vec::new();
     while let Some(i) = rest.find("${") {
         toks.extend(rest[..i].chars().map(Tok::Lit));
         let after = &rest[i + 2..];
@@ -99,6 +117,15 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
         if toks.last() != Some(&Tok::Run) {
             toks.push(Tok::Run);
         }
+        // names and IDs are never empty; a region (global resources), an account (AWS-owned
+        // public resources) and a path may be, and the partition already starts with `aws`
+        if !(name == "Partition"
+            || name == "Region"
+            || is_account_placeholder(name)
+            || may_be_empty_path(name))
+        {
+            non_empty.push(toks.len() - 1);
+        }
         last = Some((toks.len() - 1, name));
         rest = &after[j + 1..];
     }
@@ -110,6 +137,14 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
         if i + 1 == toks.len() && !identifier {
             toks[i] = Tok::One;
         }
+    }
+    // a non-empty run is its first character and the rest of the run; the first character of a
+    // run that may hold colons may be `:` too (an S3 object key `:a`)
+    // (several placeholders in a row: one run, non-empty when one of them is)
+    non_empty.dedup();
+    for &i in non_empty.iter().rev() {
+        let colon = toks[i] == Tok::One;
+        toks.insert(i, Tok::OneChar { colon });
     }
     let [c3, c4, c5] = segment_colons(&toks)?;
     // placeholders hold no colon, so the format's segments are its text split at colons
@@ -270,6 +305,8 @@ pub fn format_example(toks: &[Tok], account: &str) -> String {
                     out.push_str(account);
                 }
             }
+            // the first character of a placeholder: the run after it writes the example
+            Tok::OneChar { .. } => {}
             Tok::Run | Tok::One | Tok::RegionRun => match colons {
                 1 => {} // `aws` already written
                 3 => out.push_str("us-east-1"),
@@ -444,5 +481,55 @@ mod tests {
                 assert!(!e.contains("1111222233331"), "{e}");
             }
         }
+    }
+
+    /// Names, IDs and keys are never empty (a bucket ARN `arn:aws:s3:::` is no ARN); an object
+    /// key may still start with `:`; several placeholders in a row are non-empty as a whole.
+    #[test]
+    fn placeholders_other_than_region_and_account_are_not_empty() {
+        assert!(!well_formed("s3:getbucketpolicy", "arn:aws:s3:::"));
+        assert!(well_formed("s3:getbucketpolicy", "arn:aws:s3:::b"));
+        assert!(!well_formed("s3:getobject", "arn:aws:s3:::b/"));
+        assert!(!well_formed("s3:getobject", "arn:aws:s3:::/k"));
+        assert!(well_formed("s3:getobject", "arn:aws:s3:::b/:k"));
+        assert!(well_formed("s3:getobject", "arn:aws:s3:::b/k"));
+        assert!(!well_formed(
+            "kms:decrypt",
+            "arn:aws:kms:us-east-1:111122223333:key/"
+        ));
+        // a path may be empty: an API's root resource
+        assert!(well_formed(
+            "execute-api:invoke",
+            "arn:aws:execute-api:us-east-1:111122223333:a1/prod/GET/"
+        ));
+        assert!(!well_formed(
+            "execute-api:invoke",
+            "arn:aws:execute-api:us-east-1:111122223333:a1//GET/"
+        ));
+        assert!(!well_formed(
+            "iam:passrole",
+            "arn:aws:iam::111122223333:role/"
+        ));
+        // region and account may still be empty where they were
+        assert!(well_formed("iam:passrole", "arn:aws:iam::aws:role/r"));
+        assert!(well_formed("s3:getobject", "arn:aws:s3:::b/k"));
+        let run = |f: &str| {
+            let fs = format_toks(f).expect("a format");
+            move |r: &str| {
+                fs.iter()
+                    .any(|t| crate::matching::compile(t, Mode::Format).is_match(r))
+            }
+        };
+        let m = run("arn:${Partition}:svc:${Region}:${Account}:t/${AId}${BId}/z");
+        assert!(m("arn:aws:svc:us-east-1:111122223333:t/a/z"));
+        assert!(!m("arn:aws:svc:us-east-1:111122223333:t//z"));
+        assert!(!m("arn:aws:svc:us-east-1:111122223333:t/a:b/z"));
+        let m = run("arn:${Partition}:svc:${Region}:${Account}:t/${A}${B}");
+        assert!(m("arn:aws:svc:us-east-1:111122223333:t/:"));
+        assert!(!m("arn:aws:svc:us-east-1:111122223333:t/"));
+        // a region and an account placeholder in a row with a name: the name makes it non-empty
+        let m = run("arn:${Partition}:svc:${Region}:${Account}:t/${Region}${Name}/z");
+        assert!(m("arn:aws:svc:us-east-1:111122223333:t/x/z"));
+        assert!(!m("arn:aws:svc:us-east-1:111122223333:t//z"));
     }
 }
