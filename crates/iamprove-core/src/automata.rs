@@ -1550,6 +1550,245 @@ fn bfs_with(
     Ok(ex)
 }
 
+/// The classes of one group by breadth-first exploration (the general path): each realisable
+/// non-empty vector of local atom indices (ascending), with its witness, in discovery order.
+fn bfs_classes(
+    nfas: &[&Nfa],
+    alpha: &Alphabet,
+    budget: &mut Budget,
+) -> Result<Vec<(Vec<u32>, String)>, Exceeded> {
+    let mut found: Vec<(Vec<u32>, u32)> = Vec::new();
+    let mut seen: FxSet<Vec<u32>> = FxSet::default();
+    let ex = bfs(nfas, alpha, budget, |id, live, acc, _| {
+        if !acc.is_empty() && !seen.contains(acc) {
+            seen.insert(acc.to_vec());
+            found.push((acc.to_vec(), id));
+        }
+        if live.is_empty() {
+            Visit::Prune
+        } else {
+            Visit::Expand
+        }
+    })?;
+    Ok(found
+        .into_iter()
+        .map(|(local, id)| (local, ex.witness(id, alpha)))
+        .collect())
+}
+
+/// The symbol of `alpha` that a literal label accepts, when it accepts exactly one; `None` for
+/// every other label (stars, `Any`, `NoColon`, `Digit`, `Region`, and any label added later).
+fn single_symbol(label: Label, alpha: &Alphabet) -> Option<u32> {
+    if !matches!(label, Label::Lit(_) | Label::Fold(_)) {
+        return None;
+    }
+    let mut hit = None;
+    for sym in 0..alpha.reps.len() {
+        if alpha.matches(label, sym) {
+            if hit.is_some() {
+                return None;
+            }
+            hit = Some(sym as u32);
+        }
+    }
+    hit
+}
+
+/// The key of a *prefix atom* over `alpha`'s symbols: `(symbols, open)` when the atom is a
+/// sequence of literal steps each accepting exactly one symbol, optionally followed by one
+/// final `Any` star (`open`); `None` otherwise.
+fn prefix_key(
+    nfa: &Nfa,
+    alpha: &Alphabet,
+    memo: &mut FxMap<Label, Option<u32>>,
+) -> Option<(Vec<u32>, bool)> {
+    if nfa.never {
+        return None;
+    }
+    let (body, open) = match nfa.steps.split_last() {
+        Some((
+            Step {
+                label: Label::Any,
+                star: true,
+            },
+            body,
+        )) => (body, true),
+        _ => (nfa.steps.as_slice(), false),
+    };
+    let mut key = Vec::with_capacity(body.len());
+    for s in body {
+        if s.star {
+            return None;
+        }
+        let sym = *memo
+            .entry(s.label)
+            .or_insert_with(|| single_symbol(s.label, alpha));
+        key.push(sym?);
+    }
+    Some((key, open))
+}
+
+/// The classes of one group of *prefix atoms*, without exploring the product automaton: the
+/// same classes, witnesses and order as [`bfs_classes`] (a property test compares them), or
+/// `None` when some atom is not a prefix atom or the argument below does not apply; the caller
+/// then explores.
+///
+/// **Prefix atoms.** Every atom is a sequence of literal steps (`Lit`, `Fold`), optionally
+/// followed by one final `Any` star, and every literal label accepts exactly one symbol of the
+/// group's reduced alphabet `alpha` (checked with [`Alphabet::matches`]; a `Fold('k')` next to
+/// a case-sensitive `Lit('K')` accepts two, so such a group falls back). The alphabet maps
+/// every character to one symbol, and every label accepts a union of symbols' characters (the
+/// construction that makes the exploration exact); so a literal label accepts exactly the
+/// characters of its one symbol. Write σ(s) for the symbol sequence of a string `s` and k(a)
+/// for the symbol sequence of atom `a`'s literal steps, its *key*. Then `s` matches a closed
+/// atom `a` (no star) iff σ(s) = k(a), and an open atom `a` (final star) iff k(a) is a prefix
+/// of σ(s).
+///
+/// **The classes.** For a string `s`, let M(s) be the set of atoms it matches.
+/// * If σ(s) is the key K of a closed atom, M(s) = C(K) := { open `a`: k(a) ≤ K } ∪
+///   { closed `a`: k(a) = K } (≤: is a prefix of).
+/// * Otherwise M(s) holds no closed atom, and its open atoms are those whose key is a prefix of
+///   σ(s). These keys are prefixes of one sequence, hence a chain; if it is non-empty, let P be
+///   its longest element: the open keys that are prefixes of σ(s) are exactly those that are
+///   prefixes of P (a longer one would contradict P's maximality), so M(s) = O(P) :=
+///   { open `a`: k(a) ≤ P }. If it is empty, M(s) is empty (the all-false class, left to the
+///   caller).
+///
+/// So every non-empty class is C(K) for a closed key K or O(P) for an open key P. Each is
+/// realised: C(K) by the string of K's representatives (σ = K); O(P), when P is no closed key,
+/// by P's representatives (σ = P: no closed key equals it, and the open keys that are prefixes
+/// of P are by definition O(P)); when P is also a closed key, by P followed by a symbol x such
+/// that P·x is no key (the fresh symbol is always one: no literal label accepts it): σ = P·x is
+/// no closed key, and an open key that is a prefix of P·x is P·x itself (excluded) or a prefix
+/// of P. The classes are pairwise distinct (C(K) is
+/// the only one with the closed atoms of key K; O(P) the only O with the atoms of key P and
+/// it has no closed atom), so this lists each once.
+///
+/// **Same witnesses and order as the exploration.** The breadth-first search discovers states
+/// in shortlex order of their shortest symbol sequences (symbols in alphabet order), and records
+/// a class at its first state; so its witness of a class is the shortlex-least sequence
+/// realising the class, and classes come in shortlex order of those witnesses. The least
+/// sequence realising C(K) is K (the only one), O(P) with P no closed key is P (every sequence
+/// realising O(P) extends P), and O(P) with P a closed key is P·x with x the least symbol such
+/// that P·x is no key (P itself realises C(P), so the sequence is longer; of length |P|+1, P·y
+/// realises C(P·y) if P·y is a closed key, O(P·y) if it is an open key, and O(P) otherwise). Sorting the classes by their witnesses' sequences
+/// reproduces the search's list.
+///
+/// **Cost.** One sort of the keys and one pass with a stack of the open keys that are prefixes
+/// of the current key: O(L·log n) for n atoms of total key length L, plus the size of the
+/// output (a class lists all its atoms).
+fn prefix_classes(nfas: &[&Nfa], alpha: &Alphabet) -> Option<Vec<(Vec<u32>, String)>> {
+    let nsym = alpha.reps.len() as u32;
+    let mut memo: FxMap<Label, Option<u32>> = FxMap::default();
+    let mut keyed: Vec<(Vec<u32>, bool, u32)> = Vec::with_capacity(nfas.len());
+    for (i, nfa) in nfas.iter().enumerate() {
+        let (key, open) = prefix_key(nfa, alpha, &mut memo)?;
+        keyed.push((key, open, i as u32));
+    }
+    // lexicographic by key; for one key the open atoms first, each run by atom index
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+
+    /// An open key P on the stack: where it is in `keyed`, its atoms, whether it is also a
+    /// closed key, the least symbol x not yet excluded (P·x a key; those keys come in ascending
+    /// order of x) and the first one found that is not excluded, and the slot of its class O(P).
+    struct Open {
+        at: usize,
+        atoms: Vec<u32>,
+        closed: bool,
+        next: u32,
+        gap: Option<u32>,
+        class: usize,
+    }
+    // (atoms, witness symbols); O(P) classes get their witness when P leaves the stack
+    let mut classes: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
+    let finish =
+        |o: Open, classes: &mut Vec<(Vec<u32>, Vec<u32>)>, keyed: &[(Vec<u32>, bool, u32)]| {
+            let mut w = keyed.get(o.at)?.0.clone();
+            if o.closed {
+                let x = o.gap.unwrap_or(o.next);
+                if x >= nsym {
+                    return None;
+                }
+                w.push(x);
+            }
+            classes.get_mut(o.class)?.1 = w;
+            Some(())
+        };
+    let mut i = 0;
+    while i < keyed.len() {
+        let key = &keyed[i].0;
+        let mut j = i;
+        while j < keyed.len() && keyed[j].0 == *key {
+            j += 1;
+        }
+        while let Some(top) = stack.last() {
+            if is_prefix_u32(&keyed[top.at].0, key) {
+                break;
+            }
+            let o = stack.pop()?;
+            finish(o, &mut classes, &keyed)?;
+        }
+        let mut ancestors: Vec<u32> = Vec::new();
+        for o in stack.iter_mut() {
+            // `o`'s key P is a proper prefix of `key` (keys in one run are equal, runs
+            // distinct); the keys P·c arrive in ascending order of c
+            let plen = keyed[o.at].0.len();
+            if o.gap.is_none() && key.len() == plen + 1 {
+                let c = *key.get(plen)?;
+                if c == o.next {
+                    o.next += 1;
+                } else if c > o.next {
+                    o.gap = Some(o.next);
+                }
+            }
+            ancestors.extend_from_slice(&o.atoms);
+        }
+        let run = &keyed[i..j];
+        let opens: Vec<u32> = run.iter().filter(|k| k.1).map(|k| k.2).collect();
+        let closeds: Vec<u32> = run.iter().filter(|k| !k.1).map(|k| k.2).collect();
+        if !closeds.is_empty() {
+            let mut ones = ancestors.clone();
+            ones.extend_from_slice(&opens);
+            ones.extend_from_slice(&closeds);
+            ones.sort_unstable();
+            classes.push((ones, key.clone()));
+        }
+        if !opens.is_empty() {
+            let mut ones = ancestors;
+            ones.extend_from_slice(&opens);
+            ones.sort_unstable();
+            classes.push((ones, Vec::new()));
+            stack.push(Open {
+                at: i,
+                atoms: opens,
+                closed: !closeds.is_empty(),
+                next: 0,
+                gap: None,
+                class: classes.len() - 1,
+            });
+        }
+        i = j;
+    }
+    while let Some(o) = stack.pop() {
+        finish(o, &mut classes, &keyed)?;
+    }
+    // shortlex by witness: the exploration's discovery order
+    classes.sort_unstable_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.1.cmp(&b.1)));
+    let reps = &alpha.reps;
+    classes
+        .into_iter()
+        .map(|(ones, w)| {
+            let s: Option<String> = w.iter().map(|&x| reps.get(x as usize).copied()).collect();
+            Some((ones, s?))
+        })
+        .collect()
+}
+
+fn is_prefix_u32(a: &[u32], b: &[u32]) -> bool {
+    a.len() <= b.len() && b[..a.len()] == *a
+}
+
 /// Is some string accepted by every `pos` NFA and by no `neg` NFA?
 fn search(pos: &[&Nfa], neg: &[&Nfa], budget: &mut Budget) -> Result<Option<String>, Exceeded> {
     if pos.iter().any(|n| n.never) || neg.iter().any(|n| n.is_universal()) {
@@ -2146,25 +2385,17 @@ pub fn partition(
         }
         let nfas: Vec<&Nfa> = g.iter().map(|&u| uniq[u as usize]).collect();
         let alpha = Alphabet::new(nfas.iter().copied());
-        let mut found: Vec<(Vec<u32>, u32)> = Vec::new();
-        let mut seen: FxMap<Vec<u32>, ()> = FxMap::default();
-        let mut budget = fresh_budget();
-        let ex = bfs(&nfas, &alpha, &mut budget, |id, live, acc, _| {
-            if !acc.is_empty() && !seen.contains_key(acc) {
-                seen.insert(acc.to_vec(), ());
-                found.push((acc.to_vec(), id));
+        let found = match prefix_classes(&nfas, &alpha) {
+            Some(found) => found,
+            None => {
+                let mut budget = fresh_budget();
+                bfs_classes(&nfas, &alpha, &mut budget).map_err(|Exceeded| budget.error(g.len()))?
             }
-            if live.is_empty() {
-                Visit::Prune
-            } else {
-                Visit::Expand
-            }
-        })
-        .map_err(|Exceeded| budget.error(g.len()))?;
-        for (local, id) in found {
+        };
+        for (local, witness) in found {
             let ones: Vec<u32> = local.iter().map(|&l| g[l as usize]).collect();
             class_of.insert(ones.clone(), classes.len());
-            classes.push((ones, ex.witness(id, &alpha), false));
+            classes.push((ones, witness, false));
         }
     }
 
@@ -3023,6 +3254,200 @@ mod tests {
             None
         );
         assert_eq!(find_witness(&[&arn("x")], &[], &l).unwrap(), None);
+    }
+
+    // ---------------------------------------------------------------- prefix-atom fast path
+
+    /// The unique, non-empty NFAs of `atoms` (as `partition` hands them to a group), the
+    /// group's alphabet, the fast path's answer and the exploration's.
+    #[allow(clippy::type_complexity)]
+    fn both_paths(
+        atoms: &[Pattern],
+    ) -> (
+        Option<Vec<(Vec<u32>, String)>>,
+        Vec<(Vec<u32>, String)>,
+        Vec<Nfa>,
+    ) {
+        let mut uniq: Vec<Nfa> = Vec::new();
+        for a in atoms {
+            if !a.nfa.never && !uniq.contains(&a.nfa) {
+                uniq.push(a.nfa.clone());
+            }
+        }
+        let refs: Vec<&Nfa> = uniq.iter().collect();
+        let alpha = Alphabet::new(refs.iter().copied());
+        let fast = prefix_classes(&refs, &alpha);
+        let mut budget = Budget::new(&Limits::default());
+        let Ok(slow) = bfs_classes(&refs, &alpha, &mut budget) else {
+            panic!("exploration exceeded its budget");
+        };
+        (fast, slow, uniq)
+    }
+
+    #[test]
+    fn prefix_classes_of_action_patterns() {
+        let atoms: Vec<Pattern> = [
+            "ec2:Describe*",
+            "ec2:DescribeInstances",
+            "ec2:*",
+            "ec2:describeinstances",
+            "EC2:DescribeImages",
+            "s3:Get",
+            "s3:Get*",
+            "s3:GetObject",
+        ]
+        .iter()
+        .map(|p| plain_ic(p))
+        .collect();
+        let (fast, slow, _) = both_paths(&atoms);
+        assert_eq!(fast.as_ref(), Some(&slow));
+        let got: Vec<&str> = slow.iter().map(|(_, w)| w.as_str()).collect();
+        // `s3:get` is both a closed and an open key: its open class needs a continuation
+        assert_eq!(
+            got,
+            [
+                "ec2:",
+                "s3:get",
+                "s3:get2",
+                "ec2:describe",
+                "s3:getobject",
+                "ec2:describeimages",
+                "ec2:describeinstances"
+            ]
+        );
+    }
+
+    #[test]
+    fn prefix_classes_fall_back_unless_every_atom_is_a_prefix_atom() {
+        let fallback = |ps: &[Pattern]| both_paths(ps).0.is_none();
+        // an inner star, a `?`, a colon-free run, a catalog character class
+        assert!(fallback(&[plain("a*b"), plain("a*")]));
+        assert!(fallback(&[plain("a?"), plain("a*")]));
+        assert!(fallback(&[res("arn:aws:s3:*:x"), res("arn:aws:s3:*")]));
+        // `Fold('k')` accepts `k`, KELVIN SIGN and `K`, which a case-sensitive `K` splits
+        assert!(fallback(&[plain_ic("k*"), plain("K")]));
+        assert!(fallback(&[plain_ic("a"), plain("a*")]));
+        // a case-sensitive non-ASCII character nothing else folds to is a single symbol
+        assert!(!fallback(&[plain_ic("ſ*"), plain("ſx")]));
+        assert!(!fallback(&[
+            res("arn:aws:s3:::b/*"),
+            res("arn:aws:s3:::b/k")
+        ]));
+        assert!(!fallback(&[arn("arn:aws:s3:::*"), arn("arn:aws:s3:::b")]));
+    }
+
+    fn prefix_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            3 => Just('a'),
+            1 => Just('A'),
+            2 => Just('k'),
+            1 => Just('K'),
+            1 => Just(KELVIN),
+            1 => Just('s'),
+            1 => Just('S'),
+            1 => Just('\u{17F}'), // ſ LATIN SMALL LETTER LONG S
+            2 => Just(':'),
+            1 => Just('é'),
+            1 => Just('É'),
+        ]
+    }
+
+    /// Groups of prefix atoms sharing stems: nested prefixes, duplicates, empty keys, keys
+    /// both open and closed. `case` 0: all case-sensitive, 1: all ignore case, 2: mixed.
+    fn prefix_group() -> impl Strategy<Value = (Vec<PatternSpec>, u8)> {
+        let stem = proptest::collection::vec(prefix_char(), 0..3);
+        (
+            proptest::collection::vec(stem, 1..4),
+            proptest::collection::vec(
+                (
+                    any::<prop::sample::Index>(),
+                    proptest::collection::vec(prefix_char(), 0..3),
+                    any::<bool>(),
+                    any::<bool>(),
+                    any::<bool>(),
+                ),
+                1..12,
+            ),
+            0u8..3,
+        )
+            .prop_map(|(stems, atoms, case)| {
+                let specs = atoms
+                    .into_iter()
+                    .map(|(i, tail, open, ic, resource)| {
+                        let mut s: String = i.get(&stems).iter().chain(&tail).collect();
+                        if open {
+                            s.push('*');
+                        }
+                        let spec = PatternSpec::glob(
+                            &s,
+                            if resource {
+                                Mode::Resource
+                            } else {
+                                Mode::Plain
+                            },
+                        );
+                        match case {
+                            0 => spec,
+                            1 => spec.ignore_case(),
+                            _ if ic => spec.ignore_case(),
+                            _ => spec,
+                        }
+                    })
+                    .collect();
+                (specs, case)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        /// The prefix-atom fast path gives exactly the exploration's classes, witnesses and
+        /// order, every witness realises its class, and no string realises a class that is not
+        /// listed.
+        #[test]
+        fn prefix_classes_agree_with_exploration((specs, case) in prefix_group()) {
+            let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let (fast, slow, uniq) = both_paths(&atoms);
+            if case < 2 {
+                prop_assert!(fast.is_some(), "uniform case must take the fast path: {:?}", specs);
+            }
+            if let Some(fast) = &fast {
+                prop_assert_eq!(fast, &slow, "{:?}", specs);
+            }
+            // (the reference NFA simulation, not the fast matchers)
+            let vector = |s: &str| {
+                let mut b = Bits::new(uniq.len());
+                for (i, n) in uniq.iter().enumerate() {
+                    b.set(i, simulate(n, s));
+                }
+                b
+            };
+            let listed: HashSet<Bits> = slow
+                .iter()
+                .map(|(ones, _)| {
+                    let mut b = Bits::new(uniq.len());
+                    ones.iter().for_each(|&i| b.set(i as usize, true));
+                    b
+                })
+                .collect();
+            for (ones, w) in fast.iter().flatten() {
+                let b = vector(w);
+                let got: Vec<u32> = b.ones().map(|i| i as u32).collect();
+                prop_assert_eq!(&got, ones, "witness {:?}", w);
+            }
+            // brute force: strings up to length 3 over the characters used, plus one more
+            let mut chars: Vec<char> = vec!['a', 'A', 'k', 'K', KELVIN, 's', 'S', '\u{17F}', ':', 'é', 'É', 'x'];
+            chars.dedup();
+            for s in all_strings(&chars, 3) {
+                let b = vector(&s);
+                prop_assert!(b.none() || listed.contains(&b), "{:?} realises unlisted {:?}", s, b.to_vec());
+            }
+            // and through `partition`, exact over the original atoms
+            let part = partition(&atoms, &[], &Limits::default()).unwrap();
+            for c in &part.classes {
+                prop_assert_eq!(&classify(&atoms, &c.witness), &c.bits, "witness {:?}", c.witness);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- property tests
