@@ -1785,6 +1785,338 @@ fn prefix_classes(nfas: &[&Nfa], alpha: &Alphabet) -> Option<Vec<(Vec<u32>, Stri
         .collect()
 }
 
+/// The prefix atoms of a group (see [`prefix_classes`]) as one deterministic automaton: the
+/// trie of their keys plus one *settled* state per open-key class.
+///
+/// After reading a symbol sequence σ, the prefix atoms' match set is a function of where σ
+/// is: while σ is a trie node (a prefix of some key), it is `here[node]` (C(σ) when σ is a
+/// closed key, otherwise O(P) for the longest open key P ≤ σ, or nothing); once σ leaves the
+/// trie after node t, every key that is a prefix of σ is a prefix of t, no closed key equals
+/// σ or any extension of it, so the match set is O(P) for the longest open key P ≤ t
+/// (`open[t]`) for every continuation: the *settled* state of that class.
+struct PrefixTrie {
+    /// Children of each node (node 0 is the empty sequence), ascending by symbol.
+    children: Vec<Vec<(u32, u32)>>,
+    /// The class of the prefix atoms' match set at each node (`NO_CLASS`: none matches).
+    here: Vec<u32>,
+    /// The class O(P) of the longest open key P that is a prefix of the node (or `NO_CLASS`).
+    open: Vec<u32>,
+    /// Each class: its atoms (indices into the atoms the trie was built from), ascending.
+    classes: Vec<Vec<u32>>,
+}
+
+const NO_CLASS: u32 = u32::MAX;
+
+impl PrefixTrie {
+    /// The trie of `keyed` (key, open, atom) entries.
+    fn new(mut keyed: Vec<(Vec<u32>, bool, u32)>) -> PrefixTrie {
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let mut t = PrefixTrie {
+            children: vec![Vec::new()],
+            here: vec![NO_CLASS],
+            open: vec![NO_CLASS],
+            classes: Vec::new(),
+        };
+        let mut parent: Vec<u32> = vec![0];
+        let mut opens: Vec<Vec<u32>> = vec![Vec::new()];
+        let mut closeds: Vec<Vec<u32>> = vec![Vec::new()];
+        for (key, open, atom) in keyed {
+            let mut node = 0usize;
+            for &sym in &key {
+                // keys arrive in lexicographic order: an existing child is the last one
+                let next = match t.children[node].last() {
+                    Some(&(s, c)) if s == sym => c as usize,
+                    _ => {
+                        let c = t.children.len();
+                        t.children[node].push((sym, c as u32));
+                        t.children.push(Vec::new());
+                        parent.push(node as u32);
+                        opens.push(Vec::new());
+                        closeds.push(Vec::new());
+                        c
+                    }
+                };
+                node = next;
+            }
+            if open {
+                opens[node].push(atom);
+            } else {
+                closeds[node].push(atom);
+            }
+        }
+        let n = t.children.len();
+        t.here = vec![NO_CLASS; n];
+        t.open = vec![NO_CLASS; n];
+        // nodes are numbered in preorder: a parent before its children
+        for node in 0..n {
+            let inherited = if node == 0 {
+                NO_CLASS
+            } else {
+                t.open[parent[node] as usize]
+            };
+            let base: Vec<u32> = t
+                .classes
+                .get(inherited as usize)
+                .cloned()
+                .unwrap_or_default();
+            let mut open_class = inherited;
+            if !opens[node].is_empty() {
+                let mut ones = base.clone();
+                ones.extend_from_slice(&opens[node]);
+                ones.sort_unstable();
+                open_class = t.classes.len() as u32;
+                t.classes.push(ones);
+            }
+            t.open[node] = open_class;
+            t.here[node] = open_class;
+            if !closeds[node].is_empty() {
+                let mut ones = t
+                    .classes
+                    .get(open_class as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                ones.extend_from_slice(&closeds[node]);
+                ones.sort_unstable();
+                t.here[node] = t.classes.len() as u32;
+                t.classes.push(ones);
+            }
+        }
+        t
+    }
+}
+
+/// The classes of a group that mixes prefix atoms with other atoms (`rest`), by the same
+/// breadth-first product exploration as [`bfs_classes`], except that all prefix atoms together
+/// are one component, a [`PrefixTrie`] state, instead of one DFA state each: a product state is
+/// (trie state, the live `rest` atoms' DFA states). The atoms' match sets, hence the classes,
+/// are the same (see [`PrefixTrie`]); states are explored in the same shortlex order of their
+/// shortest symbol sequences, so each class gets the same witness (the shortlex-least string
+/// realising it) and the classes come in the same order (a property test compares them).
+///
+/// Two shortcuts keep it small, neither changing which states are discovered first:
+/// * symbols that no `rest` label tells apart (`rest` classes) and that are no child of the
+///   current trie node lead to the same product state, so only the least such symbol of each
+///   `rest` class is followed (the others would find that state already discovered);
+/// * a settled state whose `rest` atoms are all dead keeps its class forever and is not
+///   expanded.
+///
+/// `None` when fewer than two atoms are prefix atoms (nothing to gain), or when every atom is
+/// one ([`prefix_classes`] answers without exploring).
+fn trie_product_classes(
+    nfas: &[&Nfa],
+    alpha: &Alphabet,
+    budget: &mut Budget,
+) -> Option<Result<Vec<(Vec<u32>, String)>, Exceeded>> {
+    let mut memo: FxMap<Label, Option<u32>> = FxMap::default();
+    let mut keyed: Vec<(Vec<u32>, bool, u32)> = Vec::new();
+    let mut rest: Vec<u32> = Vec::new();
+    for (i, nfa) in nfas.iter().enumerate() {
+        match prefix_key(nfa, alpha, &mut memo) {
+            Some((key, open)) => keyed.push((key, open, i as u32)),
+            None => rest.push(i as u32),
+        }
+    }
+    if keyed.len() < 2 || rest.is_empty() {
+        return None;
+    }
+    Some(trie_product(
+        nfas,
+        &PrefixTrie::new(keyed),
+        &rest,
+        alpha,
+        budget,
+    ))
+}
+
+fn trie_product(
+    nfas: &[&Nfa],
+    trie: &PrefixTrie,
+    rest: &[u32],
+    alpha: &Alphabet,
+    budget: &mut Budget,
+) -> Result<Vec<(Vec<u32>, String)>, Exceeded> {
+    let nsym = alpha.reps.len();
+    let nodes = trie.children.len() as u32;
+    // trie state: a node `< nodes`, or `nodes + class` settled in that class, or `dead`
+    let dead = nodes.saturating_add(trie.classes.len() as u32);
+    let settled = |class: u32| {
+        if class == NO_CLASS {
+            dead
+        } else {
+            nodes + class
+        }
+    };
+    let class_of = |t: u32| {
+        if t < nodes {
+            trie.here.get(t as usize).copied().unwrap_or(NO_CLASS)
+        } else if t < dead {
+            t - nodes
+        } else {
+            NO_CLASS
+        }
+    };
+    // `rest` classes of symbols: symbols every `rest` label treats alike, ascending
+    let rclasses: Vec<Vec<u32>> = {
+        let labels: Vec<Label> = rest
+            .iter()
+            .flat_map(|&a| nfas[a as usize].steps.iter().map(|s| s.label))
+            .collect::<FxSet<Label>>()
+            .into_iter()
+            .collect();
+        let mut by_sig: FxMap<Vec<bool>, usize> = FxMap::default();
+        let mut out: Vec<Vec<u32>> = Vec::new();
+        for sym in 0..nsym {
+            let sig: Vec<bool> = labels.iter().map(|&l| alpha.matches(l, sym)).collect();
+            let k = *by_sig.entry(sig).or_insert_with(|| {
+                out.push(Vec::new());
+                out.len() - 1
+            });
+            out[k].push(sym as u32);
+        }
+        out
+    };
+    let least: Vec<u32> = {
+        let mut v: Vec<u32> = rclasses.iter().filter_map(|c| c.first().copied()).collect();
+        v.sort_unstable();
+        v
+    };
+    let rnfas: Vec<&Nfa> = rest.iter().map(|&a| nfas[a as usize]).collect();
+    let mut dfas = Vec::with_capacity(rnfas.len());
+    for nfa in &rnfas {
+        dfas.push(Dfa::new(nfa, nsym, budget)?);
+    }
+
+    // product states: [trie state, (rest atom, DFA state)...]
+    let mut states: Vec<Box<[u32]>> = Vec::new();
+    let mut index: FxMap<Box<[u32]>, u32> = FxMap::default();
+    let mut parent: Vec<u32> = Vec::new();
+    let mut via: Vec<u32> = Vec::new();
+    let mut queue: VecDeque<u32> = VecDeque::new();
+    let mut found: Vec<(Vec<u32>, u32)> = Vec::new();
+    let mut seen: FxSet<(u32, Vec<u32>)> = FxSet::default();
+    let mut acc: Vec<u32> = Vec::new();
+    // record the state's class (first discovery wins); whether to expand it
+    let mut visit = |id: u32,
+                     st: &[u32],
+                     dfas: &[Dfa<'_>],
+                     found: &mut Vec<(Vec<u32>, u32)>,
+                     queue: &mut VecDeque<u32>| {
+        let t = st.first().copied().unwrap_or(dead);
+        let pc = class_of(t);
+        acc.clear();
+        let mut live = false;
+        for pair in st.get(1..).unwrap_or(&[]).chunks_exact(2) {
+            live = true;
+            let (a, d) = (pair[0], pair[1]);
+            if dfas
+                .get(a as usize)
+                .is_some_and(|dfa| dfa.accept.get(d as usize).copied().unwrap_or(false))
+            {
+                acc.push(rest[a as usize]);
+            }
+        }
+        if (pc != NO_CLASS || !acc.is_empty()) && seen.insert((pc, acc.clone())) {
+            let mut ones: Vec<u32> = trie.classes.get(pc as usize).cloned().unwrap_or_default();
+            ones.extend_from_slice(&acc);
+            ones.sort_unstable();
+            found.push((ones, id));
+        }
+        if t < nodes || live {
+            queue.push_back(id);
+        }
+    };
+    let mut root: Vec<u32> = vec![0];
+    for a in 0..rnfas.len() as u32 {
+        root.extend([a, 0]);
+    }
+    budget.take()?;
+    let root: Box<[u32]> = root.into();
+    index.insert(root.clone(), 0);
+    parent.push(0);
+    via.push(0);
+    visit(0, &root, &dfas, &mut found, &mut queue);
+    states.push(root);
+
+    let mut syms: Vec<u32> = Vec::new();
+    let mut next: Vec<u32> = Vec::new();
+    while let Some(id) = queue.pop_front() {
+        let cur = states[id as usize].clone();
+        let t = cur.first().copied().unwrap_or(dead);
+        // the symbols to follow, ascending
+        syms.clear();
+        let kids: &[(u32, u32)] = if t < nodes {
+            trie.children.get(t as usize).map_or(&[], Vec::as_slice)
+        } else {
+            &[]
+        };
+        if kids.is_empty() {
+            syms.extend_from_slice(&least);
+        } else {
+            syms.extend(kids.iter().map(|&(s, _)| s));
+            for c in &rclasses {
+                if let Some(&s) = c
+                    .iter()
+                    .find(|&&s| kids.binary_search_by_key(&s, |&(k, _)| k).is_err())
+                {
+                    syms.push(s);
+                }
+            }
+            syms.sort_unstable();
+            syms.dedup();
+        }
+        budget.work((cur.len() / 2 + 1) * syms.len())?;
+        for &sym in syms.iter() {
+            next.clear();
+            let nt = if t < nodes {
+                match kids.binary_search_by_key(&sym, |&(k, _)| k) {
+                    Ok(i) => kids[i].1,
+                    Err(_) => settled(trie.open.get(t as usize).copied().unwrap_or(NO_CLASS)),
+                }
+            } else {
+                t
+            };
+            next.push(nt);
+            for pair in cur.get(1..).unwrap_or(&[]).chunks_exact(2) {
+                let (a, d) = (pair[0], pair[1]);
+                let Some(dfa) = dfas.get_mut(a as usize) else {
+                    continue;
+                };
+                let to = dfa.step(d, sym as usize, alpha, budget)?;
+                if to != DEAD {
+                    next.extend([a, to]);
+                }
+            }
+            if nt == dead && next.len() == 1 {
+                continue; // nothing matches here or later
+            }
+            if index.contains_key(next.as_slice()) {
+                continue;
+            }
+            budget.take()?;
+            let nid = states.len() as u32;
+            let boxed: Box<[u32]> = next.as_slice().into();
+            index.insert(boxed.clone(), nid);
+            parent.push(id);
+            via.push(sym);
+            visit(nid, &boxed, &dfas, &mut found, &mut queue);
+            states.push(boxed);
+        }
+    }
+    let witness = |mut id: u32| -> String {
+        let mut out = Vec::new();
+        while id != 0 {
+            let i = id as usize;
+            out.push(alpha.reps.get(via[i] as usize).copied().unwrap_or('x'));
+            id = parent[i];
+        }
+        out.iter().rev().collect()
+    };
+    Ok(found
+        .into_iter()
+        .map(|(ones, id)| (ones, witness(id)))
+        .collect())
+}
+
 fn is_prefix_u32(a: &[u32], b: &[u32]) -> bool {
     a.len() <= b.len() && b[..a.len()] == *a
 }
@@ -2389,7 +2721,9 @@ pub fn partition(
             Some(found) => found,
             None => {
                 let mut budget = fresh_budget();
-                bfs_classes(&nfas, &alpha, &mut budget).map_err(|Exceeded| budget.error(g.len()))?
+                trie_product_classes(&nfas, &alpha, &mut budget)
+                    .unwrap_or_else(|| bfs_classes(&nfas, &alpha, &mut budget))
+                    .map_err(|Exceeded| budget.error(g.len()))?
             }
         };
         for (local, witness) in found {
@@ -3267,6 +3601,7 @@ mod tests {
         Option<Vec<(Vec<u32>, String)>>,
         Vec<(Vec<u32>, String)>,
         Vec<Nfa>,
+        Option<Vec<(Vec<u32>, String)>>,
     ) {
         let mut uniq: Vec<Nfa> = Vec::new();
         for a in atoms {
@@ -3281,7 +3616,12 @@ mod tests {
         let Ok(slow) = bfs_classes(&refs, &alpha, &mut budget) else {
             panic!("exploration exceeded its budget");
         };
-        (fast, slow, uniq)
+        let mut budget = Budget::new(&Limits::default());
+        let trie = trie_product_classes(&refs, &alpha, &mut budget).map(|r| match r {
+            Ok(v) => v,
+            Err(Exceeded) => panic!("trie product exceeded its budget"),
+        });
+        (fast, slow, uniq, trie)
     }
 
     #[test]
@@ -3299,7 +3639,7 @@ mod tests {
         .iter()
         .map(|p| plain_ic(p))
         .collect();
-        let (fast, slow, _) = both_paths(&atoms);
+        let (fast, slow, _, _) = both_paths(&atoms);
         assert_eq!(fast.as_ref(), Some(&slow));
         let got: Vec<&str> = slow.iter().map(|(_, w)| w.as_str()).collect();
         // `s3:get` is both a closed and an open key: its open class needs a continuation
@@ -3315,6 +3655,14 @@ mod tests {
                 "ec2:describeinstances"
             ]
         );
+        // with the well-formed action shape `?*:?*` (not a prefix atom) in the group: the trie
+        // product, again the exploration's answer
+        let mut atoms = atoms;
+        atoms.push(plain("?*:?*"));
+        atoms.push(plain_ic("iam:*user"));
+        let (fast, slow, _, trie) = both_paths(&atoms);
+        assert!(fast.is_none());
+        assert_eq!(trie.as_ref(), Some(&slow));
     }
 
     #[test]
@@ -3401,18 +3749,27 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
-        /// The prefix-atom fast path gives exactly the exploration's classes, witnesses and
-        /// order, every witness realises its class, and no string realises a class that is not
-        /// listed.
+        /// The prefix-atom fast path, and the trie product when other atoms join the group,
+        /// give exactly the exploration's classes, witnesses and order, every witness realises
+        /// its class, and no string realises a class that is not listed.
         #[test]
-        fn prefix_classes_agree_with_exploration((specs, case) in prefix_group()) {
+        fn prefix_classes_agree_with_exploration(
+            (specs, case) in prefix_group(),
+            others in proptest::collection::vec(spec(5), 0..3),
+        ) {
+            let mut specs = specs;
+            let with_others = !others.is_empty();
+            specs.extend(others);
             let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
-            let (fast, slow, uniq) = both_paths(&atoms);
-            if case < 2 {
+            let (fast, slow, uniq, trie) = both_paths(&atoms);
+            if case < 2 && !with_others {
                 prop_assert!(fast.is_some(), "uniform case must take the fast path: {:?}", specs);
             }
             if let Some(fast) = &fast {
                 prop_assert_eq!(fast, &slow, "{:?}", specs);
+            }
+            if let Some(trie) = &trie {
+                prop_assert_eq!(trie, &slow, "trie product {:?}", specs);
             }
             // (the reference NFA simulation, not the fast matchers)
             let vector = |s: &str| {
@@ -3430,7 +3787,7 @@ mod tests {
                     b
                 })
                 .collect();
-            for (ones, w) in fast.iter().flatten() {
+            for (ones, w) in fast.iter().flatten().chain(trie.iter().flatten()) {
                 let b = vector(w);
                 let got: Vec<u32> = b.ones().map(|i| i as u32).collect();
                 prop_assert_eq!(&got, ones, "witness {:?}", w);
