@@ -2089,13 +2089,18 @@ fn trie_product(
             if nt == dead && next.len() == 1 {
                 continue; // nothing matches here or later
             }
-            if index.contains_key(next.as_slice()) {
+            // A trie node is reached only from its parent node (the trie is a tree, and a
+            // settled state stays settled), so a node's product state is new; settled ones
+            // are looked up.
+            if nt >= nodes && index.contains_key(next.as_slice()) {
                 continue;
             }
             budget.take()?;
             let nid = states.len() as u32;
             let boxed: Box<[u32]> = next.as_slice().into();
-            index.insert(boxed.clone(), nid);
+            if nt >= nodes {
+                index.insert(boxed.clone(), nid);
+            }
             parent.push(id);
             via.push(sym);
             visit(nid, &boxed, &dfas, &mut found, &mut queue);
