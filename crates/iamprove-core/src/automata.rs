@@ -1573,8 +1573,8 @@ fn bfs_with(
             }
         }
         let mut plain_done = false;
-        for sym in 0..nsym {
-            if skip && !distinct[sym] {
+        for (sym, &dist) in distinct.iter().enumerate() {
+            if skip && !dist {
                 if plain_done {
                     continue;
                 }
@@ -1617,6 +1617,9 @@ fn bfs_with(
     }
     Ok(ex)
 }
+
+/// The non-empty classes of one group: local atom indices (ascending) and a witness each.
+type GroupClasses = Vec<(Vec<u32>, String)>;
 
 /// The classes of one group by breadth-first exploration (the general path): each realisable
 /// non-empty vector of local atom indices (ascending), with its witness, in discovery order.
@@ -1974,7 +1977,7 @@ fn trie_product_classes(
     nfas: &[&Nfa],
     alpha: &Alphabet,
     budget: &mut Budget,
-) -> Option<Result<Vec<(Vec<u32>, String)>, Exceeded>> {
+) -> Option<Result<GroupClasses, Exceeded>> {
     let mut memo: FxMap<Label, Option<u32>> = FxMap::default();
     let mut keyed: Vec<(Vec<u32>, bool, u32)> = Vec::new();
     let mut rest: Vec<u32> = Vec::new();
