@@ -36,6 +36,11 @@
 //!   atom of another group, so the classes with a true bit are exactly the non-zero classes of
 //!   each group, padded with false bits. The all-false class is decided separately and
 //!   exactly. Groups of one atom need no exploration at all.
+//! * **Prefix atoms.** A group whose atoms are all literal steps with at most one trailing `Any`
+//!   star needs no exploration either: its classes follow from a sort of the literal keys
+//!   (`prefix_classes`, with the proof). A group that mixes such atoms with others explores the
+//!   product of the others' DFAs with the trie of the prefix keys as one component
+//!   (`trie_product_classes`). Both give the exploration's classes, witnesses and order.
 //!
 //! # Limits
 //!
