@@ -1977,15 +1977,20 @@ impl Encoder {
             .into_iter()
             .filter_map(|a| crate::wellformed::action_formats(&a).map(|f| (a, f)))
             .collect();
-        // (catalog formats, not the account variants `wellformed` splits one into)
-        let count = |c: &[(String, Vec<Vec<Tok>>)]| {
-            let all: std::collections::HashSet<Vec<Tok>> = c
-                .iter()
-                .flat_map(|(_, f)| f.iter().map(|t| crate::wellformed::family(t)))
-                .collect();
-            all.len()
+        // (catalog formats, not the account variants `wellformed` splits one into); the families
+        // of each action are computed once, and the longest prefix of `chosen` whose formats fit
+        // is found in one pass (the count only grows with the prefix)
+        let fitting = |c: &[(String, Vec<Vec<Tok>>)]| {
+            let mut all: std::collections::HashSet<Vec<Tok>> = std::collections::HashSet::new();
+            for (k, (_, f)) in c.iter().enumerate() {
+                all.extend(f.iter().map(|t| crate::wellformed::family(t)));
+                if all.len() > WELL_FORMED_BUDGET {
+                    return k;
+                }
+            }
+            c.len()
         };
-        if count(&chosen) > WELL_FORMED_BUDGET {
+        if fitting(&chosen) < chosen.len() {
             // the services the resource patterns name (`arn:PART:SERVICE:…`)
             let services: Vec<String> = self.domains[RESOURCE_DOMAIN]
                 .atoms
@@ -2001,9 +2006,8 @@ impl Encoder {
                     .iter()
                     .any(|s| a.split(':').next() == Some(s.as_str()))
             });
-            while count(&chosen) > WELL_FORMED_BUDGET {
-                chosen.pop();
-            }
+            let keep = fitting(&chosen);
+            chosen.truncate(keep);
         }
         if !chosen.is_empty() {
             self.assume(WELL_FORMED_ASSUMPTION);
@@ -2027,24 +2031,49 @@ impl Encoder {
             }
             out
         };
+        let small = automata::Limits {
+            max_states: 20_000,
+            max_steps: 200_000,
+        };
+        // the same formats and shapes recur across the actions of a service: each is compiled
+        // once, and each (shape, format) pair is searched at most once
+        let mut patterns: HashMap<Vec<Tok>, Pattern> = HashMap::new();
+        let mut overlap: HashMap<(Vec<Tok>, Vec<Tok>), bool> = HashMap::new();
         for (a, formats) in chosen {
             let mut formats = loosen(formats);
             // the catalog may lag the service: a resource shape the policies pair with the action
             // and that no format of the action covers is taken as one more format
             let declared = loosen(self.declared_shapes(&a));
-            let compiled: Vec<Pattern> = formats
-                .iter()
-                .map(|f| Pattern::compile(&format_key(f.clone()).spec()))
-                .collect();
-            let small = automata::Limits {
-                max_states: 20_000,
-                max_steps: 200_000,
-            };
+            let catalog = formats.len();
             for d in declared {
-                let dp = Pattern::compile(&format_key(d.clone()).spec());
-                let covered = compiled
-                    .iter()
-                    .any(|f| matches!(automata::find_witness(&[&dp, f], &[], &small), Ok(Some(_))));
+                let mut covered = false;
+                for f in &formats[..catalog] {
+                    let key = (d.clone(), f.clone());
+                    if let Some(&o) = overlap.get(&key) {
+                        covered = o;
+                    } else {
+                        for t in [&d, f] {
+                            if !patterns.contains_key(t) {
+                                let p = Pattern::compile(&format_key(t.clone()).spec());
+                                patterns.insert(t.clone(), p);
+                            }
+                        }
+                        let (Some(dp), Some(fp)) = (patterns.get(&d), patterns.get(f)) else {
+                            continue;
+                        };
+                        // a proved disjointness skips the search; otherwise search (an exceeded
+                        // budget counts as not covered, as before)
+                        covered = !automata::surely_disjoint(dp, fp)
+                            && matches!(
+                                automata::find_witness(&[dp, fp], &[], &small),
+                                Ok(Some(_))
+                            );
+                        overlap.insert(key, covered);
+                    }
+                    if covered {
+                        break;
+                    }
+                }
                 if !covered && !formats.contains(&d) {
                     formats.push(d);
                 }
@@ -2443,14 +2472,23 @@ impl Encoder {
                 };
                 let mut calls = 0usize;
                 for p in 0..npred {
-                    let mp = pats(p);
-                    if mp
-                        .iter()
-                        .all(|a| matches!(automata::find_witness(&[a], &[], &small), Ok(None)))
-                    {
+                    // (a single glob's language is empty exactly when it is never-matching)
+                    if pats(p).iter().all(|a| a.is_empty_language()) {
                         empty.push(p);
                     }
                 }
+                // atoms proved disjoint without an automaton (`automata::surely_disjoint`),
+                // computed once per pair of atoms
+                let mut apart: HashMap<(usize, usize), bool> = HashMap::new();
+                let mut disjoint = |a: usize, b: usize| -> bool {
+                    let key = (a.min(b), a.max(b));
+                    *apart.entry(key).or_insert_with(|| {
+                        match (d.compiled.get(a), d.compiled.get(b)) {
+                            (Some(x), Some(y)) => automata::surely_disjoint(x, y),
+                            _ => false,
+                        }
+                    })
+                };
                 'outer: for p in 0..npred {
                     for q in 0..npred {
                         if p == q || calls > 20_000 {
@@ -2459,19 +2497,42 @@ impl Encoder {
                             }
                             continue;
                         }
-                        let (mp, mq) = (pats(p), pats(q));
-                        calls += mp.len();
-                        if mp
-                            .iter()
-                            .all(|a| matches!(automata::find_witness(&[a], &mq, &small), Ok(None)))
-                        {
+                        let (ap, aq) = (&d.preds[p], &d.preds[q]);
+                        // (the call count, the budget of this loop, counts searches the
+                        // pre-checks below skip, so the same facts are examined as before)
+                        calls += ap.len();
+                        // p ⊆ q: every atom of p is empty or inside q's atoms; an atom with a
+                        // string that is disjoint from every atom of q is not
+                        let subset = ap.iter().all(|&a| {
+                            let Some(pa) = d.compiled.get(a) else {
+                                return false;
+                            };
+                            if pa.is_empty_language() {
+                                return true;
+                            }
+                            let near: Vec<&Pattern> = aq
+                                .iter()
+                                .filter(|&&b| !disjoint(a, b))
+                                .filter_map(|&b| d.compiled.get(b))
+                                .collect();
+                            !near.is_empty()
+                                && matches!(automata::find_witness(&[pa], &near, &small), Ok(None))
+                        });
+                        if subset {
                             facts.push((p, q, true));
                         }
                         if p < q {
-                            calls += mp.len() * mq.len();
-                            if mp.iter().all(|a| {
-                                mq.iter().all(|b| {
-                                    matches!(automata::find_witness(&[a, b], &[], &small), Ok(None))
+                            calls += ap.len() * aq.len();
+                            if ap.iter().all(|&a| {
+                                aq.iter().all(|&b| {
+                                    disjoint(a, b)
+                                        || matches!(
+                                            (d.compiled.get(a), d.compiled.get(b)),
+                                            (Some(x), Some(y)) if matches!(
+                                                automata::find_witness(&[x, y], &[], &small),
+                                                Ok(None)
+                                            )
+                                        )
                                 })
                             }) {
                                 facts.push((p, q, false));
