@@ -2489,6 +2489,20 @@ impl Encoder {
                         }
                     })
                 };
+                // one string of each atom (a shortest one): a concrete string that matches an
+                // atom and misses every atom of q refutes p ⊆ q, and one that matches two atoms
+                // refutes their disjointness, without a search
+                let sample: Vec<Option<String>> = d
+                    .compiled
+                    .iter()
+                    .map(|a| automata::find_witness(&[a], &[], &small).ok().flatten())
+                    .collect();
+                let shared = |a: usize, b: usize| -> bool {
+                    let hits = |x: usize, y: usize| {
+                        matches!((sample.get(x), d.compiled.get(y)), (Some(Some(w)), Some(p)) if p.is_match(w))
+                    };
+                    hits(a, b) || hits(b, a)
+                };
                 'outer: for p in 0..npred {
                     for q in 0..npred {
                         if p == q || calls > 20_000 {
@@ -2510,6 +2524,14 @@ impl Encoder {
                             if pa.is_empty_language() {
                                 return true;
                             }
+                            if let Some(Some(w)) = sample.get(a) {
+                                let in_q = aq
+                                    .iter()
+                                    .any(|&b| d.compiled.get(b).is_some_and(|p| p.is_match(w)));
+                                if !in_q {
+                                    return false;
+                                }
+                            }
                             let near: Vec<&Pattern> = aq
                                 .iter()
                                 .filter(|&&b| !disjoint(a, b))
@@ -2526,7 +2548,7 @@ impl Encoder {
                             if ap.iter().all(|&a| {
                                 aq.iter().all(|&b| {
                                     disjoint(a, b)
-                                        || matches!(
+                                        || !shared(a, b) && matches!(
                                             (d.compiled.get(a), d.compiled.get(b)),
                                             (Some(x), Some(y)) if matches!(
                                                 automata::find_witness(&[x, y], &[], &small),
