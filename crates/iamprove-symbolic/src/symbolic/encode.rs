@@ -2460,109 +2460,10 @@ impl Encoder {
                 .collect();
             let npred = self.domains[di].preds.len();
             // pairwise relations between predicates (sound pruning: only proved facts are used)
-            let mut facts: Vec<(usize, usize, bool)> = Vec::new(); // (p, q, true: p ⊆ q; false: disjoint)
-            let mut empty: Vec<usize> = Vec::new();
-            {
+            let (empty, facts) = {
                 let d = &self.domains[di];
-                let pats = |p: usize| -> Vec<&Pattern> {
-                    d.preds[p]
-                        .iter()
-                        .filter_map(|&a| d.compiled.get(a))
-                        .collect()
-                };
-                let mut calls = 0usize;
-                for p in 0..npred {
-                    // (a single glob's language is empty exactly when it is never-matching)
-                    if pats(p).iter().all(|a| a.is_empty_language()) {
-                        empty.push(p);
-                    }
-                }
-                // atoms proved disjoint without an automaton (`automata::surely_disjoint`),
-                // computed once per pair of atoms
-                let mut apart: HashMap<(usize, usize), bool> = HashMap::new();
-                let mut disjoint = |a: usize, b: usize| -> bool {
-                    let key = (a.min(b), a.max(b));
-                    *apart.entry(key).or_insert_with(|| {
-                        match (d.compiled.get(a), d.compiled.get(b)) {
-                            (Some(x), Some(y)) => automata::surely_disjoint(x, y),
-                            _ => false,
-                        }
-                    })
-                };
-                // one string of each atom (a shortest one): a concrete string that matches an
-                // atom and misses every atom of q refutes p ⊆ q, and one that matches two atoms
-                // refutes their disjointness, without a search
-                let sample: Vec<Option<String>> = d
-                    .compiled
-                    .iter()
-                    .map(|a| automata::find_witness(&[a], &[], &small).ok().flatten())
-                    .collect();
-                let shared = |a: usize, b: usize| -> bool {
-                    let hits = |x: usize, y: usize| {
-                        matches!((sample.get(x), d.compiled.get(y)), (Some(Some(w)), Some(p)) if p.is_match(w))
-                    };
-                    hits(a, b) || hits(b, a)
-                };
-                'outer: for p in 0..npred {
-                    for q in 0..npred {
-                        if p == q || calls > 20_000 {
-                            if calls > 20_000 {
-                                break 'outer;
-                            }
-                            continue;
-                        }
-                        let (ap, aq) = (&d.preds[p], &d.preds[q]);
-                        // (the call count, the budget of this loop, counts searches the
-                        // pre-checks below skip, so the same facts are examined as before)
-                        calls += ap.len();
-                        // p ⊆ q: every atom of p is empty or inside q's atoms; an atom with a
-                        // string that is disjoint from every atom of q is not
-                        let subset = ap.iter().all(|&a| {
-                            let Some(pa) = d.compiled.get(a) else {
-                                return false;
-                            };
-                            if pa.is_empty_language() {
-                                return true;
-                            }
-                            if let Some(Some(w)) = sample.get(a) {
-                                let in_q = aq
-                                    .iter()
-                                    .any(|&b| d.compiled.get(b).is_some_and(|p| p.is_match(w)));
-                                if !in_q {
-                                    return false;
-                                }
-                            }
-                            let near: Vec<&Pattern> = aq
-                                .iter()
-                                .filter(|&&b| !disjoint(a, b))
-                                .filter_map(|&b| d.compiled.get(b))
-                                .collect();
-                            !near.is_empty()
-                                && matches!(automata::find_witness(&[pa], &near, &small), Ok(None))
-                        });
-                        if subset {
-                            facts.push((p, q, true));
-                        }
-                        if p < q {
-                            calls += ap.len() * aq.len();
-                            if ap.iter().all(|&a| {
-                                aq.iter().all(|&b| {
-                                    disjoint(a, b)
-                                        || !shared(a, b) && matches!(
-                                            (d.compiled.get(a), d.compiled.get(b)),
-                                            (Some(x), Some(y)) if matches!(
-                                                automata::find_witness(&[x, y], &[], &small),
-                                                Ok(None)
-                                            )
-                                        )
-                                })
-                            }) {
-                                facts.push((p, q, false));
-                            }
-                        }
-                    }
-                }
-            }
+                predicate_facts(&d.compiled, &d.preds, &small)
+            };
             for &slot in &slots {
                 for p in 0..npred {
                     let v = self.vars.new_bool(format!("pred:{slot}:{p}"));
@@ -2662,6 +2563,116 @@ impl Encoder {
             .map(|k| k.num_scale)
             .unwrap_or(1)
     }
+}
+
+/// The static relations between the predicates (unions of atoms) of an unpartitioned domain:
+/// the predicates no string satisfies, and `(p, q, true)` when p ⊆ q, `(p, q, false)` when p
+/// and q are disjoint. Only proved relations are listed (a search that gives up adds nothing),
+/// and after 20,000 searches' worth of pairs the rest are left out: sound pruning for
+/// [`Encoder::lazy_domains`]. Searches are skipped when a cheap exact argument decides a pair of
+/// atoms: [`automata::surely_disjoint`], or one shortest string per atom that matches (or misses)
+/// the other side.
+fn predicate_facts(
+    compiled: &[Pattern],
+    preds: &[Vec<usize>],
+    small: &automata::Limits,
+) -> (Vec<usize>, Vec<(usize, usize, bool)>) {
+    let npred = preds.len();
+    let mut facts: Vec<(usize, usize, bool)> = Vec::new(); // (p, q, true: p ⊆ q; false: disjoint)
+    let mut empty: Vec<usize> = Vec::new();
+    let mut calls = 0usize;
+    for (p, atoms) in preds.iter().enumerate() {
+        // (a single glob's language is empty exactly when it is never-matching)
+        if atoms
+            .iter()
+            .all(|&a| compiled.get(a).is_some_and(Pattern::is_empty_language))
+        {
+            empty.push(p);
+        }
+    }
+    // atoms proved disjoint without an automaton (`automata::surely_disjoint`),
+    // computed once per pair of atoms
+    let mut apart: HashMap<(usize, usize), bool> = HashMap::new();
+    let mut disjoint = |a: usize, b: usize| -> bool {
+        let key = (a.min(b), a.max(b));
+        *apart
+            .entry(key)
+            .or_insert_with(|| match (compiled.get(a), compiled.get(b)) {
+                (Some(x), Some(y)) => automata::surely_disjoint(x, y),
+                _ => false,
+            })
+    };
+    // one string of each atom (a shortest one): a concrete string that matches an
+    // atom and misses every atom of q refutes p ⊆ q, and one that matches two atoms
+    // refutes their disjointness, without a search
+    let sample: Vec<Option<String>> = compiled
+        .iter()
+        .map(|a| automata::find_witness(&[a], &[], small).ok().flatten())
+        .collect();
+    let shared = |a: usize, b: usize| -> bool {
+        let hits = |x: usize, y: usize| matches!((sample.get(x), compiled.get(y)), (Some(Some(w)), Some(p)) if p.is_match(w));
+        hits(a, b) || hits(b, a)
+    };
+    'outer: for p in 0..npred {
+        for q in 0..npred {
+            if p == q || calls > 20_000 {
+                if calls > 20_000 {
+                    break 'outer;
+                }
+                continue;
+            }
+            let (ap, aq) = (&preds[p], &preds[q]);
+            // (the call count, the budget of this loop, counts searches the
+            // pre-checks below skip, so the same facts are examined as before)
+            calls += ap.len();
+            // p ⊆ q: every atom of p is empty or inside q's atoms; an atom with a
+            // string that is disjoint from every atom of q is not
+            let subset = ap.iter().all(|&a| {
+                let Some(pa) = compiled.get(a) else {
+                    return false;
+                };
+                if pa.is_empty_language() {
+                    return true;
+                }
+                if let Some(Some(w)) = sample.get(a) {
+                    let in_q = aq
+                        .iter()
+                        .any(|&b| compiled.get(b).is_some_and(|p| p.is_match(w)));
+                    if !in_q {
+                        return false;
+                    }
+                }
+                let near: Vec<&Pattern> = aq
+                    .iter()
+                    .filter(|&&b| !disjoint(a, b))
+                    .filter_map(|&b| compiled.get(b))
+                    .collect();
+                !near.is_empty() && matches!(automata::find_witness(&[pa], &near, small), Ok(None))
+            });
+            if subset {
+                facts.push((p, q, true));
+            }
+            if p < q {
+                calls += ap.len() * aq.len();
+                if ap.iter().all(|&a| {
+                    aq.iter().all(|&b| {
+                        disjoint(a, b)
+                            || !shared(a, b)
+                                && matches!(
+                                    (compiled.get(a), compiled.get(b)),
+                                    (Some(x), Some(y)) if matches!(
+                                        automata::find_witness(&[x, y], &[], small),
+                                        Ok(None)
+                                    )
+                                )
+                    })
+                }) {
+                    facts.push((p, q, false));
+                }
+            }
+        }
+    }
+    (empty, facts)
 }
 
 fn arn_account_toks(acct: &str) -> Vec<Tok> {
@@ -2775,5 +2786,110 @@ impl crate::solver::VarSorts for Encoder {
     }
     fn count_bound(&self, key: usize) -> u32 {
         self.vars.counts.get(key).map(|c| c.1).unwrap_or(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automata::{Limits, Mode, PatternSpec};
+    use proptest::prelude::*;
+
+    /// [`predicate_facts`] as it was before its pre-checks: one search per question.
+    fn facts_by_search(
+        compiled: &[Pattern],
+        preds: &[Vec<usize>],
+        small: &Limits,
+    ) -> (Vec<usize>, Vec<(usize, usize, bool)>) {
+        let pats = |p: usize| -> Vec<&Pattern> { preds[p].iter().map(|&a| &compiled[a]).collect() };
+        let none = |pos: &[&Pattern], neg: &[&Pattern]| {
+            matches!(automata::find_witness(pos, neg, small), Ok(None))
+        };
+        let empty = (0..preds.len())
+            .filter(|&p| pats(p).iter().all(|a| none(&[a], &[])))
+            .collect();
+        let mut facts = Vec::new();
+        for p in 0..preds.len() {
+            for q in 0..preds.len() {
+                if p == q {
+                    continue;
+                }
+                let (mp, mq) = (pats(p), pats(q));
+                if mp.iter().all(|a| none(&[a], &mq)) {
+                    facts.push((p, q, true));
+                }
+                if p < q && mp.iter().all(|a| mq.iter().all(|b| none(&[a, b], &[]))) {
+                    facts.push((p, q, false));
+                }
+            }
+        }
+        (empty, facts)
+    }
+
+    /// ARN-like globs: 1 to 7 segments (so fewer than five colons too) with shared prefixes,
+    /// `*` and `?` in any segment (the service segment included), in every mode, case-sensitive
+    /// or not.
+    fn arn_like() -> impl Strategy<Value = PatternSpec> {
+        let seg = prop_oneof![
+            Just("arn"),
+            Just("aws"),
+            Just("aws*"),
+            Just("*"),
+            Just("?"),
+            Just(""),
+            Just("s3"),
+            Just("S3"),
+            Just("sqs"),
+            Just("s*"),
+            Just("s?s"),
+            Just("ec2"),
+            Just("x/*"),
+            Just("x/a"),
+            Just("X/a*"),
+        ];
+        (
+            proptest::collection::vec(seg, 1..8),
+            prop_oneof![
+                Just(Mode::Plain),
+                Just(Mode::Resource),
+                Just(Mode::Arn),
+                Just(Mode::Format)
+            ],
+            any::<bool>(),
+        )
+            .prop_map(|(segs, mode, ignore_case)| {
+                let mut spec = PatternSpec::glob(&segs.join(":"), mode);
+                spec.ignore_case = ignore_case;
+                spec
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// The pre-checks (`surely_disjoint`, shortest strings, searches against the atoms not
+        /// proved disjoint) change no fact: the same empty predicates, inclusions and
+        /// disjointness as one exact search per question.
+        #[test]
+        fn predicate_facts_agree_with_the_searches(
+            specs in proptest::collection::vec(arn_like(), 1..7),
+            raw in proptest::collection::vec(proptest::collection::vec(0usize..7, 1..4), 1..6),
+        ) {
+            let compiled: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let preds: Vec<Vec<usize>> = raw
+                .iter()
+                .map(|p| {
+                    let mut v: Vec<usize> = p.iter().map(|&a| a % compiled.len()).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                })
+                .collect();
+            let small = Limits { max_states: 20_000, max_steps: 200_000 };
+            prop_assert_eq!(
+                predicate_facts(&compiled, &preds, &small),
+                facts_by_search(&compiled, &preds, &small)
+            );
+        }
     }
 }
