@@ -1973,26 +1973,25 @@ impl Encoder {
             })
             .map(AtomKey::text)
             .collect();
-        let mut chosen: Vec<(String, Vec<Vec<Tok>>)> = literals
-            .into_iter()
-            .filter_map(|a| crate::wellformed::action_formats(&a).map(|f| (a, f)))
-            .collect();
-        // (catalog formats, not the account variants `wellformed` splits one into); the families
-        // of each action are computed once, and the longest prefix of `chosen` whose formats fit
-        // is found in one pass (the count only grows with the prefix)
-        let fitting = |c: &[(String, Vec<Vec<Tok>>)]| {
-            let mut all: std::collections::HashSet<Vec<Tok>> = std::collections::HashSet::new();
-            for (k, (_, f)) in c.iter().enumerate() {
-                all.extend(f.iter().map(|t| crate::wellformed::family(t)));
-                if all.len() > WELL_FORMED_BUDGET {
-                    return k;
+        // (catalog formats, not the account variants `wellformed` splits one into): the formats
+        // of the literal actions in order, until their families exceed the budget (the count only
+        // grows, so a policy listing thousands of actions stops early)
+        let mut chosen: Vec<(String, Vec<Vec<Tok>>)> = Vec::new();
+        let mut families: std::collections::HashSet<Vec<Tok>> = std::collections::HashSet::new();
+        let mut over = false;
+        for a in &literals {
+            if let Some(f) = crate::wellformed::action_formats(a) {
+                families.extend(f.iter().map(|t| crate::wellformed::family(t)));
+                chosen.push((a.clone(), f));
+                if families.len() > WELL_FORMED_BUDGET {
+                    over = true;
+                    break;
                 }
             }
-            c.len()
-        };
-        if fitting(&chosen) < chosen.len() {
+        }
+        if over {
             // the services the resource patterns name (`arn:PART:SERVICE:…`)
-            let services: Vec<String> = self.domains[RESOURCE_DOMAIN]
+            let services: std::collections::HashSet<String> = self.domains[RESOURCE_DOMAIN]
                 .atoms
                 .iter()
                 .filter_map(|a| {
@@ -2001,13 +2000,22 @@ impl Encoder {
                     (!svc.contains('*') && !svc.contains('?')).then_some(svc)
                 })
                 .collect();
-            chosen.retain(|(a, _)| {
-                services
-                    .iter()
-                    .any(|s| a.split(':').next() == Some(s.as_str()))
-            });
-            let keep = fitting(&chosen);
-            chosen.truncate(keep);
+            // their actions only, in order, and of those the longest prefix whose formats fit
+            let mut families: std::collections::HashSet<Vec<Tok>> =
+                std::collections::HashSet::new();
+            chosen.clear();
+            for a in literals {
+                if !a.split(':').next().is_some_and(|s| services.contains(s)) {
+                    continue;
+                }
+                if let Some(f) = crate::wellformed::action_formats(&a) {
+                    families.extend(f.iter().map(|t| crate::wellformed::family(t)));
+                    if families.len() > WELL_FORMED_BUDGET {
+                        break;
+                    }
+                    chosen.push((a, f));
+                }
+            }
         }
         if !chosen.is_empty() {
             self.assume(WELL_FORMED_ASSUMPTION);
