@@ -12,7 +12,8 @@ how many were decided, median / p90 / p99 / max wall-clock and CPU (user + syste
 a histogram of wall times, how many widened, and every pair that was unknown or failed.
 
 With --compare, OTHER_BIN runs on each pair right after --bin, so both see the same load on a
-shared machine; both are reported, plus how many verdicts differ.
+shared machine; both are reported, plus the pairs whose verdicts differ ("verdicts_differ") and
+those whose whole JSON output differs ("outputs_differ").
 
 --every N keeps every Nth pair; --pairs FILE adds the pairs named in FILE (one
 `Policy vOLD->vNEW` a line, as in the report's "per_pair" list), e.g. the slowest of an earlier
@@ -121,7 +122,9 @@ def main():
     if a.compare:
         report = {"bin": a.bin, "result": report, "compare": a.compare, "compare_result": summary(rows, res2),
                   "verdicts_differ": [f'{pair_name(r)}: {x[0]} vs {y[0]}'
-                                      for r, x, y in zip(rows, res, res2) if x[0] != y[0]]}
+                                      for r, x, y in zip(rows, res, res2) if x[0] != y[0]],
+                  # the whole JSON output (verdict, findings, notes, assumptions), not only the verdict
+                  "outputs_differ": [pair_name(r) for r, x, y in zip(rows, res, res2) if x[6] != y[6]]}
     print(json.dumps(report, indent=1))
     if a.out:
         json.dump(report, open(a.out, "w"), indent=1)

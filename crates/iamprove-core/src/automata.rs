@@ -2252,6 +2252,83 @@ pub fn find_witness(
     search(&pn, &nn, &mut budget).map_err(|Exceeded| budget.error(pos.len() + neg.len()))
 }
 
+/// A cheap, exact-when-true test that no string matches both `a` and `b`, so callers can skip a
+/// [`find_witness`] search (`true` is a proof; `false` only means "not proved, search").
+///
+/// Works on the compiled step sequences, so every [`Mode`] and case folding are covered:
+/// * either language is empty;
+/// * *segments*: the text before a pattern's first `k` literal colons, when no other step
+///   before them can match `:`, is split at exactly those colons in every string it matches
+///   (`arn:aws:s3:` but not `arn:*:s3:` in `Resource` mode, where that `*` runs past colons).
+///   For the segments both patterns fix, and for what follows them, compare:
+/// * literal prefixes and suffixes up to the first star from either end (two single steps whose
+///   characters cannot coincide: `s3` against `sqs`, case-insensitively where folded);
+/// * lengths: a star-free part against a part that needs more characters.
+pub fn surely_disjoint(a: &Pattern, b: &Pattern) -> bool {
+    let (a, b) = (&a.nfa, &b.nfa);
+    if a.never || b.never {
+        return true;
+    }
+    let (ca, cb) = (colon_cuts(&a.steps), colon_cuts(&b.steps));
+    let m = ca.len().min(cb.len());
+    let (mut sa, mut sb) = (0, 0);
+    for (&ea, &eb) in ca.iter().zip(&cb).take(m) {
+        if parts_clash(&a.steps[sa..ea], &b.steps[sb..eb]) {
+            return true;
+        }
+        (sa, sb) = (ea + 1, eb + 1);
+    }
+    parts_clash(&a.steps[sa..], &b.steps[sb..])
+}
+
+/// The indices of the leading `Lit(':')` steps that every matched string has as its first,
+/// second, … colon: those before the first other step that can match `:`.
+fn colon_cuts(steps: &[Step]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        match s.label {
+            Label::Lit(':') if !s.star => out.push(i),
+            Label::Lit(':') | Label::Fold(':') | Label::Any => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Can no string match both step sequences (each anchored at both ends)? Prefix, suffix and
+/// length tests only; `false` when not proved.
+fn parts_clash(a: &[Step], b: &[Step]) -> bool {
+    let need = |s: &[Step]| s.iter().filter(|t| !t.star).count();
+    let fixed = |s: &[Step]| s.iter().all(|t| !t.star);
+    if (fixed(a) && need(b) > a.len()) || (fixed(b) && need(a) > b.len()) {
+        return true;
+    }
+    // up to the first star from either end, both strings' characters align step by step
+    let singles = |(x, y): &(&Step, &Step)| !x.star && !y.star;
+    let clash = |(x, y): (&Step, &Step)| labels_disjoint(x.label, y.label);
+    a.iter().zip(b).take_while(singles).any(clash)
+        || a.iter()
+            .rev()
+            .zip(b.iter().rev())
+            .take_while(singles)
+            .any(clash)
+}
+
+/// Do two single-step labels accept no common character? `false` when not proved.
+fn labels_disjoint(x: Label, y: Label) -> bool {
+    let one = |x: Label, y: Label| match (x, y) {
+        (Label::Lit(c), Label::Lit(d)) => c != d,
+        (Label::Lit(c), Label::Fold(f)) => fold(c) != f,
+        (Label::Fold(f), Label::Fold(g)) => f != g,
+        (Label::Lit(c), Label::NoColon) => c == ':',
+        (Label::Lit(c), Label::Digit) => !c.is_ascii_digit(),
+        // only ASCII digits fold to an ASCII digit
+        (Label::Fold(f), Label::Digit) => !f.is_ascii_digit(),
+        _ => false,
+    };
+    one(x, y) || one(y, x)
+}
+
 // ============================================================================================
 // Combinations of predicates (the lazy path of `query::realize_lazy`)
 // ============================================================================================
@@ -3832,6 +3909,103 @@ mod tests {
             })
     }
 
+    // ---------------------------------------------------------------- surely_disjoint
+
+    fn format(p: &str) -> Pattern {
+        Pattern::glob(p, Mode::Format)
+    }
+
+    #[test]
+    fn surely_disjoint_proves_the_common_cases() {
+        let l = Limits::default();
+        let yes = [
+            (res("arn:aws:s3:::b/*"), res("arn:aws:sqs:*:*:q")),
+            // a catalog format (`*` without colons) against another service's pattern
+            (format("arn:aws*:lex:*:*:bot/?"), res("arn:aws:s3:::x/*")),
+            (format("arn:aws*:lex:*:*:bot/?"), format("arn:aws*:s3:::?")),
+            // `?` in the service segment: two characters are not three
+            (res("arn:aws:s?:*:*:x"), res("arn:aws:sqs:*:*:x")),
+            // case-insensitive against case-sensitive
+            (plain_ic("ARN:AWS:S3:*"), plain("arn:aws:sqs:*")),
+            // fewer than five colons in `Arn` mode matches nothing
+            (arn("arn:aws:s3"), res("*")),
+            // a literal suffix
+            (res("*:x/a"), res("*:x/b")),
+        ];
+        for (a, b) in &yes {
+            assert!(surely_disjoint(a, b), "{} / {}", a.spec(), b.spec());
+            assert!(surely_disjoint(b, a), "{} / {}", b.spec(), a.spec());
+            assert_eq!(find_witness(&[a, b], &[], &l).unwrap(), None);
+        }
+        let unsure = [
+            // `arn:*:` runs past colons in `Resource` mode: these overlap
+            (res("arn:*:s3:*:*:x"), res("arn:aws:sqs:*:*:x")),
+            (plain("arn:*"), plain("arn:aws:s3:::b")),
+            (plain_ic("ARN:AWS:S3:*"), plain("arn:aws:s3:::b")),
+            (format("arn:aws*:s3:::?"), res("arn:aws:s3:::b/*")),
+        ];
+        for (a, b) in &unsure {
+            assert!(!surely_disjoint(a, b), "{} / {}", a.spec(), b.spec());
+            assert!(find_witness(&[a, b], &[], &l).unwrap().is_some());
+        }
+    }
+
+    /// ARN-like patterns: 1 to 7 segments (fewer than five colons included) from a small set
+    /// with shared prefixes, `*`/`?` in any segment (the service one included), catalog format
+    /// tokens, every mode, case-sensitive or not.
+    fn arn_like() -> impl Strategy<Value = PatternSpec> {
+        let seg = prop_oneof![
+            Just("arn"),
+            Just("aws"),
+            Just("aws*"),
+            Just("*"),
+            Just("?"),
+            Just(""),
+            Just("s3"),
+            Just("S3"),
+            Just("sqs"),
+            Just("s*"),
+            Just("s?s"),
+            Just("*3"),
+            Just("ec2"),
+            Just("x/*"),
+            Just("x/a"),
+            Just("X/a"),
+        ];
+        let extra = prop_oneof![
+            8 => Just(None),
+            1 => Just(Some(Tok::Digit)),
+            1 => Just(Some(Tok::RegionRun)),
+            1 => Just(Some(Tok::OneChar { colon: false })),
+            1 => Just(Some(Tok::OneChar { colon: true })),
+        ];
+        (
+            proptest::collection::vec((seg, extra), 1..8),
+            prop_oneof![
+                Just(Mode::Plain),
+                Just(Mode::Resource),
+                Just(Mode::Arn),
+                Just(Mode::Format)
+            ],
+            any::<bool>(),
+        )
+            .prop_map(|(segs, mode, ignore_case)| {
+                let mut toks = Vec::new();
+                for (i, (s, x)) in segs.iter().enumerate() {
+                    if i > 0 {
+                        toks.push(Tok::Char(':'));
+                    }
+                    toks.extend(PatternSpec::glob(s, mode).toks);
+                    toks.extend(*x);
+                }
+                PatternSpec {
+                    toks,
+                    mode,
+                    ignore_case,
+                }
+            })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
@@ -3925,6 +4099,26 @@ mod tests {
             let part = partition(&atoms, &[], &Limits::default()).unwrap();
             for c in &part.classes {
                 prop_assert_eq!(&classify(&atoms, &c.witness), &c.bits, "witness {:?}", c.witness);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// `surely_disjoint` is a proof: whenever it says so, the exact search finds no common
+        /// string (and it is symmetric).
+        #[test]
+        fn surely_disjoint_agrees_with_the_automaton(
+            a in prop_oneof![arn_like(), spec(9)],
+            b in prop_oneof![arn_like(), spec(9)],
+        ) {
+            let (pa, pb) = (Pattern::compile(&a), Pattern::compile(&b));
+            let proved = surely_disjoint(&pa, &pb);
+            prop_assert_eq!(proved, surely_disjoint(&pb, &pa), "{} / {}", a, b);
+            if proved {
+                let w = find_witness(&[&pa, &pb], &[], &Limits::default()).unwrap();
+                prop_assert_eq!(w, None, "{} / {}", a, b);
             }
         }
     }

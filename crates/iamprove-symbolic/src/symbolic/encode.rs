@@ -1973,21 +1973,25 @@ impl Encoder {
             })
             .map(AtomKey::text)
             .collect();
-        let mut chosen: Vec<(String, Vec<Vec<Tok>>)> = literals
-            .into_iter()
-            .filter_map(|a| crate::wellformed::action_formats(&a).map(|f| (a, f)))
-            .collect();
-        // (catalog formats, not the account variants `wellformed` splits one into)
-        let count = |c: &[(String, Vec<Vec<Tok>>)]| {
-            let all: std::collections::HashSet<Vec<Tok>> = c
-                .iter()
-                .flat_map(|(_, f)| f.iter().map(|t| crate::wellformed::family(t)))
-                .collect();
-            all.len()
-        };
-        if count(&chosen) > WELL_FORMED_BUDGET {
+        // (catalog formats, not the account variants `wellformed` splits one into): the formats
+        // of the literal actions in order, until their families exceed the budget (the count only
+        // grows, so a policy listing thousands of actions stops early)
+        let mut chosen: Vec<(String, Vec<Vec<Tok>>)> = Vec::new();
+        let mut families: std::collections::HashSet<Vec<Tok>> = std::collections::HashSet::new();
+        let mut over = false;
+        for a in &literals {
+            if let Some(f) = crate::wellformed::action_formats(a) {
+                families.extend(f.iter().map(|t| crate::wellformed::family(t)));
+                chosen.push((a.clone(), f));
+                if families.len() > WELL_FORMED_BUDGET {
+                    over = true;
+                    break;
+                }
+            }
+        }
+        if over {
             // the services the resource patterns name (`arn:PART:SERVICE:…`)
-            let services: Vec<String> = self.domains[RESOURCE_DOMAIN]
+            let services: std::collections::HashSet<String> = self.domains[RESOURCE_DOMAIN]
                 .atoms
                 .iter()
                 .filter_map(|a| {
@@ -1996,13 +2000,21 @@ impl Encoder {
                     (!svc.contains('*') && !svc.contains('?')).then_some(svc)
                 })
                 .collect();
-            chosen.retain(|(a, _)| {
-                services
-                    .iter()
-                    .any(|s| a.split(':').next() == Some(s.as_str()))
-            });
-            while count(&chosen) > WELL_FORMED_BUDGET {
-                chosen.pop();
+            // their actions only, in order, and of those the longest prefix whose formats fit
+            let mut families: std::collections::HashSet<Vec<Tok>> =
+                std::collections::HashSet::new();
+            chosen.clear();
+            for a in literals {
+                if !a.split(':').next().is_some_and(|s| services.contains(s)) {
+                    continue;
+                }
+                if let Some(f) = crate::wellformed::action_formats(&a) {
+                    families.extend(f.iter().map(|t| crate::wellformed::family(t)));
+                    if families.len() > WELL_FORMED_BUDGET {
+                        break;
+                    }
+                    chosen.push((a, f));
+                }
             }
         }
         if !chosen.is_empty() {
@@ -2027,24 +2039,49 @@ impl Encoder {
             }
             out
         };
+        let small = automata::Limits {
+            max_states: 20_000,
+            max_steps: 200_000,
+        };
+        // the same formats and shapes recur across the actions of a service: each is compiled
+        // once, and each (shape, format) pair is searched at most once
+        let mut patterns: HashMap<Vec<Tok>, Pattern> = HashMap::new();
+        let mut overlap: HashMap<(Vec<Tok>, Vec<Tok>), bool> = HashMap::new();
         for (a, formats) in chosen {
             let mut formats = loosen(formats);
             // the catalog may lag the service: a resource shape the policies pair with the action
             // and that no format of the action covers is taken as one more format
             let declared = loosen(self.declared_shapes(&a));
-            let compiled: Vec<Pattern> = formats
-                .iter()
-                .map(|f| Pattern::compile(&format_key(f.clone()).spec()))
-                .collect();
-            let small = automata::Limits {
-                max_states: 20_000,
-                max_steps: 200_000,
-            };
+            let catalog = formats.len();
             for d in declared {
-                let dp = Pattern::compile(&format_key(d.clone()).spec());
-                let covered = compiled
-                    .iter()
-                    .any(|f| matches!(automata::find_witness(&[&dp, f], &[], &small), Ok(Some(_))));
+                let mut covered = false;
+                for f in &formats[..catalog] {
+                    let key = (d.clone(), f.clone());
+                    if let Some(&o) = overlap.get(&key) {
+                        covered = o;
+                    } else {
+                        for t in [&d, f] {
+                            if !patterns.contains_key(t) {
+                                let p = Pattern::compile(&format_key(t.clone()).spec());
+                                patterns.insert(t.clone(), p);
+                            }
+                        }
+                        let (Some(dp), Some(fp)) = (patterns.get(&d), patterns.get(f)) else {
+                            continue;
+                        };
+                        // a proved disjointness skips the search; otherwise search (an exceeded
+                        // budget counts as not covered, as before)
+                        covered = !automata::surely_disjoint(dp, fp)
+                            && matches!(
+                                automata::find_witness(&[dp, fp], &[], &small),
+                                Ok(Some(_))
+                            );
+                        overlap.insert(key, covered);
+                    }
+                    if covered {
+                        break;
+                    }
+                }
                 if !covered && !formats.contains(&d) {
                     formats.push(d);
                 }
@@ -2431,55 +2468,10 @@ impl Encoder {
                 .collect();
             let npred = self.domains[di].preds.len();
             // pairwise relations between predicates (sound pruning: only proved facts are used)
-            let mut facts: Vec<(usize, usize, bool)> = Vec::new(); // (p, q, true: p ⊆ q; false: disjoint)
-            let mut empty: Vec<usize> = Vec::new();
-            {
+            let (empty, facts) = {
                 let d = &self.domains[di];
-                let pats = |p: usize| -> Vec<&Pattern> {
-                    d.preds[p]
-                        .iter()
-                        .filter_map(|&a| d.compiled.get(a))
-                        .collect()
-                };
-                let mut calls = 0usize;
-                for p in 0..npred {
-                    let mp = pats(p);
-                    if mp
-                        .iter()
-                        .all(|a| matches!(automata::find_witness(&[a], &[], &small), Ok(None)))
-                    {
-                        empty.push(p);
-                    }
-                }
-                'outer: for p in 0..npred {
-                    for q in 0..npred {
-                        if p == q || calls > 20_000 {
-                            if calls > 20_000 {
-                                break 'outer;
-                            }
-                            continue;
-                        }
-                        let (mp, mq) = (pats(p), pats(q));
-                        calls += mp.len();
-                        if mp
-                            .iter()
-                            .all(|a| matches!(automata::find_witness(&[a], &mq, &small), Ok(None)))
-                        {
-                            facts.push((p, q, true));
-                        }
-                        if p < q {
-                            calls += mp.len() * mq.len();
-                            if mp.iter().all(|a| {
-                                mq.iter().all(|b| {
-                                    matches!(automata::find_witness(&[a, b], &[], &small), Ok(None))
-                                })
-                            }) {
-                                facts.push((p, q, false));
-                            }
-                        }
-                    }
-                }
-            }
+                predicate_facts(&d.compiled, &d.preds, &small)
+            };
             for &slot in &slots {
                 for p in 0..npred {
                     let v = self.vars.new_bool(format!("pred:{slot}:{p}"));
@@ -2579,6 +2571,116 @@ impl Encoder {
             .map(|k| k.num_scale)
             .unwrap_or(1)
     }
+}
+
+/// The static relations between the predicates (unions of atoms) of an unpartitioned domain:
+/// the predicates no string satisfies, and `(p, q, true)` when p ⊆ q, `(p, q, false)` when p
+/// and q are disjoint. Only proved relations are listed (a search that gives up adds nothing),
+/// and after 20,000 searches' worth of pairs the rest are left out: sound pruning for
+/// [`Encoder::lazy_domains`]. Searches are skipped when a cheap exact argument decides a pair of
+/// atoms: [`automata::surely_disjoint`], or one shortest string per atom that matches (or misses)
+/// the other side.
+fn predicate_facts(
+    compiled: &[Pattern],
+    preds: &[Vec<usize>],
+    small: &automata::Limits,
+) -> (Vec<usize>, Vec<(usize, usize, bool)>) {
+    let npred = preds.len();
+    let mut facts: Vec<(usize, usize, bool)> = Vec::new(); // (p, q, true: p ⊆ q; false: disjoint)
+    let mut empty: Vec<usize> = Vec::new();
+    let mut calls = 0usize;
+    for (p, atoms) in preds.iter().enumerate() {
+        // (a single glob's language is empty exactly when it is never-matching)
+        if atoms
+            .iter()
+            .all(|&a| compiled.get(a).is_some_and(Pattern::is_empty_language))
+        {
+            empty.push(p);
+        }
+    }
+    // atoms proved disjoint without an automaton (`automata::surely_disjoint`),
+    // computed once per pair of atoms
+    let mut apart: HashMap<(usize, usize), bool> = HashMap::new();
+    let mut disjoint = |a: usize, b: usize| -> bool {
+        let key = (a.min(b), a.max(b));
+        *apart
+            .entry(key)
+            .or_insert_with(|| match (compiled.get(a), compiled.get(b)) {
+                (Some(x), Some(y)) => automata::surely_disjoint(x, y),
+                _ => false,
+            })
+    };
+    // one string of each atom (a shortest one): a concrete string that matches an
+    // atom and misses every atom of q refutes p ⊆ q, and one that matches two atoms
+    // refutes their disjointness, without a search
+    let sample: Vec<Option<String>> = compiled
+        .iter()
+        .map(|a| automata::find_witness(&[a], &[], small).ok().flatten())
+        .collect();
+    let shared = |a: usize, b: usize| -> bool {
+        let hits = |x: usize, y: usize| matches!((sample.get(x), compiled.get(y)), (Some(Some(w)), Some(p)) if p.is_match(w));
+        hits(a, b) || hits(b, a)
+    };
+    'outer: for p in 0..npred {
+        for q in 0..npred {
+            if p == q || calls > 20_000 {
+                if calls > 20_000 {
+                    break 'outer;
+                }
+                continue;
+            }
+            let (ap, aq) = (&preds[p], &preds[q]);
+            // (the call count, the budget of this loop, counts searches the
+            // pre-checks below skip, so the same facts are examined as before)
+            calls += ap.len();
+            // p ⊆ q: every atom of p is empty or inside q's atoms; an atom with a
+            // string that is disjoint from every atom of q is not
+            let subset = ap.iter().all(|&a| {
+                let Some(pa) = compiled.get(a) else {
+                    return false;
+                };
+                if pa.is_empty_language() {
+                    return true;
+                }
+                if let Some(Some(w)) = sample.get(a) {
+                    let in_q = aq
+                        .iter()
+                        .any(|&b| compiled.get(b).is_some_and(|p| p.is_match(w)));
+                    if !in_q {
+                        return false;
+                    }
+                }
+                let near: Vec<&Pattern> = aq
+                    .iter()
+                    .filter(|&&b| !disjoint(a, b))
+                    .filter_map(|&b| compiled.get(b))
+                    .collect();
+                !near.is_empty() && matches!(automata::find_witness(&[pa], &near, small), Ok(None))
+            });
+            if subset {
+                facts.push((p, q, true));
+            }
+            if p < q {
+                calls += ap.len() * aq.len();
+                if ap.iter().all(|&a| {
+                    aq.iter().all(|&b| {
+                        disjoint(a, b)
+                            || !shared(a, b)
+                                && matches!(
+                                    (compiled.get(a), compiled.get(b)),
+                                    (Some(x), Some(y)) if matches!(
+                                        automata::find_witness(&[x, y], &[], small),
+                                        Ok(None)
+                                    )
+                                )
+                    })
+                }) {
+                    facts.push((p, q, false));
+                }
+            }
+        }
+    }
+    (empty, facts)
 }
 
 fn arn_account_toks(acct: &str) -> Vec<Tok> {
@@ -2692,5 +2794,110 @@ impl crate::solver::VarSorts for Encoder {
     }
     fn count_bound(&self, key: usize) -> u32 {
         self.vars.counts.get(key).map(|c| c.1).unwrap_or(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automata::{Limits, Mode, PatternSpec};
+    use proptest::prelude::*;
+
+    /// [`predicate_facts`] as it was before its pre-checks: one search per question.
+    fn facts_by_search(
+        compiled: &[Pattern],
+        preds: &[Vec<usize>],
+        small: &Limits,
+    ) -> (Vec<usize>, Vec<(usize, usize, bool)>) {
+        let pats = |p: usize| -> Vec<&Pattern> { preds[p].iter().map(|&a| &compiled[a]).collect() };
+        let none = |pos: &[&Pattern], neg: &[&Pattern]| {
+            matches!(automata::find_witness(pos, neg, small), Ok(None))
+        };
+        let empty = (0..preds.len())
+            .filter(|&p| pats(p).iter().all(|a| none(&[a], &[])))
+            .collect();
+        let mut facts = Vec::new();
+        for p in 0..preds.len() {
+            for q in 0..preds.len() {
+                if p == q {
+                    continue;
+                }
+                let (mp, mq) = (pats(p), pats(q));
+                if mp.iter().all(|a| none(&[a], &mq)) {
+                    facts.push((p, q, true));
+                }
+                if p < q && mp.iter().all(|a| mq.iter().all(|b| none(&[a, b], &[]))) {
+                    facts.push((p, q, false));
+                }
+            }
+        }
+        (empty, facts)
+    }
+
+    /// ARN-like globs: 1 to 7 segments (so fewer than five colons too) with shared prefixes,
+    /// `*` and `?` in any segment (the service segment included), in every mode, case-sensitive
+    /// or not.
+    fn arn_like() -> impl Strategy<Value = PatternSpec> {
+        let seg = prop_oneof![
+            Just("arn"),
+            Just("aws"),
+            Just("aws*"),
+            Just("*"),
+            Just("?"),
+            Just(""),
+            Just("s3"),
+            Just("S3"),
+            Just("sqs"),
+            Just("s*"),
+            Just("s?s"),
+            Just("ec2"),
+            Just("x/*"),
+            Just("x/a"),
+            Just("X/a*"),
+        ];
+        (
+            proptest::collection::vec(seg, 1..8),
+            prop_oneof![
+                Just(Mode::Plain),
+                Just(Mode::Resource),
+                Just(Mode::Arn),
+                Just(Mode::Format)
+            ],
+            any::<bool>(),
+        )
+            .prop_map(|(segs, mode, ignore_case)| {
+                let mut spec = PatternSpec::glob(&segs.join(":"), mode);
+                spec.ignore_case = ignore_case;
+                spec
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// The pre-checks (`surely_disjoint`, shortest strings, searches against the atoms not
+        /// proved disjoint) change no fact: the same empty predicates, inclusions and
+        /// disjointness as one exact search per question.
+        #[test]
+        fn predicate_facts_agree_with_the_searches(
+            specs in proptest::collection::vec(arn_like(), 1..7),
+            raw in proptest::collection::vec(proptest::collection::vec(0usize..7, 1..4), 1..6),
+        ) {
+            let compiled: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let preds: Vec<Vec<usize>> = raw
+                .iter()
+                .map(|p| {
+                    let mut v: Vec<usize> = p.iter().map(|&a| a % compiled.len()).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                })
+                .collect();
+            let small = Limits { max_states: 20_000, max_steps: 200_000 };
+            prop_assert_eq!(
+                predicate_facts(&compiled, &preds, &small),
+                facts_by_search(&compiled, &preds, &small)
+            );
+        }
     }
 }
