@@ -1133,6 +1133,13 @@ impl Budget {
 struct Alphabet {
     reps: Vec<char>,
     folds: Vec<char>,
+    /// For each label a position can carry, the symbols that label tells apart from the fresh
+    /// symbol (see [`Alphabet::distinct`]).
+    lit_sym: FxMap<char, u32>,
+    fold_syms: FxMap<char, Vec<u32>>,
+    digit_syms: Vec<u32>,
+    region_syms: Vec<u32>,
+    colon_sym: Option<u32>,
 }
 
 impl Alphabet {
@@ -1202,8 +1209,50 @@ impl Alphabet {
             .find(|&c| is_fresh(c))
             .unwrap_or('\u{10FFFF}');
         reps.push(fresh);
-        let folds = reps.iter().map(|&c| fold(c)).collect();
-        Alphabet { reps, folds }
+        let folds: Vec<char> = reps.iter().map(|&c| fold(c)).collect();
+        let mut lit_sym: FxMap<char, u32> = FxMap::default();
+        let mut fold_syms: FxMap<char, Vec<u32>> = FxMap::default();
+        for (i, (&c, &f)) in reps.iter().zip(&folds).enumerate() {
+            lit_sym.entry(c).or_insert(i as u32);
+            fold_syms.entry(f).or_default().push(i as u32);
+        }
+        let syms = |p: &dyn Fn(char) -> bool| -> Vec<u32> {
+            (0..reps.len() as u32)
+                .filter(|&i| reps.get(i as usize).is_some_and(|&c| p(c)))
+                .collect()
+        };
+        let digit_syms = syms(&|c| c.is_ascii_digit());
+        let region_syms = syms(&is_region_char);
+        let colon_sym = lit_sym.get(&':').copied();
+        Alphabet {
+            reps,
+            folds,
+            lit_sym,
+            fold_syms,
+            digit_syms,
+            region_syms,
+            colon_sym,
+        }
+    }
+
+    /// The symbols on which `label` may behave differently from the fresh symbol (the last
+    /// one): every other symbol `s` has `matches(label, s) == matches(label, fresh)`. The fresh
+    /// symbol is a character no literal, folded, digit or region label accepts and not `:`
+    /// (see [`Alphabet::new`]), so a `Lit`/`Fold`/`Digit`/`Region` label accepts only the
+    /// symbols listed here, `NoColon` rejects only `:`, and `Any` treats all alike.
+    fn distinct(&self, label: Label, out: &mut Vec<u32>) {
+        match label {
+            Label::Lit(c) => out.extend(self.lit_sym.get(&c).copied()),
+            Label::Fold(f) => {
+                if let Some(v) = self.fold_syms.get(&f) {
+                    out.extend_from_slice(v);
+                }
+            }
+            Label::Digit => out.extend_from_slice(&self.digit_syms),
+            Label::Region => out.extend_from_slice(&self.region_syms),
+            Label::NoColon => out.extend(self.colon_sym),
+            Label::Any => {}
+        }
     }
 
     #[inline]
@@ -1239,6 +1288,9 @@ struct Dfa<'a> {
     accept: Vec<bool>,
     index: FxMap<Box<[u32]>, u32>,
     trans: Vec<u32>,
+    /// Per state, once asked: the symbols on which it may step differently from the fresh
+    /// symbol (the union of [`Alphabet::distinct`] over its positions' labels).
+    distinct: Vec<Option<Box<[u32]>>>,
 }
 
 impl<'a> Dfa<'a> {
@@ -1250,6 +1302,7 @@ impl<'a> Dfa<'a> {
             accept: Vec::new(),
             index: FxMap::default(),
             trans: Vec::new(),
+            distinct: Vec::new(),
         };
         let init = d.close(&[0]);
         d.intern(init, budget)?;
@@ -1308,7 +1361,31 @@ impl<'a> Dfa<'a> {
         self.index.insert(set.clone(), id);
         self.sets.push(set);
         self.trans.extend(std::iter::repeat_n(UNKNOWN, self.nsym));
+        self.distinct.push(None);
         Ok(id)
+    }
+
+    /// The symbols on which state `d` may step differently from the fresh symbol: on every
+    /// other symbol each of its positions behaves as on the fresh one, so the state does too.
+    fn distinct_syms(&mut self, d: u32, alpha: &Alphabet) -> &[u32] {
+        let i = d as usize;
+        if self.distinct.get(i).is_some_and(|x| x.is_none()) {
+            let mut out = Vec::new();
+            if let Some(set) = self.sets.get(i) {
+                for &p in set.iter() {
+                    if let Some(s) = self.steps.get(p as usize) {
+                        alpha.distinct(s.label, &mut out);
+                    }
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            self.distinct[i] = Some(out.into_boxed_slice());
+        }
+        self.distinct
+            .get(i)
+            .and_then(|x| x.as_deref())
+            .unwrap_or(&[])
     }
 
     /// Does state `d` accept every continuation (it holds a final `Any` star, i.e. the pattern
@@ -1360,6 +1437,25 @@ impl<'a> Dfa<'a> {
         };
         self.trans[slot] = t;
         Ok(t)
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests compare [`bfs_with`]'s symbol skipping against the full loop.
+    static FULL_LOOP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether [`bfs_with`] steps every symbol (tests only; always false otherwise).
+#[inline]
+fn full_loop() -> bool {
+    #[cfg(test)]
+    {
+        FULL_LOOP.with(std::cell::Cell::get)
+    }
+    #[cfg(not(test))]
+    {
+        false
     }
 }
 
@@ -1508,10 +1604,44 @@ fn bfs_with(
     states.push(root);
 
     let mut next: Vec<(u32, u32)> = Vec::new();
+    // Symbols that some live atom's state tells apart from the fresh symbol. Every other
+    // symbol moves each live atom as the fresh symbol does, so all of them lead to one and the
+    // same product state: it is stepped once, on the first such symbol in order (the one the
+    // full loop would have found it by), and the rest are skipped (the full loop would have
+    // found that state already indexed). Same states, same order, same witnesses.
+    let skip = !full_loop();
+    let mut marked = vec![false; nsym];
+    let mut marks: Vec<u32> = Vec::new();
     while let Some(id) = queue.pop_front() {
         let cur = states[id as usize].clone();
+        for &m in &marks {
+            if let Some(x) = marked.get_mut(m as usize) {
+                *x = false;
+            }
+        }
+        marks.clear();
+        for &(a, d) in cur.iter() {
+            if let Some(dfa) = dfas.get_mut(a as usize) {
+                for &m in dfa.distinct_syms(d, alpha) {
+                    if let Some(x) = marked.get_mut(m as usize) {
+                        if !*x {
+                            *x = true;
+                            marks.push(m);
+                        }
+                    }
+                }
+            }
+        }
+        // (counted as the full loop would count it, so budgets give up exactly where they did)
         budget.work(cur.len() * nsym)?;
+        let mut plain_done = false;
         for sym in 0..nsym {
+            if skip && !marked.get(sym).copied().unwrap_or(true) {
+                if plain_done {
+                    continue;
+                }
+                plain_done = true;
+            }
             next.clear();
             for &(a, d) in cur.iter() {
                 let Some(dfa) = dfas.get_mut(a as usize) else {
@@ -3294,6 +3424,45 @@ mod tests {
                 Some(w) => prop_assert!(ok(w), "bad witness {:?}", w),
                 None => prop_assert!(brute.is_none(), "missed {:?}", brute),
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        /// `bfs_with` steps one symbol for all the symbols no live state tells apart from the
+        /// fresh one. That must change nothing: the same classes in the same order with the
+        /// same witnesses, the same predicate classes and the same witness searches as the loop
+        /// over every symbol.
+        #[test]
+        fn symbol_skipping_explores_like_the_full_loop(
+            specs in proptest::collection::vec(spec(9), 1..6),
+            raw_preds in proptest::collection::vec(proptest::collection::vec(0usize..6, 1..4), 1..4),
+            split in 0usize..6,
+        ) {
+            let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let preds: Vec<Vec<usize>> = raw_preds
+                .iter()
+                .map(|p| p.iter().map(|&a| a % atoms.len()).collect())
+                .collect();
+            let refs: Vec<&Pattern> = atoms.iter().collect();
+            let (pos, neg) = refs.split_at(split.min(refs.len()));
+            let run = |full: bool| {
+                FULL_LOOP.with(|f| f.set(full));
+                let l = Limits::default();
+                let shown = |p: Result<Partition, PartitionError>| {
+                    p.map(|p| p.classes.iter().map(|c| (c.bits.to_vec(), c.witness.clone())).collect::<Vec<_>>())
+                        .map_err(|e| format!("{e:?}"))
+                };
+                let out = (
+                    shown(partition(&atoms, &[], &l)),
+                    shown(partition_predicates(&atoms, &preds, &[], &l)),
+                    find_witness(pos, neg, &l).map_err(|e| format!("{e:?}")),
+                );
+                FULL_LOOP.with(|f| f.set(false));
+                out
+            };
+            prop_assert_eq!(run(false), run(true));
         }
     }
 
