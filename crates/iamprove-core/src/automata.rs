@@ -1135,8 +1135,10 @@ struct Alphabet {
     folds: Vec<char>,
     /// For each label a position can carry, the symbols that label tells apart from the fresh
     /// symbol (see [`Alphabet::distinct`]).
-    lit_sym: FxMap<char, u32>,
-    fold_syms: FxMap<char, Vec<u32>>,
+    /// (character, its symbol), sorted: every literal character is its own representative.
+    lit_sym: Vec<(char, u32)>,
+    /// (folded character, a symbol whose representative folds to it), sorted.
+    fold_syms: Vec<(char, u32)>,
     digit_syms: Vec<u32>,
     region_syms: Vec<u32>,
     colon_sym: Option<u32>,
@@ -1144,26 +1146,27 @@ struct Alphabet {
 
 impl Alphabet {
     fn new<'a>(nfas: impl IntoIterator<Item = &'a Nfa>) -> Alphabet {
-        let mut lits: FxSet<char> = FxSet::default();
-        let mut folds: FxSet<char> = FxSet::default();
+        // (sorted vectors: an alphabet is built for every witness search, most of them small)
+        let mut lits: Vec<char> = Vec::new();
+        let mut folds: Vec<char> = Vec::new();
         // the character classes of catalog formats, when some atom uses them
         let (mut digit, mut region) = (false, false);
         for nfa in nfas {
             for s in &nfa.steps {
                 match s.label {
-                    Label::Lit(c) => {
-                        lits.insert(c);
-                    }
-                    Label::Fold(f) => {
-                        folds.insert(f);
-                    }
+                    Label::Lit(c) => lits.push(c),
+                    Label::Fold(f) => folds.push(f),
                     Label::Digit => digit = true,
                     Label::Region => region = true,
                     Label::Any | Label::NoColon => {}
                 }
             }
         }
-        let mut distinguished: Vec<char> = lits.iter().copied().collect();
+        lits.sort_unstable();
+        lits.dedup();
+        folds.sort_unstable();
+        folds.dedup();
+        let mut distinguished: Vec<char> = lits.clone();
         distinguished.push(':');
         if digit || region {
             distinguished.extend('0'..='9');
@@ -1188,8 +1191,8 @@ impl Alphabet {
         let signature = |x: char| {
             let fx = fold(x);
             (
-                lits.contains(&x).then_some(x),
-                folds.contains(&fx).then_some(fx),
+                lits.binary_search(&x).is_ok().then_some(x),
+                folds.binary_search(&fx).is_ok().then_some(fx),
                 x == ':',
                 digit && x.is_ascii_digit(),
                 region && is_region_char(x),
@@ -1210,12 +1213,11 @@ impl Alphabet {
             .unwrap_or('\u{10FFFF}');
         reps.push(fresh);
         let folds: Vec<char> = reps.iter().map(|&c| fold(c)).collect();
-        let mut lit_sym: FxMap<char, u32> = FxMap::default();
-        let mut fold_syms: FxMap<char, Vec<u32>> = FxMap::default();
-        for (i, (&c, &f)) in reps.iter().zip(&folds).enumerate() {
-            lit_sym.entry(c).or_insert(i as u32);
-            fold_syms.entry(f).or_default().push(i as u32);
-        }
+        let mut lit_sym: Vec<(char, u32)> = reps.iter().zip(0u32..).map(|(&c, i)| (c, i)).collect();
+        lit_sym.sort_unstable();
+        let mut fold_syms: Vec<(char, u32)> =
+            folds.iter().zip(0u32..).map(|(&f, i)| (f, i)).collect();
+        fold_syms.sort_unstable();
         let syms = |p: &dyn Fn(char) -> bool| -> Vec<u32> {
             (0..reps.len() as u32)
                 .filter(|&i| reps.get(i as usize).is_some_and(|&c| p(c)))
@@ -1223,7 +1225,7 @@ impl Alphabet {
         };
         let digit_syms = syms(&|c| c.is_ascii_digit());
         let region_syms = syms(&is_region_char);
-        let colon_sym = lit_sym.get(&':').copied();
+        let colon_sym = reps.iter().position(|&c| c == ':').map(|i| i as u32);
         Alphabet {
             reps,
             folds,
@@ -1242,11 +1244,19 @@ impl Alphabet {
     /// symbols listed here, `NoColon` rejects only `:`, and `Any` treats all alike.
     fn distinct(&self, label: Label, out: &mut Vec<u32>) {
         match label {
-            Label::Lit(c) => out.extend(self.lit_sym.get(&c).copied()),
-            Label::Fold(f) => {
-                if let Some(v) = self.fold_syms.get(&f) {
-                    out.extend_from_slice(v);
+            Label::Lit(c) => {
+                if let Ok(i) = self.lit_sym.binary_search_by_key(&c, |&(x, _)| x) {
+                    out.extend(self.lit_sym.get(i).map(|&(_, s)| s));
                 }
+            }
+            Label::Fold(f) => {
+                let start = self.fold_syms.partition_point(|&(x, _)| x < f);
+                out.extend(
+                    self.fold_syms[start..]
+                        .iter()
+                        .take_while(|&&(x, _)| x == f)
+                        .map(|&(_, s)| s),
+                );
             }
             Label::Digit => out.extend_from_slice(&self.digit_syms),
             Label::Region => out.extend_from_slice(&self.region_syms),
