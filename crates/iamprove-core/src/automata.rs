@@ -1452,11 +1452,13 @@ impl<'a> Dfa<'a> {
 
 #[cfg(test)]
 thread_local! {
-    /// Tests compare [`bfs_with`]'s symbol skipping against the full loop.
+    /// Tests compare [`bfs_with`]'s symbol skipping, and [`search`]'s leaving out of negative
+    /// atoms disjoint from a positive one, against the plain exploration.
     static FULL_LOOP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Whether [`bfs_with`] steps every symbol (tests only; always false otherwise).
+/// Whether [`bfs_with`] steps every symbol and [`search`] keeps every atom (tests only; always
+/// false otherwise).
 #[inline]
 fn full_loop() -> bool {
     #[cfg(test)]
@@ -1702,7 +1704,29 @@ fn search(pos: &[&Nfa], neg: &[&Nfa], budget: &mut Budget) -> Result<Option<Stri
     }
     let p = pos.len();
     let all: Vec<&Nfa> = pos.iter().chain(neg.iter()).copied().collect();
+    // (the alphabet of every atom, so that leaving atoms out below changes no witness)
     let alpha = Alphabet::new(all.iter().copied());
+    // A negative atom that shares no string with some positive one never matches a witness:
+    // it is left out of the product (the lazy path's searches carry every false pattern of
+    // every service).
+    let fold_keys = all
+        .iter()
+        .any(|n| n.steps.iter().any(|s| matches!(s.label, Label::Fold(_))));
+    let all: Vec<&Nfa> = if p > 0 && !neg.is_empty() && !full_loop() {
+        let pk: Vec<(Keys, Option<Vec<char>>)> = pos
+            .iter()
+            .map(|n| (keys(n, fold_keys), service_key(n)))
+            .collect();
+        pos.iter()
+            .copied()
+            .chain(neg.iter().copied().filter(|n| {
+                let k = (keys(n, fold_keys), service_key(n));
+                !pk.iter().any(|q| provably_disjoint(q, &k))
+            }))
+            .collect()
+    } else {
+        all
+    };
     let ex = bfs(&all, &alpha, budget, |_, live, acc, uni| {
         // Positive atoms are the first `p`; a dead one can never accept again. A negative atom
         // that accepts every continuation rules out every extension.
@@ -1942,6 +1966,21 @@ fn keys(nfa: &Nfa, fold_keys: bool) -> Keys {
         prefix,
         suffix_rev,
     }
+}
+
+/// Whether two atoms, given by their [`keys`] (computed with the same `fold_keys`) and
+/// [`service_key`]s, share no string. Every string an atom accepts starts with its literal
+/// prefix and ends with its literal suffix (compared after folding when `fold_keys`: different
+/// folded characters are disjoint sets), and a wildcard-free atom accepts only its key; atoms
+/// that fix different services are disjoint (see [`service_key`]). `false` means "not proved".
+fn provably_disjoint(a: &(Keys, Option<Vec<char>>), b: &(Keys, Option<Vec<char>>)) -> bool {
+    let ((ka, sa), (kb, sb)) = (a, b);
+    let apart = |x: &[char], y: &[char]| !is_prefix(x, y) && !is_prefix(y, x);
+    apart(&ka.prefix, &kb.prefix)
+        || apart(&ka.suffix_rev, &kb.suffix_rev)
+        || (ka.closed && kb.prefix.len() > ka.prefix.len())
+        || (kb.closed && ka.prefix.len() > kb.prefix.len())
+        || matches!((sa, sb), (Some(x), Some(y)) if x != y)
 }
 
 fn is_prefix(a: &[char], b: &[char]) -> bool {
@@ -3441,9 +3480,9 @@ mod tests {
         #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
         /// `bfs_with` steps one symbol for all the symbols no live state tells apart from the
-        /// fresh one. That must change nothing: the same classes in the same order with the
-        /// same witnesses, the same predicate classes and the same witness searches as the loop
-        /// over every symbol.
+        /// fresh one, and `search` leaves out negative atoms disjoint from a positive one. That
+        /// must change nothing: the same classes in the same order with the same witnesses, the
+        /// same predicate classes and the same witness searches as the plain exploration.
         #[test]
         fn symbol_skipping_explores_like_the_full_loop(
             specs in proptest::collection::vec(spec(9), 1..6),
@@ -3473,6 +3512,27 @@ mod tests {
                 out
             };
             prop_assert_eq!(run(false), run(true));
+        }
+
+        /// `provably_disjoint` is sound: two atoms it calls disjoint share no string.
+        #[test]
+        fn provably_disjoint_atoms_share_no_string(a in spec(9), b in spec(9), extra in proptest::collection::vec(string(12), 0..40)) {
+            let (pa, pb) = (Pattern::compile(&a), Pattern::compile(&b));
+            // (`fold_keys` as `search` computes it, and always folding)
+            let folds = [&pa.nfa, &pb.nfa]
+                .iter()
+                .any(|n| n.steps.iter().any(|s| matches!(s.label, Label::Fold(_))));
+            for fold_keys in [folds, true] {
+                let k = |n: &Nfa| (keys(n, fold_keys), service_key(n));
+                if provably_disjoint(&k(&pa.nfa), &k(&pb.nfa)) {
+                    prop_assert_eq!(find_witness(&[&pa, &pb], &[], &Limits::default()).unwrap(), None, "{} {}", a, b);
+                    let mut samples = all_strings(&SMALL, 3);
+                    samples.extend(extra.iter().cloned());
+                    for s in &samples {
+                        prop_assert!(!(pa.is_match(s) && pb.is_match(s)), "{} {} {:?}", a, b, s);
+                    }
+                }
+            }
         }
     }
 
