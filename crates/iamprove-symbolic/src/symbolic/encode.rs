@@ -2412,7 +2412,19 @@ impl Encoder {
                     continue;
                 }
             };
-            let mut seen: HashMap<Vec<bool>, usize> = HashMap::new();
+            // the predicates each atom belongs to: a class's predicate vector from its few true
+            // atoms, not by asking every predicate about every class (thousands of classes over
+            // hundreds of predicates for policies such as AWSSupportServiceRolePolicy)
+            let mut preds_of: Vec<Vec<usize>> = vec![Vec::new(); d.compiled.len()];
+            for (p, atoms) in d.preds.iter().enumerate() {
+                for &a in atoms {
+                    if let Some(v) = preds_of.get_mut(a) {
+                        v.push(p);
+                    }
+                }
+            }
+            // (keyed by the packed vector)
+            let mut seen: HashMap<Vec<u64>, usize> = HashMap::new();
             // rank of each preferred candidate (the first occurrence counts)
             let mut rank: HashMap<&str, usize> = HashMap::with_capacity(d.prefer.len());
             for (i, p) in d.prefer.iter().enumerate() {
@@ -2420,12 +2432,17 @@ impl Encoder {
             }
             d.classes.clear();
             for c in part.classes {
-                let pv: Vec<bool> = d
-                    .preds
-                    .iter()
-                    .map(|atoms| atoms.iter().any(|&a| c.bits.get(a)))
-                    .collect();
-                if let Some(&k) = seen.get(&pv) {
+                let mut pv = vec![false; d.preds.len()];
+                let mut packed = vec![0u64; d.preds.len().div_ceil(64)];
+                for a in c.bits.ones() {
+                    for &p in preds_of.get(a).map(Vec::as_slice).unwrap_or(&[]) {
+                        if let (Some(x), Some(w)) = (pv.get_mut(p), packed.get_mut(p / 64)) {
+                            *x = true;
+                            *w |= 1 << (p % 64);
+                        }
+                    }
+                }
+                if let Some(&k) = seen.get(&packed) {
                     // same behaviour for the query: keep the most readable witness, i.e. a
                     // preferred candidate (a real action, an outsider principal) over a synthetic one
                     let preferred = |w: &str| rank.get(w).copied();
@@ -2440,7 +2457,7 @@ impl Encoder {
                     }
                     continue;
                 }
-                seen.insert(pv.clone(), d.classes.len());
+                seen.insert(packed, d.classes.len());
                 d.classes.push(DomainClass {
                     preds: pv,
                     atoms: c.bits,
