@@ -48,7 +48,13 @@ fn eval_cli(policy: &Value, request: &Value) -> String {
     let p = dir.path().join("s.json");
     // the diff's model: the policy alone, the resource in the principal's account
     let mut request = request.clone();
-    request["resource_account"] = json!("111122223333");
+    let account = request["principal"]
+        .as_str()
+        .and_then(|p| p.split(':').nth(4))
+        .filter(|a| a.len() == 12)
+        .unwrap_or("111122223333")
+        .to_owned();
+    request["resource_account"] = json!(account);
     let sc = json!({"request": request, "identity_policies": [policy]});
     std::fs::write(&p, sc.to_string()).unwrap();
     let out = bin()

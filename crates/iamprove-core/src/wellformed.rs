@@ -254,7 +254,11 @@ pub fn shape_variants(mut toks: Vec<Tok>) -> Vec<Vec<Tok>> {
 
 /// The catalog format a pattern of [`action_formats`] comes from, for counting formats: the
 /// account segment read as one run without `:` (so the 12-digit, `aws` and empty variants of one
-/// format are one family).
+/// format are one family). In S3 the run is not empty, except in the bucket and object
+/// formats (no region, no account): every other S3 format has an account placeholder without
+/// the empty variant, and `arn:aws:s3:::accesspoint/x` is a bucket and a key, never an access
+/// point. (Elsewhere the empty run stays: a global format's family may hold the empty account
+/// its variants lack, which only adds requests.)
 pub fn family(toks: &[Tok]) -> Vec<Tok> {
     let colons: Vec<usize> = toks
         .iter()
@@ -264,7 +268,16 @@ pub fn family(toks: &[Tok]) -> Vec<Tok> {
         .take(5)
         .collect();
     match colons.as_slice() {
-        &[_, _, _, c4, c5] => [&toks[..=c4], &[Tok::Run], &toks[c5..]].concat(),
+        &[_, c2, c3, c4, c5] => {
+            let s3 = toks[c2 + 1..c3] == [Tok::Lit('s'), Tok::Lit('3')];
+            let bucket = c4 == c3 + 1 && c5 == c4 + 1;
+            let account: &[Tok] = if s3 && !bucket {
+                &[Tok::OneChar { colon: false }, Tok::Run]
+            } else {
+                &[Tok::Run]
+            };
+            [&toks[..=c4], account, &toks[c5..]].concat()
+        }
         _ => toks.to_vec(),
     }
 }
@@ -552,6 +565,64 @@ mod tests {
         // partly literal segments stay as written
         let lit = crate::matching::tokens("arn:aws:rg:us-?:12?:group/x", true);
         assert_eq!(shape_variants(lit.clone()), vec![lit]);
+    }
+
+    /// Bucket names are letters, digits, `.`, `-` and `_`: never `:` or `/`, never empty, even
+    /// where the name ends the format; object keys still may hold both. S3's other resources
+    /// always name an account, so `arn:aws:s3:::…` is a bucket (or an object) only.
+    #[test]
+    fn bucket_names_hold_no_colon_or_slash() {
+        for r in [
+            "arn:aws:s3:::a:b",
+            "arn:aws:s3:::a/b",
+            "arn:aws:s3:::glue:::catalog/",
+            "arn:aws:s3:::",
+        ] {
+            assert!(!well_formed("s3:getbucketpolicy", r), "{r}");
+        }
+        assert!(well_formed(
+            "s3:getbucketpolicy",
+            "arn:aws:s3:::My_Legacy.bucket-1"
+        ));
+        assert!(!well_formed(
+            "s3:getbucketpolicy",
+            "arn:aws:s3:::accesspoint/x"
+        ));
+        assert!(well_formed(
+            "s3:getbucketpolicy",
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/x"
+        ));
+        assert!(well_formed("s3:getobject", "arn:aws:s3:::b/a:b/c"));
+        assert!(!well_formed("s3:getobject", "arn:aws:s3:::a:b/c"));
+        // the rule for every action, and its patterns
+        assert!(s3_arn_well_formed("arn:aws:s3:::b"));
+        assert!(s3_arn_well_formed("arn:aws:s3:::b/k:x/"));
+        assert!(s3_arn_well_formed("arn:aws:sqs:us-east-1:111122223333:q"));
+        assert!(!s3_arn_well_formed("arn:aws:s3:::glue:::catalog/"));
+        assert!(!s3_arn_well_formed("arn:aws-cn:s3:::a:b"));
+        assert!(!s3_arn_well_formed("arn:aws:s3:::"));
+        // the family of an S3 format with an account holds no empty account
+        for f in action_formats("s3:getbucketpolicy").expect("known") {
+            let fam = crate::matching::compile(&family(&f), Mode::Format);
+            assert!(!fam.is_match("arn:aws:s3:::accesspoint/x"), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn context_values_have_aws_syntax() {
+        let ok = |k: &str, v: &str| well_formed_context_value(k, v);
+        assert!(ok("aws:sourceaccount", "111122223333"));
+        assert!(!ok("aws:sourceaccount", "example"));
+        assert!(!ok("aws:resourceaccount", "11112222333"));
+        assert!(ok("aws:principalaccount", "anonymous"));
+        assert!(ok("aws:sourcearn", "arn:aws:sns:us-east-1:111122223333:t"));
+        assert!(ok("aws:sourcearn", "arn:aws:s3:::bucket"));
+        assert!(ok("aws:principalarn", "arn:aws:iam::111122223333:role/r"));
+        assert!(!ok("aws:sourcearn", "arn:aws:sns:us-east-1:example:t"));
+        assert!(!ok("aws:sourcearn", "arn:aws:sns:US-EAST-1:111122223333:t"));
+        assert!(!ok("aws:sourcearn", "example"));
+        assert!(ok("aws:username", "example"));
+        assert!(context_value_formats("aws:principalaccount", false).is_some_and(|f| f.len() == 1));
     }
 
     #[test]
