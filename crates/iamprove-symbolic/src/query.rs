@@ -480,6 +480,17 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
             best = r;
         }
     }
+    // an ARN whose region or account no service forms (the encoder may read an account
+    // segment as any colon-free run where no pattern tells accounts apart,
+    // `wellformed::account_insensitive`, and actions the formats leave out have any resource):
+    // a real region and account where the finding does not depend on them
+    if let Some(r) = real_region_and_account(&best.resource, &best.principal.account) {
+        let mut req = best.clone();
+        req.resource = r;
+        if confirm(&req) {
+            best = req;
+        }
+    }
     // principal keys spelled out with another value than the principal implies: use the implied
     // value where the finding does not depend on it (a consistent, more realistic request)
     for (k, v) in best.principal.derived_keys() {
@@ -663,6 +674,35 @@ fn well_formed_values(enc: &mut Encoder) {
         enc.assume(crate::wellformed::WELL_FORMED_VALUES_ASSUMPTION);
         enc.background.extend(facts);
     }
+}
+
+/// `resource` with a real region (`us-east-1`) and account (`account` when it is 12 digits, else
+/// `111122223333`) in place of a region that is not `[a-z0-9-]*` or an account that is not 12
+/// digits, `aws` or empty; `None` when it has both already or is not an ARN.
+fn real_region_and_account(resource: &str, account: &str) -> Option<String> {
+    let mut parts: Vec<&str> = resource.splitn(6, ':').collect();
+    if parts.len() < 6 || parts[0] != "arn" {
+        return None;
+    }
+    let twelve = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = parts[3]
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let account_ok = parts[4].is_empty() || parts[4] == "aws" || twelve(parts[4]);
+    if region_ok && account_ok {
+        return None;
+    }
+    if !region_ok {
+        parts[3] = "us-east-1";
+    }
+    if !account_ok {
+        parts[4] = if twelve(account) {
+            account
+        } else {
+            "111122223333"
+        };
+    }
+    Some(parts.join(":"))
 }
 
 fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
