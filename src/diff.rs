@@ -376,7 +376,27 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
 /// The finding's request acts on `*` or on a resource of its action's ARN formats (or on an
 /// action the catalog does not know).
 fn finding_is_well_formed(f: &Finding) -> bool {
+    // (and values AWS gives: S3 bucket names, account- and ARN-valued context keys)
+    let context_ok = f
+        .request
+        .get("context")
+        .and_then(|c| c.as_object())
+        .into_iter()
+        .flatten()
+        .all(|(k, v)| {
+            let k = k.to_lowercase();
+            match v {
+                serde_json::Value::String(s) => crate::wellformed::well_formed_context_value(&k, s),
+                serde_json::Value::Array(a) => a.iter().all(|x| {
+                    x.as_str()
+                        .is_none_or(|s| crate::wellformed::well_formed_context_value(&k, s))
+                }),
+                _ => true,
+            }
+        });
     crate::wellformed::well_formed(&f.action.example.to_lowercase(), &f.resource.example)
+        && crate::wellformed::s3_arn_well_formed(&f.resource.example)
+        && context_ok
 }
 
 /// Z3's resource limit (`rlimit`) per check in the search for more findings after the first:

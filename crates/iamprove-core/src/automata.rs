@@ -81,6 +81,10 @@ pub enum Tok {
     Digit,
     /// A run of `[a-z0-9-]`, possibly empty, in every mode (regions of catalog ARN formats).
     RegionRun,
+    /// One character of an S3 bucket name, `[A-Za-z0-9._-]`, in every mode.
+    BucketChar,
+    /// A run of `[A-Za-z0-9._-]`, possibly empty, in every mode (S3 bucket names).
+    BucketRun,
     /// Exactly one character (the first character of a placeholder of a catalog ARN format):
     /// never `:` when `colon` is false; when `colon` is true any character in `Plain` and
     /// `Format`, and what `?` is in `Resource` and `Arn`.
@@ -167,6 +171,8 @@ impl std::fmt::Display for PatternSpec {
                 Tok::AnyChar => f.write_char('?')?,
                 Tok::Digit => f.write_str("[0-9]")?,
                 Tok::RegionRun => f.write_str("[a-z0-9-]*")?,
+                Tok::BucketChar => f.write_str("[A-Za-z0-9._-]")?,
+                Tok::BucketRun => f.write_str("[A-Za-z0-9._-]*")?,
                 Tok::OneChar { colon: false } => f.write_str("[^:]")?,
                 Tok::OneChar { colon: true } => f.write_str("[^]")?,
                 Tok::Char(c @ ('*' | '?' | '\\')) => {
@@ -256,6 +262,8 @@ enum Label {
     Digit,
     /// `[a-z0-9-]` (regions of catalog ARN formats).
     Region,
+    /// `[A-Za-z0-9._-]` (S3 bucket names).
+    Bucket,
 }
 
 impl Label {
@@ -268,13 +276,17 @@ impl Label {
             Label::NoColon => c != ':',
             Label::Digit => c.is_ascii_digit(),
             Label::Region => is_region_char(c),
+            Label::Bucket => is_bucket_char(c),
         }
     }
 
-    /// For star labels (`Any`, `NoColon`, `Region`): does every character this label accepts
-    /// satisfy `other` too? They nest: `Region ⊂ NoColon ⊂ Any`.
+    /// For star labels (`Any`, `NoColon`, `Bucket`, `Region`): does every character this label
+    /// accepts satisfy `other` too? They nest: `Region ⊂ Bucket ⊂ NoColon ⊂ Any`.
     fn within(self, other: Label) -> bool {
-        self == other || other == Label::Any || (self == Label::Region && other == Label::NoColon)
+        self == other
+            || other == Label::Any
+            || (self == Label::Region && matches!(other, Label::NoColon | Label::Bucket))
+            || (self == Label::Bucket && other == Label::NoColon)
     }
 
     /// The literal (grouping key) character, folded when `fold_keys`.
@@ -282,7 +294,7 @@ impl Label {
         match self {
             Label::Lit(c) => Some(if fold_keys { fold(c) } else { c }),
             Label::Fold(f) => Some(f),
-            Label::Any | Label::NoColon | Label::Digit | Label::Region => None,
+            Label::Any | Label::NoColon | Label::Digit | Label::Region | Label::Bucket => None,
         }
     }
 }
@@ -291,6 +303,13 @@ impl Label {
 #[inline]
 fn is_region_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+}
+
+/// A character of an S3 bucket name: `[A-Za-z0-9._-]` (legacy us-east-1 names included; never
+/// `:` or `/`).
+#[inline]
+pub(crate) fn is_bucket_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
 }
 
 /// One position of the linear glob NFA: position `i` is "before step `i`". A single step
@@ -330,6 +349,7 @@ impl Nfa {
                 Label::Fold(f) => fold_witness(f),
                 Label::Any | Label::NoColon => 'x',
                 Label::Digit => '0',
+                Label::Bucket => 'x',
                 // (a star label: never a single step)
                 Label::Region => 'x',
             })
@@ -363,6 +383,8 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                     Tok::AnyChar => single(Label::Any),
                     Tok::Digit => single(Label::Digit),
                     Tok::RegionRun => star(Label::Region),
+                    Tok::BucketChar => single(Label::Bucket),
+                    Tok::BucketRun => star(Label::Bucket),
                     Tok::OneChar { colon } => {
                         single(if colon { Label::Any } else { Label::NoColon })
                     }
@@ -377,6 +399,8 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                     Tok::AnyChar => star(Label::Any),
                     Tok::Digit => single(Label::Digit),
                     Tok::RegionRun => star(Label::Region),
+                    Tok::BucketChar => single(Label::Bucket),
+                    Tok::BucketRun => star(Label::Bucket),
                     Tok::OneChar { colon } => {
                         single(if colon { Label::Any } else { Label::NoColon })
                     }
@@ -415,6 +439,8 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
                         }),
                         Tok::Digit => single(Label::Digit),
                         Tok::RegionRun => star(Label::Region),
+                        Tok::BucketChar => single(Label::Bucket),
+                        Tok::BucketRun => star(Label::Bucket),
                         Tok::AnyRun => {
                             let crosses = !head
                                 || (!arn && matches!(toks.get(i + 1), None | Some(Tok::Char(':'))));
@@ -426,7 +452,7 @@ fn compile_nfa(spec: &PatternSpec) -> Nfa {
         }
     }
     // Merge adjacent stars: NoColon* · Any* = Any* · NoColon* = Any*, Region* · NoColon* =
-    // NoColon* (star labels are nested: Region ⊂ NoColon ⊂ Any).
+    // NoColon* (star labels are nested: Region ⊂ Bucket ⊂ NoColon ⊂ Any).
     let mut steps: Vec<Step> = Vec::with_capacity(raw.len());
     for s in raw {
         match steps.last_mut() {
@@ -1146,7 +1172,7 @@ impl Alphabet {
         let mut lits: Vec<char> = Vec::new();
         let mut folds: Vec<char> = Vec::new();
         // the character classes of catalog formats, when some atom uses them
-        let (mut digit, mut region) = (false, false);
+        let (mut digit, mut region, mut bucket) = (false, false, false);
         for nfa in nfas {
             for s in &nfa.steps {
                 match s.label {
@@ -1154,6 +1180,7 @@ impl Alphabet {
                     Label::Fold(f) => folds.push(f),
                     Label::Digit => digit = true,
                     Label::Region => region = true,
+                    Label::Bucket => bucket = true,
                     Label::Any | Label::NoColon => {}
                 }
             }
@@ -1167,9 +1194,13 @@ impl Alphabet {
         if digit || region {
             distinguished.extend('0'..='9');
         }
-        if region {
+        if region || bucket {
             distinguished.extend('a'..='z');
             distinguished.push('-');
+        }
+        if bucket {
+            distinguished.extend('A'..='Z');
+            distinguished.extend(['.', '_']);
         }
         for &f in &folds {
             distinguished.extend(fold_class(f));
@@ -1192,6 +1223,7 @@ impl Alphabet {
                 x == ':',
                 digit && x.is_ascii_digit(),
                 region && is_region_char(x),
+                bucket && is_bucket_char(x),
             )
         };
         let mut seen = FxSet::default();
@@ -1201,7 +1233,7 @@ impl Alphabet {
                 reps.push(x);
             }
         }
-        let is_fresh = |x: char| signature(x) == (None, None, false, false, false);
+        let is_fresh = |x: char| signature(x) == (None, None, false, false, false, false);
         let fresh = "xzqjvwy0123456789_-bcdfghklmnprstaeiou"
             .chars()
             .chain(('\u{20}'..=char::MAX).filter(|c| !c.is_control()))
@@ -1221,6 +1253,7 @@ impl Alphabet {
             Label::NoColon => self.reps.get(sym) != Some(&':'),
             Label::Digit => self.reps.get(sym).is_some_and(|c| c.is_ascii_digit()),
             Label::Region => self.reps.get(sym).is_some_and(|&c| is_region_char(c)),
+            Label::Bucket => self.reps.get(sym).is_some_and(|&c| is_bucket_char(c)),
         }
     }
 
@@ -3270,6 +3303,26 @@ mod tests {
                     && (if colon { one_ok(i, s[j]) } else { s[j] != ':' })
                     && bt(toks, s, ic, run_ok, one_ok, i + 1, j + 1)
             }
+            Tok::BucketChar => {
+                j < s.len()
+                    && (s[j].is_ascii_alphanumeric() || matches!(s[j], '.' | '_' | '-'))
+                    && bt(toks, s, ic, run_ok, one_ok, i + 1, j + 1)
+            }
+            Tok::BucketRun => {
+                let mut k = j;
+                loop {
+                    if bt(toks, s, ic, run_ok, one_ok, i + 1, k) {
+                        return true;
+                    }
+                    if k < s.len()
+                        && (s[k].is_ascii_alphanumeric() || matches!(s[k], '.' | '_' | '-'))
+                    {
+                        k += 1;
+                    } else {
+                        return false;
+                    }
+                }
+            }
             Tok::RegionRun => {
                 let mut k = j;
                 loop {
@@ -4206,6 +4259,8 @@ mod tests {
             2 => Just(Tok::AnyChar),
             1 => Just(Tok::Digit),
             1 => Just(Tok::RegionRun),
+            1 => Just(Tok::BucketChar),
+            1 => Just(Tok::BucketRun),
             1 => Just(Tok::OneChar { colon: false }),
             1 => Just(Tok::OneChar { colon: true }),
         ]
@@ -4243,6 +4298,7 @@ mod tests {
                 1 => Just('1'),
                 1 => Just('-'),
                 1 => Just('_'),
+                1 => Just('.'),
             ],
             0..max,
         )

@@ -24,6 +24,12 @@ pub enum Tok {
     /// A run of `[a-z0-9-]`, possibly empty (an AWS region name). Written only by
     /// [`crate::wellformed`], never by policy text.
     RegionRun,
+    /// One character of an S3 bucket name, `[A-Za-z0-9._-]` (never `:` or `/`). Written only by
+    /// [`crate::wellformed`], never by policy text.
+    BucketChar,
+    /// A run of `[A-Za-z0-9._-]`, possibly empty (the rest of an S3 bucket name). Written only
+    /// by [`crate::wellformed`], never by policy text.
+    BucketRun,
     /// Exactly one character: the first character of a catalog placeholder, which AWS never
     /// leaves empty. With `colon` false it is never `:`, in every mode; with `colon` true it is
     /// any character in [`Mode::Plain`] and [`Mode::Format`] and what `?` is in
@@ -46,8 +52,8 @@ pub enum Mode {
     /// `ArnLike`: six colon-separated parts globbed separately; non-ARN values never match.
     Arn,
     /// ARN formats of the action catalog (`crate::wellformed`), never policy text: `*` is a run
-    /// without `:`, `?` any run ([`Tok::Digit`], [`Tok::RegionRun`] and [`Tok::OneChar`] are
-    /// described at the token).
+    /// without `:`, `?` any run ([`Tok::Digit`], [`Tok::RegionRun`], [`Tok::BucketChar`],
+    /// [`Tok::BucketRun`] and [`Tok::OneChar`] are described at the token).
     Format,
 }
 
@@ -75,6 +81,8 @@ pub fn spec(toks: &[Tok], mode: Mode) -> crate::automata::PatternSpec {
                 Tok::One => T::AnyChar,
                 Tok::Digit => T::Digit,
                 Tok::RegionRun => T::RegionRun,
+                Tok::BucketChar => T::BucketChar,
+                Tok::BucketRun => T::BucketRun,
                 Tok::OneChar { colon } => T::OneChar { colon },
             })
             .collect(),
@@ -230,7 +238,7 @@ mod old {
         for i in 0..toks.len() {
             match toks[i] {
                 Tok::Lit(':') => colons += 1,
-                Tok::Lit(_) | Tok::Digit | Tok::RegionRun => {}
+                Tok::Lit(_) | Tok::Digit | Tok::RegionRun | Tok::BucketChar | Tok::BucketRun => {}
                 Tok::One | Tok::OneChar { colon: true } => out[i] = colons >= 5,
                 Tok::OneChar { colon: false } => out[i] = false,
                 Tok::Run => {
@@ -287,6 +295,18 @@ mod old {
                             any = true;
                         }
                     }
+                    Tok::BucketChar => {
+                        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                            next[i + 1] = true;
+                            any = true;
+                        }
+                    }
+                    Tok::BucketRun => {
+                        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                            next[i] = true;
+                            any = true;
+                        }
+                    }
                 }
             }
             if !any {
@@ -301,7 +321,7 @@ mod old {
     /// Epsilon closure: a `*` (or a region run) may match the empty run.
     fn close(toks: &[Tok], set: &mut [bool]) {
         for i in 0..toks.len() {
-            if set[i] && matches!(toks[i], Tok::Run | Tok::RegionRun) {
+            if set[i] && matches!(toks[i], Tok::Run | Tok::RegionRun | Tok::BucketRun) {
                 set[i + 1] = true;
             }
         }
@@ -540,6 +560,8 @@ mod tests {
             1 => Just(Tok::One),
             2 => Just(Tok::Digit),
             2 => Just(Tok::RegionRun),
+            1 => Just(Tok::BucketChar),
+            1 => Just(Tok::BucketRun),
             1 => Just(Tok::OneChar { colon: false }),
             1 => Just(Tok::OneChar { colon: true }),
         ]
@@ -556,6 +578,8 @@ mod tests {
                 1 => Just('-'),
                 1 => Just('A'),
                 1 => Just('_'),
+                1 => Just('.'),
+                1 => Just('/'),
                 1 => Just('\u{0661}'),
                 3 => Just(':'),
             ],
@@ -577,8 +601,8 @@ mod tests {
             let shortest: String = toks.iter().filter_map(|t| match t {
                 Tok::Lit(c) => Some(*c),
                 Tok::Digit => Some('0'),
-                Tok::One | Tok::OneChar { .. } => Some('x'),
-                Tok::Run | Tok::RegionRun => None,
+                Tok::One | Tok::OneChar { .. } | Tok::BucketChar => Some('x'),
+                Tok::Run | Tok::RegionRun | Tok::BucketRun => None,
             }).collect();
             for m in [Mode::Plain, Mode::Resource, Mode::Arn, Mode::Format] {
                 let compiled = compile(&toks, m);

@@ -84,6 +84,13 @@ fn is_account_placeholder(name: &str) -> bool {
     name.ends_with("Account") || name.ends_with("AccountId")
 }
 
+/// Is this placeholder an S3-style bucket name (`BucketName`, `TableBucketName`: S3, S3 on
+/// Outposts, S3 Express, S3 Vectors, S3 Tables)? Bucket names of every kind are letters,
+/// digits, `.`, `-` and `_` (the wider, legacy us-east-1 rule; newer rules are subsets).
+fn is_bucket_placeholder(name: &str) -> bool {
+    name.ends_with("BucketName")
+}
+
 /// Is this placeholder a path that may be empty (`ApiSpecificResourcePath`: an API's root
 /// resource is `…/GET/`; `BasePath`, `RequestPath`, `FolderPath`, `ResourcePath`, …)? A name
 /// with a path (`RoleNameWithPath`) is not: the name is never empty.
@@ -112,6 +119,14 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
         let name = &after[..j];
         if name == "Partition" {
             toks.extend("aws".chars().map(Tok::Lit));
+        }
+        // an S3 bucket name (`${BucketName}`, `${TableBucketName}`): a non-empty run of
+        // `[A-Za-z0-9._-]`, never `:` or `/`, even where it ends the format
+        if is_bucket_placeholder(name) && toks.last() != Some(&Tok::Run) {
+            toks.extend([Tok::BucketChar, Tok::BucketRun]);
+            last = None;
+            rest = &after[j + 1..];
+            continue;
         }
         // several placeholders in a row are one run
         if toks.last() != Some(&Tok::Run) {
@@ -167,7 +182,9 @@ pub(crate) fn format_toks(format: &str) -> Option<Vec<Vec<Tok>>> {
                 with(vec![Tok::Digit; 12]),
                 with(vec![Tok::Lit('a'), Tok::Lit('w'), Tok::Lit('s')]),
             ];
-            if !region.is_empty() {
+            // (not in S3: its regional resources, access points, jobs and Storage Lens, are
+            // never AWS-owned, and `arn:aws:s3:::…` is a bucket)
+            if !region.is_empty() && segments.get(2) != Some(&"s3") {
                 out.push(with(Vec::new()));
             }
             Some(out)
@@ -237,7 +254,11 @@ pub fn shape_variants(mut toks: Vec<Tok>) -> Vec<Vec<Tok>> {
 
 /// The catalog format a pattern of [`action_formats`] comes from, for counting formats: the
 /// account segment read as one run without `:` (so the 12-digit, `aws` and empty variants of one
-/// format are one family).
+/// format are one family). In S3 the run is not empty, except in the bucket and object
+/// formats (no region, no account): every other S3 format has an account placeholder without
+/// the empty variant, and `arn:aws:s3:::accesspoint/x` is a bucket and a key, never an access
+/// point. (Elsewhere the empty run stays: a global format's family may hold the empty account
+/// its variants lack, which only adds requests.)
 pub fn family(toks: &[Tok]) -> Vec<Tok> {
     let colons: Vec<usize> = toks
         .iter()
@@ -247,7 +268,16 @@ pub fn family(toks: &[Tok]) -> Vec<Tok> {
         .take(5)
         .collect();
     match colons.as_slice() {
-        &[_, _, _, c4, c5] => [&toks[..=c4], &[Tok::Run], &toks[c5..]].concat(),
+        &[_, c2, c3, c4, c5] => {
+            let s3 = toks[c2 + 1..c3] == [Tok::Lit('s'), Tok::Lit('3')];
+            let bucket = c4 == c3 + 1 && c5 == c4 + 1;
+            let account: &[Tok] = if s3 && !bucket {
+                &[Tok::OneChar { colon: false }, Tok::Run]
+            } else {
+                &[Tok::Run]
+            };
+            [&toks[..=c4], account, &toks[c5..]].concat()
+        }
         _ => toks.to_vec(),
     }
 }
@@ -306,7 +336,8 @@ pub fn format_example(toks: &[Tok], account: &str) -> String {
                 }
             }
             // the first character of a placeholder: the run after it writes the example
-            Tok::OneChar { .. } => {}
+            Tok::OneChar { .. } | Tok::BucketChar => {}
+            Tok::BucketRun => out.push_str("example"),
             Tok::Run | Tok::One | Tok::RegionRun => match colons {
                 1 => {} // `aws` already written
                 3 => out.push_str("us-east-1"),
@@ -329,6 +360,106 @@ pub fn well_formed(lower_action: &str, resource: &str) -> bool {
                     .iter()
                     .any(|f| crate::matching::compile(f, Mode::Format).is_match(resource))
         }
+    }
+}
+
+/// Every S3 ARN without region and account (`arn:aws…:s3:::REST`, whatever the action) names a
+/// bucket: `REST` is a bucket name (letters, digits, `.`, `-`, `_`; never `:` or `/`) alone or
+/// followed by `/` and an object key. The `Mode::Format` pattern of such ARNs; see
+/// [`s3_arns`] for the well-formed ones.
+pub fn s3_arn_prefix() -> Vec<Tok> {
+    let mut t = crate::matching::tokens("arn:aws", false);
+    t.push(Tok::Run);
+    t.extend(crate::matching::tokens(":s3:::", false));
+    t.push(Tok::One);
+    t
+}
+
+/// The well-formed S3 ARNs of [`s3_arn_prefix`] as `Mode::Format` patterns: a bucket, or a
+/// bucket, `/` and any key.
+pub fn s3_arns() -> Vec<Vec<Tok>> {
+    let mut bucket = crate::matching::tokens("arn:aws", false);
+    bucket.push(Tok::Run);
+    bucket.extend(crate::matching::tokens(":s3:::", false));
+    bucket.extend([Tok::BucketChar, Tok::BucketRun]);
+    let mut object = bucket.clone();
+    object.extend([Tok::Lit('/'), Tok::One]);
+    vec![bucket, object]
+}
+
+/// What a proof relies on when the values of [`s3_arns`] and [`context_value_formats`] are
+/// required (for every action, with or without the catalog's formats).
+pub const WELL_FORMED_VALUES_ASSUMPTION: &str = "well-formed values: an S3 ARN without region and account (`arn:aws:s3:::…`) names a bucket of letters, digits, `.`, `-` and `_` (never `:` or `/`), alone or before `/` and a key, for every action; `aws:PrincipalAccount`, `aws:ResourceAccount`, `aws:SourceAccount` and `aws:SourceOwner` are 12 digits (`aws:PrincipalAccount` also `anonymous`), and `aws:PrincipalArn` and `aws:SourceArn` are ARNs whose partition starts with `aws`, whose region is empty or a run of `a-z`, `0-9` and `-`, and whose account is 12 digits, `aws` or empty";
+
+/// Is `resource`, when it is an S3 ARN without region and account, one of [`s3_arns`]?
+/// (Every other resource passes.)
+pub fn s3_arn_well_formed(resource: &str) -> bool {
+    !crate::matching::compile(&s3_arn_prefix(), Mode::Format).is_match(resource)
+        || s3_arns()
+            .iter()
+            .any(|f| crate::matching::compile(f, Mode::Format).is_match(resource))
+}
+
+/// Context keys whose value is an account ID (lower case): 12 ASCII digits whenever present
+/// (`aws:PrincipalAccount` is also `anonymous` for an anonymous caller).
+pub const ACCOUNT_KEYS: &[&str] = &[
+    "aws:principalaccount",
+    "aws:resourceaccount",
+    "aws:sourceaccount",
+    "aws:sourceowner",
+];
+
+/// Context keys whose value is an ARN (lower case): the ARN of a principal or of the resource
+/// a service acts for.
+pub const ARN_KEYS: &[&str] = &["aws:principalarn", "aws:sourcearn"];
+
+/// The values AWS gives a context key, as `Mode::Format` patterns, for the keys of
+/// [`ACCOUNT_KEYS`] (12 digits; `anonymous` too for `aws:PrincipalAccount` when `anonymous` may
+/// call) and [`ARN_KEYS`] (an ARN whose partition starts with `aws`, whose region is empty or a
+/// run of `[a-z0-9-]` and whose account is 12 digits, `aws` or empty: the syntax of catalog
+/// formats, with the empty account allowed in global ARNs too, since an S3 bucket is a source
+/// ARN without one); `None` for every other key.
+pub fn context_value_formats(lower_key: &str, anonymous: bool) -> Option<Vec<Vec<Tok>>> {
+    if ACCOUNT_KEYS.contains(&lower_key) {
+        let mut out = vec![vec![Tok::Digit; 12]];
+        if anonymous && lower_key == "aws:principalaccount" {
+            out.push(crate::matching::tokens("anonymous", false));
+        }
+        return Some(out);
+    }
+    if !ARN_KEYS.contains(&lower_key) {
+        return None;
+    }
+    let mut head = crate::matching::tokens("arn:aws", false);
+    head.extend([
+        Tok::Run,
+        Tok::Lit(':'),
+        Tok::Run,
+        Tok::Lit(':'),
+        Tok::RegionRun,
+    ]);
+    head.push(Tok::Lit(':'));
+    let accounts: [Vec<Tok>; 3] = [
+        vec![Tok::Digit; 12],
+        crate::matching::tokens("aws", false),
+        Vec::new(),
+    ];
+    Some(
+        accounts
+            .into_iter()
+            .map(|a| [head.clone(), a, vec![Tok::Lit(':'), Tok::One]].concat())
+            .collect(),
+    )
+}
+
+/// Is `value` a value AWS gives the context key `lower_key` ([`context_value_formats`];
+/// `true` for keys it does not describe)?
+pub fn well_formed_context_value(lower_key: &str, value: &str) -> bool {
+    match context_value_formats(lower_key, true) {
+        None => true,
+        Some(fs) => fs
+            .iter()
+            .any(|f| crate::matching::compile(f, Mode::Format).is_match(value)),
     }
 }
 
@@ -434,6 +565,64 @@ mod tests {
         // partly literal segments stay as written
         let lit = crate::matching::tokens("arn:aws:rg:us-?:12?:group/x", true);
         assert_eq!(shape_variants(lit.clone()), vec![lit]);
+    }
+
+    /// Bucket names are letters, digits, `.`, `-` and `_`: never `:` or `/`, never empty, even
+    /// where the name ends the format; object keys still may hold both. S3's other resources
+    /// always name an account, so `arn:aws:s3:::…` is a bucket (or an object) only.
+    #[test]
+    fn bucket_names_hold_no_colon_or_slash() {
+        for r in [
+            "arn:aws:s3:::a:b",
+            "arn:aws:s3:::a/b",
+            "arn:aws:s3:::glue:::catalog/",
+            "arn:aws:s3:::",
+        ] {
+            assert!(!well_formed("s3:getbucketpolicy", r), "{r}");
+        }
+        assert!(well_formed(
+            "s3:getbucketpolicy",
+            "arn:aws:s3:::My_Legacy.bucket-1"
+        ));
+        assert!(!well_formed(
+            "s3:getbucketpolicy",
+            "arn:aws:s3:::accesspoint/x"
+        ));
+        assert!(well_formed(
+            "s3:getbucketpolicy",
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/x"
+        ));
+        assert!(well_formed("s3:getobject", "arn:aws:s3:::b/a:b/c"));
+        assert!(!well_formed("s3:getobject", "arn:aws:s3:::a:b/c"));
+        // the rule for every action, and its patterns
+        assert!(s3_arn_well_formed("arn:aws:s3:::b"));
+        assert!(s3_arn_well_formed("arn:aws:s3:::b/k:x/"));
+        assert!(s3_arn_well_formed("arn:aws:sqs:us-east-1:111122223333:q"));
+        assert!(!s3_arn_well_formed("arn:aws:s3:::glue:::catalog/"));
+        assert!(!s3_arn_well_formed("arn:aws-cn:s3:::a:b"));
+        assert!(!s3_arn_well_formed("arn:aws:s3:::"));
+        // the family of an S3 format with an account holds no empty account
+        for f in action_formats("s3:getbucketpolicy").expect("known") {
+            let fam = crate::matching::compile(&family(&f), Mode::Format);
+            assert!(!fam.is_match("arn:aws:s3:::accesspoint/x"), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn context_values_have_aws_syntax() {
+        let ok = |k: &str, v: &str| well_formed_context_value(k, v);
+        assert!(ok("aws:sourceaccount", "111122223333"));
+        assert!(!ok("aws:sourceaccount", "example"));
+        assert!(!ok("aws:resourceaccount", "11112222333"));
+        assert!(ok("aws:principalaccount", "anonymous"));
+        assert!(ok("aws:sourcearn", "arn:aws:sns:us-east-1:111122223333:t"));
+        assert!(ok("aws:sourcearn", "arn:aws:s3:::bucket"));
+        assert!(ok("aws:principalarn", "arn:aws:iam::111122223333:role/r"));
+        assert!(!ok("aws:sourcearn", "arn:aws:sns:us-east-1:example:t"));
+        assert!(!ok("aws:sourcearn", "arn:aws:sns:US-EAST-1:111122223333:t"));
+        assert!(!ok("aws:sourcearn", "example"));
+        assert!(ok("aws:username", "example"));
+        assert!(context_value_formats("aws:principalaccount", false).is_some_and(|f| f.len() == 1));
     }
 
     #[test]

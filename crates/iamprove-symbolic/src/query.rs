@@ -344,6 +344,9 @@ impl Prepared {
         if opts.well_formed {
             enc.well_formed_resources();
         }
+        // account- and ARN-valued context keys, and S3 bucket names for every action (a few
+        // atoms, kept when the catalog's formats are left out)
+        well_formed_values(&mut enc);
         // principal-derived keys as functions of a symbolic principal (needs the query's patterns)
         enc.link_principal_keys();
         // unresolved IaC values (`${iamprove:…}`) have a value in every deployment
@@ -477,6 +480,17 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
             best = r;
         }
     }
+    // an ARN whose region or account no service forms (the encoder may read an account
+    // segment as any colon-free run where no pattern tells accounts apart,
+    // `wellformed::account_insensitive`, and actions the formats leave out have any resource):
+    // a real region and account where the finding does not depend on them
+    if let Some(r) = real_region_and_account(&best.resource, &best.principal.account) {
+        let mut req = best.clone();
+        req.resource = r;
+        if confirm(&req) {
+            best = req;
+        }
+    }
     // principal keys spelled out with another value than the principal implies: use the implied
     // value where the finding does not depend on it (a consistent, more realistic request)
     for (k, v) in best.principal.derived_keys() {
@@ -575,6 +589,122 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
     best
 }
 
+/// Values AWS can give (`crate::wellformed`, part of the well-formed assumption): an
+/// account-valued context key (`aws:SourceAccount`, …) holds 12 digits whenever present, an
+/// ARN-valued one (`aws:SourceArn`, `aws:PrincipalArn`) an ARN with a real region and account,
+/// and an S3 ARN without region and account names a bucket (no `:` or `/` in its name), for
+/// every action: the catalog formats say so only for the actions they constrain.
+///
+/// Like [`Encoder::well_formed_resources`] this only removes requests no service sends (a proof
+/// stays a proof; it lists `wellformed::WELL_FORMED_VALUES_ASSUMPTION`). Unlike it, it is kept
+/// when the catalog's formats are left out (`QueryOptions::well_formed` false). Keys read with non-string operators, multivalued
+/// uses and fixed values are left as they are; the S3 rule is added only when some resource
+/// pattern other than `*` may name a malformed S3 ARN.
+fn well_formed_values(enc: &mut Encoder) {
+    use crate::symbolic::encode::AtomKey;
+    let format = |toks: Vec<crate::matching::Tok>| AtomKey {
+        toks,
+        mode: crate::matching::Mode::Format,
+        ignore_case: false,
+    };
+    let mut facts: Vec<T> = Vec::new();
+    let keys: Vec<(String, usize, usize)> = enc
+        .keys
+        .values()
+        .filter(|k| {
+            !k.multi
+                && k.families == [crate::model::Family::String]
+                && !enc.fixed.contains_key(&k.key)
+        })
+        .map(|k| (k.key.clone(), k.slots[0], k.presence))
+        .collect();
+    for (key, slot, presence) in keys {
+        let Some(formats) = crate::wellformed::context_value_formats(&key, !enc.identity_only)
+        else {
+            continue;
+        };
+        let wf = enc.pred_of(slot, formats.into_iter().map(format).collect());
+        facts.push(term::implies(term::bvar(presence), wf));
+    }
+    // S3 ARNs: only when a resource pattern (not `*`) may name a malformed one
+    let prefix = crate::wellformed::s3_arn_prefix();
+    let arns = crate::wellformed::s3_arns();
+    let prefix_p = Pattern::compile(&format(prefix.clone()).spec());
+    let arns_p: Vec<Pattern> = arns
+        .iter()
+        .map(|t| Pattern::compile(&format(t.clone()).spec()))
+        .collect();
+    let small = Limits {
+        max_states: 20_000,
+        max_steps: 200_000,
+    };
+    let may_be_malformed = enc
+        .domain_of(RESOURCE_SLOT)
+        .map(|d| {
+            d.atoms.iter().any(|a| {
+                if a.mode == crate::matching::Mode::Format {
+                    return false;
+                }
+                // (cheap test first: the service part may be `s3`)
+                let t = a.text();
+                let svc = t.split(':').nth(2);
+                let maybe_s3 = !t.starts_with("arn:")
+                    || svc.is_none_or(|s| s == "s3" || s.contains(['*', '?']));
+                if !maybe_s3 {
+                    return false;
+                }
+                let p = Pattern::compile(&a.spec());
+                if p.is_universal() {
+                    return false;
+                }
+                let neg: Vec<&Pattern> = arns_p.iter().collect();
+                !matches!(
+                    automata::find_witness(&[&p, &prefix_p], &neg, &small),
+                    Ok(None)
+                )
+            })
+        })
+        .unwrap_or(false);
+    if may_be_malformed {
+        let is_s3 = enc.pred_of(RESOURCE_SLOT, vec![format(prefix)]);
+        let wf = enc.pred_of(RESOURCE_SLOT, arns.into_iter().map(format).collect());
+        facts.push(term::implies(is_s3, wf));
+    }
+    if !facts.is_empty() {
+        enc.assume(crate::wellformed::WELL_FORMED_VALUES_ASSUMPTION);
+        enc.background.extend(facts);
+    }
+}
+
+/// `resource` with a real region (`us-east-1`) and account (`account` when it is 12 digits, else
+/// `111122223333`) in place of a region that is not `[a-z0-9-]*` or an account that is not 12
+/// digits, `aws` or empty; `None` when it has both already or is not an ARN.
+fn real_region_and_account(resource: &str, account: &str) -> Option<String> {
+    let mut parts: Vec<&str> = resource.splitn(6, ':').collect();
+    if parts.len() < 6 || parts[0] != "arn" {
+        return None;
+    }
+    let twelve = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = parts[3]
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let account_ok = parts[4].is_empty() || parts[4] == "aws" || twelve(parts[4]);
+    if region_ok && account_ok {
+        return None;
+    }
+    if !region_ok {
+        parts[3] = "us-east-1";
+    }
+    if !account_ok {
+        parts[4] = if twelve(account) {
+            account
+        } else {
+            "111122223333"
+        };
+    }
+    Some(parts.join(":"))
+}
+
 fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
     let _ = crate::symbolic::encode::PRINCIPAL_KEYS;
     if let Some(d) = enc.domain_mut(ACTION_SLOT) {
@@ -629,9 +759,17 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
         v.push("arn:aws:iam::111122223333:role/example-role".into());
         d.prefer = v;
     }
-    // context values: the literals the policies mention, then a neutral word
-    let key_slots: Vec<usize> = enc.keys.values().flat_map(|k| k.slots.clone()).collect();
-    for slot in key_slots {
+    // context values: the literals the policies mention, then a neutral word (a real account
+    // or ARN first for keys that hold one: a witness names a value AWS gives when the policies
+    // allow one)
+    let key_slots: Vec<(usize, String)> = enc
+        .keys
+        .values()
+        .flat_map(|k| k.slots.iter().map(|s| (*s, k.key.clone())))
+        .collect();
+    for (slot, key) in key_slots {
+        let account_key = crate::wellformed::ACCOUNT_KEYS.contains(&key.as_str());
+        let arn_key = crate::wellformed::ARN_KEYS.contains(&key.as_str());
         if let Some(d) = enc.domain_mut(slot) {
             if d.prefer.is_empty() {
                 let mut v: Vec<String> = d
@@ -650,6 +788,21 @@ fn add_preferences(enc: &mut Encoder, principals: Vec<String>) {
                     })
                     .collect();
                 v.extend(others);
+                if account_key {
+                    v.push(account.clone());
+                    v.push("777788889999".into());
+                }
+                if arn_key {
+                    let arns: Vec<String> = d
+                        .atoms
+                        .iter()
+                        .map(|a| a.text())
+                        .filter(|t| t.starts_with("arn:"))
+                        .map(|t| readable_arn(&t, &account))
+                        .collect();
+                    v.extend(arns);
+                    v.push(format!("arn:aws:iam::{account}:role/example-role"));
+                }
                 v.push("example".into());
                 v.push("777788889999".into());
                 d.prefer = v;
@@ -1601,6 +1754,39 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
                     continue;
                 }
             }
+        }
+        // the variable's preferred values (real accounts for an account key) that lie in its
+        // class: the first that lets the field's class match the pattern
+        let preferred: Vec<String> = enc
+            .domain_of(vslot)
+            .map(|vd| {
+                vd.prefer
+                    .iter()
+                    .filter(|y| !vd.preds.is_empty() && fits_class(enc, m, vslot, y))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let works = |y: &str| {
+            resolved_with(y).is_some_and(|p| {
+                let mut pp = pos.clone();
+                pp.push(&p);
+                matches!(
+                    automata::find_witness(&pp, &neg, &Limits::default()),
+                    Ok(Some(_))
+                )
+            })
+        };
+        if let Some(y) = preferred.iter().take(8).find(|y| works(y)) {
+            ctx.insert(
+                info.key.clone(),
+                CtxValue {
+                    key: info.raw.clone(),
+                    values: vec![y.clone()],
+                    multi: false,
+                },
+            );
+            continue;
         }
         let Some(w) = crate::symbolic::encode::widened(&a.template, a.mode, a.ignore_case) else {
             continue;

@@ -61,6 +61,8 @@ impl AtomKey {
                     Tok::One => automata::Tok::AnyChar,
                     Tok::Digit => automata::Tok::Digit,
                     Tok::RegionRun => automata::Tok::RegionRun,
+                    Tok::BucketChar => automata::Tok::BucketChar,
+                    Tok::BucketRun => automata::Tok::BucketRun,
                     Tok::OneChar { colon } => automata::Tok::OneChar { colon: *colon },
                 })
                 .collect(),
@@ -79,8 +81,8 @@ impl AtomKey {
             .iter()
             .map(|t| match t {
                 Tok::Lit(c) => *c,
-                Tok::Run | Tok::RegionRun => '*',
-                Tok::One | Tok::Digit | Tok::OneChar { .. } => '?',
+                Tok::Run | Tok::RegionRun | Tok::BucketRun => '*',
+                Tok::One | Tok::Digit | Tok::OneChar { .. } | Tok::BucketChar => '?',
             })
             .collect()
     }
@@ -288,7 +290,7 @@ fn format_key(toks: Vec<Tok>) -> AtomKey {
 }
 
 /// What a proof relies on when requests are restricted to well-formed resources.
-pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); in those formats a region is empty or a run of `a-z`, `0-9` and `-`, an account is 12 digits, `aws`, or empty (regional formats only), and every other placeholder but a path (a name, an ID, a key) is never empty";
+pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); in those formats a region is empty or a run of `a-z`, `0-9` and `-`, an account is 12 digits, `aws`, or empty (regional formats only), a bucket name is letters, digits, `.`, `-` and `_`, and every other placeholder but a path (a name, an ID, a key) is never empty";
 
 /// At most this many distinct ARN formats constrain the resource field of one query
 /// ([`Encoder::well_formed_resources`]).
