@@ -64,6 +64,8 @@ fn decided_rate() {
     let sizes = [5usize, 10, 20, 50, 100];
     let (mut widened, mut none, mut unknown, mut wrong) = (0u32, 0u32, 0u32, 0u32);
     let mut times = Vec::new();
+    // (time, which query): the slowest are printed, to re-run them with IAMPROVE_BENCH_SEEDS
+    let mut labelled: Vec<(std::time::Duration, String)> = Vec::new();
     let mut undecided = Vec::new();
     // `IAMPROVE_BENCH_SEEDS=3,23` runs only these seeds (to look at the pairs a run left undecided)
     let only: Vec<u64> = std::env::var("IAMPROVE_BENCH_SEEDS")
@@ -99,6 +101,7 @@ fn decided_rate() {
             let t = Instant::now();
             let f = compare(base, gain, &opts(), "widened");
             times.push(t.elapsed());
+            labelled.push((t.elapsed(), format!("seed {seed} {n} {profile} {label}")));
             match verdict(&f) {
                 "widened" => {
                     widened += 1;
@@ -125,6 +128,7 @@ fn decided_rate() {
         }
     }
     times.sort();
+    labelled.sort_by(|a, b| b.0.cmp(&a.0));
     let total = widened + none + unknown;
     let q = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize];
     println!(
@@ -139,6 +143,9 @@ fn decided_rate() {
         q(0.99),
         q(1.0)
     );
+    for (t, which) in labelled.iter().take(3) {
+        println!("  slow: {which}: {t:?}");
+    }
     for u in &undecided {
         println!("  {u}");
     }
