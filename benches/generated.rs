@@ -128,7 +128,7 @@ fn decided_rate() {
         }
     }
     times.sort();
-    labelled.sort_by(|a, b| b.0.cmp(&a.0));
+    labelled.sort_by_key(|x| std::cmp::Reverse(x.0));
     let total = widened + none + unknown;
     let q = |p: f64| times[((times.len() as f64 - 1.0) * p) as usize];
     println!(
