@@ -301,7 +301,7 @@ impl Label {
 
 /// A character of an AWS region name: `[a-z0-9-]`.
 #[inline]
-fn is_region_char(c: char) -> bool {
+pub fn is_region_char(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
 }
 

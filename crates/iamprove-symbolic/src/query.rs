@@ -685,9 +685,7 @@ fn real_region_and_account(resource: &str, account: &str) -> Option<String> {
         return None;
     }
     let twelve = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
-    let region_ok = parts[3]
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let region_ok = parts[3].chars().all(automata::is_region_char);
     let account_ok = parts[4].is_empty() || parts[4] == "aws" || twelve(parts[4]);
     if region_ok && account_ok {
         return None;
