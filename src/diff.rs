@@ -475,6 +475,11 @@ fn compare_steps(
                         format!("{} on {}", request.action, request.resource)
                     });
                     if skipped > MALFORMED_SKIPS {
+                        if !out.findings.is_empty() {
+                            out.notes.push(format!(
+                                "more findings may exist (the search stopped after skipping {skipped} requests on resources outside their actions' ARN formats)"
+                            ));
+                        }
                         break;
                     }
                 } else {

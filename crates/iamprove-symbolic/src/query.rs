@@ -355,6 +355,9 @@ impl Prepared {
         add_preferences(&mut enc, prefer_principals);
         // policy variables compared exactly: equal values lie in one class (needs every predicate)
         enc.link_variable_equalities();
+        // a variable whose key equals a literal the policies compare it with: the pattern
+        // reading it is then an ordinary pattern (needs every predicate of the key)
+        link_variable_literals(&mut enc);
         enc.partition(&opts.limits)?;
         // predicates realised lazily that hold on every string
         universal_predicates(&mut enc);
@@ -969,6 +972,64 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
     Lazy::Done
 }
 
+/// The string of a lazily realised field (`realize_lazy`) with the model's predicate truths that
+/// also matches every pattern of `pos` and none of `neg` (abstracted patterns resolved with the
+/// request's values): the model's string when it does, else an exhaustive search.
+fn realize_fallback_with(
+    enc: &Encoder,
+    m: &Model,
+    slot: usize,
+    pos: &[Pattern],
+    neg: &[Pattern],
+) -> Result<String, String> {
+    let Some(d) = enc.domain_of(slot) else {
+        return Err("policy variables: slot without a string domain".into());
+    };
+    let fits = |s: &str| pos.iter().all(|p| p.is_match(s)) && !neg.iter().any(|p| p.is_match(s));
+    if let Some(s) = m.strings.get(&slot).filter(|s| fits(s)) {
+        return Ok(s.clone());
+    }
+    let mut lits: Vec<(usize, bool)> = enc
+        .pred_vars
+        .iter()
+        .filter(|((s, _), _)| *s == slot)
+        .filter_map(|(&(_, p), var)| m.bools.get(var).map(|&v| (p, v)))
+        .collect();
+    lits.sort_unstable();
+    let members: Vec<Vec<&Pattern>> = lits
+        .iter()
+        .map(|&(p, _)| {
+            d.preds[p]
+                .iter()
+                .filter_map(|&a| d.compiled.get(a))
+                .collect()
+        })
+        .collect();
+    let singles: Vec<[&Pattern; 1]> = pos.iter().chain(neg).map(|p| [p]).collect();
+    let literals: Vec<automata::Literal<'_>> = members
+        .iter()
+        .zip(&lits)
+        .map(|(m, l)| (m.as_slice(), l.1))
+        .chain(
+            singles
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.as_slice(), i < pos.len())),
+        )
+        .collect();
+    let limits = Limits {
+        max_states: 200_000,
+        max_steps: 20_000_000,
+    };
+    match automata::realize_literals(&literals, &limits, 5_000) {
+        Ok(Some(w)) => Ok(w),
+        Ok(None) => {
+            Err("no string satisfies the patterns chosen for a variable-dependent field".into())
+        }
+        Err(e) => Err(format!("{}: {e}", d.name)),
+    }
+}
+
 /// A string matching some member of each of `pos` and no pattern of `neg` (exhaustive, so
 /// `Ok(None)` is a proof; `automata::realize_literals`).
 fn choose(
@@ -1052,20 +1113,19 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
         let Some(d) = enc.domain_of(slot) else {
             continue;
         };
-        if d.fallback {
-            continue;
-        }
-        let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
-        let Some(class) = d.classes.get(c) else {
-            continue;
-        };
         let mut pos: Vec<Pattern> = Vec::new();
         let mut neg: Vec<Pattern> = Vec::new();
-        for (i, p) in d.compiled.iter().enumerate() {
-            if class.atoms.get(i) {
-                pos.push(p.clone());
-            } else {
-                neg.push(p.clone());
+        if !d.fallback {
+            let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
+            let Some(class) = d.classes.get(c) else {
+                continue;
+            };
+            for (i, p) in d.compiled.iter().enumerate() {
+                if class.atoms.get(i) {
+                    pos.push(p.clone());
+                } else {
+                    neg.push(p.clone());
+                }
             }
         }
         for a in enc.abstract_atoms.iter().filter(|a| a.slot == slot) {
@@ -1093,6 +1153,13 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
                     }
                 }
             }
+        }
+        if d.fallback {
+            // a field realised lazily (`realize_lazy`): its string must also give the
+            // abstracted patterns, under the values chosen above, the model's truths
+            let w = realize_fallback_with(enc, m, slot, &pos, &neg)?;
+            refined.insert(slot, w);
+            continue;
         }
         let pr: Vec<&Pattern> = pos.iter().collect();
         let nr: Vec<&Pattern> = neg.iter().collect();
@@ -1470,6 +1537,100 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
 
 // ---------------------------------------------------------------- policy variables, exact
 
+/// At most this many literal values per variable, and facts per query, for
+/// [`link_variable_literals`] (each adds a pattern to the field's partition).
+const VARIABLE_LITERALS: usize = 8;
+const VARIABLE_LITERAL_FACTS: usize = 64;
+
+/// Where a policy variable's key has a value the policies compare it with literally
+/// (`StringNotEquals aws:PrincipalTag/B ""`, `Null`, `StringEquals … "x"`), an abstracted pattern
+/// reading it is an ordinary pattern: `key = x ⇒ (atom ⇔ field matches t[v := x])` for a
+/// one-variable template, `key = x ∧ atom ⇒ field matches t[v := x]` with the other variables
+/// widened to `*` for more. Facts about every request (the evaluator substitutes the same
+/// literal text), so answers stay exact; they spare the refinement loop models the
+/// abstraction allowed and no request has (issue 13: a tag modelled as `""` while
+/// `arn:aws:s3:::${aws:PrincipalTag/B}` held on a well-formed bucket ARN, until the loop ran
+/// out of rounds).
+fn link_variable_literals(enc: &mut Encoder) {
+    use crate::matching::Tok;
+    use crate::model::Piece;
+    use crate::symbolic::encode::AtomKey;
+    let atoms = enc.abstract_atoms.clone();
+    let mut facts: Vec<T> = Vec::new();
+    'atoms: for a in &atoms {
+        let mut vars: Vec<&str> = a.template.vars().collect();
+        vars.sort_unstable();
+        vars.dedup();
+        let single = vars.len() == 1;
+        if !single {
+            continue;
+        }
+        for v in vars {
+            let Some(info) = enc.keys.get(v).cloned() else {
+                continue;
+            };
+            if info.multi || enc.fixed.contains_key(v) {
+                continue;
+            }
+            let vslot = info.slots[0];
+            let literals: Vec<(AtomKey, String)> = enc
+                .domain_of(vslot)
+                .map(|d| {
+                    d.atoms
+                        .iter()
+                        .filter(|k| !k.ignore_case)
+                        .filter_map(|k| {
+                            let text: Option<String> = k
+                                .toks
+                                .iter()
+                                .map(|t| match t {
+                                    Tok::Lit(c) => Some(*c),
+                                    _ => None,
+                                })
+                                .collect();
+                            text.map(|x| (k.clone(), x))
+                        })
+                        .take(VARIABLE_LITERALS)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (lit, x) in literals {
+                let mut toks = Vec::new();
+                for p in &a.template.pieces {
+                    match p {
+                        Piece::Lit(s) => toks.extend(s.chars().map(Tok::Lit)),
+                        Piece::Star => toks.push(Tok::Run),
+                        Piece::Quest => toks.push(Tok::One),
+                        Piece::Var { key, .. } if key == v => toks.extend(x.chars().map(Tok::Lit)),
+                        Piece::Var { .. } => toks.push(Tok::Run),
+                    }
+                }
+                let is_x = and([enc.present(v), enc.pred_of(vslot, vec![lit])]);
+                let field = enc.pred_of(
+                    a.slot,
+                    vec![AtomKey {
+                        toks,
+                        mode: a.mode,
+                        ignore_case: a.ignore_case,
+                    }],
+                );
+                let atom = term::bvar(a.var);
+                facts.push(term::implies(
+                    and([is_x.clone(), atom.clone()]),
+                    field.clone(),
+                ));
+                if single {
+                    facts.push(term::implies(and([is_x, field]), atom));
+                }
+                if facts.len() >= VARIABLE_LITERAL_FACTS {
+                    break 'atoms;
+                }
+            }
+        }
+    }
+    enc.background.extend(facts);
+}
+
 /// The value a request gives a context-key slot (`None`: the key has no value there).
 fn slot_text(enc: &Encoder, req: &Request, slot: usize) -> Option<String> {
     enc.keys.values().find_map(|k| {
@@ -1711,22 +1872,66 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
         let Some(d) = enc.domain_of(a.slot) else {
             continue;
         };
-        if d.fallback {
-            continue;
-        }
-        let c = m.classes.get(&a.slot).copied().unwrap_or(0) as usize;
-        let Some(class) = d.classes.get(c) else {
-            continue;
-        };
+        // the field's constraints: its class's atoms, or for a field realised lazily
+        // (`realize_lazy`) the model's predicate truths
         let mut pos: Vec<&Pattern> = Vec::new();
         let mut neg: Vec<&Pattern> = Vec::new();
-        for (i, p) in d.compiled.iter().enumerate() {
-            if class.atoms.get(i) {
-                pos.push(p);
-            } else {
-                neg.push(p);
+        let mut preds: Vec<(Vec<&Pattern>, bool)> = Vec::new();
+        if d.fallback {
+            let mut lits: Vec<(usize, bool)> = enc
+                .pred_vars
+                .iter()
+                .filter(|((s, _), _)| *s == a.slot)
+                .filter_map(|(&(_, p), var)| m.bools.get(var).map(|&v| (p, v)))
+                .collect();
+            lits.sort_unstable();
+            preds = lits
+                .iter()
+                .map(|&(p, truth)| {
+                    let members = d.preds[p]
+                        .iter()
+                        .filter_map(|&a| d.compiled.get(a))
+                        .collect();
+                    (members, truth)
+                })
+                .collect();
+        } else {
+            let c = m.classes.get(&a.slot).copied().unwrap_or(0) as usize;
+            let Some(class) = d.classes.get(c) else {
+                continue;
+            };
+            for (i, p) in d.compiled.iter().enumerate() {
+                if class.atoms.get(i) {
+                    pos.push(p);
+                } else {
+                    neg.push(p);
+                }
             }
         }
+        // a string of the field's constraints that matches `extra`
+        let witness_with = |extra: &Pattern| -> Option<String> {
+            if d.fallback {
+                let one = [extra];
+                let literals: Vec<automata::Literal<'_>> = preds
+                    .iter()
+                    .map(|(m, t)| (m.as_slice(), *t))
+                    .chain([(&one[..], true)])
+                    .collect();
+                let limits = Limits {
+                    max_states: 200_000,
+                    max_steps: 20_000_000,
+                };
+                automata::realize_literals(&literals, &limits, 5_000)
+                    .ok()
+                    .flatten()
+            } else {
+                let mut pp = pos.clone();
+                pp.push(extra);
+                automata::find_witness(&pp, &neg, &Limits::default())
+                    .ok()
+                    .flatten()
+            }
+        };
         let resolved_with = |val: &str| {
             let look = |k: &str| if k == *v { Some(val.to_owned()) } else { None };
             a.template.resolve(&look).map(|toks| {
@@ -1742,15 +1947,8 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
         };
         // the current value works already?
         if let Some(cur) = ctx.get(&info.key).and_then(|cv| cv.values.first()).cloned() {
-            if let Some(p) = resolved_with(&cur) {
-                let mut pp = pos.clone();
-                pp.push(&p);
-                if matches!(
-                    automata::find_witness(&pp, &neg, &Limits::default()),
-                    Ok(Some(_))
-                ) {
-                    continue;
-                }
+            if resolved_with(&cur).is_some_and(|p| witness_with(&p).is_some()) {
+                continue;
             }
         }
         // the variable's preferred values (real accounts for an account key) that lie in its
@@ -1765,16 +1963,7 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
                     .collect()
             })
             .unwrap_or_default();
-        let works = |y: &str| {
-            resolved_with(y).is_some_and(|p| {
-                let mut pp = pos.clone();
-                pp.push(&p);
-                matches!(
-                    automata::find_witness(&pp, &neg, &Limits::default()),
-                    Ok(Some(_))
-                )
-            })
-        };
+        let works = |y: &str| resolved_with(y).is_some_and(|p| witness_with(&p).is_some());
         if let Some(y) = preferred.iter().take(8).find(|y| works(y)) {
             ctx.insert(
                 info.key.clone(),
@@ -1790,9 +1979,7 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
             continue;
         };
         let wp = Pattern::compile(&w.spec());
-        let mut pp = pos.clone();
-        pp.push(&wp);
-        let Ok(Some(f)) = automata::find_witness(&pp, &neg, &Limits::default()) else {
+        let Some(f) = witness_with(&wp) else {
             continue;
         };
         // cut: the longest value y with f matching the pattern under v = y
