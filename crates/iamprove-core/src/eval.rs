@@ -307,11 +307,60 @@ fn describe_miss(s: &Statement, o: Applies) -> String {
 
 /// Decide a request against a scenario's policy sets (§4).
 pub fn evaluate(sc: &Scenario, req: &Request) -> Evaluation {
-    evaluate_with(sc, req, false)
+    evaluate_with(&ScenarioRef::of(sc), req, false)
 }
 
 /// As [`evaluate`], also recording why each statement did or did not apply.
 pub fn explain(sc: &Scenario, req: &Request) -> Evaluation {
+    evaluate_with(&ScenarioRef::of(sc), req, true)
+}
+
+/// A [`Scenario`] whose policies are borrowed: replays that put a side's policies in a
+/// scenario for every candidate request (`query::Side::evaluate`, thousands of times while a
+/// finding is minimised) need not copy them each time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScenarioRef<'a> {
+    /// The principal's identity-based policies.
+    pub identity_policies: &'a [Policy],
+    /// The permissions boundary, if any.
+    pub permissions_boundary: Option<&'a Policy>,
+    /// Session policies, if any.
+    pub session_policies: &'a [Policy],
+    /// SCPs per organization level, root first.
+    pub scps: &'a [Vec<Policy>],
+    /// RCPs per organization level, root first.
+    pub rcps: &'a [Vec<Policy>],
+    /// The resource's policy.
+    pub resource_policy: Option<&'a Policy>,
+    /// The VPC endpoint policy, if the request goes through one.
+    pub vpc_endpoint_policy: Option<&'a Policy>,
+    /// Principals of this account skip SCPs; its resources skip RCPs.
+    pub management_account: Option<&'a str>,
+}
+
+impl<'a> ScenarioRef<'a> {
+    /// The view of a whole scenario.
+    pub fn of(sc: &'a Scenario) -> ScenarioRef<'a> {
+        ScenarioRef {
+            identity_policies: &sc.identity_policies,
+            permissions_boundary: sc.permissions_boundary.as_ref(),
+            session_policies: &sc.session_policies,
+            scps: &sc.scps,
+            rcps: &sc.rcps,
+            resource_policy: sc.resource_policy.as_ref(),
+            vpc_endpoint_policy: sc.vpc_endpoint_policy.as_ref(),
+            management_account: sc.management_account.as_deref(),
+        }
+    }
+}
+
+/// [`evaluate`] over a borrowed scenario.
+pub fn evaluate_ref(sc: &ScenarioRef<'_>, req: &Request) -> Evaluation {
+    evaluate_with(sc, req, false)
+}
+
+/// [`explain`] over a borrowed scenario.
+pub fn explain_ref(sc: &ScenarioRef<'_>, req: &Request) -> Evaluation {
     evaluate_with(sc, req, true)
 }
 
@@ -319,7 +368,7 @@ fn refs(v: &[Policy]) -> Vec<&Policy> {
     v.iter().collect()
 }
 
-fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
+fn evaluate_with(sc: &ScenarioRef<'_>, req: &Request, explain: bool) -> Evaluation {
     let m = Matcher::new(req);
     let mut trace = Vec::new();
     let p = &req.principal;
@@ -339,7 +388,7 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
 
     let idp = run_set(
         &m,
-        &refs(&sc.identity_policies),
+        &refs(sc.identity_policies),
         SetName::Identity,
         &mut trace,
         explain,
@@ -350,7 +399,7 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
         .map(|b| run_set(&m, &[b], SetName::PermissionsBoundary, &mut trace, explain));
     let sp = run_set(
         &m,
-        &refs(&sc.session_policies),
+        &refs(sc.session_policies),
         SetName::Session,
         &mut trace,
         explain,
@@ -381,7 +430,7 @@ fn evaluate_with(sc: &Scenario, req: &Request, explain: bool) -> Evaluation {
     // web-identity and SAML callers are unsigned: no identity side, no SCPs (they are no
     // principal of an account); the trust policy, RCPs and a VPC endpoint policy still apply
     let federated = p.is_federated_caller();
-    let mgmt = sc.management_account.as_deref();
+    let mgmt = sc.management_account;
     let slr = p.is_service_linked_role();
     let scp_exempt =
         service_principal || anonymous || federated || slr || mgmt == Some(p.account.as_str());

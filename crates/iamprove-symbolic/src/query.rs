@@ -4,7 +4,7 @@
 //! Every request this module returns has been replayed through [`crate::eval`].
 
 use crate::automata::{self, Limits, Pattern, PatternSpec};
-use crate::eval::{evaluate, Decision, Evaluation};
+use crate::eval::{Decision, Evaluation};
 use crate::literal::format_date;
 use crate::model::{Policy, PolicyType, Statement};
 use crate::request::{Context, CtxValue, Principal, Request};
@@ -46,39 +46,57 @@ impl Side {
             .collect()
     }
 
-    /// The scenario in which this side decides `req` (mirrors conformance's replay).
-    pub(crate) fn replay_scenario(&self, req: &Request) -> (Scenario, Request) {
-        match self {
-            Side::Identity(ps) => {
-                let mut sc = Scenario::empty();
-                sc.identity_policies = ps.clone();
-                let mut r = req.clone();
-                r.resource_account = r.principal.account.clone();
-                // STRICT resources: the assumed key or trust policy (see `STRICT_ASSUMPTION`)
-                sc.resource_policy = strict_grant_policy(&r);
-                (sc, r)
-            }
-            Side::Resource(p) => {
-                let mut sc = Scenario::empty();
-                // a document with a `Resource` element is not a trust policy: it is not the
-                // policy that decides sts: calls on a role (mirrors `allowed`)
-                let not_trust = p.statements.iter().any(|s| s.resource.is_some());
-                if !(not_trust && crate::rules::role_sts(&req.action, &req.resource)) {
-                    sc.resource_policy = Some(p.clone());
-                }
-                sc.identity_policies = allow_all_policy().into_iter().collect();
-                let mut r = req.clone();
-                r.resource_account = foreign_account(&r.principal.account);
-                (sc, r)
-            }
-            Side::Scenario(s) => (s.clone(), req.clone()),
-        }
-    }
-
     /// Decide `req` with the evaluator, as this side would be replayed (the scenario it stands for).
     pub fn evaluate(&self, req: &Request) -> Evaluation {
-        let (sc, r) = self.replay_scenario(req);
-        crate::eval::explain(&sc, &r)
+        self.run(req, true)
+    }
+
+    /// [`Side::evaluate`], with (`explain`) or without the trace of every statement, in the
+    /// scenario this side stands for (mirrors conformance's replay). The side's policies are
+    /// borrowed, not copied: a finding is minimised by thousands of replays (copying the
+    /// SageMaker Studio policies for each was a third of a diff's time).
+    /// - identity policies: the resource in the caller's account; a STRICT resource (a KMS key,
+    ///   a role for `sts:`) gets the assumed key or trust policy (see `STRICT_ASSUMPTION`);
+    /// - a resource policy: an allow-all identity policy, the resource in a foreign account; a
+    ///   document with a `Resource` element is not a trust policy, so it does not decide `sts:`
+    ///   calls on a role (mirrors `allowed`);
+    /// - a scenario: as it is.
+    fn run(&self, req: &Request, explain: bool) -> Evaluation {
+        let go = |sc: &crate::eval::ScenarioRef<'_>, r: &Request| {
+            if explain {
+                crate::eval::explain_ref(sc, r)
+            } else {
+                crate::eval::evaluate_ref(sc, r)
+            }
+        };
+        match self {
+            Side::Identity(ps) => {
+                let mut r = req.clone();
+                r.resource_account = r.principal.account.clone();
+                let strict = strict_grant_policy(&r);
+                let sc = crate::eval::ScenarioRef {
+                    identity_policies: ps,
+                    resource_policy: strict.as_ref(),
+                    ..Default::default()
+                };
+                go(&sc, &r)
+            }
+            Side::Resource(p) => {
+                let not_trust = p.statements.iter().any(|s| s.resource.is_some());
+                let rp = (!(not_trust && crate::rules::role_sts(&req.action, &req.resource)))
+                    .then_some(p);
+                let allow_all: Vec<Policy> = allow_all_policy().into_iter().collect();
+                let mut r = req.clone();
+                r.resource_account = foreign_account(&r.principal.account);
+                let sc = crate::eval::ScenarioRef {
+                    identity_policies: &allow_all,
+                    resource_policy: rp,
+                    ..Default::default()
+                };
+                go(&sc, &r)
+            }
+            Side::Scenario(s) => go(&crate::eval::ScenarioRef::of(s), req),
+        }
     }
 }
 
@@ -1335,13 +1353,12 @@ pub fn request_json(r: &Request, enc: &Encoder) -> Value {
 
 /// Did the evaluator decide Allow?
 pub fn allows(side: &Side, req: &Request) -> bool {
-    side.evaluate(req).decision == Decision::Allow
+    side.run(req, false).decision == Decision::Allow
 }
 
 /// The evaluator's decision of `req` on this side (as replayed).
 pub fn decision(side: &Side, req: &Request) -> Decision {
-    let (sc, r) = side.replay_scenario(req);
-    evaluate(&sc, &r).decision
+    side.run(req, false).decision
 }
 
 /// Describe a string class by the patterns it matches and avoids (for findings).
