@@ -1555,94 +1555,89 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
 // ---------------------------------------------------------------- policy variables, exact
 
 /// At most this many literal values per variable, and facts per query, for
-/// [`link_variable_literals`] (each adds a pattern to the field's partition).
+/// [`link_variable_literals`] (each adds a pattern to the field's partition; no pattern is
+/// started once the facts reach the cap).
 const VARIABLE_LITERALS: usize = 8;
 const VARIABLE_LITERAL_FACTS: usize = 64;
 
 /// Where a policy variable's key has a value the policies compare it with literally
-/// (`StringNotEquals aws:PrincipalTag/B ""`, `Null`, `StringEquals … "x"`), an abstracted pattern
-/// reading it is an ordinary pattern: `key = x ⇒ (atom ⇔ field matches t[v := x])` for a
-/// one-variable template, `key = x ∧ atom ⇒ field matches t[v := x]` with the other variables
-/// widened to `*` for more. Facts about every request (the evaluator substitutes the same
-/// literal text), so answers stay exact; they spare the refinement loop models the
-/// abstraction allowed and no request has (issue 13: a tag modelled as `""` while
-/// `arn:aws:s3:::${aws:PrincipalTag/B}` held on a well-formed bucket ARN, until the loop ran
-/// out of rounds).
+/// (`StringNotEquals aws:PrincipalTag/B ""`, `Null`, `StringEquals … "x"`), an abstracted
+/// one-variable pattern reading it is an ordinary pattern:
+/// `key present ∧ key = x ⇒ (atom ⇔ field matches t[v := x])`. A fact about every request (the
+/// evaluator substitutes the same literal text), so answers stay exact; it spares the
+/// refinement loop models the abstraction allowed and no request has (issue 13: a tag modelled
+/// as `""` while `arn:aws:s3:::${aws:PrincipalTag/B}` held on a well-formed bucket ARN, until
+/// the loop ran out of rounds). Patterns with several variables are left to the loop: the
+/// widened facts they would need added enough patterns to the resource field of the SageMaker
+/// Studio policies to make its partition give up.
 fn link_variable_literals(enc: &mut Encoder) {
     use crate::matching::Tok;
     use crate::model::Piece;
     use crate::symbolic::encode::AtomKey;
     let atoms = enc.abstract_atoms.clone();
     let mut facts: Vec<T> = Vec::new();
-    'atoms: for a in &atoms {
+    for a in &atoms {
         let mut vars: Vec<&str> = a.template.vars().collect();
-        vars.sort_unstable();
         vars.dedup();
-        let single = vars.len() == 1;
-        if !single {
+        let [v] = vars.as_slice() else { continue };
+        let Some(info) = enc.keys.get(*v).cloned() else {
+            continue;
+        };
+        if info.multi || enc.fixed.contains_key(*v) {
             continue;
         }
-        for v in vars {
-            let Some(info) = enc.keys.get(v).cloned() else {
-                continue;
-            };
-            if info.multi || enc.fixed.contains_key(v) {
-                continue;
-            }
-            let vslot = info.slots[0];
-            let literals: Vec<(AtomKey, String)> = enc
-                .domain_of(vslot)
-                .map(|d| {
-                    d.atoms
-                        .iter()
-                        .filter(|k| !k.ignore_case)
-                        .filter_map(|k| {
-                            let text: Option<String> = k
-                                .toks
-                                .iter()
-                                .map(|t| match t {
-                                    Tok::Lit(c) => Some(*c),
-                                    _ => None,
-                                })
-                                .collect();
-                            text.map(|x| (k.clone(), x))
-                        })
-                        .take(VARIABLE_LITERALS)
-                        .collect()
-                })
-                .unwrap_or_default();
-            for (lit, x) in literals {
-                let mut toks = Vec::new();
-                for p in &a.template.pieces {
-                    match p {
-                        Piece::Lit(s) => toks.extend(s.chars().map(Tok::Lit)),
-                        Piece::Star => toks.push(Tok::Run),
-                        Piece::Quest => toks.push(Tok::One),
-                        Piece::Var { key, .. } if key == v => toks.extend(x.chars().map(Tok::Lit)),
-                        Piece::Var { .. } => toks.push(Tok::Run),
-                    }
-                }
-                let is_x = and([enc.present(v), enc.pred_of(vslot, vec![lit])]);
-                let field = enc.pred_of(
-                    a.slot,
-                    vec![AtomKey {
-                        toks,
-                        mode: a.mode,
-                        ignore_case: a.ignore_case,
-                    }],
-                );
-                let atom = term::bvar(a.var);
-                facts.push(term::implies(
-                    and([is_x.clone(), atom.clone()]),
-                    field.clone(),
-                ));
-                if single {
-                    facts.push(term::implies(and([is_x, field]), atom));
-                }
-                if facts.len() >= VARIABLE_LITERAL_FACTS {
-                    break 'atoms;
+        let vslot = info.slots[0];
+        // the key's literal patterns (case-sensitive, no wildcard) and their text
+        let literals: Vec<(AtomKey, String)> = enc
+            .domain_of(vslot)
+            .map(|d| {
+                d.atoms
+                    .iter()
+                    .filter(|k| !k.ignore_case)
+                    .filter_map(|k| {
+                        let text: Option<String> = k
+                            .toks
+                            .iter()
+                            .map(|t| match t {
+                                Tok::Lit(c) => Some(*c),
+                                _ => None,
+                            })
+                            .collect();
+                        text.map(|x| (k.clone(), x))
+                    })
+                    .take(VARIABLE_LITERALS)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (lit, x) in literals {
+            // t[v := x], as `Template::resolve` builds it
+            let mut toks = Vec::new();
+            for p in &a.template.pieces {
+                match p {
+                    Piece::Lit(s) => toks.extend(s.chars().map(Tok::Lit)),
+                    Piece::Star => toks.push(Tok::Run),
+                    Piece::Quest => toks.push(Tok::One),
+                    Piece::Var { .. } => toks.extend(x.chars().map(Tok::Lit)),
                 }
             }
+            let is_x = and([enc.present(v), enc.pred_of(vslot, vec![lit])]);
+            let field = enc.pred_of(
+                a.slot,
+                vec![AtomKey {
+                    toks,
+                    mode: a.mode,
+                    ignore_case: a.ignore_case,
+                }],
+            );
+            let atom = term::bvar(a.var);
+            facts.push(term::implies(
+                and([is_x.clone(), atom.clone()]),
+                field.clone(),
+            ));
+            facts.push(term::implies(and([is_x, field]), atom));
+        }
+        if facts.len() >= VARIABLE_LITERAL_FACTS {
+            break;
         }
     }
     enc.background.extend(facts);
