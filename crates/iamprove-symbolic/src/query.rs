@@ -934,10 +934,6 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
             by_slot.entry(slot).or_default().push((pred, var, val));
         }
     }
-    let limits = Limits {
-        max_states: 200_000,
-        max_steps: 20_000_000,
-    };
     for (slot, mut lits) in by_slot {
         lits.sort_unstable();
         let Some(d) = enc.domain_of(slot) else {
@@ -969,14 +965,14 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
             .zip(&lits)
             .map(|(m, l)| (m.as_slice(), l.2))
             .collect();
-        match automata::realize_literals(&literals, &limits, 5_000) {
+        match automata::realize_literals(&literals, &LAZY_LIMITS, 5_000) {
             Ok(Some(w)) => {
                 m.strings.insert(slot, w);
             }
             Ok(None) => {
                 // block the smallest refuted part of the combination (a proof too), so one block
                 // excludes every combination that shares it and the loop converges
-                let core = automata::refuted_core(&literals, &limits, 1_000, 400);
+                let core = automata::refuted_core(&literals, &LAZY_LIMITS, 1_000, 400);
                 return Lazy::Unrealizable(
                     core.iter()
                         .filter_map(|&i| lits.get(i))
@@ -988,6 +984,40 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
         }
     }
     Lazy::Done
+}
+
+/// The limits of one search realising a lazily handled field (`realize_lazy` and the searches
+/// that realise abstracted patterns on such a field).
+const LAZY_LIMITS: Limits = Limits {
+    max_states: 200_000,
+    max_steps: 20_000_000,
+};
+
+/// The model's truth of each predicate of a lazily realised field, with the predicate's member
+/// patterns, in predicate order.
+fn lazy_truths<'e>(enc: &'e Encoder, m: &Model, slot: usize) -> Vec<(Vec<&'e Pattern>, bool)> {
+    let Some(d) = enc.domain_of(slot) else {
+        return Vec::new();
+    };
+    let mut lits: Vec<(usize, bool)> = enc
+        .pred_vars
+        .iter()
+        .filter(|((s, _), _)| *s == slot)
+        .filter_map(|(&(_, p), var)| m.bools.get(var).map(|&v| (p, v)))
+        .collect();
+    lits.sort_unstable();
+    lits.into_iter()
+        .map(|(p, truth)| {
+            let members = d
+                .preds
+                .get(p)
+                .into_iter()
+                .flatten()
+                .filter_map(|&a| d.compiled.get(a))
+                .collect();
+            (members, truth)
+        })
+        .collect()
 }
 
 /// The string of a lazily realised field (`realize_lazy`) with the model's predicate truths that
@@ -1007,27 +1037,11 @@ fn realize_fallback_with(
     if let Some(s) = m.strings.get(&slot).filter(|s| fits(s)) {
         return Ok(s.clone());
     }
-    let mut lits: Vec<(usize, bool)> = enc
-        .pred_vars
-        .iter()
-        .filter(|((s, _), _)| *s == slot)
-        .filter_map(|(&(_, p), var)| m.bools.get(var).map(|&v| (p, v)))
-        .collect();
-    lits.sort_unstable();
-    let members: Vec<Vec<&Pattern>> = lits
-        .iter()
-        .map(|&(p, _)| {
-            d.preds[p]
-                .iter()
-                .filter_map(|&a| d.compiled.get(a))
-                .collect()
-        })
-        .collect();
+    let truths = lazy_truths(enc, m, slot);
     let singles: Vec<[&Pattern; 1]> = pos.iter().chain(neg).map(|p| [p]).collect();
-    let literals: Vec<automata::Literal<'_>> = members
+    let literals: Vec<automata::Literal<'_>> = truths
         .iter()
-        .zip(&lits)
-        .map(|(m, l)| (m.as_slice(), l.1))
+        .map(|(members, truth)| (members.as_slice(), *truth))
         .chain(
             singles
                 .iter()
@@ -1035,11 +1049,7 @@ fn realize_fallback_with(
                 .map(|(i, p)| (p.as_slice(), i < pos.len())),
         )
         .collect();
-    let limits = Limits {
-        max_states: 200_000,
-        max_steps: 20_000_000,
-    };
-    match automata::realize_literals(&literals, &limits, 5_000) {
+    match automata::realize_literals(&literals, &LAZY_LIMITS, 5_000) {
         Ok(Some(w)) => Ok(w),
         Ok(None) => {
             Err("no string satisfies the patterns chosen for a variable-dependent field".into())
@@ -1890,23 +1900,7 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
         let mut neg: Vec<&Pattern> = Vec::new();
         let mut preds: Vec<(Vec<&Pattern>, bool)> = Vec::new();
         if d.fallback {
-            let mut lits: Vec<(usize, bool)> = enc
-                .pred_vars
-                .iter()
-                .filter(|((s, _), _)| *s == a.slot)
-                .filter_map(|(&(_, p), var)| m.bools.get(var).map(|&v| (p, v)))
-                .collect();
-            lits.sort_unstable();
-            preds = lits
-                .iter()
-                .map(|&(p, truth)| {
-                    let members = d.preds[p]
-                        .iter()
-                        .filter_map(|&a| d.compiled.get(a))
-                        .collect();
-                    (members, truth)
-                })
-                .collect();
+            preds = lazy_truths(enc, m, a.slot);
         } else {
             let c = m.classes.get(&a.slot).copied().unwrap_or(0) as usize;
             let Some(class) = d.classes.get(c) else {
@@ -1929,11 +1923,7 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
                     .map(|(m, t)| (m.as_slice(), *t))
                     .chain([(&one[..], true)])
                     .collect();
-                let limits = Limits {
-                    max_states: 200_000,
-                    max_steps: 20_000_000,
-                };
-                automata::realize_literals(&literals, &limits, 5_000)
+                automata::realize_literals(&literals, &LAZY_LIMITS, 5_000)
                     .ok()
                     .flatten()
             } else {
