@@ -530,10 +530,8 @@ fn a_widening_names_non_empty_buckets() {
     }
 }
 
-/// The SageMaker pair of the issue: on main its first finding was `arn:aws:s3:::` (a bucket
-/// without a name). No finding names an ARN with an empty final segment now.
-#[test]
-fn sagemaker_boundary_findings_name_non_empty_resources() {
+/// `iamprove diff --format json` of SageMakerStudioProjectUserRolePermissionsBoundary v2→v3.
+fn sagemaker_boundary_v2_v3() -> Value {
     let d = crate::util::shared().join(
         "corpora/aws-managed-policies/versions/SageMakerStudioProjectUserRolePermissionsBoundary",
     );
@@ -555,6 +553,14 @@ fn sagemaker_boundary_findings_name_non_empty_resources() {
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v
+}
+
+/// The SageMaker pair of the issue: on main its first finding was `arn:aws:s3:::` (a bucket
+/// without a name). No finding names an ARN with an empty final segment now.
+#[test]
+fn sagemaker_boundary_findings_name_non_empty_resources() {
+    let v = sagemaker_boundary_v2_v3();
     assert_eq!(v["verdict"], "widened", "{v}");
     let findings = v["findings"].as_array().unwrap();
     assert!(!findings.is_empty());
@@ -575,27 +581,7 @@ fn sagemaker_boundary_findings_name_non_empty_resources() {
 /// second query, which listed one finding and stopped silently after skipping malformed ones.
 #[test]
 fn sagemaker_boundary_lists_what_v3_adds() {
-    let d = crate::util::shared().join(
-        "corpora/aws-managed-policies/versions/SageMakerStudioProjectUserRolePermissionsBoundary",
-    );
-    let pick = |prefix: &str| {
-        std::fs::read_dir(&d)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(prefix))
-            })
-            .unwrap_or_else(|| panic!("{prefix} in {}", d.display()))
-    };
-    let (old, new) = (pick("v2_"), pick("v3_"));
-    let out = bin()
-        .args(["diff", old.to_str().unwrap(), new.to_str().unwrap()])
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = sagemaker_boundary_v2_v3();
     assert_eq!(v["verdict"], "widened", "{v}");
     let notes: Vec<&str> = v["notes"]
         .as_array()

@@ -4641,6 +4641,16 @@ mod tests {
         }
     }
 
+    /// The member patterns of generated literals (indices into `pats`, wrapped).
+    fn literal_members<'a>(
+        pats: &'a [Pattern],
+        raw: &[(Vec<usize>, bool)],
+    ) -> Vec<Vec<&'a Pattern>> {
+        raw.iter()
+            .map(|(m, _)| m.iter().map(|&i| &pats[i % pats.len()]).collect())
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
@@ -4658,10 +4668,7 @@ mod tests {
             extra in proptest::collection::vec(string(10), 0..40),
         ) {
             let pats: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
-            let members: Vec<Vec<&Pattern>> = raw
-                .iter()
-                .map(|(m, _)| m.iter().map(|&i| &pats[i % pats.len()]).collect())
-                .collect();
+            let members = literal_members(&pats, &raw);
             let lits: Vec<Literal<'_>> = members
                 .iter()
                 .zip(&raw)
@@ -4695,10 +4702,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
         /// `realize_union` (one product over every member) answers as the member-by-member
         /// enumeration does, its witness realises the literals, and with or without the
@@ -4712,10 +4715,7 @@ mod tests {
             ),
         ) {
             let pats: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
-            let members: Vec<Vec<&Pattern>> = raw
-                .iter()
-                .map(|(m, _)| m.iter().map(|&i| &pats[i % pats.len()]).collect())
-                .collect();
+            let members = literal_members(&pats, &raw);
             let lits: Vec<Literal<'_>> = members
                 .iter()
                 .zip(&raw)
