@@ -16,6 +16,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src/catalog/keyrank.rs");
     let text = std::fs::read_to_string("data/catalog.tsv").unwrap_or_default();
     let mut lines: Vec<u32> = Vec::new();
+    // per action line, the byte lengths of its fields 1-3 (lower-case full name, name, level)
+    let mut lens: Vec<[u16; 3]> = Vec::new();
     let mut services: Vec<(String, u32)> = Vec::new();
     // byte range of each service's block (its `S` line up to the next `S` line)
     let mut blocks: Vec<(u32, u32)> = Vec::new();
@@ -24,6 +26,12 @@ fn main() {
     for line in text.split_inclusive('\n') {
         if line.starts_with("A\t") {
             lines.push(offset as u32);
+            let mut f = line.trim_end_matches('\n').split('\t').skip(1);
+            let mut len = || {
+                f.next()
+                    .map_or(0, |x| u16::try_from(x.len()).unwrap_or(u16::MAX))
+            };
+            lens.push([len(), len(), len()]);
         } else if let Some(rest) = line.strip_prefix("S\t") {
             let prefix = rest.split('\t').next().unwrap_or("");
             services.push((prefix.to_owned(), lines.len() as u32));
@@ -50,6 +58,19 @@ fn main() {
     );
     for chunk in lines.chunks(16) {
         let row: Vec<String> = chunk.iter().map(|n| n.to_string()).collect();
+        let _ = writeln!(out, "{},", row.join(","));
+    }
+    out.push_str("];\n");
+    let _ = writeln!(
+        out,
+        "/// Byte lengths of fields 1-3 (lower-case full name, name, access level) of each `A` line.\npub static ACTION_FIELD_LENS: [[u16; 3]; {}] = [",
+        lens.len()
+    );
+    for chunk in lens.chunks(16) {
+        let row: Vec<String> = chunk
+            .iter()
+            .map(|l| format!("[{},{},{}]", l[0], l[1], l[2]))
+            .collect();
         let _ = writeln!(out, "{},", row.join(","));
     }
     out.push_str("];\n");

@@ -1045,11 +1045,15 @@ pub mod index {
 
     include!(concat!(env!("OUT_DIR"), "/catalog_index.rs"));
 
-    /// The fields of action line `i` (`A`, lower-case full name, name, level, ...).
+    /// Field `n` (1: lower-case full name, 2: name, 3: access level) of action line `i`, sliced
+    /// at the lengths computed at build time (`A\t` opens the line, one tab between fields).
     fn field(i: usize, n: usize) -> Option<&'static str> {
-        let start = usize::try_from(*ACTION_LINES.get(i)?).ok()?;
-        let line = EMBEDDED.get(start..)?.split('\n').next()?;
-        line.split('\t').nth(n)
+        let lens = ACTION_FIELD_LENS.get(i)?;
+        let mut start = usize::try_from(*ACTION_LINES.get(i)?).ok()? + 2;
+        for l in lens.get(..n.checked_sub(1)?)? {
+            start += usize::from(*l) + 1;
+        }
+        EMBEDDED.get(start..start + usize::from(*lens.get(n - 1)?))
     }
 
     /// The number of actions.
