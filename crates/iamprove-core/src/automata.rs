@@ -3039,6 +3039,22 @@ pub fn partition(
     prefer: &[&str],
     limits: &Limits,
 ) -> Result<Partition, PartitionError> {
+    partition_with(atoms, prefer, limits, limits).map_err(|(e, _)| e)
+}
+
+/// [`partition`], giving each group that has no prefix structure (explored atom by atom, see
+/// `bfs_classes`) the budget `general` instead of `limits`. Such a group is where atom vectors
+/// explode: 40 patterns `arn:aws:apigateway:*::/apis/*/…` in one statement spend 40 ms
+/// before running out of the default budget. A caller with a cheaper exact alternative (the
+/// predicate vectors of [`partition_predicates`]) tries this first with a small `general`.
+/// The error says whether the exploration that gave up ran under `general` (then a retry
+/// under `limits` may succeed; otherwise it would give up the same way).
+pub fn partition_with(
+    atoms: &[Pattern],
+    prefer: &[&str],
+    limits: &Limits,
+    general: &Limits,
+) -> Result<Partition, (PartitionError, bool)> {
     let n = atoms.len();
     let len = atoms.iter().map(|a| a.nfa.steps.len()).max().unwrap_or(0);
     let fresh_budget = || Budget::scaled(limits, len);
@@ -3086,9 +3102,14 @@ pub fn partition(
             Some(found) => found,
             None => {
                 let mut budget = fresh_budget();
-                trie_product_classes(&nfas, &alpha, &mut budget)
-                    .unwrap_or_else(|| bfs_classes(&nfas, &alpha, &mut budget))
-                    .map_err(|Exceeded| budget.error(g.len()))?
+                match trie_product_classes(&nfas, &alpha, &mut budget) {
+                    Some(found) => found.map_err(|Exceeded| (budget.error(g.len()), false))?,
+                    None => {
+                        budget = Budget::scaled(general, len);
+                        bfs_classes(&nfas, &alpha, &mut budget)
+                            .map_err(|Exceeded| (budget.error(g.len()), true))?
+                    }
+                }
             }
         };
         for (local, witness) in found {
@@ -3126,7 +3147,8 @@ pub fn partition(
     }
     if all_false.is_none() {
         let mut budget = fresh_budget();
-        all_false = search(&[], &uniq, &mut budget).map_err(|Exceeded| budget.error(uniq.len()))?;
+        all_false = search(&[], &uniq, &mut budget)
+            .map_err(|Exceeded| (budget.error(uniq.len()), false))?;
     }
 
     // Assemble vectors over the original atoms.
@@ -4503,6 +4525,50 @@ mod tests {
         let part = partition_predicates(&with_star, &preds, &[], &Limits::default()).unwrap();
         assert_eq!(part.classes.len(), 2);
         assert!(part.classes.iter().all(|c| c.bits.get(40)));
+    }
+
+    /// `partition_with` gives only the groups without prefix structure the smaller budget, and
+    /// says whether that budget is what ran out: the encoder retries atom vectors under the
+    /// whole budget only then.
+    #[test]
+    fn partition_with_says_which_budget_ran_out() {
+        let small = Limits {
+            max_states: 2_000,
+            max_steps: 1_000_000,
+        };
+        // 40 patterns with a `*` inside (as ViewOnlyAccess's API Gateway statement): no prefix
+        // structure, explored atom by atom; their atom vectors exceed even the whole budget
+        let dense: Vec<Pattern> = (0..40)
+            .map(|i| res(&format!("arn:aws:apigateway:*::/apis/*/part{i}/*")))
+            .collect();
+        assert!(matches!(
+            partition_with(&dense, &[], &Limits::default(), &small),
+            Err((_, true))
+        ));
+        // a group that fits the whole budget but not a tiny one: the flag says retry, and the
+        // retry's answer is `partition`'s
+        let tiny = Limits {
+            max_states: 1,
+            max_steps: 1,
+        };
+        let mid: Vec<Pattern> = (0..6)
+            .map(|i| Pattern::glob(&format!("a*b{i}*c*"), Mode::Plain))
+            .collect();
+        assert!(matches!(
+            partition_with(&mid, &[], &Limits::default(), &tiny),
+            Err((_, true))
+        ));
+        let whole = partition(&mid, &[], &Limits::default()).unwrap();
+        match partition_with(&mid, &[], &Limits::default(), &Limits::default()) {
+            Ok(p) => assert_eq!(p, whole),
+            Err(e) => panic!("{e:?}"),
+        }
+        // prefix groups get the whole budget whatever `general` says
+        let prefixes: Vec<Pattern> = (0..300)
+            .map(|i| Pattern::glob(&format!("svc{}:act{i}*", i % 7), Mode::Plain))
+            .collect();
+        let p = partition_with(&prefixes, &[], &Limits::default(), &tiny);
+        assert!(p.is_ok());
     }
 
     /// The catalog's ARN formats (`arn:aws*:SERVICE:…`, a colon-free run after `aws`) share the

@@ -276,6 +276,10 @@ pub struct Encoder {
 }
 
 /// The domain index of a slot's field: action=0, resource=1, principal=2, then keys.
+/// The share of the budget that a partition's first try over atom vectors gives a group
+/// without prefix structure (see [`Encoder::partition`]).
+const FIRST_TRY: usize = 10;
+
 const ACTION_DOMAIN: usize = 0;
 const RESOURCE_DOMAIN: usize = 1;
 const PRINCIPAL_DOMAIN: usize = 2;
@@ -2399,10 +2403,23 @@ impl Encoder {
                 .map(|a| Pattern::compile(&a.spec()))
                 .collect();
             let prefer: Vec<&str> = d.prefer.iter().map(String::as_str).collect();
-            // atom vectors first; when those are too many (dense `*:*:` ARNs), predicate vectors
-            let part = match automata::partition(&d.compiled, &prefer, limits)
-                .or_else(|_| automata::partition_predicates(&d.compiled, &d.preds, &prefer, limits))
-            {
+            // Atom vectors first, a group without prefix structure under a tenth of the budget;
+            // when those are too many (dense `*:*:` ARNs), predicate vectors; then, if it was
+            // that tenth which ran out, atom vectors under the whole budget. All three are exact,
+            // and which one answers depends on budgets alone, not on the machine's speed.
+            let first = automata::Limits {
+                max_states: limits.max_states / FIRST_TRY,
+                max_steps: limits.max_steps / FIRST_TRY,
+            };
+            let part = match automata::partition_with(&d.compiled, &prefer, limits, &first)
+                .or_else(|(_, general)| {
+                    automata::partition_predicates(&d.compiled, &d.preds, &prefer, limits).or_else(
+                        |e| match general {
+                            true => automata::partition(&d.compiled, &prefer, limits),
+                            false => Err(e),
+                        },
+                    )
+                }) {
                 Ok(p) => p,
                 Err(e) => {
                     // exact, lazier: predicates become Booleans, realised (or refuted) per model
