@@ -27,7 +27,7 @@ use iamprove::query::{allowed, Frame, QueryOptions, Side};
 use iamprove::solver::{Outcome, Session};
 use iamprove::symbolic::encode::{Encoder, ACTION_SLOT};
 use iamprove::symbolic::term::{and, not};
-use std::collections::HashMap;
+use iamprove_core::fxhash::FxHashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -106,7 +106,7 @@ fn phases(base: &Side, gain: &Side) -> Phases {
         };
     }
     let t2 = Instant::now();
-    let mut memo = HashMap::new();
+    let mut memo = FxHashMap::default();
     let q = enc.resolve(&q, &mut memo);
     let bg: Vec<_> = enc
         .background

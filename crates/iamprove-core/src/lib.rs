@@ -22,6 +22,7 @@ pub mod catalog_hint;
 pub mod deadline;
 pub mod errors;
 pub mod eval;
+pub mod fxhash;
 pub mod json;
 pub mod literal;
 pub mod matching;

@@ -13,8 +13,9 @@ use crate::solver::{Model, Outcome, Session};
 use crate::symbolic::encode::{Encoder, PrincipalMode, ACTION_SLOT, RESOURCE_SLOT};
 use crate::symbolic::term::{self, and, ff, not, or, Term, T};
 use crate::verdict::{Disagreement, UnknownReason};
+use iamprove_core::fxhash::FxHashMap;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// What one side of a comparison (or the target of a check) is.
 #[derive(Debug, Clone)]
@@ -334,7 +335,7 @@ pub struct Prepared {
     pub enc: Encoder,
     /// The solver session holding the query.
     pub session: Session,
-    memo: HashMap<usize, (T, T)>,
+    memo: FxHashMap<usize, (T, T)>,
     /// A spurious model was blocked: an UNSAT answer is then not a proof.
     refined: bool,
     /// The resolved query (for diagnostics).
@@ -380,7 +381,7 @@ impl Prepared {
         // predicates realised lazily that hold on every string
         universal_predicates(&mut enc);
         link_variable_singletons(&mut enc);
-        let mut memo = HashMap::new();
+        let mut memo = FxHashMap::default();
         let q = enc.resolve(&q, &mut memo);
         let bg: Vec<T> = enc
             .background

@@ -4,7 +4,8 @@
 use crate::literal::{mask4, mask6, IpAddr, IpNet};
 use crate::model::Cmp;
 use crate::symbolic::term::{scaled, Assignment, Term, T};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use iamprove_core::fxhash::{FxHashMap, FxHashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use z3::ast::{Bool, Int, BV};
 use z3::{SatResult, Solver};
@@ -140,7 +141,7 @@ pub struct Session {
     asserted: Vec<T>,
     dims: Dims,
     /// Terms already walked by `note`.
-    seen: HashSet<usize>,
+    seen: FxHashSet<usize>,
     z3: Option<Z3Session>,
     /// The built-in search ran over budget once: use Z3 for the rest of the session.
     native_off: bool,
@@ -154,7 +155,7 @@ impl Session {
             step_limit: None,
             asserted: Vec::new(),
             dims: Dims::default(),
-            seen: HashSet::new(),
+            seen: FxHashSet::default(),
             z3: None,
             native_off: false,
         }
@@ -416,9 +417,9 @@ fn native_check(terms: &[T], dims: &Dims) -> Option<Option<Model>> {
 
 #[derive(Default)]
 struct Partial {
-    bools: HashMap<usize, bool>,
-    classes: HashMap<usize, u32>,
-    counts: HashMap<usize, u32>,
+    bools: FxHashMap<usize, bool>,
+    classes: FxHashMap<usize, u32>,
+    counts: FxHashMap<usize, u32>,
 }
 
 struct Search<'a> {
@@ -537,7 +538,7 @@ struct Z3Session {
     /// runs, and so did the answers of `diff` (issue 13: widened or unknown on the SageMaker
     /// Studio policies). A `Vec` drops in creation order. Test:
     /// `z3_answers_do_not_depend_on_the_hasher`.
-    memo: HashMap<usize, usize>,
+    memo: FxHashMap<usize, usize>,
     /// Translations, in creation order (see `memo`).
     asts: Vec<Bool>,
     bools: BTreeMap<usize, Bool>,
@@ -560,7 +561,7 @@ impl Z3Session {
             timeout_ms: timeout_ms.max(1),
             step_limit: None,
             solver,
-            memo: HashMap::new(),
+            memo: FxHashMap::default(),
             asts: Vec::new(),
             bools: BTreeMap::new(),
             classes: BTreeMap::new(),

@@ -18,7 +18,8 @@ use crate::request::{
     WEB_IDENTITY_ACTIONS, WEB_IDENTITY_HOSTS,
 };
 use crate::rules::{entry_grant, not_principal_excludes, Grant, RCP_SERVICES};
-use std::collections::{BTreeMap, HashMap};
+use iamprove_core::fxhash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// One atom: a pattern over one field.
@@ -95,10 +96,10 @@ pub struct Domain {
     pub name: String,
     /// The distinct patterns tested on the field.
     pub atoms: Vec<AtomKey>,
-    atom_idx: HashMap<AtomKey, usize>,
+    atom_idx: FxHashMap<AtomKey, usize>,
     /// Each predicate is a union of atoms.
     pub preds: Vec<Vec<usize>>,
-    pred_idx: HashMap<Vec<usize>, usize>,
+    pred_idx: FxHashMap<Vec<usize>, usize>,
     /// After [`Encoder::partition`]: the classes, each with its predicate vector and witness.
     pub classes: Vec<DomainClass>,
     /// The atoms compiled to automata.
@@ -270,9 +271,9 @@ pub struct Encoder {
     /// What a proof relies on beyond the inputs (no silent narrowing: a verdict lists every
     /// modelling assumption it depends on).
     pub assumptions: Vec<String>,
-    memo: HashMap<(usize, usize), T>,
+    memo: FxHashMap<(usize, usize), T>,
     /// For slots of unpartitioned domains: (slot, predicate) → Boolean variable.
-    pub pred_vars: HashMap<(usize, usize), usize>,
+    pub pred_vars: FxHashMap<(usize, usize), usize>,
 }
 
 /// The domain index of a slot's field: action=0, resource=1, principal=2, then keys.
@@ -596,8 +597,8 @@ impl Encoder {
                     Some((s.action.clone(), r.patterns.clone()))
                 })
                 .collect(),
-            memo: HashMap::new(),
-            pred_vars: HashMap::new(),
+            memo: FxHashMap::default(),
+            pred_vars: FxHashMap::default(),
         };
         enc.scan_keys(statements);
         let services: Vec<String> = statements
@@ -1983,7 +1984,7 @@ impl Encoder {
         // of the literal actions in order, until their families exceed the budget (the count only
         // grows, so a policy listing thousands of actions stops early)
         let mut chosen: Vec<(String, Vec<Vec<Tok>>)> = Vec::new();
-        let mut families: std::collections::HashSet<Vec<Tok>> = std::collections::HashSet::new();
+        let mut families: FxHashSet<Vec<Tok>> = FxHashSet::default();
         let mut over = false;
         for a in &literals {
             if let Some(f) = crate::wellformed::action_formats(a) {
@@ -1997,7 +1998,7 @@ impl Encoder {
         }
         if over {
             // the services the resource patterns name (`arn:PART:SERVICE:…`)
-            let services: std::collections::HashSet<String> = self.domains[RESOURCE_DOMAIN]
+            let services: FxHashSet<String> = self.domains[RESOURCE_DOMAIN]
                 .atoms
                 .iter()
                 .filter_map(|a| {
@@ -2007,8 +2008,7 @@ impl Encoder {
                 })
                 .collect();
             // their actions only, in order, and of those the longest prefix whose formats fit
-            let mut families: std::collections::HashSet<Vec<Tok>> =
-                std::collections::HashSet::new();
+            let mut families: FxHashSet<Vec<Tok>> = FxHashSet::default();
             chosen.clear();
             for a in literals {
                 if !a.split(':').next().is_some_and(|s| services.contains(s)) {
@@ -2051,8 +2051,8 @@ impl Encoder {
         };
         // the same formats and shapes recur across the actions of a service: each is compiled
         // once, and each (shape, format) pair is searched at most once
-        let mut patterns: HashMap<Vec<Tok>, Pattern> = HashMap::new();
-        let mut overlap: HashMap<(Vec<Tok>, Vec<Tok>), bool> = HashMap::new();
+        let mut patterns: FxHashMap<Vec<Tok>, Pattern> = FxHashMap::default();
+        let mut overlap: FxHashMap<(Vec<Tok>, Vec<Tok>), bool> = FxHashMap::default();
         for (a, formats) in chosen {
             let mut formats = loosen(formats);
             // the catalog may lag the service: a resource shape the policies pair with the action
@@ -2411,15 +2411,16 @@ impl Encoder {
                 max_states: limits.max_states / FIRST_TRY,
                 max_steps: limits.max_steps / FIRST_TRY,
             };
-            let part = match automata::partition_with(&d.compiled, &prefer, limits, &first)
-                .or_else(|(_, general)| {
+            let part = match automata::partition_with(&d.compiled, &prefer, limits, &first).or_else(
+                |(_, general)| {
                     automata::partition_predicates(&d.compiled, &d.preds, &prefer, limits).or_else(
                         |e| match general {
                             true => automata::partition(&d.compiled, &prefer, limits),
                             false => Err(e),
                         },
                     )
-                }) {
+                },
+            ) {
                 Ok(p) => p,
                 Err(e) => {
                     // exact, lazier: predicates become Booleans, realised (or refuted) per model
@@ -2443,9 +2444,10 @@ impl Encoder {
                 }
             }
             // (keyed by the packed vector)
-            let mut seen: HashMap<Vec<u64>, usize> = HashMap::new();
+            let mut seen: FxHashMap<Vec<u64>, usize> = FxHashMap::default();
             // rank of each preferred candidate (the first occurrence counts)
-            let mut rank: HashMap<&str, usize> = HashMap::with_capacity(d.prefer.len());
+            let mut rank: FxHashMap<&str, usize> =
+                FxHashMap::with_capacity_and_hasher(d.prefer.len(), Default::default());
             for (i, p) in d.prefer.iter().enumerate() {
                 rank.entry(p.as_str()).or_insert(i);
             }
@@ -2537,7 +2539,7 @@ impl Encoder {
     /// Replace predicate placeholders by class memberships.
     /// `memo` maps a term's address to (the term, kept alive so the address stays unique; its
     /// resolution).
-    pub fn resolve(&self, t: &T, memo: &mut HashMap<usize, (T, T)>) -> T {
+    pub fn resolve(&self, t: &T, memo: &mut FxHashMap<usize, (T, T)>) -> T {
         let key = Rc::as_ptr(t) as usize;
         if let Some((_, r)) = memo.get(&key) {
             return r.clone();
@@ -2636,7 +2638,7 @@ fn predicate_facts(
     }
     // atoms proved disjoint without an automaton (`automata::surely_disjoint`),
     // computed once per pair of atoms
-    let mut apart: HashMap<(usize, usize), bool> = HashMap::new();
+    let mut apart: FxHashMap<(usize, usize), bool> = FxHashMap::default();
     let mut disjoint = |a: usize, b: usize| -> bool {
         let key = (a.min(b), a.max(b));
         *apart

@@ -3,6 +3,7 @@
 
 use crate::literal::{Decimal, IpNet};
 use crate::model::Cmp;
+use iamprove_core::fxhash::FxHashSet;
 use std::rc::Rc;
 
 /// A shared term.
@@ -140,8 +141,8 @@ fn dedup(v: &mut Vec<T>) {
         return;
     }
     // by pointer for compound terms, structurally for leaves (cheap to hash)
-    let mut ptrs = std::collections::HashSet::new();
-    let mut leaves = std::collections::HashSet::new();
+    let mut ptrs = FxHashSet::default();
+    let mut leaves = FxHashSet::default();
     v.retain(|t| match &**t {
         Term::And(_) | Term::Or(_) | Term::Not(_) => ptrs.insert(Rc::as_ptr(t) as usize),
         _ => leaves.insert(t.clone()),
