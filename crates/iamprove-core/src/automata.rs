@@ -2925,6 +2925,11 @@ fn group_by_prefix(nfas: &[&Nfa]) -> (Vec<Vec<u32>>, bool) {
 struct PrefixIndex {
     table: Vec<(u64, u32)>,
     fold_keys: bool,
+    /// The longest literal prefix (in characters): longer prefixes of a string find nothing.
+    max_key: usize,
+    /// One bit per hash value modulo its length in bits (a power of two, at least 16 bits a
+    /// key): a clear bit means no key has that hash, and most prefixes of a string are no key.
+    filter: Vec<u64>,
 }
 
 fn roll(h: u64, c: char) -> u64 {
@@ -2954,10 +2959,41 @@ impl PrefixIndex {
             })
             .collect();
         table.sort_unstable();
-        PrefixIndex { table, fold_keys }
+        let max_key = nfas
+            .iter()
+            .map(|n| {
+                n.steps
+                    .iter()
+                    .take_while(|s| !s.star && s.label.key_char(fold_keys).is_some())
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        let words = (table.len() * 16).div_ceil(64).next_power_of_two();
+        let mut filter = vec![0u64; words];
+        for &(h, _) in &table {
+            let bit = (h as usize) & (words * 64 - 1);
+            if let Some(w) = filter.get_mut(bit / 64) {
+                *w |= 1 << (bit % 64);
+            }
+        }
+        PrefixIndex {
+            table,
+            fold_keys,
+            max_key,
+            filter,
+        }
     }
 
     fn probe(&self, h: u64, out: &mut Vec<u32>) {
+        let bit = (h as usize) & (self.filter.len() * 64).wrapping_sub(1);
+        if self
+            .filter
+            .get(bit / 64)
+            .is_none_or(|w| w & (1 << (bit % 64)) == 0)
+        {
+            return;
+        }
         let start = self.table.partition_point(|&(k, _)| k < h);
         out.extend(
             self.table[start..]
@@ -2966,16 +3002,62 @@ impl PrefixIndex {
                 .map(|&(_, a)| a),
         );
     }
+}
 
-    /// Atoms that may match `s` (a superset of those that do), unordered.
-    fn candidates(&self, s: &str, out: &mut Vec<u32>) {
-        out.clear();
-        let mut h = ROLL_SEED;
-        self.probe(h, out);
-        for c in s.chars() {
-            h = roll(h, if self.fold_keys { fold(c) } else { c });
-            self.probe(h, out);
+/// [`PrefixIndex`] lookups that reuse the previous string's work: the strings a partition
+/// looks up are mostly catalog names in sorted order (`ec2:describeimages`,
+/// `ec2:describeinstances`, …), which share long prefixes, so the hashes and hits of the
+/// shared prefix are kept and only the rest of the string is probed.
+#[derive(Default)]
+struct PrefixWalk {
+    /// The key characters of the last string (at most the index's longest key).
+    chars: Vec<char>,
+    /// `hashes[i]`: the rolling hash of `chars[..i]`.
+    hashes: Vec<u64>,
+    /// `ends[i]`: the length of `out` once the prefixes `chars[..=i]` (of `i` characters and
+    /// fewer) were probed.
+    ends: Vec<usize>,
+    out: Vec<u32>,
+    scratch: Vec<char>,
+}
+
+impl PrefixWalk {
+    /// Atoms of `index` that may match `s` (a superset of those that do), unordered. A walk
+    /// serves one index.
+    fn candidates(&mut self, index: &PrefixIndex, s: &str) -> &[u32] {
+        if self.hashes.is_empty() {
+            self.out.clear();
+            index.probe(ROLL_SEED, &mut self.out);
+            self.hashes.push(ROLL_SEED);
+            self.ends.push(self.out.len());
         }
+        self.scratch.clear();
+        self.scratch.extend(s.chars().take(index.max_key).map(|c| {
+            if index.fold_keys {
+                fold(c)
+            } else {
+                c
+            }
+        }));
+        let common = self
+            .chars
+            .iter()
+            .zip(&self.scratch)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.chars.truncate(common);
+        self.hashes.truncate(common + 1);
+        self.ends.truncate(common + 1);
+        self.out
+            .truncate(self.ends.get(common).copied().unwrap_or(0));
+        for &c in self.scratch.get(common..).unwrap_or(&[]) {
+            let h = roll(self.hashes.last().copied().unwrap_or(ROLL_SEED), c);
+            index.probe(h, &mut self.out);
+            self.chars.push(c);
+            self.hashes.push(h);
+            self.ends.push(self.out.len());
+        }
+        &self.out
     }
 }
 
@@ -3084,10 +3166,10 @@ pub fn partition_with(
 
     // Candidates improve witnesses; they may also settle the all-false class.
     let index = PrefixIndex::new(&uniq, fold_keys);
-    let mut cand = Vec::new();
-    let ones_of = |s: &str, cand: &mut Vec<u32>| -> Vec<u32> {
-        index.candidates(s, cand);
+    let mut cand = PrefixWalk::default();
+    let ones_of = |s: &str, cand: &mut PrefixWalk| -> Vec<u32> {
         let mut ones: Vec<u32> = cand
+            .candidates(&index, s)
             .iter()
             .copied()
             .filter(|&u| uniq_pat[u as usize].is_match(s))
@@ -3205,7 +3287,7 @@ pub fn partition_predicates(
                 .any(|s| matches!(s.label, Label::Fold(_)))
         })
     });
-    let mut cand = Vec::new();
+    let mut cand = PrefixWalk::default();
     let mut base = Bits::new(atoms.len());
     for (i, a) in atoms.iter().enumerate() {
         if a.nfa.is_universal() {
@@ -3213,10 +3295,9 @@ pub fn partition_predicates(
         }
     }
     // the atom vector and predicate vector (sorted predicate indices) of a string
-    let vectors = |s: &str, cand: &mut Vec<u32>| -> (Bits, Vec<u32>) {
-        index.candidates(s, cand);
+    let vectors = |s: &str, cand: &mut PrefixWalk| -> (Bits, Vec<u32>) {
         let mut bits = base.clone();
-        for &u in cand.iter() {
+        for &u in cand.candidates(&index, s) {
             if atoms.get(u as usize).is_some_and(|a| a.is_match(s)) {
                 bits.set(u as usize, true);
             }
@@ -4275,6 +4356,38 @@ mod tests {
             }
             if let (Ok(a), Ok(b)) = (&filtered.2, &kept.2) {
                 prop_assert_eq!(a, b);
+            }
+        }
+
+        /// A `PrefixWalk` that reuses the previous string's prefix finds, for every string of a
+        /// sequence, every atom that matches it, and the same candidates as a fresh walk.
+        #[test]
+        fn prefix_walk_finds_every_matching_atom(
+            specs in proptest::collection::vec(spec(9), 1..9),
+            mut strings in proptest::collection::vec(string(12), 1..12),
+            sorted in any::<bool>(),
+            fold_keys in any::<bool>(),
+        ) {
+            let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let nfas: Vec<&Nfa> = atoms.iter().map(|a| &a.nfa).collect();
+            let index = PrefixIndex::new(&nfas, fold_keys);
+            if sorted {
+                strings.sort();
+            }
+            let mut walk = PrefixWalk::default();
+            for s in &strings {
+                let mut got = walk.candidates(&index, s).to_vec();
+                got.sort_unstable();
+                got.dedup();
+                let mut fresh = PrefixWalk::default().candidates(&index, s).to_vec();
+                fresh.sort_unstable();
+                fresh.dedup();
+                prop_assert_eq!(&got, &fresh, "{:?}", s);
+                for (i, a) in atoms.iter().enumerate() {
+                    if a.is_match(s) && (fold_keys || !a.nfa.steps.iter().any(|x| matches!(x.label, Label::Fold(_)))) {
+                        prop_assert!(got.contains(&(i as u32)), "{:?} misses atom {} for {:?}", got, i, s);
+                    }
+                }
             }
         }
 
