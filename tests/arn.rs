@@ -802,3 +802,45 @@ fn witnesses_name_real_accounts_and_arns_in_context_keys() {
         }
     }
 }
+
+/// A shape the policy pairs with an action (`arn:aws:ec2:*:*:network-interface/*`) is one more
+/// format under the well-formed restriction, and its `*` may be empty: the first finding of
+/// this diff (reduced from APIGatewayServiceRolePolicy v7→v8) was
+/// `arn:aws:ec2:::network-interface/`, a resource no service forms. Where the finding stands on
+/// an example of the action's catalog formats that the policies' patterns read alike, the
+/// finding names that example; it is replayed through `iamprove eval`.
+#[test]
+fn a_declared_shape_finding_names_a_catalog_format_example() {
+    let old = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+        "ec2:ModifyNetworkInterfaceAttribute", "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeAvailabilityZones", "ec2:DescribeNetworkInterfaceAttribute",
+        "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfacePermissions",
+        "ec2:UnassignPrivateIpAddresses", "ec2:DescribeSubnets", "ec2:DescribeRouteTables"],
+        "Resource": "*"}]});
+    let new = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "ec2:CreateTags", "Resource": "arn:aws:ec2:*:*:network-interface/*",
+        "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["Owner", "VpcLinkId"]}}}]});
+    let f = compare(&identity(&old), &identity(&new), &opts(), "widened");
+    assert!(f.internal.is_none(), "{:?}", f.internal);
+    assert!(f.unknown.is_none(), "{:?}", f.unknown);
+    let tags = f
+        .findings
+        .iter()
+        .find(|x| x.request["action"] == "ec2:CreateTags")
+        .unwrap_or_else(|| panic!("no ec2:CreateTags finding: {:?}", f.findings));
+    let r = tags.request["resource"].as_str().unwrap();
+    assert!(well_formed("ec2:createtags", r), "{r}");
+    assert_eq!(
+        r,
+        "arn:aws:ec2:us-east-1:111122223333:network-interface/example"
+    );
+    assert_eq!(eval_cli(&new, &tags.request), "Allow", "{}", tags.request);
+    assert_eq!(
+        eval_cli(&old, &tags.request),
+        "ImplicitDeny",
+        "{}",
+        tags.request
+    );
+}

@@ -440,7 +440,10 @@ impl Prepared {
                     }
                     Lazy::GaveUp(why) => return Solved::Unknown(UnknownReason::Limit(why)),
                     Lazy::Done => match build_request(&self.enc, &model) {
-                    Ok(req) if confirm(&req) => return Solved::Found { request: minimize(req, confirm), model },
+                    Ok(req) if confirm(&req) => {
+                        let alike = |a: &str, b: &str| same_atoms(&self.enc, RESOURCE_SLOT, a, b);
+                        return Solved::Found { request: minimize(req, confirm, &alike), model };
+                    }
                     res => {
                         let exact = self.enc.abstract_atoms.is_empty() && !self.enc.vars_inexact && !self.enc.keys.values().any(|k| k.families.len() > 1);
                         if exact {
@@ -491,9 +494,27 @@ impl Prepared {
     }
 }
 
+/// Whether every pattern of `slot`'s field but the catalog's ARN formats matches `a` exactly
+/// when it matches `b` (so what a finding says about the patterns its example matches, which
+/// [`class_patterns`] reads from the same atoms, stays true).
+fn same_atoms(enc: &Encoder, slot: usize, a: &str, b: &str) -> bool {
+    enc.domain_of(slot).is_none_or(|d| {
+        d.atoms
+            .iter()
+            .zip(&d.compiled)
+            .filter(|(k, _)| k.mode != crate::matching::Mode::Format)
+            .all(|(_, p)| p.is_match(a) == p.is_match(b))
+    })
+}
+
 /// Simplify a confirmed request while it stays confirmed: the resource `*` where it works, and
-/// no context key the finding does not need.
-fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
+/// no context key the finding does not need. `alike(a, b)`: resources `a` and `b` match the
+/// same patterns of the query.
+fn minimize(
+    req: Request,
+    confirm: &dyn Fn(&Request) -> bool,
+    alike: &dyn Fn(&str, &str) -> bool,
+) -> Request {
     let mut best = req;
     if best.resource != "*" {
         let mut r = best.clone();
@@ -511,6 +532,36 @@ fn minimize(req: Request, confirm: &dyn Fn(&Request) -> bool) -> Request {
         req.resource = r;
         if confirm(&req) {
             best = req;
+        }
+    }
+    // a resource outside every ARN format of its action (the well-formed restriction also
+    // admits the shapes the policies pair with the action, whose `*` may be empty:
+    // `arn:aws:ec2:::network-interface/`): an example of one of the action's formats instead,
+    // where it matches the same patterns and the finding stands on it
+    if best.resource != "*" {
+        let formats =
+            crate::wellformed::action_formats(&best.action.to_lowercase()).unwrap_or_default();
+        let compile =
+            |f: &[crate::matching::Tok]| crate::matching::compile(f, crate::matching::Mode::Format);
+        // (most findings name a well-formed resource: formats compiled until one matches)
+        let formed = crate::wellformed::s3_arn_well_formed(&best.resource)
+            && formats.iter().any(|f| compile(f).is_match(&best.resource));
+        if !formats.is_empty() && !formed {
+            for f in &formats {
+                let example = crate::wellformed::format_example(f, &best.principal.account);
+                if !compile(f).is_match(&example)
+                    || !crate::wellformed::s3_arn_well_formed(&example)
+                    || !alike(&best.resource, &example)
+                {
+                    continue;
+                }
+                let mut req = best.clone();
+                req.resource = example;
+                if confirm(&req) {
+                    best = req;
+                    break;
+                }
+            }
         }
     }
     // principal keys spelled out with another value than the principal implies: use the implied
