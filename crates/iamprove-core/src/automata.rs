@@ -2940,11 +2940,13 @@ fn roll(h: u64, c: char) -> u64 {
 
 impl PrefixIndex {
     fn new(nfas: &[&Nfa], fold_keys: bool) -> PrefixIndex {
+        let mut max_key = 0;
         let mut table: Vec<(u64, u32)> = nfas
             .iter()
             .enumerate()
             .map(|(i, n)| {
-                let h = n
+                // (the key's hash and length)
+                let (h, len) = n
                     .steps
                     .iter()
                     .map_while(|s| {
@@ -2954,21 +2956,12 @@ impl PrefixIndex {
                             s.label.key_char(fold_keys)
                         }
                     })
-                    .fold(ROLL_SEED, roll);
+                    .fold((ROLL_SEED, 0), |(h, len), c| (roll(h, c), len + 1));
+                max_key = max_key.max(len);
                 (h, i as u32)
             })
             .collect();
         table.sort_unstable();
-        let max_key = nfas
-            .iter()
-            .map(|n| {
-                n.steps
-                    .iter()
-                    .take_while(|s| !s.star && s.label.key_char(fold_keys).is_some())
-                    .count()
-            })
-            .max()
-            .unwrap_or(0);
         let words = (table.len() * 16).div_ceil(64).next_power_of_two();
         let mut filter = vec![0u64; words];
         for &(h, _) in &table {
@@ -4831,6 +4824,18 @@ mod tests {
             .collect()
     }
 
+    /// The literals of `raw`: each member list of [`literal_members`] with its truth.
+    fn literals<'a>(
+        members: &'a [Vec<&'a Pattern>],
+        raw: &[(Vec<usize>, bool)],
+    ) -> Vec<Literal<'a>> {
+        members
+            .iter()
+            .zip(raw)
+            .map(|(m, (_, v))| (m.as_slice(), *v))
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
@@ -4849,11 +4854,7 @@ mod tests {
         ) {
             let pats: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
             let members = literal_members(&pats, &raw);
-            let lits: Vec<Literal<'_>> = members
-                .iter()
-                .zip(&raw)
-                .map(|(m, (_, v))| (m.as_slice(), *v))
-                .collect();
+            let lits = literals(&members, &raw);
             let holds = |set: &[usize], s: &str| {
                 set.iter().all(|&i| lits[i].0.iter().any(|p| p.is_match(s)) == lits[i].1)
             };
@@ -4896,11 +4897,7 @@ mod tests {
         ) {
             let pats: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
             let members = literal_members(&pats, &raw);
-            let lits: Vec<Literal<'_>> = members
-                .iter()
-                .zip(&raw)
-                .map(|(m, (_, v))| (m.as_slice(), *v))
-                .collect();
+            let lits = literals(&members, &raw);
             let holds = |s: &str| {
                 lits.iter().all(|l| l.0.iter().any(|p| p.is_match(s)) == l.1)
             };
