@@ -394,8 +394,7 @@ fn finding_is_well_formed(f: &Finding) -> bool {
                 _ => true,
             }
         });
-    crate::wellformed::well_formed(&f.action.example.to_lowercase(), &f.resource.example)
-        && crate::wellformed::s3_arn_well_formed(&f.resource.example)
+    crate::wellformed::resource_well_formed(&f.action.example.to_lowercase(), &f.resource.example)
         && context_ok
 }
 

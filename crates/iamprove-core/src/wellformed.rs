@@ -363,6 +363,12 @@ pub fn well_formed(lower_action: &str, resource: &str) -> bool {
     }
 }
 
+/// Does `resource` name what `action` can act on: [`well_formed`], and an S3 bucket ARN
+/// [`s3_arn_well_formed`]?
+pub fn resource_well_formed(lower_action: &str, resource: &str) -> bool {
+    well_formed(lower_action, resource) && s3_arn_well_formed(resource)
+}
+
 /// Every S3 ARN without region and account (`arn:aws…:s3:::REST`, whatever the action) names a
 /// bucket: `REST` is a bucket name (letters, digits, `.`, `-`, `_`; never `:` or `/`) alone or
 /// followed by `/` and an object key. The `Mode::Format` pattern of such ARNs; see

@@ -538,29 +538,22 @@ fn minimize(
     // admits the shapes the policies pair with the action, whose `*` may be empty:
     // `arn:aws:ec2:::network-interface/`): an example of one of the action's formats instead,
     // where it matches the same patterns and the finding stands on it
-    if best.resource != "*" {
-        let formats =
-            crate::wellformed::action_formats(&best.action.to_lowercase()).unwrap_or_default();
-        let compile =
-            |f: &[crate::matching::Tok]| crate::matching::compile(f, crate::matching::Mode::Format);
-        // (most findings name a well-formed resource: formats compiled until one matches)
-        let formed = crate::wellformed::s3_arn_well_formed(&best.resource)
-            && formats.iter().any(|f| compile(f).is_match(&best.resource));
-        if !formats.is_empty() && !formed {
-            for f in &formats {
-                let example = crate::wellformed::format_example(f, &best.principal.account);
-                if !compile(f).is_match(&example)
-                    || !crate::wellformed::s3_arn_well_formed(&example)
-                    || !alike(&best.resource, &example)
-                {
-                    continue;
-                }
-                let mut req = best.clone();
-                req.resource = example;
-                if confirm(&req) {
-                    best = req;
-                    break;
-                }
+    let action = best.action.to_lowercase();
+    if best.resource != "*" && !crate::wellformed::resource_well_formed(&action, &best.resource) {
+        for f in crate::wellformed::action_formats(&action).unwrap_or_default() {
+            // (each example against its own format only: `well_formed` would compile them all)
+            let example = crate::wellformed::format_example(&f, &best.principal.account);
+            if !crate::matching::compile(&f, crate::matching::Mode::Format).is_match(&example)
+                || !crate::wellformed::s3_arn_well_formed(&example)
+                || !alike(&best.resource, &example)
+            {
+                continue;
+            }
+            let mut req = best.clone();
+            req.resource = example;
+            if confirm(&req) {
+                best = req;
+                break;
             }
         }
     }
