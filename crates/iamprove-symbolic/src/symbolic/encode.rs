@@ -2414,9 +2414,12 @@ impl Encoder {
             let part = match automata::partition_with(&d.compiled, &prefer, limits, &first).or_else(
                 |(_, general)| {
                     automata::partition_predicates(&d.compiled, &d.preds, &prefer, limits).or_else(
-                        |e| match general {
-                            true => automata::partition(&d.compiled, &prefer, limits),
-                            false => Err(e),
+                        |e| {
+                            if general {
+                                automata::partition(&d.compiled, &prefer, limits)
+                            } else {
+                                Err(e)
+                            }
                         },
                     )
                 },
