@@ -3081,12 +3081,14 @@ pub fn partition(
 }
 
 /// [`partition`], giving each group that has no prefix structure (explored atom by atom, see
-/// `bfs_classes`) the budget `general` instead of `limits`. Such a group is where atom vectors
+/// `bfs_classes`) the budget `general` instead of `limits`, and each group explored as a trie
+/// product `general`'s steps with `limits`'s states. Such groups are where atom vectors
 /// explode: 40 patterns `arn:aws:apigateway:*::/apis/*/…` in one statement spend 40 ms
-/// before running out of the default budget. A caller with a cheaper exact alternative (the
-/// predicate vectors of [`partition_predicates`]) tries this first with a small `general`.
-/// The error says whether the exploration that gave up ran under `general` (then a retry
-/// under `limits` may succeed; otherwise it would give up the same way).
+/// before running out of the default budget, and a trie product of CloudWatchSyntheticsFullAccess
+/// 150 ms. A caller with a cheaper exact alternative (the predicate vectors of
+/// [`partition_predicates`]) tries this first with a small `general`. The error says whether
+/// the exploration that gave up ran under `general` (then a retry under `limits` may succeed;
+/// otherwise it would give up the same way).
 pub fn partition_with(
     atoms: &[Pattern],
     prefer: &[&str],
@@ -3139,9 +3141,15 @@ pub fn partition_with(
         let found = match prefix_classes(&nfas, &alpha) {
             Some(found) => found,
             None => {
-                let mut budget = fresh_budget();
+                // (a trie group keeps the whole allowance of states: the big ones of ReadOnlyAccess
+                // and AWSSupportServiceRolePolicy need more than a tenth, within 0.3 M steps)
+                let trie = Limits {
+                    max_states: limits.max_states,
+                    max_steps: general.max_steps,
+                };
+                let mut budget = Budget::scaled(&trie, len);
                 match trie_product_classes(&nfas, &alpha, &mut budget) {
-                    Some(found) => found.map_err(|Exceeded| (budget.error(g.len()), false))?,
+                    Some(found) => found.map_err(|Exceeded| (budget.error(g.len()), true))?,
                     None => {
                         budget = Budget::scaled(general, len);
                         bfs_classes(&nfas, &alpha, &mut budget)
@@ -3233,6 +3241,47 @@ pub fn partition_predicates(
     prefer: &[&str],
     limits: &Limits,
 ) -> Result<Partition, PartitionError> {
+    predicate_groups(atoms, preds, prefer, limits, false).map(|p| p.partition)
+}
+
+/// A partition of the strings outside some groups of atoms (see
+/// [`partition_predicates_partial`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartialPartition {
+    /// A class for every realisable predicate vector of the strings that match no atom of
+    /// `lazy`, as in [`partition_predicates`]; it may also hold some vectors of strings that do
+    /// match one (real strings' vectors, from the preferred candidates).
+    pub partition: Partition,
+    /// The atoms (indices into the input) of the groups whose exploration exceeded the budget,
+    /// sorted. A string that matches one of them matches no other atom but a universal one,
+    /// or one of the same group.
+    pub lazy: Vec<usize>,
+    /// The error of the first group left out, when one was.
+    pub error: Option<PartitionError>,
+}
+
+/// [`partition_predicates`] that leaves out each group of overlapping atoms whose exploration
+/// exceeds `limits` instead of failing: those atoms are listed in [`PartialPartition::lazy`],
+/// for a caller that decides the strings matching them another way (the encoder realises
+/// them lazily). Exact for the rest: groups never share a string, so the predicate vectors of
+/// strings matching no left-out atom are those the kept groups and the all-false class give.
+/// Fails only when the all-false class itself cannot be settled within `limits`.
+pub fn partition_predicates_partial(
+    atoms: &[Pattern],
+    preds: &[Vec<usize>],
+    prefer: &[&str],
+    limits: &Limits,
+) -> Result<PartialPartition, PartitionError> {
+    predicate_groups(atoms, preds, prefer, limits, true)
+}
+
+fn predicate_groups(
+    atoms: &[Pattern],
+    preds: &[Vec<usize>],
+    prefer: &[&str],
+    limits: &Limits,
+    leave_out: bool,
+) -> Result<PartialPartition, PartitionError> {
     let len = atoms.iter().map(|a| a.nfa.steps.len()).max().unwrap_or(0);
     let fresh_budget = || Budget::scaled(limits, len);
     // predicates of each atom
@@ -3249,6 +3298,8 @@ pub fn partition_predicates(
     // unique, non-constant atoms that some predicate reads
     let mut uniq: Vec<&Nfa> = Vec::new();
     let mut uniq_preds: Vec<Vec<u32>> = Vec::new();
+    // the input atoms of each unique one
+    let mut uniq_members: Vec<Vec<usize>> = Vec::new();
     {
         let mut seen: FxMap<&Nfa, usize> = FxMap::default();
         for (i, a) in atoms.iter().enumerate() {
@@ -3258,6 +3309,7 @@ pub fn partition_predicates(
             match seen.entry(&a.nfa) {
                 Entry::Occupied(e) => {
                     let u = *e.get();
+                    uniq_members[u].push(i);
                     for &p in &preds_of[i] {
                         if !uniq_preds[u].contains(&p) {
                             uniq_preds[u].push(p);
@@ -3268,6 +3320,7 @@ pub fn partition_predicates(
                     e.insert(uniq.len());
                     uniq.push(&a.nfa);
                     uniq_preds.push(preds_of[i].clone());
+                    uniq_members.push(vec![i]);
                 }
             }
         }
@@ -3308,6 +3361,8 @@ pub fn partition_predicates(
     let mut classes: Vec<(Vec<u32>, String, bool)> = Vec::new();
     let mut class_of: FxMap<Vec<u32>, usize> = FxMap::default();
     let (groups, _) = group(&uniq);
+    let mut lazy: Vec<usize> = Vec::new();
+    let mut first_error: Option<PartitionError> = None;
     for g in &groups {
         if let [u] = g.as_slice() {
             let w = uniq[*u as usize].shortest();
@@ -3364,8 +3419,19 @@ pub fn partition_predicates(
             } else {
                 Visit::Prune
             }
-        })
-        .map_err(|Exceeded| budget.error(g.len()))?;
+        });
+        let ex = match ex {
+            Ok(ex) => ex,
+            Err(Exceeded) if leave_out => {
+                lazy.extend(
+                    g.iter()
+                        .flat_map(|&u| uniq_members[u as usize].iter().copied()),
+                );
+                first_error.get_or_insert(budget.error(g.len()));
+                continue;
+            }
+            Err(Exceeded) => return Err(budget.error(g.len())),
+        };
         for id in found {
             let w = ex.witness(id, &alpha);
             let pv = vectors(&w, &mut cand).1;
@@ -3416,7 +3482,12 @@ pub fn partition_predicates(
             out.push(Class { bits, witness: w });
         }
     }
-    Ok(Partition { classes: out })
+    lazy.sort_unstable();
+    Ok(PartialPartition {
+        partition: Partition { classes: out },
+        lazy,
+        error: first_error,
+    })
 }
 
 // ============================================================================================
@@ -4756,6 +4827,54 @@ mod tests {
                 prop_assert_eq!(&classify(&atoms, &c.witness), &c.bits);
                 if let Some(first) = prefer.iter().find(|s| classify(&atoms, s) == c.bits) {
                     prop_assert_eq!(&c.witness, first);
+                }
+            }
+        }
+
+        /// A predicate partition that leaves out the groups exceeding a small budget keeps
+        /// exactly the predicate vectors of the strings that match no left-out atom (the exact
+        /// atom partition's vectors without a left-out atom, projected); a string of a left-out
+        /// atom matches no other atom some predicate reads but a universal one or one of its
+        /// group; every witness realises its class's atom vector.
+        #[test]
+        fn partial_predicate_partition_is_exact_outside_the_lazy_groups(
+            specs in proptest::collection::vec(spec(9), 1..7),
+            raw_preds in proptest::collection::vec(proptest::collection::vec(0usize..7, 1..4), 1..5),
+            states in 1usize..8,
+            steps in 1usize..200,
+        ) {
+            let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+            let preds: Vec<Vec<usize>> = raw_preds
+                .iter()
+                .map(|p| p.iter().map(|&a| a % atoms.len()).collect())
+                .collect();
+            let project = |b: &Bits| -> Vec<bool> {
+                preds.iter().map(|p| p.iter().any(|&a| b.get(a))).collect()
+            };
+            let small = Limits { max_states: states, max_steps: steps };
+            let Ok(pp) = partition_predicates_partial(&atoms, &preds, &[], &small) else {
+                // only settling the all-false class can make it fail
+                return Ok(());
+            };
+            prop_assert_eq!(pp.error.is_some(), !pp.lazy.is_empty());
+            let lazy = |b: &Bits| pp.lazy.iter().any(|&a| b.get(a));
+            for c in &pp.partition.classes {
+                prop_assert_eq!(&classify(&atoms, &c.witness), &c.bits, "witness {:?}", c.witness);
+                prop_assert!(!lazy(&c.bits), "{:?}", c.witness);
+            }
+            let full = partition(&atoms, &[], &Limits::default()).unwrap();
+            let kept: HashSet<Vec<bool>> = pp.partition.classes.iter().map(|c| project(&c.bits)).collect();
+            prop_assert_eq!(kept.len(), pp.partition.classes.len());
+            let expect: HashSet<Vec<bool>> = full.classes.iter().filter(|c| !lazy(&c.bits)).map(|c| project(&c.bits)).collect();
+            prop_assert_eq!(&kept, &expect);
+            let read: HashSet<usize> = preds.iter().flatten().copied().collect();
+            let lazy_groups: Vec<&Pattern> = pp.lazy.iter().map(|&a| &atoms[a]).collect();
+            for c in full.classes.iter().filter(|c| lazy(&c.bits)) {
+                for (i, a) in atoms.iter().enumerate() {
+                    prop_assert!(
+                        !c.bits.get(i) || !read.contains(&i) || a.is_universal() || lazy_groups.contains(&a),
+                        "{:?} matches a left-out atom and kept atom {}", c.witness, i
+                    );
                 }
             }
         }
