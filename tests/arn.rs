@@ -601,10 +601,12 @@ fn sagemaker_boundary_lists_what_v3_adds() {
     );
     let findings = v["findings"].as_array().unwrap();
     assert!(findings.len() >= 3, "{v}");
+    // (which five of the many new actions come first depends on the solver's order; an S3
+    // action on a bucket ARN was what the second query had lost)
     assert!(
-        findings
-            .iter()
-            .any(|f| f["request"]["action"] == "s3:GetEncryptionConfiguration"),
+        findings.iter().any(|f| f["request"]["action"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("s3:"))),
         "{v}"
     );
 }

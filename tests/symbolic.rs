@@ -285,12 +285,10 @@ fn make_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
     )
 }
 
-fn agree(side: &Side, reqs: &ReqIndices) -> Result<(), TestCaseError> {
+fn agree(side: &Side, reqs: &ReqIndices, opts: &QueryOptions) -> Result<(), TestCaseError> {
     let frame = Frame::of(&[side]);
     let stmts = side.statements();
-    let prepared = Prepared::new(frame, &stmts, &QueryOptions::default(), Vec::new(), |enc| {
-        allowed(enc, side)
-    });
+    let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| allowed(enc, side));
     let mut p = prepared.map_err(TestCaseError::fail)?;
     // rebuild the formula in the prepared (partitioned) encoder to evaluate it
     let q = allowed(&mut p.enc, side);
@@ -339,13 +337,13 @@ proptest! {
     #[test]
     fn identity_encoding_agrees_with_evaluator(pol in arb_policy(false), reqs in prop::collection::vec(arb_request(), 1..12)) {
         let p = iamprove::parse::parse_policy(&iamprove::json::Json::from_value(&pol), PolicyType::Identity, "random").map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-        agree(&Side::Identity(vec![p]), &reqs)?;
+        agree(&Side::Identity(vec![p]), &reqs, &QueryOptions::default())?;
     }
 
     #[test]
     fn resource_encoding_agrees_with_evaluator(pol in arb_policy(true), reqs in prop::collection::vec(arb_request(), 1..12)) {
         let p = iamprove::parse::parse_policy(&iamprove::json::Json::from_value(&pol), PolicyType::Resource, "random").map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-        agree(&Side::Resource(p), &reqs)?;
+        agree(&Side::Resource(p), &reqs, &QueryOptions::default())?;
     }
 }
 
@@ -355,9 +353,10 @@ fn solver_replays(
     side: &Side,
     stmts: &[&iamprove::model::Statement],
     want: bool,
+    opts: &QueryOptions,
 ) -> Result<(), TestCaseError> {
     let frame = Frame::of(&[side]);
-    let mut prep = Prepared::new(frame, stmts, &QueryOptions::default(), Vec::new(), |enc| {
+    let mut prep = Prepared::new(frame, stmts, opts, Vec::new(), |enc| {
         let a = allowed(enc, side);
         if want {
             a
@@ -458,8 +457,8 @@ proptest! {
         let mut prep = Prepared::new(frame, &stmts, &QueryOptions::default(), Vec::new(), |enc| allowed(enc, &side)).map_err(TestCaseError::fail)?;
         let q = allowed(&mut prep.enc, &side);
         let t = prep.resolve(&q);
-        solver_replays(&side, &stmts, true)?;
-        solver_replays(&side, &stmts, false)?;
+        solver_replays(&side, &stmts, true, &QueryOptions::default())?;
+        solver_replays(&side, &stmts, false, &QueryOptions::default())?;
         for (a, r, _, ctx) in &reqs {
             let base = make_request(*a, *r, 0, ctx);
             let req = Request::new(principal.clone(), &base.action, &base.resource, None, base.context.iter().filter(|(k, _)| !k.starts_with("aws:principal") && k.as_str() != "aws:username").map(|(k, v)| (k.clone(), v.clone())).collect());
@@ -559,13 +558,15 @@ fn real_request(a: usize, r: usize, p: usize, ctx: &[(usize, usize)]) -> Request
 /// Generated requests: (action, resource, principal, context) indices.
 type ReqIndices = [(usize, usize, usize, Vec<(usize, usize)>)];
 
-fn background_holds(side: &Side, reqs: &ReqIndices) -> Result<(), TestCaseError> {
+fn background_holds(
+    side: &Side,
+    reqs: &ReqIndices,
+    opts: &QueryOptions,
+) -> Result<(), TestCaseError> {
     let frame = Frame::of(&[side]);
     let stmts = side.statements();
-    let mut p = Prepared::new(frame, &stmts, &QueryOptions::default(), Vec::new(), |enc| {
-        allowed(enc, side)
-    })
-    .map_err(TestCaseError::fail)?;
+    let mut p = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| allowed(enc, side))
+        .map_err(TestCaseError::fail)?;
     let bg: Vec<term::T> = p.enc.background.clone();
     let bg: Vec<term::T> = bg.iter().map(|b| p.resolve(b)).collect();
     for (a, r, pi, ctx) in reqs {
@@ -617,13 +618,13 @@ proptest! {
     #[test]
     fn resource_background_holds_for_real_requests(pol in arb_policy(true), reqs in prop::collection::vec(arb_request(), 1..12)) {
         let p = parse(&pol, PolicyType::Resource)?;
-        background_holds(&Side::Resource(p), &reqs)?;
+        background_holds(&Side::Resource(p), &reqs, &QueryOptions::default())?;
     }
 
     #[test]
     fn identity_background_holds_for_real_requests(pol in arb_policy(false), reqs in prop::collection::vec(arb_request(), 1..12)) {
         let p = parse(&pol, PolicyType::Identity)?;
-        background_holds(&Side::Identity(vec![p]), &reqs)?;
+        background_holds(&Side::Identity(vec![p]), &reqs, &QueryOptions::default())?;
     }
 
     /// Solver answers for resource policies (symbolic principal, federated callers, linked
@@ -633,7 +634,92 @@ proptest! {
         let p = parse(&pol, PolicyType::Resource)?;
         let side = Side::Resource(p);
         let stmts = side.statements();
-        solver_replays(&side, &stmts, true)?;
+        solver_replays(&side, &stmts, true, &QueryOptions::default())?;
+    }
+}
+
+/// Budgets so small that most fields with several patterns are partitioned only in part
+/// (`automata::partition_predicates_partial`) or not at all: the lazily realised part must keep
+/// the encoding exact.
+fn tiny_budget() -> QueryOptions {
+    QueryOptions {
+        limits: iamprove::automata::Limits {
+            max_states: 4,
+            max_steps: 60,
+        },
+        ..QueryOptions::default()
+    }
+}
+
+/// Whether the solver finds a request the encoding allows (`want`) or denies: `None` when it
+/// cannot tell.
+fn satisfiable(
+    side: &Side,
+    stmts: &[&iamprove::model::Statement],
+    want: bool,
+    opts: &QueryOptions,
+) -> Result<Option<bool>, TestCaseError> {
+    let frame = Frame::of(&[side]);
+    let mut prep = Prepared::new(frame, stmts, opts, Vec::new(), |enc| {
+        let a = allowed(enc, side);
+        if want {
+            a
+        } else {
+            term::not(a)
+        }
+    })
+    .map_err(TestCaseError::fail)?;
+    Ok(match prep.solve(&|r: &Request| allows(side, r) == want) {
+        iamprove::query::Solved::Found { .. } => Some(true),
+        iamprove::query::Solved::None => Some(false),
+        iamprove::query::Solved::Unknown(r) if r.is_internal() => {
+            return Err(TestCaseError::fail(r.to_string()))
+        }
+        iamprove::query::Solved::Unknown(_) => None,
+    })
+}
+
+/// A tiny budget and the default one find the same: a lazily realised part that refuted a
+/// combination a partitioned class realises would turn a real request into a false proof.
+fn same_answers(side: &Side) -> Result<(), TestCaseError> {
+    let stmts = side.statements();
+    for want in [true, false] {
+        let small = satisfiable(side, &stmts, want, &tiny_budget())?;
+        let whole = satisfiable(side, &stmts, want, &QueryOptions::default())?;
+        if let (Some(a), Some(b)) = (small, whole) {
+            prop_assert_eq!(a, b, "want {}: tiny budget {} vs default {}", want, a, b);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Issue 13: partly partitioned fields. The encoding under a tiny budget agrees with the
+    /// evaluator, its background holds for real requests, and the solver's requests replay.
+    #[test]
+    fn partly_partitioned_fields_stay_exact(pol in arb_policy(true), reqs in prop::collection::vec(arb_request(), 1..12)) {
+        let p = parse(&pol, PolicyType::Resource)?;
+        let side = Side::Resource(p);
+        agree(&side, &reqs, &tiny_budget())?;
+        background_holds(&side, &reqs, &tiny_budget())?;
+        let stmts = side.statements();
+        solver_replays(&side, &stmts, true, &tiny_budget())?;
+        solver_replays(&side, &stmts, false, &tiny_budget())?;
+        same_answers(&side)?;
+    }
+
+    #[test]
+    fn partly_partitioned_identity_fields_stay_exact(pol in arb_policy(false), reqs in prop::collection::vec(arb_request(), 1..12)) {
+        let p = parse(&pol, PolicyType::Identity)?;
+        let side = Side::Identity(vec![p]);
+        agree(&side, &reqs, &tiny_budget())?;
+        background_holds(&side, &reqs, &tiny_budget())?;
+        let stmts = side.statements();
+        solver_replays(&side, &stmts, true, &tiny_budget())?;
+        solver_replays(&side, &stmts, false, &tiny_budget())?;
+        same_answers(&side)?;
     }
 }
 

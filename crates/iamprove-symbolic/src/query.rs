@@ -476,8 +476,15 @@ impl Prepared {
     }
 
     /// Exclude this model's choices of string classes and abstract Booleans.
+    /// (A field realised lazily, in whole or in part, is left out, as when it had no class
+    /// variable: its string is searched per model anyway, and the block stays as coarse.)
     fn block(&mut self, model: &Model) {
-        let classes: Vec<(usize, u32)> = model.classes.iter().map(|(k, v)| (*k, *v)).collect();
+        let classes: Vec<(usize, u32)> = model
+            .classes
+            .iter()
+            .filter(|(k, _)| !self.enc.domain_of(**k).is_some_and(|d| d.fallback))
+            .map(|(k, v)| (*k, *v))
+            .collect();
         let bools: Vec<(usize, bool)> = self
             .enc
             .abstract_atoms
@@ -992,6 +999,18 @@ fn realize_lazy(enc: &Encoder, m: &mut Model) -> Lazy {
                     == val
             })
         };
+        // a partly partitioned domain (`Domain::lazy_atoms`): a partitioned class's witness;
+        // the lazy class is searched like a wholly lazy field, over every pattern, so a
+        // refutation is a fact about all strings
+        if let (Some(lc), Some(&c)) = (d.lazy_class(), m.classes.get(&slot)) {
+            match d.classes.get(c as usize).map(|cl| &cl.witness) {
+                Some(w) if c < lc && want(w) => {
+                    m.strings.insert(slot, w.clone());
+                    continue;
+                }
+                _ => {}
+            }
+        }
         if let Some(c) = d.prefer.iter().find(|c| want(c)) {
             m.strings.insert(slot, c.clone());
             continue;
@@ -1477,10 +1496,20 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
     let mut m = Model::default();
     let class_of = |slot: usize, s: &str| -> Option<u32> {
         let d = enc.domain_of(slot)?;
-        if d.preds.is_empty() || d.fallback {
+        let lazy_class = d.lazy_class();
+        if d.preds.is_empty() || (d.fallback && lazy_class.is_none()) {
             return Some(0);
         }
         let bits: Vec<bool> = d.compiled.iter().map(|p| p.is_match(s)).collect();
+        // a partly partitioned domain: a string of a lazily realised atom takes the lazy class
+        if let Some(lc) = lazy_class {
+            if d.lazy_atoms
+                .iter()
+                .any(|&a| bits.get(a).copied().unwrap_or(false))
+            {
+                return Some(lc);
+            }
+        }
         let pv: Vec<bool> = d
             .preds
             .iter()
@@ -2057,5 +2086,82 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13: in a field partitioned except for one group, the lazy class is realised by a
+    /// search over every pattern, so its refutations hold for all strings. Here the lazily
+    /// realised group alone cannot give the truths the model chose (`role/ab*` without
+    /// `role/a*`) but a partitioned string can (`s3:::x/*` alone): the search finds it. A search
+    /// over the lazy atoms only would refute the combination, and blocking that for every class
+    /// would prove "nothing allowed" falsely. A partitioned class is realised by its witness.
+    #[test]
+    fn a_lazy_class_search_covers_every_pattern() {
+        let pol = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ex:Act", "Resource": [
+                "arn:aws:iam::*:role/ab*", "arn:aws:iam::*:role/ab*c*d*", "arn:aws:s3:::x/*"]},
+            {"Effect": "Deny", "Action": "*", "Resource": [
+                "arn:aws:iam::*:role/a*", "arn:aws:iam::*:role/*c*d*"]},
+            {"Effect": "Allow", "Action": "ex:Other", "Resource": [
+                "arn:aws:sqs:*:*:q1", "arn:aws:sns:*:*:t1", "arn:aws:kms:*:*:key/k1",
+                "arn:aws:ec2:*:*:vpc/v1", "arn:aws:s3:::y/*", "arn:aws:s3:::z/*"]}
+        ]});
+        let p = crate::parse::parse_policy(
+            &iamprove_core::json::Json::from_value(&pol),
+            PolicyType::Identity,
+            "t",
+        )
+        .unwrap();
+        let side = Side::Identity(vec![p]);
+        let stmts = side.statements();
+        // a budget small enough that the `role/` group is left out, not the single `s3` atom
+        let opts = QueryOptions {
+            limits: Limits {
+                max_states: 4,
+                max_steps: 60,
+            },
+            ..QueryOptions::default()
+        };
+        let mut prep = Prepared::new(Frame::of(&[&side]), &stmts, &opts, Vec::new(), |enc| {
+            allowed(enc, &side)
+        })
+        .unwrap();
+        // (no candidate strings: the lazy class is realised by search)
+        prep.enc.domain_mut(RESOURCE_SLOT).unwrap().prefer.clear();
+        let enc = &prep.enc;
+        let d = enc.domain_of(RESOURCE_SLOT).unwrap();
+        let lazy = d.lazy_class().expect("partly partitioned");
+        let pred = |n: usize| d.preds.iter().position(|atoms| atoms.len() == n).unwrap();
+        let (allow, deny) = (pred(3), pred(2));
+        let s3 = d
+            .compiled
+            .iter()
+            .position(|a| a.is_match("arn:aws:s3:::x/y"))
+            .unwrap();
+        assert!(!d.lazy_atoms.contains(&s3) && d.lazy_atoms.len() >= 4);
+        let model_in = |class: u32| {
+            let mut m = Model::default();
+            m.classes.insert(RESOURCE_SLOT, class);
+            for p in 0..d.preds.len() {
+                m.bools
+                    .insert(enc.pred_vars[&(RESOURCE_SLOT, p)], p == allow && p != deny);
+            }
+            m
+        };
+        let mut m = model_in(lazy);
+        assert!(matches!(realize_lazy(enc, &mut m), Lazy::Done));
+        assert!(m.strings[&RESOURCE_SLOT].starts_with("arn:aws:s3:::x/"));
+        let class = d
+            .classes
+            .iter()
+            .position(|c| c.preds[allow] && !c.preds[deny])
+            .unwrap() as u32;
+        let mut m = model_in(class);
+        assert!(matches!(realize_lazy(enc, &mut m), Lazy::Done));
+        assert!(m.strings[&RESOURCE_SLOT].starts_with("arn:aws:s3:::x/"));
     }
 }

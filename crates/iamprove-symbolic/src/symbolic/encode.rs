@@ -109,6 +109,13 @@ pub struct Domain {
     /// The partition exceeded its limits: each (slot, predicate) is a free Boolean, constrained by
     /// the predicates' inclusions and disjointness, and realised lazily (`query::realize_lazy`).
     pub fallback: bool,
+    /// With `fallback`, when only some groups of overlapping atoms exceeded the budget
+    /// (`automata::partition_predicates_partial`), at most half of the atoms: those groups'
+    /// atoms, sorted. `classes` then holds the other groups' classes, and the slot's class
+    /// variable has one more value, [`Domain::lazy_class`]: a string matching one of these
+    /// atoms, whose predicates are Booleans realised lazily like a wholly lazy field's. Empty
+    /// with `fallback`: every predicate is lazy.
+    pub lazy_atoms: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +130,12 @@ pub struct DomainClass {
 }
 
 impl Domain {
+    /// The class value that stands for "a lazily realised atom matches" in a domain partitioned
+    /// except for some groups (see [`Domain::lazy_atoms`]).
+    pub fn lazy_class(&self) -> Option<u32> {
+        (self.fallback && !self.lazy_atoms.is_empty()).then_some(self.classes.len() as u32)
+    }
+
     fn atom(&mut self, a: AtomKey) -> usize {
         if let Some(&i) = self.atom_idx.get(&a) {
             return i;
@@ -2403,31 +2416,48 @@ impl Encoder {
                 .map(|a| Pattern::compile(&a.spec()))
                 .collect();
             let prefer: Vec<&str> = d.prefer.iter().map(String::as_str).collect();
-            // Atom vectors first, a group without prefix structure under a tenth of the budget;
-            // when those are too many (dense `*:*:` ARNs), predicate vectors; then, if it was
-            // that tenth which ran out, atom vectors under the whole budget. All three are exact,
-            // and which one answers depends on budgets alone, not on the machine's speed.
+            // Atom vectors first, a group without prefix structure under a tenth of the budget
+            // (a trie group under a tenth of its steps);
+            // when those are too many (dense `*:*:` ARNs), predicate vectors under the whole
+            // budget, leaving out each group of overlapping atoms that still exceeds it: only
+            // those groups' predicates are realised lazily. Both are exact, and which one
+            // answers depends on budgets alone, not on the machine's speed. (Atom vectors under
+            // the whole budget, once the third try, decided none of the 119 fields of the
+            // corpus that reach this point.)
             let first = automata::Limits {
                 max_states: limits.max_states / FIRST_TRY,
                 max_steps: limits.max_steps / FIRST_TRY,
             };
-            let part = match automata::partition_with(&d.compiled, &prefer, limits, &first).or_else(
-                |(_, general)| {
-                    automata::partition_predicates(&d.compiled, &d.preds, &prefer, limits).or_else(
-                        |e| {
-                            if general {
-                                automata::partition(&d.compiled, &prefer, limits)
-                            } else {
-                                Err(e)
-                            }
-                        },
-                    )
-                },
-            ) {
+            let attempt = automata::partition_with(&d.compiled, &prefer, limits, &first)
+                .map(|p| (p, Vec::new()))
+                .or_else(|_| {
+                    let pp = automata::partition_predicates_partial(
+                        &d.compiled,
+                        &d.preds,
+                        &prefer,
+                        limits,
+                    )?;
+                    match pp.error {
+                        // a partition of a few atoms buys nothing over a wholly lazy field
+                        Some(e) if pp.lazy.len() * 2 > d.compiled.len() => Err(e),
+                        Some(e) => {
+                            notes.push(format!(
+                                "{}: {e}; those {} of its {} patterns are checked lazily instead",
+                                d.name,
+                                pp.lazy.len(),
+                                d.compiled.len()
+                            ));
+                            Ok((pp.partition, pp.lazy))
+                        }
+                        None => Ok((pp.partition, pp.lazy)),
+                    }
+                });
+            let (part, lazy) = match attempt {
                 Ok(p) => p,
                 Err(e) => {
                     // exact, lazier: predicates become Booleans, realised (or refuted) per model
                     d.fallback = true;
+                    d.lazy_atoms.clear();
                     notes.push(format!(
                         "{}: {e}; its patterns are checked lazily instead",
                         d.name
@@ -2435,6 +2465,8 @@ impl Encoder {
                     continue;
                 }
             };
+            d.fallback = !lazy.is_empty();
+            d.lazy_atoms = lazy;
             // the predicates each atom belongs to: a class's predicate vector from its few true
             // atoms, not by asking every predicate about every class (thousands of classes over
             // hundreds of predicates for policies such as AWSSupportServiceRolePolicy)
@@ -2508,19 +2540,56 @@ impl Encoder {
                 .filter(|&s| self.vars.slots[s].domain == Some(di))
                 .collect();
             let npred = self.domains[di].preds.len();
-            // pairwise relations between predicates (sound pruning: only proved facts are used)
-            let (empty, facts) = {
+            let lazy_class = self.domains[di].lazy_class();
+            // pairwise relations between predicates (sound pruning: only proved facts are used);
+            // in a partly partitioned domain, between the predicates' lazy parts (their lazy and
+            // universal atoms), which are the predicates when the slot takes the lazy class
+            let (empty, facts, lazy_part) = {
                 let d = &self.domains[di];
-                predicate_facts(&d.compiled, &d.preds, &small)
+                match lazy_class {
+                    None => {
+                        let (empty, facts) = predicate_facts(&d.compiled, &d.preds, &small);
+                        (empty, facts, Vec::new())
+                    }
+                    Some(_) => {
+                        let lazy_or_universal = |a: &usize| {
+                            d.lazy_atoms.binary_search(a).is_ok()
+                                || d.compiled.get(*a).is_some_and(Pattern::is_universal)
+                        };
+                        let parts: Vec<Vec<usize>> = d
+                            .preds
+                            .iter()
+                            .map(|atoms| atoms.iter().copied().filter(lazy_or_universal).collect())
+                            .collect();
+                        let idx: Vec<usize> =
+                            (0..npred).filter(|&p| !parts[p].is_empty()).collect();
+                        let sub: Vec<Vec<usize>> = idx.iter().map(|&p| parts[p].clone()).collect();
+                        let (empty, facts) = predicate_facts(&d.compiled, &sub, &small);
+                        (
+                            empty.into_iter().map(|p| idx[p]).collect(),
+                            facts
+                                .into_iter()
+                                .map(|(p, q, subset)| (idx[p], idx[q], subset))
+                                .collect(),
+                            parts.iter().map(|p| !p.is_empty()).collect(),
+                        )
+                    }
+                }
             };
             for &slot in &slots {
                 for p in 0..npred {
                     let v = self.vars.new_bool(format!("pred:{slot}:{p}"));
                     self.pred_vars.insert((slot, p), v);
                 }
+                // a fact about the lazy parts binds when the slot takes the lazy class
+                let guard = |fact: T| match lazy_class {
+                    Some(m) => or([not(class_in(slot, vec![m], m + 1)), fact]),
+                    None => fact,
+                };
+                let mut background = Vec::new();
                 for &p in &empty {
                     if let Some(&v) = self.pred_vars.get(&(slot, p)) {
-                        self.background.push(not(bvar(v)));
+                        background.push(guard(not(bvar(v))));
                     }
                 }
                 for &(p, q, subset) in &facts {
@@ -2528,13 +2597,37 @@ impl Encoder {
                         self.pred_vars.get(&(slot, p)),
                         self.pred_vars.get(&(slot, q)),
                     ) {
-                        self.background.push(if subset {
+                        background.push(guard(if subset {
                             implies(bvar(a), bvar(b))
                         } else {
                             not(and([bvar(a), bvar(b)]))
-                        });
+                        }));
                     }
                 }
+                // a partitioned class fixes every predicate; the lazy class leaves free only the
+                // predicates with a lazy part (no other atom matches a string of a lazy atom)
+                if let Some(m) = lazy_class {
+                    let d = &self.domains[di];
+                    for p in 0..npred {
+                        let Some(&v) = self.pred_vars.get(&(slot, p)) else {
+                            continue;
+                        };
+                        let on: Vec<u32> = (0..m)
+                            .filter(|&c| {
+                                d.classes
+                                    .get(c as usize)
+                                    .is_some_and(|cl| cl.preds.get(p).copied().unwrap_or(false))
+                            })
+                            .collect();
+                        let mut may = on.clone();
+                        if lazy_part.get(p).copied().unwrap_or(false) {
+                            may.push(m);
+                        }
+                        background.push(implies(class_in(slot, on, m + 1), bvar(v)));
+                        background.push(implies(bvar(v), class_in(slot, may, m + 1)));
+                    }
+                }
+                self.background.extend(background);
             }
         }
     }
@@ -2585,7 +2678,10 @@ impl Encoder {
             .slots
             .get(slot)
             .and_then(|s| s.domain)
-            .map(|d| self.domains[d].classes.len() as u32)
+            .map(|d| {
+                let d = &self.domains[d];
+                d.classes.len() as u32 + u32::from(d.lazy_class().is_some())
+            })
             .unwrap_or(0)
     }
 
@@ -2654,9 +2750,20 @@ fn predicate_facts(
     // one string of each atom (a shortest one): a concrete string that matches an
     // atom and misses every atom of q refutes p ⊆ q, and one that matches two atoms
     // refutes their disjointness, without a search
+    // (only of the atoms some predicate reads: a partly partitioned domain asks about a few)
+    let mut read = vec![false; compiled.len()];
+    for &a in preds.iter().flatten() {
+        if let Some(r) = read.get_mut(a) {
+            *r = true;
+        }
+    }
     let sample: Vec<Option<String>> = compiled
         .iter()
-        .map(|a| automata::find_witness(&[a], &[], small).ok().flatten())
+        .zip(&read)
+        .map(|(a, &r)| {
+            r.then(|| automata::find_witness(&[a], &[], small).ok().flatten())
+                .flatten()
+        })
         .collect();
     let shared = |a: usize, b: usize| -> bool {
         let hits = |x: usize, y: usize| matches!((sample.get(x), compiled.get(y)), (Some(Some(w)), Some(p)) if p.is_match(w));
