@@ -3241,7 +3241,7 @@ pub fn partition_predicates(
     prefer: &[&str],
     limits: &Limits,
 ) -> Result<Partition, PartitionError> {
-    predicate_groups(atoms, preds, prefer, limits, false).map(|p| p.partition)
+    predicate_groups(atoms, preds, prefer, limits, None).map(|p| p.partition)
 }
 
 /// A partition of the strings outside some groups of atoms (see
@@ -3265,14 +3265,18 @@ pub struct PartialPartition {
 /// for a caller that decides the strings matching them another way (the encoder realises
 /// them lazily). Exact for the rest: groups never share a string, so the predicate vectors of
 /// strings matching no left-out atom are those the kept groups and the all-false class give.
-/// Fails only when the all-false class itself cannot be settled within `limits`.
+/// Fails when the all-false class itself cannot be settled within `limits`, and, with the
+/// first left-out group's error, as soon as a group is left out while more than half of the
+/// atoms are or more than `max_classes` classes were found: a partition the caller would not
+/// use, and the rest of its exploration is saved.
 pub fn partition_predicates_partial(
     atoms: &[Pattern],
     preds: &[Vec<usize>],
     prefer: &[&str],
     limits: &Limits,
+    max_classes: usize,
 ) -> Result<PartialPartition, PartitionError> {
-    predicate_groups(atoms, preds, prefer, limits, true)
+    predicate_groups(atoms, preds, prefer, limits, Some(max_classes))
 }
 
 fn predicate_groups(
@@ -3280,7 +3284,8 @@ fn predicate_groups(
     preds: &[Vec<usize>],
     prefer: &[&str],
     limits: &Limits,
-    leave_out: bool,
+    // leave out the groups that exceed `limits`, up to this many classes
+    leave_out: Option<usize>,
 ) -> Result<PartialPartition, PartitionError> {
     let len = atoms.iter().map(|a| a.nfa.steps.len()).max().unwrap_or(0);
     let fresh_budget = || Budget::scaled(limits, len);
@@ -3364,6 +3369,11 @@ fn predicate_groups(
     let mut lazy: Vec<usize> = Vec::new();
     let mut first_error: Option<PartitionError> = None;
     for g in &groups {
+        if let (Some(max), Some(e)) = (leave_out, &first_error) {
+            if lazy.len() * 2 > atoms.len() || classes.len() > max {
+                return Err(e.clone());
+            }
+        }
         if let [u] = g.as_slice() {
             let w = uniq[*u as usize].shortest();
             let pv = vectors(&w, &mut cand).1;
@@ -3422,7 +3432,7 @@ fn predicate_groups(
         });
         let ex = match ex {
             Ok(ex) => ex,
-            Err(Exceeded) if leave_out => {
+            Err(Exceeded) if leave_out.is_some() => {
                 lazy.extend(
                     g.iter()
                         .flat_map(|&u| uniq_members[u as usize].iter().copied()),
@@ -3439,6 +3449,11 @@ fn predicate_groups(
                 class_of.insert(pv.clone(), classes.len());
                 classes.push((pv, w, false));
             }
+        }
+    }
+    if let (Some(max), Some(e)) = (leave_out, &first_error) {
+        if lazy.len() * 2 > atoms.len() || classes.len() > max {
+            return Err(e.clone());
         }
     }
 
@@ -4852,8 +4867,8 @@ mod tests {
                 preds.iter().map(|p| p.iter().any(|&a| b.get(a))).collect()
             };
             let small = Limits { max_states: states, max_steps: steps };
-            let Ok(pp) = partition_predicates_partial(&atoms, &preds, &[], &small) else {
-                // only settling the all-false class can make it fail
+            let Ok(pp) = partition_predicates_partial(&atoms, &preds, &[], &small, usize::MAX) else {
+                // settling the all-false class, or more than half of the atoms left out
                 return Ok(());
             };
             prop_assert_eq!(pp.error.is_some(), !pp.lazy.is_empty());
