@@ -3368,11 +3368,18 @@ fn predicate_groups(
     let (groups, _) = group(&uniq);
     let mut lazy: Vec<usize> = Vec::new();
     let mut first_error: Option<PartitionError> = None;
-    for g in &groups {
-        if let (Some(max), Some(e)) = (leave_out, &first_error) {
-            if lazy.len() * 2 > atoms.len() || classes.len() > max {
-                return Err(e.clone());
+    // a partial partition the caller would not use: more than half of the atoms left out, or
+    // too many classes found while a group is
+    let unwanted =
+        |lazy: &[usize], classes: usize, first: &Option<PartitionError>| match (leave_out, first) {
+            (Some(max), Some(e)) if lazy.len() * 2 > atoms.len() || classes > max => {
+                Some(e.clone())
             }
+            _ => None,
+        };
+    for g in &groups {
+        if let Some(e) = unwanted(&lazy, classes.len(), &first_error) {
+            return Err(e);
         }
         if let [u] = g.as_slice() {
             let w = uniq[*u as usize].shortest();
@@ -3451,10 +3458,8 @@ fn predicate_groups(
             }
         }
     }
-    if let (Some(max), Some(e)) = (leave_out, &first_error) {
-        if lazy.len() * 2 > atoms.len() || classes.len() > max {
-            return Err(e.clone());
-        }
+    if let Some(e) = unwanted(&lazy, classes.len(), &first_error) {
+        return Err(e);
     }
 
     // Candidates improve witnesses; they may also settle the all-false class.

@@ -1439,7 +1439,12 @@ pub fn decision(side: &Side, req: &Request) -> Decision {
 pub fn class_patterns(enc: &Encoder, slot: usize, m: &Model) -> (Vec<String>, Vec<String>) {
     let mut yes = Vec::new();
     let mut no = Vec::new();
-    if let (Some(d), Some(c)) = (enc.domain_of(slot), m.classes.get(&slot)) {
+    // (a field realised lazily, even in part, has no class that names its string's patterns:
+    // the string is searched for per model, and refined for policy variables)
+    if let (Some(d), Some(c)) = (
+        enc.domain_of(slot).filter(|d| !d.fallback),
+        m.classes.get(&slot),
+    ) {
         if let Some(class) = d.classes.get(*c as usize) {
             for (i, a) in d.atoms.iter().enumerate() {
                 let t = a.text();
