@@ -4401,11 +4401,7 @@ mod tests {
             raw_preds in proptest::collection::vec(proptest::collection::vec(0usize..7, 1..4), 1..4),
             small in any::<bool>(),
         ) {
-            let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
-            let preds: Vec<Vec<usize>> = raw_preds
-                .iter()
-                .map(|p| p.iter().map(|&a| a % atoms.len()).collect())
-                .collect();
+            let (atoms, preds) = atoms_and_preds(&specs, &raw_preds);
             let limits = if small {
                 Limits { max_states: 60, max_steps: 3_000 }
             } else {
@@ -4863,14 +4859,7 @@ mod tests {
             states in 1usize..8,
             steps in 1usize..200,
         ) {
-            let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
-            let preds: Vec<Vec<usize>> = raw_preds
-                .iter()
-                .map(|p| p.iter().map(|&a| a % atoms.len()).collect())
-                .collect();
-            let project = |b: &Bits| -> Vec<bool> {
-                preds.iter().map(|p| p.iter().any(|&a| b.get(a))).collect()
-            };
+            let (atoms, preds) = atoms_and_preds(&specs, &raw_preds);
             let small = Limits { max_states: states, max_steps: steps };
             let Ok(pp) = partition_predicates_partial(&atoms, &preds, &[], &small, usize::MAX) else {
                 // settling the all-false class, or more than half of the atoms left out
@@ -4883,9 +4872,9 @@ mod tests {
                 prop_assert!(!lazy(&c.bits), "{:?}", c.witness);
             }
             let full = partition(&atoms, &[], &Limits::default()).unwrap();
-            let kept: HashSet<Vec<bool>> = pp.partition.classes.iter().map(|c| project(&c.bits)).collect();
+            let kept: HashSet<Vec<bool>> = pp.partition.classes.iter().map(|c| project(&preds, &c.bits)).collect();
             prop_assert_eq!(kept.len(), pp.partition.classes.len());
-            let expect: HashSet<Vec<bool>> = full.classes.iter().filter(|c| !lazy(&c.bits)).map(|c| project(&c.bits)).collect();
+            let expect: HashSet<Vec<bool>> = full.classes.iter().filter(|c| !lazy(&c.bits)).map(|c| project(&preds, &c.bits)).collect();
             prop_assert_eq!(&kept, &expect);
             let read: HashSet<usize> = preds.iter().flatten().copied().collect();
             let lazy_groups: Vec<&Pattern> = pp.lazy.iter().map(|&a| &atoms[a]).collect();
@@ -4907,26 +4896,19 @@ mod tests {
             raw_preds in proptest::collection::vec(proptest::collection::vec(0usize..6, 1..4), 1..5),
             extra in proptest::collection::vec(string(12), 0..40),
         ) {
-            let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
-            let preds: Vec<Vec<usize>> = raw_preds
-                .iter()
-                .map(|p| p.iter().map(|&a| a % atoms.len()).collect())
-                .collect();
-            let project = |b: &Bits| -> Vec<bool> {
-                preds.iter().map(|p| p.iter().any(|&a| b.get(a))).collect()
-            };
+            let (atoms, preds) = atoms_and_preds(&specs, &raw_preds);
             let want: HashSet<Vec<bool>> = partition(&atoms, &[], &Limits::default())
                 .unwrap()
                 .classes
                 .iter()
-                .map(|c| project(&c.bits))
+                .map(|c| project(&preds, &c.bits))
                 .collect();
             let prefer: Vec<&str> = extra.iter().map(String::as_str).collect();
             let part = partition_predicates(&atoms, &preds, &prefer, &Limits::default()).unwrap();
             for c in &part.classes {
                 prop_assert_eq!(&classify(&atoms, &c.witness), &c.bits, "witness {:?}", c.witness);
             }
-            let got: HashSet<Vec<bool>> = part.classes.iter().map(|c| project(&c.bits)).collect();
+            let got: HashSet<Vec<bool>> = part.classes.iter().map(|c| project(&preds, &c.bits)).collect();
             prop_assert_eq!(got.len(), part.classes.len());
             prop_assert_eq!(got, want);
         }
@@ -4951,6 +4933,24 @@ mod tests {
                 None => prop_assert!(brute.is_none(), "missed {:?}", brute),
             }
         }
+    }
+
+    /// Compiled generated atoms, and generated predicates over them (atom indices, wrapped).
+    fn atoms_and_preds(
+        specs: &[PatternSpec],
+        raw_preds: &[Vec<usize>],
+    ) -> (Vec<Pattern>, Vec<Vec<usize>>) {
+        let atoms: Vec<Pattern> = specs.iter().map(Pattern::compile).collect();
+        let preds = raw_preds
+            .iter()
+            .map(|p| p.iter().map(|&a| a % atoms.len()).collect())
+            .collect();
+        (atoms, preds)
+    }
+
+    /// The predicate vector of an atom vector.
+    fn project(preds: &[Vec<usize>], b: &Bits) -> Vec<bool> {
+        preds.iter().map(|p| p.iter().any(|&a| b.get(a))).collect()
     }
 
     /// The member patterns of generated literals (indices into `pats`, wrapped).
