@@ -60,6 +60,53 @@ fn numeric_conditions_still_go_to_z3() {
     assert!(z3);
 }
 
+/// Z3 is loaded when a query first needs it: without it, what the built-in search decides is
+/// still decided, and a query that needs Z3 is `unknown` with the reason, never a verdict.
+#[test]
+fn without_z3_only_the_queries_that_need_it_are_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let get = write(dir.path(), "get.json", &policy("s3:GetObject", "*"));
+    let put = write(dir.path(), "put.json", &policy("s3:PutObject", "*"));
+    let numeric = write(
+        dir.path(),
+        "numeric.json",
+        &serde_json::json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",
+            "Condition":{"NumericLessThan":{"s3:max-keys":"10"}}}]})
+        .to_string(),
+    );
+    let missing = dir.path().join("no-such-libz3.so");
+    let diff = |old: &std::path::Path, new: &std::path::Path| {
+        let mut c = iamprove();
+        c.env("IAMPROVE_LIBZ3", &missing)
+            .args(["diff", "--format", "json"])
+            .arg(old)
+            .arg(new);
+        c
+    };
+    diff(&get, &put)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"widened\""));
+    diff(&get, &get)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"no_widening\""));
+    // needs Z3 (numbers): unknown, naming the library and the variable, not a pass
+    diff(&get, &numeric)
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("\"unknown\""))
+        .stdout(predicate::str::contains("no-such-libz3.so"))
+        .stdout(predicate::str::contains("IAMPROVE_LIBZ3"));
+    // and with Z3 the same query is a proof
+    iamprove()
+        .args(["diff", "--format", "json"])
+        .arg(&get)
+        .arg(&numeric)
+        .assert()
+        .code(0);
+}
+
 #[test]
 fn oversized_policy_is_an_input_error_naming_the_limit() {
     let dir = tempfile::tempdir().unwrap();

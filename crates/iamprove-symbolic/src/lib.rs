@@ -3,7 +3,10 @@
 //! * [`symbolic`]: the term IR ([`symbolic::term`]) and the encoder ([`symbolic::encode`]) that
 //!   mirrors `iamprove_core::eval` function by function;
 //! * [`solver`]: terms to Z3 and models back to plain data; the only module of the workspace
-//!   that links z3 (most queries are decided by its built-in finite search without a Z3 context);
+//!   that uses Z3 (most queries are decided by its built-in finite search, and Z3 is loaded
+//!   only when one is not);
+//! * [`z3lib`]: the part of Z3's C API that [`solver`] uses, loaded on first use (the only
+//!   `unsafe` code of the workspace);
 //! * [`query`]: sides (identity, resource, scenario), prepare, solve, and turn a model into a
 //!   concrete request that the evaluator replays before anyone sees it;
 //! * [`verify`]: the properties (no widening, invariant holds), each defined once, with a typed
@@ -21,3 +24,4 @@ pub mod query;
 pub mod solver;
 pub mod symbolic;
 pub mod verify;
+pub mod z3lib;

@@ -394,7 +394,8 @@ impl Prepared {
         }
         session.assert(&q, &enc);
         if let Some(path) = &opts.dump_smt {
-            std::fs::write(path, session.to_smt2())
+            let text = session.to_smt2().map_err(|e| format!("--dump-smt: {e}"))?;
+            std::fs::write(path, text)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
         Ok(Prepared {
@@ -454,9 +455,9 @@ impl Prepared {
                                 Err(e) => format!("{e}{at}"),
                             };
                             let dump = std::env::temp_dir().join(format!("iamprove-internal-{}.smt2", std::process::id()));
-                            let dumped = match std::fs::write(&dump, self.session.to_smt2()) {
-                                Ok(()) => format!("; query written to {}", dump.display()),
-                                Err(_) => String::new(),
+                            let dumped = match self.session.to_smt2().map(|text| std::fs::write(&dump, text)) {
+                                Ok(Ok(())) => format!("; query written to {}", dump.display()),
+                                _ => String::new(),
                             };
                             return Solved::Unknown(UnknownReason::Internal(Disagreement { why, dumped }));
                         }

@@ -4,11 +4,10 @@
 use crate::literal::{mask4, mask6, IpAddr, IpNet};
 use crate::model::Cmp;
 use crate::symbolic::term::{scaled, Assignment, Term, T};
+use crate::z3lib::{self, Ast, Context, SatResult, Solver};
 use iamprove_core::fxhash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
-use z3::ast::{Bool, Int, BV};
-use z3::{SatResult, Solver};
 
 /// The reason of a Z3 check stopped by [`Session::set_step_limit`].
 pub const STEP_LIMIT_REASON: &str = "step limit (Z3 resource limit) reached";
@@ -199,9 +198,10 @@ impl Session {
         }
     }
 
-    /// The assertions in SMT-LIB 2 (creates the Z3 solver if there is none yet).
-    pub fn to_smt2(&mut self) -> String {
-        self.z3_session().to_smt2()
+    /// The assertions in SMT-LIB 2 (creates the Z3 solver if there is none yet), or why Z3
+    /// cannot be loaded.
+    pub fn to_smt2(&mut self) -> Result<String, String> {
+        self.z3_session()?.to_smt2()
     }
 
     /// Whether a Z3 context has been created (for tests and benchmarks of the start-up path).
@@ -209,19 +209,18 @@ impl Session {
         self.z3.is_some()
     }
 
-    fn z3_session(&mut self) -> &mut Z3Session {
-        let dims = &self.dims;
-        let asserted = &self.asserted;
-        let timeout_ms = self.timeout_ms;
-        let step_limit = self.step_limit;
-        self.z3.get_or_insert_with(|| {
-            let mut z = Z3Session::new(timeout_ms);
-            z.set_step_limit(step_limit);
-            for t in asserted {
-                z.assert(t, dims);
+    /// The Z3 session, made (and given every assertion so far) on first use; `Err` when Z3
+    /// cannot be loaded.
+    fn z3_session(&mut self) -> Result<&mut Z3Session, String> {
+        if self.z3.is_none() {
+            let mut z = Z3Session::new(self.timeout_ms)?;
+            z.set_step_limit(self.step_limit);
+            for t in &self.asserted {
+                z.assert(t, &self.dims);
             }
-            z
-        })
+            self.z3 = Some(z);
+        }
+        self.z3.as_mut().ok_or_else(|| "no Z3 session".to_string())
     }
 
     /// Record the variables of `t` (and their domains from the encoder).
@@ -319,7 +318,10 @@ impl Session {
         let left = crate::deadline::remaining().map_or(u32::MAX, |d| {
             u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
         });
-        let z = self.z3_session();
+        let z = match self.z3_session() {
+            Ok(z) => z,
+            Err(e) => return Outcome::Unknown(e),
+        };
         let per_check = z.timeout_ms;
         z.timeout_ms = per_check.min(left).max(1);
         let out = z.check();
@@ -530,6 +532,9 @@ struct Z3Session {
     /// The `rlimit` set by `set_step_limit`: an unknown that used that many steps is the step limit.
     step_limit: Option<u32>,
     solver: Solver,
+    ctx: Rc<Context>,
+    /// The first error Z3 reported while terms were translated (then every check is unknown).
+    failed: Option<String>,
     /// A term's address → its translation's index in `asts`. The translations live in a `Vec`,
     /// not in the map: dropping a `HashMap` releases its values in the order of its hasher,
     /// which is random per process, so the ASTs this session freed went back to the thread's
@@ -540,27 +545,31 @@ struct Z3Session {
     /// `z3_answers_do_not_depend_on_the_hasher`.
     memo: FxHashMap<usize, usize>,
     /// Translations, in creation order (see `memo`).
-    asts: Vec<Bool>,
-    bools: BTreeMap<usize, Bool>,
-    classes: BTreeMap<usize, (Int, u32)>,
-    nums: BTreeMap<usize, (Bool, Int)>,
-    dates: BTreeMap<usize, (Bool, Int)>,
-    ips: BTreeMap<usize, (Bool, Bool, BV, BV)>,
-    counts: BTreeMap<usize, Int>,
+    asts: Vec<Ast>,
+    bools: BTreeMap<usize, Ast>,
+    classes: BTreeMap<usize, (Ast, u32)>,
+    nums: BTreeMap<usize, (Ast, Ast)>,
+    dates: BTreeMap<usize, (Ast, Ast)>,
+    ips: BTreeMap<usize, (Ast, Ast, Ast, Ast)>,
+    counts: BTreeMap<usize, Ast>,
     scales: BTreeMap<usize, u32>,
     /// Keep terms alive so pointer keys stay unique.
     keep: Vec<T>,
 }
 
 impl Z3Session {
-    fn new(timeout_ms: u32) -> Z3Session {
+    /// A session on this thread's Z3 context; `Err` when Z3 cannot be loaded.
+    fn new(timeout_ms: u32) -> Result<Z3Session, String> {
         // No Z3 `timeout` parameter: Z3 4.8.12's timer can deadlock with short timeouts. A
         // watchdog thread interrupts the check instead (see `check`).
-        let solver = Solver::new();
-        Z3Session {
+        let solver = Solver::new()?;
+        let ctx = solver.context().clone();
+        Ok(Z3Session {
             timeout_ms: timeout_ms.max(1),
             step_limit: None,
             solver,
+            ctx,
+            failed: None,
             memo: FxHashMap::default(),
             asts: Vec::new(),
             bools: BTreeMap::new(),
@@ -571,7 +580,7 @@ impl Z3Session {
             counts: BTreeMap::new(),
             scales: BTreeMap::new(),
             keep: Vec::new(),
-        }
+        })
     }
 
     /// Set (or with `None`, lift) the solver's `rlimit` parameter. Z3 4.8.12 applies it per
@@ -582,114 +591,143 @@ impl Z3Session {
             // never limited: leave the solver's parameters as Z3 made them
             return;
         }
-        let mut p = z3::Params::new();
         // 0: no limit
-        p.set_u32("rlimit", steps.unwrap_or(0));
-        self.solver.set_params(&p);
+        if let Err(e) = self.solver.set_rlimit(steps.unwrap_or(0)) {
+            self.failed.get_or_insert(e);
+        }
         self.step_limit = steps.filter(|&n| n > 0);
     }
 
     fn assert(&mut self, t: &T, dims: &Dims) {
-        let b = self.tr(t, dims);
-        self.solver.assert(&b);
+        match self.tr(t, dims) {
+            Ok(b) => self.solver.assert(&b),
+            Err(e) => {
+                self.failed.get_or_insert(e);
+            }
+        }
     }
 
-    fn to_smt2(&self) -> String {
+    /// Assert a side condition of a fresh variable.
+    fn assert_made(&mut self, b: Result<Ast, String>) {
+        match b {
+            Ok(b) => self.solver.assert(&b),
+            Err(e) => {
+                self.failed.get_or_insert(e);
+            }
+        }
+    }
+
+    fn to_smt2(&self) -> Result<String, String> {
         self.solver.to_smt2()
     }
 
-    fn bool_var(&mut self, i: usize) -> Bool {
-        self.bools
-            .entry(i)
-            .or_insert_with(|| Bool::new_const(format!("b{i}")))
-            .clone()
+    fn bool_var(&mut self, i: usize) -> Result<Ast, String> {
+        if let Some(v) = self.bools.get(&i) {
+            return Ok(v.clone());
+        }
+        let v = self.ctx.bool_const(&format!("b{i}"))?;
+        self.bools.insert(i, v.clone());
+        Ok(v)
     }
 
-    fn class_var(&mut self, slot: usize, dims: &Dims) -> Int {
+    fn class_var(&mut self, slot: usize, dims: &Dims) -> Result<Ast, String> {
         if let Some((v, _)) = self.classes.get(&slot) {
-            return v.clone();
+            return Ok(v.clone());
         }
         let n = dims.classes.get(&slot).copied().unwrap_or(1).max(1);
-        let v = Int::new_const(format!("class{slot}"));
-        self.solver.assert(v.ge(Int::from_i64(0)));
-        self.solver.assert(v.lt(Int::from_i64(i64::from(n))));
+        let v = self.ctx.int_const(&format!("class{slot}"))?;
+        let lo = v.ge(&self.ctx.int(0)?);
+        self.assert_made(lo);
+        let hi = v.lt(&self.ctx.int(i64::from(n))?);
+        self.assert_made(hi);
         self.classes.insert(slot, (v.clone(), n));
-        v
+        Ok(v)
     }
 
-    fn num_var(&mut self, slot: usize, dims: &Dims) -> (Bool, Int) {
+    fn num_var(&mut self, slot: usize, dims: &Dims) -> Result<(Ast, Ast), String> {
         if let Some(v) = self.nums.get(&slot) {
-            return v.clone();
+            return Ok(v.clone());
         }
         self.scales
             .insert(slot, dims.scales.get(&slot).copied().unwrap_or(1));
         let v = (
-            Bool::new_const(format!("isnum{slot}")),
-            Int::new_const(format!("num{slot}")),
+            self.ctx.bool_const(&format!("isnum{slot}"))?,
+            self.ctx.int_const(&format!("num{slot}"))?,
         );
         self.nums.insert(slot, v.clone());
-        v
+        Ok(v)
     }
 
-    fn date_var(&mut self, slot: usize) -> (Bool, Int) {
+    fn date_var(&mut self, slot: usize) -> Result<(Ast, Ast), String> {
         if let Some(v) = self.dates.get(&slot) {
-            return v.clone();
+            return Ok(v.clone());
         }
         let v = (
-            Bool::new_const(format!("isdate{slot}")),
-            Int::new_const(format!("date{slot}")),
+            self.ctx.bool_const(&format!("isdate{slot}"))?,
+            self.ctx.int_const(&format!("date{slot}"))?,
         );
-        self.solver.assert(v.1.ge(Int::from_i64(0)));
-        self.solver.assert(v.1.le(Int::from_i64(MAX_DATE_MS)));
+        let lo = v.1.ge(&self.ctx.int(0)?);
+        self.assert_made(lo);
+        let hi = v.1.le(&self.ctx.int(MAX_DATE_MS)?);
+        self.assert_made(hi);
         self.dates.insert(slot, v.clone());
-        v
+        Ok(v)
     }
 
-    fn ip_var(&mut self, slot: usize) -> (Bool, Bool, BV, BV) {
+    fn ip_var(&mut self, slot: usize) -> Result<(Ast, Ast, Ast, Ast), String> {
         if let Some(v) = self.ips.get(&slot) {
-            return v.clone();
+            return Ok(v.clone());
         }
         let v = (
-            Bool::new_const(format!("isip{slot}")),
-            Bool::new_const(format!("isv6_{slot}")),
-            BV::new_const(format!("ip4_{slot}"), 32),
-            BV::new_const(format!("ip6_{slot}"), 128),
+            self.ctx.bool_const(&format!("isip{slot}"))?,
+            self.ctx.bool_const(&format!("isv6_{slot}"))?,
+            self.ctx.bv_const(&format!("ip4_{slot}"), 32)?,
+            self.ctx.bv_const(&format!("ip6_{slot}"), 128)?,
         );
         self.ips.insert(slot, v.clone());
-        v
+        Ok(v)
     }
 
-    fn count_var(&mut self, key: usize, dims: &Dims) -> Int {
+    fn count_var(&mut self, key: usize, dims: &Dims) -> Result<Ast, String> {
         if let Some(v) = self.counts.get(&key) {
-            return v.clone();
+            return Ok(v.clone());
         }
         let max = dims.counts.get(&key).copied().unwrap_or(1);
-        let v = Int::new_const(format!("count{key}"));
-        self.solver.assert(v.ge(Int::from_i64(0)));
-        self.solver.assert(v.le(Int::from_i64(i64::from(max))));
+        let v = self.ctx.int_const(&format!("count{key}"))?;
+        let lo = v.ge(&self.ctx.int(0)?);
+        self.assert_made(lo);
+        let hi = v.le(&self.ctx.int(i64::from(max))?);
+        self.assert_made(hi);
         self.counts.insert(key, v.clone());
-        v
+        Ok(v)
     }
 
-    fn tr(&mut self, t: &T, dims: &Dims) -> Bool {
+    fn tr(&mut self, t: &T, dims: &Dims) -> Result<Ast, String> {
         let key = Rc::as_ptr(t) as usize;
         if let Some(b) = self.memo.get(&key).and_then(|&i| self.asts.get(i)) {
-            return b.clone();
+            return Ok(b.clone());
         }
+        let ctx = self.ctx.clone();
         let b = match &**t {
-            Term::Const(b) => Bool::from_bool(*b),
-            Term::Bool(i) => self.bool_var(*i),
-            Term::Not(x) => self.tr(x, dims).not(),
+            Term::Const(b) => ctx.bool_val(*b)?,
+            Term::Bool(i) => self.bool_var(*i)?,
+            Term::Not(x) => self.tr(x, dims)?.not()?,
             Term::And(xs) => {
-                let v: Vec<Bool> = xs.iter().map(|x| self.tr(x, dims)).collect();
-                Bool::and(&v)
+                let v = xs
+                    .iter()
+                    .map(|x| self.tr(x, dims))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ctx.and(&v)?
             }
             Term::Or(xs) => {
-                let v: Vec<Bool> = xs.iter().map(|x| self.tr(x, dims)).collect();
-                Bool::or(&v)
+                let v = xs
+                    .iter()
+                    .map(|x| self.tr(x, dims))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ctx.or(&v)?
             }
             Term::ClassIn { slot, classes } => {
-                let v = self.class_var(*slot, dims);
+                let v = self.class_var(*slot, dims)?;
                 // compress runs into ranges
                 let mut parts = Vec::new();
                 let mut i = 0;
@@ -701,79 +739,79 @@ impl Z3Session {
                         hi = classes[i];
                     }
                     if lo == hi {
-                        parts.push(v.eq(Int::from_i64(i64::from(lo))));
+                        parts.push(v.eq(&ctx.int(i64::from(lo))?)?);
                     } else {
-                        parts.push(Bool::and(&[
-                            v.ge(Int::from_i64(i64::from(lo))),
-                            v.le(Int::from_i64(i64::from(hi))),
-                        ]));
+                        parts.push(ctx.and(&[
+                            v.ge(&ctx.int(i64::from(lo))?)?,
+                            v.le(&ctx.int(i64::from(hi))?)?,
+                        ])?);
                     }
                     i += 1;
                 }
-                Bool::or(&parts)
+                ctx.or(&parts)?
             }
             Term::Num { slot, cmp, lit } => {
-                let (isnum, v) = self.num_var(*slot, dims);
+                let (isnum, v) = self.num_var(*slot, dims)?;
                 let scale = self.scales.get(slot).copied().unwrap_or(1);
                 match scaled(lit, scale) {
                     Some(l) => {
-                        let l = Int::from_i128(l);
+                        let l = ctx.int_wide(l)?;
                         let c = match cmp {
-                            Cmp::Eq => v.eq(&l),
-                            Cmp::Lt => v.lt(&l),
-                            Cmp::Le => v.le(&l),
-                            Cmp::Gt => v.gt(&l),
-                            Cmp::Ge => v.ge(&l),
+                            Cmp::Eq => v.eq(&l)?,
+                            Cmp::Lt => v.lt(&l)?,
+                            Cmp::Le => v.le(&l)?,
+                            Cmp::Gt => v.gt(&l)?,
+                            Cmp::Ge => v.ge(&l)?,
                         };
-                        Bool::and(&[isnum, c])
+                        ctx.and(&[isnum, c])?
                     }
-                    None => Bool::from_bool(false),
+                    None => ctx.bool_val(false)?,
                 }
             }
             Term::Date { slot, cmp, lit } => {
-                let (isdate, v) = self.date_var(*slot);
-                let l = Int::from_i64(*lit);
+                let (isdate, v) = self.date_var(*slot)?;
+                let l = ctx.int(*lit)?;
                 let c = match cmp {
-                    Cmp::Eq => v.eq(&l),
-                    Cmp::Lt => v.lt(&l),
-                    Cmp::Le => v.le(&l),
-                    Cmp::Gt => v.gt(&l),
-                    Cmp::Ge => v.ge(&l),
+                    Cmp::Eq => v.eq(&l)?,
+                    Cmp::Lt => v.lt(&l)?,
+                    Cmp::Le => v.le(&l)?,
+                    Cmp::Gt => v.gt(&l)?,
+                    Cmp::Ge => v.ge(&l)?,
                 };
-                Bool::and(&[isdate, c])
+                ctx.and(&[isdate, c])?
             }
             Term::Ip { slot, net } => {
-                let (isip, is6, v4, v6) = self.ip_var(*slot);
+                let (isip, is6, v4, v6) = self.ip_var(*slot)?;
                 match net {
                     IpNet::V4 { addr, prefix } => {
-                        let m = BV::from_u64(u64::from(mask4(*prefix)), 32);
-                        let n = BV::from_u64(u64::from(*addr), 32);
-                        Bool::and(&[isip, is6.not(), v4.bvand(&m).eq(&n)])
+                        let m = ctx.bv(u64::from(mask4(*prefix)), 32)?;
+                        let n = ctx.bv(u64::from(*addr), 32)?;
+                        ctx.and(&[isip, is6.not()?, v4.bvand(&m)?.eq(&n)?])?
                     }
                     IpNet::V6 { addr, prefix } => {
-                        let m = bv128(mask6(*prefix));
-                        let n = bv128(*addr);
-                        Bool::and(&[isip, is6, v6.bvand(&m).eq(&n)])
+                        let m = bv128(&ctx, mask6(*prefix))?;
+                        let n = bv128(&ctx, *addr)?;
+                        ctx.and(&[isip, is6, v6.bvand(&m)?.eq(&n)?])?
                     }
                 }
             }
             Term::CountGt { key, n } => {
-                let v = self.count_var(*key, dims);
-                v.gt(Int::from_i64(i64::from(*n)))
+                let v = self.count_var(*key, dims)?;
+                v.gt(&ctx.int(i64::from(*n))?)?
             }
         };
         self.keep.push(t.clone());
         self.memo.insert(key, self.asts.len());
         self.asts.push(b.clone());
-        b
+        Ok(b)
     }
 
     /// Diagnostics: the smallest sub-term whose Z3 value under the current model differs from
     /// its value under `m` by `term::eval`.
     fn first_disagreement(&mut self, t: &T, m: &Model, dims: &Dims) -> Option<String> {
-        let z = self.solver.get_model()?;
-        let zb = self.tr(t, dims);
-        let zv = z.eval(&zb, true).and_then(|b| b.as_bool())?;
+        let z = self.solver.model()?;
+        let zb = self.tr(t, dims).ok()?;
+        let zv = z.eval(&zb).and_then(|b| b.as_bool())?;
         let tv = crate::symbolic::term::eval(t, m);
         if zv == tv {
             return None;
@@ -792,38 +830,22 @@ impl Z3Session {
     }
 
     fn check(&mut self) -> Outcome {
-        let ctx = self.solver.get_context();
-        let handle = ctx.handle();
+        if let Some(e) = &self.failed {
+            return Outcome::Unknown(format!("Z3 rejected the query: {e}"));
+        }
         let limit = std::time::Duration::from_millis(u64::from(self.timeout_ms));
-        let (done, wait) = std::sync::mpsc::channel::<()>();
-        let fired = std::sync::atomic::AtomicBool::new(false);
-        let fired_ref = &fired;
-        let handle_ref = &handle;
         let before = if self.step_limit.is_some() {
             self.rlimit_count()
         } else {
             0
         };
-        let result = std::thread::scope(|s| {
-            s.spawn(move || {
-                if wait.recv_timeout(limit).is_err() {
-                    fired_ref.store(true, std::sync::atomic::Ordering::SeqCst);
-                    handle_ref.interrupt();
-                }
-            });
-            let r = self.solver.check();
-            let _ = done.send(());
-            r
-        });
-        match result {
-            SatResult::Unknown if fired.load(std::sync::atomic::Ordering::SeqCst) => {
-                Outcome::Unknown("timeout".into())
-            }
-            SatResult::Unsat => Outcome::Unsat,
-            SatResult::Unknown => {
+        match self.solver.check_within(limit) {
+            (SatResult::Unknown, true) => Outcome::Unknown("timeout".into()),
+            (SatResult::Unsat, _) => Outcome::Unsat,
+            (SatResult::Unknown, false) => {
                 let reason = self
                     .solver
-                    .get_reason_unknown()
+                    .reason_unknown()
                     .unwrap_or_else(|| "unknown".into());
                 // Z3 words it "max. resource limit exceeded", or "unknown" when a tactic stopped
                 let used = self.rlimit_count().wrapping_sub(before);
@@ -836,7 +858,7 @@ impl Z3Session {
                     Outcome::Unknown(reason)
                 }
             }
-            SatResult::Sat => match self.solver.get_model() {
+            (SatResult::Sat, _) => match self.solver.model() {
                 Some(m) => Outcome::Sat(self.read_model(&m)),
                 None => Outcome::Unknown("the solver returned no model".into()),
             },
@@ -846,77 +868,61 @@ impl Z3Session {
     /// The context's resource count so far (Z3's `rlimit count` statistic, modulo 2^32: take
     /// differences with `wrapping_sub`).
     fn rlimit_count(&self) -> u32 {
-        match self.solver.get_statistics().value("rlimit count") {
-            Some(z3::StatisticsValue::UInt(n)) => n,
-            _ => 0,
-        }
+        self.solver.statistic("rlimit count").unwrap_or(0)
     }
 
-    fn read_model(&self, m: &z3::Model) -> Model {
+    fn read_model(&self, m: &z3lib::Model) -> Model {
+        let bool_of = |b: &Ast| m.eval(b).and_then(|v| v.as_bool()).unwrap_or(false);
         let mut out = Model {
             scales: self.scales.clone(),
             ..Default::default()
         };
         for (i, b) in &self.bools {
-            out.bools.insert(
-                *i,
-                m.eval(b, true).and_then(|v| v.as_bool()).unwrap_or(false),
-            );
+            out.bools.insert(*i, bool_of(b));
         }
         for (slot, (v, _)) in &self.classes {
-            let c = m.eval(v, true).and_then(|v| v.as_i64()).unwrap_or(0);
+            let c = m.eval(v).and_then(|v| v.as_i64()).unwrap_or(0);
             out.classes.insert(*slot, u32::try_from(c).unwrap_or(0));
         }
         for (slot, (isnum, v)) in &self.nums {
-            let is = m
-                .eval(isnum, true)
-                .and_then(|b| b.as_bool())
-                .unwrap_or(false);
-            let val = m.eval(v, true).and_then(|v| v.as_i128());
-            out.nums.insert(*slot, if is { val } else { None });
+            let val = m.eval(v).and_then(|v| v.as_i128());
+            out.nums
+                .insert(*slot, if bool_of(isnum) { val } else { None });
         }
         for (slot, (isdate, v)) in &self.dates {
-            let is = m
-                .eval(isdate, true)
-                .and_then(|b| b.as_bool())
-                .unwrap_or(false);
-            let val = m.eval(v, true).and_then(|v| v.as_i64());
-            out.dates.insert(*slot, if is { val } else { None });
+            let val = m.eval(v).and_then(|v| v.as_i64());
+            out.dates
+                .insert(*slot, if bool_of(isdate) { val } else { None });
         }
         for (slot, (isip, is6, v4, v6)) in &self.ips {
-            let is = m
-                .eval(isip, true)
-                .and_then(|b| b.as_bool())
-                .unwrap_or(false);
-            let six = m.eval(is6, true).and_then(|b| b.as_bool()).unwrap_or(false);
-            let ip = if !is {
+            let ip = if !bool_of(isip) {
                 None
-            } else if six {
+            } else if bool_of(is6) {
                 bv_to_u128(m, v6).map(IpAddr::V6)
             } else {
-                m.eval(v4, true)
+                m.eval(v4)
                     .and_then(|v| v.as_u64())
                     .map(|x| IpAddr::V4(x as u32))
             };
             out.ips.insert(*slot, ip);
         }
         for (k, v) in &self.counts {
-            let c = m.eval(v, true).and_then(|v| v.as_i64()).unwrap_or(0);
+            let c = m.eval(v).and_then(|v| v.as_i64()).unwrap_or(0);
             out.counts.insert(*k, u32::try_from(c).unwrap_or(0));
         }
         out
     }
 }
 
-fn bv128(v: u128) -> BV {
-    let hi = BV::from_u64((v >> 64) as u64, 64);
-    let lo = BV::from_u64(v as u64, 64);
+fn bv128(ctx: &Rc<Context>, v: u128) -> Result<Ast, String> {
+    let hi = ctx.bv((v >> 64) as u64, 64)?;
+    let lo = ctx.bv(v as u64, 64)?;
     hi.concat(&lo)
 }
 
-fn bv_to_u128(m: &z3::Model, v: &BV) -> Option<u128> {
-    let hi = m.eval(&v.extract(127, 64), true)?.as_u64()?;
-    let lo = m.eval(&v.extract(63, 0), true)?.as_u64()?;
+fn bv_to_u128(m: &z3lib::Model, v: &Ast) -> Option<u128> {
+    let hi = m.eval(&v.extract(127, 64).ok()?)?.as_u64()?;
+    let lo = m.eval(&v.extract(63, 0).ok()?)?.as_u64()?;
     Some((u128::from(hi) << 64) | u128::from(lo))
 }
 
@@ -986,7 +992,7 @@ mod tests {
             let n = native.check();
             assert!(native.z3.is_none(), "small queries never need Z3");
             let mut z3 = session(&terms);
-            let z = z3.z3_session().check();
+            let z = z3.z3_session().unwrap().check();
             match (&n, &z) {
                 (Outcome::Sat(m), Outcome::Sat(_)) => {
                     assert!(terms.iter().all(|t| eval(t, m)), "{terms:?} {m:?}");
@@ -1054,7 +1060,7 @@ mod tests {
                     *n = 8 + *slot as u32 % 3;
                 }
                 for _ in 0..8 {
-                    let Outcome::Sat(m) = s.z3_session().check() else {
+                    let Outcome::Sat(m) = s.z3_session().unwrap().check() else {
                         log.push(format!("{round}: no model"));
                         break;
                     };
@@ -1072,7 +1078,7 @@ mod tests {
                     s.assert_own(Rc::new(Term::Not(Rc::new(Term::And(lits)))));
                 }
                 if round == 2 {
-                    return (log, s.to_smt2());
+                    return (log, s.to_smt2().unwrap());
                 }
             }
             (log, String::new())
@@ -1103,9 +1109,9 @@ mod tests {
             let mut s = session(&terms);
             s.set_timeout(600_000);
             s.set_step_limit(steps);
-            let limited = s.z3_session().check();
+            let limited = s.z3_session().unwrap().check();
             s.set_step_limit(None);
-            let after = s.z3_session().check();
+            let after = s.z3_session().unwrap().check();
             (limited, after)
         };
         let (free, _) = outcome(None);
