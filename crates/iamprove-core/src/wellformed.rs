@@ -59,15 +59,14 @@ use crate::matching::{Mode, Tok};
 /// patterns (then the resource stays general). An action without resource types yields an
 /// empty list: only `*`.
 pub fn action_formats(lower_action: &str) -> Option<Vec<Vec<Tok>>> {
-    // one service's lines, parsed on demand (no whole-catalog parse on a small diff)
-    let (service, action) = crate::catalog::index::action_by_lowercase(lower_action)?;
+    // the action's line and its service's resource types only (no parse of the service)
+    let types = crate::catalog::index::action_arn_formats(lower_action)?;
     let mut out: Vec<Vec<Tok>> = Vec::new();
-    for r in action.resource_types() {
-        let rt = service.resource_type(r.name)?;
-        if rt.arn_formats.is_empty() {
+    for formats in types {
+        if formats.is_empty() {
             return None;
         }
-        for f in &rt.arn_formats {
+        for f in formats {
             for toks in format_toks(f)? {
                 if !out.contains(&toks) {
                     out.push(toks);
