@@ -2316,6 +2316,74 @@ pub fn surely_disjoint(a: &Pattern, b: &Pattern) -> bool {
     parts_clash(&a.steps[sa..], &b.steps[sb..])
 }
 
+/// Does some string match both `a` and `b`? Exact and without a budget: reachability over the
+/// pairs of step positions, at most `(|a| + 1) · (|b| + 1)` of them, where [`find_witness`]
+/// builds subset states (600,000 instructions a call in `diff`'s well-formedness check of
+/// declared resource shapes against catalog formats). `None` when a step folds case
+/// (`Label::Fold`), whose characters this does not enumerate: ask [`find_witness`] then.
+pub fn languages_intersect(a: &Pattern, b: &Pattern) -> Option<bool> {
+    let (a, b) = (&a.nfa, &b.nfa);
+    if a.never || b.never {
+        return Some(false);
+    }
+    let (sa, sb) = (&a.steps, &b.steps);
+    if sa
+        .iter()
+        .chain(sb)
+        .any(|s| matches!(s.label, Label::Fold(_)))
+    {
+        return None;
+    }
+    let (n, m) = (sa.len(), sb.len());
+    let width = m + 1;
+    let mut seen = vec![false; (n + 1) * width];
+    let mut stack = vec![(0usize, 0usize)];
+    if let Some(s) = seen.get_mut(0) {
+        *s = true;
+    }
+    while let Some((i, j)) = stack.pop() {
+        if i == n && j == m {
+            return Some(true);
+        }
+        let (x, y) = (sa.get(i), sb.get(j));
+        let mut next = [None; 3];
+        // a star step may match nothing
+        if x.is_some_and(|x| x.star) {
+            next[0] = Some((i + 1, j));
+        }
+        if y.is_some_and(|y| y.star) {
+            next[1] = Some((i, j + 1));
+        }
+        // one character both steps accept (two stars reading one stay where they are)
+        if let (Some(x), Some(y)) = (x, y) {
+            if !(x.star && y.star) && labels_meet(x.label, y.label) {
+                next[2] = Some((
+                    if x.star { i } else { i + 1 },
+                    if y.star { j } else { j + 1 },
+                ));
+            }
+        }
+        for (ni, nj) in next.into_iter().flatten() {
+            if let Some(s) = seen.get_mut(ni * width + nj) {
+                if !*s {
+                    *s = true;
+                    stack.push((ni, nj));
+                }
+            }
+        }
+    }
+    Some(false)
+}
+
+/// Does some character satisfy both labels (neither `Fold`)? A literal decides alone; any two
+/// of the classes share `0` or `a` (`Region ⊂ Bucket ⊂ NoColon ⊂ Any`, digits in all).
+fn labels_meet(x: Label, y: Label) -> bool {
+    match (x, y) {
+        (Label::Lit(c), other) | (other, Label::Lit(c)) => other.matches(c),
+        _ => ['0', 'a'].into_iter().any(|c| x.matches(c) && y.matches(c)),
+    }
+}
+
 /// The indices of the leading `Lit(':')` steps that every matched string has as its first,
 /// second, … colon: those before the first other step that can match `:`.
 fn colon_cuts(steps: &[Step]) -> Vec<usize> {
@@ -4810,6 +4878,25 @@ mod tests {
                 let want = reference(&sp, s);
                 prop_assert_eq!(simulate(&p.nfa, s), want, "nfa {} {:?}", sp, s);
                 prop_assert_eq!(p.is_match(s), want, "is_match {} {:?} via {:?}", sp, s, p.matcher);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// `languages_intersect` agrees with the subset-construction search on every pair it
+        /// answers, and answers every pair without case folding.
+        #[test]
+        fn languages_intersect_agrees_with_find_witness(a in spec(10), b in spec(10)) {
+            let (pa, pb) = (Pattern::compile(&a), Pattern::compile(&b));
+            let searched = find_witness(&[&pa, &pb], &[], &Limits::default()).unwrap();
+            match languages_intersect(&pa, &pb) {
+                Some(meet) => prop_assert_eq!(meet, searched.is_some(), "{} / {} ({:?})", a, b, searched),
+                None => prop_assert!(a.ignore_case || b.ignore_case, "{} / {}", a, b),
+            }
+            if let Some(w) = &searched {
+                prop_assert!(pa.is_match(w) && pb.is_match(w));
             }
         }
     }

@@ -2092,13 +2092,15 @@ impl Encoder {
                         let (Some(dp), Some(fp)) = (patterns.get(&d), patterns.get(f)) else {
                             continue;
                         };
-                        // a proved disjointness skips the search; otherwise search (an exceeded
-                        // budget counts as not covered, as before)
-                        covered = !automata::surely_disjoint(dp, fp)
-                            && matches!(
-                                automata::find_witness(&[dp, fp], &[], &small),
-                                Ok(Some(_))
-                            );
+                        // exact product reachability; case-folding patterns (none in ARNs)
+                        // by the search, where an exceeded budget counts as not covered
+                        covered = automata::languages_intersect(dp, fp).unwrap_or_else(|| {
+                            !automata::surely_disjoint(dp, fp)
+                                && matches!(
+                                    automata::find_witness(&[dp, fp], &[], &small),
+                                    Ok(Some(_))
+                                )
+                        });
                         overlap.insert(key, covered);
                     }
                     if covered {
