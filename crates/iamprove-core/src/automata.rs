@@ -539,7 +539,12 @@ enum Matcher {
 impl Pattern {
     /// Compile a pattern.
     pub fn compile(spec: &PatternSpec) -> Pattern {
-        let nfa = compile_nfa(spec);
+        Pattern::from_spec(spec.clone())
+    }
+
+    /// [`Pattern::compile`], taking the specification (no copy of its tokens).
+    pub fn from_spec(spec: PatternSpec) -> Pattern {
+        let nfa = compile_nfa(&spec);
         let matcher = if nfa.never {
             Matcher::Never
         } else if nfa.is_universal() {
@@ -563,11 +568,7 @@ impl Pattern {
         } else {
             Matcher::Sim
         };
-        Pattern {
-            spec: spec.clone(),
-            nfa,
-            matcher,
-        }
+        Pattern { spec, nfa, matcher }
     }
 
     /// Shorthand for `Pattern::compile(&PatternSpec::glob(s, mode))`.

@@ -104,7 +104,7 @@ pub fn glob(text: &str) -> crate::automata::Pattern {
 
 /// Compile a token pattern once; match with [`crate::automata::Pattern::is_match`].
 pub fn compile(toks: &[Tok], mode: Mode) -> crate::automata::Pattern {
-    crate::automata::Pattern::compile(&spec(toks, mode))
+    crate::automata::Pattern::from_spec(spec(toks, mode))
 }
 
 /// Where a policy string is used, which decides how it matches.
@@ -151,7 +151,7 @@ pub(crate) fn compile_kind(toks: &[Tok], kind: Kind) -> crate::automata::Pattern
             }
         }
     };
-    Pattern::compile(&match kind {
+    Pattern::from_spec(match kind {
         Kind::Resource => spec(toks, Mode::Resource),
         Kind::Like => spec(toks, Mode::Plain),
         Kind::Arn => spec(toks, Mode::Arn),

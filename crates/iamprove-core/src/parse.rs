@@ -544,23 +544,34 @@ impl Parser {
         let mut patterns = Vec::new();
         let mut ok = true;
         for (i, raw) in items.iter().enumerate() {
-            let ip = if matches!(elem, Json::Arr(_)) {
-                epath.index(i)
-            } else {
-                epath.clone()
+            // (made only for an error: a path clones its segments, and policies such as
+            // AWSSupportServiceRolePolicy list thousands of actions)
+            let ip = || {
+                if matches!(elem, Json::Arr(_)) {
+                    epath.index(i)
+                } else {
+                    epath.clone()
+                }
             };
             // IAM has stored actions with stray white space (`amplifybackend: *`, `x:Y `);
             // matching ignores it [UNV: we read it as absent; `validate` warns]
-            let stripped: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-            let a = &stripped;
+            let stripped: std::borrow::Cow<str> = if raw.chars().any(char::is_whitespace) {
+                raw.chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .into()
+            } else {
+                raw.as_str().into()
+            };
+            let a: &str = &stripped;
             if a.contains("${") {
                 self.err(
-                    &ip,
+                    &ip(),
                     format!("invalid action `{a}`: policy variables are not allowed in actions"),
                 );
                 ok = false;
             } else if a != "*" && !valid_action(a) {
-                self.err(&ip, format!("invalid action `{a}`: expected `service:Action` (wildcards `*` and `?` allowed) or `*`"));
+                self.err(&ip(), format!("invalid action `{a}`: expected `service:Action` (wildcards `*` and `?` allowed) or `*`"));
                 ok = false;
             } else {
                 let mut p = ActionPattern::new(a);
@@ -994,6 +1005,38 @@ mod tests {
 
     #[test]
     fn located_errors() {
+        // an action's error names its place in an array, or the element itself
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3 GetObject","${aws:username}"],"Resource":"*"}]}"#,
+            PolicyType::Identity,
+        );
+        assert!(
+            e.starts_with("Statement[0].Action[1]: invalid action `s3GetObject`"),
+            "{e}"
+        );
+        let e = first_err(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"x:${aws:username}","Resource":"*"}]}"#,
+            PolicyType::Identity,
+        );
+        assert!(
+            e.starts_with(
+                "Statement[0].Action: invalid action `x:${aws:username}`: policy variables"
+            ),
+            "{e}"
+        );
+        // stray white space is read as absent (IAM stored `amplifybackend: *`)
+        let p = parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["amplifybackend: *","s3:GetObject "],"Resource":"*"}}"#,
+            PolicyType::Identity,
+        )
+        .unwrap();
+        let lower: Vec<&str> = p.statements[0]
+            .action
+            .patterns
+            .iter()
+            .map(|a| a.lower.as_str())
+            .collect();
+        assert_eq!(lower, ["amplifybackend:*", "s3:getobject"]);
         let e = first_err(
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}]}"#,
             PolicyType::Identity,
