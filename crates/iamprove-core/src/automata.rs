@@ -3531,7 +3531,23 @@ fn predicate_groups(
         return Err(e);
     }
 
-    // Candidates improve witnesses; they may also settle the all-false class.
+    // Candidates improve witnesses; they may also settle the all-false class. A candidate that
+    // matches a left-out atom is a string of the lazy class: it is no partitioned class's
+    // witness (its predicate vector may equal a partitioned class's, as `x` for `?` left out
+    // beside a universal atom).
+    let left_out: Vec<&Pattern> = {
+        let mut v: Vec<&Pattern> = lazy.iter().filter_map(|&a| atoms.get(a)).collect();
+        v.dedup_by(|a, b| a.nfa == b.nfa);
+        v
+    };
+    let in_lazy = |s: &str| left_out.iter().any(|a| a.is_match(s));
+    let kept_prefer: Vec<&str>;
+    let prefer = if left_out.is_empty() {
+        prefer
+    } else {
+        kept_prefer = prefer.iter().copied().filter(|s| !in_lazy(s)).collect();
+        &kept_prefer
+    };
     let mut all_false = apply_preferred(prefer, &mut classes, &mut class_of, |s| {
         vectors(s, &mut cand).1
     });
@@ -3550,7 +3566,7 @@ fn predicate_groups(
     if all_false.is_none() {
         let fresh = Alphabet::new(uniq.iter().copied()).fresh().to_string();
         for s in [fresh.as_str(), ""] {
-            if vectors(s, &mut cand).1 == always {
+            if vectors(s, &mut cand).1 == always && !in_lazy(s) {
                 all_false = Some(s.to_string());
                 break;
             }
