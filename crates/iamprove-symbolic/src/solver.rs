@@ -532,7 +532,6 @@ struct Z3Session {
     /// The `rlimit` set by `set_step_limit`: an unknown that used that many steps is the step limit.
     step_limit: Option<u32>,
     solver: Solver,
-    ctx: Rc<Context>,
     /// The first error Z3 reported while terms were translated (then every check is unknown).
     failed: Option<String>,
     /// A term's address → its translation's index in `asts`. The translations live in a `Vec`,
@@ -562,13 +561,10 @@ impl Z3Session {
     fn new(timeout_ms: u32) -> Result<Z3Session, String> {
         // No Z3 `timeout` parameter: Z3 4.8.12's timer can deadlock with short timeouts. A
         // watchdog thread interrupts the check instead (see `check`).
-        let solver = Solver::new()?;
-        let ctx = solver.context().clone();
         Ok(Z3Session {
             timeout_ms: timeout_ms.max(1),
             step_limit: None,
-            solver,
-            ctx,
+            solver: Solver::new()?,
             failed: None,
             memo: FxHashMap::default(),
             asts: Vec::new(),
@@ -599,15 +595,12 @@ impl Z3Session {
     }
 
     fn assert(&mut self, t: &T, dims: &Dims) {
-        match self.tr(t, dims) {
-            Ok(b) => self.solver.assert(&b),
-            Err(e) => {
-                self.failed.get_or_insert(e);
-            }
-        }
+        let b = self.tr(t, dims);
+        self.assert_made(b);
     }
 
-    /// Assert a side condition of a fresh variable.
+    /// Assert a translated term, or keep the error Z3 gave while making it (every later check
+    /// then answers unknown).
     fn assert_made(&mut self, b: Result<Ast, String>) {
         match b {
             Ok(b) => self.solver.assert(&b),
@@ -621,11 +614,16 @@ impl Z3Session {
         self.solver.to_smt2()
     }
 
+    /// The context the terms are made in (the solver's).
+    fn ctx(&self) -> &Rc<Context> {
+        self.solver.context()
+    }
+
     fn bool_var(&mut self, i: usize) -> Result<Ast, String> {
         if let Some(v) = self.bools.get(&i) {
             return Ok(v.clone());
         }
-        let v = self.ctx.bool_const(&format!("b{i}"))?;
+        let v = self.ctx().bool_const(&format!("b{i}"))?;
         self.bools.insert(i, v.clone());
         Ok(v)
     }
@@ -635,10 +633,10 @@ impl Z3Session {
             return Ok(v.clone());
         }
         let n = dims.classes.get(&slot).copied().unwrap_or(1).max(1);
-        let v = self.ctx.int_const(&format!("class{slot}"))?;
-        let lo = v.ge(&self.ctx.int(0)?);
+        let v = self.ctx().int_const(&format!("class{slot}"))?;
+        let lo = v.ge(&self.ctx().int(0)?);
         self.assert_made(lo);
-        let hi = v.lt(&self.ctx.int(i64::from(n))?);
+        let hi = v.lt(&self.ctx().int(i64::from(n))?);
         self.assert_made(hi);
         self.classes.insert(slot, (v.clone(), n));
         Ok(v)
@@ -651,8 +649,8 @@ impl Z3Session {
         self.scales
             .insert(slot, dims.scales.get(&slot).copied().unwrap_or(1));
         let v = (
-            self.ctx.bool_const(&format!("isnum{slot}"))?,
-            self.ctx.int_const(&format!("num{slot}"))?,
+            self.ctx().bool_const(&format!("isnum{slot}"))?,
+            self.ctx().int_const(&format!("num{slot}"))?,
         );
         self.nums.insert(slot, v.clone());
         Ok(v)
@@ -663,12 +661,12 @@ impl Z3Session {
             return Ok(v.clone());
         }
         let v = (
-            self.ctx.bool_const(&format!("isdate{slot}"))?,
-            self.ctx.int_const(&format!("date{slot}"))?,
+            self.ctx().bool_const(&format!("isdate{slot}"))?,
+            self.ctx().int_const(&format!("date{slot}"))?,
         );
-        let lo = v.1.ge(&self.ctx.int(0)?);
+        let lo = v.1.ge(&self.ctx().int(0)?);
         self.assert_made(lo);
-        let hi = v.1.le(&self.ctx.int(MAX_DATE_MS)?);
+        let hi = v.1.le(&self.ctx().int(MAX_DATE_MS)?);
         self.assert_made(hi);
         self.dates.insert(slot, v.clone());
         Ok(v)
@@ -679,10 +677,10 @@ impl Z3Session {
             return Ok(v.clone());
         }
         let v = (
-            self.ctx.bool_const(&format!("isip{slot}"))?,
-            self.ctx.bool_const(&format!("isv6_{slot}"))?,
-            self.ctx.bv_const(&format!("ip4_{slot}"), 32)?,
-            self.ctx.bv_const(&format!("ip6_{slot}"), 128)?,
+            self.ctx().bool_const(&format!("isip{slot}"))?,
+            self.ctx().bool_const(&format!("isv6_{slot}"))?,
+            self.ctx().bv_const(&format!("ip4_{slot}"), 32)?,
+            self.ctx().bv_const(&format!("ip6_{slot}"), 128)?,
         );
         self.ips.insert(slot, v.clone());
         Ok(v)
@@ -693,10 +691,10 @@ impl Z3Session {
             return Ok(v.clone());
         }
         let max = dims.counts.get(&key).copied().unwrap_or(1);
-        let v = self.ctx.int_const(&format!("count{key}"))?;
-        let lo = v.ge(&self.ctx.int(0)?);
+        let v = self.ctx().int_const(&format!("count{key}"))?;
+        let lo = v.ge(&self.ctx().int(0)?);
         self.assert_made(lo);
-        let hi = v.le(&self.ctx.int(i64::from(max))?);
+        let hi = v.le(&self.ctx().int(i64::from(max))?);
         self.assert_made(hi);
         self.counts.insert(key, v.clone());
         Ok(v)
@@ -707,7 +705,7 @@ impl Z3Session {
         if let Some(b) = self.memo.get(&key).and_then(|&i| self.asts.get(i)) {
             return Ok(b.clone());
         }
-        let ctx = self.ctx.clone();
+        let ctx = self.ctx().clone();
         let b = match &**t {
             Term::Const(b) => ctx.bool_val(*b)?,
             Term::Bool(i) => self.bool_var(*i)?,
@@ -755,14 +753,7 @@ impl Z3Session {
                 let scale = self.scales.get(slot).copied().unwrap_or(1);
                 match scaled(lit, scale) {
                     Some(l) => {
-                        let l = ctx.int_wide(l)?;
-                        let c = match cmp {
-                            Cmp::Eq => v.eq(&l)?,
-                            Cmp::Lt => v.lt(&l)?,
-                            Cmp::Le => v.le(&l)?,
-                            Cmp::Gt => v.gt(&l)?,
-                            Cmp::Ge => v.ge(&l)?,
-                        };
+                        let c = compare(&v, *cmp, &ctx.int_wide(l)?)?;
                         ctx.and(&[isnum, c])?
                     }
                     None => ctx.bool_val(false)?,
@@ -770,14 +761,7 @@ impl Z3Session {
             }
             Term::Date { slot, cmp, lit } => {
                 let (isdate, v) = self.date_var(*slot)?;
-                let l = ctx.int(*lit)?;
-                let c = match cmp {
-                    Cmp::Eq => v.eq(&l)?,
-                    Cmp::Lt => v.lt(&l)?,
-                    Cmp::Le => v.le(&l)?,
-                    Cmp::Gt => v.gt(&l)?,
-                    Cmp::Ge => v.ge(&l)?,
-                };
+                let c = compare(&v, *cmp, &ctx.int(*lit)?)?;
                 ctx.and(&[isdate, c])?
             }
             Term::Ip { slot, net } => {
@@ -911,6 +895,17 @@ impl Z3Session {
             out.counts.insert(*k, u32::try_from(c).unwrap_or(0));
         }
         out
+    }
+}
+
+/// `v CMP l` (numbers and dates).
+fn compare(v: &Ast, cmp: Cmp, l: &Ast) -> Result<Ast, String> {
+    match cmp {
+        Cmp::Eq => v.eq(l),
+        Cmp::Lt => v.lt(l),
+        Cmp::Le => v.le(l),
+        Cmp::Gt => v.gt(l),
+        Cmp::Ge => v.ge(l),
     }
 }
 

@@ -172,11 +172,6 @@ fn api() -> Result<&'static Api, String> {
     .map_err(Clone::clone)
 }
 
-/// Whether Z3 can be loaded (loads it).
-pub fn available() -> bool {
-    api().is_ok()
-}
-
 /// Z3's full version string, or why Z3 cannot be loaded.
 pub fn version() -> Result<String, String> {
     let a = api()?;
@@ -281,11 +276,15 @@ impl Context {
         self.constant(name, s)
     }
 
+    /// The integer sort.
+    fn int_sort(self: &Rc<Self>) -> Result<Ast, String> {
+        // SAFETY: a live context.
+        self.own(unsafe { (self.api.Z3_mk_int_sort)(self.raw) })
+    }
+
     /// A fresh integer constant.
     pub fn int_const(self: &Rc<Self>, name: &str) -> Result<Ast, String> {
-        // SAFETY: a live context.
-        let s = self.own(unsafe { (self.api.Z3_mk_int_sort)(self.raw) })?;
-        self.constant(name, s)
+        self.constant(name, self.int_sort()?)
     }
 
     /// A fresh bit-vector constant of `bits` bits.
@@ -310,8 +309,7 @@ impl Context {
 
     /// An integer literal.
     pub fn int(self: &Rc<Self>, v: i64) -> Result<Ast, String> {
-        // SAFETY: a live context.
-        let s = self.own(unsafe { (self.api.Z3_mk_int_sort)(self.raw) })?;
+        let s = self.int_sort()?;
         // SAFETY: live context and sort.
         self.own(unsafe { (self.api.Z3_mk_int64)(self.raw, v, s.raw) })
     }
@@ -319,8 +317,7 @@ impl Context {
     /// An integer literal beyond 64 bits (by its decimal text, as the `z3` crate does).
     pub fn int_wide(self: &Rc<Self>, v: i128) -> Result<Ast, String> {
         let text = CString::new(v.to_string()).map_err(|e| e.to_string())?;
-        // SAFETY: a live context.
-        let s = self.own(unsafe { (self.api.Z3_mk_int_sort)(self.raw) })?;
+        let s = self.int_sort()?;
         // SAFETY: live context and sort; the text outlives the call.
         self.own(unsafe { (self.api.Z3_mk_numeral)(self.raw, text.as_ptr(), s.raw) })
     }
@@ -335,18 +332,25 @@ impl Context {
 
     /// The conjunction (`true` when empty).
     pub fn and(self: &Rc<Self>, xs: &[Ast]) -> Result<Ast, String> {
-        let raws: Vec<Raw> = xs.iter().map(|x| x.raw).collect();
-        let n = c_uint::try_from(raws.len()).map_err(|e| e.to_string())?;
-        // SAFETY: live ASTs of this context, `n` of them.
-        self.own(unsafe { (self.api.Z3_mk_and)(self.raw, n, raws.as_ptr()) })
+        self.nary(self.api.Z3_mk_and, xs)
     }
 
     /// The disjunction (`false` when empty).
     pub fn or(self: &Rc<Self>, xs: &[Ast]) -> Result<Ast, String> {
+        self.nary(self.api.Z3_mk_or, xs)
+    }
+
+    /// `make` (`Z3_mk_and`, `Z3_mk_or`) over `xs`.
+    fn nary(
+        self: &Rc<Self>,
+        make: unsafe extern "C" fn(Raw, c_uint, *const Raw) -> Raw,
+        xs: &[Ast],
+    ) -> Result<Ast, String> {
         let raws: Vec<Raw> = xs.iter().map(|x| x.raw).collect();
         let n = c_uint::try_from(raws.len()).map_err(|e| e.to_string())?;
-        // SAFETY: live ASTs of this context, `n` of them.
-        self.own(unsafe { (self.api.Z3_mk_or)(self.raw, n, raws.as_ptr()) })
+        // SAFETY: `make` is one of this library's n-ary constructors; live ASTs of this
+        // context, `n` of them.
+        self.own(unsafe { make(self.raw, n, raws.as_ptr()) })
     }
 }
 
