@@ -3318,8 +3318,8 @@ pub fn partition_predicates(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartialPartition {
     /// A class for every realisable predicate vector of the strings that match no atom of
-    /// `lazy`, as in [`partition_predicates`]; it may also hold some vectors of strings that do
-    /// match one (real strings' vectors, from the preferred candidates).
+    /// `lazy`, as in [`partition_predicates`], and no other: every witness, preferred
+    /// candidates included, matches no atom of `lazy`.
     pub partition: Partition,
     /// The atoms (indices into the input) of the groups whose exploration exceeded the budget,
     /// sorted. A string that matches one of them matches no other atom but a universal one,

@@ -1109,10 +1109,20 @@ pub mod index {
 
     /// The service with action prefix `prefix` (ignoring case): the range of its actions.
     pub fn service(prefix: &str) -> Option<Range<usize>> {
-        let s = SERVICES
+        Some(service_range(service_index(prefix)?))
+    }
+
+    /// The index (into `SERVICES`) of the service with action prefix `prefix`, ignoring case.
+    fn service_index(prefix: &str) -> Option<usize> {
+        SERVICES
             .binary_search_by(|(p, _)| cmp_service_order(p, prefix))
-            .ok()?;
-        Some(service_range(s))
+            .ok()
+    }
+
+    /// Service `s`'s block of the embedded text.
+    fn service_text(s: usize) -> Option<&'static str> {
+        let &(start, end) = SERVICE_TEXT.get(s)?;
+        EMBEDDED.get(start as usize..end as usize)
     }
 
     fn service_range(s: usize) -> Range<usize> {
@@ -1135,14 +1145,11 @@ pub mod index {
     /// command that needs a few services does no work proportional to the catalog. Equal to
     /// [`super::Catalog::service`] (the tests compare every service).
     pub fn service_parsed(prefix: &str) -> Option<&'static Service> {
-        let s = SERVICES
-            .binary_search_by(|(p, _)| cmp_service_order(p, prefix))
-            .ok()?;
+        let s = service_index(prefix)?;
         PARSED
             .get(s)?
             .get_or_init(|| {
-                let &(start, end) = SERVICE_TEXT.get(s)?;
-                let text = EMBEDDED.get(start as usize..end as usize)?;
+                let text = service_text(s)?;
                 Parser::service_block(text).ok()
             })
             .as_ref()
@@ -1181,16 +1188,10 @@ pub mod index {
         let line = EMBEDDED.get(start..)?.split('\n').next()?;
         // fields: lower-case name, name, access level, condition keys, then the resources
         let resources = line.splitn(5, '\t').nth(4).unwrap_or("");
-        let prefix = lowercase_full.split_once(':')?.0;
-        let s = SERVICES
-            .binary_search_by(|(p, _)| cmp_service_order(p, prefix))
-            .ok()?;
+        let s = service_index(lowercase_full.split_once(':')?.0)?;
         let types = RESOURCE_LINES.get(s)?.get_or_init(|| {
-            let Some(&(from, to)) = SERVICE_TEXT.get(s) else {
-                return Vec::new();
-            };
-            let block = EMBEDDED.get(from as usize..to as usize).unwrap_or("");
-            block
+            service_text(s)
+                .unwrap_or("")
                 .split('\n')
                 .filter_map(|l| {
                     let mut f = l.strip_prefix("R\t")?.split('\t');
