@@ -2832,10 +2832,14 @@ fn predicate_facts(
                             || !shared(a, b)
                                 && matches!(
                                     (compiled.get(a), compiled.get(b)),
-                                    (Some(x), Some(y)) if matches!(
-                                        automata::find_witness(&[x, y], &[], small),
-                                        Ok(None)
-                                    )
+                                    (Some(x), Some(y)) if automata::languages_intersect(x, y)
+                                        .map_or_else(
+                                            || matches!(
+                                                automata::find_witness(&[x, y], &[], small),
+                                                Ok(None)
+                                            ),
+                                            |meet| !meet,
+                                        )
                                 )
                     })
                 }) {
