@@ -1433,7 +1433,9 @@ enum Visit {
 }
 
 /// A product state: the live atoms (ascending) with their DFA states.
-type PState = Box<[(u32, u32)]>;
+/// A product state: (atom, DFA state) pairs, then settled-predicate markers. Shared, so the
+/// index, the state list and the state being expanded hold one allocation.
+type PState = std::rc::Rc<[(u32, u32)]>;
 
 struct Explored {
     parent: Vec<u32>,
@@ -1495,6 +1497,16 @@ impl AtomPreds {
             next.dedup();
         }
         let first_marker = next.partition_point(|&(a, _)| a < na);
+        // no marker: only atoms in no predicate would go (none, in `predicate_groups`)
+        if first_marker == next.len()
+            && next.iter().all(|&(a, _)| {
+                self.of_atom
+                    .get(a as usize)
+                    .is_some_and(|ps| !ps.is_empty())
+            })
+        {
+            return;
+        }
         scratch.clear();
         {
             let markers = &next[first_marker..];
@@ -3483,20 +3495,24 @@ fn predicate_groups(
         let mut found: Vec<u32> = Vec::new();
         let mut seen: FxSet<Vec<u32>> = FxSet::default();
         let mut budget = fresh_budget();
+        let mut pv: Vec<u32> = Vec::new();
         let ex = bfs_with(&nfas, &alpha, &mut budget, Some(&ap), |id, live, acc, _| {
-            let mut pv: Vec<u32> = live
-                .iter()
-                .filter(|&&(a, _)| a >= na)
-                .map(|&(a, _)| a - na)
-                .chain(
-                    acc.iter()
-                        .flat_map(|&a| ap.of_atom.get(a as usize).into_iter().flatten().copied()),
-                )
-                .collect();
+            pv.clear();
+            pv.extend(
+                live.iter()
+                    .filter(|&&(a, _)| a >= na)
+                    .map(|&(a, _)| a - na)
+                    .chain(
+                        acc.iter().flat_map(|&a| {
+                            ap.of_atom.get(a as usize).into_iter().flatten().copied()
+                        }),
+                    ),
+            );
             if !pv.is_empty() {
                 pv.sort_unstable();
                 pv.dedup();
-                if seen.insert(pv) {
+                if !seen.contains(pv.as_slice()) {
+                    seen.insert(pv.clone());
                     found.push(id);
                 }
             }
