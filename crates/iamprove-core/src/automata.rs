@@ -1482,10 +1482,12 @@ impl AtomPreds {
     /// marked (an atom in no predicate is always dropped). `next` stays sorted: atoms, then markers.
     fn canon(&self, next: &mut Vec<(u32, u32)>, dfas: &[Dfa<'_>], scratch: &mut Vec<(u32, u32)>) {
         let na = dfas.len() as u32;
+        // (`next` arrives sorted: atoms ascending, then markers ascending)
+        let mut first_marker = next.partition_point(|&(a, _)| a < na);
         let mut marked = false;
-        for i in 0..next.len() {
+        for i in 0..first_marker {
             let (a, d) = next[i];
-            if a < na && dfas[a as usize].universal(d) {
+            if dfas.get(a as usize).is_some_and(|dfa| dfa.universal(d)) {
                 if let Some(ps) = self.of_atom.get(a as usize) {
                     next.extend(ps.iter().map(|&p| (na + p, 0)));
                     marked = true;
@@ -1495,31 +1497,28 @@ impl AtomPreds {
         if marked {
             next.sort_unstable();
             next.dedup();
+            first_marker = next.partition_point(|&(a, _)| a < na);
         }
-        let first_marker = next.partition_point(|&(a, _)| a < na);
-        // no marker: only atoms in no predicate would go (none, in `predicate_groups`)
-        if first_marker == next.len()
-            && next.iter().all(|&(a, _)| {
-                self.of_atom
-                    .get(a as usize)
-                    .is_some_and(|ps| !ps.is_empty())
-            })
-        {
+        let no_preds = |a: u32| self.of_atom.get(a as usize).is_none_or(Vec::is_empty);
+        if first_marker == next.len() {
+            // no marker: only atoms in no predicate go (none, in `predicate_groups`)
+            if next.iter().any(|&(a, _)| no_preds(a)) {
+                next.retain(|&(a, _)| !no_preds(a));
+            }
             return;
         }
+        // an atom goes when every predicate it is in is settled
         scratch.clear();
-        {
-            let markers = &next[first_marker..];
-            let settled = |p: u32| markers.binary_search_by_key(&(na + p), |&(m, _)| m).is_ok();
-            scratch.extend(next[..first_marker].iter().copied().filter(|&(a, _)| {
-                !self
+        scratch.extend_from_slice(&next[first_marker..]);
+        let markers = &scratch[..];
+        let settled = |p: u32| markers.binary_search_by_key(&(na + p), |&(m, _)| m).is_ok();
+        next.retain(|&(a, _)| {
+            a >= na
+                || !self
                     .of_atom
                     .get(a as usize)
                     .is_none_or(|ps| ps.iter().all(|&p| settled(p)))
-            }));
-            scratch.extend_from_slice(markers);
-        }
-        std::mem::swap(next, scratch);
+        });
     }
 }
 
