@@ -3495,32 +3495,31 @@ fn predicate_groups(
         let mut seen: FxSet<Vec<u32>> = FxSet::default();
         let mut budget = fresh_budget();
         let mut pv: Vec<u32> = Vec::new();
-        let ex = bfs_with(&nfas, &alpha, &mut budget, Some(&ap), |id, live, acc, _| {
-            pv.clear();
-            pv.extend(
-                live.iter()
-                    .filter(|&&(a, _)| a >= na)
-                    .map(|&(a, _)| a - na)
-                    .chain(
-                        acc.iter().flat_map(|&a| {
+        let ex =
+            bfs_with(&nfas, &alpha, &mut budget, Some(&ap), |id, live, acc, _| {
+                pv.clear();
+                pv.extend(
+                    live.iter()
+                        .filter(|&&(a, _)| a >= na)
+                        .map(|&(a, _)| a - na)
+                        .chain(acc.iter().flat_map(|&a| {
                             ap.of_atom.get(a as usize).into_iter().flatten().copied()
-                        }),
-                    ),
-            );
-            if !pv.is_empty() {
-                pv.sort_unstable();
-                pv.dedup();
-                if !seen.contains(pv.as_slice()) {
-                    seen.insert(pv.clone());
-                    found.push(id);
+                        })),
+                );
+                if !pv.is_empty() {
+                    pv.sort_unstable();
+                    pv.dedup();
+                    if !seen.contains(pv.as_slice()) {
+                        seen.insert(pv.clone());
+                        found.push(id);
+                    }
                 }
-            }
-            if live.iter().any(|&(a, _)| a < na) {
-                Visit::Expand
-            } else {
-                Visit::Prune
-            }
-        });
+                if live.iter().any(|&(a, _)| a < na) {
+                    Visit::Expand
+                } else {
+                    Visit::Prune
+                }
+            });
         let ex = match ex {
             Ok(ex) => ex,
             Err(Exceeded) if leave_out.is_some() => {
