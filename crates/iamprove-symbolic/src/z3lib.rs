@@ -93,6 +93,7 @@ api! {
     Z3_get_numeral_int64: fn(Raw, Raw, *mut i64) -> bool;
     Z3_get_numeral_uint64: fn(Raw, Raw, *mut u64) -> bool;
     Z3_get_numeral_string: fn(Raw, Raw) -> *const c_char;
+    Z3_mk_simple_solver: fn(Raw) -> Raw;
     Z3_mk_solver: fn(Raw) -> Raw;
     Z3_solver_inc_ref: fn(Raw, Raw);
     Z3_solver_dec_ref: fn(Raw, Raw);
@@ -479,6 +480,16 @@ struct Interrupter {
 // joins the thread that holds this before it returns (the context outlives it).
 unsafe impl Send for Interrupter {}
 
+/// Which of Z3's solvers [`Solver::new`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolverKind {
+    /// The incremental SMT core alone (`Z3_mk_simple_solver`, the `smt` tactic).
+    Core,
+    /// Z3's default solver (`Z3_mk_solver`, the `z3` crate's `Solver::new`): a first check by a
+    /// non-incremental tactic pipeline chosen for the formula, later checks by the SMT core.
+    Default,
+}
+
 /// The answer of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SatResult {
@@ -491,11 +502,16 @@ pub enum SatResult {
 }
 
 impl Solver {
-    /// A new solver of this thread's context (`Z3_mk_solver`, as the `z3` crate's `Solver::new`).
-    pub fn new() -> Result<Solver, String> {
+    /// A new solver of this thread's context, of the given kind.
+    pub fn new(kind: SolverKind) -> Result<Solver, String> {
         let ctx = Context::thread_local()?;
         // SAFETY: a live context.
-        let raw = unsafe { (ctx.api.Z3_mk_solver)(ctx.raw) };
+        let raw = unsafe {
+            match kind {
+                SolverKind::Core => (ctx.api.Z3_mk_simple_solver)(ctx.raw),
+                SolverKind::Default => (ctx.api.Z3_mk_solver)(ctx.raw),
+            }
+        };
         if raw.is_null() {
             return Err(ctx.error());
         }
@@ -699,7 +715,7 @@ mod tests {
 
     #[test]
     fn terms_checks_and_models_round_trip() {
-        let s = Solver::new().unwrap();
+        let s = Solver::new(SolverKind::Core).unwrap();
         let c = s.context().clone();
         let b = c.bool_const("b").unwrap();
         let x = c.int_const("x").unwrap();
