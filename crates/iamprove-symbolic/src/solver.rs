@@ -159,11 +159,6 @@ pub struct Session {
     z3_default: bool,
     /// [`CORE_STEPS`] (smaller in tests).
     core_steps: u32,
-    /// The core's session after the move, kept alive: Z3 gives the ids of released terms to new
-    /// ones, and its search follows term ids. On the generated 5,000-statement pair (NEW→OLD)
-    /// the default solver's proof took 23.5 s on recycled ids and 17.6 s on fresh ones, as
-    /// without the core's attempt (16–20 s); the cost is 8 MB there.
-    retired: Option<Z3Session>,
 }
 
 impl Session {
@@ -179,7 +174,6 @@ impl Session {
             native_off: false,
             z3_default: false,
             core_steps: CORE_STEPS,
-            retired: None,
         }
     }
 
@@ -350,7 +344,7 @@ impl Session {
             // over CORE_STEPS (below the caller's step limit, if any): a long search, which
             // Z3's default solver runs from a fresh start with its preprocessing
             self.z3_default = true;
-            self.retired = self.z3.take();
+            self.z3 = None;
             out = self.z3_check();
         }
         match out {
@@ -616,7 +610,14 @@ impl Z3Session {
         Ok(Z3Session {
             timeout_ms: timeout_ms.max(1),
             step_limit: None,
-            solver: Solver::new(kind)?,
+            // The default solver gets a context of its own: Z3 gives the ids of released terms
+            // to new ones, and its search follows term ids. On the generated 5,000-statement
+            // pair (NEW→OLD) its proof took 26–30 s in the core's context and 16–22 s in a fresh
+            // one, as before the core was tried first.
+            solver: match kind {
+                SolverKind::Core => Solver::new(kind)?,
+                SolverKind::Default => Solver::new_in(Context::fresh()?, kind)?,
+            },
             failed: None,
             memo: FxHashMap::default(),
             asts: Vec::new(),

@@ -216,6 +216,14 @@ impl Context {
         if let Some(c) = CONTEXT.with(|c| c.borrow().clone()) {
             return Ok(c);
         }
+        let c = Context::fresh()?;
+        CONTEXT.with(|slot| *slot.borrow_mut() = Some(c.clone()));
+        Ok(c)
+    }
+
+    /// A new context of its own (the `z3` crate's default configuration), deleted with its last
+    /// object.
+    pub fn fresh() -> Result<Rc<Context>, String> {
         let api = api()?;
         // SAFETY: a fresh configuration, used once and deleted.
         let raw = unsafe {
@@ -232,9 +240,7 @@ impl Context {
         }
         // SAFETY: a live context; null turns the default handler (which exits) off.
         unsafe { (api.Z3_set_error_handler)(raw, std::ptr::null_mut()) };
-        let c = Rc::new(Context { api, raw });
-        CONTEXT.with(|slot| *slot.borrow_mut() = Some(c.clone()));
-        Ok(c)
+        Ok(Rc::new(Context { api, raw }))
     }
 
     /// Z3's message for the last error of this context.
@@ -504,7 +510,11 @@ pub enum SatResult {
 impl Solver {
     /// A new solver of this thread's context, of the given kind.
     pub fn new(kind: SolverKind) -> Result<Solver, String> {
-        let ctx = Context::thread_local()?;
+        Solver::new_in(Context::thread_local()?, kind)
+    }
+
+    /// A new solver of the given context and kind.
+    pub fn new_in(ctx: Rc<Context>, kind: SolverKind) -> Result<Solver, String> {
         // SAFETY: a live context.
         let raw = unsafe {
             match kind {
