@@ -2461,6 +2461,16 @@ pub fn realize_literals(
     limits: &Limits,
     max_calls: usize,
 ) -> Result<Option<String>, String> {
+    realize_literals_with(lits, limits, max_calls, &mut WitnessMemo::default())
+}
+
+/// [`realize_literals`] with the searches of earlier calls over the same patterns.
+fn realize_literals_with(
+    lits: &[Literal<'_>],
+    limits: &Limits,
+    max_calls: usize,
+    memo: &mut WitnessMemo,
+) -> Result<Option<String>, String> {
     let neg: Vec<&Pattern> = lits
         .iter()
         .filter(|l| !l.1)
@@ -2476,7 +2486,32 @@ pub fn realize_literals(
         &neg,
         limits,
         (&mut calls, max_calls),
+        memo,
     )
+}
+
+/// Searches of [`choose`] already made, by the addresses of their positive and negative
+/// patterns (the same patterns and limits give the same answer): [`refuted_core`]'s checks
+/// share the member choices of the literals they keep.
+type WitnessMemo = FxMap<(Vec<usize>, Vec<usize>), Result<Option<String>, String>>;
+
+/// [`find_witness`] through `memo`.
+fn memo_witness(
+    pos: &[&Pattern],
+    neg: &[&Pattern],
+    limits: &Limits,
+    memo: &mut WitnessMemo,
+) -> Result<Option<String>, String> {
+    let addr = |ps: &[&Pattern]| -> Vec<usize> {
+        ps.iter().map(|p| std::ptr::from_ref(*p) as usize).collect()
+    };
+    let key = (addr(pos), addr(neg));
+    if let Some(r) = memo.get(&key) {
+        return r.clone();
+    }
+    let r = find_witness(pos, neg, limits).map_err(|e| e.to_string());
+    memo.insert(key, r.clone());
+    r
 }
 
 /// [`realize_literals`] by one product exploration: every member of every true literal and
@@ -2591,6 +2626,7 @@ fn choose<'a>(
     neg: &[&Pattern],
     limits: &Limits,
     calls: (&mut usize, usize),
+    memo: &mut WitnessMemo,
 ) -> Result<Option<String>, String> {
     let (count, max) = calls;
     *count += 1;
@@ -2598,11 +2634,11 @@ fn choose<'a>(
         return Err("too many combinations of patterns to check".into());
     }
     // cheap first: a shortest string of the picks that happens to avoid every negative pattern
-    let quick = find_witness(picked, &[], limits).map_err(|e| e.to_string())?;
+    let quick = memo_witness(picked, &[], limits, memo)?;
     let w = match quick {
         None => return Ok(None),
         Some(w) if !neg.iter().any(|p| p.is_match(&w)) => Some(w),
-        Some(_) => find_witness(picked, neg, limits).map_err(|e| e.to_string())?,
+        Some(_) => memo_witness(picked, neg, limits, memo)?,
     };
     let Some(w) = w else { return Ok(None) };
     if i == preds.len() {
@@ -2617,7 +2653,7 @@ fn choose<'a>(
     }
     for member in preds[i] {
         picked.push(member);
-        let r = choose(preds, i + 1, picked, neg, limits, (&mut *count, max));
+        let r = choose(preds, i + 1, picked, neg, limits, (&mut *count, max), memo);
         picked.pop();
         if let Some(found) = r? {
             return Ok(Some(found));
@@ -2657,6 +2693,7 @@ pub fn refuted_core(
     max_checks: usize,
 ) -> Vec<usize> {
     let mut checks = 0usize;
+    let mut memo = WitnessMemo::default();
     let mut refuted = |set: &[usize]| -> bool {
         if checks >= max_checks {
             return false;
@@ -2671,11 +2708,17 @@ pub fn refuted_core(
             .try_fold(1usize, |n, l| n.checked_mul(l.0.len().max(1)))
             .unwrap_or(usize::MAX);
         if choices <= FEW_CHOICES {
-            return matches!(realize_literals(&sub, limits, max_calls), Ok(None));
+            return matches!(
+                realize_literals_with(&sub, limits, max_calls, &mut memo),
+                Ok(None)
+            );
         }
         match realize_union(&sub, limits) {
             Ok(found) => found.is_none(),
-            Err(Exceeded) => matches!(realize_literals(&sub, limits, max_calls), Ok(None)),
+            Err(Exceeded) => matches!(
+                realize_literals_with(&sub, limits, max_calls, &mut memo),
+                Ok(None)
+            ),
         }
     };
     // True literals first, with every false one kept: the false patterns prune each search at
