@@ -1432,9 +1432,9 @@ enum Visit {
     Stop,
 }
 
-/// A product state: the live atoms (ascending) with their DFA states.
-/// A product state: (atom, DFA state) pairs, then settled-predicate markers. Shared, so the
-/// index, the state list and the state being expanded hold one allocation.
+/// A product state: the live atoms (ascending) with their DFA states, then settled-predicate
+/// markers. Shared, so the index, the state list and the state being expanded hold one
+/// allocation.
 type PState = std::rc::Rc<[(u32, u32)]>;
 
 struct Explored {
@@ -2326,6 +2326,18 @@ pub fn surely_disjoint(a: &Pattern, b: &Pattern) -> bool {
         (sa, sb) = (ea + 1, eb + 1);
     }
     parts_clash(&a.steps[sa..], &b.steps[sb..])
+}
+
+/// Does some string match both `a` and `b`? [`languages_intersect`] (exact), else
+/// [`surely_disjoint`], else [`find_witness`] under `limits`; `None` when that search gives up.
+pub fn patterns_overlap(a: &Pattern, b: &Pattern, limits: &Limits) -> Option<bool> {
+    if let Some(meet) = languages_intersect(a, b) {
+        return Some(meet);
+    }
+    if surely_disjoint(a, b) {
+        return Some(false);
+    }
+    find_witness(&[a, b], &[], limits).ok().map(|w| w.is_some())
 }
 
 /// Does some string match both `a` and `b`? Exact and without a budget: reachability over the

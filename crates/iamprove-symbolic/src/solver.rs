@@ -337,15 +337,17 @@ impl Session {
                 None => self.native_off = true,
             }
         }
-        // (the caller's step limit binds when it is the smaller: its unknown is the caller's)
-        let capped = !self.z3_default && self.step_limit.is_none_or(|n| n > self.core_steps);
-        let mut out = self.z3_check();
-        if capped && matches!(&out, Outcome::Unknown(r) if r == STEP_LIMIT_REASON) {
+        // in the core, its budget, unless the caller's step limit is smaller (its unknown is
+        // then the caller's)
+        let core = (!self.z3_default && self.step_limit.is_none_or(|n| n > self.core_steps))
+            .then_some(self.core_steps);
+        let mut out = self.z3_check(core);
+        if core.is_some() && matches!(&out, Outcome::Unknown(r) if r == STEP_LIMIT_REASON) {
             // over CORE_STEPS (below the caller's step limit, if any): a long search, which
             // Z3's default solver runs from a fresh start with its preprocessing
             self.z3_default = true;
             self.z3 = None;
-            out = self.z3_check();
+            out = self.z3_check(None);
         }
         match out {
             Outcome::Unknown(r) if r == "timeout" && crate::deadline::passed() => {
@@ -355,25 +357,25 @@ impl Session {
         }
     }
 
-    /// One Z3 check under the per-check timeout and the command's deadline; in the SMT core,
-    /// also under [`CORE_STEPS`] (an unknown for those steps reads [`STEP_LIMIT_REASON`]).
-    fn z3_check(&mut self) -> Outcome {
+    /// One Z3 check under the per-check timeout and the command's deadline, and under `budget`
+    /// steps in place of the caller's step limit when given (an unknown for those steps reads
+    /// [`STEP_LIMIT_REASON`]).
+    fn z3_check(&mut self, budget: Option<u32>) -> Outcome {
         let left = crate::deadline::remaining().map_or(u32::MAX, |d| {
             u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
         });
-        let (user, core, steps) = (self.step_limit, !self.z3_default, self.core_steps);
+        let user = self.step_limit;
         let z = match self.z3_session() {
             Ok(z) => z,
             Err(e) => return Outcome::Unknown(e),
         };
         let per_check = z.timeout_ms;
         z.timeout_ms = per_check.min(left).max(1);
-        let capped = core && user.is_none_or(|n| n > steps);
-        if capped {
-            z.set_step_limit(Some(steps));
+        if budget.is_some() {
+            z.set_step_limit(budget);
         }
         let out = z.check();
-        if capped {
+        if budget.is_some() {
             z.set_step_limit(user);
         }
         z.timeout_ms = per_check;
@@ -603,7 +605,8 @@ struct Z3Session {
 }
 
 impl Z3Session {
-    /// A session on this thread's Z3 context; `Err` when Z3 cannot be loaded.
+    /// A session with a solver of `kind`: the core on this thread's Z3 context, the default
+    /// solver on a fresh one (below); `Err` when Z3 cannot be loaded.
     fn new(timeout_ms: u32, kind: SolverKind) -> Result<Z3Session, String> {
         // No Z3 `timeout` parameter: Z3 4.8.12's timer can deadlock with short timeouts. A
         // watchdog thread interrupts the check instead (see `check`).
@@ -1060,6 +1063,15 @@ mod tests {
     }
 
     /// A deterministic pseudo-random term over 24 Booleans and 6 class slots of 8 classes.
+    /// Twelve disjunctions of three wide random terms, satisfiable together (the step-limit
+    /// tests' query).
+    fn wide_disjunctions() -> Vec<T> {
+        let mut seed = 5u64;
+        (0..12)
+            .map(|_| Rc::new(Term::Or((0..3).map(|_| wide_term(&mut seed, 5)).collect())))
+            .collect()
+    }
+
     fn wide_term(seed: &mut u64, depth: u32) -> T {
         *seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -1149,10 +1161,7 @@ mod tests {
     /// generous limit lets it finish, and lifting the limit restores the unlimited answer.
     #[test]
     fn step_limit_stops_z3_checks_by_count() {
-        let mut seed = 5u64;
-        let terms: Vec<T> = (0..12)
-            .map(|_| Rc::new(Term::Or((0..3).map(|_| wide_term(&mut seed, 5)).collect())))
-            .collect();
+        let terms = wide_disjunctions();
         let outcome = |steps: Option<u32>| {
             let mut s = session(&terms);
             s.set_timeout(600_000);
@@ -1181,10 +1190,7 @@ mod tests {
     /// check (a model that satisfies every assertion; unsat for a contradiction).
     #[test]
     fn a_long_core_check_moves_to_the_default_solver() {
-        let mut seed = 5u64;
-        let terms: Vec<T> = (0..12)
-            .map(|_| Rc::new(Term::Or((0..3).map(|_| wide_term(&mut seed, 5)).collect())))
-            .collect();
+        let terms = wide_disjunctions();
         let fresh = |core_steps: u32| {
             let mut s = session(&terms);
             s.set_timeout(600_000);

@@ -2094,13 +2094,7 @@ impl Encoder {
                         };
                         // exact product reachability; case-folding patterns (none in ARNs)
                         // by the search, where an exceeded budget counts as not covered
-                        covered = automata::languages_intersect(dp, fp).unwrap_or_else(|| {
-                            !automata::surely_disjoint(dp, fp)
-                                && matches!(
-                                    automata::find_witness(&[dp, fp], &[], &small),
-                                    Ok(Some(_))
-                                )
-                        });
+                        covered = automata::patterns_overlap(dp, fp, &small).unwrap_or(false);
                         overlap.insert(key, covered);
                     }
                     if covered {
@@ -2832,14 +2826,8 @@ fn predicate_facts(
                             || !shared(a, b)
                                 && matches!(
                                     (compiled.get(a), compiled.get(b)),
-                                    (Some(x), Some(y)) if automata::languages_intersect(x, y)
-                                        .map_or_else(
-                                            || matches!(
-                                                automata::find_witness(&[x, y], &[], small),
-                                                Ok(None)
-                                            ),
-                                            |meet| !meet,
-                                        )
+                                    (Some(x), Some(y))
+                                        if automata::patterns_overlap(x, y, small) == Some(false)
                                 )
                     })
                 }) {
