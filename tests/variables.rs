@@ -114,6 +114,56 @@ fn abac_tag_equals_tag_is_decided_in_both_directions() {
 }
 
 #[test]
+fn abac_prefix_of_a_tag_is_decided() {
+    // `StringLike aws:ResourceTag/team = ${aws:PrincipalTag/team}*`: the resource's tag starts
+    // with the principal's. Against tag equality, a finding needs the two values unequal and
+    // still related, which the realisation of the variable must respect.
+    let cond = |op: &str, v: &str| {
+        doc(json!([stmt(
+            "ec2:StartInstances",
+            "*",
+            json!({op: {"aws:ResourceTag/team": v}})
+        )]))
+    };
+    let eq = cond("StringEquals", "${aws:PrincipalTag/team}");
+    let prefix = cond("StringLike", "${aws:PrincipalTag/team}*");
+    let dash = cond("StringLike", "${aws:PrincipalTag/team}-*");
+    let suffix = cond("StringLike", "*${aws:PrincipalTag/team}");
+    assert_eq!(verdict(&eq, &prefix), "widened");
+    assert_eq!(verdict(&prefix, &eq), "no_widening");
+    assert_eq!(verdict(&eq, &dash), "widened");
+    assert_eq!(verdict(&dash, &eq), "widened");
+    // `x-…` starts with `x`; `x` itself only with `x`
+    assert_eq!(verdict(&dash, &prefix), "widened");
+    assert_eq!(verdict(&prefix, &dash), "no_widening");
+    assert_eq!(verdict(&eq, &suffix), "widened");
+    assert_eq!(verdict(&suffix, &prefix), "widened");
+    // two keys, one of them loosened (the first-round report's shape)
+    let two = |op: &str, team: &str| {
+        doc(json!([stmt(
+            "ec2:StartInstances",
+            "*",
+            json!({op: {"aws:ResourceTag/team": team,
+                        "aws:ResourceTag/env": "${aws:PrincipalTag/env}"}})
+        )]))
+    };
+    let eq2 = two("StringEquals", "${aws:PrincipalTag/team}");
+    let like2 = two("StringLike", "${aws:PrincipalTag/team}*");
+    assert_eq!(verdict(&eq2, &like2), "widened");
+    assert_eq!(verdict(&like2, &eq2), "no_widening");
+}
+
+#[test]
+fn a_default_is_the_same_pattern_while_the_variable_is_present() {
+    // the same pattern but for a default: equal while the tag is present
+    let res = |r: &str| doc(json!([stmt("s3:GetObject", r, Value::Null)]));
+    let shared = res("arn:aws:s3:::b/${aws:PrincipalTag/team, 'shared'}/*");
+    let team = res("arn:aws:s3:::b/${aws:PrincipalTag/team}/*");
+    assert_eq!(verdict(&shared, &team), "no_widening");
+    assert_eq!(verdict(&team, &shared), "widened");
+}
+
+#[test]
 fn username_home_folders_are_decided() {
     let home = doc(json!([stmt(
         "s3:GetObject",
@@ -374,7 +424,7 @@ fn generated_variable_pairs_are_sound_and_decided() {
     }
     eprintln!("variable pairs: {decided}/{total} decided ({proofs} no_widening); undecided: {undecided:#?}");
     assert!(
-        decided * 100 >= total * 95,
+        decided * 100 >= total * 99,
         "decided {decided}/{total}: {undecided:#?}"
     );
 }

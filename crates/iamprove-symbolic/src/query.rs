@@ -1188,23 +1188,36 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
     // a variable read by a pattern the model makes true: its value cut out of a string of the
     // field's class that matches the pattern's widened shape
     choose_variable_values(enc, m, &mut ctx);
-    // 2. string slots refined for abstracted patterns (policy variables)
-    let lookup = |k: &str| -> Option<String> {
-        match ctx.get(k) {
-            Some(cv) if cv.values.len() == 1 && !cv.multi => Some(cv.values[0].clone()),
-            _ => None,
-        }
-    };
+    // 2. string slots refined for abstracted patterns (policy variables). A slot that another
+    // slot's patterns read as a variable goes first, and each refined value is in the context at
+    // once, so the patterns refined after it resolve with the value the request will carry
+    // (`aws:PrincipalTag/team` cut to `*alice`, then the resource `b/${aws:PrincipalTag/team}/*`).
     let mut refined: BTreeMap<usize, String> = BTreeMap::new();
     let abstract_slots: Vec<usize> = {
+        let read: Vec<usize> = enc
+            .abstract_atoms
+            .iter()
+            .flat_map(|a| a.template.vars())
+            .filter_map(|k| enc.keys.get(k))
+            .filter(|i| !i.multi)
+            .map(|i| i.slots[0])
+            .collect();
         let mut v: Vec<usize> = enc.abstract_atoms.iter().map(|a| a.slot).collect();
         v.sort_unstable();
         v.dedup();
+        // (stable: the read slots first, each group in slot order)
+        v.sort_by_key(|s| !read.contains(s));
         v
     };
     for slot in abstract_slots {
         let Some(d) = enc.domain_of(slot) else {
             continue;
+        };
+        let lookup = |k: &str| -> Option<String> {
+            match ctx.get(k) {
+                Some(cv) if cv.values.len() == 1 && !cv.multi => Some(cv.values[0].clone()),
+                _ => None,
+            }
         };
         let mut pos: Vec<Pattern> = Vec::new();
         let mut neg: Vec<Pattern> = Vec::new();
@@ -1223,6 +1236,23 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
         }
         for a in enc.abstract_atoms.iter().filter(|a| a.slot == slot) {
             let want = m.bools.get(&a.var).copied().unwrap_or(false);
+            // a pattern on its own variable's field (`${aws:PrincipalTag/team}-*` on that tag):
+            // with the key present its truth is fixed (`Encoder::equal_to_variable`) and holds
+            // for every value, so it constrains nothing here (resolving it with the value before
+            // the refinement would)
+            let on_itself =
+                crate::symbolic::encode::one_variable(&a.template, a.mode, a.ignore_case)
+                    .is_some_and(|(key, nullable)| {
+                        nullable == want
+                            && lookup(key).is_some()
+                            && enc
+                                .keys
+                                .get(key)
+                                .is_some_and(|i| !i.multi && i.slots[0] == slot)
+                    });
+            if on_itself {
+                continue;
+            }
             match a.template.resolve(&lookup) {
                 Some(toks) => {
                     let key = crate::symbolic::encode::AtomKey {
@@ -1247,10 +1277,31 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
                 }
             }
         }
+        // the exact equalities the slot takes part in, against the other slot's value as it
+        // stands (refined already, or as realised above): a string cut for an abstracted pattern
+        // (`${aws:PrincipalTag/team}*`) must not become equal to a value the model keeps
+        // unequal (`aws:ResourceTag/team` ≠ `${aws:PrincipalTag/team}`), nor differ from one it
+        // makes equal
+        for e in enc.var_eqs.iter().filter(|e| e.a == slot || e.b == slot) {
+            let other = if e.a == slot { e.b } else { e.a };
+            let value = refined.get(&other).cloned().or_else(|| {
+                let (k, i) = slot_key(enc, other)?;
+                ctx.get(&k)?.values.get(i).cloned()
+            });
+            if let Some(v) = value {
+                let lit = Pattern::compile(&PatternSpec::literal(&v));
+                if m.bools.get(&e.var).copied().unwrap_or(false) {
+                    pos.push(lit);
+                } else {
+                    neg.push(lit);
+                }
+            }
+        }
         if d.fallback {
             // a field realised lazily (`realize_lazy`): its string must also give the
             // abstracted patterns, under the values chosen above, the model's truths
             let w = realize_fallback_with(enc, m, slot, &pos, &neg)?;
+            set_slot_value(enc, &mut ctx, slot, &w);
             refined.insert(slot, w);
             continue;
         }
@@ -1258,6 +1309,7 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
         let nr: Vec<&Pattern> = neg.iter().collect();
         match automata::find_witness(&pr, &nr, &Limits::default()) {
             Ok(Some(w)) => {
+                set_slot_value(enc, &mut ctx, slot, &w);
                 refined.insert(slot, w);
             }
             Ok(None) => {
@@ -1266,17 +1318,6 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
                 )
             }
             Err(e) => return Err(e.to_string()),
-        }
-    }
-    for (slot, w) in &refined {
-        for info in enc.keys.values() {
-            if let Some(pos) = info.slots.iter().position(|s| s == slot) {
-                if let Some(cv) = ctx.get_mut(&info.key) {
-                    if pos < cv.values.len() {
-                        cv.values[pos] = w.clone();
-                    }
-                }
-            }
         }
     }
     let _ = PatternSpec::literal("");
@@ -1322,6 +1363,17 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
         enc.resource_account.as_deref(),
         ctx,
     ))
+}
+
+/// Give `slot` the value `w` in the request's context (when its key is present there).
+fn set_slot_value(enc: &Encoder, ctx: &mut Context, slot: usize, w: &str) {
+    for info in enc.keys.values() {
+        if let Some(pos) = info.slots.iter().position(|&s| s == slot) {
+            if let Some(x) = ctx.get_mut(&info.key).and_then(|cv| cv.values.get_mut(pos)) {
+                *x = w.to_owned();
+            }
+        }
+    }
 }
 
 /// Does `s` belong to the class the model chose for `slot` (partitioned domains only)?
@@ -1920,15 +1972,28 @@ fn other_in_class(
     let d = enc
         .domain_of(slot)
         .ok_or("policy variables: slot without a string domain")?;
-    let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
-    let class = d
-        .classes
-        .get(c)
-        .ok_or("policy variables: the model chose no class")?;
     let lits: Vec<Pattern> = avoid
         .iter()
         .map(|v| Pattern::compile(&PatternSpec::literal(v)))
         .collect();
+    let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
+    let class = match d.classes.get(c) {
+        Some(class) => class,
+        // a field realised lazily, or the lazy class of one partly partitioned: the model's
+        // predicate truths, searched with the values to avoid
+        None if d.fallback => {
+            return realize_fallback_with(enc, m, slot, &[], &lits)
+                .map_err(|e| format!("policy variables: {e}"))
+        }
+        // a field no pattern reads: any other string
+        None if d.preds.is_empty() => {
+            return (0..=avoid.len())
+                .map(|i| format!("example-{}", i + 1))
+                .find(|w| !avoid.contains(w))
+                .ok_or_else(|| "policy variables: no second string".into())
+        }
+        None => return Err("policy variables: the model chose no class".into()),
+    };
     let mut pos: Vec<Vec<&Pattern>> = Vec::new();
     let mut neg: Vec<&Pattern> = lits.iter().collect();
     for (p, &truth) in class.preds.iter().enumerate() {
@@ -1967,7 +2032,8 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
         let Some(info) = enc.keys.get(*v) else {
             continue;
         };
-        if info.multi {
+        // (a key the model leaves out stays out: the pattern then reads its default)
+        if info.multi || !ctx.contains_key(&info.key) {
             continue;
         }
         let vslot = info.slots[0];

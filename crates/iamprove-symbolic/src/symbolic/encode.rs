@@ -357,6 +357,43 @@ fn pure_variable(t: &Template) -> Option<(&str, Option<&str>)> {
     }
 }
 
+/// The same pieces but for the defaults of variables.
+fn same_but_defaults(a: &Template, b: &Template) -> bool {
+    a.pieces.len() == b.pieces.len()
+        && a.pieces.iter().zip(&b.pieces).all(|(x, y)| match (x, y) {
+            (Piece::Var { key: k, .. }, Piece::Var { key: l, .. }) => k == l,
+            _ => x == y,
+        })
+}
+
+/// A plain, case-sensitive pattern with exactly one variable and otherwise only literals and
+/// wildcards: the variable's key, and whether everything around the variable can match the empty
+/// string (then the pattern matches its variable's own value; otherwise it never does).
+pub(crate) fn one_variable(
+    t: &Template,
+    mode: matching::Mode,
+    ignore_case: bool,
+) -> Option<(&str, bool)> {
+    if mode != matching::Mode::Plain || ignore_case {
+        return None;
+    }
+    let mut key = None;
+    let mut nullable = true;
+    for p in &t.pieces {
+        match p {
+            Piece::Var { key: k, .. } => {
+                if key.replace(k.as_str()).is_some() {
+                    return None; // two variables
+                }
+            }
+            Piece::Star => {}
+            Piece::Lit(s) if s.is_empty() => {}
+            Piece::Lit(_) | Piece::Quest => nullable = false,
+        }
+    }
+    Some((key?, nullable))
+}
+
 /// The pattern with every variable replaced by `*`: a superset of the pattern under any value
 /// (substituted text is literal). Only where a `*` there matches any run: plain patterns, and
 /// `Resource`/ARN patterns whose variables come after the fifth colon.
@@ -1550,6 +1587,57 @@ impl Encoder {
                 }
             }
             self.background.push(implies(bvar(var), and(need)));
+            // the field equal to the variable's value decides the pattern
+            if let Some(fact) = self.equal_to_variable(slot, t, mode, ignore_case, var) {
+                self.background.push(fact);
+            }
+            // one variable with a default that the request lacks: the pattern with the
+            // default, an ordinary pattern of the field (exact)
+            let vars: Vec<&str> = t.vars().collect();
+            if let ([v], Some(toks)) = (vars.as_slice(), t.resolve(&|_| None)) {
+                let absent = not(self.present(v));
+                let p = self.pred_of(
+                    slot,
+                    vec![AtomKey {
+                        toks,
+                        mode,
+                        ignore_case,
+                    }],
+                );
+                self.background
+                    .push(implies(absent.clone(), implies(bvar(var), p.clone())));
+                self.background.push(implies(absent, implies(p, bvar(var))));
+            }
+            // a pattern that differs from another only in its variables' defaults
+            // (`b/${aws:PrincipalTag/team, 'shared'}/*` and `b/${aws:PrincipalTag/team}/*`) is
+            // the same pattern while those variables are present
+            let twins: Vec<usize> = self
+                .abstract_atoms
+                .iter()
+                .filter(|a| {
+                    a.var != var
+                        && a.slot == slot
+                        && a.mode == mode
+                        && a.ignore_case == ignore_case
+                        && same_but_defaults(&a.template, t)
+                })
+                .map(|a| a.var)
+                .collect();
+            if !twins.is_empty() {
+                let mut present = Vec::new();
+                for p in &t.pieces {
+                    if let Piece::Var { key, .. } = p {
+                        present.push(self.present(key));
+                    }
+                }
+                for other in twins {
+                    let have = and(present.clone());
+                    self.background
+                        .push(implies(have.clone(), implies(bvar(var), bvar(other))));
+                    self.background
+                        .push(implies(have, implies(bvar(other), bvar(var))));
+                }
+            }
             // and the field matches the pattern with each variable widened to `*` (substituted
             // text is literal, so this holds for every value: a sound, exact-preserving fact)
             if let Some(w) = widened(t, mode, ignore_case) {
@@ -1606,6 +1694,41 @@ impl Encoder {
             None => ff(),
         };
         Some(or([and([has, eq]), dflt]))
+    }
+
+    /// For a plain, case-sensitive pattern with one variable and otherwise only literals and
+    /// wildcards (`${aws:PrincipalTag/team}*`, `team-${aws:username}`): when the field equals the
+    /// variable's value, the pattern matches exactly when everything around the variable can
+    /// match the empty string (`*` only; a literal or `?` makes the match longer than the value).
+    /// An exact fact about the abstracted Boolean `var`, over the exact equality of the two slots
+    /// (`var_eq`), so that "tag starts with the principal's tag" against "tag equals it" is
+    /// decided without a refinement (issue 13 item 1).
+    fn equal_to_variable(
+        &mut self,
+        slot: usize,
+        t: &Template,
+        mode: matching::Mode,
+        ignore_case: bool,
+        var: usize,
+    ) -> Option<T> {
+        let (key, nullable) = one_variable(t, mode, ignore_case)?;
+        let info = self.keys.get(key)?;
+        if info.multi || self.fixed.contains_key(key) {
+            return None;
+        }
+        let vslot = info.slots[0];
+        let d = self.vars.slots.get(slot)?.domain?;
+        if self.vars.slots.get(vslot)?.domain? != d {
+            return None;
+        }
+        let eq = if vslot == slot {
+            tt()
+        } else {
+            bvar(self.var_eq(slot, vslot))
+        };
+        let has = self.present(key);
+        let decided = if nullable { bvar(var) } else { not(bvar(var)) };
+        Some(implies(and([has, eq]), decided))
     }
 
     /// The Boolean "slot `a` equals slot `b`" (one per unordered pair).
