@@ -335,11 +335,16 @@ pub fn compare(base: &Side, gain: &Side, opts: &DiffOptions, kind: &str) -> Find
         }
         _ => compare_once(base, gain, opts, kind, false).0,
     };
-    // (after the command's deadline a second query could only answer unknown too)
+    // (after the command's deadline a second query could only answer unknown too; without Z3
+    // it would give up the same way)
     if first.unknown.is_none()
         || !first.findings.is_empty()
         || !opts.query.well_formed
         || crate::deadline::passed()
+        || first
+            .unknown
+            .as_deref()
+            .is_some_and(|u| u.contains(iamprove_symbolic::z3lib::MISSING))
     {
         return first;
     }

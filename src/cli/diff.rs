@@ -73,6 +73,17 @@ fn print_text(out: &mut impl Write, r: &DiffReport) -> std::io::Result<()> {
     let word = super::style::verdict(r.verdict.name());
     match r.verdict {
         Verdict::Widened => writeln!(out, "{word}: NEW allows requests that OLD does not")?,
+        Verdict::Unknown
+            if r
+                .notes
+                .iter()
+                .any(|n| n.contains(iamprove_symbolic::z3lib::MISSING)) =>
+        {
+            writeln!(
+                out,
+                "{word}: no answer: this needs the SMT solver Z3, which could not be loaded (see the note below; this is not a pass)"
+            )?
+        }
         Verdict::Unknown => writeln!(
             out,
             "{word}: no answer within the limits (this is not a pass)"

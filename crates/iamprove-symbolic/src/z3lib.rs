@@ -133,6 +133,9 @@ unsafe impl Sync for Api {}
 /// The environment variable naming the Z3 library to load.
 pub const LIBZ3_VAR: &str = "IAMPROVE_LIBZ3";
 
+/// How the reason begins when no Z3 library could be loaded (callers recognise it by this).
+pub const MISSING: &str = "the SMT solver Z3 could not be loaded";
+
 fn candidates() -> Vec<std::ffi::OsString> {
     let mut out = Vec::new();
     if let Some(p) = std::env::var_os(LIBZ3_VAR).filter(|p| !p.is_empty()) {
@@ -165,7 +168,7 @@ fn api() -> Result<&'static Api, String> {
             }
         }
         Err(format!(
-            "the SMT solver Z3 could not be loaded ({}); install it (Debian: libz3-4) or set {LIBZ3_VAR} to the path of libz3",
+            "{MISSING} ({}); install it (Debian: libz3-4) or set {LIBZ3_VAR} to the path of libz3",
             tried.join("; ")
         ))
     })
