@@ -1200,7 +1200,7 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
             .flat_map(|a| a.template.vars())
             .filter_map(|k| enc.keys.get(k))
             .filter(|i| !i.multi)
-            .map(|i| i.slots[0])
+            .filter_map(|i| i.slots.first().copied())
             .collect();
         let mut v: Vec<usize> = enc.abstract_atoms.iter().map(|a| a.slot).collect();
         v.sort_unstable();
@@ -1248,7 +1248,7 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
                             && enc
                                 .keys
                                 .get(key)
-                                .is_some_and(|i| !i.multi && i.slots[0] == slot)
+                                .is_some_and(|i| !i.multi && i.slots.first() == Some(&slot))
                     });
             if on_itself {
                 continue;

@@ -1716,7 +1716,7 @@ impl Encoder {
         if info.multi || self.fixed.contains_key(key) {
             return None;
         }
-        let vslot = info.slots[0];
+        let vslot = *info.slots.first()?;
         let d = self.vars.slots.get(slot)?.domain?;
         if self.vars.slots.get(vslot)?.domain? != d {
             return None;
