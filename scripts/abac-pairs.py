@@ -14,8 +14,8 @@ import json,random,subprocess,sys,os,tempfile
 B=sys.argv[1]; N=int(sys.argv[2]); seed=int(sys.argv[3])
 R=random.Random(seed)
 TMP=tempfile.mkdtemp(prefix='abac-pairs-'); OLD=os.path.join(TMP,'old.json'); NEW=os.path.join(TMP,'new.json')
-acts=["s3:GetObject","s3:PutObject","s3:ListBucket","ec2:StartInstances","ec2:TerminateInstances","iam:ChangePassword","iam:CreateAccessKey","secretsmanager:GetSecretValue","dynamodb:GetItem","sts:AssumeRole","ec2:CreateTags","kms:Decrypt","s3:*","ec2:*"]
-ress=["*","arn:aws:s3:::corp/home/${aws:username}/*","arn:aws:s3:::corp/home/*","arn:aws:s3:::corp/${aws:PrincipalTag/team}/*","arn:aws:s3:::${aws:PrincipalTag/team}-data/*","arn:aws:s3:::corp","arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:user/*","arn:aws:dynamodb:*:*:table/${aws:PrincipalTag/table}","arn:aws:dynamodb:*:*:table/*","arn:aws:secretsmanager:*:*:secret:${aws:PrincipalTag/team}/*","arn:aws:iam::*:role/${aws:PrincipalTag/team}-*","arn:aws:s3:::corp/${aws:PrincipalTag/team, 'shared'}/*"]
+acts=["iam:PassRole","sts:TagSession","s3:GetObject","s3:PutObject","s3:ListBucket","ec2:StartInstances","ec2:TerminateInstances","iam:ChangePassword","iam:CreateAccessKey","secretsmanager:GetSecretValue","dynamodb:GetItem","sts:AssumeRole","ec2:CreateTags","kms:Decrypt","s3:*","ec2:*"]
+ress=["*","arn:aws:s3:::corp/home/${aws:username}/*","arn:aws:s3:::corp/home/*","arn:aws:s3:::corp/${aws:PrincipalTag/team}/*","arn:aws:s3:::${aws:PrincipalTag/team}-data/*","arn:aws:s3:::corp","arn:aws:iam::*:user/${aws:username}","arn:aws:iam::*:user/*","arn:aws:dynamodb:*:*:table/${aws:PrincipalTag/table}","arn:aws:dynamodb:*:*:table/*","arn:aws:secretsmanager:*:*:secret:${aws:PrincipalTag/team}/*","arn:aws:iam::*:role/${aws:PrincipalTag/team}-*","arn:aws:s3:::corp/${aws:PrincipalTag/team, 'shared'}/*","arn:aws:iam::*:role/${aws:PrincipalTag/team}/*","arn:aws:s3:::corp/${aws:userid}/*","arn:aws:s3:::corp/${aws:PrincipalTag/team}/${aws:username}/*","arn:aws:ec2:*:*:instance/*"]
 conds=[
  None,
  {"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}},
@@ -34,6 +34,15 @@ conds=[
  {"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":["${aws:PrincipalTag/tenant}"]}},
  {"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team, 'none'}"}},
  {"StringLike":{"aws:ResourceTag/project":"${aws:PrincipalTag/team}-*"}},
+ {"ArnLike":{"aws:SourceArn":"arn:aws:s3:::${aws:PrincipalTag/bucket}"}},
+ {"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::${aws:PrincipalAccount}:role/${aws:PrincipalTag/role}"}},
+ {"StringLike":{"aws:userid":"AIDA*:${aws:username}"}},
+ {"ForAnyValue:StringLike":{"aws:TagKeys":["${aws:PrincipalTag/team}-*"]}},
+ {"StringEqualsIgnoreCase":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}},
+ {"StringNotLikeIfExists":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}*"}},
+ {"StringEquals":{"iam:PassedToService":"${aws:PrincipalTag/service}.amazonaws.com"}},
+ {"StringEquals":{"aws:SourceIdentity":"${aws:username}"}},
+ {"StringLike":{"s3:prefix":["","${aws:username}/*"]},"StringEquals":{"s3:delimiter":"/"}},
 ]
 def stmt():
     s={"Effect":R.choice(["Allow"]*4+["Deny"]),"Action":R.sample(acts,R.randint(1,3)),"Resource":R.choice(ress)}

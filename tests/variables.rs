@@ -164,6 +164,28 @@ fn a_default_is_the_same_pattern_while_the_variable_is_present() {
 }
 
 #[test]
+fn values_of_unrelated_variables_are_realised_apart() {
+    // two variables given the same default value made the false pattern equal the true one
+    let res = |r: &str| doc(json!([stmt("s3:GetObject", r, Value::Null)]));
+    let by_id = res("arn:aws:s3:::corp/${aws:userid}/*");
+    let by_team = res("arn:aws:s3:::corp/${aws:PrincipalTag/team}/*");
+    assert_eq!(verdict(&by_id, &by_team), "widened");
+    assert_eq!(verdict(&by_team, &by_id), "widened");
+    // a tag value cut from the resource (`home`) is also the value of the tag it must equal
+    let old = doc(json!([
+        {"Effect": "Deny", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::corp/${aws:PrincipalTag/team, 'shared'}/*"},
+        stmt("s3:*", "arn:aws:s3:::corp/home/*", Value::Null)
+    ]));
+    let new = doc(json!([stmt(
+        "s3:*",
+        "arn:aws:s3:::corp/home/*",
+        json!({"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}})
+    )]));
+    assert_eq!(verdict(&old, &new), "widened");
+}
+
+#[test]
 fn username_home_folders_are_decided() {
     let home = doc(json!([stmt(
         "s3:GetObject",

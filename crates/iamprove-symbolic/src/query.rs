@@ -1234,6 +1234,8 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
                 }
             }
         }
+        // the abstracted patterns the model makes false, with their place in `neg`
+        let mut false_atoms: Vec<(usize, &crate::symbolic::encode::AbstractAtom)> = Vec::new();
         for a in enc.abstract_atoms.iter().filter(|a| a.slot == slot) {
             let want = m.bools.get(&a.var).copied().unwrap_or(false);
             // a pattern on its own variable's field (`${aws:PrincipalTag/team}-*` on that tag):
@@ -1264,6 +1266,7 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
                     if want {
                         pos.push(pat);
                     } else {
+                        false_atoms.push((neg.len(), a));
                         neg.push(pat);
                     }
                 }
@@ -1305,9 +1308,22 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
             refined.insert(slot, w);
             continue;
         }
-        let pr: Vec<&Pattern> = pos.iter().collect();
-        let nr: Vec<&Pattern> = neg.iter().collect();
-        match automata::find_witness(&pr, &nr, &Limits::default()) {
+        let mut found = {
+            let pr: Vec<&Pattern> = pos.iter().collect();
+            let nr: Vec<&Pattern> = neg.iter().collect();
+            automata::find_witness(&pr, &nr, &Limits::default())
+        };
+        // Variables that only the false patterns read got values chosen alike (`example` for
+        // both `${aws:userid}` and `${aws:PrincipalTag/team}`), so a false pattern can resolve
+        // to a true one: other values for those, once.
+        if matches!(found, Ok(None))
+            && retry_false_variables(enc, m, slot, &mut ctx, &false_atoms, &mut neg)
+        {
+            let pr: Vec<&Pattern> = pos.iter().collect();
+            let nr: Vec<&Pattern> = neg.iter().collect();
+            found = automata::find_witness(&pr, &nr, &Limits::default());
+        }
+        match found {
             Ok(Some(w)) => {
                 set_slot_value(enc, &mut ctx, slot, &w);
                 refined.insert(slot, w);
@@ -1363,6 +1379,76 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
         enc.resource_account.as_deref(),
         ctx,
     ))
+}
+
+/// For [`build_request`]: give each variable that the false abstracted patterns of `slot` read,
+/// and that no true pattern of the slot reads, no exact equality ties and the request carries
+/// (single-valued), another string of its class than the values of the request's other
+/// single-valued keys; then resolve those patterns again into `neg`. Whether a value changed.
+/// Only a better candidate: the request is still replayed.
+fn retry_false_variables(
+    enc: &Encoder,
+    m: &Model,
+    slot: usize,
+    ctx: &mut Context,
+    false_atoms: &[(usize, &crate::symbolic::encode::AbstractAtom)],
+    neg: &mut [Pattern],
+) -> bool {
+    let true_keys: Vec<&str> = enc
+        .abstract_atoms
+        .iter()
+        .filter(|a| a.slot == slot && m.bools.get(&a.var).copied().unwrap_or(false))
+        .flat_map(|a| a.template.vars())
+        .collect();
+    let tied = |s: usize| enc.var_eqs.iter().any(|e| e.a == s || e.b == s);
+    let mut changed = false;
+    let mut done: Vec<&str> = Vec::new();
+    for (_, a) in false_atoms {
+        for k in a.template.vars() {
+            if true_keys.contains(&k) || done.contains(&k) {
+                continue;
+            }
+            done.push(k);
+            let Some(info) = enc.keys.get(k) else {
+                continue;
+            };
+            let Some(&vslot) = info.slots.first() else {
+                continue;
+            };
+            if info.multi || tied(vslot) || !ctx.contains_key(&info.key) {
+                continue;
+            }
+            let avoid: Vec<String> = ctx
+                .values()
+                .filter(|cv| !cv.multi)
+                .flat_map(|cv| cv.values.iter().cloned())
+                .collect();
+            if let Ok(v) = other_in_class(enc, m, vslot, &avoid) {
+                set_slot_value(enc, ctx, vslot, &v);
+                changed = true;
+            }
+        }
+    }
+    if !changed {
+        return false;
+    }
+    let lookup = |k: &str| -> Option<String> {
+        match ctx.get(k) {
+            Some(cv) if cv.values.len() == 1 && !cv.multi => Some(cv.values[0].clone()),
+            _ => None,
+        }
+    };
+    for (i, a) in false_atoms {
+        if let (Some(toks), Some(x)) = (a.template.resolve(&lookup), neg.get_mut(*i)) {
+            let key = crate::symbolic::encode::AtomKey {
+                toks,
+                mode: a.mode,
+                ignore_case: a.ignore_case,
+            };
+            *x = Pattern::compile(&key.spec());
+        }
+    }
+    true
 }
 
 /// Give `slot` the value `w` in the request's context (when its key is present there).
@@ -2121,6 +2207,7 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
                     multi: false,
                 },
             );
+            set_equal_slots(enc, m, ctx, vslot, y);
             continue;
         }
         let Some(w) = crate::symbolic::encode::widened(&a.template, a.mode, a.ignore_case) else {
@@ -2153,11 +2240,42 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
                 info.key.clone(),
                 CtxValue {
                     key: info.raw.clone(),
-                    values: vec![y],
+                    values: vec![y.clone()],
                     multi: false,
                 },
             );
+            set_equal_slots(enc, m, ctx, vslot, &y);
         }
+    }
+}
+
+/// The slots the model makes equal to `slot` (its true `VarEq` Booleans, transitively) take
+/// `slot`'s new value `y` too, as `realize_var_eqs` gave them one value before: a tag cut to
+/// `home` for `corp/${aws:PrincipalTag/team}/*` keeps `aws:ResourceTag/team =
+/// ${aws:PrincipalTag/team}` true.
+fn set_equal_slots(enc: &Encoder, m: &Model, ctx: &mut Context, slot: usize, y: &str) {
+    let mut group = vec![slot];
+    let mut i = 0;
+    while let Some(&s) = group.get(i) {
+        i += 1;
+        for e in &enc.var_eqs {
+            if !m.bools.get(&e.var).copied().unwrap_or(false) {
+                continue;
+            }
+            let other = if e.a == s {
+                e.b
+            } else if e.b == s {
+                e.a
+            } else {
+                continue;
+            };
+            if !group.contains(&other) {
+                group.push(other);
+            }
+        }
+    }
+    for &s in group.iter().skip(1) {
+        set_slot_value(enc, ctx, s, y);
     }
 }
 
