@@ -164,6 +164,15 @@ fn a_default_is_the_same_pattern_while_the_variable_is_present() {
 }
 
 #[test]
+fn a_two_variable_path_is_inside_its_one_variable_prefix() {
+    let res = |r: &str| doc(json!([stmt("s3:PutObject", r, Value::Null)]));
+    let team = res("arn:aws:s3:::corp/${aws:PrincipalTag/team}/*");
+    let user = res("arn:aws:s3:::corp/${aws:PrincipalTag/team}/${aws:username}/*");
+    assert_eq!(verdict(&team, &user), "no_widening");
+    assert_eq!(verdict(&user, &team), "widened");
+}
+
+#[test]
 fn values_of_unrelated_variables_are_realised_apart() {
     // two variables given the same default value made the false pattern equal the true one
     let res = |r: &str| doc(json!([stmt("s3:GetObject", r, Value::Null)]));

@@ -505,6 +505,29 @@ fn template_included(a: &AbstractAtom, b: &AbstractAtom) -> bool {
     if a.ignore_case || b.ignore_case {
         return false;
     }
+    // `b` = X·`*` and `a` starts with the same pieces X, variables and defaults included
+    // (`corp/${aws:PrincipalTag/team}/${aws:username}/*` ⊆ `corp/${aws:PrincipalTag/team}/*`),
+    // for any number of variables: a string of `a` has a prefix of X under the same values.
+    // In ARN modes only when X has five colons, so that the last `*` is a plain run.
+    if a.mode == b.mode {
+        if let Some((Piece::Star, x)) = b.template.pieces.split_last() {
+            let colons: usize = x
+                .iter()
+                .map(|p| match p {
+                    Piece::Lit(s) => s.matches(':').count(),
+                    _ => 0,
+                })
+                .sum();
+            let star_is_a_run = match a.mode {
+                matching::Mode::Plain => true,
+                matching::Mode::Resource | matching::Mode::Arn => colons >= 5,
+                _ => false,
+            };
+            if star_is_a_run && !x.is_empty() && a.template.pieces.starts_with(x) {
+                return true;
+            }
+        }
+    }
     let (Some((a1, va, a2)), Some((b1, vb, b2))) =
         (split_at_var(&a.template), split_at_var(&b.template))
     else {
