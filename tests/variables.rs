@@ -173,6 +173,25 @@ fn a_two_variable_path_is_inside_its_one_variable_prefix() {
 }
 
 #[test]
+fn a_value_is_cut_for_a_pattern_with_two_variables() {
+    // removing the Deny widens for the team `home`: that value is cut from the resource with
+    // the user name at its value
+    let allow = stmt(
+        "dynamodb:GetItem",
+        "arn:aws:s3:::corp/home/${aws:username}/*",
+        Value::Null,
+    );
+    let old = doc(json!([
+        {"Effect": "Deny", "Action": "dynamodb:GetItem",
+         "Resource": "arn:aws:s3:::corp/${aws:PrincipalTag/team}/${aws:username}/*"},
+        allow.clone()
+    ]));
+    let new = doc(json!([allow]));
+    assert_eq!(verdict(&old, &new), "widened");
+    assert_eq!(verdict(&new, &old), "no_widening");
+}
+
+#[test]
 fn values_of_unrelated_variables_are_realised_apart() {
     // two variables given the same default value made the false pattern equal the true one
     let res = |r: &str| doc(json!([stmt("s3:GetObject", r, Value::Null)]));

@@ -2113,18 +2113,76 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
         if !m.bools.get(&a.var).copied().unwrap_or(false) {
             continue;
         }
-        let vars: Vec<&str> = a.template.vars().collect();
-        let [v] = vars.as_slice() else { continue };
-        let Some(info) = enc.keys.get(*v) else {
-            continue;
+        let mut keys: Vec<String> = a.template.vars().map(str::to_owned).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for v in &keys {
+            // a pattern with more variables (`corp/${aws:PrincipalTag/team}/${aws:username}/*`):
+            // the others at their current values (or defaults), this one cut
+            let template = if keys.len() == 1 {
+                a.template.clone()
+            } else {
+                match with_others_fixed(&a.template, v, ctx) {
+                    Some(t) => t,
+                    None => continue,
+                }
+            };
+            choose_value_for(enc, m, ctx, a, &template, v);
+        }
+    }
+}
+
+/// `t` with every variable but `v` replaced by its value in `ctx` (single-valued) or its
+/// default; `None` when one has neither.
+fn with_others_fixed(
+    t: &crate::model::Template,
+    v: &str,
+    ctx: &Context,
+) -> Option<crate::model::Template> {
+    let mut pieces = Vec::with_capacity(t.pieces.len());
+    for p in &t.pieces {
+        match p {
+            crate::model::Piece::Var { key, default } if key != v => {
+                let value = match ctx.get(key) {
+                    Some(cv) if cv.values.len() == 1 && !cv.multi => cv.values[0].clone(),
+                    _ => default.clone()?,
+                };
+                pieces.push(crate::model::Piece::Lit(value));
+            }
+            other => pieces.push(other.clone()),
+        }
+    }
+    Some(crate::model::Template {
+        raw: t.raw.clone(),
+        pieces,
+        toks: Vec::new(),
+        compiled: None,
+    })
+}
+
+/// [`choose_variable_values`] for one true abstracted pattern `a`, read as `template` (its
+/// variables but `v` fixed).
+fn choose_value_for(
+    enc: &Encoder,
+    m: &Model,
+    ctx: &mut Context,
+    a: &crate::symbolic::encode::AbstractAtom,
+    template: &crate::model::Template,
+    v: &str,
+) {
+    {
+        let Some(info) = enc.keys.get(v) else {
+            return;
         };
         // (a key the model leaves out stays out: the pattern then reads its default)
         if info.multi || !ctx.contains_key(&info.key) {
-            continue;
+            return;
         }
-        let vslot = info.slots[0];
+        let Some(&vslot) = info.slots.first() else {
+            return;
+        };
         let Some(d) = enc.domain_of(a.slot) else {
-            continue;
+            return;
         };
         // the field's constraints: its class's atoms, or for a field realised lazily
         // (`realize_lazy`) the model's predicate truths
@@ -2136,7 +2194,7 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
         } else {
             let c = m.classes.get(&a.slot).copied().unwrap_or(0) as usize;
             let Some(class) = d.classes.get(c) else {
-                continue;
+                return;
             };
             for (i, p) in d.compiled.iter().enumerate() {
                 if class.atoms.get(i) {
@@ -2167,8 +2225,8 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
             }
         };
         let resolved_with = |val: &str| {
-            let look = |k: &str| if k == *v { Some(val.to_owned()) } else { None };
-            a.template.resolve(&look).map(|toks| {
+            let look = |k: &str| if k == v { Some(val.to_owned()) } else { None };
+            template.resolve(&look).map(|toks| {
                 Pattern::compile(
                     &crate::symbolic::encode::AtomKey {
                         toks,
@@ -2182,7 +2240,7 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
         // the current value works already?
         if let Some(cur) = ctx.get(&info.key).and_then(|cv| cv.values.first()).cloned() {
             if resolved_with(&cur).is_some_and(|p| witness_with(&p).is_some()) {
-                continue;
+                return;
             }
         }
         // the variable's preferred values (real accounts for an account key) that lie in its
@@ -2208,14 +2266,14 @@ fn choose_variable_values(enc: &Encoder, m: &Model, ctx: &mut Context) {
                 },
             );
             set_equal_slots(enc, m, ctx, vslot, y);
-            continue;
+            return;
         }
-        let Some(w) = crate::symbolic::encode::widened(&a.template, a.mode, a.ignore_case) else {
-            continue;
+        let Some(w) = crate::symbolic::encode::widened(template, a.mode, a.ignore_case) else {
+            return;
         };
         let wp = Pattern::compile(&w.spec());
         let Some(f) = witness_with(&wp) else {
-            continue;
+            return;
         };
         // cut: the longest value y with f matching the pattern under v = y
         let chars: Vec<char> = f.chars().collect();
