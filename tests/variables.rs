@@ -53,6 +53,11 @@ fn stmt(action: &str, resource: &str, cond: Value) -> Value {
     s
 }
 
+/// A policy of one unconditional `Allow` statement.
+fn allow_on(action: &str, resource: &str) -> Value {
+    doc(json!([stmt(action, resource, Value::Null)]))
+}
+
 fn tag_eq(op: &str) -> Value {
     json!({op: {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}})
 }
@@ -107,7 +112,7 @@ fn abac_tag_equals_tag_is_decided_in_both_directions() {
         "*",
         json!({"StringNotEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}})
     )]));
-    let any = doc(json!([stmt("s3:GetObject", "*", Value::Null)]));
+    let any = allow_on("s3:GetObject", "*");
     assert_eq!(verdict(&any, &acct), "no_widening");
     assert_eq!(verdict(&acct, &any), "widened");
     assert_eq!(verdict(&acct, &not_acct), "widened");
@@ -156,18 +161,25 @@ fn abac_prefix_of_a_tag_is_decided() {
 #[test]
 fn a_default_is_the_same_pattern_while_the_variable_is_present() {
     // the same pattern but for a default: equal while the tag is present
-    let res = |r: &str| doc(json!([stmt("s3:GetObject", r, Value::Null)]));
-    let shared = res("arn:aws:s3:::b/${aws:PrincipalTag/team, 'shared'}/*");
-    let team = res("arn:aws:s3:::b/${aws:PrincipalTag/team}/*");
+    let shared = allow_on(
+        "s3:GetObject",
+        "arn:aws:s3:::b/${aws:PrincipalTag/team, 'shared'}/*",
+    );
+    let team = allow_on("s3:GetObject", "arn:aws:s3:::b/${aws:PrincipalTag/team}/*");
     assert_eq!(verdict(&shared, &team), "no_widening");
     assert_eq!(verdict(&team, &shared), "widened");
 }
 
 #[test]
 fn a_two_variable_path_is_inside_its_one_variable_prefix() {
-    let res = |r: &str| doc(json!([stmt("s3:PutObject", r, Value::Null)]));
-    let team = res("arn:aws:s3:::corp/${aws:PrincipalTag/team}/*");
-    let user = res("arn:aws:s3:::corp/${aws:PrincipalTag/team}/${aws:username}/*");
+    let team = allow_on(
+        "s3:PutObject",
+        "arn:aws:s3:::corp/${aws:PrincipalTag/team}/*",
+    );
+    let user = allow_on(
+        "s3:PutObject",
+        "arn:aws:s3:::corp/${aws:PrincipalTag/team}/${aws:username}/*",
+    );
     assert_eq!(verdict(&team, &user), "no_widening");
     assert_eq!(verdict(&user, &team), "widened");
 }
@@ -194,9 +206,11 @@ fn a_value_is_cut_for_a_pattern_with_two_variables() {
 #[test]
 fn values_of_unrelated_variables_are_realised_apart() {
     // two variables given the same default value made the false pattern equal the true one
-    let res = |r: &str| doc(json!([stmt("s3:GetObject", r, Value::Null)]));
-    let by_id = res("arn:aws:s3:::corp/${aws:userid}/*");
-    let by_team = res("arn:aws:s3:::corp/${aws:PrincipalTag/team}/*");
+    let by_id = allow_on("s3:GetObject", "arn:aws:s3:::corp/${aws:userid}/*");
+    let by_team = allow_on(
+        "s3:GetObject",
+        "arn:aws:s3:::corp/${aws:PrincipalTag/team}/*",
+    );
     assert_eq!(verdict(&by_id, &by_team), "widened");
     assert_eq!(verdict(&by_team, &by_id), "widened");
     // a tag value cut from the resource (`home`) is also the value of the tag it must equal
@@ -215,26 +229,10 @@ fn values_of_unrelated_variables_are_realised_apart() {
 
 #[test]
 fn username_home_folders_are_decided() {
-    let home = doc(json!([stmt(
-        "s3:GetObject",
-        "arn:aws:s3:::b/home/${aws:username}/*",
-        Value::Null
-    )]));
-    let all = doc(json!([stmt(
-        "s3:GetObject",
-        "arn:aws:s3:::b/home/*",
-        Value::Null
-    )]));
-    let alice = doc(json!([stmt(
-        "s3:GetObject",
-        "arn:aws:s3:::b/home/alice/*",
-        Value::Null
-    )]));
-    let docs = doc(json!([stmt(
-        "s3:GetObject",
-        "arn:aws:s3:::b/home/${aws:username}/docs/*",
-        Value::Null
-    )]));
+    let home = allow_on("s3:GetObject", "arn:aws:s3:::b/home/${aws:username}/*");
+    let all = allow_on("s3:GetObject", "arn:aws:s3:::b/home/*");
+    let alice = allow_on("s3:GetObject", "arn:aws:s3:::b/home/alice/*");
+    let docs = allow_on("s3:GetObject", "arn:aws:s3:::b/home/${aws:username}/docs/*");
     assert_eq!(verdict(&all, &home), "no_widening");
     assert_eq!(verdict(&home, &all), "widened");
     assert_eq!(verdict(&home, &alice), "widened");

@@ -1213,12 +1213,7 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
         let Some(d) = enc.domain_of(slot) else {
             continue;
         };
-        let lookup = |k: &str| -> Option<String> {
-            match ctx.get(k) {
-                Some(cv) if cv.values.len() == 1 && !cv.multi => Some(cv.values[0].clone()),
-                _ => None,
-            }
-        };
+        let lookup = |k: &str| single_value(&ctx, k);
         let mut pos: Vec<Pattern> = Vec::new();
         let mut neg: Vec<Pattern> = Vec::new();
         if !d.fallback {
@@ -1257,12 +1252,7 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
             }
             match a.template.resolve(&lookup) {
                 Some(toks) => {
-                    let key = crate::symbolic::encode::AtomKey {
-                        toks,
-                        mode: a.mode,
-                        ignore_case: a.ignore_case,
-                    };
-                    let pat = Pattern::compile(&key.spec());
+                    let pat = a.pattern(toks);
                     if want {
                         pos.push(pat);
                     } else {
@@ -1287,10 +1277,10 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
         // makes equal
         for e in enc.var_eqs.iter().filter(|e| e.a == slot || e.b == slot) {
             let other = if e.a == slot { e.b } else { e.a };
-            let value = refined.get(&other).cloned().or_else(|| {
-                let (k, i) = slot_key(enc, other)?;
-                ctx.get(&k)?.values.get(i).cloned()
-            });
+            let value = refined
+                .get(&other)
+                .cloned()
+                .or_else(|| context_slot_value(enc, &ctx, other));
             if let Some(v) = value {
                 let lit = Pattern::compile(&PatternSpec::literal(&v));
                 if m.bools.get(&e.var).copied().unwrap_or(false) {
@@ -1432,32 +1422,35 @@ fn retry_false_variables(
     if !changed {
         return false;
     }
-    let lookup = |k: &str| -> Option<String> {
-        match ctx.get(k) {
-            Some(cv) if cv.values.len() == 1 && !cv.multi => Some(cv.values[0].clone()),
-            _ => None,
-        }
-    };
+    let lookup = |k: &str| single_value(ctx, k);
     for (i, a) in false_atoms {
         if let (Some(toks), Some(x)) = (a.template.resolve(&lookup), neg.get_mut(*i)) {
-            let key = crate::symbolic::encode::AtomKey {
-                toks,
-                mode: a.mode,
-                ignore_case: a.ignore_case,
-            };
-            *x = Pattern::compile(&key.spec());
+            *x = a.pattern(toks);
         }
     }
     true
 }
 
+/// The value of a key the request carries with exactly one value (how a policy variable reads
+/// it); `None` for a missing or multivalued key.
+fn single_value(ctx: &Context, k: &str) -> Option<String> {
+    match ctx.get(k) {
+        Some(cv) if cv.values.len() == 1 && !cv.multi => Some(cv.values[0].clone()),
+        _ => None,
+    }
+}
+
+/// The value `slot` has in the request's context, when its key is there with that many values.
+fn context_slot_value(enc: &Encoder, ctx: &Context, slot: usize) -> Option<String> {
+    let (k, i) = slot_key(enc, slot)?;
+    ctx.get(&k)?.values.get(i).cloned()
+}
+
 /// Give `slot` the value `w` in the request's context (when its key is present there).
 fn set_slot_value(enc: &Encoder, ctx: &mut Context, slot: usize, w: &str) {
-    for info in enc.keys.values() {
-        if let Some(pos) = info.slots.iter().position(|&s| s == slot) {
-            if let Some(x) = ctx.get_mut(&info.key).and_then(|cv| cv.values.get_mut(pos)) {
-                *x = w.to_owned();
-            }
+    if let Some((k, i)) = slot_key(enc, slot) {
+        if let Some(x) = ctx.get_mut(&k).and_then(|cv| cv.values.get_mut(i)) {
+            *x = w.to_owned();
         }
     }
 }
@@ -1765,14 +1758,7 @@ pub fn concretize(enc: &Encoder, req: &Request) -> Option<Model> {
             }),
         };
         let truth = match (value, a.template.resolve(&lookup)) {
-            (Some(v), Some(toks)) => {
-                let key = crate::symbolic::encode::AtomKey {
-                    toks,
-                    mode: a.mode,
-                    ignore_case: a.ignore_case,
-                };
-                Pattern::compile(&key.spec()).is_match(&v)
-            }
+            (Some(v), Some(toks)) => a.pattern(toks).is_match(&v),
             _ => false,
         };
         m.bools.insert(a.var, truth);
@@ -1962,19 +1948,8 @@ fn realize_var_eqs(enc: &Encoder, m: &Model, ctx: &mut Context) -> Result<(), St
     if enc.var_eqs.is_empty() {
         return Ok(());
     }
-    let get = |ctx: &Context, slot: usize| -> Option<String> {
-        let (k, i) = slot_key(enc, slot)?;
-        ctx.get(&k)?.values.get(i).cloned()
-    };
-    let set = |ctx: &mut Context, slot: usize, v: &str| {
-        if let Some((k, i)) = slot_key(enc, slot) {
-            if let Some(cv) = ctx.get_mut(&k) {
-                if let Some(x) = cv.values.get_mut(i) {
-                    *x = v.to_owned();
-                }
-            }
-        }
-    };
+    let get = |ctx: &Context, slot: usize| context_slot_value(enc, ctx, slot);
+    let set = |ctx: &mut Context, slot: usize, v: &str| set_slot_value(enc, ctx, slot, v);
     // groups of equal slots (union-find over the true equalities)
     let mut slots: Vec<usize> = enc.var_eqs.iter().flat_map(|e| [e.a, e.b]).collect();
     slots.sort_unstable();
@@ -2143,9 +2118,9 @@ fn with_others_fixed(
     for p in &t.pieces {
         match p {
             crate::model::Piece::Var { key, default } if key != v => {
-                let value = match ctx.get(key) {
-                    Some(cv) if cv.values.len() == 1 && !cv.multi => cv.values[0].clone(),
-                    _ => default.clone()?,
+                let value = match single_value(ctx, key) {
+                    Some(v) => v,
+                    None => default.clone()?,
                 };
                 pieces.push(crate::model::Piece::Lit(value));
             }
@@ -2226,16 +2201,7 @@ fn choose_value_for(
         };
         let resolved_with = |val: &str| {
             let look = |k: &str| if k == v { Some(val.to_owned()) } else { None };
-            template.resolve(&look).map(|toks| {
-                Pattern::compile(
-                    &crate::symbolic::encode::AtomKey {
-                        toks,
-                        mode: a.mode,
-                        ignore_case: a.ignore_case,
-                    }
-                    .spec(),
-                )
-            })
+            template.resolve(&look).map(|toks| a.pattern(toks))
         };
         // the current value works already?
         if let Some(cur) = ctx.get(&info.key).and_then(|cv| cv.values.first()).cloned() {

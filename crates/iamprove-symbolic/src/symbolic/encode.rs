@@ -201,6 +201,21 @@ pub struct AbstractAtom {
     pub ignore_case: bool,
 }
 
+impl AbstractAtom {
+    /// The pattern with its variables resolved to `toks` (`Template::resolve`), compiled in the
+    /// atom's mode and case.
+    pub fn pattern(&self, toks: Vec<Tok>) -> Pattern {
+        Pattern::compile(
+            &AtomKey {
+                toks,
+                mode: self.mode,
+                ignore_case: self.ignore_case,
+            }
+            .spec(),
+        )
+    }
+}
+
 /// `slot_a == slot_b` as strings: a pattern that is exactly one policy variable (`${v}`),
 /// compared for exact equality with a key that shares `v`'s string domain
 /// (`Encoder::link_variable_equalities`).
@@ -1694,20 +1709,7 @@ impl Encoder {
             return None;
         }
         let (key, default) = pure_variable(t)?;
-        let info = self.keys.get(key)?;
-        if info.multi || self.fixed.contains_key(key) {
-            return None;
-        }
-        let vslot = info.slots[0];
-        let d = self.vars.slots.get(slot)?.domain?;
-        if self.vars.slots.get(vslot)?.domain? != d {
-            return None;
-        }
-        let eq = if vslot == slot {
-            tt()
-        } else {
-            bvar(self.var_eq(slot, vslot))
-        };
+        let eq = self.equals_key(slot, key)?;
         let has = self.present(key);
         let dflt = match default {
             Some(dv) => {
@@ -1735,6 +1737,16 @@ impl Encoder {
         var: usize,
     ) -> Option<T> {
         let (key, nullable) = one_variable(t, mode, ignore_case)?;
+        let eq = self.equals_key(slot, key)?;
+        let has = self.present(key);
+        let decided = if nullable { bvar(var) } else { not(bvar(var)) };
+        Some(implies(and([has, eq]), decided))
+    }
+
+    /// "`slot` equals the value of `key`" as an exact term, when `key` is a free single-valued
+    /// key whose slot shares `slot`'s string domain: true for the key's own slot, else the
+    /// [`VarEq`] Boolean of the two slots. `None` otherwise.
+    fn equals_key(&mut self, slot: usize, key: &str) -> Option<T> {
         let info = self.keys.get(key)?;
         if info.multi || self.fixed.contains_key(key) {
             return None;
@@ -1744,14 +1756,11 @@ impl Encoder {
         if self.vars.slots.get(vslot)?.domain? != d {
             return None;
         }
-        let eq = if vslot == slot {
+        Some(if vslot == slot {
             tt()
         } else {
             bvar(self.var_eq(slot, vslot))
-        };
-        let has = self.present(key);
-        let decided = if nullable { bvar(var) } else { not(bvar(var)) };
-        Some(implies(and([has, eq]), decided))
+        })
     }
 
     /// The Boolean "slot `a` equals slot `b`" (one per unordered pair).
