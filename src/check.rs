@@ -1414,6 +1414,7 @@ fn only_assumable_by(
             limits: opts.limits,
             dump_smt: None,
             well_formed: opts.well_formed,
+            declared_shapes: true,
         },
         ..crate::trust::TrustOptions::default()
     };

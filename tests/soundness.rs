@@ -285,6 +285,30 @@ fn resource_shapes_the_catalog_lacks_are_not_ruled_out() {
     }
 }
 
+/// A shape the policies pair with an action is one more format where no format of the action
+/// overlaps it, decided on the exact shapes: read with any colon-free account,
+/// `arn:aws:s3:::*b/x` overlapped the access-point format of `s3:ListBucket` and was dropped, so
+/// `ListBucket` on `arn:aws:s3:::${team}-data/*` was `no_widening` while the same grant on
+/// `arn:aws:s3:::red-data/*` widened (found by `variables::generated_abac_pairs_are_sound`).
+#[test]
+fn a_declared_shape_is_not_dropped_for_an_overlap_of_loosened_accounts() {
+    let old = doc(json!([{"Effect": "Allow", "Action": "ec2:StartInstances", "Resource": "*"}]));
+    for resource in [
+        "arn:aws:s3:::red-data/*",
+        "arn:aws:s3:::*b/x",
+        "arn:aws:s3:::*/*",
+        "arn:aws:s3:::${aws:PrincipalTag/team}-data/*",
+    ] {
+        let new =
+            doc(json!([{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": resource}]));
+        let findings = assert_widened(&old, &new);
+        assert_eq!(
+            findings[0]["request"]["action"], "s3:ListBucket",
+            "{resource}"
+        );
+    }
+}
+
 #[test]
 fn get_caller_identity_is_always_allowed() {
     let deny_all = doc(json!([{"Effect": "Deny", "Action": "sts:*", "Resource": "*"}]));

@@ -104,6 +104,7 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (Verdict, Option<St
             limits: opts.limits,
             dump_smt: opts.dump_smt.clone(),
             well_formed: opts.well_formed,
+            declared_shapes: true,
         },
     };
     let f = compare(

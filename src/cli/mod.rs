@@ -334,6 +334,7 @@ impl SolverArgs {
             limits: crate::query::query_limits(),
             dump_smt: self.dump_smt.clone(),
             well_formed: true,
+            declared_shapes: true,
         }
     }
 }

@@ -316,6 +316,11 @@ pub struct QueryOptions {
     /// Restrict resources to the ARN formats of the actions named (`Encoder::well_formed_resources`).
     /// Leaving it out only adds requests: a proof without it is still a proof.
     pub well_formed: bool,
+    /// With `well_formed`: also admit the resource shapes the policies pair with an action that
+    /// no catalog format of it overlaps (a resource type the catalog may not list yet). Without
+    /// them the query has fewer requests: its witnesses name catalog formats only, and a proof
+    /// is not a proof under the listed assumption (`diff` then asks again with them).
+    pub declared_shapes: bool,
 }
 
 impl Default for QueryOptions {
@@ -325,6 +330,7 @@ impl Default for QueryOptions {
             limits: query_limits(),
             dump_smt: None,
             well_formed: true,
+            declared_shapes: true,
         }
     }
 }
@@ -361,7 +367,7 @@ impl Prepared {
         let q = build(&mut enc);
         // only requests AWS can send: resources of the formats of the actions named
         if opts.well_formed {
-            enc.well_formed_resources();
+            enc.well_formed_resources(opts.declared_shapes);
         }
         // account- and ARN-valued context keys, and S3 bucket names for every action (a few
         // atoms, kept when the catalog's formats are left out)

@@ -327,7 +327,7 @@ fn format_key(toks: Vec<Tok>) -> AtomKey {
 }
 
 /// What a proof relies on when requests are restricted to well-formed resources.
-pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it); in those formats a region is empty or a run of `a-z`, `0-9` and `-`, an account is 12 digits, `aws`, or empty (regional formats only), a bucket name is letters, digits, `.`, `-` and `_`, and every other placeholder but a path (a name, an ID, a key) is never empty";
+pub(crate) const WELL_FORMED_ASSUMPTION: &str = "well-formed requests: an action named literally acts on `*` or on resources of the ARN formats the action catalog lists for it (or of a shape the policies themselves pair with it that overlaps none of those formats: a resource type the catalog does not list for it yet); in those formats a region is empty or a run of `a-z`, `0-9` and `-`, an account is 12 digits, `aws`, or empty (regional formats only), a bucket name is letters, digits, `.`, `-` and `_`, and every other placeholder but a path (a name, an ID, a key) is never empty";
 
 /// At most this many distinct ARN formats constrain the resource field of one query
 /// ([`Encoder::well_formed_resources`]).
@@ -2141,7 +2141,7 @@ impl Encoder {
     /// services the resource patterns name are constrained (while they fit), so that a policy
     /// listing thousands of actions keeps an exactly partitioned resource field; findings on the
     /// others may then name a resource no service forms (a false positive, never a false proof).
-    pub(crate) fn well_formed_resources(&mut self) {
+    pub(crate) fn well_formed_resources(&mut self, declared_shapes: bool) {
         let literals: Vec<String> = self.domains[ACTION_DOMAIN]
             .atoms
             .iter()
@@ -2226,38 +2226,44 @@ impl Encoder {
         let mut patterns: FxHashMap<Vec<Tok>, Pattern> = FxHashMap::default();
         let mut overlap: FxHashMap<(Vec<Tok>, Vec<Tok>), bool> = FxHashMap::default();
         for (a, formats) in chosen {
-            let mut formats = loosen(formats);
             // the catalog may lag the service: a resource shape the policies pair with the action
-            // and that no format of the action covers is taken as one more format
-            let declared = loosen(self.declared_shapes(&a));
-            let catalog = formats.len();
-            for d in declared {
-                let mut covered = false;
-                for f in &formats[..catalog] {
-                    let key = (d.clone(), f.clone());
-                    if let Some(&o) = overlap.get(&key) {
-                        covered = o;
-                    } else {
-                        for t in [&d, f] {
-                            if !patterns.contains_key(t) {
-                                let p = Pattern::compile(&format_key(t.clone()).spec());
-                                patterns.insert(t.clone(), p);
-                            }
+            // and that no format of the action overlaps is taken as one more format (a resource
+            // type the catalog does not list for the action yet). Overlap is decided on the
+            // exact shapes, any account variant of the shape against any format: read with any
+            // colon-free account (`family`) they overlap where no request does
+            // (`arn:aws:s3:::*b/x` and an access point's `arn:aws:s3:R:A:accesspoint/…`), which
+            // dropped the shape and with it requests the listed assumption covers.
+            let exact = formats;
+            let mut formats = loosen(exact.clone());
+            let declared = if declared_shapes {
+                self.declared_shapes(&a)
+            } else {
+                Vec::new()
+            };
+            for variants in declared {
+                let covered = variants.iter().any(|d| {
+                    exact.iter().any(|f| {
+                        *overlap.entry((d.clone(), f.clone())).or_insert_with(|| {
+                            let dp = patterns
+                                .entry(d.clone())
+                                .or_insert_with(|| Pattern::compile(&format_key(d.clone()).spec()))
+                                .clone();
+                            let fp = patterns
+                                .entry(f.clone())
+                                .or_insert_with(|| Pattern::compile(&format_key(f.clone()).spec()))
+                                .clone();
+                            // exact product reachability; an exceeded budget counts as not
+                            // covered (the shape stays: more requests)
+                            automata::patterns_overlap(&dp, &fp, &small).unwrap_or(false)
+                        })
+                    })
+                });
+                if !covered {
+                    for l in loosen(variants) {
+                        if !formats.contains(&l) {
+                            formats.push(l);
                         }
-                        let (Some(dp), Some(fp)) = (patterns.get(&d), patterns.get(f)) else {
-                            continue;
-                        };
-                        // exact product reachability; case-folding patterns (none in ARNs)
-                        // by the search, where an exceeded budget counts as not covered
-                        covered = automata::patterns_overlap(dp, fp, &small).unwrap_or(false);
-                        overlap.insert(key, covered);
                     }
-                    if covered {
-                        break;
-                    }
-                }
-                if !covered && !formats.contains(&d) {
-                    formats.push(d);
                 }
             }
             let is_a = self.pred_of(ACTION_SLOT, vec![AtomKey::literal(&a)]);
@@ -2270,10 +2276,10 @@ impl Encoder {
 
     /// The resource patterns of the statements whose `Action` element names `action`, as
     /// `Format` patterns read loosely (a wildcard before the fifth colon: a run without `:`;
-    /// after it, any run). `*` says nothing and is left out; a pattern with policy variables
-    /// stands for any resource.
-    fn declared_shapes(&self, action: &str) -> Vec<Vec<Tok>> {
-        let mut out = Vec::new();
+    /// after it, any run), each as its account-syntax variants (`wellformed::shape_variants`).
+    /// `*` says nothing and is left out; a pattern with policy variables stands for any resource.
+    fn declared_shapes(&self, action: &str) -> Vec<Vec<Vec<Tok>>> {
+        let mut out: Vec<Vec<Vec<Tok>>> = Vec::new();
         for (act, ress) in &self.declared {
             let hit = act.patterns.iter().any(|p| p.matches_lower(action));
             if hit == act.negated {
@@ -2312,10 +2318,9 @@ impl Encoder {
                     }
                 }
                 // requests on it still have AWS's account and region syntax
-                for toks in crate::wellformed::shape_variants(toks) {
-                    if !out.contains(&toks) {
-                        out.push(toks);
-                    }
+                let variants = crate::wellformed::shape_variants(toks);
+                if !out.contains(&variants) {
+                    out.push(variants);
                 }
             }
         }
