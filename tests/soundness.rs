@@ -309,6 +309,41 @@ fn a_declared_shape_is_not_dropped_for_an_overlap_of_loosened_accounts() {
     }
 }
 
+/// A finding names a resource of its action's catalog formats whenever a widening there exists:
+/// the query is asked first without the shapes the policies pair with actions beyond the
+/// catalog. Before, `s3:ListBucket` granted on `arn:aws:s3:::logs/*` gave the finding
+/// "ListBucket on `arn:aws:s3:::logs/`", an object ARN no bucket action is sent with (and
+/// `GetObject` on the bucket), and `ec2:ModifyVolume` next to `instance/*` and `vpc/*` patterns
+/// could name one ARN matching all of them (`arn:aws:ec2:::instance/:…:volume/:vpc/` in
+/// AWSApplicationMigrationEC2Access v1→v2).
+#[test]
+fn findings_name_resources_of_catalog_formats_where_they_can() {
+    let old = doc(json!([{"Effect": "Allow", "Action": "ec2:StartInstances", "Resource": "*"}]));
+    let news = [
+        json!([{"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"],
+            "Resource": ["arn:aws:s3:::logs", "arn:aws:s3:::logs/*"]}]),
+        json!([{"Effect": "Allow", "Action": ["ec2:ModifyVolume", "ec2:AttachVolume"],
+            "Resource": ["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*:*:vpc/*",
+                         "arn:aws:ec2:*:*:volume/*"]}]),
+    ];
+    for new in news {
+        let new = doc(new);
+        let mut o = opts();
+        o.max_findings = 5;
+        let f = compare(&identity(&old), &identity(&new), &o, "widened");
+        assert!(f.internal.is_none() && f.unknown.is_none(), "{new}");
+        assert!(!f.findings.is_empty(), "{new}");
+        for x in &f.findings {
+            let a = x.action.example.to_lowercase();
+            let r = &x.resource.example;
+            assert!(
+                iamprove::wellformed::resource_well_formed(&a, r),
+                "{a} on {r}: outside the action's formats"
+            );
+        }
+    }
+}
+
 #[test]
 fn get_caller_identity_is_always_allowed() {
     let deny_all = doc(json!([{"Effect": "Deny", "Action": "sts:*", "Resource": "*"}]));
