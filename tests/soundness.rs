@@ -310,8 +310,8 @@ fn a_declared_shape_is_not_dropped_for_an_overlap_of_loosened_accounts() {
 }
 
 /// A finding names a resource of its action's catalog formats whenever a widening there exists:
-/// the query is asked first without the shapes the policies pair with actions beyond the
-/// catalog. Before, `s3:ListBucket` granted on `arn:aws:s3:::logs/*` gave the finding
+/// a finding outside them is asked for again without the shapes the policies pair with actions
+/// beyond the catalog. Before, `s3:ListBucket` granted on `arn:aws:s3:::logs/*` gave the finding
 /// "ListBucket on `arn:aws:s3:::logs/`", an object ARN no bucket action is sent with (and
 /// `GetObject` on the bucket), and `ec2:ModifyVolume` next to `instance/*` and `vpc/*` patterns
 /// could name one ARN matching all of them (`arn:aws:ec2:::instance/:…:volume/:vpc/` in

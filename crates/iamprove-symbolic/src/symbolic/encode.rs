@@ -289,6 +289,9 @@ pub struct Encoder {
     pub vars_inexact: bool,
     /// Constraints that every request satisfies (domain shapes, linked keys).
     pub background: Vec<T>,
+    /// The actions (lower case) whose well-formed resources include a shape the policies pair
+    /// with them beyond the catalog (`Encoder::well_formed_resources`).
+    pub shaped_actions: Vec<String>,
     /// Notes for the report (bounds, abstractions).
     pub notes: Vec<String>,
     /// The symbolic principal is an IAM user or role session (never anonymous).
@@ -679,6 +682,7 @@ impl Encoder {
             var_eqs: Vec::new(),
             vars_inexact: false,
             background: Vec::new(),
+            shaped_actions: Vec::new(),
             notes: Vec::new(),
             assumptions: Vec::new(),
             identity_only,
@@ -2263,6 +2267,9 @@ impl Encoder {
                         if !formats.contains(&l) {
                             formats.push(l);
                         }
+                    }
+                    if !self.shaped_actions.contains(&a) {
+                        self.shaped_actions.push(a.clone());
                     }
                 }
             }
