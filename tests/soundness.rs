@@ -314,8 +314,7 @@ fn a_declared_shape_is_not_dropped_for_an_overlap_of_loosened_accounts() {
 /// beyond the catalog. Before, `s3:ListBucket` granted on `arn:aws:s3:::logs/*` gave the finding
 /// "ListBucket on `arn:aws:s3:::logs/`", an object ARN no bucket action is sent with (and
 /// `GetObject` on the bucket), and `ec2:ModifyVolume` next to `instance/*` and `vpc/*` patterns
-/// could name one ARN matching all of them (`arn:aws:ec2:::instance/:…:volume/:vpc/` in
-/// AWSApplicationMigrationEC2Access v1→v2).
+/// could name one ARN matching all of them (`arn:aws:ec2:::instance/:vpc/:volume/`).
 #[test]
 fn findings_name_resources_of_catalog_formats_where_they_can() {
     let old = doc(json!([{"Effect": "Allow", "Action": "ec2:StartInstances", "Resource": "*"}]));
