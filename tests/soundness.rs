@@ -41,7 +41,7 @@ const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
 /// The oracle for identity-policy answers, written independently of `query::Side`: the policy
 /// alone in the principal's account; a KMS key or a role (for sts: actions) with its own policy
 /// delegating to the principal's account root (conformance.py's `strict_grant`).
-fn oracle_allows(pol: &Value, req: &Request) -> bool {
+pub(crate) fn oracle_allows(pol: &Value, req: &Request) -> bool {
     let mut sc = Scenario::empty();
     sc.identity_policies = vec![policy(pol, PolicyType::Identity)];
     let mut r = req.clone();

@@ -9,6 +9,8 @@ use iamprove::request::{Context, CtxValue, Principal, Request};
 use iamprove::scenario::Scenario;
 use serde_json::{json, Value};
 
+use crate::soundness::oracle_allows;
+
 fn policy(doc: &Value) -> iamprove::model::Policy {
     iamprove::parse::parse_policy(&Json::from_value(doc), PolicyType::Identity, "test")
         .unwrap_or_else(|e| panic!("{doc}: {e:?}"))
@@ -401,6 +403,33 @@ fn allows(pol: &Value, req: &Request) -> bool {
     iamprove::eval::evaluate(&sc, req).decision == iamprove::eval::Decision::Allow
 }
 
+/// A resource pattern with each policy variable read as `*` (a variable may hold any text).
+fn loosen_variables(pattern: &str) -> String {
+    let mut loose = String::new();
+    let mut in_var = false;
+    for c in pattern.chars() {
+        match c {
+            '$' => {
+                in_var = true;
+                loose.push('*');
+            }
+            '}' if in_var => in_var = false,
+            _ if in_var => {}
+            c => loose.push(c),
+        }
+    }
+    loose
+}
+
+/// Does the plain glob `pattern` (`*` any run) match `s`?
+fn glob_matches(pattern: &str, s: &str) -> bool {
+    iamprove::matching::compile(
+        &iamprove::matching::tokens(pattern, true),
+        iamprove::matching::Mode::Plain,
+    )
+    .is_match(s)
+}
+
 /// Variable-heavy pairs: a `no_widening` never has a sampled request that NEW allows and OLD
 /// denies; `widened` findings were replayed by `diff` itself. Prints the decided rate.
 #[test]
@@ -419,20 +448,7 @@ fn generated_variable_pairs_are_sound_and_decided() {
             .iter()
             .flat_map(|d| d["Statement"].as_array().cloned().unwrap_or_default())
             .map(|st| {
-                let r = st["Resource"].as_str().unwrap_or("*");
-                let mut loose = String::new();
-                let mut in_var = false;
-                for c in r.chars() {
-                    match c {
-                        '$' => {
-                            in_var = true;
-                            loose.push('*');
-                        }
-                        '}' if in_var => in_var = false,
-                        _ if in_var => {}
-                        c => loose.push(c),
-                    }
-                }
+                let loose = loosen_variables(st["Resource"].as_str().unwrap_or("*"));
                 (st["Action"].as_str().unwrap_or("").to_lowercase(), loose)
             })
             .collect();
@@ -441,14 +457,7 @@ fn generated_variable_pairs_are_sound_and_decided() {
             r.resource == "*"
                 || iamprove::wellformed::well_formed(&a, &r.resource)
                 || shapes.iter().any(|(sa, sr)| {
-                    let g = |p: &str, s: &str| {
-                        iamprove::matching::compile(
-                            &iamprove::matching::tokens(p, true),
-                            iamprove::matching::Mode::Plain,
-                        )
-                        .is_match(s)
-                    };
-                    sr != "*" && g(sa, &a) && g(sr, &r.resource)
+                    sr != "*" && glob_matches(sa, &a) && glob_matches(sr, &r.resource)
                 })
         };
         match verdict(&old, &new) {
@@ -743,57 +752,16 @@ fn abac_request(g: &mut Gen, old: &Value, new: &Value) -> Request {
     q
 }
 
-/// The identity-policy model: the policy alone in the principal's account; a KMS key or a role
-/// (for `sts:` actions) has its own policy delegating to the account (as `tests/soundness.rs`).
-fn identity_allows(pol: &Value, req: &Request) -> bool {
-    let mut sc = Scenario::empty();
-    sc.identity_policies = vec![policy(pol)];
-    let strict_key = req.resource.contains(":kms:") && req.resource.contains(":key/");
-    let strict_role = req.resource.starts_with("arn:aws:iam::")
-        && req.resource.contains(":role/")
-        && req.action.to_lowercase().starts_with("sts:");
-    if strict_key || strict_role {
-        let grant = doc(json!([{"Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{}:root", req.principal.account)},
-            "Action": "*", "Resource": "*"}]));
-        sc.resource_policy = Some(
-            iamprove::parse::parse_policy(&Json::from_value(&grant), PolicyType::Resource, "t")
-                .unwrap(),
-        );
-    }
-    iamprove::eval::evaluate(&sc, req).decision == iamprove::eval::Decision::Allow
-}
-
 /// A request a proof covers: `*`, a well-formed resource of the action, or a shape the
 /// policies pair with the action that no catalog format of it overlaps (the listed
 /// assumption), with values AWS can give.
 fn proof_covers(old: &Value, new: &Value, r: &Request) -> bool {
     let a = r.action.to_lowercase();
-    let g = |p: &str, s: &str| {
-        iamprove::matching::compile(
-            &iamprove::matching::tokens(p, true),
-            iamprove::matching::Mode::Plain,
-        )
-        .is_match(s)
-    };
     let shape = [old, new]
         .iter()
         .flat_map(|d| d["Statement"].as_array().cloned().unwrap_or_default())
         .any(|st| {
-            let ress = st["Resource"].as_str().unwrap_or("*");
-            let mut loose = String::new();
-            let mut in_var = false;
-            for c in ress.chars() {
-                match c {
-                    '$' => {
-                        in_var = true;
-                        loose.push('*');
-                    }
-                    '}' if in_var => in_var = false,
-                    _ if in_var => {}
-                    c => loose.push(c),
-                }
-            }
+            let loose = loosen_variables(st["Resource"].as_str().unwrap_or("*"));
             let acts: Vec<String> = match &st["Action"] {
                 Value::String(s) => vec![s.clone()],
                 Value::Array(xs) => xs.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
@@ -830,8 +798,8 @@ fn proof_covers(old: &Value, new: &Value, r: &Request) -> bool {
                 b
             };
             loose != "*"
-                && acts.iter().any(|sa| g(&sa.to_lowercase(), &a))
-                && g(&loose, &r.resource)
+                && acts.iter().any(|sa| glob_matches(&sa.to_lowercase(), &a))
+                && glob_matches(&loose, &r.resource)
                 && new_type()
         });
     let values_ok = r.context.iter().all(|(k, v)| {
@@ -878,7 +846,7 @@ fn generated_abac_pairs_are_sound() {
                         }
                         checked += 1;
                         assert!(
-                            !identity_allows(new, &r) || identity_allows(old, &r),
+                            !oracle_allows(new, &r) || oracle_allows(old, &r),
                             "false proof: {} on {} ctx {:?} principal {}; OLD {old} NEW {new}",
                             r.action,
                             r.resource,
@@ -893,8 +861,8 @@ fn generated_abac_pairs_are_sound() {
                     let found = (0..400).any(|_| {
                         let r = abac_request(&mut g, old, new);
                         proof_covers(old, new, &r)
-                            && identity_allows(new, &r)
-                            && !identity_allows(old, &r)
+                            && oracle_allows(new, &r)
+                            && !oracle_allows(old, &r)
                     });
                     seen += usize::from(found);
                 }

@@ -467,6 +467,17 @@ fn declared_template_shape(t: &Template) -> Vec<Tok> {
     out
 }
 
+/// The colons in the literal pieces of a template's prefix (five fix an ARN's resource part).
+fn literal_colons(pieces: &[Piece]) -> usize {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(s) => s.matches(':').count(),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// `(before, variable, after)` of a template with exactly one variable.
 fn split_at_var(t: &Template) -> Option<(&[Piece], &Piece, &[Piece])> {
     let mut at = None;
@@ -529,16 +540,9 @@ fn template_included(a: &AbstractAtom, b: &AbstractAtom) -> bool {
     // In ARN modes only when X has five colons, so that the last `*` is a plain run.
     if a.mode == b.mode {
         if let Some((Piece::Star, x)) = b.template.pieces.split_last() {
-            let colons: usize = x
-                .iter()
-                .map(|p| match p {
-                    Piece::Lit(s) => s.matches(':').count(),
-                    _ => 0,
-                })
-                .sum();
             let star_is_a_run = match a.mode {
                 matching::Mode::Plain => true,
-                matching::Mode::Resource | matching::Mode::Arn => colons >= 5,
+                matching::Mode::Resource | matching::Mode::Arn => literal_colons(x) >= 5,
                 _ => false,
             };
             if star_is_a_run && !x.is_empty() && a.template.pieces.starts_with(x) {
@@ -573,16 +577,9 @@ fn template_included(a: &AbstractAtom, b: &AbstractAtom) -> bool {
     if a.mode == plain {
         return plain_included(a1, b1) && plain_included(a2, b2);
     }
-    let colons: usize = a1
-        .iter()
-        .map(|p| match p {
-            Piece::Lit(s) => s.matches(':').count(),
-            _ => 0,
-        })
-        .sum();
     matches!(a.mode, matching::Mode::Resource | matching::Mode::Arn)
         && a1 == b1
-        && colons >= 5
+        && literal_colons(a1) >= 5
         && plain_included(a2, b2)
 }
 
@@ -2247,19 +2244,25 @@ impl Encoder {
             for variants in declared {
                 let covered = variants.iter().any(|d| {
                     exact.iter().any(|f| {
-                        *overlap.entry((d.clone(), f.clone())).or_insert_with(|| {
-                            let dp = patterns
-                                .entry(d.clone())
-                                .or_insert_with(|| Pattern::compile(&format_key(d.clone()).spec()))
-                                .clone();
-                            let fp = patterns
-                                .entry(f.clone())
-                                .or_insert_with(|| Pattern::compile(&format_key(f.clone()).spec()))
-                                .clone();
-                            // exact product reachability; an exceeded budget counts as not
-                            // covered (the shape stays: more requests)
-                            automata::patterns_overlap(&dp, &fp, &small).unwrap_or(false)
-                        })
+                        let key = (d.clone(), f.clone());
+                        if let Some(&o) = overlap.get(&key) {
+                            return o;
+                        }
+                        for t in [d, f] {
+                            patterns
+                                .entry(t.clone())
+                                .or_insert_with(|| Pattern::compile(&format_key(t.clone()).spec()));
+                        }
+                        // exact product reachability; an exceeded budget counts as not covered
+                        // (the shape stays: more requests)
+                        let o = match (patterns.get(d), patterns.get(f)) {
+                            (Some(dp), Some(fp)) => {
+                                automata::patterns_overlap(dp, fp, &small).unwrap_or(false)
+                            }
+                            _ => false,
+                        };
+                        overlap.insert(key, o);
+                        o
                     })
                 });
                 if !covered {
