@@ -1193,6 +1193,7 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
     realize_var_eqs(enc, m, &mut ctx)?;
     // a variable read by a pattern the model makes true: its value cut out of a string of the
     // field's class that matches the pattern's widened shape
+    choose_variable_values_jointly(enc, m, &mut ctx);
     choose_variable_values(enc, m, &mut ctx);
     // 2. string slots refined for abstracted patterns (policy variables). A slot that another
     // slot's patterns read as a variable goes first, and each refined value is in the context at
@@ -2141,6 +2142,309 @@ fn with_others_fixed(
     })
 }
 
+/// The constraints the model puts on one string field: its class's atoms, or for a field
+/// realised lazily (`realize_lazy`) the model's predicate truths.
+struct FieldConstraints<'e> {
+    lazy: bool,
+    pos: Vec<&'e Pattern>,
+    neg: Vec<&'e Pattern>,
+    preds: Vec<(Vec<&'e Pattern>, bool)>,
+}
+
+impl<'e> FieldConstraints<'e> {
+    fn of(enc: &'e Encoder, m: &Model, slot: usize) -> Option<Self> {
+        let d = enc.domain_of(slot)?;
+        let mut out = FieldConstraints {
+            lazy: d.fallback,
+            pos: Vec::new(),
+            neg: Vec::new(),
+            preds: Vec::new(),
+        };
+        if d.fallback {
+            out.preds = lazy_truths(enc, m, slot);
+        } else {
+            let c = m.classes.get(&slot).copied().unwrap_or(0) as usize;
+            let class = d.classes.get(c)?;
+            for (i, p) in d.compiled.iter().enumerate() {
+                if class.atoms.get(i) {
+                    out.pos.push(p);
+                } else {
+                    out.neg.push(p);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// A string of the field's constraints that also matches every pattern of `extra`.
+    fn witness_with(&self, extra: &[&Pattern]) -> Option<String> {
+        if self.lazy {
+            let literals: Vec<automata::Literal<'_>> = self
+                .preds
+                .iter()
+                .map(|(m, t)| (m.as_slice(), *t))
+                .chain(extra.iter().map(|p| (std::slice::from_ref(p), true)))
+                .collect();
+            automata::realize_literals(&literals, &LAZY_LIMITS, 5_000)
+                .ok()
+                .flatten()
+        } else {
+            let mut pp = self.pos.clone();
+            pp.extend_from_slice(extra);
+            automata::find_witness(&pp, &self.neg, &Limits::default())
+                .ok()
+                .flatten()
+        }
+    }
+}
+
+/// What a variable of an abstracted pattern reads while values are cut ([`cut_jointly`]).
+enum Reading {
+    /// This text (literal, as a substituted value is).
+    Text(String),
+    /// Any run: a value not chosen yet.
+    Any,
+}
+
+/// The tokens of abstracted pattern `a` with each variable read by `read(key, default)`;
+/// `None` when a variable reads nothing (a missing key without a default).
+fn tokens_reading(
+    a: &crate::symbolic::encode::AbstractAtom,
+    read: &dyn Fn(&str, &Option<String>) -> Option<Reading>,
+) -> Option<Vec<crate::matching::Tok>> {
+    use crate::matching::Tok;
+    use crate::model::Piece;
+    let mut toks = Vec::new();
+    for p in &a.template.pieces {
+        match p {
+            Piece::Lit(s) => toks.extend(s.chars().map(Tok::Lit)),
+            Piece::Star => toks.push(Tok::Run),
+            Piece::Quest => toks.push(Tok::One),
+            Piece::Var { key, default } => match read(key, default)? {
+                Reading::Text(v) => toks.extend(v.chars().map(Tok::Lit)),
+                Reading::Any => toks.push(Tok::Run),
+            },
+        }
+    }
+    Some(toks)
+}
+
+/// The longest string [`cut_jointly`] cuts values from (its substrings are the candidates).
+const JOINT_CUT_MAX_CHARS: usize = 160;
+/// How many full assignments [`cut_jointly`] tries.
+const JOINT_CUT_MAX_TRIES: usize = 4_096;
+
+/// When two or more true abstracted patterns of one field read variables, their values are cut
+/// together out of one string of the field's class that matches all their widened shapes. Cut
+/// apart ([`choose_value_for`]), each from its own string, they may fit no common string
+/// (`home/` for `corp/${aws:PrincipalTag/team, 'shared'}/*` beside any user name for
+/// `corp/home/${aws:username}/*`), and the refinement loop then ran out of candidates. Only a
+/// better candidate: the request is still replayed.
+fn choose_variable_values_jointly(enc: &Encoder, m: &Model, ctx: &mut Context) {
+    use crate::symbolic::encode::AbstractAtom;
+    let truth = |a: &AbstractAtom| m.bools.get(&a.var).copied().unwrap_or(false);
+    let mut slots: Vec<usize> = enc
+        .abstract_atoms
+        .iter()
+        .filter(|a| truth(a))
+        .map(|a| a.slot)
+        .collect();
+    slots.sort_unstable();
+    slots.dedup();
+    for slot in slots {
+        let (trues, falses): (Vec<&AbstractAtom>, Vec<&AbstractAtom>) = enc
+            .abstract_atoms
+            .iter()
+            .filter(|a| a.slot == slot)
+            .partition(|a| truth(a));
+        if trues.len() < 2 {
+            continue;
+        }
+        // the keys to cut: single-valued, in the request, read on another field
+        let mut keys: Vec<(String, usize)> = Vec::new();
+        for k in trues.iter().flat_map(|a| a.template.vars()) {
+            let Some(info) = enc.keys.get(k) else {
+                continue;
+            };
+            match info.slots.first() {
+                Some(&vslot)
+                    if !info.multi
+                        && vslot != slot
+                        && ctx.contains_key(&info.key)
+                        && !keys.iter().any(|(x, _)| x == k) =>
+                {
+                    keys.push((k.to_owned(), vslot));
+                }
+                _ => {}
+            }
+        }
+        if keys.is_empty() {
+            continue;
+        }
+        let Some(field) = FieldConstraints::of(enc, m, slot) else {
+            continue;
+        };
+        // a string with a non-empty run for each variable reads best; else any
+        for nonempty in [true, false] {
+            let shapes: Option<Vec<Pattern>> = trues
+                .iter()
+                .map(|a| {
+                    // (no widened shape for a variable before an ARN's fifth colon)
+                    crate::symbolic::encode::widened(&a.template, a.mode, a.ignore_case)?;
+                    let toks = if nonempty {
+                        // each variable a non-empty run: `?*` in its place
+                        nonempty_runs(a)
+                    } else {
+                        tokens_reading(a, &|_, _| Some(Reading::Any))?
+                    };
+                    Some(a.pattern(toks))
+                })
+                .collect();
+            let Some(shapes) = shapes else {
+                break;
+            };
+            let refs: Vec<&Pattern> = shapes.iter().collect();
+            let Some(f) = field.witness_with(&refs) else {
+                continue;
+            };
+            if let Some(values) = cut_jointly(enc, m, ctx, &trues, &falses, &keys, &f) {
+                for ((k, vslot), y) in keys.iter().zip(values) {
+                    if let Some(info) = enc.keys.get(k.as_str()) {
+                        ctx.insert(
+                            info.key.clone(),
+                            CtxValue {
+                                key: info.raw.clone(),
+                                values: vec![y.clone()],
+                                multi: false,
+                            },
+                        );
+                    }
+                    set_equal_slots(enc, m, ctx, *vslot, &y);
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// The tokens of `a` with each variable a non-empty run (`?*`).
+fn nonempty_runs(a: &crate::symbolic::encode::AbstractAtom) -> Vec<crate::matching::Tok> {
+    use crate::matching::Tok;
+    use crate::model::Piece;
+    a.template
+        .pieces
+        .iter()
+        .flat_map(|p| match p {
+            Piece::Lit(s) => s.chars().map(Tok::Lit).collect(),
+            Piece::Star => vec![Tok::Run],
+            Piece::Quest => vec![Tok::One],
+            Piece::Var { .. } => vec![Tok::One, Tok::Run],
+        })
+        .collect()
+}
+
+/// Values for `keys` (in order), each a substring of `f` in its key's class, under which every
+/// pattern of `trues` matches `f` and no pattern of `falses` does (the request's other variables
+/// at their values or defaults); `None` when the bounded search finds none.
+fn cut_jointly(
+    enc: &Encoder,
+    m: &Model,
+    ctx: &Context,
+    trues: &[&crate::symbolic::encode::AbstractAtom],
+    falses: &[&crate::symbolic::encode::AbstractAtom],
+    keys: &[(String, usize)],
+    f: &str,
+) -> Option<Vec<String>> {
+    let chars: Vec<char> = f.chars().collect();
+    if chars.len() > JOINT_CUT_MAX_CHARS {
+        return None;
+    }
+    let other = |key: &str, default: &Option<String>| -> Option<Reading> {
+        single_value(ctx, key)
+            .or_else(|| default.clone())
+            .map(Reading::Text)
+    };
+    // candidates per key: the substrings under which each true pattern reading it matches `f`
+    // (the other keys to cut read as any run); non-empty ones first, shortest first
+    let mut cands: Vec<Vec<String>> = Vec::with_capacity(keys.len());
+    for (k, vslot) in keys {
+        let readers: Vec<&&crate::symbolic::encode::AbstractAtom> = trues
+            .iter()
+            .filter(|a| a.template.vars().any(|v| v == k))
+            .collect();
+        let mut seen: std::collections::BTreeSet<String> = Default::default();
+        let mut list = Vec::new();
+        let lens = (1..=chars.len()).chain(std::iter::once(0));
+        for len in lens {
+            for start in 0..=chars.len() - len {
+                let y: String = chars[start..start + len].iter().collect();
+                if !seen.insert(y.clone()) {
+                    continue;
+                }
+                let fits_var = enc
+                    .domain_of(*vslot)
+                    .is_none_or(|vd| vd.preds.is_empty() || fits_class(enc, m, *vslot, &y));
+                if !fits_var {
+                    continue;
+                }
+                let ok = readers.iter().all(|a| {
+                    tokens_reading(a, &|key, default| {
+                        if key == k {
+                            Some(Reading::Text(y.clone()))
+                        } else if keys.iter().any(|(x, _)| x == key) {
+                            Some(Reading::Any)
+                        } else {
+                            other(key, default)
+                        }
+                    })
+                    .is_some_and(|t| a.pattern(t).is_match(f))
+                });
+                if ok {
+                    list.push(y);
+                }
+            }
+        }
+        if list.is_empty() {
+            return None;
+        }
+        cands.push(list);
+    }
+    // every assignment of the candidates, in order, up to the bound
+    let mut idx = vec![0usize; keys.len()];
+    for _ in 0..JOINT_CUT_MAX_TRIES {
+        let value = |key: &str| {
+            keys.iter()
+                .position(|(x, _)| x == key)
+                .and_then(|i| cands.get(i)?.get(*idx.get(i)?))
+                .cloned()
+        };
+        let read = |key: &str, default: &Option<String>| match value(key) {
+            Some(y) => Some(Reading::Text(y)),
+            None => other(key, default),
+        };
+        let holds = |a: &&crate::symbolic::encode::AbstractAtom| {
+            tokens_reading(a, &read).is_some_and(|t| a.pattern(t).is_match(f))
+        };
+        if trues.iter().all(holds) && !falses.iter().any(holds) {
+            return Some(keys.iter().filter_map(|(k, _)| value(k)).collect());
+        }
+        // next assignment (odometer)
+        let mut i = 0;
+        loop {
+            let (Some(x), Some(c)) = (idx.get_mut(i), cands.get(i)) else {
+                return None;
+            };
+            *x += 1;
+            if *x < c.len() {
+                break;
+            }
+            *x = 0;
+            i += 1;
+        }
+    }
+    None
+}
+
 /// [`choose_variable_values`] for one true abstracted pattern `a`, read as `template` (its
 /// variables but `v` fixed).
 fn choose_value_for(
@@ -2162,49 +2466,10 @@ fn choose_value_for(
         let Some(&vslot) = info.slots.first() else {
             return;
         };
-        let Some(d) = enc.domain_of(a.slot) else {
+        let Some(field) = FieldConstraints::of(enc, m, a.slot) else {
             return;
         };
-        // the field's constraints: its class's atoms, or for a field realised lazily
-        // (`realize_lazy`) the model's predicate truths
-        let mut pos: Vec<&Pattern> = Vec::new();
-        let mut neg: Vec<&Pattern> = Vec::new();
-        let mut preds: Vec<(Vec<&Pattern>, bool)> = Vec::new();
-        if d.fallback {
-            preds = lazy_truths(enc, m, a.slot);
-        } else {
-            let c = m.classes.get(&a.slot).copied().unwrap_or(0) as usize;
-            let Some(class) = d.classes.get(c) else {
-                return;
-            };
-            for (i, p) in d.compiled.iter().enumerate() {
-                if class.atoms.get(i) {
-                    pos.push(p);
-                } else {
-                    neg.push(p);
-                }
-            }
-        }
-        // a string of the field's constraints that matches `extra`
-        let witness_with = |extra: &Pattern| -> Option<String> {
-            if d.fallback {
-                let one = [extra];
-                let literals: Vec<automata::Literal<'_>> = preds
-                    .iter()
-                    .map(|(m, t)| (m.as_slice(), *t))
-                    .chain([(&one[..], true)])
-                    .collect();
-                automata::realize_literals(&literals, &LAZY_LIMITS, 5_000)
-                    .ok()
-                    .flatten()
-            } else {
-                let mut pp = pos.clone();
-                pp.push(extra);
-                automata::find_witness(&pp, &neg, &Limits::default())
-                    .ok()
-                    .flatten()
-            }
-        };
+        let witness_with = |extra: &Pattern| field.witness_with(&[extra]);
         let resolved_with = |val: &str| {
             let look = |k: &str| if k == v { Some(val.to_owned()) } else { None };
             template.resolve(&look).map(|toks| a.pattern(toks))

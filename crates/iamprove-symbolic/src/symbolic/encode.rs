@@ -521,6 +521,24 @@ fn plain_included(small: &[Piece], big: &[Piece]) -> bool {
     matches!(automata::find_witness(&[&s], &[&b], &limits), Ok(None))
 }
 
+/// Does piece `p` of a true abstracted pattern stand for the same text as piece `q` of another?
+/// Equal pieces do; so does a variable without a default beside the same variable with one:
+/// the first pattern holds only while the variable is present (`Encoder::templates_pred`), and
+/// then both read its value (`b/${aws:PrincipalTag/team}/…` and
+/// `b/${aws:PrincipalTag/team, 'shared'}/…`).
+fn reads_as(p: &Piece, q: &Piece) -> bool {
+    match (p, q) {
+        (
+            Piece::Var {
+                key: a,
+                default: None,
+            },
+            Piece::Var { key: b, .. },
+        ) => a == b,
+        _ => p == q,
+    }
+}
+
 /// Does abstracted pattern `a` match only strings that `b` matches, whatever the value of
 /// their one shared variable `x`? Sufficient conditions only (never a guess):
 /// - same mode, `a = A2·x·B2`, `b = A1·x·B1` with `A2 ⊆ A1` and `B2 ⊆ B1` as plain patterns
@@ -545,7 +563,11 @@ fn template_included(a: &AbstractAtom, b: &AbstractAtom) -> bool {
                 matching::Mode::Resource | matching::Mode::Arn => literal_colons(x) >= 5,
                 _ => false,
             };
-            if star_is_a_run && !x.is_empty() && a.template.pieces.starts_with(x) {
+            if star_is_a_run
+                && !x.is_empty()
+                && a.template.pieces.len() >= x.len()
+                && a.template.pieces.iter().zip(x).all(|(p, q)| reads_as(p, q))
+            {
                 return true;
             }
         }
@@ -555,7 +577,7 @@ fn template_included(a: &AbstractAtom, b: &AbstractAtom) -> bool {
     else {
         return false;
     };
-    if va != vb {
+    if !reads_as(va, vb) {
         return false;
     }
     let literal = |ps: &[Piece]| ps.iter().all(|p| matches!(p, Piece::Lit(_)));
@@ -581,6 +603,96 @@ fn template_included(a: &AbstractAtom, b: &AbstractAtom) -> bool {
         && a1 == b1
         && literal_colons(a1) >= 5
         && plain_included(a2, b2)
+}
+
+/// Do abstracted patterns `a` and `b` match no common string for any value of their one shared
+/// variable `x`, while `x` is present? Then the variable's key is returned. Exact for
+/// `a = L·x·A` and `b = L·w·x·B` with literal `L`, `w` (either way round) and `*`, `?` after `x`
+/// plain runs (a plain pattern, or an ARN pattern whose `L` holds five colons): a common string
+/// `L·t·α = L·w·t·β` (`α` of `A`, `β` of `B`) makes `t` a prefix of `w w w …`, so that
+/// `w·t = t·r` with `r` the rotation of `w` by `|t|` mod `|w|`, and `α = r·β`. So they are
+/// disjoint exactly when `A` and `r·B` share no string for every rotation `r` of `w` (`w`
+/// empty: `A` and `B`). `arn:aws:s3:::${aws:PrincipalTag/team}-data/*` and
+/// `arn:aws:s3:::corp/${aws:PrincipalTag/team}/*` are: `-data/` starts no rotation of `corp/`.
+fn templates_disjoint(a: &AbstractAtom, b: &AbstractAtom) -> Option<String> {
+    if a.ignore_case || b.ignore_case || a.mode != b.mode {
+        return None;
+    }
+    let (Some((a1, va, a2)), Some((b1, vb, b2))) =
+        (split_at_var(&a.template), split_at_var(&b.template))
+    else {
+        return None;
+    };
+    let (Piece::Var { key: ka, .. }, Piece::Var { key: kb, .. }) = (va, vb) else {
+        return None;
+    };
+    if ka != kb {
+        return None;
+    }
+    let literal = |ps: &[Piece]| -> Option<String> {
+        ps.iter()
+            .map(|p| match p {
+                Piece::Lit(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (la, lb) = (literal(a1)?, literal(b1)?);
+    // the shorter prefix first
+    let ((short, s_tail), (long, l_tail)) = if la.len() <= lb.len() {
+        ((la, a2), (lb, b2))
+    } else {
+        ((lb, b2), (la, a2))
+    };
+    let plain_after = match a.mode {
+        matching::Mode::Plain => true,
+        matching::Mode::Resource => short.matches(':').count() >= 5,
+        _ => false,
+    };
+    if !plain_after {
+        return None;
+    }
+    // (a prefix that is not the other's start: disjoint already, and the partition knows it)
+    let w: Vec<char> = long.strip_prefix(short.as_str())?.chars().collect();
+    let toks = |head: &[char], ps: &[Piece]| -> Option<Vec<Tok>> {
+        let mut out: Vec<Tok> = head.iter().copied().map(Tok::Lit).collect();
+        for p in ps {
+            match p {
+                Piece::Lit(s) => out.extend(s.chars().map(Tok::Lit)),
+                Piece::Star => out.push(Tok::Run),
+                Piece::Quest => out.push(Tok::One),
+                Piece::Var { .. } => return None,
+            }
+        }
+        Some(out)
+    };
+    let compile = |t: Vec<Tok>| {
+        Pattern::compile(
+            &AtomKey {
+                toks: t,
+                mode: matching::Mode::Plain,
+                ignore_case: false,
+            }
+            .spec(),
+        )
+    };
+    let limits = automata::Limits {
+        max_states: 20_000,
+        max_steps: 1_000_000,
+    };
+    let first = compile(toks(&[], s_tail)?);
+    for k in 0..w.len().max(1) {
+        let r: Vec<char> = w.iter().skip(k).chain(w.iter().take(k)).copied().collect();
+        let second = compile(toks(&r, l_tail)?);
+        // (an exceeded budget is no proof)
+        if !matches!(
+            automata::find_witness(&[&first, &second], &[], &limits),
+            Ok(None)
+        ) {
+            return None;
+        }
+    }
+    Some(ka.clone())
 }
 
 /// Keys that share one string domain (union of the equal pairs whose variable is a free,
@@ -1835,6 +1947,22 @@ impl Encoder {
             for b in &atoms {
                 if a.var != b.var && a.slot == b.slot && template_included(a, b) {
                     self.background.push(implies(bvar(a.var), bvar(b.var)));
+                }
+            }
+        }
+        // and disjointness while their shared variable is present (`templates_disjoint`)
+        for (i, a) in atoms.iter().enumerate() {
+            for b in atoms.iter().skip(i + 1) {
+                if a.slot != b.slot {
+                    continue;
+                }
+                // (single-valued keys: a variable reads one value)
+                let key =
+                    templates_disjoint(a, b).filter(|k| self.keys.get(k).is_some_and(|i| !i.multi));
+                if let Some(key) = key {
+                    let present = self.present(&key);
+                    self.background
+                        .push(implies(present, not(and(vec![bvar(a.var), bvar(b.var)]))));
                 }
             }
         }
@@ -3225,5 +3353,135 @@ mod tests {
                 facts_by_search(&compiled, &preds, &small)
             );
         }
+    }
+
+    /// One abstracted pattern from text (`Like` or `Resource` syntax).
+    fn abstract_atom(text: &str, mode: matching::Mode) -> AbstractAtom {
+        let kind = if mode == matching::Mode::Plain {
+            matching::Kind::Like
+        } else {
+            matching::Kind::Resource
+        };
+        AbstractAtom {
+            var: 0,
+            slot: 0,
+            template: crate::parse::template(text, kind, true).unwrap(),
+            mode,
+            ignore_case: false,
+        }
+    }
+
+    /// Random one-variable patterns over a small alphabet: `template_included` and
+    /// `templates_disjoint` agree with an exact search for every value of the variable up to
+    /// four characters (and, for inclusion, with the variable absent).
+    #[test]
+    fn inclusion_and_disjointness_of_variable_patterns_hold_for_every_value() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let alphabet = ['a', 'b', '/', '-'];
+        let piece = |next: &mut dyn FnMut(usize) -> usize| -> String {
+            let mut out = String::new();
+            for _ in 0..next(4) {
+                match next(7) {
+                    0 => out.push('*'),
+                    1 => out.push('?'),
+                    i => out.push(alphabet[i % 4]),
+                }
+            }
+            out
+        };
+        let var = |next: &mut dyn FnMut(usize) -> usize| {
+            if next(3) == 0 {
+                "${aws:PrincipalTag/t, 'ab'}"
+            } else {
+                "${aws:PrincipalTag/t}"
+            }
+        };
+        let values: Vec<String> = {
+            let mut v = vec![String::new()];
+            let mut layer = vec![String::new()];
+            for _ in 0..4 {
+                layer = layer
+                    .iter()
+                    .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                    .collect();
+                v.extend(layer.iter().cloned());
+            }
+            v
+        };
+        let limits = Limits {
+            max_states: 20_000,
+            max_steps: 1_000_000,
+        };
+        let resolved = |a: &AbstractAtom, v: Option<&str>| -> Option<Pattern> {
+            a.template
+                .resolve(&|_| v.map(str::to_owned))
+                .map(|t| a.pattern(t))
+        };
+        let (mut included, mut disjoint) = (0, 0);
+        for _ in 0..400 {
+            let (mode, head) = if next(2) == 0 {
+                (matching::Mode::Plain, String::new())
+            } else {
+                (matching::Mode::Resource, "arn:aws:s3:::".to_string())
+            };
+            // literal heads (the shape the rules read), sometimes one extending the other
+            let lit = |next: &mut dyn FnMut(usize) -> usize| -> String {
+                (0..next(3)).map(|_| alphabet[next(4)]).collect()
+            };
+            let ha = format!("{head}{}", lit(&mut next));
+            let hb = if next(2) == 0 {
+                format!("{ha}{}", lit(&mut next))
+            } else {
+                format!("{head}{}", lit(&mut next))
+            };
+            let (va, ta) = (var(&mut next), piece(&mut next));
+            let a = abstract_atom(&format!("{ha}{va}{ta}"), mode);
+            // (a third of the time `b` is `a` cut short and ended with `*`: inclusions)
+            let b = if next(3) == 0 {
+                let cut: String = ta.chars().take(next(ta.len() + 1)).collect();
+                abstract_atom(&format!("{ha}{}{cut}*", var(&mut next)), mode)
+            } else {
+                abstract_atom(&format!("{hb}{}{}", var(&mut next), piece(&mut next)), mode)
+            };
+            let inc = template_included(&a, &b);
+            let dis = templates_disjoint(&a, &b).is_some();
+            included += usize::from(inc);
+            disjoint += usize::from(dis);
+            for v in values.iter().map(|v| Some(v.as_str())).chain([None]) {
+                let (Some(pa), pb) = (resolved(&a, v), resolved(&b, v)) else {
+                    continue;
+                };
+                if inc {
+                    let outside = match &pb {
+                        Some(pb) => automata::find_witness(&[&pa], &[pb], &limits),
+                        None => automata::find_witness(&[&pa], &[], &limits),
+                    };
+                    assert_eq!(
+                        outside,
+                        Ok(None),
+                        "{} ⊄ {} for {v:?}",
+                        a.template.raw,
+                        b.template.raw
+                    );
+                }
+                if let (true, Some(pb), Some(_)) = (dis, &pb, v) {
+                    assert_eq!(
+                        automata::find_witness(&[&pa, pb], &[], &limits),
+                        Ok(None),
+                        "{} and {} overlap for {v:?}",
+                        a.template.raw,
+                        b.template.raw
+                    );
+                }
+            }
+        }
+        // the generator reaches both rules
+        assert!(included > 10 && disjoint > 10, "{included} {disjoint}");
     }
 }
