@@ -279,6 +279,32 @@ fn values_of_two_variables_are_cut_from_one_resource() {
 }
 
 #[test]
+fn a_principal_arn_built_from_two_variables_is_decided() {
+    // the class of `aws:PrincipalArn` with the account `aws` fit no 12-digit
+    // `${aws:PrincipalAccount}`, and the refinement loop ran out of candidates
+    let old = allow_on("ec2:StartInstances", "*");
+    let new = doc(json!([
+        stmt(
+            "secretsmanager:GetSecretValue",
+            "arn:aws:s3:::corp/${aws:PrincipalTag/team}/${aws:username}/*",
+            json!({"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team, 'none'}"}})
+        ),
+        stmt(
+            "s3:ListBucket",
+            "arn:aws:s3:::${aws:PrincipalTag/team}-data/*",
+            Value::Null
+        ),
+        stmt(
+            "s3:GetObject",
+            "*",
+            json!({"ArnEquals": {"aws:PrincipalArn":
+                "arn:aws:iam::${aws:PrincipalAccount}:role/${aws:PrincipalTag/role}"}})
+        )
+    ]));
+    assert_eq!(verdict(&old, &new), "widened");
+}
+
+#[test]
 fn patterns_that_no_value_of_their_variable_makes_overlap_are_disjoint() {
     // `T-data/X` = `corp/T/Y` has no solution: T would start with `corp/` forever
     let allow = stmt(

@@ -394,7 +394,7 @@ pub fn s3_arns() -> Vec<Vec<Tok>> {
 
 /// What a proof relies on when the values of [`s3_arns`] and [`context_value_formats`] are
 /// required (for every action, with or without the catalog's formats).
-pub const WELL_FORMED_VALUES_ASSUMPTION: &str = "well-formed values: an S3 ARN without region and account (`arn:aws:s3:::…`) names a bucket of letters, digits, `.`, `-` and `_` (never `:` or `/`), alone or before `/` and a key, for every action; `aws:PrincipalAccount`, `aws:ResourceAccount`, `aws:SourceAccount` and `aws:SourceOwner` are 12 digits (`aws:PrincipalAccount` also `anonymous`), and `aws:PrincipalArn` and `aws:SourceArn` are ARNs whose partition starts with `aws`, whose region is empty or a run of `a-z`, `0-9` and `-`, and whose account is 12 digits, `aws` or empty";
+pub const WELL_FORMED_VALUES_ASSUMPTION: &str = "well-formed values: an S3 ARN without region and account (`arn:aws:s3:::…`) names a bucket of letters, digits, `.`, `-` and `_` (never `:` or `/`), alone or before `/` and a key, for every action; `aws:PrincipalAccount`, `aws:ResourceAccount`, `aws:SourceAccount` and `aws:SourceOwner` are 12 digits (`aws:PrincipalAccount` also `anonymous`), `aws:PrincipalArn` is an IAM or STS ARN without a region whose account is 12 digits, and `aws:SourceArn` is an ARN whose partition starts with `aws`, whose region is empty or a run of `a-z`, `0-9` and `-`, and whose account is 12 digits, `aws` or empty";
 
 /// Is `resource`, when it is an S3 ARN without region and account, one of [`s3_arns`]?
 /// (Every other resource passes.)
@@ -423,7 +423,9 @@ pub const ARN_KEYS: &[&str] = &["aws:principalarn", "aws:sourcearn"];
 /// call) and [`ARN_KEYS`] (an ARN whose partition starts with `aws`, whose region is empty or a
 /// run of `[a-z0-9-]` and whose account is 12 digits, `aws` or empty: the syntax of catalog
 /// formats, with the empty account allowed in global ARNs too, since an S3 bucket is a source
-/// ARN without one); `None` for every other key.
+/// ARN without one; `aws:PrincipalArn` is always an IAM or STS ARN without a region, in a
+/// 12-digit account: a user, role, root or federated user, absent for service principals and
+/// anonymous callers); `None` for every other key.
 pub fn context_value_formats(lower_key: &str, anonymous: bool) -> Option<Vec<Vec<Tok>>> {
     if ACCOUNT_KEYS.contains(&lower_key) {
         let mut out = vec![vec![Tok::Digit; 12]];
@@ -434,6 +436,22 @@ pub fn context_value_formats(lower_key: &str, anonymous: bool) -> Option<Vec<Vec
     }
     if !ARN_KEYS.contains(&lower_key) {
         return None;
+    }
+    if lower_key == "aws:principalarn" {
+        // an IAM user, role or root, or an STS federated user or session: global, in an account
+        return Some(
+            ["iam", "sts"]
+                .into_iter()
+                .map(|svc| {
+                    let mut t = crate::matching::tokens("arn:aws", false);
+                    t.push(Tok::Run);
+                    t.extend(crate::matching::tokens(&format!(":{svc}::"), false));
+                    t.extend([Tok::Digit; 12]);
+                    t.extend([Tok::Lit(':'), Tok::One]);
+                    t
+                })
+                .collect(),
+        );
     }
     let mut head = crate::matching::tokens("arn:aws", false);
     head.extend([
@@ -471,6 +489,32 @@ pub fn well_formed_context_value(lower_key: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_principal_arn_is_an_iam_or_sts_arn_in_an_account() {
+        for ok in [
+            "arn:aws:iam::123456789012:role/x",
+            "arn:aws:iam::123456789012:user/a/b",
+            "arn:aws:iam::123456789012:root",
+            "arn:aws-cn:sts::123456789012:federated-user/f",
+        ] {
+            assert!(well_formed_context_value("aws:principalarn", ok), "{ok}");
+        }
+        for bad in [
+            "arn:aws:iam::aws:role/x",
+            "arn:aws:iam:::role/x",
+            "arn:aws:iam:us-east-1:123456789012:role/x",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::12345678901:role/x",
+        ] {
+            assert!(!well_formed_context_value("aws:principalarn", bad), "{bad}");
+        }
+        // a source ARN keeps the wider syntax (an S3 bucket has no account)
+        assert!(well_formed_context_value(
+            "aws:sourcearn",
+            "arn:aws:s3:::bucket"
+        ));
+    }
 
     #[test]
     fn cloudformation_stack_ids_hold_no_colon() {

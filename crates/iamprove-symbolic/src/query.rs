@@ -2257,7 +2257,9 @@ fn choose_variable_values_jointly(enc: &Encoder, m: &Model, ctx: &mut Context) {
             .iter()
             .filter(|a| a.slot == slot)
             .partition(|a| truth(a));
-        if trues.len() < 2 {
+        // (one pattern with one variable: `choose_value_for` cuts it alike)
+        let vars_read = trues.iter().flat_map(|a| a.template.vars()).count();
+        if trues.len() < 2 && vars_read < 2 {
             continue;
         }
         // the keys to cut: single-valued, in the request, read on another field
@@ -2289,8 +2291,8 @@ fn choose_variable_values_jointly(enc: &Encoder, m: &Model, ctx: &mut Context) {
             let shapes: Option<Vec<Pattern>> = trues
                 .iter()
                 .map(|a| {
-                    // (no widened shape for a variable before an ARN's fifth colon)
-                    crate::symbolic::encode::widened(&a.template, a.mode, a.ignore_case)?;
+                    // (a candidate's shape: a variable before an ARN's fifth colon is a run
+                    // too, though its value could hold a colon)
                     let toks = if nonempty {
                         // each variable a non-empty run: `?*` in its place
                         nonempty_runs(a)
