@@ -305,6 +305,33 @@ fn a_principal_arn_built_from_two_variables_is_decided() {
 }
 
 #[test]
+fn an_exactly_equal_tag_is_equal_ignoring_case() {
+    let ic = stmt(
+        "kms:Decrypt",
+        "*",
+        json!({"StringEqualsIgnoreCase": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}),
+    );
+    let exact = stmt(
+        "kms:Decrypt",
+        "*",
+        json!({"StringEquals": {"aws:PrincipalTag/team": "${aws:ResourceTag/team}"}}),
+    );
+    assert_eq!(
+        verdict(&doc(json!([ic.clone()])), &doc(json!([exact.clone()]))),
+        "no_widening"
+    );
+    assert_eq!(
+        verdict(&doc(json!([exact.clone()])), &doc(json!([ic.clone()]))),
+        "widened"
+    );
+    // a Deny ignoring case covers an Allow on the exact tag
+    let mut deny = ic;
+    deny["Effect"] = json!("Deny");
+    let old = allow_on("iam:CreateAccessKey", "*");
+    assert_eq!(verdict(&old, &doc(json!([deny, exact]))), "no_widening");
+}
+
+#[test]
 fn patterns_that_no_value_of_their_variable_makes_overlap_are_disjoint() {
     // `T-data/X` = `corp/T/Y` has no solution: T would start with `corp/` forever
     let allow = stmt(

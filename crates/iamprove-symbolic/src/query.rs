@@ -1244,16 +1244,16 @@ pub(crate) fn build_request(enc: &Encoder, m: &Model) -> Result<Request, String>
             // with the key present its truth is fixed (`Encoder::equal_to_variable`) and holds
             // for every value, so it constrains nothing here (resolving it with the value before
             // the refinement would)
-            let on_itself =
-                crate::symbolic::encode::one_variable(&a.template, a.mode, a.ignore_case)
-                    .is_some_and(|(key, nullable)| {
-                        nullable == want
-                            && lookup(key).is_some()
-                            && enc
-                                .keys
-                                .get(key)
-                                .is_some_and(|i| !i.multi && i.slots.first() == Some(&slot))
-                    });
+            let on_itself = crate::symbolic::encode::one_variable(&a.template, a.mode).is_some_and(
+                |(key, nullable)| {
+                    nullable == want
+                        && lookup(key).is_some()
+                        && enc
+                            .keys
+                            .get(key)
+                            .is_some_and(|i| !i.multi && i.slots.first() == Some(&slot))
+                },
+            );
             if on_itself {
                 continue;
             }
@@ -1460,6 +1460,20 @@ fn set_slot_value(enc: &Encoder, ctx: &mut Context, slot: usize, w: &str) {
             *x = w.to_owned();
         }
     }
+}
+
+/// Does `s` give `slot`'s predicates the truths the model chose: its class's, or for a field
+/// realised lazily (`realize_lazy`) the model's predicate Booleans? (A value cut for a policy
+/// variable on such a field was never taken before.)
+fn fits_model(enc: &Encoder, m: &Model, slot: usize, s: &str) -> bool {
+    if !enc.domain_of(slot).is_some_and(|d| d.fallback) {
+        return fits_class(enc, m, slot, s);
+    }
+    let truths = lazy_truths(enc, m, slot);
+    !truths.is_empty()
+        && truths
+            .iter()
+            .all(|(members, truth)| members.iter().any(|p| p.is_match(s)) == *truth)
 }
 
 /// Does `s` belong to the class the model chose for `slot` (partitioned domains only)?
@@ -2234,9 +2248,10 @@ const JOINT_CUT_MAX_CHARS: usize = 160;
 /// How many full assignments [`cut_jointly`] tries.
 const JOINT_CUT_MAX_TRIES: usize = 4_096;
 
-/// When two or more true abstracted patterns of one field read variables, their values are cut
-/// together out of one string of the field's class that matches all their widened shapes. Cut
-/// apart ([`choose_value_for`]), each from its own string, they may fit no common string
+/// When the true abstracted patterns of one field read two or more variables, their values are
+/// cut together out of one string of the field's class that matches all their widened shapes,
+/// a string with non-empty values first. Cut apart ([`choose_value_for`]), each from its own
+/// string, they may fit no common string
 /// (`home/` for `corp/${aws:PrincipalTag/team, 'shared'}/*` beside any user name for
 /// `corp/home/${aws:username}/*`), and the refinement loop then ran out of candidates. Only a
 /// better candidate: the request is still replayed.
@@ -2257,11 +2272,13 @@ fn choose_variable_values_jointly(enc: &Encoder, m: &Model, ctx: &mut Context) {
             .iter()
             .filter(|a| a.slot == slot)
             .partition(|a| truth(a));
-        // (one pattern with one variable: `choose_value_for` cuts it alike)
+        // (one pattern with one variable: `choose_value_for` cuts it, minding the exact
+        // equalities the variable's field takes part in)
         let vars_read = trues.iter().flat_map(|a| a.template.vars()).count();
         if trues.len() < 2 && vars_read < 2 {
             continue;
         }
+
         // the keys to cut: single-valued, in the request, read on another field
         let mut keys: Vec<(String, usize)> = Vec::new();
         for k in trues.iter().flat_map(|a| a.template.vars()) {
@@ -2345,8 +2362,8 @@ fn nonempty_runs(a: &crate::symbolic::encode::AbstractAtom) -> Vec<crate::matchi
         .collect()
 }
 
-/// Values for `keys` (in order), each a substring of `f` in its key's class, under which every
-/// pattern of `trues` matches `f` and no pattern of `falses` does (the request's other variables
+/// Values for `keys` (in order), each a substring of `f` (in its key's class first), under which
+/// every pattern of `trues` matches `f` and no pattern of `falses` does (the request's other variables
 /// at their values or defaults); `None` when the bounded search finds none.
 fn cut_jointly(
     enc: &Encoder,
@@ -2375,7 +2392,10 @@ fn cut_jointly(
             .filter(|a| a.template.vars().any(|v| v == k))
             .collect();
         let mut seen: std::collections::BTreeSet<String> = Default::default();
+        // (values outside the class the model chose for the key come last: they may still make
+        // a request the evaluator confirms)
         let mut list = Vec::new();
+        let mut outside = Vec::new();
         let lens = (1..=chars.len()).chain(std::iter::once(0));
         for len in lens {
             for start in 0..=chars.len() - len {
@@ -2385,10 +2405,7 @@ fn cut_jointly(
                 }
                 let fits_var = enc
                     .domain_of(*vslot)
-                    .is_none_or(|vd| vd.preds.is_empty() || fits_class(enc, m, *vslot, &y));
-                if !fits_var {
-                    continue;
-                }
+                    .is_none_or(|vd| vd.preds.is_empty() || fits_model(enc, m, *vslot, &y));
                 let ok = readers.iter().all(|a| {
                     tokens_reading(a, &|key, default| {
                         if key == k {
@@ -2401,11 +2418,14 @@ fn cut_jointly(
                     })
                     .is_some_and(|t| a.pattern(t).is_match(f))
                 });
-                if ok {
-                    list.push(y);
+                match (ok, fits_var) {
+                    (true, true) => list.push(y),
+                    (true, false) => outside.push(y),
+                    _ => {}
                 }
             }
         }
+        list.append(&mut outside);
         if list.is_empty() {
             return None;
         }
@@ -2489,7 +2509,7 @@ fn choose_value_for(
             .map(|vd| {
                 vd.prefer
                     .iter()
-                    .filter(|y| !vd.preds.is_empty() && fits_class(enc, m, vslot, y))
+                    .filter(|y| !vd.preds.is_empty() && fits_model(enc, m, vslot, y))
                     .cloned()
                     .collect()
             })
@@ -2522,7 +2542,7 @@ fn choose_value_for(
                 let y: String = chars[start..start + len].iter().collect();
                 let fits_var = enc
                     .domain_of(vslot)
-                    .is_none_or(|vd| vd.preds.is_empty() || fits_class(enc, m, vslot, &y));
+                    .is_none_or(|vd| vd.preds.is_empty() || fits_model(enc, m, vslot, &y));
                 if !fits_var {
                     continue;
                 }

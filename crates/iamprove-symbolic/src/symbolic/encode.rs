@@ -384,15 +384,13 @@ fn same_but_defaults(a: &Template, b: &Template) -> bool {
         })
 }
 
-/// A plain, case-sensitive pattern with exactly one variable and otherwise only literals and
-/// wildcards: the variable's key, and whether everything around the variable can match the empty
-/// string (then the pattern matches its variable's own value; otherwise it never does).
-pub(crate) fn one_variable(
-    t: &Template,
-    mode: matching::Mode,
-    ignore_case: bool,
-) -> Option<(&str, bool)> {
-    if mode != matching::Mode::Plain || ignore_case {
+/// A plain pattern with exactly one variable and otherwise only literals and wildcards: the
+/// variable's key, and whether everything around the variable can match the empty string (then
+/// the pattern matches its variable's own value; otherwise it never does: a literal or `?` makes
+/// a match longer than the value). Case-insensitive patterns too: a value equals itself ignoring
+/// case, and per-character lowercasing keeps lengths.
+pub(crate) fn one_variable(t: &Template, mode: matching::Mode) -> Option<(&str, bool)> {
+    if mode != matching::Mode::Plain {
         return None;
     }
     let mut key = None;
@@ -1739,7 +1737,7 @@ impl Encoder {
             }
             self.background.push(implies(bvar(var), and(need)));
             // the field equal to the variable's value decides the pattern
-            if let Some(fact) = self.equal_to_variable(slot, t, mode, ignore_case, var) {
+            if let Some(fact) = self.equal_to_variable(slot, t, mode, var) {
                 self.background.push(fact);
             }
             // one variable with a default that the request lacks: the pattern with the
@@ -1834,8 +1832,8 @@ impl Encoder {
         Some(or([and([has, eq]), dflt]))
     }
 
-    /// For a plain, case-sensitive pattern with one variable and otherwise only literals and
-    /// wildcards (`${aws:PrincipalTag/team}*`, `team-${aws:username}`): when the field equals the
+    /// For a plain pattern (case-sensitive or not) with one variable and otherwise only literals
+    /// and wildcards (`${aws:PrincipalTag/team}*`, `team-${aws:username}`): when the field equals the
     /// variable's value, the pattern matches exactly when everything around the variable can
     /// match the empty string (`*` only; a literal or `?` makes the match longer than the value).
     /// An exact fact about the abstracted Boolean `var`, over the exact equality of the two slots
@@ -1846,10 +1844,9 @@ impl Encoder {
         slot: usize,
         t: &Template,
         mode: matching::Mode,
-        ignore_case: bool,
         var: usize,
     ) -> Option<T> {
-        let (key, nullable) = one_variable(t, mode, ignore_case)?;
+        let (key, nullable) = one_variable(t, mode)?;
         let eq = self.equals_key(slot, key)?;
         let has = self.present(key);
         let decided = if nullable { bvar(var) } else { not(bvar(var)) };
