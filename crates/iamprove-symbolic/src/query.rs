@@ -2213,11 +2213,14 @@ impl<'e> FieldConstraints<'e> {
 }
 
 /// What a variable of an abstracted pattern reads while values are cut ([`cut_jointly`]).
+#[derive(Clone)]
 enum Reading {
     /// This text (literal, as a substituted value is).
     Text(String),
     /// Any run: a value not chosen yet.
     Any,
+    /// Any non-empty run (`?*`).
+    NonEmpty,
 }
 
 /// The tokens of abstracted pattern `a` with each variable read by `read(key, default)`;
@@ -2237,6 +2240,7 @@ fn tokens_reading(
             Piece::Var { key, default } => match read(key, default)? {
                 Reading::Text(v) => toks.extend(v.chars().map(Tok::Lit)),
                 Reading::Any => toks.push(Tok::Run),
+                Reading::NonEmpty => toks.extend([Tok::One, Tok::Run]),
             },
         }
     }
@@ -2310,12 +2314,12 @@ fn choose_variable_values_jointly(enc: &Encoder, m: &Model, ctx: &mut Context) {
                 .map(|a| {
                     // (a candidate's shape: a variable before an ARN's fifth colon is a run
                     // too, though its value could hold a colon)
-                    let toks = if nonempty {
-                        // each variable a non-empty run: `?*` in its place
-                        nonempty_runs(a)
+                    let each = if nonempty {
+                        Reading::NonEmpty
                     } else {
-                        tokens_reading(a, &|_, _| Some(Reading::Any))?
+                        Reading::Any
                     };
+                    let toks = tokens_reading(a, &|_, _| Some(each.clone()))?;
                     Some(a.pattern(toks))
                 })
                 .collect();
@@ -2344,22 +2348,6 @@ fn choose_variable_values_jointly(enc: &Encoder, m: &Model, ctx: &mut Context) {
             }
         }
     }
-}
-
-/// The tokens of `a` with each variable a non-empty run (`?*`).
-fn nonempty_runs(a: &crate::symbolic::encode::AbstractAtom) -> Vec<crate::matching::Tok> {
-    use crate::matching::Tok;
-    use crate::model::Piece;
-    a.template
-        .pieces
-        .iter()
-        .flat_map(|p| match p {
-            Piece::Lit(s) => s.chars().map(Tok::Lit).collect(),
-            Piece::Star => vec![Tok::Run],
-            Piece::Quest => vec![Tok::One],
-            Piece::Var { .. } => vec![Tok::One, Tok::Run],
-        })
-        .collect()
 }
 
 /// Values for `keys` (in order), each a substring of `f` (in its key's class first), under which
