@@ -1807,7 +1807,6 @@ const VARIABLE_LITERAL_FACTS: usize = 64;
 /// Studio policies to make its partition give up.
 fn link_variable_literals(enc: &mut Encoder) {
     use crate::matching::Tok;
-    use crate::model::Piece;
     use crate::symbolic::encode::AtomKey;
     let atoms = enc.abstract_atoms.clone();
     let mut facts: Vec<T> = Vec::new();
@@ -1845,16 +1844,10 @@ fn link_variable_literals(enc: &mut Encoder) {
             })
             .unwrap_or_default();
         for (lit, x) in literals {
-            // t[v := x], as `Template::resolve` builds it
-            let mut toks = Vec::new();
-            for p in &a.template.pieces {
-                match p {
-                    Piece::Lit(s) => toks.extend(s.chars().map(Tok::Lit)),
-                    Piece::Star => toks.push(Tok::Run),
-                    Piece::Quest => toks.push(Tok::One),
-                    Piece::Var { .. } => toks.extend(x.chars().map(Tok::Lit)),
-                }
-            }
+            // t[v := x] (its one variable)
+            let Some(toks) = a.template.resolve(&|_| Some(x.clone())) else {
+                continue;
+            };
             let is_x = and([enc.present(v), enc.pred_of(vslot, vec![lit])]);
             let field = enc.pred_of(
                 a.slot,
@@ -2309,23 +2302,17 @@ fn choose_variable_values_jointly(enc: &Encoder, m: &Model, ctx: &mut Context) {
         };
         // a string with a non-empty run for each variable reads best; else any
         for nonempty in [true, false] {
-            let shapes: Option<Vec<Pattern>> = trues
-                .iter()
-                .map(|a| {
-                    // (a candidate's shape: a variable before an ARN's fifth colon is a run
-                    // too, though its value could hold a colon)
-                    let each = if nonempty {
-                        Reading::NonEmpty
-                    } else {
-                        Reading::Any
-                    };
-                    let toks = tokens_reading(a, &|_, _| Some(each.clone()))?;
-                    Some(a.pattern(toks))
-                })
-                .collect();
-            let Some(shapes) = shapes else {
-                break;
+            // (a candidate's shape: a variable before an ARN's fifth colon is a run too, though
+            // its value could hold a colon; every variable reads something, so none is left out)
+            let each = if nonempty {
+                Reading::NonEmpty
+            } else {
+                Reading::Any
             };
+            let shapes: Vec<Pattern> = trues
+                .iter()
+                .filter_map(|a| tokens_reading(a, &|_, _| Some(each.clone())).map(|t| a.pattern(t)))
+                .collect();
             let refs: Vec<&Pattern> = shapes.iter().collect();
             let Some(f) = field.witness_with(&refs) else {
                 continue;

@@ -491,32 +491,42 @@ fn split_at_var(t: &Template) -> Option<(&[Piece], &Piece, &[Piece])> {
     Some((&t.pieces[..i], &t.pieces[i], &t.pieces[i + 1..]))
 }
 
-/// Is every string of plain pattern `small` matched by plain pattern `big` (no variables)?
-fn plain_included(small: &[Piece], big: &[Piece]) -> bool {
-    let toks = |ps: &[Piece]| -> Vec<Tok> {
-        ps.iter()
-            .flat_map(|p| match p {
-                Piece::Lit(s) => s.chars().map(Tok::Lit).collect::<Vec<_>>(),
-                Piece::Star => vec![Tok::Run],
-                Piece::Quest => vec![Tok::One],
-                Piece::Var { .. } => Vec::new(),
-            })
-            .collect()
-    };
-    let key = |ps: &[Piece]| AtomKey {
-        toks: toks(ps),
+/// The limits of the searches that decide facts between abstracted patterns
+/// ([`plain_included`], [`templates_disjoint`]); an exceeded budget decides no fact.
+const TEMPLATE_FACT_LIMITS: automata::Limits = automata::Limits {
+    max_states: 20_000,
+    max_steps: 1_000_000,
+};
+
+/// `head` (literal) followed by `pieces` as a plain, case-sensitive pattern; `None` when a piece
+/// is a variable.
+fn plain_pattern(head: &[char], pieces: &[Piece]) -> Option<Pattern> {
+    let mut toks: Vec<Tok> = head.iter().copied().map(Tok::Lit).collect();
+    for p in pieces {
+        match p {
+            Piece::Lit(s) => toks.extend(s.chars().map(Tok::Lit)),
+            Piece::Star => toks.push(Tok::Run),
+            Piece::Quest => toks.push(Tok::One),
+            Piece::Var { .. } => return None,
+        }
+    }
+    let key = AtomKey {
+        toks,
         mode: matching::Mode::Plain,
         ignore_case: false,
     };
-    let (s, b) = (
-        Pattern::compile(&key(small).spec()),
-        Pattern::compile(&key(big).spec()),
-    );
-    let limits = automata::Limits {
-        max_states: 20_000,
-        max_steps: 1_000_000,
+    Some(Pattern::compile(&key.spec()))
+}
+
+/// Is every string of plain pattern `small` matched by plain pattern `big` (no variables)?
+fn plain_included(small: &[Piece], big: &[Piece]) -> bool {
+    let (Some(s), Some(b)) = (plain_pattern(&[], small), plain_pattern(&[], big)) else {
+        return false;
     };
-    matches!(automata::find_witness(&[&s], &[&b], &limits), Ok(None))
+    matches!(
+        automata::find_witness(&[&s], &[&b], &TEMPLATE_FACT_LIMITS),
+        Ok(None)
+    )
 }
 
 /// Does piece `p` of a true abstracted pattern stand for the same text as piece `q` of another?
@@ -652,39 +662,13 @@ fn templates_disjoint(a: &AbstractAtom, b: &AbstractAtom) -> Option<String> {
     }
     // (a prefix that is not the other's start: disjoint already, and the partition knows it)
     let w: Vec<char> = long.strip_prefix(short.as_str())?.chars().collect();
-    let toks = |head: &[char], ps: &[Piece]| -> Option<Vec<Tok>> {
-        let mut out: Vec<Tok> = head.iter().copied().map(Tok::Lit).collect();
-        for p in ps {
-            match p {
-                Piece::Lit(s) => out.extend(s.chars().map(Tok::Lit)),
-                Piece::Star => out.push(Tok::Run),
-                Piece::Quest => out.push(Tok::One),
-                Piece::Var { .. } => return None,
-            }
-        }
-        Some(out)
-    };
-    let compile = |t: Vec<Tok>| {
-        Pattern::compile(
-            &AtomKey {
-                toks: t,
-                mode: matching::Mode::Plain,
-                ignore_case: false,
-            }
-            .spec(),
-        )
-    };
-    let limits = automata::Limits {
-        max_states: 20_000,
-        max_steps: 1_000_000,
-    };
-    let first = compile(toks(&[], s_tail)?);
+    let first = plain_pattern(&[], s_tail)?;
     for k in 0..w.len().max(1) {
         let r: Vec<char> = w.iter().skip(k).chain(w.iter().take(k)).copied().collect();
-        let second = compile(toks(&r, l_tail)?);
+        let second = plain_pattern(&r, l_tail)?;
         // (an exceeded budget is no proof)
         if !matches!(
-            automata::find_witness(&[&first, &second], &[], &limits),
+            automata::find_witness(&[&first, &second], &[], &TEMPLATE_FACT_LIMITS),
             Ok(None)
         ) {
             return None;
