@@ -2378,9 +2378,6 @@ fn cut_jointly(
                 if !seen.insert(y.clone()) {
                     continue;
                 }
-                let fits_var = enc
-                    .domain_of(*vslot)
-                    .is_none_or(|vd| vd.preds.is_empty() || fits_model(enc, m, *vslot, &y));
                 let ok = readers.iter().all(|a| {
                     tokens_reading(a, &|key, default| {
                         if key == k {
@@ -2393,10 +2390,17 @@ fn cut_jointly(
                     })
                     .is_some_and(|t| a.pattern(t).is_match(f))
                 });
-                match (ok, fits_var) {
-                    (true, true) => list.push(y),
-                    (true, false) => outside.push(y),
-                    _ => {}
+                if !ok {
+                    continue;
+                }
+                // (the class test reads every pattern of the key's field: only for values that match)
+                let fits_var = enc
+                    .domain_of(*vslot)
+                    .is_none_or(|vd| vd.preds.is_empty() || fits_model(enc, m, *vslot, &y));
+                if fits_var {
+                    list.push(y);
+                } else {
+                    outside.push(y);
                 }
             }
         }
