@@ -28,7 +28,7 @@
 use super::conditions::{describe, CondReq};
 use super::{Env, NodeKind, Step, Verdict};
 use crate::eval::{evaluate, Applies, Decision, Matcher};
-use crate::matching::{Mode, Tok};
+use crate::matching::Mode;
 use crate::model::{ActionElem, Effect, Policy, PolicyType};
 use crate::query::{Frame, QueryOptions, Solved};
 use crate::request::{Context, PrincipalKind, Request};
@@ -82,64 +82,6 @@ impl Question {
     }
 }
 
-/// Two `*`/`?` glob token lists: does some string match both? (Exact: breadth-first search over
-/// pairs of positions.)
-pub(crate) fn globs_intersect(a: &[Tok], b: &[Tok]) -> bool {
-    let (n, m) = (a.len(), b.len());
-    let mut seen = vec![false; (n + 1) * (m + 1)];
-    let mut stack = vec![(0usize, 0usize)];
-    while let Some((i, j)) = stack.pop() {
-        let k = i * (m + 1) + j;
-        if seen[k] {
-            continue;
-        }
-        seen[k] = true;
-        if i == n && j == m {
-            return true;
-        }
-        // a run may match the empty string
-        if i < n && a[i] == Tok::Run {
-            stack.push((i + 1, j));
-        }
-        if j < m && b[j] == Tok::Run {
-            stack.push((i, j + 1));
-        }
-        if i < n && j < m {
-            let ok = match (a[i], b[j]) {
-                (Tok::Lit(x), Tok::Lit(y)) => x == y,
-                _ => true,
-            };
-            if ok {
-                let ni = if a[i] == Tok::Run { i } else { i + 1 };
-                let nj = if b[j] == Tok::Run { j } else { j + 1 };
-                stack.push((ni, nj));
-            }
-        }
-    }
-    false
-}
-
-/// May two action elements share an action? (Negated elements: assume yes.)
-pub(crate) fn actions_overlap(x: &ActionElem, y: &ActionElem) -> bool {
-    if x.negated || y.negated {
-        return true;
-    }
-    let lower = |t: &[Tok]| -> Vec<Tok> {
-        t.iter()
-            .map(|t| match t {
-                Tok::Lit(c) => Tok::Lit(c.to_ascii_lowercase()),
-                o => *o,
-            })
-            .collect()
-    };
-    x.patterns.iter().any(|p| {
-        let pl = lower(&p.toks);
-        y.patterns
-            .iter()
-            .any(|q| globs_intersect(&pl, &lower(&q.toks)))
-    })
-}
-
 /// Could the question's actions be `sts:` actions?
 fn may_be_sts(q: &Question) -> bool {
     let sts = crate::matching::tokens("sts:*", true);
@@ -147,7 +89,7 @@ fn may_be_sts(q: &Question) -> bool {
         a.negated
             || a.patterns.iter().any(|p| {
                 let l = crate::matching::tokens(&p.lower, true);
-                globs_intersect(&l, &sts)
+                crate::matching::globs_intersect(&l, &sts)
             })
     })
 }
@@ -295,12 +237,12 @@ pub struct Direct {
 fn relevant_policy(p: &Policy, qa: Option<&ActionElem>) -> Policy {
     let mut p = p.clone();
     p.statements
-        .retain(|s| qa.is_none_or(|qa| actions_overlap(&s.action, qa)));
+        .retain(|s| qa.is_none_or(|qa| s.action.may_overlap(qa)));
     p
 }
 
 /// The part of `sc` the question can read: identity policies, permissions boundary and session
-/// policies keep only the statements whose Action may match the question's (`actions_overlap`:
+/// policies keep only the statements whose Action may match the question's (`ActionElem::may_overlap`:
 /// exact up to "may"); an identity policy left empty is dropped (identity policies are a union),
 /// a boundary or session policy left empty is kept (it then allows no matching request, as
 /// before). SCPs, RCPs and the resource policy are the same for every principal of an account
@@ -396,8 +338,7 @@ fn worlds(env: &Env, n: usize, q: &Question, all: bool) -> Vec<World> {
         let identity = &base.identity_policies;
         let may = identity.iter().any(|p| {
             p.statements.iter().any(|s| {
-                s.effect == Effect::Allow
-                    && q_action.is_none_or(|qa| actions_overlap(&s.action, qa))
+                s.effect == Effect::Allow && q_action.is_none_or(|qa| s.action.may_overlap(qa))
             })
         });
         if may || all {
@@ -1041,7 +982,7 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
         principal.is_service_linked_role()
     );
     // Only statements whose Action may match one of the question's actions can allow or deny a
-    // request matching it (`actions_overlap` is exact up to "may": negated elements count as
+    // request matching it (`ActionElem::may_overlap` is exact up to "may": negated elements count as
     // overlapping), so the others are left out of the key. Identity policies are a union of
     // statements (their grouping and order do not matter); the boundary is kept apart, and a
     // boundary with no relevant statement still differs from no boundary.
@@ -1049,7 +990,7 @@ pub fn share_key(env: &Env, n: usize, q: &Question) -> Option<String> {
     let relevant = |p: &Policy| -> Vec<String> {
         p.statements
             .iter()
-            .filter(|s| q_action.is_none_or(|qa| actions_overlap(&s.action, qa)))
+            .filter(|s| q_action.is_none_or(|qa| s.action.may_overlap(qa)))
             .map(|s| {
                 format!(
                     "{:?}{:?}{:?}{:?}",

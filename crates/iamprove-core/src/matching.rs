@@ -107,6 +107,52 @@ pub fn compile(toks: &[Tok], mode: Mode) -> crate::automata::Pattern {
     crate::automata::Pattern::from_spec(spec(toks, mode))
 }
 
+/// Two `Plain` globs of `*` and `?` (token lists): does some string match both? Exact, by a
+/// search over pairs of positions (at most `(|a|+1)·(|b|+1)` states). Tokens other than
+/// literals, `*` and `?` (written only by [`crate::wellformed`]) are not modelled: the answer is
+/// then `true`, "may meet".
+pub fn globs_intersect(a: &[Tok], b: &[Tok]) -> bool {
+    if a.iter()
+        .chain(b)
+        .any(|t| !matches!(t, Tok::Lit(_) | Tok::Run | Tok::One))
+    {
+        return true;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut seen = vec![false; (n + 1) * (m + 1)];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, j)) = stack.pop() {
+        let k = i * (m + 1) + j;
+        match seen.get_mut(k) {
+            Some(v) if !*v => *v = true,
+            _ => continue,
+        }
+        if i == n && j == m {
+            return true;
+        }
+        // a run may match the empty string
+        if a.get(i) == Some(&Tok::Run) {
+            stack.push((i + 1, j));
+        }
+        if b.get(j) == Some(&Tok::Run) {
+            stack.push((i, j + 1));
+        }
+        if let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+            let ok = match (x, y) {
+                (Tok::Lit(x), Tok::Lit(y)) => x == y,
+                _ => true,
+            };
+            if ok {
+                // one character read by both; a run stays where it is
+                let ni = if x == Tok::Run { i } else { i + 1 };
+                let nj = if y == Tok::Run { j } else { j + 1 };
+                stack.push((ni, nj));
+            }
+        }
+    }
+    false
+}
+
 /// Where a policy string is used, which decides how it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {

@@ -153,6 +153,23 @@ pub struct ActionElem {
     pub patterns: Vec<ActionPattern>,
 }
 
+impl ActionElem {
+    /// May the two elements match a common action? Exact for two `Action` elements
+    /// ([`crate::matching::globs_intersect`] on the lowercased globs: the evaluator matches
+    /// lowercased action names); `NotAction` on either side counts as "may".
+    pub fn may_overlap(&self, other: &ActionElem) -> bool {
+        if self.negated || other.negated {
+            return true;
+        }
+        self.patterns.iter().any(|p| {
+            other
+                .patterns
+                .iter()
+                .any(|q| crate::matching::globs_intersect(&p.toks, &q.toks))
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 /// One action pattern (`s3:Get*`).
 pub struct ActionPattern {
