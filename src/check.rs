@@ -1415,6 +1415,7 @@ fn only_assumable_by(
             dump_smt: None,
             well_formed: opts.well_formed,
             declared_shapes: true,
+            slice: true,
         },
         ..crate::trust::TrustOptions::default()
     };

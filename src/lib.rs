@@ -9,7 +9,7 @@ pub use iamprove_core::{
     automata, catalog, catalog_hint, deadline, errors, eval, json, literal, matching, model, parse,
     request, rules, scenario, verdict, wellformed,
 };
-pub use iamprove_symbolic::{query, solver, symbolic, verify};
+pub use iamprove_symbolic::{query, slice, solver, symbolic, verify};
 
 pub mod activity;
 pub mod catalog_lint;

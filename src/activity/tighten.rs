@@ -105,6 +105,7 @@ fn prove(old: &Policy, new: &Policy, opts: &QueryOptions) -> (Verdict, Option<St
             dump_smt: opts.dump_smt.clone(),
             well_formed: opts.well_formed,
             declared_shapes: true,
+            slice: true,
         },
     };
     let f = compare(

@@ -335,6 +335,7 @@ impl SolverArgs {
             dump_smt: self.dump_smt.clone(),
             well_formed: true,
             declared_shapes: true,
+            slice: true,
         }
     }
 }

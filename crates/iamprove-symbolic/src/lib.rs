@@ -9,6 +9,7 @@
 //!   `unsafe` code of the workspace);
 //! * [`query`]: sides (identity, resource, scenario), prepare, solve, and turn a model into a
 //!   concrete request that the evaluator replays before anyone sees it;
+//! * [`slice`](mod@slice): the statements a widening question needs (a policy change touches a few);
 //! * [`verify`]: the properties (no widening, invariant holds), each defined once, with a typed
 //!   outcome (proved, replayed counterexample, unknown, internal disagreement).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -21,6 +22,7 @@ pub(crate) use iamprove_core::{
 };
 
 pub mod query;
+pub mod slice;
 pub mod solver;
 pub mod symbolic;
 pub mod verify;

@@ -321,6 +321,10 @@ pub struct QueryOptions {
     /// them the query has fewer requests: its witnesses name catalog formats only, and a proof
     /// is not a proof under the listed assumption (`diff` then asks again with them).
     pub declared_shapes: bool,
+    /// A widening question between identity policies encodes only the statements that can take
+    /// part in a widening (`crate::slice`): the answer is the same, the query smaller. Off only
+    /// in tests that compare the two.
+    pub slice: bool,
 }
 
 impl Default for QueryOptions {
@@ -331,6 +335,7 @@ impl Default for QueryOptions {
             dump_smt: None,
             well_formed: true,
             declared_shapes: true,
+            slice: true,
         }
     }
 }

@@ -315,9 +315,21 @@ impl<'a> Verifier<'a> {
     /// could not be prepared (a limit: the verdict is `unknown`).
     pub fn new(property: Property<'a>, opts: &QueryOptions) -> Result<Verifier<'a>, String> {
         let frame = property.frame();
-        let stmts = property.statements();
+        // a widening between identity policies: the solver gets only the statements that can
+        // take part in one (`crate::slice`); counterexamples are replayed against the full sides
+        let sliced = match property {
+            Property::NoWidening { base, gain } if opts.slice => {
+                crate::slice::widening_slice(base, gain)
+            }
+            _ => None,
+        };
+        let query = match &sliced {
+            Some((base, gain)) => Property::NoWidening { base, gain },
+            None => property,
+        };
+        let stmts = query.statements();
         let prepared = Prepared::new(frame, &stmts, opts, Vec::new(), |enc| {
-            property.counterexample_formula(enc)
+            query.counterexample_formula(enc)
         })?;
         Ok(Verifier { property, prepared })
     }
