@@ -304,6 +304,57 @@ fn a_principal_arn_built_from_two_variables_is_decided() {
     assert_eq!(verdict(&old, &new), "widened");
 }
 
+/// The request's principal is built from `aws:username` and `aws:PrincipalAccount`; an
+/// `aws:PrincipalArn` realised through policy variables named another principal (a session of
+/// `example-role` beside the role ARN `…:role/0`; the role `outsider-role` beside `…:role/`),
+/// a request AWS never sends. The finding now names the principal the ARN names, or the ARN the
+/// principal has, wherever the finding stands on it.
+#[test]
+fn a_finding_names_the_principal_its_principal_arn_names() {
+    let old = allow_on("s3:GetObject", "arn:aws:s3:::b/*");
+    let new = doc(json!([
+        stmt("s3:GetObject", "arn:aws:s3:::b/*", Value::Null),
+        stmt(
+            "s3:PutObject",
+            "arn:aws:s3:::b/*",
+            json!({"ArnEquals": {"aws:PrincipalArn":
+                "arn:aws:iam::${aws:PrincipalAccount}:role/${aws:PrincipalTag/role}"}})
+        )
+    ]));
+    let f = compare(
+        &Side::Identity(vec![policy(&old)]),
+        &Side::Identity(vec![policy(&new)]),
+        &opts(),
+        "widened",
+    );
+    assert!(!f.findings.is_empty(), "{:?}", f.unknown);
+    for finding in &f.findings {
+        let req = &finding.request;
+        let principal = req["principal"].as_str().unwrap_or_default();
+        let ctx = req["context"].as_object().cloned().unwrap_or_default();
+        let Some(arn) = ctx
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("aws:PrincipalArn"))
+            .and_then(|(_, v)| v.as_str())
+        else {
+            continue;
+        };
+        // `arn:aws:iam::A:role/R` is the ARN of every session `arn:aws:sts::A:assumed-role/R/S`
+        let (account, role) = arn
+            .strip_prefix("arn:aws:iam::")
+            .and_then(|r| r.split_once(":role/"))
+            .unwrap_or_else(|| panic!("{arn}"));
+        let role = role.rsplit('/').next().unwrap_or_default();
+        assert!(
+            !role.is_empty()
+                && (principal == arn
+                    || principal
+                        .starts_with(&format!("arn:aws:sts::{account}:assumed-role/{role}/"))),
+            "principal {principal} beside aws:PrincipalArn {arn}: {req}"
+        );
+    }
+}
+
 #[test]
 fn an_exactly_equal_tag_is_equal_ignoring_case() {
     let ic = stmt(

@@ -620,6 +620,14 @@ fn minimize(
             }
         }
     }
+    // an `aws:PrincipalArn` that names another principal than the request's (the principal is
+    // built from `aws:username` and `aws:PrincipalAccount`; the ARN may come from policy
+    // variables): the principal it names, else the principal's own ARN with the name put into
+    // the other keys that spelled the old one, where the finding stands on it (after the account
+    // above: the ARN's account segment is then the principal's)
+    if let Some(r) = consistent_principal_arn(&best, confirm) {
+        best = r;
+    }
     let derived: Vec<&str> = best
         .principal
         .derived_keys()
@@ -672,6 +680,80 @@ fn minimize(
         }
     }
     best
+}
+
+/// [`minimize`]'s step for a request whose `aws:PrincipalArn` (one value) is not the ARN its
+/// principal has. The first request `confirm` accepts of: the principal that ARN names (an IAM
+/// user, a session of the role, root, an STS session or federated user); the principal's own
+/// ARN in the key, its name in place of the old name in the other keys (`${aws:PrincipalTag/role}`
+/// realised as the role's name); and for a user or role ARN without a name (`…:role/`), a user
+/// or role named `example-user` / `example-role` in the key, the principal and those keys.
+/// `None` when none stands.
+fn consistent_principal_arn(req: &Request, confirm: &dyn Fn(&Request) -> bool) -> Option<Request> {
+    const KEY: &str = "aws:principalarn";
+    let cv = req
+        .context
+        .get(KEY)
+        .filter(|v| !v.multi && v.values.len() == 1)?;
+    let arn = cv.values.first()?.clone();
+    let own = req.principal.principal_arn()?;
+    if own == arn {
+        return None;
+    }
+    let name = |a: &str| a.rsplit(['/', ':']).next().unwrap_or_default().to_string();
+    // the request with `arn` as the key, `principal`, and `to` in place of `from` in other keys
+    let with = |arn: &str, principal: Option<&str>, from: &str, to: &str| -> Option<Request> {
+        let mut r = req.clone();
+        if let Some(p) = principal {
+            r.principal = Principal::parse(p).ok()?;
+        }
+        for (k, v) in r.context.iter_mut() {
+            if k == KEY {
+                v.values = vec![arn.to_string()];
+            } else if from != to && !v.multi && v.values.len() == 1 && v.values[0] == from {
+                v.values = vec![to.to_string()];
+            }
+        }
+        confirm(&r).then_some(r)
+    };
+    // the principal an ARN names: a role's ARN is that of each of its sessions
+    let named = |arn: &str| -> Option<String> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", part, "iam", "", acct, res] if res.starts_with("role/") => Some(format!(
+                "arn:{part}:sts::{acct}:assumed-role/{}/session",
+                name(res)
+            )),
+            ["arn", _, "iam", "", _, res] if *res == "root" || res.starts_with("user/") => {
+                Some(arn.to_string())
+            }
+            ["arn", _, "sts", "", _, res]
+                if res.starts_with("assumed-role/") || res.starts_with("federated-user/") =>
+            {
+                Some(arn.to_string())
+            }
+            _ => None,
+        }
+    };
+    let old = name(&arn);
+    if !old.is_empty() {
+        if let Some(r) = named(&arn).and_then(|p| with(&arn, Some(&p), "", "")) {
+            return Some(r);
+        }
+    }
+    if let Some(r) = with(&own, None, &old, &name(&own)) {
+        return Some(r);
+    }
+    // a user or role ARN without a name: one with a name
+    let fill = if arn.ends_with(":role/") {
+        "example-role"
+    } else if arn.ends_with(":user/") {
+        "example-user"
+    } else {
+        return None;
+    };
+    let filled = format!("{arn}{fill}");
+    with(&filled, named(&filled).as_deref(), "", fill)
 }
 
 /// Values AWS can give (`crate::wellformed`, part of the well-formed assumption): an
