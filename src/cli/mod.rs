@@ -312,7 +312,8 @@ pub struct SolverArgs {
     /// Give up after this many seconds (the whole command, not each query); the verdict is then `unknown` (exit 3), never a pass. `0` answers unknown at the first solver question.
     #[arg(long, default_value_t = 30.0)]
     pub timeout: f64,
-    /// Write the SMT-LIB query to FILE (for bug reports).
+    /// Write the SMT-LIB query to FILE (for bug reports; a diff of identity policies writes the
+    /// query over the action patterns its change can reach)
     #[arg(long, value_name = "FILE")]
     pub dump_smt: Option<PathBuf>,
 }
