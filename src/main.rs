@@ -1,7 +1,5 @@
-use clap::Parser;
-
 fn main() {
-    let cli = iamprove::cli::Cli::parse();
+    let cli = iamprove::cli::parse_args();
     let code = iamprove::cli::run(cli);
     std::process::exit(code as i32);
 }

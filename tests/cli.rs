@@ -410,3 +410,38 @@ fn closed_pipe_is_not_an_input_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--version` names the Z3 library a query would load (or why none loads), like ripgrep names
+/// its PCRE2; `-V` stays one line and loads nothing.
+#[test]
+fn long_version_names_the_solver_library() {
+    let out = iamprove().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("iamprove "), "{text}");
+    assert!(text.contains("AWS managed policies: "), "{text}");
+    let z3 = text
+        .lines()
+        .find(|l| l.starts_with("Z3 "))
+        .unwrap_or_default();
+    assert!(
+        z3.contains("loaded at run time") || z3.starts_with("Z3 not loaded: "),
+        "{text}"
+    );
+    // a library that cannot be loaded is named as such, with the variable to set
+    let out = iamprove()
+        .arg("--version")
+        .env("IAMPROVE_LIBZ3", "/nonexistent/libz3.so")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Z3 not loaded: ") && text.contains("IAMPROVE_LIBZ3"),
+        "{text}"
+    );
+    iamprove()
+        .arg("-V")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Z3").not());
+}

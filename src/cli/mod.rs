@@ -386,6 +386,26 @@ pub(crate) fn report_errors(errs: &Errors) -> Exit {
     Exit::Input
 }
 
+/// The command line, parsed as `Cli::parse` does (help, usage errors and versions exit). Only
+/// `--version` loads Z3, to name the library a query would use (ripgrep names its PCRE2 the same
+/// way); every other command loads it when a query first needs it.
+pub fn parse_args() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cmd = Cli::command();
+    if args.iter().skip(1).any(|a| a == "--version") {
+        let z3 = match iamprove_symbolic::z3lib::version() {
+            Ok(v) => format!("Z3 {v} (libz3, loaded at run time)"),
+            Err(e) => format!("Z3 not loaded: {e}"),
+        };
+        // (clap takes a static text here; the process prints it and exits)
+        let text = format!("{}\n{z3}", crate::iac::managed::LONG_VERSION);
+        cmd = cmd.long_version(&*Box::leak(text.into_boxed_str()));
+    }
+    let matches = cmd.get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 pub fn run(cli: Cli) -> Exit {
     crate::deadline::start_clock();
     style::set_quiet(cli.quiet);
