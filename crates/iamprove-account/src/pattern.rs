@@ -87,10 +87,9 @@ fn may_be_sts(q: &Question) -> bool {
     let sts = crate::matching::tokens("sts:*", true);
     q.action().is_none_or(|a| {
         a.negated
-            || a.patterns.iter().any(|p| {
-                let l = crate::matching::tokens(&p.lower, true);
-                crate::matching::globs_intersect(&l, &sts)
-            })
+            || a.patterns
+                .iter()
+                .any(|p| crate::matching::globs_intersect(&p.toks, &sts))
     })
 }
 

@@ -2454,7 +2454,10 @@ fn cut_jointly(
             .filter(|a| a.template.vars().any(|v| v == k))
             .collect();
         // (a cheap necessary test first: the literal text around the variable in each reader)
-        let around: Vec<Around> = readers.iter().filter_map(|a| Around::of(a, k)).collect();
+        let around: Vec<Around> = readers
+            .iter()
+            .filter_map(|a| Around::of(&a.template, k, a.ignore_case))
+            .collect();
         let mut seen: std::collections::BTreeSet<String> = Default::default();
         // (values outside the class the model chose for the key come last: they may still make
         // a request the evaluator confirms)
@@ -2539,8 +2542,8 @@ fn cut_jointly(
 /// The literal text a template puts right around the first occurrence of one variable, and
 /// whether that text reaches the template's start (end). In any match of the template with the
 /// variable's value `y` substituted, `y` stands in the matched string between those texts:
-/// literal tokens match consecutive characters in every mode. [`cut_jointly`] tests this before
-/// compiling a pattern per candidate substring (AWSIdentityCenterExternalManagementPolicy
+/// literal tokens match consecutive characters in every mode. [`cut_jointly`] and
+/// [`choose_value_for`] test this before compiling a pattern per candidate substring (AWSIdentityCenterExternalManagementPolicy
 /// v1→v2 cut 32 strings of 60 characters, 1,830 substrings and compiled patterns each, 0.9 s).
 struct Around {
     before: Vec<char>,
@@ -2551,36 +2554,35 @@ struct Around {
 }
 
 impl Around {
-    fn of(a: &crate::symbolic::encode::AbstractAtom, key: &str) -> Option<Around> {
+    /// Around the first `${key}` of `t` (`None` when `t` does not read `key`).
+    fn of(t: &crate::model::Template, key: &str, ignore_case: bool) -> Option<Around> {
         use crate::model::Piece;
-        let pieces = &a.template.pieces;
-        let i = pieces
+        let i = t
+            .pieces
             .iter()
             .position(|p| matches!(p, Piece::Var { key: k, .. } if k == key))?;
-        // literal pieces only: a wildcard or another variable ends the run
-        let run = |ps: &mut dyn Iterator<Item = &Piece>, rev: bool| -> (Vec<char>, bool) {
-            let mut text: Vec<char> = Vec::new();
-            for p in ps {
-                match p {
-                    Piece::Lit(s) if rev => {
-                        let mut t: Vec<char> = s.chars().collect();
-                        t.extend(text);
-                        text = t;
-                    }
-                    Piece::Lit(s) => text.extend(s.chars()),
-                    _ => return (text, false),
-                }
-            }
-            (text, true)
+        let (left, right) = (t.pieces.get(..i)?, t.pieces.get(i + 1..)?);
+        // the literal pieces next to the variable: a wildcard or another variable ends them
+        let literal = |p: &Piece| matches!(p, Piece::Lit(_));
+        let text = |ps: &[Piece]| -> Vec<char> {
+            ps.iter()
+                .flat_map(|p| match p {
+                    Piece::Lit(s) => s.chars().collect(),
+                    _ => Vec::new(),
+                })
+                .collect()
         };
-        let (before, at_start) = run(&mut pieces.get(..i)?.iter().rev(), true);
-        let (after, at_end) = run(&mut pieces.get(i + 1..)?.iter(), false);
+        let from = left.iter().rposition(|p| !literal(p)).map_or(0, |j| j + 1);
+        let to = right
+            .iter()
+            .position(|p| !literal(p))
+            .unwrap_or(right.len());
         Some(Around {
-            before,
-            at_start,
-            after,
-            at_end,
-            ignore_case: a.ignore_case,
+            before: text(left.get(from..)?),
+            at_start: from == 0,
+            after: text(right.get(..to)?),
+            at_end: to == right.len(),
+            ignore_case,
         })
     }
 
@@ -2674,12 +2676,18 @@ fn choose_value_for(
         let Some(f) = witness_with(&wp) else {
             return;
         };
-        // cut: the longest value y with f matching the pattern under v = y
+        // cut: the longest value y with f matching the pattern under v = y (substrings that do
+        // not stand between the literal text around the variable cannot: skipped first)
         let chars: Vec<char> = f.chars().collect();
+        let around = Around::of(template, v, a.ignore_case);
         let mut found: Option<String> = None;
         'cut: for len in (0..=chars.len()).rev() {
             for start in 0..=chars.len() - len {
-                let y: String = chars[start..start + len].iter().collect();
+                let cut = &chars[start..start + len];
+                if around.as_ref().is_some_and(|r| !r.admits(&chars, cut)) {
+                    continue;
+                }
+                let y: String = cut.iter().collect();
                 let fits_var = enc
                     .domain_of(vslot)
                     .is_none_or(|vd| vd.preds.is_empty() || fits_model(enc, m, vslot, &y));
@@ -2850,7 +2858,7 @@ mod tests {
                 mode,
                 ignore_case: round % 3 == 0,
             };
-            let around = Around::of(&a, "x").unwrap();
+            let around = Around::of(&a.template, "x", a.ignore_case).unwrap();
             for len in 0..=4u32 {
                 for code in 0..4usize.pow(len) {
                     let mut c = code;

@@ -166,7 +166,6 @@ fn rest_key(s: &Statement, vars: bool) -> String {
 struct ChangedActions<'a> {
     by_service: FxHashMap<&'a str, Vec<&'a ActionPattern>>,
     any_service: Vec<&'a ActionPattern>,
-    all: Vec<&'a ActionPattern>,
 }
 
 impl<'a> ChangedActions<'a> {
@@ -174,14 +173,12 @@ impl<'a> ChangedActions<'a> {
         let mut out = ChangedActions {
             by_service: FxHashMap::default(),
             any_service: Vec::new(),
-            all: Vec::new(),
         };
         let mut seen: FxHashMap<&str, ()> = FxHashMap::default();
         for &p in changed {
             if seen.insert(p.lower.as_str(), ()).is_some() {
                 continue;
             }
-            out.all.push(p);
             match service(p) {
                 Some(s) => out.by_service.entry(s).or_default().push(p),
                 None => out.any_service.push(p),
@@ -198,7 +195,12 @@ impl<'a> ChangedActions<'a> {
                 self.by_service.get(s).is_some_and(|v| v.iter().any(meet))
                     || self.any_service.iter().any(meet)
             }
-            None => self.all.iter().any(meet),
+            None => self
+                .by_service
+                .values()
+                .flatten()
+                .chain(&self.any_service)
+                .any(meet),
         }
     }
 }
